@@ -1,0 +1,42 @@
+# lbvae — the two commands a newcomer needs are `make sweep` and `make test`.
+PY        := .venv/bin/python
+WORKDIR   ?= runs/default
+CONFIG    ?= configs/default.py
+LINEARDIR ?= runs/linear
+# Extra flags for pytest, e.g. `make test PYTEST_ARGS="-k linear"`.
+PYTEST_ARGS ?=
+
+.PHONY: install test sweep train evaluate linear bench clean
+
+install: .venv/.installed
+
+.venv/.installed: setup.cfg pyproject.toml
+	python3 -m venv .venv
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+test: install
+	$(PY) -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
+
+# The main job: train both phases of the grid, then evaluate and write the report.
+sweep: install
+	$(PY) -m experiments.sweep --config=$(CONFIG) --workdir=$(WORKDIR)
+	$(PY) -m experiments.evaluate --workdir=$(WORKDIR)
+
+train: install
+	$(PY) -m experiments.sweep --config=$(CONFIG) --workdir=$(WORKDIR)
+
+evaluate: install
+	$(PY) -m experiments.evaluate --workdir=$(WORKDIR)
+
+# The full linear-Gaussian reproduction of SPEC §3 (both solvers, n = 50 and 100).
+linear: install
+	$(PY) -m experiments.linear --config=configs/linear.py --workdir=$(LINEARDIR)
+
+bench: install
+	$(PY) -m experiments.bench --config=configs/bench.py
+	$(PY) -m experiments.bench_linear
+
+clean:
+	rm -rf .venv runs *.egg-info
