@@ -1,0 +1,91 @@
+"""Ground-truth-factor image datasets for the lambda-beta-VAE experiments.
+
+The image experiments of arXiv 2602.09277 (SPEC §4) train on dSprites, Shapes3D and
+MPI3D. Every dataset here is a full grid of discrete factors with one 64x64 uint8
+image per grid point, behind one interface (:class:`lbvae.data.grid.FactorGrid`):
+
+===============================  ======================  =========================
+name                             sources                 images
+===============================  ======================  =========================
+``dsprites``                     procedural, file, tfds  737 280 x 64x64x1 (0/255)
+``shapes3d``                     file, tfds              480 000 x 64x64x3
+``mpi3d_{real,toy,realistic}``   file                    1 036 800 x 64x64x3
+``shapes3d_procedural``          procedural              480 000 x 64x64x3
+===============================  ======================  =========================
+
+Synopsis::
+
+  import lbvae.data as data
+  ds = data.load("dsprites")                          # procedural: no download
+  ds = data.load("shapes3d", source="file", path="3dshapes.h5")
+  src = data.batch_source(ds)                         # device gather or host stream
+  images = src.gather(src.operand, index)             # inside jit: uint8[B, 64, 64, C]
+
+Binary images (dSprites) are stored and served as 0/255 in every source, so that
+``x.astype(float32) / 255`` is the Bernoulli target in [0, 1] for all datasets.
+See docs/datasets.md for where to get each file.
+"""
+
+from __future__ import annotations
+
+from lbvae import cli
+from lbvae.data import dsprites
+from lbvae.data import scenes
+from lbvae.data.arrays import ArrayDataset
+from lbvae.data.grid import FactorGrid
+from lbvae.data.placement import BatchSource
+from lbvae.data.placement import batch_source
+from lbvae.data.procedural import ProceduralDataset
+
+SOURCES = ("procedural", "file", "tfds")
+
+# Which sources serve which dataset.
+DATASETS = {
+    "dsprites": ("procedural", "file", "tfds"),
+    "shapes3d": ("file", "tfds"),
+    "mpi3d_real": ("file",),
+    "mpi3d_toy": ("file",),
+    "mpi3d_realistic": ("file",),
+    "shapes3d_procedural": ("procedural",),
+}
+
+
+def load(name: str, source: str = "procedural", path: str | None = None) -> FactorGrid:
+  """Opens a dataset.
+
+  Args:
+    name: one of :data:`DATASETS`.
+    source: ``"procedural"`` (rendered on demand), ``"file"`` (``path`` = the
+      original distribution file) or ``"tfds"`` (``path`` = a TFDS data_dir holding
+      a prepared ``dsprites`` / ``shapes3d``).
+    path: the file or data_dir; ignored for procedural datasets.
+
+  Returns:
+    The dataset (a :class:`ProceduralDataset` or an :class:`ArrayDataset`).
+
+  Raises:
+    lbvae.cli.UsageError: unknown name or source, a source the dataset does not
+      have, a missing path, or a file that is missing or not what was expected.
+  """
+  cli.require(name in DATASETS,
+              f"unknown dataset {name!r}; known datasets: {', '.join(DATASETS)}")
+  cli.require(source in SOURCES,
+              f"unknown dataset source {source!r}; choose one of {', '.join(SOURCES)}")
+  cli.require(source in DATASETS[name],
+              f"dataset {name!r} has no {source!r} source; it has: "
+              f"{', '.join(DATASETS[name])}")
+  if source == "procedural":
+    return dsprites.load() if name == "dsprites" else scenes.load()
+  cli.require(bool(path), f"dataset.path is required for {name!r} from source "
+              f"{source!r} ({'the original file' if source == 'file' else 'the TFDS data_dir'})")
+  if source == "file":
+    from lbvae.data import originals  # pylint: disable=g-import-not-at-top
+    return originals.load(name, str(path))
+  from lbvae.data import tfds_source  # pylint: disable=g-import-not-at-top
+  return tfds_source.load(name, str(path))
+
+
+__all__ = [
+    "ArrayDataset", "BatchSource", "DATASETS", "FactorGrid", "ProceduralDataset",
+    "SOURCES", "batch_source", "load",
+]

@@ -1,0 +1,107 @@
+"""A one-time uint8 .npy cache for images that cannot be memory-mapped in place.
+
+Compressed distribution files (the dSprites .npz and .hdf5, the gzip-chunked
+3dshapes.h5) and TFDS records (PNG-encoded, shuffled at write time) cannot serve
+random batches cheaply: every random read would inflate a whole chunk or decode a
+PNG. So they are converted once, sequentially, into a plain ``uint8[N, 64, 64, C]``
+.npy file in grid order, which is then memory-mapped (and copied to the device in
+one transfer when it fits, see :mod:`lbvae.data.placement`).
+
+Where: ``$LBVAE_CACHE_DIR`` if set, else ``~/.cache/lbvae`` -- not next to the
+source, which often lives on a read-only or shared mount. The file name carries a
+hash of the source's absolute path, size and modification time, and of the
+conversion, so a changed source is converted again. Writes go to a temporary file
+that is renamed into place when complete: an interrupted conversion leaves no
+half-written cache behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import pathlib
+import tempfile
+from typing import Callable, Sequence
+
+import numpy as np
+
+from lbvae import cli
+
+ENV_VAR = "LBVAE_CACHE_DIR"
+_FORMAT = "lbvae-cache-v1"
+
+
+def cache_dir() -> pathlib.Path:
+  """The directory holding converted arrays."""
+  root = os.environ.get(ENV_VAR) or os.path.join("~", ".cache", "lbvae")
+  return pathlib.Path(root).expanduser()
+
+
+def cache_path(stem: str, sources: Sequence[str], conversion: str) -> pathlib.Path:
+  """Cache file for ``sources`` (files or directories) converted by ``conversion``.
+
+  Args:
+    stem: readable prefix of the file name, e.g. ``"dsprites"``.
+    sources: the files (or directories: every file below them counts) the array
+      is made from.
+    conversion: a string naming the conversion (layout, scaling, order).
+
+  Returns:
+    ``cache_dir() / f"{stem}-{hash}.npy"``.
+  """
+  digest = hashlib.sha1(f"{_FORMAT}|{conversion}".encode())
+  for source in sources:
+    path = pathlib.Path(source).resolve()
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    for f in files:
+      stat = f.stat()
+      digest.update(f"|{f}|{stat.st_size}|{stat.st_mtime_ns}".encode())
+  return cache_dir() / f"{stem}-{digest.hexdigest()[:16]}.npy"
+
+
+def cached_uint8(path: pathlib.Path, shape: Sequence[int],
+                 fill: Callable[[np.ndarray], None], what: str) -> np.ndarray:
+  """Memory-maps the cache at ``path``, creating it with ``fill`` first if needed.
+
+  Args:
+    path: from :func:`cache_path`.
+    shape: the array's shape, e.g. ``(N, 64, 64, C)``.
+    fill: writes every element of the writable ``uint8[shape]`` memmap it is
+      given (called once, only when the cache does not exist yet).
+    what: a few words for the log line, e.g. ``"dSprites from file.npz"``.
+
+  Returns:
+    Read-only ``np.memmap`` uint8[shape].
+  """
+  shape = tuple(int(s) for s in shape)
+  if path.exists():
+    cached = np.load(path, mmap_mode="r")
+    if cached.shape == shape and cached.dtype == np.uint8:
+      return cached
+    logging.warning("lbvae: cache %s has %s%s, expected uint8%s; rebuilding", path,
+                    cached.dtype, list(cached.shape), list(shape))
+  try:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=path.stem + ".", suffix=".tmp",
+                               dir=path.parent)
+    os.close(fd)
+  except OSError as e:
+    raise cli.UsageError(f"cannot write the image cache in {path.parent} ({e}); "
+                         f"set {ENV_VAR} to a writable directory") from e
+  nbytes = int(np.prod(shape, dtype=np.int64))
+  logging.warning("lbvae: converting %s once into %s (%.2f GiB uint8)", what, path,
+                  nbytes / 2**30)
+  try:
+    out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=shape)
+    fill(out)
+    out.flush()
+    del out
+    os.replace(tmp, path)
+  except OSError as e:
+    raise cli.UsageError(f"cannot write the image cache {path} ({e}); set {ENV_VAR} "
+                         "to a directory with enough space") from e
+  finally:
+    if os.path.exists(tmp):
+      os.remove(tmp)
+  return np.load(path, mmap_mode="r")

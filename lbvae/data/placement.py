@@ -1,0 +1,240 @@
+"""Where batches come from: gathered on the device, or streamed from the host.
+
+The trainer of arXiv 2602.09277's image experiments draws a batch of grid indices per
+step. :func:`batch_source` decides once where the images of those indices are made:
+
+* **device** -- inside the compiled train step. Procedural datasets render the batch
+  there (``operand`` is ``()``); array-backed datasets are copied to the device once,
+  as uint8, and ``gather`` indexes that array (``operand`` is the array, passed to the
+  compiled step as an argument so it is never baked in as a constant).
+* **host** -- the trainer draws index chunks ``int64[K, B]`` and :meth:`BatchSource.prefetch`
+  reads ``uint8[K, B, 64, 64, C]`` from the memory-mapped array on a background
+  thread while the device runs the previous chunk.
+
+``placement="auto"``: procedural -> device; an array goes to the device when its
+uint8 size is at most half of the device's free memory (``bytes_limit -
+bytes_in_use`` from ``jax.devices()[0].memory_stats()``; where that is unavailable,
+as on CPU, half of the host's ``MemAvailable`` from /proc/meminfo); otherwise host.
+Both placements give bit-identical batches.
+
+Synopsis::
+
+  src = lbvae.data.batch_source(ds)                  # "auto" | "device" | "host"
+  if src.on_device:
+    step = jax.jit(lambda operand, index: model(src.gather(operand, index)))
+    out = step(src.operand, index)                     # index: int32[B]
+  else:
+    for images in src.prefetch(index_chunks):          # uint8[K, B, 64, 64, C]
+      ...
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import queue
+import threading
+from typing import Any, Callable, Iterable, Iterator
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from lbvae import cli
+from lbvae.data import arrays
+from lbvae.data import grid
+from lbvae.data import procedural
+
+PLACEMENTS = ("auto", "device", "host")
+DEVICE_FRACTION = 0.5
+
+
+def free_memory_bytes(device: jax.Device | None = None) -> tuple[int | None, str]:
+  """Free memory where a device-placed array would live.
+
+  Args:
+    device: the device (default: the first one).
+
+  Returns:
+    (bytes or None when unknown, a word naming where the number comes from).
+  """
+  device = device or jax.devices()[0]
+  stats = None
+  try:
+    stats = device.memory_stats()
+  except Exception:  # pylint: disable=broad-except  (backends without stats raise)
+    stats = None
+  if stats and "bytes_limit" in stats:
+    return int(stats["bytes_limit"]) - int(stats.get("bytes_in_use", 0)), "device"
+  try:
+    with open("/proc/meminfo") as f:
+      for line in f:
+        if line.startswith("MemAvailable:"):
+          return int(line.split()[1]) * 1024, "host RAM"
+  except OSError:
+    pass
+  return None, "unknown"
+
+
+def _gib(num_bytes: float) -> str:
+  return f"{num_bytes / 2**30:.2f} GiB"
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class BatchSource:
+  """How the trainer gets the images of a batch of grid indices.
+
+  Attributes:
+    dataset: the dataset the indices refer to.
+    on_device: True -> call :meth:`gather` inside the compiled step.
+    operand: pytree of device arrays that :meth:`gather` takes as its first
+      argument (``()`` for procedural datasets and for host placement).
+    note: human-readable reason for the placement.
+  """
+
+  dataset: grid.FactorGrid
+  on_device: bool
+  operand: Any
+  note: str
+  _gather: Callable[[Any, jnp.ndarray], jnp.ndarray]
+  _host_gather: Callable[[np.ndarray], np.ndarray]
+
+  def gather(self, operand: Any, index: jnp.ndarray) -> jnp.ndarray:
+    """Pure, traceable batch of images.
+
+    Args:
+      operand: :attr:`operand` (passed through the compiled step's arguments).
+      index: int32[...] grid indices.
+
+    Returns:
+      uint8[..., 64, 64, C].
+    """
+    return self._gather(operand, index)
+
+  def host_gather(self, index) -> np.ndarray:
+    """Host batch of images: int[...] grid indices -> uint8[..., 64, 64, C]."""
+    index = np.asarray(index, np.int64)
+    flat = self._host_gather(index.reshape(-1))
+    return flat.reshape(index.shape + self.dataset.image_shape)
+
+  def prefetch(self, index_chunks: Iterable[np.ndarray],
+               depth: int = 2) -> Iterator[np.ndarray]:
+    """Reads chunks of batches on a background thread, ``depth`` chunks ahead.
+
+    Args:
+      index_chunks: iterable of int[K, B] grid indices (any leading shape).
+      depth: how many chunks may be ready and waiting.
+
+    Yields:
+      uint8[K, B, 64, 64, C] per chunk, in order. An exception raised while
+      reading is re-raised here; leaving the loop early stops the thread.
+    """
+    q: queue.Queue = queue.Queue(maxsize=max(1, int(depth)))
+    stop = threading.Event()
+    done = object()
+
+    def put(item) -> bool:
+      while not stop.is_set():
+        try:
+          q.put(item, timeout=0.1)
+          return True
+        except queue.Full:
+          continue
+      return False
+
+    def work():
+      try:
+        for chunk in index_chunks:
+          if not put(("ok", self.host_gather(chunk))):
+            return
+        put(("ok", done))
+      except BaseException as e:  # pylint: disable=broad-except  (re-raised below)
+        put(("err", e))
+
+    thread = threading.Thread(target=work, name="lbvae-prefetch", daemon=True)
+    thread.start()
+    try:
+      while True:
+        kind, item = q.get()
+        if kind == "err":
+          raise item
+        if item is done:
+          return
+        yield item
+    finally:
+      stop.set()
+      thread.join(timeout=5.0)
+
+  def describe(self) -> str:
+    """One line for the run log."""
+    where = "on device" if self.on_device else "streamed from host"
+    verb = "rendered" if isinstance(self.dataset, procedural.ProceduralDataset) else (
+        "gathered")
+    return f"{self.dataset.name} ({self.dataset.source}): {verb} {where}; {self.note}"
+
+
+def _procedural_source(ds: procedural.ProceduralDataset, on_device: bool) -> BatchSource:
+  def gather(operand, index):
+    del operand
+    return ds.render_index(index)
+
+  def host_gather(index):
+    return ds.images(ds.index_to_factors(index))
+
+  note = f"{len(ds)} images, none stored"
+  return BatchSource(ds, on_device, (), note, gather, host_gather)
+
+
+def _array_source(ds: arrays.ArrayDataset, placement: str) -> BatchSource:
+  size = ds.array.nbytes
+  free, where = free_memory_bytes()
+  if placement == "auto":
+    on_device = free is not None and size <= DEVICE_FRACTION * free
+    rule = (f"auto: {_gib(size)} uint8 vs {DEVICE_FRACTION:g} x {_gib(free)} free "
+            f"{where}" if free is not None else "auto: free memory unknown")
+  else:
+    on_device = placement == "device"
+    rule = f"forced: {_gib(size)} uint8"
+
+  def host_gather(index):
+    return ds.read_rows(ds.rows_of(index))
+
+  if not on_device:
+    def no_gather(operand, index):
+      raise ValueError(f"{ds.name} is streamed from the host (placement 'host'); "
+                       "use prefetch/host_gather, not gather")
+    return BatchSource(ds, False, (), rule, no_gather, host_gather)
+
+  operand = {"images": jax.device_put(np.asarray(ds.array))}
+  if ds.rows is not None:
+    operand["rows"] = jax.device_put(ds.rows.astype(np.int32))
+
+  def gather(operand, index):
+    index = jnp.asarray(index, jnp.int32)
+    if "rows" in operand:
+      index = operand["rows"][index]
+    return operand["images"][index]
+
+  return BatchSource(ds, True, operand, rule, gather, host_gather)
+
+
+def batch_source(ds: grid.FactorGrid, placement: str = "auto") -> BatchSource:
+  """Chooses where the images of a batch are produced (see the module docstring).
+
+  Args:
+    ds: a dataset from :func:`lbvae.data.load`.
+    placement: ``"auto"``, ``"device"`` or ``"host"``.
+
+  Returns:
+    A :class:`BatchSource`.
+
+  Raises:
+    lbvae.cli.UsageError: unknown placement.
+  """
+  cli.require(placement in PLACEMENTS,
+              f"unknown data placement {placement!r}; choose one of "
+              f"{', '.join(PLACEMENTS)}")
+  if isinstance(ds, procedural.ProceduralDataset):
+    return _procedural_source(ds, on_device=placement != "host")
+  if isinstance(ds, arrays.ArrayDataset):
+    return _array_source(ds, placement)
+  raise TypeError(f"not a dataset from lbvae.data.load: {type(ds).__name__}")

@@ -1,0 +1,67 @@
+"""The one-time uint8 cache: keyed by its source, reused, never half-written."""
+
+import os
+
+import numpy as np
+import pytest
+
+from lbvae import cli
+from lbvae.data import cache
+
+
+def _fill_with(value, calls):
+  def fill(out):
+    calls.append(1)
+    out[...] = value
+  return fill
+
+
+def test_cache_is_built_once_then_reused(tmp_path, cache_dir):
+  source = tmp_path / "src.bin"
+  source.write_bytes(b"abc")
+  path = cache.cache_path("toy", [str(source)], "v")
+  assert path.parent == cache_dir and path.name.startswith("toy-")
+  calls = []
+  first = cache.cached_uint8(path, (3, 2), _fill_with(7, calls), "toy")
+  second = cache.cached_uint8(path, (3, 2), _fill_with(9, calls), "toy")
+  assert calls == [1] and isinstance(second, np.memmap)
+  np.testing.assert_array_equal(first, np.full((3, 2), 7))
+  np.testing.assert_array_equal(second, first)
+  # A cache of another shape is rebuilt.
+  third = cache.cached_uint8(path, (4, 2), _fill_with(5, calls), "toy")
+  assert calls == [1, 1] and third.shape == (4, 2)
+
+
+def test_key_follows_the_source_and_the_conversion(tmp_path):
+  source = tmp_path / "src.bin"
+  source.write_bytes(b"abc")
+  key = cache.cache_path("toy", [str(source)], "v")
+  assert cache.cache_path("toy", [str(source)], "w") != key
+  source.write_bytes(b"abcd")
+  assert cache.cache_path("toy", [str(source)], "v") != key
+  folder = tmp_path / "dir"
+  folder.mkdir()
+  (folder / "a").write_bytes(b"1")
+  before = cache.cache_path("toy", [str(folder)], "v")
+  (folder / "b").write_bytes(b"2")
+  assert cache.cache_path("toy", [str(folder)], "v") != before
+
+
+def test_interrupted_conversion_leaves_nothing(tmp_path, cache_dir):
+  def broken(out):
+    out[0] = 1
+    raise cli.UsageError("source broke halfway")
+
+  path = cache.cache_path("toy", [], "v")
+  with pytest.raises(cli.UsageError, match="source broke halfway"):
+    cache.cached_uint8(path, (3, 2), broken, "toy")
+  assert os.listdir(cache_dir) == []
+
+
+def test_unwritable_cache_dir_is_a_usage_error(tmp_path, monkeypatch):
+  blocker = tmp_path / "file"
+  blocker.write_bytes(b"")
+  monkeypatch.setenv(cache.ENV_VAR, str(blocker / "sub"))
+  with pytest.raises(cli.UsageError, match="cannot write the image cache.*"
+                     "LBVAE_CACHE_DIR"):
+    cache.cached_uint8(cache.cache_path("toy", [], "v"), (1,), lambda out: None, "toy")
