@@ -1,0 +1,74 @@
+"""All array metrics of one model in one jit-able call (the evaluation pass's unit).
+
+Computes, from the SPEC §4 train/test split of one model's codes: the MI matrix and
+MIG (Chen et al., 2018) and I_m (arXiv 2602.09277) on the train part, SAP (Kumar et
+al., 2018) fitted on train and scored on test, and DCI (Eastwood & Williams, 2018)
+with a LASSO predictor. The FactorVAE score needs fresh dataset samples and lives in
+:mod:`lbvae.metrics.factor_vae`.
+
+Synopsis (a model axis is one ``vmap``, applied where the metrics are called)::
+
+  evaluate = functools.partial(all_metrics, factor_sizes=dataset.factor_sizes)
+  per_model = jax.jit(jax.vmap(evaluate, in_axes=(0, None, 0, None)))
+  scores = per_model(z_train, v_train, z_test, v_test)  # z_*: [models, N, L]
+
+Use ``in_axes=0`` for the factors too when each model has its own evaluation sample
+(e.g. one sample per seed).
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import jax
+
+from lbvae.metrics import mutual_info
+from lbvae.metrics.dci import dci
+from lbvae.metrics.im import im_score
+from lbvae.metrics.mig import mig_from_mutual_info
+from lbvae.metrics.sap import sap_from_scores
+from lbvae.metrics.sap import sap_score_matrix
+
+
+def all_metrics(latents_train: jax.Array, factors_train: jax.Array,
+                latents_test: jax.Array, factors_test: jax.Array, *,
+                factor_sizes: Sequence[int], num_bins: int = 20,
+                sap_c: float = 0.01, dci_alpha: float = 0.02) -> dict[str, jax.Array]:
+  """MIG, SAP, I_m, DCI and the matrices behind them, for one model.
+
+  Args:
+    latents_train: float[N, L] codes of the train part (e.g. encoder means).
+    factors_train: int[N, F] class indices of the train part.
+    latents_test: float[M, L] codes of the test part.
+    factors_test: int[M, F] class indices of the test part.
+    factor_sizes: number of classes per factor (static).
+    num_bins: equal-width bins per latent for the MI estimate.
+    sap_c: the SAP SVMs' cost C.
+    dci_alpha: the DCI LASSO penalty.
+
+  Returns:
+    dict with float32 scalars ``mig``, ``sap``, ``im``, ``dci_disentanglement``,
+    ``dci_completeness``, ``dci_informativeness`` (test NRMSE, lower is better) and
+    the float32 matrices ``mi_matrix`` [L, F] (nats), ``factor_entropy`` [F] (nats),
+    ``sap_scores`` [L, F] (test accuracies) and ``dci_importance`` [L, F].
+  """
+  sizes = mutual_info.resolve_factor_sizes(factors_train, factor_sizes)
+  mi = mutual_info.mutual_info_matrix(latents_train, factors_train, num_bins=num_bins,
+                                      factor_sizes=sizes)
+  entropy = mutual_info.factor_entropy(factors_train, factor_sizes=sizes)
+  sap_scores = sap_score_matrix(latents_train, factors_train, latents_test,
+                                factors_test, factor_sizes=sizes, c=sap_c)
+  dci_scores = dci(latents_train, factors_train, latents_test, factors_test,
+                   alpha=dci_alpha)
+  return {
+      "mig": mig_from_mutual_info(mi, entropy),
+      "sap": sap_from_scores(sap_scores),
+      "im": im_score(mi),
+      "dci_disentanglement": dci_scores["disentanglement"],
+      "dci_completeness": dci_scores["completeness"],
+      "dci_informativeness": dci_scores["informativeness"],
+      "mi_matrix": mi,
+      "factor_entropy": entropy,
+      "sap_scores": sap_scores,
+      "dci_importance": dci_scores["importance"],
+  }
