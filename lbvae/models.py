@@ -33,6 +33,8 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from lbvae import layers
+
 ENCODER_CHANNELS = (32, 32, 64, 64)
 DECODER_CHANNELS = (64, 32, 32)
 HIDDEN = 256
@@ -40,6 +42,20 @@ KERNEL = (4, 4)
 STRIDES = (2, 2)
 CONV_PADDING = ((1, 1), (1, 1))
 DECONV_PADDING = ((2, 2), (2, 2))
+IMPLS = layers.IMPLS
+
+
+def _conv(features, impl, index):
+  if impl == "reference":
+    return nn.Conv(features, KERNEL, STRIDES, padding=CONV_PADDING, name=f"Conv_{index}")
+  return layers.Conv4x4(features, impl, name=f"Conv_{index}")
+
+
+def _deconv(features, impl, index):
+  if impl == "reference":
+    return nn.ConvTranspose(features, KERNEL, STRIDES, padding=DECONV_PADDING,
+                            name=f"ConvTranspose_{index}")
+  return layers.ConvTranspose4x4(features, impl, name=f"ConvTranspose_{index}")
 
 
 class Encoder(nn.Module):
@@ -47,11 +63,12 @@ class Encoder(nn.Module):
   latent_dim: int = 10
   channels: Sequence[int] = ENCODER_CHANNELS
   hidden: int = HIDDEN
+  impl: str = "reference"
 
   @nn.compact
   def __call__(self, x):
-    for c in self.channels:
-      x = nn.relu(nn.Conv(c, KERNEL, STRIDES, padding=CONV_PADDING)(x))
+    for i, c in enumerate(self.channels):
+      x = nn.relu(_conv(c, self.impl, i)(x))
     x = x.reshape(x.shape[:-3] + (-1,))
     x = nn.relu(nn.Dense(self.hidden)(x))
     mu = nn.Dense(self.latent_dim, name="mu")(x)
@@ -64,16 +81,16 @@ class Decoder(nn.Module):
   num_channels: int = 1
   channels: Sequence[int] = DECODER_CHANNELS
   hidden: int = HIDDEN
+  impl: str = "reference"
 
   @nn.compact
   def __call__(self, z):
     z = nn.relu(nn.Dense(self.hidden)(z))
     z = nn.relu(nn.Dense(4 * 4 * self.channels[0])(z))
     z = z.reshape(z.shape[:-1] + (4, 4, self.channels[0]))
-    for c in self.channels:
-      z = nn.relu(nn.ConvTranspose(c, KERNEL, STRIDES, padding=DECONV_PADDING)(z))
-    return nn.ConvTranspose(self.num_channels, KERNEL, STRIDES,
-                            padding=DECONV_PADDING)(z)
+    for i, c in enumerate(self.channels):
+      z = nn.relu(_deconv(c, self.impl, i)(z))
+    return _deconv(self.num_channels, self.impl, len(self.channels))(z)
 
 
 def reparameterize(rng, mu, logvar):
@@ -83,13 +100,20 @@ def reparameterize(rng, mu, logvar):
 
 
 class VAE(nn.Module):
-  """Encoder + decoder; ``__call__`` draws one reparameterised sample per example."""
+  """Encoder + decoder; ``__call__`` draws one reparameterised sample per example.
+
+  ``impl`` picks the formulation of the (transposed) convolutions (see
+  :mod:`lbvae.layers`): "reference" (``nn.Conv``/``nn.ConvTranspose``) or "fast" (the
+  same function, faster gradients on XLA:CPU). The parameters are the same pytree
+  with the same initial values for both, so checkpoints are interchangeable.
+  """
   latent_dim: int = 10
   num_channels: int = 1
+  impl: str = "reference"
 
   def setup(self):
-    self.encoder = Encoder(self.latent_dim)
-    self.decoder = Decoder(self.num_channels)
+    self.encoder = Encoder(self.latent_dim, impl=self.impl)
+    self.decoder = Decoder(self.num_channels, impl=self.impl)
 
   def __call__(self, x, rng):
     """Returns (logits float32[B, 64, 64, C], mu float32[B, L], logvar float32[B, L])."""

@@ -1,0 +1,313 @@
+"""Fast, exactly equivalent forms of the VAE's strided 4x4 (transposed) convolutions.
+
+Synopsis::
+
+    y = layers.conv_down(x, kernel)          # == nn.Conv(k=4, s=2, padding 1), no bias
+    y = layers.conv_up(x, kernel)            # == nn.ConvTranspose(k=4, s=2, pad 2)
+    y = layers.conv_up(x, kernel, "fast")    # the same function, fast gradients on CPU
+    conv = layers.Conv4x4(32, impl="fast")   # same parameters as nn.Conv / ConvTranspose
+
+``impl="reference"`` is what ``flax.linen.Conv``/``ConvTranspose`` compute (arXiv
+2602.09277, §4 architecture). Its gradients are slow on XLA:CPU: the transposed
+convolution and its kernel gradient are convolutions with a dilated input or kernel,
+which XLA:CPU runs through a slow generic path (docs/performance.md has the profile).
+
+``impl="fast"`` computes the same function of the same parameters and states every
+gradient with ``jax.custom_vjp`` in terms of operations XLA:CPU runs well:
+
+* ``down`` (strided convolution): XLA's own convolution;
+* ``up`` (transposed convolution) as a sub-pixel convolution: one 2x2, stride-1
+  convolution of the 1-padded input to 4*O channels (one per output phase), then
+  depth-to-space and a one-pixel crop, with no multiply by the zeros of a dilated
+  input; for fewer than 8 output channels, one matrix product and an overlap-add;
+* the kernel gradient of ``down``: XLA's kernel-gradient convolution, or four matrix
+  products over space-to-depth slices when the input has few channels.
+
+They are tied together by exact identities (``flip_t(k)`` flips a kernel spatially and
+swaps its in/out axes), each checked in float32 by tests/test_layers.py:
+
+    d down(x, k)/dx . g = up(g, flip_t(k))      d up(x, k)/dx . g = down(g, flip_t(k))
+    d down(x, k)/dk . g = dkernel(x, g)         d up(x, k)/dk . g = flip_t(dkernel(g, x))
+
+Arrays are NHWC float32 with HWIO kernels, as in Flax, for one model; a grid of models
+is a ``jax.vmap`` outside. Under vmap the fast convolutions fold a shared kernel into
+the batch and a shared input into the output channels; with both per member, CPU runs
+one convolution per member (XLA:CPU's default, a grouped convolution, is ~2x slower
+per model; the backend is ``jax.default_backend()`` at trace time) and other backends
+keep the default. Being ``custom_vjp`` functions, the fast layers support reverse-mode
+differentiation (``jax.grad``, ``jax.vjp``) but not ``jax.jvp``.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+from jax import lax
+
+IMPLS = ("reference", "fast")
+_DN = ("NHWC", "HWIO", "NHWC")
+
+
+def flip_t(kernel):
+  """float32[4, 4, I, O] -> float32[4, 4, O, I]: spatial flip and in/out swap."""
+  return jnp.swapaxes(kernel[::-1, ::-1], -1, -2)
+
+
+def _pad1(x):
+  return jnp.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
+
+
+def space_to_depth(x):
+  """float32[B, 2h, 2w, C] -> float32[B, h, w, 4C], channels ordered (row, col, c)."""
+  b, h, w, c = x.shape
+  x = x.reshape(b, h // 2, 2, w // 2, 2, c).transpose(0, 1, 3, 2, 4, 5)
+  return x.reshape(b, h // 2, w // 2, 4 * c)
+
+
+def depth_to_space(x):
+  """float32[B, h, w, 4C] -> float32[B, 2h, 2w, C]; inverse of :func:`space_to_depth`."""
+  b, h, w, c4 = x.shape
+  x = x.reshape(b, h, w, 2, 2, c4 // 4).transpose(0, 1, 3, 2, 4, 5)
+  return x.reshape(b, 2 * h, 2 * w, c4 // 4)
+
+
+def _grid_batched(fn, fold: bool = True):
+  """``fn(x, k)`` with the grid vmap rule of the module docstring.
+
+  ``fold`` (convolutions only): a shared k folds members into the batch, a shared x
+  into the output channels. Otherwise one call per member on CPU, else the default.
+  """
+  wrapped = jax.custom_batching.custom_vmap(fn)
+
+  @wrapped.def_vmap
+  def _rule(axis_size, in_batched, x, k):
+    x_batched, k_batched = in_batched
+    if fold and not k_batched:
+      y = wrapped(x.reshape((-1,) + x.shape[2:]), k)
+      return y.reshape((axis_size, x.shape[1]) + y.shape[1:]), True
+    if fold and not x_batched:
+      y = wrapped(x, jnp.moveaxis(k, 0, -2).reshape(k.shape[1:-1] + (-1,)))
+      return jnp.moveaxis(y.reshape(y.shape[:-1] + (axis_size, -1)), -2, 0), True
+    if jax.default_backend() == "cpu":
+      return jnp.stack([wrapped(x[g] if x_batched else x, k[g] if k_batched else k)
+                        for g in range(axis_size)]), True
+    return jax.vmap(fn, (0 if x_batched else None, 0 if k_batched else None))(x, k), True
+
+  return wrapped
+
+
+# Reference formulations (exactly what flax.linen.Conv / ConvTranspose compute).
+
+
+def down_reference(x, kernel):
+  """Strided conv: float32[B, H, W, I], float32[4, 4, I, O] -> float32[B, H/2, W/2, O]."""
+  return lax.conv_general_dilated(x, kernel, (2, 2), ((1, 1), (1, 1)),
+                                  dimension_numbers=_DN)
+
+
+def up_reference(x, kernel):
+  """Transposed conv: float32[B, H, W, I], float32[4, 4, I, O] -> float32[B, 2H, 2W, O]."""
+  return lax.conv_transpose(x, kernel, (2, 2), ((2, 2), (2, 2)),
+                            dimension_numbers=_DN)
+
+
+# The fast formulation.
+
+_down_conv = _grid_batched(down_reference)
+_conv2x2 = _grid_batched(functools.partial(
+    lax.conv_general_dilated, window_strides=(1, 1), padding="VALID",
+    dimension_numbers=_DN))
+
+
+def _subpixel_kernel(kernel):
+  """float32[4, 4, I, O] -> float32[2, 2, I, 4O]; tap q of phase r' = kernel[2q + 1 - r']."""
+  i, o = kernel.shape[-2:]
+  k = kernel.reshape(2, 2, 2, 2, i, o)[:, ::-1, :, ::-1]  # (qh, r'h, qw, r'w, i, o)
+  return k.transpose(0, 2, 4, 1, 3, 5).reshape(2, 2, i, 4 * o)
+
+
+def _up_subpixel(x, kernel):
+  """``up_reference`` as a 2x2 stride-1 convolution + depth-to-space + crop.
+
+  Output pixel o = 2m + r of the transposed convolution reads input pixels m - 1 + r + q,
+  q in {0, 1}, through kernel taps 2q + r. On the grid shifted by one output pixel,
+  o + 1 = 2m' + r', every phase r' reads x_pad[m' + q] through tap 2q + 1 - r', so all
+  four phases are one 2x2 convolution z of the 1-padded input to 4 * O channels.
+  """
+  z = _conv2x2(_pad1(x), _subpixel_kernel(kernel))
+  return depth_to_space(z)[:, 1:-1, 1:-1, :]
+
+
+def _up_col2im(x, kernel):
+  """``up_reference`` for few output channels: per-pixel products, then overlap-add.
+
+  The same z as :func:`_up_subpixel`, z[m'] = sum_q x[m' + q - 1] k'[q], computed as one
+  matrix product y_q = x k'[q] (N = 16 O columns instead of a 4 O-channel convolution,
+  which XLA:CPU runs slowly) followed by four shifted additions.
+  """
+  b, h, w, i = x.shape
+  k = _subpixel_kernel(kernel)
+  o4 = k.shape[-1]
+  y = jnp.dot(x.reshape(-1, i), k.transpose(2, 0, 1, 3).reshape(i, 4 * o4))
+  y = y.reshape(b, h, w, 2, 2, o4)
+  z = sum(jnp.pad(y[:, :, :, qh, qw], ((0, 0), (1 - qh, qh), (1 - qw, qw), (0, 0)))
+          for qh in range(2) for qw in range(2))
+  return depth_to_space(z)[:, 1:-1, 1:-1, :]
+
+
+def _up_forward(x, kernel):
+  # Measured on XLA:CPU (docs/performance.md): the convolution wins from 8 output
+  # channels up, the overlap-add below (the decoder's last layer, 1 or 3 channels).
+  if kernel.shape[-1] < 8:
+    return _up_col2im(x, kernel)
+  return _up_subpixel(x, kernel)
+
+
+def _dkernel_conv(x, g):
+  """XLA's own kernel gradient of ``down`` (a convolution of x with g)."""
+  zeros = jnp.zeros((4, 4, x.shape[-1], g.shape[-1]), x.dtype)
+  return jax.vjp(lambda k: down_reference(x, k), zeros)[1](g)[0]
+
+
+def _dkernel_gemm(x, g):
+  """The kernel gradient of ``down`` as four matrix products (inputs with few channels).
+
+  With xs = space_to_depth(pad(x)), kernel tap 2q + r pairs xs[m + q] (phase r) with
+  g[m], q, r in {0, 1}^2; each product contracts a slice of xs (4I channels, the
+  operand XLA:CPU copies transposed) with g over batch x space.
+  """
+  i, o = x.shape[-1], g.shape[-1]
+  h, w = g.shape[1:3]
+  xs = space_to_depth(_pad1(x))  # [B, h + 1, w + 1, 4I], channels (rh, rw, i)
+  taps = [jnp.dot(xs[:, qh:qh + h, qw:qw + w, :].reshape(-1, 4 * i).T, g.reshape(-1, o))
+          for qh in range(2) for qw in range(2)]
+  k = jnp.stack(taps).reshape(2, 2, 2, 2, i, o)  # (qh, qw, rh, rw, i, o)
+  return k.transpose(0, 2, 1, 3, 4, 5).reshape(4, 4, i, o)
+
+
+_dkernel_conv_grid = _grid_batched(_dkernel_conv, fold=False)
+
+
+def _dkernel(x, g):
+  """Kernel gradient of ``down``: dL/dk for input x and output cotangent g.
+
+  Args:
+    x: float32[B, H, W, I], the input of the strided convolution.
+    g: float32[B, H/2, W/2, O], the cotangent of its output.
+
+  Returns:
+    float32[4, 4, I, O], sum over b, m, n of x_pad[b, 2m + kh, 2n + kw] g[b, m, n].
+  """
+  # Measured on XLA:CPU (docs/performance.md): XLA's kernel-gradient convolution wins
+  # except for inputs with very few channels (the images, the decoder's output).
+  if 4 * x.shape[-1] < g.shape[-1]:
+    return _dkernel_gemm(x, g)
+  return _dkernel_conv_grid(x, g)
+
+
+@jax.custom_vjp
+def _down_fast(x, kernel):
+  return _down_conv(x, kernel)
+
+
+def _down_fwd(x, kernel):
+  return _down_conv(x, kernel), (x, kernel)
+
+
+def _down_bwd(res, g):
+  x, kernel = res
+  return _up_fast(g, flip_t(kernel)), _dkernel(x, g)
+
+
+_down_fast.defvjp(_down_fwd, _down_bwd)
+
+
+@jax.custom_vjp
+def _up_fast(x, kernel):
+  return _up_forward(x, kernel)
+
+
+def _up_fwd(x, kernel):
+  return _up_forward(x, kernel), (x, kernel)
+
+
+def _up_bwd(res, g):
+  x, kernel = res
+  return _down_fast(g, flip_t(kernel)), flip_t(_dkernel(g, x))
+
+
+_up_fast.defvjp(_up_fwd, _up_bwd)
+
+
+def _check_impl(impl):
+  if impl not in IMPLS:
+    raise ValueError(f"impl must be one of {IMPLS}, got {impl!r}")
+
+
+def conv_down(x, kernel, impl: str = "reference"):
+  """4x4 stride-2 convolution with padding 1 (PyTorch sense), no bias.
+
+  Args:
+    x: float32[B, H, W, I] with H, W even.
+    kernel: float32[4, 4, I, O] (HWIO, as ``nn.Conv``).
+    impl: "reference" (``lax.conv_general_dilated``) or "fast" (same function).
+
+  Returns:
+    float32[B, H/2, W/2, O].
+  """
+  _check_impl(impl)
+  return down_reference(x, kernel) if impl == "reference" else _down_fast(x, kernel)
+
+
+def conv_up(x, kernel, impl: str = "reference"):
+  """4x4 stride-2 transposed convolution, H -> 2H (PyTorch padding 1), no bias.
+
+  Args:
+    x: float32[B, H, W, I].
+    kernel: float32[4, 4, I, O] (HWIO, as ``nn.ConvTranspose``, not flipped).
+    impl: "reference" (``lax.conv_transpose``) or "fast" (same function).
+
+  Returns:
+    float32[B, 2H, 2W, O].
+  """
+  _check_impl(impl)
+  return up_reference(x, kernel) if impl == "reference" else _up_fast(x, kernel)
+
+
+class _Conv4x4Base(nn.Module):
+  """Parameters kernel float32[4, 4, I, O] and bias float32[O] with Flax's default
+  initialisers, so the pytree and its initial values are those of nn.Conv /
+  nn.ConvTranspose and checkpoints are interchangeable between impls."""
+  features: int
+  impl: str = "reference"
+
+  def _params(self, x):
+    kernel = self.param("kernel", nn.initializers.lecun_normal(),
+                        (4, 4, x.shape[-1], self.features), jnp.float32)
+    bias = self.param("bias", nn.initializers.zeros_init(), (self.features,),
+                      jnp.float32)
+    return kernel, bias
+
+
+class Conv4x4(_Conv4x4Base):
+  """``nn.Conv(features, (4, 4), (2, 2), padding=((1, 1), (1, 1)))``, any impl."""
+
+  @nn.compact
+  def __call__(self, x):
+    """float32[B, H, W, I] -> float32[B, H/2, W/2, features]."""
+    kernel, bias = self._params(x)
+    return conv_down(x, kernel, self.impl) + bias
+
+
+class ConvTranspose4x4(_Conv4x4Base):
+  """``nn.ConvTranspose(features, (4, 4), (2, 2), padding=((2, 2), (2, 2)))``."""
+
+  @nn.compact
+  def __call__(self, x):
+    """float32[B, H, W, I] -> float32[B, 2H, 2W, features]."""
+    kernel, bias = self._params(x)
+    return conv_up(x, kernel, self.impl) + bias
+
