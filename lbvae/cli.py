@@ -39,22 +39,57 @@ def require(condition: bool, message: str) -> None:
     raise UsageError(message)
 
 
+def _one_line(error: BaseException) -> str:
+  text = " ".join(str(error).split()).strip("'\"")
+  return text or type(error).__name__
+
+
+def _parse_flags(argv):
+  """Parses flags; a bad flag, config file or ``--config.x`` override exits 2."""
+  from absl import flags
+
+  try:
+    return flags.FLAGS(argv)
+  except flags.Error as e:
+    fail(f"bad command line: {_one_line(e)}")
+  except (KeyError, AttributeError) as e:
+    fail(f"bad command line: unknown config field {_one_line(e)}")
+  except (ValueError, TypeError) as e:
+    fail(f"bad command line: {_one_line(e)}")
+  except Exception as e:  # pylint: disable=broad-except
+    # Loading a --config file runs the user's code: a SyntaxError, NameError, ...
+    fail(f"bad command line: {type(e).__name__}: {_one_line(e)}")
+
+
+def _check_config_loads() -> None:
+  """A ``--config`` file is loaded lazily; report a failed load as one line."""
+  from absl import flags
+
+  if "config" not in flags.FLAGS:
+    return
+  config = flags.FLAGS.config
+  if config is None:
+    return
+  try:
+    config.keys()
+  except OSError as e:
+    lines = [l.strip() for l in str(e).splitlines() if l.strip()]
+    fail(f"cannot load the config file: {lines[-1] if lines else e}")
+
+
 def run(main: Callable[[Sequence[str]], object]) -> None:
   """Runs ``main`` under ``absl.app.run``; UsageError -> one line, exit 2.
 
-  Flag-parsing problems (an unknown ``--config.x`` field, a config file that does
-  not exist or does not load) are reported the same way.
+  Flag-parsing problems (an unknown ``--config.x`` field, a value of the wrong type,
+  a config file that does not exist or does not load) are reported the same way.
   """
   from absl import app
-  from absl import flags
 
   def _wrapped(argv):
+    _check_config_loads()
     try:
       return main(argv)
     except UsageError as e:
       fail(str(e))
 
-  try:
-    app.run(_wrapped)
-  except flags.Error as e:  # pragma: no cover - absl usually handles these itself
-    fail(str(e))
+  app.run(_wrapped, flags_parser=_parse_flags)

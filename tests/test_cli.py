@@ -1,0 +1,37 @@
+"""User mistakes on the command line: one line on stderr, exit status 2."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _run(*args):
+  return subprocess.run([sys.executable, "-m", "experiments.bench", *args],
+                        cwd=ROOT, capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--config=configs/bench.py", "--config.no_such_field=3"], "no_such_field"),
+    (["--config=configs/no_such_config.py"], "no_such_config.py"),
+    (["--config=configs/bench.py", "--config.grid_size=abc"], "grid_size"),
+    (["--config=configs/bench.py", "--no_such_flag=1"], "no_such_flag"),
+])
+def test_bad_command_line_is_one_line_and_exit_2(args, needle):
+  proc = _run(*args)
+  assert proc.returncode == 2, proc.stderr
+  lines = [l for l in proc.stderr.splitlines() if l.strip()]
+  assert len(lines) == 1, proc.stderr
+  assert lines[0].startswith("error: ") and needle in lines[0]
+  assert "Traceback" not in proc.stderr
+
+
+def test_broken_config_file_is_reported(tmp_path):
+  bad = tmp_path / "broken.py"
+  bad.write_text("def get_config(:\n")
+  proc = _run(f"--config={bad}")
+  assert proc.returncode == 2
+  assert proc.stderr.strip().startswith("error: ") and "SyntaxError" in proc.stderr
