@@ -1,0 +1,29 @@
+"""Grid training of β-VAEs and λβ-VAEs with orbax checkpoints (arXiv 2602.09277, §4).
+
+A whole β × λ × seed grid trains as one compiled program: the state of every model
+carries a leading grid axis, one ``train_step`` is lifted over it and jitted once, and
+a sweep runs phase 1 (β-VAE) and phase 2 (continued under L_λβ with a fresh optimiser)
+with periodic checkpoints and exact resume.
+
+Modules:
+
+* :mod:`~lbvae.train.members` -- the (β, λ, seed) of every grid row;
+* :mod:`~lbvae.train.state` -- the train state, model and optimiser from a config;
+* :mod:`~lbvae.train.step` -- one optimisation step of one model;
+* :mod:`~lbvae.train.grid` -- lifting over the grid (vmap / lax.map / loop) and jit;
+* :mod:`~lbvae.train.loop` -- the two phases, logs, checkpoints, resume;
+* :mod:`~lbvae.train.checkpoint`, :mod:`~lbvae.train.workdir`,
+  :mod:`~lbvae.train.progress`, :mod:`~lbvae.train.config` -- files, bars, checks.
+
+Synopsis::
+
+    from lbvae import train
+    train.train(config, "runs/default")                   # both phases, resumable
+    params, meta = train.load_params("runs/default/phase2/checkpoints")
+"""
+
+from lbvae.train.checkpoint import load_params
+from lbvae.train.loop import train
+from lbvae.train.workdir import load_config
+
+__all__ = ["load_config", "load_params", "train"]

@@ -1,0 +1,124 @@
+"""Checks a sweep config at the boundary: one clear line per mistake.
+
+The sweep of arXiv 2602.09277 (SPEC §4) is described by an ``ml_collections`` config
+(see ``configs/default.py`` for every field). :func:`validate` raises
+:class:`lbvae.cli.UsageError` naming the field and the allowed range, before anything
+is loaded or written. Dataset names, sources and paths are checked by
+``lbvae.data.load``; the model implementation by ``state.make_model``.
+
+:func:`defaults` holds every field at the paper's settings; the files under
+``configs/`` start from it and say what they change.
+
+Synopsis::
+
+    from lbvae.train import config as config_lib
+    config = config_lib.defaults()       # SPEC §4 protocol on procedural dSprites
+    config_lib.validate(config)          # raises cli.UsageError
+"""
+
+from __future__ import annotations
+
+import math
+
+import ml_collections
+
+from lbvae import cli
+from lbvae.train import grid
+
+POSITIVE_INTS = ("num_seeds", "batch_size", "phase1_steps", "phase2_steps",
+                 "checkpoint_every", "log_every", "window", "latent_dim",
+                 "steps_per_call", "keep_checkpoints", "eval.num_train",
+                 "eval.num_test", "eval.num_bins", "eval.batch_size")
+
+
+def defaults() -> ml_collections.ConfigDict:
+  """Every field of a sweep config, at the settings of SPEC §4.
+
+  Fields:
+    dataset.name / .source / .path / .placement: what ``lbvae.data.load`` and
+      ``lbvae.data.batch_source`` get (path "" = none).
+    betas, lambdas: the grid's KL and L2-penalty weights (λ only in phase 2).
+    num_seeds, seed: seed indices 0..num_seeds-1 under the root seed ``seed``.
+    batch_size, learning_rate, adam_b1, adam_b2, adam_eps: the optimiser (Adam).
+    phase1_steps, phase2_steps: steps of each phase (phase 2 continues phase 1).
+    window: steps in the loss window whose means are reported (SPEC: 5 000).
+    log_every, checkpoint_every, keep_checkpoints: host boundaries and retention.
+    latent_dim, model_impl: the VAE (``state.make_model``).
+    grid_strategy, map_batch_size, steps_per_call: how the grid step is lifted and
+      how many steps one compiled call runs (``lbvae.train.grid``).
+    eval.num_train / .num_test / .num_bins / .batch_size: the evaluation pass.
+  """
+  c = ml_collections.ConfigDict()
+  c.dataset = ml_collections.ConfigDict(
+      {"name": "dsprites", "source": "procedural", "path": "", "placement": "auto"})
+  c.betas = (1.0, 4.0, 8.0, 16.0, 32.0)
+  c.lambdas = (0.0, 2.0, 4.0, 6.0, 8.0)
+  c.num_seeds = 10
+  c.seed = 0
+  c.batch_size = 64
+  c.learning_rate = 1e-4
+  c.adam_b1 = 0.9
+  c.adam_b2 = 0.999
+  c.adam_eps = 1e-8
+  c.phase1_steps = 150_000
+  c.phase2_steps = 50_000
+  c.window = 5_000
+  c.log_every = 500
+  c.checkpoint_every = 5_000
+  c.keep_checkpoints = 2
+  c.latent_dim = 10
+  c.model_impl = "reference"
+  c.grid_strategy = "auto"
+  c.map_batch_size = 0
+  c.steps_per_call = 1
+  c.eval = ml_collections.ConfigDict(
+      {"num_train": 10_000, "num_test": 5_000, "num_bins": 20, "batch_size": 500})
+  return c
+
+
+def _get(config, dotted: str):
+  value = config
+  for part in dotted.split("."):
+    value = value[part]
+  return value
+
+
+def _weights(config, field: str, symbol: str) -> None:
+  values = _get(config, field)
+  cli.require(isinstance(values, (list, tuple)),
+              f"config.{field} must be a list of numbers, got {values!r}")
+  cli.require(len(values) > 0, f"config.{field} is empty: the grid needs at least "
+              f"one {symbol}")
+  for v in values:
+    cli.require(isinstance(v, (int, float)) and not isinstance(v, bool),
+                f"config.{field} must hold numbers, got {v!r}")
+    cli.require(math.isfinite(v) and v >= 0,
+                f"config.{field} must hold finite values >= 0, got {v!r}")
+  cli.require(len(set(float(v) for v in values)) == len(values),
+              f"config.{field} has repeated values: {tuple(values)}")
+
+
+def validate(config) -> None:
+  """Raises :class:`lbvae.cli.UsageError` on the first invalid field of a sweep config."""
+  _weights(config, "betas", "beta")
+  _weights(config, "lambdas", "lambda")
+  for field in POSITIVE_INTS:
+    v = _get(config, field)
+    cli.require(isinstance(v, int) and not isinstance(v, bool) and v >= 1,
+                f"config.{field} must be an integer >= 1, got {v!r}")
+  cli.require(isinstance(config.seed, int), f"config.seed must be an integer, got "
+              f"{config.seed!r}")
+  lr = config.learning_rate
+  cli.require(isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0,
+              f"config.learning_rate must be > 0, got {lr!r}")
+  cli.require(0 <= config.adam_b1 < 1 and 0 <= config.adam_b2 < 1,
+              f"config.adam_b1 and adam_b2 must be in [0, 1), got "
+              f"{config.adam_b1!r}, {config.adam_b2!r}")
+  cli.require(config.adam_eps > 0, f"config.adam_eps must be > 0, got "
+              f"{config.adam_eps!r}")
+  cli.require(config.grid_strategy in grid.STRATEGIES,
+              f"config.grid_strategy must be one of {', '.join(grid.STRATEGIES)}, "
+              f"got {config.grid_strategy!r}")
+  cli.require(isinstance(config.map_batch_size, int) and config.map_batch_size >= 0,
+              f"config.map_batch_size must be an integer >= 0, got "
+              f"{config.map_batch_size!r}")

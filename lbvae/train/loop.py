@@ -1,0 +1,239 @@
+"""The two-phase sweep of arXiv 2602.09277, §4, with checkpoints and exact resume.
+
+Phase 1 trains the β × seed grid under L_β; phase 2 restores the final phase-1
+checkpoint and continues every member for each λ under L_λβ with a fresh optimiser
+(β × λ × seed). Each phase runs in chunks between host boundaries -- every
+``log_every`` steps (a row per member in ``train_log.csv``), every
+``checkpoint_every`` steps (an orbax checkpoint) and at the end of the phase.
+
+Resume: a run on a workdir restores each phase's latest checkpoint ("resuming phase
+N from step K") and continues with the same keys, data order and loss windows, so it
+ends with the same numbers as an uninterrupted run; a finished workdir is not
+retrained. The files are described in :mod:`lbvae.train.workdir`.
+
+Synopsis::
+
+    from lbvae import train
+    summary = train.train(config, "runs/default")
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Callable
+
+import jax
+import numpy as np
+
+from lbvae import data
+from lbvae.train import checkpoint
+from lbvae.train import config as config_lib
+from lbvae.train import grid
+from lbvae.train import members as members_lib
+from lbvae.train import progress
+from lbvae.train import state as state_lib
+from lbvae.train import step as step_lib
+from lbvae.train import workdir as workdir_lib
+
+Hook = Callable[[int, int], None]
+
+
+def phase_span(config, phase: int) -> tuple[int, int]:
+  """(first, end) global steps of a phase: phase 2 continues phase 1's count."""
+  p1, p2 = int(config.phase1_steps), int(config.phase2_steps)
+  return (0, p1) if phase == 1 else (p1, p1 + p2)
+
+
+def _next_multiple(x: int, k: int) -> int:
+  return (x // k + 1) * k
+
+
+def _phase_done(paths: workdir_lib.Paths, config, phase: int) -> bool:
+  ckpt_dir = paths.checkpoints(phase)
+  if not (os.path.isdir(ckpt_dir) and os.path.exists(paths.final_metrics(phase))):
+    return False
+  steps = [int(d) for d in os.listdir(ckpt_dir) if d.isdigit()]
+  return phase_span(config, phase)[1] in steps
+
+
+def _member_rows(grid_members, state, step: int) -> list[dict]:
+  healthy = np.asarray(state.healthy)
+  frozen = np.asarray(state.frozen_step)
+  out = []
+  for m in grid_members:
+    row = m.as_dict()
+    row["finite"] = bool(healthy[m.index])
+    row["frozen_step"] = int(frozen[m.index]) if frozen[m.index] >= 0 else None
+    out.append(row)
+  return out
+
+
+class _Phase:
+  """Trains one phase; see :func:`train`."""
+
+  def __init__(self, phase, config, paths, runner, model, tx, keys, log, hook,
+               show_progress):
+    self.phase, self.config, self.paths = phase, config, paths
+    self.runner, self.model, self.tx, self.keys = runner, model, tx, keys
+    self.log, self.hook, self.show_progress = log, hook, show_progress
+    self.grid = members_lib.phase_grid(config, phase)
+    self.start, self.end = phase_span(config, phase)
+    os.makedirs(paths.phase(phase), exist_ok=True)
+    self.ckpts = checkpoint.PhaseCheckpoints(paths.checkpoints(phase),
+                                             keep=config.keep_checkpoints)
+
+  def abstract(self, grid_members):
+    return state_lib.abstract_state(self.model, self.tx, grid_members, self.keys,
+                                    window=self.config.window)
+
+  def meta(self, state, step: int) -> dict:
+    return {"phase": self.phase, "step": step, "start_step": self.start,
+            "end_step": self.end, "members": _member_rows(self.grid, state, step)}
+
+  def initial_state(self):
+    latest = self.ckpts.latest_step()
+    if latest is not None:
+      state, _ = self.ckpts.restore(latest, self.abstract(self.grid))
+      self.log.info(f"resuming phase {self.phase} from step {latest}")
+      return state, latest
+    if self.phase == 1:
+      return state_lib.phase1_state(self.model, self.tx, self.grid, self.keys,
+                                    window=self.config.window), None
+    grid1 = members_lib.phase_grid(self.config, 1)
+    prev = checkpoint.PhaseCheckpoints(self.paths.checkpoints(1))
+    phase1, _ = prev.restore(self.start, self.abstract(grid1))
+    prev.close()
+    self.log.info(f"phase 2 starts from the phase-1 checkpoint at step {self.start} "
+                  "with a fresh optimiser")
+    return state_lib.phase2_state(self.tx, self.grid, phase1, self.keys,
+                                  window=self.config.window), None
+
+  def warn_frozen(self, state, warned: set) -> None:
+    healthy = np.asarray(state.healthy)
+    frozen = np.asarray(state.frozen_step)
+    for m in self.grid:
+      if not healthy[m.index] and m.index not in warned:
+        warned.add(m.index)
+        self.log.warning(
+            f"phase {self.phase} member {m.index} ({m.label()}) had a non-finite "
+            f"loss or gradient at step {frozen[m.index]}; it is frozen at its last "
+            "finite parameters and flagged finite=0")
+
+  def write_final(self, state) -> None:
+    means = np.asarray(state_lib.window_means(state))
+    rows = _member_rows(self.grid, state, self.end)
+    for r, m in zip(rows, self.grid):
+      nll, kl, l2 = (float(v) for v in means[m.index])
+      if not r["finite"]:
+        nll = kl = l2 = float("nan")
+      r.update(nll=nll, kl=kl, l2=l2, loss=nll + m.beta * kl + m.lam * l2,
+               step=self.end, frozen_step=-1 if r["frozen_step"] is None
+               else r["frozen_step"])
+    workdir_lib.write_csv(self.paths.final_metrics(self.phase),
+                          workdir_lib.FINAL_COLUMNS, rows)
+
+  def run(self) -> dict:
+    config, g = self.config, len(self.grid)
+    state, resumed = self.initial_state()
+    t = int(np.asarray(state.step)[0])
+    workdir_lib.write_json(self.paths.grid(self.phase), self.meta(state, t))
+    train_log = workdir_lib.TrainLog(self.paths.train_log(self.phase), resumed)
+    warned: set = set()
+    self.warn_frozen(state, warned)
+    self.log.info(f"phase {self.phase}: {g} models, steps {t} -> {self.end} "
+                  f"(grid strategy {self.runner.strategy}, {jax.default_backend()})")
+    bar = progress.Progress(f"phase {self.phase}", total=self.end - self.start,
+                            initial=t - self.start, grid_size=g,
+                            enabled=self.show_progress)
+    seeds = members_lib.column(self.grid, "seed", np.int32)
+    while t < self.end:
+      local = t - self.start
+      stop = min(_next_multiple(local, config.log_every),
+                 _next_multiple(local, config.checkpoint_every),
+                 self.end - self.start) + self.start
+      state = self.runner.run(state, self.keys.data, seeds, t, stop - t)
+      jax.block_until_ready(state.step)
+      bar.update(stop - t)
+      t, local = stop, stop - self.start
+      if local % config.log_every == 0 or t == self.end:
+        means = np.asarray(state_lib.log_means(state))
+        rows = _member_rows(self.grid, state, t)
+        for r in rows:
+          r.update(step=t, **dict(zip(state_lib.LOG_FIELDS,
+                                      (float(v) for v in means[r["member"]]))))
+        train_log.append(rows)
+        state = state_lib.reset_log(state)
+      self.warn_frozen(state, warned)
+      if local % config.checkpoint_every == 0 or t == self.end:
+        meta = self.meta(state, t)
+        self.ckpts.save(t, state, meta)
+        workdir_lib.write_json(self.paths.grid(self.phase), meta)
+      if self.hook is not None:
+        self.hook(self.phase, t)
+    rate = bar.close()
+    self.write_final(state)
+    self.ckpts.close()
+    summary = {"grid_size": g, "steps_per_second": rate,
+               "model_steps_per_second": None if rate is None else rate * g,
+               "compile_chunk_seconds": bar.first_seconds}
+    if rate is not None:
+      self.log.info(f"phase {self.phase} done: {g} models to step {self.end}; "
+                    f"{rate:.3f} steps/s = {rate * g:.3f} model-steps/s "
+                    f"(first chunk, with compilation: {bar.first_seconds:.1f} s)")
+    else:
+      self.log.info(f"phase {self.phase} done: {g} models to step {self.end}")
+    return summary
+
+
+def train(config, workdir: str, *, hook: Hook | None = None,
+          show_progress: bool = True) -> dict:
+  """Trains (or resumes) both phases of a sweep into ``workdir``.
+
+  Args:
+    config: a sweep config (see ``configs/default.py``).
+    workdir: the run directory (created if needed).
+    hook: called as ``hook(phase, step)`` after every boundary's logs and
+      checkpoint are written (tests use it to interrupt a run).
+    show_progress: show tqdm bars.
+
+  Returns:
+    ``{phase: {"grid_size", "steps_per_second", "model_steps_per_second",
+    "compile_chunk_seconds"}}`` for the phases trained by this call.
+
+  Raises:
+    lbvae.cli.UsageError: an invalid config, a config that differs from the one
+      stored in ``workdir``, or a dataset that cannot be loaded. Nothing is
+      written before these checks pass.
+  """
+  config_lib.validate(config)
+  paths = workdir_lib.Paths(workdir)
+  workdir_lib.check_config(paths, config)
+  state_lib.make_model(config, 1)   # raises UsageError on an unknown model_impl
+  if all(_phase_done(paths, config, p) for p in (1, 2)):
+    progress.RunLog(paths.run_log).info(
+        f"{paths.root} is already trained (phase 1 to step {phase_span(config, 1)[1]},"
+        f" phase 2 to step {phase_span(config, 2)[1]}); nothing to do")
+    return {}
+  ds = data.load(config.dataset.name, config.dataset.source,
+                 config.dataset.path or None)
+  source = data.batch_source(ds, config.dataset.placement)
+  workdir_lib.store_config(paths, config)
+  log = progress.RunLog(paths.run_log)
+  log.info(f"workdir {paths.root}; data: {source.describe()}")
+  model = state_lib.make_model(config, ds.num_channels)
+  tx = state_lib.make_optimizer(config)
+  keys = state_lib.seed_keys(config.seed, config.num_seeds)
+  runner = grid.GridRunner(step_lib.make_train_step(model, tx), source,
+                           batch_size=config.batch_size,
+                           strategy=config.grid_strategy,
+                           map_batch_size=config.map_batch_size,
+                           steps_per_call=config.steps_per_call)
+  summary = {}
+  for phase in (1, 2):
+    if _phase_done(paths, config, phase):
+      log.info(f"phase {phase} is already trained; skipping it")
+      continue
+    summary[phase] = _Phase(phase, config, paths, runner, model, tx, keys, log, hook,
+                            show_progress).run()
+  log.info(f"sweep finished: {paths.root}")
+  return summary

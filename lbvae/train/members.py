@@ -1,0 +1,93 @@
+"""The members of a training grid: which (β, λ, seed) each row of the state holds.
+
+The image protocol of arXiv 2602.09277 (SPEC §4) trains two grids:
+
+* phase 1: β × seed, under L_β (λ = 0);
+* phase 2: β × λ × seed, each member continued from its phase-1 parent (same β and
+  seed) under L_λβ with a fresh optimiser; λ = 0 is the equal-compute β-VAE baseline.
+
+Members are ordered β-major, then λ, then seed, and the order is the leading axis of
+every leaf of the train state. A seed fixes the parameter init, the data order and the
+reparameterisation noise, so all members of one seed see the same batches.
+
+Synopsis::
+
+    grid = members.phase_grid(config, phase=2)
+    grid[3].beta, grid[3].lam, grid[3].seed, grid[3].parent
+    members.parents(grid)            # int32[G]: phase-1 row of each phase-2 member
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Sequence
+
+import numpy as np
+
+
+@dataclasses.dataclass(frozen=True)
+class Member:
+  """One model of a grid.
+
+  Attributes:
+    index: row of the member in the grid state.
+    beta: KL weight β.
+    lam: L2-penalty weight λ (0 in phase 1).
+    seed: seed index in [0, num_seeds).
+    parent: phase 2 only: the row of the phase-1 member it continues (same β, seed).
+  """
+  index: int
+  beta: float
+  lam: float
+  seed: int
+  parent: int | None = None
+
+  def label(self) -> str:
+    """Short human-readable name, e.g. ``beta=4 lambda=2 seed=0``."""
+    return f"beta={self.beta:g} lambda={self.lam:g} seed={self.seed}"
+
+  def as_dict(self) -> dict:
+    out = {"member": self.index, "beta": self.beta, "lambda": self.lam,
+           "seed": self.seed}
+    if self.parent is not None:
+      out["parent"] = self.parent
+    return out
+
+
+def phase1_grid(betas: Sequence[float], num_seeds: int) -> list[Member]:
+  """The β × seed grid of phase 1 (λ = 0), β-major."""
+  return [Member(i, float(b), 0.0, s)
+          for i, (b, s) in enumerate((b, s) for b in betas for s in range(num_seeds))]
+
+
+def phase2_grid(betas: Sequence[float], lambdas: Sequence[float],
+                num_seeds: int) -> list[Member]:
+  """The β × λ × seed grid of phase 2, β-major; ``parent`` indexes phase 1."""
+  out = []
+  for bi, b in enumerate(betas):
+    for lam in lambdas:
+      for s in range(num_seeds):
+        out.append(Member(len(out), float(b), float(lam), s,
+                          parent=bi * num_seeds + s))
+  return out
+
+
+def phase_grid(config, phase: int) -> list[Member]:
+  """The grid of ``phase`` (1 or 2) for a config with ``betas``, ``lambdas``, ``num_seeds``."""
+  if phase == 1:
+    return phase1_grid(config.betas, config.num_seeds)
+  if phase == 2:
+    return phase2_grid(config.betas, config.lambdas, config.num_seeds)
+  raise ValueError(f"phase must be 1 or 2, got {phase}")
+
+
+def column(grid: Sequence[Member], field: str, dtype) -> np.ndarray:
+  """One field of every member as an array: e.g. ``column(grid, "beta", np.float32)``."""
+  return np.asarray([getattr(m, field) for m in grid], dtype)
+
+
+def parents(grid: Sequence[Member]) -> np.ndarray:
+  """int32[G]: the phase-1 row each phase-2 member continues."""
+  if any(m.parent is None for m in grid):
+    raise ValueError("parents() needs a phase-2 grid")
+  return column(grid, "parent", np.int32)

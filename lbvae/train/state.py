@@ -1,0 +1,257 @@
+"""The train state of one λβ-VAE and of a grid of them (arXiv 2602.09277, §4).
+
+A :class:`TrainState` is a small pytree. For one model every leaf has the shapes
+documented below; a grid of G models stacks them on a new leading axis, so that the
+step can be lifted with ``jax.vmap``/``lax.map`` and checkpointed as one tree.
+
+Synopsis::
+
+    model = state.make_model(config, num_channels=1)
+    tx = state.make_optimizer(config)
+    keys = state.seed_keys(config.seed, config.num_seeds)       # SeedKeys
+    s1 = state.phase1_state(model, tx, grid1, keys, window=config.window)
+    s2 = state.phase2_state(tx, grid2, s1, keys, window=config.window)
+    nll_kl_l2 = state.window_means(s2)                           # float32[G, 3]
+
+Randomness (``jax.random.fold_in`` throughout): the root key ``key(config.seed)`` is
+folded with the seed index, then with 0 (parameter init), 1 (data order) or 2
+(reparameterisation noise); the step number is folded into the data and noise keys.
+Members of one seed therefore share the init, the batches and the noise.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Sequence
+
+import flax.struct
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from lbvae import cli
+from lbvae import models
+from lbvae.train import members as members_lib
+
+NUM_TERMS = 3  # nll, kl, l2
+LOG_FIELDS = ("nll", "kl", "l2", "loss")
+INIT_STREAM, DATA_STREAM, NOISE_STREAM = 0, 1, 2
+MODEL_IMPLS = ("reference",)
+
+
+@flax.struct.dataclass
+class TrainState:
+  """Everything needed to continue training one model exactly (leading G for a grid).
+
+  Attributes:
+    params: the VAE parameters (a pytree of float32 arrays).
+    opt_state: the optax (Adam) state.
+    step: int32[], optimisation steps taken so far, counted over both phases.
+    rng: uint32[2], raw key data of the member's noise key.
+    beta: float32[], KL weight.
+    lam: float32[], L2-penalty weight.
+    seed: int32[], seed index.
+    window: float32[W, 3], ring buffer of the last W steps' (nll, kl, l2).
+    window_count: int32[], healthy steps written into ``window`` in this phase.
+    log_sums: float32[4], sums of (nll, kl, l2, loss) since the last log row.
+    log_count: int32[], healthy steps in ``log_sums``.
+    healthy: bool[], False once a loss or gradient was non-finite (then frozen).
+    frozen_step: int32[], the step that froze the member, -1 while healthy.
+  """
+  params: Any
+  opt_state: Any
+  step: jnp.ndarray
+  rng: jnp.ndarray
+  beta: jnp.ndarray
+  lam: jnp.ndarray
+  seed: jnp.ndarray
+  window: jnp.ndarray
+  window_count: jnp.ndarray
+  log_sums: jnp.ndarray
+  log_count: jnp.ndarray
+  healthy: jnp.ndarray
+  frozen_step: jnp.ndarray
+
+
+@dataclasses.dataclass(frozen=True)
+class SeedKeys:
+  """Raw (uint32[S, 2]) keys per seed index for the three random streams."""
+  init: np.ndarray
+  data: np.ndarray
+  noise: np.ndarray
+
+
+def make_model(config, num_channels: int) -> models.VAE:
+  """The one place a config becomes a model (``config.model_impl`` picks the layers).
+
+  Args:
+    config: with ``latent_dim`` and ``model_impl``.
+    num_channels: image channels of the dataset.
+
+  Returns:
+    The Flax module.
+  """
+  cli.require(config.model_impl in MODEL_IMPLS,
+              f"config.model_impl must be one of {', '.join(MODEL_IMPLS)}, "
+              f"got {config.model_impl!r}")
+  return models.VAE(latent_dim=int(config.latent_dim), num_channels=int(num_channels))
+
+
+def make_optimizer(config) -> optax.GradientTransformation:
+  """Adam with the config's learning rate and moments (SPEC §4: 1e-4, 0.9, 0.999, 1e-8)."""
+  return optax.adam(config.learning_rate, b1=config.adam_b1, b2=config.adam_b2,
+                    eps=config.adam_eps)
+
+
+def seed_keys(root_seed: int, num_seeds: int) -> SeedKeys:
+  """The init, data and noise keys of every seed index (see the module docstring)."""
+  root = jax.random.key(int(root_seed))
+  per_seed = [jax.random.fold_in(root, s) for s in range(num_seeds)]
+
+  def stream(i):
+    return np.stack([np.asarray(jax.random.key_data(jax.random.fold_in(k, i)))
+                     for k in per_seed])
+
+  return SeedKeys(stream(INIT_STREAM), stream(DATA_STREAM), stream(NOISE_STREAM))
+
+
+def init_params(model: models.VAE, key_data: np.ndarray):
+  """Initial parameters, one set per row of ``key_data`` (uint32[S, 2]) -> leading S.
+
+  Runs once per sweep, so it is compiled without XLA's backend optimisations: on
+  the 2-core CPU that takes 4 s instead of 25 s (the dozen random initialisers are
+  slow to optimise), for a program that then runs in well under a second.
+  """
+  key_data = jnp.asarray(key_data)
+  lowered = jax.jit(jax.vmap(_init_one(model))).lower(key_data)
+  return lowered.compile({"xla_backend_optimization_level": 0})(key_data)
+
+
+def _init_one(model: models.VAE):
+  def one(k):
+    x = jnp.zeros((1, 64, 64, model.num_channels), jnp.float32)
+    key = jax.random.wrap_key_data(k)
+    return model.init(key, x, jax.random.fold_in(key, 1))["params"]
+  return one
+
+
+def grid_state(params, tx: optax.GradientTransformation,
+               grid: Sequence[members_lib.Member], keys: SeedKeys, *, step: int,
+               window: int, healthy=None, frozen_step=None) -> TrainState:
+  """A fresh grid state (new optimiser, empty windows) around given parameters.
+
+  Args:
+    params: parameter pytree with leading axis G = len(grid).
+    tx: the optimiser; its state is initialised per member.
+    grid: the members, in row order.
+    keys: per-seed keys; member rows take the noise key of their seed.
+    step: the global step the members are at.
+    window: W, the length of the loss window.
+    healthy: optional bool[G] (default all True).
+    frozen_step: optional int32[G] (default all -1).
+
+  Returns:
+    TrainState with leading axis G on every leaf.
+  """
+  g = len(grid)
+  seeds = members_lib.column(grid, "seed", np.int32)
+  fixed = {"rng": keys.noise[seeds],
+           "beta": members_lib.column(grid, "beta", np.float32),
+           "lam": members_lib.column(grid, "lam", np.float32),
+           "seed": seeds,
+           "healthy": (np.ones((g,), bool) if healthy is None
+                       else np.asarray(healthy, bool)),
+           "frozen_step": (np.full((g,), -1, np.int32) if frozen_step is None
+                           else np.asarray(frozen_step, np.int32))}
+
+  @jax.jit
+  def build(params, fixed):
+    return TrainState(
+        params=params,
+        opt_state=jax.vmap(tx.init)(params),
+        step=jnp.full((g,), step, jnp.int32),
+        window=jnp.zeros((g, window, NUM_TERMS), jnp.float32),
+        window_count=jnp.zeros((g,), jnp.int32),
+        log_sums=jnp.zeros((g, len(LOG_FIELDS)), jnp.float32),
+        log_count=jnp.zeros((g,), jnp.int32),
+        **fixed)
+
+  return build(params, fixed)
+
+
+def phase1_state(model: models.VAE, tx: optax.GradientTransformation,
+                 grid: Sequence[members_lib.Member], keys: SeedKeys, *,
+                 window: int) -> TrainState:
+  """Phase 1 at step 0: members of one seed share their initial parameters."""
+  per_seed = init_params(model, keys.init)
+  params = take(per_seed, members_lib.column(grid, "seed", np.int32))
+  return grid_state(params, tx, grid, keys, step=0, window=window)
+
+
+def phase2_state(tx: optax.GradientTransformation,
+                 grid: Sequence[members_lib.Member], phase1: TrainState,
+                 keys: SeedKeys, *, window: int) -> TrainState:
+  """Phase 2 from the final phase-1 state: parents' parameters, a fresh optimiser.
+
+  A member whose parent was frozen (non-finite) starts frozen.
+  """
+  rows = members_lib.parents(grid)
+  params = take(phase1.params, rows)
+  step = int(np.asarray(phase1.step)[0])
+  return grid_state(params, tx, grid, keys, step=step, window=window,
+                    healthy=np.asarray(phase1.healthy)[rows],
+                    frozen_step=np.asarray(phase1.frozen_step)[rows])
+
+
+def abstract_state(model: models.VAE, tx: optax.GradientTransformation,
+                   grid: Sequence[members_lib.Member], keys: SeedKeys, *,
+                   window: int) -> TrainState:
+  """The shapes and dtypes (``jax.ShapeDtypeStruct``) of a grid state, for restoring."""
+  def build():
+    per_seed = jax.vmap(_init_one(model))(jnp.asarray(keys.init))
+    params = take(per_seed, members_lib.column(grid, "seed", np.int32))
+    return grid_state(params, tx, grid, keys, step=0, window=window)
+  return jax.eval_shape(build)
+
+
+def window_means(state: TrainState) -> jnp.ndarray:
+  """Means of (nll, kl, l2) over the window: float32[..., 3] (NaN if empty)."""
+  w = state.window.shape[-2]
+  n = jnp.minimum(state.window_count, w).astype(jnp.float32)
+  return jnp.sum(state.window, axis=-2) / n[..., None]
+
+
+def log_means(state: TrainState) -> jnp.ndarray:
+  """Means of (nll, kl, l2, loss) since the last log row: float32[..., 4] (NaN if none)."""
+  return state.log_sums / state.log_count.astype(jnp.float32)[..., None]
+
+
+def reset_log(state: TrainState) -> TrainState:
+  """The state with empty log sums (after a log row was written)."""
+  return state.replace(log_sums=jnp.zeros_like(state.log_sums),
+                       log_count=jnp.zeros_like(state.log_count))
+
+
+def grid_size(state: TrainState) -> int:
+  """G, the number of members of a grid state."""
+  return int(state.step.shape[0])
+
+
+@jax.jit
+def take(tree, rows):
+  """Rows ``rows`` (int[K]) of every leaf: K members of a grid state (or params)."""
+  return jax.tree.map(lambda a: a[rows], tree)
+
+
+@jax.jit
+def split(state: TrainState) -> list[TrainState]:
+  """A grid state of G members -> G grid states of one member each."""
+  g = grid_size(state)
+  return [jax.tree.map(lambda a, m=m: a[m:m + 1], state) for m in range(g)]
+
+
+@jax.jit
+def stack(states: Sequence[TrainState]) -> TrainState:
+  """Concatenates grid states along the member axis."""
+  return jax.tree.map(lambda *a: jnp.concatenate(a, axis=0), *states)

@@ -1,0 +1,195 @@
+"""The files a sweep writes into its workdir, and the checks that protect them.
+
+Layout (arXiv 2602.09277, §4: phase 1 = β-VAE, phase 2 = continued under L_λβ)::
+
+    DIR/config.json                  the config of the run (written once, never replaced)
+    DIR/run.log                      the human-readable log, appended by every run
+    DIR/phaseN/grid.json             members (β, λ, seed[, parent]) and their flags
+    DIR/phaseN/checkpoints/<step>/   orbax checkpoints (see lbvae.train.checkpoint)
+    DIR/phaseN/train_log.csv         step,member,beta,lambda,seed,nll,kl,l2,loss,finite
+    DIR/phaseN/final_metrics.csv     member,beta,lambda,seed,nll,kl,l2,loss,finite,
+                                     frozen_step,step  (loss-window means at the end)
+
+``step`` is the global step (phase 2 continues phase 1's count). ``train_log.csv``
+has one row per member every ``log_every`` steps: means over those steps. A member
+frozen by a non-finite loss or gradient has ``finite`` 0, its ``frozen_step`` (else
+-1, or null in JSON), and NaN window means in ``final_metrics.csv``.
+
+A run on a workdir that already has a ``config.json`` must use the same config, up to
+the fields in :data:`FREE_FIELDS` (they change how, not what, is computed);
+otherwise it is a :class:`lbvae.cli.UsageError` and nothing is written.
+
+Synopsis::
+
+    paths = workdir.Paths(DIR)
+    workdir.check_config(paths, config)        # before writing anything
+    workdir.store_config(paths, config)
+    config = workdir.load_config(DIR)          # e.g. in the evaluation pass
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+from typing import Iterable, Sequence
+
+import ml_collections
+
+from lbvae import cli
+
+# Fields that may differ between runs on one workdir.
+FREE_FIELDS = ("log_every", "checkpoint_every", "keep_checkpoints", "grid_strategy",
+               "map_batch_size", "steps_per_call", "model_impl", "dataset.placement",
+               "dataset.path", "eval")
+
+LOG_COLUMNS = ("step", "member", "beta", "lambda", "seed", "nll", "kl", "l2", "loss",
+               "finite")
+FINAL_COLUMNS = ("member", "beta", "lambda", "seed", "nll", "kl", "l2", "loss",
+                 "finite", "frozen_step", "step")
+
+
+class Paths:
+  """File names of a workdir (see the module docstring)."""
+
+  def __init__(self, root: str):
+    self.root = os.path.abspath(root)
+    self.config = os.path.join(self.root, "config.json")
+    self.run_log = os.path.join(self.root, "run.log")
+
+  def phase(self, phase: int) -> str:
+    return os.path.join(self.root, f"phase{phase}")
+
+  def checkpoints(self, phase: int) -> str:
+    return os.path.join(self.phase(phase), "checkpoints")
+
+  def grid(self, phase: int) -> str:
+    return os.path.join(self.phase(phase), "grid.json")
+
+  def train_log(self, phase: int) -> str:
+    return os.path.join(self.phase(phase), "train_log.csv")
+
+  def final_metrics(self, phase: int) -> str:
+    return os.path.join(self.phase(phase), "final_metrics.csv")
+
+
+def _flatten(d: dict, prefix: str = "") -> dict:
+  out = {}
+  for k, v in d.items():
+    key = f"{prefix}{k}"
+    if isinstance(v, dict):
+      out.update(_flatten(v, key + "."))
+    else:
+      out[key] = v
+  return out
+
+
+def _as_plain(config) -> dict:
+  return json.loads(config.to_json_best_effort())
+
+
+def _free(key: str) -> bool:
+  return any(key == f or key.startswith(f + ".") for f in FREE_FIELDS)
+
+
+def config_differences(stored: dict, config) -> list[str]:
+  """Fields (dotted) where ``config`` differs from a stored config, FREE_FIELDS aside."""
+  a, b = _flatten(stored), _flatten(_as_plain(config))
+  diffs = []
+  for key in sorted(set(a) | set(b)):
+    if _free(key) or a.get(key) == b.get(key):
+      continue
+    diffs.append(f"{key} (stored {a.get(key)!r}, given {b.get(key)!r})")
+  return diffs
+
+
+def check_config(paths: Paths, config) -> bool:
+  """Refuses a config that differs from the workdir's stored one.
+
+  Returns:
+    True when the workdir already has a config (a resumed run).
+
+  Raises:
+    lbvae.cli.UsageError: the configs differ, or config.json is unreadable.
+  """
+  if not os.path.exists(paths.config):
+    return False
+  try:
+    with open(paths.config) as f:
+      stored = json.load(f)
+  except (OSError, ValueError) as e:
+    raise cli.UsageError(f"cannot read {paths.config}: {e}") from None
+  diffs = config_differences(stored, config)
+  cli.require(not diffs, f"{paths.root} was trained with a different config: "
+              f"{'; '.join(diffs)}. Use a new --workdir, or the stored config.")
+  return True
+
+
+def store_config(paths: Paths, config) -> None:
+  """Writes ``config.json`` unless it exists (it is never replaced)."""
+  if not os.path.exists(paths.config):
+    os.makedirs(paths.root, exist_ok=True)
+    write_json(paths.config, _as_plain(config))
+
+
+def load_config(root: str) -> ml_collections.ConfigDict:
+  """The config stored in a workdir (tuples come back as lists)."""
+  with open(Paths(root).config) as f:
+    return ml_collections.ConfigDict(json.load(f))
+
+
+def write_json(path: str, obj) -> None:
+  """Writes JSON atomically (temporary file, then rename)."""
+  tmp = path + ".tmp"
+  with open(tmp, "w") as f:
+    json.dump(obj, f, indent=1)
+    f.write("\n")
+  os.replace(tmp, path)
+
+
+def _fmt(v) -> str:
+  if isinstance(v, bool):
+    return str(int(v))
+  if isinstance(v, float):
+    return "nan" if math.isnan(v) else repr(v)
+  return str(v)
+
+
+def write_csv(path: str, columns: Sequence[str], rows: Iterable[dict]) -> None:
+  """Writes a whole CSV atomically."""
+  tmp = path + ".tmp"
+  with open(tmp, "w", newline="") as f:
+    w = csv.writer(f)
+    w.writerow(columns)
+    for r in rows:
+      w.writerow([_fmt(r[c]) for c in columns])
+  os.replace(tmp, path)
+
+
+class TrainLog:
+  """``train_log.csv`` of a phase: appended at every log boundary.
+
+  On resume, rows after the restored step (written by the interrupted run after its
+  last checkpoint) are dropped first, so the log equals an uninterrupted run's.
+  """
+
+  def __init__(self, path: str, resume_step: int | None):
+    self.path = path
+    if resume_step is None or not os.path.exists(path):
+      write_csv(path, LOG_COLUMNS, [])
+    else:
+      with open(path, newline="") as f:
+        rows = [r for r in csv.DictReader(f) if int(r["step"]) <= resume_step]
+      tmp = path + ".tmp"
+      with open(tmp, "w", newline="") as f:
+        w = csv.DictWriter(f, LOG_COLUMNS)
+        w.writeheader()
+        w.writerows(rows)
+      os.replace(tmp, path)
+
+  def append(self, rows: Iterable[dict]) -> None:
+    with open(self.path, "a", newline="") as f:
+      w = csv.writer(f)
+      for r in rows:
+        w.writerow([_fmt(r[c]) for c in LOG_COLUMNS])

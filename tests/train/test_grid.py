@@ -1,0 +1,247 @@
+"""The grid step (lbvae.train.grid) against one model trained alone, member by member."""
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import lbvae.data as data
+from lbvae.train import grid as grid_lib
+from lbvae.train import members as members_lib
+from lbvae.train import state as state_lib
+from lbvae.train import step as step_lib
+
+from tests.train.conftest import BATCH
+
+BETAS = (1.0, 8.0)
+NUM_SEEDS = 2
+STEPS = 3
+LR = 1e-4
+
+
+@pytest.fixture(scope="module")
+def members():
+  return members_lib.phase1_grid(BETAS, NUM_SEEDS)   # (β, seed): (1,0) (1,1) (8,0) (8,1)
+
+
+@pytest.fixture(scope="module")
+def keys():
+  return state_lib.seed_keys(0, NUM_SEEDS)
+
+
+@pytest.fixture(scope="module")
+def initial(model, tx, members, keys, tiny_config):
+  return state_lib.phase1_state(model, tx, members, keys, window=tiny_config.window)
+
+
+def fresh(state):
+  """A copy (runners donate their input)."""
+  return jax.tree.map(jnp.array, state)
+
+
+@pytest.fixture(scope="module")
+def tiny_initial(tiny_model, tx, members, keys, tiny_config):
+  return state_lib.phase1_state(tiny_model, tx, members, keys, window=tiny_config.window)
+
+
+def train_alone(train_step, initial, source, keys, members):
+  """Every member trained alone by a jitted one-model step.
+
+  Returns:
+    (states after STEPS steps, metrics[G][STEPS], states after the first step).
+  """
+  step = jax.jit(train_step)
+  firsts, finals, history = [], [], []
+  for m in members:
+    one = jax.tree.map(lambda a, i=m.index: a[i], initial)
+    metrics = []
+    for t in range(STEPS):
+      index = step_lib.batch_indices(keys.data[m.seed], t, BATCH, len(source.dataset))
+      x = source.gather(source.operand, index)
+      one, out = step(one, x, step_lib.noise_key(one.rng, t))
+      metrics.append(jax.device_get(out))
+      if t == 0:
+        firsts.append(jax.tree.map(lambda a: a[None], one))
+    finals.append(jax.tree.map(lambda a: a[None], one))
+    history.append(metrics)
+  return state_lib.stack(finals), history, state_lib.stack(firsts)
+
+
+@pytest.fixture(scope="module")
+def reference(train_step, initial, source, keys, members):
+  return train_alone(train_step, initial, source, keys, members)
+
+
+@pytest.fixture(scope="module")
+def tiny_reference(tiny_step, tiny_initial, source, keys, members):
+  return train_alone(tiny_step, tiny_initial, source, keys, members)
+
+
+def make_runner(step_fn, source, strategy):
+  return grid_lib.GridRunner(step_fn, source, batch_size=BATCH, strategy=strategy,
+                             map_batch_size=2, steps_per_call=1)
+
+
+@pytest.fixture(scope="module")
+def runners(train_step, tiny_step, source):
+  """Runners of the conv VAE for vmap and loop, of the tiny VAE for map (lax.map is
+  a while loop: slow on XLA:CPU). Each counts its traces (``runner.traces``), and the
+  vmap one's step also raises on a second trace (chex)."""
+  chex.clear_trace_counter()
+  return {"vmap": make_runner(chex.assert_max_traces(train_step, n=1), source, "vmap"),
+          "loop": make_runner(train_step, source, "loop"),
+          "map": make_runner(tiny_step, source, "map"),
+          "tiny loop": make_runner(tiny_step, source, "loop")}
+
+
+def run_in_chunks(runner, state, keys, members):
+  seeds = members_lib.column(members, "seed", np.int32)
+  state = runner.run(fresh(state), keys.data, seeds, 0, 1)
+  return runner.run(state, keys.data, seeds, 1, STEPS - 1)
+
+
+def assert_trees_equal(a, b):
+  for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)):
+    np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+
+
+def assert_same_training(a, b, moment_tol=1e-4):
+  """Two grid states that should hold the same training, up to rounding.
+
+  A batched program may round differently, and Adam moves a weight whose gradient
+  is ~0 by up to ~lr either way, so weights themselves are ill-conditioned (and such
+  differences grow over steps). The well-conditioned witnesses are compared
+  instead: every step's loss terms (summed in ``log_sums``; they depend on β, λ, data
+  and noise) and Adam's first moment (a linear function of the gradients) relative
+  to its largest entry per leaf (``moment_tol``: 1e-4 after one step).
+  """
+  np.testing.assert_allclose(np.asarray(a.log_sums), np.asarray(b.log_sums), rtol=1e-5)
+  for x, y in zip(jax.tree.leaves(a.opt_state[0].mu), jax.tree.leaves(b.opt_state[0].mu)):
+    x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+    np.testing.assert_allclose(x, y, rtol=0, atol=moment_tol * np.abs(y).max())
+  for x, y in zip(jax.tree.leaves(a.params), jax.tree.leaves(b.params)):
+    np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=0, atol=10 * LR)
+
+
+@pytest.mark.parametrize("strategy", ["vmap", "loop", "map"])
+def test_grid_step_equals_each_model_alone(request, runners, strategy, keys, members):
+  runner = runners[strategy]
+  tiny = strategy == "map"
+  initial = request.getfixturevalue("tiny_initial" if tiny else "initial")
+  reference = request.getfixturevalue("tiny_reference" if tiny else "reference")
+  seeds = members_lib.column(members, "seed", np.int32)
+  want, _, want_first = reference
+  first = runner.run(fresh(initial), keys.data, seeds, 0, 1)
+  got = runner.run(fresh(first), keys.data, seeds, 1, STEPS - 1)
+  if strategy == "loop":   # the same one-model program as the reference: bit for bit
+    assert_trees_equal(first, want_first)
+    assert_trees_equal(got, want)
+  else:
+    assert_same_training(first, want_first)
+    assert_same_training(got, want, moment_tol=1e-2)
+  np.testing.assert_array_equal(np.asarray(got.step), STEPS)
+  # Two chunks, four members with two β and two seeds: one trace of the step.
+  assert runner.traces == 1
+
+
+def test_one_compilation_serves_other_weights(runners, initial, keys, members):
+  runner = runners["vmap"]
+  traces = runner.traces
+  other = initial.replace(beta=jnp.asarray([0.5, 2.0, 32.0, 4.0]),
+                          lam=jnp.asarray([0.0, 2.0, 4.0, 8.0]))
+  out = run_in_chunks(runner, other, keys, members)
+  assert runner.traces == traces          # no retrace for new β and λ values
+  assert np.all(np.asarray(out.healthy))
+
+
+def test_windows_and_log_sums_hold_the_step_metrics(runners, initial, reference, keys,
+                                                    members, tiny_config):
+  got = run_in_chunks(runners["loop"], initial, keys, members)
+  _, history, _ = reference
+  w = tiny_config.window
+  for m in members:
+    terms = np.asarray([[h["nll"], h["kl"], h["l2"]] for h in history[m.index]])
+    np.testing.assert_allclose(np.asarray(state_lib.window_means(got))[m.index],
+                               terms[-w:].mean(axis=0), rtol=1e-6)
+    losses = np.asarray([h["loss"] for h in history[m.index]])
+    np.testing.assert_allclose(np.asarray(state_lib.log_means(got))[m.index, 3],
+                               losses.mean(), rtol=1e-6)
+
+
+def test_members_of_a_seed_share_init_data_and_noise(runners, initial, keys, members):
+  seeds = members_lib.column(members, "seed", np.int32)
+  out = runners["loop"].run(fresh(initial), keys.data, seeds, 0, 1)
+  sums = np.asarray(out.log_sums)   # (nll, kl, l2, loss) of step 0 per member
+  # (β=1, seed 0) and (β=8, seed 0): same parameters, batch and noise -> same terms.
+  np.testing.assert_array_equal(sums[0, :3], sums[2, :3])
+  np.testing.assert_array_equal(sums[1, :3], sums[3, :3])
+  assert sums[0, 0] != sums[1, 0]          # another seed sees other data
+  assert sums[2, 3] != sums[0, 3]          # ... and β changes the loss
+  a = step_lib.batch_indices(keys.data[0], 5, BATCH, 1000)
+  assert not np.array_equal(a, step_lib.batch_indices(keys.data[0], 6, BATCH, 1000))
+  assert not np.array_equal(a, step_lib.batch_indices(keys.data[1], 5, BATCH, 1000))
+
+
+@pytest.mark.parametrize("strategy", ["vmap", "loop"])
+def test_non_finite_member_is_frozen_alone(runners, strategy, initial, reference, keys,
+                                           members):
+  bad = 1
+  params = jax.tree.map(lambda a: a, initial.params)
+  bias = params["decoder"]["ConvTranspose_3"]["bias"]
+  params["decoder"]["ConvTranspose_3"]["bias"] = bias.at[bad].set(jnp.nan)
+  poisoned = initial.replace(params=params)
+  got = run_in_chunks(runners[strategy], poisoned, keys, members)
+  assert list(np.asarray(got.healthy)) == [True, False, True, True]
+  assert list(np.asarray(got.frozen_step)) == [-1, 0, -1, -1]
+  frozen = jax.tree.map(lambda a: np.asarray(a)[bad], got)
+  start = jax.tree.map(lambda a: np.asarray(a)[bad], poisoned)
+  for x, y in zip(jax.tree.leaves((frozen.params, frozen.opt_state)),
+                  jax.tree.leaves((start.params, start.opt_state))):
+    np.testing.assert_array_equal(x, y)       # nothing moved (NaN stays NaN)
+  assert frozen.window_count == 0 and frozen.log_count == 0
+  want, _, _ = reference
+  keep = np.asarray([0, 2, 3])
+  if strategy == "loop":
+    assert_trees_equal(state_lib.take(got, keep), state_lib.take(want, keep))
+  else:
+    assert_same_training(state_lib.take(got, keep), state_lib.take(want, keep),
+                         moment_tol=1e-2)
+
+
+def test_host_streaming_equals_device_gather(tiny_step, dsprites, tiny_initial, runners,
+                                             keys, members):
+  host = data.batch_source(dsprites, "host")
+  assert not host.on_device
+  runner = grid_lib.GridRunner(tiny_step, host, batch_size=BATCH, strategy="loop",
+                               steps_per_call=2)
+  got = run_in_chunks(runner, tiny_initial, keys, members)
+  want = run_in_chunks(runners["tiny loop"], tiny_initial, keys, members)
+  assert_trees_equal(got, want)
+  assert runner.traces == 2     # calls of 1 and 2 steps: one program each
+  # ... and (vmap) the host feed gives each member its seed's batch.
+  vmapped = grid_lib.GridRunner(tiny_step, host, batch_size=BATCH, strategy="vmap")
+  assert_same_training(run_in_chunks(vmapped, tiny_initial, keys, members), want,
+                       moment_tol=1e-2)
+
+
+def test_unjitted_step_equals_jitted(tiny_step, tiny_initial, source, keys):
+  train_step = tiny_step
+  one = jax.tree.map(lambda a: a[0], tiny_initial)
+  x = source.gather(source.operand, step_lib.batch_indices(keys.data[0], 0, BATCH,
+                                                           len(source.dataset)))
+  rng = step_lib.noise_key(one.rng, 0)
+  eager, m_eager = train_step(one, x, rng)
+  jitted, m_jit = jax.jit(train_step)(one, x, rng)
+  assert_same_training(jax.tree.map(lambda a: a[None], eager),
+                       jax.tree.map(lambda a: a[None], jitted))
+  np.testing.assert_allclose(m_eager["loss"], m_jit["loss"], rtol=1e-6)
+  assert int(eager.step) == 1 and bool(eager.healthy)
+
+
+def test_strategies_and_auto():
+  assert grid_lib.resolve_strategy("auto", "cpu") == "loop"
+  assert grid_lib.resolve_strategy("auto", "gpu") == "vmap"
+  assert grid_lib.resolve_strategy("map", "cpu") == "map"
+  with pytest.raises(ValueError, match="unknown grid strategy"):
+    grid_lib.lift(lambda s, b, r: (s, {}), "pmap")

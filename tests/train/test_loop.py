@@ -1,0 +1,225 @@
+"""The two-phase sweep: files, exact resume after a kill, finished workdirs, refusals."""
+
+import csv
+import importlib.util
+import os
+
+import jax
+import numpy as np
+import pytest
+
+from lbvae import cli
+from lbvae import train
+from lbvae.train import checkpoint
+from lbvae.train import loop
+from lbvae.train import workdir as workdir_lib
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def load_smoke():
+  spec = importlib.util.spec_from_file_location(
+      "smoke_config", os.path.join(ROOT, "configs", "smoke.py"))
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  return module
+
+
+smoke = load_smoke()
+
+
+def sweep_config():
+  """The smoke config (the same compiled step), with a phase 2 long enough to kill
+  inside: phase 1 steps 0 -> 4, phase 2 steps 4 -> 8, checkpoints every 2 steps."""
+  c = smoke.get_config()
+  c.phase2_steps = 4
+  return c
+
+
+class Killed(Exception):
+  pass
+
+
+def kill_at(phase, step):
+  def hook(p, t):
+    if (p, t) == (phase, step):
+      raise Killed(f"killed at phase {p} step {t}")
+  return hook
+
+
+def read(path):
+  with open(path) as f:
+    return f.read()
+
+
+def rows(path):
+  with open(path, newline="") as f:
+    return list(csv.DictReader(f))
+
+
+def snapshot(root):
+  """Every file under root with its size and mtime."""
+  out = {}
+  for d, _, files in os.walk(root):
+    for name in files:
+      p = os.path.join(d, name)
+      st = os.stat(p)
+      out[p] = (st.st_size, st.st_mtime_ns)
+  return out
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+  root = str(tmp_path_factory.mktemp("sweep") / "run")
+  summary = train.train(sweep_config(), root, show_progress=False)
+  assert set(summary) == {1, 2}
+  return root
+
+
+def test_workdir_layout_and_logs(uninterrupted):
+  paths = workdir_lib.Paths(uninterrupted)
+  config = train.load_config(uninterrupted)
+  assert list(config.betas) == [1.0, 8.0]
+  p1, p2 = rows(paths.final_metrics(1)), rows(paths.final_metrics(2))
+  assert [(r["beta"], r["lambda"]) for r in p1] == [("1.0", "0.0"), ("8.0", "0.0")]
+  assert [(r["beta"], r["lambda"]) for r in p2] == [
+      ("1.0", "0.0"), ("1.0", "4.0"), ("8.0", "0.0"), ("8.0", "4.0")]
+  assert all(r["finite"] == "1" and r["step"] == "8" for r in p2)
+  log2 = rows(paths.train_log(2))
+  assert [int(r["step"]) for r in log2[::4]] == [5, 6, 7, 8]
+  # Final window means (last 2 steps) equal the mean of the last 2 log rows (1 step each).
+  for r in p2:
+    per_step = [float(x["nll"]) for x in log2 if x["member"] == r["member"]]
+    np.testing.assert_allclose(float(r["nll"]), np.mean(per_step[-2:]), rtol=1e-6)
+  # Phase 2's first step: λ = 0 and λ = 4 siblings start from the same parameters
+  # (their phase-1 parent) on the same batch, so their terms agree; their losses don't.
+  first = {r["member"]: r for r in log2 if r["step"] == "5"}
+  assert first["0"]["nll"] == first["1"]["nll"] and first["0"]["l2"] == first["1"]["l2"]
+  assert first["0"]["loss"] != first["1"]["loss"]
+  params2, meta2 = checkpoint.load_params(paths.checkpoints(2))
+  assert meta2["step"] == 8 and len(meta2["members"]) == 4
+  assert meta2["members"][3] == {"member": 3, "beta": 8.0, "lambda": 4.0, "seed": 0,
+                                 "parent": 1, "finite": True, "frozen_step": None}
+  assert params2["encoder"]["Conv_0"]["kernel"].shape[0] == 4
+  assert sorted(os.listdir(paths.checkpoints(1))) == ["2", "4"]
+  assert "phase 2 starts from the phase-1 checkpoint at step 4" in read(paths.run_log)
+
+
+def test_resume_after_kill_equals_uninterrupted(uninterrupted, tmp_path):
+  root = str(tmp_path / "run")
+  config = sweep_config()
+  with pytest.raises(Killed):              # after the checkpoint at 2, before 4
+    train.train(config, root, hook=kill_at(1, 3), show_progress=False)
+  assert checkpoint.PhaseCheckpoints(workdir_lib.Paths(root).checkpoints(1)).all_steps() == [2]
+  with pytest.raises(Killed):              # after the checkpoint at 6, before 8
+    train.train(config, root, hook=kill_at(2, 7), show_progress=False)
+  train.train(config, root, show_progress=False)
+  log = read(workdir_lib.Paths(root).run_log)
+  assert "resuming phase 1 from step 2" in log
+  assert "resuming phase 2 from step 6" in log
+  a, b = workdir_lib.Paths(uninterrupted), workdir_lib.Paths(root)
+  for phase in (1, 2):
+    assert read(a.train_log(phase)) == read(b.train_log(phase))
+    assert read(a.final_metrics(phase)) == read(b.final_metrics(phase))
+    pa, _ = checkpoint.load_params(a.checkpoints(phase))
+    pb, _ = checkpoint.load_params(b.checkpoints(phase))
+    for x, y in zip(jax.tree.leaves(pa), jax.tree.leaves(pb)):
+      np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+
+
+def test_finished_workdir_is_not_retrained(uninterrupted):
+  before = snapshot(os.path.join(uninterrupted, "phase2"))
+  assert train.train(sweep_config(), uninterrupted, show_progress=False) == {}
+  assert snapshot(os.path.join(uninterrupted, "phase2")) == before
+  assert "is already trained" in read(workdir_lib.Paths(uninterrupted).run_log)
+
+
+@pytest.mark.parametrize("field,value,message", [
+    ("betas", (1.0, 4.0), "betas"),
+    ("phase1_steps", 6, "phase1_steps"),
+    ("dataset.name", "shapes3d_procedural", "dataset.name"),
+])
+def test_changed_config_is_refused_and_nothing_written(uninterrupted, field, value,
+                                                       message):
+  config = sweep_config()
+  if "." in field:
+    group, name = field.split(".")
+    config[group][name] = value
+  else:
+    config[field] = value
+  before = snapshot(uninterrupted)
+  with pytest.raises(cli.UsageError, match=message):
+    train.train(config, uninterrupted, show_progress=False)
+  assert snapshot(uninterrupted) == before
+
+
+def test_free_fields_may_change(uninterrupted):
+  config = sweep_config()
+  config.log_every = 2
+  config.grid_strategy = "vmap"
+  config.eval.num_train = 5
+  assert train.train(config, uninterrupted, show_progress=False) == {}
+
+
+@pytest.mark.parametrize("field,value,message", [
+    ("betas", (1.0, -4.0), "config.betas must hold finite values >= 0"),
+    ("lambdas", (), "config.lambdas is empty"),
+    ("batch_size", 0, "config.batch_size must be an integer >= 1"),
+    ("phase2_steps", 0, "config.phase2_steps must be an integer >= 1"),
+    ("grid_strategy", "pmap", "config.grid_strategy must be one of auto, vmap"),
+    ("betas", (4.0, 4.0), "repeated"),
+])
+def test_bad_config_is_one_usage_error_before_any_write(tmp_path, field, value, message):
+  config = sweep_config()
+  config[field] = value
+  root = tmp_path / "never"
+  with pytest.raises(cli.UsageError, match=message):
+    train.train(config, str(root), show_progress=False)
+  assert not root.exists()
+
+
+@pytest.mark.parametrize("name,source,path,message", [
+    ("mnist", "procedural", "", "unknown dataset 'mnist'; known datasets: dsprites"),
+    ("dsprites", "file", "/nonexistent/dsprites.npz", "no such file; dSprites is "),
+])
+def test_bad_dataset_is_a_usage_error_before_any_write(tmp_path, name, source, path,
+                                                       message):
+  config = sweep_config()
+  config.dataset.name, config.dataset.source, config.dataset.path = name, source, path
+  root = tmp_path / "never"
+  with pytest.raises(cli.UsageError, match=message):
+    train.train(config, str(root), show_progress=False)
+  assert not root.exists()
+
+
+def test_non_finite_member_is_frozen_flagged_and_warned(tmp_path, monkeypatch):
+  real = loop.state_lib.phase1_state
+
+  def poisoned(*args, **kwargs):   # member 1 (β = 8) starts with a NaN weight
+    s = real(*args, **kwargs)
+    params = jax.tree.map(lambda a: a, s.params)
+    bias = params["decoder"]["ConvTranspose_3"]["bias"]
+    params["decoder"]["ConvTranspose_3"]["bias"] = bias.at[1].set(np.nan)
+    return s.replace(params=params)
+
+  monkeypatch.setattr(loop.state_lib, "phase1_state", poisoned)
+  root = str(tmp_path / "run")
+  config = sweep_config()
+  config.phase2_steps = 2
+  train.train(config, root, show_progress=False)
+  paths = workdir_lib.Paths(root)
+  log = read(paths.run_log)
+  assert ("warning: phase 1 member 1 (beta=8 lambda=0 seed=0) had a non-finite loss "
+          "or gradient at step 0; it is frozen") in log
+  p1 = rows(paths.final_metrics(1))
+  assert (p1[0]["finite"], p1[1]["finite"]) == ("1", "0")
+  assert p1[1]["nll"] == "nan" and p1[1]["frozen_step"] == "0"
+  assert float(p1[0]["nll"]) > 0
+  assert {r["finite"] for r in rows(paths.train_log(1)) if r["member"] == "1"} == {"0"}
+  # Its phase-2 children (β = 8, λ = 0 and 4) start frozen; the others train.
+  p2 = rows(paths.final_metrics(2))
+  assert [r["finite"] for r in p2] == ["1", "1", "0", "0"]
+  _, meta = checkpoint.load_params(paths.checkpoints(2))
+  assert [m["finite"] for m in meta["members"]] == [True, True, False, False]
+  assert meta["members"][2]["frozen_step"] == 0
+  assert "phase 2 member 2 (beta=8 lambda=0 seed=0)" in log
