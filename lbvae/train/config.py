@@ -67,7 +67,7 @@ def defaults() -> ml_collections.ConfigDict:
   c.checkpoint_every = 5_000
   c.keep_checkpoints = 2
   c.latent_dim = 10
-  c.model_impl = "reference"
+  c.model_impl = "auto"
   c.grid_strategy = "auto"
   c.map_batch_size = 0
   c.steps_per_call = 1
