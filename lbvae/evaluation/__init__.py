@@ -1,0 +1,27 @@
+"""The evaluation pass of arXiv 2602.09277, §4: trained checkpoints -> scores, report.
+
+Modules:
+
+* :mod:`~lbvae.evaluation.samples` -- the per-seed evaluation samples;
+* :mod:`~lbvae.evaluation.encode` -- encoding / decoding with a stack of models;
+* :mod:`~lbvae.evaluation.compute` -- all scores of one seed's models, vmapped;
+* :mod:`~lbvae.evaluation.checkpoints` -- what the trainer left in a run directory;
+* :mod:`~lbvae.evaluation.store` -- output layout and the per-model cache;
+* :mod:`~lbvae.evaluation.tables`, :mod:`~lbvae.evaluation.figures`,
+  :mod:`~lbvae.evaluation.report` -- CSVs, PNGs and the Markdown page;
+* :mod:`~lbvae.evaluation.runner` -- the pass itself.
+
+Synopsis::
+
+  from lbvae import evaluation
+  config = evaluation.load_config("runs/default")
+  result = evaluation.evaluate_workdir("runs/default", config)
+  print(result.report)                      # runs/default/report.md
+
+or ``python -m experiments.evaluate --workdir=runs/default``.
+"""
+
+from lbvae.evaluation.checkpoints import load_config
+from lbvae.evaluation.runner import evaluate_workdir
+
+__all__ = ["evaluate_workdir", "load_config"]

@@ -1,0 +1,212 @@
+"""What the evaluation pass reads from a training run (arXiv 2602.09277, §4).
+
+The trainer (:mod:`lbvae.train`) leaves in its workdir ``config.json``, and per
+phase N ``phaseN/checkpoints/<step>/`` (orbax), ``phaseN/grid.json`` (the members
+and their health flags) and, once the phase is done, ``phaseN/final_metrics.csv``
+(training-window means). This module turns that into :class:`Phase` records —
+members, final step, a deferred parameter restore — using the trainer's own
+``load_config`` and ``load_params``. Problems (a phase without checkpoints, an
+unreadable grid file, an unfinished phase) come back as one-line messages, not
+exceptions, so the pass can go on with what is there.
+
+Synopsis::
+
+  config = checkpoints.load_config("runs/default")
+  phases, problems = checkpoints.find_phases("runs/default")
+  params = phases[0].restore()       # every leaf float32[G, ...]
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import dataclasses
+import io
+import json
+import logging
+import math
+import os
+import sys
+from typing import Any, Callable
+
+import jax
+
+from lbvae import cli
+from lbvae import train
+from lbvae.train import workdir as workdir_lib
+
+PHASES = (1, 2)
+
+
+@dataclasses.dataclass
+class Phase:
+  """The final checkpoint of one training phase.
+
+  Attributes:
+    number: 1 (β-VAE) or 2 (λβ-VAE).
+    name: how messages name the checkpoint (its directory and step).
+    step: the checkpoint's step.
+    members: one dict per grid member, in grid order: ``phase, beta, lambda,
+      seed, finite, frozen_step`` and ``index`` (its row on the grid axis).
+    restore: returns the parameters, every leaf with a leading grid axis; raises
+      if the checkpoint is unreadable.
+    train_means: ``member_key -> {"nll", "kl", "l2"}`` training-window means.
+  """
+  number: int
+  name: str
+  step: int
+  members: list[dict]
+  restore: Callable[[], Any]
+  train_means: dict
+
+  def describe(self) -> str:
+    """One line: the phase's grid and checkpoint."""
+    fmt = lambda vs: "{" + ", ".join(f"{v:g}" for v in sorted(set(vs))) + "}"
+    betas = fmt(float(m["beta"]) for m in self.members)
+    lams = fmt(float(m["lambda"]) for m in self.members)
+    seeds = fmt(int(m["seed"]) for m in self.members)
+    lam = f" × λ ∈ {lams}" if self.number == 2 else ""
+    return (f"phase {self.number}: {len(self.members)} models, β ∈ {betas}{lam} × "
+            f"seeds {seeds}; checkpoint step {self.step}")
+
+
+def member_key(m: dict) -> tuple[float, float, int]:
+  """(β, λ, seed) of a member, the key of the training-window means."""
+  return (float(m["beta"]), float(m["lambda"]), int(m["seed"]))
+
+
+def load_config(workdir: str):
+  """The config stored in a workdir by the trainer.
+
+  Raises:
+    lbvae.cli.UsageError: no such directory, or no readable ``config.json``.
+  """
+  cli.require(os.path.isdir(workdir), f"workdir {workdir} does not exist")
+  path = workdir_lib.Paths(workdir).config
+  cli.require(os.path.exists(path), f"{path} does not exist: {workdir} is not a "
+              "training run (train one with python -m experiments.sweep)")
+  try:
+    return train.load_config(workdir)
+  except (OSError, ValueError) as e:
+    raise cli.UsageError(f"cannot read {path}: {e}") from None
+
+
+def _steps(directory: str) -> list[int]:
+  """Steps of the complete checkpoints (orbax renames a finished one to <step>)."""
+  if not os.path.isdir(directory):
+    return []
+  return sorted(int(d) for d in os.listdir(directory)
+                if d.isdigit() and os.path.isdir(os.path.join(directory, d)))
+
+
+def _train_means(path: str) -> dict:
+  if not os.path.exists(path):
+    return {}
+  out = {}
+  with open(path, newline="") as f:
+    for r in csv.DictReader(f):
+      key = (float(r["beta"]), float(r["lambda"]), int(r["seed"]))
+      out[key] = {k: float(r[k]) if r.get(k) not in (None, "") else math.nan
+                  for k in ("nll", "kl", "l2")}
+  return out
+
+
+class _DropTaskErrorsAbout(logging.Filter):
+  """Drops asyncio's "Task exception was never retrieved" records naming a path."""
+
+  def __init__(self, path: str):
+    super().__init__()
+    self.path = path
+
+  def filter(self, record: logging.LogRecord) -> bool:
+    return self.path not in record.getMessage()
+
+
+def _ignore_closed_loop_errors() -> None:
+  """Drops the "Event loop is closed" RuntimeErrors tensorstore's callbacks raise
+  (as unraisable exceptions, from other threads) after a failed restore."""
+  previous = sys.unraisablehook
+  if getattr(previous, "drops_closed_loop_errors", False):
+    return
+
+  def hook(unraisable):
+    exc = unraisable.exc_value
+    if isinstance(exc, RuntimeError) and str(exc) == "Event loop is closed":
+      return
+    previous(unraisable)
+
+  hook.drops_closed_loop_errors = True
+  sys.unraisablehook = hook
+
+
+def _quiet_load(directory: str, step: int):
+  """``lbvae.train.load_params`` without tensorstore's stderr noise on failure.
+
+  A corrupt checkpoint makes tensorstore's callbacks raise "Event loop is closed"
+  (unraisable, in other threads, depending on timing) and leaves tasks whose
+  exceptions asyncio logs, at length, whenever they are garbage-collected. The pass
+  reports the failure in one line, so what the restore prints is kept only when it
+  succeeds, and after a failure both kinds of noise are dropped.
+  """
+  buffer = io.StringIO()
+  try:
+    with contextlib.redirect_stderr(buffer):
+      params, _ = train.load_params(directory, step)
+  except Exception:
+    logging.getLogger("asyncio").addFilter(_DropTaskErrorsAbout(directory))
+    _ignore_closed_loop_errors()
+    raise
+  sys.stderr.write(buffer.getvalue())
+  return params
+
+
+def find_phases(workdir: str) -> tuple[list[Phase], list[str]]:
+  """The phases of a run that have a checkpoint, and one line per problem.
+
+  Args:
+    workdir: the trainer's run directory.
+
+  Returns:
+    (phases in order, problems): a phase without checkpoint or with an unreadable
+    ``grid.json`` is left out and named in ``problems``; an unfinished phase is
+    kept (its latest checkpoint) and named too.
+  """
+  paths = workdir_lib.Paths(workdir)
+  phases, problems = [], []
+  for n in PHASES:
+    directory = paths.checkpoints(n)
+    steps = _steps(directory)
+    if not steps:
+      problems.append(f"phase {n}: no checkpoint in {directory}; skipped")
+      continue
+    step = steps[-1]
+    name = f"phase {n} checkpoint {os.path.join(directory, str(step))}"
+    try:
+      with open(paths.grid(n)) as f:
+        grid = json.load(f)
+      members = [{"phase": n, "beta": float(m["beta"]),
+                  "lambda": float(m["lambda"]) if n == 2 else 0.0,
+                  "seed": int(m["seed"]), "finite": bool(m.get("finite", True)),
+                  "frozen_step": m.get("frozen_step"), "index": int(m["member"])}
+                 for m in grid["members"]]
+    except (OSError, ValueError, KeyError, TypeError) as e:
+      problems.append(f"phase {n}: cannot read {paths.grid(n)} "
+                      f"({type(e).__name__}: {e}); skipped")
+      continue
+    end = grid.get("end_step")
+    if end is not None and step < int(end):
+      problems.append(f"phase {n} is not finished (checkpoint step {step} of "
+                      f"{end}); evaluating that checkpoint")
+    phases.append(Phase(
+        number=n, name=name, step=step, members=members,
+        restore=lambda d=directory, s=step: _quiet_load(d, s),
+        train_means=_train_means(paths.final_metrics(n))))
+  return phases, problems
+
+
+def device_name() -> str:
+  """The device the pass runs on, e.g. ``cpu (2 cores)`` or ``gpu (NVIDIA H200)``."""
+  dev = jax.devices()[0]
+  if dev.platform == "cpu":
+    return f"cpu ({os.cpu_count()} cores)"
+  return f"{dev.platform} ({getattr(dev, 'device_kind', dev.platform)})"

@@ -1,0 +1,228 @@
+"""Scores of a stack of models on one seed's samples (arXiv 2602.09277, §4).
+
+Every model of one seed is evaluated on the same samples, so the whole stack goes
+through the encoder lifted over models (:mod:`lbvae.evaluation.encode`; in chunks
+of ``models_per_call``) and then through one vmapped, jit-compiled call of
+``lbvae.metrics.all_metrics`` (the model axis is the leading axis of the codes;
+the samples' factors are shared). Per model this yields the scalar
+metrics, the MI matrix (for its heat map), the held-out NLL / KL on the test part,
+the KL of each latent (which orders the traversals) and the images of the
+reconstruction and traversal figures.
+
+Synopsis::
+
+  votes = compute.draw_votes(ds, seed=0, num_votes=200, batch_size=64)
+  results = compute.evaluate_stack(params, samples, ds, latent_dim=10,
+                                   num_bins=20, batch_size=500, votes=votes)
+  results[0]["scores"]["mig"], results[0]["mi"]      # float, float[L, F]
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import time
+from typing import Callable, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from lbvae import metrics
+from lbvae.evaluation import encode
+
+TRAVERSAL_VALUES = np.linspace(-2.5, 2.5, 10).astype(np.float32)
+NUM_RECONSTRUCTIONS = 64
+# The metrics' model axis is padded to a multiple of this (see evaluate_stack).
+MODEL_BUCKET = 8
+
+
+@functools.partial(jax.jit, static_argnames=("factor_sizes", "num_bins",
+                                             "num_train_votes"))
+def _scores(mu_train, f_train, mu_test, f_test, vote_latents, vote_factors, *,
+            factor_sizes, num_bins, num_train_votes):
+  """vmap over models of all_metrics (+ FactorVAE): codes [M, N, L]."""
+
+  def one(z_train, z_test, z_votes):
+    out = metrics.all_metrics(z_train, f_train, z_test, f_test,
+                              factor_sizes=factor_sizes, num_bins=num_bins)
+    out = {k: v for k, v in out.items() if v.ndim == 0 or k == "mi_matrix"}
+    if num_train_votes:
+      fv = metrics.factor_vae_score(z_train, z_votes, vote_factors,
+                                    num_factors=len(factor_sizes),
+                                    num_train_votes=num_train_votes)
+      out["factor_vae"] = fv["eval_accuracy"]
+    return out
+
+  return jax.vmap(one)(mu_train, mu_test, vote_latents)
+
+
+@dataclasses.dataclass(frozen=True)
+class Votes:
+  """One seed's FactorVAE votes: V batches of B images sharing one factor's value.
+
+  Attributes:
+    images: uint8[V * B, 64, 64, C], batch v is rows [v * B, (v + 1) * B).
+    which: int32[V], the factor held fixed in each batch.
+    batch_size: B.
+  """
+  images: np.ndarray
+  which: np.ndarray
+  batch_size: int
+
+
+def draw_votes(ds, *, seed: int, num_votes: int, batch_size: int) -> Votes:
+  """Draws one seed's FactorVAE votes with ``lbvae.metrics.factor_vae_inputs``.
+
+  The sampler is run with an encoder that only records the factors it is asked
+  for; the images are then rendered once and encoded by every model.
+
+  Args:
+    ds: the dataset (``factor_sizes``, ``images``).
+    seed: the models' seed (keys the draw).
+    num_votes: V.
+    batch_size: B.
+
+  Returns:
+    :class:`Votes`.
+  """
+  recorded, num_global = [], 2
+
+  def record(factors):
+    recorded.append(np.asarray(factors))
+    return np.zeros((len(recorded[-1]), 1), np.float32)
+
+  _, _, which = metrics.factor_vae_inputs(
+      jax.random.key(seed), record, factor_sizes=ds.factor_sizes,
+      num_global=num_global, num_train_votes=num_votes, num_eval_votes=0,
+      batch_size=batch_size)
+  factors = np.concatenate(recorded)[num_global:]
+  return Votes(images=np.asarray(ds.images(factors)),
+               which=np.asarray(which, np.int32), batch_size=batch_size)
+
+
+def kl_per_latent(mu: np.ndarray, logvar: np.ndarray) -> np.ndarray:
+  """Mean over samples of each latent's KL to N(0, 1).
+
+  Args:
+    mu, logvar: float[..., N, L].
+
+  Returns:
+    float64[..., L] in nats.
+  """
+  mu, logvar = np.asarray(mu, np.float64), np.asarray(logvar, np.float64)
+  return (-0.5 * (1.0 + logvar - mu**2 - np.exp(logvar))).mean(axis=-2)
+
+
+def _encode_chunk(params, samples, votes, **kw) -> dict[str, np.ndarray]:
+  """Everything the pass decodes or encodes, for a few models: [m, ...] arrays."""
+  train = encode.encode_models(params, samples.images_train, **kw)
+  test = encode.encode_models(params, samples.images_test, with_nll=True,
+                              noise_seed=samples.seed, **kw)
+  out = {"mu_train": train["mu"], "mu_test": test["mu"],
+         "logvar_test": test["logvar"], "nll_test": test["nll"]}
+  if votes is not None:
+    mu = encode.encode_models(params, votes.images, **kw)["mu"]
+    out["mu_votes"] = mu.reshape((mu.shape[0], -1, votes.batch_size)
+                                 + mu.shape[2:])
+  kw = {k: v for k, v in kw.items() if k != "batch_size"}
+  out["rec"], out["trav"] = encode.figure_images(
+      params, samples.images_test[:NUM_RECONSTRUCTIONS], test["mu"][:, 0],
+      TRAVERSAL_VALUES, **kw)
+  return out
+
+
+def evaluate_stack(params, samples, ds, *, latent_dim: int, num_bins: int,
+                   batch_size: int, votes: Votes | None = None,
+                   models_per_call: int | None | str = "auto",
+                   impl: str = encode.DEFAULT_IMPL,
+                   on_encoded: Callable[[int], None] | None = None,
+                   timings: dict | None = None) -> list[dict]:
+  """Evaluates M models (stacked parameters) on one seed's samples.
+
+  The encoder runs over the models in chunks of ``models_per_call`` (see
+  :mod:`lbvae.evaluation.encode`), calling ``on_encoded`` after each; the metrics
+  then run once, vmapped over all M (padded to a multiple of ``MODEL_BUCKET``, so
+  that grids of similar size share one compilation: the metrics take ~0.3 s per
+  model at the paper's sizes on a 2-core CPU, their compilation ~12 s).
+
+  Args:
+    params: parameter pytree with a leading model axis M (all finite).
+    samples: :class:`lbvae.evaluation.samples.Samples` of the models' seed.
+    ds: the dataset (``factor_sizes``, ``num_channels``).
+    latent_dim: the models' latent size.
+    num_bins: MI bins per latent.
+    batch_size: images per compiled encoder call.
+    votes: the seed's FactorVAE votes (:func:`draw_votes`); None leaves the score
+      out. The first 2/3 train the majority-vote classifier, the rest score it;
+      the train codes serve as the global sample.
+    models_per_call: models per encoder call ("auto": 1 on CPU, all elsewhere).
+    impl: convolution formulation (``lbvae.models.IMPLS``).
+    on_encoded: called with the number of models just encoded.
+    timings: if given, seconds spent are added to its "encode" and "metrics".
+
+  Returns:
+    M dicts with ``scores`` ({metric: float}, including ``heldout_nll`` and
+    ``heldout_kl``), ``mi`` (float[L, F]), ``kl_per_latent`` (float[L]),
+    ``originals`` (float32[64, H, W, C]), ``reconstructions`` (same) and
+    ``traversals`` (float32[L, K, H, W, C]).
+  """
+  num_models = jax.tree.leaves(params)[0].shape[0]
+  if models_per_call == "auto":
+    models_per_call = encode.default_models_per_call()
+  chunk = num_models if models_per_call is None else int(models_per_call)
+  kw = dict(latent_dim=latent_dim, num_channels=ds.num_channels,
+            batch_size=batch_size, models_per_call=None, impl=impl)
+  t0 = time.perf_counter()
+  parts = []
+  for first in range(0, num_models, chunk):
+    rows = list(range(first, min(first + chunk, num_models)))
+    parts.append(_encode_chunk(take(params, rows), samples, votes, **kw))
+    if on_encoded is not None:
+      on_encoded(len(rows))
+  enc = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+  t1 = time.perf_counter()
+  if votes is not None:
+    mu_votes, which = enc["mu_votes"], votes.which
+    num_train_votes = (2 * len(which)) // 3
+  else:
+    mu_votes = np.zeros((num_models, 1, 2, latent_dim), np.float32)
+    which, num_train_votes = np.zeros((1,), np.int32), 0
+  # Pad the model axis to a multiple of MODEL_BUCKET (repeating model 0): one
+  # compilation serves grids of similar size; the metrics are cheap per model.
+  padded = -(-num_models // MODEL_BUCKET) * MODEL_BUCKET
+  pad = lambda a: np.concatenate([a, np.repeat(a[:1], padded - num_models, 0)])
+  scores = _scores(pad(enc["mu_train"]), samples.factors_train.astype(np.int32),
+                   pad(enc["mu_test"]), samples.factors_test.astype(np.int32),
+                   pad(mu_votes), which,
+                   factor_sizes=tuple(int(s) for s in ds.factor_sizes),
+                   num_bins=int(num_bins), num_train_votes=num_train_votes)
+  scores = jax.tree.map(lambda a: np.asarray(a)[:num_models], scores)
+  if timings is not None:
+    timings["encode"] = timings.get("encode", 0.0) + t1 - t0
+    timings["metrics"] = timings.get("metrics", 0.0) + time.perf_counter() - t1
+  kl = kl_per_latent(enc["mu_test"], enc["logvar_test"])              # [M, L]
+  originals = samples.images_test[:NUM_RECONSTRUCTIONS].astype(np.float32) / 255.0
+  out = []
+  for m in range(num_models):
+    s = {k: float(v[m]) for k, v in scores.items() if k != "mi_matrix"}
+    s["heldout_nll"] = float(enc["nll_test"][m].mean())
+    s["heldout_kl"] = float(kl[m].sum())
+    out.append({"scores": s, "mi": scores["mi_matrix"][m], "kl_per_latent": kl[m],
+                "originals": originals, "reconstructions": enc["rec"][m],
+                "traversals": enc["trav"][m]})
+  return out
+
+
+def all_finite(params) -> np.ndarray:
+  """bool[M]: which models of a stacked pytree have only finite parameters."""
+  leaves = jax.tree.leaves(params)
+  ok = [np.isfinite(np.asarray(x).reshape(x.shape[0], -1)).all(axis=1)
+        for x in leaves]
+  return np.logical_and.reduce(ok) if ok else np.zeros((0,), bool)
+
+
+def take(params, index: Sequence[int]):
+  """Rows ``index`` of a stacked pytree (a new leading axis of len(index))."""
+  index = np.asarray(index, np.int64)
+  return jax.tree.map(lambda x: jnp.asarray(np.asarray(x)[index]), params)

@@ -1,0 +1,298 @@
+"""The figures of the evaluation report (arXiv 2602.09277, §4 and its Figs. 3–5).
+
+* :func:`box_over_beta` — per-seed values of a few metrics as box plots over β
+  (phase 1), points overlaid (with few seeds a box alone hides them);
+* :func:`cell_heatmaps` — mean over seeds on the (β, λ) grid, value printed in each
+  cell (phase 2);
+* :func:`mi_heatmap` — one model's MI matrix, latents × factors, annotated (nats);
+* :func:`mi_grid` — many models' MI matrices on one scale (collapse at a glance);
+* :func:`reconstruction_grid` — 8 × 8 test images beside their reconstructions;
+* :func:`traversal_grid` / :func:`traversal_gif` — decoder outputs as one latent
+  sweeps a range of values while the others stay at a base code.
+
+Everything uses matplotlib's object-oriented API on the Agg canvas (no pyplot
+state) and writes atomically (temporary file, then ``os.replace``).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from typing import Sequence
+
+import numpy as np
+from matplotlib.figure import Figure
+from PIL import Image
+
+
+def _save(fig: Figure, path: str) -> None:
+  os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+  tmp = f"{path}.tmp{os.getpid()}"
+  fig.savefig(tmp, format="png", dpi=100, bbox_inches="tight")
+  os.replace(tmp, path)
+
+
+def _short(v: float) -> str:
+  if not math.isfinite(v):
+    return "–"
+  a = abs(v)
+  if a >= 100:
+    return f"{v:.0f}"
+  if a >= 10:
+    return f"{v:.1f}"
+  if a >= 1:
+    return f"{v:.2f}"
+  return f"{v:.3f}"
+
+
+def _label(v: float) -> str:
+  return f"{float(v):g}"
+
+
+def tile(images: np.ndarray, rows: int, cols: int, pad: int = 2) -> np.ndarray:
+  """Tiles images into one mosaic.
+
+  Args:
+    images: float[rows * cols, H, W, C] in [0, 1] (fewer are padded with white).
+    rows, cols: mosaic layout, row-major.
+    pad: pixels of white between tiles.
+
+  Returns:
+    float32[rows * (H + pad) - pad, cols * (W + pad) - pad, C].
+  """
+  images = np.asarray(images, np.float32)
+  n, h, w, c = images.shape
+  out = np.ones((rows * (h + pad) - pad, cols * (w + pad) - pad, c), np.float32)
+  for k in range(min(n, rows * cols)):
+    r, q = divmod(k, cols)
+    out[r * (h + pad):r * (h + pad) + h, q * (w + pad):q * (w + pad) + w] = images[k]
+  return out
+
+
+def _show(ax, mosaic: np.ndarray) -> None:
+  if mosaic.shape[-1] == 1:
+    ax.imshow(mosaic[..., 0], cmap="gray", vmin=0.0, vmax=1.0,
+              interpolation="nearest")
+  else:
+    ax.imshow(np.clip(mosaic, 0.0, 1.0), interpolation="nearest")
+
+
+def box_over_beta(rows: Sequence[dict], metrics: Sequence[tuple[str, str]],
+                  path: str, title: str) -> None:
+  """Box plots over β of per-model values, one panel per metric.
+
+  Args:
+    rows: model rows with ``beta`` and the metric columns (one per seed).
+    metrics: (column, axis label) pairs, e.g. ``[("mig", "MIG")]``.
+    path: output PNG.
+    title: figure title.
+  """
+  betas = sorted({float(r["beta"]) for r in rows})
+  fig = Figure(figsize=(3.6 * len(metrics), 3.4), layout="constrained")
+  rng = np.random.default_rng(0)
+  for k, (col, label) in enumerate(metrics):
+    ax = fig.add_subplot(1, len(metrics), k + 1)
+    data = []
+    for b in betas:
+      v = np.asarray([float(r[col]) for r in rows if float(r["beta"]) == b])
+      data.append(v[np.isfinite(v)])
+    ax.boxplot(data, positions=range(len(betas)), widths=0.6)
+    for i, v in enumerate(data):
+      ax.scatter(i + rng.uniform(-0.12, 0.12, v.size), v, s=12, alpha=0.7,
+                 color="tab:blue", zorder=3)
+    ax.set_xticks(range(len(betas)), [_label(b) for b in betas])
+    ax.set_xlabel("β")
+    ax.set_title(label)
+    ax.grid(axis="y", alpha=0.3)
+  fig.suptitle(title)
+  _save(fig, path)
+
+
+def cell_heatmaps(summary: Sequence[dict], metrics: Sequence[tuple[str, str]],
+                  path: str, title: str) -> None:
+  """Heat maps over (β, λ) of cell means, one panel per metric, values printed.
+
+  Args:
+    summary: summary rows (``beta``, ``lambda``, ``<col>_mean``).
+    metrics: (column, label) pairs.
+    path: output PNG.
+    title: figure title.
+  """
+  betas = sorted({float(r["beta"]) for r in summary})
+  lams = sorted({float(r["lambda"]) for r in summary})
+  fig = Figure(figsize=(0.9 * len(lams) * len(metrics) + 1.6 * len(metrics),
+                        0.7 * len(betas) + 1.6), layout="constrained")
+  for k, (col, label) in enumerate(metrics):
+    grid = np.full((len(betas), len(lams)), np.nan)
+    for r in summary:
+      grid[betas.index(float(r["beta"])), lams.index(float(r["lambda"]))] = float(
+          r[f"{col}_mean"])
+    ax = fig.add_subplot(1, len(metrics), k + 1)
+    finite = grid[np.isfinite(grid)]
+    lo, hi = (finite.min(), finite.max()) if finite.size else (0.0, 1.0)
+    im = ax.imshow(np.ma.masked_invalid(grid), cmap="viridis", vmin=lo,
+                   vmax=hi if hi > lo else lo + 1e-9, aspect="auto")
+    for i in range(len(betas)):
+      for j in range(len(lams)):
+        v = grid[i, j]
+        bright = math.isfinite(v) and hi > lo and (v - lo) / (hi - lo) > 0.6
+        ax.text(j, i, _short(v), ha="center", va="center", fontsize=8,
+                color="black" if bright else "white")
+    ax.set_xticks(range(len(lams)), [_label(v) for v in lams])
+    ax.set_yticks(range(len(betas)), [_label(v) for v in betas])
+    ax.set_xlabel("λ")
+    ax.set_ylabel("β")
+    ax.set_title(label)
+    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+  fig.suptitle(title)
+  _save(fig, path)
+
+
+def mi_heatmap(mi: np.ndarray, factor_names: Sequence[str], path: str,
+               title: str) -> None:
+  """One model's MI matrix as an annotated heat map.
+
+  Args:
+    mi: float[L, F] mutual information in nats (latents × factors).
+    factor_names: F names.
+    path: output PNG.
+    title: figure title.
+  """
+  mi = np.asarray(mi, np.float64)
+  num_latents, num_factors = mi.shape
+  fig = Figure(figsize=(1.1 * num_factors + 1.8, 0.38 * num_latents + 1.4),
+               layout="constrained")
+  ax = fig.add_subplot(1, 1, 1)
+  hi = float(np.nanmax(mi)) if np.isfinite(mi).any() else 1.0
+  im = ax.imshow(mi, cmap="magma", vmin=0.0, vmax=max(hi, 1e-6), aspect="auto")
+  for i in range(num_latents):
+    for j in range(num_factors):
+      v = mi[i, j]
+      ax.text(j, i, _short(v), ha="center", va="center", fontsize=7,
+              color="black" if math.isfinite(v) and v > 0.6 * hi else "white")
+  ax.set_xticks(range(num_factors), list(factor_names), rotation=30, ha="right")
+  ax.set_yticks(range(num_latents), [f"z{i}" for i in range(num_latents)])
+  ax.set_title(title, fontsize=9)
+  fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label="MI (nats)")
+  _save(fig, path)
+
+
+def mi_grid(matrices: Sequence[Sequence[np.ndarray | None]],
+            row_labels: Sequence[str], col_labels: Sequence[str],
+            factor_names: Sequence[str], path: str, title: str) -> None:
+  """Many models' MI matrices side by side, on one colour scale.
+
+  Informational collapse (arXiv 2602.09277) shows as columns of the grid going
+  dark: every latent–factor MI near 0.
+
+  Args:
+    matrices: rows × cols of float[L, F] (nats), or None for an empty panel.
+    row_labels, col_labels: panel labels (e.g. β down, λ across).
+    factor_names: F names (x tick labels of the bottom row).
+    path: output PNG.
+    title: figure title.
+  """
+  rows, cols = len(row_labels), len(col_labels)
+  finite = [m[np.isfinite(m)] for r in matrices for m in r if m is not None]
+  hi = max([float(f.max()) for f in finite if f.size] + [1e-6])
+  fig = Figure(figsize=(1.3 * cols + 1.4, 1.5 * rows + 0.9), layout="constrained")
+  axes = fig.subplots(rows, cols, squeeze=False, sharex=True, sharey=True)
+  im = None
+  for i in range(rows):
+    for j in range(cols):
+      ax, m = axes[i, j], matrices[i][j]
+      if m is not None:
+        im = ax.imshow(m, cmap="magma", vmin=0.0, vmax=hi, aspect="auto")
+      ax.set_xticks(range(len(factor_names)), list(factor_names), rotation=90,
+                    fontsize=6)
+      ax.tick_params(labelsize=6, length=0)
+      if i == 0:
+        ax.set_title(col_labels[j], fontsize=8)
+      if j == 0:
+        ax.set_ylabel(row_labels[i], fontsize=8)
+  if im is not None:
+    fig.colorbar(im, ax=axes, fraction=0.03, pad=0.02, label="MI (nats)")
+  fig.suptitle(title, fontsize=9)
+  _save(fig, path)
+
+
+def reconstruction_grid(originals: np.ndarray, reconstructions: np.ndarray,
+                        path: str, title: str) -> None:
+  """Two 8 × 8 mosaics side by side: test images and their reconstructions.
+
+  Args:
+    originals: float[64, H, W, C] in [0, 1].
+    reconstructions: float[64, H, W, C] in [0, 1] (decoder means).
+    path: output PNG.
+    title: figure title.
+  """
+  fig = Figure(figsize=(9.0, 4.9), layout="constrained")
+  for k, (imgs, name) in enumerate([(originals, "test images"),
+                                    (reconstructions, "reconstructions")]):
+    ax = fig.add_subplot(1, 2, k + 1)
+    _show(ax, tile(imgs, 8, 8))
+    ax.set_title(name, fontsize=9)
+    ax.axis("off")
+  fig.suptitle(title, fontsize=10)
+  _save(fig, path)
+
+
+def traversal_grid(traversals: np.ndarray, order: Sequence[int],
+                   row_labels: Sequence[str], values: np.ndarray, path: str,
+                   title: str) -> None:
+  """Latent traversals: one row per latent, one column per value.
+
+  Args:
+    traversals: float[L, K, H, W, C] in [0, 1]; ``[i, k]`` decodes the base code
+      with latent i set to ``values[k]``.
+    order: the latents to show, top to bottom (e.g. by decreasing KL).
+    row_labels: one label per entry of ``order``.
+    values: float[K].
+    path: output PNG.
+    title: figure title.
+  """
+  trav = np.asarray(traversals)[list(order)]
+  rows, cols, h, w, _ = trav.shape
+  pad = 2
+  fig = Figure(figsize=(0.75 * cols + 1.6, 0.75 * rows + 0.9),
+               layout="constrained")
+  ax = fig.add_subplot(1, 1, 1)
+  _show(ax, tile(trav.reshape((rows * cols,) + trav.shape[2:]), rows, cols, pad))
+  ax.set_xticks([k * (w + pad) + w / 2 for k in range(cols)],
+                [f"{v:.1f}" for v in values], fontsize=7)
+  ax.set_yticks([i * (h + pad) + h / 2 for i in range(rows)], list(row_labels),
+                fontsize=7)
+  ax.tick_params(length=0)
+  for side in ("top", "right", "bottom", "left"):
+    ax.spines[side].set_visible(False)
+  ax.set_title(title, fontsize=9)
+  _save(fig, path)
+
+
+def traversal_gif(traversals: np.ndarray, order: Sequence[int], path: str,
+                  scale: int = 1, frame_ms: int = 120) -> None:
+  """An animated traversal: frame k shows every latent (in ``order``) at value k.
+
+  The values run forth and back, so the loop has no jump.
+
+  Args:
+    traversals: float[L, K, H, W, C] in [0, 1].
+    order: latents to show, left to right.
+    path: output GIF.
+    scale: nearest-neighbour upscaling factor.
+    frame_ms: duration of one frame.
+  """
+  trav = np.asarray(traversals)[list(order)]
+  num_rows, k_vals = trav.shape[:2]
+  frames = []
+  for k in list(range(k_vals)) + list(range(k_vals - 2, 0, -1)):
+    strip = tile(trav[:, k], 1, num_rows, pad=2)
+    strip = np.repeat(np.repeat(strip, scale, 0), scale, 1)
+    pixels = np.round(255 * np.clip(strip, 0, 1)).astype(np.uint8)
+    frames.append(Image.fromarray(pixels[..., 0] if pixels.shape[-1] == 1
+                                  else pixels))
+  os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+  tmp = f"{path}.tmp{os.getpid()}"
+  frames[0].save(tmp, format="GIF", save_all=True, append_images=frames[1:],
+                 duration=frame_ms, loop=0)
+  os.replace(tmp, path)

@@ -1,0 +1,136 @@
+"""The human-readable page of an evaluation pass: ``DIR/report.md``.
+
+One Markdown page (arXiv 2602.09277, §4 "Reports"): what was evaluated and how long
+it took, problems found (missing or corrupt checkpoints, frozen members), the
+mean ± std tables per β (phase 1) and per (β, λ) (phase 2), the box plots and heat
+maps, the per-model figures of the first seed inline (links to every model's), and
+the configuration. Image links are relative to the report, so the run directory can
+be moved or published as is.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from typing import Sequence
+
+# (column, header) of the summary tables, in order; missing columns are skipped.
+TABLE_COLUMNS = (
+    ("nll", "NLL"), ("kl", "KL"), ("l2", "L2"), ("heldout_nll", "held-out NLL"),
+    ("mig", "MIG"), ("sap", "SAP"), ("im", "I_m"),
+    ("dci_disentanglement", "DCI-D"), ("dci_completeness", "DCI-C"),
+    ("dci_informativeness", "DCI-I (NRMSE↓)"), ("factor_vae", "FactorVAE"))
+
+
+def _num(v: float) -> str:
+  if not math.isfinite(v):
+    return "–"
+  a = abs(v)
+  if a >= 100:
+    return f"{v:.1f}"
+  if a >= 1:
+    return f"{v:.2f}"
+  return f"{v:.3f}"
+
+
+def summary_table(summary: Sequence[dict], *, with_lambda: bool) -> str:
+  """A Markdown table of mean ± std per cell.
+
+  Args:
+    summary: rows of ``summary.csv`` of one phase.
+    with_lambda: include a λ column (phase 2).
+
+  Returns:
+    Markdown text (no trailing newline).
+  """
+  cols = [(c, h) for c, h in TABLE_COLUMNS
+          if summary and f"{c}_mean" in summary[0]]
+  head = ["β"] + (["λ"] if with_lambda else []) + ["seeds"] + [h for _, h in cols]
+  lines = ["| " + " | ".join(head) + " |",
+           "|" + "|".join(["---:"] * len(head)) + "|"]
+  for r in summary:
+    cells = [f"{float(r['beta']):g}"]
+    if with_lambda:
+      cells.append(f"{float(r['lambda']):g}")
+    cells.append(str(r["num_seeds"]))
+    for c, _ in cols:
+      m, s = float(r[f"{c}_mean"]), float(r[f"{c}_std"])
+      cells.append(_num(m) if not math.isfinite(s) or r["num_seeds"] < 2
+                   else f"{_num(m)} ± {_num(s)}")
+    lines.append("| " + " | ".join(cells) + " |")
+  return "\n".join(lines)
+
+
+def model_name(key: dict) -> str:
+  """A model's name: ``phase 1, β=4, seed 0`` or ``phase 2, β=4, λ=2, seed 0``."""
+  lam = "" if int(key["phase"]) == 1 else f", λ={float(key['lambda']):g}"
+  return f"phase {key['phase']}, β={float(key['beta']):g}{lam}, seed {key['seed']}"
+
+
+def write(path: str, *, workdir: str, config: dict, dataset: str,
+          grid_lines: Sequence[str], timing: str, problems: Sequence[str],
+          summaries: dict[int, list[dict]], overview: dict[int, list[str]],
+          model_figures: Sequence[tuple[dict, dict[str, str]]]) -> None:
+  """Writes the report atomically.
+
+  Args:
+    path: output Markdown file (``DIR/report.md``).
+    workdir: the run directory (shown in the title).
+    config: the run's configuration as a plain dict (shown at the end).
+    dataset: one line describing the dataset.
+    grid_lines: lines describing the evaluated grid.
+    timing: one line: how many models, how long.
+    problems: one line per problem (skipped checkpoints, frozen members).
+    summaries: phase -> its summary rows.
+    overview: phase -> paths of its figures (box plots or heat maps, MI matrices),
+      relative to ``path``.
+    model_figures: (model key, {"mi"|"recon"|"traversal"|"gif": relative path}).
+  """
+  out = [f"# λβ-VAE evaluation: `{os.path.basename(os.path.abspath(workdir))}`",
+         "",
+         "β-VAE (phase 1) and λβ-VAE (phase 2) on the protocol of arXiv 2602.09277, "
+         "§4. Scores are means ± std over seeds (`eval/summary.csv`); one row per "
+         "model is in `eval/metrics.csv`. NLL, KL and L2 are the training-window "
+         "means; the held-out NLL decodes one reparameterised sample of each test "
+         "image (the training loss's estimator).",
+         "", f"*{timing}*", ""]
+  if problems:
+    out += ["## Problems", ""] + [f"- {p}" for p in problems] + [""]
+  out += ["## Dataset and grid", "", f"- {dataset}"]
+  out += [f"- {line}" for line in grid_lines] + [""]
+  titles = {1: "Phase 1: β-VAE", 2: "Phase 2: λβ-VAE (continued from phase 1)"}
+  for phase in sorted(summaries):
+    out += [f"## {titles.get(phase, f'Phase {phase}')}", "",
+            summary_table(summaries[phase], with_lambda=phase == 2), ""]
+    for k, link in enumerate(overview.get(phase, ())):
+      out += [f"![phase {phase}, figure {k + 1}]({link})", ""]
+  if model_figures:
+    first_seed = min(int(k["seed"]) for k, _ in model_figures)
+    out += ["## Per-model figures", "",
+            f"Inline: every model of seed {first_seed} (MI matrix in nats, "
+            "latents × factors; 8 × 8 test images and reconstructions; latent "
+            "traversals, latents sorted by KL, values −2.5…2.5 with the others at "
+            "the code of one test image). All models are linked in the table "
+            "below.", ""]
+    for key, figs in model_figures:
+      if int(key["seed"]) != first_seed:
+        continue
+      out += [f"### {model_name(key)}", ""]
+      out += [f"![{kind}]({figs[kind]})" for kind in ("mi", "recon", "traversal")
+              if kind in figs]
+      out.append("")
+    out += ["### All models", "", "| model | MI | reconstructions | traversal | "
+            "animation |", "|---|---|---|---|---|"]
+    for key, figs in model_figures:
+      links = [f"[png]({figs[k]})" if k in figs else "–"
+               for k in ("mi", "recon", "traversal")]
+      links.append(f"[gif]({figs['gif']})" if "gif" in figs else "–")
+      out.append(f"| {model_name(key)} | " + " | ".join(links) + " |")
+    out.append("")
+  out += ["## Configuration", "", "```json",
+          json.dumps(config, indent=2, sort_keys=True, default=str), "```", ""]
+  tmp = f"{path}.tmp{os.getpid()}"
+  with open(tmp, "w") as f:
+    f.write("\n".join(out))
+  os.replace(tmp, path)

@@ -1,0 +1,283 @@
+"""The evaluation pass of arXiv 2602.09277, §4: checkpoints in, tables and report out.
+
+Synopsis::
+
+  result = runner.evaluate_workdir("runs/default", config)
+  print(result.report)        # runs/default/report.md
+
+For every model of both phases (the final checkpoint of each phase) the pass encodes
+its seed's evaluation samples (:mod:`lbvae.evaluation.samples`), scores them with
+``lbvae.metrics`` — all models of one seed at once, vmapped
+(:mod:`lbvae.evaluation.compute`) — draws its figures and caches its results as
+soon as it is scored; then it writes the tables, the overview figures and the
+report. The files are listed in :mod:`lbvae.evaluation.store`.
+
+Re-running evaluates only what is new: a model whose cache entry has the same
+checkpoint step and evaluation settings, and whose figures exist, is not recomputed.
+A phase whose checkpoint is missing or does not restore is reported (one line, by
+name) and skipped; members the trainer froze after a NaN/Inf are reported, and
+scored only if their parameters are finite.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from typing import Callable
+
+import jax
+import numpy as np
+import tqdm
+
+from lbvae import cli
+from lbvae import data
+from lbvae.evaluation import checkpoints
+from lbvae.evaluation import compute
+from lbvae.evaluation import outputs
+from lbvae.evaluation import report
+from lbvae.evaluation import samples as samples_lib
+from lbvae.evaluation import store
+from lbvae.evaluation import tables
+
+# Evaluation fields the trainer's configs may lack (see with_eval_defaults):
+# FactorVAE votes (2/3 train, 1/3 test; 0 = no FactorVAE score) and their batch.
+EVAL_DEFAULTS = {"factor_vae_votes": 200, "factor_vae_batch": 64}
+CPU_MAX_BATCH = 128   # see encoder_batch
+
+
+@dataclasses.dataclass
+class PassResult:
+  """What a pass did. Paths are absolute; counts are models."""
+  report: str
+  metrics_csv: str
+  summary_csv: str
+  num_models: int
+  num_evaluated: int
+  num_cached: int
+  problems: list[str]
+  seconds: float
+
+
+def with_eval_defaults(config):
+  """``config`` with the pass's own ``eval.*`` fields added where missing.
+
+  The trainer's configs carry ``eval.num_train, num_test, num_bins, batch_size``;
+  the FactorVAE vote settings (:data:`EVAL_DEFAULTS`) are added here so that they
+  can be overridden like the others.
+  """
+  config = config.copy_and_resolve_references()
+  with config.unlocked():
+    for k, v in EVAL_DEFAULTS.items():
+      if k not in config.eval:
+        config.eval[k] = v
+  return config
+
+
+def encoder_batch(config) -> int:
+  """Images per encoder call: ``config.eval.batch_size``, at most 128 on CPU.
+
+  On XLA:CPU small batches stay in cache: measured on the 2-core development CPU
+  (encoder, one model), 0.29 / 0.36 / 0.70 / 0.88 ms per image at batch 64 / 128 /
+  250 / 500. Accelerators get the configured batch.
+  """
+  batch = int(config.eval.batch_size)
+  return min(batch, CPU_MAX_BATCH) if jax.default_backend() == "cpu" else batch
+
+
+def _settings(config) -> dict:
+  """The evaluation settings that a cache entry must match; validated."""
+  ev = with_eval_defaults(config).eval
+  out = {"num_train": int(ev.num_train), "num_test": int(ev.num_test),
+         "num_bins": int(ev.num_bins),
+         "factor_vae_votes": int(ev.factor_vae_votes),
+         "factor_vae_batch": int(ev.factor_vae_batch),
+         "dataset": str(config.dataset.name), "source": str(config.dataset.source),
+         # How the held-out NLL decodes (see lbvae.evaluation.encode); a change of
+         # method must not be served from an old cache.
+         "heldout_nll": "one reparameterised sample per image"}
+  lowest = {"num_train": 2, "num_test": 1, "num_bins": 2, "factor_vae_votes": 0,
+            "factor_vae_batch": 2}
+  for k, lo in lowest.items():
+    cli.require(out[k] >= lo, f"config.eval.{k} must be >= {lo}, got {out[k]}")
+  cli.require(out["factor_vae_votes"] not in (1, 2),
+              "config.eval.factor_vae_votes must be 0 (no FactorVAE score) or >= 3")
+  cli.require(int(ev.batch_size) >= 1,
+              f"config.eval.batch_size must be >= 1, got {ev.batch_size}")
+  return out
+
+
+class _Clock:
+  """Seconds per stage of the pass, for the log and the report."""
+
+  def __init__(self):
+    self.seconds: dict[str, float] = {}
+    self._t = time.perf_counter()
+
+  def lap(self, stage: str) -> None:
+    now = time.perf_counter()
+    self.seconds[stage] = self.seconds.get(stage, 0.0) + now - self._t
+    self._t = now
+
+  def restart(self) -> None:
+    self._t = time.perf_counter()
+
+  def line(self) -> str:
+    return ", ".join(f"{k} {v:.1f} s" for k, v in self.seconds.items() if v >= 0.05)
+
+
+def _evaluate_seed(seed, todo, ds, config, settings, paths, restored, problems,
+                   bar, clock) -> int:
+  """Scores ``todo`` [(phase, member)] of one seed; returns how many were scored."""
+  t0 = time.perf_counter()
+  stacks, keys = [], []
+  for ph in sorted({ph.number: ph for ph, _ in todo}.values(),
+                   key=lambda p: p.number):
+    if ph.number not in restored:
+      try:
+        restored[ph.number] = ph.restore()
+      except Exception as e:  # pylint: disable=broad-except
+        restored[ph.number] = None
+        problems.append(f"{ph.name}: could not be restored "
+                        f"({type(e).__name__}: {str(e).splitlines()[0][:160]}); "
+                        "skipped")
+    if restored[ph.number] is None:
+      bar.update(sum(1 for p, _ in todo if p is ph))
+      continue
+    members = [m for p, m in todo if p is ph]
+    params = compute.take(restored[ph.number], [m["index"] for m in members])
+    finite = compute.all_finite(params)
+    for m, ok in zip(members, finite):
+      if not ok:
+        store.save_entry(paths, m, step=ph.step, settings=settings, scores=None)
+        bar.update(1)
+    good = [i for i, ok in enumerate(finite) if ok]
+    if good:
+      stacks.append(compute.take(params, good))
+      keys += [(ph, members[i]) for i in good]
+  clock.lap("restore")
+  if not keys:
+    return 0
+  params = jax.tree.map(lambda *xs: np.concatenate(xs), *stacks)
+  s = samples_lib.draw(ds, seed=seed, num_train=settings["num_train"],
+                       num_test=settings["num_test"])
+  votes = None
+  if settings["factor_vae_votes"]:
+    votes = compute.draw_votes(ds, seed=seed,
+                               num_votes=settings["factor_vae_votes"],
+                               batch_size=settings["factor_vae_batch"])
+  clock.lap("samples")
+  results = compute.evaluate_stack(
+      params, s, ds, latent_dim=int(config.latent_dim),
+      num_bins=settings["num_bins"], batch_size=encoder_batch(config),
+      votes=votes, on_encoded=bar.update, timings=clock.seconds)
+  clock.restart()   # evaluate_stack booked its own "encode" and "metrics" time
+  shared = (time.perf_counter() - t0) / len(keys)
+  bar.set_postfix_str(f"seed {seed}: figures")
+  for (ph, m), res in zip(keys, results):
+    t1 = time.perf_counter()
+    outputs.model_figures(paths, m, res, ds.factor_names)
+    store.save_entry(paths, m, step=ph.step, settings=settings,
+                     seconds=shared + time.perf_counter() - t1,
+                     scores=res["scores"], mi=res["mi"],
+                     kl_per_latent=res["kl_per_latent"])
+  clock.lap("figures")
+  return len(keys)
+
+
+def evaluate_workdir(workdir: str, config, *,
+                     log: Callable[[str], None] = print,
+                     progress: bool = True) -> PassResult:
+  """Runs the pass on a training run directory.
+
+  Args:
+    workdir: the trainer's run directory.
+    config: the run's config (``ml_collections.ConfigDict``), possibly with
+      overridden ``eval.*`` fields.
+    log: where one-line messages go (problems, counts).
+    progress: show a tqdm bar over models.
+
+  Returns:
+    :class:`PassResult`.
+
+  Raises:
+    lbvae.cli.UsageError: no such directory, no checkpoint at all, bad settings.
+  """
+  t0 = time.perf_counter()
+  clock = _Clock()
+  cli.require(os.path.isdir(workdir), f"workdir {workdir} does not exist")
+  settings = _settings(config)
+  paths = store.Paths(workdir)
+  phases, problems = checkpoints.find_phases(workdir)
+  cli.require(bool(phases), f"no checkpoints in {workdir} (train it first: "
+              f"python -m experiments.sweep --workdir={workdir})")
+  for p in problems:
+    log(p)
+  ds = data.load(config.dataset.name, config.dataset.source,
+                 config.dataset.path or None)
+  num_data = len(ds)
+  cli.require(settings["num_train"] + settings["num_test"] <= num_data,
+              f"config.eval.num_train + num_test must be <= {num_data} (the "
+              "dataset size)")
+
+  entries, todo = {}, {}
+  for ph in phases:
+    for m in ph.members:
+      if store.load_entry(paths, m, step=ph.step, settings=settings) is None:
+        todo.setdefault(int(m["seed"]), []).append((ph, m))
+      entries[store.model_id(m)] = (ph, m)
+  num_todo = sum(len(v) for v in todo.values())
+  log(f"{len(entries)} models in {len(phases)} phase(s): {num_todo} to evaluate, "
+      f"{len(entries) - num_todo} cached")
+
+  clock.lap("setup")
+  restored, pass_problems = {}, []
+  bar = tqdm.tqdm(total=num_todo, unit="model", desc="evaluate",
+                  disable=not progress or num_todo == 0)
+  num_new = 0
+  for seed in sorted(todo):
+    bar.set_postfix_str(f"seed {seed}")
+    num_new += _evaluate_seed(seed, todo[seed], ds, config, settings, paths,
+                              restored, pass_problems, bar, clock)
+  bar.close()
+  for p in pass_problems:
+    log(p)
+  problems = problems + pass_problems
+
+  rows, model_figs, mi, model_seconds = outputs.model_rows(entries, paths,
+                                                          settings, problems)
+  tables.write_csv(paths.metrics_csv, rows, tables.model_columns(rows))
+  summary = tables.summarize(rows)
+  tables.write_csv(paths.summary_csv, summary, tables.summary_columns(rows))
+  by_phase = {p: [r for r in summary if int(r["phase"]) == p]
+              for p in sorted({int(r["phase"]) for r in summary})}
+  overview = outputs.phase_figures(rows, by_phase, mi, paths, ds.factor_names)
+  clock.lap("tables and phase figures")
+  seconds = time.perf_counter() - t0
+  per_model = f" ({seconds / num_new:.1f} s per evaluated model)" if num_new else ""
+  scored = [v for v in model_seconds if v is not None]
+  timing = (f"{len(rows)} models: {num_new} evaluated now, "
+            f"{len(rows) - num_new} from the cache; this pass took "
+            f"{seconds:.1f} s{per_model} on {checkpoints.device_name()}: "
+            f"{clock.line()}.")
+  if scored:
+    timing += (f" Evaluating the {len(scored)} scored models took "
+               f"{sum(scored):.0f} s in all, {sum(scored) / len(scored):.1f} s per "
+               "model (samples, encoding, metrics and figures; measured when each "
+               "was evaluated).")
+  report.write(
+      paths.report, workdir=workdir, config=config.to_dict(),
+      dataset=f"{ds.name} ({ds.source}): {num_data} images, factors "
+      + ", ".join(f"{n} {s}" for n, s in zip(ds.factor_names, ds.factor_sizes)),
+      grid_lines=[ph.describe() for ph in phases]
+      + [f"evaluation: {settings['num_train']} train + {settings['num_test']} "
+         f"test samples per seed, {settings['num_bins']} MI bins"],
+      timing=timing, problems=problems, summaries=by_phase,
+      overview=overview,
+      model_figures=model_figs)
+  log(f"evaluated {num_new} new model(s), {len(rows) - num_new} cached, "
+      f"in {seconds:.1f} s{per_model}: {clock.line()}")
+  return PassResult(report=paths.report, metrics_csv=paths.metrics_csv,
+                    summary_csv=paths.summary_csv, num_models=len(rows),
+                    num_evaluated=num_new, num_cached=len(rows) - num_new,
+                    problems=problems, seconds=seconds)

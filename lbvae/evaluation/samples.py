@@ -1,0 +1,94 @@
+"""The evaluation samples of arXiv 2602.09277, §4: fixed per seed, shared by models.
+
+For each training seed we draw ``num_train + num_test`` (paper: 10 000 + 5 000)
+*distinct* grid indices with a generator seeded by that seed; the first
+``num_train`` are the "train" part (fits the MI bins, the SAP / DCI classifiers),
+the rest the "test" part (scores, held-out NLL). Every model of one seed — all β of
+phase 1 and all (β, λ) of phase 2 — is evaluated on the same samples, which is what
+lets the pass vmap the encoder and the metrics over those models.
+
+The generator is ``numpy.random.default_rng([EVAL_STREAM, seed])``: a stream of its
+own, so the evaluation draw does not coincide with the training data order of the
+same seed, and it does not depend on JAX's PRNG implementation.
+
+Synopsis::
+
+  s = samples.draw(ds, seed=0, num_train=10_000, num_test=5_000)
+  s.images_train, s.factors_train    # uint8[10000, 64, 64, C], int64[10000, F]
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+# A fixed word that separates the evaluation stream from any other use of a seed.
+EVAL_STREAM = 0x65766C  # "evl"
+
+
+def draw_indices(seed: int, num_train: int, num_test: int,
+                 dataset_size: int) -> tuple[np.ndarray, np.ndarray]:
+  """Distinct grid indices of one seed's evaluation samples.
+
+  Args:
+    seed: the training seed (a non-negative int).
+    num_train: size of the "train" part.
+    num_test: size of the "test" part.
+    dataset_size: number of grid points; indices are drawn from
+      ``[0, dataset_size)`` without replacement.
+
+  Returns:
+    (train: int64[num_train], test: int64[num_test]), disjoint, all distinct, in
+    the order drawn (not sorted).
+
+  Raises:
+    ValueError: if the sizes are not positive or exceed the dataset.
+  """
+  if num_train < 1 or num_test < 1:
+    raise ValueError("num_train and num_test must be >= 1")
+  if num_train + num_test > dataset_size:
+    raise ValueError(f"num_train + num_test = {num_train + num_test} exceeds the "
+                     f"dataset size {dataset_size}")
+  rng = np.random.default_rng([EVAL_STREAM, int(seed)])
+  idx = rng.choice(dataset_size, size=num_train + num_test, replace=False)
+  idx = idx.astype(np.int64)
+  return idx[:num_train], idx[num_train:]
+
+
+@dataclasses.dataclass(frozen=True)
+class Samples:
+  """One seed's evaluation samples.
+
+  Attributes:
+    seed: the seed they were drawn with.
+    index_train, index_test: int64[N_train], int64[N_test] grid indices.
+    factors_train, factors_test: int64[N, F] factor classes.
+    images_train, images_test: uint8[N, 64, 64, C] images.
+  """
+  seed: int
+  index_train: np.ndarray
+  index_test: np.ndarray
+  factors_train: np.ndarray
+  factors_test: np.ndarray
+  images_train: np.ndarray
+  images_test: np.ndarray
+
+
+def draw(ds, *, seed: int, num_train: int, num_test: int) -> Samples:
+  """Draws and renders one seed's evaluation samples.
+
+  Args:
+    ds: a dataset of :mod:`lbvae.data` (``len``, ``index_to_factors``, ``images``).
+    seed: the training seed.
+    num_train, num_test: sizes of the two parts.
+
+  Returns:
+    :class:`Samples`.
+  """
+  train, test = draw_indices(seed, num_train, num_test, len(ds))
+  f_train, f_test = ds.index_to_factors(train), ds.index_to_factors(test)
+  images = np.asarray(ds.images(np.concatenate([f_train, f_test])))
+  return Samples(seed=int(seed), index_train=train, index_test=test,
+                 factors_train=f_train, factors_test=f_test,
+                 images_train=images[:num_train], images_test=images[num_train:])

@@ -1,0 +1,133 @@
+"""The pass's tables: one row per model, and mean ± std over seeds per grid cell.
+
+``metrics.csv`` (one row per model of arXiv 2602.09277's grids)::
+
+  phase,beta,lambda,seed,step,finite,nll,kl,l2,heldout_nll,heldout_kl,mig,sap,im,...
+
+* ``phase`` 1 or 2; phase-1 rows have ``lambda`` 0; ``step`` is the checkpoint step;
+  ``finite`` is 0 for a member the trainer froze after a NaN/Inf (its scores are
+  ``nan`` when its parameters are not finite);
+* ``nll, kl, l2`` are the trainer's training-window means (``final_metrics.csv``);
+* ``heldout_nll, heldout_kl`` are means over the test samples (see
+  :mod:`lbvae.evaluation.encode`); then every metric of ``lbvae.metrics``.
+
+``summary.csv``: ``phase,beta,lambda,num_seeds`` then ``<col>_mean, <col>_std`` for
+every value column; the std is over seeds with ``ddof=0`` (0 for a single seed);
+non-finite values are left out of both.
+
+Writes are atomic (a temporary file, then ``os.replace``), so a failing run never
+leaves a half-written table in place of a good one.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+from typing import Iterable, Sequence
+
+import numpy as np
+
+KEY_COLUMNS = ("phase", "beta", "lambda", "seed")
+INFO_COLUMNS = ("step", "finite")
+TRAIN_COLUMNS = ("nll", "kl", "l2")
+HELDOUT_COLUMNS = ("heldout_nll", "heldout_kl")
+PAPER_METRICS = ("mig", "sap", "im")
+CELL_COLUMNS = ("phase", "beta", "lambda")
+
+
+def value_columns(rows: Sequence[dict]) -> list[str]:
+  """The numeric columns of model rows, in report order (training terms first)."""
+  seen = []
+  for row in rows:
+    for k in row:
+      if k not in KEY_COLUMNS + INFO_COLUMNS and k not in seen:
+        seen.append(k)
+  head = [c for c in TRAIN_COLUMNS + HELDOUT_COLUMNS + PAPER_METRICS if c in seen]
+  return head + [c for c in seen if c not in head]
+
+
+def model_columns(rows: Sequence[dict]) -> list[str]:
+  """All columns of ``metrics.csv`` for these rows."""
+  return list(KEY_COLUMNS + INFO_COLUMNS) + value_columns(rows)
+
+
+def sort_key(row: dict) -> tuple:
+  return tuple(float(row[k]) for k in KEY_COLUMNS)
+
+
+def _fmt(v) -> str:
+  if isinstance(v, (bool, np.bool_)):
+    return str(int(v))
+  if isinstance(v, (int, np.integer)):
+    return str(int(v))
+  if isinstance(v, (float, np.floating)):
+    v = float(v)
+    if math.isnan(v):
+      return "nan"
+    return f"{v:.8g}"
+  return str(v)
+
+
+def write_csv(path: str, rows: Sequence[dict], columns: Sequence[str]) -> None:
+  """Writes rows (dicts) to ``path`` atomically; missing values are empty."""
+  os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+  tmp = f"{path}.tmp{os.getpid()}"
+  with open(tmp, "w", newline="") as f:
+    w = csv.writer(f)
+    w.writerow(columns)
+    for row in rows:
+      w.writerow([_fmt(row[c]) if c in row else "" for c in columns])
+  os.replace(tmp, path)
+
+
+def _parse(v: str):
+  try:
+    f = float(v)
+  except ValueError:
+    return v
+  return int(f) if f.is_integer() and "." not in v and "e" not in v.lower() else f
+
+
+def read_csv(path: str) -> list[dict]:
+  """Reads a CSV into dicts with numbers parsed (ints stay ints)."""
+  with open(path, newline="") as f:
+    return [{k: _parse(v) for k, v in row.items()} for row in csv.DictReader(f)]
+
+
+def summarize(rows: Iterable[dict]) -> list[dict]:
+  """Mean and std over seeds per (phase, β, λ).
+
+  Args:
+    rows: model rows (``KEY_COLUMNS`` plus numeric value columns).
+
+  Returns:
+    One dict per cell, sorted: ``phase, beta, lambda, num_seeds`` and
+    ``<col>_mean``, ``<col>_std`` for every value column (finite values only;
+    ``nan`` when a cell has none).
+  """
+  rows = list(rows)
+  cols = value_columns(rows)
+  cells: dict[tuple, list[dict]] = {}
+  for row in rows:
+    cells.setdefault(tuple(row[k] for k in CELL_COLUMNS), []).append(row)
+  out = []
+  for key in sorted(cells, key=lambda k: tuple(float(x) for x in k)):
+    members = cells[key]
+    cell = dict(zip(CELL_COLUMNS, key))
+    cell["num_seeds"] = len(members)
+    for c in cols:
+      v = np.asarray([float(r.get(c, math.nan)) for r in members], np.float64)
+      v = v[np.isfinite(v)]
+      cell[f"{c}_mean"] = float(v.mean()) if v.size else math.nan
+      cell[f"{c}_std"] = float(v.std()) if v.size else math.nan
+    out.append(cell)
+  return out
+
+
+def summary_columns(rows: Sequence[dict]) -> list[str]:
+  """Columns of ``summary.csv`` for these model rows."""
+  cols = list(CELL_COLUMNS) + ["num_seeds"]
+  for c in value_columns(rows):
+    cols += [f"{c}_mean", f"{c}_std"]
+  return cols

@@ -1,0 +1,206 @@
+"""The evaluation pass end to end on a small run: tables, figures, report, cache."""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from lbvae import cli
+from lbvae import train
+from lbvae.evaluation import checkpoints
+from lbvae.evaluation import encode
+from lbvae.evaluation import runner
+from lbvae.evaluation import samples
+from lbvae.evaluation import store
+from lbvae.evaluation import tables
+from tests.evaluation import conftest
+
+REQUIRED = ("phase", "beta", "lambda", "seed", "nll", "kl", "l2", "mig", "sap", "im",
+            "heldout_nll")
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _copy(src, dst, *, with_eval):
+  shutil.copytree(src, dst, ignore=None if with_eval else
+                  shutil.ignore_patterns("eval", "report.md"))
+  return str(dst)
+
+
+def _run(workdir):
+  lines = []
+  result = runner.evaluate_workdir(workdir, train.load_config(workdir),
+                                   log=lines.append, progress=False)
+  return result, lines
+
+
+@pytest.fixture(scope="module")
+def evaluated(run_dir, tmp_path_factory):
+  """The pass run once on a copy of the small run."""
+  workdir = _copy(run_dir, tmp_path_factory.mktemp("eval") / "run", with_eval=False)
+  result, lines = _run(workdir)
+  return workdir, result, lines
+
+
+def test_metrics_csv_has_one_row_per_model(evaluated):
+  workdir, result, _ = evaluated
+  rows = tables.read_csv(os.path.join(workdir, "eval", "metrics.csv"))
+  assert set(REQUIRED) <= set(rows[0])
+  assert {"dci_disentanglement", "factor_vae", "heldout_kl"} <= set(rows[0])
+  keys = [(r["phase"], r["beta"], r["lambda"], r["seed"]) for r in rows]
+  assert keys == [(1, 1, 0, 0), (1, 8, 0, 0), (2, 1, 0, 0), (2, 1, 4, 0),
+                  (2, 8, 0, 0), (2, 8, 4, 0)]
+  assert result.num_models == 6 and result.num_evaluated == 5   # NaN: unscored
+  by_key = dict(zip(keys, rows))
+  # nll/kl/l2 are the trainer's training-window means (see conftest.write_run).
+  assert by_key[(2, 1, 4, 0)]["nll"] == pytest.approx(114.0)
+  assert by_key[(1, 8, 0, 0)]["kl"] == pytest.approx(5.0 / 8)
+  # Finite members have finite scores; the NaN member is kept, flagged, unscored.
+  nan_row = by_key[conftest.NAN_MEMBER]
+  assert nan_row["finite"] == 0 and np.isnan(nan_row["mig"])
+  for key, row in by_key.items():
+    if key != conftest.NAN_MEMBER:
+      assert all(np.isfinite(row[c]) for c in ("heldout_nll", "mig", "sap", "im"))
+  assert by_key[conftest.FROZEN_MEMBER]["finite"] == 0
+  assert any("non-finite parameters" in p for p in result.problems)
+  assert any("phase 1, β=8, seed 0: frozen" in p for p in result.problems)
+
+
+def test_summary_has_mean_and_std_per_cell(evaluated):
+  workdir, _, _ = evaluated
+  summary = tables.read_csv(os.path.join(workdir, "eval", "summary.csv"))
+  assert len(summary) == 6
+  assert {"mig_mean", "mig_std", "nll_mean", "num_seeds"} <= set(summary[0])
+  rows = tables.read_csv(os.path.join(workdir, "eval", "metrics.csv"))
+  for cell, row in zip(summary, rows):          # one seed: mean = the value
+    assert cell["num_seeds"] == 1
+    assert (cell["phase"], cell["beta"], cell["lambda"]) == (
+        row["phase"], row["beta"], row["lambda"])
+    if np.isfinite(row["sap"]):
+      assert cell["sap_mean"] == pytest.approx(row["sap"], rel=1e-6)
+      assert cell["sap_std"] == 0
+    else:
+      assert np.isnan(cell["sap_mean"])
+
+
+def test_figures_and_report_exist_and_link(evaluated):
+  workdir, result, _ = evaluated
+  figs = os.path.join(workdir, "eval", "figures")
+  assert os.path.exists(os.path.join(figs, "phase1_boxplots.png"))
+  assert os.path.exists(os.path.join(figs, "phase2_heatmaps.png"))
+  per_model = os.listdir(os.path.join(figs, "models"))
+  assert len([f for f in per_model if f.endswith("_mi.png")]) == 5   # NaN one: none
+  assert {"p2_b8_l0_s0_recon.png", "p2_b8_l0_s0_traversal.png",
+          "p2_b8_l0_s0_traversal.gif"} <= set(per_model)
+  text = open(result.report).read()
+  assert result.report == os.path.join(workdir, "report.md")
+  links = re.findall(r"\]\(([^)]+)\)", text)
+  assert len(links) > 20
+  for link in links:
+    assert os.path.exists(os.path.join(workdir, link)), link
+  assert "| β | λ | seeds |" in text and "## Problems" in text
+  assert '"num_train": 300' in text            # the configuration is shown
+
+
+def test_rerun_evaluates_nothing_new(evaluated):
+  workdir, first, _ = evaluated
+  before = open(first.metrics_csv).read()
+  result, lines = _run(workdir)
+  assert result.num_evaluated == 0 and result.num_cached == 6
+  assert any("0 to evaluate, 6 cached" in line for line in lines)
+  assert open(result.metrics_csv).read() == before
+  # The report still says what evaluating the (cached) models took.
+  assert re.search(r"Evaluating the 5 scored models took \d+ s in all",
+                   open(result.report).read())
+
+
+def test_heldout_nll_belongs_to_the_right_model(evaluated):
+  """The row of (phase 2, β=1, λ=4) scores exactly that member's parameters."""
+  workdir, result, _ = evaluated
+  config = train.load_config(workdir)
+  phases, _ = checkpoints.find_phases(workdir)
+  member = next(m for m in phases[1].members
+                if (m["beta"], m["lambda"]) == (1.0, 4.0))
+  params = phases[1].restore()
+  one = {k: v for k, v in params.items()}
+  import jax  # pylint: disable=import-outside-toplevel
+  one = jax.tree.map(lambda x: x[member["index"]:member["index"] + 1], one)
+  import lbvae.data as data  # pylint: disable=import-outside-toplevel
+  s = samples.draw(data.load("dsprites"), seed=0, num_train=config.eval.num_train,
+                   num_test=config.eval.num_test)
+  out = encode.encode_models(one, s.images_test, latent_dim=10, num_channels=1,
+                             batch_size=config.eval.batch_size, with_nll=True,
+                             noise_seed=0)
+  rows = tables.read_csv(result.metrics_csv)
+  row = next(r for r in rows if (r["phase"], r["beta"], r["lambda"]) == (2, 1, 4))
+  assert row["heldout_nll"] == pytest.approx(float(out["nll"].mean()), rel=1e-5)
+  others = [r["heldout_nll"] for r in rows if r is not row and
+            np.isfinite(r["heldout_nll"])]
+  assert min(abs(v - row["heldout_nll"]) for v in others) > 1e-3
+
+
+# pytest replaces sys.unraisablehook per test, so tensorstore's "Event loop is
+# closed" noise after the failed restore (dropped by the pass in a normal run) can
+# reach it; it is not what this test checks.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_corrupt_checkpoint_is_reported_and_skipped(run_dir, tmp_path):
+  workdir = _copy(run_dir, tmp_path / "run", with_eval=False)
+  state = os.path.join(workdir, "phase2", "checkpoints", "6", "state")
+  victim = os.path.join(state, "manifest.ocdbt")
+  with open(victim, "r+b") as f:
+    f.truncate(os.path.getsize(victim) // 2)
+  result, lines = _run(workdir)
+  skipped = [p for p in result.problems if "could not be restored" in p]
+  assert len(skipped) == 1 and "phase2/checkpoints/6" in skipped[0]
+  assert "\n" not in skipped[0] and skipped[0] in lines
+  rows = tables.read_csv(result.metrics_csv)
+  assert [r["phase"] for r in rows] == [1, 1]         # phase 1 still evaluated
+  assert result.num_evaluated == 2
+
+
+def test_missing_phase_is_reported(evaluated, tmp_path):
+  workdir = _copy(evaluated[0], tmp_path / "run", with_eval=True)
+  shutil.rmtree(os.path.join(workdir, "phase2", "checkpoints"))
+  result, _ = _run(workdir)
+  assert any(p.startswith("phase 2: no checkpoint") for p in result.problems)
+  assert result.num_models == 2 and result.num_evaluated == 0   # from the cache
+
+
+def test_no_checkpoint_at_all_is_a_usage_error(run_dir, tmp_path):
+  workdir = _copy(run_dir, tmp_path / "run", with_eval=False)
+  for phase in ("phase1", "phase2"):
+    shutil.rmtree(os.path.join(workdir, phase, "checkpoints"))
+  with pytest.raises(cli.UsageError, match="no checkpoints"):
+    _run(workdir)
+
+
+def test_changed_settings_invalidate_the_cache(evaluated, tmp_path):
+  workdir = _copy(evaluated[0], tmp_path / "run", with_eval=True)
+  config = train.load_config(workdir)
+  phases, _ = checkpoints.find_phases(workdir)
+  paths = store.Paths(workdir)
+  member, step = phases[0].members[0], phases[0].step
+  settings = runner._settings(config)  # pylint: disable=protected-access
+  load = store.load_entry
+  assert load(paths, member, step=step, settings=settings) is not None
+  assert load(paths, member, step=step + 1, settings=settings) is None
+  assert load(paths, member, step=step, settings=dict(settings, num_bins=20)) is None
+  os.remove(paths.figure(member, "gif"))
+  assert load(paths, member, step=step, settings=settings) is None
+  with open(paths.entry(phases[0].members[1]), "w") as f:
+    f.write("{not json")
+  assert load(paths, phases[0].members[1], step=step, settings=settings) is None
+
+
+def test_cli_rerun_prints_where_the_report_is(evaluated):
+  workdir, result, _ = evaluated
+  proc = subprocess.run(
+      [sys.executable, "-m", "experiments.evaluate", f"--workdir={workdir}",
+       "--noprogress", "--config.eval.num_bins=10"],
+      cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
+  assert proc.returncode == 0, proc.stderr
+  assert "0 to evaluate" in proc.stdout
+  assert proc.stdout.strip().splitlines()[-1] == f"report: {result.report}"
