@@ -31,4 +31,6 @@ def get_config():
   c.eval.num_train = 200
   c.eval.num_test = 100
   c.eval.batch_size = 100
+  c.eval.factor_vae_votes = 12
+  c.eval.factor_vae_batch = 8
   return c

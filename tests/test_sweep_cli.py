@@ -1,8 +1,11 @@
 """``python -m experiments.sweep`` from the command line: the smoke sweep, bad input."""
 
 import os
+import socket
 import subprocess
 import sys
+
+import numpy as np
 
 import pytest
 
@@ -57,6 +60,35 @@ def test_smoke_sweep_runs_end_to_end(smoke, env):
   assert again.returncode == 0 and "is already trained" in again.stdout
 
 
+def read_final(workdir, phase):
+  with open(os.path.join(workdir, f"phase{phase}", "final_metrics.csv")) as f:
+    lines = f.read().splitlines()
+  return lines[0], np.array([[float(v) for v in l.split(",")] for l in lines[1:]])
+
+
+def test_smoke_sweep_sharded_over_4_devices_equals_one_device(smoke, env, tmp_path):
+  """4 fake CPU devices (``auto`` then shards with vmap), through the multi-host entry
+  (``jax.distributed`` with one process): the same final metrics as on 1 device."""
+  with socket.socket() as s:
+    s.bind(("localhost", 0))
+    port = s.getsockname()[1]
+  env = dict(env, XLA_FLAGS="--xla_force_host_platform_device_count=4",
+             LBVAE_DISTRIBUTED="1", JAX_COORDINATOR_ADDRESS=f"localhost:{port}",
+             JAX_NUM_PROCESSES="1", JAX_PROCESS_ID="0")
+  workdir = str(tmp_path / "sharded")
+  result = sweep(env, "--config=configs/smoke.py", f"--workdir={workdir}",
+                 "--noprogress")
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert "grid of 2 models sharded over 4 devices (padded with 2 inert copies)" in (
+      result.stdout)
+  assert "grid of 4 models sharded over 4 devices" in result.stdout
+  for phase in (1, 2):
+    head, sharded = read_final(workdir, phase)
+    head1, single = read_final(smoke[0], phase)
+    assert head == head1 and sharded.shape == single.shape
+    np.testing.assert_allclose(sharded, single, rtol=1e-4)
+
+
 @pytest.mark.parametrize("override,message,existing", [
     ("--config.betas=(1,-4)", "error: config.betas must hold finite values >= 0, got -4",
      True),
@@ -65,6 +97,8 @@ def test_smoke_sweep_runs_end_to_end(smoke, env):
     ("--config.dataset.name=mnist", "error: unknown dataset 'mnist'; known datasets:",
      False),
     ("--config.batch_size=0", "error: config.batch_size must be an integer >= 1", False),
+    ("--config.grid_chunk=-2", "error: config.grid_chunk must be an integer >= -1",
+     False),
 ])
 def test_bad_input_is_one_line_and_exit_2(smoke, env, tmp_path, override, message,
                                           existing):
@@ -83,3 +117,47 @@ def test_missing_workdir_flag(env):
   result = sweep(env, "--config=configs/smoke.py")
   assert result.returncode == 2
   assert "error: --workdir is required" in result.stderr
+
+
+def evaluate(env, *args):
+  return subprocess.run([sys.executable, "-m", "experiments.evaluate", *args], cwd=ROOT,
+                        env=env, capture_output=True, text=True, timeout=600)
+
+
+def _rows(path):
+  with open(path) as f:
+    lines = f.read().splitlines()
+  header = lines[0].split(",")
+  return [dict(zip(header, l.split(","))) for l in lines[1:]]
+
+
+def test_smoke_train_then_evaluate(smoke, env):
+  workdir, _ = smoke
+  result = evaluate(env, f"--workdir={workdir}")
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert result.stdout.strip().splitlines()[-1] == (
+      f"report: {os.path.join(workdir, 'report.md')}")
+  rows = _rows(os.path.join(workdir, "eval", "metrics.csv"))
+  grid = sorted((r["phase"], float(r["beta"]), float(r["lambda"])) for r in rows)
+  assert grid == sorted([("1", b, 0.0) for b in (1.0, 8.0)] +
+                        [("2", b, l) for b in (1.0, 8.0) for l in (0.0, 4.0)])
+  for r in rows:
+    for key in ("nll", "kl", "l2", "mig", "sap", "im", "heldout_nll"):
+      assert r[key] not in ("", "nan"), (key, r)
+    assert 0.0 <= float(r["mig"]) <= 1.0 and float(r["im"]) >= 0.0
+  assert os.path.exists(os.path.join(workdir, "eval", "summary.csv"))
+
+
+def test_smoke_sweep_on_the_three_channel_scenes(env, tmp_path):
+  workdir = str(tmp_path / "scenes")
+  result = sweep(env, "--config=configs/smoke.py", f"--workdir={workdir}",
+                 "--config.dataset.name=shapes3d_procedural", "--noprogress")
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert "shapes3d_procedural (procedural)" in result.stdout
+  rows = _rows(os.path.join(workdir, "phase2", "final_metrics.csv"))
+  assert len(rows) == 4 and all(r["finite"] == "1" for r in rows)
+  # A 3-channel model: the checkpointed decoder ends in 3 output channels.
+  from lbvae import train
+  params, _ = train.load_params(os.path.join(workdir, "phase2", "checkpoints"))
+  kernel = params["decoder"]["ConvTranspose_3"]["kernel"]
+  assert kernel.shape[-1] == 3 and kernel.shape[0] == 4  # grid of 4 models

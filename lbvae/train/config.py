@@ -46,6 +46,10 @@ def defaults() -> ml_collections.ConfigDict:
     latent_dim, model_impl: the VAE (``state.make_model``).
     grid_strategy, map_batch_size, steps_per_call: how the grid step is lifted and
       how many steps one compiled call runs (``lbvae.train.grid``).
+    grid_chunk: members trained at once (0: all; -1: as many as fit in the device's
+      free memory, measured); ``lbvae.train.placement``.
+    distributed: call ``jax.distributed.initialize()`` first (several hosts; also
+      env ``LBVAE_DISTRIBUTED=1``); docs/performance.md.
     eval.num_train / .num_test / .num_bins / .batch_size: the evaluation pass.
   """
   c = ml_collections.ConfigDict()
@@ -71,8 +75,14 @@ def defaults() -> ml_collections.ConfigDict:
   c.grid_strategy = "auto"
   c.map_batch_size = 0
   c.steps_per_call = 1
+  c.grid_chunk = 0
+  c.distributed = False
+  # Evaluation (SPEC §4): 10 000 train + 5 000 test samples per seed, 20 bins; the
+  # FactorVAE score (Kim & Mnih 2018) with `factor_vae_votes` votes of
+  # `factor_vae_batch` images each (0 votes: not computed).
   c.eval = ml_collections.ConfigDict(
-      {"num_train": 10_000, "num_test": 5_000, "num_bins": 20, "batch_size": 500})
+      {"num_train": 10_000, "num_test": 5_000, "num_bins": 20, "batch_size": 500,
+       "factor_vae_votes": 200, "factor_vae_batch": 64})
   return c
 
 
@@ -119,6 +129,13 @@ def validate(config) -> None:
   cli.require(config.grid_strategy in grid.STRATEGIES,
               f"config.grid_strategy must be one of {', '.join(grid.STRATEGIES)}, "
               f"got {config.grid_strategy!r}")
+  chunk = config.get("grid_chunk", 0)
+  cli.require(isinstance(chunk, int) and not isinstance(chunk, bool) and chunk >= -1,
+              f"config.grid_chunk must be an integer >= -1 (0: whole grid, -1: "
+              f"automatic), got {chunk!r}")
+  cli.require(isinstance(config.get("distributed", False), bool),
+              f"config.distributed must be True or False, got "
+              f"{config.get('distributed')!r}")
   cli.require(isinstance(config.map_batch_size, int) and config.map_batch_size >= 0,
               f"config.map_batch_size must be an integer >= 0, got "
               f"{config.map_batch_size!r}")
