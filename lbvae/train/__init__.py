@@ -11,6 +11,7 @@ Modules:
 * :mod:`~lbvae.train.state` -- the train state, model and optimiser from a config;
 * :mod:`~lbvae.train.step` -- one optimisation step of one model;
 * :mod:`~lbvae.train.grid` -- lifting over the grid (vmap / lax.map / loop) and jit;
+* :mod:`~lbvae.train.placement` -- the grid over devices and hosts, padding, chunks;
 * :mod:`~lbvae.train.loop` -- the two phases, logs, checkpoints, resume;
 * :mod:`~lbvae.train.checkpoint`, :mod:`~lbvae.train.workdir`,
   :mod:`~lbvae.train.progress`, :mod:`~lbvae.train.config` -- files, bars, checks.

@@ -12,7 +12,8 @@ Strategies for lifting (``config.grid_strategy``):
   through ``vmap``; 0 means one at a time);
 * ``loop`` -- a Python loop over members, each a jitted one-model program (the same
   compilation for every member);
-* ``auto`` -- ``loop`` on CPU, ``vmap`` elsewhere. Measured on this 2-core CPU
+* ``auto`` -- ``loop`` on one CPU device, ``vmap`` elsewhere (and whenever there are
+  several devices, over which ``vmap`` shards the grid). Measured on this 2-core CPU
   (batch 64, reference layers, 3 members): one model 0.38 s/step alone, 1.2 s per
   model-step under ``vmap`` (XLA:CPU turns a vmapped convolution into a grouped one)
   and 5.9 s per model-step under ``lax.map``.
@@ -22,6 +23,11 @@ of length 1 with ``unroll=True`` -- is 6-10x slower than the same step alone
 (jax-ml/jax#12868), so on CPU the steps of a call are unrolled in Python
 (straight-line code; ``steps_per_call`` should stay small, e.g. 1) and on
 accelerators they are a ``lax.scan``.
+
+Placement (:mod:`lbvae.train.placement`): ``vmap`` and ``map`` shard the grid axis
+over all visible devices, padded to a multiple of the device count and, with
+``grid_chunk``, split into chunks that take turns within every call; ``loop`` runs
+every member on device 0.
 
 Data: every seed's batch of a step is made once (``gather`` of the batch source inside
 the compiled call when the data is on the device, else streamed host chunks
@@ -42,17 +48,20 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
+from lbvae.train import placement
 from lbvae.train import state as state_lib
 from lbvae.train import step as step_lib
 
 STRATEGIES = ("auto", "vmap", "map", "loop")
 
 
-def resolve_strategy(strategy: str, backend: str | None = None) -> str:
-  """``auto`` -> ``loop`` on CPU and ``vmap`` on accelerators; others unchanged."""
+def resolve_strategy(strategy: str, backend: str | None = None,
+                     num_devices: int = 1) -> str:
+  """``auto`` -> ``loop`` on one CPU device, else ``vmap``; others unchanged."""
   if strategy != "auto":
     return strategy
-  return "loop" if (backend or jax.default_backend()) == "cpu" else "vmap"
+  cpu = (backend or jax.default_backend()) == "cpu"
+  return "loop" if cpu and num_devices == 1 else "vmap"
 
 
 def lift(train_step: step_lib.StepFn, strategy: str, map_batch_size: int = 0):
@@ -97,6 +106,9 @@ class GridRunner:
     map_batch_size: for ``map``.
     steps_per_call: steps per compiled call (the scan length).
     prefetch_depth: host chunks read ahead when streaming.
+    grid_chunk: members per chunk (0: the whole grid; -1: chosen from the measured
+      peak memory per model, see :mod:`lbvae.train.placement`); ``loop`` ignores it.
+    place: the devices (default: all visible).
 
   Attributes:
     strategy: the resolved strategy.
@@ -106,24 +118,34 @@ class GridRunner:
 
   def __init__(self, train_step: step_lib.StepFn, source, *, batch_size: int,
                strategy: str = "auto", map_batch_size: int = 0,
-               steps_per_call: int = 1, prefetch_depth: int = 2):
+               steps_per_call: int = 1, prefetch_depth: int = 2,
+               grid_chunk: int = 0, place: placement.Placement | None = None):
     self.source = source
     self.batch_size = int(batch_size)
     self.num_examples = len(source.dataset)
-    self.strategy = resolve_strategy(strategy)
+    self.place = placement.Placement() if place is None else place
+    self.strategy = resolve_strategy(strategy, num_devices=self.place.num_devices)
+    self.grid_chunk = int(grid_chunk)
+    self._plans: dict[int, tuple[list[placement.Chunk], str]] = {}
     self.steps_per_call = int(steps_per_call)
     self.prefetch_depth = prefetch_depth
     self.traces = 0
     self._grid_step = lift(train_step, self.strategy, map_batch_size)
     self._unroll = jax.default_backend() == "cpu"
-    # Where the grid lives: every argument and result on the default device. Fixing
-    # the shardings here keeps one compilation whether an input array is fresh,
-    # restored from a checkpoint or the output of a previous call.
-    self.sharding = jax.sharding.SingleDeviceSharding(jax.devices()[0])
+    # Where the grid lives: the state sharded over the mesh's grid axis (device 0
+    # for ``loop``), everything else replicated. Fixing the shardings here keeps one
+    # compilation whether an input array is fresh, restored from a checkpoint or the
+    # output of a previous call.
+    p = self.place
+    self.sharding = p.single if self.strategy == "loop" else p.grid
+    other = p.single if self.strategy == "loop" else p.replicated
+    self._operand = (p.put(source.operand, other) if source.on_device else ())
     # The single jit of the trainer; the state (argument 0) is donated.
-    self._call = jax.jit(self._steps, static_argnums=(6,),
-                         donate_argnums=(0,), in_shardings=self.sharding,
+    self._call = jax.jit(self._steps, static_argnums=(6,), donate_argnums=(0,),
+                         in_shardings=(self.sharding,) + (other,) * 5,
                          out_shardings=self.sharding)
+    self._take = jax.jit(placement.take, out_shardings=self.sharding)
+    self._assemble = {}
     self._indices = jax.jit(self._host_indices, static_argnames=("num_steps",))
 
   def _seed_indices(self, data_keys, t):
@@ -186,17 +208,15 @@ class GridRunner:
       The grid state after ``num_steps`` steps.
     """
     calls = self._calls(int(t0), int(num_steps))
-    states = jax.device_put(states, self.sharding)
     data_keys = np.asarray(data_keys)
     rows = np.asarray(rows, np.int32)
     on_device = self.source.on_device
     chunks = (iter([None] * len(calls)) if on_device
               else self._host_chunks(data_keys, calls))
-    operand = self.source.operand if on_device else ()
+    operand = self._operand
     if self.strategy != "loop":
-      for (t, k), xs in zip(calls, chunks):
-        states = self._call(states, operand, data_keys, rows, np.int32(t), xs, k)
-      return states
+      return self._run_sharded(states, operand, data_keys, rows, calls, chunks)
+    states = jax.device_put(states, self.sharding)
     # One program per member; every member has the same shapes, so one compilation.
     g = state_lib.grid_size(states)
     singles = state_lib.split(states)
@@ -209,3 +229,77 @@ class GridRunner:
         singles[m] = self._call(singles[m], operand, own_keys[m], zero,
                                 np.int32(t), x_m, k)
     return state_lib.stack(singles)
+
+  def plan(self, states, data_keys, rows) -> str:
+    """Chooses the chunks of a grid (measuring memory for ``grid_chunk=-1``).
+
+    Args:
+      states: the grid state (only its shapes are used).
+      data_keys: uint32[S, 2].
+      rows: int32[G].
+
+    Returns:
+      The run-log line(s) saying where the grid is and how it is chunked.
+    """
+    g = state_lib.grid_size(states)
+    where = self.place.describe(g, self.strategy)
+    if self.strategy == "loop":
+      return where
+    if g not in self._plans:
+      self._plans[g] = self._make_plan(states, np.asarray(data_keys),
+                                       np.asarray(rows, np.int32))
+    chunks, note = self._plans[g]
+    return where if len(chunks) == 1 and not note else f"{where}; {note}"
+
+  def _make_plan(self, states, data_keys, rows):
+    g, k = state_lib.grid_size(states), self.place.num_devices
+    if self.grid_chunk >= 0:
+      chunks = self.place.chunks(g, self.grid_chunk)
+      note = (f"{placement.chunks_text(chunks)} (config.grid_chunk)"
+              if len(chunks) > 1 else "")
+      return chunks, note
+    peaks = [self._peak(states, data_keys, rows, n * k) for n in (1, 2)]
+    per_model = max(peaks[1] - peaks[0], 0.0)
+    size = placement.chunk_from_memory(per_model, peaks[0] - per_model,
+                                       self.place.free_memory(), k, g)
+    chunks = self.place.chunks(g, size)
+    return chunks, (f"peak memory per model: {per_model / placement.MIB:.1f} MiB; "
+                    f"{placement.chunks_text(chunks)}")
+
+  def _peak(self, states, data_keys, rows, n: int) -> float:
+    """Peak bytes per device of the compiled call for a chunk of n members."""
+    k = self.steps_per_call
+    abstract = jax.tree.map(
+        lambda a: jax.ShapeDtypeStruct((n,) + a.shape[1:], a.dtype,
+                                       sharding=self.sharding), states)
+    xs = None
+    if not self.source.on_device:
+      xs = next(iter(self._host_chunks(data_keys, [(0, k)])))
+    lowered = self._call.lower(abstract, self._operand, data_keys,
+                               np.zeros((n,), np.int32), np.int32(0), xs, k)
+    return placement.peak_bytes(lowered.compile())
+
+  def _run_sharded(self, states, operand, data_keys, rows, calls, chunks):
+    """The grid in padded chunks over the mesh; the real members come back."""
+    g = state_lib.grid_size(states)
+    if g not in self._plans:
+      self._plans[g] = self._make_plan(states, data_keys, rows)
+    plan = self._plans[g][0]
+    states = self.place.put(states, self.place.state_sharding(g, self.strategy))
+    whole = len(plan) == 1 and plan[0].num_real == plan[0].index.size
+    parts = [states] if whole else [self._take(states, c.index) for c in plan]
+    del states
+    part_rows = [rows[c.index] for c in plan]
+    for (t, k), xs in zip(calls, chunks):
+      for i, c in enumerate(plan):
+        parts[i] = self._call(parts[i], operand, data_keys, part_rows[i],
+                              np.int32(t), xs, k)
+    if whole:   # no padding, one chunk: the result is the grid itself
+      return parts[0]
+    size = plan[0].index.size
+    positions = np.concatenate([i * size + np.arange(c.num_real, dtype=np.int32)
+                                for i, c in enumerate(plan)])
+    out = self.place.state_sharding(g, self.strategy)
+    if out not in self._assemble:
+      self._assemble[out] = jax.jit(placement.assemble, out_shardings=out)
+    return self._assemble[out](parts, positions)

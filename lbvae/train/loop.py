@@ -11,6 +11,12 @@ N from step K") and continues with the same keys, data order and loss windows, s
 ends with the same numbers as an uninterrupted run; a finished workdir is not
 retrained. The files are described in :mod:`lbvae.train.workdir`.
 
+Devices and hosts (:mod:`lbvae.train.placement`): the grid is sharded over every
+visible device; with ``config.distributed`` every host runs this same program and
+only process 0 writes the run log, the CSVs and the JSON metadata (orbax writes the
+checkpoints of all hosts). Checkpoints hold the real members only and are restored
+onto the current devices, whatever their number when they were written.
+
 Synopsis::
 
     from lbvae import train
@@ -30,6 +36,7 @@ from lbvae.train import checkpoint
 from lbvae.train import config as config_lib
 from lbvae.train import grid
 from lbvae.train import members as members_lib
+from lbvae.train import placement
 from lbvae.train import progress
 from lbvae.train import state as state_lib
 from lbvae.train import step as step_lib
@@ -57,8 +64,8 @@ def _phase_done(paths: workdir_lib.Paths, config, phase: int) -> bool:
 
 
 def _member_rows(grid_members, state, step: int) -> list[dict]:
-  healthy = np.asarray(state.healthy)
-  frozen = np.asarray(state.frozen_step)
+  healthy = placement.to_host(state.healthy)
+  frozen = placement.to_host(state.frozen_step)
   out = []
   for m in grid_members:
     row = m.as_dict()
@@ -82,9 +89,16 @@ class _Phase:
     self.ckpts = checkpoint.PhaseCheckpoints(paths.checkpoints(phase),
                                              keep=config.keep_checkpoints)
 
-  def abstract(self, grid_members):
-    return state_lib.abstract_state(self.model, self.tx, grid_members, self.keys,
-                                    window=self.config.window)
+  def abstract(self, grid_members, sharding=None):
+    """Shapes of a grid state, placed as the runner stores a grid of that size
+    (or with ``sharding``), so that a checkpoint is restored onto these devices."""
+    abstract = state_lib.abstract_state(self.model, self.tx, grid_members, self.keys,
+                                        window=self.config.window)
+    if sharding is None:
+      sharding = self.runner.place.state_sharding(len(grid_members),
+                                                  self.runner.strategy)
+    return jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype,
+                                                       sharding=sharding), abstract)
 
   def meta(self, state, step: int) -> dict:
     return {"phase": self.phase, "step": step, "start_step": self.start,
@@ -101,7 +115,8 @@ class _Phase:
                                     window=self.config.window), None
     grid1 = members_lib.phase_grid(self.config, 1)
     prev = checkpoint.PhaseCheckpoints(self.paths.checkpoints(1))
-    phase1, _ = prev.restore(self.start, self.abstract(grid1))
+    phase1, _ = prev.restore(self.start,
+                             self.abstract(grid1, self.runner.place.replicated))
     prev.close()
     self.log.info(f"phase 2 starts from the phase-1 checkpoint at step {self.start} "
                   "with a fresh optimiser")
@@ -109,8 +124,8 @@ class _Phase:
                                   window=self.config.window), None
 
   def warn_frozen(self, state, warned: set) -> None:
-    healthy = np.asarray(state.healthy)
-    frozen = np.asarray(state.frozen_step)
+    healthy = placement.to_host(state.healthy)
+    frozen = placement.to_host(state.frozen_step)
     for m in self.grid:
       if not healthy[m.index] and m.index not in warned:
         warned.add(m.index)
@@ -120,7 +135,7 @@ class _Phase:
             "finite parameters and flagged finite=0")
 
   def write_final(self, state) -> None:
-    means = np.asarray(state_lib.window_means(state))
+    means = placement.to_host(state_lib.window_means(state))
     rows = _member_rows(self.grid, state, self.end)
     for r, m in zip(rows, self.grid):
       nll, kl, l2 = (float(v) for v in means[m.index])
@@ -129,23 +144,28 @@ class _Phase:
       r.update(nll=nll, kl=kl, l2=l2, loss=nll + m.beta * kl + m.lam * l2,
                step=self.end, frozen_step=-1 if r["frozen_step"] is None
                else r["frozen_step"])
-    workdir_lib.write_csv(self.paths.final_metrics(self.phase),
-                          workdir_lib.FINAL_COLUMNS, rows)
+    if placement.is_main_process():
+      workdir_lib.write_csv(self.paths.final_metrics(self.phase),
+                            workdir_lib.FINAL_COLUMNS, rows)
 
   def run(self) -> dict:
     config, g = self.config, len(self.grid)
     state, resumed = self.initial_state()
-    t = int(np.asarray(state.step)[0])
-    workdir_lib.write_json(self.paths.grid(self.phase), self.meta(state, t))
-    train_log = workdir_lib.TrainLog(self.paths.train_log(self.phase), resumed)
+    t = int(placement.to_host(state.step)[0])
+    main = placement.is_main_process()
+    if main:
+      workdir_lib.write_json(self.paths.grid(self.phase), self.meta(state, t))
+    train_log = (workdir_lib.TrainLog(self.paths.train_log(self.phase), resumed)
+                 if main else None)
     warned: set = set()
     self.warn_frozen(state, warned)
     self.log.info(f"phase {self.phase}: {g} models, steps {t} -> {self.end} "
                   f"(grid strategy {self.runner.strategy}, {jax.default_backend()})")
+    seeds = members_lib.column(self.grid, "seed", np.int32)
+    self.log.info(self.runner.plan(state, self.keys.data, seeds))
     bar = progress.Progress(f"phase {self.phase}", total=self.end - self.start,
                             initial=t - self.start, grid_size=g,
-                            enabled=self.show_progress)
-    seeds = members_lib.column(self.grid, "seed", np.int32)
+                            enabled=self.show_progress and main)
     while t < self.end:
       local = t - self.start
       stop = min(_next_multiple(local, config.log_every),
@@ -156,18 +176,20 @@ class _Phase:
       bar.update(stop - t)
       t, local = stop, stop - self.start
       if local % config.log_every == 0 or t == self.end:
-        means = np.asarray(state_lib.log_means(state))
+        means = placement.to_host(state_lib.log_means(state))
         rows = _member_rows(self.grid, state, t)
         for r in rows:
           r.update(step=t, **dict(zip(state_lib.LOG_FIELDS,
                                       (float(v) for v in means[r["member"]]))))
-        train_log.append(rows)
+        if main:
+          train_log.append(rows)
         state = state_lib.reset_log(state)
       self.warn_frozen(state, warned)
       if local % config.checkpoint_every == 0 or t == self.end:
         meta = self.meta(state, t)
         self.ckpts.save(t, state, meta)
-        workdir_lib.write_json(self.paths.grid(self.phase), meta)
+        if main:
+          workdir_lib.write_json(self.paths.grid(self.phase), meta)
       if self.hook is not None:
         self.hook(self.phase, t)
     rate = bar.close()
@@ -206,6 +228,7 @@ def train(config, workdir: str, *, hook: Hook | None = None,
       written before these checks pass.
   """
   config_lib.validate(config)
+  placement.maybe_initialize_distributed(config)
   paths = workdir_lib.Paths(workdir)
   workdir_lib.check_config(paths, config)
   state_lib.make_model(config, 1)   # raises UsageError on an unknown model_impl
@@ -217,8 +240,10 @@ def train(config, workdir: str, *, hook: Hook | None = None,
   ds = data.load(config.dataset.name, config.dataset.source,
                  config.dataset.path or None)
   source = data.batch_source(ds, config.dataset.placement)
-  workdir_lib.store_config(paths, config)
-  log = progress.RunLog(paths.run_log)
+  main = placement.is_main_process()
+  if main:
+    workdir_lib.store_config(paths, config)
+  log = progress.RunLog(paths.run_log if main else None, echo=main)
   log.info(f"workdir {paths.root}; data: {source.describe()}")
   model = state_lib.make_model(config, ds.num_channels)
   tx = state_lib.make_optimizer(config)
@@ -227,7 +252,8 @@ def train(config, workdir: str, *, hook: Hook | None = None,
                            batch_size=config.batch_size,
                            strategy=config.grid_strategy,
                            map_batch_size=config.map_batch_size,
-                           steps_per_call=config.steps_per_call)
+                           steps_per_call=config.steps_per_call,
+                           grid_chunk=config.get("grid_chunk", 0))
   summary = {}
   for phase in (1, 2):
     if _phase_done(paths, config, phase):

@@ -42,7 +42,7 @@ from lbvae import cli
 # Fields that may differ between runs on one workdir.
 FREE_FIELDS = ("log_every", "checkpoint_every", "keep_checkpoints", "grid_strategy",
                "map_batch_size", "steps_per_call", "model_impl", "dataset.placement",
-               "dataset.path", "eval")
+               "dataset.path", "eval", "grid_chunk", "distributed")
 
 LOG_COLUMNS = ("step", "member", "beta", "lambda", "seed", "nll", "kl", "l2", "loss",
                "finite")

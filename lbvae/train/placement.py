@@ -1,0 +1,212 @@
+"""Where the grid of arXiv 2602.09277, §4 lives: devices, hosts, padding and chunks.
+
+The grid axis (the leading axis of every leaf of a grid state) is sharded over all
+visible devices -- of every host, after :func:`maybe_initialize_distributed` -- with a
+1-D :class:`jax.sharding.Mesh` named ``grid``. The user changes nothing: one device
+gives a mesh of one.
+
+Padding: the compiled grid step sees chunks whose size is a multiple of the device
+count K. A chunk that is short is filled up with copies of its first member; they
+train alongside (inertly: members are independent) and are dropped when the real
+members are put back together, so they never reach a log, a CSV or a checkpoint.
+
+Chunks (``config.grid_chunk``): 0 trains the whole grid as one chunk; M > 0 trains it
+in chunks of at most M members; -1 measures the peak memory of one model
+(``memory_analysis`` of the compiled step for one and two members per device) and
+picks the largest chunk that fits in the device's free memory (the whole grid when
+the backend reports no memory, as XLA:CPU does). The chunks take turns within every
+compiled call, so the activations of one chunk at a time are live, the data of a
+step is made once, and checkpoints and resume are those of one big grid.
+
+Synopsis::
+
+    place = placement.Placement()                      # all visible devices
+    place.describe(25, "vmap")    # "grid of 25 models sharded over 4 devices ..."
+    chunks = place.chunks(25, chunk=8)                 # [Chunk(index int32[8], n)]
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.experimental import multihost_utils
+from jax.sharding import Mesh
+from jax.sharding import NamedSharding
+from jax.sharding import PartitionSpec as P
+
+AXIS = "grid"
+ENV_DISTRIBUTED = "LBVAE_DISTRIBUTED"
+AUTO_CHUNK = -1
+MEMORY_HEADROOM = 0.9   # fraction of the free device memory a chunk may use
+MIB = 2 ** 20
+
+
+def maybe_initialize_distributed(config) -> bool:
+  """Joins the hosts of a multi-host run (``jax.distributed.initialize()``).
+
+  Called once, before anything touches a device, when ``config.distributed`` is
+  True or the environment has ``LBVAE_DISTRIBUTED=1``. The coordinator address
+  comes from the environment as ``jax.distributed`` reads it
+  (``JAX_COORDINATOR_ADDRESS``, or a cluster such as Slurm), the process count and
+  index from ``JAX_NUM_PROCESSES`` and ``JAX_PROCESS_ID`` when set (see
+  docs/performance.md). Returns whether it initialised.
+  """
+  wanted = bool(config.get("distributed", False)) or (
+      os.environ.get(ENV_DISTRIBUTED, "0") not in ("", "0"))
+  if not wanted or jax.distributed.is_initialized():
+    return False
+  count, index = (os.environ.get(k) for k in ("JAX_NUM_PROCESSES", "JAX_PROCESS_ID"))
+  jax.distributed.initialize(num_processes=None if count is None else int(count),
+                             process_id=None if index is None else int(index))
+  return True
+
+
+def is_main_process() -> bool:
+  """True on the one process that writes logs, CSVs and metadata."""
+  return jax.process_index() == 0
+
+
+def to_host(x) -> np.ndarray:
+  """A (possibly sharded, multi-host) array as one numpy array on every host."""
+  if jax.process_count() == 1 or getattr(x, "is_fully_replicated", True):
+    return np.asarray(x)
+  return np.asarray(multihost_utils.process_allgather(x, tiled=True))
+
+
+@dataclasses.dataclass(frozen=True)
+class Chunk:
+  """Members trained together: ``index`` int32[C] (C a multiple of K), the first
+  ``num_real`` of them real, the rest copies of ``index[0]``."""
+  index: np.ndarray
+  num_real: int
+
+
+def chunk_from_memory(per_model: float, fixed: float, free: float | None,
+                      num_devices: int, grid_size: int) -> int:
+  """The largest chunk (a multiple of K, at most the padded grid) that fits.
+
+  Args:
+    per_model: peak bytes per extra member on one device.
+    fixed: peak bytes of the step with no member (parameters of the data, etc.).
+    free: free bytes per device, or None when unknown (then: the whole grid).
+    num_devices: K.
+    grid_size: G.
+
+  Returns:
+    Members per chunk (>= K).
+  """
+  whole = -(-grid_size // num_devices) * num_devices
+  if free is None or per_model <= 0:
+    return whole
+  per_device = int((MEMORY_HEADROOM * free - fixed) // per_model)
+  return int(min(whole, max(1, per_device) * num_devices))
+
+
+class Placement:
+  """The devices of the grid and the shardings of its arrays.
+
+  Args:
+    devices: the devices to shard over (default: all visible, on every host).
+  """
+
+  def __init__(self, devices=None):
+    self.devices = list(jax.devices() if devices is None else devices)
+    self.num_devices = len(self.devices)
+    self.mesh = Mesh(np.array(self.devices), (AXIS,))
+    self.grid = NamedSharding(self.mesh, P(AXIS))
+    self.replicated = NamedSharding(self.mesh, P())
+    self.single = jax.sharding.SingleDeviceSharding(self.devices[0])
+
+  def state_sharding(self, grid_size: int, strategy: str):
+    """How a grid state of G real members is stored between compiled calls.
+
+    Sharded over the mesh when G is a multiple of K, else replicated (an uneven
+    split is not a sharding); on device 0 for the ``loop`` strategy. Checkpoints
+    are restored straight into it, whatever the device count when they were saved.
+    """
+    if strategy == "loop":
+      return self.single
+    return self.grid if grid_size % self.num_devices == 0 else self.replicated
+
+  def describe(self, grid_size: int, strategy: str) -> str:
+    """The run-log line saying where the grid is."""
+    if strategy == "loop" and self.num_devices > 1:
+      return (f"grid of {grid_size} models on 1 device (strategy loop runs every "
+              f"member on device 0 of {self.num_devices})")
+    if self.num_devices == 1:
+      return f"grid of {grid_size} models on 1 device"
+    hosts = jax.process_count()
+    where = f" on {hosts} hosts" if hosts > 1 else ""
+    pad = -grid_size % self.num_devices
+    note = f" (padded with {pad} inert copies)" if pad else ""
+    return (f"grid of {grid_size} models sharded over {self.num_devices} "
+            f"devices{where}{note}")
+
+  def chunks(self, grid_size: int, chunk: int = 0) -> list[Chunk]:
+    """Splits members 0..G-1 into padded chunks of one common size.
+
+    Args:
+      grid_size: G.
+      chunk: at most this many real members per chunk (0: all of them).
+
+    Returns:
+      Chunks whose ``index`` all have the same length, a multiple of K.
+    """
+    per = grid_size if chunk <= 0 else min(chunk, grid_size)
+    size = -(-per // self.num_devices) * self.num_devices
+    out = []
+    for lo in range(0, grid_size, per):
+      real = np.arange(lo, min(lo + per, grid_size), dtype=np.int32)
+      pad = np.full((size - len(real),), lo, np.int32)
+      out.append(Chunk(np.concatenate([real, pad]), len(real)))
+    return out
+
+  def put(self, tree, sharding):
+    """Places every leaf with ``sharding`` (host-local values become global)."""
+    def one(x):
+      if sharding.is_fully_addressable:
+        return jax.device_put(x, sharding)
+      x = np.asarray(x)
+      return jax.make_array_from_callback(x.shape, sharding, lambda i: x[i])
+    return jax.tree.map(one, tree)
+
+  def free_memory(self) -> float | None:
+    """Free bytes on this host's first device of the mesh, or None when the backend
+    does not say (XLA:CPU)."""
+    local = [d for d in self.devices if d.process_index == jax.process_index()]
+    stats = local[0].memory_stats() if local else None
+    if not stats or "bytes_limit" not in stats:
+      return None
+    return float(stats["bytes_limit"] - stats.get("bytes_in_use", 0))
+
+
+def peak_bytes(compiled) -> float:
+  """Peak bytes per device of a compiled program (arguments, outputs, temporaries)."""
+  m = compiled.memory_analysis()
+  if m is None:
+    return math.nan
+  return float(m.argument_size_in_bytes + m.output_size_in_bytes
+               + m.temp_size_in_bytes - m.alias_size_in_bytes)
+
+
+def chunks_text(chunks: list[Chunk]) -> str:
+  """'training the grid in C chunks of <= M models'."""
+  n = len(chunks)
+  return (f"training the grid in {n} chunk{'s' if n > 1 else ''} of <= "
+          f"{chunks[0].index.size} models")
+
+
+def take(tree, index):
+  """Rows ``index`` (int32[C]) of every leaf of a grid state."""
+  return jax.tree.map(lambda a: a[index], tree)
+
+
+def assemble(parts, positions):
+  """The members at ``positions`` (int32[G]) of the concatenated chunk states."""
+  return take(jax.tree.map(lambda *a: jnp.concatenate(a, axis=0), *parts),
+              positions)

@@ -1,0 +1,128 @@
+"""The grid over several devices (lbvae.train.placement): sharding, padding, chunks.
+
+Several devices are faked on the CPU (``--xla_force_host_platform_device_count=4``),
+which must be set before JAX starts, so the checks run in a subprocess that calls
+:func:`_worker` of this module; the tests of the pure helpers run here.
+"""
+
+import os
+import subprocess
+import sys
+
+import jax
+import numpy as np
+import pytest
+
+from lbvae.train import grid as grid_lib
+from lbvae.train import placement
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+FAKE_DEVICES = 4
+STEPS = 3
+
+
+def fake_device_env(cache_dir) -> dict:
+  env = dict(os.environ)
+  env["XLA_FLAGS"] = (env.get("XLA_FLAGS", "") +
+                      f" --xla_force_host_platform_device_count={FAKE_DEVICES}")
+  env["JAX_PLATFORMS"] = "cpu"
+  env["JAX_COMPILATION_CACHE_DIR"] = str(cache_dir)
+  env["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0.2"
+  return env
+
+
+def _worker(ckpt_dir: str) -> None:
+  """Runs in the subprocess: the same 5-member grid (β x seed) of the dense TinyVAE,
+  vmapped, on 1 device; sharded over 4 (padded to 8); in chunks of 2 (each padded to
+  4); with the chunk chosen from the measured memory; then a checkpoint of the
+  sharded grid restored onto 1 device. Raises on any difference."""
+  from lbvae import data
+  from lbvae.train import checkpoint
+  from lbvae.train import members as members_lib
+  from lbvae.train import state as state_lib
+  from lbvae.train import step as step_lib
+  from tests.train.conftest import TinyVAE
+
+  assert jax.device_count() == FAKE_DEVICES, jax.devices()
+  members = members_lib.phase1_grid((1.0, 2.0, 4.0, 8.0, 16.0), 1)
+  keys = state_lib.seed_keys(0, 1)
+  config = __import__("lbvae.train.config", fromlist=["x"]).defaults()
+  model, tx = TinyVAE(), state_lib.make_optimizer(config)
+  source = data.batch_source(data.load("dsprites"), "device")
+  step = step_lib.make_train_step(model, tx)
+  seeds = members_lib.column(members, "seed", np.int32)
+
+  def train(place, chunk=0):
+    runner = grid_lib.GridRunner(step, source, batch_size=4, strategy="vmap",
+                                 grid_chunk=chunk, place=place)
+    state = state_lib.phase1_state(model, tx, members, keys, window=2)
+    print(runner.plan(state, keys.data, seeds))
+    state = runner.run(state, keys.data, seeds, 0, 1)
+    return runner.run(state, keys.data, seeds, 1, STEPS - 1), runner
+
+  one, _ = train(placement.Placement(jax.devices()[:1]))
+  many, runner = train(placement.Placement())
+  chunked, _ = train(placement.Placement(), chunk=2)
+  auto, _ = train(placement.Placement(), chunk=placement.AUTO_CHUNK)
+  assert len(many.params["Dense_0"]["kernel"].sharding.device_set) == FAKE_DEVICES
+  for other in (many, chunked, auto):
+    for x, y in zip(jax.tree.leaves(one), jax.tree.leaves(other)):
+      np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=1e-6, atol=1e-7)
+  assert np.all(np.asarray(many.step) == STEPS)
+  ckpts = checkpoint.PhaseCheckpoints(ckpt_dir)
+  ckpts.save(STEPS, many, {"step": STEPS})
+  dev0 = jax.sharding.SingleDeviceSharding(jax.devices()[0])
+  target = jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype,
+                                                       sharding=dev0), many)
+  restored, _ = ckpts.restore(STEPS, target)
+  ckpts.close()
+  for x, y in zip(jax.tree.leaves(many), jax.tree.leaves(restored)):
+    assert y.sharding == dev0
+    np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+  print("ok")
+
+
+def test_sharded_padded_and_chunked_grids_equal_one_device(tmp_path, request):
+  """A sharded (padded) grid step and a chunked one equal the one-device grid."""
+  code = (f"import sys; sys.path.insert(0, {ROOT!r}); "
+          "from tests.train.test_placement import _worker; "
+          f"_worker({str(tmp_path / 'ckpt')!r})")
+  env = fake_device_env(request.config.cache.mkdir("jax_compilation_cache"))
+  result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+  assert result.returncode == 0, result.stderr[-3000:]
+  out = result.stdout
+  assert "grid of 5 models on 1 device" in out
+  assert "grid of 5 models sharded over 4 devices (padded with 3 inert copies)" in out
+  assert "training the grid in 3 chunks of <= 4 models (config.grid_chunk)" in out
+  # XLA:CPU reports no free memory: the whole grid, after measuring one model.
+  assert "MiB; training the grid in 1 chunk of <= 8 models" in out
+  assert out.strip().endswith("ok")
+
+
+def test_chunks_cover_every_member_once_with_one_padded_size():
+  place = placement.Placement(jax.devices()[:1])
+  place.num_devices = 4   # the arithmetic only
+  chunks = place.chunks(10, chunk=3)
+  assert [c.num_real for c in chunks] == [3, 3, 3, 1]
+  assert {c.index.size for c in chunks} == {4}
+  real = np.concatenate([c.index[:c.num_real] for c in chunks])
+  np.testing.assert_array_equal(real, np.arange(10))
+  assert all(np.all(c.index[c.num_real:] == c.index[0]) for c in chunks)
+  assert [c.index.size for c in place.chunks(10)] == [12]
+
+
+@pytest.mark.parametrize("free,expected", [(None, 12), (300.0, 4), (400.0, 8),
+                                           (600.0, 12), (10.0, 4)])
+def test_chunk_from_memory(free, expected):
+  """100 bytes per model and 80 fixed per device, 4 devices, a grid of 10 (12
+  padded): 90% of the free memory holds (0.9 * free - 80) // 100 models a device."""
+  assert placement.chunk_from_memory(100.0, 80.0, free, 4, 10) == expected
+
+
+def test_auto_strategy_shards_with_vmap_over_several_devices():
+  assert grid_lib.resolve_strategy("auto", "cpu", num_devices=1) == "loop"
+  assert grid_lib.resolve_strategy("auto", "cpu", num_devices=4) == "vmap"
+  assert grid_lib.resolve_strategy("loop", "gpu", num_devices=4) == "loop"
+  place = placement.Placement(jax.devices()[:1])
+  assert place.describe(3, "vmap") == "grid of 3 models on 1 device"
