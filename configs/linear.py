@@ -1,0 +1,76 @@
+"""The linear-Gaussian reproduction of arXiv 2602.09277 (SPEC §3): both solvers.
+
+Command (also ``make linear``)::
+
+    python -m experiments.linear --config=configs/linear.py --workdir=runs/linear
+
+Run time. Fixed-point solver: about 1 minute for n = 50 and for n = 100 on a
+2-core CPU (25 cells x 50 inits each; the beta = 1, lambda > 0 cells run to the
+iteration cap), seconds on a GPU. Gradient solver: O(n^3) per step, 30 000 /
+50 000 steps for 1 250 runs: hours on a 2-core CPU, minutes on one GPU
+(``python -m experiments.bench_linear`` measures both).
+
+Expected result (summary.csv, heatmaps_n*.png): at lambda = 0 every beta >= 4 cell
+is collapsed, SAP = I_m = 0 and R equal to 1/2 (n + n log 2 pi + log det Sigma_Y)
+(run.json: collapse_value); every lambda > 0 cell keeps SAP and I_m clearly above
+zero, decreasing slowly with beta. contraction.png: at lambda = 0 the gain
+||B_k||_2 falls by about 1/beta per iteration for beta > 1; with lambda = 2 it
+levels off above zero.
+
+Quick check on a saved instance (under a minute on 2 cores)::
+
+    python -m experiments.linear --config=configs/linear.py --workdir=/tmp/lin \\
+        --config.problem=runs/linear/instance_n50.npz --config.num_inits=16 \\
+        --config.solvers=fixed_point --config.betas="(4,8,16,32)"
+"""
+
+import ml_collections
+
+
+def get_config(arg=None):
+  """Returns the SPEC §3 protocol; ``arg`` is unused (one protocol per file)."""
+  del arg
+  config = ml_collections.ConfigDict()
+  # An .npz with Gamma [n, s], Sigma_V [s, s] or [s], optional noise_var; when set
+  # it replaces the generated instances (n_values, s are then taken from the file).
+  config.problem = ""
+  config.n_values = (50, 100)
+  config.m = 10
+  config.s = 5
+  config.noise_var = 0.05
+  config.seed = 0
+  config.betas = (1.0, 4.0, 8.0, 16.0, 32.0)
+  config.lambdas = (0.0, 2.0, 4.0, 6.0, 8.0)
+  config.num_inits = 50
+  config.solvers = "fixed_point,gradient"  # comma-separated subset
+
+  # Per-n settings below hold one value per size class; an instance of dimension n
+  # uses the first class >= n (the last class beyond it).
+  config.size_classes = (50, 100)
+
+  config.fixed_point = ml_collections.ConfigDict()
+  config.fixed_point.tol = (1e-6, 1e-5)
+  config.fixed_point.max_iters = (50_000, 100_000)  # block updates
+  # Runs advanced together, in independent groups that the CPU runtime can place on
+  # separate cores. The beta = 1, lambda > 0 runs (200 of 1 250) hit the iteration
+  # cap; the others converge in a few hundred steps and share the remaining lanes.
+  config.fixed_point.num_lanes = 256
+  config.fixed_point.num_groups = 2
+
+  config.gradient = ml_collections.ConfigDict()
+  config.gradient.steps = (30_000, 50_000)
+  config.gradient.clip_ab = (1.0, 2.0)
+  config.gradient.clip_l = (2.0, 3.0)
+  config.gradient.learning_rate = 1e-3
+  config.gradient.b1 = 0.9
+  config.gradient.b2 = 0.999
+  config.gradient.eps = 1e-8
+  config.gradient.weight_decay = 0.01
+  config.gradient.jitter = 5e-5
+  config.gradient.chunk = 500  # steps per compiled chunk (progress granularity)
+
+  config.contraction = ml_collections.ConfigDict()
+  config.contraction.betas = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
+  config.contraction.lambdas = (0.0, 2.0)
+  config.contraction.iterations = 100
+  return config
