@@ -1,0 +1,28 @@
+"""Entry point: the linear-Gaussian reproduction of arXiv 2602.09277 (SPEC §3).
+
+    python -m experiments.linear --config=configs/linear.py --workdir=runs/linear
+
+Writes summary.csv, per_init.csv, contraction.csv, figures and run.json into the
+workdir (see lbvae/linear/report.py).
+"""
+
+from absl import flags
+from ml_collections import config_flags
+
+from lbvae import cli
+from lbvae.linear import report
+
+_CONFIG = config_flags.DEFINE_config_file("config", None, "Protocol config file.")
+_WORKDIR = flags.DEFINE_string("workdir", None, "Folder for the results.")
+
+
+def main(argv):
+  cli.require(len(argv) == 1, f"unexpected arguments: {' '.join(argv[1:])}")
+  cli.require(_CONFIG.value is not None, "--config is required, e.g. "
+              "--config=configs/linear.py")
+  report.reproduce(_CONFIG.value, _WORKDIR.value or "")
+  print(f"wrote results to {_WORKDIR.value}")
+
+
+if __name__ == "__main__":
+  cli.run(main)

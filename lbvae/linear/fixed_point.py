@@ -1,0 +1,283 @@
+"""Alternating (fixed-point) solver of the linear lambda-beta-VAE (arXiv 2602.09277).
+
+Synopsis::
+
+    from lbvae.linear import fixed_point
+    res = fixed_point.solve_grid(prob, b0, w0, betas, lams, tol=1e-6,
+                                 max_iters=50_000)   # fields lead with [cells, inits]
+    res1 = fixed_point.solve(prob, b0[0], w0[0], beta=4.0, lam=0.0, tol=1e-6,
+                             max_iters=50_000)
+    gains = fixed_point.gain_trajectory_grid(prob, b0[0], w0[0], betas, lams,
+                                             num_iterations=100)
+
+SPEC §3 alternates two exact block updates,
+
+    decoder:  P = (Sigma_Y^-1 + B^T Sigma_W^-1 B)^-1,  A = P B^T Sigma_W^-1,  Sigma_Z = P
+    encoder:  S = (Sigma_Z^-1 + 2 lam I) / beta,
+              Sigma_W = (I + A^T S A)^-1,  B = Sigma_W A^T S,
+
+and stops as soon as one block update moves both of its matrices by at most ``tol``
+(Frobenius norm), or after ``max_iters`` block updates (each step counts one).
+
+Cost. By Woodbury the decoder is the Gaussian posterior: A = Sigma_Y B^T Sigma_X^-1
+and Sigma_Z = Sigma_Y - A Sigma_X A^T, Sigma_X = B Sigma_Y B^T + Sigma_W. Its own
+definition gives A^T Sigma_Z^-1 = Sigma_W^-1 B for the encoder that produced it, so
+
+    A^T S A = (Sigma_W^-1 - Sigma_X^-1 + 2 lam A^T A) / beta,
+    A^T S   = (Sigma_W^-1 B + 2 lam A^T) / beta:
+
+only m x m systems are solved. Moreover the rows of every B_k lie in
+U = span(Gamma) + rowspace(B_0): both updates map rows into Sigma_Y rowspace(B) +
+rowspace(B), and U is Sigma_Y-invariant. In an orthonormal basis of U that
+diagonalises Sigma_Y (dimension r <= s + m), the iteration is the same iteration
+with n replaced by r, and the Frobenius norms of the changes of A, B, Sigma_Z are
+unchanged (Sigma_Z = Q Sigma_Z~ Q^T + sigma^2 (I - Q Q^T)). So the set-up costs
+O(n (s + m)^2) per start and each iteration O((s + m)^2 m), independent of n.
+
+The grid (cells x inits) runs as one compiled queue (:mod:`lbvae.linear.lanes`):
+a vmapped step over ``num_lanes`` problems; beta and lambda are traced per problem.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+from jax import lax
+
+from lbvae.linear import lanes
+from lbvae.linear import metrics
+from lbvae.linear import objective
+from lbvae.linear import problem as problem_lib
+from lbvae.linear import spd
+
+
+class Reduced(NamedTuple):
+  """One start in the reduced basis (a pytree).
+
+  Attributes:
+    basis: float64[n, r], orthonormal columns spanning span(Gamma) + rowspace(B_0),
+      eigenvectors of Sigma_Y restricted to that span (r = n when s + m >= n).
+    d: float64[r], the matching eigenvalues of Sigma_Y.
+    b0: float64[m, r], B_0 in the basis.
+    sigma_w0: float64[m, m].
+  """
+  basis: jax.Array
+  d: jax.Array
+  b0: jax.Array
+  sigma_w0: jax.Array
+
+
+class Job(NamedTuple):
+  """One queued solve: a reduced start and its hyper-parameters (a pytree)."""
+  d: jax.Array
+  b0: jax.Array
+  sigma_w0: jax.Array
+  w_inv0: jax.Array
+  beta: jax.Array
+  lam: jax.Array
+  tol: jax.Array
+  max_iters: jax.Array
+
+
+class State(NamedTuple):
+  """Loop state of one solve, in the reduced basis (a pytree).
+
+  Attributes:
+    B: float64[m, r]; sigma_w, w_inv: float64[m, m] (Sigma_W and its inverse).
+    A: float64[r, m]; sigma_z: float64[r, r], the current decoder.
+    iterations: int32[], block updates done; converged: bool[], stopped by the
+      tolerance test rather than the cap; done: bool[].
+  """
+  B: jax.Array
+  sigma_w: jax.Array
+  w_inv: jax.Array
+  A: jax.Array
+  sigma_z: jax.Array
+  iterations: jax.Array
+  converged: jax.Array
+  done: jax.Array
+
+
+class Result(NamedTuple):
+  """Outcome of solves; under the grid every field gains leading axes [C, I].
+
+  Attributes:
+    params: final (A, B, Sigma_Z, Sigma_W) in the original basis, Sigma_Z dense.
+    iterations: int32, block updates used.
+    converged: bool, False when ``max_iters`` stopped the solve.
+  """
+  params: objective.Params
+  iterations: jax.Array
+  converged: jax.Array
+
+
+def _sym(x):
+  return 0.5 * (x + x.T)
+
+
+def reduce(prob: problem_lib.Problem, b0: jax.Array, sigma_w0: jax.Array) -> Reduced:
+  """Moves one start into the reduced, Sigma_Y-diagonal basis.
+
+  Args:
+    prob: the instance.
+    b0: float64[m, n]; sigma_w0: float64[m, m].
+  """
+  n, s = prob.gamma.shape
+  m = b0.shape[0]
+  # QR, then eigh of its output: a chain of LAPACK calls, never two at once (see spd).
+  if s + m >= n:
+    q = jnp.eye(n, dtype=b0.dtype)
+  else:
+    q, _ = jnp.linalg.qr(jnp.concatenate([prob.gamma, b0.T], axis=1))
+  qg = q.T @ prob.gamma
+  sy = qg @ prob.sigma_v @ qg.T + prob.noise_var * jnp.eye(q.shape[1], dtype=q.dtype)
+  d, v = jnp.linalg.eigh(_sym(sy))
+  q = q @ v
+  return Reduced(q, d, b0 @ q, sigma_w0)
+
+
+def expand(red: Reduced, noise_var: jax.Array, st: State) -> objective.Params:
+  """Maps a reduced state back: A = Q A~, B = B~ Q^T, Sigma_Z = Q (Sz~ - s2 I) Q^T + s2 I."""
+  q = red.basis
+  n, r = q.shape
+  sz = q @ (st.sigma_z - noise_var * jnp.eye(r, dtype=q.dtype)) @ q.T
+  sz = _sym(sz + noise_var * jnp.eye(n, dtype=q.dtype))
+  return objective.Params(q @ st.A, st.B @ q.T, sz, st.sigma_w)
+
+
+def init_state(job: Job) -> State:
+  """State before the first decoder step; the decoder starts at A = 0, Sigma_Z = Sigma_Y."""
+  m, r = job.b0.shape
+  return State(job.b0, job.sigma_w0, job.w_inv0,
+               jnp.zeros((r, m), job.b0.dtype), jnp.diag(job.d),
+               jnp.zeros((), jnp.int32), jnp.zeros((), bool), job.max_iters <= 0)
+
+
+def decoder_update(b, sigma_w, d):
+  """Reduced decoder step: returns (A~ [r, m], Sigma_Z~ [r, r], Sigma_X^-1 [m, m])."""
+  c = b * d
+  x_inv = spd.inv(c @ b.T + sigma_w)
+  a = c.T @ x_inv
+  return a, _sym(jnp.diag(d) - a @ c), x_inv
+
+
+def encoder_update(a, x_inv, b, w_inv, *, beta, lam):
+  """Reduced encoder step given the posterior decoder of (b, Sigma_W = w_inv^-1).
+
+  Returns:
+    (B [m, r], Sigma_W [m, m], Sigma_W^-1 [m, m]).
+  """
+  m = b.shape[0]
+  precision = _sym(jnp.eye(m, dtype=b.dtype) + (w_inv - x_inv + 2 * lam * a.T @ a) / beta)
+  sigma_w = spd.inv(precision)
+  return sigma_w @ ((w_inv @ b + 2 * lam * a.T) / beta), sigma_w, precision
+
+
+def _frob(x):
+  return jnp.linalg.norm(x)
+
+
+def step(st: State, job: Job) -> State:
+  """A decoder step, then an encoder step unless the decoder step ended the solve."""
+  a, sz, x_inv = decoder_update(st.B, st.sigma_w, job.d)
+  dec_ok = jnp.maximum(_frob(a - st.A), _frob(sz - st.sigma_z)) <= job.tol
+  it1 = st.iterations + 1
+  stop1 = dec_ok | (it1 >= job.max_iters)
+  b, w, w_inv = encoder_update(a, x_inv, st.B, st.w_inv, beta=job.beta, lam=job.lam)
+  enc_ok = jnp.maximum(_frob(b - st.B), _frob(w - st.sigma_w)) <= job.tol
+  it2 = jnp.where(stop1, it1, it1 + 1)
+  keep = lambda old, new: jnp.where(stop1, old, new)
+  return State(keep(st.B, b), keep(st.sigma_w, w), keep(st.w_inv, w_inv), a, sz, it2,
+               dec_ok | (~stop1 & enc_ok), stop1 | enc_ok | (it2 >= job.max_iters))
+
+
+def _finish(st: State):
+  return st._replace(done=jnp.ones((), bool))
+
+
+@jax.jit
+def solve(prob: problem_lib.Problem, b0: jax.Array, sigma_w0: jax.Array, *,
+          beta, lam, tol, max_iters) -> Result:
+  """One solve as a plain ``lax.while_loop`` (no vmap, no lanes); all scalars traced.
+
+  Args:
+    prob: the instance.
+    b0: float64[m, n], start gain; sigma_w0: float64[m, m], start covariance (SPD).
+    beta, lam, tol: scalars; max_iters: int (at least one step is taken).
+
+  Returns:
+    A :class:`Result` for this start.
+  """
+  red = reduce(prob, b0, sigma_w0)
+  job = Job(red.d, red.b0, red.sigma_w0, spd.inv(red.sigma_w0),
+            *(jnp.asarray(x, red.d.dtype) for x in (beta, lam, tol)),
+            jnp.maximum(jnp.asarray(max_iters, jnp.int32), 1))
+  st = init_state(job)
+  st = lax.while_loop(lambda s: ~s.done, lambda s: step(s, job), st)
+  return Result(expand(red, prob.noise_var, st), st.iterations, st.converged)
+
+
+@functools.partial(jax.jit, static_argnames=("num_lanes", "num_groups"))
+def solve_grid(prob: problem_lib.Problem, b0: jax.Array, sigma_w0: jax.Array,
+               betas: jax.Array, lams: jax.Array, tol: jax.Array, max_iters: jax.Array,
+               *, num_lanes: int = 256, num_groups: int = 1) -> Result:
+  """:func:`solve` for every (cell, init) pair, in one compiled queue.
+
+  Args:
+    prob: the instance (shared).
+    b0: float64[I, m, n], sigma_w0: float64[I, m, m]: starts shared by all cells.
+    betas, lams: float64[C], one (beta, lambda) per cell.
+    tol: float64[]; max_iters: int32[] (at least one step is taken).
+    num_lanes: problems advanced together (static); >= C * I is a plain vmap.
+    num_groups: independent lane groups (static), for several CPU cores.
+
+  Returns:
+    A :class:`Result` whose fields lead with [C, I]; problems run cell by cell.
+  """
+  num_cells, num_inits = betas.shape[0], b0.shape[0]
+  red = jax.vmap(reduce, in_axes=(None, 0, 0))(prob, b0, sigma_w0)
+  tile = lambda x: jnp.broadcast_to(x, (num_cells,) + x.shape).reshape((-1,) + x.shape[1:])
+  per_cell = lambda x: jnp.repeat(x, num_inits)
+  total = num_cells * num_inits
+  w_inv0 = jax.vmap(spd.inv)(red.sigma_w0)
+  jobs = Job(tile(red.d), tile(red.b0), tile(red.sigma_w0), tile(w_inv0), per_cell(betas),
+             per_cell(lams), jnp.full((total,), tol, red.d.dtype),
+             jnp.full((total,), jnp.maximum(max_iters, 1), jnp.int32))
+  out = lanes.run(init_state, step, _finish, jobs, num_lanes=num_lanes,
+                  num_groups=num_groups)
+  out = jax.tree.map(lambda x: x.reshape((num_cells, num_inits) + x.shape[1:]), out)
+  params = jax.vmap(jax.vmap(expand, in_axes=(0, None, 0)), in_axes=(None, None, 0))(
+      red, prob.noise_var, out)
+  return Result(params, out.iterations, out.converged)
+
+
+def gain_trajectory(prob: problem_lib.Problem, b0: jax.Array, sigma_w0: jax.Array, *,
+                    beta, lam, num_iterations: int) -> jax.Array:
+  """||B_k||_2 after each of ``num_iterations`` full (decoder + encoder) iterations.
+
+  Returns:
+    float64[num_iterations].
+  """
+  red = reduce(prob, b0, sigma_w0)
+
+  def body(carry, _):
+    b, w, w_inv = carry
+    a, _, x_inv = decoder_update(b, w, red.d)
+    b, w, w_inv = encoder_update(a, x_inv, b, w_inv, beta=beta, lam=lam)
+    return (b, w, w_inv), metrics.spectral_norm(b)
+
+  start = (red.b0, red.sigma_w0, spd.inv(red.sigma_w0))
+  _, gains = lax.scan(body, start, None, length=num_iterations)
+  return gains
+
+
+@functools.partial(jax.jit, static_argnames=("num_iterations",))
+def gain_trajectory_grid(prob: problem_lib.Problem, b0: jax.Array, sigma_w0: jax.Array,
+                         betas: jax.Array, lams: jax.Array, *,
+                         num_iterations: int) -> jax.Array:
+  """:func:`gain_trajectory` for one start and C cells: float64[C, num_iterations]."""
+  return jax.vmap(lambda beta, lam: gain_trajectory(
+      prob, b0, sigma_w0, beta=beta, lam=lam, num_iterations=num_iterations))(betas, lams)

@@ -1,0 +1,292 @@
+"""The linear-Gaussian protocol of arXiv 2602.09277 (SPEC §3): both solvers, every cell.
+
+Synopsis::
+
+    from lbvae.linear import protocol
+    protocol.validate(config)                 # cli.UsageError on a bad value
+    with jax.enable_x64(True):
+      res = protocol.run(config)              # per-init rows, summary, gains
+
+For each instance (one per n in ``config.n_values``, or the ``config.problem``
+file) and each solver, every (beta, lambda) cell is solved from the same
+``num_inits`` random starts in one compiled, vectorised call; the final models are
+scored in closed form (R, K, D, SAP, I_m, I(X;Y), ||B||_2). No file I/O here except
+reading the problem file; :mod:`lbvae.linear.report` writes the results. Callers
+run this under ``jax.enable_x64(True)`` (the solvers need float64).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import tqdm
+
+from lbvae import cli
+from lbvae.linear import fixed_point
+from lbvae.linear import gradient
+from lbvae.linear import init
+from lbvae.linear import metrics
+from lbvae.linear import objective
+from lbvae.linear import problem as problem_lib
+
+SOLVERS = ("fixed_point", "gradient")
+SUMMARY_COLUMNS = ("solver", "n", "m", "s", "beta", "lambda", "inits", "recon_mean",
+                   "recon_std", "sap_mean", "sap_std", "im_mean", "im_std")
+PER_INIT_COLUMNS = ("solver", "n", "m", "s", "beta", "lambda", "init", "recon", "kl",
+                    "l2", "total", "sap", "im", "mi_xy", "gain", "iterations",
+                    "converged")
+CONTRACTION_COLUMNS = ("beta", "lambda", "iteration", "gain")
+
+
+@dataclasses.dataclass
+class Results:
+  """What one protocol run produced (host data).
+
+  Attributes:
+    per_init: one dict per (solver, n, beta, lambda, init), keys PER_INIT_COLUMNS.
+    summary: one dict per (solver, n, beta, lambda), keys SUMMARY_COLUMNS.
+    contraction: one dict per (beta, lambda, iteration), keys CONTRACTION_COLUMNS.
+    instances: n -> the Problem used (float64 NumPy arrays).
+    seconds: "solver/n" -> wall time of that solve (compilation included).
+  """
+  per_init: list[dict[str, Any]]
+  summary: list[dict[str, Any]]
+  contraction: list[dict[str, Any]]
+  instances: dict[int, problem_lib.Problem]
+  seconds: dict[str, float]
+
+
+def solver_names(config) -> list[str]:
+  return [s.strip() for s in str(config.solvers).split(",") if s.strip()]
+
+
+def _floats(name: str, values, *, low: float, strict: bool) -> tuple[float, ...]:
+  try:
+    vals = tuple(float(v) for v in values)
+  except (TypeError, ValueError):
+    raise cli.UsageError(f"config.{name} must be a tuple of numbers, got "
+                         f"{values!r}") from None
+  cli.require(len(vals) > 0, f"config.{name} is empty; give at least one value")
+  for v in vals:
+    ok = np.isfinite(v) and (v > low if strict else v >= low)
+    cli.require(ok, f"config.{name} has {v}; every value must be "
+                f"{'>' if strict else '>='} {low:g}")
+  return vals
+
+
+def _positive(name: str, value, *, integer: bool = False, low: float = 0.0) -> None:
+  ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+  ok = ok and (not integer or float(value).is_integer()) and value > low
+  cli.require(ok, f"config.{name} must be {'an integer' if integer else 'a number'} "
+              f"> {low:g}, got {value!r}")
+
+
+def validate(config) -> None:
+  """Checks every field the protocol reads; raises cli.UsageError naming the first bad one."""
+  _floats("betas", config.betas, low=0.0, strict=True)
+  _floats("lambdas", config.lambdas, low=0.0, strict=False)
+  names = solver_names(config)
+  cli.require(names, f"config.solvers is empty; choose from {', '.join(SOLVERS)}")
+  for name in names:
+    cli.require(name in SOLVERS, f"config.solvers: unknown solver '{name}'; choose "
+                f"from {', '.join(SOLVERS)}")
+  cli.require(len(set(names)) == len(names), "config.solvers lists a solver twice")
+  _positive("num_inits", config.num_inits, integer=True)
+  _positive("m", config.m, integer=True, low=1)
+  _positive("s", config.s, integer=True)
+  _positive("noise_var", config.noise_var)
+  cli.require(isinstance(config.seed, int), f"config.seed must be an integer, got "
+              f"{config.seed!r}")
+  if not config.problem:
+    for n in _floats("n_values", config.n_values, low=0.0, strict=True):
+      cli.require(n.is_integer(), f"config.n_values must hold integers, got {n}")
+  classes = _floats("size_classes", config.size_classes, low=0.0, strict=True)
+  per_n = {"fixed_point.tol": config.fixed_point.tol,
+           "fixed_point.max_iters": config.fixed_point.max_iters,
+           "gradient.steps": config.gradient.steps,
+           "gradient.clip_ab": config.gradient.clip_ab,
+           "gradient.clip_l": config.gradient.clip_l}
+  for name, values in per_n.items():
+    vals = _floats(name, values, low=0.0, strict=True)
+    cli.require(len(vals) == len(classes), f"config.{name} needs one value per "
+                f"config.size_classes entry ({len(classes)}), got {len(vals)}")
+  for name in ("fixed_point.max_iters", "gradient.steps"):
+    for v in per_n[name]:
+      cli.require(float(v).is_integer(), f"config.{name} must hold integers, got {v}")
+  _positive("fixed_point.num_lanes", config.fixed_point.num_lanes, integer=True)
+  _positive("fixed_point.num_groups", config.fixed_point.num_groups, integer=True)
+  for name in ("learning_rate", "b1", "b2", "eps", "jitter"):
+    _positive(f"gradient.{name}", config.gradient[name])
+  cli.require(config.gradient.b1 < 1 and config.gradient.b2 < 1,
+              "config.gradient.b1 and b2 must be < 1")
+  cli.require(config.gradient.weight_decay >= 0, "config.gradient.weight_decay must "
+              "be >= 0")
+  _positive("gradient.chunk", config.gradient.chunk, integer=True)
+  _floats("contraction.betas", config.contraction.betas, low=0.0, strict=True)
+  _floats("contraction.lambdas", config.contraction.lambdas, low=0.0, strict=False)
+  _positive("contraction.iterations", config.contraction.iterations, integer=True)
+
+
+def size_class(config, n: int) -> int:
+  """Index of the per-n settings for dimension n: the first class >= n, else the last."""
+  classes = [float(c) for c in config.size_classes]
+  for i, c in enumerate(classes):
+    if n <= c:
+      return i
+  return len(classes) - 1
+
+
+def instances(config) -> dict[int, problem_lib.Problem]:
+  """n -> instance: the problem file's, or one generated per ``config.n_values``."""
+  if config.problem:
+    prob = problem_lib.load(config.problem, default_noise_var=float(config.noise_var))
+    return {prob.n: prob}
+  out = {}
+  for n in (int(v) for v in config.n_values):
+    key = jax.random.fold_in(jax.random.key(config.seed), n)
+    prob = problem_lib.generate(key, n=n, s=int(config.s),
+                                noise_var=float(config.noise_var))
+    out[n] = problem_lib.Problem(*(np.asarray(x, np.float64) for x in prob))
+  return out
+
+
+def _as_jax(prob: problem_lib.Problem) -> problem_lib.Problem:
+  return problem_lib.Problem(*(jnp.asarray(x, jnp.float64) for x in prob))
+
+
+def init_key(config, n: int, salt: int) -> jax.Array:
+  """Key of the random starts: salt 1 fixed point, 2 gradient, 3 contraction."""
+  return jax.random.fold_in(jax.random.fold_in(jax.random.key(config.seed), n), salt)
+
+
+@jax.jit
+def evaluate(params: objective.Params, prob: problem_lib.Problem) -> dict[str, jax.Array]:
+  """Closed-form scores of models with one leading run axis (MI matrices for I_m)."""
+  def one(p):
+    t = objective.terms(p, prob)
+    rho2 = metrics.squared_correlations(p.B, p.sigma_w, prob)
+    return dict(recon=t.recon, kl=t.kl, l2=t.l2, sap=metrics.sap(rho2),
+                mi=metrics.gaussian_mi(rho2),
+                mi_xy=metrics.mutual_information_xy(p.B, p.sigma_w, prob),
+                gain=metrics.spectral_norm(p.B))
+  return jax.vmap(one)(params)
+
+
+def solve_fixed_point(config, prob, betas, lams):
+  """All cells x inits with the alternating solver: (Params [C*I], iterations, converged)."""
+  n, m, k = prob.n, int(config.m), size_class(config, prob.n)
+  b0, w0 = init.batch(init.fixed_point, init_key(config, n, 1), int(config.num_inits),
+                      n=n, m=m)
+  res = fixed_point.solve_grid(
+      _as_jax(prob), b0, w0, jnp.asarray(betas), jnp.asarray(lams),
+      jnp.asarray(float(config.fixed_point.tol[k])),
+      jnp.asarray(int(config.fixed_point.max_iters[k]), jnp.int32),
+      num_lanes=int(config.fixed_point.num_lanes),
+      num_groups=int(config.fixed_point.num_groups))
+  flat = lambda x: x.reshape((-1,) + x.shape[2:])
+  return (jax.tree.map(flat, res.params), np.asarray(flat(res.iterations)),
+          np.asarray(flat(res.converged)))
+
+
+def gradient_settings(config, n: int) -> tuple[gradient.Settings, int]:
+  """The gradient solver's settings and step count for dimension n."""
+  g, k = config.gradient, size_class(config, n)
+  settings = gradient.Settings(
+      learning_rate=float(g.learning_rate), b1=float(g.b1), b2=float(g.b2),
+      eps=float(g.eps), weight_decay=float(g.weight_decay), clip_ab=float(g.clip_ab[k]),
+      clip_l=float(g.clip_l[k]), jitter=float(g.jitter))
+  return settings, int(g.steps[k])
+
+
+def solve_gradient(config, prob, betas, lams, *, progress: bool = True):
+  """All cells x inits with the gradient solver: (Params [C*I], steps, converged)."""
+  n, m = prob.n, int(config.m)
+  settings, steps = gradient_settings(config, n)
+  p0 = init.batch(init.gradient, init_key(config, n, 2), int(config.num_inits), n=n, m=m)
+  jprob = _as_jax(prob)
+  state = gradient.init_grid(p0, jnp.asarray(betas), jnp.asarray(lams), settings)
+  chunk = int(config.gradient.chunk)
+  with tqdm.tqdm(total=steps, desc=f"gradient n={n}", unit="step", leave=False,
+                 disable=not progress) as bar:
+    done = 0
+    while done < steps:
+      size = min(chunk, steps - done)
+      state = jax.block_until_ready(gradient.run_chunk(state, jprob, settings, size))
+      done += size
+      bar.update(size)
+  params, _ = gradient.best_params(state, jprob, settings)
+  runs = len(betas) * int(config.num_inits)
+  return params, np.full(runs, steps), np.zeros(runs, bool)
+
+
+def _rows(solver, prob, config, betas, lams, params, iterations, converged):
+  scores = jax.tree.map(np.asarray, evaluate(params, _as_jax(prob)))
+  i_m = metrics.matched_mi(scores["mi"])
+  num_inits = int(config.num_inits)
+  rows = []
+  for r in range(len(iterations)):
+    cell, k = divmod(r, num_inits)
+    beta, lam = float(betas[cell]), float(lams[cell])
+    rows.append(dict(
+        solver=solver, n=prob.n, m=int(config.m), s=prob.s, beta=beta, **{"lambda": lam},
+        init=k, recon=float(scores["recon"][r]), kl=float(scores["kl"][r]),
+        l2=float(scores["l2"][r]),
+        total=float(scores["recon"][r] + beta * scores["kl"][r] + lam * scores["l2"][r]),
+        sap=float(scores["sap"][r]), im=float(i_m[r]), mi_xy=float(scores["mi_xy"][r]),
+        gain=float(scores["gain"][r]), iterations=int(iterations[r]),
+        converged=bool(converged[r])))
+  return rows
+
+
+def summarise(per_init: list[dict[str, Any]]) -> list[dict[str, Any]]:
+  """Mean and (population, ddof=0) standard deviation over inits, per cell."""
+  groups: dict[tuple, list[dict[str, Any]]] = {}
+  for row in per_init:
+    key = tuple(row[c] for c in ("solver", "n", "m", "s", "beta", "lambda"))
+    groups.setdefault(key, []).append(row)
+  out = []
+  for key, rows in groups.items():
+    entry = dict(zip(("solver", "n", "m", "s", "beta", "lambda"), key), inits=len(rows))
+    for name in ("recon", "sap", "im"):
+      vals = np.array([r[name] for r in rows])
+      entry[f"{name}_mean"], entry[f"{name}_std"] = float(vals.mean()), float(vals.std())
+    out.append(entry)
+  return out
+
+
+def contraction(config, prob) -> list[dict[str, Any]]:
+  """||B_k||_2 per full fixed-point iteration, one start per contraction cell."""
+  c = config.contraction
+  betas, lams = zip(*[(float(b), float(l)) for b in c.betas for l in c.lambdas])
+  b0, w0 = init.fixed_point(init_key(config, prob.n, 3), n=prob.n, m=int(config.m))
+  gains = np.asarray(fixed_point.gain_trajectory_grid(
+      _as_jax(prob), b0, w0, jnp.asarray(betas), jnp.asarray(lams),
+      num_iterations=int(c.iterations)))
+  return [dict(beta=b, **{"lambda": l}, iteration=k + 1, gain=float(g))
+          for b, l, traj in zip(betas, lams, gains) for k, g in enumerate(traj)]
+
+
+def run(config, *, progress: bool = True) -> Results:
+  """Runs the whole protocol (call under ``jax.enable_x64(True)``, after :func:`validate`)."""
+  probs = instances(config)
+  betas, lams = zip(*[(float(b), float(l)) for b in config.betas for l in config.lambdas])
+  betas, lams = np.array(betas), np.array(lams)
+  solve = {"fixed_point": lambda p: solve_fixed_point(config, p, betas, lams),
+           "gradient": lambda p: solve_gradient(config, p, betas, lams, progress=progress)}
+  jobs = [(s, n) for s in solver_names(config) for n in probs]
+  per_init, seconds = [], {}
+  with tqdm.tqdm(jobs, desc="linear protocol", unit="solve", disable=not progress) as bar:
+    for solver, n in bar:
+      bar.set_postfix_str(f"{solver} n={n}, {len(betas)} cells x {config.num_inits} inits")
+      start = time.perf_counter()
+      out = solve[solver](probs[n])
+      jax.block_until_ready(out[0])
+      seconds[f"{solver}/{n}"] = time.perf_counter() - start
+      per_init += _rows(solver, probs[n], config, betas, lams, *out)
+  gains = contraction(config, next(iter(probs.values())))
+  return Results(per_init, summarise(per_init), gains, probs, seconds)
