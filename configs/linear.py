@@ -4,20 +4,22 @@ Command (also ``make linear``)::
 
     python -m experiments.linear --config=configs/linear.py --workdir=runs/linear
 
-Run time. Fixed-point solver: about 1 minute for n = 50 and for n = 100 on a
-2-core CPU (25 cells x 50 inits each; the beta = 1, lambda > 0 cells run to the
-iteration cap), seconds on a GPU. Gradient solver: O(n^3) per step, 30 000 /
-50 000 steps for 1 250 runs: hours on a 2-core CPU, minutes on one GPU
-(``python -m experiments.bench_linear`` measures both).
+Run time, measured on a shared 2-core CPU (``python -m experiments.bench_linear``):
+fixed-point solver about 40 s for n = 50 (its 200 beta = 1, lambda > 0 runs go to
+the 50 000-step cap) and about 11 s for n = 100, compilation included; the
+gradient solver is O(n^3) per step: about 0.5 s per step for the 1 250 runs at
+n = 50 (4 h for 30 000 steps) and 3.4 s at n = 100 (2 days for 50 000 steps), so
+run it on a GPU host with the same command (the fixed-point part alone:
+``--config.solvers=fixed_point``).
 
-Expected result (summary.csv, heatmaps_n*.png): at lambda = 0 every beta >= 4 cell
-is collapsed, SAP = I_m = 0 and R equal to 1/2 (n + n log 2 pi + log det Sigma_Y)
-(run.json: collapse_value); every lambda > 0 cell keeps SAP and I_m clearly above
-zero, decreasing slowly with beta. contraction.png: at lambda = 0 the gain
-||B_k||_2 falls by about 1/beta per iteration for beta > 1; with lambda = 2 it
-levels off above zero.
+Expected result (summary.csv, heatmaps_n*.png, seed 0, n = 50): at lambda = 0
+every beta >= 4 cell is collapsed, SAP and I_m below 1e-14 and R = 10.311, the
+collapse value 1/2 (n + n log 2 pi + log det Sigma_Y) (run.json: collapse_value);
+every lambda > 0 cell keeps SAP (0.06 to 0.14) and I_m (0.4 to 1.1 nats) clearly
+above zero, decreasing slowly with beta. contraction.png: at lambda = 0 the gain
+||B_k||_2 falls by 1/beta per iteration for beta > 1; with lambda = 2 it levels off.
 
-Quick check on a saved instance (under a minute on 2 cores)::
+Quick check on a saved instance (about 25 s on 2 cores)::
 
     python -m experiments.linear --config=configs/linear.py --workdir=/tmp/lin \\
         --config.problem=runs/linear/instance_n50.npz --config.num_inits=16 \\
@@ -51,11 +53,11 @@ def get_config(arg=None):
   config.fixed_point = ml_collections.ConfigDict()
   config.fixed_point.tol = (1e-6, 1e-5)
   config.fixed_point.max_iters = (50_000, 100_000)  # block updates
-  # Runs advanced together, in independent groups that the CPU runtime can place on
-  # separate cores. The beta = 1, lambda > 0 runs (200 of 1 250) hit the iteration
-  # cap; the others converge in a few hundred steps and share the remaining lanes.
+  # Runs advanced together (over all threads). The beta = 1, lambda > 0 runs (200
+  # of 1 250) go to the iteration cap; the others converge within a few hundred
+  # steps and share the remaining lanes. Threads: host threads, one per CPU core.
   config.fixed_point.num_lanes = 256
-  config.fixed_point.num_groups = 2
+  config.fixed_point.num_threads = 2
 
   config.gradient = ml_collections.ConfigDict()
   config.gradient.steps = (30_000, 50_000)

@@ -43,7 +43,8 @@ def main(argv):
     sizes = [int(n) for n in _SIZES.value]
     numpy_sizes = [int(n) for n in _NUMPY_SIZES.value]
   except ValueError:
-    raise cli.UsageError("--sizes and --numpy_sizes take integers, e.g. 50,100") from None
+    raise cli.UsageError(
+        "--sizes and --numpy_sizes take integers, e.g. 50,100") from None
   cli.require(sizes and all(n > 0 for n in sizes), "--sizes needs positive integers")
   solvers = protocol.solver_names(config)
   device = f"{jax.default_backend()} ({jax.devices()[0].device_kind}, "
@@ -58,15 +59,17 @@ def main(argv):
         fp = bench.fixed_point(config, n=n)
         print(f"fixed_point n={n}: {fp['cells']} cells x {fp['inits']} inits = "
               f"{fp['runs']} runs, {fp['block_updates']:,} block updates "
-              f"({fp['capped']} runs at the cap): compile {fp['compile_s']:.1f} s + run "
-              f"{fp['run_s']:.1f} s = {fp['total_s']:.1f} s wall (CPU {fp['cpu_s']:.1f} s)",
+              f"({fp['capped']} runs at the cap): compile {fp['compile_s']:.1f} s "
+              f"+ run {fp['run_s']:.1f} s = {fp['total_s']:.1f} s wall "
+              f"(CPU {fp['cpu_s']:.1f} s)",
               flush=True)
         iterations = fp.pop("iterations")
         report["fixed_point"][n] = fp
         if n in numpy_sizes:
           ref = bench.numpy_reference(config, n=n, iterations=iterations)
           ratio = ref["extrapolated_s"] / fp["total_s"]
-          print(f"numpy sequential n={n}: {ref['seconds_per_block_update'] * 1e6:.0f} us "
+          per_update = ref["seconds_per_block_update"]
+          print(f"numpy sequential n={n}: {per_update * 1e6:.0f} us "
                 f"per block update (measured, {ref['sampled_block_updates']:,} updates "
                 f"on {len(ref['sample_cells'])} cells) -> extrapolated "
                 f"{_minutes(ref['extrapolated_s'])} for the grid; vectorised solver "
@@ -74,9 +77,11 @@ def main(argv):
           report["numpy_reference"][n] = dict(ref, speedup=ratio)
       if "gradient" in solvers:
         gd = bench.gradient(config, n=n, steps=_STEPS.value)
-        print(f"gradient n={n}: {gd['runs']} runs, {gd['seconds_per_step'] * 1e3:.1f} ms "
+        per_step = gd["seconds_per_step"]
+        print(f"gradient n={n}: {gd['runs']} runs, {per_step * 1e3:.1f} ms "
               f"per step (measured over {gd['timed_steps']} steps after a "
-              f"{gd['compile_s']:.1f} s compile) -> EXTRAPOLATED {gd['protocol_steps']:,} "
+              f"{gd['compile_s']:.1f} s compile) -> EXTRAPOLATED "
+              f"{gd['protocol_steps']:,} "
               f"steps: {_minutes(gd['extrapolated_s'])}", flush=True)
         report["gradient"][n] = gd
   print(json.dumps(report, default=float))

@@ -3,16 +3,17 @@
 Synopsis::
 
     from lbvae.linear import fixed_point
-    res = fixed_point.solve_grid(prob, b0, w0, betas, lams, tol=1e-6,
-                                 max_iters=50_000)   # fields lead with [cells, inits]
-    res1 = fixed_point.solve(prob, b0[0], w0[0], beta=4.0, lam=0.0, tol=1e-6,
-                             max_iters=50_000)
+    res = fixed_point.solve_grid(prob, b0, w0, betas, lams, jnp.asarray(1e-6),
+                                 jnp.asarray(50_000))  # fields: [cells, inits, ...]
+    one = fixed_point.solve(prob, b0[0], w0[0], beta=4.0, lam=0.0, tol=1e-6,
+                            max_iters=50_000)
     gains = fixed_point.gain_trajectory_grid(prob, b0[0], w0[0], betas, lams,
                                              num_iterations=100)
 
 SPEC §3 alternates two exact block updates,
 
-    decoder:  P = (Sigma_Y^-1 + B^T Sigma_W^-1 B)^-1,  A = P B^T Sigma_W^-1,  Sigma_Z = P
+    decoder:  P = (Sigma_Y^-1 + B^T Sigma_W^-1 B)^-1,
+              A = P B^T Sigma_W^-1,  Sigma_Z = P
     encoder:  S = (Sigma_Z^-1 + 2 lam I) / beta,
               Sigma_W = (I + A^T S A)^-1,  B = Sigma_W A^T S,
 
@@ -26,20 +27,23 @@ definition gives A^T Sigma_Z^-1 = Sigma_W^-1 B for the encoder that produced it,
     A^T S A = (Sigma_W^-1 - Sigma_X^-1 + 2 lam A^T A) / beta,
     A^T S   = (Sigma_W^-1 B + 2 lam A^T) / beta:
 
-only m x m systems are solved. Moreover the rows of every B_k lie in
-U = span(Gamma) + rowspace(B_0): both updates map rows into Sigma_Y rowspace(B) +
-rowspace(B), and U is Sigma_Y-invariant. In an orthonormal basis of U that
-diagonalises Sigma_Y (dimension r <= s + m), the iteration is the same iteration
-with n replaced by r, and the Frobenius norms of the changes of A, B, Sigma_Z are
-unchanged (Sigma_Z = Q Sigma_Z~ Q^T + sigma^2 (I - Q Q^T)). So the set-up costs
-O(n (s + m)^2) per start and each iteration O((s + m)^2 m), independent of n.
+only m x m matrices are inverted (:mod:`lbvae.linear.spd`). Moreover the rows of
+every B_k lie in U = span(Gamma) + rowspace(B_0): both updates map rows into
+Sigma_Y rowspace(B) + rowspace(B), and U is Sigma_Y-invariant. In an orthonormal
+basis of U that diagonalises Sigma_Y (dimension r <= s + m) the iteration is the
+same iteration with n replaced by r, and the Frobenius norms of the changes of A,
+B, Sigma_Z are unchanged (Sigma_Z = Q Sigma_Z~ Q^T + sigma^2 (I - Q Q^T)). So the
+set-up costs O(n (s + m)^2) per start and an iteration O((s + m)^2 m), whatever n.
 
-The grid (cells x inits) runs as one compiled queue (:mod:`lbvae.linear.lanes`):
-a vmapped step over ``num_lanes`` problems; beta and lambda are traced per problem.
+The grid (cells x inits) runs as a queue (:mod:`lbvae.linear.lanes`): a vmapped
+step over ``num_lanes`` problems, beta and lambda traced per problem, one compiled
+program, optionally split over host threads (one per CPU core). The queue code has
+no LAPACK call, so threads cannot meet the jaxlib thread-pool deadlock of spd.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import functools
 from typing import NamedTuple
 
@@ -140,7 +144,10 @@ def reduce(prob: problem_lib.Problem, b0: jax.Array, sigma_w0: jax.Array) -> Red
 
 
 def expand(red: Reduced, noise_var: jax.Array, st: State) -> objective.Params:
-  """Maps a reduced state back: A = Q A~, B = B~ Q^T, Sigma_Z = Q (Sz~ - s2 I) Q^T + s2 I."""
+  """Maps a reduced state back to the original basis.
+
+  A = Q A~, B = B~ Q^T and Sigma_Z = Q (Sigma_Z~ - sigma^2 I) Q^T + sigma^2 I.
+  """
   q = red.basis
   n, r = q.shape
   sz = q @ (st.sigma_z - noise_var * jnp.eye(r, dtype=q.dtype)) @ q.T
@@ -149,7 +156,7 @@ def expand(red: Reduced, noise_var: jax.Array, st: State) -> objective.Params:
 
 
 def init_state(job: Job) -> State:
-  """State before the first decoder step; the decoder starts at A = 0, Sigma_Z = Sigma_Y."""
+  """State before the first decoder step (decoder A = 0, Sigma_Z = Sigma_Y)."""
   m, r = job.b0.shape
   return State(job.b0, job.sigma_w0, job.w_inv0,
                jnp.zeros((r, m), job.b0.dtype), jnp.diag(job.d),
@@ -171,7 +178,8 @@ def encoder_update(a, x_inv, b, w_inv, *, beta, lam):
     (B [m, r], Sigma_W [m, m], Sigma_W^-1 [m, m]).
   """
   m = b.shape[0]
-  precision = _sym(jnp.eye(m, dtype=b.dtype) + (w_inv - x_inv + 2 * lam * a.T @ a) / beta)
+  eye = jnp.eye(m, dtype=b.dtype)
+  precision = _sym(eye + (w_inv - x_inv + 2 * lam * a.T @ a) / beta)
   sigma_w = spd.inv(precision)
   return sigma_w @ ((w_inv @ b + 2 * lam * a.T) / beta), sigma_w, precision
 
@@ -220,38 +228,89 @@ def solve(prob: problem_lib.Problem, b0: jax.Array, sigma_w0: jax.Array, *,
   return Result(expand(red, prob.noise_var, st), st.iterations, st.converged)
 
 
-@functools.partial(jax.jit, static_argnames=("num_lanes", "num_groups"))
+@jax.jit
+def _queue(prob, b0, sigma_w0, betas, lams, tol, max_iters):
+  """Reduced starts [I] and the cell-major job queue [C * I]."""
+  num_cells, num_inits = betas.shape[0], b0.shape[0]
+  red = jax.vmap(reduce, in_axes=(None, 0, 0))(prob, b0, sigma_w0)
+  tile = lambda x: jnp.broadcast_to(x, (num_cells,) + x.shape).reshape(
+      (-1,) + x.shape[1:])
+  total = num_cells * num_inits
+  jobs = Job(tile(red.d), tile(red.b0), tile(red.sigma_w0),
+             tile(jax.vmap(spd.inv)(red.sigma_w0)), jnp.repeat(betas, num_inits),
+             jnp.repeat(lams, num_inits), jnp.full((total,), tol, red.d.dtype),
+             jnp.full((total,), jnp.maximum(max_iters, 1), jnp.int32))
+  return red, jobs
+
+
+@functools.partial(jax.jit, static_argnames=("parts",))
+def _split(jobs: Job, parts: int) -> Job:
+  """[P] -> [parts, ceil(P / parts)], job i to part i mod parts (padded with job 0)."""
+  total = jax.tree.leaves(jobs)[0].shape[0]
+  size = -(-total // parts)
+  pad = lambda x: jnp.concatenate([x, jnp.repeat(x[:1], size * parts - total, axis=0)])
+  return jax.tree.map(
+      lambda x: jnp.swapaxes(pad(x).reshape((size, parts) + x.shape[1:]), 0, 1), jobs)
+
+
+@functools.partial(jax.jit, static_argnames=("num_lanes",))
+def _run(jobs: Job, num_lanes: int) -> State:
+  return lanes.run(init_state, step, _finish, jobs, num_lanes=num_lanes)
+
+
+@jax.jit
+def _join(red: Reduced, noise_var, out: State, betas) -> Result:
+  """[parts, size] outputs -> Result [C, I] in the original basis."""
+  num_cells, num_inits = betas.shape[0], red.d.shape[0]
+  def merge(x):
+    flat = jnp.swapaxes(x, 0, 1).reshape((-1,) + x.shape[2:])
+    return flat[:num_cells * num_inits].reshape((num_cells, num_inits) + x.shape[2:])
+  out = jax.tree.map(merge, out)
+  params = jax.vmap(jax.vmap(expand, in_axes=(0, None, 0)), in_axes=(None, None, 0))(
+      red, noise_var, out)
+  return Result(params, out.iterations, out.converged)
+
+
 def solve_grid(prob: problem_lib.Problem, b0: jax.Array, sigma_w0: jax.Array,
                betas: jax.Array, lams: jax.Array, tol: jax.Array, max_iters: jax.Array,
-               *, num_lanes: int = 256, num_groups: int = 1) -> Result:
-  """:func:`solve` for every (cell, init) pair, in one compiled queue.
+               *, num_lanes: int = 256, num_threads: int = 1) -> Result:
+  """:func:`solve` for every (cell, init) pair: one compiled queue per thread.
+
+  The C * I solves form one queue (cell-major), dealt round-robin into
+  ``num_threads`` equal parts that run concurrently from host threads, each in
+  ``num_lanes // num_threads`` lanes (:mod:`lbvae.linear.lanes`); all parts share
+  one compiled program, and beta, lambda, tol, max_iters are traced.
 
   Args:
     prob: the instance (shared).
     b0: float64[I, m, n], sigma_w0: float64[I, m, m]: starts shared by all cells.
     betas, lams: float64[C], one (beta, lambda) per cell.
     tol: float64[]; max_iters: int32[] (at least one step is taken).
-    num_lanes: problems advanced together (static); >= C * I is a plain vmap.
-    num_groups: independent lane groups (static), for several CPU cores.
+    num_lanes: problems advanced together, over all threads; >= C * I with one
+      thread is a plain vmap (the natural choice on a GPU).
+    num_threads: host threads, e.g. the number of CPU cores.
 
   Returns:
-    A :class:`Result` whose fields lead with [C, I]; problems run cell by cell.
+    A :class:`Result` whose fields lead with [C, I].
   """
-  num_cells, num_inits = betas.shape[0], b0.shape[0]
-  red = jax.vmap(reduce, in_axes=(None, 0, 0))(prob, b0, sigma_w0)
-  tile = lambda x: jnp.broadcast_to(x, (num_cells,) + x.shape).reshape((-1,) + x.shape[1:])
-  per_cell = lambda x: jnp.repeat(x, num_inits)
-  total = num_cells * num_inits
-  w_inv0 = jax.vmap(spd.inv)(red.sigma_w0)
-  jobs = Job(tile(red.d), tile(red.b0), tile(red.sigma_w0), tile(w_inv0), per_cell(betas),
-             per_cell(lams), jnp.full((total,), tol, red.d.dtype),
-             jnp.full((total,), jnp.maximum(max_iters, 1), jnp.int32))
-  out = lanes.run(init_state, step, _finish, jobs, num_lanes=num_lanes,
-                  num_groups=num_groups)
-  out = jax.tree.map(lambda x: x.reshape((num_cells, num_inits) + x.shape[1:]), out)
-  params = jax.vmap(jax.vmap(expand, in_axes=(0, None, 0)), in_axes=(None, None, 0))(
-      red, prob.noise_var, out)
-  return Result(params, out.iterations, out.converged)
+  parts = max(1, int(num_threads))
+  red, jobs = _queue(prob, b0, sigma_w0, betas, lams, tol, max_iters)
+  split = _split(jobs, parts)
+  width = max(1, num_lanes // parts)
+  x64 = jax.enable_x64.value  # thread-local: hand it to the worker threads
+
+  def run_part(k):
+    with jax.enable_x64(x64):
+      return jax.block_until_ready(
+          _run(jax.tree.map(lambda x: x[k], split), num_lanes=width))
+
+  if parts == 1:
+    outs = [run_part(0)]
+  else:
+    with concurrent.futures.ThreadPoolExecutor(parts) as pool:
+      outs = list(pool.map(run_part, range(parts)))
+  out = jax.tree.map(lambda *xs: jnp.stack(xs), *outs)
+  return _join(red, prob.noise_var, out, betas)
 
 
 def gain_trajectory(prob: problem_lib.Problem, b0: jax.Array, sigma_w0: jax.Array, *,
@@ -280,4 +339,5 @@ def gain_trajectory_grid(prob: problem_lib.Problem, b0: jax.Array, sigma_w0: jax
                          num_iterations: int) -> jax.Array:
   """:func:`gain_trajectory` for one start and C cells: float64[C, num_iterations]."""
   return jax.vmap(lambda beta, lam: gain_trajectory(
-      prob, b0, sigma_w0, beta=beta, lam=lam, num_iterations=num_iterations))(betas, lams)
+      prob, b0, sigma_w0, beta=beta, lam=lam,
+      num_iterations=num_iterations))(betas, lams)

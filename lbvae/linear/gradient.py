@@ -73,7 +73,7 @@ def optimizer(settings: Settings) -> optax.GradientTransformation:
 
 
 def to_params(p: init_lib.CholeskyParams, jitter: float) -> objective.Params:
-  """(A, B, L_Z, L_W) -> (A, B, Sigma_Z, Sigma_W), Sigma = tril(L) tril(L)^T + jitter I."""
+  """Covariances from factors: Sigma = tril(L) tril(L)^T + jitter I."""
   def cov(l):
     l = jnp.tril(l)
     return l @ l.T + jitter * jnp.eye(l.shape[0], dtype=l.dtype)
@@ -93,7 +93,8 @@ def clip_group(grads, max_norm: float):
   return jax.tree.map(lambda g: g * scale, grads)
 
 
-def init_state(p0: init_lib.CholeskyParams, beta, lam, settings: Settings) -> TrainState:
+def init_state(p0: init_lib.CholeskyParams, beta, lam,
+               settings: Settings) -> TrainState:
   """Training state of one run from its start ``p0``."""
   dtype = p0.A.dtype
   p0 = p0._replace(l_z=jnp.tril(p0.l_z), l_w=jnp.tril(p0.l_w))
@@ -130,7 +131,8 @@ def init_grid(p0: init_lib.CholeskyParams, betas: jax.Array, lams: jax.Array,
   """
   num_cells, num_inits = betas.shape[0], p0.A.shape[0]
   tiled = jax.tree.map(
-      lambda x: jnp.broadcast_to(x, (num_cells,) + x.shape).reshape((-1,) + x.shape[1:]),
+      lambda x: jnp.broadcast_to(x, (num_cells,) + x.shape).reshape(
+          (-1,) + x.shape[1:]),
       p0)
   return jax.vmap(init_state, in_axes=(0, 0, 0, None))(
       tiled, jnp.repeat(betas, num_inits), jnp.repeat(lams, num_inits), settings)

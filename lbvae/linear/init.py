@@ -52,7 +52,7 @@ def fixed_point(key: jax.Array, *, n: int, m: int) -> tuple[jax.Array, jax.Array
 
 
 def random_cholesky(key: jax.Array, d: int) -> jax.Array:
-  """A random lower-triangular factor: unit diagonal, N(0, 1/d) below it: float[d, d]."""
+  """Random lower-triangular factor, unit diagonal, N(0, 1/d) below: float[d, d]."""
   return jnp.eye(d) + jnp.tril(jax.random.normal(key, (d, d)), -1) / jnp.sqrt(d)
 
 

@@ -23,7 +23,6 @@ the pytree kept per problem. A problem always receives at least one step.
 
 from __future__ import annotations
 
-import functools
 from typing import Any, Callable
 
 import jax
@@ -41,17 +40,31 @@ def _select(mask, new, old):
   return jax.tree.map(sel, new, old)
 
 
-def _group(init_fn, step_fn, finish_fn, problems, width):
-  """Initial carry and (active, step) functions of one lane group over ``problems``."""
+def run(init_fn: Callable[[Any], Any], step_fn: Callable[[Any, Any], Any],
+        finish_fn: Callable[[Any], Any], problems: Any, *, num_lanes: int) -> Any:
+  """Runs ``step_fn`` on every problem until its ``done`` flag is set.
+
+  Args:
+    init_fn: problem -> state, for one problem.
+    step_fn: (state, problem) -> state, one loop iteration for one problem.
+    finish_fn: state -> output pytree, for one problem.
+    problems: a pytree whose leaves have a leading axis of length P (the queue;
+      problems are started in this order).
+    num_lanes: how many problems advance together (static).
+
+  Returns:
+    ``finish_fn`` outputs stacked on a leading axis of length P, in queue order.
+  """
   num = jax.tree.leaves(problems)[0].shape[0]
-  width = max(1, min(width, num))
+  if num == 0:
+    raise ValueError("lanes.run needs at least one problem")
+  width = max(1, min(num_lanes, num))
   v_init, v_step, v_finish = (jax.vmap(init_fn), jax.vmap(step_fn),
                               jax.vmap(finish_fn))
   idx0 = jnp.arange(width)
   jobs0 = _take(problems, idx0)
   template = jax.eval_shape(lambda p: finish_fn(init_fn(p)), _take(problems, 0))
   out0 = jax.tree.map(lambda t: jnp.zeros((num,) + t.shape, t.dtype), template)
-  carry0 = (idx0, jobs0, v_init(jobs0), jnp.asarray(width), out0)
 
   def harvest(carry, finished):
     idx, jobs, state, nxt, out = carry
@@ -66,62 +79,12 @@ def _group(init_fn, step_fn, finish_fn, problems, width):
     state = _select(load, v_init(fresh_jobs), state)
     return new_idx, jobs, state, nxt + jnp.sum(finished), out
 
-  def step(carry):
+  def body(carry):
     idx, jobs, state, nxt, out = carry
     state = v_step(state, jobs)
     finished = state.done & (idx < num)
     carry = (idx, jobs, state, nxt, out)
     return lax.cond(jnp.any(finished), harvest, lambda c, f: c, carry, finished)
 
-  def active(carry):
-    return jnp.any(carry[0] < num)
-
-  return carry0, active, step
-
-
-def run(init_fn: Callable[[Any], Any], step_fn: Callable[[Any, Any], Any],
-        finish_fn: Callable[[Any], Any], problems: Any, *, num_lanes: int,
-        num_groups: int = 1) -> Any:
-  """Runs ``step_fn`` on every problem until its ``done`` flag is set.
-
-  Args:
-    init_fn: problem -> state, for one problem.
-    step_fn: (state, problem) -> state, one loop iteration for one problem.
-    finish_fn: state -> output pytree, for one problem.
-    problems: a pytree whose leaves have a leading axis of length P (the queue;
-      problems are started in this order).
-    num_lanes: how many problems advance together, over all groups (static).
-    num_groups: independent lane groups (static); problem i goes to group
-      i mod num_groups. Groups share no data, so XLA's CPU runtime can run them
-      on different cores.
-
-  Returns:
-    ``finish_fn`` outputs stacked on a leading axis of length P, in queue order.
-  """
-  num = jax.tree.leaves(problems)[0].shape[0]
-  if num == 0:
-    raise ValueError("lanes.run needs at least one problem")
-  num_groups = max(1, min(num_groups, num))
-  width = max(1, num_lanes // num_groups)
-  groups = [_group(init_fn, step_fn, finish_fn,
-                   jax.tree.map(lambda x, g=g: x[g::num_groups], problems), width)
-            for g in range(num_groups)]
-
-  def body(carries):
-    return tuple(lax.cond(active(c), step, lambda c: c, c)
-                 for c, (_, active, step) in zip(carries, groups))
-
-  def cond(carries):
-    return functools.reduce(jnp.logical_or, [
-        active(c) for c, (_, active, _) in zip(carries, groups)])
-
-  carries = lax.while_loop(cond, body, tuple(g[0] for g in groups))
-  outs = [c[-1] for c in carries]
-
-  def interleave(*parts):
-    full = jnp.zeros((num,) + parts[0].shape[1:], parts[0].dtype)
-    for g, part in enumerate(parts):
-      full = full.at[g::num_groups].set(part)
-    return full
-
-  return jax.tree.map(interleave, *outs)
+  carry = (idx0, jobs0, v_init(jobs0), jnp.asarray(width), out0)
+  return lax.while_loop(lambda c: jnp.any(c[0] < num), body, carry)[-1]

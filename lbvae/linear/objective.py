@@ -1,4 +1,4 @@
-"""Closed-form lambda-beta-VAE objective of the linear-Gaussian model (arXiv 2602.09277).
+"""Closed-form lambda-beta-VAE objective, linear-Gaussian model (arXiv 2602.09277).
 
 Synopsis::
 
@@ -11,7 +11,8 @@ Encoder q(x|y) = N(B y, Sigma_W), decoder p(y|x) = N(A x, Sigma_Z), prior N(0, I
 data y ~ N(0, Sigma_Y). With Sigma_X = B Sigma_Y B^T + Sigma_W and the expected
 residual covariance
 
-    E = E[(y - A x)(y - A x)^T] = Sigma_Y - A B Sigma_Y - Sigma_Y B^T A^T + A Sigma_X A^T,
+    E = E[(y - A x)(y - A x)^T]
+      = Sigma_Y - A B Sigma_Y - Sigma_Y B^T A^T + A Sigma_X A^T,
 
     R = 1/2 [tr(Sigma_Z^-1 E) + n log 2 pi + log det Sigma_Z]   (reconstruction NLL)
     K = 1/2 [tr Sigma_X - log det Sigma_W - m]                    (KL to the prior)

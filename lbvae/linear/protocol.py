@@ -1,4 +1,4 @@
-"""The linear-Gaussian protocol of arXiv 2602.09277 (SPEC §3): both solvers, every cell.
+"""The linear-Gaussian protocol of arXiv 2602.09277 (SPEC §3): both solvers, all cells.
 
 Synopsis::
 
@@ -87,7 +87,7 @@ def _positive(name: str, value, *, integer: bool = False, low: float = 0.0) -> N
 
 
 def validate(config) -> None:
-  """Checks every field the protocol reads; raises cli.UsageError naming the first bad one."""
+  """Checks every field the protocol reads; cli.UsageError names the first bad one."""
   _floats("betas", config.betas, low=0.0, strict=True)
   _floats("lambdas", config.lambdas, low=0.0, strict=False)
   names = solver_names(config)
@@ -119,7 +119,7 @@ def validate(config) -> None:
     for v in per_n[name]:
       cli.require(float(v).is_integer(), f"config.{name} must hold integers, got {v}")
   _positive("fixed_point.num_lanes", config.fixed_point.num_lanes, integer=True)
-  _positive("fixed_point.num_groups", config.fixed_point.num_groups, integer=True)
+  _positive("fixed_point.num_threads", config.fixed_point.num_threads, integer=True)
   for name in ("learning_rate", "b1", "b2", "eps", "jitter"):
     _positive(f"gradient.{name}", config.gradient[name])
   cli.require(config.gradient.b1 < 1 and config.gradient.b2 < 1,
@@ -133,7 +133,7 @@ def validate(config) -> None:
 
 
 def size_class(config, n: int) -> int:
-  """Index of the per-n settings for dimension n: the first class >= n, else the last."""
+  """Index of the per-n settings for dimension n: first class >= n, else the last."""
   classes = [float(c) for c in config.size_classes]
   for i, c in enumerate(classes):
     if n <= c:
@@ -165,7 +165,8 @@ def init_key(config, n: int, salt: int) -> jax.Array:
 
 
 @jax.jit
-def evaluate(params: objective.Params, prob: problem_lib.Problem) -> dict[str, jax.Array]:
+def evaluate(params: objective.Params,
+             prob: problem_lib.Problem) -> dict[str, jax.Array]:
   """Closed-form scores of models with one leading run axis (MI matrices for I_m)."""
   def one(p):
     t = objective.terms(p, prob)
@@ -178,7 +179,7 @@ def evaluate(params: objective.Params, prob: problem_lib.Problem) -> dict[str, j
 
 
 def solve_fixed_point(config, prob, betas, lams):
-  """All cells x inits with the alternating solver: (Params [C*I], iterations, converged)."""
+  """All cells x inits, alternating solver: (Params [C*I], iterations, converged)."""
   n, m, k = prob.n, int(config.m), size_class(config, prob.n)
   b0, w0 = init.batch(init.fixed_point, init_key(config, n, 1), int(config.num_inits),
                       n=n, m=m)
@@ -187,7 +188,7 @@ def solve_fixed_point(config, prob, betas, lams):
       jnp.asarray(float(config.fixed_point.tol[k])),
       jnp.asarray(int(config.fixed_point.max_iters[k]), jnp.int32),
       num_lanes=int(config.fixed_point.num_lanes),
-      num_groups=int(config.fixed_point.num_groups))
+      num_threads=int(config.fixed_point.num_threads))
   flat = lambda x: x.reshape((-1,) + x.shape[2:])
   return (jax.tree.map(flat, res.params), np.asarray(flat(res.iterations)),
           np.asarray(flat(res.converged)))
@@ -207,7 +208,8 @@ def solve_gradient(config, prob, betas, lams, *, progress: bool = True):
   """All cells x inits with the gradient solver: (Params [C*I], steps, converged)."""
   n, m = prob.n, int(config.m)
   settings, steps = gradient_settings(config, n)
-  p0 = init.batch(init.gradient, init_key(config, n, 2), int(config.num_inits), n=n, m=m)
+  p0 = init.batch(init.gradient, init_key(config, n, 2), int(config.num_inits),
+                  n=n, m=m)
   jprob = _as_jax(prob)
   state = gradient.init_grid(p0, jnp.asarray(betas), jnp.asarray(lams), settings)
   chunk = int(config.gradient.chunk)
@@ -233,10 +235,12 @@ def _rows(solver, prob, config, betas, lams, params, iterations, converged):
     cell, k = divmod(r, num_inits)
     beta, lam = float(betas[cell]), float(lams[cell])
     rows.append(dict(
-        solver=solver, n=prob.n, m=int(config.m), s=prob.s, beta=beta, **{"lambda": lam},
+        solver=solver, n=prob.n, m=int(config.m), s=prob.s, beta=beta,
+        **{"lambda": lam},
         init=k, recon=float(scores["recon"][r]), kl=float(scores["kl"][r]),
         l2=float(scores["l2"][r]),
-        total=float(scores["recon"][r] + beta * scores["kl"][r] + lam * scores["l2"][r]),
+        total=float(scores["recon"][r] + beta * scores["kl"][r]
+                    + lam * scores["l2"][r]),
         sap=float(scores["sap"][r]), im=float(i_m[r]), mi_xy=float(scores["mi_xy"][r]),
         gain=float(scores["gain"][r]), iterations=int(iterations[r]),
         converged=bool(converged[r])))
@@ -254,7 +258,8 @@ def summarise(per_init: list[dict[str, Any]]) -> list[dict[str, Any]]:
     entry = dict(zip(("solver", "n", "m", "s", "beta", "lambda"), key), inits=len(rows))
     for name in ("recon", "sap", "im"):
       vals = np.array([r[name] for r in rows])
-      entry[f"{name}_mean"], entry[f"{name}_std"] = float(vals.mean()), float(vals.std())
+      entry[f"{name}_mean"] = float(vals.mean())
+      entry[f"{name}_std"] = float(vals.std())
     out.append(entry)
   return out
 
@@ -272,17 +277,20 @@ def contraction(config, prob) -> list[dict[str, Any]]:
 
 
 def run(config, *, progress: bool = True) -> Results:
-  """Runs the whole protocol (call under ``jax.enable_x64(True)``, after :func:`validate`)."""
+  """Runs the whole protocol; call after :func:`validate`, under x64."""
   probs = instances(config)
-  betas, lams = zip(*[(float(b), float(l)) for b in config.betas for l in config.lambdas])
-  betas, lams = np.array(betas), np.array(lams)
+  cells = [(float(b), float(l)) for b in config.betas for l in config.lambdas]
+  betas, lams = (np.array(x) for x in zip(*cells))
   solve = {"fixed_point": lambda p: solve_fixed_point(config, p, betas, lams),
-           "gradient": lambda p: solve_gradient(config, p, betas, lams, progress=progress)}
+           "gradient": lambda p: solve_gradient(config, p, betas, lams,
+                                                progress=progress)}
   jobs = [(s, n) for s in solver_names(config) for n in probs]
   per_init, seconds = [], {}
-  with tqdm.tqdm(jobs, desc="linear protocol", unit="solve", disable=not progress) as bar:
+  with tqdm.tqdm(jobs, desc="linear protocol", unit="solve",
+                 disable=not progress) as bar:
     for solver, n in bar:
-      bar.set_postfix_str(f"{solver} n={n}, {len(betas)} cells x {config.num_inits} inits")
+      bar.set_postfix_str(
+          f"{solver} n={n}, {len(betas)} cells x {config.num_inits} inits")
       start = time.perf_counter()
       out = solve[solver](probs[n])
       jax.block_until_ready(out[0])

@@ -38,7 +38,8 @@ from lbvae.linear import problem as problem_lib
 from lbvae.linear import protocol
 
 
-def _write_csv(path: str, columns: Sequence[str], rows: Sequence[dict[str, Any]]) -> None:
+def _write_csv(path: str, columns: Sequence[str],
+               rows: Sequence[dict[str, Any]]) -> None:
   with open(path, "w", newline="") as f:
     writer = csv.DictWriter(f, fieldnames=list(columns), extrasaction="raise")
     writer.writeheader()
@@ -53,7 +54,8 @@ def check_workdir(workdir: str) -> None:
   try:
     os.makedirs(workdir, exist_ok=True)
   except OSError as e:
-    raise cli.UsageError(f"--workdir={workdir} cannot be created ({e.strerror})") from None
+    raise cli.UsageError(
+        f"--workdir={workdir} cannot be created ({e.strerror})") from None
   cli.require(os.access(workdir, os.W_OK), f"--workdir={workdir} is not writable")
 
 
@@ -64,7 +66,8 @@ def write(results: protocol.Results, config, workdir: str) -> list[str]:
     join = lambda name: os.path.join(staging, name)
     _write_csv(join("summary.csv"), protocol.SUMMARY_COLUMNS, results.summary)
     _write_csv(join("per_init.csv"), protocol.PER_INIT_COLUMNS, results.per_init)
-    _write_csv(join("contraction.csv"), protocol.CONTRACTION_COLUMNS, results.contraction)
+    _write_csv(join("contraction.csv"), protocol.CONTRACTION_COLUMNS,
+               results.contraction)
     collapse = {}
     for n, prob in results.instances.items():
       np.savez(join(f"instance_n{n}.npz"), Gamma=prob.gamma, Sigma_V=prob.sigma_v,

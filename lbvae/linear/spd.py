@@ -1,4 +1,4 @@
-"""Small symmetric positive definite matrices in plain jnp (linear-Gaussian model, arXiv 2602.09277).
+"""Small symmetric positive definite matrices in plain jnp (arXiv 2602.09277 models).
 
 Synopsis::
 
@@ -101,5 +101,5 @@ def top_eigenvalue(x: jax.Array, *, squarings: int = 60) -> jax.Array:
   scale = jnp.maximum(jnp.max(jnp.abs(x)), jnp.finfo(x.dtype).tiny)
   power = lax.fori_loop(0, squarings, square, x / scale)
   v = power[:, jnp.argmax(jnp.sum(power**2, axis=0))]
-  return jnp.where(jnp.any(x != 0), v @ x @ v / jnp.maximum(v @ v, jnp.finfo(x.dtype).tiny),
-                   0.0)
+  tiny = jnp.finfo(x.dtype).tiny
+  return jnp.where(jnp.any(x != 0), v @ x @ v / jnp.maximum(v @ v, tiny), 0.0)

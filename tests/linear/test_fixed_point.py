@@ -60,8 +60,8 @@ def small():
 
 def _solve1(prob, b0, w0, beta, lam, max_iters, tol=0.0):
   as_f64 = lambda x: jnp.asarray(x, jnp.float64)
-  return fixed_point.solve(prob, b0, w0, beta=as_f64(beta), lam=as_f64(lam), tol=as_f64(tol),
-                           max_iters=jnp.asarray(max_iters, jnp.int32))
+  return fixed_point.solve(prob, b0, w0, beta=as_f64(beta), lam=as_f64(lam),
+                           tol=as_f64(tol), max_iters=jnp.asarray(max_iters, jnp.int32))
 
 
 def test_first_steps_equal_spec_updates(small):
@@ -126,7 +126,8 @@ def grid(small):
   betas = jnp.array([2.0, 2.0, 2.0, 16.0, 16.0, 16.0])
   lams = jnp.array([0.0, 2.0, 8.0, 0.0, 2.0, 8.0])
   res = fixed_point.solve_grid(prob, b0, w0, betas, lams, jnp.asarray(1e-9),
-                               jnp.asarray(20_000, jnp.int32), num_lanes=4, num_groups=2)
+                               jnp.asarray(20_000, jnp.int32), num_lanes=4,
+                               num_threads=2)
   return betas, lams, res
 
 
@@ -167,8 +168,9 @@ def test_lambda_keeps_exactly_the_directions_above_threshold(small):
   d = np.linalg.eigvalsh(sy)[::-1]
   thresholds = 1 + 2 * lam * d[:3]
   betas = jnp.asarray(np.outer(thresholds, [1.1, 0.9]).ravel())  # 6 cells, as `grid`
-  res = fixed_point.solve_grid(prob, b0, w0, betas, jnp.full(6, lam), jnp.asarray(1e-10),
-                               jnp.asarray(20_000, jnp.int32), num_lanes=4, num_groups=2)
+  res = fixed_point.solve_grid(prob, b0, w0, betas, jnp.full(6, lam),
+                               jnp.asarray(1e-10), jnp.asarray(20_000, jnp.int32),
+                               num_lanes=4, num_threads=2)
   sv = np.linalg.svd(np.asarray(res.params.B), compute_uv=False)  # [6, 3, m]
   kept = np.sum(sv > 1e-4, axis=-1)
   want = np.sum(1 + 2 * lam * d[None, :] > np.asarray(betas)[:, None], axis=1)
@@ -202,7 +204,7 @@ def test_grid_compiles_once_for_all_cells(small, grid):
                                  jnp.asarray(40, jnp.int32)))
   jax.monitoring.register_event_duration_secs_listener(listener)
   try:
-    again = fixed_point.solve_grid(prob, b0, w0, *args, num_lanes=4, num_groups=2)
+    again = fixed_point.solve_grid(prob, b0, w0, *args, num_lanes=4, num_threads=2)
     jax.block_until_ready(again)
   finally:
     jax.monitoring.unregister_event_duration_listener(listener)
@@ -232,8 +234,8 @@ def test_matches_independent_numpy_on_published_instance():
                                jnp.asarray(50_000, jnp.int32))
   recon = jax.jit(jax.vmap(objective.recon, in_axes=(0, None)))
   got = np.asarray(recon(jax.tree.map(lambda x: x[:, 0], res.params), prob))
-  want = [_numpy_solve(sy, np.asarray(b0[0]), np.asarray(w0[0]), beta, lam, 1e-6, 50_000)
-          for beta, lam in cells]
+  start = (np.asarray(b0[0]), np.asarray(w0[0]))
+  want = [_numpy_solve(sy, *start, beta, lam, 1e-6, 50_000) for beta, lam in cells]
   want_recon = np.asarray(recon(objective.Params(
       *(jnp.asarray(np.stack(x)) for x in list(zip(*want))[:4])), prob))
   for c, cell in enumerate(cells):

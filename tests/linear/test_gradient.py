@@ -1,4 +1,4 @@
-"""The gradient solver: clipping, triangular factors, best iterate, grid = loop, optimum."""
+"""Gradient solver: clipping, triangular factors, best iterate, grid = loop, optimum."""
 
 import jax
 import jax.numpy as jnp

@@ -1,4 +1,4 @@
-"""Closed-form linear-Gaussian metrics: known-good and known-bad codes, sampling, brute force."""
+"""Closed-form linear-Gaussian metrics: known-good/bad codes, sampling, brute force."""
 
 import itertools
 
@@ -74,7 +74,8 @@ def test_mutual_information_from_joint_covariance(prob):
   joint = np.block([[sy, sy @ bn.T], [bn @ sy, bn @ sy @ bn.T + wn]])
   want = 0.5 * (np.linalg.slogdet(sy)[1] + np.linalg.slogdet(bn @ sy @ bn.T + wn)[1]
                 - np.linalg.slogdet(joint)[1])
-  assert float(metrics.mutual_information_xy(b, w, prob)) == pytest.approx(want, rel=1e-8)
+  got = float(metrics.mutual_information_xy(b, w, prob))
+  assert got == pytest.approx(want, rel=1e-8)
 
 
 def test_spectral_norm_even_for_collapsed_gains():

@@ -20,7 +20,8 @@ def model():
   n, m, s = 6, 3, 2
   prob = problem_lib.Problem(rng.normal(size=(n, s)), np.diag(rng.uniform(0.1, 1, s)),
                              np.float64(0.05))
-  params = objective.Params(0.5 * rng.normal(size=(n, m)), 0.5 * rng.normal(size=(m, n)),
+  params = objective.Params(0.5 * rng.normal(size=(n, m)),
+                            0.5 * rng.normal(size=(m, n)),
                             _spd(rng, n, 0.5), _spd(rng, m, 0.3))
   return prob, params
 
@@ -38,7 +39,8 @@ def test_terms_match_monte_carlo(model):
   prob, p = model
   rng = np.random.default_rng(0)
   num = 400_000
-  sigma_y = np.asarray(problem_lib.sigma_y(problem_lib.Problem(*map(jnp.asarray, prob))))
+  jprob = problem_lib.Problem(*map(jnp.asarray, prob))
+  sigma_y = np.asarray(problem_lib.sigma_y(jprob))
   y = rng.multivariate_normal(np.zeros(prob.n), sigma_y, size=num)
   x = y @ p.B.T + rng.multivariate_normal(np.zeros(p.B.shape[0]), p.sigma_w, size=num)
   recon = -_log_normal(y, x @ p.A.T, p.sigma_z)
@@ -53,11 +55,12 @@ def test_terms_match_monte_carlo(model):
 
 
 def test_terms_reject_a_wrong_model(model):
-  """The Monte Carlo check can fail: a perturbed decoder changes R beyond sampling error."""
+  """The check can fail: a perturbed decoder moves R beyond sampling error."""
   prob, p = model
   jp = problem_lib.Problem(*map(jnp.asarray, prob))
   r0 = objective.recon(objective.Params(*map(jnp.asarray, p)), jp)
-  r1 = objective.recon(objective.Params(jnp.asarray(p.A) * 1.05, *map(jnp.asarray, p[1:])), jp)
+  perturbed = objective.Params(jnp.asarray(p.A) * 1.05, *map(jnp.asarray, p[1:]))
+  r1 = objective.recon(perturbed, jp)
   assert abs(float(r1 - r0)) > 1e-3
 
 

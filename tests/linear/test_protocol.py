@@ -1,6 +1,7 @@
-"""The linear protocol end to end: config validation, summaries, the CLI and its files."""
+"""The linear protocol end to end: config validation, summaries, CLI and its files."""
 
 import csv
+import importlib.util
 import os
 import subprocess
 import sys
@@ -9,13 +10,16 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from configs import linear as linear_config
 from lbvae import cli
 from lbvae.linear import objective
 from lbvae.linear import problem as problem_lib
 from lbvae.linear import protocol
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+_SPEC = importlib.util.spec_from_file_location(
+    "linear_config", os.path.join(REPO, "configs", "linear.py"))
+linear_config = importlib.util.module_from_spec(_SPEC)
+_SPEC.loader.exec_module(linear_config)
 
 
 @pytest.mark.parametrize("field,value,message", [
@@ -44,7 +48,8 @@ def test_validate_checks_per_size_settings():
 
 def test_size_class_picks_first_class_at_least_n():
   config = linear_config.get_config()
-  assert [protocol.size_class(config, n) for n in (10, 50, 51, 100, 400)] == [0, 0, 1, 1, 1]
+  classes = [protocol.size_class(config, n) for n in (10, 50, 51, 100, 400)]
+  assert classes == [0, 0, 1, 1, 1]
 
 
 def test_summarise_means_and_spreads():
@@ -57,7 +62,7 @@ def test_summarise_means_and_spreads():
 
 
 def test_evaluate_calls_no_lapack():
-  """Scoring a batch of models uses no LAPACK custom call (they can deadlock, see spd)."""
+  """Scoring a batch of models calls no LAPACK kernel (they can deadlock: see spd)."""
   prob = problem_lib.Problem(jnp.ones((6, 2)), jnp.eye(2), jnp.asarray(0.05))
   params = objective.Params(jnp.zeros((3, 6, 2)), jnp.zeros((3, 2, 6)),
                             jnp.broadcast_to(jnp.eye(6), (3, 6, 6)),
@@ -96,7 +101,8 @@ def test_cli_writes_every_file_with_exact_columns(tmp_path, small_problem):
   assert all(float(r["im_mean"]) > 0.05 for r in kept)
   with open(tmp_path / "contraction.csv") as f:
     gains = list(csv.DictReader(f))
-  assert list(gains[0]) == ["beta", "lambda", "iteration", "gain"] and len(gains) == 2 * 2 * 6
+  assert list(gains[0]) == ["beta", "lambda", "iteration", "gain"]
+  assert len(gains) == 2 * 2 * 6
   with open(tmp_path / "per_init.csv") as f:
     assert len(list(csv.DictReader(f))) == 4 * 3
   for name in ("boxplots_n12.png", "heatmaps_n12.png", "contraction.png", "run.json",

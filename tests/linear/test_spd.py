@@ -1,4 +1,4 @@
-"""LAPACK-free SPD routines: inverse, log-determinant, their gradient, top eigenvalue."""
+"""LAPACK-free SPD routines: inverse, log-determinant, gradient, top eigenvalue."""
 
 import jax
 import jax.numpy as jnp
@@ -50,5 +50,6 @@ def test_top_eigenvalue_even_with_ties_and_zeros():
                [3e-300, 1e-300]):
     q, _ = np.linalg.qr(rng.normal(size=(len(vals), len(vals))))
     x = (q * np.array(vals)) @ q.T
-    assert float(spd.top_eigenvalue(jnp.asarray(x))) == pytest.approx(max(vals), rel=1e-9)
+    got = float(spd.top_eigenvalue(jnp.asarray(x)))
+    assert got == pytest.approx(max(vals), rel=1e-9)
   assert float(spd.top_eigenvalue(jnp.zeros((3, 3)))) == 0.0
