@@ -5,12 +5,12 @@ Command (also ``make linear``)::
     python -m experiments.linear --config=configs/linear.py --workdir=runs/linear
 
 Run time, measured on a shared 2-core CPU (``python -m experiments.bench_linear``):
-fixed-point solver about 40 s for n = 50 (its 200 beta = 1, lambda > 0 runs go to
-the 50 000-step cap) and about 11 s for n = 100, compilation included; the
-gradient solver is O(n^3) per step: about 0.5 s per step for the 1 250 runs at
-n = 50 (4 h for 30 000 steps) and 3.4 s at n = 100 (2 days for 50 000 steps), so
+fixed-point solver about 20 s for n = 50 (its 200 beta = 1, lambda > 0 runs go to
+the 50 000-step cap) and about 5 s for n = 100, compilation included; the
+gradient solver is O(n^3) per step: about 0.33 s per step for the 1 250 runs at
+n = 50 (2.7 h for 30 000 steps) and 2.6 s at n = 100 (36 h for 50 000 steps), so
 run it on a GPU host with the same command (the fixed-point part alone:
-``--config.solvers=fixed_point``).
+``--config.solvers=fixed_point``, about 30 s end to end).
 
 Expected result (summary.csv, heatmaps_n*.png, seed 0, n = 50): at lambda = 0
 every beta >= 4 cell is collapsed, SAP and I_m below 1e-14 and R = 10.311, the
@@ -19,7 +19,7 @@ every lambda > 0 cell keeps SAP (0.06 to 0.14) and I_m (0.4 to 1.1 nats) clearly
 above zero, decreasing slowly with beta. contraction.png: at lambda = 0 the gain
 ||B_k||_2 falls by 1/beta per iteration for beta > 1; with lambda = 2 it levels off.
 
-Quick check on a saved instance (about 25 s on 2 cores)::
+Quick check on a saved instance (about 10 s on 2 cores)::
 
     python -m experiments.linear --config=configs/linear.py --workdir=/tmp/lin \\
         --config.problem=runs/linear/instance_n50.npz --config.num_inits=16 \\

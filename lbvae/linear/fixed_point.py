@@ -7,8 +7,6 @@ Synopsis::
                                  jnp.asarray(50_000))  # fields: [cells, inits, ...]
     one = fixed_point.solve(prob, b0[0], w0[0], beta=4.0, lam=0.0, tol=1e-6,
                             max_iters=50_000)
-    gains = fixed_point.gain_trajectory_grid(prob, b0[0], w0[0], betas, lams,
-                                             num_iterations=100)
 
 SPEC §3 alternates two exact block updates,
 
@@ -52,7 +50,6 @@ import jax.numpy as jnp
 from jax import lax
 
 from lbvae.linear import lanes
-from lbvae.linear import metrics
 from lbvae.linear import objective
 from lbvae.linear import problem as problem_lib
 from lbvae.linear import spd
@@ -311,33 +308,3 @@ def solve_grid(prob: problem_lib.Problem, b0: jax.Array, sigma_w0: jax.Array,
       outs = list(pool.map(run_part, range(parts)))
   out = jax.tree.map(lambda *xs: jnp.stack(xs), *outs)
   return _join(red, prob.noise_var, out, betas)
-
-
-def gain_trajectory(prob: problem_lib.Problem, b0: jax.Array, sigma_w0: jax.Array, *,
-                    beta, lam, num_iterations: int) -> jax.Array:
-  """||B_k||_2 after each of ``num_iterations`` full (decoder + encoder) iterations.
-
-  Returns:
-    float64[num_iterations].
-  """
-  red = reduce(prob, b0, sigma_w0)
-
-  def body(carry, _):
-    b, w, w_inv = carry
-    a, _, x_inv = decoder_update(b, w, red.d)
-    b, w, w_inv = encoder_update(a, x_inv, b, w_inv, beta=beta, lam=lam)
-    return (b, w, w_inv), metrics.spectral_norm(b)
-
-  start = (red.b0, red.sigma_w0, spd.inv(red.sigma_w0))
-  _, gains = lax.scan(body, start, None, length=num_iterations)
-  return gains
-
-
-@functools.partial(jax.jit, static_argnames=("num_iterations",))
-def gain_trajectory_grid(prob: problem_lib.Problem, b0: jax.Array, sigma_w0: jax.Array,
-                         betas: jax.Array, lams: jax.Array, *,
-                         num_iterations: int) -> jax.Array:
-  """:func:`gain_trajectory` for one start and C cells: float64[C, num_iterations]."""
-  return jax.vmap(lambda beta, lam: gain_trajectory(
-      prob, b0, sigma_w0, beta=beta, lam=lam,
-      num_iterations=num_iterations))(betas, lams)

@@ -27,6 +27,7 @@ import numpy as np
 import tqdm
 
 from lbvae import cli
+from lbvae.linear import contraction as contraction_lib
 from lbvae.linear import fixed_point
 from lbvae.linear import gradient
 from lbvae.linear import init
@@ -269,7 +270,7 @@ def contraction(config, prob) -> list[dict[str, Any]]:
   c = config.contraction
   betas, lams = zip(*[(float(b), float(l)) for b in c.betas for l in c.lambdas])
   b0, w0 = init.fixed_point(init_key(config, prob.n, 3), n=prob.n, m=int(config.m))
-  gains = np.asarray(fixed_point.gain_trajectory_grid(
+  gains = np.asarray(contraction_lib.gain_trajectory_grid(
       _as_jax(prob), b0, w0, jnp.asarray(betas), jnp.asarray(lams),
       num_iterations=int(c.iterations)))
   return [dict(beta=b, **{"lambda": l}, iteration=k + 1, gain=float(g))

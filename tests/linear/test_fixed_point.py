@@ -11,6 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from lbvae.linear import contraction
 from lbvae.linear import fixed_point
 from lbvae.linear import init
 from lbvae.linear import metrics
@@ -216,7 +217,7 @@ def test_gain_contracts_by_one_over_beta(small):
   prob, _, b0, w0 = small
   betas = jnp.array([2.0, 4.0, 8.0, 32.0, 4.0])
   lams = jnp.array([0.0, 0.0, 0.0, 0.0, 2.0])
-  gains = np.asarray(fixed_point.gain_trajectory_grid(prob, b0[0], w0[0], betas, lams,
+  gains = np.asarray(contraction.gain_trajectory_grid(prob, b0[0], w0[0], betas, lams,
                                                       num_iterations=40))
   for c in range(4):
     ratios = gains[c, 10:] / gains[c, 9:-1]
