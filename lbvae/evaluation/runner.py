@@ -39,10 +39,10 @@ from lbvae.evaluation import report
 from lbvae.evaluation import samples as samples_lib
 from lbvae.evaluation import store
 from lbvae.evaluation import tables
+from lbvae.train import config as config_lib
 
 # Evaluation fields the trainer's configs may lack (see with_eval_defaults):
 # FactorVAE votes (2/3 train, 1/3 test; 0 = no FactorVAE score) and their batch.
-EVAL_DEFAULTS = {"factor_vae_votes": 200, "factor_vae_batch": 64}
 CPU_MAX_BATCH = 128   # see encoder_batch
 
 
@@ -60,15 +60,14 @@ class PassResult:
 
 
 def with_eval_defaults(config):
-  """``config`` with the pass's own ``eval.*`` fields added where missing.
+  """``config`` with every ``eval.*`` field of ``train.config.defaults()``.
 
-  The trainer's configs carry ``eval.num_train, num_test, num_bins, batch_size``;
-  the FactorVAE vote settings (:data:`EVAL_DEFAULTS`) are added here so that they
-  can be overridden like the others.
+  A workdir written before a field existed (e.g. the FactorVAE vote settings) gets
+  the default value, so that it can be overridden like the others.
   """
   config = config.copy_and_resolve_references()
   with config.unlocked():
-    for k, v in EVAL_DEFAULTS.items():
+    for k, v in config_lib.defaults().eval.items():
       if k not in config.eval:
         config.eval[k] = v
   return config
