@@ -9,6 +9,8 @@ import numpy as np
 
 import pytest
 
+from file_state import snapshot
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -25,16 +27,6 @@ def env(request):
 def sweep(env, *args):
   return subprocess.run([sys.executable, "-m", "experiments.sweep", *args], cwd=ROOT,
                         env=env, capture_output=True, text=True, timeout=600)
-
-
-def listing(root):
-  out = {}
-  for d, _, files in os.walk(root):
-    for name in files:
-      p = os.path.join(d, name)
-      st = os.stat(p)
-      out[p] = (st.st_size, st.st_mtime_ns)
-  return out
 
 
 @pytest.fixture(scope="module")
@@ -103,13 +95,13 @@ def test_smoke_sweep_sharded_over_4_devices_equals_one_device(smoke, env, tmp_pa
 def test_bad_input_is_one_line_and_exit_2(smoke, env, tmp_path, override, message,
                                           existing):
   workdir = smoke[0] if existing else str(tmp_path / "new")
-  before = listing(workdir)
+  before = snapshot(workdir)
   result = sweep(env, "--config=configs/smoke.py", f"--workdir={workdir}", override)
   assert result.returncode == 2, result.stderr[-3000:]
   errors = [l for l in result.stderr.splitlines() if l.startswith("error:")]
   assert len(errors) == 1 and errors[0].startswith(message), result.stderr[-3000:]
   assert "Traceback" not in result.stderr
-  assert listing(workdir) == before
+  assert snapshot(workdir) == before
   assert existing or not os.path.exists(workdir)
 
 

@@ -13,6 +13,7 @@ from lbvae import train
 from lbvae.train import checkpoint
 from lbvae.train import loop
 from lbvae.train import workdir as workdir_lib
+from file_state import snapshot
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -55,17 +56,6 @@ def read(path):
 def rows(path):
   with open(path, newline="") as f:
     return list(csv.DictReader(f))
-
-
-def snapshot(root):
-  """Every file under root with its size and mtime."""
-  out = {}
-  for d, _, files in os.walk(root):
-    for name in files:
-      p = os.path.join(d, name)
-      st = os.stat(p)
-      out[p] = (st.st_size, st.st_mtime_ns)
-  return out
 
 
 @pytest.fixture(scope="module")
