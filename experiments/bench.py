@@ -17,6 +17,7 @@ one JSON object.
 from __future__ import annotations
 
 import json
+import os
 import resource
 import statistics
 import subprocess
@@ -89,10 +90,12 @@ class Alternative:
     lifted = grid_lib.lift(train_step, strategy, c.map_batch_size)
     shape = (c.batch_size, 64, 64, c.num_channels)
 
-    def grid_call(states, key):
-      t = states.step[0]
+    def make_batch(key, t):  # one batch per grid step, shared by all members
       batch = jax.random.bernoulli(jax.random.fold_in(key, t), 0.5, shape)
-      batch = batch.astype(jnp.uint8) * jnp.uint8(255)  # binary images, as dSprites
+      return batch.astype(jnp.uint8) * jnp.uint8(255)  # binary images, as dSprites
+
+    def grid_call(states, batch):
+      t = states.step[0]
       batches = jnp.broadcast_to(batch, (width,) + shape)
       rngs = jax.vmap(step_lib.noise_key, (0, None))(states.rng, t)
       return lifted(states, batches, rngs)[0]
@@ -102,8 +105,11 @@ class Alternative:
     # Separate buffers per copy: the compiled step donates its state.
     self.states = [jax.tree.map(jnp.copy, state) for _ in range(copies)]
     self.key = jax.random.key(1)
+    self.make_batch = jax.jit(make_batch)
+    self.t = 0
     t0 = time.perf_counter()
-    lowered = jax.jit(grid_call, donate_argnums=(0,)).lower(self.states[0], self.key)
+    batch = self.make_batch(self.key, 0)
+    lowered = jax.jit(grid_call, donate_argnums=(0,)).lower(self.states[0], batch)
     self.compiled = lowered.compile()
     self.compile_seconds = time.perf_counter() - t0
     # XLA counts a while loop's body once: lax.map's body holds map_batch_size members.
@@ -115,7 +121,11 @@ class Alternative:
   def step(self, clock=time.perf_counter) -> float:
     """Runs one grid step; returns its duration in seconds on ``clock``."""
     t0 = clock()
-    self.states = [self.compiled(s, self.key) for s in self.states]
+    # Like the PyTorch loop: the batch is drawn once per grid step, then every member
+    # (one call each for ``loop``, all in one call otherwise) trains on it.
+    batch = self.make_batch(self.key, self.t)
+    self.t += 1
+    self.states = [self.compiled(s, batch) for s in self.states]
     jax.block_until_ready(self.states)
     return clock() - t0
 
@@ -239,6 +249,8 @@ def main(argv):
       "fraction_of_peak": rate * flops / peak if peak else None,
       "peak_memory_bytes": mem, "peak_memory_kind": mem_kind,
       "executable_bytes": best.memory_bytes,
+      "cpu_count": os.cpu_count(),
+      "environment": {k: os.environ.get(k, "") for k in ("GLIBC_TUNABLES", "XLA_FLAGS")},
       "alternatives": [{"impl": a.impl, "strategy": a.strategy,
                         "model_steps_per_second": a.rate(),
                         "compile_seconds": a.compile_seconds,

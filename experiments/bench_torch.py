@@ -10,7 +10,9 @@ not a dependency of the project. Run it with an interpreter that has torch::
     /tmp/torchenv/bin/python -m experiments.bench_torch --grid_size=5 --steps=10
 
 Prints human-readable figures, then one JSON line with ``torch_model_steps_per_second``
-(model-steps per second of the whole loop, warm-up excluded).
+(model-steps per second of the whole loop, warm-up excluded). ``--profile`` also times
+forward + backward of each (transposed) convolution alone at its real shape, the
+counterpart of ``experiments/bench.py --config.profile=True``.
 """
 
 from __future__ import annotations
@@ -39,6 +41,36 @@ def build(torch, num_channels: int = 1, latent_dim: int = 10):
   return nn.Sequential(*enc), nn.Sequential(*dec)
 
 
+# (kind, input size, in channels, out channels), as experiments/bench_profile.py.
+LAYERS = (("down", 64, 1, 32), ("down", 32, 32, 32), ("down", 16, 32, 64),
+          ("down", 8, 64, 64), ("up", 4, 64, 64), ("up", 8, 64, 32), ("up", 16, 32, 32),
+          ("up", 32, 32, 1))
+
+
+def profile_layers(torch, batch: int, repeats: int) -> list:
+  """Median ms of forward + backward of each conv layer alone (no input gradient for
+  the first encoder layer, whose input is data)."""
+  rows = []
+  for kind, size, cin, cout in LAYERS:
+    conv = (torch.nn.Conv2d if kind == "down" else torch.nn.ConvTranspose2d)(
+        cin, cout, 4, 2, 1)
+    first = kind == "down" and size == 64
+    x = torch.full((batch, cin, size, size), 0.1, requires_grad=not first)
+    times = []
+    for r in range(repeats + 2):
+      t0 = time.perf_counter()
+      conv(x).square().sum().backward()
+      if r >= 2:
+        times.append(time.perf_counter() - t0)
+    times.sort()
+    ms = 1e3 * times[len(times) // 2]
+    print(f"  {kind:4s} {size:2d}x{size:<2d} {cin:2d}->{cout:<2d}  torch {ms:7.1f} ms",
+          flush=True)
+    rows.append({"kind": kind, "size": size, "cin": cin, "cout": cout, "ms": ms})
+  print(f"  total convs: torch {sum(r['ms'] for r in rows):.1f} ms")
+  return rows
+
+
 def main():
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument("--grid_size", type=int, default=5)
@@ -49,6 +81,9 @@ def main():
   parser.add_argument("--beta", type=float, default=4.0)
   parser.add_argument("--clock", choices=("wall", "process"), default="wall",
                       help="elapsed time, or this process's CPU time")
+  parser.add_argument("--profile", action="store_true",
+                      help="also time each conv layer alone")
+  parser.add_argument("--profile_repeats", type=int, default=5)
   args = parser.parse_args()
 
   import torch  # pylint: disable=import-outside-toplevel
@@ -93,10 +128,14 @@ def main():
         "clock: "
         f"{args.grid_size} models x {args.steps} steps in {seconds:.2f} s = "
         f"{rate:.2f} model-steps/s ({1e3 / rate:.1f} ms per model-step)")
-  print(json.dumps({"torch_model_steps_per_second": rate, "grid_size": args.grid_size,
-                    "steps": args.steps, "threads": torch.get_num_threads(),
-                    "clock": args.clock,
-                    "torch_version": torch.__version__}))
+  result = {"torch_model_steps_per_second": rate, "grid_size": args.grid_size,
+            "steps": args.steps, "threads": torch.get_num_threads(),
+            "clock": args.clock, "torch_version": torch.__version__}
+  if args.profile:
+    print(f"per-layer forward+backward, batch {args.batch_size}, median of "
+          f"{args.profile_repeats}:", flush=True)
+    result["profile"] = profile_layers(torch, args.batch_size, args.profile_repeats)
+  print(json.dumps(result))
 
 
 if __name__ == "__main__":

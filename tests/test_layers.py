@@ -19,8 +19,8 @@ from lbvae import models
 
 FNS = {"down": layers.conv_down, "up": layers.conv_up}
 # (H, I, O) covering every branch of the fast path: "up" forward by overlap-add (O < 8)
-# and by sub-pixel convolution (O >= 8); kernel gradients by convolution and by
-# matrix products (few input channels: 4I < O for down, 4O < I for up).
+# and by sub-pixel convolution (O >= 8); kernel gradients by one stacked matrix product
+# and by four separate ones (few input channels: 4I < O for down, 4O < I for up).
 SHAPES = [(8, 3, 5), (8, 16, 1), (4, 2, 8), (16, 1, 4), (8, 1, 9)]
 
 
