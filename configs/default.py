@@ -10,7 +10,7 @@ Grid: β in {1, 4, 16} x 1 seed for 1 200 steps of L_β (phase 1), then each con
 for 300 steps under L_λβ with λ in {0, 4} and a fresh Adam (phase 2: 6 models);
 batch 64, Adam lr 1e-4 (SPEC §4 settings, far fewer steps): 5 400 model-steps.
 On CPU ``model_impl="auto"`` picks the sub-pixel layers (lbvae/layers.py) and
-``grid_strategy="auto"`` a loop over per-model jitted steps (docs/performance.md).
+``grid_strategy="auto"`` one ``lax.map`` program over the grid (docs/performance.md).
 
 Run time (measured 2026-11-28, 2-core development CPU shared with other jobs, load
 average 5-6): training 23 min 25 s (phase 1 at 3.6 model-steps/s, phase 2 at 6.3,

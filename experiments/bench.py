@@ -190,13 +190,16 @@ def torch_rate(c) -> float:
   cmd = [c.torch_python, "-m", "experiments.bench_torch", f"--grid_size={c.grid_size}",
          f"--steps={c.steps}", f"--batch_size={c.batch_size}", f"--clock={c.clock}",
          f"--threads={c.torch_threads}"]
+  if c.profile:
+    cmd += ["--profile", f"--profile_repeats={c.profile_repeats}"]
   print("running", " ".join(cmd), flush=True)
   try:
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
   except (OSError, subprocess.CalledProcessError) as e:
     raise cli.UsageError(f"config.torch_python: could not run the torch bench ({e})")
-  print(out.strip().splitlines()[0])
-  return float(json.loads(out.strip().splitlines()[-1])["torch_model_steps_per_second"])
+  lines = out.strip().splitlines()
+  print("\n".join(lines[:-1]))  # its figures (and per-layer profile); then its JSON
+  return float(json.loads(lines[-1])["torch_model_steps_per_second"])
 
 
 def main(argv):

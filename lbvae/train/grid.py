@@ -12,16 +12,21 @@ Strategies for lifting (``config.grid_strategy``):
   through ``vmap``; 0 means one at a time);
 * ``loop`` -- a Python loop over members, each a jitted one-model program (the same
   compilation for every member);
-* ``auto`` -- ``loop`` on one CPU device, ``vmap`` elsewhere (and whenever there are
-  several devices, over which ``vmap`` shards the grid). Measured on this 2-core CPU
-  (batch 64, reference layers, 3 members): one model 0.38 s/step alone, 1.2 s per
-  model-step under ``vmap`` (XLA:CPU turns a vmapped convolution into a grouped one)
-  and 5.9 s per model-step under ``lax.map``.
+* ``auto`` -- ``vmap`` on accelerators and whenever there are several devices (over
+  which ``vmap`` shards the grid); on one CPU device ``map`` with the ``fast`` layers
+  and ``loop`` with the reference ones. Measured on this 2-core CPU (grid of 5, batch
+  64, docs/performance.md): with the fast layers ``map`` takes 48.5 ms per
+  model-step against 60.9 for ``loop`` (one program for the grid: its temporaries
+  are allocated once per grid step, not once per member) and ties with it (42.8 vs
+  43.3) once malloc uses huge pages; ``vmap`` is slower (70-124 ms). With the
+  reference layers ``map`` is ~9x slower than ``loop`` (1 850 vs 210 ms): XLA:CPU
+  runs their kernel-gradient convolutions inside a while loop ~100x slower, which the
+  fast layers do not use.
 
-Also measured here: on XLA:CPU the step inside a while loop -- even a ``lax.scan``
-of length 1 with ``unroll=True`` -- is 6-10x slower than the same step alone
-(jax-ml/jax#12868), so on CPU the steps of a call are unrolled in Python
-(straight-line code; ``steps_per_call`` should stay small, e.g. 1) and on
+Also measured here, with the reference layers: on XLA:CPU their step inside a while
+loop -- even a ``lax.scan`` of length 1 with ``unroll=True`` -- is 6-10x slower than
+the same step alone (jax-ml/jax#12868), so on CPU the steps of a call are unrolled in
+Python (straight-line code; ``steps_per_call`` should stay small, e.g. 1) and on
 accelerators they are a ``lax.scan``.
 
 Placement (:mod:`lbvae.train.placement`): ``vmap`` and ``map`` shard the grid axis
@@ -56,12 +61,21 @@ STRATEGIES = ("auto", "vmap", "map", "loop")
 
 
 def resolve_strategy(strategy: str, backend: str | None = None,
-                     num_devices: int = 1) -> str:
-  """``auto`` -> ``loop`` on one CPU device, else ``vmap``; others unchanged."""
+                     num_devices: int = 1, impl: str = "fast") -> str:
+  """``auto`` -> the strategy measured fastest (module docstring); others unchanged.
+
+  Args:
+    strategy: a name of :data:`STRATEGIES`.
+    backend: the JAX backend (default: ``jax.default_backend()``).
+    num_devices: devices the grid is placed on.
+    impl: the model's (resolved) layer formulation, "fast" or "reference".
+  """
   if strategy != "auto":
     return strategy
   cpu = (backend or jax.default_backend()) == "cpu"
-  return "loop" if cpu and num_devices == 1 else "vmap"
+  if not cpu or num_devices > 1:
+    return "vmap"
+  return "map" if impl == "fast" else "loop"
 
 
 def lift(train_step: step_lib.StepFn, strategy: str, map_batch_size: int = 0):
@@ -109,6 +123,7 @@ class GridRunner:
     grid_chunk: members per chunk (0: the whole grid; -1: chosen from the measured
       peak memory per model, see :mod:`lbvae.train.placement`); ``loop`` ignores it.
     place: the devices (default: all visible).
+    impl: the model's layer formulation ("fast" or "reference"), for ``auto``.
 
   Attributes:
     strategy: the resolved strategy.
@@ -119,12 +134,14 @@ class GridRunner:
   def __init__(self, train_step: step_lib.StepFn, source, *, batch_size: int,
                strategy: str = "auto", map_batch_size: int = 0,
                steps_per_call: int = 1, prefetch_depth: int = 2,
-               grid_chunk: int = 0, place: placement.Placement | None = None):
+               grid_chunk: int = 0, place: placement.Placement | None = None,
+               impl: str = "fast"):
     self.source = source
     self.batch_size = int(batch_size)
     self.num_examples = len(source.dataset)
     self.place = placement.Placement() if place is None else place
-    self.strategy = resolve_strategy(strategy, num_devices=self.place.num_devices)
+    self.strategy = resolve_strategy(strategy, num_devices=self.place.num_devices,
+                                     impl=impl)
     self.grid_chunk = int(grid_chunk)
     self._plans: dict[int, tuple[list[placement.Chunk], str]] = {}
     self.steps_per_call = int(steps_per_call)

@@ -253,7 +253,8 @@ def train(config, workdir: str, *, hook: Hook | None = None,
                            strategy=config.grid_strategy,
                            map_batch_size=config.map_batch_size,
                            steps_per_call=config.steps_per_call,
-                           grid_chunk=config.get("grid_chunk", 0))
+                           grid_chunk=config.get("grid_chunk", 0),
+                           impl=model.impl)
   summary = {}
   for phase in (1, 2):
     if _phase_done(paths, config, phase):

@@ -240,8 +240,10 @@ def test_unjitted_step_equals_jitted(tiny_step, tiny_initial, source, keys):
 
 
 def test_strategies_and_auto():
-  assert grid_lib.resolve_strategy("auto", "cpu") == "loop"
+  assert grid_lib.resolve_strategy("auto", "cpu") == "map"
+  assert grid_lib.resolve_strategy("auto", "cpu", impl="reference") == "loop"
   assert grid_lib.resolve_strategy("auto", "gpu") == "vmap"
+  assert grid_lib.resolve_strategy("auto", "gpu", impl="reference") == "vmap"
   assert grid_lib.resolve_strategy("map", "cpu") == "map"
   with pytest.raises(ValueError, match="unknown grid strategy"):
     grid_lib.lift(lambda s, b, r: (s, {}), "pmap")

@@ -121,7 +121,7 @@ def test_chunk_from_memory(free, expected):
 
 
 def test_auto_strategy_shards_with_vmap_over_several_devices():
-  assert grid_lib.resolve_strategy("auto", "cpu", num_devices=1) == "loop"
+  assert grid_lib.resolve_strategy("auto", "cpu", num_devices=1) == "map"
   assert grid_lib.resolve_strategy("auto", "cpu", num_devices=4) == "vmap"
   assert grid_lib.resolve_strategy("loop", "gpu", num_devices=4) == "loop"
   place = placement.Placement(jax.devices()[:1])
