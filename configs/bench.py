@@ -16,15 +16,14 @@ fastest for ``steps`` steps and prints its figures; the last line is one JSON ob
 (``grid_size``, ``steps``, ``backend``, ``model_steps_per_second``,
 ``peak_memory_bytes``, FLOP/s, fraction of peak where known, every alternative).
 
-Run time and expected result on the 2-core development CPU (docs/performance.md has
-the measured tables): about 4 minutes on the busy shared machine, most of it compiling
-six programs and one ~30 s step of each ``map`` alternative
-(``--config.strategies=loop,vmap`` skips those). "fast" runs ~3.3x the model-steps/s of
-"reference"; fast/loop and fast/vmap are within ~15% of each other and ``map`` is
-7-25x slower (XLA:CPU runs kernel-gradient convolutions inside a while loop ~100x
-slower); training uses fast/loop on CPU. Single-threaded CPU time per model-step is
-0.85x PyTorch's sequential loop. On one H200, ``experiments/gpu_bench.sh`` runs grids
-of 25-250 under ``vmap``.
+Run time and expected result on the quiet 2-core development CPU (docs/performance.md
+has the measured tables): about 1 min 40 s, most of it compiling six programs and
+timing the slow ``reference/map`` (``--config.strategies=loop,map`` skips the rest).
+"fast" runs ~4x the model-steps/s of "reference"; with "fast", ``map`` beats ``loop``
+(48.5 vs 60.9 ms per model-step) with default malloc and ties with it (~42 ms) with
+``GLIBC_TUNABLES=glibc.malloc.hugetlb=1`` (which ``make bench`` sets); against the
+sequential PyTorch loop run right after, 1.07x and 0.87x per model-step respectively.
+On one H200, ``experiments/gpu_bench.sh`` runs grids of 25-250 under ``vmap``.
 """
 
 import ml_collections

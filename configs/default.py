@@ -12,17 +12,19 @@ batch 64, Adam lr 1e-4 (SPEC §4 settings, far fewer steps): 5 400 model-steps.
 On CPU ``model_impl="auto"`` picks the sub-pixel layers (lbvae/layers.py) and
 ``grid_strategy="auto"`` one ``lax.map`` program over the grid (docs/performance.md).
 
-Run time (measured 2026-11-28, 2-core development CPU shared with other jobs, load
-average 5-6): training 23 min 25 s (phase 1 at 3.6 model-steps/s, phase 2 at 6.3,
-about 50 s + 2 min of compilation), then the evaluation pass 1 min 54 s (12.4 s per
-model): 25 min 20 s for ``make sweep``. An idle machine is faster.
+Run time (measured 2026-11-29 on the quiet 2-core development CPU, ``make sweep``):
+training 3 min 52 s (both phases at 24.4 model-steps/s, 10.5 s + 16.9 s of
+compilation), then the evaluation pass 53.5 s (5.9 s per model): 4 min 49 s in all.
+The same sweep took 25 min 20 s on 2026-11-28 with slower layers on a loaded machine.
 
 Expected result (that run; training-window means over the last 100 steps, metrics at
 the SPEC §4 evaluation sizes): the β trend is there. Phase 1, β = 1 / 4 / 16: KL
-23.3 / 11.3 / 4.2 nats, NLL 57 / 90 / 165, MIG 0.065 / 0.012 / 0.007, I_m 2.19 / 1.45
-/ 1.51 nats. Phase 2: λ = 4 lowers the NLL against λ = 0 at every β (48 vs 52,
-59 vs 73, 112 vs 147) and keeps more KL (28.3 vs 22.6, 17.0 vs 12.0, 7.2 vs 4.5); at
-β = 16 MIG 0.016 vs 0.008. β = 1 reconstructions already place and size the sprites;
+23.3 / 11.2 / 4.2 nats, NLL 57 / 90 / 165, MIG 0.067 / 0.012 / 0.005, I_m 2.21 / 1.42
+/ 1.54 nats. Phase 2: λ = 4 lowers the NLL against λ = 0 at every β (48 vs 52,
+59 vs 73, 112 vs 146) and keeps more KL (28.3 vs 22.6, 16.9 vs 12.0, 7.2 vs 4.5); at
+β = 16 MIG 0.018 vs 0.009. (The run of 2026-11-28, with the ``loop`` strategy, agreed
+to two or three digits: a different program rounds differently.)
+β = 1 reconstructions already place and size the sprites;
 shapes and orientation are not learned at this length (the paper trains 150 000 +
 50 000 steps: configs/paper_dsprites.py).
 """
