@@ -45,3 +45,35 @@ def test_config_validation_names_the_field():
                        ("impls", "")]:
     with pytest.raises(cli.UsageError, match=field):
       bench.validate(_config(**{field: value}))
+
+
+def test_bench_runs_and_ends_with_its_json_line():
+  """A tiny end-to-end run: the alternatives are compared, the fastest is timed, and
+  the last line is the JSON object the issue names (grid_size, steps, backend,
+  model_steps_per_second, peak_memory_bytes), with the environment it ran under."""
+  import json  # pylint: disable=import-outside-toplevel
+  import os  # pylint: disable=import-outside-toplevel
+  import subprocess  # pylint: disable=import-outside-toplevel
+  import sys  # pylint: disable=import-outside-toplevel
+  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  proc = subprocess.run(
+      [sys.executable, "-m", "experiments.bench", "--config=configs/bench.py",
+       "--config.grid_size=2", "--config.steps=2", "--config.batch_size=4",
+       "--config.impls=fast", "--config.strategies=loop,map",
+       "--config.compare_rounds=1"],
+      cwd=root, capture_output=True, text=True, timeout=300)
+  assert proc.returncode == 0, proc.stderr[-2000:]
+  lines = proc.stdout.strip().splitlines()
+  result = json.loads(lines[-1])
+  assert result["grid_size"] == 2 and result["steps"] == 2
+  assert result["backend"] == "cpu" and result["batch_size"] == 4
+  assert result["model_steps_per_second"] > 0 and result["peak_memory_bytes"] > 0
+  assert result["flops_per_second"] == pytest.approx(
+      result["model_steps_per_second"] * bench_profile.model_step_flops(4))
+  assert {a["strategy"] for a in result["alternatives"]} == {"loop", "map"}
+  assert all(a["model_steps_per_second"] > 0 and a["timed_steps"] == 1
+             for a in result["alternatives"])
+  fastest = max(result["alternatives"], key=lambda a: a["model_steps_per_second"])
+  assert result["strategy"] == fastest["strategy"]
+  assert set(result["environment"]) == {"GLIBC_TUNABLES", "XLA_FLAGS"}
+  assert any(l.startswith("chosen fast/") for l in lines)
