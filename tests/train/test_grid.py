@@ -225,6 +225,19 @@ def test_host_streaming_equals_device_gather(tiny_step, dsprites, tiny_initial, 
                        moment_tol=1e-2)
 
 
+def test_scanned_steps_equal_unrolled_steps(tiny_step, tiny_initial, source, keys,
+                                            members):
+  """A call's steps as a lax.scan (fast layers) or unrolled in Python (reference
+  layers on CPU) give the same states."""
+  got = {}
+  for impl in ("fast", "reference"):
+    runner = grid_lib.GridRunner(tiny_step, source, batch_size=BATCH, strategy="map",
+                                 steps_per_call=2, impl=impl)
+    assert runner._unroll == (impl == "reference" and jax.default_backend() == "cpu")
+    got[impl] = run_in_chunks(runner, tiny_initial, keys, members)
+  assert_trees_equal(got["fast"], got["reference"])
+
+
 def test_unjitted_step_equals_jitted(tiny_step, tiny_initial, source, keys):
   train_step = tiny_step
   one = jax.tree.map(lambda a: a[0], tiny_initial)
