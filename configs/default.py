@@ -23,10 +23,10 @@ the SPEC §4 evaluation sizes): the β trend is there. Phase 1, β = 1 / 4 / 16:
 / 1.54 nats. Phase 2: λ = 4 lowers the NLL against λ = 0 at every β (48 vs 52,
 59 vs 73, 112 vs 146) and keeps more KL (28.3 vs 22.6, 16.9 vs 12.0, 7.2 vs 4.5); at
 β = 16 MIG 0.018 vs 0.009. (The run of 2026-11-28, with the ``loop`` strategy, agreed
-to two or three digits: a different program rounds differently.)
-β = 1 reconstructions already place and size the sprites;
-shapes and orientation are not learned at this length (the paper trains 150 000 +
-50 000 steps: configs/paper_dsprites.py).
+to two or three digits: a different program rounds differently.) β = 1
+reconstructions already place and size the sprites; shapes and orientation are not
+learned at this length (the paper trains 150 000 + 50 000 steps:
+configs/paper_dsprites.py).
 """
 
 from lbvae.train import config as config_lib

@@ -1,11 +1,16 @@
 """The benchmark's bookkeeping: FLOP count, device peaks, config checks (no timing)."""
 
+import json
+import os
+import subprocess
+import sys
 import types
 
 import pytest
 
 from experiments import bench
 from experiments import bench_profile
+from experiments import bench_torch
 from lbvae import cli
 
 
@@ -51,10 +56,6 @@ def test_bench_runs_and_ends_with_its_json_line():
   """A tiny end-to-end run: the alternatives are compared, the fastest is timed, and
   the last line is the JSON object the issue names (grid_size, steps, backend,
   model_steps_per_second, peak_memory_bytes), with the environment it ran under."""
-  import json  # pylint: disable=import-outside-toplevel
-  import os  # pylint: disable=import-outside-toplevel
-  import subprocess  # pylint: disable=import-outside-toplevel
-  import sys  # pylint: disable=import-outside-toplevel
   root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
   proc = subprocess.run(
       [sys.executable, "-m", "experiments.bench", "--config=configs/bench.py",
@@ -77,3 +78,9 @@ def test_bench_runs_and_ends_with_its_json_line():
   assert result["strategy"] == fastest["strategy"]
   assert set(result["environment"]) == {"GLIBC_TUNABLES", "XLA_FLAGS"}
   assert any(l.startswith("chosen fast/") for l in lines)
+
+
+def test_torch_profile_times_the_same_layers():
+  """bench_torch runs without jax, so it keeps its own copy of the layer shapes: it
+  must stay the one bench_profile derives from the model."""
+  assert list(bench_torch.LAYERS) == bench_profile.layer_shapes(1)
