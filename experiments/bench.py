@@ -33,6 +33,7 @@ from ml_collections import config_flags
 
 from experiments import bench_profile
 from lbvae import cli
+from lbvae import errors
 from lbvae import layers
 from lbvae import models
 from lbvae.train import grid as grid_lib
@@ -52,22 +53,22 @@ def _split(text: str) -> list[str]:
 
 
 def validate(c) -> None:
-  """Raises cli.UsageError naming the first bad field."""
-  cli.require(c.grid_size >= 1, f"config.grid_size must be >= 1, got {c.grid_size}")
-  cli.require(c.steps >= 1, f"config.steps must be >= 1, got {c.steps}")
-  cli.require(c.batch_size >= 1, f"config.batch_size must be >= 1, got {c.batch_size}")
-  cli.require(c.compare_rounds >= 0, "config.compare_rounds must be >= 0")
+  """Raises errors.Error naming the first bad field."""
+  errors.require(c.grid_size >= 1, f"config.grid_size must be >= 1, got {c.grid_size}")
+  errors.require(c.steps >= 1, f"config.steps must be >= 1, got {c.steps}")
+  errors.require(c.batch_size >= 1, f"config.batch_size must be >= 1, got {c.batch_size}")
+  errors.require(c.compare_rounds >= 0, "config.compare_rounds must be >= 0")
   for impl in _split(c.impls):
-    cli.require(impl in layers.IMPLS, f"config.impls: {impl!r} is not one of "
+    errors.require(impl in layers.IMPLS, f"config.impls: {impl!r} is not one of "
                 f"{', '.join(layers.IMPLS)}")
   for s in _split(c.strategies):
-    cli.require(s in STRATEGIES, f"config.strategies: {s!r} is not one of "
+    errors.require(s in STRATEGIES, f"config.strategies: {s!r} is not one of "
                 f"{', '.join(STRATEGIES)}")
-  cli.require(_split(c.impls) and _split(c.strategies),
+  errors.require(_split(c.impls) and _split(c.strategies),
               "config.impls and config.strategies must each name at least one")
-  cli.require(c.clock in CLOCKS, f"config.clock must be one of {', '.join(CLOCKS)}, "
+  errors.require(c.clock in CLOCKS, f"config.clock must be one of {', '.join(CLOCKS)}, "
               f"got {c.clock!r}")
-  cli.require(c.matmul_precision in PRECISIONS, "config.matmul_precision must be "
+  errors.require(c.matmul_precision in PRECISIONS, "config.matmul_precision must be "
               f"one of {', '.join(PRECISIONS)}, got {c.matmul_precision!r}")
 
 
@@ -196,7 +197,7 @@ def torch_rate(c) -> float:
   try:
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
   except (OSError, subprocess.CalledProcessError) as e:
-    raise cli.UsageError(f"config.torch_python: could not run the torch bench ({e})")
+    raise errors.ConfigError(f"config.torch_python: could not run the torch bench ({e})")
   lines = out.strip().splitlines()
   print("\n".join(lines[:-1]))  # its figures (and per-layer profile); then its JSON
   return float(json.loads(lines[-1])["torch_model_steps_per_second"])

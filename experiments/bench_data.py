@@ -30,6 +30,7 @@ import jax
 import numpy as np
 
 from lbvae import cli
+from lbvae import errors
 import lbvae.data as data
 from lbvae.data import originals
 
@@ -84,7 +85,7 @@ def _synthetic_file(folder: str, num: int) -> data.ArrayDataset:
 
 def main(argv) -> None:
   del argv
-  cli.require(_BATCH.value >= 1 and _STEPS.value >= 1 and _NUM.value >= 1,
+  errors.require(_BATCH.value >= 1 and _STEPS.value >= 1 and _NUM.value >= 1,
               "--batch_size, --steps_per_chunk and --num_images must be >= 1")
   shape = (_STEPS.value, _BATCH.value)
   seconds = _SECONDS.value

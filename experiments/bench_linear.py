@@ -18,6 +18,7 @@ import jax
 from ml_collections import config_flags
 
 from lbvae import cli
+from lbvae import errors
 from lbvae.linear import bench
 from lbvae.linear import protocol
 
@@ -34,18 +35,18 @@ def _minutes(seconds: float) -> str:
 
 
 def main(argv):
-  cli.require(len(argv) == 1, f"unexpected arguments: {' '.join(argv[1:])}")
+  errors.require(len(argv) == 1, f"unexpected arguments: {' '.join(argv[1:])}")
   config = _CONFIG.value
   config.solvers = _SOLVERS.value
   protocol.validate(config)
-  cli.require(_STEPS.value >= 1, "--gradient_steps must be >= 1")
+  errors.require(_STEPS.value >= 1, "--gradient_steps must be >= 1")
   try:
     sizes = [int(n) for n in _SIZES.value]
     numpy_sizes = [int(n) for n in _NUMPY_SIZES.value]
   except ValueError:
-    raise cli.UsageError(
+    raise errors.ConfigError(
         "--sizes and --numpy_sizes take integers, e.g. 50,100") from None
-  cli.require(sizes and all(n > 0 for n in sizes), "--sizes needs positive integers")
+  errors.require(sizes and all(n > 0 for n in sizes), "--sizes needs positive integers")
   solvers = protocol.solver_names(config)
   device = f"{jax.default_backend()} ({jax.devices()[0].device_kind}, "
   device += f"{jax.device_count()} device(s))"

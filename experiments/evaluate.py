@@ -32,6 +32,7 @@ from ml_collections import config_dict
 from ml_collections import config_flags
 
 from lbvae import cli
+from lbvae import errors
 from lbvae.evaluation import checkpoints
 from lbvae.evaluation import runner
 
@@ -70,7 +71,7 @@ def define_config_flag(argv) -> None:
   if workdir:
     try:
       config = runner.with_eval_defaults(checkpoints.load_config(workdir))
-    except cli.UsageError as e:
+    except errors.Error as e:
       cli.fail(str(e))
   for arg in argv[1:]:
     if arg.startswith("--config."):
@@ -84,9 +85,9 @@ def define_config_flag(argv) -> None:
 
 def main(argv) -> None:
   if len(argv) > 1:
-    raise cli.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    raise errors.ConfigError(f"unexpected arguments: {' '.join(argv[1:])}")
   workdir = _WORKDIR.value
-  cli.require(bool(workdir), "--workdir is required, e.g. --workdir=runs/default")
+  errors.require(bool(workdir), "--workdir is required, e.g. --workdir=runs/default")
   config = flags.FLAGS.config      # the stored config with the overrides
   if not flags.FLAGS["verbosity"].present:
     logging.set_verbosity(logging.ERROR)   # orbax logs every restore

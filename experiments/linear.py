@@ -10,6 +10,7 @@ from absl import flags
 from ml_collections import config_flags
 
 from lbvae import cli
+from lbvae import errors
 from lbvae.linear import report
 
 _CONFIG = config_flags.DEFINE_config_file("config", None, "Protocol config file.")
@@ -17,8 +18,8 @@ _WORKDIR = flags.DEFINE_string("workdir", None, "Folder for the results.")
 
 
 def main(argv):
-  cli.require(len(argv) == 1, f"unexpected arguments: {' '.join(argv[1:])}")
-  cli.require(_CONFIG.value is not None, "--config is required, e.g. "
+  errors.require(len(argv) == 1, f"unexpected arguments: {' '.join(argv[1:])}")
+  errors.require(_CONFIG.value is not None, "--config is required, e.g. "
               "--config=configs/linear.py")
   report.reproduce(_CONFIG.value, _WORKDIR.value or "")
   print(f"wrote results to {_WORKDIR.value}")

@@ -17,6 +17,7 @@ from absl import logging
 from ml_collections import config_flags
 
 from lbvae import cli
+from lbvae import errors
 from lbvae import train
 
 _CONFIG = config_flags.DEFINE_config_file(
@@ -27,10 +28,10 @@ _PROGRESS = flags.DEFINE_bool("progress", True, "show progress bars")
 
 def main(argv) -> None:
   if len(argv) > 1:
-    raise cli.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-  cli.require(_CONFIG.value is not None, "--config is required, e.g. "
+    raise errors.ConfigError(f"unexpected arguments: {' '.join(argv[1:])}")
+  errors.require(_CONFIG.value is not None, "--config is required, e.g. "
               "--config=configs/default.py")
-  cli.require(bool(_WORKDIR.value), "--workdir is required, e.g. --workdir=runs/default")
+  errors.require(bool(_WORKDIR.value), "--workdir is required, e.g. --workdir=runs/default")
   logging.set_verbosity(logging.WARNING)   # orbax reports every save at INFO
   train.train(_CONFIG.value, _WORKDIR.value, show_progress=_PROGRESS.value)
 

@@ -5,8 +5,7 @@ Synopsis::
     from lbvae import cli
 
     def main(argv):
-      cfg = cli.validated(FLAGS.config)      # raises cli.UsageError
-      ...
+      train.train(FLAGS.config, FLAGS.workdir)   # may raise lbvae.errors.Error
 
     if __name__ == "__main__":
       cli.run(main)                         # absl.app.run with error handling
@@ -22,21 +21,13 @@ from __future__ import annotations
 import sys
 from typing import Callable, Sequence
 
-
-class UsageError(Exception):
-  """A mistake in the user's input: config value, path, dataset name, file."""
+from lbvae import errors
 
 
 def fail(message: str) -> None:
   """Prints ``error: message`` on stderr and exits with status 2."""
   print(f"error: {message}", file=sys.stderr, flush=True)
   raise SystemExit(2)
-
-
-def require(condition: bool, message: str) -> None:
-  """Raises :class:`UsageError` with ``message`` unless ``condition`` holds."""
-  if not condition:
-    raise UsageError(message)
 
 
 def _one_line(error: BaseException) -> str:
@@ -78,7 +69,7 @@ def _check_config_loads() -> None:
 
 
 def run(main: Callable[[Sequence[str]], object]) -> None:
-  """Runs ``main`` under ``absl.app.run``; UsageError -> one line, exit 2.
+  """Runs ``main`` under ``absl.app.run``; lbvae.errors.Error -> one line, exit 2.
 
   Flag-parsing problems (an unknown ``--config.x`` field, a value of the wrong type,
   a config file that does not exist or does not load) are reported the same way.
@@ -89,7 +80,7 @@ def run(main: Callable[[Sequence[str]], object]) -> None:
     _check_config_loads()
     try:
       return main(argv)
-    except UsageError as e:
+    except errors.Error as e:
       fail(str(e))
 
   app.run(_wrapped, flags_parser=_parse_flags)

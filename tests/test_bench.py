@@ -11,7 +11,7 @@ import pytest
 from experiments import bench
 from experiments import bench_profile
 from experiments import bench_torch
-from lbvae import cli
+from lbvae import errors
 
 
 def test_flops_per_model_step_by_hand():
@@ -48,7 +48,7 @@ def test_config_validation_names_the_field():
                        ("strategies", "pmap"), ("matmul_precision", "fp8"),
                        ("clock", "sundial"),
                        ("impls", "")]:
-    with pytest.raises(cli.UsageError, match=field):
+    with pytest.raises(errors.Error, match=field):
       bench.validate(_config(**{field: value}))
 
 

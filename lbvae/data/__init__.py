@@ -28,7 +28,7 @@ See docs/datasets.md for where to get each file.
 
 from __future__ import annotations
 
-from lbvae import cli
+from lbvae import errors
 from lbvae.data import dsprites
 from lbvae.data import scenes
 from lbvae.data.arrays import ArrayDataset
@@ -64,19 +64,19 @@ def load(name: str, source: str = "procedural", path: str | None = None) -> Fact
     The dataset (a :class:`ProceduralDataset` or an :class:`ArrayDataset`).
 
   Raises:
-    lbvae.cli.UsageError: unknown name or source, a source the dataset does not
+    lbvae.errors.Error: unknown name or source, a source the dataset does not
       have, a missing path, or a file that is missing or not what was expected.
   """
-  cli.require(name in DATASETS,
+  errors.require(name in DATASETS,
               f"unknown dataset {name!r}; known datasets: {', '.join(DATASETS)}")
-  cli.require(source in SOURCES,
+  errors.require(source in SOURCES,
               f"unknown dataset source {source!r}; choose one of {', '.join(SOURCES)}")
-  cli.require(source in DATASETS[name],
+  errors.require(source in DATASETS[name],
               f"dataset {name!r} has no {source!r} source; it has: "
               f"{', '.join(DATASETS[name])}")
   if source == "procedural":
     return dsprites.load() if name == "dsprites" else scenes.load()
-  cli.require(bool(path), f"dataset.path is required for {name!r} from source "
+  errors.require(bool(path), f"dataset.path is required for {name!r} from source "
               f"{source!r} ({'the original file' if source == 'file' else 'the TFDS data_dir'})")
   if source == "file":
     from lbvae.data import originals  # pylint: disable=g-import-not-at-top

@@ -26,7 +26,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from lbvae import cli
+from lbvae import errors
 
 ENV_VAR = "LBVAE_CACHE_DIR"
 _FORMAT = "lbvae-cache-v1"
@@ -87,7 +87,7 @@ def cached_uint8(path: pathlib.Path, shape: Sequence[int],
                                dir=path.parent)
     os.close(fd)
   except OSError as e:
-    raise cli.UsageError(f"cannot write the image cache in {path.parent} ({e}); "
+    raise errors.DataError(f"cannot write the image cache in {path.parent} ({e}); "
                          f"set {ENV_VAR} to a writable directory") from e
   nbytes = int(np.prod(shape, dtype=np.int64))
   logging.warning("lbvae: converting %s once into %s (%.2f GiB uint8)", what, path,
@@ -99,7 +99,7 @@ def cached_uint8(path: pathlib.Path, shape: Sequence[int],
     del out
     os.replace(tmp, path)
   except OSError as e:
-    raise cli.UsageError(f"cannot write the image cache {path} ({e}); set {ENV_VAR} "
+    raise errors.DataError(f"cannot write the image cache {path} ({e}); set {ENV_VAR} "
                          "to a directory with enough space") from e
   finally:
     if os.path.exists(tmp):

@@ -12,7 +12,7 @@ The distribution files of dSprites (Matthey et al., 2017), Shapes3D (Burgess & K
   to convert the array once into a memory-mappable cache (:mod:`lbvae.data.cache`).
 
 Problems with the file (missing, truncated, not the expected container, missing
-array) raise :class:`lbvae.cli.UsageError` naming the file. Pickled members (the
+array) raise :class:`lbvae.errors.Error` naming the file. Pickled members (the
 dSprites ``metadata``) are never read: ``np.load(..., allow_pickle=False)`` only.
 """
 
@@ -26,7 +26,7 @@ from typing import Iterator
 
 import numpy as np
 
-from lbvae import cli
+from lbvae import errors
 
 _ZIP_LOCAL_HEADER = 30
 _ROWS_PER_CHUNK = 4096
@@ -65,7 +65,7 @@ class ArrayMember:
     if self.offset is None:
       raise ValueError(f"{self.path}: {self.key!r} is compressed or chunked")
     size = os.path.getsize(self.path)
-    cli.require(size >= self.offset + self.nbytes,
+    errors.require(size >= self.offset + self.nbytes,
                 f"{self.path}: truncated: {self.key!r} ({self.describe()}) needs "
                 f"{self.offset + self.nbytes} bytes, the file has {size}")
     return np.memmap(self.path, self.dtype, "r", self.offset, self.shape)
@@ -90,11 +90,11 @@ class ArrayMember:
         for start in range(0, self.shape[0], _ROWS_PER_CHUNK):
           rows = min(_ROWS_PER_CHUNK, self.shape[0] - start)
           data = f.read(rows * row)
-          cli.require(len(data) == rows * row,
+          errors.require(len(data) == rows * row,
                       f"{self.path}: truncated: {self.key!r} ends at row {start}")
           yield np.frombuffer(data, self.dtype).reshape((rows,) + self.shape[1:])
     except (zipfile.BadZipFile, EOFError, OSError, ValueError) as e:
-      raise cli.UsageError(f"{self.path}: cannot read {self.key!r} "
+      raise errors.DataError(f"{self.path}: cannot read {self.key!r} "
                            f"(truncated or corrupt file?): {e}") from e
 
   def _h5_chunks(self) -> Iterator[np.ndarray]:
@@ -105,13 +105,13 @@ class ArrayMember:
         for start in range(0, self.shape[0], _ROWS_PER_CHUNK):
           yield dataset[start:start + _ROWS_PER_CHUNK]
     except (OSError, KeyError, ValueError) as e:
-      raise cli.UsageError(f"{self.path}: cannot read {self.key!r} "
+      raise errors.DataError(f"{self.path}: cannot read {self.key!r} "
                            f"(truncated or corrupt file?): {e}") from e
 
 
 def require_file(path: str, published: str) -> None:
-  """UsageError saying where the dataset is published unless ``path`` is a file."""
-  cli.require(os.path.isfile(path), f"{path}: no such file; {published}")
+  """DataError saying where the dataset is published unless ``path`` is a file."""
+  errors.require(os.path.isfile(path), f"{path}: no such file; {published}")
 
 
 def _read_npy_header(f, path: str, key: str) -> tuple[tuple[int, ...], np.dtype]:
@@ -121,7 +121,7 @@ def _read_npy_header(f, path: str, key: str) -> tuple[tuple[int, ...], np.dtype]
     shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
   else:
     shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
-  cli.require(not fortran, f"{path}: {key!r} is stored in Fortran order; "
+  errors.require(not fortran, f"{path}: {key!r} is stored in Fortran order; "
               "expected C order")
   return tuple(shape), np.dtype(dtype)
 
@@ -130,12 +130,12 @@ def npz_member(path: str, key: str) -> ArrayMember:
   """Describes array ``key`` of an .npz file (without reading its data).
 
   Raises:
-    lbvae.cli.UsageError: not a readable .npz, or no array ``key``.
+    lbvae.errors.Error: not a readable .npz, or no array ``key``.
   """
   try:
     with zipfile.ZipFile(path) as zf:
       names = [n[:-4] for n in zf.namelist() if n.endswith(".npy")]
-      cli.require(key in names, f"{path}: no array {key!r} (it has: "
+      errors.require(key in names, f"{path}: no array {key!r} (it has: "
                   f"{', '.join(names) or 'none'})")
       info = zf.getinfo(key + ".npy")
       with zf.open(info) as f:
@@ -150,7 +150,7 @@ def npz_member(path: str, key: str) -> ArrayMember:
         offset = info.header_offset + _ZIP_LOCAL_HEADER + name_len + extra_len
         offset += header_len
   except (zipfile.BadZipFile, EOFError, OSError, ValueError, struct.error) as e:
-    raise cli.UsageError(f"{path}: not a readable .npz archive (truncated or "
+    raise errors.DataError(f"{path}: not a readable .npz archive (truncated or "
                          f"corrupt?): {e}") from e
   return ArrayMember(path, "npz", key, shape, dtype, offset)
 
@@ -159,12 +159,12 @@ def h5_member(path: str, key: str) -> ArrayMember:
   """Describes dataset ``key`` of an HDF5 file (without reading its data).
 
   Raises:
-    lbvae.cli.UsageError: not a readable HDF5 file, or no dataset ``key``.
+    lbvae.errors.Error: not a readable HDF5 file, or no dataset ``key``.
   """
   import h5py  # pylint: disable=g-import-not-at-top
   try:
     with h5py.File(path, "r") as f:
-      cli.require(key in f and isinstance(f[key], h5py.Dataset),
+      errors.require(key in f and isinstance(f[key], h5py.Dataset),
                   f"{path}: no dataset {key!r} (it has: {', '.join(_h5_names(f))})")
       dataset = f[key]
       offset = dataset.id.get_offset()
@@ -173,7 +173,7 @@ def h5_member(path: str, key: str) -> ArrayMember:
       return ArrayMember(path, "h5", key, tuple(dataset.shape), np.dtype(dataset.dtype),
                          None if offset is None else int(offset))
   except (OSError, ValueError) as e:
-    raise cli.UsageError(f"{path}: not a readable HDF5 file (truncated or "
+    raise errors.DataError(f"{path}: not a readable HDF5 file (truncated or "
                          f"corrupt?): {e}") from e
 
 
@@ -195,5 +195,5 @@ def read_small(member: ArrayMember) -> np.ndarray:
     with h5py.File(member.path, "r") as f:
       return np.asarray(f[member.key])
   except (zipfile.BadZipFile, EOFError, OSError, ValueError) as e:
-    raise cli.UsageError(f"{member.path}: cannot read {member.key!r} (truncated or "
+    raise errors.DataError(f"{member.path}: cannot read {member.key!r} (truncated or "
                          f"corrupt file?): {e}") from e

@@ -30,7 +30,7 @@ import zipfile
 
 import numpy as np
 
-from lbvae import cli
+from lbvae import errors
 from lbvae.data import arrays
 from lbvae.data import cache
 from lbvae.data import containers
@@ -93,7 +93,7 @@ def _expect(member: containers.ArrayMember, dtype_kind: str, shape: tuple,
             what: str) -> None:
   ok = member.dtype.kind in dtype_kind and member.shape == shape
   expected = {"u": "uint8", "iu": "int", "f": "float"}[dtype_kind]
-  cli.require(ok, f"{member.path}: {member.key!r} is {member.describe()}; expected "
+  errors.require(ok, f"{member.path}: {member.key!r} is {member.describe()}; expected "
               f"{expected}{list(shape)} ({what})")
 
 
@@ -103,11 +103,11 @@ def _grid_rows(layout: Layout, classes: np.ndarray, path: str) -> np.ndarray:
   bad = (classes < 0) | (classes >= sizes)
   if bad.any():
     col = int(np.nonzero(bad.any(axis=0))[0][0])
-    raise cli.UsageError(f"{path}: labels of {layout.factor_names[col]!r} fall "
+    raise errors.DataError(f"{path}: labels of {layout.factor_names[col]!r} fall "
                          f"outside 0..{sizes[col] - 1}")
   strides = np.cumprod(np.r_[sizes[1:], 1][::-1])[::-1]
   index = classes.astype(np.int64) @ strides
-  cli.require(np.bincount(index, minlength=layout.num_images).max() == 1,
+  errors.require(np.bincount(index, minlength=layout.num_images).max() == 1,
               f"{path}: labels repeat some factor combinations; expected each of "
               f"the {layout.num_images} grid points exactly once")
   return index
@@ -120,7 +120,7 @@ def _classes_from_values(layout: Layout, values: np.ndarray, path: str) -> np.nd
     k = np.abs(col[:, None] - grid[None, :]).argmin(axis=1)
     step = np.min(np.diff(grid)) if len(grid) > 1 else 1.0
     off = np.abs(col - grid[k]) > 0.01 * step
-    cli.require(not off.any(), f"{path}: label {layout.factor_names[f]!r} has value "
+    errors.require(not off.any(), f"{path}: label {layout.factor_names[f]!r} has value "
                 f"{col[off][:1]} off the published grid {np.round(grid, 4).tolist()}")
     classes[:, f] = k
   return classes
@@ -145,7 +145,7 @@ def _serve(layout: Layout, member: containers.ArrayMember, grid_of_row, scale: i
     start = 0
     for chunk in member.chunks():
       if scale != 1:
-        cli.require(chunk.max(initial=0) <= 1, f"{member.path}: {member.key!r} "
+        errors.require(chunk.max(initial=0) <= 1, f"{member.path}: {member.key!r} "
                     "holds values above 1; expected binary 0/1 images")
         chunk = chunk * np.uint8(scale)
       stop = start + chunk.shape[0]

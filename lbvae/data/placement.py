@@ -39,7 +39,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from lbvae import cli
+from lbvae import errors
 from lbvae.data import arrays
 from lbvae.data import grid
 from lbvae.data import procedural
@@ -228,9 +228,9 @@ def batch_source(ds: grid.FactorGrid, placement: str = "auto") -> BatchSource:
     A :class:`BatchSource`.
 
   Raises:
-    lbvae.cli.UsageError: unknown placement.
+    lbvae.errors.Error: unknown placement.
   """
-  cli.require(placement in PLACEMENTS,
+  errors.require(placement in PLACEMENTS,
               f"unknown data placement {placement!r}; choose one of "
               f"{', '.join(PLACEMENTS)}")
   if isinstance(ds, procedural.ProceduralDataset):

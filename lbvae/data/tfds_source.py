@@ -26,7 +26,7 @@ import pathlib
 
 import numpy as np
 
-from lbvae import cli
+from lbvae import errors
 from lbvae.data import arrays
 from lbvae.data import cache
 from lbvae.data import dsprites
@@ -57,7 +57,7 @@ def _version_dir(name: str, data_dir: str) -> pathlib.Path:
       (p.parent for p in root.glob("*/dataset_info.json")
        if utils.Version.is_valid(p.parent.name)),
       key=lambda p: utils.Version(p.name))
-  cli.require(bool(found), f"{data_dir}: no prepared TFDS dataset {name!r} "
+  errors.require(bool(found), f"{data_dir}: no prepared TFDS dataset {name!r} "
               f"(expected {root}/<version>/dataset_info.json); {_prepare_hint(name)}")
   return found[-1]
 
@@ -83,18 +83,18 @@ def open_tfds(name: str, data_dir: str, factor_sizes=None) -> arrays.ArrayDatase
     source = builder.as_data_source(split="train")
   # A format without random access (TFRecord) raises a RuntimeError subclass.
   except (RuntimeError, ValueError, KeyError) as e:
-    raise cli.UsageError(
+    raise errors.DataError(
         f"{version_dir}: cannot read TFDS {name!r} without TensorFlow: it needs "
         "ArrayRecord files (convert once with `tfds convert_format "
         f"--dataset_dir={version_dir.parent} --out_file_format=array_record`, or "
         f"rebuild with --file_format=array_record); {e}") from e
   features = builder.info.features
   missing = [k for k in ("image",) + labels if k not in features]
-  cli.require(not missing, f"{version_dir}: TFDS {name!r} lacks features "
+  errors.require(not missing, f"{version_dir}: TFDS {name!r} lacks features "
               f"{', '.join(missing)}")
   image_shape = tuple(features["image"].shape)
   num = int(np.prod(sizes))
-  cli.require(image_shape == (64, 64, channels) and len(source) == num,
+  errors.require(image_shape == (64, 64, channels) and len(source) == num,
               f"{version_dir}: TFDS {name!r} has {len(source)} images of shape "
               f"{list(image_shape)}; expected {num} of shape [64, 64, {channels}]")
   strides = np.cumprod((sizes + (1,))[:0:-1])[::-1]
@@ -104,17 +104,17 @@ def open_tfds(name: str, data_dir: str, factor_sizes=None) -> arrays.ArrayDatase
     for start in range(0, num, _READ_BATCH):
       records = source.__getitems__(list(range(start, min(start + _READ_BATCH, num))))
       classes = np.array([[r[k] for k in labels] for r in records], np.int64)
-      cli.require(np.all((classes >= 0) & (classes < np.array(sizes))),
+      errors.require(np.all((classes >= 0) & (classes < np.array(sizes))),
                   f"{version_dir}: labels outside the grid {sizes}")
       index = classes @ strides
       images = np.stack([r["image"] for r in records])
       if scale != 1:
-        cli.require(images.max(initial=0) <= 1, f"{version_dir}: images hold values "
+        errors.require(images.max(initial=0) <= 1, f"{version_dir}: images hold values "
                     "above 1; expected binary 0/1 dSprites")
         images = images * np.uint8(scale)
       out[index] = images
       seen[index] = True
-    cli.require(seen.all(), f"{version_dir}: labels repeat some factor combinations; "
+    errors.require(seen.all(), f"{version_dir}: labels repeat some factor combinations; "
                 f"expected each of the {num} grid points once")
 
   path = cache.cache_path(f"tfds-{name}", [os.fspath(version_dir)],

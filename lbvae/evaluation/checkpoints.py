@@ -31,7 +31,7 @@ from typing import Any, Callable
 
 import jax
 
-from lbvae import cli
+from lbvae import errors
 from lbvae import train
 from lbvae.train import workdir as workdir_lib
 
@@ -79,16 +79,16 @@ def load_config(workdir: str):
   """The config stored in a workdir by the trainer.
 
   Raises:
-    lbvae.cli.UsageError: no such directory, or no readable ``config.json``.
+    lbvae.errors.Error: no such directory, or no readable ``config.json``.
   """
-  cli.require(os.path.isdir(workdir), f"workdir {workdir} does not exist")
+  errors.require(os.path.isdir(workdir), f"workdir {workdir} does not exist")
   path = workdir_lib.Paths(workdir).config
-  cli.require(os.path.exists(path), f"{path} does not exist: {workdir} is not a "
+  errors.require(os.path.exists(path), f"{path} does not exist: {workdir} is not a "
               "training run (train one with python -m experiments.sweep)")
   try:
     return train.load_config(workdir)
   except (OSError, ValueError) as e:
-    raise cli.UsageError(f"cannot read {path}: {e}") from None
+    raise errors.ConfigError(f"cannot read {path}: {e}") from None
 
 
 def _steps(directory: str) -> list[int]:

@@ -30,7 +30,7 @@ import jax
 import numpy as np
 import tqdm
 
-from lbvae import cli
+from lbvae import errors
 from lbvae import data
 from lbvae.evaluation import checkpoints
 from lbvae.evaluation import compute
@@ -98,10 +98,10 @@ def _settings(config) -> dict:
   lowest = {"num_train": 2, "num_test": 1, "num_bins": 2, "factor_vae_votes": 0,
             "factor_vae_batch": 2}
   for k, lo in lowest.items():
-    cli.require(out[k] >= lo, f"config.eval.{k} must be >= {lo}, got {out[k]}")
-  cli.require(out["factor_vae_votes"] not in (1, 2),
+    errors.require(out[k] >= lo, f"config.eval.{k} must be >= {lo}, got {out[k]}")
+  errors.require(out["factor_vae_votes"] not in (1, 2),
               "config.eval.factor_vae_votes must be 0 (no FactorVAE score) or >= 3")
-  cli.require(int(ev.batch_size) >= 1,
+  errors.require(int(ev.batch_size) >= 1,
               f"config.eval.batch_size must be >= 1, got {ev.batch_size}")
   return out
 
@@ -200,22 +200,22 @@ def evaluate_workdir(workdir: str, config, *,
     :class:`PassResult`.
 
   Raises:
-    lbvae.cli.UsageError: no such directory, no checkpoint at all, bad settings.
+    lbvae.errors.Error: no such directory, no checkpoint at all, bad settings.
   """
   t0 = time.perf_counter()
   clock = _Clock()
-  cli.require(os.path.isdir(workdir), f"workdir {workdir} does not exist")
+  errors.require(os.path.isdir(workdir), f"workdir {workdir} does not exist")
   settings = _settings(config)
   paths = store.Paths(workdir)
   phases, problems = checkpoints.find_phases(workdir)
-  cli.require(bool(phases), f"no checkpoints in {workdir} (train it first: "
+  errors.require(bool(phases), f"no checkpoints in {workdir} (train it first: "
               f"python -m experiments.sweep --workdir={workdir})")
   for p in problems:
     log(p)
   ds = data.load(config.dataset.name, config.dataset.source,
                  config.dataset.path or None)
   num_data = len(ds)
-  cli.require(settings["num_train"] + settings["num_test"] <= num_data,
+  errors.require(settings["num_train"] + settings["num_test"] <= num_data,
               f"config.eval.num_train + num_test must be <= {num_data} (the "
               "dataset size)")
 

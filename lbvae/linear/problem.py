@@ -23,7 +23,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from lbvae import cli
+from lbvae import errors
 from lbvae.linear import spd
 
 
@@ -110,35 +110,35 @@ def from_arrays(gamma, sigma_v, noise_var, *, source: str = "problem") -> Proble
     A Problem of float64 NumPy arrays (convert with ``jnp.asarray`` under x64).
 
   Raises:
-    cli.UsageError: on a wrong shape, a non-finite value, a non-positive variance
+    errors.Error: on a wrong shape, a non-finite value, a non-positive variance
       or a Sigma_V that is not symmetric positive definite.
   """
   gamma = np.asarray(gamma, dtype=np.float64)
   sigma_v = np.asarray(sigma_v, dtype=np.float64)
   noise_var = np.asarray(noise_var, dtype=np.float64)
-  cli.require(gamma.ndim == 2 and min(gamma.shape) > 0,
+  errors.require(gamma.ndim == 2 and min(gamma.shape) > 0,
               f"{source}: Gamma must be a non-empty [n, s] matrix, got shape "
               f"{gamma.shape}")
   s = gamma.shape[1]
   if sigma_v.ndim == 1:
-    cli.require(sigma_v.shape == (s,),
+    errors.require(sigma_v.shape == (s,),
                 f"{source}: Sigma_V must have shape [{s}] or [{s}, {s}], got "
                 f"{sigma_v.shape}")
-    cli.require(bool(np.all(sigma_v > 0)),
+    errors.require(bool(np.all(sigma_v > 0)),
                 f"{source}: Sigma_V variances must be positive")
     sigma_v = np.diag(sigma_v)
-  cli.require(sigma_v.shape == (s, s),
+  errors.require(sigma_v.shape == (s, s),
               f"{source}: Sigma_V must have shape [{s}] or [{s}, {s}], got "
               f"{sigma_v.shape}")
-  cli.require(noise_var.ndim == 0,
+  errors.require(noise_var.ndim == 0,
               f"{source}: noise_var must be a scalar, got shape {noise_var.shape}")
   for name, x in (("Gamma", gamma), ("Sigma_V", sigma_v),
                   ("noise_var", noise_var)):
-    cli.require(bool(np.all(np.isfinite(x))),
+    errors.require(bool(np.all(np.isfinite(x))),
                 f"{source}: {name} has non-finite entries")
-  cli.require(float(noise_var) > 0,
+  errors.require(float(noise_var) > 0,
               f"{source}: noise_var must be > 0, got {float(noise_var)}")
-  cli.require(np.allclose(sigma_v, sigma_v.T) and
+  errors.require(np.allclose(sigma_v, sigma_v.T) and
               np.linalg.eigvalsh(sigma_v).min() > 0,
               f"{source}: Sigma_V must be symmetric positive definite")
   return Problem(gamma, sigma_v, noise_var)
@@ -155,18 +155,18 @@ def load(path: str, *, default_noise_var: float) -> Problem:
     A validated float64 NumPy :class:`Problem`.
 
   Raises:
-    cli.UsageError: the file is missing, unreadable or holds bad arrays.
+    errors.Error: the file is missing, unreadable or holds bad arrays.
   """
   source = f"config.problem={path}"
-  cli.require(os.path.isfile(path), f"{source}: no such file")
+  errors.require(os.path.isfile(path), f"{source}: no such file")
   try:
     with np.load(path, allow_pickle=False) as data:
       arrays = {k: np.asarray(data[k]) for k in data.files}
   except Exception as e:  # np.load raises several types on a corrupt file.
-    raise cli.UsageError(f"{source}: not a readable .npz file "
+    raise errors.DataError(f"{source}: not a readable .npz file "
                          f"({type(e).__name__})") from None
   for key in ("Gamma", "Sigma_V"):
-    cli.require(key in arrays, f"{source}: missing array '{key}' "
+    errors.require(key in arrays, f"{source}: missing array '{key}' "
                 f"(found: {', '.join(sorted(arrays)) or 'none'})")
   noise_var = arrays.get("noise_var", default_noise_var)
   return from_arrays(arrays["Gamma"], arrays["Sigma_V"], noise_var,

@@ -3,7 +3,7 @@
 Synopsis::
 
     from lbvae.linear import protocol
-    protocol.validate(config)                 # cli.UsageError on a bad value
+    protocol.validate(config)                 # errors.Error on a bad value
     with jax.enable_x64(True):
       res = protocol.run(config)              # per-init rows, summary, gains
 
@@ -26,7 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 import tqdm
 
-from lbvae import cli
+from lbvae import errors
 from lbvae.linear import contraction as contraction_lib
 from lbvae.linear import fixed_point
 from lbvae.linear import gradient
@@ -70,12 +70,12 @@ def _floats(name: str, values, *, low: float, strict: bool) -> tuple[float, ...]
   try:
     vals = tuple(float(v) for v in values)
   except (TypeError, ValueError):
-    raise cli.UsageError(f"config.{name} must be a tuple of numbers, got "
+    raise errors.ConfigError(f"config.{name} must be a tuple of numbers, got "
                          f"{values!r}") from None
-  cli.require(len(vals) > 0, f"config.{name} is empty; give at least one value")
+  errors.require(len(vals) > 0, f"config.{name} is empty; give at least one value")
   for v in vals:
     ok = np.isfinite(v) and (v > low if strict else v >= low)
-    cli.require(ok, f"config.{name} has {v}; every value must be "
+    errors.require(ok, f"config.{name} has {v}; every value must be "
                 f"{'>' if strict else '>='} {low:g}")
   return vals
 
@@ -83,29 +83,29 @@ def _floats(name: str, values, *, low: float, strict: bool) -> tuple[float, ...]
 def _positive(name: str, value, *, integer: bool = False, low: float = 0.0) -> None:
   ok = isinstance(value, (int, float)) and not isinstance(value, bool)
   ok = ok and (not integer or float(value).is_integer()) and value > low
-  cli.require(ok, f"config.{name} must be {'an integer' if integer else 'a number'} "
+  errors.require(ok, f"config.{name} must be {'an integer' if integer else 'a number'} "
               f"> {low:g}, got {value!r}")
 
 
 def validate(config) -> None:
-  """Checks every field the protocol reads; cli.UsageError names the first bad one."""
+  """Checks every field the protocol reads; errors.Error names the first bad one."""
   _floats("betas", config.betas, low=0.0, strict=True)
   _floats("lambdas", config.lambdas, low=0.0, strict=False)
   names = solver_names(config)
-  cli.require(names, f"config.solvers is empty; choose from {', '.join(SOLVERS)}")
+  errors.require(names, f"config.solvers is empty; choose from {', '.join(SOLVERS)}")
   for name in names:
-    cli.require(name in SOLVERS, f"config.solvers: unknown solver '{name}'; choose "
+    errors.require(name in SOLVERS, f"config.solvers: unknown solver '{name}'; choose "
                 f"from {', '.join(SOLVERS)}")
-  cli.require(len(set(names)) == len(names), "config.solvers lists a solver twice")
+  errors.require(len(set(names)) == len(names), "config.solvers lists a solver twice")
   _positive("num_inits", config.num_inits, integer=True)
   _positive("m", config.m, integer=True, low=1)
   _positive("s", config.s, integer=True)
   _positive("noise_var", config.noise_var)
-  cli.require(isinstance(config.seed, int), f"config.seed must be an integer, got "
+  errors.require(isinstance(config.seed, int), f"config.seed must be an integer, got "
               f"{config.seed!r}")
   if not config.problem:
     for n in _floats("n_values", config.n_values, low=0.0, strict=True):
-      cli.require(n.is_integer(), f"config.n_values must hold integers, got {n}")
+      errors.require(n.is_integer(), f"config.n_values must hold integers, got {n}")
   classes = _floats("size_classes", config.size_classes, low=0.0, strict=True)
   per_n = {"fixed_point.tol": config.fixed_point.tol,
            "fixed_point.max_iters": config.fixed_point.max_iters,
@@ -114,18 +114,18 @@ def validate(config) -> None:
            "gradient.clip_l": config.gradient.clip_l}
   for name, values in per_n.items():
     vals = _floats(name, values, low=0.0, strict=True)
-    cli.require(len(vals) == len(classes), f"config.{name} needs one value per "
+    errors.require(len(vals) == len(classes), f"config.{name} needs one value per "
                 f"config.size_classes entry ({len(classes)}), got {len(vals)}")
   for name in ("fixed_point.max_iters", "gradient.steps"):
     for v in per_n[name]:
-      cli.require(float(v).is_integer(), f"config.{name} must hold integers, got {v}")
+      errors.require(float(v).is_integer(), f"config.{name} must hold integers, got {v}")
   _positive("fixed_point.num_lanes", config.fixed_point.num_lanes, integer=True)
   _positive("fixed_point.num_threads", config.fixed_point.num_threads, integer=True)
   for name in ("learning_rate", "b1", "b2", "eps", "jitter"):
     _positive(f"gradient.{name}", config.gradient[name])
-  cli.require(config.gradient.b1 < 1 and config.gradient.b2 < 1,
+  errors.require(config.gradient.b1 < 1 and config.gradient.b2 < 1,
               "config.gradient.b1 and b2 must be < 1")
-  cli.require(config.gradient.weight_decay >= 0, "config.gradient.weight_decay must "
+  errors.require(config.gradient.weight_decay >= 0, "config.gradient.weight_decay must "
               "be >= 0")
   _positive("gradient.chunk", config.gradient.chunk, integer=True)
   _floats("contraction.betas", config.contraction.betas, low=0.0, strict=True)

@@ -32,7 +32,7 @@ from typing import Any, Sequence
 import jax
 import numpy as np
 
-from lbvae import cli
+from lbvae import errors
 from lbvae.linear import plots
 from lbvae.linear import problem as problem_lib
 from lbvae.linear import protocol
@@ -47,16 +47,16 @@ def _write_csv(path: str, columns: Sequence[str],
 
 
 def check_workdir(workdir: str) -> None:
-  """Raises cli.UsageError unless ``workdir`` is (or can become) a writable folder."""
-  cli.require(bool(workdir), "--workdir is required")
-  cli.require(not os.path.exists(workdir) or os.path.isdir(workdir),
+  """Raises errors.Error unless ``workdir`` is (or can become) a writable folder."""
+  errors.require(bool(workdir), "--workdir is required")
+  errors.require(not os.path.exists(workdir) or os.path.isdir(workdir),
               f"--workdir={workdir} exists and is not a folder")
   try:
     os.makedirs(workdir, exist_ok=True)
   except OSError as e:
-    raise cli.UsageError(
+    raise errors.ConfigError(
         f"--workdir={workdir} cannot be created ({e.strerror})") from None
-  cli.require(os.access(workdir, os.W_OK), f"--workdir={workdir} is not writable")
+  errors.require(os.access(workdir, os.W_OK), f"--workdir={workdir} is not writable")
 
 
 def write(results: protocol.Results, config, workdir: str) -> list[str]:

@@ -2,7 +2,7 @@
 
 The sweep of arXiv 2602.09277 (SPEC §4) is described by an ``ml_collections`` config
 (see ``configs/default.py`` for every field). :func:`validate` raises
-:class:`lbvae.cli.UsageError` naming the field and the allowed range, before anything
+:class:`lbvae.errors.Error` naming the field and the allowed range, before anything
 is loaded or written. Dataset names, sources and paths are checked by
 ``lbvae.data.load``; the model implementation by ``state.make_model``.
 
@@ -13,7 +13,7 @@ Synopsis::
 
     from lbvae.train import config as config_lib
     config = config_lib.defaults()       # SPEC §4 protocol on procedural dSprites
-    config_lib.validate(config)          # raises cli.UsageError
+    config_lib.validate(config)          # raises errors.Error
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import math
 
 import ml_collections
 
-from lbvae import cli
+from lbvae import errors
 from lbvae.train import grid
 
 POSITIVE_INTS = ("num_seeds", "batch_size", "phase1_steps", "phase2_steps",
@@ -95,47 +95,47 @@ def _get(config, dotted: str):
 
 def _weights(config, field: str, symbol: str) -> None:
   values = _get(config, field)
-  cli.require(isinstance(values, (list, tuple)),
+  errors.require(isinstance(values, (list, tuple)),
               f"config.{field} must be a list of numbers, got {values!r}")
-  cli.require(len(values) > 0, f"config.{field} is empty: the grid needs at least "
+  errors.require(len(values) > 0, f"config.{field} is empty: the grid needs at least "
               f"one {symbol}")
   for v in values:
-    cli.require(isinstance(v, (int, float)) and not isinstance(v, bool),
+    errors.require(isinstance(v, (int, float)) and not isinstance(v, bool),
                 f"config.{field} must hold numbers, got {v!r}")
-    cli.require(math.isfinite(v) and v >= 0,
+    errors.require(math.isfinite(v) and v >= 0,
                 f"config.{field} must hold finite values >= 0, got {v!r}")
-  cli.require(len(set(float(v) for v in values)) == len(values),
+  errors.require(len(set(float(v) for v in values)) == len(values),
               f"config.{field} has repeated values: {tuple(values)}")
 
 
 def validate(config) -> None:
-  """Raises :class:`lbvae.cli.UsageError` on the first invalid field of a sweep config."""
+  """Raises :class:`lbvae.errors.Error` on the first invalid field of a sweep config."""
   _weights(config, "betas", "beta")
   _weights(config, "lambdas", "lambda")
   for field in POSITIVE_INTS:
     v = _get(config, field)
-    cli.require(isinstance(v, int) and not isinstance(v, bool) and v >= 1,
+    errors.require(isinstance(v, int) and not isinstance(v, bool) and v >= 1,
                 f"config.{field} must be an integer >= 1, got {v!r}")
-  cli.require(isinstance(config.seed, int), f"config.seed must be an integer, got "
+  errors.require(isinstance(config.seed, int), f"config.seed must be an integer, got "
               f"{config.seed!r}")
   lr = config.learning_rate
-  cli.require(isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0,
+  errors.require(isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0,
               f"config.learning_rate must be > 0, got {lr!r}")
-  cli.require(0 <= config.adam_b1 < 1 and 0 <= config.adam_b2 < 1,
+  errors.require(0 <= config.adam_b1 < 1 and 0 <= config.adam_b2 < 1,
               f"config.adam_b1 and adam_b2 must be in [0, 1), got "
               f"{config.adam_b1!r}, {config.adam_b2!r}")
-  cli.require(config.adam_eps > 0, f"config.adam_eps must be > 0, got "
+  errors.require(config.adam_eps > 0, f"config.adam_eps must be > 0, got "
               f"{config.adam_eps!r}")
-  cli.require(config.grid_strategy in grid.STRATEGIES,
+  errors.require(config.grid_strategy in grid.STRATEGIES,
               f"config.grid_strategy must be one of {', '.join(grid.STRATEGIES)}, "
               f"got {config.grid_strategy!r}")
   chunk = config.get("grid_chunk", 0)
-  cli.require(isinstance(chunk, int) and not isinstance(chunk, bool) and chunk >= -1,
+  errors.require(isinstance(chunk, int) and not isinstance(chunk, bool) and chunk >= -1,
               f"config.grid_chunk must be an integer >= -1 (0: whole grid, -1: "
               f"automatic), got {chunk!r}")
-  cli.require(isinstance(config.get("distributed", False), bool),
+  errors.require(isinstance(config.get("distributed", False), bool),
               f"config.distributed must be True or False, got "
               f"{config.get('distributed')!r}")
-  cli.require(isinstance(config.map_batch_size, int) and config.map_batch_size >= 0,
+  errors.require(isinstance(config.map_batch_size, int) and config.map_batch_size >= 0,
               f"config.map_batch_size must be an integer >= 0, got "
               f"{config.map_batch_size!r}")

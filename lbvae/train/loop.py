@@ -223,7 +223,7 @@ def train(config, workdir: str, *, hook: Hook | None = None,
     "compile_chunk_seconds"}}`` for the phases trained by this call.
 
   Raises:
-    lbvae.cli.UsageError: an invalid config, a config that differs from the one
+    lbvae.errors.Error: an invalid config, a config that differs from the one
       stored in ``workdir``, or a dataset that cannot be loaded. Nothing is
       written before these checks pass.
   """
@@ -231,7 +231,7 @@ def train(config, workdir: str, *, hook: Hook | None = None,
   placement.maybe_initialize_distributed(config)
   paths = workdir_lib.Paths(workdir)
   workdir_lib.check_config(paths, config)
-  state_lib.make_model(config, 1)   # raises UsageError on an unknown model_impl
+  state_lib.make_model(config, 1)   # raises errors.ConfigError on an unknown model_impl
   if all(_phase_done(paths, config, p) for p in (1, 2)):
     progress.RunLog(paths.run_log).info(
         f"{paths.root} is already trained (phase 1 to step {phase_span(config, 1)[1]},"

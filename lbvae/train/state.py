@@ -30,7 +30,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from lbvae import cli
+from lbvae import errors
 from lbvae import models
 from lbvae.train import members as members_lib
 
@@ -92,7 +92,7 @@ def make_model(config, num_channels: int) -> models.VAE:
   Returns:
     The Flax module.
   """
-  cli.require(config.model_impl in MODEL_IMPLS,
+  errors.require(config.model_impl in MODEL_IMPLS,
               f"config.model_impl must be one of {', '.join(MODEL_IMPLS)}, "
               f"got {config.model_impl!r}")
   return models.VAE(latent_dim=int(config.latent_dim), num_channels=int(num_channels),

@@ -17,7 +17,7 @@ frozen by a non-finite loss or gradient has ``finite`` 0, its ``frozen_step`` (e
 
 A run on a workdir that already has a ``config.json`` must use the same config, up to
 the fields in :data:`FREE_FIELDS` (they change how, not what, is computed);
-otherwise it is a :class:`lbvae.cli.UsageError` and nothing is written.
+otherwise it is a :class:`lbvae.errors.Error` and nothing is written.
 
 Synopsis::
 
@@ -37,7 +37,7 @@ from typing import Iterable, Sequence
 
 import ml_collections
 
-from lbvae import cli
+from lbvae import errors
 
 # Fields that may differ between runs on one workdir.
 FREE_FIELDS = ("log_every", "checkpoint_every", "keep_checkpoints", "grid_strategy",
@@ -111,7 +111,7 @@ def check_config(paths: Paths, config) -> bool:
     True when the workdir already has a config (a resumed run).
 
   Raises:
-    lbvae.cli.UsageError: the configs differ, or config.json is unreadable.
+    lbvae.errors.Error: the configs differ, or config.json is unreadable.
   """
   if not os.path.exists(paths.config):
     return False
@@ -119,9 +119,9 @@ def check_config(paths: Paths, config) -> bool:
     with open(paths.config) as f:
       stored = json.load(f)
   except (OSError, ValueError) as e:
-    raise cli.UsageError(f"cannot read {paths.config}: {e}") from None
+    raise errors.ConfigError(f"cannot read {paths.config}: {e}") from None
   diffs = config_differences(stored, config)
-  cli.require(not diffs, f"{paths.root} was trained with a different config: "
+  errors.require(not diffs, f"{paths.root} was trained with a different config: "
               f"{'; '.join(diffs)}. Use a new --workdir, or the stored config.")
   return True
 

@@ -5,7 +5,7 @@ import os
 import numpy as np
 import pytest
 
-from lbvae import cli
+from lbvae import errors
 from lbvae.data import cache
 
 
@@ -50,10 +50,10 @@ def test_key_follows_the_source_and_the_conversion(tmp_path):
 def test_interrupted_conversion_leaves_nothing(tmp_path, cache_dir):
   def broken(out):
     out[0] = 1
-    raise cli.UsageError("source broke halfway")
+    raise errors.ConfigError("source broke halfway")
 
   path = cache.cache_path("toy", [], "v")
-  with pytest.raises(cli.UsageError, match="source broke halfway"):
+  with pytest.raises(errors.Error, match="source broke halfway"):
     cache.cached_uint8(path, (3, 2), broken, "toy")
   assert os.listdir(cache_dir) == []
 
@@ -62,6 +62,6 @@ def test_unwritable_cache_dir_is_a_usage_error(tmp_path, monkeypatch):
   blocker = tmp_path / "file"
   blocker.write_bytes(b"")
   monkeypatch.setenv(cache.ENV_VAR, str(blocker / "sub"))
-  with pytest.raises(cli.UsageError, match="cannot write the image cache.*"
+  with pytest.raises(errors.Error, match="cannot write the image cache.*"
                      "LBVAE_CACHE_DIR"):
     cache.cached_uint8(cache.cache_path("toy", [], "v"), (1,), lambda out: None, "toy")

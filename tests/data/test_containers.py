@@ -6,7 +6,7 @@ import h5py
 import numpy as np
 import pytest
 
-from lbvae import cli
+from lbvae import errors
 from lbvae.data import containers
 
 
@@ -54,12 +54,12 @@ def test_h5_contiguous_is_mapped_and_chunked_is_streamed(tmp_path, images):
 def test_missing_array_and_not_an_archive(tmp_path, images):
   path = str(tmp_path / "a.npz")
   np.savez(path, images=images)
-  with pytest.raises(cli.UsageError, match=r"no array 'imgs' \(it has: images\)"):
+  with pytest.raises(errors.Error, match=r"no array 'imgs' \(it has: images\)"):
     containers.npz_member(path, "imgs")
   (tmp_path / "b.npz").write_bytes(b"not a zip at all")
-  with pytest.raises(cli.UsageError, match="b.npz: not a readable .npz archive"):
+  with pytest.raises(errors.Error, match="b.npz: not a readable .npz archive"):
     containers.npz_member(str(tmp_path / "b.npz"), "imgs")
-  with pytest.raises(cli.UsageError, match="b.npz: not a readable HDF5 file"):
+  with pytest.raises(errors.Error, match="b.npz: not a readable HDF5 file"):
     containers.h5_member(str(tmp_path / "b.npz"), "imgs")
 
 
@@ -67,14 +67,14 @@ def test_truncated_files_are_reported(tmp_path, images):
   npz = tmp_path / "a.npz"
   np.savez(npz, images=images)
   npz.write_bytes(npz.read_bytes()[:30000])
-  with pytest.raises(cli.UsageError, match="a.npz: not a readable .npz archive "
+  with pytest.raises(errors.Error, match="a.npz: not a readable .npz archive "
                      r"\(truncated or corrupt\?\)"):
     containers.npz_member(str(npz), "images")
   h5 = tmp_path / "a.h5"
   with h5py.File(h5, "w") as f:
     f.create_dataset("images", data=images)
   h5.write_bytes(h5.read_bytes()[:30000])
-  with pytest.raises(cli.UsageError, match="a.h5: not a readable HDF5 file"):
+  with pytest.raises(errors.Error, match="a.h5: not a readable HDF5 file"):
     containers.h5_member(str(h5), "images")
 
 
@@ -86,11 +86,11 @@ def test_member_whose_bytes_are_cut_short(tmp_path, images):
     assert zf.testzip() is None
   short = containers.ArrayMember(path, "npz", "images", (50000, 4, 3), member.dtype,
                                  member.offset)
-  with pytest.raises(cli.UsageError, match=r"truncated: 'images' \(uint8\[50000, 4, "
+  with pytest.raises(errors.Error, match=r"truncated: 'images' \(uint8\[50000, 4, "
                      r"3\]\) needs \d+ bytes, the file has \d+"):
     short.memmap()
 
 
 def test_require_file_says_where_to_get_it(tmp_path):
-  with pytest.raises(cli.UsageError, match="nope.npz: no such file; get it at X"):
+  with pytest.raises(errors.Error, match="nope.npz: no such file; get it at X"):
     containers.require_file(str(tmp_path / "nope.npz"), "get it at X")

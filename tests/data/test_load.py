@@ -3,11 +3,11 @@
 import pytest
 
 import lbvae.data as data
-from lbvae import cli
+from lbvae import errors
 
 
 def test_unknown_name_lists_the_known_ones():
-  with pytest.raises(cli.UsageError) as e:
+  with pytest.raises(errors.Error) as e:
     data.load("dsprite")
   for name in data.DATASETS:
     assert name in str(e.value)
@@ -21,5 +21,5 @@ def test_unknown_name_lists_the_known_ones():
     ("shapes3d", "tfds", "dataset.path is required"),
 ])
 def test_bad_source_or_missing_path(name, source, match):
-  with pytest.raises(cli.UsageError, match=match):
+  with pytest.raises(errors.Error, match=match):
     data.load(name, source=source)

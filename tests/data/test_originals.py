@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import lbvae.data as data
-from lbvae import cli
+from lbvae import errors
 from lbvae.data import originals
 
 DSPRITES = dataclasses.replace(originals.LAYOUTS["dsprites"],
@@ -92,7 +92,7 @@ def test_dsprites_rejects_non_binary_images_and_leaves_no_cache(tmp_path, cache_
   classes = _grid(DSPRITES.factor_sizes)
   path = str(tmp_path / "d.npz")
   _write_dsprites_npz(path, _binary_images(len(classes)) * 255, classes)
-  with pytest.raises(cli.UsageError, match="values above 1; expected binary 0/1"):
+  with pytest.raises(errors.Error, match="values above 1; expected binary 0/1"):
     originals.open_dsprites(path, DSPRITES)
   assert not list(cache_dir.iterdir())
 
@@ -102,7 +102,7 @@ def test_dsprites_rejects_repeated_labels(tmp_path):
   classes[1] = classes[0]
   path = str(tmp_path / "d.npz")
   _write_dsprites_npz(path, _binary_images(len(classes)), classes)
-  with pytest.raises(cli.UsageError, match="labels repeat some factor combinations"):
+  with pytest.raises(errors.Error, match="labels repeat some factor combinations"):
     originals.open_dsprites(path, DSPRITES)
 
 
@@ -139,7 +139,7 @@ def test_3dshapes_rejects_values_off_the_grid(tmp_path):
   _write_3dshapes(path, _rgb_images(len(classes)), classes)
   with h5py.File(path, "r+") as f:
     f["labels"][3, 3] = 0.8
-  with pytest.raises(cli.UsageError, match="label 'scale' has value"):
+  with pytest.raises(errors.Error, match="label 'scale' has value"):
     originals.open_shapes3d(path, SHAPES3D)
 
 
@@ -169,7 +169,7 @@ def test_mpi3d_npz(tmp_path, cache_dir, compressed):
     ("mpi3d_toy", "github.com/rr-learning/disentanglement_dataset (file mpi3d_toy"),
 ])
 def test_missing_file_says_where_it_is_published(tmp_path, name, where):
-  with pytest.raises(cli.UsageError, match="no such file; .*" + where.replace(
+  with pytest.raises(errors.Error, match="no such file; .*" + where.replace(
       "(", r"\(")):
     data.load(name, source="file", path=str(tmp_path / "missing"))
 
@@ -177,16 +177,16 @@ def test_missing_file_says_where_it_is_published(tmp_path, name, where):
 def test_published_sizes_are_enforced(tmp_path):
   path = str(tmp_path / "mpi3d_real.npz")
   np.savez(path, images=_rgb_images(24))
-  with pytest.raises(cli.UsageError, match=r"mpi3d_real.npz: 'images' is uint8\[24, "
+  with pytest.raises(errors.Error, match=r"mpi3d_real.npz: 'images' is uint8\[24, "
                      r"64, 64, 3\]; expected uint8\[1036800, 64, 64, 3\]"):
     data.load("mpi3d_real", source="file", path=path)
   np.savez(path, images=np.zeros((24, 64, 64, 3), np.float32))
-  with pytest.raises(cli.UsageError, match=r"'images' is float32\[24, 64, 64, 3\]"):
+  with pytest.raises(errors.Error, match=r"'images' is float32\[24, 64, 64, 3\]"):
     data.load("mpi3d_real", source="file", path=path)
   classes = _grid(DSPRITES.factor_sizes)
   path = str(tmp_path / "d.npz")
   _write_dsprites_npz(path, _binary_images(len(classes)), classes)
-  with pytest.raises(cli.UsageError, match=r"expected uint8\[737280, 64, 64\]"):
+  with pytest.raises(errors.Error, match=r"expected uint8\[737280, 64, 64\]"):
     data.load("dsprites", source="file", path=path)
 
 
@@ -194,5 +194,5 @@ def test_truncated_file_through_load(tmp_path):
   path = tmp_path / "mpi3d_real.npz"
   np.savez(path, images=_rgb_images(24))
   path.write_bytes(path.read_bytes()[:100000])
-  with pytest.raises(cli.UsageError, match="truncated or corrupt"):
+  with pytest.raises(errors.Error, match="truncated or corrupt"):
     data.load("mpi3d_real", source="file", path=str(path))

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import lbvae.data as data
-from lbvae import cli
+from lbvae import errors
 from lbvae.data import arrays
 from lbvae.data import placement
 
@@ -37,7 +37,7 @@ def test_auto_places_small_arrays_on_device_and_procedural_renders(tiny, dsprite
   host = data.batch_source(dsprites, "host")
   assert not host.on_device
   assert "dsprites (procedural)" in host.describe()
-  with pytest.raises(cli.UsageError, match="unknown data placement"):
+  with pytest.raises(errors.Error, match="unknown data placement"):
     data.batch_source(tiny, "gpu")
 
 

@@ -9,7 +9,7 @@ import tensorflow_datasets as tfds
 from PIL import Image
 
 import lbvae.data as data
-from lbvae import cli
+from lbvae import errors
 from lbvae.data import tfds_source
 
 SIZES = {"dsprites": (3, 2, 2, 1, 2), "shapes3d": (2, 1, 2, 2, 2, 1)}
@@ -77,14 +77,14 @@ def test_prepared_tfds_reads_in_grid_order(tmp_path, cache_dir, name):
 
 
 def test_missing_dataset_says_how_to_prepare_it(tmp_path):
-  with pytest.raises(cli.UsageError, match="no prepared TFDS dataset 'shapes3d'.*"
+  with pytest.raises(errors.Error, match="no prepared TFDS dataset 'shapes3d'.*"
                      "tfds build shapes3d --file_format=array_record"):
     tfds_source.load("shapes3d", str(tmp_path))
 
 
 def test_wrong_size_is_reported(tmp_path):
   _build("dsprites", tmp_path)
-  with pytest.raises(cli.UsageError, match=r"has 24 images of shape \[64, 64, 1\]; "
+  with pytest.raises(errors.Error, match=r"has 24 images of shape \[64, 64, 1\]; "
                      r"expected 737280"):
     data.load("dsprites", source="tfds", path=str(tmp_path))
 
@@ -95,6 +95,6 @@ def test_tfrecord_preparation_says_how_to_convert(tmp_path):
   _build("dsprites", tmp_path)
   info = next(tmp_path.glob("dsprites/2.0.0/dataset_info.json"))
   info.write_text(info.read_text().replace('"array_record"', '"tfrecord"'))
-  with pytest.raises(cli.UsageError, match="needs ArrayRecord files.*tfds "
+  with pytest.raises(errors.Error, match="needs ArrayRecord files.*tfds "
                      "convert_format --dataset_dir=.*--out_file_format=array_record"):
     tfds_source.open_tfds("dsprites", str(tmp_path), SIZES["dsprites"])

@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 
-from lbvae import cli
+from lbvae import errors
 from lbvae import train
 from lbvae.evaluation import checkpoints
 from lbvae.evaluation import encode
@@ -173,7 +173,7 @@ def test_no_checkpoint_at_all_is_a_usage_error(run_dir, tmp_path):
   workdir = _copy(run_dir, tmp_path / "run", with_eval=False)
   for phase in ("phase1", "phase2"):
     shutil.rmtree(os.path.join(workdir, phase, "checkpoints"))
-  with pytest.raises(cli.UsageError, match="no checkpoints"):
+  with pytest.raises(errors.Error, match="no checkpoints"):
     _run(workdir)
 
 

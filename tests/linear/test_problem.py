@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from lbvae import cli
+from lbvae import errors
 from lbvae.linear import problem as problem_lib
 
 
@@ -62,6 +62,6 @@ def test_load_rejects_bad_files_with_one_line(tmp_path, arrays, message):
     np.savez(path, **arrays)
   elif arrays == "garbage":
     path.write_text("not an npz")
-  with pytest.raises(cli.UsageError, match=message) as err:
+  with pytest.raises(errors.Error, match=message) as err:
     problem_lib.load(str(path), default_noise_var=0.05)
   assert "\n" not in str(err.value)

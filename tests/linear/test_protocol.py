@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from lbvae import cli
+from lbvae import errors
 from lbvae.linear import objective
 from lbvae.linear import problem as problem_lib
 from lbvae.linear import protocol
@@ -34,7 +34,7 @@ _SPEC.loader.exec_module(linear_config)
 def test_validate_names_the_bad_field(field, value, message):
   config = linear_config.get_config()
   config[field] = value
-  with pytest.raises(cli.UsageError, match=message):
+  with pytest.raises(errors.Error, match=message):
     protocol.validate(config)
 
 
@@ -42,7 +42,7 @@ def test_validate_checks_per_size_settings():
   config = linear_config.get_config()
   protocol.validate(config)
   config.fixed_point.tol = (1e-6,)
-  with pytest.raises(cli.UsageError, match="one value per config.size_classes"):
+  with pytest.raises(errors.Error, match="one value per config.size_classes"):
     protocol.validate(config)
 
 

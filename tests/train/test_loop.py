@@ -8,7 +8,7 @@ import jax
 import numpy as np
 import pytest
 
-from lbvae import cli
+from lbvae import errors
 from lbvae import train
 from lbvae.train import checkpoint
 from lbvae.train import loop
@@ -138,7 +138,7 @@ def test_changed_config_is_refused_and_nothing_written(uninterrupted, field, val
   else:
     config[field] = value
   before = snapshot(uninterrupted)
-  with pytest.raises(cli.UsageError, match=message):
+  with pytest.raises(errors.Error, match=message):
     train.train(config, uninterrupted, show_progress=False)
   assert snapshot(uninterrupted) == before
 
@@ -163,7 +163,7 @@ def test_bad_config_is_one_usage_error_before_any_write(tmp_path, field, value, 
   config = sweep_config()
   config[field] = value
   root = tmp_path / "never"
-  with pytest.raises(cli.UsageError, match=message):
+  with pytest.raises(errors.Error, match=message):
     train.train(config, str(root), show_progress=False)
   assert not root.exists()
 
@@ -177,7 +177,7 @@ def test_bad_dataset_is_a_usage_error_before_any_write(tmp_path, name, source, p
   config = sweep_config()
   config.dataset.name, config.dataset.source, config.dataset.path = name, source, path
   root = tmp_path / "never"
-  with pytest.raises(cli.UsageError, match=message):
+  with pytest.raises(errors.Error, match=message):
     train.train(config, str(root), show_progress=False)
   assert not root.exists()
 

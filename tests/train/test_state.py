@@ -6,7 +6,7 @@ import numpy as np
 import optax
 import pytest
 
-from lbvae import cli
+from lbvae import errors
 from lbvae.train import members as members_lib
 from lbvae.train import state as state_lib
 
@@ -88,7 +88,7 @@ def test_make_model_and_optimizer(tiny_config):
   assert vae.num_channels == 3 and vae.latent_dim == tiny_config.latent_dim
   bad = tiny_config.copy_and_resolve_references()
   bad.model_impl = "cuda"
-  with pytest.raises(cli.UsageError, match="model_impl"):
+  with pytest.raises(errors.Error, match="model_impl"):
     state_lib.make_model(bad, 1)
   tx = state_lib.make_optimizer(tiny_config)
   p = {"w": jnp.ones(3)}

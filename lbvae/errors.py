@@ -1,0 +1,44 @@
+"""The errors lbvae raises for problems in what a user gave it.
+
+Library code raises these; it never prints and never exits. The command-line entry
+points (:mod:`lbvae.cli`) turn any :class:`Error` into one line on stderr and exit
+status 2; a notebook or a script that imports lbvae catches them like any exception::
+
+    from lbvae import errors
+    try:
+      scores = lbvae.metrics.mig(codes, factors, factor_sizes=(3, 6))
+    except errors.Error as e:        # a bad value: e says which and why
+      ...
+
+Everything else that escapes lbvae is a bug, not a user mistake.
+"""
+
+from __future__ import annotations
+
+
+class Error(Exception):
+  """A problem with a user's input: a value, a path, a dataset, a file."""
+
+
+class ConfigError(Error, ValueError):
+  """A config field or function argument outside its allowed range or type."""
+
+
+class DataError(Error, ValueError):
+  """A dataset or input file that is missing, unreadable or not what was expected."""
+
+
+class CheckpointError(Error):
+  """A checkpoint that is missing, unreadable or incompatible with the request."""
+
+
+def require(condition, message: str, error: type[Error] = ConfigError) -> None:
+  """Raises ``error(message)`` unless ``condition`` holds.
+
+  Args:
+    condition: a Python bool (never a traced array: checks run eagerly).
+    message: one line naming the field or file and what was expected.
+    error: the :class:`Error` subclass to raise.
+  """
+  if not condition:
+    raise error(message)
