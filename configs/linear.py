@@ -33,8 +33,14 @@ def get_config(arg=None):
   """Returns the SPEC §3 protocol; ``arg`` is unused (one protocol per file)."""
   del arg
   config = ml_collections.ConfigDict()
-  # An .npz with Gamma [n, s], Sigma_V [s, s] or [s], optional noise_var; when set
-  # it replaces the generated instances (n_values, s are then taken from the file).
+  # "published": the authors' instances and starts (NumPy's legacy stream, seed 42;
+  # the gradient starts' A, B are ours, from config.seed); "generated": everything
+  # drawn with JAX from config.seed (lbvae/linear/setups.py).
+  config.instance = "published"
+  # Files with Gamma [n, s], Sigma_V [s, s] or [s], optional Sigma_Y and noise_var,
+  # comma-separated (e.g. the authors' Gamma + Sigma_Y file and their Sigma_V file);
+  # when set they replace the instance (n_values, s are then taken from them) and
+  # the starts are the generated ones.
   config.problem = ""
   config.n_values = (50, 100)
   config.m = 10

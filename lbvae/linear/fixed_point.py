@@ -188,7 +188,9 @@ def _frob(x):
 def step(st: State, job: Job) -> State:
   """A decoder step, then an encoder step unless the decoder step ended the solve."""
   a, sz, x_inv = decoder_update(st.B, st.sigma_w, job.d)
-  dec_ok = jnp.maximum(_frob(a - st.A), _frob(sz - st.sigma_z)) <= job.tol
+  # No test after the first decoder step: there is no previous decoder yet.
+  dec_ok = (st.iterations > 0) & (
+      jnp.maximum(_frob(a - st.A), _frob(sz - st.sigma_z)) <= job.tol)
   it1 = st.iterations + 1
   stop1 = dec_ok | (it1 >= job.max_iters)
   b, w, w_inv = encoder_update(a, x_inv, st.B, st.w_inv, beta=job.beta, lam=job.lam)

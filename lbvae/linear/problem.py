@@ -4,7 +4,8 @@ Synopsis::
 
     from lbvae.linear import problem
     prob = problem.generate(jax.random.key(0), n=50, s=5, noise_var=0.05)
-    prob = problem.load("instance.npz")          # Gamma [n, s], Sigma_V [s, s] or [s]
+    prob = problem.load("instance.npz", default_noise_var=0.05)  # Gamma, Sigma_V
+    prob = problem.load("gamma_sigma_y.npz,sigma_v.npz", default_noise_var=0.05)
     C = problem.times_sigma_y(prob, B)           # B Sigma_Y without forming Sigma_Y
 
 The ground truth draws factors v ~ N(0, Sigma_V) and observations
@@ -144,30 +145,76 @@ def from_arrays(gamma, sigma_v, noise_var, *, source: str = "problem") -> Proble
   return Problem(gamma, sigma_v, noise_var)
 
 
-def load(path: str, *, default_noise_var: float) -> Problem:
-  """Loads an instance from an .npz with ``Gamma``, ``Sigma_V``, ``noise_var``.
+ARRAY_NAMES = ("Gamma", "Sigma_V", "Sigma_Y", "noise_var")
+
+
+def _read(path: str, source: str) -> dict[str, np.ndarray]:
+  """Arrays of one .npz (by name) or one .npy (named by the file's stem)."""
+  errors.require(os.path.isfile(path), f"{source}: no such file {path}")
+  try:
+    if path.endswith(".npy"):
+      stem = os.path.splitext(os.path.basename(path))[0]
+      return {stem: np.load(path, allow_pickle=False)}
+    with np.load(path, allow_pickle=False) as data:
+      return {k: np.asarray(data[k]) for k in data.files}
+  except Exception as e:  # np.load raises several types on a corrupt file.
+    raise errors.DataError(f"{source}: {path} is not a readable .npz/.npy file "
+                           f"({type(e).__name__})") from None
+
+
+def load(paths: str, *, default_noise_var: float) -> Problem:
+  """Loads an instance from one or more files (comma-separated paths).
+
+  The arrays of all files are merged by name, matched case-insensitively against
+  ``Gamma`` [n, s], ``Sigma_V`` [s] or [s, s], ``Sigma_Y`` [n, n] and ``noise_var``
+  (others are ignored; a name may appear in one file only). An .npy file holds one
+  array named by its file name (``Sigma_V.npy``). So the authors' layout, Gamma
+  and Sigma_Y in one .npz and Sigma_V in another, loads as ``"a.npz,b.npz"``. When
+  Sigma_Y is given it must equal Gamma Sigma_V Gamma^T + sigma^2 I, and it supplies
+  sigma^2 when the files have no ``noise_var`` (``default_noise_var`` if the two
+  agree to 1e-9 relative).
 
   Args:
-    path: the .npz file; ``noise_var`` is optional in it.
-    default_noise_var: sigma^2 used when the file has no ``noise_var``.
+    paths: one path, or several separated by commas.
+    default_noise_var: sigma^2 used when neither noise_var nor Sigma_Y is given.
 
   Returns:
     A validated float64 NumPy :class:`Problem`.
 
   Raises:
-    errors.Error: the file is missing, unreadable or holds bad arrays.
+    errors.Error: a file is missing or unreadable, or the arrays are bad.
   """
-  source = f"config.problem={path}"
-  errors.require(os.path.isfile(path), f"{source}: no such file")
-  try:
-    with np.load(path, allow_pickle=False) as data:
-      arrays = {k: np.asarray(data[k]) for k in data.files}
-  except Exception as e:  # np.load raises several types on a corrupt file.
-    raise errors.DataError(f"{source}: not a readable .npz file "
-                         f"({type(e).__name__})") from None
+  source = f"config.problem={paths}"
+  arrays: dict[str, np.ndarray] = {}
+  canonical = {name.lower(): name for name in ARRAY_NAMES}
+  for path in (p.strip() for p in str(paths).split(",") if p.strip()):
+    for key, value in _read(path, source).items():
+      name = canonical.get(key.lower())
+      if name is None:
+        continue
+      errors.require(name not in arrays, f"{source}: array '{name}' appears twice")
+      arrays[name] = value
   for key in ("Gamma", "Sigma_V"):
     errors.require(key in arrays, f"{source}: missing array '{key}' "
-                f"(found: {', '.join(sorted(arrays)) or 'none'})")
+                   f"(found: {', '.join(sorted(arrays)) or 'none'})")
   noise_var = arrays.get("noise_var", default_noise_var)
-  return from_arrays(arrays["Gamma"], arrays["Sigma_V"], noise_var,
-                     source=source)
+  prob = from_arrays(arrays["Gamma"], arrays["Sigma_V"], noise_var, source=source)
+  if "Sigma_Y" not in arrays:
+    return prob
+  sy = np.asarray(arrays["Sigma_Y"], np.float64)
+  n = prob.n
+  errors.require(sy.shape == (n, n), f"{source}: Sigma_Y must have shape [{n}, {n}], "
+                 f"got {sy.shape}")
+  rest = sy - prob.gamma @ prob.sigma_v @ prob.gamma.T
+  implied = float(np.mean(np.diag(rest)))
+  errors.require(np.allclose(rest, implied * np.eye(n), rtol=0.0,
+                             atol=1e-8 * np.abs(sy).max()),
+                 f"{source}: Sigma_Y is not Gamma Sigma_V Gamma^T + sigma^2 I")
+  if "noise_var" in arrays:
+    errors.require(np.isclose(implied, float(prob.noise_var), rtol=1e-6),
+                   f"{source}: Sigma_Y implies noise_var={implied:.6g}, the file "
+                   f"says {float(prob.noise_var):.6g}")
+    return prob
+  if np.isclose(implied, default_noise_var, rtol=1e-9, atol=0.0):
+    implied = default_noise_var  # the configured value, not its rounded image
+  return from_arrays(prob.gamma, prob.sigma_v, implied, source=source)

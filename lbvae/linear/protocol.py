@@ -30,10 +30,10 @@ from lbvae import errors
 from lbvae.linear import contraction as contraction_lib
 from lbvae.linear import fixed_point
 from lbvae.linear import gradient
-from lbvae.linear import init
 from lbvae.linear import metrics
 from lbvae.linear import objective
 from lbvae.linear import problem as problem_lib
+from lbvae.linear import setups
 
 SOLVERS = ("fixed_point", "gradient")
 SUMMARY_COLUMNS = ("solver", "n", "m", "s", "beta", "lambda", "inits", "recon_mean",
@@ -106,6 +106,7 @@ def validate(config) -> None:
   if not config.problem:
     for n in _floats("n_values", config.n_values, low=0.0, strict=True):
       errors.require(n.is_integer(), f"config.n_values must hold integers, got {n}")
+  setups.validate(config)
   classes = _floats("size_classes", config.size_classes, low=0.0, strict=True)
   per_n = {"fixed_point.tol": config.fixed_point.tol,
            "fixed_point.max_iters": config.fixed_point.max_iters,
@@ -142,27 +143,8 @@ def size_class(config, n: int) -> int:
   return len(classes) - 1
 
 
-def instances(config) -> dict[int, problem_lib.Problem]:
-  """n -> instance: the problem file's, or one generated per ``config.n_values``."""
-  if config.problem:
-    prob = problem_lib.load(config.problem, default_noise_var=float(config.noise_var))
-    return {prob.n: prob}
-  out = {}
-  for n in (int(v) for v in config.n_values):
-    key = jax.random.fold_in(jax.random.key(config.seed), n)
-    prob = problem_lib.generate(key, n=n, s=int(config.s),
-                                noise_var=float(config.noise_var))
-    out[n] = problem_lib.Problem(*(np.asarray(x, np.float64) for x in prob))
-  return out
-
-
 def _as_jax(prob: problem_lib.Problem) -> problem_lib.Problem:
   return problem_lib.Problem(*(jnp.asarray(x, jnp.float64) for x in prob))
-
-
-def init_key(config, n: int, salt: int) -> jax.Array:
-  """Key of the random starts: salt 1 fixed point, 2 gradient, 3 contraction."""
-  return jax.random.fold_in(jax.random.fold_in(jax.random.key(config.seed), n), salt)
 
 
 @jax.jit
@@ -179,11 +161,10 @@ def evaluate(params: objective.Params,
   return jax.vmap(one)(params)
 
 
-def solve_fixed_point(config, prob, betas, lams):
+def solve_fixed_point(config, setup: setups.Setup, betas, lams):
   """All cells x inits, alternating solver: (Params [C*I], iterations, converged)."""
-  n, m, k = prob.n, int(config.m), size_class(config, prob.n)
-  b0, w0 = init.batch(init.fixed_point, init_key(config, n, 1), int(config.num_inits),
-                      n=n, m=m)
+  prob, k = setup.problem, size_class(config, setup.problem.n)
+  b0, w0 = (jnp.asarray(x, jnp.float64) for x in setup.fixed_point)
   res = fixed_point.solve_grid(
       _as_jax(prob), b0, w0, jnp.asarray(betas), jnp.asarray(lams),
       jnp.asarray(float(config.fixed_point.tol[k])),
@@ -205,12 +186,13 @@ def gradient_settings(config, n: int) -> tuple[gradient.Settings, int]:
   return settings, int(g.steps[k])
 
 
-def solve_gradient(config, prob, betas, lams, *, progress: bool = True):
+def solve_gradient(config, setup: setups.Setup, betas, lams, *,
+                   progress: bool = True):
   """All cells x inits with the gradient solver: (Params [C*I], steps, converged)."""
-  n, m = prob.n, int(config.m)
+  prob = setup.problem
+  n = prob.n
   settings, steps = gradient_settings(config, n)
-  p0 = init.batch(init.gradient, init_key(config, n, 2), int(config.num_inits),
-                  n=n, m=m)
+  p0 = jax.tree.map(lambda x: jnp.asarray(x, jnp.float64), setup.gradient)
   jprob = _as_jax(prob)
   state = gradient.init_grid(p0, jnp.asarray(betas), jnp.asarray(lams), settings)
   chunk = int(config.gradient.chunk)
@@ -265,11 +247,12 @@ def summarise(per_init: list[dict[str, Any]]) -> list[dict[str, Any]]:
   return out
 
 
-def contraction(config, prob) -> list[dict[str, Any]]:
-  """||B_k||_2 per full fixed-point iteration, one start per contraction cell."""
+def contraction(config, setup: setups.Setup) -> list[dict[str, Any]]:
+  """||B_k||_2 per full fixed-point iteration, one start for every contraction cell."""
   c = config.contraction
   betas, lams = zip(*[(float(b), float(l)) for b in c.betas for l in c.lambdas])
-  b0, w0 = init.fixed_point(init_key(config, prob.n, 3), n=prob.n, m=int(config.m))
+  prob = setup.problem
+  b0, w0 = (jnp.asarray(x, jnp.float64) for x in setup.contraction)
   gains = np.asarray(contraction_lib.gain_trajectory_grid(
       _as_jax(prob), b0, w0, jnp.asarray(betas), jnp.asarray(lams),
       num_iterations=int(c.iterations)))
@@ -279,12 +262,13 @@ def contraction(config, prob) -> list[dict[str, Any]]:
 
 def run(config, *, progress: bool = True) -> Results:
   """Runs the whole protocol; call after :func:`validate`, under x64."""
-  probs = instances(config)
+  built = setups.build(config)
+  probs = {n: setup.problem for n, setup in built.items()}
   cells = [(float(b), float(l)) for b in config.betas for l in config.lambdas]
   betas, lams = (np.array(x) for x in zip(*cells))
-  solve = {"fixed_point": lambda p: solve_fixed_point(config, p, betas, lams),
-           "gradient": lambda p: solve_gradient(config, p, betas, lams,
-                                                progress=progress)}
+  solve = {"fixed_point": lambda st: solve_fixed_point(config, st, betas, lams),
+           "gradient": lambda st: solve_gradient(config, st, betas, lams,
+                                                 progress=progress)}
   jobs = [(s, n) for s in solver_names(config) for n in probs]
   per_init, seconds = [], {}
   with tqdm.tqdm(jobs, desc="linear protocol", unit="solve",
@@ -293,9 +277,9 @@ def run(config, *, progress: bool = True) -> Results:
       bar.set_postfix_str(
           f"{solver} n={n}, {len(betas)} cells x {config.num_inits} inits")
       start = time.perf_counter()
-      out = solve[solver](probs[n])
+      out = solve[solver](built[n])
       jax.block_until_ready(out[0])
       seconds[f"{solver}/{n}"] = time.perf_counter() - start
       per_init += _rows(solver, probs[n], config, betas, lams, *out)
-  gains = contraction(config, next(iter(probs.values())))
+  gains = contraction(config, next(iter(built.values())))
   return Results(per_init, summarise(per_init), gains, probs, seconds)

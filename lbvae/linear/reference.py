@@ -1,27 +1,66 @@
-"""Sequential NumPy fixed-point solver: the literal SPEC §3 updates (arXiv 2602.09277).
+"""Sequential NumPy fixed-point solver: the published iteration, literally (arXiv 2602.09277).
 
 Synopsis::
 
     from lbvae.linear import reference
-    A, B, Sigma_Z, Sigma_W, iterations = reference.solve(
+    A, B, Sigma_Z, Sigma_W, updates = reference.solve(
         Sigma_Y, B0, Sigma_W0, beta=4.0, lam=2.0, tol=1e-6, max_iters=50_000)
+    for A, B, Sigma_Z, Sigma_W in reference.trajectory(Sigma_Y, B0, Sigma_W0,
+                                                       beta=1.0, lam=2.0, length=9):
+      ...                                  # the state after each block update
 
-The way a straightforward implementation runs the alternating updates: dense
-n x n inverses every step (O(n^3)), one start and one (beta, lambda) cell at a
-time. It is the baseline that ``experiments/bench_linear.py`` times against the
-vectorised solver of :mod:`lbvae.linear.fixed_point`. Same stopping rule: stop as
-soon as one block update moves both of its matrices by at most ``tol`` (Frobenius),
-or after ``max_iters`` block updates; the decoder starts at A = 0, Sigma_Z = Sigma_Y.
+The authors' loop, one start and one (beta, lambda) cell at a time, with dense
+n x n inverses (O(n^3) per update). The counter i runs 0 .. max_iters - 1; even i
+is a decoder step, odd i an encoder step (the decoder comes first):
+
+    decoder:  Sigma_Z = (Sigma_Y^-1 + B^T Sigma_W^-1 B)^-1,  A = Sigma_Z B^T Sigma_W^-1
+    encoder:  S = (Sigma_Z^-1 + 2 lam I) / beta,
+              Sigma_W = (I + A^T S A)^-1,  B = Sigma_W A^T S
+
+After a decoder step other than the first, the loop stops when A and Sigma_Z both
+moved by at most ``tol`` (Frobenius) since the previous decoder step; after an
+encoder step, when B and Sigma_W both moved by at most ``tol`` (the first encoder
+step compares with the start). At the cap the last state is returned. It is the
+baseline ``experiments/bench_linear.py`` times, and the transcription the tests
+hold :mod:`lbvae.linear.fixed_point` to.
 """
 
 from __future__ import annotations
 
+from typing import Iterator
+
 import numpy as np
+
+
+def _updates(sigma_y, b0, sigma_w0, *, beta, lam, tol):
+  """Yields (A, B, Sigma_Z, Sigma_W, stop) after each block update, forever."""
+  n, m = sigma_y.shape[0], b0.shape[0]
+  inv, norm = np.linalg.inv, np.linalg.norm
+  eye_n, eye_m = np.eye(n), np.eye(m)
+  sy_inv = inv(sigma_y)
+  b, w = b0.copy(), sigma_w0.copy()
+  a = sz = None
+  i = 0
+  while True:
+    if i % 2 == 0:
+      w_inv = inv(w)
+      sz_new = inv(sy_inv + b.T @ w_inv @ b)
+      a_new = sz_new @ b.T @ w_inv
+      stop = i > 0 and norm(a_new - a) <= tol and norm(sz_new - sz) <= tol
+      a, sz = a_new, sz_new
+    else:
+      s = (inv(sz) + 2 * lam * eye_n) / beta
+      w_new = inv(eye_m + a.T @ s @ a)
+      b_new = w_new @ a.T @ s
+      stop = norm(b_new - b) <= tol and norm(w_new - w) <= tol
+      b, w = b_new, w_new
+    i += 1
+    yield a, b, sz, w, stop
 
 
 def solve(sigma_y: np.ndarray, b0: np.ndarray, sigma_w0: np.ndarray, *, beta: float,
           lam: float, tol: float, max_iters: int):
-  """Runs the alternating updates from one start.
+  """Runs the published loop from one start.
 
   Args:
     sigma_y: float64[n, n].
@@ -31,26 +70,18 @@ def solve(sigma_y: np.ndarray, b0: np.ndarray, sigma_w0: np.ndarray, *, beta: fl
   Returns:
     (A [n, m], B [m, n], Sigma_Z [n, n], Sigma_W [m, m], block updates used).
   """
-  n, m = sigma_y.shape[0], b0.shape[0]
-  eye_n, eye_m = np.eye(n), np.eye(m)
-  sy_inv = np.linalg.inv(sigma_y)
-  a, sz = np.zeros((n, m)), sigma_y.copy()
-  b, w = b0.copy(), sigma_w0.copy()
-  it = 0
-  while True:
-    w_inv = np.linalg.inv(w)
-    p = np.linalg.inv(sy_inv + b.T @ w_inv @ b)
-    a_new, sz_new = p @ b.T @ w_inv, p
-    it += 1
-    moved = max(np.linalg.norm(a_new - a), np.linalg.norm(sz_new - sz))
-    a, sz = a_new, sz_new
-    if moved <= tol or it >= max_iters:
-      return a, b, sz, w, it
-    s = (np.linalg.inv(sz) + 2 * lam * eye_n) / beta
-    w_new = np.linalg.inv(eye_m + a.T @ s @ a)
-    b_new = w_new @ a.T @ s
-    it += 1
-    moved = max(np.linalg.norm(b_new - b), np.linalg.norm(w_new - w))
-    b, w = b_new, w_new
-    if moved <= tol or it >= max_iters:
-      return a, b, sz, w, it
+  for k, (a, b, sz, w, stop) in enumerate(
+      _updates(sigma_y, b0, sigma_w0, beta=beta, lam=lam, tol=tol), start=1):
+    if stop or k >= max_iters:
+      return a, b, sz, w, k
+
+
+def trajectory(sigma_y: np.ndarray, b0: np.ndarray, sigma_w0: np.ndarray, *,
+               beta: float, lam: float, length: int) -> Iterator[tuple]:
+  """The states (A, B, Sigma_Z, Sigma_W) after block updates 1 .. ``length``.
+
+  No stopping rule: the loop of :func:`solve` with ``tol = -1``.
+  """
+  updates = _updates(sigma_y, b0, sigma_w0, beta=beta, lam=lam, tol=-1.0)
+  for _ in range(length):
+    yield next(updates)[:4]
