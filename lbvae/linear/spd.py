@@ -103,3 +103,35 @@ def top_eigenvalue(x: jax.Array, *, squarings: int = 60) -> jax.Array:
   v = power[:, jnp.argmax(jnp.sum(power**2, axis=0))]
   tiny = jnp.finfo(x.dtype).tiny
   return jnp.where(jnp.any(x != 0), v @ x @ v / jnp.maximum(v @ v, tiny), 0.0)
+
+
+def inv_logdet_blocked(x: jax.Array, *, base: int = 16) -> tuple[jax.Array, jax.Array]:
+  """:func:`inv_logdet` by 2 x 2 block elimination, recursively, for speed.
+
+  [[X11, X12], [X21, X22]]^-1 from X11^-1, the Schur complement
+  S = X22 - X21 X11^-1 X12 and S^-1: most of the work is in matrix products
+  (about 2/3 k^3 multiply-adds in all), and log det x = log det X11 + log det S.
+  Blocks of size <= ``base`` use :func:`inv_logdet`. No custom VJP: callers
+  that differentiate use :func:`inv_logdet`.
+
+  Args:
+    x: float64[k, k], symmetric positive definite.
+    base: largest block inverted by Gauss-Jordan sweeps (static).
+
+  Returns:
+    (float64[k, k] inverse, float64[] log det x).
+  """
+  k = x.shape[-1]
+  if k <= base:
+    return inv_logdet(x)
+  h = k // 2
+  i11, logdet1 = inv_logdet_blocked(x[:h, :h], base=base)
+  x12 = x[:h, h:]
+  t = i11 @ x12                                      # X11^-1 X12, [h, k - h]
+  schur = _sym(x[h:, h:] - x12.T @ t)
+  i22, logdet2 = inv_logdet_blocked(schur, base=base)
+  p12 = -t @ i22
+  p11 = _sym(i11 - p12 @ t.T)
+  top = jnp.concatenate([p11, p12], axis=1)
+  bottom = jnp.concatenate([p12.T, i22], axis=1)
+  return jnp.concatenate([top, bottom], axis=0), logdet1 + logdet2

@@ -1,0 +1,120 @@
+"""Loss and gradient of the Cholesky-parameterised linear VAE in closed form.
+
+Synopsis::
+
+    from lbvae.linear import factored
+    out = factored.value_and_grad(p, prob, beta=4.0, lam=2.0, jitter=5e-5)
+    out.loss, out.recon, out.grads     # grads: CholeskyParams, full (not tril) L's
+
+The gradient solver of arXiv 2602.09277 (docs/theory.md) optimises (A, B, L_Z, L_W)
+with Sigma = L L^T + jitter I. This module gives the total R + beta K + lambda D and
+its gradient for one run without autodiff, arranged so that an n x n matrix meets
+another only four times:
+
+    Sigma_Z = L L^T + jitter I,   P = Sigma_Z^-1 (and log det),
+    Y = P L,                      dL = P (L - E Y),
+
+where E = E[(y - A x)(y - A x)^T] is sigma^2 I plus a matrix of rank <= s + 2m:
+with U = [Gamma, A, B^T] (n x (s + 2m)) and K = B Gamma Sigma_V,
+
+    E = sigma^2 I + U M U^T,   M = [[Sigma_V, -K^T, 0], [-K, Sigma_X, -sigma^2 I],
+                                    [0, -sigma^2 I, 0]],
+
+so E Y = sigma^2 Y + U M (P U)^T L needs only n x (s + 2m) products, and P U is
+what R needs anyway (tr P E = sigma^2 tr P + <M, U^T P U>). The other gradients:
+
+    dA = (P + 2 lam I)(A Sigma_X - C^T),   C = B Sigma_Y,
+    H  = 1/2 A^T P A + lam A^T A + beta/2 I,
+    dB = 2 H C - (A^T P + 2 lam A^T) Sigma_Y,
+    dL_W = 2 (H - beta/2 Sigma_W^-1) L_W,   dL_Z = P (L - E Y)  (= 2 dSigma_Z L).
+
+The L gradients are those of the full matrices (the upper triangles included, as
+autodiff of L L^T gives them); Sigma_Y is never formed (Gamma Sigma_V Gamma^T +
+sigma^2 I is applied in factored form). Everything is pure jnp for one run (vmap
+to batch); :func:`lbvae.linear.spd.inv_logdet_blocked` does the n x n inverse.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from lbvae.linear import init as init_lib
+from lbvae.linear import problem as problem_lib
+from lbvae.linear import spd
+
+
+class ValueAndGrad(NamedTuple):
+  """Loss, its reconstruction part and the gradient of one run.
+
+  Attributes:
+    loss: float64[], R + beta K + lambda D.
+    recon: float64[], R.
+    grads: :class:`init.CholeskyParams` of full gradients (A, B, L_Z, L_W).
+  """
+  loss: jax.Array
+  recon: jax.Array
+  grads: init_lib.CholeskyParams
+
+
+def value_and_grad(p: init_lib.CholeskyParams, prob: problem_lib.Problem, *, beta,
+                   lam, jitter) -> ValueAndGrad:
+  """Loss and full gradient of one run, in closed form.
+
+  Args:
+    p: A [n, m], B [m, n], l_z [n, n], l_w [m, m] (lower triangular, as kept by
+      the solver; the upper triangles must be zero).
+    prob: the instance.
+    beta, lam, jitter: scalars (may be traced).
+
+  Returns:
+    A :class:`ValueAndGrad`.
+  """
+  a, b, l_z, l_w = p
+  n, m = a.shape
+  gamma, var_v, noise = prob.gamma, jnp.diagonal(prob.sigma_v), prob.noise_var
+  dtype = a.dtype
+  eye_n, eye_m = jnp.eye(n, dtype=dtype), jnp.eye(m, dtype=dtype)
+
+  sigma_z = l_z @ l_z.T + jitter * eye_n
+  sigma_w = l_w @ l_w.T + jitter * eye_m
+  p_z, logdet_z = spd.inv_logdet_blocked(sigma_z)
+  w_inv, logdet_w = spd.inv_logdet(sigma_w)
+
+  bg = b @ gamma                                     # [m, s]
+  k = bg * var_v                                     # B Gamma Sigma_V, [m, s]
+  c = k @ gamma.T + noise * b                        # B Sigma_Y, [m, n]
+  sigma_x = k @ bg.T + noise * (b @ b.T) + sigma_w   # [m, m]
+  sigma_x = 0.5 * (sigma_x + sigma_x.T)
+
+  u = jnp.concatenate([gamma, a, b.T], axis=1)       # [n, s + 2m]
+  pu = p_z @ u
+  pg, pa = pu[:, :gamma.shape[1]], pu[:, gamma.shape[1]:gamma.shape[1] + m]
+  s = gamma.shape[1]
+  zeros_sm, zeros_mm = jnp.zeros((s, m), dtype), jnp.zeros((m, m), dtype)
+  mid = jnp.block([[jnp.diag(var_v), -k.T, zeros_sm],
+                   [-k, sigma_x, -noise * eye_m],
+                   [zeros_sm.T, -noise * eye_m, zeros_mm]])
+  upu = u.T @ pu
+  tr_pe = noise * jnp.trace(p_z) + jnp.sum(mid * upu)
+  recon = 0.5 * (tr_pe + n * jnp.log(2 * jnp.pi) + logdet_z)
+  kl = 0.5 * (jnp.trace(sigma_x) - logdet_w - m)
+  ata = a.T @ a
+  tr_sigma_y = jnp.sum(var_v * jnp.sum(gamma * gamma, axis=0)) + n * noise
+  l2 = tr_sigma_y - 2 * jnp.sum(a.T * c) + jnp.sum(ata * sigma_x)
+  loss = recon + beta * kl + lam * l2
+
+  resid = a @ sigma_x - c.T                          # A Sigma_X - C^T, [n, m]
+  ptc = pg @ k.T + noise * pu[:, s + m:]             # P C^T = P Sigma_Y B^T
+  g_a = pa @ sigma_x - ptc + 2 * lam * resid
+  h = 0.5 * (a.T @ pa) + lam * ata + 0.5 * beta * eye_m
+  h = 0.5 * (h + h.T)
+  at_p = pa.T + 2 * lam * a.T                        # A^T (P + 2 lam I), [m, n]
+  g_b = 2 * h @ c - ((at_p @ gamma) * var_v) @ gamma.T - noise * at_p
+  g_lw = 2 * (h - 0.5 * beta * w_inv) @ l_w
+  y = p_z @ l_z
+  ey = noise * y + u @ (mid @ (pu.T @ l_z))          # E Y
+  g_lz = p_z @ (l_z - ey)
+  return ValueAndGrad(loss, recon, init_lib.CholeskyParams(g_a, g_b, g_lz, g_lw))
