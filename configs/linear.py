@@ -75,7 +75,16 @@ def get_config(arg=None):
   config.gradient.eps = 1e-8
   config.gradient.weight_decay = 0.01
   config.gradient.jitter = 5e-5
-  config.gradient.chunk = 500  # steps per compiled chunk (progress granularity)
+  # .npz with the published runs' A, B starts (A_n50 [50, 50, m], B_n50, A_n100,
+  # B_n100), written with PyTorch by experiments/bench_torch_linear.py --write_ab;
+  # empty: A, B ~ N(0, 1) drawn with JAX from config.seed.
+  config.gradient.ab_starts = ""
+  config.gradient.chunk = 500  # steps per call (progress granularity)
+  # Runs advanced together by one vmapped step; a chunk takes all the steps of a
+  # call while its matrices stay in cache (lbvae/linear/gradient.py). Threads: host
+  # threads, one per CPU core. On a GPU: one thread, runs_per_chunk >= all runs.
+  config.gradient.runs_per_chunk = 25
+  config.gradient.num_threads = 2
 
   config.contraction = ml_collections.ConfigDict()
   config.contraction.betas = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0)

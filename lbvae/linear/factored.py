@@ -80,7 +80,7 @@ def value_and_grad(p: init_lib.CholeskyParams, prob: problem_lib.Problem, *, bet
 
   sigma_z = l_z @ l_z.T + jitter * eye_n
   sigma_w = l_w @ l_w.T + jitter * eye_m
-  p_z, logdet_z = spd.inv_logdet_blocked(sigma_z)
+  p_z, logdet_z = spd.inv_logdet_blocked(sigma_z, base=8)
   w_inv, logdet_w = spd.inv_logdet(sigma_w)
 
   bg = b @ gamma                                     # [m, s]
@@ -90,7 +90,8 @@ def value_and_grad(p: init_lib.CholeskyParams, prob: problem_lib.Problem, *, bet
   sigma_x = 0.5 * (sigma_x + sigma_x.T)
 
   u = jnp.concatenate([gamma, a, b.T], axis=1)       # [n, s + 2m]
-  pu = p_z @ u
+  ypu = p_z @ jnp.concatenate([l_z, u], axis=1)      # one product: [P L, P U]
+  y, pu = ypu[:, :n], ypu[:, n:]
   pg, pa = pu[:, :gamma.shape[1]], pu[:, gamma.shape[1]:gamma.shape[1] + m]
   s = gamma.shape[1]
   zeros_sm, zeros_mm = jnp.zeros((s, m), dtype), jnp.zeros((m, m), dtype)
@@ -114,7 +115,6 @@ def value_and_grad(p: init_lib.CholeskyParams, prob: problem_lib.Problem, *, bet
   at_p = pa.T + 2 * lam * a.T                        # A^T (P + 2 lam I), [m, n]
   g_b = 2 * h @ c - ((at_p @ gamma) * var_v) @ gamma.T - noise * at_p
   g_lw = 2 * (h - 0.5 * beta * w_inv) @ l_w
-  y = p_z @ l_z
   ey = noise * y + u @ (mid @ (pu.T @ l_z))          # E Y
   g_lz = p_z @ (l_z - ey)
   return ValueAndGrad(loss, recon, init_lib.CholeskyParams(g_a, g_b, g_lz, g_lw))

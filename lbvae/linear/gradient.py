@@ -1,42 +1,50 @@
-"""Gradient solver of the linear lambda-beta-VAE (SPEC §3, arXiv 2602.09277).
+"""Gradient solver of the linear lambda-beta-VAE (arXiv 2602.09277; docs/theory.md).
 
 Synopsis::
 
-    from lbvae.linear import gradient, init
+    from lbvae.linear import gradient
     settings = gradient.Settings(clip_ab=1.0, clip_l=2.0)
-    p0 = init.batch(init.gradient, key, 50, n=50, m=10)          # [I, ...]
-    state = gradient.init_grid(p0, betas, lams, settings)         # [C * I, ...]
-    state = gradient.run_chunk(state, prob, settings, num_steps=1000)
-    best = gradient.best_params(state, prob, settings)            # objective.Params
+    state = gradient.init_grid(p0, betas, lams, settings)     # [C * I] runs
+    state = gradient.run(state, prob, settings, num_steps=500, chunk=25,
+                         num_threads=2)
+    params, best_loss = gradient.best_params(state, settings)  # objective.Params
 
-(A, B, L_Z, L_W) are optimised jointly with AdamW on the closed-form total
-R + beta K + lambda D, with Sigma = tril(L) tril(L)^T + jitter I (so the
-covariances stay SPD), per-group gradient-norm clipping ((A, B) and (L_Z, L_W),
-as torch's clip_grad_norm_: scale by c / (norm + 1e-6) when the norm exceeds c),
-L kept lower triangular after every step, and the lowest-loss iterate remembered.
-Every problem of the grid (cells x inits) is one row of a vmapped state, beta and
-lambda are per-row traced values, and steps run in ``lax.scan`` chunks (the caller
-shows progress between chunks). Each step costs O(n^3) per problem (the Cholesky
-factor of the full Sigma_Z).
+The published gradient solver, run for run: (A, B, L_Z, L_W) are optimised with
+torch.optim.AdamW on the closed-form total R + beta K + lambda D, where
+Sigma = L L^T + jitter I. Each step: the loss and the gradient of the full
+matrices (:mod:`lbvae.linear.factored`, closed form); gradient-norm clipping per
+group, (A, B) and (L_Z, L_W), as torch's ``clip_grad_norm_`` (scale by
+c / (norm + 1e-6) when below 1, the upper triangles of the L gradients counted);
+the AdamW update in torch's order (decay, then the moments, then the bias-corrected
+step); L_Z, L_W cut to their lower triangles. The iterate reported is the one with
+the lowest loss seen *before* its update (ties keep the earlier), as the published
+loop records it. Zeroing the upper triangles of the L gradients after clipping is
+the same as cutting the parameters: their moments stay zero and so do they.
+
+Layout for a CPU: the runs are split into ``num_threads`` parts, each run from its
+own host thread; a part is a sequence of ``chunk`` runs at a time (``lax.map``),
+and a chunk takes all ``num_steps`` steps (``lax.scan``) while its matrices stay in
+cache. On a GPU use one thread and one chunk of every run.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import functools
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
-import optax
 from jax import lax
 
+from lbvae.linear import factored
 from lbvae.linear import init as init_lib
 from lbvae.linear import objective
 from lbvae.linear import problem as problem_lib
 
 
 class Settings(NamedTuple):
-  """Optimiser settings (hashable; defaults are SPEC §3's, n = 50 clipping)."""
+  """Optimiser settings (hashable; defaults are the published ones for n = 50)."""
   learning_rate: float = 1e-3
   b1: float = 0.9
   b2: float = 0.999
@@ -48,34 +56,30 @@ class Settings(NamedTuple):
 
 
 class TrainState(NamedTuple):
-  """State of one run (a pytree; the grid stacks it on a leading axis).
+  """State of one run (a pytree; a grid stacks it on a leading axis).
 
   Attributes:
-    params: current :class:`init.CholeskyParams`.
-    opt_state: AdamW state.
-    best: lowest-loss iterate seen so far; best_loss: float64[] its total.
+    params: current :class:`init.CholeskyParams` (L's lower triangular).
+    exp_avg, exp_avg_sq: AdamW's first and second moments, like ``params``.
+    best: the lowest-loss iterate so far; best_loss, best_recon: float64[], its
+      total and its R (inf and NaN before the first step).
     beta, lam: float64[], this run's weights.
     step: int32[], steps taken.
   """
   params: init_lib.CholeskyParams
-  opt_state: optax.OptState
+  exp_avg: init_lib.CholeskyParams
+  exp_avg_sq: init_lib.CholeskyParams
   best: init_lib.CholeskyParams
   best_loss: jax.Array
+  best_recon: jax.Array
   beta: jax.Array
   lam: jax.Array
   step: jax.Array
 
 
-def optimizer(settings: Settings) -> optax.GradientTransformation:
-  """AdamW with decoupled weight decay (torch.optim.AdamW semantics)."""
-  return optax.adamw(settings.learning_rate, b1=settings.b1, b2=settings.b2,
-                     eps=settings.eps, weight_decay=settings.weight_decay)
-
-
 def to_params(p: init_lib.CholeskyParams, jitter: float) -> objective.Params:
-  """Covariances from factors: Sigma = tril(L) tril(L)^T + jitter I."""
+  """Covariances from factors: Sigma = L L^T + jitter I."""
   def cov(l):
-    l = jnp.tril(l)
     return l @ l.T + jitter * jnp.eye(l.shape[0], dtype=l.dtype)
   return objective.Params(p.A, p.B, cov(p.l_z), cov(p.l_w))
 
@@ -87,7 +91,7 @@ def loss(p: init_lib.CholeskyParams, prob: problem_lib.Problem, beta, lam,
 
 
 def clip_group(grads, max_norm: float):
-  """Scales a pytree of gradients so its global norm is at most ``max_norm``."""
+  """torch's ``clip_grad_norm_``: scale by min(1, max_norm / (norm + 1e-6))."""
   norm = jnp.sqrt(sum(jnp.sum(g**2) for g in jax.tree.leaves(grads)))
   scale = jnp.minimum(1.0, max_norm / (norm + 1e-6))
   return jax.tree.map(lambda g: g * scale, grads)
@@ -95,28 +99,45 @@ def clip_group(grads, max_norm: float):
 
 def init_state(p0: init_lib.CholeskyParams, beta, lam,
                settings: Settings) -> TrainState:
-  """Training state of one run from its start ``p0``."""
+  """Training state of one run from its start ``p0`` (L's cut to lower triangles)."""
+  del settings  # the state does not depend on it; kept for a uniform signature
   dtype = p0.A.dtype
   p0 = p0._replace(l_z=jnp.tril(p0.l_z), l_w=jnp.tril(p0.l_w))
-  return TrainState(p0, optimizer(settings).init(p0), p0,
-                    jnp.asarray(jnp.inf, dtype), jnp.asarray(beta, dtype),
+  zeros = jax.tree.map(jnp.zeros_like, p0)
+  return TrainState(p0, zeros, zeros, p0, jnp.asarray(jnp.inf, dtype),
+                    jnp.asarray(jnp.nan, dtype), jnp.asarray(beta, dtype),
                     jnp.asarray(lam, dtype), jnp.zeros((), jnp.int32))
+
+
+def _adamw(p, g, m, v, t, s: Settings):
+  """One torch.optim.AdamW update of one tensor (single-tensor code path)."""
+  p = p * (1 - s.learning_rate * s.weight_decay)
+  m = m + (1 - s.b1) * (g - m)                       # exp_avg.lerp_(grad, 1 - b1)
+  v = v * s.b2 + (1 - s.b2) * g * g
+  bias1 = 1 - s.b1**t
+  bias2_sqrt = jnp.sqrt(1 - s.b2**t)
+  denom = jnp.sqrt(v) / bias2_sqrt + s.eps
+  return p - (s.learning_rate / bias1) * (m / denom), m, v
 
 
 def train_step(state: TrainState, prob: problem_lib.Problem,
                settings: Settings) -> TrainState:
   """One clipped AdamW step of one run; remembers the pre-step iterate if best."""
-  value, g = jax.value_and_grad(loss)(state.params, prob, state.beta, state.lam,
-                                      settings.jitter)
-  ab = clip_group((g.A, g.B), settings.clip_ab)
-  ls = clip_group((g.l_z, g.l_w), settings.clip_l)
-  g = init_lib.CholeskyParams(ab[0], ab[1], ls[0], ls[1])
-  updates, opt_state = optimizer(settings).update(g, state.opt_state, state.params)
-  new = optax.apply_updates(state.params, updates)
-  new = new._replace(l_z=jnp.tril(new.l_z), l_w=jnp.tril(new.l_w))
-  better = value < state.best_loss  # NaN never counts as better.
+  out = factored.value_and_grad(state.params, prob, beta=state.beta, lam=state.lam,
+                                jitter=settings.jitter)
+  g = out.grads
+  g_a, g_b = clip_group((g.A, g.B), settings.clip_ab)
+  g_lz, g_lw = clip_group((g.l_z, g.l_w), settings.clip_l)
+  g = init_lib.CholeskyParams(g_a, g_b, jnp.tril(g_lz), jnp.tril(g_lw))
+  t = (state.step + 1).astype(state.best_loss.dtype)
+  new = [_adamw(*leaves, t, settings)
+         for leaves in zip(state.params, g, state.exp_avg, state.exp_avg_sq)]
+  pick = lambda i: init_lib.CholeskyParams(*(x[i] for x in new))
+  better = out.loss < state.best_loss  # NaN never counts as better.
   best = jax.tree.map(lambda a, b: jnp.where(better, a, b), state.params, state.best)
-  return TrainState(new, opt_state, best, jnp.where(better, value, state.best_loss),
+  return TrainState(pick(0), pick(1), pick(2), best,
+                    jnp.where(better, out.loss, state.best_loss),
+                    jnp.where(better, out.recon, state.best_recon),
                     state.beta, state.lam, state.step + 1)
 
 
@@ -138,26 +159,69 @@ def init_grid(p0: init_lib.CholeskyParams, betas: jax.Array, lams: jax.Array,
       tiled, jnp.repeat(betas, num_inits), jnp.repeat(lams, num_inits), settings)
 
 
-@functools.partial(jax.jit, static_argnames=("settings", "num_steps"))
-def run_chunk(state: TrainState, prob: problem_lib.Problem, settings: Settings,
-              num_steps: int) -> TrainState:
-  """``num_steps`` vmapped steps of every run, in one ``lax.scan``."""
+@functools.partial(jax.jit, static_argnames=("settings", "num_steps", "chunk"))
+def run_part(state: TrainState, prob: problem_lib.Problem, settings: Settings,
+             num_steps: int, chunk: int) -> TrainState:
+  """``num_steps`` steps of every run of ``state`` (leading axis a multiple of chunk).
+
+  Chunks of ``chunk`` runs go one after another (``lax.map``); each takes all its
+  steps in one ``lax.scan`` of a step vmapped over the chunk.
+  """
+  runs = state.step.shape[0]
   step = jax.vmap(train_step, in_axes=(0, None, None))
-  return lax.scan(lambda s, _: (step(s, prob, settings), None), state, None,
-                  length=num_steps)[0]
+
+  def one_chunk(st):
+    return lax.scan(lambda s, _: (step(s, prob, settings), None), st, None,
+                    length=num_steps)[0]
+
+  chunks = jax.tree.map(lambda x: x.reshape((runs // chunk, chunk) + x.shape[1:]),
+                        state)
+  out = lax.map(one_chunk, chunks)
+  return jax.tree.map(lambda x: x.reshape((runs,) + x.shape[2:]), out)
 
 
-@functools.partial(jax.jit, static_argnames=("settings",))
-def best_params(state: TrainState, prob: problem_lib.Problem,
+def run(state: TrainState, prob: problem_lib.Problem, settings: Settings,
+        num_steps: int, *, chunk: int = 25, num_threads: int = 1) -> TrainState:
+  """``num_steps`` steps of every run, split over host threads and chunks.
+
+  Args:
+    state: runs on the leading axis (any number).
+    prob: the instance (shared).
+    settings: optimiser settings.
+    num_steps: steps to take (static: one compilation per value).
+    chunk: runs advanced together in one vmapped step (static).
+    num_threads: host threads, e.g. one per CPU core.
+
+  Returns:
+    The state after ``num_steps`` steps (padding removed).
+  """
+  runs = state.step.shape[0]
+  parts = max(1, min(int(num_threads), runs))
+  chunk = max(1, min(int(chunk), -(-runs // parts)))
+  per_part = -(-runs // (parts * chunk)) * chunk
+  pad = parts * per_part - runs
+  padded = jax.tree.map(
+      lambda x: jnp.concatenate([x, jnp.repeat(x[:1], pad, axis=0)]), state)
+  x64 = jax.enable_x64.value  # thread-local: hand it to the worker threads
+
+  def run_one(k):
+    with jax.enable_x64(x64):
+      part = jax.tree.map(lambda x: x[k * per_part:(k + 1) * per_part], padded)
+      return jax.block_until_ready(run_part(part, prob, settings, num_steps, chunk))
+
+  if parts == 1:
+    outs = [run_one(0)]
+  else:
+    with concurrent.futures.ThreadPoolExecutor(parts) as pool:
+      outs = list(pool.map(run_one, range(parts)))
+  return jax.tree.map(lambda *xs: jnp.concatenate(xs)[:runs], *outs)
+
+
+def best_params(state: TrainState,
                 settings: Settings) -> tuple[objective.Params, jax.Array]:
-  """The lowest-loss iterate of every run, the final iterate included.
+  """The reported iterate of every run: the lowest loss seen before an update.
 
   Returns:
     (params with leading run axis, float64[runs] their totals).
   """
-  def one(st):
-    final = loss(st.params, prob, st.beta, st.lam, settings.jitter)
-    better = final < st.best_loss
-    p = jax.tree.map(lambda a, b: jnp.where(better, a, b), st.params, st.best)
-    return to_params(p, settings.jitter), jnp.where(better, final, st.best_loss)
-  return jax.vmap(one)(state)
+  return jax.vmap(lambda p: to_params(p, settings.jitter))(state.best), state.best_loss

@@ -129,6 +129,8 @@ def validate(config) -> None:
   errors.require(config.gradient.weight_decay >= 0, "config.gradient.weight_decay must "
               "be >= 0")
   _positive("gradient.chunk", config.gradient.chunk, integer=True)
+  _positive("gradient.runs_per_chunk", config.gradient.runs_per_chunk, integer=True)
+  _positive("gradient.num_threads", config.gradient.num_threads, integer=True)
   _floats("contraction.betas", config.contraction.betas, low=0.0, strict=True)
   _floats("contraction.lambdas", config.contraction.lambdas, low=0.0, strict=False)
   _positive("contraction.iterations", config.contraction.iterations, integer=True)
@@ -201,10 +203,12 @@ def solve_gradient(config, setup: setups.Setup, betas, lams, *,
     done = 0
     while done < steps:
       size = min(chunk, steps - done)
-      state = jax.block_until_ready(gradient.run_chunk(state, jprob, settings, size))
+      state = gradient.run(state, jprob, settings, size,
+                           chunk=int(config.gradient.runs_per_chunk),
+                           num_threads=int(config.gradient.num_threads))
       done += size
       bar.update(size)
-  params, _ = gradient.best_params(state, jprob, settings)
+  params, _ = gradient.best_params(state, settings)
   runs = len(betas) * int(config.num_inits)
   return params, np.full(runs, steps), np.zeros(runs, bool)
 

@@ -13,7 +13,9 @@ Synopsis::
   (:mod:`lbvae.linear.published`): their Gamma and Sigma_V for n = 50 and 100,
   their fixed-point starts (B_0, Sigma_W0), and for the gradient solver their
   Sigma_Z0, Sigma_W0 as lower Cholesky factors. The gradient starts' A, B ~ N(0, 1)
-  are ours (JAX, from ``config.seed``): the authors draw them with PyTorch.
+  are ours (JAX, from ``config.seed``): the authors draw them with PyTorch;
+  ``config.gradient.ab_starts`` reads theirs from an .npz (A_n{n} [I, n, m],
+  B_n{n} [I, m, n]) that ``experiments/bench_torch_linear.py --write_ab`` writes.
 - ``"generated"``: Gamma, Sigma_V and every start drawn with JAX from
   ``config.seed`` (:func:`lbvae.linear.problem.generate`, :mod:`lbvae.linear.init`).
 
@@ -25,6 +27,8 @@ starts from the first fixed-point start.
 from __future__ import annotations
 
 from typing import NamedTuple
+
+import os
 
 import jax
 import numpy as np
@@ -85,17 +89,37 @@ def _generated(config, prob: problem_lib.Problem) -> Setup:
   return Setup(prob, _host(fp), _host(gd), _host(first))
 
 
+def _load_ab(path: str, *, n: int, m: int, num: int):
+  """A [num, n, m], B [num, m, n] from an .npz with A_n{n}, B_n{n} (first num)."""
+  source = f"config.gradient.ab_starts={path}"
+  errors.require(os.path.isfile(path), f"{source}: no such file")
+  try:
+    with np.load(path, allow_pickle=False) as f:
+      arrays = {k: np.asarray(f[k], np.float64) for k in f.files}
+  except Exception as e:  # np.load raises several types on a corrupt file.
+    raise errors.DataError(f"{source}: not a readable .npz ({type(e).__name__})") from None
+  a, b = arrays.get(f"A_n{n}"), arrays.get(f"B_n{n}")
+  errors.require(a is not None and b is not None, f"{source}: needs arrays A_n{n} "
+                 f"and B_n{n}")
+  errors.require(a.ndim == 3 and a.shape[0] >= num and a.shape[1:] == (n, m) and
+                 b.shape == (a.shape[0], m, n), f"{source}: A_n{n} must be "
+                 f"[>= {num}, {n}, {m}] and B_n{n} [same, {m}, {n}]")
+  return a[:num], b[:num]
+
+
 def _published(config, draws: published.Draws) -> Setup:
   prob, num, m = draws.problem, int(config.num_inits), int(config.m)
   b0, w0 = (x[:num] for x in draws.fixed_point)
   z0, gw0 = (x[:num] for x in draws.gradient)
   with jax.enable_x64(True):
     ours = init.batch(init.gradient, init_key(config, prob.n, 2), num, n=prob.n, m=m)
+  a0, b0_grad = np.asarray(ours.A, np.float64), np.asarray(ours.B, np.float64)
+  if config.gradient.ab_starts:
+    a0, b0_grad = _load_ab(config.gradient.ab_starts, n=prob.n, m=m, num=num)
   # The factors the authors start from: lower Cholesky factors of their draws
   # (LAPACK potrf reads the lower triangle, as torch.linalg.cholesky does).
-  grad = init.CholeskyParams(np.asarray(ours.A, np.float64),
-                             np.asarray(ours.B, np.float64),
-                             np.linalg.cholesky(z0), np.linalg.cholesky(gw0))
+  grad = init.CholeskyParams(a0, b0_grad, np.linalg.cholesky(z0),
+                             np.linalg.cholesky(gw0))
   return Setup(prob, (b0, w0), grad, (b0[0], w0[0]))
 
 
