@@ -12,7 +12,7 @@ its gradient for one run without autodiff, arranged so that an n x n matrix meet
 another only four times:
 
     Sigma_Z = L L^T + jitter I,   P = Sigma_Z^-1 (and log det),
-    Y = P L,                      dL = P (L - E Y),
+    [P^2, P U] = P [P, U],        dL = (P - P E P) L,
 
 where E = E[(y - A x)(y - A x)^T] is sigma^2 I plus a matrix of rank <= s + 2m:
 with U = [Gamma, A, B^T] (n x (s + 2m)) and K = B Gamma Sigma_V,
@@ -20,13 +20,14 @@ with U = [Gamma, A, B^T] (n x (s + 2m)) and K = B Gamma Sigma_V,
     E = sigma^2 I + U M U^T,   M = [[Sigma_V, -K^T, 0], [-K, Sigma_X, -sigma^2 I],
                                     [0, -sigma^2 I, 0]],
 
-so E Y = sigma^2 Y + U M (P U)^T L needs only n x (s + 2m) products, and P U is
-what R needs anyway (tr P E = sigma^2 tr P + <M, U^T P U>). The other gradients:
+so P E P = sigma^2 P^2 + (P U) M (P U)^T needs only n x (s + 2m) products beyond
+P^2, and P U is what R needs anyway (tr P E = sigma^2 tr P + <M, U^T P U>). The
+other gradients:
 
     dA = (P + 2 lam I)(A Sigma_X - C^T),   C = B Sigma_Y,
     H  = 1/2 A^T P A + lam A^T A + beta/2 I,
     dB = 2 H C - (A^T P + 2 lam A^T) Sigma_Y,
-    dL_W = 2 (H - beta/2 Sigma_W^-1) L_W,   dL_Z = P (L - E Y)  (= 2 dSigma_Z L).
+    dL_W = 2 (H - beta/2 Sigma_W^-1) L_W,   dL_Z = (P - P E P) L  (= 2 dSigma_Z L).
 
 The L gradients are those of the full matrices (the upper triangles included, as
 autodiff of L L^T gives them); Sigma_Y is never formed (Gamma Sigma_V Gamma^T +
@@ -59,6 +60,23 @@ class ValueAndGrad(NamedTuple):
   grads: init_lib.CholeskyParams
 
 
+def lower_outer(l: jax.Array) -> jax.Array:
+  """L L^T for lower-triangular L: float64[k, k].
+
+  With k >= 64, by 2 x 2 blocks, skipping the zero block: L11 L11^T, L21 L11^T,
+  L21 L21^T + L22 L22^T (half the multiply-adds of the dense product).
+  """
+  k = l.shape[0]
+  if k < 64:
+    return l @ l.T
+  h = k // 2
+  l11, l21, l22 = l[:h, :h], l[h:, :h], l[h:, h:]
+  s21 = l21 @ l11.T
+  top = jnp.concatenate([l11 @ l11.T, s21.T], axis=1)
+  bottom = jnp.concatenate([s21, l21 @ l21.T + l22 @ l22.T], axis=1)
+  return jnp.concatenate([top, bottom], axis=0)
+
+
 def value_and_grad(p: init_lib.CholeskyParams, prob: problem_lib.Problem, *, beta,
                    lam, jitter) -> ValueAndGrad:
   """Loss and full gradient of one run, in closed form.
@@ -78,9 +96,9 @@ def value_and_grad(p: init_lib.CholeskyParams, prob: problem_lib.Problem, *, bet
   dtype = a.dtype
   eye_n, eye_m = jnp.eye(n, dtype=dtype), jnp.eye(m, dtype=dtype)
 
-  sigma_z = l_z @ l_z.T + jitter * eye_n
+  sigma_z = lower_outer(l_z) + jitter * eye_n
   sigma_w = l_w @ l_w.T + jitter * eye_m
-  p_z, logdet_z = spd.inv_logdet_blocked(sigma_z, base=8)
+  p_z, logdet_z = spd.inv_logdet_blocked(sigma_z, base=16)
   w_inv, logdet_w = spd.inv_logdet(sigma_w)
 
   bg = b @ gamma                                     # [m, s]
@@ -90,8 +108,8 @@ def value_and_grad(p: init_lib.CholeskyParams, prob: problem_lib.Problem, *, bet
   sigma_x = 0.5 * (sigma_x + sigma_x.T)
 
   u = jnp.concatenate([gamma, a, b.T], axis=1)       # [n, s + 2m]
-  ypu = p_z @ jnp.concatenate([l_z, u], axis=1)      # one product: [P L, P U]
-  y, pu = ypu[:, :n], ypu[:, n:]
+  ppu = p_z @ jnp.concatenate([p_z, u], axis=1)      # one product: [P^2, P U]
+  p2, pu = ppu[:, :n], ppu[:, n:]
   pg, pa = pu[:, :gamma.shape[1]], pu[:, gamma.shape[1]:gamma.shape[1] + m]
   s = gamma.shape[1]
   zeros_sm, zeros_mm = jnp.zeros((s, m), dtype), jnp.zeros((m, m), dtype)
@@ -115,6 +133,6 @@ def value_and_grad(p: init_lib.CholeskyParams, prob: problem_lib.Problem, *, bet
   at_p = pa.T + 2 * lam * a.T                        # A^T (P + 2 lam I), [m, n]
   g_b = 2 * h @ c - ((at_p @ gamma) * var_v) @ gamma.T - noise * at_p
   g_lw = 2 * (h - 0.5 * beta * w_inv) @ l_w
-  ey = noise * y + u @ (mid @ (pu.T @ l_z))          # E Y
-  g_lz = p_z @ (l_z - ey)
+  g_z = p_z - noise * p2 - (pu @ mid) @ pu.T         # P - P E P = 2 dR/dSigma_Z
+  g_lz = g_z @ l_z
   return ValueAndGrad(loss, recon, init_lib.CholeskyParams(g_a, g_b, g_lz, g_lw))

@@ -46,13 +46,10 @@ def inv_logdet(x: jax.Array) -> tuple[jax.Array, jax.Array]:
   """
   eye = jnp.eye(x.shape[-1], dtype=x.dtype)
 
-  def sweep(i, carry):
+  def sweep(i, carry):  # one expression: XLA fuses the slices into the update
     a, logdet = carry
-    e = lax.dynamic_index_in_dim(eye, i, keepdims=False)
-    col = lax.dynamic_index_in_dim(a, i, axis=1, keepdims=False)
-    row = lax.dynamic_index_in_dim(a, i, axis=0, keepdims=False)
-    pivot = lax.dynamic_index_in_dim(col, i, keepdims=False)
-    a = a - jnp.outer(col - e, row + e) / pivot
+    pivot = a[i, i]
+    a = a - (a[:, i] - eye[i])[:, None] * ((a[i, :] + eye[i]) / pivot)[None, :]
     return a, logdet + jnp.log(pivot)
 
   inv, logdet = lax.fori_loop(0, x.shape[-1], sweep, (x, jnp.zeros((), x.dtype)))
