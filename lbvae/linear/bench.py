@@ -1,4 +1,4 @@
-"""Timing of the linear-Gaussian protocol of arXiv 2602.09277 (SPEC §3).
+"""Timing of the linear-Gaussian protocol of arXiv 2602.09277 (docs/theory.md).
 
 Synopsis::
 
@@ -6,16 +6,16 @@ Synopsis::
     with jax.enable_x64(True):
       fp = bench.fixed_point(config, n=50)        # full grid: compile + run
       ref = bench.numpy_reference(config, n=50, iterations=fp["iterations"])
-      gd = bench.gradient(config, n=50, steps=10)  # short run, extrapolated
+      gd = bench.gradient(config, n=50, steps=20)  # whole grid, timed steps
 
 Measurements, not tests: the numbers depend on the machine and its load, so every
 result carries wall time and this process's CPU time. The NumPy baseline runs the
-literal SPEC updates (:mod:`lbvae.linear.reference`) one start at a time on a
-sample of runs; since its stopping rule is the same, its time for the whole
-protocol is its measured time per block update times the block updates the
-vectorised solver actually used. The gradient solver runs a fixed number of steps,
-so its protocol time is its measured time per step (after compilation) times
-the configured step count: clearly an extrapolation.
+published loop (:mod:`lbvae.linear.reference`) one start at a time on a sample of
+runs; since its stopping rule is the same, its time for the whole protocol is its
+measured time per block update times the block updates the vectorised solver
+used. The gradient solver is timed over a few steps of every run (after
+compilation); its protocol time is that per step times the configured steps.
+Instances and starts are the config's (:mod:`lbvae.linear.setups`).
 """
 
 from __future__ import annotations
@@ -28,10 +28,10 @@ import numpy as np
 
 from lbvae.linear import fixed_point as fixed_point_lib
 from lbvae.linear import gradient as gradient_lib
-from lbvae.linear import init
 from lbvae.linear import problem as problem_lib
 from lbvae.linear import protocol
 from lbvae.linear import reference
+from lbvae.linear import setups
 
 
 class Clock:
@@ -51,10 +51,10 @@ def _grid(config):
   return cells, jnp.array([c[0] for c in cells]), jnp.array([c[1] for c in cells])
 
 
-def _instance(config, n: int) -> problem_lib.Problem:
-  key = jax.random.fold_in(jax.random.key(config.seed), n)
-  return problem_lib.generate(key, n=n, s=int(config.s),
-                              noise_var=float(config.noise_var))
+def _setup(config, n: int) -> setups.Setup:
+  config = config.copy_and_resolve_references()
+  config.n_values = (n,)
+  return setups.build(config)[n]
 
 
 def fixed_point(config, *, n: int) -> dict:
@@ -68,10 +68,10 @@ def fixed_point(config, *, n: int) -> dict:
     capped and iterations (int[cells, inits]).
   """
   cells, betas, lams = _grid(config)
-  prob = _instance(config, n)
+  setup = _setup(config, n)
+  prob = protocol._as_jax(setup.problem)
   k = protocol.size_class(config, n)
-  b0, w0 = init.batch(init.fixed_point, protocol.init_key(config, n, 1),
-                      int(config.num_inits), n=n, m=int(config.m))
+  b0, w0 = (jnp.asarray(x, jnp.float64) for x in setup.fixed_point)
   tol = jnp.asarray(float(config.fixed_point.tol[k]))
   options = dict(num_lanes=int(config.fixed_point.num_lanes),
                  num_threads=int(config.fixed_point.num_threads))
@@ -83,7 +83,7 @@ def fixed_point(config, *, n: int) -> dict:
         prob, b0, w0, betas, lams, tol,
         jnp.asarray(int(config.fixed_point.max_iters[k]), jnp.int32), **options))
   iterations = np.asarray(res.iterations)
-  return dict(n=n, cells=len(cells), inits=int(config.num_inits),
+  return dict(n=n, cells=len(cells), inits=int(b0.shape[0]),
               runs=iterations.size, compile_s=compile_clock.wall,
               run_s=run_clock.wall, total_s=compile_clock.wall + run_clock.wall,
               cpu_s=compile_clock.cpu + run_clock.cpu,
@@ -109,10 +109,9 @@ def numpy_reference(config, *, n: int, iterations: np.ndarray,
     dict with seconds_per_block_update, sampled_block_updates, sampled_s and
     extrapolated_s (for ``iterations.sum()`` block updates).
   """
-  prob = _instance(config, n)
-  sigma_y = np.asarray(problem_lib.sigma_y(prob))
-  b0, w0 = (np.asarray(x[0]) for x in init.batch(
-      init.fixed_point, protocol.init_key(config, n, 1), 1, n=n, m=int(config.m)))
+  setup = _setup(config, n)
+  sigma_y = np.asarray(problem_lib.sigma_y(setup.problem))
+  b0, w0 = (x[0] for x in setup.fixed_point)
   k = protocol.size_class(config, n)
   tol = float(config.fixed_point.tol[k])
   cap = min(int(config.fixed_point.max_iters[k]), max_block_updates)
@@ -128,26 +127,66 @@ def numpy_reference(config, *, n: int, iterations: np.ndarray,
               extrapolated_s=per_update * int(np.asarray(iterations).sum()))
 
 
-def gradient(config, *, n: int, steps: int) -> dict:
-  """Times ``steps`` gradient steps of the whole grid; extrapolates to the protocol.
+def gradient_flops(n: int, m: int, s: int, *, base: int = 16) -> float:
+  """Floating-point operations of one gradient step of one run (2 per multiply-add).
+
+  Counts the products of :func:`lbvae.linear.factored.value_and_grad`: L L^T (n^3,
+  or n^3 / 2 by blocks for n >= 64), the blocked inverse (k^3 Gauss-Jordan
+  sweeps in the blocks of size <= base, 4 (k/2)^3 per split above), [P^2, P U],
+  (P U) M (P U)^T, G L, and the n x m and n x s products (about 12 n m^2 +
+  10 n m s + 6 n m). The AdamW update (about 20 flops per parameter) is added.
+  """
+  def inverse(k):
+    return float(k**3) if k <= base else 4 * (k // 2)**3 + inverse(k // 2) + inverse(
+        k - k // 2)
+  r = s + 2 * m
+  outer = n**3 / 2 if n >= 64 else n**3
+  mult_adds = (outer + inverse(n) + n * n * (n + r) + n * r * r + n * n * r + n**3
+               + 12 * n * m * m + 10 * n * m * s + 6 * n * m + inverse(m))
+  return 2 * mult_adds + 20 * (n * n + 2 * n * m + m * m)
+
+
+def gradient(config, *, n: int, steps: int, repeats: int = 2) -> dict:
+  """Times ``steps`` gradient steps of every run of the grid (best of repeats).
 
   Returns:
-    dict with compile_s, seconds_per_step (wall, after compilation), cpu_per_step,
+    dict with runs, compile_s, seconds_per_step (wall, best of ``repeats``),
+    cpu_per_step, seconds_per_run_step, gflops (useful, by :func:`gradient_flops`),
     protocol_steps and extrapolated_s = seconds_per_step * protocol_steps.
   """
   cells, betas, lams = _grid(config)
-  prob = _instance(config, n)
+  setup = _setup(config, n)
+  prob = protocol._as_jax(setup.problem)
   settings, protocol_steps = protocol.gradient_settings(config, n)
-  p0 = init.batch(init.gradient, protocol.init_key(config, n, 2), int(config.num_inits),
-                  n=n, m=int(config.m))
+  p0 = jax.tree.map(lambda x: jnp.asarray(x, jnp.float64), setup.gradient)
   state = jax.block_until_ready(gradient_lib.init_grid(p0, betas, lams, settings))
+  options = dict(chunk=int(config.gradient.runs_per_chunk),
+                 num_threads=int(config.gradient.num_threads))
   with Clock() as compile_clock:
-    run = gradient_lib.run_chunk.lower(state, prob, settings, steps).compile()
-  jax.block_until_ready(run(state, prob))  # first call may still warm up
-  with Clock() as clock:
-    jax.block_until_ready(run(state, prob))
-  per_step = clock.wall / steps
-  return dict(n=n, runs=len(cells) * int(config.num_inits), timed_steps=steps,
-              compile_s=compile_clock.wall, seconds_per_step=per_step,
-              cpu_per_step=clock.cpu / steps, protocol_steps=protocol_steps,
+    state = gradient_lib.run(state, prob, settings, steps, **options)
+  best = None
+  for _ in range(max(1, repeats)):
+    with Clock() as clock:
+      state = gradient_lib.run(state, prob, settings, steps, **options)
+    if best is None or clock.wall < best.wall:
+      best = clock
+  runs = int(state.step.shape[0])
+  per_step = best.wall / steps
+  flops = gradient_flops(n, int(config.m), setup.problem.s) * runs
+  return dict(n=n, runs=runs, timed_steps=steps, compile_s=compile_clock.wall,
+              seconds_per_step=per_step, cpu_per_step=best.cpu / steps,
+              seconds_per_run_step=per_step / runs, gflops=flops / per_step / 1e9,
+              protocol_steps=protocol_steps,
               extrapolated_s=per_step * protocol_steps)
+
+
+def torch_start(config, *, n: int, path: str) -> None:
+  """Writes the first gradient start of dimension n for the PyTorch transcription.
+
+  The .npz holds Gamma, Sigma_V and Sigma_Z0, Sigma_W0 (rebuilt from the start's
+  Cholesky factors), as experiments/bench_torch_linear.py --start reads them.
+  """
+  setup = _setup(config, n)
+  l_z, l_w = (x[0] for x in setup.gradient[2:])
+  np.savez(path, Gamma=setup.problem.gamma, Sigma_V=setup.problem.sigma_v,
+           Sigma_Z0=l_z @ l_z.T, Sigma_W0=l_w @ l_w.T)

@@ -25,7 +25,6 @@ from jax import lax
 from lbvae.linear import fixed_point
 from lbvae.linear import metrics
 from lbvae.linear import problem as problem_lib
-from lbvae.linear import spd
 
 
 def gain_trajectory(prob: problem_lib.Problem, b0: jax.Array, sigma_w0: jax.Array,
@@ -44,12 +43,12 @@ def gain_trajectory(prob: problem_lib.Problem, b0: jax.Array, sigma_w0: jax.Arra
   red = fixed_point.reduce(prob, b0, sigma_w0)
 
   def body(carry, _):
-    b, w, w_inv = carry
-    a, _, x_inv = fixed_point.decoder_update(b, w, red.d)
-    b, w, w_inv = fixed_point.encoder_update(a, x_inv, b, w_inv, beta=beta, lam=lam)
-    return (b, w, w_inv), metrics.spectral_norm(b)
+    b, w = carry
+    a, sz = fixed_point.decoder_update(b, w, red.d)
+    b, w = fixed_point.encoder_update(a, sz, beta=beta, lam=lam)
+    return (b, w), metrics.spectral_norm(b)
 
-  start = (red.b0, red.sigma_w0, spd.inv(red.sigma_w0))
+  start = (red.b0, red.sigma_w0)
   return lax.scan(body, start, None, length=num_iterations)[1]
 
 

@@ -14,10 +14,14 @@ wait for each other forever; we saw this with the vmapped gradient step. These
 routines are ``lax.fori_loop``s of fused vector updates: no custom calls, the same
 code on CPU and GPU, and cheap to batch with vmap.
 
-- :func:`inv_logdet`: Gauss-Jordan sweeps without pivoting. For an SPD matrix the
-  pivot of sweep i is the i-th Schur complement, positive, and their product is
-  the determinant. Its custom VJP is matrix products only:
-  d(inv) = -inv d(x) inv, d(logdet) = <inv, d(x)>.
+- :func:`inv_logdet`: Cholesky factor R (x = R R^T), its inverse Q by substitution,
+  x^-1 = Q^T Q and log det x = 2 sum log R_ii. Its custom VJP is matrix products
+  only: d(inv) = -inv d(x) inv, d(logdet) = <inv, d(x)>. (Gauss-Jordan sweeps
+  without pivoting, which this replaced, lose digits on the precision matrices
+  of the published fixed-point loop late in a beta = 1 run (condition ~1e9), and
+  over 50 000 iterations that moved R at the fourth decimal; the Cholesky route
+  agrees with LAPACK's LU there to 1e-9.)
+- :func:`inv_logdet_blocked`: the same by 2 x 2 block elimination, for speed.
 - :func:`top_eigenvalue`: repeated squaring of the normalised matrix (power 2^60),
   then a Rayleigh quotient; exact up to rounding whatever the eigenvalue gap.
 """
@@ -33,6 +37,44 @@ def _sym(x):
   return 0.5 * (x + jnp.swapaxes(x, -1, -2))
 
 
+def cholesky(x: jax.Array) -> jax.Array:
+  """Lower Cholesky factor of one SPD matrix, column by column (left-looking).
+
+  Args:
+    x: float64[k, k], symmetric positive definite (the lower triangle is read).
+
+  Returns:
+    float64[k, k] lower triangular R with R R^T = x; NaN where x is not positive
+    definite.
+  """
+  k = x.shape[-1]
+  rows = jnp.arange(k)
+
+  def column(j, r):  # r holds columns 0 .. j-1; the rest are zero
+    v = x[:, j] - r @ r[j, :]
+    return r.at[:, j].set(jnp.where(rows >= j, v / jnp.sqrt(v[j]), 0.0))
+
+  return lax.fori_loop(0, k, column, jnp.zeros_like(x))
+
+
+def inv_lower(r: jax.Array) -> jax.Array:
+  """Inverse of one lower-triangular matrix, row by row (forward substitution).
+
+  Args:
+    r: float64[k, k], lower triangular with a non-zero diagonal.
+
+  Returns:
+    float64[k, k], lower triangular r^-1.
+  """
+  k = r.shape[-1]
+  eye = jnp.eye(k, dtype=r.dtype)
+
+  def row(i, q):  # q holds rows 0 .. i-1; the rest are zero
+    return q.at[i].set((eye[i] - r[i] @ q) / r[i, i])
+
+  return lax.fori_loop(0, k, row, jnp.zeros_like(r))
+
+
 @jax.custom_vjp
 def inv_logdet(x: jax.Array) -> tuple[jax.Array, jax.Array]:
   """Inverse and log-determinant of one SPD matrix.
@@ -44,16 +86,10 @@ def inv_logdet(x: jax.Array) -> tuple[jax.Array, jax.Array]:
     (float64[k, k] inverse (symmetrised), float64[] log det x). A matrix that is
     not positive definite gives NaN in the log-determinant.
   """
-  eye = jnp.eye(x.shape[-1], dtype=x.dtype)
-
-  def sweep(i, carry):  # one expression: XLA fuses the slices into the update
-    a, logdet = carry
-    pivot = a[i, i]
-    a = a - (a[:, i] - eye[i])[:, None] * ((a[i, :] + eye[i]) / pivot)[None, :]
-    return a, logdet + jnp.log(pivot)
-
-  inv, logdet = lax.fori_loop(0, x.shape[-1], sweep, (x, jnp.zeros((), x.dtype)))
-  return _sym(inv), logdet
+  r = cholesky(x)
+  q = inv_lower(r)
+  logdet = 2 * jnp.sum(jnp.log(jnp.diagonal(r)))
+  return _sym(q.T @ q), logdet
 
 
 def _inv_logdet_fwd(x):
