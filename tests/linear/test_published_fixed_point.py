@@ -13,6 +13,7 @@ import pytest
 
 from lbvae.linear import fixed_point
 from lbvae.linear import metrics
+from lbvae.linear import objective
 from lbvae.linear import problem as problem_lib
 from lbvae.linear import protocol
 from lbvae.linear import published
@@ -87,3 +88,18 @@ def test_published_cells(draws, n, beta, lam, want):
   got = (np.mean(scores["recon"]), np.mean(scores["sap"]),
          np.mean(metrics.matched_mi(np.asarray(scores["mi"]))))
   np.testing.assert_allclose(got, want, rtol=0, atol=5e-4)
+
+
+def test_long_capped_beta1_run_equals_the_published_loop(draws):
+  """beta = 1, lambda > 0 drifts towards Sigma_W -> 0 until the cap; the decoder's
+  precision matrix grows ill-conditioned, and inverses that lose digits there
+  (Gauss-Jordan without pivoting) drift away from the loop by ~1e-6 in R here."""
+  prob, sy, b0, w0 = _start(draws, 50, 0)
+  *state, used = reference.solve(sy, b0, w0, beta=1.0, lam=2.0, tol=1e-6,
+                                 max_iters=5000)
+  got = _solve(prob, b0, w0, 1.0, 2.0, 1e-6, 5000)
+  assert int(got.iterations) == used == 5000
+  jprob = protocol._as_jax(prob)
+  want = objective.recon(objective.Params(*(jnp.asarray(x) for x in state)), jprob)
+  np.testing.assert_allclose(float(objective.recon(got.params, jprob)), float(want),
+                             rtol=0, atol=1e-9)
