@@ -36,7 +36,7 @@ train: install
 evaluate: install
 	$(PY) -m experiments.evaluate --workdir=$(WORKDIR)
 
-# The full linear-Gaussian reproduction of SPEC §3 (both solvers, n = 50 and 100).
+# The full linear-Gaussian reproduction (docs/theory.md; both solvers, n = 50 and 100).
 linear: install
 	$(PY) -m experiments.linear --config=configs/linear.py --workdir=$(LINEARDIR)
 

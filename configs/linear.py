@@ -1,4 +1,4 @@
-"""The linear-Gaussian reproduction of arXiv 2602.09277 (SPEC §3): both solvers.
+"""The linear-Gaussian reproduction of arXiv 2602.09277 (docs/theory.md): both solvers.
 
 Command (also ``make linear``)::
 
@@ -30,7 +30,7 @@ import ml_collections
 
 
 def get_config(arg=None):
-  """Returns the SPEC §3 protocol; ``arg`` is unused (one protocol per file)."""
+  """Returns the published protocol; ``arg`` is unused (one protocol per file)."""
   del arg
   config = ml_collections.ConfigDict()
   # "published": the authors' instances and starts (NumPy's legacy stream, seed 42;

@@ -1,4 +1,4 @@
-"""Entry point: the linear-Gaussian reproduction of arXiv 2602.09277 (SPEC §3).
+"""Entry point: the linear-Gaussian reproduction of arXiv 2602.09277 (docs/theory.md).
 
     python -m experiments.linear --config=configs/linear.py --workdir=runs/linear
 

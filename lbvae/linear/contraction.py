@@ -1,4 +1,4 @@
-"""Spectral contraction of the encoder gain (arXiv 2602.09277, SPEC §3).
+"""Spectral contraction of the encoder gain (arXiv 2602.09277, docs/theory.md).
 
 Synopsis::
 

@@ -1,4 +1,4 @@
-"""Random initialisations of the linear-Gaussian solvers (SPEC §3, arXiv 2602.09277).
+"""Random initialisations of the linear-Gaussian solvers (arXiv 2602.09277).
 
 Synopsis::
 

@@ -5,9 +5,9 @@ Synopsis::
     from lbvae.linear import lanes
     out = lanes.run(init_fn, step_fn, finish_fn, problems, num_lanes=256)
 
-Part of the linear-Gaussian reproduction of arXiv 2602.09277 (SPEC §3). A plain
+Part of the linear-Gaussian reproduction of arXiv 2602.09277 (docs/theory.md). A plain
 ``jax.vmap`` of a ``lax.while_loop`` runs every element for as many iterations as
-the slowest one needs. In the SPEC grid a few cells (beta = 1, lambda > 0) run to the
+the slowest one needs. In the published grid a few cells (beta = 1, lambda > 0) run to the
 iteration cap while most converge within a few hundred steps, so a plain vmap does
 about six times the necessary work. Here ``num_lanes`` problems advance together
 (one vmapped step); when a lane's problem finishes, its result is written out and

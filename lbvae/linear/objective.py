@@ -19,7 +19,7 @@ residual covariance
     D = tr E                                                      (L2 penalty)
     total = R + beta K + lambda D
 
-which is SPEC §3's R written with E. B Sigma_Y is applied in factored form, so
+which is the paper's R written with E. B Sigma_Y is applied in factored form, so
 apart from Sigma_Z^-1 (:mod:`lbvae.linear.spd`, no explicit LAPACK call) every
 term costs O(n^2 m). All functions are pure, for one model; lift them with vmap.
 """

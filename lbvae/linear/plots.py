@@ -1,4 +1,4 @@
-"""Figures of the linear-Gaussian protocol of arXiv 2602.09277 (SPEC §3).
+"""Figures of the linear-Gaussian protocol of arXiv 2602.09277 (docs/theory.md).
 
 Synopsis::
 
@@ -75,6 +75,8 @@ def boxplots(rows: Rows, *, n: int, collapse: float, path: str) -> None:
 def heatmaps(rows: Rows, *, n: int, path: str) -> None:
   """Heat maps over (beta, lambda) of mean R, SAP, I_m, one column per solver.
 
+  Cells print three decimals, as the paper's figure does.
+
   Args:
     rows: summary rows (all solvers, all n; only this n is drawn).
     n: the instance dimension to draw.
@@ -85,7 +87,7 @@ def heatmaps(rows: Rows, *, n: int, path: str) -> None:
   betas = sorted({r["beta"] for r in rows})
   lams = sorted({r["lambda"] for r in rows})
   fig, axes = plt.subplots(len(METRICS), len(solvers), squeeze=False,
-                           figsize=(3.4 * len(solvers) + 0.6, 7.2), dpi=80)
+                           figsize=(3.8 * len(solvers) + 0.6, 7.6), dpi=100)
   for col, solver in enumerate(solvers):
     table = {(r["beta"], r["lambda"]): r for r in rows if r["solver"] == solver}
     for row, (key, label) in enumerate(METRICS):
@@ -95,7 +97,8 @@ def heatmaps(rows: Rows, *, n: int, path: str) -> None:
       im = ax.imshow(grid, origin="lower", aspect="auto", cmap="viridis")
       for i in range(len(betas)):
         for j in range(len(lams)):
-          ax.text(j, i, f"{grid[i, j]:.2f}", ha="center", va="center", fontsize=6,
+          ax.text(j, i, f"{grid[i, j]:.3f}".replace("-0.000", "0.000"), ha="center",
+                  va="center", fontsize=6,
                   color="white" if grid[i, j] < np.nanmean(grid) else "black")
       ax.set_xticks(range(len(lams)), [f"{l:g}" for l in lams], fontsize=7)
       ax.set_yticks(range(len(betas)), [f"{b:g}" for b in betas], fontsize=7)

@@ -1,4 +1,4 @@
-"""Instances of the linear-Gaussian model of arXiv 2602.09277 (SPEC §3).
+"""Instances of the linear-Gaussian model of arXiv 2602.09277 (docs/theory.md).
 
 Synopsis::
 
@@ -33,7 +33,7 @@ class Problem(NamedTuple):
 
   Attributes:
     gamma: float64[n, s], the mixing matrix Gamma.
-    sigma_v: float64[s, s], the factor covariance Sigma_V (diagonal in SPEC §3).
+    sigma_v: float64[s, s], the factor covariance Sigma_V (diagonal in the paper).
     noise_var: float64[], the observation noise variance sigma^2.
   """
   gamma: jax.Array

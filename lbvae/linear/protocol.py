@@ -1,4 +1,4 @@
-"""The linear-Gaussian protocol of arXiv 2602.09277 (SPEC §3): both solvers, all cells.
+"""The linear-Gaussian protocol of arXiv 2602.09277 (docs/theory.md): both solvers, all cells.
 
 Synopsis::
 

@@ -79,7 +79,7 @@ def test_total_combines_terms_and_jit_agrees(model):
 
 
 def test_recon_matches_spec_expanded_form(model):
-  """R equals the SPEC's trace expression written with explicit inverses."""
+  """R equals the paper's trace expression written with explicit inverses."""
   prob, p = model
   sy = np.asarray(problem_lib.sigma_y(problem_lib.Problem(*map(jnp.asarray, prob))))
   zi = np.linalg.inv(p.sigma_z)

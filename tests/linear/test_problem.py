@@ -65,3 +65,27 @@ def test_load_rejects_bad_files_with_one_line(tmp_path, arrays, message):
   with pytest.raises(errors.Error, match=message) as err:
     problem_lib.load(str(path), default_noise_var=0.05)
   assert "\n" not in str(err.value)
+
+
+def test_load_merges_files_and_takes_noise_from_sigma_y(tmp_path):
+  """The authors' layout: Gamma and Sigma_Y in one file, Sigma_V in another."""
+  rng = np.random.default_rng(1)
+  gamma, var = rng.normal(size=(6, 2)), np.array([0.3, 0.9])
+  sigma_y = gamma @ np.diag(var) @ gamma.T + 0.05 * np.eye(6)
+  np.savez(tmp_path / "gy.npz", Gamma=gamma, Sigma_Y=sigma_y)
+  np.save(tmp_path / "Sigma_V.npy", np.diag(var))
+  paths = f"{tmp_path / 'gy.npz'},{tmp_path / 'Sigma_V.npy'}"
+  prob = problem_lib.load(paths, default_noise_var=0.05)
+  np.testing.assert_array_equal(prob.gamma, gamma)
+  np.testing.assert_array_equal(prob.sigma_v, np.diag(var))
+  assert float(prob.noise_var) == 0.05  # the configured value: they agree
+  prob = problem_lib.load(paths, default_noise_var=0.2)
+  np.testing.assert_allclose(float(prob.noise_var), 0.05, rtol=1e-12)
+  np.savez(tmp_path / "bad.npz", Gamma=gamma, Sigma_Y=sigma_y + 0.01 * rng.normal(
+      size=(6, 6)))
+  with pytest.raises(errors.Error, match="Sigma_Y is not Gamma"):
+    problem_lib.load(f"{tmp_path / 'bad.npz'},{tmp_path / 'Sigma_V.npy'}",
+                     default_noise_var=0.05)
+  with pytest.raises(errors.Error, match="appears twice"):
+    problem_lib.load(f"{tmp_path / 'gy.npz'},{tmp_path / 'gy.npz'}",
+                     default_noise_var=0.05)
