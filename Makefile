@@ -9,6 +9,9 @@ LINEARDIR ?= runs/linear
 # again (~19 000 faults per model-step): on the 2-core CPU this makes a step ~25%
 # faster, PyTorch's as much (docs/performance.md).
 export GLIBC_TUNABLES ?= glibc.malloc.hugetlb=1
+# An interpreter with torch: `make bench` then also times the published PyTorch
+# linear loop side by side (e.g. TORCH_PYTHON=/tmp/torchenv/bin/python).
+TORCH_PYTHON ?=
 # Extra flags for pytest, e.g. `make test PYTEST_ARGS="-k linear"`.
 PYTEST_ARGS ?=
 
@@ -42,7 +45,7 @@ linear: install
 
 bench: install
 	$(PY) -m experiments.bench --config=configs/bench.py
-	$(PY) -m experiments.bench_linear
+	$(PY) -m experiments.bench_linear $(if $(TORCH_PYTHON),--torch_python=$(TORCH_PYTHON))
 
 clean:
 	rm -rf .venv runs *.egg-info
