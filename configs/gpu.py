@@ -25,7 +25,7 @@ dataset, 60 M for the three, at 6.24 GFLOP each. What changes is how the grid is
   ``JAX_DEFAULT_MATMUL_PRECISION=bfloat16``; ``experiments/gpu_bench.sh`` measures
   both, and docs/performance.md records whether it helps.
 * ``model_impl``: "reference" until the H200 figures of ``experiments/gpu_bench.sh``
-  (reference vs fast under vmap, docs/performance.md) say otherwise; both compute the
+  (reference vs subpixel under vmap, docs/performance.md) say otherwise; both compute the
   same function with the same parameters (lbvae.layers), so this only changes speed.
 
 Run time: the issue's target is the whole protocol (three datasets) in under 2 hours

@@ -60,7 +60,7 @@ def test_bench_runs_and_ends_with_its_json_line():
   proc = subprocess.run(
       [sys.executable, "-m", "experiments.bench", "--config=configs/bench.py",
        "--config.grid_size=2", "--config.steps=2", "--config.batch_size=4",
-       "--config.impls=fast", "--config.strategies=loop,map",
+       "--config.impls=subpixel", "--config.strategies=loop,map",
        "--config.compare_rounds=1"],
       cwd=root, capture_output=True, text=True, timeout=300)
   assert proc.returncode == 0, proc.stderr[-2000:]
@@ -77,7 +77,7 @@ def test_bench_runs_and_ends_with_its_json_line():
   fastest = max(result["alternatives"], key=lambda a: a["model_steps_per_second"])
   assert result["strategy"] == fastest["strategy"]
   assert set(result["environment"]) == {"GLIBC_TUNABLES", "XLA_FLAGS"}
-  assert any(l.startswith("chosen fast/") for l in lines)
+  assert any(l.startswith("chosen subpixel/") for l in lines)
 
 
 def test_torch_profile_times_the_same_layers():

@@ -152,7 +152,7 @@ def evaluate_stack(params, samples, ds, *, latent_dim: int, num_bins: int,
                    batch_size: int, votes: Votes | None = None,
                    posterior: tuple[np.ndarray, np.ndarray] | None = None,
                    models_per_call: int | None | str = "auto",
-                   impl: str = encode.DEFAULT_IMPL,
+                   impl: str | None = None,
                    on_encoded: Callable[[int], None] | None = None,
                    timings: dict | None = None) -> list[dict]:
   """Evaluates M models (stacked parameters) on one seed's samples.
@@ -178,7 +178,8 @@ def evaluate_stack(params, samples, ds, *, latent_dim: int, num_bins: int,
       ``mig_posterior`` and ``im_posterior`` (:mod:`lbvae.metrics.posterior_mi`)
       and the ``mi_posterior`` matrix; None leaves them out.
     models_per_call: models per encoder call ("auto": 1 on CPU, all elsewhere).
-    impl: convolution formulation (``lbvae.models.IMPLS``).
+    impl: convolution formulation (``lbvae.models.IMPLS``; None: the backend's
+      default, see :func:`lbvae.evaluation.encode.encode_models`).
     on_encoded: called with the number of models just encoded.
     timings: if given, seconds spent are added to its "encode" and "metrics".
 

@@ -10,8 +10,8 @@ Modules:
 * :mod:`~lbvae.train.members` -- the (β, λ, seed) of every grid row;
 * :mod:`~lbvae.train.state` -- the train state, model and optimiser from a config;
 * :mod:`~lbvae.train.step` -- one optimisation step of one model;
-* :mod:`~lbvae.train.grid` -- lifting over the grid (vmap / lax.map / loop) and jit;
-* :mod:`~lbvae.train.placement` -- the grid over devices and hosts, padding, chunks;
+* :mod:`~lbvae.train.grid_runner` -- lifting over the grid (vmap / lax.map / loop) and jit;
+* :mod:`~lbvae.train.sharding` -- the grid over devices and hosts, padding, chunks;
 * :mod:`~lbvae.train.loop` -- the two phases, logs, checkpoints, resume;
 * :mod:`~lbvae.train.checkpoint`, :mod:`~lbvae.train.workdir`,
   :mod:`~lbvae.train.progress`, :mod:`~lbvae.train.config` -- files, bars, checks.

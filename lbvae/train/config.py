@@ -23,7 +23,7 @@ import math
 import ml_collections
 
 from lbvae import errors
-from lbvae.train import grid
+from lbvae.train import grid_runner
 
 POSITIVE_INTS = ("num_seeds", "batch_size", "phase1_steps", "phase2_steps",
                  "checkpoint_every", "log_every", "window", "latent_dim",
@@ -36,7 +36,7 @@ def defaults() -> ml_collections.ConfigDict:
 
   Fields:
     dataset.name / .source / .path / .placement: what ``lbvae.data.load`` and
-      ``lbvae.data.batch_source`` get (path "" = none).
+      ``lbvae.data.batching`` get (path "" = none).
     betas, lambdas: the grid's KL and L2-penalty weights (λ only in phase 2).
     num_seeds, seed: seed indices 0..num_seeds-1 under the root seed ``seed``.
     batch_size, learning_rate, adam_b1, adam_b2, adam_eps: the optimiser (Adam).
@@ -45,9 +45,9 @@ def defaults() -> ml_collections.ConfigDict:
     log_every, checkpoint_every, keep_checkpoints: host boundaries and retention.
     latent_dim, model_impl: the VAE (``state.make_model``).
     grid_strategy, map_batch_size, steps_per_call: how the grid step is lifted and
-      how many steps one compiled call runs (``lbvae.train.grid``).
+      how many steps one compiled call runs (``lbvae.train.grid_runner``).
     grid_chunk: members trained at once (0: all; -1: as many as fit in the device's
-      free memory, measured); ``lbvae.train.placement``.
+      free memory, measured); ``lbvae.train.sharding``.
     distributed: call ``jax.distributed.initialize()`` first (several hosts; also
       env ``LBVAE_DISTRIBUTED=1``); docs/performance.md.
     eval.num_train / .num_test / .num_bins / .batch_size: the evaluation pass;
@@ -135,8 +135,8 @@ def validate(config) -> None:
               f"{config.adam_b1!r}, {config.adam_b2!r}")
   errors.require(config.adam_eps > 0, f"config.adam_eps must be > 0, got "
               f"{config.adam_eps!r}")
-  errors.require(config.grid_strategy in grid.STRATEGIES,
-              f"config.grid_strategy must be one of {', '.join(grid.STRATEGIES)}, "
+  errors.require(config.grid_strategy in grid_runner.STRATEGIES,
+              f"config.grid_strategy must be one of {', '.join(grid_runner.STRATEGIES)}, "
               f"got {config.grid_strategy!r}")
   chunk = config.get("grid_chunk", 0)
   errors.require(isinstance(chunk, int) and not isinstance(chunk, bool) and chunk >= -1,

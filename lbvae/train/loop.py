@@ -13,7 +13,7 @@ N from step K") and continues with the same keys, data order and loss windows, s
 ends with the same numbers as an uninterrupted run; a finished workdir is not
 retrained. The files are described in :mod:`lbvae.train.workdir`.
 
-Devices and hosts (:mod:`lbvae.train.placement`): the grid is sharded over every
+Devices and hosts (:mod:`lbvae.train.sharding`): the grid is sharded over every
 visible device; with ``config.distributed`` every host runs this same program and
 only process 0 writes the run log, the CSVs and the JSON metadata (orbax writes the
 checkpoints of all hosts). Checkpoints hold the real members only and are restored
@@ -37,9 +37,9 @@ from lbvae import data
 from lbvae.train import checkpoint
 from lbvae.train import collapse
 from lbvae.train import config as config_lib
-from lbvae.train import grid
+from lbvae.train import grid_runner
 from lbvae.train import members as members_lib
-from lbvae.train import placement
+from lbvae.train import sharding
 from lbvae.train import progress
 from lbvae.train import state as state_lib
 from lbvae.train import step as step_lib
@@ -67,8 +67,8 @@ def _phase_done(paths: workdir_lib.Paths, config, phase: int) -> bool:
 
 
 def _member_rows(grid_members, state, step: int) -> list[dict]:
-  healthy = placement.to_host(state.healthy)
-  frozen = placement.to_host(state.frozen_step)
+  healthy = sharding.to_host(state.healthy)
+  frozen = sharding.to_host(state.frozen_step)
   out = []
   for m in grid_members:
     row = m.as_dict()
@@ -134,8 +134,8 @@ class _Phase:
       collapse_log.append(step, self.grid, scores)
 
   def warn_frozen(self, state, warned: set) -> None:
-    healthy = placement.to_host(state.healthy)
-    frozen = placement.to_host(state.frozen_step)
+    healthy = sharding.to_host(state.healthy)
+    frozen = sharding.to_host(state.frozen_step)
     for m in self.grid:
       if not healthy[m.index] and m.index not in warned:
         warned.add(m.index)
@@ -145,7 +145,7 @@ class _Phase:
             "finite parameters and flagged finite=0")
 
   def write_final(self, state) -> None:
-    means = placement.to_host(state_lib.window_means(state))
+    means = sharding.to_host(state_lib.window_means(state))
     rows = _member_rows(self.grid, state, self.end)
     for r, m in zip(rows, self.grid):
       nll, kl, l2 = (float(v) for v in means[m.index])
@@ -154,15 +154,15 @@ class _Phase:
       r.update(nll=nll, kl=kl, l2=l2, loss=nll + m.beta * kl + m.lam * l2,
                step=self.end, frozen_step=-1 if r["frozen_step"] is None
                else r["frozen_step"])
-    if placement.is_main_process():
+    if sharding.is_main_process():
       workdir_lib.write_csv(self.paths.final_metrics(self.phase),
                             workdir_lib.FINAL_COLUMNS, rows)
 
   def run(self) -> dict:
     config, g = self.config, len(self.grid)
     state, resumed = self.initial_state()
-    t = int(placement.to_host(state.step)[0])
-    main = placement.is_main_process()
+    t = int(sharding.to_host(state.step)[0])
+    main = sharding.is_main_process()
     if main:
       workdir_lib.write_json(self.paths.grid(self.phase), self.meta(state, t))
     train_log = (workdir_lib.TrainLog(self.paths.train_log(self.phase), resumed)
@@ -193,7 +193,7 @@ class _Phase:
       bar.update(stop - t)
       t, local = stop, stop - self.start
       if local % config.log_every == 0 or t == self.end:
-        means = placement.to_host(state_lib.log_means(state))
+        means = sharding.to_host(state_lib.log_means(state))
         rows = _member_rows(self.grid, state, t)
         for r in rows:
           r.update(step=t, **dict(zip(state_lib.LOG_FIELDS,
@@ -247,7 +247,7 @@ def train(config, workdir: str, *, hook: Hook | None = None,
       written before these checks pass.
   """
   config_lib.validate(config)
-  placement.maybe_initialize_distributed(config)
+  sharding.maybe_initialize_distributed(config)
   paths = workdir_lib.Paths(workdir)
   workdir_lib.check_config(paths, config)
   state_lib.make_model(config, 1)   # raises errors.ConfigError on an unknown model_impl
@@ -259,7 +259,7 @@ def train(config, workdir: str, *, hook: Hook | None = None,
   ds = data.load(config.dataset.name, config.dataset.source,
                  config.dataset.path or None)
   source = data.batch_source(ds, config.dataset.placement)
-  main = placement.is_main_process()
+  main = sharding.is_main_process()
   if main:
     workdir_lib.store_config(paths, config)
   log = progress.RunLog(paths.run_log if main else None, echo=main)
@@ -267,7 +267,7 @@ def train(config, workdir: str, *, hook: Hook | None = None,
   model = state_lib.make_model(config, ds.num_channels)
   tx = state_lib.make_optimizer(config)
   keys = state_lib.seed_keys(config.seed, config.num_seeds)
-  runner = grid.GridRunner(step_lib.make_train_step(model, tx), source,
+  runner = grid_runner.GridRunner(step_lib.make_train_step(model, tx), source,
                            batch_size=config.batch_size,
                            strategy=config.grid_strategy,
                            map_batch_size=config.map_batch_size,

@@ -119,7 +119,7 @@ def resolve_impl(model_impl: str) -> str:
   """
   if model_impl != "auto":
     return model_impl
-  return "fast" if jax.default_backend() == "cpu" else "reference"
+  return "subpixel" if jax.default_backend() == "cpu" else "reference"
 
 
 def make_optimizer(config) -> optax.GradientTransformation:

@@ -1,7 +1,7 @@
 """One optimisation step of one λβ-VAE (arXiv 2602.09277, §2 and §4).
 
 ``train_step(state, batch, rng) -> (state, metrics)`` is pure and written for a single
-model; :mod:`lbvae.train.grid` lifts it over the grid axis and compiles it once. β and
+model; :mod:`lbvae.train.grid_runner` lifts it over the grid axis and compiles it once. β and
 λ are read from the state, so they are traced values and one compilation serves every
 member. Phase 1 members have λ = 0, where L_λβ equals L_β bit for bit.
 

@@ -7,7 +7,6 @@ for any correct trainer; the MI-based claims need real training (docs/results.md
 """
 
 import csv
-import os
 
 import pytest
 

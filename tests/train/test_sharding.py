@@ -1,4 +1,4 @@
-"""The grid over several devices (lbvae.train.placement): sharding, padding, chunks.
+"""The grid over several devices (lbvae.train.sharding): sharding, padding, chunks.
 
 Several devices are faked on the CPU (``--xla_force_host_platform_device_count=4``),
 which must be set before JAX starts, so the checks run in a subprocess that calls
@@ -13,8 +13,8 @@ import jax
 import numpy as np
 import pytest
 
-from lbvae.train import grid as grid_lib
-from lbvae.train import placement
+from lbvae.train import grid_runner
+from lbvae.train import sharding
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FAKE_DEVICES = 4
@@ -53,17 +53,17 @@ def _worker(ckpt_dir: str) -> None:
   seeds = members_lib.column(members, "seed", np.int32)
 
   def train(place, chunk=0):
-    runner = grid_lib.GridRunner(step, source, batch_size=4, strategy="vmap",
+    runner = grid_runner.GridRunner(step, source, batch_size=4, strategy="vmap",
                                  grid_chunk=chunk, place=place)
     state = state_lib.phase1_state(model, tx, members, keys, window=2)
     print(runner.plan(state, keys.data, seeds))
     state = runner.run(state, keys.data, seeds, 0, 1)
     return runner.run(state, keys.data, seeds, 1, STEPS - 1), runner
 
-  one, _ = train(placement.Placement(jax.devices()[:1]))
-  many, runner = train(placement.Placement())
-  chunked, _ = train(placement.Placement(), chunk=2)
-  auto, _ = train(placement.Placement(), chunk=placement.AUTO_CHUNK)
+  one, _ = train(sharding.Placement(jax.devices()[:1]))
+  many, runner = train(sharding.Placement())
+  chunked, _ = train(sharding.Placement(), chunk=2)
+  auto, _ = train(sharding.Placement(), chunk=sharding.AUTO_CHUNK)
   assert len(many.params["Dense_0"]["kernel"].sharding.device_set) == FAKE_DEVICES
   for other in (many, chunked, auto):
     for x, y in zip(jax.tree.leaves(one), jax.tree.leaves(other)):
@@ -85,7 +85,7 @@ def _worker(ckpt_dir: str) -> None:
 def test_sharded_padded_and_chunked_grids_equal_one_device(tmp_path, request):
   """A sharded (padded) grid step and a chunked one equal the one-device grid."""
   code = (f"import sys; sys.path.insert(0, {ROOT!r}); "
-          "from tests.train.test_placement import _worker; "
+          "from tests.train.test_sharding import _worker; "
           f"_worker({str(tmp_path / 'ckpt')!r})")
   env = fake_device_env(request.config.cache.mkdir("jax_compilation_cache"))
   result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env,
@@ -101,7 +101,7 @@ def test_sharded_padded_and_chunked_grids_equal_one_device(tmp_path, request):
 
 
 def test_chunks_cover_every_member_once_with_one_padded_size():
-  place = placement.Placement(jax.devices()[:1])
+  place = sharding.Placement(jax.devices()[:1])
   place.num_devices = 4   # the arithmetic only
   chunks = place.chunks(10, chunk=3)
   assert [c.num_real for c in chunks] == [3, 3, 3, 1]
@@ -117,12 +117,12 @@ def test_chunks_cover_every_member_once_with_one_padded_size():
 def test_chunk_from_memory(free, expected):
   """100 bytes per model and 80 fixed per device, 4 devices, a grid of 10 (12
   padded): 90% of the free memory holds (0.9 * free - 80) // 100 models a device."""
-  assert placement.chunk_from_memory(100.0, 80.0, free, 4, 10) == expected
+  assert sharding.chunk_from_memory(100.0, 80.0, free, 4, 10) == expected
 
 
 def test_auto_strategy_shards_with_vmap_over_several_devices():
-  assert grid_lib.resolve_strategy("auto", "cpu", num_devices=1) == "map"
-  assert grid_lib.resolve_strategy("auto", "cpu", num_devices=4) == "vmap"
-  assert grid_lib.resolve_strategy("loop", "gpu", num_devices=4) == "loop"
-  place = placement.Placement(jax.devices()[:1])
+  assert grid_runner.resolve_strategy("auto", "cpu", num_devices=1) == "map"
+  assert grid_runner.resolve_strategy("auto", "cpu", num_devices=4) == "vmap"
+  assert grid_runner.resolve_strategy("loop", "gpu", num_devices=4) == "loop"
+  place = sharding.Placement(jax.devices()[:1])
   assert place.describe(3, "vmap") == "grid of 3 models on 1 device"

@@ -20,7 +20,7 @@ step is made once, and checkpoints and resume are those of one big grid.
 
 Synopsis::
 
-    place = placement.Placement()                      # all visible devices
+    place = sharding.Placement()                       # all visible devices
     place.describe(25, "vmap")    # "grid of 25 models sharded over 4 devices ..."
     chunks = place.chunks(25, chunk=8)                 # [Chunk(index int32[8], n)]
 """

@@ -19,7 +19,7 @@ Both placements give bit-identical batches.
 
 Synopsis::
 
-  src = lbvae.data.batch_source(ds)                  # "auto" | "device" | "host"
+  src = lbvae.data.batching(ds)                  # "auto" | "device" | "host"
   if src.on_device:
     step = jax.jit(lambda operand, index: model(src.gather(operand, index)))
     out = step(src.operand, index)                     # index: int32[B]
@@ -41,7 +41,7 @@ import numpy as np
 
 from lbvae import errors
 from lbvae.data import arrays
-from lbvae.data import grid
+from lbvae.data import factor_grid
 from lbvae.data import procedural
 
 PLACEMENTS = ("auto", "device", "host")
@@ -91,7 +91,7 @@ class BatchSource:
     note: human-readable reason for the placement.
   """
 
-  dataset: grid.FactorGrid
+  dataset: factor_grid.FactorGrid
   on_device: bool
   operand: Any
   note: str
@@ -217,7 +217,7 @@ def _array_source(ds: arrays.ArrayDataset, placement: str) -> BatchSource:
   return BatchSource(ds, True, operand, rule, gather, host_gather)
 
 
-def batch_source(ds: grid.FactorGrid, placement: str = "auto") -> BatchSource:
+def batch_source(ds: factor_grid.FactorGrid, placement: str = "auto") -> BatchSource:
   """Chooses where the images of a batch are produced (see the module docstring).
 
   Args:
