@@ -31,6 +31,7 @@ from typing import Sequence
 
 import numpy as np
 
+from lbvae.evaluation import figures
 from lbvae.evaluation import selection
 from lbvae.evaluation import selection_figures
 from lbvae.evaluation import selection_page
@@ -53,6 +54,7 @@ PAGE_INTRO = (
     f"(1 − w)·f_MIG), ρ = {selection.RHO:g}; the outlined cell has the lowest score "
     "(ties: a Pareto-optimal cell, then the smallest β, then λ). Move the slider "
     "to change w.")
+_num = figures._short  # pylint: disable=protected-access
 
 
 def files(paths: store.Paths) -> dict[str, str]:
@@ -63,10 +65,6 @@ def files(paths: store.Paths) -> dict[str, str]:
           "page": os.path.join(paths.eval, "selection.html"),
           "csv": os.path.join(paths.eval, "selection.csv"),
           "choices_csv": os.path.join(paths.eval, "selection_choices.csv")}
-
-
-def _num(v: float) -> str:
-  return selection_figures._short(v)  # pylint: disable=protected-access
 
 
 def _percent_section(cells, out, paths, written) -> tuple[list[str], dict]:
