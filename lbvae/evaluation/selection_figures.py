@@ -27,7 +27,7 @@ from lbvae.evaluation import figures
 from lbvae.evaluation import selection
 
 # pylint: disable=protected-access
-_save, _short, _label = figures._save, figures._short, figures._label
+_short, _label = figures._short, figures._label
 
 # The % change colours saturate at the largest |change|, but never below 1 %, so
 # that changes of a fraction of a percent stay pale.
@@ -109,7 +109,7 @@ def percent_change_maps(cells: selection.Cells, changes: dict[str, np.ndarray],
   fig.suptitle(f"phase 2: % change of the cell mean vs the baseline "
                f"{cells.name(baseline)} "
                "(outlined; same budget)\nblue = better, red = worse", fontsize=10)
-  _save(fig, path)
+  figures.save(fig, path)
 
 
 def pareto_scatter(cells: selection.Cells, nll: str, mig: str,
@@ -151,7 +151,7 @@ def pareto_scatter(cells: selection.Cells, nll: str, mig: str,
   ax.legend(fontsize=8)
   ax.set_title("phase 2: NLL–MIG trade-off, cell means ± std over seeds; "
                "circled: Pareto-optimal", fontsize=9)
-  _save(fig, path)
+  figures.save(fig, path)
 
 
 def tchebycheff_maps(cells: selection.Cells, scores: dict[int, np.ndarray],
@@ -186,4 +186,4 @@ def tchebycheff_maps(cells: selection.Cells, scores: dict[int, np.ndarray],
   fig.suptitle("phase 2: augmented Tchebycheff score of range-normalised NLL and "
                f"MIG (ρ = {selection.RHO:g}); chosen cell outlined in red",
                fontsize=10)
-  _save(fig, path)
+  figures.save(fig, path)
