@@ -148,7 +148,7 @@ def _tchebycheff_section(cells, scores, chosen, notes, out, paths,
   for p in STATIC_WEIGHTS:
     k = chosen[p]
     lines.append(f"- {p} % reconstruction weight: **{cells.name(k)}** (NLL "
-                 f"{_num(cells.mean[NLL][k])}, MIG {_num(cells.mean['mig'][k])})")
+                 f"{cells.mean[NLL][k]:.6g}, MIG {cells.mean['mig'][k]:.6g})")
   runs = selection.choice_runs(chosen, WEIGHTS)
   lines += ["", "Over the whole slider: " + "; ".join(
       f"{lo}–{hi} %: {cells.name(k)}" for lo, hi, k in runs) + ".", ""]
