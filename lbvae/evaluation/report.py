@@ -3,9 +3,10 @@
 One Markdown page (arXiv 2602.09277, §4 "Reports"): what was evaluated and how long
 it took, problems found (missing or corrupt checkpoints, frozen members), the
 mean ± std tables per β (phase 1) and per (β, λ) (phase 2), the box plots and heat
-maps, the per-model figures of the first seed inline (links to every model's), and
-the configuration. Image links are relative to the report, so the run directory can
-be moved or published as is.
+maps, further sections (the selection views of
+:mod:`lbvae.evaluation.result_views`, the collapse curves), the per-model figures of
+the first seed inline (links to every model's), and the configuration. Image links
+are relative to the report, so the run directory can be moved or published as is.
 """
 
 from __future__ import annotations

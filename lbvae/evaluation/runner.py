@@ -37,6 +37,7 @@ from lbvae.evaluation import collapse_curves
 from lbvae.evaluation import compute
 from lbvae.evaluation import outputs
 from lbvae.evaluation import report
+from lbvae.evaluation import result_views
 from lbvae.evaluation import samples as samples_lib
 from lbvae.evaluation import store
 from lbvae.evaluation import tables
@@ -259,7 +260,7 @@ def evaluate_workdir(workdir: str, config, *,
   by_phase = {p: [r for r in summary if int(r["phase"]) == p]
               for p in sorted({int(r["phase"]) for r in summary})}
   overview = outputs.phase_figures(rows, by_phase, mi, paths, ds.factor_names)
-  sections = []
+  sections = [(result_views.TITLE, result_views.write(by_phase.get(2), paths))]
   collapse_rows = collapse_curves.read(workdir)
   if collapse_rows:
     collapse_curves.draw(collapse_rows, paths.collapse)

@@ -105,6 +105,21 @@ def test_figures_and_report_exist_and_link(evaluated):
   assert '"num_train": 300' in text            # the configuration is shown
 
 
+def test_report_has_the_selection_views(evaluated):
+  """Phase 2 of the small run: β ∈ {1, 8} × λ ∈ {0, 4}, (8, 4) has NaN scores."""
+  workdir, result, _ = evaluated
+  text = open(result.report).read()
+  section = text[text.index("## Choosing (β, λ)"):text.index("## Per-model figures")]
+  for link in ("eval/figures/phase2_percent_change.png", "eval/figures/phase2_pareto.png",
+               "eval/figures/phase2_tchebycheff.png", "eval/selection.html"):
+    assert f"]({link})" in section and os.path.exists(os.path.join(workdir, link))
+  assert "take no part in the Pareto front or the choice: β=8, λ=4." in section
+  assert re.search(r"- 50 % reconstruction weight: \*\*β=\d, λ=\d\*\*", section)
+  cells = tables.read_csv(os.path.join(workdir, "eval", "selection.csv"))
+  assert [(c["beta"], c["lambda"]) for c in cells] == [(1, 0), (1, 4), (8, 0), (8, 4)]
+  assert cells[0]["mig_pct_change"] == 0 and cells[3]["pareto"] == 0
+
+
 def test_rerun_evaluates_nothing_new(evaluated):
   workdir, first, _ = evaluated
   before = open(first.metrics_csv).read()
