@@ -33,7 +33,8 @@ def save(fig: Figure, path: str) -> None:
   os.replace(tmp, path)
 
 
-def _short(v: float) -> str:
+def short_number(v: float) -> str:
+  """A number in few characters for a figure cell ("–" for NaN or inf)."""
   if not math.isfinite(v):
     return "–"
   a = abs(v)
@@ -46,7 +47,8 @@ def _short(v: float) -> str:
   return f"{v:.3f}"
 
 
-def _label(v: float) -> str:
+def axis_value(v: float) -> str:
+  """A grid value (β, λ) as a tick label: ``4.0`` -> ``4``."""
   return f"{float(v):g}"
 
 
@@ -101,7 +103,7 @@ def box_over_beta(rows: Sequence[dict], metrics: Sequence[tuple[str, str]],
     for i, v in enumerate(data):
       ax.scatter(i + rng.uniform(-0.12, 0.12, v.size), v, s=12, alpha=0.7,
                  color="tab:blue", zorder=3)
-    ax.set_xticks(range(len(betas)), [_label(b) for b in betas])
+    ax.set_xticks(range(len(betas)), [axis_value(b) for b in betas])
     ax.set_xlabel("β")
     ax.set_title(label)
     ax.grid(axis="y", alpha=0.3)
@@ -137,10 +139,10 @@ def cell_heatmaps(summary: Sequence[dict], metrics: Sequence[tuple[str, str]],
       for j in range(len(lams)):
         v = grid[i, j]
         bright = math.isfinite(v) and hi > lo and (v - lo) / (hi - lo) > 0.6
-        ax.text(j, i, _short(v), ha="center", va="center", fontsize=8,
+        ax.text(j, i, short_number(v), ha="center", va="center", fontsize=8,
                 color="black" if bright else "white")
-    ax.set_xticks(range(len(lams)), [_label(v) for v in lams])
-    ax.set_yticks(range(len(betas)), [_label(v) for v in betas])
+    ax.set_xticks(range(len(lams)), [axis_value(v) for v in lams])
+    ax.set_yticks(range(len(betas)), [axis_value(v) for v in betas])
     ax.set_xlabel("λ")
     ax.set_ylabel("β")
     ax.set_title(label)
@@ -176,7 +178,7 @@ def mi_heatmap(mi: np.ndarray, factor_names: Sequence[str], path: str,
     for i in range(num_latents):
       for j in range(num_factors):
         v = m[i, j]
-        ax.text(j, i, _short(v), ha="center", va="center", fontsize=7,
+        ax.text(j, i, short_number(v), ha="center", va="center", fontsize=7,
                 color="black" if math.isfinite(v) and v > 0.6 * hi else "white")
     ax.set_xticks(range(num_factors), list(factor_names), rotation=30, ha="right")
     ax.set_yticks(range(num_latents),

@@ -54,7 +54,6 @@ PAGE_INTRO = (
     f"(1 − w)·f_MIG), ρ = {selection.RHO:g}; the outlined cell has the lowest score "
     "(ties: a Pareto-optimal cell, then the smallest β, then λ). Move the slider "
     "to change w.")
-_num = figures._short  # pylint: disable=protected-access
 
 
 def files(paths: store.Paths) -> dict[str, str]:
@@ -86,7 +85,7 @@ def _percent_section(cells, out, paths, written) -> tuple[list[str], dict]:
             "red worse, whatever the metric's direction.", ""]
   for c, label, _ in METRICS:
     if not np.isfinite(changes[c]).any():
-      lines += [f"- {label}: the baseline's value is {_num(cells.mean[c][b])}, so "
+      lines += [f"- {label}: the baseline's value is {figures.short_number(cells.mean[c][b])}, so "
                 "its % change is undefined (empty panel)."]
   if lines[-1] != "":
     lines.append("")

@@ -27,7 +27,6 @@ from lbvae.evaluation import figures
 from lbvae.evaluation import selection
 
 # pylint: disable=protected-access
-_short, _label = figures._short, figures._label
 
 # The % change colours saturate at the largest |change|, but never below 1 %, so
 # that changes of a fraction of a percent stay pale.
@@ -45,8 +44,8 @@ def _percent(v: float) -> str:
 
 def _grid_axes(ax, cells: selection.Cells) -> None:
   betas, lams = cells.axes()
-  ax.set_xticks(range(len(lams)), [_label(v) for v in lams])
-  ax.set_yticks(range(len(betas)), [_label(v) for v in betas])
+  ax.set_xticks(range(len(lams)), [figures.axis_value(v) for v in lams])
+  ax.set_yticks(range(len(betas)), [figures.axis_value(v) for v in betas])
   ax.set_xlabel("λ")
   ax.set_ylabel("β")
 
@@ -173,7 +172,7 @@ def tchebycheff_maps(cells: selection.Cells, scores: dict[int, np.ndarray],
     grid = cells.grid(scores[p])
     im = ax.imshow(np.ma.masked_invalid(grid), cmap="viridis_r", vmin=0.0, vmax=hi,
                    aspect="auto")
-    text = np.vectorize(_short)(grid)
+    text = np.vectorize(figures.short_number)(grid)
     _print_values(ax, grid, text, 1.0 - grid / hi)
     _grid_axes(ax, cells)
     c = chosen[p]

@@ -30,7 +30,6 @@ from lbvae.evaluation import selection
 
 DIV_ID = "selection"
 DEFAULT_WEIGHT = 50   # percent: where the slider starts
-_short = figures._short  # pylint: disable=protected-access
 
 
 def _json_grid(grid: np.ndarray) -> list:
@@ -39,7 +38,7 @@ def _json_grid(grid: np.ndarray) -> list:
 
 
 def _text_grid(grid: np.ndarray) -> list:
-  return [["" if not math.isfinite(v) else _short(v) for v in row] for row in grid]
+  return [["" if not math.isfinite(v) else figures.short_number(v) for v in row] for row in grid]
 
 
 def _state(cells, scores, chosen, nll, p) -> tuple[dict, dict]:
@@ -61,7 +60,7 @@ def _state(cells, scores, chosen, nll, p) -> tuple[dict, dict]:
                        "arrowcolor": "red", "font": {"color": "red"},
                        "ax": 40, "ay": -40}],
       "title.text": (f"reconstruction weight {p} %: best {cells.name(k)} "
-                     f"(NLL {_short(x)}, MIG {_short(y)})")}
+                     f"(NLL {figures.short_number(x)}, MIG {figures.short_number(y)})")}
   return data, layout
 
 
