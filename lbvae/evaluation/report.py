@@ -16,6 +16,8 @@ import math
 import os
 from typing import Sequence
 
+from lbvae import files
+
 # (column, header) of the summary tables, in order; missing columns are skipped.
 TABLE_COLUMNS = (
     ("nll", "NLL"), ("kl", "KL"), ("l2", "L2"), ("heldout_nll", "held-out NLL"),
@@ -137,7 +139,4 @@ def write(path: str, *, workdir: str, config: dict, dataset: str,
     out.append("")
   out += ["## Configuration", "", "```json",
           json.dumps(config, indent=2, sort_keys=True, default=str), "```", ""]
-  tmp = f"{path}.tmp{os.getpid()}"
-  with open(tmp, "w") as f:
-    f.write("\n".join(out))
-  os.replace(tmp, path)
+  files.write_text(path, "\n".join(out))

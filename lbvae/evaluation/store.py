@@ -29,6 +29,8 @@ from __future__ import annotations
 import json
 import os
 
+from lbvae import files
+
 FIGURE_KINDS = ("mi", "recon", "traversal", "gif")
 
 
@@ -79,15 +81,6 @@ class Paths:
     return os.path.relpath(path, self.root)
 
 
-def write_json(path: str, obj) -> None:
-  """Writes JSON atomically (temporary file, then ``os.replace``)."""
-  os.makedirs(os.path.dirname(path), exist_ok=True)
-  tmp = f"{path}.tmp{os.getpid()}"
-  with open(tmp, "w") as f:
-    json.dump(obj, f, indent=1)
-  os.replace(tmp, path)
-
-
 def load_entry(paths: Paths, key: dict, *, step: int, settings: dict):
   """A model's cache entry, or None when absent, stale, unreadable or incomplete.
 
@@ -133,4 +126,4 @@ def save_entry(paths: Paths, key: dict, *, step: int, settings: dict,
     entry["mi_posterior"] = [[float(v) for v in row] for row in mi_posterior]
   if kl_per_latent is not None:
     entry["kl_per_latent"] = [float(v) for v in kl_per_latent]
-  write_json(paths.entry(key), entry)
+  files.write_json(paths.entry(key), entry)

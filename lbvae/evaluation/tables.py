@@ -27,10 +27,11 @@ from __future__ import annotations
 
 import csv
 import math
-import os
 from typing import Iterable, Sequence
 
 import numpy as np
+
+from lbvae import files
 
 KEY_COLUMNS = ("phase", "beta", "lambda", "seed")
 INFO_COLUMNS = ("step", "finite")
@@ -63,29 +64,9 @@ def sort_key(row: dict) -> tuple:
   return tuple(float(row[k]) for k in KEY_COLUMNS)
 
 
-def _fmt(v) -> str:
-  if isinstance(v, (bool, np.bool_)):
-    return str(int(v))
-  if isinstance(v, (int, np.integer)):
-    return str(int(v))
-  if isinstance(v, (float, np.floating)):
-    v = float(v)
-    if math.isnan(v):
-      return "nan"
-    return f"{v:.8g}"
-  return str(v)
-
-
 def write_csv(path: str, rows: Sequence[dict], columns: Sequence[str]) -> None:
-  """Writes rows (dicts) to ``path`` atomically; missing values are empty."""
-  os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-  tmp = f"{path}.tmp{os.getpid()}"
-  with open(tmp, "w", newline="") as f:
-    w = csv.writer(f)
-    w.writerow(columns)
-    for row in rows:
-      w.writerow([_fmt(row[c]) if c in row else "" for c in columns])
-  os.replace(tmp, path)
+  """Writes rows (dicts) atomically with 8 significant digits; missing values empty."""
+  files.write_csv(path, columns, rows, digits=8)
 
 
 def _parse(v: str):

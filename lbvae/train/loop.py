@@ -33,6 +33,7 @@ from typing import Callable
 import jax
 import numpy as np
 
+from lbvae import files
 from lbvae import data
 from lbvae.train import checkpoint
 from lbvae.train import collapse
@@ -155,7 +156,7 @@ class _Phase:
                step=self.end, frozen_step=-1 if r["frozen_step"] is None
                else r["frozen_step"])
     if sharding.is_main_process():
-      workdir_lib.write_csv(self.paths.final_metrics(self.phase),
+      files.write_csv(self.paths.final_metrics(self.phase),
                             workdir_lib.FINAL_COLUMNS, rows)
 
   def run(self) -> dict:
@@ -164,7 +165,7 @@ class _Phase:
     t = int(sharding.to_host(state.step)[0])
     main = sharding.is_main_process()
     if main:
-      workdir_lib.write_json(self.paths.grid(self.phase), self.meta(state, t))
+      files.write_json(self.paths.grid(self.phase), self.meta(state, t))
     train_log = (workdir_lib.TrainLog(self.paths.train_log(self.phase), resumed)
                  if main else None)
     collapse_log = None
@@ -206,7 +207,7 @@ class _Phase:
         meta = self.meta(state, t)
         self.ckpts.save(t, state, meta)
         if main:
-          workdir_lib.write_json(self.paths.grid(self.phase), meta)
+          files.write_json(self.paths.grid(self.phase), meta)
         if self.probe is not None:
           self.record_collapse(state, t, collapse_log)
       if self.hook is not None:

@@ -33,13 +33,13 @@ from __future__ import annotations
 
 import csv
 import json
-import math
 import os
 from typing import Iterable, Sequence
 
 import ml_collections
 
 from lbvae import errors
+from lbvae import files
 
 # Fields that may differ between runs on one workdir.
 FREE_FIELDS = ("log_every", "checkpoint_every", "keep_checkpoints", "grid_strategy",
@@ -132,50 +132,13 @@ def store_config(paths: Paths, config) -> None:
   """Writes ``config.json`` unless it exists (it is never replaced)."""
   if not os.path.exists(paths.config):
     os.makedirs(paths.root, exist_ok=True)
-    write_json(paths.config, _as_plain(config))
+    files.write_json(paths.config, _as_plain(config))
 
 
 def load_config(root: str) -> ml_collections.ConfigDict:
   """The config stored in a workdir (tuples come back as lists)."""
   with open(Paths(root).config) as f:
     return ml_collections.ConfigDict(json.load(f))
-
-
-def write_json(path: str, obj) -> None:
-  """Writes JSON atomically (temporary file, then rename)."""
-  tmp = path + ".tmp"
-  with open(tmp, "w") as f:
-    json.dump(obj, f, indent=1)
-    f.write("\n")
-  os.replace(tmp, path)
-
-
-def _fmt(v) -> str:
-  if isinstance(v, bool):
-    return str(int(v))
-  if isinstance(v, float):
-    return "nan" if math.isnan(v) else repr(v)
-  return str(v)
-
-
-def write_csv(path: str, columns: Sequence[str], rows: Iterable[dict], *,
-              formatted: bool = False) -> None:
-  """Writes a whole CSV atomically (temporary file, then rename).
-
-  Args:
-    path: the file.
-    columns: the header; every row must have these keys (extra keys are ignored).
-    rows: dicts of values, written with :func:`_fmt` (bools as 0/1, floats with
-      full precision, NaN as ``nan``); with ``formatted`` they are strings already
-      (e.g. read back from a CSV) and are written as they are.
-  """
-  tmp = path + ".tmp"
-  with open(tmp, "w", newline="") as f:
-    w = csv.writer(f)
-    w.writerow(columns)
-    for r in rows:
-      w.writerow([r[c] if formatted else _fmt(r[c]) for c in columns])
-  os.replace(tmp, path)
 
 
 class CsvLog:
@@ -197,13 +160,10 @@ class CsvLog:
     if resume_step is not None and os.path.exists(path):
       with open(path, newline="") as f:
         rows = [r for r in csv.DictReader(f) if int(r["step"]) <= resume_step]
-    write_csv(path, self.columns, rows, formatted=True)
+    files.write_csv(path, self.columns, rows)
 
   def append(self, rows: Iterable[dict]) -> None:
-    with open(self.path, "a", newline="") as f:
-      w = csv.writer(f)
-      for r in rows:
-        w.writerow([_fmt(r[c]) for c in self.columns])
+    files.append_csv(self.path, self.columns, rows)
 
 
 class TrainLog(CsvLog):

@@ -10,6 +10,7 @@ import jax
 import numpy as np
 import pytest
 
+from lbvae import files
 from lbvae import models
 from lbvae.train import checkpoint
 from lbvae.train import config as config_lib
@@ -70,10 +71,10 @@ def write_run(root: str, config) -> None:
     ckpts = checkpoint.PhaseCheckpoints(paths.checkpoints(phase))
     ckpts.save(end, {"params": params}, meta)
     ckpts.close()
-    workdir.write_json(paths.grid(phase), meta)
+    files.write_json(paths.grid(phase), meta)
     final = [dict(r, nll=100.0 + 10 * r["beta"] + r["lambda"], kl=5.0 / r["beta"],
                   l2=3.0, loss=0.0, frozen_step=-1, step=end) for r in rows]
-    workdir.write_csv(paths.final_metrics(phase), workdir.FINAL_COLUMNS, final)
+    files.write_csv(paths.final_metrics(phase), workdir.FINAL_COLUMNS, final)
 
 
 @pytest.fixture(scope="session")
