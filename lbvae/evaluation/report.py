@@ -71,7 +71,8 @@ def model_name(key: dict) -> str:
 def write(path: str, *, workdir: str, config: dict, dataset: str,
           grid_lines: Sequence[str], timing: str, problems: Sequence[str],
           summaries: dict[int, list[dict]], overview: dict[int, list[str]],
-          model_figures: Sequence[tuple[dict, dict[str, str]]]) -> None:
+          model_figures: Sequence[tuple[dict, dict[str, str]]],
+          sections: Sequence[str] = ()) -> None:
   """Writes the report atomically.
 
   Args:
@@ -86,6 +87,7 @@ def write(path: str, *, workdir: str, config: dict, dataset: str,
     overview: phase -> paths of its figures (box plots or heat maps, MI matrices),
       relative to ``path``.
     model_figures: (model key, {"mi"|"recon"|"traversal"|"gif": relative path}).
+    sections: further Markdown sections, placed after the phase tables.
   """
   out = [f"# λβ-VAE evaluation: `{os.path.basename(os.path.abspath(workdir))}`",
          "",
@@ -105,6 +107,8 @@ def write(path: str, *, workdir: str, config: dict, dataset: str,
             summary_table(summaries[phase], with_lambda=phase == 2), ""]
     for k, link in enumerate(overview.get(phase, ())):
       out += [f"![phase {phase}, figure {k + 1}]({link})", ""]
+  for text in sections:
+    out += [text, ""]
   if model_figures:
     first_seed = min(int(k["seed"]) for k, _ in model_figures)
     out += ["## Per-model figures", "",

@@ -35,6 +35,7 @@ from lbvae import data
 from lbvae.evaluation import checkpoints
 from lbvae.evaluation import compute
 from lbvae.evaluation import outputs
+from lbvae.evaluation import published
 from lbvae.evaluation import report
 from lbvae.evaluation import samples as samples_lib
 from lbvae.evaluation import store
@@ -245,6 +246,9 @@ def evaluate_workdir(workdir: str, config, *,
 
   rows, model_figs, mi, model_seconds = outputs.model_rows(entries, paths,
                                                           settings, problems)
+  released = published.read(workdir)
+  if released is not None:     # an import of the authors' models: their numbers too
+    published.merge(rows, released)
   tables.write_csv(paths.metrics_csv, rows, tables.model_columns(rows))
   summary = tables.summarize(rows)
   tables.write_csv(paths.summary_csv, summary, tables.summary_columns(rows))
@@ -273,7 +277,9 @@ def evaluate_workdir(workdir: str, config, *,
          f"test samples per seed, {settings['num_bins']} MI bins"],
       timing=timing, problems=problems, summaries=by_phase,
       overview=overview,
-      model_figures=model_figs)
+      model_figures=model_figs,
+      sections=[] if released is None else [published.section(
+          rows, data_note=published.data_note(config, ds))])
   log(f"evaluated {num_new} new model(s), {len(rows) - num_new} cached, "
       f"in {seconds:.1f} s{per_model}: {clock.line()}")
   return PassResult(report=paths.report, metrics_csv=paths.metrics_csv,
