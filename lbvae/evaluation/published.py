@@ -95,7 +95,9 @@ def section(rows: Sequence[dict], *, data_note: str) -> str:
            f"{data_note} \"published\" is what their metrics file holds "
            f"(`{CSV_NAME}`; their MI matrices are in `{MI_NAME}`); NLL lbvae is the "
            "held-out NLL of this pass, theirs is their file's NLL. The same numbers "
-           "are the `published_*` columns of `eval/metrics.csv`.", "",
+           "are the `published_*` columns of `eval/metrics.csv`. With no training "
+           "log to read, the phase tables' NLL and KL are also theirs and L2 is "
+           "unknown.", "",
            "| " + " | ".join(head) + " |", "|" + "|".join(["---:"] * len(head)) + "|"]
   for r in rows:
     cells = [str(r["phase"]), f"{float(r['beta']):g}", f"{float(r['lambda']):g}",
