@@ -48,8 +48,12 @@ GRID = (4, 4)   # the encoder's last feature map, H x W
 def dims(state: dict, name: str = "state dict") -> tuple[int, int]:
   """(latent_dim, num_channels) of a state dict of the authors' architecture."""
   _check_names(state, name)
-  return (int(state["encoder.fc_mu.weight"].shape[0]),
-          int(state["encoder.encoder.0.weight"].shape[1]))
+  mu, conv = (np.shape(state[k]) for k in ("encoder.fc_mu.weight",
+                                           "encoder.encoder.0.weight"))
+  errors.require(len(mu) == 2 and len(conv) == 4, f"{name}: not the authors' conv "
+                 f"VAE: encoder.fc_mu.weight {mu}, encoder.encoder.0.weight {conv}",
+                 errors.DataError)
+  return int(mu[0]), int(conv[1])
 
 
 def _check_names(state: dict, name: str) -> None:
@@ -58,8 +62,7 @@ def _check_names(state: dict, name: str) -> None:
   errors.require(not missing, f"{name}: not the authors' conv VAE: missing "
                  f"{', '.join(missing[:4])}{' ...' if len(missing) > 4 else ''}",
                  errors.DataError)
-  extra = sorted(k for k in state if k not in expected
-                 and not k.endswith("num_batches_tracked"))
+  extra = sorted(k for k in state if k not in expected)
   errors.require(not extra, f"{name}: not the authors' conv VAE: unexpected "
                  f"parameters {', '.join(extra[:4])}", errors.DataError)
 
@@ -111,8 +114,8 @@ def flax_params(state: dict, name: str = "state dict") -> dict:
       architecture's.
   """
   latent_dim, num_channels = dims(state, name)
-  f32 = {k: np.asarray(v, np.float32) for k, v in state.items()
-         if not k.endswith("num_batches_tracked")}
+  _check_shapes(state, latent_dim, num_channels, name)
+  f32 = {k: np.asarray(v, np.float32) for k, v in state.items()}
   flat = models.ENCODER_CHANNELS[-1]
   enc = {f"Conv_{i}": {"kernel": _conv(f32[f"{m}.weight"]), "bias": f32[f"{m}.bias"]}
          for i, m in enumerate(ENCODER_CONVS)}
@@ -132,35 +135,33 @@ def flax_params(state: dict, name: str = "state dict") -> dict:
   dec.update({f"ConvTranspose_{i}": {"kernel": _deconv(f32[f"{m}.weight"]),
                                      "bias": f32[f"{m}.bias"]}
               for i, m in enumerate(DECODER_DECONVS)})
-  params = {"encoder": enc, "decoder": dec}
-  _check_shapes(params, latent_dim, num_channels, name)
-  return _contiguous(params)
+  return _contiguous({"encoder": enc, "decoder": dec})
 
 
-def _check_shapes(params, latent_dim: int, num_channels: int, name: str) -> None:
-  """Every array has the shape of ``models.VAE(latent_dim, num_channels)``'s."""
-  import jax  # pylint: disable=import-outside-toplevel
-
-  want = jax.eval_shape(lambda: models.init_params(
-      jax.random.key(0), latent_dim=latent_dim, num_channels=num_channels))
-  got = jax.tree.map(np.shape, params)
-  want = jax.tree.map(lambda a: tuple(a.shape), want)
-  if got != want:
-    bad = [f"{p}: {g} (expected {w})" for (p, g), (_, w) in zip(
-        _leaves(got), _leaves(want)) if g != w]
-    raise errors.DataError(f"{name}: not the authors' conv VAE: shapes differ: "
-                           f"{'; '.join(bad[:3])}")
-
-
-def _leaves(tree, prefix=""):
-  out = []
-  for k in sorted(tree):
-    v = tree[k]
-    if isinstance(v, dict):
-      out += _leaves(v, f"{prefix}{k}/")
-    else:
-      out.append((f"{prefix}{k}", v))
+def torch_shapes(latent_dim: int, num_channels: int) -> dict[str, tuple]:
+  """The PyTorch shape of every parameter of the authors' architecture."""
+  k = models.KERNEL
+  enc = (num_channels,) + models.ENCODER_CHANNELS
+  dec = models.DECODER_CHANNELS[:1] + models.DECODER_CHANNELS + (num_channels,)
+  flat, hidden = GRID[0] * GRID[1] * models.ENCODER_CHANNELS[-1], models.HIDDEN
+  weights = {m: (enc[i + 1], enc[i]) + k for i, m in enumerate(ENCODER_CONVS)}
+  weights.update({m: (dec[i], dec[i + 1]) + k for i, m in enumerate(DECODER_DECONVS)})
+  weights.update({"encoder.fc1": (hidden, flat), "encoder.fc_mu": (latent_dim, hidden),
+                  "encoder.fc_logvar": (latent_dim, hidden),
+                  "decoder.fc1": (hidden, latent_dim), "decoder.fc2": (flat, hidden)})
+  out = {}
+  for m, shape in weights.items():
+    out[f"{m}.weight"] = shape
+    out[f"{m}.bias"] = (shape[1],) if m in DECODER_DECONVS else (shape[0],)
   return out
+
+
+def _check_shapes(state: dict, latent_dim: int, num_channels: int, name: str) -> None:
+  bad = [f"{k} {tuple(np.shape(state[k]))} (expected {want})"
+         for k, want in torch_shapes(latent_dim, num_channels).items()
+         if tuple(np.shape(state[k])) != want]
+  errors.require(not bad, f"{name}: not the authors' conv VAE: shapes differ: "
+                 f"{'; '.join(bad[:3])}", errors.DataError)
 
 
 def _contiguous(tree):

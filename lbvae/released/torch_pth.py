@@ -116,8 +116,9 @@ class _Unpickler(pickle.Unpickler):
     except (KeyError, TypeError):
       raise errors.DataError(
           f"{self.path}: refused to load: its pickle names the global "
-          f"{module}.{name}, which is not a tensor, storage or dict (a file that "
-          "names it could run code; only PyTorch state dicts are read)") from None
+          f"{module}.{name}, which is not on the allow-list of tensor, storage and "
+          "dict rebuilders (a file that names it could run code; only PyTorch state "
+          "dicts are read)") from None
 
   def persistent_load(self, pid):
     if not (isinstance(pid, tuple) and len(pid) >= 5 and pid[0] == "storage"

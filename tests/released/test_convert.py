@@ -74,6 +74,21 @@ def test_other_architectures_are_refused(released_dir):
   extra = dict(sd, **{"encoder.fc2.weight": np.zeros((3, 3), np.float32)})
   with pytest.raises(errors.DataError, match="unexpected parameters encoder.fc2"):
     convert.flax_params(extra, "m.pth")
-  wide = dict(sd, **{"encoder.fc1.weight": np.zeros((128, 1024), np.float32)})
-  with pytest.raises(errors.DataError, match="shapes differ"):
-    convert.flax_params(wide, "m.pth")
+  for key, shape in (("encoder.fc1.weight", (128, 1024)),
+                     ("encoder.fc1.weight", (256, 2048)),
+                     ("decoder.decoder.2.bias", (64,))):
+    wrong = dict(sd, **{key: np.zeros(shape, np.float32)})
+    with pytest.raises(errors.DataError, match=f"shapes differ: {key} "):
+      convert.flax_params(wrong, "m.pth")
+
+
+def test_shapes_agree_with_our_model():
+  """The PyTorch shapes, converted, are exactly our model's parameter shapes."""
+  for latent_dim, channels in ((10, 1), (15, 3)):
+    shapes = convert.torch_shapes(latent_dim, channels)
+    fake = {k: np.zeros(v, np.float32) for k, v in shapes.items()}
+    got = jax.tree.map(np.shape, convert.flax_params(fake))
+    want = jax.tree.map(lambda a: tuple(a.shape), jax.eval_shape(
+        lambda: models.init_params(jax.random.key(0), latent_dim=latent_dim,
+                                   num_channels=channels)))
+    assert got == want
