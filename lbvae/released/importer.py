@@ -154,18 +154,25 @@ def _provenance(source, folder, dataset, models, metrics, notes, dims) -> dict:
       "notes": notes}
 
 
-def _check_target(workdir: str, config, provenance: dict) -> bool:
-  """True when ``workdir`` already holds this import; raises if it holds another."""
+def _is_new(workdir: str) -> bool:
+  """True for an absent or empty ``workdir``; raises if it holds something else
+  than an import."""
   if not os.path.exists(workdir) or (os.path.isdir(workdir)
                                      and not os.listdir(workdir)):
-    return False
-  paths = workdir_lib.Paths(workdir)
-  prov_path = os.path.join(workdir, PROVENANCE)
-  errors.require(os.path.isdir(workdir) and os.path.exists(prov_path),
+    return True
+  errors.require(os.path.isdir(workdir)
+                 and os.path.exists(os.path.join(workdir, PROVENANCE)),
                  f"--workdir {workdir} already exists and is not an import of "
                  "released models; choose a new directory", errors.ConfigError)
-  workdir_lib.check_config(paths, config)
-  with open(prov_path) as f:
+  return False
+
+
+def _check_target(workdir: str, config, provenance: dict) -> bool:
+  """True when ``workdir`` already holds this import; raises if it holds another."""
+  if _is_new(workdir):
+    return False
+  workdir_lib.check_config(workdir_lib.Paths(workdir), config)
+  with open(os.path.join(workdir, PROVENANCE)) as f:
     stored = json.load(f)
   errors.require(stored.get("files") == provenance["files"],
                  f"--workdir {workdir} holds an import of other files (or of other "
@@ -240,6 +247,7 @@ def import_released(source: str, workdir: str, *, dataset: str | None = None,
       holds something else. Nothing is written then.
   """
   folder, models, notes = files.scan(source, dataset)
+  _is_new(workdir)            # a foreign workdir is refused before the slow part
   name = files.DATASET_FOLDERS[folder]
   log(f"{len(models)} released models of {folder} in {source}")
   params, dims = [], set()

@@ -164,3 +164,13 @@ def test_only_phase_one(released_dir, tmp_path):
   assert result.num_models == {1: 2, 2: 0}
   assert not (run / "phase2").exists()
   config_lib.validate(workdir_lib.load_config(str(run)))
+
+
+def test_state_dict_inside_a_training_checkpoint():
+  sd = {"encoder.fc_mu.weight": np.zeros((10, 256)), "encoder.fc_mu.bias": np.zeros(10)}
+  assert importer.state_dict(sd, "a.pth") is sd
+  assert importer.state_dict({"model_state_dict": sd, "epoch": 3}, "a.pth") is sd
+  wrapped = {f"module.{k}": v for k, v in sd.items()}          # DataParallel
+  assert set(importer.state_dict({"state_dict": wrapped}, "a.pth")) == set(sd)
+  with pytest.raises(errors.DataError, match="a.pth: holds no state dict"):
+    importer.state_dict({"optimizer": {}}, "a.pth")
