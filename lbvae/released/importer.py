@@ -192,8 +192,7 @@ def _write(tmp: str, config, models, metrics, params, provenance, step_of) -> No
     grid = _grid(models, phase)
     step = step_of[phase]
     state = state_lib.grid_state(_stack([params[i] for i in rows]), tx, grid, keys,
-                                 step=step,
-                                 window=config.window)
+                                 step=step, window=config.window)
     start = 0 if phase == 1 else step_of[1]
     meta = {"phase": phase, "step": step, "start_step": start, "end_step": step,
             "members": [{**g.as_dict(), "finite": True, "frozen_step": None}
