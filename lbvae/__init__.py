@@ -14,6 +14,8 @@ The map (subpackages load on first use, so ``import lbvae`` is cheap):
 ``lbvae.train``        the train state, the one-model step, grids, the two-phase sweep
 ``lbvae.evaluation``   checkpoints -> metrics.csv, figures, report.md
 ``lbvae.linear``       the linear-Gaussian model: closed forms, both solvers, scores
+``lbvae.released``     the authors' released PyTorch models, read without PyTorch
+``lbvae.files``        atomic writes of the JSON / CSV / text files lbvae leaves
 ``lbvae.errors``       the errors lbvae raises for bad input (``lbvae.Error`` and kin)
 =====================  ==================================================================
 
@@ -36,8 +38,8 @@ from lbvae.errors import Error
 
 __version__ = "0.1.0"
 
-SUBPACKAGES = ("data", "errors", "evaluation", "linear", "losses", "metrics",
-               "models", "train")
+SUBPACKAGES = ("data", "errors", "evaluation", "files", "linear", "losses", "metrics",
+               "models", "released", "train")
 
 __all__ = ["CheckpointError", "ConfigError", "DataError", "Error", "__version__",
            *SUBPACKAGES]

@@ -36,6 +36,7 @@ from lbvae.evaluation import checkpoints
 from lbvae.evaluation import collapse_curves
 from lbvae.evaluation import compute
 from lbvae.evaluation import outputs
+from lbvae.evaluation import published
 from lbvae.evaluation import report
 from lbvae.evaluation import result_views
 from lbvae.evaluation import samples as samples_lib
@@ -254,6 +255,9 @@ def evaluate_workdir(workdir: str, config, *,
 
   rows, model_figs, mi, model_seconds = outputs.model_rows(entries, paths,
                                                           settings, problems)
+  released = published.read(workdir)
+  if released is not None:     # an import of the authors' models: their numbers too
+    published.merge(rows, released)
   tables.write_csv(paths.metrics_csv, rows, tables.model_columns(rows))
   summary = tables.summarize(rows)
   tables.write_csv(paths.summary_csv, summary, tables.summary_columns(rows))
@@ -261,6 +265,9 @@ def evaluate_workdir(workdir: str, config, *,
               for p in sorted({int(r["phase"]) for r in summary})}
   overview = outputs.phase_figures(rows, by_phase, mi, paths, ds.factor_names)
   sections = [(result_views.TITLE, result_views.write(by_phase.get(2), paths))]
+  if released is not None:
+    sections.append(published.section(rows,
+                                      data_note=published.data_note(config, ds)))
   collapse_rows = collapse_curves.read(workdir)
   if collapse_rows:
     collapse_curves.draw(collapse_rows, paths.collapse)
