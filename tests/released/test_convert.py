@@ -33,7 +33,7 @@ def _outputs(params, images_nchw, z, impl="reference", jit=True):
 
 
 @pytest.mark.parametrize("stem", conftest.STEMS)
-@pytest.mark.parametrize("impl, jit", [("reference", True), ("fast", True),
+@pytest.mark.parametrize("impl, jit", [("reference", True), ("subpixel", True),
                                        ("reference", False)])
 def test_reproduces_pytorch(released_dir, torch_outputs, stem, impl, jit):
   sd = torch_pth.load(conftest.model_path(released_dir, stem))
