@@ -165,9 +165,9 @@ class PhaseCheckpoints:
 def load_params(directory: str, step: int | None = None) -> tuple[Any, dict]:
   """Parameters and metadata of a phase checkpoint, without a model or optimiser.
 
-  The parameters' shapes and dtypes come from the checkpoint's own metadata and
-  only the ``params`` subtree is read, into host memory, so any process can load a
-  checkpoint written on any number of devices.
+  The shapes and dtypes come from the checkpoint's own metadata and the arrays are
+  read into host memory, so any process can load a checkpoint written on any
+  number of devices.
 
   Args:
     directory: ``DIR/phaseN/checkpoints``.
@@ -181,23 +181,24 @@ def load_params(directory: str, step: int | None = None) -> tuple[Any, dict]:
     lbvae.errors.CheckpointError: no checkpoint in ``directory``, or it does not
       read.
   """
-  manager = ocp.CheckpointManager(
-      os.path.abspath(directory), options=_options(read_only=True),
-      item_names=ITEMS, item_handlers={"state": ocp.PyTreeCheckpointHandler(),
-                                       "meta": ocp.JsonCheckpointHandler()})
+  registry = ocp.handlers.DefaultCheckpointHandlerRegistry()
+  registry.add("state", ocp.args.PyTreeRestore, ocp.PyTreeCheckpointHandler)
+  registry.add("meta", ocp.args.JsonRestore, ocp.JsonCheckpointHandler)
+  manager = ocp.CheckpointManager(os.path.abspath(directory),
+                                  options=_options(read_only=True),
+                                  handler_registry=registry)
   try:
     step = manager.latest_step() if step is None else int(step)
     errors.require(step is not None, f"no checkpoint in {directory}",
                    error=errors.CheckpointError)
     check_readable(directory, step)
     try:
-      stored = manager.item_metadata(step)["state"]["params"]
-      target = {"params": jax.tree.map(
-          lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype), stored)}
+      stored = manager.item_metadata(step)["state"]
+      target = jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype),
+                            dict(getattr(stored, "tree", stored)))
       host = jax.tree.map(lambda _: ocp.RestoreArgs(restore_type=np.ndarray), target)
       out = manager.restore(step, args=ocp.args.Composite(
-          state=ocp.args.PyTreeRestore(target, restore_args=host,
-                                       partial_restore=True),
+          state=ocp.args.PyTreeRestore(target, restore_args=host),
           meta=ocp.args.JsonRestore()))
     except READ_ERRORS as e:
       raise errors.CheckpointError(
