@@ -117,9 +117,11 @@ def test_padding_never_reaches_a_checkpoint(runs):
 def test_evaluation_reads_a_workdir_on_any_device_count(runs):
   metrics = {k: _table(os.path.join(runs[k], "eval", "metrics.csv"))
              for k in ("e41", "e42", "e11", "e14")}
-  for a, b in (("e41", "e42"), ("e11", "e14")):   # the same workdir, 1/2/4 readers
+  # The same workdir read on 1, 2 or 4 devices: the parameters come to host memory
+  # and the pass runs on the first device, so the tables are identical.
+  for a, b in (("e41", "e42"), ("e11", "e14")):
     assert list(metrics[a][0]) == list(metrics[b][0])
-    np.testing.assert_allclose(metrics[a][1], metrics[b][1], rtol=1e-6, atol=1e-9)
+    np.testing.assert_array_equal(metrics[a][1], metrics[b][1])
   head, on4 = metrics["e41"]
   _, on1 = metrics["e11"]
   assert on4.shape == on1.shape == (6, len(head)) and np.isfinite(on4).all()
