@@ -122,7 +122,7 @@ def test_vae_impls_share_parameters_and_compute_the_same_loss_gradient():
 
   def loss(p, model):
     logits, mu, logvar = model.apply({"params": p}, x, rng)
-    return losses.beta_loss(logits, x, mu, logvar, beta=4.0)[0]
+    return losses.lambda_beta_loss(logits, x, mu, logvar, beta=4.0, lam=0.0)[0]
 
   grad = jax.jit(jax.value_and_grad(loss), static_argnums=1)
   (lr, gr), (lf, gf) = grad(params, ref), grad(params, fast)

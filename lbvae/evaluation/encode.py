@@ -47,10 +47,6 @@ from lbvae import losses
 from lbvae import models
 
 
-def _to_float(x):
-  return x.astype(jnp.float32) / 255.0
-
-
 DEFAULT_IMPL = "fast" if "fast" in models.IMPLS else "reference"
 HELDOUT_STREAM = 0x6E6C6C  # "nll": the held-out NLL's noise stream of a seed
 
@@ -89,7 +85,7 @@ def _encode_batch(params, x, seed, start, *, latent_dim, num_channels, with_nll,
   ``start`` to ``start + B`` of the sample)."""
   model = models.VAE(latent_dim, num_channels, impl=impl)
   keys = noise_keys(seed, start + jnp.arange(x.shape[0]))
-  x = _to_float(x)
+  x = losses.as_float_images(x)
   eps = jax.vmap(lambda k: jax.random.normal(k, (latent_dim,)))(keys)
 
   def one(p):
@@ -156,7 +152,7 @@ def encode_models(params, images: np.ndarray, *, latent_dim: int,
 def _figure_images(params, x, base, values, *, latent_dim, num_channels,
                    models_per_call, impl):
   model = models.VAE(latent_dim, num_channels, impl=impl)
-  x = _to_float(x)
+  x = losses.as_float_images(x)
   eye = jnp.eye(latent_dim, dtype=jnp.float32)
 
   def one(args):

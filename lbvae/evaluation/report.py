@@ -19,6 +19,7 @@ from typing import Sequence
 TABLE_COLUMNS = (
     ("nll", "NLL"), ("kl", "KL"), ("l2", "L2"), ("heldout_nll", "held-out NLL"),
     ("mig", "MIG"), ("sap", "SAP"), ("im", "I_m"),
+    ("mig_posterior", "MIG (post.)"), ("im_posterior", "I_m (post.)"),
     ("dci_disentanglement", "DCI-D"), ("dci_completeness", "DCI-C"),
     ("dci_informativeness", "DCI-I (NRMSE↓)"), ("factor_vae", "FactorVAE"))
 
@@ -71,7 +72,8 @@ def model_name(key: dict) -> str:
 def write(path: str, *, workdir: str, config: dict, dataset: str,
           grid_lines: Sequence[str], timing: str, problems: Sequence[str],
           summaries: dict[int, list[dict]], overview: dict[int, list[str]],
-          model_figures: Sequence[tuple[dict, dict[str, str]]]) -> None:
+          model_figures: Sequence[tuple[dict, dict[str, str]]],
+          sections: Sequence[tuple[str, Sequence[str]]] = ()) -> None:
   """Writes the report atomically.
 
   Args:
@@ -86,6 +88,8 @@ def write(path: str, *, workdir: str, config: dict, dataset: str,
     overview: phase -> paths of its figures (box plots or heat maps, MI matrices),
       relative to ``path``.
     model_figures: (model key, {"mi"|"recon"|"traversal"|"gif": relative path}).
+    sections: (title, Markdown lines) of further sections, placed after the phase
+      tables and before the per-model figures.
   """
   out = [f"# λβ-VAE evaluation: `{os.path.basename(os.path.abspath(workdir))}`",
          "",
@@ -105,6 +109,8 @@ def write(path: str, *, workdir: str, config: dict, dataset: str,
             summary_table(summaries[phase], with_lambda=phase == 2), ""]
     for k, link in enumerate(overview.get(phase, ())):
       out += [f"![phase {phase}, figure {k + 1}]({link})", ""]
+  for title, lines in sections:
+    out += [f"## {title}", ""] + list(lines) + [""]
   if model_figures:
     first_seed = min(int(k["seed"]) for k, _ in model_figures)
     out += ["## Per-model figures", "",

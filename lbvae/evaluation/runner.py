@@ -37,6 +37,7 @@ import tqdm
 from lbvae import errors
 from lbvae import data
 from lbvae.evaluation import checkpoints
+from lbvae.evaluation import collapse_curves
 from lbvae.evaluation import compute
 from lbvae.evaluation import outputs
 from lbvae.evaluation import report
@@ -95,12 +96,13 @@ def _settings(config) -> dict:
          "num_bins": int(ev.num_bins),
          "factor_vae_votes": int(ev.factor_vae_votes),
          "factor_vae_batch": int(ev.factor_vae_batch),
+         "posterior_samples": int(ev.posterior_samples),
          "dataset": str(config.dataset.name), "source": str(config.dataset.source),
          # How the held-out NLL decodes (see lbvae.evaluation.encode); a change of
          # method must not be served from an old cache.
          "heldout_nll": "one reparameterised sample per image"}
   lowest = {"num_train": 2, "num_test": 1, "num_bins": 2, "factor_vae_votes": 0,
-            "factor_vae_batch": 2}
+            "factor_vae_batch": 2, "posterior_samples": 0}
   for k, lo in lowest.items():
     errors.require(out[k] >= lo, f"config.eval.{k} must be >= {lo}, got {out[k]}")
   errors.require(out["factor_vae_votes"] not in (1, 2),
@@ -167,11 +169,16 @@ def _evaluate_seed(seed, todo, ds, config, settings, paths, restored, problems,
     votes = compute.draw_votes(ds, seed=seed,
                                num_votes=settings["factor_vae_votes"],
                                batch_size=settings["factor_vae_batch"])
+  posterior = None
+  if settings["posterior_samples"]:
+    posterior = samples_lib.draw_stratified(ds, seed=seed,
+                                            num=settings["posterior_samples"])
   clock.lap("samples")
   results = compute.evaluate_stack(
       params, s, ds, latent_dim=int(config.latent_dim),
       num_bins=settings["num_bins"], batch_size=encoder_batch(config),
-      votes=votes, on_encoded=bar.update, timings=clock.seconds)
+      votes=votes, posterior=posterior, on_encoded=bar.update,
+      timings=clock.seconds)
   clock.restart()   # evaluate_stack booked its own "encode" and "metrics" time
   shared = (time.perf_counter() - t0) / len(keys)
   bar.set_postfix_str(f"seed {seed}: figures")
@@ -181,6 +188,7 @@ def _evaluate_seed(seed, todo, ds, config, settings, paths, restored, problems,
     store.save_entry(paths, m, step=ph.step, settings=settings,
                      seconds=shared + time.perf_counter() - t1,
                      scores=res["scores"], mi=res["mi"],
+                     mi_posterior=res["mi_posterior"],
                      kl_per_latent=res["kl_per_latent"])
   clock.lap("figures")
   return len(keys)
@@ -259,6 +267,12 @@ def evaluate_workdir(workdir: str, config, *,
   by_phase = {p: [r for r in summary if int(r["phase"]) == p]
               for p in sorted({int(r["phase"]) for r in summary})}
   overview = outputs.phase_figures(rows, by_phase, mi, paths, ds.factor_names)
+  sections = []
+  collapse_rows = collapse_curves.read(workdir)
+  if collapse_rows:
+    collapse_curves.draw(collapse_rows, paths.collapse)
+    sections.append(("Collapse over training", collapse_curves.REPORT_TEXT + [
+        "", f"![collapse over training]({paths.relative(paths.collapse)})"]))
   clock.lap("tables and phase figures")
   seconds = time.perf_counter() - t0
   per_model = f" ({seconds / num_new:.1f} s per evaluated model)" if num_new else ""
@@ -281,7 +295,7 @@ def evaluate_workdir(workdir: str, config, *,
          f"test samples per seed, {settings['num_bins']} MI bins"],
       timing=timing, problems=problems, summaries=by_phase,
       overview=overview,
-      model_figures=model_figs)
+      model_figures=model_figs, sections=sections)
   skip_note = (f", {skipped} of {len(entries)} skipped (unreadable checkpoint)"
                if skipped else "")
   log(f"evaluated {num_new} new model(s), {len(rows) - num_new} cached{skip_note}, "

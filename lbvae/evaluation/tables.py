@@ -2,14 +2,18 @@
 
 ``metrics.csv`` (one row per model of arXiv 2602.09277's grids)::
 
-  phase,beta,lambda,seed,step,finite,nll,kl,l2,heldout_nll,heldout_kl,mig,sap,im,...
+  phase,beta,lambda,seed,step,finite,nll,kl,l2,heldout_nll,heldout_kl,mig,sap,im,
+  mig_posterior,im_posterior,...
 
 * ``phase`` 1 or 2; phase-1 rows have ``lambda`` 0; ``step`` is the checkpoint step;
   ``finite`` is 0 for a member the trainer froze after a NaN/Inf (its scores are
   ``nan`` when its parameters are not finite);
 * ``nll, kl, l2`` are the trainer's training-window means (``final_metrics.csv``);
 * ``heldout_nll, heldout_kl`` are means over the test samples (see
-  :mod:`lbvae.evaluation.encode`); then every metric of ``lbvae.metrics``.
+  :mod:`lbvae.evaluation.encode`); then every metric of ``lbvae.metrics``;
+  ``mig_posterior, im_posterior`` are MIG and I_m on the posterior-aware MI
+  (:mod:`lbvae.metrics.posterior_mi`, on the seed's stratified sample; absent
+  when ``eval.posterior_samples`` is 0).
 
 ``summary.csv``: ``phase,beta,lambda,num_seeds`` then ``<col>_mean, <col>_std`` for
 every value column; the std is over seeds with ``ddof=0`` (0 for a single seed);
@@ -33,6 +37,8 @@ INFO_COLUMNS = ("step", "finite")
 TRAIN_COLUMNS = ("nll", "kl", "l2")
 HELDOUT_COLUMNS = ("heldout_nll", "heldout_kl")
 PAPER_METRICS = ("mig", "sap", "im")
+# The posterior-aware MIG and I_m (lbvae.metrics.posterior_mi), next to the paper's.
+POSTERIOR_METRICS = ("mig_posterior", "im_posterior")
 CELL_COLUMNS = ("phase", "beta", "lambda")
 
 
@@ -43,7 +49,8 @@ def value_columns(rows: Sequence[dict]) -> list[str]:
     for k in row:
       if k not in KEY_COLUMNS + INFO_COLUMNS and k not in seen:
         seen.append(k)
-  head = [c for c in TRAIN_COLUMNS + HELDOUT_COLUMNS + PAPER_METRICS if c in seen]
+  head = [c for c in TRAIN_COLUMNS + HELDOUT_COLUMNS + PAPER_METRICS
+          + POSTERIOR_METRICS if c in seen]
   return head + [c for c in seen if c not in head]
 
 

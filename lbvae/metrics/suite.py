@@ -24,10 +24,10 @@ import jax
 
 from lbvae.metrics import mutual_info
 from lbvae.metrics.dci import dci
-from lbvae.metrics.im import im_score
-from lbvae.metrics.mig import mig_from_mutual_info
-from lbvae.metrics.sap import sap_from_scores
-from lbvae.metrics.sap import sap_score_matrix
+from lbvae.metrics.best_assignment import im_from_mutual_info
+from lbvae.metrics.mutual_info_gap import mig_from_mutual_info
+from lbvae.metrics.attribute_predictability import sap_from_scores
+from lbvae.metrics.attribute_predictability import sap_score_matrix
 
 
 def all_metrics(latents_train: jax.Array, factors_train: jax.Array,
@@ -63,7 +63,7 @@ def all_metrics(latents_train: jax.Array, factors_train: jax.Array,
   return {
       "mig": mig_from_mutual_info(mi, entropy),
       "sap": sap_from_scores(sap_scores),
-      "im": im_score(mi),
+      "im": im_from_mutual_info(mi),
       "dci_disentanglement": dci_scores["disentanglement"],
       "dci_completeness": dci_scores["completeness"],
       "dci_informativeness": dci_scores["informativeness"],

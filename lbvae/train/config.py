@@ -50,7 +50,11 @@ def defaults() -> ml_collections.ConfigDict:
       free memory, measured); ``lbvae.train.placement``.
     distributed: call ``jax.distributed.initialize()`` first (several hosts; also
       env ``LBVAE_DISTRIBUTED=1``); docs/performance.md.
-    eval.num_train / .num_test / .num_bins / .batch_size: the evaluation pass.
+    eval.num_train / .num_test / .num_bins / .batch_size: the evaluation pass;
+      eval.posterior_samples: images of the stratified sample behind the
+      posterior-aware MIG / I_m (0: not computed).
+    collapse.num_samples / .num_bins / .active_threshold: the collapse probe run
+      at every checkpoint (``lbvae.train.collapse``; 0 samples: off).
   """
   c = ml_collections.ConfigDict()
   c.dataset = ml_collections.ConfigDict(
@@ -82,7 +86,12 @@ def defaults() -> ml_collections.ConfigDict:
   # `factor_vae_batch` images each (0 votes: not computed).
   c.eval = ml_collections.ConfigDict(
       {"num_train": 10_000, "num_test": 5_000, "num_bins": 20, "batch_size": 500,
-       "factor_vae_votes": 200, "factor_vae_batch": 64})
+       "factor_vae_votes": 200, "factor_vae_batch": 64,
+       "posterior_samples": 2_400})
+  # The collapse probe (lbvae.train.collapse): per-latent KL, active latents and
+  # MI of every member at every checkpoint, on a fixed stratified sample.
+  c.collapse = ml_collections.ConfigDict(
+      {"num_samples": 1_000, "num_bins": 20, "active_threshold": 0.01})
   return c
 
 
@@ -136,6 +145,15 @@ def validate(config) -> None:
   errors.require(isinstance(config.get("distributed", False), bool),
               f"config.distributed must be True or False, got "
               f"{config.get('distributed')!r}")
+  probe = config.get("collapse") or {}
+  for field, lo in (("num_samples", 0), ("num_bins", 2)):
+    v = probe.get(field, lo)
+    errors.require(isinstance(v, int) and not isinstance(v, bool) and v >= lo,
+                   f"config.collapse.{field} must be an integer >= {lo}, got {v!r}")
+  threshold = probe.get("active_threshold", 0.0)
+  errors.require(isinstance(threshold, (int, float)) and math.isfinite(threshold)
+                 and threshold >= 0,
+                 f"config.collapse.active_threshold must be >= 0, got {threshold!r}")
   errors.require(isinstance(config.map_batch_size, int) and config.map_batch_size >= 0,
               f"config.map_batch_size must be an integer >= 0, got "
               f"{config.map_batch_size!r}")

@@ -4,7 +4,9 @@ Phase 1 trains the β × seed grid under L_β; phase 2 restores the final phase-
 checkpoint and continues every member for each λ under L_λβ with a fresh optimiser
 (β × λ × seed). Each phase runs in chunks between host boundaries -- every
 ``log_every`` steps (a row per member in ``train_log.csv``), every
-``checkpoint_every`` steps (an orbax checkpoint) and at the end of the phase.
+``checkpoint_every`` steps (an orbax checkpoint) and at the end of the phase. At
+every checkpoint (and before the first step of phase 1) the collapse probe of
+:mod:`lbvae.train.collapse` scores every member (``config.collapse``).
 
 Resume: a run on a workdir restores each phase's latest checkpoint ("resuming phase
 N from step K") and continues with the same keys, data order and loss windows, so it
@@ -33,6 +35,7 @@ import numpy as np
 
 from lbvae import data
 from lbvae.train import checkpoint
+from lbvae.train import collapse
 from lbvae.train import config as config_lib
 from lbvae.train import grid
 from lbvae.train import members as members_lib
@@ -79,8 +82,9 @@ class _Phase:
   """Trains one phase; see :func:`train`."""
 
   def __init__(self, phase, config, paths, runner, model, tx, keys, log, hook,
-               show_progress):
+               show_progress, probe=None):
     self.phase, self.config, self.paths = phase, config, paths
+    self.probe = probe
     self.runner, self.model, self.tx, self.keys = runner, model, tx, keys
     self.log, self.hook, self.show_progress = log, hook, show_progress
     self.grid = members_lib.phase_grid(config, phase)
@@ -123,6 +127,12 @@ class _Phase:
     return state_lib.phase2_state(self.tx, self.grid, phase1, self.keys,
                                   window=self.config.window), None
 
+  def record_collapse(self, state, step: int, collapse_log) -> None:
+    """Runs the collapse probe on every member; the main process writes the rows."""
+    scores = self.probe(state.params)
+    if collapse_log is not None:
+      collapse_log.append(step, self.grid, scores)
+
   def warn_frozen(self, state, warned: set) -> None:
     healthy = placement.to_host(state.healthy)
     frozen = placement.to_host(state.frozen_step)
@@ -157,6 +167,13 @@ class _Phase:
       workdir_lib.write_json(self.paths.grid(self.phase), self.meta(state, t))
     train_log = (workdir_lib.TrainLog(self.paths.train_log(self.phase), resumed)
                  if main else None)
+    collapse_log = None
+    if self.probe is not None and main:
+      collapse_log = collapse.CollapseLog(self.paths.phase(self.phase),
+                                          latent_dim=int(config.latent_dim),
+                                          resume_step=resumed)
+    if self.probe is not None and self.phase == 1 and resumed is None:
+      self.record_collapse(state, t, collapse_log)   # the untrained models
     warned: set = set()
     self.warn_frozen(state, warned)
     self.log.info(f"phase {self.phase}: {g} models, steps {t} -> {self.end} "
@@ -190,6 +207,8 @@ class _Phase:
         self.ckpts.save(t, state, meta)
         if main:
           workdir_lib.write_json(self.paths.grid(self.phase), meta)
+        if self.probe is not None:
+          self.record_collapse(state, t, collapse_log)
       if self.hook is not None:
         self.hook(self.phase, t)
     rate = bar.close()
@@ -255,12 +274,19 @@ def train(config, workdir: str, *, hook: Hook | None = None,
                            steps_per_call=config.steps_per_call,
                            grid_chunk=config.get("grid_chunk", 0),
                            impl=model.impl)
+  probe = None
+  probe_config = config.get("collapse")
+  if probe_config is not None and probe_config.num_samples > 0:
+    probe = collapse.CollapseProbe(
+        model, ds, num_samples=probe_config.num_samples, seed=config.seed,
+        num_bins=probe_config.num_bins,
+        active_threshold=probe_config.active_threshold)
   summary = {}
   for phase in (1, 2):
     if _phase_done(paths, config, phase):
       log.info(f"phase {phase} is already trained; skipping it")
       continue
     summary[phase] = _Phase(phase, config, paths, runner, model, tx, keys, log, hook,
-                            show_progress).run()
+                            show_progress, probe).run()
   log.info(f"sweep finished: {paths.root}")
   return summary

@@ -86,17 +86,26 @@ def make_model(config, num_channels: int) -> models.VAE:
   """The one place a config becomes a model (``config.model_impl`` picks the layers).
 
   Args:
-    config: with ``latent_dim`` and ``model_impl``.
+    config: a ConfigDict or a plain mapping with ``latent_dim`` and, optionally,
+      ``model_impl`` (default ``"auto"``).
     num_channels: image channels of the dataset.
 
   Returns:
     The Flax module.
+
+  Raises:
+    lbvae.errors.ConfigError: an unknown ``model_impl`` or a bad ``latent_dim``.
   """
-  errors.require(config.model_impl in MODEL_IMPLS,
-              f"config.model_impl must be one of {', '.join(MODEL_IMPLS)}, "
-              f"got {config.model_impl!r}")
-  return models.VAE(latent_dim=int(config.latent_dim), num_channels=int(num_channels),
-                    impl=resolve_impl(config.model_impl))
+  impl = config.get("model_impl", "auto")
+  latent_dim = config.get("latent_dim")
+  errors.require(impl in MODEL_IMPLS,
+                 f"config.model_impl must be one of {', '.join(MODEL_IMPLS)}, "
+                 f"got {impl!r}")
+  errors.require(isinstance(latent_dim, int) and not isinstance(latent_dim, bool)
+                 and latent_dim >= 1,
+                 f"config.latent_dim must be an integer >= 1, got {latent_dim!r}")
+  return models.VAE(latent_dim=latent_dim, num_channels=int(num_channels),
+                    impl=resolve_impl(impl))
 
 
 def resolve_impl(model_impl: str) -> str:
@@ -193,6 +202,47 @@ def grid_state(params, tx: optax.GradientTransformation,
         **fixed)
 
   return build(params, fixed)
+
+
+def init_grid(model: models.VAE, tx: optax.GradientTransformation, *,
+              betas: Sequence[float], lambdas: Sequence[float] = (0.0,),
+              num_seeds: int = 1, seed: int = 0,
+              window: int = 100) -> tuple[TrainState, list[members_lib.Member]]:
+  """A fresh grid of β × λ × seed models, without a config (for library use).
+
+  Members are ordered β-major, then λ, then seed; members of one seed share their
+  initial parameters, data order and noise (as in a sweep's phase 1).
+
+  Args:
+    model: the VAE (e.g. ``lbvae.models.VAE(latent_dim=10, num_channels=1)``).
+    tx: the optimiser (e.g. ``optax.adam(1e-4)``).
+    betas: KL weights (each >= 0).
+    lambdas: L2-penalty weights (each >= 0).
+    num_seeds: seed indices 0 .. num_seeds - 1.
+    seed: the root seed.
+    window: length of the loss window whose means :func:`window_means` reports.
+
+  Returns:
+    (state with a leading axis G = len(betas) * len(lambdas) * num_seeds, members).
+
+  Raises:
+    lbvae.errors.ConfigError: a negative or non-finite weight, no weights, or
+      num_seeds / window < 1.
+  """
+  for name, values in (("betas", betas), ("lambdas", lambdas)):
+    values = [float(v) for v in values]
+    errors.require(len(values) > 0, f"{name} is empty")
+    errors.require(all(np.isfinite(v) and v >= 0 for v in values),
+                   f"{name} must be finite and >= 0, got {tuple(values)}")
+  errors.require(int(num_seeds) >= 1, f"num_seeds must be >= 1, got {num_seeds}")
+  errors.require(int(window) >= 1, f"window must be >= 1, got {window}")
+  grid = [members_lib.Member(index=0, beta=float(b), lam=float(lam), seed=s)
+          for b in betas for lam in lambdas for s in range(int(num_seeds))]
+  grid = [dataclasses.replace(m, index=i) for i, m in enumerate(grid)]
+  keys = seed_keys(seed, int(num_seeds))
+  params = take(init_params(model, keys.init), members_lib.column(grid, "seed",
+                                                                   np.int32))
+  return grid_state(params, tx, grid, keys, step=0, window=int(window)), grid
 
 
 def phase1_state(model: models.VAE, tx: optax.GradientTransformation,

@@ -74,7 +74,7 @@ def make_train_step(model, tx: optax.GradientTransformation) -> StepFn:
   """
 
   def train_step(state: TrainState, batch: jnp.ndarray, rng: jnp.ndarray):
-    x = batch.astype(jnp.float32) / 255.0
+    x = losses.as_float_images(batch)
 
     def loss_fn(params):
       logits, mu, logvar = model.apply({"params": params}, x, rng)

@@ -9,6 +9,8 @@ Layout (arXiv 2602.09277, §4: phase 1 = β-VAE, phase 2 = continued under L_λ�
     DIR/phaseN/train_log.csv         step,member,beta,lambda,seed,nll,kl,l2,loss,finite
     DIR/phaseN/final_metrics.csv     member,beta,lambda,seed,nll,kl,l2,loss,finite,
                                      frozen_step,step  (loss-window means at the end)
+    DIR/phaseN/collapse.csv          per member and checkpoint: KL per latent, active
+    DIR/phaseN/collapse_mi.npz       latents, MI matrices (lbvae.train.collapse)
 
 ``step`` is the global step (phase 2 continues phase 1's count). ``train_log.csv``
 has one row per member every ``log_every`` steps: means over those steps. A member
@@ -42,7 +44,7 @@ from lbvae import errors
 # Fields that may differ between runs on one workdir.
 FREE_FIELDS = ("log_every", "checkpoint_every", "keep_checkpoints", "grid_strategy",
                "map_batch_size", "steps_per_call", "model_impl", "dataset.placement",
-               "dataset.path", "eval", "grid_chunk", "distributed")
+               "dataset.path", "eval", "grid_chunk", "distributed", "collapse")
 
 LOG_COLUMNS = ("step", "member", "beta", "lambda", "seed", "nll", "kl", "l2", "loss",
                "finite")
@@ -156,40 +158,56 @@ def _fmt(v) -> str:
   return str(v)
 
 
-def write_csv(path: str, columns: Sequence[str], rows: Iterable[dict]) -> None:
-  """Writes a whole CSV atomically."""
+def write_csv(path: str, columns: Sequence[str], rows: Iterable[dict], *,
+              formatted: bool = False) -> None:
+  """Writes a whole CSV atomically (temporary file, then rename).
+
+  Args:
+    path: the file.
+    columns: the header; every row must have these keys (extra keys are ignored).
+    rows: dicts of values, written with :func:`_fmt` (bools as 0/1, floats with
+      full precision, NaN as ``nan``); with ``formatted`` they are strings already
+      (e.g. read back from a CSV) and are written as they are.
+  """
   tmp = path + ".tmp"
   with open(tmp, "w", newline="") as f:
     w = csv.writer(f)
     w.writerow(columns)
     for r in rows:
-      w.writerow([_fmt(r[c]) for c in columns])
+      w.writerow([r[c] if formatted else _fmt(r[c]) for c in columns])
   os.replace(tmp, path)
 
 
-class TrainLog:
-  """``train_log.csv`` of a phase: appended at every log boundary.
+class CsvLog:
+  """A CSV appended row by row at host boundaries, and trimmed on resume.
 
-  On resume, rows after the restored step (written by the interrupted run after its
-  last checkpoint) are dropped first, so the log equals an uninterrupted run's.
+  On resume, rows whose ``step`` is after the restored step (written by the
+  interrupted run after its last checkpoint) are dropped first, so the file equals
+  an uninterrupted run's.
+
+  Args:
+    path: the CSV file.
+    columns: its columns (one of them ``step``).
+    resume_step: the restored checkpoint's step, or None to start a new file.
   """
 
-  def __init__(self, path: str, resume_step: int | None):
-    self.path = path
-    if resume_step is None or not os.path.exists(path):
-      write_csv(path, LOG_COLUMNS, [])
-    else:
+  def __init__(self, path: str, columns: Sequence[str], resume_step: int | None):
+    self.path, self.columns = path, tuple(columns)
+    rows = []
+    if resume_step is not None and os.path.exists(path):
       with open(path, newline="") as f:
         rows = [r for r in csv.DictReader(f) if int(r["step"]) <= resume_step]
-      tmp = path + ".tmp"
-      with open(tmp, "w", newline="") as f:
-        w = csv.DictWriter(f, LOG_COLUMNS)
-        w.writeheader()
-        w.writerows(rows)
-      os.replace(tmp, path)
+    write_csv(path, self.columns, rows, formatted=True)
 
   def append(self, rows: Iterable[dict]) -> None:
     with open(self.path, "a", newline="") as f:
       w = csv.writer(f)
       for r in rows:
-        w.writerow([_fmt(r[c]) for c in LOG_COLUMNS])
+        w.writerow([_fmt(r[c]) for c in self.columns])
+
+
+class TrainLog(CsvLog):
+  """``train_log.csv`` of a phase (:data:`LOG_COLUMNS`), see :class:`CsvLog`."""
+
+  def __init__(self, path: str, resume_step: int | None):
+    super().__init__(path, LOG_COLUMNS, resume_step)
