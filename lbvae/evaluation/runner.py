@@ -143,7 +143,7 @@ def _evaluate_seed(seed, todo, ds, config, settings, paths, restored, problems,
         restored[ph.number] = ph.restore()
       except errors.CheckpointError as e:
         restored[ph.number] = None
-        problems.append(f"{ph.name}: could not be restored ({e}); skipped")
+        problems.append(f"phase {ph.number}: {e}; its models are skipped")
     if restored[ph.number] is None:
       bar.update(sum(1 for p, _ in todo if p is ph))
       continue

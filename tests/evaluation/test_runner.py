@@ -149,9 +149,10 @@ def test_corrupt_checkpoint_is_reported_and_skipped(run_dir, tmp_path):
   workdir = _copy(run_dir, tmp_path / "run", with_eval=False)
   conftest.corrupt(workdir, 2)
   result, lines = _run(workdir)
-  skipped = [p for p in result.problems if "could not be restored" in p]
-  assert len(skipped) == 1 and "phase2/checkpoints/6" in skipped[0]
-  assert "unreadable" in skipped[0] and "manifest.ocdbt" in skipped[0]
+  skipped = [p for p in result.problems if "skipped" in p]
+  assert len(skipped) == 1 and skipped[0].startswith("phase 2: checkpoint ")
+  assert "phase2/checkpoints/6 is unreadable" in skipped[0]
+  assert "manifest.ocdbt" in skipped[0] and skipped[0].endswith("its models are skipped")
   assert "\n" not in skipped[0] and skipped[0] in lines
   rows = tables.read_csv(result.metrics_csv)
   assert [r["phase"] for r in rows] == [1, 1]         # phase 1 still evaluated
