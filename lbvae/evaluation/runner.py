@@ -15,8 +15,12 @@ report. The files are listed in :mod:`lbvae.evaluation.store`.
 Re-running evaluates only what is new: a model whose cache entry has the same
 checkpoint step and evaluation settings, and whose figures exist, is not recomputed.
 A phase whose checkpoint is missing or does not restore is reported (one line, by
-name) and skipped; members the trainer froze after a NaN/Inf are reported, and
-scored only if their parameters are finite.
+name) and skipped, and the last line counts the models skipped; when no model at
+all could be evaluated the pass raises :class:`lbvae.errors.CheckpointError` (the
+command line: one line, exit status 2). Members the trainer froze after a NaN/Inf
+are reported, and scored only if their parameters are finite. Checkpoints written
+on any number of devices are read onto this process (see
+:mod:`lbvae.train.checkpoint`).
 """
 
 from __future__ import annotations
@@ -139,11 +143,9 @@ def _evaluate_seed(seed, todo, ds, config, settings, paths, restored, problems,
     if ph.number not in restored:
       try:
         restored[ph.number] = ph.restore()
-      except Exception as e:  # pylint: disable=broad-except
+      except errors.CheckpointError as e:
         restored[ph.number] = None
-        problems.append(f"{ph.name}: could not be restored "
-                        f"({type(e).__name__}: {str(e).splitlines()[0][:160]}); "
-                        "skipped")
+        problems.append(f"phase {ph.number}: {e}; its models are skipped")
     if restored[ph.number] is None:
       bar.update(sum(1 for p, _ in todo if p is ph))
       continue
@@ -210,7 +212,9 @@ def evaluate_workdir(workdir: str, config, *,
     :class:`PassResult`.
 
   Raises:
-    lbvae.errors.Error: no such directory, no checkpoint at all, bad settings.
+    lbvae.errors.Error: no such directory, no checkpoint at all, bad settings;
+      :class:`lbvae.errors.CheckpointError` when every checkpoint that holds a
+      model to evaluate is unreadable (nothing could be evaluated).
   """
   t0 = time.perf_counter()
   clock = _Clock()
@@ -255,6 +259,10 @@ def evaluate_workdir(workdir: str, config, *,
 
   rows, model_figs, mi, model_seconds = outputs.model_rows(entries, paths,
                                                           settings, problems)
+  errors.require(bool(rows), f"could not evaluate any of the {len(entries)} models "
+                 f"in {workdir}: " + "; ".join(pass_problems),
+                 error=errors.CheckpointError)
+  skipped = len(entries) - len(rows)
   released = published.read(workdir)
   if released is not None:     # an import of the authors' models: their numbers too
     published.merge(rows, released)
@@ -296,7 +304,9 @@ def evaluate_workdir(workdir: str, config, *,
       timing=timing, problems=problems, summaries=by_phase,
       overview=overview,
       model_figures=model_figs, sections=sections)
-  log(f"evaluated {num_new} new model(s), {len(rows) - num_new} cached, "
+  skip_note = (f", {skipped} of {len(entries)} skipped (unreadable checkpoint)"
+               if skipped else "")
+  log(f"evaluated {num_new} new model(s), {len(rows) - num_new} cached{skip_note}, "
       f"in {seconds:.1f} s{per_model}: {clock.line()}")
   return PassResult(report=paths.report, metrics_csv=paths.metrics_csv,
                     summary_csv=paths.summary_csv, num_models=len(rows),

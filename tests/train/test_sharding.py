@@ -5,30 +5,16 @@ which must be set before JAX starts, so the checks run in a subprocess that call
 :func:`_worker` of this module; the tests of the pure helpers run here.
 """
 
-import os
-import subprocess
-import sys
-
 import jax
 import numpy as np
 import pytest
 
 from lbvae.train import grid_runner
 from lbvae.train import sharding
+import fake_devices
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FAKE_DEVICES = 4
 STEPS = 3
-
-
-def fake_device_env(cache_dir) -> dict:
-  env = dict(os.environ)
-  env["XLA_FLAGS"] = (env.get("XLA_FLAGS", "") +
-                      f" --xla_force_host_platform_device_count={FAKE_DEVICES}")
-  env["JAX_PLATFORMS"] = "cpu"
-  env["JAX_COMPILATION_CACHE_DIR"] = str(cache_dir)
-  env["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0.2"
-  return env
 
 
 def _worker(ckpt_dir: str) -> None:
@@ -84,12 +70,10 @@ def _worker(ckpt_dir: str) -> None:
 
 def test_sharded_padded_and_chunked_grids_equal_one_device(tmp_path, request):
   """A sharded (padded) grid step and a chunked one equal the one-device grid."""
-  code = (f"import sys; sys.path.insert(0, {ROOT!r}); "
-          "from tests.train.test_sharding import _worker; "
-          f"_worker({str(tmp_path / 'ckpt')!r})")
-  env = fake_device_env(request.config.cache.mkdir("jax_compilation_cache"))
-  result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=300)
+  result = fake_devices.run(
+      "tests.train.test_sharding", "_worker", str(tmp_path / "ckpt"),
+      count=FAKE_DEVICES, timeout=300,
+      cache_dir=request.config.cache.mkdir("jax_compilation_cache"))
   assert result.returncode == 0, result.stderr[-3000:]
   out = result.stdout
   assert "grid of 5 models on 1 device" in out
