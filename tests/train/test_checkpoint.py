@@ -59,15 +59,15 @@ def read(root: str, num_devices: int | None = None) -> None:
   place = sharding.Placement(jax.devices()[:num_devices])
   for g in SIZES:
     want = grid_tree(g)
-    sharding = place.state_sharding(g, "vmap")
+    target = place.state_sharding(g, "vmap")
     abstract = jax.tree.map(
-        lambda a, s=sharding: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=s), want)
+        lambda a, s=target: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=s), want)
     ckpts = checkpoint.PhaseCheckpoints(_directory(root, g))
     state, meta = ckpts.restore(STEP, abstract)
     ckpts.close()
     assert meta["step"] == STEP
     for x, y in zip(jax.tree.leaves(want), jax.tree.leaves(state)):
-      assert y.sharding == sharding and y.dtype == x.dtype, (y.sharding, sharding)
+      assert y.sharding == target and y.dtype == x.dtype, (y.sharding, target)
       np.testing.assert_array_equal(np.asarray(y), x)
     params, meta2 = checkpoint.load_params(_directory(root, g))
     assert meta2 == meta
