@@ -55,6 +55,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
+from lbvae import pytrees
 from lbvae.train import sharding
 from lbvae.train import state as state_lib
 from lbvae.train import step as step_lib
@@ -164,7 +165,7 @@ class GridRunner:
     self._call = jax.jit(self._steps, static_argnums=(6,), donate_argnums=(0,),
                          in_shardings=(self.sharding,) + (other,) * 5,
                          out_shardings=self.sharding)
-    self._take = jax.jit(sharding.take, out_shardings=self.sharding)
+    self._take = jax.jit(pytrees.take, out_shardings=self.sharding)
     self._assemble = {}
     self._indices = jax.jit(self._host_indices, static_argnames=("num_steps",))
 

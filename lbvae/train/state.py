@@ -30,6 +30,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from lbvae import pytrees
 from lbvae import errors
 from lbvae import models
 from lbvae.train import members as members_lib
@@ -303,10 +304,7 @@ def grid_size(state: TrainState) -> int:
   return int(state.step.shape[0])
 
 
-@jax.jit
-def take(tree, rows):
-  """Rows ``rows`` (int[K]) of every leaf: K members of a grid state (or params)."""
-  return jax.tree.map(lambda a: a[rows], tree)
+take = jax.jit(pytrees.take)   # rows of a grid state (or params), compiled
 
 
 @jax.jit

@@ -25,16 +25,11 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from lbvae import pytrees
 from lbvae import losses
 from lbvae.train.state import TrainState
 
 StepFn = Callable[[TrainState, jnp.ndarray, jnp.ndarray], tuple[TrainState, dict]]
-
-
-def all_finite(tree) -> jnp.ndarray:
-  """bool[]: every element of every leaf is finite."""
-  leaves = [jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves(tree)]
-  return jnp.stack(leaves).all()
 
 
 def batch_indices(data_key: jnp.ndarray, step: jnp.ndarray, batch_size: int,
@@ -82,7 +77,7 @@ def make_train_step(model, tx: optax.GradientTransformation) -> StepFn:
                                      lam=state.lam)
 
     (loss, aux), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
-    finite = jnp.isfinite(loss) & all_finite(grads)
+    finite = jnp.isfinite(loss) & pytrees.all_finite(grads)
     ok = state.healthy & finite
     updates, opt_state = tx.update(grads, state.opt_state, state.params)
     params = optax.apply_updates(state.params, updates)
