@@ -20,7 +20,7 @@ The convolutions are the ones the trainer picks on the same backend
 function of the same parameters as the reference layers, tested there, and faster on
 XLA:CPU: docs/performance.md), the reference layers on accelerators.
 
-Codes are the posterior means μ(x) (SPEC §4). The held-out NLL is the Bernoulli
+Codes are the posterior means μ(x) (docs/method.md §4). The held-out NLL is the Bernoulli
 reconstruction NLL −log p(x | z), summed over pixels, of one reparameterised sample
 z = μ + σ ε per image — the training loss's estimator, so it compares with the
 trainer's NLL — with ε drawn from a key of (seed, image index): re-running the pass

@@ -124,7 +124,7 @@ def resolve_impl(model_impl: str) -> str:
 
 
 def make_optimizer(config) -> optax.GradientTransformation:
-  """Adam with the config's learning rate and moments (SPEC §4: 1e-4, 0.9, 0.999, 1e-8)."""
+  """Adam with the config's learning rate and moments (docs/method.md §4: 1e-4, 0.9, 0.999, 1e-8)."""
   return optax.adam(config.learning_rate, b1=config.adam_b1, b2=config.adam_b2,
                     eps=config.adam_eps)
 
