@@ -160,8 +160,8 @@ def evaluate_stack(params, samples, ds, *, latent_dim: int, num_bins: int,
   The encoder runs over the models in chunks of ``models_per_call`` (see
   :mod:`lbvae.evaluation.encode`), calling ``on_encoded`` after each; the metrics
   then run once, vmapped over all M (padded to a multiple of ``MODEL_BUCKET``, so
-  that grids of similar size share one compilation: the metrics take ~0.3 s per
-  model at the paper's sizes on a 2-core CPU, their compilation ~12 s).
+  that grids of similar size share one compilation: per model the metrics cost
+  little next to their compilation, docs/performance.md).
 
   Args:
     params: parameter pytree with a leading model axis M (all finite).

@@ -84,9 +84,8 @@ def with_eval_defaults(config):
 def encoder_batch(config) -> int:
   """Images per encoder call: ``config.eval.batch_size``, at most 128 on CPU.
 
-  On XLA:CPU small batches stay in cache: measured on the 2-core development CPU
-  (encoder, one model), 0.29 / 0.36 / 0.70 / 0.88 ms per image at batch 64 / 128 /
-  250 / 500. Accelerators get the configured batch.
+  On XLA:CPU small batches stay in cache and encode faster per image
+  (docs/performance.md); accelerators get the configured batch.
   """
   batch = int(config.eval.batch_size)
   return min(batch, CPU_MAX_BATCH) if jax.default_backend() == "cpu" else batch

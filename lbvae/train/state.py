@@ -112,7 +112,7 @@ def make_model(config, num_channels: int) -> models.VAE:
 def resolve_impl(model_impl: str) -> str:
   """``auto`` -> the formulation measured fastest on this backend.
 
-  On XLA:CPU the sub-pixel ``fast`` layers train about 3x faster than the reference
+  On XLA:CPU the sub-pixel layers train several times faster than the reference
   transposed convolutions (docs/performance.md); on accelerators the reference
   layers map straight onto the vendor's convolution kernels. Both compute the same
   function with the same parameters (tests/test_layers.py), so checkpoints are
@@ -144,9 +144,9 @@ def seed_keys(root_seed: int, num_seeds: int) -> SeedKeys:
 def init_params(model: models.VAE, key_data: np.ndarray):
   """Initial parameters, one set per row of ``key_data`` (uint32[S, 2]) -> leading S.
 
-  Runs once per sweep, so it is compiled without XLA's backend optimisations: on
-  the 2-core CPU that takes 4 s instead of 25 s (the dozen random initialisers are
-  slow to optimise), for a program that then runs in well under a second.
+  Runs once per sweep, so it is compiled without XLA's backend optimisations: the
+  dozen random initialisers are slow to optimise and the program runs only once
+  (docs/performance.md has the compile times).
   """
   key_data = jnp.asarray(key_data)
   lowered = jax.jit(jax.vmap(_init_one(model))).lower(key_data)
