@@ -17,6 +17,7 @@ import os
 from typing import Sequence
 
 from lbvae import files
+from lbvae.evaluation import figures
 
 # (column, header) of the summary tables, in order; missing columns are skipped.
 TABLE_COLUMNS = (
@@ -28,14 +29,7 @@ TABLE_COLUMNS = (
 
 
 def _num(v: float) -> str:
-  if not math.isfinite(v):
-    return "–"
-  a = abs(v)
-  if a >= 100:
-    return f"{v:.1f}"
-  if a >= 1:
-    return f"{v:.2f}"
-  return f"{v:.3f}"
+  return figures.short_number(v, table=True)
 
 
 def summary_table(summary: Sequence[dict], *, with_lambda: bool) -> str:
