@@ -15,7 +15,7 @@ TORCH_PYTHON ?=
 # Extra flags for pytest, e.g. `make test PYTEST_ARGS="-k linear"`.
 PYTEST_ARGS ?=
 
-.PHONY: install test sweep train evaluate linear bench clean
+.PHONY: install test test-quick sweep train evaluate linear bench clean
 
 install: .venv/.installed
 
@@ -28,6 +28,10 @@ install: .venv/.installed
 test: install
 	$(PY) -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
+# The edit-test loop: everything but the end-to-end tests marked slow.
+test-quick: install
+	$(PY) -m pytest -n 2 --dist loadfile -m "not slow" $(PYTEST_ARGS)
+
 # The main job: train both phases of the grid, then evaluate and write the report.
 sweep: install
 	$(PY) -m experiments.sweep --config=$(CONFIG) --workdir=$(WORKDIR)
@@ -39,7 +43,7 @@ train: install
 evaluate: install
 	$(PY) -m experiments.evaluate --workdir=$(WORKDIR)
 
-# The full linear-Gaussian reproduction (docs/theory.md; both solvers, n = 50 and 100).
+# The full linear-Gaussian reproduction of docs/method.md §3 (both solvers, n = 50 and 100).
 linear: install
 	$(PY) -m experiments.linear --config=configs/linear.py --workdir=$(LINEARDIR)
 

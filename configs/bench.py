@@ -1,4 +1,4 @@
-r"""Training-throughput benchmark of the SPEC §4 conv VAE (issue 6; arXiv 2602.09277).
+r"""Training-throughput benchmark of the docs/method.md §4 conv VAE (issue 6; arXiv 2602.09277).
 
 Run::
 
@@ -9,7 +9,7 @@ Run::
 
 Trains a grid of ``grid_size`` models (batch 64 of random binary 64x64x1 images,
 β-VAE loss, Adam 1e-4) with the trainer's own one-model step
-(``lbvae.train.step.make_train_step``) lifted by ``lbvae.train.grid.lift``. First it
+(``lbvae.train.step.make_train_step``) lifted by ``lbvae.train.grid_runner.lift``. First it
 times every (impl, strategy) alternative side by side (``compare_rounds`` interleaved
 rounds of one grid step each, compile time excluded and reported apart), then runs the
 fastest for ``steps`` steps and prints its figures; the last line is one JSON object
@@ -19,7 +19,7 @@ fastest for ``steps`` steps and prints its figures; the last line is one JSON ob
 Run time and expected result on the quiet 2-core development CPU (docs/performance.md
 has the measured tables): about 1 min 40 s, most of it compiling six programs and
 timing the slow ``reference/map`` (``--config.strategies=loop,map`` skips the rest).
-"fast" runs ~4x the model-steps/s of "reference"; with "fast", ``map`` beats ``loop``
+"subpixel" runs ~4x the model-steps/s of "reference"; with "subpixel", ``map`` beats ``loop``
 (48.5 vs 60.9 ms per model-step) with default malloc and ties with it (~42 ms) with
 ``GLIBC_TUNABLES=glibc.malloc.hugetlb=1`` (which ``make bench`` sets); against the
 sequential PyTorch loop run right after, 1.07x and 0.87x per model-step respectively.
@@ -41,9 +41,9 @@ def get_config(arg=None):
   c.latent_dim = 10
   c.beta = 4.0
   c.learning_rate = 1e-4
-  # Alternatives timed side by side: comma-separated. "fast" and "reference" compute
-  # the same function (lbvae.layers); the strategies are lbvae.train.grid's.
-  c.impls = "reference,fast"
+  # Alternatives timed side by side: comma-separated. "subpixel" and "reference" compute
+  # the same function (lbvae.layers); the strategies are lbvae.train.grid_runner's.
+  c.impls = "reference,subpixel"
   c.strategies = "vmap,map,loop"
   c.map_batch_size = 0         # members per lax.map iteration (0: one at a time)
   c.compare_rounds = 2         # timed rounds per alternative (0: skip the comparison

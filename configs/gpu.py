@@ -1,4 +1,4 @@
-r"""The full image protocol of arXiv 2602.09277 (SPEC §4) packed onto one GPU.
+r"""The full image protocol of arXiv 2602.09277 (§4; docs/method.md) packed onto one GPU.
 
 Command (one dataset per run; ``arg`` picks it)::
 
@@ -25,7 +25,7 @@ dataset, 60 M for the three, at 6.24 GFLOP each. What changes is how the grid is
   ``JAX_DEFAULT_MATMUL_PRECISION=bfloat16``; ``experiments/gpu_bench.sh`` measures
   both, and docs/performance.md records whether it helps.
 * ``model_impl``: "reference" until the H200 figures of ``experiments/gpu_bench.sh``
-  (reference vs fast under vmap, docs/performance.md) say otherwise; both compute the
+  (reference vs subpixel under vmap, docs/performance.md) say otherwise; both compute the
   same function with the same parameters (lbvae.layers), so this only changes speed.
 
 Run time: the issue's target is the whole protocol (three datasets) in under 2 hours
@@ -41,9 +41,9 @@ SOURCES = {"dsprites": "procedural", "shapes3d": "file", "mpi3d_real": "file"}
 
 
 def get_config(arg=None):
-  """The SPEC §4 protocol for dataset ``arg`` (default dSprites), vmapped on a GPU.
+  """The docs/method.md §4 protocol for dataset ``arg`` (default dSprites), vmapped on a GPU.
 
-  ``config_lib.defaults()`` already holds every SPEC §4 setting; only the dataset and
+  ``config_lib.defaults()`` already holds every docs/method.md §4 setting; only the dataset and
   the run mechanics are set here.
   """
   name = arg or "dsprites"

@@ -33,4 +33,6 @@ def get_config():
   c.eval.batch_size = 100
   c.eval.factor_vae_votes = 12
   c.eval.factor_vae_batch = 8
+  c.eval.posterior_samples = 240
+  c.collapse.num_samples = 120
   return c

@@ -5,7 +5,7 @@ Usage::
     python -m experiments.bench --config=configs/bench.py [--config.grid_size=5 ...]
 
 See ``configs/bench.py`` for the fields. Times the trainer's one-model step
-(``lbvae.train.step``) lifted over the grid by ``lbvae.train.grid.lift`` for every
+(``lbvae.train.step``) lifted over the grid by ``lbvae.train.grid_runner.lift`` for every
 (impl, strategy) alternative side by side, then runs the fastest for ``steps`` steps.
 Compile time is excluded and reported apart. FLOPs per model-step are counted
 analytically (:mod:`experiments.bench_profile`) and cross-checked with XLA's
@@ -27,7 +27,6 @@ import time
 from absl import flags
 import jax
 import jax.numpy as jnp
-import numpy as np
 import optax
 from ml_collections import config_flags
 
@@ -36,7 +35,7 @@ from lbvae import cli
 from lbvae import errors
 from lbvae import layers
 from lbvae import models
-from lbvae.train import grid as grid_lib
+from lbvae.train import grid_runner
 from lbvae.train import members as members_lib
 from lbvae.train import state as state_lib
 from lbvae.train import step as step_lib
@@ -88,7 +87,7 @@ class Alternative:
     keys = state_lib.seed_keys(0, 1)
     params = state_lib.init_params(model, keys.init)
     params = jax.tree.map(lambda a: jnp.repeat(a, width, axis=0), params)
-    lifted = grid_lib.lift(train_step, strategy, c.map_batch_size)
+    lifted = grid_runner.lift(train_step, strategy, c.map_batch_size)
     shape = (c.batch_size, 64, 64, c.num_channels)
 
     def make_batch(key, t):  # one batch per grid step, shared by all members

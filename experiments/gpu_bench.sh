@@ -3,8 +3,8 @@
 #
 #   bash experiments/gpu_bench.sh [OUTDIR]        # PYTHON=python3 by default
 #
-# Runs experiments/bench.py under vmap: reference vs fast side by side at 25 and 250
-# models, fast alone at 125, and fast at 250 with bfloat16 matmul inputs. About 5
+# Runs experiments/bench.py under vmap: reference vs subpixel side by side at 25 and 250
+# models, subpixel alone at 125, and subpixel at 250 with bfloat16 matmul inputs. About 5
 # minutes on one H200, compiles included. Prints every run's figures (FLOP/s and the
 # fraction of the device's peak among them) and appends each run's JSON line to
 # OUTDIR/gpu_bench.jsonl. Each run is capped at 240 s.
@@ -25,11 +25,11 @@ run() {
 
 nvidia-smi --query-gpu=name,memory.total,clocks.max.sm --format=csv 2>/dev/null
 run --config.grid_size=25 --config.steps=20 --config.warmup_steps=2 \
-    --config.strategies=vmap --config.impls=reference,fast --config.compare_rounds=3
+    --config.strategies=vmap --config.impls=reference,subpixel --config.compare_rounds=3
 run --config.grid_size=250 --config.steps=10 --config.warmup_steps=2 \
-    --config.strategies=vmap --config.impls=reference,fast --config.compare_rounds=3
+    --config.strategies=vmap --config.impls=reference,subpixel --config.compare_rounds=3
 run --config.grid_size=125 --config.steps=20 --config.warmup_steps=2 \
-    --config.strategies=vmap --config.impls=fast --config.compare_rounds=0
+    --config.strategies=vmap --config.impls=subpixel --config.compare_rounds=0
 run --config.grid_size=250 --config.steps=10 --config.warmup_steps=2 \
-    --config.strategies=vmap --config.impls=fast --config.compare_rounds=0 \
+    --config.strategies=vmap --config.impls=subpixel --config.compare_rounds=0 \
     --config.matmul_precision=bfloat16

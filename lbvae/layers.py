@@ -1,18 +1,18 @@
-"""Fast, exactly equivalent forms of the VAE's strided 4x4 (transposed) convolutions.
+"""Sub-pixel (fast on CPU), exactly equivalent forms of the VAE's strided 4x4 (transposed) convolutions.
 
 Synopsis::
 
     y = layers.conv_down(x, kernel)          # == nn.Conv(k=4, s=2, padding 1), no bias
     y = layers.conv_up(x, kernel)            # == nn.ConvTranspose(k=4, s=2, pad 2)
-    y = layers.conv_up(x, kernel, "fast")    # the same function, fast gradients on CPU
-    conv = layers.Conv4x4(32, impl="fast")   # same parameters as nn.Conv / ConvTranspose
+    y = layers.conv_up(x, kernel, "subpixel")    # the same function, faster gradients on CPU
+    conv = layers.Conv4x4(32, impl="subpixel")   # same parameters as nn.Conv / ConvTranspose
 
 ``impl="reference"`` is what ``flax.linen.Conv``/``ConvTranspose`` compute (arXiv
 2602.09277, §4 architecture). Its gradients are slow on XLA:CPU: the transposed
 convolution and its kernel gradient are convolutions with a dilated input or kernel,
 which XLA:CPU runs through a slow generic path (docs/performance.md has the profile).
 
-``impl="fast"`` computes the same function of the same parameters and states every
+``impl="subpixel"`` computes the same function of the same parameters and states every
 gradient with ``jax.custom_vjp`` in terms of operations XLA:CPU runs well:
 
 * ``down`` (strided convolution): XLA's own convolution;
@@ -31,11 +31,11 @@ swaps its in/out axes), each checked in float32 by tests/test_layers.py:
     d down(x, k)/dk . g = dkernel(x, g)         d up(x, k)/dk . g = flip_t(dkernel(g, x))
 
 Arrays are NHWC float32 with HWIO kernels, as in Flax, for one model; a grid of models
-is a ``jax.vmap`` outside. Under vmap the fast convolutions fold a shared kernel into
+is a ``jax.vmap`` outside. Under vmap the sub-pixel convolutions fold a shared kernel into
 the batch and a shared input into the output channels; with both per member, CPU runs
 one convolution per member (XLA:CPU's default, a grouped convolution, is ~2x slower
 per model; the backend is ``jax.default_backend()`` at trace time) and other backends
-keep the default. Being ``custom_vjp`` functions, the fast layers support reverse-mode
+keep the default. Being ``custom_vjp`` functions, the sub-pixel layers support reverse-mode
 differentiation (``jax.grad``, ``jax.vjp``) but not ``jax.jvp``.
 """
 
@@ -48,7 +48,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-IMPLS = ("reference", "fast")
+IMPLS = ("reference", "subpixel")
 _DN = ("NHWC", "HWIO", "NHWC")
 
 
@@ -115,7 +115,7 @@ def up_reference(x, kernel):
                             dimension_numbers=_DN)
 
 
-# The fast formulation.
+# The sub-pixel formulation.
 
 _down_conv = _grid_batched(down_reference)
 _conv2x2 = _grid_batched(functools.partial(
@@ -225,7 +225,7 @@ def _dkernel(x, g):
 
 
 @jax.custom_vjp
-def _down_fast(x, kernel):
+def _down_vjp(x, kernel):
   return _down_conv(x, kernel)
 
 
@@ -235,14 +235,14 @@ def _down_fwd(x, kernel):
 
 def _down_bwd(res, g):
   x, kernel = res
-  return _up_fast(g, flip_t(kernel)), _dkernel(x, g)
+  return _up_vjp(g, flip_t(kernel)), _dkernel(x, g)
 
 
-_down_fast.defvjp(_down_fwd, _down_bwd)
+_down_vjp.defvjp(_down_fwd, _down_bwd)
 
 
 @jax.custom_vjp
-def _up_fast(x, kernel):
+def _up_vjp(x, kernel):
   return _up_forward(x, kernel)
 
 
@@ -252,10 +252,10 @@ def _up_fwd(x, kernel):
 
 def _up_bwd(res, g):
   x, kernel = res
-  return _down_fast(g, flip_t(kernel)), flip_t(_dkernel(g, x))
+  return _down_vjp(g, flip_t(kernel)), flip_t(_dkernel(g, x))
 
 
-_up_fast.defvjp(_up_fwd, _up_bwd)
+_up_vjp.defvjp(_up_fwd, _up_bwd)
 
 
 def _check_impl(impl):
@@ -269,13 +269,13 @@ def conv_down(x, kernel, impl: str = "reference"):
   Args:
     x: float32[B, H, W, I] with H, W even.
     kernel: float32[4, 4, I, O] (HWIO, as ``nn.Conv``).
-    impl: "reference" (``lax.conv_general_dilated``) or "fast" (same function).
+    impl: "reference" (``lax.conv_general_dilated``) or "subpixel" (same function).
 
   Returns:
     float32[B, H/2, W/2, O].
   """
   _check_impl(impl)
-  return down_reference(x, kernel) if impl == "reference" else _down_fast(x, kernel)
+  return down_reference(x, kernel) if impl == "reference" else _down_vjp(x, kernel)
 
 
 def conv_up(x, kernel, impl: str = "reference"):
@@ -284,13 +284,13 @@ def conv_up(x, kernel, impl: str = "reference"):
   Args:
     x: float32[B, H, W, I].
     kernel: float32[4, 4, I, O] (HWIO, as ``nn.ConvTranspose``, not flipped).
-    impl: "reference" (``lax.conv_transpose``) or "fast" (same function).
+    impl: "reference" (``lax.conv_transpose``) or "subpixel" (same function).
 
   Returns:
     float32[B, 2H, 2W, O].
   """
   _check_impl(impl)
-  return up_reference(x, kernel) if impl == "reference" else _up_fast(x, kernel)
+  return up_reference(x, kernel) if impl == "reference" else _up_vjp(x, kernel)
 
 
 class _Conv4x4Base(nn.Module):

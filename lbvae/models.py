@@ -103,7 +103,7 @@ class VAE(nn.Module):
   """Encoder + decoder; ``__call__`` draws one reparameterised sample per example.
 
   ``impl`` picks the formulation of the (transposed) convolutions (see
-  :mod:`lbvae.layers`): "reference" (``nn.Conv``/``nn.ConvTranspose``) or "fast" (the
+  :mod:`lbvae.layers`): "reference" (``nn.Conv``/``nn.ConvTranspose``) or "subpixel" (the
   same function, faster gradients on XLA:CPU). The parameters are the same pytree
   with the same initial values for both, so checkpoints are interchangeable.
   """

@@ -15,7 +15,7 @@ from lbvae import errors
 
 
 def test_flops_per_model_step_by_hand():
-  # Multiply-adds per 64x64x1 example, layer by layer (SPEC §4).
+  # Multiply-adds per 64x64x1 example, layer by layer (docs/method.md §4).
   encoder = 32**2 * 32 * 16 * 1 + 16**2 * 32 * 16 * 32 + 8**2 * 64 * 16 * 32 \
       + 4**2 * 64 * 16 * 64
   decoder = 8**2 * 64 * 4 * 64 + 16**2 * 32 * 4 * 64 + 32**2 * 32 * 4 * 32 \
@@ -60,7 +60,7 @@ def test_bench_runs_and_ends_with_its_json_line():
   proc = subprocess.run(
       [sys.executable, "-m", "experiments.bench", "--config=configs/bench.py",
        "--config.grid_size=2", "--config.steps=2", "--config.batch_size=4",
-       "--config.impls=fast", "--config.strategies=loop,map",
+       "--config.impls=subpixel", "--config.strategies=loop,map",
        "--config.compare_rounds=1"],
       cwd=root, capture_output=True, text=True, timeout=300)
   assert proc.returncode == 0, proc.stderr[-2000:]
@@ -77,7 +77,7 @@ def test_bench_runs_and_ends_with_its_json_line():
   fastest = max(result["alternatives"], key=lambda a: a["model_steps_per_second"])
   assert result["strategy"] == fastest["strategy"]
   assert set(result["environment"]) == {"GLIBC_TUNABLES", "XLA_FLAGS"}
-  assert any(l.startswith("chosen fast/") for l in lines)
+  assert any(l.startswith("chosen subpixel/") for l in lines)
 
 
 def test_torch_profile_times_the_same_layers():

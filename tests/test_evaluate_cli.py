@@ -12,6 +12,7 @@ import pytest
 
 from lbvae.train import config as config_lib
 from lbvae.train import workdir
+from tests.evaluation import conftest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -49,3 +50,15 @@ def test_bad_override_or_untrained_run(tmp_path, args, fragments):
   before = sorted(os.listdir(run))
   _one_error_line(_evaluate(f"--workdir={run}", "--noprogress", *args), *fragments)
   assert sorted(os.listdir(run)) == before
+
+
+def test_all_checkpoints_unreadable_exits_2(tmp_path):
+  """Nothing to evaluate: one error line (exit 2) after a line per skipped checkpoint."""
+  run = str(tmp_path / "run")
+  conftest.write_run(run, conftest.small_config())
+  names = [conftest.corrupt(run, phase) for phase in (1, 2)]
+  proc = _evaluate(f"--workdir={run}", "--noprogress")
+  _one_error_line(proc, "could not evaluate any of the 6 models", *names)
+  skipped = [l for l in proc.stdout.splitlines() if "is unreadable" in l]
+  assert len(skipped) == 2 and all(n in l for n, l in zip(names, skipped))
+  assert not os.path.exists(os.path.join(run, "eval", "metrics.csv"))

@@ -1,4 +1,4 @@
-"""The fast (transposed) convolutions equal the reference ones: values and gradients.
+"""The sub-pixel (transposed) convolutions equal the reference ones: values and gradients.
 
 Every formulation in lbvae.layers must compute the same function as flax.linen.Conv /
 ConvTranspose with the same parameters, so a model can switch ``impl`` freely and
@@ -18,7 +18,7 @@ from lbvae import losses
 from lbvae import models
 
 FNS = {"down": layers.conv_down, "up": layers.conv_up}
-# (H, I, O) covering every branch of the fast path: "up" forward by overlap-add (O < 8)
+# (H, I, O) covering every branch of the sub-pixel path: "up" forward by overlap-add (O < 8)
 # and by sub-pixel convolution (O >= 8); kernel gradients by one stacked matrix product
 # and by four separate ones (few input channels: 4I < O for down, 4O < I for up).
 SHAPES = [(8, 3, 5), (8, 16, 1), (4, 2, 8), (16, 1, 4), (8, 1, 9)]
@@ -42,7 +42,7 @@ def _data(shape, seed=0, grid=None):
 
 @pytest.mark.parametrize("kind", ["down", "up"])
 @pytest.mark.parametrize("shape,jit", [(s, True) for s in SHAPES] + [(SHAPES[0], False)])
-def test_fast_equals_reference_value_and_gradients(kind, shape, jit):
+def test_subpixel_equals_reference_value_and_gradients(kind, shape, jit):
   fn = FNS[kind]
   x, k = _data(shape)
 
@@ -54,8 +54,8 @@ def test_fast_equals_reference_value_and_gradients(kind, shape, jit):
   if jit:
     grad = jax.jit(grad, static_argnums=2)
     value = jax.jit(fn, static_argnums=2)
-  _close(value(x, k, "fast"), value(x, k, "reference"))
-  for got, want in zip(grad(x, k, "fast"), grad(x, k, "reference")):
+  _close(value(x, k, "subpixel"), value(x, k, "reference"))
+  for got, want in zip(grad(x, k, "subpixel"), grad(x, k, "reference")):
     _close(got, want)
 
 
@@ -80,7 +80,7 @@ def test_vmapped_over_a_grid(kind, axes, backend, monkeypatch):
       return jnp.sum(jnp.sin(y)), y
 
     grad = jax.jit(jax.grad(loss, argnums=(0, 1), has_aux=True), static_argnums=2)
-    (gx, gk), y = grad(x, k, "fast")
+    (gx, gk), y = grad(x, k, "subpixel")
     (rx, rk), ry = grad(x, k, "reference")
     _close(y, ry)
     _close(gx, rx)
@@ -101,9 +101,9 @@ def test_reference_layers_are_flax_layers(shape):
 def test_modules_match_flax_modules_including_init():
   x = jnp.ones((1, 8, 8, 3))
   key = jax.random.key(3)
-  pairs = [(layers.Conv4x4(5, "fast"),
+  pairs = [(layers.Conv4x4(5, "subpixel"),
             nn.Conv(5, (4, 4), (2, 2), padding=((1, 1), (1, 1)))),
-           (layers.ConvTranspose4x4(5, "fast"),
+           (layers.ConvTranspose4x4(5, "subpixel"),
             nn.ConvTranspose(5, (4, 4), (2, 2), padding=((2, 2), (2, 2))))]
   for ours, theirs in pairs:
     p_ours, p_theirs = ours.init(key, x), theirs.init(key, x)
@@ -113,7 +113,7 @@ def test_modules_match_flax_modules_including_init():
 
 
 def test_vae_impls_share_parameters_and_compute_the_same_loss_gradient():
-  ref, fast = models.VAE(impl="reference"), models.VAE(impl="fast")
+  ref, fast = models.VAE(impl="reference"), models.VAE(impl="subpixel")
   x = (jax.random.uniform(jax.random.key(4), (2, 64, 64, 1)) < 0.5).astype(jnp.float32)
   rng = jax.random.key(5)
   params = ref.init(jax.random.key(6), x, rng)["params"]
@@ -122,7 +122,7 @@ def test_vae_impls_share_parameters_and_compute_the_same_loss_gradient():
 
   def loss(p, model):
     logits, mu, logvar = model.apply({"params": p}, x, rng)
-    return losses.beta_loss(logits, x, mu, logvar, beta=4.0)[0]
+    return losses.lambda_beta_loss(logits, x, mu, logvar, beta=4.0, lam=0.0)[0]
 
   grad = jax.jit(jax.value_and_grad(loss), static_argnums=1)
   (lr, gr), (lf, gf) = grad(params, ref), grad(params, fast)
@@ -139,8 +139,8 @@ def test_helpers_and_errors():
 
 
 @pytest.mark.parametrize("kind", ["down", "up"])
-def test_fast_gradients_have_no_input_dilated_convolution(kind):
-  """The point of "fast": no convolution over a zero-dilated input (slow on XLA:CPU)."""
+def test_subpixel_gradients_have_no_input_dilated_convolution(kind):
+  """The point of the sub-pixel layers: no convolution over a zero-dilated input (slow on XLA:CPU)."""
   fn = FNS[kind]
   x, k = _data((8, 3, 9))
 
@@ -150,5 +150,5 @@ def test_fast_gradients_have_no_input_dilated_convolution(kind):
     return [line for line in text.splitlines() if "stablehlo.convolution" in line]
 
   assert any("lhs_dilate = [2, 2]" in c for c in convolutions("reference"))
-  fast = convolutions("fast")
+  fast = convolutions("subpixel")
   assert fast and not any("lhs_dilate = [2, 2]" in c for c in fast)

@@ -138,6 +138,11 @@ def test_smoke_train_then_evaluate(smoke, env):
       assert r[key] not in ("", "nan"), (key, r)
     assert 0.0 <= float(r["mig"]) <= 1.0 and float(r["im"]) >= 0.0
   assert os.path.exists(os.path.join(workdir, "eval", "summary.csv"))
+  # The selection views: the slider page beside the report's static figures.
+  report = open(os.path.join(workdir, "report.md")).read()
+  assert "](eval/selection.html)" in report and "### NLL–MIG Pareto front" in report
+  page = open(os.path.join(workdir, "eval", "selection.html")).read()
+  assert page.count('"method":"update"') == 101
 
 
 def test_smoke_sweep_on_the_three_channel_scenes(env, tmp_path):

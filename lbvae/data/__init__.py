@@ -1,8 +1,8 @@
 """Ground-truth-factor image datasets for the lambda-beta-VAE experiments.
 
-The image experiments of arXiv 2602.09277 (SPEC §4) train on dSprites, Shapes3D and
+The image experiments of arXiv 2602.09277 (§4; docs/method.md) train on dSprites, Shapes3D and
 MPI3D. Every dataset here is a full grid of discrete factors with one 64x64 uint8
-image per grid point, behind one interface (:class:`lbvae.data.grid.FactorGrid`):
+image per grid point, behind one interface (:class:`lbvae.data.factor_grid.FactorGrid`):
 
 ===============================  ======================  =========================
 name                             sources                 images
@@ -32,9 +32,9 @@ from lbvae import errors
 from lbvae.data import dsprites
 from lbvae.data import scenes
 from lbvae.data.arrays import ArrayDataset
-from lbvae.data.grid import FactorGrid
-from lbvae.data.placement import BatchSource
-from lbvae.data.placement import batch_source
+from lbvae.data.factor_grid import FactorGrid
+from lbvae.data.batching import BatchSource
+from lbvae.data.batching import batch_source
 from lbvae.data.procedural import ProceduralDataset
 
 SOURCES = ("procedural", "file", "tfds")

@@ -2,8 +2,8 @@
 
 The published disentanglement datasets ship every image of the factor grid in one
 array. :class:`ArrayDataset` serves such an array without ever converting it to
-float (dSprites is 3 GB as uint8 and 12 GB as float32; SPEC §4 of arXiv 2602.09277):
-images stay uint8 and memory-mapped on the host until :mod:`lbvae.data.placement`
+float (dSprites is 3 GB as uint8 and 12 GB as float32; docs/method.md §4 of arXiv 2602.09277):
+images stay uint8 and memory-mapped on the host until :mod:`lbvae.data.batching`
 either copies them to the device once or streams batches from the map.
 
 ``rows`` maps grid indices (row-major over ``factor_sizes``) to rows of the array; it
@@ -16,10 +16,10 @@ from typing import Sequence
 
 import numpy as np
 
-from lbvae.data import grid
+from lbvae.data import factor_grid
 
 
-class ArrayDataset(grid.FactorGrid):
+class ArrayDataset(factor_grid.FactorGrid):
   """A factor grid whose images are rows of a uint8 array.
 
   Args:

@@ -5,7 +5,7 @@ Compressed distribution files (the dSprites .npz and .hdf5, the gzip-chunked
 random batches cheaply: every random read would inflate a whole chunk or decode a
 PNG. So they are converted once, sequentially, into a plain ``uint8[N, 64, 64, C]``
 .npy file in grid order, which is then memory-mapped (and copied to the device in
-one transfer when it fits, see :mod:`lbvae.data.placement`).
+one transfer when it fits, see :mod:`lbvae.data.batching`).
 
 Where: ``$LBVAE_CACHE_DIR`` if set, else ``~/.cache/lbvae`` -- not next to the
 source, which often lives on a read-only or shared mount. The file name carries a

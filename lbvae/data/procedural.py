@@ -21,12 +21,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from lbvae.data import grid
+from lbvae.data import factor_grid
 
 Renderer = Callable[[jnp.ndarray], jnp.ndarray]
 
 
-class ProceduralDataset(grid.FactorGrid):
+class ProceduralDataset(factor_grid.FactorGrid):
   """A factor grid whose images come from a pure jnp renderer.
 
   Args:
@@ -86,7 +86,7 @@ def pixel_grid(supersample: int) -> tuple[np.ndarray, np.ndarray]:
     (cols, rows): float32[64 * s, 64 * s] each; ``cols`` grows to the right and
     ``rows`` grows downwards, both at sample centres.
   """
-  n = grid.IMAGE_SIZE * supersample
+  n = factor_grid.IMAGE_SIZE * supersample
   axis = (np.arange(n, dtype=np.float32) + 0.5) / n
   rows, cols = np.meshgrid(axis, axis, indexing="ij")
   return cols, rows

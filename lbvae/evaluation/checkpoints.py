@@ -13,20 +13,19 @@ Synopsis::
 
   config = checkpoints.load_config("runs/default")
   phases, problems = checkpoints.find_phases("runs/default")
-  params = phases[0].restore()       # every leaf float32[G, ...]
+  params = phases[0].restore()       # every leaf numpy float32[G, ...]
+
+The parameters are read into host memory whatever the device count of the run
+that wrote them (see :mod:`lbvae.train.checkpoint`).
 """
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import dataclasses
-import io
 import json
-import logging
 import math
 import os
-import sys
 from typing import Any, Callable
 
 import jax
@@ -48,8 +47,9 @@ class Phase:
     step: the checkpoint's step.
     members: one dict per grid member, in grid order: ``phase, beta, lambda,
       seed, finite, frozen_step`` and ``index`` (its row on the grid axis).
-    restore: returns the parameters, every leaf with a leading grid axis; raises
-      if the checkpoint is unreadable.
+    restore: returns the parameters, every leaf a numpy array with a leading
+      grid axis; raises :class:`lbvae.errors.CheckpointError` if the checkpoint
+      is unreadable.
     train_means: ``member_key -> {"nll", "kl", "l2"}`` training-window means.
   """
   number: int
@@ -111,55 +111,6 @@ def _train_means(path: str) -> dict:
   return out
 
 
-class _DropTaskErrorsAbout(logging.Filter):
-  """Drops asyncio's "Task exception was never retrieved" records naming a path."""
-
-  def __init__(self, path: str):
-    super().__init__()
-    self.path = path
-
-  def filter(self, record: logging.LogRecord) -> bool:
-    return self.path not in record.getMessage()
-
-
-def _ignore_closed_loop_errors() -> None:
-  """Drops the "Event loop is closed" RuntimeErrors tensorstore's callbacks raise
-  (as unraisable exceptions, from other threads) after a failed restore."""
-  previous = sys.unraisablehook
-  if getattr(previous, "drops_closed_loop_errors", False):
-    return
-
-  def hook(unraisable):
-    exc = unraisable.exc_value
-    if isinstance(exc, RuntimeError) and str(exc) == "Event loop is closed":
-      return
-    previous(unraisable)
-
-  hook.drops_closed_loop_errors = True
-  sys.unraisablehook = hook
-
-
-def _quiet_load(directory: str, step: int):
-  """``lbvae.train.load_params`` without tensorstore's stderr noise on failure.
-
-  A corrupt checkpoint makes tensorstore's callbacks raise "Event loop is closed"
-  (unraisable, in other threads, depending on timing) and leaves tasks whose
-  exceptions asyncio logs, at length, whenever they are garbage-collected. The pass
-  reports the failure in one line, so what the restore prints is kept only when it
-  succeeds, and after a failure both kinds of noise are dropped.
-  """
-  buffer = io.StringIO()
-  try:
-    with contextlib.redirect_stderr(buffer):
-      params, _ = train.load_params(directory, step)
-  except Exception:
-    logging.getLogger("asyncio").addFilter(_DropTaskErrorsAbout(directory))
-    _ignore_closed_loop_errors()
-    raise
-  sys.stderr.write(buffer.getvalue())
-  return params
-
-
 def find_phases(workdir: str) -> tuple[list[Phase], list[str]]:
   """The phases of a run that have a checkpoint, and one line per problem.
 
@@ -199,7 +150,7 @@ def find_phases(workdir: str) -> tuple[list[Phase], list[str]]:
                       f"{end}); evaluating that checkpoint")
     phases.append(Phase(
         number=n, name=name, step=step, members=members,
-        restore=lambda d=directory, s=step: _quiet_load(d, s),
+        restore=lambda d=directory, s=step: train.load_params(d, s)[0],
         train_means=_train_means(paths.final_metrics(n))))
   return phases, problems
 

@@ -22,12 +22,12 @@ from __future__ import annotations
 import dataclasses
 import functools
 import time
-from typing import Callable, Sequence
+from typing import Callable
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
+from lbvae import pytrees
 from lbvae import metrics
 from lbvae.evaluation import encode
 
@@ -55,6 +55,18 @@ def _scores(mu_train, f_train, mu_test, f_test, vote_latents, vote_factors, *,
     return out
 
   return jax.vmap(one)(mu_train, mu_test, vote_latents)
+
+
+@functools.partial(jax.jit, static_argnames=("factor_sizes",))
+def _posterior_scores(mu, logvar, factors, key, *, factor_sizes):
+  """lax.map over models of ``metrics.posterior_scores``: codes [M, N, L]."""
+  return jax.lax.map(
+      lambda a: metrics.posterior_scores(a[0], a[1], factors, key,
+                                         factor_sizes=factor_sizes),
+      (mu, logvar))
+
+
+POSTERIOR_STREAM = 0x706D69  # "pmi": the posterior draws of a seed's evaluation
 
 
 @dataclasses.dataclass(frozen=True)
@@ -114,7 +126,8 @@ def kl_per_latent(mu: np.ndarray, logvar: np.ndarray) -> np.ndarray:
   return (-0.5 * (1.0 + logvar - mu**2 - np.exp(logvar))).mean(axis=-2)
 
 
-def _encode_chunk(params, samples, votes, **kw) -> dict[str, np.ndarray]:
+def _encode_chunk(params, samples, votes, posterior_images,
+                  **kw) -> dict[str, np.ndarray]:
   """Everything the pass decodes or encodes, for a few models: [m, ...] arrays."""
   train = encode.encode_models(params, samples.images_train, **kw)
   test = encode.encode_models(params, samples.images_test, with_nll=True,
@@ -125,6 +138,9 @@ def _encode_chunk(params, samples, votes, **kw) -> dict[str, np.ndarray]:
     mu = encode.encode_models(params, votes.images, **kw)["mu"]
     out["mu_votes"] = mu.reshape((mu.shape[0], -1, votes.batch_size)
                                  + mu.shape[2:])
+  if posterior_images is not None:
+    post = encode.encode_models(params, posterior_images, **kw)
+    out["mu_posterior"], out["logvar_posterior"] = post["mu"], post["logvar"]
   kw = {k: v for k, v in kw.items() if k != "batch_size"}
   out["rec"], out["trav"] = encode.figure_images(
       params, samples.images_test[:NUM_RECONSTRUCTIONS], test["mu"][:, 0],
@@ -134,8 +150,9 @@ def _encode_chunk(params, samples, votes, **kw) -> dict[str, np.ndarray]:
 
 def evaluate_stack(params, samples, ds, *, latent_dim: int, num_bins: int,
                    batch_size: int, votes: Votes | None = None,
+                   posterior: tuple[np.ndarray, np.ndarray] | None = None,
                    models_per_call: int | None | str = "auto",
-                   impl: str = encode.DEFAULT_IMPL,
+                   impl: str | None = None,
                    on_encoded: Callable[[int], None] | None = None,
                    timings: dict | None = None) -> list[dict]:
   """Evaluates M models (stacked parameters) on one seed's samples.
@@ -143,8 +160,8 @@ def evaluate_stack(params, samples, ds, *, latent_dim: int, num_bins: int,
   The encoder runs over the models in chunks of ``models_per_call`` (see
   :mod:`lbvae.evaluation.encode`), calling ``on_encoded`` after each; the metrics
   then run once, vmapped over all M (padded to a multiple of ``MODEL_BUCKET``, so
-  that grids of similar size share one compilation: the metrics take ~0.3 s per
-  model at the paper's sizes on a 2-core CPU, their compilation ~12 s).
+  that grids of similar size share one compilation: per model the metrics cost
+  little next to their compilation, docs/performance.md).
 
   Args:
     params: parameter pytree with a leading model axis M (all finite).
@@ -156,8 +173,13 @@ def evaluate_stack(params, samples, ds, *, latent_dim: int, num_bins: int,
     votes: the seed's FactorVAE votes (:func:`draw_votes`); None leaves the score
       out. The first 2/3 train the majority-vote classifier, the rest score it;
       the train codes serve as the global sample.
+    posterior: (factors int[N, F], images uint8[N, ...]) of the seed's stratified
+      sample (``samples.draw_stratified``): adds the posterior-aware
+      ``mig_posterior`` and ``im_posterior`` (:mod:`lbvae.metrics.posterior_mi`)
+      and the ``mi_posterior`` matrix; None leaves them out.
     models_per_call: models per encoder call ("auto": 1 on CPU, all elsewhere).
-    impl: convolution formulation (``lbvae.models.IMPLS``).
+    impl: convolution formulation (``lbvae.models.IMPLS``; None: the backend's
+      default, see :func:`lbvae.evaluation.encode.encode_models`).
     on_encoded: called with the number of models just encoded.
     timings: if given, seconds spent are added to its "encode" and "metrics".
 
@@ -177,7 +199,8 @@ def evaluate_stack(params, samples, ds, *, latent_dim: int, num_bins: int,
   parts = []
   for first in range(0, num_models, chunk):
     rows = list(range(first, min(first + chunk, num_models)))
-    parts.append(_encode_chunk(take(params, rows), samples, votes, **kw))
+    parts.append(_encode_chunk(pytrees.take(params, np.asarray(rows)), samples, votes,
+                               None if posterior is None else posterior[1], **kw))
     if on_encoded is not None:
       on_encoded(len(rows))
   enc = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
@@ -198,6 +221,12 @@ def evaluate_stack(params, samples, ds, *, latent_dim: int, num_bins: int,
                    factor_sizes=tuple(int(s) for s in ds.factor_sizes),
                    num_bins=int(num_bins), num_train_votes=num_train_votes)
   scores = jax.tree.map(lambda a: np.asarray(a)[:num_models], scores)
+  if posterior is not None:
+    key = jax.random.fold_in(jax.random.key(samples.seed), POSTERIOR_STREAM)
+    post = _posterior_scores(enc["mu_posterior"], enc["logvar_posterior"],
+                             np.asarray(posterior[0], np.int32), key,
+                             factor_sizes=tuple(int(s) for s in ds.factor_sizes))
+    scores.update(jax.tree.map(np.asarray, post))
   if timings is not None:
     timings["encode"] = timings.get("encode", 0.0) + t1 - t0
     timings["metrics"] = timings.get("metrics", 0.0) + time.perf_counter() - t1
@@ -205,24 +234,17 @@ def evaluate_stack(params, samples, ds, *, latent_dim: int, num_bins: int,
   originals = samples.images_test[:NUM_RECONSTRUCTIONS].astype(np.float32) / 255.0
   out = []
   for m in range(num_models):
-    s = {k: float(v[m]) for k, v in scores.items() if k != "mi_matrix"}
+    s = {k: float(v[m]) for k, v in scores.items()
+         if k not in ("mi_matrix", "mi_posterior")}
     s["heldout_nll"] = float(enc["nll_test"][m].mean())
     s["heldout_kl"] = float(kl[m].sum())
-    out.append({"scores": s, "mi": scores["mi_matrix"][m], "kl_per_latent": kl[m],
+    out.append({"scores": s, "mi": scores["mi_matrix"][m],
+                "mi_posterior": (scores["mi_posterior"][m] if "mi_posterior" in scores
+                                 else None),
+                "kl_per_latent": kl[m],
                 "originals": originals, "reconstructions": enc["rec"][m],
                 "traversals": enc["trav"][m]})
   return out
 
 
-def all_finite(params) -> np.ndarray:
-  """bool[M]: which models of a stacked pytree have only finite parameters."""
-  leaves = jax.tree.leaves(params)
-  ok = [np.isfinite(np.asarray(x).reshape(x.shape[0], -1)).all(axis=1)
-        for x in leaves]
-  return np.logical_and.reduce(ok) if ok else np.zeros((0,), bool)
 
-
-def take(params, index: Sequence[int]):
-  """Rows ``index`` of a stacked pytree (a new leading axis of len(index))."""
-  index = np.asarray(index, np.int64)
-  return jax.tree.map(lambda x: jnp.asarray(np.asarray(x)[index]), params)

@@ -10,16 +10,16 @@ How the model axis is batched is one knob, ``models_per_call``: ``lax.map`` over
 models with that many vmapped at a time (``None``: ``jax.vmap`` over all of them).
 The default, ``"auto"``, picks the backend's best: all at once on GPU/TPU (one wide
 batched convolution), one at a time on CPU, where XLA
-lowers a convolution vmapped over its kernel to a grouped convolution that we
-measured 2-3x slower per model-image than a sequential map (2-core CPU, batch 250:
-0.78 ms vs 2.2 ms per model-image for the encoder). Every choice computes the same
+lowers a convolution vmapped over its kernel to a grouped convolution, slower per
+model-image than a sequential map (docs/performance.md). Every choice computes the same
 numbers; tests check them against a plain loop over models.
 
-The convolutions use ``lbvae.layers``' "fast" formulation when it exists: the same
-function of the same parameters as the reference layers (tested there), and on
-XLA:CPU a forward pass of encoder + decoder measured 0.70 vs 1.04 ms per image.
+The convolutions are the ones the trainer picks on the same backend
+(``model_impl="auto"``): the sub-pixel layers of ``lbvae.layers`` on CPU (the same
+function of the same parameters as the reference layers, tested there, and faster on
+XLA:CPU: docs/performance.md), the reference layers on accelerators.
 
-Codes are the posterior means μ(x) (SPEC §4). The held-out NLL is the Bernoulli
+Codes are the posterior means μ(x) (docs/method.md §4). The held-out NLL is the Bernoulli
 reconstruction NLL −log p(x | z), summed over pixels, of one reparameterised sample
 z = μ + σ ε per image — the training loss's estimator, so it compares with the
 trainer's NLL — with ε drawn from a key of (seed, image index): re-running the pass
@@ -45,13 +45,10 @@ import numpy as np
 
 from lbvae import losses
 from lbvae import models
+from lbvae.train import state as state_lib
 
 
-def _to_float(x):
-  return x.astype(jnp.float32) / 255.0
 
-
-DEFAULT_IMPL = "fast" if "fast" in models.IMPLS else "reference"
 HELDOUT_STREAM = 0x6E6C6C  # "nll": the held-out NLL's noise stream of a seed
 
 
@@ -89,7 +86,7 @@ def _encode_batch(params, x, seed, start, *, latent_dim, num_channels, with_nll,
   ``start`` to ``start + B`` of the sample)."""
   model = models.VAE(latent_dim, num_channels, impl=impl)
   keys = noise_keys(seed, start + jnp.arange(x.shape[0]))
-  x = _to_float(x)
+  x = losses.as_float_images(x)
   eps = jax.vmap(lambda k: jax.random.normal(k, (latent_dim,)))(keys)
 
   def one(p):
@@ -108,7 +105,7 @@ def encode_models(params, images: np.ndarray, *, latent_dim: int,
                   num_channels: int, batch_size: int, with_nll: bool = False,
                   noise_seed: int | None = None,
                   models_per_call: int | None | str = "auto",
-                  impl: str = DEFAULT_IMPL) -> dict[str, np.ndarray]:
+                  impl: str | None = None) -> dict[str, np.ndarray]:
   """Mean codes (and optionally reconstruction NLLs) of N images under M models.
 
   Args:
@@ -123,7 +120,9 @@ def encode_models(params, images: np.ndarray, *, latent_dim: int,
       mean code instead.
     models_per_call: models vmapped together (None: all; "auto":
       :func:`default_models_per_call`).
-    impl: formulation of the convolutions (``lbvae.models.IMPLS``).
+    impl: formulation of the convolutions (``lbvae.models.IMPLS``); None: what the
+      trainer's ``model_impl="auto"`` picks on this backend
+      (:func:`lbvae.train.state.resolve_impl`: sub-pixel on CPU, reference elsewhere).
 
   Returns:
     {"mu": float32[M, N, L], "logvar": float32[M, N, L]} and, with ``with_nll``,
@@ -146,7 +145,8 @@ def encode_models(params, images: np.ndarray, *, latent_dim: int,
                         latent_dim=latent_dim,
                         num_channels=num_channels, with_nll=with_nll,
                         sample=noise_seed is not None,
-                        models_per_call=models_per_call, impl=impl)
+                        models_per_call=models_per_call,
+                        impl=impl or state_lib.resolve_impl("auto"))
     chunks.append({k: np.asarray(v)[:, :batch_size - pad] for k, v in out.items()})
   return {k: np.concatenate([c[k] for c in chunks], axis=1) for k in chunks[0]}
 
@@ -156,7 +156,7 @@ def encode_models(params, images: np.ndarray, *, latent_dim: int,
 def _figure_images(params, x, base, values, *, latent_dim, num_channels,
                    models_per_call, impl):
   model = models.VAE(latent_dim, num_channels, impl=impl)
-  x = _to_float(x)
+  x = losses.as_float_images(x)
   eye = jnp.eye(latent_dim, dtype=jnp.float32)
 
   def one(args):
@@ -177,7 +177,7 @@ def _figure_images(params, x, base, values, *, latent_dim, num_channels,
 def figure_images(params, images: np.ndarray, base: np.ndarray,
                   values: np.ndarray, *, latent_dim: int, num_channels: int,
                   models_per_call: int | None | str = "auto",
-                  impl: str = DEFAULT_IMPL) -> tuple[np.ndarray, np.ndarray]:
+                  impl: str | None = None) -> tuple[np.ndarray, np.ndarray]:
   """Reconstructions and latent traversals for the per-model figures.
 
   Args:
@@ -199,5 +199,6 @@ def figure_images(params, images: np.ndarray, base: np.ndarray,
                              jnp.asarray(base, jnp.float32),
                              jnp.asarray(values, jnp.float32),
                              latent_dim=latent_dim, num_channels=num_channels,
-                             models_per_call=models_per_call, impl=impl)
+                             models_per_call=models_per_call,
+                        impl=impl or state_lib.resolve_impl("auto"))
   return np.asarray(rec), np.asarray(trav)

@@ -25,27 +25,34 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 
-def _save(fig: Figure, path: str) -> None:
+def save(fig: Figure, path: str) -> None:
+  """Writes ``fig`` as a PNG atomically (temporary file, then rename)."""
   os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
   tmp = f"{path}.tmp{os.getpid()}"
   fig.savefig(tmp, format="png", dpi=100, bbox_inches="tight")
   os.replace(tmp, path)
 
 
-def _short(v: float) -> str:
+def short_number(v: float, *, table: bool = False) -> str:
+  """A number in few characters ("–" for NaN or inf).
+
+  Figure cells (default) keep 3 significant digits down to 1 and 3 decimals below;
+  ``table`` cells of the report keep one more digit from 10 up.
+  """
   if not math.isfinite(v):
     return "–"
   a = abs(v)
   if a >= 100:
-    return f"{v:.0f}"
+    return f"{v:.1f}" if table else f"{v:.0f}"
   if a >= 10:
-    return f"{v:.1f}"
+    return f"{v:.2f}" if table else f"{v:.1f}"
   if a >= 1:
     return f"{v:.2f}"
   return f"{v:.3f}"
 
 
-def _label(v: float) -> str:
+def axis_value(v: float) -> str:
+  """A grid value (β, λ) as a tick label: ``4.0`` -> ``4``."""
   return f"{float(v):g}"
 
 
@@ -100,12 +107,12 @@ def box_over_beta(rows: Sequence[dict], metrics: Sequence[tuple[str, str]],
     for i, v in enumerate(data):
       ax.scatter(i + rng.uniform(-0.12, 0.12, v.size), v, s=12, alpha=0.7,
                  color="tab:blue", zorder=3)
-    ax.set_xticks(range(len(betas)), [_label(b) for b in betas])
+    ax.set_xticks(range(len(betas)), [axis_value(b) for b in betas])
     ax.set_xlabel("β")
     ax.set_title(label)
     ax.grid(axis="y", alpha=0.3)
   fig.suptitle(title)
-  _save(fig, path)
+  save(fig, path)
 
 
 def cell_heatmaps(summary: Sequence[dict], metrics: Sequence[tuple[str, str]],
@@ -136,45 +143,55 @@ def cell_heatmaps(summary: Sequence[dict], metrics: Sequence[tuple[str, str]],
       for j in range(len(lams)):
         v = grid[i, j]
         bright = math.isfinite(v) and hi > lo and (v - lo) / (hi - lo) > 0.6
-        ax.text(j, i, _short(v), ha="center", va="center", fontsize=8,
+        ax.text(j, i, short_number(v), ha="center", va="center", fontsize=8,
                 color="black" if bright else "white")
-    ax.set_xticks(range(len(lams)), [_label(v) for v in lams])
-    ax.set_yticks(range(len(betas)), [_label(v) for v in betas])
+    ax.set_xticks(range(len(lams)), [axis_value(v) for v in lams])
+    ax.set_yticks(range(len(betas)), [axis_value(v) for v in betas])
     ax.set_xlabel("λ")
     ax.set_ylabel("β")
     ax.set_title(label)
     fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
   fig.suptitle(title)
-  _save(fig, path)
+  save(fig, path)
 
 
 def mi_heatmap(mi: np.ndarray, factor_names: Sequence[str], path: str,
-               title: str) -> None:
-  """One model's MI matrix as an annotated heat map.
+               title: str, posterior: np.ndarray | None = None) -> None:
+  """One model's MI matrix as an annotated heat map (two, side by side, with the
+  posterior-aware estimate).
 
   Args:
-    mi: float[L, F] mutual information in nats (latents × factors).
+    mi: float[L, F] binned plug-in MI of the encoder means, in nats.
     factor_names: F names.
     path: output PNG.
     title: figure title.
+    posterior: optional float[L, F] posterior-aware MI (Chen et al., 2018), drawn
+      on the same colour scale to the right.
   """
-  mi = np.asarray(mi, np.float64)
-  num_latents, num_factors = mi.shape
-  fig = Figure(figsize=(1.1 * num_factors + 1.8, 0.38 * num_latents + 1.4),
-               layout="constrained")
-  ax = fig.add_subplot(1, 1, 1)
-  hi = float(np.nanmax(mi)) if np.isfinite(mi).any() else 1.0
-  im = ax.imshow(mi, cmap="magma", vmin=0.0, vmax=max(hi, 1e-6), aspect="auto")
-  for i in range(num_latents):
-    for j in range(num_factors):
-      v = mi[i, j]
-      ax.text(j, i, _short(v), ha="center", va="center", fontsize=7,
-              color="black" if math.isfinite(v) and v > 0.6 * hi else "white")
-  ax.set_xticks(range(num_factors), list(factor_names), rotation=30, ha="right")
-  ax.set_yticks(range(num_latents), [f"z{i}" for i in range(num_latents)])
-  ax.set_title(title, fontsize=9)
-  fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label="MI (nats)")
-  _save(fig, path)
+  panels = [("binned μ (paper)", np.asarray(mi, np.float64))]
+  if posterior is not None:
+    panels.append(("posterior z ~ q(z|x)", np.asarray(posterior, np.float64)))
+  num_latents, num_factors = panels[0][1].shape
+  fig = Figure(figsize=(len(panels) * (1.1 * num_factors + 1.2) + 0.8,
+                        0.38 * num_latents + 1.5), layout="constrained")
+  finite = [m[np.isfinite(m)] for _, m in panels]
+  hi = max([float(f.max()) for f in finite if f.size] or [1.0])
+  axes = [fig.add_subplot(1, len(panels), k + 1) for k in range(len(panels))]
+  for k, (ax, (name, m)) in enumerate(zip(axes, panels)):
+    im = ax.imshow(m, cmap="magma", vmin=0.0, vmax=max(hi, 1e-6), aspect="auto")
+    for i in range(num_latents):
+      for j in range(num_factors):
+        v = m[i, j]
+        ax.text(j, i, short_number(v), ha="center", va="center", fontsize=7,
+                color="black" if math.isfinite(v) and v > 0.6 * hi else "white")
+    ax.set_xticks(range(num_factors), list(factor_names), rotation=30, ha="right")
+    ax.set_yticks(range(num_latents),
+                  [f"z{i}" for i in range(num_latents)] if k == 0 else [])
+    ax.set_title(name if len(panels) > 1 else title, fontsize=9)
+  if len(panels) > 1:
+    fig.suptitle(title, fontsize=9)
+  fig.colorbar(im, ax=axes, fraction=0.046, pad=0.04, label="MI (nats)")
+  save(fig, path)
 
 
 def mi_grid(matrices: Sequence[Sequence[np.ndarray | None]],
@@ -213,7 +230,7 @@ def mi_grid(matrices: Sequence[Sequence[np.ndarray | None]],
   if im is not None:
     fig.colorbar(im, ax=axes, fraction=0.03, pad=0.02, label="MI (nats)")
   fig.suptitle(title, fontsize=9)
-  _save(fig, path)
+  save(fig, path)
 
 
 def reconstruction_grid(originals: np.ndarray, reconstructions: np.ndarray,
@@ -234,7 +251,7 @@ def reconstruction_grid(originals: np.ndarray, reconstructions: np.ndarray,
     ax.set_title(name, fontsize=9)
     ax.axis("off")
   fig.suptitle(title, fontsize=10)
-  _save(fig, path)
+  save(fig, path)
 
 
 def traversal_grid(traversals: np.ndarray, order: Sequence[int],
@@ -266,7 +283,7 @@ def traversal_grid(traversals: np.ndarray, order: Sequence[int],
   for side in ("top", "right", "bottom", "left"):
     ax.spines[side].set_visible(False)
   ax.set_title(title, fontsize=9)
-  _save(fig, path)
+  save(fig, path)
 
 
 def traversal_gif(traversals: np.ndarray, order: Sequence[int], path: str,

@@ -33,7 +33,7 @@ def model_figures(paths: store.Paths, key: dict, res: dict, factor_names) -> Non
   """Writes one model's figures from its results (:func:`compute.evaluate_stack`)."""
   name = report.model_name(key)
   figures.mi_heatmap(res["mi"], factor_names, paths.figure(key, "mi"),
-                     f"MI (nats), {name}")
+                     f"MI (nats), {name}", posterior=res.get("mi_posterior"))
   figures.reconstruction_grid(res["originals"], res["reconstructions"],
                               paths.figure(key, "recon"), name)
   kl = res["kl_per_latent"]

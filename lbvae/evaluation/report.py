@@ -3,9 +3,10 @@
 One Markdown page (arXiv 2602.09277, §4 "Reports"): what was evaluated and how long
 it took, problems found (missing or corrupt checkpoints, frozen members), the
 mean ± std tables per β (phase 1) and per (β, λ) (phase 2), the box plots and heat
-maps, the per-model figures of the first seed inline (links to every model's), and
-the configuration. Image links are relative to the report, so the run directory can
-be moved or published as is.
+maps, further sections (the selection views of
+:mod:`lbvae.evaluation.result_views`, the collapse curves), the per-model figures of
+the first seed inline (links to every model's), and the configuration. Image links
+are relative to the report, so the run directory can be moved or published as is.
 """
 
 from __future__ import annotations
@@ -15,23 +16,20 @@ import math
 import os
 from typing import Sequence
 
+from lbvae import files
+from lbvae.evaluation import figures
+
 # (column, header) of the summary tables, in order; missing columns are skipped.
 TABLE_COLUMNS = (
     ("nll", "NLL"), ("kl", "KL"), ("l2", "L2"), ("heldout_nll", "held-out NLL"),
     ("mig", "MIG"), ("sap", "SAP"), ("im", "I_m"),
+    ("mig_posterior", "MIG (post.)"), ("im_posterior", "I_m (post.)"),
     ("dci_disentanglement", "DCI-D"), ("dci_completeness", "DCI-C"),
     ("dci_informativeness", "DCI-I (NRMSE↓)"), ("factor_vae", "FactorVAE"))
 
 
 def _num(v: float) -> str:
-  if not math.isfinite(v):
-    return "–"
-  a = abs(v)
-  if a >= 100:
-    return f"{v:.1f}"
-  if a >= 1:
-    return f"{v:.2f}"
-  return f"{v:.3f}"
+  return figures.short_number(v, table=True)
 
 
 def summary_table(summary: Sequence[dict], *, with_lambda: bool) -> str:
@@ -71,7 +69,8 @@ def model_name(key: dict) -> str:
 def write(path: str, *, workdir: str, config: dict, dataset: str,
           grid_lines: Sequence[str], timing: str, problems: Sequence[str],
           summaries: dict[int, list[dict]], overview: dict[int, list[str]],
-          model_figures: Sequence[tuple[dict, dict[str, str]]]) -> None:
+          model_figures: Sequence[tuple[dict, dict[str, str]]],
+          sections: Sequence[tuple[str, Sequence[str]]] = ()) -> None:
   """Writes the report atomically.
 
   Args:
@@ -86,6 +85,8 @@ def write(path: str, *, workdir: str, config: dict, dataset: str,
     overview: phase -> paths of its figures (box plots or heat maps, MI matrices),
       relative to ``path``.
     model_figures: (model key, {"mi"|"recon"|"traversal"|"gif": relative path}).
+    sections: (title, Markdown lines) of further sections, placed after the phase
+      tables and before the per-model figures.
   """
   out = [f"# λβ-VAE evaluation: `{os.path.basename(os.path.abspath(workdir))}`",
          "",
@@ -105,6 +106,8 @@ def write(path: str, *, workdir: str, config: dict, dataset: str,
             summary_table(summaries[phase], with_lambda=phase == 2), ""]
     for k, link in enumerate(overview.get(phase, ())):
       out += [f"![phase {phase}, figure {k + 1}]({link})", ""]
+  for title, lines in sections:
+    out += [f"## {title}", ""] + list(lines) + [""]
   if model_figures:
     first_seed = min(int(k["seed"]) for k, _ in model_figures)
     out += ["## Per-model figures", "",
@@ -130,7 +133,4 @@ def write(path: str, *, workdir: str, config: dict, dataset: str,
     out.append("")
   out += ["## Configuration", "", "```json",
           json.dumps(config, indent=2, sort_keys=True, default=str), "```", ""]
-  tmp = f"{path}.tmp{os.getpid()}"
-  with open(tmp, "w") as f:
-    f.write("\n".join(out))
-  os.replace(tmp, path)
+  files.write_text(path, "\n".join(out))

@@ -15,8 +15,12 @@ report. The files are listed in :mod:`lbvae.evaluation.store`.
 Re-running evaluates only what is new: a model whose cache entry has the same
 checkpoint step and evaluation settings, and whose figures exist, is not recomputed.
 A phase whose checkpoint is missing or does not restore is reported (one line, by
-name) and skipped; members the trainer froze after a NaN/Inf are reported, and
-scored only if their parameters are finite.
+name) and skipped, and the last line counts the models skipped; when no model at
+all could be evaluated the pass raises :class:`lbvae.errors.CheckpointError` (the
+command line: one line, exit status 2). Members the trainer froze after a NaN/Inf
+are reported, and scored only if their parameters are finite. Checkpoints written
+on any number of devices are read onto this process (see
+:mod:`lbvae.train.checkpoint`).
 """
 
 from __future__ import annotations
@@ -30,12 +34,16 @@ import jax
 import numpy as np
 import tqdm
 
+from lbvae import pytrees
 from lbvae import errors
 from lbvae import data
 from lbvae.evaluation import checkpoints
+from lbvae.evaluation import collapse_curves
 from lbvae.evaluation import compute
 from lbvae.evaluation import outputs
+from lbvae.evaluation import published
 from lbvae.evaluation import report
+from lbvae.evaluation import result_views
 from lbvae.evaluation import samples as samples_lib
 from lbvae.evaluation import store
 from lbvae.evaluation import tables
@@ -76,9 +84,8 @@ def with_eval_defaults(config):
 def encoder_batch(config) -> int:
   """Images per encoder call: ``config.eval.batch_size``, at most 128 on CPU.
 
-  On XLA:CPU small batches stay in cache: measured on the 2-core development CPU
-  (encoder, one model), 0.29 / 0.36 / 0.70 / 0.88 ms per image at batch 64 / 128 /
-  250 / 500. Accelerators get the configured batch.
+  On XLA:CPU small batches stay in cache and encode faster per image
+  (docs/performance.md); accelerators get the configured batch.
   """
   batch = int(config.eval.batch_size)
   return min(batch, CPU_MAX_BATCH) if jax.default_backend() == "cpu" else batch
@@ -91,12 +98,13 @@ def _settings(config) -> dict:
          "num_bins": int(ev.num_bins),
          "factor_vae_votes": int(ev.factor_vae_votes),
          "factor_vae_batch": int(ev.factor_vae_batch),
+         "posterior_samples": int(ev.posterior_samples),
          "dataset": str(config.dataset.name), "source": str(config.dataset.source),
          # How the held-out NLL decodes (see lbvae.evaluation.encode); a change of
          # method must not be served from an old cache.
          "heldout_nll": "one reparameterised sample per image"}
   lowest = {"num_train": 2, "num_test": 1, "num_bins": 2, "factor_vae_votes": 0,
-            "factor_vae_batch": 2}
+            "factor_vae_batch": 2, "posterior_samples": 0}
   for k, lo in lowest.items():
     errors.require(out[k] >= lo, f"config.eval.{k} must be >= {lo}, got {out[k]}")
   errors.require(out["factor_vae_votes"] not in (1, 2),
@@ -135,24 +143,23 @@ def _evaluate_seed(seed, todo, ds, config, settings, paths, restored, problems,
     if ph.number not in restored:
       try:
         restored[ph.number] = ph.restore()
-      except Exception as e:  # pylint: disable=broad-except
+      except errors.CheckpointError as e:
         restored[ph.number] = None
-        problems.append(f"{ph.name}: could not be restored "
-                        f"({type(e).__name__}: {str(e).splitlines()[0][:160]}); "
-                        "skipped")
+        problems.append(f"phase {ph.number}: {e}; its models are skipped")
     if restored[ph.number] is None:
       bar.update(sum(1 for p, _ in todo if p is ph))
       continue
     members = [m for p, m in todo if p is ph]
-    params = compute.take(restored[ph.number], [m["index"] for m in members])
-    finite = compute.all_finite(params)
+    params = pytrees.take(restored[ph.number],
+                          np.asarray([m["index"] for m in members]))
+    finite = pytrees.finite_rows(params)
     for m, ok in zip(members, finite):
       if not ok:
         store.save_entry(paths, m, step=ph.step, settings=settings, scores=None)
         bar.update(1)
     good = [i for i, ok in enumerate(finite) if ok]
     if good:
-      stacks.append(compute.take(params, good))
+      stacks.append(pytrees.take(params, np.asarray(good)))
       keys += [(ph, members[i]) for i in good]
   clock.lap("restore")
   if not keys:
@@ -165,11 +172,16 @@ def _evaluate_seed(seed, todo, ds, config, settings, paths, restored, problems,
     votes = compute.draw_votes(ds, seed=seed,
                                num_votes=settings["factor_vae_votes"],
                                batch_size=settings["factor_vae_batch"])
+  posterior = None
+  if settings["posterior_samples"]:
+    posterior = samples_lib.draw_stratified(ds, seed=seed,
+                                            num=settings["posterior_samples"])
   clock.lap("samples")
   results = compute.evaluate_stack(
       params, s, ds, latent_dim=int(config.latent_dim),
       num_bins=settings["num_bins"], batch_size=encoder_batch(config),
-      votes=votes, on_encoded=bar.update, timings=clock.seconds)
+      votes=votes, posterior=posterior, on_encoded=bar.update,
+      timings=clock.seconds)
   clock.restart()   # evaluate_stack booked its own "encode" and "metrics" time
   shared = (time.perf_counter() - t0) / len(keys)
   bar.set_postfix_str(f"seed {seed}: figures")
@@ -179,6 +191,7 @@ def _evaluate_seed(seed, todo, ds, config, settings, paths, restored, problems,
     store.save_entry(paths, m, step=ph.step, settings=settings,
                      seconds=shared + time.perf_counter() - t1,
                      scores=res["scores"], mi=res["mi"],
+                     mi_posterior=res["mi_posterior"],
                      kl_per_latent=res["kl_per_latent"])
   clock.lap("figures")
   return len(keys)
@@ -200,7 +213,9 @@ def evaluate_workdir(workdir: str, config, *,
     :class:`PassResult`.
 
   Raises:
-    lbvae.errors.Error: no such directory, no checkpoint at all, bad settings.
+    lbvae.errors.Error: no such directory, no checkpoint at all, bad settings;
+      :class:`lbvae.errors.CheckpointError` when every checkpoint that holds a
+      model to evaluate is unreadable (nothing could be evaluated).
   """
   t0 = time.perf_counter()
   clock = _Clock()
@@ -245,12 +260,28 @@ def evaluate_workdir(workdir: str, config, *,
 
   rows, model_figs, mi, model_seconds = outputs.model_rows(entries, paths,
                                                           settings, problems)
+  errors.require(bool(rows), f"could not evaluate any of the {len(entries)} models "
+                 f"in {workdir}: " + "; ".join(pass_problems),
+                 error=errors.CheckpointError)
+  skipped = len(entries) - len(rows)
+  released = published.read(workdir)
+  if released is not None:     # an import of the authors' models: their numbers too
+    published.merge(rows, released)
   tables.write_csv(paths.metrics_csv, rows, tables.model_columns(rows))
   summary = tables.summarize(rows)
   tables.write_csv(paths.summary_csv, summary, tables.summary_columns(rows))
   by_phase = {p: [r for r in summary if int(r["phase"]) == p]
               for p in sorted({int(r["phase"]) for r in summary})}
   overview = outputs.phase_figures(rows, by_phase, mi, paths, ds.factor_names)
+  sections = [(result_views.TITLE, result_views.write(by_phase.get(2), paths))]
+  if released is not None:
+    sections.append(published.section(rows,
+                                      data_note=published.data_note(config, ds)))
+  collapse_rows = collapse_curves.read(workdir)
+  if collapse_rows:
+    collapse_curves.draw(collapse_rows, paths.collapse)
+    sections.append(("Collapse over training", collapse_curves.REPORT_TEXT + [
+        "", f"![collapse over training]({paths.relative(paths.collapse)})"]))
   clock.lap("tables and phase figures")
   seconds = time.perf_counter() - t0
   per_model = f" ({seconds / num_new:.1f} s per evaluated model)" if num_new else ""
@@ -273,8 +304,10 @@ def evaluate_workdir(workdir: str, config, *,
          f"test samples per seed, {settings['num_bins']} MI bins"],
       timing=timing, problems=problems, summaries=by_phase,
       overview=overview,
-      model_figures=model_figs)
-  log(f"evaluated {num_new} new model(s), {len(rows) - num_new} cached, "
+      model_figures=model_figs, sections=sections)
+  skip_note = (f", {skipped} of {len(entries)} skipped (unreadable checkpoint)"
+               if skipped else "")
+  log(f"evaluated {num_new} new model(s), {len(rows) - num_new} cached{skip_note}, "
       f"in {seconds:.1f} s{per_model}: {clock.line()}")
   return PassResult(report=paths.report, metrics_csv=paths.metrics_csv,
                     summary_csv=paths.summary_csv, num_models=len(rows),

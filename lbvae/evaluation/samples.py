@@ -11,10 +11,16 @@ The generator is ``numpy.random.default_rng([EVAL_STREAM, seed])``: a stream of 
 own, so the evaluation draw does not coincide with the training data order of the
 same seed, and it does not depend on JAX's PRNG implementation.
 
+A second, smaller sample serves the posterior-aware MI
+(:mod:`lbvae.metrics.posterior_mi`): :func:`draw_stratified` draws N images in which
+every value of every factor appears equally often (to within one), the factors
+independent of each other as in the full grid.
+
 Synopsis::
 
   s = samples.draw(ds, seed=0, num_train=10_000, num_test=5_000)
   s.images_train, s.factors_train    # uint8[10000, 64, 64, C], int64[10000, F]
+  factors, images = samples.draw_stratified(ds, seed=0, num=2_400)
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ import numpy as np
 
 # A fixed word that separates the evaluation stream from any other use of a seed.
 EVAL_STREAM = 0x65766C  # "evl"
+STRATIFIED_STREAM = 0x737472  # "str"
 
 
 def draw_indices(seed: int, num_train: int, num_test: int,
@@ -92,3 +99,20 @@ def draw(ds, *, seed: int, num_train: int, num_test: int) -> Samples:
   return Samples(seed=int(seed), index_train=train, index_test=test,
                  factors_train=f_train, factors_test=f_test,
                  images_train=images[:num_train], images_test=images[num_train:])
+
+
+
+def draw_stratified(ds, *, seed: int, num: int) -> tuple[np.ndarray, np.ndarray]:
+  """One seed's stratified sample for the posterior-aware MI.
+
+  Args:
+    ds: a dataset of :mod:`lbvae.data`.
+    seed: the training seed (stream ``[STRATIFIED_STREAM, seed]``).
+    num: N images.
+
+  Returns:
+    (factors int64[N, F] from ``ds.stratified_factors``, images uint8[N, 64, 64, C]).
+  """
+  rng = np.random.default_rng([STRATIFIED_STREAM, int(seed)])
+  factors = ds.stratified_factors(num, rng)
+  return factors, np.asarray(ds.images(factors))

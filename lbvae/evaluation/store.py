@@ -29,6 +29,8 @@ from __future__ import annotations
 import json
 import os
 
+from lbvae import files
+
 FIGURE_KINDS = ("mi", "recon", "traversal", "gif")
 
 
@@ -66,21 +68,17 @@ class Paths:
     """The MI matrices of one seed's models of a phase, side by side."""
     return os.path.join(self.figures, f"phase{phase}_mi_seed{seed}.png")
 
+  @property
+  def collapse(self) -> str:
+    """The collapse curves (``lbvae.evaluation.collapse_curves``)."""
+    return os.path.join(self.figures, "collapse.png")
+
   def entry(self, key: dict) -> str:
     return os.path.join(self.cache, f"{model_id(key)}.json")
 
   def relative(self, path: str) -> str:
     """``path`` relative to the run directory (for links in the report)."""
     return os.path.relpath(path, self.root)
-
-
-def write_json(path: str, obj) -> None:
-  """Writes JSON atomically (temporary file, then ``os.replace``)."""
-  os.makedirs(os.path.dirname(path), exist_ok=True)
-  tmp = f"{path}.tmp{os.getpid()}"
-  with open(tmp, "w") as f:
-    json.dump(obj, f, indent=1)
-  os.replace(tmp, path)
 
 
 def load_entry(paths: Paths, key: dict, *, step: int, settings: dict):
@@ -113,7 +111,7 @@ def load_entry(paths: Paths, key: dict, *, step: int, settings: dict):
 
 def save_entry(paths: Paths, key: dict, *, step: int, settings: dict,
                scores: dict | None, mi=None, kl_per_latent=None,
-               seconds: float | None = None) -> None:
+               seconds: float | None = None, mi_posterior=None) -> None:
   """Writes a model's cache entry (``scores=None``: not scorable).
 
   ``seconds`` is the wall time its evaluation took (its share of the seed's
@@ -124,6 +122,8 @@ def save_entry(paths: Paths, key: dict, *, step: int, settings: dict,
            "seconds": seconds}
   if mi is not None:
     entry["mi"] = [[float(v) for v in row] for row in mi]
+  if mi_posterior is not None:
+    entry["mi_posterior"] = [[float(v) for v in row] for row in mi_posterior]
   if kl_per_latent is not None:
     entry["kl_per_latent"] = [float(v) for v in kl_per_latent]
-  write_json(paths.entry(key), entry)
+  files.write_json(paths.entry(key), entry)

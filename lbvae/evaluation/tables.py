@@ -2,14 +2,18 @@
 
 ``metrics.csv`` (one row per model of arXiv 2602.09277's grids)::
 
-  phase,beta,lambda,seed,step,finite,nll,kl,l2,heldout_nll,heldout_kl,mig,sap,im,...
+  phase,beta,lambda,seed,step,finite,nll,kl,l2,heldout_nll,heldout_kl,mig,sap,im,
+  mig_posterior,im_posterior,...
 
 * ``phase`` 1 or 2; phase-1 rows have ``lambda`` 0; ``step`` is the checkpoint step;
   ``finite`` is 0 for a member the trainer froze after a NaN/Inf (its scores are
   ``nan`` when its parameters are not finite);
 * ``nll, kl, l2`` are the trainer's training-window means (``final_metrics.csv``);
 * ``heldout_nll, heldout_kl`` are means over the test samples (see
-  :mod:`lbvae.evaluation.encode`); then every metric of ``lbvae.metrics``.
+  :mod:`lbvae.evaluation.encode`); then every metric of ``lbvae.metrics``;
+  ``mig_posterior, im_posterior`` are MIG and I_m on the posterior-aware MI
+  (:mod:`lbvae.metrics.posterior_mi`, on the seed's stratified sample; absent
+  when ``eval.posterior_samples`` is 0).
 
 ``summary.csv``: ``phase,beta,lambda,num_seeds`` then ``<col>_mean, <col>_std`` for
 every value column; the std is over seeds with ``ddof=0`` (0 for a single seed);
@@ -23,16 +27,19 @@ from __future__ import annotations
 
 import csv
 import math
-import os
 from typing import Iterable, Sequence
 
 import numpy as np
+
+from lbvae import files
 
 KEY_COLUMNS = ("phase", "beta", "lambda", "seed")
 INFO_COLUMNS = ("step", "finite")
 TRAIN_COLUMNS = ("nll", "kl", "l2")
 HELDOUT_COLUMNS = ("heldout_nll", "heldout_kl")
 PAPER_METRICS = ("mig", "sap", "im")
+# The posterior-aware MIG and I_m (lbvae.metrics.posterior_mi), next to the paper's.
+POSTERIOR_METRICS = ("mig_posterior", "im_posterior")
 CELL_COLUMNS = ("phase", "beta", "lambda")
 
 
@@ -43,7 +50,8 @@ def value_columns(rows: Sequence[dict]) -> list[str]:
     for k in row:
       if k not in KEY_COLUMNS + INFO_COLUMNS and k not in seen:
         seen.append(k)
-  head = [c for c in TRAIN_COLUMNS + HELDOUT_COLUMNS + PAPER_METRICS if c in seen]
+  head = [c for c in TRAIN_COLUMNS + HELDOUT_COLUMNS + PAPER_METRICS
+          + POSTERIOR_METRICS if c in seen]
   return head + [c for c in seen if c not in head]
 
 
@@ -56,29 +64,9 @@ def sort_key(row: dict) -> tuple:
   return tuple(float(row[k]) for k in KEY_COLUMNS)
 
 
-def _fmt(v) -> str:
-  if isinstance(v, (bool, np.bool_)):
-    return str(int(v))
-  if isinstance(v, (int, np.integer)):
-    return str(int(v))
-  if isinstance(v, (float, np.floating)):
-    v = float(v)
-    if math.isnan(v):
-      return "nan"
-    return f"{v:.8g}"
-  return str(v)
-
-
 def write_csv(path: str, rows: Sequence[dict], columns: Sequence[str]) -> None:
-  """Writes rows (dicts) to ``path`` atomically; missing values are empty."""
-  os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-  tmp = f"{path}.tmp{os.getpid()}"
-  with open(tmp, "w", newline="") as f:
-    w = csv.writer(f)
-    w.writerow(columns)
-    for row in rows:
-      w.writerow([_fmt(row[c]) if c in row else "" for c in columns])
-  os.replace(tmp, path)
+  """Writes rows (dicts) atomically with 8 significant digits; missing values empty."""
+  files.write_csv(path, columns, rows, digits=8)
 
 
 def _parse(v: str):

@@ -1,18 +1,30 @@
-"""Disentanglement metrics as pure JAX functions over arrays (SPEC §4).
+"""Disentanglement metrics as pure JAX functions over arrays (arXiv 2602.09277, §4).
 
 One module per metric, each citing its paper:
 
 - :mod:`~lbvae.metrics.mutual_info` — binned plug-in MI matrix and factor entropies;
-- :mod:`~lbvae.metrics.mig` — MIG (Chen et al., 2018);
-- :mod:`~lbvae.metrics.sap` — SAP (Kumar et al., 2018) on the exact JAX linear SVMs of
-  :mod:`~lbvae.metrics.linear_svm`;
-- :mod:`~lbvae.metrics.im` — I_m, the best one-to-one total MI (arXiv 2602.09277);
+- :mod:`~lbvae.metrics.mutual_info_gap` — MIG (Chen et al., 2018);
+- :mod:`~lbvae.metrics.attribute_predictability` — SAP (Kumar et al., 2018) on the
+  exact JAX linear SVMs of :mod:`~lbvae.metrics.linear_svm`;
+- :mod:`~lbvae.metrics.best_assignment` — I_m, the best one-to-one total MI
+  (arXiv 2602.09277);
+- :mod:`~lbvae.metrics.posterior_mi` — MI with z drawn from q(z|x) (Chen et al., 2018),
+  and the MIG / I_m on it;
 - :mod:`~lbvae.metrics.dci` — DCI with a LASSO predictor (Eastwood & Williams, 2018);
 - :mod:`~lbvae.metrics.factor_vae` — the FactorVAE score (Kim & Mnih, 2018);
 - :mod:`~lbvae.metrics.suite` — :func:`all_metrics`, everything but FactorVAE at once.
 
-Every function is written for one model, is jit-able, and lifts to a model axis with
-``jax.vmap``. Factor class counts are static: pass ``factor_sizes``. Synopsis::
+One calling convention: codes first, then factor classes, hyper-parameters keyword-only::
+
+  mig(latents, factors, *, num_bins=20, factor_sizes=...)          # float32[]
+  im(latents, factors, *, num_bins=20, factor_sizes=...)           # float32[] nats
+  sap(latents_train, factors_train, latents_test, factors_test, *, factor_sizes=...)
+  dci(latents_train, factors_train, latents_test, factors_test, *, factor_sizes=...)
+
+(the classifier-based scores fit on a train part and score a test part). Codes are
+float[N, L], factors int[N, F] class indices in [0, factor_sizes[j]). Every function
+is written for one model, is jit-able, and lifts to a model axis with ``jax.vmap``.
+Factor class counts must be static under jit: pass ``factor_sizes``. Synopsis::
 
   from lbvae import metrics
 
@@ -26,15 +38,19 @@ from lbvae.metrics.dci import dci
 from lbvae.metrics.dci import disentanglement_completeness
 from lbvae.metrics.factor_vae import factor_vae_inputs
 from lbvae.metrics.factor_vae import factor_vae_score
-from lbvae.metrics.im import im_score
-from lbvae.metrics.mig import mig
-from lbvae.metrics.mig import mig_from_mutual_info
+from lbvae.metrics.best_assignment import im
+from lbvae.metrics.best_assignment import im_from_mutual_info
+from lbvae.metrics.mutual_info_gap import mig
+from lbvae.metrics.mutual_info_gap import mig_from_mutual_info
+from lbvae.metrics.mutual_info_gap import top_two_gaps
 from lbvae.metrics.mutual_info import discretize
 from lbvae.metrics.mutual_info import factor_entropy
 from lbvae.metrics.mutual_info import mutual_info_matrix
-from lbvae.metrics.sap import sap
-from lbvae.metrics.sap import sap_from_scores
-from lbvae.metrics.sap import sap_score_matrix
+from lbvae.metrics.posterior_mi import posterior_mutual_info
+from lbvae.metrics.posterior_mi import posterior_scores
+from lbvae.metrics.attribute_predictability import sap
+from lbvae.metrics.attribute_predictability import sap_from_scores
+from lbvae.metrics.attribute_predictability import sap_score_matrix
 from lbvae.metrics.suite import all_metrics
 
 __all__ = [
@@ -45,10 +61,14 @@ __all__ = [
     "factor_entropy",
     "factor_vae_inputs",
     "factor_vae_score",
-    "im_score",
+    "im",
+    "im_from_mutual_info",
     "mig",
     "mig_from_mutual_info",
+    "top_two_gaps",
     "mutual_info_matrix",
+    "posterior_mutual_info",
+    "posterior_scores",
     "sap",
     "sap_from_scores",
     "sap_score_matrix",

@@ -1,7 +1,7 @@
 """Plug-in discrete mutual information between latents and ground-truth factors.
 
 The estimator behind MIG (Chen et al., 2018, "Isolating Sources of Disentanglement in
-Variational Autoencoders") and behind the I_m score of arXiv 2602.09277 (SPEC §4):
+Variational Autoencoders") and behind the I_m score of arXiv 2602.09277 (§4; docs/method.md):
 each latent is cut into ``num_bins`` equal-width bins spanning its observed
 [min, max] (the maximum falls in the last bin; a constant latent puts every sample
 in bin 0 and so has zero MI with everything), factors are class indices, and
@@ -27,13 +27,15 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from lbvae import errors
+
 
 def resolve_factor_sizes(factors,
                          factor_sizes: Sequence[int] | None) -> tuple[int, ...]:
-  """Returns static per-factor class counts.
+  """Returns static per-factor class counts, and checks concrete factors against them.
 
   Args:
-    factors: int[N, F] class indices (only read when ``factor_sizes`` is None).
+    factors: int[N, F] class indices.
     factor_sizes: number of classes of each factor, or None to use max + 1 of
       ``factors`` (needs concrete values: not under ``jit`` or ``vmap``).
 
@@ -41,24 +43,51 @@ def resolve_factor_sizes(factors,
     A tuple of F Python ints.
 
   Raises:
-    ValueError: sizes of the wrong length, or None with traced ``factors``.
+    lbvae.errors.ConfigError: sizes of the wrong length or not positive, or None
+      with traced ``factors``.
+    lbvae.errors.DataError: concrete ``factors`` with a value outside
+      ``[0, factor_sizes[j])`` (it would fall outside every histogram bin and
+      silently lower every score). Traced factors (under jit/vmap) cannot be
+      checked here: check them before the transformation, as the evaluation pass
+      does, or call the metric once eagerly.
   """
   num_factors = factors.shape[-1]
+  concrete = not isinstance(factors, jax.core.Tracer)
   if factor_sizes is None:
-    try:
-      values = np.asarray(factors)
-    except jax.errors.TracerArrayConversionError as e:
-      raise ValueError(
-          "factor_sizes must be given when factors are traced (under jit or vmap); "
-          "pass the dataset's factor_sizes") from e
+    errors.require(concrete,
+                   "factor_sizes must be given when factors are traced (under jit "
+                   "or vmap); pass the dataset's factor_sizes")
+    values = np.asarray(factors)
+    errors.require(values.size == 0 or values.min() >= 0,
+                   f"factor classes must be >= 0, got {values.min()}", errors.DataError)
     return tuple(int(values[:, j].max()) + 1 for j in range(num_factors))
   sizes = tuple(int(s) for s in factor_sizes)
-  if len(sizes) != num_factors:
-    raise ValueError(
-        f"factor_sizes has {len(sizes)} entries but factors has {num_factors} columns")
-  if min(sizes) < 1:
-    raise ValueError(f"factor_sizes must be positive, got {sizes}")
+  errors.require(len(sizes) == num_factors,
+                 f"factor_sizes has {len(sizes)} entries but factors has "
+                 f"{num_factors} columns")
+  errors.require(min(sizes, default=1) >= 1,
+                 f"factor_sizes must be positive, got {sizes}")
+  if concrete:
+    check_factor_range(np.asarray(factors), sizes)
   return sizes
+
+
+def check_factor_range(factors: np.ndarray, factor_sizes: Sequence[int]) -> None:
+  """Raises DataError unless every column j of ``factors`` lies in [0, sizes[j]).
+
+  Args:
+    factors: int[..., F] concrete class indices.
+    factor_sizes: F class counts.
+  """
+  if factors.size == 0:
+    return
+  flat = factors.reshape(-1, factors.shape[-1])
+  lo, hi = flat.min(axis=0), flat.max(axis=0)
+  for j, k in enumerate(factor_sizes):
+    errors.require(lo[j] >= 0 and hi[j] < k,
+                   f"factor {j} has class values in [{lo[j]}, {hi[j]}] but "
+                   f"factor_sizes[{j}] = {k}: classes must be integers in [0, {k})",
+                   errors.DataError)
 
 
 def discretize(latents: jax.Array, *, num_bins: int = 20) -> jax.Array:

@@ -1,6 +1,6 @@
 """All array metrics of one model in one jit-able call (the evaluation pass's unit).
 
-Computes, from the SPEC §4 train/test split of one model's codes: the MI matrix and
+Computes, from the docs/method.md §4 train/test split of one model's codes: the MI matrix and
 MIG (Chen et al., 2018) and I_m (arXiv 2602.09277) on the train part, SAP (Kumar et
 al., 2018) fitted on train and scored on test, and DCI (Eastwood & Williams, 2018)
 with a LASSO predictor. The FactorVAE score needs fresh dataset samples and lives in
@@ -24,10 +24,10 @@ import jax
 
 from lbvae.metrics import mutual_info
 from lbvae.metrics.dci import dci
-from lbvae.metrics.im import im_score
-from lbvae.metrics.mig import mig_from_mutual_info
-from lbvae.metrics.sap import sap_from_scores
-from lbvae.metrics.sap import sap_score_matrix
+from lbvae.metrics.best_assignment import im_from_mutual_info
+from lbvae.metrics.mutual_info_gap import mig_from_mutual_info
+from lbvae.metrics.attribute_predictability import sap_from_scores
+from lbvae.metrics.attribute_predictability import sap_score_matrix
 
 
 def all_metrics(latents_train: jax.Array, factors_train: jax.Array,
@@ -63,7 +63,7 @@ def all_metrics(latents_train: jax.Array, factors_train: jax.Array,
   return {
       "mig": mig_from_mutual_info(mi, entropy),
       "sap": sap_from_scores(sap_scores),
-      "im": im_score(mi),
+      "im": im_from_mutual_info(mi),
       "dci_disentanglement": dci_scores["disentanglement"],
       "dci_completeness": dci_scores["completeness"],
       "dci_informativeness": dci_scores["informativeness"],

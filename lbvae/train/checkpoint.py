@@ -5,13 +5,26 @@ Each checkpoint ``<step>/`` holds two items:
 
 * ``state`` -- the full grid :class:`~lbvae.train.state.TrainState` (params, Adam
   state, step, noise keys, β, λ, seed, loss windows, log sums, health flags), every
-  leaf with the member axis first, so resuming is exact;
+  leaf with the member axis first -- the G real members only, never the inert
+  padding of :mod:`lbvae.train.sharding` -- so resuming is exact;
 * ``meta`` -- JSON: ``{"phase", "step", "start_step", "end_step", "members": [{"member",
   "beta", "lambda", "seed", ["parent",] "finite", "frozen_step"}]}``.
 
 ``step`` is the global optimisation step (phase 2 continues counting from the end of
 phase 1). Writes are atomic (orbax writes into a temporary directory and renames it
 when complete) and synchronous, so a checkpoint on disk is always whole.
+
+Portable: a checkpoint is read onto the devices of the reading process, whatever
+their number (and whatever the padding) when it was written. Orbax also stores the
+writer's shardings, which name its devices; they are never used. :meth:`restore`
+takes the target sharding of every leaf from the caller (the trainer's own state
+sharding), and :func:`load_params` reads the shapes and dtypes from the checkpoint's
+metadata and returns host numpy arrays.
+
+Before orbax reads an item, :func:`check_readable` reads every byte of its database
+synchronously, so that a corrupt checkpoint is one :class:`lbvae.errors.CheckpointError`
+rather than a failure inside orbax's concurrent reads (which leaves tensorstore
+callbacks raising on stderr after the fact).
 
 Synopsis::
 
@@ -27,9 +40,15 @@ import os
 from typing import Any
 
 import jax
+import numpy as np
 import orbax.checkpoint as ocp
+import tensorstore as ts
+
+from lbvae import errors
 
 ITEMS = ("state", "meta")
+# Errors orbax and tensorstore raise for unreadable or inconsistent files.
+READ_ERRORS = (OSError, ValueError, KeyError, TypeError)
 
 
 def _options(keep: int | None = None, read_only: bool = False):
@@ -38,6 +57,51 @@ def _options(keep: int | None = None, read_only: bool = False):
                                         enable_async_checkpointing=False)
   return ocp.CheckpointManagerOptions(max_to_keep=keep, create=True,
                                       enable_async_checkpointing=False)
+
+
+def _one_line(e: BaseException) -> str:
+  lines = str(e).strip().splitlines()
+  return f"{type(e).__name__}: {lines[0][:200] if lines else ''}"
+
+
+def check_readable(directory: str, step: int) -> None:
+  """Reads every stored byte of the checkpoint's ``state`` item.
+
+  The item is an OCDBT database (orbax's default format); reading all of it -- the
+  manifest, the index and the values -- through one synchronous tensorstore key-value
+  store finds a truncated, missing or corrupt file before orbax opens the arrays.
+
+  Args:
+    directory: ``DIR/phaseN/checkpoints``.
+    step: the checkpoint's step.
+
+  Raises:
+    lbvae.errors.CheckpointError: the item is missing or a file does not read.
+  """
+  item = os.path.join(os.path.abspath(directory), str(int(step)), "state")
+  name = os.path.join(directory, str(int(step)))
+  errors.require(os.path.isdir(item), f"checkpoint {name} has no state directory",
+                 error=errors.CheckpointError)
+  errors.require(os.path.exists(os.path.join(item, "_METADATA")),
+                 f"checkpoint {name} is incomplete (no state/_METADATA)",
+                 error=errors.CheckpointError)
+  if not os.path.exists(os.path.join(item, "manifest.ocdbt")):
+    return   # not OCDBT: left to orbax
+  try:
+    store = ts.KvStore.open({"driver": "ocdbt", "base": f"file://{item}/"}).result()
+    for key in store.list().result():
+      store.read(key).result()
+  except READ_ERRORS as e:
+    raise errors.CheckpointError(
+        f"checkpoint {name} is unreadable ({_one_line(e)})") from None
+
+
+def _target(abstract, default: jax.sharding.Sharding):
+  """``jax.ShapeDtypeStruct`` leaves, each with its own sharding or ``default``."""
+  def one(a):
+    sharding = getattr(a, "sharding", None) or default
+    return jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=sharding)
+  return jax.tree.map(one, abstract)
 
 
 class PhaseCheckpoints:
@@ -67,19 +131,31 @@ class PhaseCheckpoints:
     self._manager.wait_until_finished()
 
   def restore(self, step: int, abstract_state) -> tuple[Any, dict]:
-    """Reads the checkpoint at ``step``.
+    """Reads the checkpoint at ``step`` onto this process's devices.
 
     Args:
       step: a step of :meth:`all_steps`.
-      abstract_state: a state (or ``jax.ShapeDtypeStruct`` tree) of the same
-        structure, e.g. from ``jax.eval_shape``.
+      abstract_state: a state, or a ``jax.ShapeDtypeStruct`` tree (e.g. from
+        ``jax.eval_shape``), of the same structure; each leaf's ``sharding`` says
+        where it goes (a leaf without one goes to the first local device). The
+        device count of the writer does not matter.
 
     Returns:
       (state, meta).
+
+    Raises:
+      lbvae.errors.CheckpointError: the checkpoint does not read.
     """
-    target = jax.tree.map(ocp.utils.to_shape_dtype_struct, abstract_state)
-    out = self._manager.restore(int(step), args=ocp.args.Composite(
-        state=ocp.args.StandardRestore(target), meta=ocp.args.JsonRestore()))
+    check_readable(self.directory, step)
+    target = _target(abstract_state,
+                     jax.sharding.SingleDeviceSharding(jax.local_devices()[0]))
+    try:
+      out = self._manager.restore(int(step), args=ocp.args.Composite(
+          state=ocp.args.StandardRestore(target), meta=ocp.args.JsonRestore()))
+    except READ_ERRORS as e:
+      raise errors.CheckpointError(
+          f"checkpoint {os.path.join(self.directory, str(int(step)))} does not "
+          f"restore ({_one_line(e)})") from None
     return out.state, out.meta
 
   def close(self) -> None:
@@ -89,25 +165,45 @@ class PhaseCheckpoints:
 def load_params(directory: str, step: int | None = None) -> tuple[Any, dict]:
   """Parameters and metadata of a phase checkpoint, without a model or optimiser.
 
+  The shapes and dtypes come from the checkpoint's own metadata and the arrays are
+  read into host memory, so any process can load a checkpoint written on any
+  number of devices.
+
   Args:
     directory: ``DIR/phaseN/checkpoints``.
     step: which checkpoint (default: the latest).
 
   Returns:
-    (params: nested dict of arrays with leading axis G = number of members,
+    (params: nested dict of numpy arrays with leading axis G = number of members,
     meta: the checkpoint's JSON metadata, see the module docstring).
 
   Raises:
-    FileNotFoundError: no checkpoint in ``directory``.
+    lbvae.errors.CheckpointError: no checkpoint in ``directory``, or it does not
+      read.
   """
+  registry = ocp.handlers.DefaultCheckpointHandlerRegistry()
+  registry.add("state", ocp.args.PyTreeRestore, ocp.PyTreeCheckpointHandler)
+  registry.add("meta", ocp.args.JsonRestore, ocp.JsonCheckpointHandler)
   manager = ocp.CheckpointManager(os.path.abspath(directory),
-                                  options=_options(read_only=True), item_names=ITEMS)
+                                  options=_options(read_only=True),
+                                  handler_registry=registry)
   try:
     step = manager.latest_step() if step is None else int(step)
-    if step is None:
-      raise FileNotFoundError(f"no checkpoint in {directory}")
-    out = manager.restore(step, args=ocp.args.Composite(
-        state=ocp.args.StandardRestore(), meta=ocp.args.JsonRestore()))
+    errors.require(step is not None, f"no checkpoint in {directory}",
+                   error=errors.CheckpointError)
+    check_readable(directory, step)
+    try:
+      stored = manager.item_metadata(step)["state"]
+      target = jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype),
+                            dict(getattr(stored, "tree", stored)))
+      host = jax.tree.map(lambda _: ocp.RestoreArgs(restore_type=np.ndarray), target)
+      out = manager.restore(step, args=ocp.args.Composite(
+          state=ocp.args.PyTreeRestore(target, restore_args=host),
+          meta=ocp.args.JsonRestore()))
+    except READ_ERRORS as e:
+      raise errors.CheckpointError(
+          f"checkpoint {os.path.join(directory, str(step))} does not restore "
+          f"({_one_line(e)})") from None
   finally:
     manager.close()
   return out.state["params"], out.meta

@@ -1,6 +1,6 @@
 """Checks a sweep config at the boundary: one clear line per mistake.
 
-The sweep of arXiv 2602.09277 (SPEC §4) is described by an ``ml_collections`` config
+The sweep of arXiv 2602.09277 (§4; docs/method.md) is described by an ``ml_collections`` config
 (see ``configs/default.py`` for every field). :func:`validate` raises
 :class:`lbvae.errors.Error` naming the field and the allowed range, before anything
 is loaded or written. Dataset names, sources and paths are checked by
@@ -12,7 +12,7 @@ is loaded or written. Dataset names, sources and paths are checked by
 Synopsis::
 
     from lbvae.train import config as config_lib
-    config = config_lib.defaults()       # SPEC §4 protocol on procedural dSprites
+    config = config_lib.defaults()       # docs/method.md §4 protocol on procedural dSprites
     config_lib.validate(config)          # raises errors.Error
 """
 
@@ -23,7 +23,7 @@ import math
 import ml_collections
 
 from lbvae import errors
-from lbvae.train import grid
+from lbvae.train import grid_runner
 
 POSITIVE_INTS = ("num_seeds", "batch_size", "phase1_steps", "phase2_steps",
                  "checkpoint_every", "log_every", "window", "latent_dim",
@@ -32,25 +32,29 @@ POSITIVE_INTS = ("num_seeds", "batch_size", "phase1_steps", "phase2_steps",
 
 
 def defaults() -> ml_collections.ConfigDict:
-  """Every field of a sweep config, at the settings of SPEC §4.
+  """Every field of a sweep config, at the settings of docs/method.md §4.
 
   Fields:
     dataset.name / .source / .path / .placement: what ``lbvae.data.load`` and
-      ``lbvae.data.batch_source`` get (path "" = none).
+      ``lbvae.data.batching`` get (path "" = none).
     betas, lambdas: the grid's KL and L2-penalty weights (λ only in phase 2).
     num_seeds, seed: seed indices 0..num_seeds-1 under the root seed ``seed``.
     batch_size, learning_rate, adam_b1, adam_b2, adam_eps: the optimiser (Adam).
     phase1_steps, phase2_steps: steps of each phase (phase 2 continues phase 1).
-    window: steps in the loss window whose means are reported (SPEC: 5 000).
+    window: steps in the loss window whose means are reported (the paper: 5 000).
     log_every, checkpoint_every, keep_checkpoints: host boundaries and retention.
     latent_dim, model_impl: the VAE (``state.make_model``).
     grid_strategy, map_batch_size, steps_per_call: how the grid step is lifted and
-      how many steps one compiled call runs (``lbvae.train.grid``).
+      how many steps one compiled call runs (``lbvae.train.grid_runner``).
     grid_chunk: members trained at once (0: all; -1: as many as fit in the device's
-      free memory, measured); ``lbvae.train.placement``.
+      free memory, measured); ``lbvae.train.sharding``.
     distributed: call ``jax.distributed.initialize()`` first (several hosts; also
       env ``LBVAE_DISTRIBUTED=1``); docs/performance.md.
-    eval.num_train / .num_test / .num_bins / .batch_size: the evaluation pass.
+    eval.num_train / .num_test / .num_bins / .batch_size: the evaluation pass;
+      eval.posterior_samples: images of the stratified sample behind the
+      posterior-aware MIG / I_m (0: not computed).
+    collapse.num_samples / .num_bins / .active_threshold: the collapse probe run
+      at every checkpoint (``lbvae.train.collapse``; 0 samples: off).
   """
   c = ml_collections.ConfigDict()
   c.dataset = ml_collections.ConfigDict(
@@ -77,12 +81,17 @@ def defaults() -> ml_collections.ConfigDict:
   c.steps_per_call = 1
   c.grid_chunk = 0
   c.distributed = False
-  # Evaluation (SPEC §4): 10 000 train + 5 000 test samples per seed, 20 bins; the
+  # Evaluation (docs/method.md §4): 10 000 train + 5 000 test samples per seed, 20 bins; the
   # FactorVAE score (Kim & Mnih 2018) with `factor_vae_votes` votes of
   # `factor_vae_batch` images each (0 votes: not computed).
   c.eval = ml_collections.ConfigDict(
       {"num_train": 10_000, "num_test": 5_000, "num_bins": 20, "batch_size": 500,
-       "factor_vae_votes": 200, "factor_vae_batch": 64})
+       "factor_vae_votes": 200, "factor_vae_batch": 64,
+       "posterior_samples": 2_400})
+  # The collapse probe (lbvae.train.collapse): per-latent KL, active latents and
+  # MI of every member at every checkpoint, on a fixed stratified sample.
+  c.collapse = ml_collections.ConfigDict(
+      {"num_samples": 1_000, "num_bins": 20, "active_threshold": 0.01})
   return c
 
 
@@ -126,8 +135,8 @@ def validate(config) -> None:
               f"{config.adam_b1!r}, {config.adam_b2!r}")
   errors.require(config.adam_eps > 0, f"config.adam_eps must be > 0, got "
               f"{config.adam_eps!r}")
-  errors.require(config.grid_strategy in grid.STRATEGIES,
-              f"config.grid_strategy must be one of {', '.join(grid.STRATEGIES)}, "
+  errors.require(config.grid_strategy in grid_runner.STRATEGIES,
+              f"config.grid_strategy must be one of {', '.join(grid_runner.STRATEGIES)}, "
               f"got {config.grid_strategy!r}")
   chunk = config.get("grid_chunk", 0)
   errors.require(isinstance(chunk, int) and not isinstance(chunk, bool) and chunk >= -1,
@@ -136,6 +145,15 @@ def validate(config) -> None:
   errors.require(isinstance(config.get("distributed", False), bool),
               f"config.distributed must be True or False, got "
               f"{config.get('distributed')!r}")
+  probe = config.get("collapse") or {}
+  for field, lo in (("num_samples", 0), ("num_bins", 2)):
+    v = probe.get(field, lo)
+    errors.require(isinstance(v, int) and not isinstance(v, bool) and v >= lo,
+                   f"config.collapse.{field} must be an integer >= {lo}, got {v!r}")
+  threshold = probe.get("active_threshold", 0.0)
+  errors.require(isinstance(threshold, (int, float)) and math.isfinite(threshold)
+                 and threshold >= 0,
+                 f"config.collapse.active_threshold must be >= 0, got {threshold!r}")
   errors.require(isinstance(config.map_batch_size, int) and config.map_batch_size >= 0,
               f"config.map_batch_size must be an integer >= 0, got "
               f"{config.map_batch_size!r}")

@@ -4,14 +4,16 @@ Phase 1 trains the β × seed grid under L_β; phase 2 restores the final phase-
 checkpoint and continues every member for each λ under L_λβ with a fresh optimiser
 (β × λ × seed). Each phase runs in chunks between host boundaries -- every
 ``log_every`` steps (a row per member in ``train_log.csv``), every
-``checkpoint_every`` steps (an orbax checkpoint) and at the end of the phase.
+``checkpoint_every`` steps (an orbax checkpoint) and at the end of the phase. At
+every checkpoint (and before the first step of phase 1) the collapse probe of
+:mod:`lbvae.train.collapse` scores every member (``config.collapse``).
 
 Resume: a run on a workdir restores each phase's latest checkpoint ("resuming phase
 N from step K") and continues with the same keys, data order and loss windows, so it
 ends with the same numbers as an uninterrupted run; a finished workdir is not
 retrained. The files are described in :mod:`lbvae.train.workdir`.
 
-Devices and hosts (:mod:`lbvae.train.placement`): the grid is sharded over every
+Devices and hosts (:mod:`lbvae.train.sharding`): the grid is sharded over every
 visible device; with ``config.distributed`` every host runs this same program and
 only process 0 writes the run log, the CSVs and the JSON metadata (orbax writes the
 checkpoints of all hosts). Checkpoints hold the real members only and are restored
@@ -31,12 +33,14 @@ from typing import Callable
 import jax
 import numpy as np
 
+from lbvae import files
 from lbvae import data
 from lbvae.train import checkpoint
+from lbvae.train import collapse
 from lbvae.train import config as config_lib
-from lbvae.train import grid
+from lbvae.train import grid_runner
 from lbvae.train import members as members_lib
-from lbvae.train import placement
+from lbvae.train import sharding
 from lbvae.train import progress
 from lbvae.train import state as state_lib
 from lbvae.train import step as step_lib
@@ -64,8 +68,8 @@ def _phase_done(paths: workdir_lib.Paths, config, phase: int) -> bool:
 
 
 def _member_rows(grid_members, state, step: int) -> list[dict]:
-  healthy = placement.to_host(state.healthy)
-  frozen = placement.to_host(state.frozen_step)
+  healthy = sharding.to_host(state.healthy)
+  frozen = sharding.to_host(state.frozen_step)
   out = []
   for m in grid_members:
     row = m.as_dict()
@@ -79,8 +83,9 @@ class _Phase:
   """Trains one phase; see :func:`train`."""
 
   def __init__(self, phase, config, paths, runner, model, tx, keys, log, hook,
-               show_progress):
+               show_progress, probe=None):
     self.phase, self.config, self.paths = phase, config, paths
+    self.probe = probe
     self.runner, self.model, self.tx, self.keys = runner, model, tx, keys
     self.log, self.hook, self.show_progress = log, hook, show_progress
     self.grid = members_lib.phase_grid(config, phase)
@@ -123,9 +128,15 @@ class _Phase:
     return state_lib.phase2_state(self.tx, self.grid, phase1, self.keys,
                                   window=self.config.window), None
 
+  def record_collapse(self, state, step: int, collapse_log) -> None:
+    """Runs the collapse probe on every member; the main process writes the rows."""
+    scores = self.probe(state.params)
+    if collapse_log is not None:
+      collapse_log.append(step, self.grid, scores)
+
   def warn_frozen(self, state, warned: set) -> None:
-    healthy = placement.to_host(state.healthy)
-    frozen = placement.to_host(state.frozen_step)
+    healthy = sharding.to_host(state.healthy)
+    frozen = sharding.to_host(state.frozen_step)
     for m in self.grid:
       if not healthy[m.index] and m.index not in warned:
         warned.add(m.index)
@@ -135,7 +146,7 @@ class _Phase:
             "finite parameters and flagged finite=0")
 
   def write_final(self, state) -> None:
-    means = placement.to_host(state_lib.window_means(state))
+    means = sharding.to_host(state_lib.window_means(state))
     rows = _member_rows(self.grid, state, self.end)
     for r, m in zip(rows, self.grid):
       nll, kl, l2 = (float(v) for v in means[m.index])
@@ -144,19 +155,26 @@ class _Phase:
       r.update(nll=nll, kl=kl, l2=l2, loss=nll + m.beta * kl + m.lam * l2,
                step=self.end, frozen_step=-1 if r["frozen_step"] is None
                else r["frozen_step"])
-    if placement.is_main_process():
-      workdir_lib.write_csv(self.paths.final_metrics(self.phase),
+    if sharding.is_main_process():
+      files.write_csv(self.paths.final_metrics(self.phase),
                             workdir_lib.FINAL_COLUMNS, rows)
 
   def run(self) -> dict:
     config, g = self.config, len(self.grid)
     state, resumed = self.initial_state()
-    t = int(placement.to_host(state.step)[0])
-    main = placement.is_main_process()
+    t = int(sharding.to_host(state.step)[0])
+    main = sharding.is_main_process()
     if main:
-      workdir_lib.write_json(self.paths.grid(self.phase), self.meta(state, t))
+      files.write_json(self.paths.grid(self.phase), self.meta(state, t))
     train_log = (workdir_lib.TrainLog(self.paths.train_log(self.phase), resumed)
                  if main else None)
+    collapse_log = None
+    if self.probe is not None and main:
+      collapse_log = collapse.CollapseLog(self.paths.phase(self.phase),
+                                          latent_dim=int(config.latent_dim),
+                                          resume_step=resumed)
+    if self.probe is not None and self.phase == 1 and resumed is None:
+      self.record_collapse(state, t, collapse_log)   # the untrained models
     warned: set = set()
     self.warn_frozen(state, warned)
     self.log.info(f"phase {self.phase}: {g} models, steps {t} -> {self.end} "
@@ -176,7 +194,7 @@ class _Phase:
       bar.update(stop - t)
       t, local = stop, stop - self.start
       if local % config.log_every == 0 or t == self.end:
-        means = placement.to_host(state_lib.log_means(state))
+        means = sharding.to_host(state_lib.log_means(state))
         rows = _member_rows(self.grid, state, t)
         for r in rows:
           r.update(step=t, **dict(zip(state_lib.LOG_FIELDS,
@@ -189,7 +207,9 @@ class _Phase:
         meta = self.meta(state, t)
         self.ckpts.save(t, state, meta)
         if main:
-          workdir_lib.write_json(self.paths.grid(self.phase), meta)
+          files.write_json(self.paths.grid(self.phase), meta)
+        if self.probe is not None:
+          self.record_collapse(state, t, collapse_log)
       if self.hook is not None:
         self.hook(self.phase, t)
     rate = bar.close()
@@ -228,7 +248,7 @@ def train(config, workdir: str, *, hook: Hook | None = None,
       written before these checks pass.
   """
   config_lib.validate(config)
-  placement.maybe_initialize_distributed(config)
+  sharding.maybe_initialize_distributed(config)
   paths = workdir_lib.Paths(workdir)
   workdir_lib.check_config(paths, config)
   state_lib.make_model(config, 1)   # raises errors.ConfigError on an unknown model_impl
@@ -240,7 +260,7 @@ def train(config, workdir: str, *, hook: Hook | None = None,
   ds = data.load(config.dataset.name, config.dataset.source,
                  config.dataset.path or None)
   source = data.batch_source(ds, config.dataset.placement)
-  main = placement.is_main_process()
+  main = sharding.is_main_process()
   if main:
     workdir_lib.store_config(paths, config)
   log = progress.RunLog(paths.run_log if main else None, echo=main)
@@ -248,19 +268,26 @@ def train(config, workdir: str, *, hook: Hook | None = None,
   model = state_lib.make_model(config, ds.num_channels)
   tx = state_lib.make_optimizer(config)
   keys = state_lib.seed_keys(config.seed, config.num_seeds)
-  runner = grid.GridRunner(step_lib.make_train_step(model, tx), source,
+  runner = grid_runner.GridRunner(step_lib.make_train_step(model, tx), source,
                            batch_size=config.batch_size,
                            strategy=config.grid_strategy,
                            map_batch_size=config.map_batch_size,
                            steps_per_call=config.steps_per_call,
                            grid_chunk=config.get("grid_chunk", 0),
                            impl=model.impl)
+  probe = None
+  probe_config = config.get("collapse")
+  if probe_config is not None and probe_config.num_samples > 0:
+    probe = collapse.CollapseProbe(
+        model, ds, num_samples=probe_config.num_samples, seed=config.seed,
+        num_bins=probe_config.num_bins,
+        active_threshold=probe_config.active_threshold)
   summary = {}
   for phase in (1, 2):
     if _phase_done(paths, config, phase):
       log.info(f"phase {phase} is already trained; skipping it")
       continue
     summary[phase] = _Phase(phase, config, paths, runner, model, tx, keys, log, hook,
-                            show_progress).run()
+                            show_progress, probe).run()
   log.info(f"sweep finished: {paths.root}")
   return summary

@@ -30,6 +30,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from lbvae import pytrees
 from lbvae import errors
 from lbvae import models
 from lbvae.train import members as members_lib
@@ -86,23 +87,32 @@ def make_model(config, num_channels: int) -> models.VAE:
   """The one place a config becomes a model (``config.model_impl`` picks the layers).
 
   Args:
-    config: with ``latent_dim`` and ``model_impl``.
+    config: a ConfigDict or a plain mapping with ``latent_dim`` and, optionally,
+      ``model_impl`` (default ``"auto"``).
     num_channels: image channels of the dataset.
 
   Returns:
     The Flax module.
+
+  Raises:
+    lbvae.errors.ConfigError: an unknown ``model_impl`` or a bad ``latent_dim``.
   """
-  errors.require(config.model_impl in MODEL_IMPLS,
-              f"config.model_impl must be one of {', '.join(MODEL_IMPLS)}, "
-              f"got {config.model_impl!r}")
-  return models.VAE(latent_dim=int(config.latent_dim), num_channels=int(num_channels),
-                    impl=resolve_impl(config.model_impl))
+  impl = config.get("model_impl", "auto")
+  latent_dim = config.get("latent_dim")
+  errors.require(impl in MODEL_IMPLS,
+                 f"config.model_impl must be one of {', '.join(MODEL_IMPLS)}, "
+                 f"got {impl!r}")
+  errors.require(isinstance(latent_dim, int) and not isinstance(latent_dim, bool)
+                 and latent_dim >= 1,
+                 f"config.latent_dim must be an integer >= 1, got {latent_dim!r}")
+  return models.VAE(latent_dim=latent_dim, num_channels=int(num_channels),
+                    impl=resolve_impl(impl))
 
 
 def resolve_impl(model_impl: str) -> str:
   """``auto`` -> the formulation measured fastest on this backend.
 
-  On XLA:CPU the sub-pixel ``fast`` layers train about 3x faster than the reference
+  On XLA:CPU the sub-pixel layers train several times faster than the reference
   transposed convolutions (docs/performance.md); on accelerators the reference
   layers map straight onto the vendor's convolution kernels. Both compute the same
   function with the same parameters (tests/test_layers.py), so checkpoints are
@@ -110,11 +120,11 @@ def resolve_impl(model_impl: str) -> str:
   """
   if model_impl != "auto":
     return model_impl
-  return "fast" if jax.default_backend() == "cpu" else "reference"
+  return "subpixel" if jax.default_backend() == "cpu" else "reference"
 
 
 def make_optimizer(config) -> optax.GradientTransformation:
-  """Adam with the config's learning rate and moments (SPEC §4: 1e-4, 0.9, 0.999, 1e-8)."""
+  """Adam with the config's learning rate and moments (docs/method.md §4: 1e-4, 0.9, 0.999, 1e-8)."""
   return optax.adam(config.learning_rate, b1=config.adam_b1, b2=config.adam_b2,
                     eps=config.adam_eps)
 
@@ -134,9 +144,9 @@ def seed_keys(root_seed: int, num_seeds: int) -> SeedKeys:
 def init_params(model: models.VAE, key_data: np.ndarray):
   """Initial parameters, one set per row of ``key_data`` (uint32[S, 2]) -> leading S.
 
-  Runs once per sweep, so it is compiled without XLA's backend optimisations: on
-  the 2-core CPU that takes 4 s instead of 25 s (the dozen random initialisers are
-  slow to optimise), for a program that then runs in well under a second.
+  Runs once per sweep, so it is compiled without XLA's backend optimisations: the
+  dozen random initialisers are slow to optimise and the program runs only once
+  (docs/performance.md has the compile times).
   """
   key_data = jnp.asarray(key_data)
   lowered = jax.jit(jax.vmap(_init_one(model))).lower(key_data)
@@ -193,6 +203,47 @@ def grid_state(params, tx: optax.GradientTransformation,
         **fixed)
 
   return build(params, fixed)
+
+
+def init_grid(model: models.VAE, tx: optax.GradientTransformation, *,
+              betas: Sequence[float], lambdas: Sequence[float] = (0.0,),
+              num_seeds: int = 1, seed: int = 0,
+              window: int = 100) -> tuple[TrainState, list[members_lib.Member]]:
+  """A fresh grid of β × λ × seed models, without a config (for library use).
+
+  Members are ordered β-major, then λ, then seed; members of one seed share their
+  initial parameters, data order and noise (as in a sweep's phase 1).
+
+  Args:
+    model: the VAE (e.g. ``lbvae.models.VAE(latent_dim=10, num_channels=1)``).
+    tx: the optimiser (e.g. ``optax.adam(1e-4)``).
+    betas: KL weights (each >= 0).
+    lambdas: L2-penalty weights (each >= 0).
+    num_seeds: seed indices 0 .. num_seeds - 1.
+    seed: the root seed.
+    window: length of the loss window whose means :func:`window_means` reports.
+
+  Returns:
+    (state with a leading axis G = len(betas) * len(lambdas) * num_seeds, members).
+
+  Raises:
+    lbvae.errors.ConfigError: a negative or non-finite weight, no weights, or
+      num_seeds / window < 1.
+  """
+  for name, values in (("betas", betas), ("lambdas", lambdas)):
+    values = [float(v) for v in values]
+    errors.require(len(values) > 0, f"{name} is empty")
+    errors.require(all(np.isfinite(v) and v >= 0 for v in values),
+                   f"{name} must be finite and >= 0, got {tuple(values)}")
+  errors.require(int(num_seeds) >= 1, f"num_seeds must be >= 1, got {num_seeds}")
+  errors.require(int(window) >= 1, f"window must be >= 1, got {window}")
+  grid = [members_lib.Member(index=0, beta=float(b), lam=float(lam), seed=s)
+          for b in betas for lam in lambdas for s in range(int(num_seeds))]
+  grid = [dataclasses.replace(m, index=i) for i, m in enumerate(grid)]
+  keys = seed_keys(seed, int(num_seeds))
+  params = take(init_params(model, keys.init), members_lib.column(grid, "seed",
+                                                                   np.int32))
+  return grid_state(params, tx, grid, keys, step=0, window=int(window)), grid
 
 
 def phase1_state(model: models.VAE, tx: optax.GradientTransformation,
@@ -253,10 +304,7 @@ def grid_size(state: TrainState) -> int:
   return int(state.step.shape[0])
 
 
-@jax.jit
-def take(tree, rows):
-  """Rows ``rows`` (int[K]) of every leaf: K members of a grid state (or params)."""
-  return jax.tree.map(lambda a: a[rows], tree)
+take = jax.jit(pytrees.take)   # rows of a grid state (or params), compiled
 
 
 @jax.jit

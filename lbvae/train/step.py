@@ -1,7 +1,7 @@
 """One optimisation step of one λβ-VAE (arXiv 2602.09277, §2 and §4).
 
 ``train_step(state, batch, rng) -> (state, metrics)`` is pure and written for a single
-model; :mod:`lbvae.train.grid` lifts it over the grid axis and compiles it once. β and
+model; :mod:`lbvae.train.grid_runner` lifts it over the grid axis and compiles it once. β and
 λ are read from the state, so they are traced values and one compilation serves every
 member. Phase 1 members have λ = 0, where L_λβ equals L_β bit for bit.
 
@@ -25,16 +25,11 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from lbvae import pytrees
 from lbvae import losses
 from lbvae.train.state import TrainState
 
 StepFn = Callable[[TrainState, jnp.ndarray, jnp.ndarray], tuple[TrainState, dict]]
-
-
-def all_finite(tree) -> jnp.ndarray:
-  """bool[]: every element of every leaf is finite."""
-  leaves = [jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves(tree)]
-  return jnp.stack(leaves).all()
 
 
 def batch_indices(data_key: jnp.ndarray, step: jnp.ndarray, batch_size: int,
@@ -74,7 +69,7 @@ def make_train_step(model, tx: optax.GradientTransformation) -> StepFn:
   """
 
   def train_step(state: TrainState, batch: jnp.ndarray, rng: jnp.ndarray):
-    x = batch.astype(jnp.float32) / 255.0
+    x = losses.as_float_images(batch)
 
     def loss_fn(params):
       logits, mu, logvar = model.apply({"params": params}, x, rng)
@@ -82,7 +77,7 @@ def make_train_step(model, tx: optax.GradientTransformation) -> StepFn:
                                      lam=state.lam)
 
     (loss, aux), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
-    finite = jnp.isfinite(loss) & all_finite(grads)
+    finite = jnp.isfinite(loss) & pytrees.all_finite(grads)
     ok = state.healthy & finite
     updates, opt_state = tx.update(grads, state.opt_state, state.params)
     params = optax.apply_updates(state.params, updates)

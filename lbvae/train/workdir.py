@@ -9,6 +9,8 @@ Layout (arXiv 2602.09277, §4: phase 1 = β-VAE, phase 2 = continued under L_λ�
     DIR/phaseN/train_log.csv         step,member,beta,lambda,seed,nll,kl,l2,loss,finite
     DIR/phaseN/final_metrics.csv     member,beta,lambda,seed,nll,kl,l2,loss,finite,
                                      frozen_step,step  (loss-window means at the end)
+    DIR/phaseN/collapse.csv          per member and checkpoint: KL per latent, active
+    DIR/phaseN/collapse_mi.npz       latents, MI matrices (lbvae.train.collapse)
 
 ``step`` is the global step (phase 2 continues phase 1's count). ``train_log.csv``
 has one row per member every ``log_every`` steps: means over those steps. A member
@@ -31,18 +33,18 @@ from __future__ import annotations
 
 import csv
 import json
-import math
 import os
 from typing import Iterable, Sequence
 
 import ml_collections
 
 from lbvae import errors
+from lbvae import files
 
 # Fields that may differ between runs on one workdir.
 FREE_FIELDS = ("log_every", "checkpoint_every", "keep_checkpoints", "grid_strategy",
                "map_batch_size", "steps_per_call", "model_impl", "dataset.placement",
-               "dataset.path", "eval", "grid_chunk", "distributed")
+               "dataset.path", "eval", "grid_chunk", "distributed", "collapse")
 
 LOG_COLUMNS = ("step", "member", "beta", "lambda", "seed", "nll", "kl", "l2", "loss",
                "finite")
@@ -130,7 +132,7 @@ def store_config(paths: Paths, config) -> None:
   """Writes ``config.json`` unless it exists (it is never replaced)."""
   if not os.path.exists(paths.config):
     os.makedirs(paths.root, exist_ok=True)
-    write_json(paths.config, _as_plain(config))
+    files.write_json(paths.config, _as_plain(config))
 
 
 def load_config(root: str) -> ml_collections.ConfigDict:
@@ -139,57 +141,33 @@ def load_config(root: str) -> ml_collections.ConfigDict:
     return ml_collections.ConfigDict(json.load(f))
 
 
-def write_json(path: str, obj) -> None:
-  """Writes JSON atomically (temporary file, then rename)."""
-  tmp = path + ".tmp"
-  with open(tmp, "w") as f:
-    json.dump(obj, f, indent=1)
-    f.write("\n")
-  os.replace(tmp, path)
+class CsvLog:
+  """A CSV appended row by row at host boundaries, and trimmed on resume.
 
+  On resume, rows whose ``step`` is after the restored step (written by the
+  interrupted run after its last checkpoint) are dropped first, so the file equals
+  an uninterrupted run's.
 
-def _fmt(v) -> str:
-  if isinstance(v, bool):
-    return str(int(v))
-  if isinstance(v, float):
-    return "nan" if math.isnan(v) else repr(v)
-  return str(v)
-
-
-def write_csv(path: str, columns: Sequence[str], rows: Iterable[dict]) -> None:
-  """Writes a whole CSV atomically."""
-  tmp = path + ".tmp"
-  with open(tmp, "w", newline="") as f:
-    w = csv.writer(f)
-    w.writerow(columns)
-    for r in rows:
-      w.writerow([_fmt(r[c]) for c in columns])
-  os.replace(tmp, path)
-
-
-class TrainLog:
-  """``train_log.csv`` of a phase: appended at every log boundary.
-
-  On resume, rows after the restored step (written by the interrupted run after its
-  last checkpoint) are dropped first, so the log equals an uninterrupted run's.
+  Args:
+    path: the CSV file.
+    columns: its columns (one of them ``step``).
+    resume_step: the restored checkpoint's step, or None to start a new file.
   """
 
-  def __init__(self, path: str, resume_step: int | None):
-    self.path = path
-    if resume_step is None or not os.path.exists(path):
-      write_csv(path, LOG_COLUMNS, [])
-    else:
+  def __init__(self, path: str, columns: Sequence[str], resume_step: int | None):
+    self.path, self.columns = path, tuple(columns)
+    rows = []
+    if resume_step is not None and os.path.exists(path):
       with open(path, newline="") as f:
         rows = [r for r in csv.DictReader(f) if int(r["step"]) <= resume_step]
-      tmp = path + ".tmp"
-      with open(tmp, "w", newline="") as f:
-        w = csv.DictWriter(f, LOG_COLUMNS)
-        w.writeheader()
-        w.writerows(rows)
-      os.replace(tmp, path)
+    files.write_csv(path, self.columns, rows)
 
   def append(self, rows: Iterable[dict]) -> None:
-    with open(self.path, "a", newline="") as f:
-      w = csv.writer(f)
-      for r in rows:
-        w.writerow([_fmt(r[c]) for c in LOG_COLUMNS])
+    files.append_csv(self.path, self.columns, rows)
+
+
+class TrainLog(CsvLog):
+  """``train_log.csv`` of a phase (:data:`LOG_COLUMNS`), see :class:`CsvLog`."""
+
+  def __init__(self, path: str, resume_step: int | None):
+    super().__init__(path, LOG_COLUMNS, resume_step)

@@ -6,10 +6,13 @@ leaves (``lbvae.train.workdir`` files, ``lbvae.train.checkpoint`` orbax checkpoi
 but random parameters. ``tests/test_evaluate_cli.py`` covers a really trained run.
 """
 
+import os
+
 import jax
 import numpy as np
 import pytest
 
+from lbvae import files
 from lbvae import models
 from lbvae.train import checkpoint
 from lbvae.train import config as config_lib
@@ -70,10 +73,21 @@ def write_run(root: str, config) -> None:
     ckpts = checkpoint.PhaseCheckpoints(paths.checkpoints(phase))
     ckpts.save(end, {"params": params}, meta)
     ckpts.close()
-    workdir.write_json(paths.grid(phase), meta)
+    files.write_json(paths.grid(phase), meta)
     final = [dict(r, nll=100.0 + 10 * r["beta"] + r["lambda"], kl=5.0 / r["beta"],
                   l2=3.0, loss=0.0, frozen_step=-1, step=end) for r in rows]
-    workdir.write_csv(paths.final_metrics(phase), workdir.FINAL_COLUMNS, final)
+    files.write_csv(paths.final_metrics(phase), workdir.FINAL_COLUMNS, final)
+
+
+def corrupt(root: str, phase: int) -> str:
+  """Truncates the OCDBT manifest of the final checkpoint of ``phase`` (as written
+  by :func:`write_run`); returns the checkpoint's directory."""
+  step = loop.phase_span(small_config(), phase)[1]
+  directory = os.path.join(workdir.Paths(root).checkpoints(phase), str(step))
+  victim = os.path.join(directory, "state", "manifest.ocdbt")
+  with open(victim, "r+b") as f:
+    f.truncate(os.path.getsize(victim) // 2)
+  return directory
 
 
 @pytest.fixture(scope="session")

@@ -105,6 +105,21 @@ def test_figures_and_report_exist_and_link(evaluated):
   assert '"num_train": 300' in text            # the configuration is shown
 
 
+def test_report_has_the_selection_views(evaluated):
+  """Phase 2 of the small run: β ∈ {1, 8} × λ ∈ {0, 4}, (8, 4) has NaN scores."""
+  workdir, result, _ = evaluated
+  text = open(result.report).read()
+  section = text[text.index("## Choosing (β, λ)"):text.index("## Per-model figures")]
+  for link in ("eval/figures/phase2_percent_change.png", "eval/figures/phase2_pareto.png",
+               "eval/figures/phase2_tchebycheff.png", "eval/selection.html"):
+    assert f"]({link})" in section and os.path.exists(os.path.join(workdir, link))
+  assert "take no part in the Pareto front or the choice: β=8, λ=4." in section
+  assert re.search(r"- 50 % reconstruction weight: \*\*β=\d, λ=\d\*\*", section)
+  cells = tables.read_csv(os.path.join(workdir, "eval", "selection.csv"))
+  assert [(c["beta"], c["lambda"]) for c in cells] == [(1, 0), (1, 4), (8, 0), (8, 4)]
+  assert cells[0]["mig_pct_change"] == 0 and cells[3]["pareto"] == 0
+
+
 def test_rerun_evaluates_nothing_new(evaluated):
   workdir, first, _ = evaluated
   before = open(first.metrics_csv).read()
@@ -142,23 +157,37 @@ def test_heldout_nll_belongs_to_the_right_model(evaluated):
   assert min(abs(v - row["heldout_nll"]) for v in others) > 1e-3
 
 
-# pytest replaces sys.unraisablehook per test, so tensorstore's "Event loop is
-# closed" noise after the failed restore (dropped by the pass in a normal run) can
-# reach it; it is not what this test checks.
-@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+# The checkpoint is checked before orbax reads it, so no tensorstore callback is left
+# to raise "Event loop is closed" in another thread (an unraisable exception).
+@pytest.mark.filterwarnings("error::pytest.PytestUnraisableExceptionWarning")
 def test_corrupt_checkpoint_is_reported_and_skipped(run_dir, tmp_path):
   workdir = _copy(run_dir, tmp_path / "run", with_eval=False)
-  state = os.path.join(workdir, "phase2", "checkpoints", "6", "state")
-  victim = os.path.join(state, "manifest.ocdbt")
-  with open(victim, "r+b") as f:
-    f.truncate(os.path.getsize(victim) // 2)
+  conftest.corrupt(workdir, 2)
   result, lines = _run(workdir)
-  skipped = [p for p in result.problems if "could not be restored" in p]
-  assert len(skipped) == 1 and "phase2/checkpoints/6" in skipped[0]
+  skipped = [p for p in result.problems if "skipped" in p]
+  assert len(skipped) == 1 and skipped[0].startswith("phase 2: checkpoint ")
+  assert "phase2/checkpoints/6 is unreadable" in skipped[0]
+  assert "manifest.ocdbt" in skipped[0] and skipped[0].endswith("its models are skipped")
   assert "\n" not in skipped[0] and skipped[0] in lines
   rows = tables.read_csv(result.metrics_csv)
   assert [r["phase"] for r in rows] == [1, 1]         # phase 1 still evaluated
   assert result.num_evaluated == 2
+  assert "evaluated 2 new model(s), 0 cached, 4 of 6 skipped" in lines[-1]
+
+
+@pytest.mark.filterwarnings("error::pytest.PytestUnraisableExceptionWarning")
+def test_nothing_readable_is_a_checkpoint_error(run_dir, tmp_path):
+  """Every checkpoint corrupt: one error naming both, and no empty tables."""
+  workdir = _copy(run_dir, tmp_path / "run", with_eval=False)
+  conftest.corrupt(workdir, 1)
+  conftest.corrupt(workdir, 2)
+  with pytest.raises(errors.CheckpointError) as e:
+    _run(workdir)
+  message = str(e.value)
+  assert message.startswith("could not evaluate any of the 6 models in ")
+  assert "phase1/checkpoints/4" in message and "phase2/checkpoints/6" in message
+  assert "\n" not in message
+  assert not os.path.exists(os.path.join(workdir, "eval", "metrics.csv"))
 
 
 def test_missing_phase_is_reported(evaluated, tmp_path):

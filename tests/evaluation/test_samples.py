@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from lbvae import data
 from lbvae.evaluation import samples
 
 
@@ -61,3 +62,20 @@ def test_draw_matches_indices_factors_and_images():
                                 test)
   np.testing.assert_array_equal(s.images_train[:, 0, 0, 0], train)
   assert s.images_test.shape == (6, 64, 64, 1)
+
+
+
+def test_stratified_sample_balances_every_factor_and_is_deterministic():
+  ds = data.load("dsprites")
+  factors, images = samples.draw_stratified(ds, seed=2, num=1000)
+  assert factors.shape == (1000, 5) and images.shape == (1000, 64, 64, 1)
+  for j, k in enumerate(ds.factor_sizes):
+    counts = np.bincount(factors[:, j], minlength=k)
+    assert counts.size == k and counts.max() - counts.min() <= 1
+  np.testing.assert_array_equal(images[:3], ds.images(factors[:3]))
+  again, _ = samples.draw_stratified(ds, seed=2, num=1000)
+  np.testing.assert_array_equal(factors, again)
+  other, _ = samples.draw_stratified(ds, seed=3, num=1000)
+  assert not np.array_equal(factors, other)
+  # Columns are shuffled independently: factor pairs are not locked together.
+  assert len({(a, b) for a, b in factors[:, :2]}) == 18

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import scipy.stats
 
+from lbvae import errors
 from lbvae import metrics
 
 
@@ -72,3 +73,17 @@ def test_traced_factors_without_sizes_fail_with_a_clear_message(codes, split):
     jax.jit(metrics.mutual_info_matrix)(codes["mixed"][0], split[0])
   with pytest.raises(ValueError, match="entries"):
     metrics.mutual_info_matrix(codes["mixed"][0], split[0], factor_sizes=(2, 3))
+
+
+@pytest.mark.parametrize("metric", ["mig", "im", "mutual_info_matrix"])
+def test_factor_values_outside_factor_sizes_are_refused(metric):
+  """A class index >= its factor size would fall out of every bin: a clear error."""
+  rng = np.random.default_rng(0)
+  latents = rng.normal(size=(50, 3)).astype(np.float32)
+  factors = np.stack([rng.integers(0, 3, 50), rng.integers(0, 4, 50)], axis=1)
+  fn = getattr(metrics, metric)
+  fn(latents, factors, factor_sizes=(3, 4))           # in range: fine
+  with pytest.raises(errors.DataError, match=r"factor 1 .* factor_sizes\[1\] = 3"):
+    fn(latents, factors, factor_sizes=(3, 3))
+  with pytest.raises(errors.DataError, match="factor 0"):
+    fn(latents, factors - 1, factor_sizes=(3, 4))

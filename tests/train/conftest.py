@@ -1,7 +1,6 @@
 """Shared fixtures for the lbvae.train tests: a tiny grid on procedural dSprites."""
 
 import flax.linen as nn
-import jax
 import pytest
 
 import lbvae.data as data
@@ -11,15 +10,6 @@ from lbvae.train import state as state_lib
 from lbvae.train import step as step_lib
 
 BATCH = 4
-
-
-@pytest.fixture(scope="session", autouse=True)
-def compilation_cache(request):
-  """Compiled programs are shared between the tests of a session (and runs)."""
-  path = request.config.cache.mkdir("jax_compilation_cache")
-  jax.config.update("jax_compilation_cache_dir", str(path))
-  jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.2)
-  return path
 
 
 @pytest.fixture(scope="session")

@@ -111,10 +111,42 @@ def test_resume_after_kill_equals_uninterrupted(uninterrupted, tmp_path):
   for phase in (1, 2):
     assert read(a.train_log(phase)) == read(b.train_log(phase))
     assert read(a.final_metrics(phase)) == read(b.final_metrics(phase))
+    assert read(collapse_csv(a, phase)) == read(collapse_csv(b, phase))
+    with np.load(collapse_npz(a, phase)) as fa, np.load(collapse_npz(b, phase)) as fb:
+      assert fa.files == fb.files
+      for k in fa.files:
+        np.testing.assert_array_equal(fa[k], fb[k])
     pa, _ = checkpoint.load_params(a.checkpoints(phase))
     pb, _ = checkpoint.load_params(b.checkpoints(phase))
     for x, y in zip(jax.tree.leaves(pa), jax.tree.leaves(pb)):
       np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+
+
+def collapse_csv(paths, phase):
+  return os.path.join(paths.phase(phase), "collapse.csv")
+
+
+def collapse_npz(paths, phase):
+  return os.path.join(paths.phase(phase), "collapse_mi.npz")
+
+
+def test_collapse_probe_rows_at_every_checkpoint(uninterrupted):
+  paths = workdir_lib.Paths(uninterrupted)
+  expected_steps = {1: [0, 2, 4], 2: [6, 8]}      # phase 1 also before its first step
+  for phase, steps in expected_steps.items():
+    table = rows(collapse_csv(paths, phase))
+    members = 2 if phase == 1 else 4
+    assert [int(r["step"]) for r in table] == [s for s in steps for _ in range(members)]
+    for r in table:
+      per_latent = np.array([float(r[f"kl_z{i}"]) for i in range(10)])
+      np.testing.assert_allclose(float(r["kl"]), per_latent.sum(), rtol=1e-5)
+      assert int(r["active_latents"]) == int((per_latent > 0.01).sum())
+      for k in ("mig", "im", "mig_posterior", "im_posterior"):
+        assert np.isfinite(float(r[k])) and float(r[k]) >= 0
+    with np.load(collapse_npz(paths, phase)) as f:
+      np.testing.assert_array_equal(f["step"], steps)
+      assert f["mi"].shape == (len(steps), members, 10, 5)
+      assert f["mi_posterior"].shape == f["mi"].shape
 
 
 def test_finished_workdir_is_not_retrained(uninterrupted):

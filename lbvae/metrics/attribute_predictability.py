@@ -1,7 +1,7 @@
 """Separated Attribute Predictability (SAP), discrete-factor version.
 
 Kumar, Sattigeri, Balakrishnan (2018), "Variational Inference of Disentangled Latent
-Concepts from Unlabeled Observations"; SPEC §4. For every latent z_i and factor v_j,
+Concepts from Unlabeled Observations"; docs/method.md §4. For every latent z_i and factor v_j,
 fit a linear SVM on the single feature z_i (C = 0.01, balanced class weights,
 squared hinge, one-vs-rest — scikit-learn's ``LinearSVC`` settings, solved exactly in
 JAX by :mod:`lbvae.metrics.linear_svm`) on the train part and score it by accuracy
@@ -23,6 +23,7 @@ import jax.numpy as jnp
 
 from lbvae.metrics import linear_svm
 from lbvae.metrics import mutual_info
+from lbvae.metrics.mutual_info_gap import top_two_gaps
 
 
 def sap_score_matrix(latents_train: jax.Array, factors_train: jax.Array,
@@ -60,11 +61,7 @@ def sap_from_scores(score_matrix: jax.Array) -> jax.Array:
   Returns:
     float32 scalar.
   """
-  scores = jnp.asarray(score_matrix, jnp.float32)
-  if scores.shape[0] == 1:
-    return scores[0].mean()
-  top2, _ = jax.lax.top_k(scores.T, 2)
-  return (top2[:, 0] - top2[:, 1]).mean()
+  return top_two_gaps(jnp.asarray(score_matrix, jnp.float32)).mean()
 
 
 def sap(latents_train: jax.Array, factors_train: jax.Array, latents_test: jax.Array,

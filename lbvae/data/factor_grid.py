@@ -105,6 +105,23 @@ class FactorGrid(abc.ABC):
     cols = [rng.integers(0, size, size=num) for size in self.factor_sizes]
     return np.stack(cols, axis=-1).astype(np.int64)
 
+  def stratified_factors(self, num: int, rng: np.random.Generator) -> np.ndarray:
+    """Factor tuples in which each factor's values appear equally often.
+
+    Column j repeats ``0 .. factor_sizes[j] - 1`` to length ``num`` and is shuffled
+    on its own, so each value appears ``num // K_j`` or ``num // K_j + 1`` times
+    and the columns are independent, as under uniform sampling of the grid.
+
+    Args:
+      num: N, the number of tuples.
+      rng: the generator.
+
+    Returns:
+      int64[N, F] class indices.
+    """
+    return np.stack([rng.permutation(np.resize(np.arange(int(k)), int(num)))
+                     for k in self.factor_sizes], axis=1).astype(np.int64)
+
   def index_to_factors_jnp(self, index: jnp.ndarray) -> jnp.ndarray:
     """Traceable :meth:`index_to_factors`: int32[...] -> int32[..., F]."""
     index = jnp.asarray(index, jnp.int32)

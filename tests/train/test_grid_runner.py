@@ -1,4 +1,4 @@
-"""The grid step (lbvae.train.grid) against one model trained alone, member by member."""
+"""The grid step (lbvae.train.grid_runner) against one model trained alone, member by member."""
 
 import chex
 import jax
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import lbvae.data as data
-from lbvae.train import grid as grid_lib
+from lbvae.train import grid_runner
 from lbvae.train import members as members_lib
 from lbvae.train import state as state_lib
 from lbvae.train import step as step_lib
@@ -79,7 +79,7 @@ def tiny_reference(tiny_step, tiny_initial, source, keys, members):
 
 
 def make_runner(step_fn, source, strategy):
-  return grid_lib.GridRunner(step_fn, source, batch_size=BATCH, strategy=strategy,
+  return grid_runner.GridRunner(step_fn, source, batch_size=BATCH, strategy=strategy,
                              map_batch_size=2, steps_per_call=1)
 
 
@@ -213,29 +213,29 @@ def test_host_streaming_equals_device_gather(tiny_step, dsprites, tiny_initial, 
                                              keys, members):
   host = data.batch_source(dsprites, "host")
   assert not host.on_device
-  runner = grid_lib.GridRunner(tiny_step, host, batch_size=BATCH, strategy="loop",
+  runner = grid_runner.GridRunner(tiny_step, host, batch_size=BATCH, strategy="loop",
                                steps_per_call=2)
   got = run_in_chunks(runner, tiny_initial, keys, members)
   want = run_in_chunks(runners["tiny loop"], tiny_initial, keys, members)
   assert_trees_equal(got, want)
   assert runner.traces == 2     # calls of 1 and 2 steps: one program each
   # ... and (vmap) the host feed gives each member its seed's batch.
-  vmapped = grid_lib.GridRunner(tiny_step, host, batch_size=BATCH, strategy="vmap")
+  vmapped = grid_runner.GridRunner(tiny_step, host, batch_size=BATCH, strategy="vmap")
   assert_same_training(run_in_chunks(vmapped, tiny_initial, keys, members), want,
                        moment_tol=1e-2)
 
 
 def test_scanned_steps_equal_unrolled_steps(tiny_step, tiny_initial, source, keys,
                                             members):
-  """A call's steps as a lax.scan (fast layers) or unrolled in Python (reference
+  """A call's steps as a lax.scan (sub-pixel layers) or unrolled in Python (reference
   layers on CPU) give the same states."""
   got = {}
-  for impl in ("fast", "reference"):
-    runner = grid_lib.GridRunner(tiny_step, source, batch_size=BATCH, strategy="map",
+  for impl in ("subpixel", "reference"):
+    runner = grid_runner.GridRunner(tiny_step, source, batch_size=BATCH, strategy="map",
                                  steps_per_call=2, impl=impl)
     assert runner._unroll == (impl == "reference" and jax.default_backend() == "cpu")
     got[impl] = run_in_chunks(runner, tiny_initial, keys, members)
-  assert_trees_equal(got["fast"], got["reference"])
+  assert_trees_equal(got["subpixel"], got["reference"])
 
 
 def test_unjitted_step_equals_jitted(tiny_step, tiny_initial, source, keys):
@@ -253,10 +253,10 @@ def test_unjitted_step_equals_jitted(tiny_step, tiny_initial, source, keys):
 
 
 def test_strategies_and_auto():
-  assert grid_lib.resolve_strategy("auto", "cpu") == "map"
-  assert grid_lib.resolve_strategy("auto", "cpu", impl="reference") == "loop"
-  assert grid_lib.resolve_strategy("auto", "gpu") == "vmap"
-  assert grid_lib.resolve_strategy("auto", "gpu", impl="reference") == "vmap"
-  assert grid_lib.resolve_strategy("map", "cpu") == "map"
+  assert grid_runner.resolve_strategy("auto", "cpu") == "map"
+  assert grid_runner.resolve_strategy("auto", "cpu", impl="reference") == "loop"
+  assert grid_runner.resolve_strategy("auto", "gpu") == "vmap"
+  assert grid_runner.resolve_strategy("auto", "gpu", impl="reference") == "vmap"
+  assert grid_runner.resolve_strategy("map", "cpu") == "map"
   with pytest.raises(ValueError, match="unknown grid strategy"):
-    grid_lib.lift(lambda s, b, r: (s, {}), "pmap")
+    grid_runner.lift(lambda s, b, r: (s, {}), "pmap")

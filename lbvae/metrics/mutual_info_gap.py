@@ -4,7 +4,7 @@ Chen, Li, Grosse, Duvenaud (2018), "Isolating Sources of Disentanglement in
 Variational Autoencoders": for each factor v_j, the gap between the largest and the
 second-largest mutual information I(z_i; v_j) over latents, normalised by the
 factor's entropy H(v_j), averaged over factors. MI and entropy are the plug-in
-estimates of :mod:`lbvae.metrics.mutual_info` (SPEC §4: 20 equal-width bins per
+estimates of :mod:`lbvae.metrics.mutual_info` (docs/method.md §4: 20 equal-width bins per
 latent on the train part, nats).
 
 Synopsis::
@@ -24,19 +24,25 @@ import jax.numpy as jnp
 from lbvae.metrics import mutual_info
 
 
-def mutual_info_gaps(mi_matrix: jax.Array) -> jax.Array:
-  """Top minus second-largest MI per factor.
+def top_two_gaps(scores: jax.Array) -> jax.Array:
+  """Per column (factor), the largest minus the second-largest entry over rows.
+
+  The gap behind MIG (on MI), SAP (on classifier accuracies) and the closed-form
+  linear SAP (on squared correlations).
 
   Args:
-    mi_matrix: float[L, F]. With a single latent the second-largest is taken as 0.
+    scores: float[L, F], one row per latent. With a single latent the second-largest
+      is taken as 0.
 
   Returns:
-    float32[F] gaps.
+    float[F] gaps (float32 unless ``scores`` is float64).
   """
-  mi_matrix = jnp.asarray(mi_matrix, jnp.float32)
-  if mi_matrix.shape[0] == 1:
-    return mi_matrix[0]
-  top2, _ = jax.lax.top_k(mi_matrix.T, 2)
+  scores = jnp.asarray(scores)
+  if not jnp.issubdtype(scores.dtype, jnp.floating):
+    scores = scores.astype(jnp.float32)
+  if scores.shape[0] == 1:
+    return scores[0]
+  top2, _ = jax.lax.top_k(scores.T, 2)
   return top2[:, 0] - top2[:, 1]
 
 
@@ -55,7 +61,7 @@ def mig_from_mutual_info(mi_matrix: jax.Array, factor_entropy: jax.Array) -> jax
   """
   entropy = jnp.asarray(factor_entropy, jnp.float32)
   informative = entropy > 0
-  normalised = mutual_info_gaps(mi_matrix) / jnp.where(informative, entropy, 1.0)
+  normalised = top_two_gaps(jnp.asarray(mi_matrix, jnp.float32)) / jnp.where(informative, entropy, 1.0)
   count = informative.sum()
   return jnp.where(informative, normalised, 0.0).sum() / jnp.maximum(count, 1)
 

@@ -13,25 +13,21 @@ Strategies for lifting (``config.grid_strategy``):
 * ``loop`` -- a Python loop over members, each a jitted one-model program (the same
   compilation for every member);
 * ``auto`` -- ``vmap`` on accelerators and whenever there are several devices (over
-  which ``vmap`` shards the grid); on one CPU device ``map`` with the ``fast`` layers
-  and ``loop`` with the reference ones. Measured on this 2-core CPU (grid of 5, batch
-  64, docs/performance.md): with the fast layers ``map`` takes 48.5 ms per
-  model-step against 60.9 for ``loop`` (one program for the grid: its temporaries
-  are allocated once per grid step, not once per member) and ties with it (42.8 vs
-  43.3) once malloc uses huge pages; ``vmap`` is slower (70-124 ms). With the
-  reference layers ``map`` is ~9x slower than ``loop`` (1 850 vs 210 ms): XLA:CPU
-  runs their kernel-gradient convolutions inside a while loop ~100x slower, which the
-  fast layers do not use.
+  which ``vmap`` shards the grid); on one CPU device ``map`` with the ``subpixel`` layers
+  and ``loop`` with the reference ones. With the sub-pixel layers one ``map`` program
+  allocates its temporaries once per grid step, not once per member, and is at least
+  as fast as ``loop``; with the reference layers XLA:CPU runs their kernel-gradient
+  convolutions inside a while loop far slower than alone, which rules ``map`` out
+  (docs/performance.md has the measurements behind both choices).
 
 The steps of a call are a ``lax.scan``, except with the reference layers on CPU:
 there the step inside a while loop -- even a ``lax.scan`` of length 1 with
 ``unroll=True`` -- is 6-10x slower than the same step alone (jax-ml/jax#12868), so
 they are unrolled in Python (straight-line code; ``steps_per_call`` should stay small,
-e.g. 1). With the fast layers a scan of 4 steps runs at the unrolled speed (41.3 vs
-41.4 ms per model-step, grid of 3 under ``map``, bit-identical) and compiles in 5.1
-instead of 8.7 s.
+e.g. 1). With the sub-pixel layers a scan runs at the unrolled speed, gives
+bit-identical parameters and compiles faster (docs/performance.md).
 
-Placement (:mod:`lbvae.train.placement`): ``vmap`` and ``map`` shard the grid axis
+Placement (:mod:`lbvae.train.sharding`): ``vmap`` and ``map`` shard the grid axis
 over all visible devices, padded to a multiple of the device count and, with
 ``grid_chunk``, split into chunks that take turns within every call; ``loop`` runs
 every member on device 0.
@@ -42,7 +38,7 @@ uint8[K, S, B, 64, 64, C] as scan inputs) and members index it by their seed row
 
 Synopsis::
 
-    runner = grid.GridRunner(train_step, source, batch_size=64, strategy="vmap")
+    runner = grid_runner.GridRunner(train_step, source, batch_size=64, strategy="vmap")
     state = runner.run(state, data_keys, rows, t0=0, num_steps=100)
 """
 
@@ -55,7 +51,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from lbvae.train import placement
+from lbvae import pytrees
+from lbvae.train import sharding
 from lbvae.train import state as state_lib
 from lbvae.train import step as step_lib
 
@@ -63,21 +60,21 @@ STRATEGIES = ("auto", "vmap", "map", "loop")
 
 
 def resolve_strategy(strategy: str, backend: str | None = None,
-                     num_devices: int = 1, impl: str = "fast") -> str:
+                     num_devices: int = 1, impl: str = "subpixel") -> str:
   """``auto`` -> the strategy measured fastest (module docstring); others unchanged.
 
   Args:
     strategy: a name of :data:`STRATEGIES`.
     backend: the JAX backend (default: ``jax.default_backend()``).
     num_devices: devices the grid is placed on.
-    impl: the model's (resolved) layer formulation, "fast" or "reference".
+    impl: the model's (resolved) layer formulation, "subpixel" or "reference".
   """
   if strategy != "auto":
     return strategy
   cpu = (backend or jax.default_backend()) == "cpu"
   if not cpu or num_devices > 1:
     return "vmap"
-  return "map" if impl == "fast" else "loop"
+  return "map" if impl == "subpixel" else "loop"
 
 
 def lift(train_step: step_lib.StepFn, strategy: str, map_batch_size: int = 0):
@@ -123,9 +120,9 @@ class GridRunner:
     steps_per_call: steps per compiled call (the scan length).
     prefetch_depth: host chunks read ahead when streaming.
     grid_chunk: members per chunk (0: the whole grid; -1: chosen from the measured
-      peak memory per model, see :mod:`lbvae.train.placement`); ``loop`` ignores it.
+      peak memory per model, see :mod:`lbvae.train.sharding`); ``loop`` ignores it.
     place: the devices (default: all visible).
-    impl: the model's layer formulation ("fast" or "reference"): it decides ``auto``
+    impl: the model's layer formulation ("subpixel" or "reference"): it decides ``auto``
       and, on CPU, whether the steps of a call are unrolled (reference) or scanned.
 
   Attributes:
@@ -137,16 +134,16 @@ class GridRunner:
   def __init__(self, train_step: step_lib.StepFn, source, *, batch_size: int,
                strategy: str = "auto", map_batch_size: int = 0,
                steps_per_call: int = 1, prefetch_depth: int = 2,
-               grid_chunk: int = 0, place: placement.Placement | None = None,
-               impl: str = "fast"):
+               grid_chunk: int = 0, place: sharding.Placement | None = None,
+               impl: str = "subpixel"):
     self.source = source
     self.batch_size = int(batch_size)
     self.num_examples = len(source.dataset)
-    self.place = placement.Placement() if place is None else place
+    self.place = sharding.Placement() if place is None else place
     self.strategy = resolve_strategy(strategy, num_devices=self.place.num_devices,
                                      impl=impl)
     self.grid_chunk = int(grid_chunk)
-    self._plans: dict[int, tuple[list[placement.Chunk], str]] = {}
+    self._plans: dict[int, tuple[list[sharding.Chunk], str]] = {}
     self.steps_per_call = int(steps_per_call)
     self.prefetch_depth = prefetch_depth
     self.traces = 0
@@ -164,7 +161,7 @@ class GridRunner:
     self._call = jax.jit(self._steps, static_argnums=(6,), donate_argnums=(0,),
                          in_shardings=(self.sharding,) + (other,) * 5,
                          out_shardings=self.sharding)
-    self._take = jax.jit(placement.take, out_shardings=self.sharding)
+    self._take = jax.jit(pytrees.take, out_shardings=self.sharding)
     self._assemble = {}
     self._indices = jax.jit(self._host_indices, static_argnames=("num_steps",))
 
@@ -275,16 +272,16 @@ class GridRunner:
     g, k = state_lib.grid_size(states), self.place.num_devices
     if self.grid_chunk >= 0:
       chunks = self.place.chunks(g, self.grid_chunk)
-      note = (f"{placement.chunks_text(chunks)} (config.grid_chunk)"
+      note = (f"{sharding.chunks_text(chunks)} (config.grid_chunk)"
               if len(chunks) > 1 else "")
       return chunks, note
     peaks = [self._peak(states, data_keys, rows, n * k) for n in (1, 2)]
     per_model = max(peaks[1] - peaks[0], 0.0)
-    size = placement.chunk_from_memory(per_model, peaks[0] - per_model,
+    size = sharding.chunk_from_memory(per_model, peaks[0] - per_model,
                                        self.place.free_memory(), k, g)
     chunks = self.place.chunks(g, size)
-    return chunks, (f"peak memory per model: {per_model / placement.MIB:.1f} MiB; "
-                    f"{placement.chunks_text(chunks)}")
+    return chunks, (f"peak memory per model: {per_model / sharding.MIB:.1f} MiB; "
+                    f"{sharding.chunks_text(chunks)}")
 
   def _peak(self, states, data_keys, rows, n: int) -> float:
     """Peak bytes per device of the compiled call for a chunk of n members."""
@@ -297,7 +294,7 @@ class GridRunner:
       xs = next(iter(self._host_chunks(data_keys, [(0, k)])))
     lowered = self._call.lower(abstract, self._operand, data_keys,
                                np.zeros((n,), np.int32), np.int32(0), xs, k)
-    return placement.peak_bytes(lowered.compile())
+    return sharding.peak_bytes(lowered.compile())
 
   def _run_sharded(self, states, operand, data_keys, rows, calls, chunks):
     """The grid in padded chunks over the mesh; the real members come back."""
@@ -321,5 +318,5 @@ class GridRunner:
                                 for i, c in enumerate(plan)])
     out = self.place.state_sharding(g, self.strategy)
     if out not in self._assemble:
-      self._assemble[out] = jax.jit(placement.assemble, out_shardings=out)
+      self._assemble[out] = jax.jit(sharding.assemble, out_shardings=out)
     return self._assemble[out](parts, positions)

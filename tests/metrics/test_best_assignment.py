@@ -9,7 +9,7 @@ import pytest
 import scipy.optimize
 
 from lbvae import metrics
-from lbvae.metrics import im
+from lbvae.metrics import best_assignment
 
 
 def brute_force(matrix):
@@ -25,7 +25,7 @@ def brute_force(matrix):
 def test_equals_brute_force_over_permutations(shape):
   rng = np.random.default_rng(sum(shape))
   matrix = rng.normal(size=shape).astype(np.float32)  # negative entries too
-  np.testing.assert_allclose(metrics.im_score(matrix), brute_force(matrix), rtol=1e-5)
+  np.testing.assert_allclose(metrics.im_from_mutual_info(matrix), brute_force(matrix), rtol=1e-5)
 
 
 def test_known_codes(scores):
@@ -40,20 +40,20 @@ def test_known_codes(scores):
 def test_jit_and_vmap_over_models_equal_a_loop():
   rng = np.random.default_rng(3)
   stack = rng.uniform(size=(4, 7, 5)).astype(np.float32)
-  batched = jax.jit(jax.vmap(metrics.im_score))(stack)
+  batched = jax.jit(jax.vmap(metrics.im_from_mutual_info))(stack)
   np.testing.assert_allclose(batched, [brute_force(m) for m in stack], rtol=1e-5)
 
 
 def test_large_sides_fall_back_to_scipy_under_jit_and_vmap():
   rng = np.random.default_rng(4)
-  side = im.MAX_EXACT_SIDE + 2
+  side = best_assignment.MAX_EXACT_SIDE + 2
   stack = rng.uniform(size=(2, side + 1, side)).astype(np.float32)
 
   def scipy_value(m):
     r, c = scipy.optimize.linear_sum_assignment(m, maximize=True)
     return m[r, c].sum()
 
-  batched = jax.jit(jax.vmap(metrics.im_score))(stack)
+  batched = jax.jit(jax.vmap(metrics.im_from_mutual_info))(stack)
   np.testing.assert_allclose(batched, [scipy_value(m) for m in stack], rtol=1e-5)
-  np.testing.assert_allclose(metrics.im_score(stack[0].T), scipy_value(stack[0]),
+  np.testing.assert_allclose(metrics.im_from_mutual_info(stack[0].T), scipy_value(stack[0]),
                              rtol=1e-5)

@@ -1,6 +1,6 @@
 """I_m: the best one-to-one latent-to-factor total mutual information.
 
-arXiv 2602.09277 (SPEC §3, §4): I_m = max over one-to-one assignments π of latents to
+arXiv 2602.09277 (§3 and §4; docs/method.md): I_m = max over one-to-one assignments π of latents to
 factors of Σ_j MI(z_π(j); v_j), the maximum found by the Hungarian algorithm. With
 L latents and F factors an assignment pairs min(L, F) of them (as
 ``scipy.optimize.linear_sum_assignment`` does on a rectangular matrix).
@@ -18,15 +18,20 @@ any accelerator), and returns the optimum, not an approximation. For a smaller s
 
 Synopsis::
 
-  im = im_score(mutual_info_matrix(latents, factors, factor_sizes=sizes))
+  score = im(latents, factors, factor_sizes=(3, 6, 40, 32, 32))     # binned MI of a code
+  score = im_from_mutual_info(mi_matrix)                             # any MI matrix
 """
 
 from __future__ import annotations
+
+from typing import Sequence
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import scipy.optimize
+
+from lbvae.metrics import mutual_info
 
 # Largest smaller side solved by the in-JAX subset programme (2^12 = 4096 states).
 MAX_EXACT_SIDE = 12
@@ -59,7 +64,7 @@ def _host_assignment(scores: np.ndarray) -> np.ndarray:
   return out
 
 
-def im_score(mi_matrix: jax.Array) -> jax.Array:
+def im_from_mutual_info(mi_matrix: jax.Array) -> jax.Array:
   """Maximum total MI over one-to-one latent–factor assignments.
 
   Args:
@@ -78,3 +83,20 @@ def im_score(mi_matrix: jax.Array) -> jax.Array:
     return _subset_programme(scores)
   return jax.pure_callback(_host_assignment, jax.ShapeDtypeStruct((), jnp.float32),
                            scores, vmap_method="expand_dims")
+
+
+def im(latents: jax.Array, factors: jax.Array, *, num_bins: int = 20,
+       factor_sizes: Sequence[int] | None = None) -> jax.Array:
+  """I_m of a code: the best one-to-one total of its binned plug-in MI matrix.
+
+  Args:
+    latents: float[N, L] codes (the paper: encoder means).
+    factors: int[N, F] ground-truth class indices.
+    num_bins: equal-width bins per latent (:func:`lbvae.metrics.mutual_info_matrix`).
+    factor_sizes: classes per factor (static under jit/vmap).
+
+  Returns:
+    float32 scalar in nats.
+  """
+  return im_from_mutual_info(mutual_info.mutual_info_matrix(
+      latents, factors, num_bins=num_bins, factor_sizes=factor_sizes))

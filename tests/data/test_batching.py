@@ -7,7 +7,7 @@ import pytest
 import lbvae.data as data
 from lbvae import errors
 from lbvae.data import arrays
-from lbvae.data import placement
+from lbvae.data import batching
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +30,7 @@ def test_device_and_host_batches_are_identical(tiny):
 
 
 def test_auto_places_small_arrays_on_device_and_procedural_renders(tiny, dsprites):
-  free, _ = placement.free_memory_bytes()
+  free, _ = batching.free_memory_bytes()
   assert data.batch_source(tiny).on_device == (free is not None and
                                                tiny.array.nbytes <= free / 2)
   assert data.batch_source(dsprites, "auto").on_device
@@ -71,7 +71,7 @@ def test_prefetch_reraises_and_stops_early(tiny):
 @pytest.mark.parametrize("free,expected", [(10**12, True), (1000, False),
                                            (None, False)])
 def test_auto_rule_follows_free_memory(tiny, monkeypatch, free, expected):
-  monkeypatch.setattr(placement, "free_memory_bytes", lambda: (free, "device"))
+  monkeypatch.setattr(batching, "free_memory_bytes", lambda: (free, "device"))
   src = data.batch_source(tiny, "auto")
   assert src.on_device == expected
   assert "auto" in src.describe()

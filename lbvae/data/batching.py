@@ -19,7 +19,7 @@ Both placements give bit-identical batches.
 
 Synopsis::
 
-  src = lbvae.data.batch_source(ds)                  # "auto" | "device" | "host"
+  src = lbvae.data.batching(ds)                  # "auto" | "device" | "host"
   if src.on_device:
     step = jax.jit(lambda operand, index: model(src.gather(operand, index)))
     out = step(src.operand, index)                     # index: int32[B]
@@ -41,15 +41,28 @@ import numpy as np
 
 from lbvae import errors
 from lbvae.data import arrays
-from lbvae.data import grid
+from lbvae.data import factor_grid
 from lbvae.data import procedural
 
 PLACEMENTS = ("auto", "device", "host")
 DEVICE_FRACTION = 0.5
 
 
+def device_free_bytes(device: jax.Device) -> int | None:
+  """Free bytes of an accelerator's memory, or None when the backend does not say
+  (XLA:CPU reports no limit)."""
+  try:
+    stats = device.memory_stats()
+  except Exception:  # pylint: disable=broad-except  (backends without stats raise)
+    return None
+  if not stats or "bytes_limit" not in stats:
+    return None
+  return int(stats["bytes_limit"]) - int(stats.get("bytes_in_use", 0))
+
+
 def free_memory_bytes(device: jax.Device | None = None) -> tuple[int | None, str]:
-  """Free memory where a device-placed array would live.
+  """Free memory where a device-placed array would live: the device's, else the
+  host's available RAM (a CPU "device" is host memory).
 
   Args:
     device: the device (default: the first one).
@@ -57,14 +70,9 @@ def free_memory_bytes(device: jax.Device | None = None) -> tuple[int | None, str
   Returns:
     (bytes or None when unknown, a word naming where the number comes from).
   """
-  device = device or jax.devices()[0]
-  stats = None
-  try:
-    stats = device.memory_stats()
-  except Exception:  # pylint: disable=broad-except  (backends without stats raise)
-    stats = None
-  if stats and "bytes_limit" in stats:
-    return int(stats["bytes_limit"]) - int(stats.get("bytes_in_use", 0)), "device"
+  free = device_free_bytes(device or jax.devices()[0])
+  if free is not None:
+    return free, "device"
   try:
     with open("/proc/meminfo") as f:
       for line in f:
@@ -91,7 +99,7 @@ class BatchSource:
     note: human-readable reason for the placement.
   """
 
-  dataset: grid.FactorGrid
+  dataset: factor_grid.FactorGrid
   on_device: bool
   operand: Any
   note: str
@@ -217,7 +225,7 @@ def _array_source(ds: arrays.ArrayDataset, placement: str) -> BatchSource:
   return BatchSource(ds, True, operand, rule, gather, host_gather)
 
 
-def batch_source(ds: grid.FactorGrid, placement: str = "auto") -> BatchSource:
+def batch_source(ds: factor_grid.FactorGrid, placement: str = "auto") -> BatchSource:
   """Chooses where the images of a batch are produced (see the module docstring).
 
   Args:

@@ -1,34 +1,20 @@
-"""The grid over several devices (lbvae.train.placement): sharding, padding, chunks.
+"""The grid over several devices (lbvae.train.sharding): sharding, padding, chunks.
 
 Several devices are faked on the CPU (``--xla_force_host_platform_device_count=4``),
 which must be set before JAX starts, so the checks run in a subprocess that calls
 :func:`_worker` of this module; the tests of the pure helpers run here.
 """
 
-import os
-import subprocess
-import sys
-
 import jax
 import numpy as np
 import pytest
 
-from lbvae.train import grid as grid_lib
-from lbvae.train import placement
+from lbvae.train import grid_runner
+from lbvae.train import sharding
+import fake_devices
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FAKE_DEVICES = 4
 STEPS = 3
-
-
-def fake_device_env(cache_dir) -> dict:
-  env = dict(os.environ)
-  env["XLA_FLAGS"] = (env.get("XLA_FLAGS", "") +
-                      f" --xla_force_host_platform_device_count={FAKE_DEVICES}")
-  env["JAX_PLATFORMS"] = "cpu"
-  env["JAX_COMPILATION_CACHE_DIR"] = str(cache_dir)
-  env["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0.2"
-  return env
 
 
 def _worker(ckpt_dir: str) -> None:
@@ -53,17 +39,17 @@ def _worker(ckpt_dir: str) -> None:
   seeds = members_lib.column(members, "seed", np.int32)
 
   def train(place, chunk=0):
-    runner = grid_lib.GridRunner(step, source, batch_size=4, strategy="vmap",
+    runner = grid_runner.GridRunner(step, source, batch_size=4, strategy="vmap",
                                  grid_chunk=chunk, place=place)
     state = state_lib.phase1_state(model, tx, members, keys, window=2)
     print(runner.plan(state, keys.data, seeds))
     state = runner.run(state, keys.data, seeds, 0, 1)
     return runner.run(state, keys.data, seeds, 1, STEPS - 1), runner
 
-  one, _ = train(placement.Placement(jax.devices()[:1]))
-  many, runner = train(placement.Placement())
-  chunked, _ = train(placement.Placement(), chunk=2)
-  auto, _ = train(placement.Placement(), chunk=placement.AUTO_CHUNK)
+  one, _ = train(sharding.Placement(jax.devices()[:1]))
+  many, runner = train(sharding.Placement())
+  chunked, _ = train(sharding.Placement(), chunk=2)
+  auto, _ = train(sharding.Placement(), chunk=sharding.AUTO_CHUNK)
   assert len(many.params["Dense_0"]["kernel"].sharding.device_set) == FAKE_DEVICES
   for other in (many, chunked, auto):
     for x, y in zip(jax.tree.leaves(one), jax.tree.leaves(other)):
@@ -84,12 +70,10 @@ def _worker(ckpt_dir: str) -> None:
 
 def test_sharded_padded_and_chunked_grids_equal_one_device(tmp_path, request):
   """A sharded (padded) grid step and a chunked one equal the one-device grid."""
-  code = (f"import sys; sys.path.insert(0, {ROOT!r}); "
-          "from tests.train.test_placement import _worker; "
-          f"_worker({str(tmp_path / 'ckpt')!r})")
-  env = fake_device_env(request.config.cache.mkdir("jax_compilation_cache"))
-  result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=300)
+  result = fake_devices.run(
+      "tests.train.test_sharding", "_worker", str(tmp_path / "ckpt"),
+      count=FAKE_DEVICES, timeout=300,
+      cache_dir=request.config.cache.mkdir("jax_compilation_cache"))
   assert result.returncode == 0, result.stderr[-3000:]
   out = result.stdout
   assert "grid of 5 models on 1 device" in out
@@ -101,7 +85,7 @@ def test_sharded_padded_and_chunked_grids_equal_one_device(tmp_path, request):
 
 
 def test_chunks_cover_every_member_once_with_one_padded_size():
-  place = placement.Placement(jax.devices()[:1])
+  place = sharding.Placement(jax.devices()[:1])
   place.num_devices = 4   # the arithmetic only
   chunks = place.chunks(10, chunk=3)
   assert [c.num_real for c in chunks] == [3, 3, 3, 1]
@@ -117,12 +101,12 @@ def test_chunks_cover_every_member_once_with_one_padded_size():
 def test_chunk_from_memory(free, expected):
   """100 bytes per model and 80 fixed per device, 4 devices, a grid of 10 (12
   padded): 90% of the free memory holds (0.9 * free - 80) // 100 models a device."""
-  assert placement.chunk_from_memory(100.0, 80.0, free, 4, 10) == expected
+  assert sharding.chunk_from_memory(100.0, 80.0, free, 4, 10) == expected
 
 
 def test_auto_strategy_shards_with_vmap_over_several_devices():
-  assert grid_lib.resolve_strategy("auto", "cpu", num_devices=1) == "map"
-  assert grid_lib.resolve_strategy("auto", "cpu", num_devices=4) == "vmap"
-  assert grid_lib.resolve_strategy("loop", "gpu", num_devices=4) == "loop"
-  place = placement.Placement(jax.devices()[:1])
+  assert grid_runner.resolve_strategy("auto", "cpu", num_devices=1) == "map"
+  assert grid_runner.resolve_strategy("auto", "cpu", num_devices=4) == "vmap"
+  assert grid_runner.resolve_strategy("loop", "gpu", num_devices=4) == "loop"
+  place = sharding.Placement(jax.devices()[:1])
   assert place.describe(3, "vmap") == "grid of 3 models on 1 device"

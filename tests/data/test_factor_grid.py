@@ -1,4 +1,4 @@
-"""Index <-> factor bookkeeping of lbvae.data.grid."""
+"""Index <-> factor bookkeeping of lbvae.data.factor_grid."""
 
 import itertools
 

@@ -1,0 +1,127 @@
+"""Collapse over training, drawn: the collapse probe's records as curves per (β, λ).
+
+The trainer's collapse probe (:mod:`lbvae.train.collapse`) leaves
+``phaseN/collapse.csv`` in the workdir: per member and checkpoint, the rate (total
+KL), the number of active latents, and MIG / I_m from the binned MI of the encoder
+means (the paper's estimator, arXiv 2602.09277 §4) and from the posterior-aware MI
+(Chen et al., 2018). This module reads both phases and draws one panel per quantity
+against the global step: one colour per β; phase 1 solid up to its end, then one
+line style per λ for phase 2, each continuing its β's phase-1 curve (phase 2 starts
+from the final phase-1 parameters). Values are means over seeds.
+
+What to look for (the paper's claim): at λ = 0 and large β the rate and I_m fall
+during phase 1; in phase 2, λ > 0 raises them again while λ = 0 does not.
+
+Synopsis::
+
+  rows = collapse_curves.read(workdir)             # [] when the probe was off
+  collapse_curves.draw(rows, "eval/figures/collapse.png")
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from collections import defaultdict
+from typing import Sequence
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from lbvae.evaluation import figures
+from lbvae.train import workdir as workdir_lib
+
+PANELS = (("kl", "rate: total KL (nats)"), ("active_latents", "active latents"),
+          ("mig", "MIG (binned μ)"), ("im", "I_m (binned μ), nats"),
+          ("mig_posterior", "MIG (posterior)"),
+          ("im_posterior", "I_m (posterior), nats"))
+REPORT_TEXT = [
+    "The trainer's collapse probe (`phaseN/collapse.csv`, one row per member and "
+    "checkpoint) on a fixed stratified sample: the rate (total KL to the prior, an "
+    "upper bound on I(x; z)), the latents whose KL exceeds the threshold, and MIG / "
+    "I_m from two MI estimators: the paper's, binning the encoder means, and the "
+    "posterior-aware one of Chen et al. (2018), which draws z from q(z|x). A "
+    "collapsed latent's mean still varies a little and its bins stretch that to "
+    "full scale, so the binned estimate can stay high while the rate says no "
+    "information gets through; the posterior estimate cannot exceed the rate."]
+LINE_STYLES = ("--", ":", "-.", (0, (5, 1)), (0, (1, 3)), (0, (3, 1, 1, 1)))
+
+
+def read(workdir: str) -> list[dict]:
+  """Rows of both phases' ``collapse.csv`` with a ``phase`` field, numbers parsed.
+
+  Args:
+    workdir: the trainer's run directory.
+
+  Returns:
+    One dict per member and recorded step (empty if the probe was off).
+  """
+  paths = workdir_lib.Paths(workdir)
+  out = []
+  for phase in (1, 2):
+    path = os.path.join(paths.phase(phase), "collapse.csv")
+    if not os.path.exists(path):
+      continue
+    with open(path, newline="") as f:
+      for r in csv.DictReader(f):
+        row = {k: float(v) for k, v in r.items()}
+        row["phase"] = phase
+        out.append(row)
+  return out
+
+
+def _mean_curves(rows: Sequence[dict], key) -> dict:
+  """(cell) -> (steps, {quantity: means over seeds}) for rows grouped by ``key``."""
+  groups = defaultdict(lambda: defaultdict(list))
+  for r in rows:
+    groups[key(r)][r["step"]].append(r)
+  out = {}
+  for cell, by_step in groups.items():
+    steps = sorted(by_step)
+    out[cell] = (np.asarray(steps), {
+        q: np.asarray([np.nanmean([r[q] for r in by_step[t]]) for t in steps])
+        for q, _ in PANELS})
+  return out
+
+
+def draw(rows: Sequence[dict], path: str, title: str = "") -> None:
+  """Draws the curves of :func:`read`'s rows into one PNG (see the module docstring).
+
+  Args:
+    rows: from :func:`read` (must not be empty).
+    path: output PNG.
+    title: figure title.
+  """
+  phase1 = _mean_curves([r for r in rows if r["phase"] == 1], lambda r: r["beta"])
+  phase2 = _mean_curves([r for r in rows if r["phase"] == 2],
+                        lambda r: (r["beta"], r["lambda"]))
+  betas = sorted(set(phase1) | {b for b, _ in phase2})
+  lams = sorted({lam for _, lam in phase2})
+  colours = {b: f"C{i % 10}" for i, b in enumerate(betas)}
+  styles = {lam: LINE_STYLES[i % len(LINE_STYLES)] for i, lam in enumerate(lams)}
+  fig = Figure(figsize=(13, 7.2), layout="constrained")
+  axes = fig.subplots(2, 3).ravel()
+  end1 = max((s[-1] for s, _ in phase1.values()), default=None)
+  for ax, (q, label) in zip(axes, PANELS):
+    for b, (steps, values) in sorted(phase1.items()):
+      ax.plot(steps, values[q], color=colours[b], lw=1.8)
+    for (b, lam), (steps, values) in sorted(phase2.items()):
+      if b in phase1:          # continue from the parent's last phase-1 point
+        s1, v1 = phase1[b]
+        steps, series = np.r_[s1[-1], steps], np.r_[v1[q][-1], values[q]]
+      else:
+        series = values[q]
+      ax.plot(steps, series, color=colours[b], ls=styles[lam], lw=1.4)
+    if end1 is not None and phase2:
+      ax.axvline(end1, color="0.6", lw=0.8)
+    ax.set_title(label, fontsize=10)
+    ax.set_xlabel("step")
+    ax.grid(alpha=0.3)
+  handles = [axes[0].plot([], [], color=colours[b], lw=1.8, label=f"β={b:g}")[0]
+             for b in betas]
+  handles += [axes[0].plot([], [], color="0.3", ls=styles[lam],
+                           label=f"phase 2, λ={lam:g}")[0] for lam in lams]
+  fig.legend(handles=handles, loc="outside right center", fontsize=9)
+  fig.suptitle(title or "collapse over training (means over seeds; phase 1 solid, "
+               "phase 2 continues from the grey line)", fontsize=11)
+  figures.save(fig, path)

@@ -1,0 +1,167 @@
+"""Collapse as it happens: every member's information content at every checkpoint.
+
+arXiv 2602.09277 explains the β-VAE's fall in MIG and SAP at large β by the mutual
+information between the code and the factors going to zero. This probe lets one
+watch that happen during training. At every checkpoint (and at the start of phase 1)
+it encodes one fixed sample of images with every member of the grid and records:
+
+* the KL of each latent to the prior, averaged over the sample (nats): the rate per
+  latent, ``kl_z<i>``; their sum ``kl`` (an upper bound on I(x; z), hence on any
+  one-to-one sum of I(z_i; v_j)); and ``active_latents``, how many latents have a
+  KL above ``active_threshold`` (0.01 nats by default);
+* the binned plug-in MI matrix on the encoder means (the paper's estimator,
+  :func:`lbvae.metrics.mutual_info_matrix`) with its MIG and I_m (``mig``, ``im``);
+* the posterior-aware MI matrix (:mod:`lbvae.metrics.posterior_mi`, z drawn from
+  q(z|x)) with its MIG and I_m (``mig_posterior``, ``im_posterior``).
+
+The sample is stratified (every factor value equally often; ``FactorGrid.
+stratified_factors``) and drawn once per sweep from the stream ``[COLLAPSE_STREAM,
+config.seed]``; the posterior draws use a fixed key, so the curves move only when
+the models do. All members are scored by one jitted ``lax.map`` over the grid axis.
+
+Files (``DIR/phaseN/``): ``collapse.csv`` with one row per member and recorded step
+(:data:`COLUMNS` then ``kl_z0 .. kl_z<L-1>``), and ``collapse_mi.npz`` with ``step``
+int64[T], ``mi`` and ``mi_posterior`` float32[T, G, L, F] (member rows in grid order).
+A resumed run first drops what the interrupted one wrote after its last checkpoint.
+
+Synopsis::
+
+    probe = collapse.CollapseProbe(model, ds, num_samples=1000, seed=0)
+    scores = probe(state.params)            # numpy arrays with a leading G
+    log = collapse.CollapseLog(paths.phase(1), latent_dim=10, resume_step=None)
+    log.append(step, members, scores)
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from lbvae import losses
+from lbvae import metrics
+from lbvae.train import workdir as workdir_lib
+
+COLLAPSE_STREAM = 0x636F6C  # "col": the probe's sample, apart from data and eval
+COLUMNS = ("step", "member", "beta", "lambda", "seed", "kl", "active_latents", "mig",
+           "im", "mig_posterior", "im_posterior")
+
+
+class CollapseProbe:
+  """Scores every member of a grid on one fixed sample (see the module docstring).
+
+  Args:
+    model: the Flax VAE (``encode`` method).
+    ds: the dataset (``stratified_factors``, ``images``, ``factor_sizes``).
+    num_samples: N images in the sample.
+    seed: the sweep's root seed (keys the sample and the posterior draws).
+    num_bins: bins of the plug-in MI.
+    active_threshold: KL (nats) above which a latent counts as active.
+  """
+
+  def __init__(self, model, ds, *, num_samples: int, seed: int, num_bins: int = 20,
+               active_threshold: float = 0.01):
+    rng = np.random.default_rng([COLLAPSE_STREAM, int(seed)])
+    self.factors = ds.stratified_factors(int(num_samples), rng).astype(np.int32)
+    self.images = np.asarray(ds.images(self.factors))
+    self.factor_sizes = tuple(int(k) for k in ds.factor_sizes)
+    self.active_threshold = float(active_threshold)
+    self._key = jax.random.key_data(
+        jax.random.fold_in(jax.random.key(int(seed)), COLLAPSE_STREAM))
+    self._scores = jax.jit(functools.partial(self._grid_scores, model,
+                                             self.factor_sizes, int(num_bins)))
+
+  @staticmethod
+  def _grid_scores(model, factor_sizes, num_bins, params, images, factors, key):
+    x = losses.as_float_images(images)
+    key = jax.random.wrap_key_data(key)
+
+    def one(p):
+      mu, logvar = model.apply({"params": p}, x, method=model.encode)
+      kl = jnp.mean(losses.gaussian_kl_per_latent(mu, logvar), axis=0)     # [L]
+      mi = metrics.mutual_info_matrix(mu, factors, num_bins=num_bins,
+                                      factor_sizes=factor_sizes)
+      entropy = metrics.factor_entropy(factors, factor_sizes=factor_sizes)
+      post = metrics.posterior_scores(mu, logvar, factors, key,
+                                      factor_sizes=factor_sizes)
+      return {"kl_per_latent": kl, "mi": mi,
+              "mig": metrics.mig_from_mutual_info(mi, entropy),
+              "im": metrics.im_from_mutual_info(mi), **post}
+
+    return jax.lax.map(one, params)
+
+  def __call__(self, params) -> dict[str, np.ndarray]:
+    """Scores of every member.
+
+    Args:
+      params: the grid's parameters, every leaf with a leading axis G.
+
+    Returns:
+      numpy arrays: ``kl_per_latent`` [G, L], ``kl`` [G], ``active_latents`` [G],
+      ``mi``, ``mi_posterior`` [G, L, F], ``mig``, ``im``, ``mig_posterior``,
+      ``im_posterior`` [G].
+    """
+    out = jax.device_get(self._scores(params, self.images, self.factors, self._key))
+    out = {k: np.asarray(v) for k, v in out.items()}
+    out["kl"] = out["kl_per_latent"].sum(axis=-1)
+    out["active_latents"] = (out["kl_per_latent"] > self.active_threshold).sum(-1)
+    return out
+
+
+class CollapseLog:
+  """``collapse.csv`` and ``collapse_mi.npz`` of one phase (module docstring).
+
+  Args:
+    directory: the phase directory ``DIR/phaseN``.
+    latent_dim: L (the ``kl_z<i>`` columns).
+    resume_step: the checkpoint step a resumed run restarts from (rows after it
+      are dropped), or None for a fresh phase.
+  """
+
+  def __init__(self, directory: str, *, latent_dim: int, resume_step: int | None):
+    self.columns = COLUMNS + tuple(f"kl_z{i}" for i in range(latent_dim))
+    self.csv = workdir_lib.CsvLog(os.path.join(directory, "collapse.csv"),
+                                  self.columns, resume_step)
+    self.npz = os.path.join(directory, "collapse_mi.npz")
+    self._arrays = {"step": np.zeros((0,), np.int64)}
+    if resume_step is not None and os.path.exists(self.npz):
+      with np.load(self.npz) as f:
+        keep = f["step"] <= resume_step
+        self._arrays = {k: f[k][keep] for k in f.files}
+    self._write_npz()
+
+  def _write_npz(self) -> None:
+    tmp = self.npz + ".tmp.npz"
+    np.savez(tmp, **self._arrays)
+    os.replace(tmp, self.npz)
+
+  def append(self, step: int, members, scores: dict) -> None:
+    """Adds one recorded step.
+
+    Args:
+      step: the global step.
+      members: the grid's members (``lbvae.train.members.Member``), in row order.
+      scores: what :class:`CollapseProbe` returned for the grid.
+    """
+    rows = []
+    for m in members:
+      g = m.index
+      row = {"step": int(step), "member": g, "beta": m.beta, "lambda": m.lam,
+             "seed": m.seed, "kl": float(scores["kl"][g]),
+             "active_latents": int(scores["active_latents"][g])}
+      row.update({k: float(scores[k][g]) for k in
+                  ("mig", "im", "mig_posterior", "im_posterior")})
+      row.update({f"kl_z{i}": float(v) for i, v in
+                  enumerate(scores["kl_per_latent"][g])})
+      rows.append(row)
+    self.csv.append(rows)
+    new = {"step": np.asarray([step], np.int64),
+           "mi": scores["mi"][None].astype(np.float32),
+           "mi_posterior": scores["mi_posterior"][None].astype(np.float32)}
+    self._arrays = {k: (np.concatenate([self._arrays[k], v]) if k in self._arrays
+                        and len(self._arrays["step"]) else v)
+                    for k, v in new.items()}
+    self._write_npz()

@@ -1,0 +1,44 @@
+"""docs/library.md runs as written: every ```python block, each in a fresh namespace."""
+
+import os
+import re
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DOC = os.path.join(ROOT, "docs", "library.md")
+
+
+def python_blocks(path: str) -> list[tuple[str, str]]:
+  """(the section heading above it, code) of every ```python block of a Markdown file."""
+  with open(path) as f:
+    text = f.read()
+  blocks, heading = [], "top"
+  for part in re.split(r"(^```python\n.*?^```$)", text, flags=re.S | re.M):
+    if part.startswith("```python"):
+      blocks.append((heading, part[len("```python\n"):-len("```")]))
+    else:
+      titles = re.findall(r"^## (.+)$", part, flags=re.M)
+      heading = titles[-1] if titles else heading
+  return blocks
+
+
+BLOCKS = python_blocks(DOC)
+
+
+def test_the_doc_has_the_examples_it_promises():
+  headings = [h for h, _ in BLOCKS]
+  for wanted in ("Losses on a batch", "A vmapped grid", "Metrics on codes",
+                 "Training and evaluating a workdir", "The linear-Gaussian model"):
+    assert any(h.startswith(wanted) for h in headings), wanted
+
+
+SLOW = ("Training and evaluating",)   # trains and evaluates a grid: about a minute
+
+
+@pytest.mark.parametrize("code", [
+    pytest.param(c, id=re.sub(r"\W+", "_", h).strip("_").lower(),
+                 marks=[pytest.mark.slow] if h.startswith(SLOW) else [])
+    for h, c in BLOCKS])
+def test_block_runs(code):
+  exec(compile(code, DOC, "exec"), {"__name__": "library_doc"})  # pylint: disable=exec-used
