@@ -3,7 +3,11 @@
     python -m experiments.linear --config=configs/linear.py --workdir=runs/linear
 
 Writes summary.csv, per_init.csv, contraction.csv, figures and run.json into the
-workdir (see lbvae/linear/report.py).
+workdir (see lbvae/linear/report.py). To put together the halves of earlier runs
+(each (solver, n) from the first folder that has it), without solving anything:
+
+    python -m experiments.linear --combine=runs/fixed_point,runs/gradient \
+        --workdir=runs/linear
 """
 
 from absl import flags
@@ -15,10 +19,17 @@ from lbvae.linear import report
 
 _CONFIG = config_flags.DEFINE_config_file("config", None, "Protocol config file.")
 _WORKDIR = flags.DEFINE_string("workdir", None, "Folder for the results.")
+_COMBINE = flags.DEFINE_list("combine", [], "Earlier run folders to combine instead "
+                             "of solving (no --config then).")
 
 
 def main(argv):
   errors.require(len(argv) == 1, f"unexpected arguments: {' '.join(argv[1:])}")
+  if _COMBINE.value:
+    errors.require(_CONFIG.value is None, "--combine takes no --config")
+    report.combine(_COMBINE.value, _WORKDIR.value or "")
+    print(f"wrote results to {_WORKDIR.value}")
+    return
   errors.require(_CONFIG.value is not None, "--config is required, e.g. "
               "--config=configs/linear.py")
   report.reproduce(_CONFIG.value, _WORKDIR.value or "")

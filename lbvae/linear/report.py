@@ -18,6 +18,10 @@ Files written into ``workdir`` (see ``configs/linear.py`` for the fields):
 
 Everything is written to a staging folder inside ``workdir`` and moved into place
 only when all of it exists, so a failing run never loses or overwrites earlier files.
+
+:func:`combine` writes the same files from the per-init rows of several earlier
+runs (say, the fixed-point half from one and the hours-long gradient half from
+another), redrawing every figure.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ import tempfile
 from typing import Any, Sequence
 
 import jax
+import ml_collections
 import numpy as np
 
 from lbvae import errors
@@ -105,3 +110,64 @@ def reproduce(config, workdir: str, *, progress: bool = True) -> protocol.Result
     results = protocol.run(config, progress=progress)
   write(results, config, workdir)
   return results
+
+
+_INT_COLUMNS = ("n", "m", "s", "init", "iterations")
+
+
+def read_per_init(path: str) -> list[dict[str, Any]]:
+  """Typed rows of a per_init.csv (the inverse of what :func:`write` wrote)."""
+  with open(path, newline="") as f:
+    rows = list(csv.DictReader(f))
+  for row in rows:
+    for key, value in row.items():
+      if key in _INT_COLUMNS:
+        row[key] = int(value)
+      elif key == "converged":
+        row[key] = value == "True"
+      elif key != "solver":
+        row[key] = float(value)
+  return rows
+
+
+def combine(sources: Sequence[str], workdir: str) -> list[str]:
+  """Writes one run's files into ``workdir`` from several earlier runs' folders.
+
+  Each (solver, n) takes its per-init rows from the first source that has them;
+  contraction.csv, the instances and the config come from the first source.
+  run.json records which source gave what.
+
+  Returns:
+    The file names written.
+  """
+  errors.require(len(sources) > 0, "combine needs at least one source folder")
+  per_init, origin, seconds = [], {}, {}
+  for index, source in enumerate(sources):
+    for name in ("per_init.csv", "run.json"):
+      errors.require(os.path.isfile(os.path.join(source, name)),
+                     f"{source}: no {name} (not a finished linear run)")
+    with open(os.path.join(source, "run.json")) as f:
+      meta = json.load(f)
+    for row in read_per_init(os.path.join(source, "per_init.csv")):
+      key = f"{row['solver']}/{row['n']}"
+      if origin.setdefault(key, (index, source))[0] == index:
+        per_init.append(row)
+        if key in meta.get("seconds", {}):
+          seconds[key] = meta["seconds"][key]
+  first = sources[0]
+  with open(os.path.join(first, "contraction.csv"), newline="") as f:
+    contraction = [{k: float(v) if k != "iteration" else int(v) for k, v in r.items()}
+                   for r in csv.DictReader(f)]
+  with open(os.path.join(first, "run.json")) as f:
+    config = ml_collections.ConfigDict(json.load(f)["config"])
+  config.combined_from = {key: source for key, (_, source) in sorted(origin.items())}
+  instances = {}
+  for n in sorted({r["n"] for r in per_init}):
+    path = next((os.path.join(s, f"instance_n{n}.npz") for s in sources
+                 if os.path.isfile(os.path.join(s, f"instance_n{n}.npz"))), None)
+    errors.require(path is not None, f"no instance_n{n}.npz in {', '.join(sources)}")
+    instances[n] = problem_lib.load(path, default_noise_var=float(config.noise_var))
+  check_workdir(workdir)
+  results = protocol.Results(per_init, protocol.summarise(per_init), contraction,
+                             instances, seconds)
+  return write(results, config, workdir)

@@ -14,6 +14,7 @@ from lbvae import errors
 from lbvae.linear import objective
 from lbvae.linear import problem as problem_lib
 from lbvae.linear import protocol
+from lbvae.linear import report
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 _SPEC = importlib.util.spec_from_file_location(
@@ -125,3 +126,18 @@ def test_cli_bad_input_exits_2_with_one_line_and_keeps_workdir(tmp_path, flag, m
   assert "Traceback" not in out.stderr
   assert (tmp_path / "summary.csv").read_text() == "earlier results\n"
   assert sorted(os.listdir(tmp_path)) == ["summary.csv"]
+
+
+def test_combine_rebuilds_a_run_from_its_files(tmp_path, small_problem):
+  config = linear_config.get_config()
+  config.problem, config.num_inits, config.solvers = small_problem, 2, "fixed_point"
+  config.betas, config.lambdas, config.m = (4.0,), (0.0, 2.0), 4
+  config.contraction.iterations = 4
+  report.reproduce(config, str(tmp_path / "a"), progress=False)
+  names = report.combine([str(tmp_path / "a"), str(tmp_path / "a")],
+                         str(tmp_path / "b"))
+  assert "heatmaps_n12.png" in names and "boxplots_n12.png" in names
+  for name in ("summary.csv", "per_init.csv"):
+    assert (tmp_path / "a" / name).read_text() == (tmp_path / "b" / name).read_text()
+  with pytest.raises(errors.Error, match="not a finished linear run"):
+    report.combine([str(tmp_path / "none")], str(tmp_path / "c"))
