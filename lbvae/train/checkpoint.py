@@ -124,6 +124,16 @@ class PhaseCheckpoints:
   def all_steps(self) -> list[int]:
     return list(self._manager.all_steps())
 
+  def stored_fields(self, step: int) -> set[str]:
+    """The top-level names of the ``state`` tree stored at ``step`` (from its
+    metadata; empty when the metadata does not read)."""
+    try:
+      stored = self._manager.item_metadata(int(step))["state"]
+    except READ_ERRORS:
+      return set()
+    tree = getattr(stored, "tree", stored)
+    return set(tree) if isinstance(tree, dict) else set()
+
   def save(self, step: int, state, meta: dict) -> None:
     """Writes the state and its metadata at ``step`` (blocks until on disk)."""
     self._manager.save(int(step), args=ocp.args.Composite(
