@@ -302,8 +302,9 @@ def phase2_state(tx: optax.GradientTransformation,
   objective = objectives_lib.make("beta_vae") if objective is None else objective
   rows = members_lib.parents(grid)
   params = take(phase1.params, rows)
-  objective_state = jax.jit(jax.vmap(objective.restart_state))(
-      take(phase1.objective_state, rows))
+  objective_state = take(phase1.objective_state, rows)
+  if jax.tree.leaves(objective_state):
+    objective_state = jax.jit(jax.vmap(objective.restart_state))(objective_state)
   step = int(np.asarray(phase1.step)[0])
   return grid_state(params, tx, grid, keys, step=step, window=window,
                     objective=objective, objective_state=objective_state,
