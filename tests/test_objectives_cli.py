@@ -5,40 +5,23 @@ docs/method.md §6): ``python -m experiments.sweep --config=configs/smoke.py
 """
 
 import csv
+import importlib.util
 import os
 import subprocess
 import sys
 
+import jax
 import numpy as np
 import pytest
 
 from lbvae import objectives
 from lbvae import train
 from lbvae.train import workdir as workdir_lib
+from interrupt import Killed
+from interrupt import kill_at
 
-ROOT = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(ROOT)
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ANNEAL_STEPS = 5     # AnnealedVAE's capacity reaches C_max inside phase 2
-
-
-class Killed(Exception):
-  pass
-
-
-def kill_at(phase, step):
-  def hook(p, t):
-    if (p, t) == (phase, step):
-      raise Killed(f"killed at phase {p} step {t}")
-  return hook
-
-
-@pytest.fixture(scope="module")
-def env(request):
-  out = dict(os.environ)
-  out["JAX_COMPILATION_CACHE_DIR"] = str(
-      request.config.cache.mkdir("jax_compilation_cache"))
-  out["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0.2"
-  return out
 
 
 def run(env, module, *args):
@@ -53,7 +36,6 @@ def overrides(name):
 
 
 def smoke_config(name):
-  import importlib.util
   spec = importlib.util.spec_from_file_location(
       "smoke_config", os.path.join(ROOT, "configs", "smoke.py"))
   module = importlib.util.module_from_spec(spec)
@@ -77,7 +59,8 @@ def read(path):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", objectives.NAMES)
-def test_objective_trains_resumes_and_evaluates(name, env, tmp_path):
+def test_objective_trains_resumes_and_evaluates(name, cli_env, tmp_path):
+  env = cli_env
   objective = objectives.make(name)
   parts = tuple(objective.parts)
   # Uninterrupted, from the command line.
@@ -102,7 +85,7 @@ def test_objective_trains_resumes_and_evaluates(name, env, tmp_path):
     assert read(a.final_metrics(phase)) == read(b.final_metrics(phase))
     pa, _ = train.load_params(a.checkpoints(phase))
     pb, _ = train.load_params(b.checkpoints(phase))
-    for x, y in zip(__import__("jax").tree.leaves(pa), __import__("jax").tree.leaves(pb)):
+    for x, y in zip(jax.tree.leaves(pa), jax.tree.leaves(pb)):
       np.testing.assert_array_equal(x, y)
   log = rows(b.train_log(1)) + rows(b.train_log(2))
   assert list(log[0]) == list(workdir_lib.LOG_COLUMNS + parts)

@@ -14,6 +14,8 @@ from lbvae.train import checkpoint
 from lbvae.train import loop
 from lbvae.train import workdir as workdir_lib
 from file_state import snapshot
+from interrupt import Killed
+from interrupt import kill_at
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -35,17 +37,6 @@ def sweep_config():
   c = smoke.get_config()
   c.phase2_steps = 4
   return c
-
-
-class Killed(Exception):
-  pass
-
-
-def kill_at(phase, step):
-  def hook(p, t):
-    if (p, t) == (phase, step):
-      raise Killed(f"killed at phase {p} step {t}")
-  return hook
 
 
 def read(path):
