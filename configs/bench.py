@@ -1,4 +1,4 @@
-r"""Training-throughput benchmark of the SPEC §4 conv VAE (issue 6; arXiv 2602.09277).
+r"""Training-throughput benchmark of the docs/method.md §4 conv VAE (issue 6; arXiv 2602.09277).
 
 Run::
 

@@ -1,4 +1,4 @@
-r"""The full image protocol of arXiv 2602.09277 (SPEC §4) packed onto one GPU.
+r"""The full image protocol of arXiv 2602.09277 (§4; docs/method.md) packed onto one GPU.
 
 Command (one dataset per run; ``arg`` picks it)::
 
@@ -41,9 +41,9 @@ SOURCES = {"dsprites": "procedural", "shapes3d": "file", "mpi3d_real": "file"}
 
 
 def get_config(arg=None):
-  """The SPEC §4 protocol for dataset ``arg`` (default dSprites), vmapped on a GPU.
+  """The docs/method.md §4 protocol for dataset ``arg`` (default dSprites), vmapped on a GPU.
 
-  ``config_lib.defaults()`` already holds every SPEC §4 setting; only the dataset and
+  ``config_lib.defaults()`` already holds every docs/method.md §4 setting; only the dataset and
   the run mechanics are set here.
   """
   name = arg or "dsprites"

@@ -1,4 +1,4 @@
-r"""The full image protocol of arXiv 2602.09277 (SPEC §4) on dSprites.
+r"""The full image protocol of arXiv 2602.09277 (§4; docs/method.md) on dSprites.
 
 Command::
 
@@ -22,9 +22,9 @@ from lbvae.train import config as config_lib
 
 
 def get_config():
-  """The SPEC §4 protocol (see the module docstring).
+  """The docs/method.md §4 protocol (see the module docstring).
 
-  ``config_lib.defaults()`` already holds every SPEC §4 setting (grid, seeds, batch,
+  ``config_lib.defaults()`` already holds every docs/method.md §4 setting (grid, seeds, batch,
   Adam, 150 000 + 50 000 steps, 5 000-step windows); only the run mechanics are set.
   """
   c = config_lib.defaults()

@@ -2,7 +2,7 @@
 
 Synopsis::
 
-    flops = bench_profile.model_step_flops(64)          # 6.24e9 for SPEC §4 at 64x64x1
+    flops = bench_profile.model_step_flops(64)          # 6.24e9 for docs/method.md §4 at 64x64x1
     peak = bench_profile.device_peak(jax.devices()[0], "default")   # None on CPU
     table = bench_profile.profile_layers(64, repeats=5, impls=["reference", "subpixel"])
 

@@ -1,6 +1,6 @@
 """PyTorch reference for the training benchmark: the usual sequential loop over a grid.
 
-Runs the SPEC §4 convolutional β-VAE (arXiv 2602.09277) in PyTorch, the way the
+Runs the docs/method.md §4 convolutional β-VAE (arXiv 2602.09277) in PyTorch, the way the
 paper's public reference trains a grid: one model after another, each step a forward,
 a backward and an Adam update on a batch of 64 random binary 64x64x1 images. It is
 the yardstick for ``experiments/bench.py`` and is never imported by lbvae; torch is
@@ -23,7 +23,7 @@ import time
 
 
 def build(torch, num_channels: int = 1, latent_dim: int = 10):
-  """The SPEC §4 VAE as (encoder, decoder) torch modules."""
+  """The docs/method.md §4 VAE as (encoder, decoder) torch modules."""
   nn = torch.nn
   enc, c = [], num_channels
   for f in (32, 32, 64, 64):

@@ -15,7 +15,7 @@ from lbvae import errors
 
 
 def test_flops_per_model_step_by_hand():
-  # Multiply-adds per 64x64x1 example, layer by layer (SPEC §4).
+  # Multiply-adds per 64x64x1 example, layer by layer (docs/method.md §4).
   encoder = 32**2 * 32 * 16 * 1 + 16**2 * 32 * 16 * 32 + 8**2 * 64 * 16 * 32 \
       + 4**2 * 64 * 16 * 64
   decoder = 8**2 * 64 * 4 * 64 + 16**2 * 32 * 4 * 64 + 32**2 * 32 * 4 * 32 \

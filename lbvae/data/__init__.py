@@ -1,6 +1,6 @@
 """Ground-truth-factor image datasets for the lambda-beta-VAE experiments.
 
-The image experiments of arXiv 2602.09277 (SPEC §4) train on dSprites, Shapes3D and
+The image experiments of arXiv 2602.09277 (§4; docs/method.md) train on dSprites, Shapes3D and
 MPI3D. Every dataset here is a full grid of discrete factors with one 64x64 uint8
 image per grid point, behind one interface (:class:`lbvae.data.factor_grid.FactorGrid`):
 

@@ -2,7 +2,7 @@
 
 The published disentanglement datasets ship every image of the factor grid in one
 array. :class:`ArrayDataset` serves such an array without ever converting it to
-float (dSprites is 3 GB as uint8 and 12 GB as float32; SPEC §4 of arXiv 2602.09277):
+float (dSprites is 3 GB as uint8 and 12 GB as float32; docs/method.md §4 of arXiv 2602.09277):
 images stay uint8 and memory-mapped on the host until :mod:`lbvae.data.batching`
 either copies them to the device once or streams batches from the map.
 

@@ -48,8 +48,21 @@ PLACEMENTS = ("auto", "device", "host")
 DEVICE_FRACTION = 0.5
 
 
+def device_free_bytes(device: jax.Device) -> int | None:
+  """Free bytes of an accelerator's memory, or None when the backend does not say
+  (XLA:CPU reports no limit)."""
+  try:
+    stats = device.memory_stats()
+  except Exception:  # pylint: disable=broad-except  (backends without stats raise)
+    return None
+  if not stats or "bytes_limit" not in stats:
+    return None
+  return int(stats["bytes_limit"]) - int(stats.get("bytes_in_use", 0))
+
+
 def free_memory_bytes(device: jax.Device | None = None) -> tuple[int | None, str]:
-  """Free memory where a device-placed array would live.
+  """Free memory where a device-placed array would live: the device's, else the
+  host's available RAM (a CPU "device" is host memory).
 
   Args:
     device: the device (default: the first one).
@@ -57,14 +70,9 @@ def free_memory_bytes(device: jax.Device | None = None) -> tuple[int | None, str
   Returns:
     (bytes or None when unknown, a word naming where the number comes from).
   """
-  device = device or jax.devices()[0]
-  stats = None
-  try:
-    stats = device.memory_stats()
-  except Exception:  # pylint: disable=broad-except  (backends without stats raise)
-    stats = None
-  if stats and "bytes_limit" in stats:
-    return int(stats["bytes_limit"]) - int(stats.get("bytes_in_use", 0)), "device"
+  free = device_free_bytes(device or jax.devices()[0])
+  if free is not None:
+    return free, "device"
   try:
     with open("/proc/meminfo") as f:
       for line in f:

@@ -22,12 +22,12 @@ from __future__ import annotations
 import dataclasses
 import functools
 import time
-from typing import Callable, Sequence
+from typing import Callable
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
+from lbvae import pytrees
 from lbvae import metrics
 from lbvae.evaluation import encode
 
@@ -160,8 +160,8 @@ def evaluate_stack(params, samples, ds, *, latent_dim: int, num_bins: int,
   The encoder runs over the models in chunks of ``models_per_call`` (see
   :mod:`lbvae.evaluation.encode`), calling ``on_encoded`` after each; the metrics
   then run once, vmapped over all M (padded to a multiple of ``MODEL_BUCKET``, so
-  that grids of similar size share one compilation: the metrics take ~0.3 s per
-  model at the paper's sizes on a 2-core CPU, their compilation ~12 s).
+  that grids of similar size share one compilation: per model the metrics cost
+  little next to their compilation, docs/performance.md).
 
   Args:
     params: parameter pytree with a leading model axis M (all finite).
@@ -199,7 +199,7 @@ def evaluate_stack(params, samples, ds, *, latent_dim: int, num_bins: int,
   parts = []
   for first in range(0, num_models, chunk):
     rows = list(range(first, min(first + chunk, num_models)))
-    parts.append(_encode_chunk(take(params, rows), samples, votes,
+    parts.append(_encode_chunk(pytrees.take(params, np.asarray(rows)), samples, votes,
                                None if posterior is None else posterior[1], **kw))
     if on_encoded is not None:
       on_encoded(len(rows))
@@ -247,15 +247,4 @@ def evaluate_stack(params, samples, ds, *, latent_dim: int, num_bins: int,
   return out
 
 
-def all_finite(params) -> np.ndarray:
-  """bool[M]: which models of a stacked pytree have only finite parameters."""
-  leaves = jax.tree.leaves(params)
-  ok = [np.isfinite(np.asarray(x).reshape(x.shape[0], -1)).all(axis=1)
-        for x in leaves]
-  return np.logical_and.reduce(ok) if ok else np.zeros((0,), bool)
 
-
-def take(params, index: Sequence[int]):
-  """Rows ``index`` of a stacked pytree (a new leading axis of len(index))."""
-  index = np.asarray(index, np.int64)
-  return jax.tree.map(lambda x: jnp.asarray(np.asarray(x)[index]), params)

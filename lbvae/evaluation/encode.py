@@ -10,9 +10,8 @@ How the model axis is batched is one knob, ``models_per_call``: ``lax.map`` over
 models with that many vmapped at a time (``None``: ``jax.vmap`` over all of them).
 The default, ``"auto"``, picks the backend's best: all at once on GPU/TPU (one wide
 batched convolution), one at a time on CPU, where XLA
-lowers a convolution vmapped over its kernel to a grouped convolution that we
-measured 2-3x slower per model-image than a sequential map (2-core CPU, batch 250:
-0.78 ms vs 2.2 ms per model-image for the encoder). Every choice computes the same
+lowers a convolution vmapped over its kernel to a grouped convolution, slower per
+model-image than a sequential map (docs/performance.md). Every choice computes the same
 numbers; tests check them against a plain loop over models.
 
 The convolutions are the ones the trainer picks on the same backend
@@ -20,7 +19,7 @@ The convolutions are the ones the trainer picks on the same backend
 function of the same parameters as the reference layers, tested there, and faster on
 XLA:CPU: docs/performance.md), the reference layers on accelerators.
 
-Codes are the posterior means μ(x) (SPEC §4). The held-out NLL is the Bernoulli
+Codes are the posterior means μ(x) (docs/method.md §4). The held-out NLL is the Bernoulli
 reconstruction NLL −log p(x | z), summed over pixels, of one reparameterised sample
 z = μ + σ ε per image — the training loss's estimator, so it compares with the
 trainer's NLL — with ε drawn from a key of (seed, image index): re-running the pass

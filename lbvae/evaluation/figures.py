@@ -33,15 +33,19 @@ def save(fig: Figure, path: str) -> None:
   os.replace(tmp, path)
 
 
-def short_number(v: float) -> str:
-  """A number in few characters for a figure cell ("–" for NaN or inf)."""
+def short_number(v: float, *, table: bool = False) -> str:
+  """A number in few characters ("–" for NaN or inf).
+
+  Figure cells (default) keep 3 significant digits down to 1 and 3 decimals below;
+  ``table`` cells of the report keep one more digit from 10 up.
+  """
   if not math.isfinite(v):
     return "–"
   a = abs(v)
   if a >= 100:
-    return f"{v:.0f}"
+    return f"{v:.1f}" if table else f"{v:.0f}"
   if a >= 10:
-    return f"{v:.1f}"
+    return f"{v:.2f}" if table else f"{v:.1f}"
   if a >= 1:
     return f"{v:.2f}"
   return f"{v:.3f}"

@@ -26,6 +26,7 @@ from typing import Sequence
 
 import numpy as np
 
+from lbvae.evaluation import figures
 from lbvae.evaluation import store
 from lbvae.evaluation import tables
 
@@ -75,7 +76,7 @@ def merge(rows: Sequence[dict], published: dict[str, dict]) -> None:
 
 
 def _num(v: float) -> str:
-  return "–" if not math.isfinite(v) else f"{v:.3g}" if abs(v) < 100 else f"{v:.1f}"
+  return figures.short_number(v, table=True)
 
 
 def section(rows: Sequence[dict], *, data_note: str) -> tuple[str, list[str]]:

@@ -20,6 +20,7 @@ from typing import Sequence
 from lbvae import errors
 from lbvae import files
 from lbvae import objectives
+from lbvae.evaluation import figures
 from lbvae.evaluation import tables
 
 # (column, header) of the summary tables, in order; missing columns are skipped.
@@ -62,14 +63,7 @@ def phase_title(phase: int, objective: str) -> str:
 
 
 def _num(v: float) -> str:
-  if not math.isfinite(v):
-    return "–"
-  a = abs(v)
-  if a >= 100:
-    return f"{v:.1f}"
-  if a >= 1:
-    return f"{v:.2f}"
-  return f"{v:.3f}"
+  return figures.short_number(v, table=True)
 
 
 def summary_table(summary: Sequence[dict], *, with_lambda: bool) -> str:

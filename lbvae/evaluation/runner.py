@@ -34,6 +34,7 @@ import jax
 import numpy as np
 import tqdm
 
+from lbvae import pytrees
 from lbvae import errors
 from lbvae import data
 from lbvae.evaluation import checkpoints
@@ -83,9 +84,8 @@ def with_eval_defaults(config):
 def encoder_batch(config) -> int:
   """Images per encoder call: ``config.eval.batch_size``, at most 128 on CPU.
 
-  On XLA:CPU small batches stay in cache: measured on the 2-core development CPU
-  (encoder, one model), 0.29 / 0.36 / 0.70 / 0.88 ms per image at batch 64 / 128 /
-  250 / 500. Accelerators get the configured batch.
+  On XLA:CPU small batches stay in cache and encode faster per image
+  (docs/performance.md); accelerators get the configured batch.
   """
   batch = int(config.eval.batch_size)
   return min(batch, CPU_MAX_BATCH) if jax.default_backend() == "cpu" else batch
@@ -150,15 +150,16 @@ def _evaluate_seed(seed, todo, ds, config, settings, paths, restored, problems,
       bar.update(sum(1 for p, _ in todo if p is ph))
       continue
     members = [m for p, m in todo if p is ph]
-    params = compute.take(restored[ph.number], [m["index"] for m in members])
-    finite = compute.all_finite(params)
+    params = pytrees.take(restored[ph.number],
+                          np.asarray([m["index"] for m in members]))
+    finite = pytrees.finite_rows(params)
     for m, ok in zip(members, finite):
       if not ok:
         store.save_entry(paths, m, step=ph.step, settings=settings, scores=None)
         bar.update(1)
     good = [i for i, ok in enumerate(finite) if ok]
     if good:
-      stacks.append(compute.take(params, good))
+      stacks.append(pytrees.take(params, np.asarray(good)))
       keys += [(ph, members[i]) for i in good]
   clock.lap("restore")
   if not keys:

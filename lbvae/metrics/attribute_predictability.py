@@ -1,7 +1,7 @@
 """Separated Attribute Predictability (SAP), discrete-factor version.
 
 Kumar, Sattigeri, Balakrishnan (2018), "Variational Inference of Disentangled Latent
-Concepts from Unlabeled Observations"; SPEC §4. For every latent z_i and factor v_j,
+Concepts from Unlabeled Observations"; docs/method.md §4. For every latent z_i and factor v_j,
 fit a linear SVM on the single feature z_i (C = 0.01, balanced class weights,
 squared hinge, one-vs-rest — scikit-learn's ``LinearSVC`` settings, solved exactly in
 JAX by :mod:`lbvae.metrics.linear_svm`) on the train part and score it by accuracy

@@ -1,7 +1,7 @@
 """One-feature linear SVMs, solved exactly in JAX, as scikit-learn's LinearSVC would.
 
 The classifier behind SAP (Kumar, Sattigeri, Balakrishnan, 2018, "Variational
-Inference of Disentangled Latent Concepts from Unlabeled Observations"; SPEC §4):
+Inference of Disentangled Latent Concepts from Unlabeled Observations"; docs/method.md §4):
 for every (feature l, label set j) pair, ``LinearSVC(C=0.01, class_weight="balanced",
 loss="squared_hinge")`` on the single feature x = z_l. We solve liblinear's primal —
 the same optimum scikit-learn reaches — to convergence, for all pairs and classes at

@@ -1,7 +1,7 @@
 """Plug-in discrete mutual information between latents and ground-truth factors.
 
 The estimator behind MIG (Chen et al., 2018, "Isolating Sources of Disentanglement in
-Variational Autoencoders") and behind the I_m score of arXiv 2602.09277 (SPEC §4):
+Variational Autoencoders") and behind the I_m score of arXiv 2602.09277 (§4; docs/method.md):
 each latent is cut into ``num_bins`` equal-width bins spanning its observed
 [min, max] (the maximum falls in the last bin; a constant latent puts every sample
 in bin 0 and so has zero MI with everything), factors are class indices, and

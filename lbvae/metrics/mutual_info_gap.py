@@ -4,7 +4,7 @@ Chen, Li, Grosse, Duvenaud (2018), "Isolating Sources of Disentanglement in
 Variational Autoencoders": for each factor v_j, the gap between the largest and the
 second-largest mutual information I(z_i; v_j) over latents, normalised by the
 factor's entropy H(v_j), averaged over factors. MI and entropy are the plug-in
-estimates of :mod:`lbvae.metrics.mutual_info` (SPEC §4: 20 equal-width bins per
+estimates of :mod:`lbvae.metrics.mutual_info` (docs/method.md §4: 20 equal-width bins per
 latent on the train part, nats).
 
 Synopsis::

@@ -1,6 +1,6 @@
 """All array metrics of one model in one jit-able call (the evaluation pass's unit).
 
-Computes, from the SPEC §4 train/test split of one model's codes: the MI matrix and
+Computes, from the docs/method.md §4 train/test split of one model's codes: the MI matrix and
 MIG (Chen et al., 2018) and I_m (arXiv 2602.09277) on the train part, SAP (Kumar et
 al., 2018) fitted on train and scored on test, and DCI (Eastwood & Williams, 2018)
 with a LASSO predictor. The FactorVAE score needs fresh dataset samples and lives in

@@ -1,6 +1,6 @@
 """Checks a sweep config at the boundary: one clear line per mistake.
 
-The sweep of arXiv 2602.09277 (SPEC §4) is described by an ``ml_collections`` config
+The sweep of arXiv 2602.09277 (§4; docs/method.md) is described by an ``ml_collections`` config
 (see ``configs/default.py`` for every field). :func:`validate` raises
 :class:`lbvae.errors.Error` naming the field and the allowed range, before anything
 is loaded or written. Dataset names, sources and paths are checked by
@@ -12,7 +12,7 @@ is loaded or written. Dataset names, sources and paths are checked by
 Synopsis::
 
     from lbvae.train import config as config_lib
-    config = config_lib.defaults()       # SPEC §4 protocol on procedural dSprites
+    config = config_lib.defaults()       # docs/method.md §4 protocol on procedural dSprites
     config_lib.validate(config)          # raises errors.Error
 """
 
@@ -33,7 +33,7 @@ POSITIVE_INTS = ("num_seeds", "batch_size", "phase1_steps", "phase2_steps",
 
 
 def defaults() -> ml_collections.ConfigDict:
-  """Every field of a sweep config, at the settings of SPEC §4.
+  """Every field of a sweep config, at the settings of docs/method.md §4.
 
   Fields:
     dataset.name / .source / .path / .placement: what ``lbvae.data.load`` and
@@ -53,7 +53,7 @@ def defaults() -> ml_collections.ConfigDict:
     num_seeds, seed: seed indices 0..num_seeds-1 under the root seed ``seed``.
     batch_size, learning_rate, adam_b1, adam_b2, adam_eps: the optimiser (Adam).
     phase1_steps, phase2_steps: steps of each phase (phase 2 continues phase 1).
-    window: steps in the loss window whose means are reported (SPEC: 5 000).
+    window: steps in the loss window whose means are reported (the paper: 5 000).
     log_every, checkpoint_every, keep_checkpoints: host boundaries and retention.
     latent_dim, model_impl: the VAE (``state.make_model``).
     grid_strategy, map_batch_size, steps_per_call: how the grid step is lifted and
@@ -105,7 +105,7 @@ def defaults() -> ml_collections.ConfigDict:
   c.steps_per_call = 1
   c.grid_chunk = 0
   c.distributed = False
-  # Evaluation (SPEC §4): 10 000 train + 5 000 test samples per seed, 20 bins; the
+  # Evaluation (docs/method.md §4): 10 000 train + 5 000 test samples per seed, 20 bins; the
   # FactorVAE score (Kim & Mnih 2018) with `factor_vae_votes` votes of
   # `factor_vae_batch` images each (0 votes: not computed).
   c.beta_tcvae = ml_collections.ConfigDict({"estimator": "mws"})

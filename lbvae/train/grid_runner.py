@@ -14,22 +14,18 @@ Strategies for lifting (``config.grid_strategy``):
   compilation for every member);
 * ``auto`` -- ``vmap`` on accelerators and whenever there are several devices (over
   which ``vmap`` shards the grid); on one CPU device ``map`` with the ``subpixel`` layers
-  and ``loop`` with the reference ones. Measured on this 2-core CPU (grid of 5, batch
-  64, docs/performance.md): with the sub-pixel layers ``map`` takes 48.5 ms per
-  model-step against 60.9 for ``loop`` (one program for the grid: its temporaries
-  are allocated once per grid step, not once per member) and ties with it (42.8 vs
-  43.3) once malloc uses huge pages; ``vmap`` is slower (70-124 ms). With the
-  reference layers ``map`` is ~9x slower than ``loop`` (1 850 vs 210 ms): XLA:CPU
-  runs their kernel-gradient convolutions inside a while loop ~100x slower, which the
-  sub-pixel layers do not use.
+  and ``loop`` with the reference ones. With the sub-pixel layers one ``map`` program
+  allocates its temporaries once per grid step, not once per member, and is at least
+  as fast as ``loop``; with the reference layers XLA:CPU runs their kernel-gradient
+  convolutions inside a while loop far slower than alone, which rules ``map`` out
+  (docs/performance.md has the measurements behind both choices).
 
 The steps of a call are a ``lax.scan``, except with the reference layers on CPU:
 there the step inside a while loop -- even a ``lax.scan`` of length 1 with
 ``unroll=True`` -- is 6-10x slower than the same step alone (jax-ml/jax#12868), so
 they are unrolled in Python (straight-line code; ``steps_per_call`` should stay small,
-e.g. 1). With the fast layers a scan of 4 steps runs at the unrolled speed (41.3 vs
-41.4 ms per model-step, grid of 3 under ``map``, bit-identical) and compiles in 5.1
-instead of 8.7 s.
+e.g. 1). With the sub-pixel layers a scan runs at the unrolled speed, gives
+bit-identical parameters and compiles faster (docs/performance.md).
 
 Placement (:mod:`lbvae.train.sharding`): ``vmap`` and ``map`` shard the grid axis
 over all visible devices, padded to a multiple of the device count and, with
@@ -55,6 +51,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
+from lbvae import pytrees
 from lbvae.train import sharding
 from lbvae.train import state as state_lib
 from lbvae.train import step as step_lib
@@ -164,7 +161,7 @@ class GridRunner:
     self._call = jax.jit(self._steps, static_argnums=(6,), donate_argnums=(0,),
                          in_shardings=(self.sharding,) + (other,) * 5,
                          out_shardings=self.sharding)
-    self._take = jax.jit(sharding.take, out_shardings=self.sharding)
+    self._take = jax.jit(pytrees.take, out_shardings=self.sharding)
     self._assemble = {}
     self._indices = jax.jit(self._host_indices, static_argnames=("num_steps",))
 

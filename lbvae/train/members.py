@@ -1,6 +1,6 @@
 """The members of a training grid: which (β, λ, seed) each row of the state holds.
 
-The image protocol of arXiv 2602.09277 (SPEC §4) trains two grids:
+The image protocol of arXiv 2602.09277 (§4; docs/method.md) trains two grids:
 
 * phase 1: β × seed, under L_β (λ = 0);
 * phase 2: β × λ × seed, each member continued from its phase-1 parent (same β and

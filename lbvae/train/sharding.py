@@ -39,6 +39,9 @@ from jax.sharding import Mesh
 from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
+from lbvae import pytrees
+from lbvae.data import batching
+
 AXIS = "grid"
 ENV_DISTRIBUTED = "LBVAE_DISTRIBUTED"
 AUTO_CHUNK = -1
@@ -179,10 +182,8 @@ class Placement:
     """Free bytes on this host's first device of the mesh, or None when the backend
     does not say (XLA:CPU)."""
     local = [d for d in self.devices if d.process_index == jax.process_index()]
-    stats = local[0].memory_stats() if local else None
-    if not stats or "bytes_limit" not in stats:
-      return None
-    return float(stats["bytes_limit"] - stats.get("bytes_in_use", 0))
+    free = batching.device_free_bytes(local[0]) if local else None
+    return None if free is None else float(free)
 
 
 def peak_bytes(compiled) -> float:
@@ -201,12 +202,7 @@ def chunks_text(chunks: list[Chunk]) -> str:
           f"{chunks[0].index.size} models")
 
 
-def take(tree, index):
-  """Rows ``index`` (int32[C]) of every leaf of a grid state."""
-  return jax.tree.map(lambda a: a[index], tree)
-
-
 def assemble(parts, positions):
   """The members at ``positions`` (int32[G]) of the concatenated chunk states."""
-  return take(jax.tree.map(lambda *a: jnp.concatenate(a, axis=0), *parts),
-              positions)
+  return pytrees.take(jax.tree.map(lambda *a: jnp.concatenate(a, axis=0), *parts),
+                      positions)

@@ -38,6 +38,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from lbvae import pytrees
 from lbvae import errors
 from lbvae import models
 from lbvae import objectives as objectives_lib
@@ -123,7 +124,7 @@ def make_model(config, num_channels: int) -> models.VAE:
 def resolve_impl(model_impl: str) -> str:
   """``auto`` -> the formulation measured fastest on this backend.
 
-  On XLA:CPU the sub-pixel ``fast`` layers train about 3x faster than the reference
+  On XLA:CPU the sub-pixel layers train several times faster than the reference
   transposed convolutions (docs/performance.md); on accelerators the reference
   layers map straight onto the vendor's convolution kernels. Both compute the same
   function with the same parameters (tests/test_layers.py), so checkpoints are
@@ -135,7 +136,7 @@ def resolve_impl(model_impl: str) -> str:
 
 
 def make_optimizer(config) -> optax.GradientTransformation:
-  """Adam with the config's learning rate and moments (SPEC §4: 1e-4, 0.9, 0.999, 1e-8)."""
+  """Adam with the config's learning rate and moments (docs/method.md §4: 1e-4, 0.9, 0.999, 1e-8)."""
   return optax.adam(config.learning_rate, b1=config.adam_b1, b2=config.adam_b2,
                     eps=config.adam_eps)
 
@@ -155,9 +156,9 @@ def seed_keys(root_seed: int, num_seeds: int) -> SeedKeys:
 def init_params(model: models.VAE, key_data: np.ndarray):
   """Initial parameters, one set per row of ``key_data`` (uint32[S, 2]) -> leading S.
 
-  Runs once per sweep, so it is compiled without XLA's backend optimisations: on
-  the 2-core CPU that takes 4 s instead of 25 s (the dozen random initialisers are
-  slow to optimise), for a program that then runs in well under a second.
+  Runs once per sweep, so it is compiled without XLA's backend optimisations: the
+  dozen random initialisers are slow to optimise and the program runs only once
+  (docs/performance.md has the compile times).
   """
   key_data = jnp.asarray(key_data)
   lowered = jax.jit(jax.vmap(_init_one(model))).lower(key_data)
@@ -385,10 +386,7 @@ def grid_size(state: TrainState) -> int:
   return int(state.step.shape[0])
 
 
-@jax.jit
-def take(tree, rows):
-  """Rows ``rows`` (int[K]) of every leaf: K members of a grid state (or params)."""
-  return jax.tree.map(lambda a: a[rows], tree)
+take = jax.jit(pytrees.take)   # rows of a grid state (or params), compiled
 
 
 @jax.jit

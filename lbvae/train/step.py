@@ -30,18 +30,13 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from lbvae import pytrees
 from lbvae import losses
 from lbvae import models
 from lbvae import objectives as objectives_lib
 from lbvae.train.state import TrainState
 
 StepFn = Callable[[TrainState, jnp.ndarray, jnp.ndarray], tuple[TrainState, dict]]
-
-
-def all_finite(tree) -> jnp.ndarray:
-  """bool[]: every element of every leaf is finite (True for a tree without leaves)."""
-  leaves = [jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves(tree)]
-  return jnp.stack(leaves).all() if leaves else jnp.bool_(True)
 
 
 def batch_indices(data_key: jnp.ndarray, step: jnp.ndarray, batch_size: int,
@@ -101,8 +96,8 @@ def make_train_step(model, tx: optax.GradientTransformation,
     (loss, (aux, z)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
     objective_state, extra = objective.update_state(state.objective_state, z, rng)
     aux = {**aux, **extra}
-    finite = (jnp.isfinite(loss) & all_finite(grads) & all_finite(extra)
-              & all_finite(objective_state))
+    finite = (jnp.isfinite(loss) & pytrees.all_finite(grads) & pytrees.all_finite(extra)
+              & pytrees.all_finite(objective_state))
     ok = state.healthy & finite
     updates, opt_state = tx.update(grads, state.opt_state, state.params)
     params = optax.apply_updates(state.params, updates)
