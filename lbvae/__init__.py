@@ -9,6 +9,7 @@ The map (subpackages load on first use, so ``import lbvae`` is cheap):
 =====================  ==================================================================
 ``lbvae.losses``       L_β / L_λβ and their terms, per example, pure
 ``lbvae.models``       the convolutional VAE (Flax linen)
+``lbvae.objectives``   β-TCVAE, DIP-VAE-I/II, AnnealedVAE, FactorVAE: λ as a plug-in
 ``lbvae.metrics``      MIG, SAP, I_m, DCI, FactorVAE, binned and posterior-aware MI
 ``lbvae.data``         dSprites, Shapes3D, MPI3D: procedural, original files, TFDS
 ``lbvae.train``        the train state, the one-model step, grids, the two-phase sweep
@@ -39,7 +40,7 @@ from lbvae.errors import Error
 __version__ = "0.1.0"
 
 SUBPACKAGES = ("data", "errors", "evaluation", "files", "linear", "losses", "metrics",
-               "models", "released", "train")
+               "models", "objectives", "released", "train")
 
 __all__ = ["CheckpointError", "ConfigError", "DataError", "Error", "__version__",
            *SUBPACKAGES]

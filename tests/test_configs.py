@@ -3,9 +3,11 @@
 import glob
 import importlib.util
 import os
+import re
 
 import pytest
 
+from lbvae import errors
 from lbvae.train import config as config_lib
 from lbvae.train import state as state_lib
 
@@ -45,3 +47,44 @@ def test_paper_grids():
     c = load(os.path.join(ROOT, "configs", name))
     assert c.dataset.name == dataset and c.dataset.source == "file"
     assert tuple(c.betas) == tuple(main.betas)
+
+
+@pytest.mark.parametrize("name", ["beta_vae", "beta_tcvae", "dip_vae_i", "dip_vae_ii",
+                                  "annealed_vae", "factor_vae"])
+def test_paper_grid_of_every_objective(name):
+  """configs/paper_objectives.py:NAME -- the paper's protocol with disentanglement_lib's
+  strengths for the objective (Locatello et al. 2019's study)."""
+  spec = importlib.util.spec_from_file_location(
+      "paper_objectives", os.path.join(ROOT, "configs", "paper_objectives.py"))
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  c = module.get_config(name)
+  config_lib.validate(c)
+  assert c.objective == name and len(c.betas) == 6
+  assert tuple(c.lambdas) == (0, 2, 4, 6, 8) and c.num_seeds == 10
+  assert (c.phase1_steps, c.phase2_steps) == (150_000, 50_000)
+  want = {"beta_tcvae": 10.0, "dip_vae_i": 50.0, "dip_vae_ii": 50.0,
+          "annealed_vae": 100.0, "factor_vae": 100.0, "beta_vae": 16.0}
+  assert max(c.betas) == want[name]
+  assert module.get_config().objective == "beta_tcvae"
+  bad = module.get_config("vae_gan")
+  with pytest.raises(errors.ConfigError, match="config.objective must be one of"):
+    config_lib.validate(bad)
+
+
+@pytest.mark.parametrize("field,value,message", [
+    ("objective", "vae_gan", "config.objective must be one of beta_vae, beta_tcvae"),
+    ("beta_tcvae.estimator", "iw", "config.beta_tcvae.estimator must be one of mws"),
+    ("annealed_vae.gamma", 0.0, "config.annealed_vae.gamma must be a number > 0"),
+    ("annealed_vae.anneal_steps", 0, "config.annealed_vae.anneal_steps must be an"),
+    ("factor_vae.hidden_layers", 0, "config.factor_vae.hidden_layers must be an"),
+    ("factor_vae.adam_b1", 1.0, "config.factor_vae.adam_b1 must be in [0, 1)"),
+])
+def test_objective_settings_are_checked_with_one_clear_line(field, value, message):
+  c = config_lib.defaults()
+  c.objective = {"beta_tcvae": "beta_tcvae", "annealed_vae": "annealed_vae",
+                 "factor_vae": "factor_vae"}.get(field.split(".")[0], "beta_vae")
+  group, _, key = field.rpartition(".")
+  (c[group] if group else c)[key] = value
+  with pytest.raises(errors.ConfigError, match=re.escape(message)):
+    config_lib.validate(c)

@@ -15,13 +15,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 @pytest.fixture(scope="module")
-def env(request):
-  """The subprocesses share the session's compilation cache (see tests/train)."""
-  out = dict(os.environ)
-  out["JAX_COMPILATION_CACHE_DIR"] = str(
-      request.config.cache.mkdir("jax_compilation_cache"))
-  out["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0.2"
-  return out
+def env(cli_env):
+  """The subprocesses share the session's compilation cache (tests/conftest.py)."""
+  return cli_env
 
 
 def sweep(env, *args):

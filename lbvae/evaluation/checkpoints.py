@@ -42,7 +42,7 @@ class Phase:
   """The final checkpoint of one training phase.
 
   Attributes:
-    number: 1 (β-VAE) or 2 (λβ-VAE).
+    number: 1 (the objective) or 2 (the objective + λ·L2).
     name: how messages name the checkpoint (its directory and step).
     step: the checkpoint's step.
     members: one dict per grid member, in grid order: ``phase, beta, lambda,
@@ -50,7 +50,10 @@ class Phase:
     restore: returns the parameters, every leaf a numpy array with a leading
       grid axis; raises :class:`lbvae.errors.CheckpointError` if the checkpoint
       is unreadable.
-    train_means: ``member_key -> {"nll", "kl", "l2"}`` training-window means.
+    train_means: ``member_key -> {"nll", "kl", "l2", *parts}`` training-window
+      means (the parts: the objective's own columns of ``final_metrics.csv``).
+    objective: the training objective (``lbvae.objectives``), from ``grid.json``
+      (``beta_vae`` for runs made before objectives existed).
   """
   number: int
   name: str
@@ -58,6 +61,7 @@ class Phase:
   members: list[dict]
   restore: Callable[[], Any]
   train_means: dict
+  objective: str = "beta_vae"
 
   def describe(self) -> str:
     """One line: the phase's grid and checkpoint."""
@@ -66,8 +70,9 @@ class Phase:
     lams = fmt(float(m["lambda"]) for m in self.members)
     seeds = fmt(int(m["seed"]) for m in self.members)
     lam = f" × λ ∈ {lams}" if self.number == 2 else ""
-    return (f"phase {self.number}: {len(self.members)} models, β ∈ {betas}{lam} × "
-            f"seeds {seeds}; checkpoint step {self.step}")
+    return (f"phase {self.number}: {len(self.members)} models of objective "
+            f"{self.objective}, β ∈ {betas}{lam} × seeds {seeds}; checkpoint step "
+            f"{self.step}")
 
 
 def member_key(m: dict) -> tuple[float, float, int]:
@@ -100,14 +105,19 @@ def _steps(directory: str) -> list[int]:
 
 
 def _train_means(path: str) -> dict:
+  """Per member: nll, kl, l2 and the objective's parts (the columns after
+  ``workdir.FINAL_COLUMNS``) of ``final_metrics.csv``."""
   if not os.path.exists(path):
     return {}
   out = {}
   with open(path, newline="") as f:
-    for r in csv.DictReader(f):
+    reader = csv.DictReader(f)
+    parts = [c for c in reader.fieldnames or ()
+             if c not in workdir_lib.FINAL_COLUMNS]
+    for r in reader:
       key = (float(r["beta"]), float(r["lambda"]), int(r["seed"]))
       out[key] = {k: float(r[k]) if r.get(k) not in (None, "") else math.nan
-                  for k in ("nll", "kl", "l2")}
+                  for k in ("nll", "kl", "l2", *parts)}
   return out
 
 
@@ -151,7 +161,8 @@ def find_phases(workdir: str) -> tuple[list[Phase], list[str]]:
     phases.append(Phase(
         number=n, name=name, step=step, members=members,
         restore=lambda d=directory, s=step: train.load_params(d, s)[0],
-        train_means=_train_means(paths.final_metrics(n))))
+        train_means=_train_means(paths.final_metrics(n)),
+        objective=str(grid.get("objective", "beta_vae"))))
   return phases, problems
 
 

@@ -64,7 +64,8 @@ def model_rows(entries, paths, settings, problems):
     hit = store.load_entry(paths, m, step=ph.step, settings=settings)
     if hit is None:
       continue
-    row = dict(key_of(m), step=ph.step, finite=int(bool(m["finite"])))
+    row = dict(key_of(m), step=ph.step, finite=int(bool(m["finite"])),
+               objective=ph.objective)
     row.update(dict.fromkeys(tables.TRAIN_COLUMNS, float("nan")))
     row.update(ph.train_means.get(checkpoints.member_key(m), {}))
     name = report.model_name(m)
@@ -97,7 +98,8 @@ def _mi_overviews(rows, mi, paths, factor_names) -> dict[int, str]:
         {"phase": p, "beta": b, "lambda": lam, "seed": s}))
     if phase == 1:      # one row, β across
       grid = [[get(b, 0.0) for b in betas]]
-      row_labels, col_labels = ["β-VAE"], [f"β={b:g}" for b in betas]
+      row_labels = [report.objectives_title(mine)]
+      col_labels = [f"β={b:g}" for b in betas]
     else:               # β down, λ across
       grid = [[get(b, lam) for lam in lams] for b in betas]
       row_labels = [f"β={b:g}" for b in betas]
@@ -110,12 +112,14 @@ def _mi_overviews(rows, mi, paths, factor_names) -> dict[int, str]:
 
 def phase_figures(rows, summary_by_phase, mi, paths, factor_names) -> dict:
   """Writes the per-phase figures; returns phase -> their paths (relative)."""
+  title = report.objectives_title(rows)
   if 1 in summary_by_phase:
     figures.box_over_beta([r for r in rows if int(r["phase"]) == 1], PLOTTED,
-                          paths.overview(1), "phase 1 (β-VAE): one point per seed")
+                          paths.overview(1), f"phase 1 ({title}): one point per seed")
   if 2 in summary_by_phase:
+    lam = "λβ-VAE" if title == "β-VAE" else f"{title} + λ·L2"
     figures.cell_heatmaps(summary_by_phase[2], PLOTTED, paths.overview(2),
-                          "phase 2 (λβ-VAE): mean over seeds")
+                          f"phase 2 ({lam}): mean over seeds")
   mi_figs = _mi_overviews(rows, mi, paths, factor_names)
   return {p: [paths.relative(paths.overview(p))]
           + ([paths.relative(mi_figs[p])] if p in mi_figs else [])

@@ -2,8 +2,9 @@
 
 One Markdown page (arXiv 2602.09277, §4 "Reports"): what was evaluated and how long
 it took, problems found (missing or corrupt checkpoints, frozen members), the
-mean ± std tables per β (phase 1) and per (β, λ) (phase 2), the box plots and heat
-maps, further sections (the selection views of
+mean ± std tables per β (phase 1) and per (β, λ) (phase 2) -- grouped by training
+objective (``lbvae.objectives``; β is the objective's strength) --, the box plots
+and heat maps, further sections (the selection views of
 :mod:`lbvae.evaluation.result_views`, the collapse curves), the per-model figures of
 the first seed inline (links to every model's), and the configuration. Image links
 are relative to the report, so the run directory can be moved or published as is.
@@ -16,8 +17,11 @@ import math
 import os
 from typing import Sequence
 
+from lbvae import errors
 from lbvae import files
+from lbvae import objectives
 from lbvae.evaluation import figures
+from lbvae.evaluation import tables
 
 # (column, header) of the summary tables, in order; missing columns are skipped.
 TABLE_COLUMNS = (
@@ -25,7 +29,37 @@ TABLE_COLUMNS = (
     ("mig", "MIG"), ("sap", "SAP"), ("im", "I_m"),
     ("mig_posterior", "MIG (post.)"), ("im_posterior", "I_m (post.)"),
     ("dci_disentanglement", "DCI-D"), ("dci_completeness", "DCI-C"),
-    ("dci_informativeness", "DCI-I (NRMSE↓)"), ("factor_vae", "FactorVAE"))
+    ("dci_informativeness", "DCI-I (NRMSE↓)"), ("factor_vae", "FactorVAE"),
+    # the objectives' own training-window parts (lbvae.objectives)
+    ("index_code_mi", "MI(n; z)"), ("total_correlation", "TC"),
+    ("dimension_kl", "dim-KL"), ("cov_off_diagonal", "Σ C_ij²"),
+    ("cov_diagonal", "Σ (C_ii−1)²"), ("capacity", "C(t)"),
+    ("discriminator_accuracy", "D acc."))
+
+
+def objective_words(name: str) -> tuple[str, str]:
+  """(title, what β holds) of an objective, e.g. ("β-TCVAE", "β (TC weight)")."""
+  try:
+    o = objectives.make(name)
+  except errors.ConfigError:   # not one lbvae knows: name it as it is
+    return name, "β"
+  return o.title, o.strength
+
+
+def objectives_title(rows: Sequence[dict]) -> str:
+  """The titles of the objectives of ``rows``, e.g. "β-VAE" or "β-TCVAE"."""
+  names = sorted({tables.objective_of(r) for r in rows}) or [tables.DEFAULT_OBJECTIVE]
+  return ", ".join(objective_words(n)[0] for n in names)
+
+
+def phase_title(phase: int, objective: str) -> str:
+  """The heading of a phase's table, e.g. "Phase 2: λβ-VAE (continued from phase 1)"."""
+  title = objective_words(objective)[0]
+  if phase == 1:
+    return f"Phase 1: {title}"
+  if objective == tables.DEFAULT_OBJECTIVE:
+    return "Phase 2: λβ-VAE (continued from phase 1)"
+  return f"Phase {phase}: {title} + λ·E‖x − g(z)‖² (continued from phase 1)"
 
 
 def _num(v: float) -> str:
@@ -88,9 +122,17 @@ def write(path: str, *, workdir: str, config: dict, dataset: str,
     sections: (title, Markdown lines) of further sections, placed after the phase
       tables and before the per-model figures.
   """
+  names = sorted({tables.objective_of(r) for rows in summaries.values()
+                  for r in rows}) or [tables.DEFAULT_OBJECTIVE]
+  if names == [tables.DEFAULT_OBJECTIVE]:
+    what = "β-VAE (phase 1) and λβ-VAE (phase 2)"
+  else:
+    what = "; ".join(
+        f"{objective_words(n)[0]} (phase 1; β is {objective_words(n)[1]}) and the "
+        "same objective + λ·E‖x − g(z)‖² (phase 2)" for n in names)
   out = [f"# λβ-VAE evaluation: `{os.path.basename(os.path.abspath(workdir))}`",
          "",
-         "β-VAE (phase 1) and λβ-VAE (phase 2) on the protocol of arXiv 2602.09277, "
+         f"{what} on the protocol of arXiv 2602.09277, "
          "§4. Scores are means ± std over seeds (`eval/summary.csv`); one row per "
          "model is in `eval/metrics.csv`. NLL, KL and L2 are the training-window "
          "means; the held-out NLL decodes one reparameterised sample of each test "
@@ -100,10 +142,22 @@ def write(path: str, *, workdir: str, config: dict, dataset: str,
     out += ["## Problems", ""] + [f"- {p}" for p in problems] + [""]
   out += ["## Dataset and grid", "", f"- {dataset}"]
   out += [f"- {line}" for line in grid_lines] + [""]
-  titles = {1: "Phase 1: β-VAE", 2: "Phase 2: λβ-VAE (continued from phase 1)"}
   for phase in sorted(summaries):
-    out += [f"## {titles.get(phase, f'Phase {phase}')}", "",
-            summary_table(summaries[phase], with_lambda=phase == 2), ""]
+    groups: dict[str, list[dict]] = {}
+    for r in summaries[phase]:
+      groups.setdefault(tables.objective_of(r), []).append(r)
+    if len(groups) == 1:
+      [(name, rows)] = groups.items()
+      out += [f"## {phase_title(phase, name)}", ""]
+      if name != tables.DEFAULT_OBJECTIVE:
+        out += [f"β is {objective_words(name)[1]}.", ""]
+      out += [summary_table(rows, with_lambda=phase == 2), ""]
+    else:
+      out += [f"## Phase {phase}", ""]
+      for name, rows in groups.items():
+        out += [f"### {phase_title(phase, name)}", "",
+                f"β is {objective_words(name)[1]}.", "",
+                summary_table(rows, with_lambda=phase == 2), ""]
     for k, link in enumerate(overview.get(phase, ())):
       out += [f"![phase {phase}, figure {k + 1}]({link})", ""]
   for title, lines in sections:

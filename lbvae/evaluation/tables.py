@@ -2,22 +2,27 @@
 
 ``metrics.csv`` (one row per model of arXiv 2602.09277's grids)::
 
-  phase,beta,lambda,seed,step,finite,nll,kl,l2,heldout_nll,heldout_kl,mig,sap,im,
-  mig_posterior,im_posterior,...
+  phase,beta,lambda,seed,step,finite,objective,nll,kl,l2,heldout_nll,heldout_kl,mig,
+  sap,im,mig_posterior,im_posterior,...[,the objective's parts]
 
 * ``phase`` 1 or 2; phase-1 rows have ``lambda`` 0; ``step`` is the checkpoint step;
+  ``objective`` the training objective (``lbvae.objectives``; ``beta`` holds its
+  strength);
   ``finite`` is 0 for a member the trainer froze after a NaN/Inf (its scores are
   ``nan`` when its parameters are not finite);
-* ``nll, kl, l2`` are the trainer's training-window means (``final_metrics.csv``);
+* ``nll, kl, l2`` are the trainer's training-window means (``final_metrics.csv``),
+  and so are the objective's parts (e.g. ``total_correlation``, placed after the
+  posterior-aware metrics);
 * ``heldout_nll, heldout_kl`` are means over the test samples (see
   :mod:`lbvae.evaluation.encode`); then every metric of ``lbvae.metrics``;
   ``mig_posterior, im_posterior`` are MIG and I_m on the posterior-aware MI
   (:mod:`lbvae.metrics.posterior_mi`, on the seed's stratified sample; absent
   when ``eval.posterior_samples`` is 0).
 
-``summary.csv``: ``phase,beta,lambda,num_seeds`` then ``<col>_mean, <col>_std`` for
-every value column; the std is over seeds with ``ddof=0`` (0 for a single seed);
-non-finite values are left out of both.
+``summary.csv``: ``phase,beta,lambda,num_seeds,objective`` then ``<col>_mean,
+<col>_std`` for every value column; the std is over seeds with ``ddof=0`` (0 for a
+single seed); non-finite values are left out of both. Cells are (objective, phase, β,
+λ): rows of several objectives (several runs) summarise side by side.
 
 Writes are atomic (a temporary file, then ``os.replace``), so a failing run never
 leaves a half-written table in place of a good one.
@@ -34,7 +39,9 @@ import numpy as np
 from lbvae import files
 
 KEY_COLUMNS = ("phase", "beta", "lambda", "seed")
-INFO_COLUMNS = ("step", "finite")
+OBJECTIVE = "objective"             # a text column; rows without it are β-VAE runs
+DEFAULT_OBJECTIVE = "beta_vae"
+INFO_COLUMNS = ("step", "finite", OBJECTIVE)
 TRAIN_COLUMNS = ("nll", "kl", "l2")
 HELDOUT_COLUMNS = ("heldout_nll", "heldout_kl")
 PAPER_METRICS = ("mig", "sap", "im")
@@ -58,6 +65,11 @@ def value_columns(rows: Sequence[dict]) -> list[str]:
 def model_columns(rows: Sequence[dict]) -> list[str]:
   """All columns of ``metrics.csv`` for these rows."""
   return list(KEY_COLUMNS + INFO_COLUMNS) + value_columns(rows)
+
+
+def objective_of(row: dict) -> str:
+  """A row's objective (``beta_vae`` when it has none)."""
+  return str(row.get(OBJECTIVE) or DEFAULT_OBJECTIVE)
 
 
 def sort_key(row: dict) -> tuple:
@@ -84,26 +96,29 @@ def read_csv(path: str) -> list[dict]:
 
 
 def summarize(rows: Iterable[dict]) -> list[dict]:
-  """Mean and std over seeds per (phase, β, λ).
+  """Mean and std over seeds per (objective, phase, β, λ).
 
   Args:
-    rows: model rows (``KEY_COLUMNS`` plus numeric value columns).
+    rows: model rows (``KEY_COLUMNS``, optionally ``objective``, plus numeric value
+      columns).
 
   Returns:
-    One dict per cell, sorted: ``phase, beta, lambda, num_seeds`` and
-    ``<col>_mean``, ``<col>_std`` for every value column (finite values only;
-    ``nan`` when a cell has none).
+    One dict per cell, sorted by objective, then phase, β, λ: ``phase, beta,
+    lambda, num_seeds, objective`` and ``<col>_mean``, ``<col>_std`` for every
+    value column (finite values only; ``nan`` when a cell has none).
   """
   rows = list(rows)
   cols = value_columns(rows)
   cells: dict[tuple, list[dict]] = {}
   for row in rows:
-    cells.setdefault(tuple(row[k] for k in CELL_COLUMNS), []).append(row)
+    key = (objective_of(row),) + tuple(row[k] for k in CELL_COLUMNS)
+    cells.setdefault(key, []).append(row)
   out = []
-  for key in sorted(cells, key=lambda k: tuple(float(x) for x in k)):
+  for key in sorted(cells, key=lambda k: (k[0],) + tuple(float(x) for x in k[1:])):
     members = cells[key]
-    cell = dict(zip(CELL_COLUMNS, key))
+    cell = dict(zip(CELL_COLUMNS, key[1:]))
     cell["num_seeds"] = len(members)
+    cell[OBJECTIVE] = key[0]
     for c in cols:
       v = np.asarray([float(r.get(c, math.nan)) for r in members], np.float64)
       v = v[np.isfinite(v)]
@@ -115,7 +130,7 @@ def summarize(rows: Iterable[dict]) -> list[dict]:
 
 def summary_columns(rows: Sequence[dict]) -> list[str]:
   """Columns of ``summary.csv`` for these model rows."""
-  cols = list(CELL_COLUMNS) + ["num_seeds"]
+  cols = list(CELL_COLUMNS) + ["num_seeds", OBJECTIVE]
   for c in value_columns(rows):
     cols += [f"{c}_mean", f"{c}_std"]
   return cols

@@ -2,8 +2,9 @@
 
 A whole β × λ × seed grid trains as one compiled program: the state of every model
 carries a leading grid axis, one ``train_step`` is lifted over it and jitted once, and
-a sweep runs phase 1 (β-VAE) and phase 2 (continued under L_λβ with a fresh optimiser)
-with periodic checkpoints and exact resume.
+a sweep runs phase 1 (β-VAE, or another objective of :mod:`lbvae.objectives` with its
+strength on the β axis) and phase 2 (the same objective + λ·E‖x − g(z)‖², with a fresh
+optimiser) with periodic checkpoints and exact resume.
 
 Modules:
 

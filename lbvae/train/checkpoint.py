@@ -124,6 +124,19 @@ class PhaseCheckpoints:
   def all_steps(self) -> list[int]:
     return list(self._manager.all_steps())
 
+  def stored_fields(self, step: int) -> set[str]:
+    """The top-level names of the ``state`` tree stored at ``step``.
+
+    Raises:
+      lbvae.errors.CheckpointError: the checkpoint's metadata does not read.
+    """
+    check_readable(self.directory, step)
+    manager = _reader(self.directory)
+    try:
+      return set(_stored_tree(manager, int(step), self.directory))
+    finally:
+      manager.close()
+
   def save(self, step: int, state, meta: dict) -> None:
     """Writes the state and its metadata at ``step`` (blocks until on disk)."""
     self._manager.save(int(step), args=ocp.args.Composite(
@@ -162,6 +175,27 @@ class PhaseCheckpoints:
     self._manager.close()
 
 
+def _reader(directory: str) -> ocp.CheckpointManager:
+  """A read-only manager that knows both items' handlers (so it reads metadata)."""
+  registry = ocp.handlers.DefaultCheckpointHandlerRegistry()
+  registry.add("state", ocp.args.PyTreeRestore, ocp.PyTreeCheckpointHandler)
+  registry.add("meta", ocp.args.JsonRestore, ocp.JsonCheckpointHandler)
+  return ocp.CheckpointManager(os.path.abspath(directory),
+                               options=_options(read_only=True),
+                               handler_registry=registry)
+
+
+def _stored_tree(manager: ocp.CheckpointManager, step: int, directory: str) -> dict:
+  """The stored ``state`` tree's metadata (array metadata leaves) at ``step``."""
+  try:
+    stored = manager.item_metadata(step)["state"]
+    return dict(getattr(stored, "tree", stored))
+  except READ_ERRORS as e:
+    raise errors.CheckpointError(
+        f"checkpoint {os.path.join(directory, str(step))} has unreadable metadata "
+        f"({_one_line(e)})") from None
+
+
 def load_params(directory: str, step: int | None = None) -> tuple[Any, dict]:
   """Parameters and metadata of a phase checkpoint, without a model or optimiser.
 
@@ -181,21 +215,15 @@ def load_params(directory: str, step: int | None = None) -> tuple[Any, dict]:
     lbvae.errors.CheckpointError: no checkpoint in ``directory``, or it does not
       read.
   """
-  registry = ocp.handlers.DefaultCheckpointHandlerRegistry()
-  registry.add("state", ocp.args.PyTreeRestore, ocp.PyTreeCheckpointHandler)
-  registry.add("meta", ocp.args.JsonRestore, ocp.JsonCheckpointHandler)
-  manager = ocp.CheckpointManager(os.path.abspath(directory),
-                                  options=_options(read_only=True),
-                                  handler_registry=registry)
+  manager = _reader(directory)
   try:
     step = manager.latest_step() if step is None else int(step)
     errors.require(step is not None, f"no checkpoint in {directory}",
                    error=errors.CheckpointError)
     check_readable(directory, step)
     try:
-      stored = manager.item_metadata(step)["state"]
       target = jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype),
-                            dict(getattr(stored, "tree", stored)))
+                            _stored_tree(manager, step, directory))
       host = jax.tree.map(lambda _: ocp.RestoreArgs(restore_type=np.ndarray), target)
       out = manager.restore(step, args=ocp.args.Composite(
           state=ocp.args.PyTreeRestore(target, restore_args=host),

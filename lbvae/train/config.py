@@ -23,6 +23,7 @@ import math
 import ml_collections
 
 from lbvae import errors
+from lbvae import objectives as objectives_lib
 from lbvae.train import grid_runner
 
 POSITIVE_INTS = ("num_seeds", "batch_size", "phase1_steps", "phase2_steps",
@@ -37,7 +38,18 @@ def defaults() -> ml_collections.ConfigDict:
   Fields:
     dataset.name / .source / .path / .placement: what ``lbvae.data.load`` and
       ``lbvae.data.batching`` get (path "" = none).
-    betas, lambdas: the grid's KL and L2-penalty weights (λ only in phase 2).
+    objective: the phase-1 objective, one of ``lbvae.objectives.NAMES``
+      (default "beta_vae"); phase 2 adds λ·E‖x − g(z)‖² to it.
+    betas, lambdas: the grid's strengths and L2-penalty weights (λ only in phase
+      2). ``betas`` holds the objective's strength (``Objective.strength``): β of
+      the β-VAE (KL weight) and of β-TCVAE (TC weight), λ_od of DIP-VAE-I/II,
+      C_max (nats) of AnnealedVAE, γ of FactorVAE.
+    beta_tcvae.estimator: "mws" or "mss" (minibatch-weighted or -stratified
+      sampling of log q(z); ``lbvae.objectives.beta_tcvae``).
+    annealed_vae.gamma, .anneal_steps: γ and the steps over which the capacity
+      rises from 0 to C_max.
+    factor_vae.hidden_units, .hidden_layers, .learning_rate, .adam_b1, .adam_b2,
+      .adam_eps: FactorVAE's discriminator and its Adam.
     num_seeds, seed: seed indices 0..num_seeds-1 under the root seed ``seed``.
     batch_size, learning_rate, adam_b1, adam_b2, adam_eps: the optimiser (Adam).
     phase1_steps, phase2_steps: steps of each phase (phase 2 continues phase 1).
@@ -55,10 +67,22 @@ def defaults() -> ml_collections.ConfigDict:
       posterior-aware MIG / I_m (0: not computed).
     collapse.num_samples / .num_bins / .active_threshold: the collapse probe run
       at every checkpoint (``lbvae.train.collapse``; 0 samples: off).
+
+  The objectives' settings are those of disentanglement_lib's study (Locatello et
+  al., 2019, "Challenging Common Assumptions in the Unsupervised Learning of
+  Disentangled Representations", the hyper-parameter table of its appendix;
+  disentanglement_lib v1.5 ``config/unsupervised_study_v1``: ``sweep.py`` and
+  ``model_configs/shared.gin``):
+  β-TCVAE's TC estimate without importance weights (our "mws"); AnnealedVAE
+  γ = 1000 with C reaching C_max after 100 000 steps; FactorVAE's discriminator an
+  MLP of 6 × 1 000 leaky-ReLU units (``fc_discriminator``, after Kim & Mnih 2018,
+  Appendix A) trained by Adam with lr 1e-4, β1 = 0.5, β2 = 0.9, ε = 1e-8. Their
+  strength grids are in ``configs/paper_objectives.py``.
   """
   c = ml_collections.ConfigDict()
   c.dataset = ml_collections.ConfigDict(
       {"name": "dsprites", "source": "procedural", "path": "", "placement": "auto"})
+  c.objective = "beta_vae"
   c.betas = (1.0, 4.0, 8.0, 16.0, 32.0)
   c.lambdas = (0.0, 2.0, 4.0, 6.0, 8.0)
   c.num_seeds = 10
@@ -84,6 +108,12 @@ def defaults() -> ml_collections.ConfigDict:
   # Evaluation (docs/method.md §4): 10 000 train + 5 000 test samples per seed, 20 bins; the
   # FactorVAE score (Kim & Mnih 2018) with `factor_vae_votes` votes of
   # `factor_vae_batch` images each (0 votes: not computed).
+  c.beta_tcvae = ml_collections.ConfigDict({"estimator": "mws"})
+  c.annealed_vae = ml_collections.ConfigDict({"gamma": 1000.0,
+                                              "anneal_steps": 100_000})
+  c.factor_vae = ml_collections.ConfigDict(
+      {"hidden_units": 1000, "hidden_layers": 6, "learning_rate": 1e-4,
+       "adam_b1": 0.5, "adam_b2": 0.9, "adam_eps": 1e-8})
   c.eval = ml_collections.ConfigDict(
       {"num_train": 10_000, "num_test": 5_000, "num_bins": 20, "batch_size": 500,
        "factor_vae_votes": 200, "factor_vae_batch": 64,
@@ -117,14 +147,51 @@ def _weights(config, field: str, symbol: str) -> None:
               f"config.{field} has repeated values: {tuple(values)}")
 
 
+def _positive_number(config, dotted: str, upper: float | None = None) -> None:
+  v = _get(config, dotted)
+  ok = (isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+        and v > 0 and (upper is None or v < upper))
+  bound = f"in (0, {upper:g})" if upper is not None else "> 0"
+  errors.require(ok, f"config.{dotted} must be a number {bound}, got {v!r}")
+
+
+def _objective(config) -> None:
+  """The objective's name and the settings group it reads."""
+  name = config.get("objective", "beta_vae")
+  errors.require(name in objectives_lib.NAMES, f"config.objective must be one of "
+                 f"{', '.join(objectives_lib.NAMES)}, got {name!r}")
+  if name == "beta_tcvae":
+    est = config.beta_tcvae.estimator
+    errors.require(est in objectives_lib.ESTIMATORS,
+                   f"config.beta_tcvae.estimator must be one of "
+                   f"{', '.join(objectives_lib.ESTIMATORS)}, got {est!r}")
+  elif name == "annealed_vae":
+    _positive_number(config, "annealed_vae.gamma")
+    _positive_int(config, "annealed_vae.anneal_steps")
+  elif name == "factor_vae":
+    for field in ("hidden_units", "hidden_layers"):
+      _positive_int(config, f"factor_vae.{field}")
+    for field in ("learning_rate", "adam_eps"):
+      _positive_number(config, f"factor_vae.{field}")
+    for field in ("adam_b1", "adam_b2"):
+      v = config.factor_vae[field]
+      errors.require(isinstance(v, (int, float)) and 0 <= v < 1,
+                     f"config.factor_vae.{field} must be in [0, 1), got {v!r}")
+
+
+def _positive_int(config, dotted: str) -> None:
+  v = _get(config, dotted)
+  errors.require(isinstance(v, int) and not isinstance(v, bool) and v >= 1,
+                 f"config.{dotted} must be an integer >= 1, got {v!r}")
+
+
 def validate(config) -> None:
   """Raises :class:`lbvae.errors.Error` on the first invalid field of a sweep config."""
+  _objective(config)
   _weights(config, "betas", "beta")
   _weights(config, "lambdas", "lambda")
   for field in POSITIVE_INTS:
-    v = _get(config, field)
-    errors.require(isinstance(v, int) and not isinstance(v, bool) and v >= 1,
-                f"config.{field} must be an integer >= 1, got {v!r}")
+    _positive_int(config, field)
   errors.require(isinstance(config.seed, int), f"config.seed must be an integer, got "
               f"{config.seed!r}")
   lr = config.learning_rate

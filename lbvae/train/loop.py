@@ -1,8 +1,9 @@
 """The two-phase sweep of arXiv 2602.09277, §4, with checkpoints and exact resume.
 
-Phase 1 trains the β × seed grid under L_β; phase 2 restores the final phase-1
-checkpoint and continues every member for each λ under L_λβ with a fresh optimiser
-(β × λ × seed). Each phase runs in chunks between host boundaries -- every
+Phase 1 trains the β × seed grid under the config's objective (``config.objective``,
+:mod:`lbvae.objectives`; the β-VAE's L_β by default, β its strength); phase 2
+restores the final phase-1 checkpoint and continues every member for each λ under the
+same objective + λ·E‖x − g(z)‖² with a fresh optimiser (β × λ × seed). Each phase runs in chunks between host boundaries -- every
 ``log_every`` steps (a row per member in ``train_log.csv``), every
 ``checkpoint_every`` steps (an orbax checkpoint) and at the end of the phase. At
 every checkpoint (and before the first step of phase 1) the collapse probe of
@@ -33,8 +34,10 @@ from typing import Callable
 import jax
 import numpy as np
 
-from lbvae import files
 from lbvae import data
+from lbvae import errors
+from lbvae import files
+from lbvae import objectives as objectives_lib
 from lbvae.train import checkpoint
 from lbvae.train import collapse
 from lbvae.train import config as config_lib
@@ -83,9 +86,12 @@ class _Phase:
   """Trains one phase; see :func:`train`."""
 
   def __init__(self, phase, config, paths, runner, model, tx, keys, log, hook,
-               show_progress, probe=None):
+               show_progress, probe=None, objective=None):
     self.phase, self.config, self.paths = phase, config, paths
     self.probe = probe
+    self.objective = (objectives_lib.make("beta_vae") if objective is None
+                      else objective)
+    self.fields = objectives_lib.log_fields(self.objective)
     self.runner, self.model, self.tx, self.keys = runner, model, tx, keys
     self.log, self.hook, self.show_progress = log, hook, show_progress
     self.grid = members_lib.phase_grid(config, phase)
@@ -98,7 +104,8 @@ class _Phase:
     """Shapes of a grid state, placed as the runner stores a grid of that size
     (or with ``sharding``), so that a checkpoint is restored onto these devices."""
     abstract = state_lib.abstract_state(self.model, self.tx, grid_members, self.keys,
-                                        window=self.config.window)
+                                        window=self.config.window,
+                                        objective=self.objective)
     if sharding is None:
       sharding = self.runner.place.state_sharding(len(grid_members),
                                                   self.runner.strategy)
@@ -106,27 +113,42 @@ class _Phase:
                                                        sharding=sharding), abstract)
 
   def meta(self, state, step: int) -> dict:
-    return {"phase": self.phase, "step": step, "start_step": self.start,
-            "end_step": self.end, "members": _member_rows(self.grid, state, step)}
+    return {"phase": self.phase, "objective": self.objective.name, "step": step,
+            "start_step": self.start, "end_step": self.end,
+            "members": _member_rows(self.grid, state, step)}
 
   def initial_state(self):
     latest = self.ckpts.latest_step()
     if latest is not None:
-      state, _ = self.ckpts.restore(latest, self.abstract(self.grid))
+      state = self.restore(self.ckpts, latest, self.abstract(self.grid))
       self.log.info(f"resuming phase {self.phase} from step {latest}")
       return state, latest
     if self.phase == 1:
       return state_lib.phase1_state(self.model, self.tx, self.grid, self.keys,
-                                    window=self.config.window), None
+                                    window=self.config.window,
+                                    objective=self.objective), None
     grid1 = members_lib.phase_grid(self.config, 1)
     prev = checkpoint.PhaseCheckpoints(self.paths.checkpoints(1))
-    phase1, _ = prev.restore(self.start,
-                             self.abstract(grid1, self.runner.place.replicated))
+    phase1 = self.restore(prev, self.start,
+                          self.abstract(grid1, self.runner.place.replicated))
     prev.close()
     self.log.info(f"phase 2 starts from the phase-1 checkpoint at step {self.start} "
                   "with a fresh optimiser")
     return state_lib.phase2_state(self.tx, self.grid, phase1, self.keys,
-                                  window=self.config.window), None
+                                  window=self.config.window,
+                                  objective=self.objective), None
+
+  def restore(self, ckpts, step: int, abstract):
+    """A checkpoint's state; one written before lbvae had objectives (a β-VAE run)
+    is read in its own layout and completed (``state.from_legacy``)."""
+    if "objective_state" in ckpts.stored_fields(step):
+      return ckpts.restore(step, abstract)[0]
+    errors.require(self.objective.name == "beta_vae",
+                   f"checkpoint {step} of {ckpts.directory} is a beta_vae state "
+                   f"(written before objectives existed), not {self.objective.name}",
+                   error=errors.CheckpointError)
+    tree, _ = ckpts.restore(step, state_lib.legacy_target(abstract))
+    return jax.jit(state_lib.from_legacy, out_shardings=abstract.window.sharding)(tree)
 
   def record_collapse(self, state, step: int, collapse_log) -> None:
     """Runs the collapse probe on every member; the main process writes the rows."""
@@ -149,15 +171,13 @@ class _Phase:
     means = sharding.to_host(state_lib.window_means(state))
     rows = _member_rows(self.grid, state, self.end)
     for r, m in zip(rows, self.grid):
-      nll, kl, l2 = (float(v) for v in means[m.index])
-      if not r["finite"]:
-        nll = kl = l2 = float("nan")
-      r.update(nll=nll, kl=kl, l2=l2, loss=nll + m.beta * kl + m.lam * l2,
-               step=self.end, frozen_step=-1 if r["frozen_step"] is None
+      values = [float(v) if r["finite"] else float("nan") for v in means[m.index]]
+      r.update(zip(self.fields, values))
+      r.update(step=self.end, frozen_step=-1 if r["frozen_step"] is None
                else r["frozen_step"])
     if sharding.is_main_process():
       files.write_csv(self.paths.final_metrics(self.phase),
-                            workdir_lib.FINAL_COLUMNS, rows)
+                      workdir_lib.final_columns(self.objective.parts), rows)
 
   def run(self) -> dict:
     config, g = self.config, len(self.grid)
@@ -166,7 +186,8 @@ class _Phase:
     main = sharding.is_main_process()
     if main:
       files.write_json(self.paths.grid(self.phase), self.meta(state, t))
-    train_log = (workdir_lib.TrainLog(self.paths.train_log(self.phase), resumed)
+    train_log = (workdir_lib.TrainLog(self.paths.train_log(self.phase), resumed,
+                                      parts=self.objective.parts)
                  if main else None)
     collapse_log = None
     if self.probe is not None and main:
@@ -197,7 +218,7 @@ class _Phase:
         means = sharding.to_host(state_lib.log_means(state))
         rows = _member_rows(self.grid, state, t)
         for r in rows:
-          r.update(step=t, **dict(zip(state_lib.LOG_FIELDS,
+          r.update(step=t, **dict(zip(self.fields,
                                       (float(v) for v in means[r["member"]]))))
         if main:
           train_log.append(rows)
@@ -260,6 +281,7 @@ def train(config, workdir: str, *, hook: Hook | None = None,
   ds = data.load(config.dataset.name, config.dataset.source,
                  config.dataset.path or None)
   source = data.batch_source(ds, config.dataset.placement)
+  objective = objectives_lib.from_config(config, dataset_size=len(ds))
   main = sharding.is_main_process()
   if main:
     workdir_lib.store_config(paths, config)
@@ -268,13 +290,15 @@ def train(config, workdir: str, *, hook: Hook | None = None,
   model = state_lib.make_model(config, ds.num_channels)
   tx = state_lib.make_optimizer(config)
   keys = state_lib.seed_keys(config.seed, config.num_seeds)
-  runner = grid_runner.GridRunner(step_lib.make_train_step(model, tx), source,
-                           batch_size=config.batch_size,
-                           strategy=config.grid_strategy,
-                           map_batch_size=config.map_batch_size,
-                           steps_per_call=config.steps_per_call,
-                           grid_chunk=config.get("grid_chunk", 0),
-                           impl=model.impl)
+  log.info(f"objective {objective.name} ({objective.title}, {objective.reference}); "
+           f"the β axis holds {objective.strength}")
+  runner = grid_runner.GridRunner(step_lib.make_train_step(model, tx, objective),
+                                  source, batch_size=config.batch_size,
+                                  strategy=config.grid_strategy,
+                                  map_batch_size=config.map_batch_size,
+                                  steps_per_call=config.steps_per_call,
+                                  grid_chunk=config.get("grid_chunk", 0),
+                                  impl=model.impl)
   probe = None
   probe_config = config.get("collapse")
   if probe_config is not None and probe_config.num_samples > 0:
@@ -288,6 +312,6 @@ def train(config, workdir: str, *, hook: Hook | None = None,
       log.info(f"phase {phase} is already trained; skipping it")
       continue
     summary[phase] = _Phase(phase, config, paths, runner, model, tx, keys, log, hook,
-                            show_progress, probe).run()
+                            show_progress, probe, objective).run()
   log.info(f"sweep finished: {paths.root}")
   return summary

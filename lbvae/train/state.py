@@ -9,14 +9,22 @@ Synopsis::
     model = state.make_model(config, num_channels=1)
     tx = state.make_optimizer(config)
     keys = state.seed_keys(config.seed, config.num_seeds)       # SeedKeys
-    s1 = state.phase1_state(model, tx, grid1, keys, window=config.window)
-    s2 = state.phase2_state(tx, grid2, s1, keys, window=config.window)
-    nll_kl_l2 = state.window_means(s2)                           # float32[G, 3]
+    s1 = state.phase1_state(model, tx, grid1, keys, window=config.window,
+                            objective=objective)
+    s2 = state.phase2_state(tx, grid2, s1, keys, window=config.window,
+                            objective=objective)
+    means = state.window_means(s2)          # float32[G, F]: log_fields(objective)
 
 Randomness (``jax.random.fold_in`` throughout): the root key ``key(config.seed)`` is
 folded with the seed index, then with 0 (parameter init), 1 (data order) or 2
 (reparameterisation noise); the step number is folded into the data and noise keys.
-Members of one seed therefore share the init, the batches and the noise.
+Members of one seed therefore share the init, the batches and the noise. An
+objective with a state of its own (FactorVAE's discriminator) initialises it from the
+seed's init key (:meth:`lbvae.objectives.Objective.init_state`).
+
+The ``objective`` arguments default to the β-VAE (:mod:`lbvae.objectives`); the
+logged fields F = ``objectives.log_fields(objective)`` (nll, kl, l2, loss, then the
+objective's parts) fix the width of the loss window and of the log sums.
 """
 
 from __future__ import annotations
@@ -33,10 +41,10 @@ import optax
 from lbvae import pytrees
 from lbvae import errors
 from lbvae import models
+from lbvae import objectives as objectives_lib
 from lbvae.train import members as members_lib
 
-NUM_TERMS = 3  # nll, kl, l2
-LOG_FIELDS = ("nll", "kl", "l2", "loss")
+LOG_FIELDS = objectives_lib.BASE_FIELDS   # then the objective's parts
 INIT_STREAM, DATA_STREAM, NOISE_STREAM = 0, 1, 2
 MODEL_IMPLS = ("auto",) + models.IMPLS
 
@@ -48,20 +56,24 @@ class TrainState:
   Attributes:
     params: the VAE parameters (a pytree of float32 arrays).
     opt_state: the optax (Adam) state.
+    objective_state: the objective's own state (``{}`` but for FactorVAE: its
+      discriminator's ``{"params", "opt_state"}``).
     step: int32[], optimisation steps taken so far, counted over both phases.
     rng: uint32[2], raw key data of the member's noise key.
-    beta: float32[], KL weight.
+    beta: float32[], the objective's strength (the KL weight β of the β-VAE;
+      see ``Objective.strength``).
     lam: float32[], L2-penalty weight.
     seed: int32[], seed index.
-    window: float32[W, 3], ring buffer of the last W steps' (nll, kl, l2).
+    window: float32[W, F], ring buffer of the last W steps' logged fields.
     window_count: int32[], healthy steps written into ``window`` in this phase.
-    log_sums: float32[4], sums of (nll, kl, l2, loss) since the last log row.
+    log_sums: float32[F], sums of the logged fields since the last log row.
     log_count: int32[], healthy steps in ``log_sums``.
     healthy: bool[], False once a loss or gradient was non-finite (then frozen).
     frozen_step: int32[], the step that froze the member, -1 while healthy.
   """
   params: Any
   opt_state: Any
+  objective_state: Any
   step: jnp.ndarray
   rng: jnp.ndarray
   beta: jnp.ndarray
@@ -161,9 +173,17 @@ def _init_one(model: models.VAE):
   return one
 
 
+def objective_states(objective: objectives_lib.Objective,
+                     grid: Sequence[members_lib.Member], keys: SeedKeys):
+  """Each member's initial objective state (from its seed's init key): leading G."""
+  per_seed = jax.jit(jax.vmap(objective.init_state))(jnp.asarray(keys.init))
+  return take(per_seed, members_lib.column(grid, "seed", np.int32))
+
+
 def grid_state(params, tx: optax.GradientTransformation,
                grid: Sequence[members_lib.Member], keys: SeedKeys, *, step: int,
-               window: int, healthy=None, frozen_step=None) -> TrainState:
+               window: int, objective: objectives_lib.Objective | None = None,
+               objective_state=None, healthy=None, frozen_step=None) -> TrainState:
   """A fresh grid state (new optimiser, empty windows) around given parameters.
 
   Args:
@@ -173,13 +193,19 @@ def grid_state(params, tx: optax.GradientTransformation,
     keys: per-seed keys; member rows take the noise key of their seed.
     step: the global step the members are at.
     window: W, the length of the loss window.
+    objective: the objective (default: the β-VAE).
+    objective_state: its state with leading axis G (default: initialised from
+      each member's seed, :func:`objective_states`).
     healthy: optional bool[G] (default all True).
     frozen_step: optional int32[G] (default all -1).
 
   Returns:
     TrainState with leading axis G on every leaf.
   """
-  g = len(grid)
+  objective = objectives_lib.make("beta_vae") if objective is None else objective
+  if objective_state is None:
+    objective_state = objective_states(objective, grid, keys)
+  g, f = len(grid), len(objectives_lib.log_fields(objective))
   seeds = members_lib.column(grid, "seed", np.int32)
   fixed = {"rng": keys.noise[seeds],
            "beta": members_lib.column(grid, "beta", np.float32),
@@ -191,24 +217,26 @@ def grid_state(params, tx: optax.GradientTransformation,
                            else np.asarray(frozen_step, np.int32))}
 
   @jax.jit
-  def build(params, fixed):
+  def build(params, objective_state, fixed):
     return TrainState(
         params=params,
         opt_state=jax.vmap(tx.init)(params),
+        objective_state=objective_state,
         step=jnp.full((g,), step, jnp.int32),
-        window=jnp.zeros((g, window, NUM_TERMS), jnp.float32),
+        window=jnp.zeros((g, window, f), jnp.float32),
         window_count=jnp.zeros((g,), jnp.int32),
-        log_sums=jnp.zeros((g, len(LOG_FIELDS)), jnp.float32),
+        log_sums=jnp.zeros((g, f), jnp.float32),
         log_count=jnp.zeros((g,), jnp.int32),
         **fixed)
 
-  return build(params, fixed)
+  return build(params, objective_state, fixed)
 
 
 def init_grid(model: models.VAE, tx: optax.GradientTransformation, *,
               betas: Sequence[float], lambdas: Sequence[float] = (0.0,),
-              num_seeds: int = 1, seed: int = 0,
-              window: int = 100) -> tuple[TrainState, list[members_lib.Member]]:
+              num_seeds: int = 1, seed: int = 0, window: int = 100,
+              objective: objectives_lib.Objective | None = None,
+              ) -> tuple[TrainState, list[members_lib.Member]]:
   """A fresh grid of β × λ × seed models, without a config (for library use).
 
   Members are ordered β-major, then λ, then seed; members of one seed share their
@@ -217,11 +245,13 @@ def init_grid(model: models.VAE, tx: optax.GradientTransformation, *,
   Args:
     model: the VAE (e.g. ``lbvae.models.VAE(latent_dim=10, num_channels=1)``).
     tx: the optimiser (e.g. ``optax.adam(1e-4)``).
-    betas: KL weights (each >= 0).
+    betas: the objective's strengths (each >= 0; the KL weights of the β-VAE).
     lambdas: L2-penalty weights (each >= 0).
     num_seeds: seed indices 0 .. num_seeds - 1.
     seed: the root seed.
     window: length of the loss window whose means :func:`window_means` reports.
+    objective: an :class:`lbvae.objectives.Objective` (default: the β-VAE); pass
+      the same one to ``make_train_step``.
 
   Returns:
     (state with a leading axis G = len(betas) * len(lambdas) * num_seeds, members).
@@ -243,53 +273,105 @@ def init_grid(model: models.VAE, tx: optax.GradientTransformation, *,
   keys = seed_keys(seed, int(num_seeds))
   params = take(init_params(model, keys.init), members_lib.column(grid, "seed",
                                                                    np.int32))
-  return grid_state(params, tx, grid, keys, step=0, window=int(window)), grid
+  return grid_state(params, tx, grid, keys, step=0, window=int(window),
+                    objective=objective), grid
 
 
 def phase1_state(model: models.VAE, tx: optax.GradientTransformation,
                  grid: Sequence[members_lib.Member], keys: SeedKeys, *,
-                 window: int) -> TrainState:
-  """Phase 1 at step 0: members of one seed share their initial parameters."""
+                 window: int,
+                 objective: objectives_lib.Objective | None = None) -> TrainState:
+  """Phase 1 at step 0: members of one seed share their initial parameters (and
+  objective state)."""
   per_seed = init_params(model, keys.init)
   params = take(per_seed, members_lib.column(grid, "seed", np.int32))
-  return grid_state(params, tx, grid, keys, step=0, window=window)
+  return grid_state(params, tx, grid, keys, step=0, window=window,
+                    objective=objective)
 
 
 def phase2_state(tx: optax.GradientTransformation,
                  grid: Sequence[members_lib.Member], phase1: TrainState,
-                 keys: SeedKeys, *, window: int) -> TrainState:
+                 keys: SeedKeys, *, window: int,
+                 objective: objectives_lib.Objective | None = None) -> TrainState:
   """Phase 2 from the final phase-1 state: parents' parameters, a fresh optimiser.
 
-  A member whose parent was frozen (non-finite) starts frozen.
+  The objective state is the parent's, restarted by
+  :meth:`~lbvae.objectives.Objective.restart_state` (FactorVAE: the discriminator
+  keeps its parameters and gets a fresh optimiser). A member whose parent was
+  frozen (non-finite) starts frozen.
   """
+  objective = objectives_lib.make("beta_vae") if objective is None else objective
   rows = members_lib.parents(grid)
   params = take(phase1.params, rows)
+  objective_state = take(phase1.objective_state, rows)
+  if jax.tree.leaves(objective_state):
+    objective_state = jax.jit(jax.vmap(objective.restart_state))(objective_state)
   step = int(np.asarray(phase1.step)[0])
   return grid_state(params, tx, grid, keys, step=step, window=window,
+                    objective=objective, objective_state=objective_state,
                     healthy=np.asarray(phase1.healthy)[rows],
                     frozen_step=np.asarray(phase1.frozen_step)[rows])
 
 
 def abstract_state(model: models.VAE, tx: optax.GradientTransformation,
                    grid: Sequence[members_lib.Member], keys: SeedKeys, *,
-                   window: int) -> TrainState:
+                   window: int,
+                   objective: objectives_lib.Objective | None = None) -> TrainState:
   """The shapes and dtypes (``jax.ShapeDtypeStruct``) of a grid state, for restoring."""
+  objective = objectives_lib.make("beta_vae") if objective is None else objective
+
   def build():
     per_seed = jax.vmap(_init_one(model))(jnp.asarray(keys.init))
     params = take(per_seed, members_lib.column(grid, "seed", np.int32))
-    return grid_state(params, tx, grid, keys, step=0, window=window)
+    objective_state = take(jax.vmap(objective.init_state)(jnp.asarray(keys.init)),
+                           members_lib.column(grid, "seed", np.int32))
+    return grid_state(params, tx, grid, keys, step=0, window=window,
+                      objective=objective, objective_state=objective_state)
   return jax.eval_shape(build)
 
 
+# Checkpoints written before lbvae had objectives: a β-VAE state without
+# ``objective_state`` whose window held (nll, kl, l2) only.
+LEGACY_WINDOW_FIELDS = 3
+
+
+def legacy_target(abstract: TrainState) -> dict:
+  """The on-disk layout of such a checkpoint, for a β-VAE ``abstract`` state."""
+  fields = {f.name: getattr(abstract, f.name) for f in dataclasses.fields(abstract)}
+  del fields["objective_state"]
+  w = fields["window"]
+  fields["window"] = jax.ShapeDtypeStruct(w.shape[:-1] + (LEGACY_WINDOW_FIELDS,),
+                                          w.dtype, sharding=w.sharding)
+  return fields
+
+
+def from_legacy(tree: dict) -> TrainState:
+  """A β-VAE :class:`TrainState` from a checkpoint of :func:`legacy_target`'s layout.
+
+  The window gains its ``loss`` column, nll + β·kl + λ·l2 of each stored step
+  (equal to the step's loss up to rounding); ``objective_state`` is ``{}``.
+  """
+  window = tree["window"]
+  beta = tree["beta"][:, None, None]
+  lam = tree["lam"][:, None, None]
+  loss = (window[..., 0:1] + beta * window[..., 1:2] + lam * window[..., 2:3])
+  fields = dict(tree, window=jnp.concatenate([window, loss], axis=-1),
+                objective_state={})
+  return TrainState(**fields)
+
+
 def window_means(state: TrainState) -> jnp.ndarray:
-  """Means of (nll, kl, l2) over the window: float32[..., 3] (NaN if empty)."""
+  """Means of the logged fields over the window: float32[..., F] (NaN if empty).
+
+  F = ``objectives.log_fields(objective)``: nll, kl, l2, loss, then the parts.
+  """
   w = state.window.shape[-2]
   n = jnp.minimum(state.window_count, w).astype(jnp.float32)
   return jnp.sum(state.window, axis=-2) / n[..., None]
 
 
 def log_means(state: TrainState) -> jnp.ndarray:
-  """Means of (nll, kl, l2, loss) since the last log row: float32[..., 4] (NaN if none)."""
+  """Means of the logged fields since the last log row: float32[..., F] (NaN if none)."""
   return state.log_sums / state.log_count.astype(jnp.float32)[..., None]
 
 

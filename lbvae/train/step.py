@@ -1,18 +1,23 @@
-"""One optimisation step of one λβ-VAE (arXiv 2602.09277, §2 and §4).
+"""One optimisation step of one model (arXiv 2602.09277, §2 and §4).
 
 ``train_step(state, batch, rng) -> (state, metrics)`` is pure and written for a single
-model; :mod:`lbvae.train.grid_runner` lifts it over the grid axis and compiles it once. β and
-λ are read from the state, so they are traced values and one compilation serves every
-member. Phase 1 members have λ = 0, where L_λβ equals L_β bit for bit.
+model; :mod:`lbvae.train.grid_runner` lifts it over the grid axis and compiles it once.
+The loss is the objective's (:mod:`lbvae.objectives`, static: one compilation per
+objective) plus λ·E‖x − g(z)‖²; its strength (the β axis) and λ are read from the
+state, so they are traced values and one compilation serves every member. Phase 1
+members have λ = 0, where the loss equals the objective's bit for bit. An objective
+with a state of its own (FactorVAE's discriminator) takes its step right after the
+model's, from the same batch of codes.
 
-A member whose loss or gradient is not finite is frozen: from that step on its
-parameters, optimiser state and loss window stop changing, ``healthy`` becomes False
-and ``frozen_step`` records the step. Other members are unaffected (every operation
-is per member).
+A member whose loss, gradient or objective state is not finite is frozen: from that
+step on its parameters, optimiser and objective states and loss window stop changing,
+``healthy`` becomes False and ``frozen_step`` records the step. Other members are
+unaffected (every operation is per member).
 
 Synopsis::
 
-    train_step = step.make_train_step(model, tx)
+    train_step = step.make_train_step(model, tx)                 # the β-VAE
+    train_step = step.make_train_step(model, tx, objectives.make("dip_vae_i"))
     state, metrics = train_step(state, images_uint8, rng)    # one model
     index = step.batch_indices(data_key, t, batch_size, num_examples)
 """
@@ -27,6 +32,8 @@ import optax
 
 from lbvae import pytrees
 from lbvae import losses
+from lbvae import models
+from lbvae import objectives as objectives_lib
 from lbvae.train.state import TrainState
 
 StepFn = Callable[[TrainState, jnp.ndarray, jnp.ndarray], tuple[TrainState, dict]]
@@ -54,30 +61,43 @@ def noise_key(rng: jnp.ndarray, step: jnp.ndarray) -> jnp.ndarray:
   return jax.random.fold_in(jax.random.wrap_key_data(rng), step)
 
 
-def make_train_step(model, tx: optax.GradientTransformation) -> StepFn:
-  """Builds ``train_step`` for a Flax VAE and an optax optimiser.
+def make_train_step(model, tx: optax.GradientTransformation,
+                    objective: objectives_lib.Objective | None = None) -> StepFn:
+  """Builds ``train_step`` for a Flax VAE, an optax optimiser and an objective.
 
   Args:
-    model: module with ``apply({"params": p}, x, rng) -> (logits, mu, logvar)``.
+    model: module with ``apply({"params": p}, x, rng) -> (logits, mu, logvar)``
+      that decodes ``z = lbvae.models.reparameterize(rng, mu, logvar)`` (the step
+      recomputes that z for the objectives that read it).
     tx: the optimiser.
+    objective: an :class:`lbvae.objectives.Objective` (default: the β-VAE).
 
   Returns:
     ``train_step(state, batch, rng) -> (state, metrics)`` where ``state`` is one
     model's :class:`TrainState`, ``batch`` is uint8[B, 64, 64, C] (converted to
-    [0, 1] here), ``rng`` is the step's noise key; ``metrics`` holds float32[]
-    ``nll``, ``kl``, ``l2``, ``loss`` (batch means) and bool[] ``finite``.
+    [0, 1] here), ``rng`` is the step's noise key; ``metrics`` holds the float32[]
+    batch means of ``objectives.log_fields(objective)`` (``nll``, ``kl``, ``l2``,
+    ``loss``, then the objective's parts) and bool[] ``finite``.
   """
+  objective = objectives_lib.make("beta_vae") if objective is None else objective
+  fields = objectives_lib.log_fields(objective)
 
   def train_step(state: TrainState, batch: jnp.ndarray, rng: jnp.ndarray):
     x = losses.as_float_images(batch)
 
     def loss_fn(params):
       logits, mu, logvar = model.apply({"params": params}, x, rng)
-      return losses.lambda_beta_loss(logits, x, mu, logvar, beta=state.beta,
-                                     lam=state.lam)
+      z = models.reparameterize(rng, mu, logvar) if objective.needs_z else None
+      total, parts = objectives_lib.lambda_loss(
+          objective, logits, x, mu, logvar, z, strength=state.beta, lam=state.lam,
+          step=state.step, state=state.objective_state)
+      return total, (parts, z)
 
-    (loss, aux), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
-    finite = jnp.isfinite(loss) & pytrees.all_finite(grads)
+    (loss, (aux, z)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
+    objective_state, extra = objective.update_state(state.objective_state, z, rng)
+    aux = {**aux, **extra}
+    finite = (jnp.isfinite(loss) & pytrees.all_finite(grads) & pytrees.all_finite(extra)
+              & pytrees.all_finite(objective_state))
     ok = state.healthy & finite
     updates, opt_state = tx.update(grads, state.opt_state, state.params)
     params = optax.apply_updates(state.params, updates)
@@ -85,14 +105,14 @@ def make_train_step(model, tx: optax.GradientTransformation) -> StepFn:
     def keep(new, old):
       return jnp.where(ok, new, old)
 
-    terms = jnp.stack([aux["nll"], aux["kl"], aux["l2"]])
+    logged = jnp.stack([aux[k] for k in fields])
     slot = state.window_count % state.window.shape[0]
-    window = state.window.at[slot].set(keep(terms, state.window[slot]))
-    logged = jnp.stack([aux[k] for k in ("nll", "kl", "l2", "loss")])
+    window = state.window.at[slot].set(keep(logged, state.window[slot]))
     newly_frozen = state.healthy & ~finite
     new_state = state.replace(
         params=jax.tree.map(keep, params, state.params),
         opt_state=jax.tree.map(keep, opt_state, state.opt_state),
+        objective_state=jax.tree.map(keep, objective_state, state.objective_state),
         step=state.step + 1,
         window=window,
         window_count=state.window_count + ok.astype(jnp.int32),
@@ -100,8 +120,9 @@ def make_train_step(model, tx: optax.GradientTransformation) -> StepFn:
         log_count=state.log_count + ok.astype(jnp.int32),
         healthy=ok,
         frozen_step=jnp.where(newly_frozen, state.step, state.frozen_step))
-    metrics = {"nll": aux["nll"], "kl": aux["kl"], "l2": aux["l2"], "loss": loss,
-               "finite": finite}
+    metrics = {k: aux[k] for k in fields}
+    metrics["loss"] = loss
+    metrics["finite"] = finite
     return new_state, metrics
 
   return train_step

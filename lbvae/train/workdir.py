@@ -7,19 +7,27 @@ Layout (arXiv 2602.09277, §4: phase 1 = β-VAE, phase 2 = continued under L_λ�
     DIR/phaseN/grid.json             members (β, λ, seed[, parent]) and their flags
     DIR/phaseN/checkpoints/<step>/   orbax checkpoints (see lbvae.train.checkpoint)
     DIR/phaseN/train_log.csv         step,member,beta,lambda,seed,nll,kl,l2,loss,finite
+                                     [,parts...]
     DIR/phaseN/final_metrics.csv     member,beta,lambda,seed,nll,kl,l2,loss,finite,
-                                     frozen_step,step  (loss-window means at the end)
+                                     frozen_step,step[,parts...]  (loss-window means at
+                                     the end)
     DIR/phaseN/collapse.csv          per member and checkpoint: KL per latent, active
     DIR/phaseN/collapse_mi.npz       latents, MI matrices (lbvae.train.collapse)
 
 ``step`` is the global step (phase 2 continues phase 1's count). ``train_log.csv``
-has one row per member every ``log_every`` steps: means over those steps. A member
+has one row per member every ``log_every`` steps: means over those steps. ``beta``
+is the objective's strength (``config.objective``, :mod:`lbvae.objectives`) and
+``loss`` its total with λ·l2; an objective other than the β-VAE appends its parts as
+further columns (e.g. ``index_code_mi,total_correlation,dimension_kl`` for
+β-TCVAE). A member
 frozen by a non-finite loss or gradient has ``finite`` 0, its ``frozen_step`` (else
 -1, or null in JSON), and NaN window means in ``final_metrics.csv``.
 
 A run on a workdir that already has a ``config.json`` must use the same config, up to
 the fields in :data:`FREE_FIELDS` (they change how, not what, is computed);
-otherwise it is a :class:`lbvae.errors.Error` and nothing is written.
+otherwise it is a :class:`lbvae.errors.Error` and nothing is written. A stored config
+written before a field of :data:`ADDED_FIELDS` existed counts as holding that field's
+default (``objective`` "beta_vae": what those runs trained).
 
 Synopsis::
 
@@ -40,16 +48,31 @@ import ml_collections
 
 from lbvae import errors
 from lbvae import files
+from lbvae.train import config as config_lib
 
 # Fields that may differ between runs on one workdir.
 FREE_FIELDS = ("log_every", "checkpoint_every", "keep_checkpoints", "grid_strategy",
                "map_batch_size", "steps_per_call", "model_impl", "dataset.placement",
                "dataset.path", "eval", "grid_chunk", "distributed", "collapse")
 
+# Config fields added after runs were made: a stored config without one of them
+# holds its default (``config.defaults()``).
+ADDED_FIELDS = ("objective", "beta_tcvae", "annealed_vae", "factor_vae")
+
 LOG_COLUMNS = ("step", "member", "beta", "lambda", "seed", "nll", "kl", "l2", "loss",
                "finite")
 FINAL_COLUMNS = ("member", "beta", "lambda", "seed", "nll", "kl", "l2", "loss",
                  "finite", "frozen_step", "step")
+
+
+def log_columns(parts=()) -> tuple[str, ...]:
+  """Columns of ``train_log.csv``: :data:`LOG_COLUMNS`, then the objective's parts."""
+  return LOG_COLUMNS + tuple(parts)
+
+
+def final_columns(parts=()) -> tuple[str, ...]:
+  """Columns of ``final_metrics.csv``: :data:`FINAL_COLUMNS`, then the parts."""
+  return FINAL_COLUMNS + tuple(parts)
 
 
 class Paths:
@@ -97,6 +120,8 @@ def _free(key: str) -> bool:
 
 def config_differences(stored: dict, config) -> list[str]:
   """Fields (dotted) where ``config`` differs from a stored config, FREE_FIELDS aside."""
+  defaults = _as_plain(config_lib.defaults())
+  stored = {**{k: defaults[k] for k in ADDED_FIELDS}, **stored}
   a, b = _flatten(stored), _flatten(_as_plain(config))
   diffs = []
   for key in sorted(set(a) | set(b)):
@@ -167,7 +192,7 @@ class CsvLog:
 
 
 class TrainLog(CsvLog):
-  """``train_log.csv`` of a phase (:data:`LOG_COLUMNS`), see :class:`CsvLog`."""
+  """``train_log.csv`` of a phase (:func:`log_columns`), see :class:`CsvLog`."""
 
-  def __init__(self, path: str, resume_step: int | None):
-    super().__init__(path, LOG_COLUMNS, resume_step)
+  def __init__(self, path: str, resume_step: int | None, parts=()):
+    super().__init__(path, log_columns(parts), resume_step)

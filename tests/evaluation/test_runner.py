@@ -65,6 +65,8 @@ def test_metrics_csv_has_one_row_per_model(evaluated):
     if key != conftest.NAN_MEMBER:
       assert all(np.isfinite(row[c]) for c in ("heldout_nll", "mig", "sap", "im"))
   assert by_key[conftest.FROZEN_MEMBER]["finite"] == 0
+  # A run written before objectives existed (no "objective" in grid.json) is a β-VAE.
+  assert {r["objective"] for r in rows} == {"beta_vae"}
   assert any("non-finite parameters" in p for p in result.problems)
   assert any("phase 1, β=8, seed 0: frozen" in p for p in result.problems)
 
@@ -74,6 +76,7 @@ def test_summary_has_mean_and_std_per_cell(evaluated):
   summary = tables.read_csv(os.path.join(workdir, "eval", "summary.csv"))
   assert len(summary) == 6
   assert {"mig_mean", "mig_std", "nll_mean", "num_seeds"} <= set(summary[0])
+  assert {c["objective"] for c in summary} == {"beta_vae"}
   rows = tables.read_csv(os.path.join(workdir, "eval", "metrics.csv"))
   for cell, row in zip(summary, rows):          # one seed: mean = the value
     assert cell["num_seeds"] == 1

@@ -162,8 +162,10 @@ def test_windows_and_log_sums_hold_the_step_metrics(runners, initial, reference,
   w = tiny_config.window
   for m in members:
     terms = np.asarray([[h["nll"], h["kl"], h["l2"]] for h in history[m.index]])
-    np.testing.assert_allclose(np.asarray(state_lib.window_means(got))[m.index],
-                               terms[-w:].mean(axis=0), rtol=1e-6)
+    means = np.asarray(state_lib.window_means(got))[m.index]     # nll, kl, l2, loss
+    np.testing.assert_allclose(means[:3], terms[-w:].mean(axis=0), rtol=1e-6)
+    np.testing.assert_allclose(means[3], np.mean([h["loss"] for h in
+                                                  history[m.index]][-w:]), rtol=1e-6)
     losses = np.asarray([h["loss"] for h in history[m.index]])
     np.testing.assert_allclose(np.asarray(state_lib.log_means(got))[m.index, 3],
                                losses.mean(), rtol=1e-6)

@@ -14,6 +14,8 @@ from lbvae.train import checkpoint
 from lbvae.train import loop
 from lbvae.train import workdir as workdir_lib
 from file_state import snapshot
+from interrupt import Killed
+from interrupt import kill_at
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -35,17 +37,6 @@ def sweep_config():
   c = smoke.get_config()
   c.phase2_steps = 4
   return c
-
-
-class Killed(Exception):
-  pass
-
-
-def kill_at(phase, step):
-  def hook(p, t):
-    if (p, t) == (phase, step):
-      raise Killed(f"killed at phase {p} step {t}")
-  return hook
 
 
 def read(path):
@@ -245,3 +236,46 @@ def test_non_finite_member_is_frozen_flagged_and_warned(tmp_path, monkeypatch):
   assert [m["finite"] for m in meta["members"]] == [True, True, False, False]
   assert meta["members"][2]["frozen_step"] == 0
   assert "phase 2 member 2 (beta=8 lambda=0 seed=0)" in log
+
+
+def test_a_checkpoint_from_before_objectives_resumes(uninterrupted, tmp_path):
+  """A β-VAE workdir written before lbvae had objectives -- no ``objective`` fields
+  in config.json, a state without ``objective_state`` whose window held (nll, kl,
+  l2) -- resumes to the same numbers as an uninterrupted run."""
+  from lbvae import files
+  from lbvae.train import members as members_lib
+  from lbvae.train import state as state_lib
+  root = str(tmp_path / "run")
+  config = sweep_config()
+  with pytest.raises(Killed):              # after the checkpoint at 2, before 4
+    train.train(config, root, hook=kill_at(1, 3), show_progress=False)
+  paths = workdir_lib.Paths(root)
+  grid = members_lib.phase_grid(config, 1)
+  abstract = state_lib.abstract_state(state_lib.make_model(config, 1),
+                                      state_lib.make_optimizer(config), grid,
+                                      state_lib.seed_keys(config.seed, 1),
+                                      window=config.window)
+  ckpts = checkpoint.PhaseCheckpoints(paths.checkpoints(1))
+  state, meta = ckpts.restore(2, abstract)
+  old = {f: getattr(state, f) for f in (
+      "params", "opt_state", "step", "rng", "beta", "lam", "seed", "window_count",
+      "log_sums", "log_count", "healthy", "frozen_step")}
+  old["window"] = state.window[..., :3]
+  ckpts.close()
+  import shutil
+  shutil.rmtree(os.path.join(paths.checkpoints(1), "2"))
+  ckpts = checkpoint.PhaseCheckpoints(paths.checkpoints(1))
+  ckpts.save(2, old, meta)
+  ckpts.close()
+  assert "objective_state" not in checkpoint.PhaseCheckpoints(
+      paths.checkpoints(1)).stored_fields(2)
+  stored = train.load_config(root).to_dict()
+  for field in workdir_lib.ADDED_FIELDS:
+    del stored[field]
+  files.write_json(paths.config, stored)
+  train.train(config, root, show_progress=False)
+  assert "resuming phase 1 from step 2" in read(paths.run_log)
+  a = workdir_lib.Paths(uninterrupted)
+  for phase in (1, 2):
+    assert read(a.train_log(phase)) == read(paths.train_log(phase))
+    assert read(a.final_metrics(phase)) == read(paths.final_metrics(phase))

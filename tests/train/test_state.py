@@ -44,7 +44,7 @@ def test_members_of_a_seed_share_their_initial_parameters(model, tx):
   assert not np.array_equal(kernel[0], kernel[1])
   np.testing.assert_array_equal(np.asarray(s.beta), [1, 1, 4, 4])
   np.testing.assert_array_equal(np.asarray(s.step), 0)
-  assert s.window.shape == (4, 3, 3)
+  assert s.window.shape == (4, 3, 4)        # 3 steps of (nll, kl, l2, loss)
   abstract = state_lib.abstract_state(model, tx, grid, keys, window=3)
   assert jax.tree.structure(abstract) == jax.tree.structure(s)
   for a, b in zip(jax.tree.leaves(abstract), jax.tree.leaves(s)):
@@ -97,3 +97,47 @@ def test_make_model_and_optimizer(tiny_config):
   np.testing.assert_allclose(np.asarray(updates["w"]), -tiny_config.learning_rate,
                              rtol=1e-4)
   assert isinstance(tx, optax.GradientTransformation)
+
+
+def test_factor_vae_discriminator_is_per_member_state_checkpointed_exactly(
+    tiny_model, tx, dsprites, tmp_path):
+  """The discriminator (params + Adam) is part of each member's state: initialised
+  per seed, trained by the vmapped step, restored bit for bit, and handed to phase 2
+  with its parameters and a fresh optimiser."""
+  from lbvae import objectives
+  from lbvae.train import checkpoint
+  from lbvae.train import step as step_lib
+  objective = objectives.make("factor_vae", latent_dim=3, hidden=(8, 8))
+  grid1 = members_lib.phase1_grid((10.0, 40.0), 2)
+  keys = state_lib.seed_keys(0, 2)
+  s = state_lib.phase1_state(tiny_model, tx, grid1, keys, window=2, objective=objective)
+  kernel = np.asarray(s.objective_state["params"]["Dense_0"]["kernel"])
+  np.testing.assert_array_equal(kernel[0], kernel[2])      # seed 0, γ = 10 and 40
+  assert not np.array_equal(kernel[0], kernel[1])
+  step = jax.jit(jax.vmap(step_lib.make_train_step(tiny_model, tx, objective)))
+  images = dsprites.images(dsprites.index_to_factors(np.arange(4) * 1000))
+  for t in range(3):
+    rngs = jax.vmap(step_lib.noise_key, (0, None))(s.rng, t)
+    s, metrics = step(s, jnp.broadcast_to(images, (4,) + images.shape), rngs)
+  assert np.all(np.asarray(metrics["finite"]))
+  assert s.window.shape == (4, 2, len(objectives.log_fields(objective)))
+  moved = np.asarray(s.objective_state["params"]["Dense_0"]["kernel"])
+  assert not np.array_equal(moved[0], kernel[0])
+  assert not np.array_equal(moved[0], moved[2])   # γ changes the codes it sees
+  ckpts = checkpoint.PhaseCheckpoints(str(tmp_path / "ckpt"))
+  ckpts.save(3, s, {"step": 3})
+  abstract = state_lib.abstract_state(tiny_model, tx, grid1, keys, window=2,
+                                      objective=objective)
+  back, _ = ckpts.restore(3, abstract)
+  ckpts.close()
+  assert jax.tree.structure(back) == jax.tree.structure(s)
+  for a, b in zip(jax.tree.leaves(back), jax.tree.leaves(s)):
+    np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+  grid2 = members_lib.phase2_grid((10.0, 40.0), (0.0, 4.0), 2)
+  s2 = state_lib.phase2_state(tx, grid2, back, keys, window=2, objective=objective)
+  parents = members_lib.parents(grid2)
+  np.testing.assert_array_equal(
+      np.asarray(s2.objective_state["params"]["Dense_0"]["kernel"]), moved[parents])
+  counts = [np.asarray(leaf) for leaf in jax.tree.leaves(s2.objective_state["opt_state"])
+            if np.asarray(leaf).dtype == np.int32]
+  assert counts and all(np.all(c == 0) for c in counts)
