@@ -1,7 +1,8 @@
 """Every objective end to end from the command line (arXiv 2602.09277 §4 protocol,
 docs/method.md §6): ``python -m experiments.sweep --config=configs/smoke.py
---config.objective=NAME`` trains, resumes after a kill to the same numbers, and
-``python -m experiments.evaluate`` evaluates it.
+--config.objective=NAME`` trains (and, for the objectives with state of their own,
+resumes after a kill to the same numbers), and ``python -m experiments.evaluate``
+evaluates it.
 """
 
 import csv
@@ -57,8 +58,16 @@ def read(path):
     return f.read()
 
 
+# beta_vae's command line, kill and resume are tested in test_sweep_cli.py and
+# train/test_loop.py. Of the others, the kill-and-resume leg runs for the two with
+# state beyond the VAE's (FactorVAE's discriminator, AnnealedVAE's schedule); for
+# β-TCVAE and DIP-VAE it would retrace beta_vae's path (same state, same
+# checkpoint) at a minute of CI time each.
+WITH_OWN_STATE = ("annealed_vae", "factor_vae")
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("name", objectives.NAMES)
+@pytest.mark.parametrize("name", [n for n in objectives.NAMES if n != "beta_vae"])
 def test_objective_trains_resumes_and_evaluates(name, cli_env, tmp_path):
   env = cli_env
   objective = objectives.make(name)
@@ -70,23 +79,25 @@ def test_objective_trains_resumes_and_evaluates(name, cli_env, tmp_path):
                f"--workdir={cli_dir}", *flags, "--noprogress")
   assert result.returncode == 0, result.stderr[-3000:]
   assert f"objective {name} ({objective.title}" in result.stdout
-  # Killed twice (phase 1 after its checkpoint at 2, phase 2 after 6), resumed.
-  killed = str(tmp_path / "killed")
-  config = smoke_config(name)
-  with pytest.raises(Killed):
-    train.train(config, killed, hook=kill_at(1, 3), show_progress=False)
-  with pytest.raises(Killed):
-    train.train(config, killed, hook=kill_at(2, 7), show_progress=False)
-  train.train(config, killed, show_progress=False)
-  a, b = workdir_lib.Paths(cli_dir), workdir_lib.Paths(killed)
-  assert "resuming phase 2 from step 6" in read(b.run_log)
-  for phase in (1, 2):
-    assert read(a.train_log(phase)) == read(b.train_log(phase))
-    assert read(a.final_metrics(phase)) == read(b.final_metrics(phase))
-    pa, _ = train.load_params(a.checkpoints(phase))
-    pb, _ = train.load_params(b.checkpoints(phase))
-    for x, y in zip(jax.tree.leaves(pa), jax.tree.leaves(pb)):
-      np.testing.assert_array_equal(x, y)
+  a = b = workdir_lib.Paths(cli_dir)
+  if name in WITH_OWN_STATE:
+    # Killed twice (phase 1 after its checkpoint at 2, phase 2 after 6), resumed.
+    killed = str(tmp_path / "killed")
+    config = smoke_config(name)
+    with pytest.raises(Killed):
+      train.train(config, killed, hook=kill_at(1, 3), show_progress=False)
+    with pytest.raises(Killed):
+      train.train(config, killed, hook=kill_at(2, 7), show_progress=False)
+    train.train(config, killed, show_progress=False)
+    b = workdir_lib.Paths(killed)
+    assert "resuming phase 2 from step 6" in read(b.run_log)
+    for phase in (1, 2):
+      assert read(a.train_log(phase)) == read(b.train_log(phase))
+      assert read(a.final_metrics(phase)) == read(b.final_metrics(phase))
+      pa, _ = train.load_params(a.checkpoints(phase))
+      pb, _ = train.load_params(b.checkpoints(phase))
+      for x, y in zip(jax.tree.leaves(pa), jax.tree.leaves(pb)):
+        np.testing.assert_array_equal(x, y)
   log = rows(b.train_log(1)) + rows(b.train_log(2))
   assert list(log[0]) == list(workdir_lib.LOG_COLUMNS + parts)
   assert list(rows(b.final_metrics(2))[0]) == list(workdir_lib.FINAL_COLUMNS + parts)

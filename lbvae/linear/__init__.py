@@ -13,11 +13,43 @@ Modules:
 - ``init``: random starts of both solvers;
 - ``lanes``: runs many while-loops of different lengths in fixed vector lanes;
 - ``spd``: inverse, log-determinant, top eigenvalue of small SPD matrices, in jnp;
-- ``metrics``: cov(X, V), squared correlations, SAP, Gaussian MI, I_m, I(X;Y), ||B||_2;
+- ``scores``: cov(X, V), squared correlations, SAP, Gaussian MI, I_m, I(X;Y), ||B||_2;
 - ``protocol``: the published grid, both solvers, per-init scores and summaries;
 - ``report``, ``plots``: CSV/JSON files and figures of a run;
 - ``reference``, ``bench``: the published fixed-point loop in NumPy, and timings.
 
 All maths runs in float64: wrap calls in ``with jax.enable_x64(True):`` (the
-experiment entry points do); nothing here switches x64 on globally.
+experiment entry points do); nothing here switches x64 on globally, and the
+solvers raise :class:`lbvae.ConfigError` when called without it.
+
+Every module above is an attribute of the package, loaded on first use::
+
+    from lbvae import linear
+    with jax.enable_x64(True):
+      draws = linear.published.replay()[50]
+      out = linear.fixed_point.solve(draws.problem, *(x[0] for x in draws.fixed_point),
+                                     beta=4.0, lam=2.0, tol=1e-6, max_iters=50_000)
 """
+
+from __future__ import annotations
+
+import importlib
+
+MODULES = ("bench", "contraction", "factored", "fixed_point", "gradient", "init",
+           "lanes", "objective", "plots", "problem", "protocol", "published",
+           "reference", "report", "scores", "setups", "spd")
+
+__all__ = list(MODULES)
+
+
+def __getattr__(name: str):
+  """Imports a module of :data:`MODULES` on first access (PEP 562)."""
+  if name in MODULES:
+    module = importlib.import_module(f"lbvae.linear.{name}")
+    globals()[name] = module
+    return module
+  raise AttributeError(f"module 'lbvae.linear' has no attribute {name!r}")
+
+
+def __dir__():
+  return sorted(set(globals()) | set(MODULES))

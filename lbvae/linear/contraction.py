@@ -23,7 +23,7 @@ import jax
 from jax import lax
 
 from lbvae.linear import fixed_point
-from lbvae.linear import metrics
+from lbvae.linear import scores
 from lbvae.linear import problem as problem_lib
 
 
@@ -46,7 +46,7 @@ def gain_trajectory(prob: problem_lib.Problem, b0: jax.Array, sigma_w0: jax.Arra
     b, w = carry
     a, sz = fixed_point.decoder_update(b, w, red.d)
     b, w = fixed_point.encoder_update(a, sz, beta=beta, lam=lam)
-    return (b, w), metrics.spectral_norm(b)
+    return (b, w), scores.spectral_norm(b)
 
   start = (red.b0, red.sigma_w0)
   return lax.scan(body, start, None, length=num_iterations)[1]

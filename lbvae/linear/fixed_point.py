@@ -216,7 +216,6 @@ def _finish(st: State):
   return st._replace(done=jnp.ones((), bool))
 
 
-@jax.jit
 def solve(prob: problem_lib.Problem, b0: jax.Array, sigma_w0: jax.Array, *,
           beta, lam, tol, max_iters) -> Result:
   """One solve as a plain ``lax.while_loop`` (no vmap, no lanes); all scalars traced.
@@ -228,7 +227,17 @@ def solve(prob: problem_lib.Problem, b0: jax.Array, sigma_w0: jax.Array, *,
 
   Returns:
     A :class:`Result` for this start.
+
+  Raises:
+    lbvae.ConfigError: float64 is off (see :func:`problem.require_x64`).
   """
+  problem_lib.require_x64("fixed_point.solve")
+  return _solve_one(prob, b0, sigma_w0, beta=beta, lam=lam, tol=tol,
+                    max_iters=max_iters)
+
+
+@jax.jit
+def _solve_one(prob, b0, sigma_w0, *, beta, lam, tol, max_iters) -> Result:
   red = reduce(prob, b0, sigma_w0)
   job = Job(red.d, red.b0, red.sigma_w0,
             *(jnp.asarray(x, red.d.dtype) for x in (beta, lam, tol)),
@@ -302,7 +311,11 @@ def solve_grid(prob: problem_lib.Problem, b0: jax.Array, sigma_w0: jax.Array,
 
   Returns:
     A :class:`Result` whose fields lead with [C, I].
+
+  Raises:
+    lbvae.ConfigError: float64 is off.
   """
+  problem_lib.require_x64("fixed_point.solve_grid")
   parts = max(1, int(num_threads))
   red, jobs = _queue(prob, b0, sigma_w0, betas, lams, tol, max_iters)
   split = _split(jobs, parts)

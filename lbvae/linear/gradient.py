@@ -149,7 +149,11 @@ def init_grid(p0: init_lib.CholeskyParams, betas: jax.Array, lams: jax.Array,
     p0: starts with a leading init axis I (shared by all cells).
     betas, lams: float64[C].
     settings: optimiser settings.
+
+  Raises:
+    lbvae.ConfigError: float64 is off (see :func:`problem.require_x64`).
   """
+  problem_lib.require_x64("gradient.init_grid")
   num_cells, num_inits = betas.shape[0], p0.A.shape[0]
   tiled = jax.tree.map(
       lambda x: jnp.broadcast_to(x, (num_cells,) + x.shape).reshape(
@@ -194,7 +198,11 @@ def run(state: TrainState, prob: problem_lib.Problem, settings: Settings,
 
   Returns:
     The state after ``num_steps`` steps (padding removed).
+
+  Raises:
+    lbvae.ConfigError: float64 is off.
   """
+  problem_lib.require_x64("gradient.run")
   runs = state.step.shape[0]
   parts = max(1, min(int(num_threads), runs))
   chunk = max(1, min(int(chunk), -(-runs // parts)))

@@ -49,6 +49,17 @@ class Problem(NamedTuple):
     return self.gamma.shape[-1]
 
 
+def require_x64(what: str) -> None:
+  """Raises :class:`lbvae.ConfigError` unless float64 is on in this thread.
+
+  Without x64 JAX turns every float64 array into float32, and the solvers would
+  run their convergence tests, Cholesky sweeps and scores at single precision:
+  numbers that look plausible and are wrong at the third decimal.
+  """
+  errors.require(bool(jax.enable_x64.value),
+                 f"{what} needs float64: call it inside `with jax.enable_x64(True):`")
+
+
 def generate(key: jax.Array, *, n: int, s: int, noise_var: float) -> Problem:
   """Draws a published-style instance: Gamma ~ N(0, 1), Sigma_V = diag(U(0.1, 1)).
 

@@ -30,7 +30,7 @@ from lbvae import errors
 from lbvae.linear import contraction as contraction_lib
 from lbvae.linear import fixed_point
 from lbvae.linear import gradient
-from lbvae.linear import metrics
+from lbvae.linear import scores
 from lbvae.linear import objective
 from lbvae.linear import problem as problem_lib
 from lbvae.linear import setups
@@ -155,11 +155,11 @@ def evaluate(params: objective.Params,
   """Closed-form scores of models with one leading run axis (MI matrices for I_m)."""
   def one(p):
     t = objective.terms(p, prob)
-    rho2 = metrics.squared_correlations(p.B, p.sigma_w, prob)
-    return dict(recon=t.recon, kl=t.kl, l2=t.l2, sap=metrics.sap(rho2),
-                mi=metrics.gaussian_mi(rho2),
-                mi_xy=metrics.mutual_information_xy(p.B, p.sigma_w, prob),
-                gain=metrics.spectral_norm(p.B))
+    rho2 = scores.squared_correlations(p.B, p.sigma_w, prob)
+    return dict(recon=t.recon, kl=t.kl, l2=t.l2, sap=scores.sap(rho2),
+                mi=scores.gaussian_mi(rho2),
+                mi_xy=scores.mutual_information_xy(p.B, p.sigma_w, prob),
+                gain=scores.spectral_norm(p.B))
   return jax.vmap(one)(params)
 
 
@@ -214,8 +214,8 @@ def solve_gradient(config, setup: setups.Setup, betas, lams, *,
 
 
 def _rows(solver, prob, config, betas, lams, params, iterations, converged):
-  scores = jax.tree.map(np.asarray, evaluate(params, _as_jax(prob)))
-  i_m = metrics.matched_mi(scores["mi"])
+  values = jax.tree.map(np.asarray, evaluate(params, _as_jax(prob)))
+  i_m = scores.matched_mi(values["mi"])
   num_inits = int(config.num_inits)
   rows = []
   for r in range(len(iterations)):
@@ -224,12 +224,12 @@ def _rows(solver, prob, config, betas, lams, params, iterations, converged):
     rows.append(dict(
         solver=solver, n=prob.n, m=int(config.m), s=prob.s, beta=beta,
         **{"lambda": lam},
-        init=k, recon=float(scores["recon"][r]), kl=float(scores["kl"][r]),
-        l2=float(scores["l2"][r]),
-        total=float(scores["recon"][r] + beta * scores["kl"][r]
-                    + lam * scores["l2"][r]),
-        sap=float(scores["sap"][r]), im=float(i_m[r]), mi_xy=float(scores["mi_xy"][r]),
-        gain=float(scores["gain"][r]), iterations=int(iterations[r]),
+        init=k, recon=float(values["recon"][r]), kl=float(values["kl"][r]),
+        l2=float(values["l2"][r]),
+        total=float(values["recon"][r] + beta * values["kl"][r]
+                    + lam * values["l2"][r]),
+        sap=float(values["sap"][r]), im=float(i_m[r]), mi_xy=float(values["mi_xy"][r]),
+        gain=float(values["gain"][r]), iterations=int(iterations[r]),
         converged=bool(converged[r])))
   return rows
 

@@ -54,8 +54,11 @@ def _subset_programme(scores: jax.Array) -> jax.Array:
   return best[-1]
 
 
-def _host_assignment(scores: np.ndarray) -> np.ndarray:
-  """linear_sum_assignment maximum over any leading batch axes of float[..., R, S]."""
+def host_assignment(scores: np.ndarray) -> np.ndarray:
+  """linear_sum_assignment maximum over any leading batch axes of float[..., R, S].
+
+  On the host, in the dtype of ``scores`` (the float64 linear scores use it as is).
+  """
   scores = np.asarray(scores)
   out = np.empty(scores.shape[:-2], scores.dtype)
   for index in np.ndindex(out.shape):
@@ -81,7 +84,7 @@ def im_from_mutual_info(mi_matrix: jax.Array) -> jax.Array:
     return jnp.zeros((), jnp.float32)
   if scores.shape[1] <= MAX_EXACT_SIDE:
     return _subset_programme(scores)
-  return jax.pure_callback(_host_assignment, jax.ShapeDtypeStruct((), jnp.float32),
+  return jax.pure_callback(host_assignment, jax.ShapeDtypeStruct((), jnp.float32),
                            scores, vmap_method="expand_dims")
 
 

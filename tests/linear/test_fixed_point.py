@@ -14,7 +14,7 @@ import pytest
 from lbvae.linear import contraction
 from lbvae.linear import fixed_point
 from lbvae.linear import init
-from lbvae.linear import metrics
+from lbvae.linear import scores
 from lbvae.linear import objective
 from lbvae.linear import problem as problem_lib
 from lbvae.linear import protocol
@@ -74,7 +74,7 @@ def test_lambda0_total_splits_into_entropy_information_and_kl(small):
   def parts(p, betas):
     totals = jax.vmap(lambda b: objective.total(p, prob, beta=b, lam=0.0))(betas)
     return (objective.sigma_x(p.B, p.sigma_w, prob),
-            metrics.mutual_information_xy(p.B, p.sigma_w, prob), totals)
+            scores.mutual_information_xy(p.B, p.sigma_w, prob), totals)
 
   betas = jnp.array([1.0, 4.0, 32.0])
   sx, info, totals = (np.asarray(x) for x in parts(p, betas))
@@ -101,7 +101,7 @@ def _scores(prob, params):
   """(R, SAP, I_m) of models with one leading run axis."""
   out = protocol.evaluate(params, prob)
   return (np.asarray(out["recon"]), np.asarray(out["sap"]),
-          metrics.matched_mi(np.asarray(out["mi"])))
+          scores.matched_mi(np.asarray(out["mi"])))
 
 
 def test_beta_above_one_at_lambda0_collapses(small, grid):

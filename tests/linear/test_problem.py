@@ -89,3 +89,21 @@ def test_load_merges_files_and_takes_noise_from_sigma_y(tmp_path):
   with pytest.raises(errors.Error, match="appears twice"):
     problem_lib.load(f"{tmp_path / 'gy.npz'},{tmp_path / 'gy.npz'}",
                      default_noise_var=0.05)
+
+
+def test_solvers_refuse_float32():
+  """Without x64 the solvers would silently run in float32: they raise instead."""
+  import lbvae
+  from lbvae.linear import fixed_point, gradient, init as init_lib, published
+  draws = published.replay(sizes=(50,), num_starts=1)[50]
+  b0, w0 = draws.fixed_point[0][0], draws.fixed_point[1][0]
+  with jax.enable_x64(False):
+    with pytest.raises(lbvae.ConfigError, match="needs float64"):
+      fixed_point.solve(draws.problem, b0, w0, beta=4.0, lam=0.0, tol=1e-6, max_iters=10)
+    with pytest.raises(lbvae.ConfigError, match="needs float64"):
+      fixed_point.solve_grid(draws.problem, b0[None], w0[None], np.array([4.0]),
+                             np.array([0.0]), 1e-6, 10)
+    p0 = init_lib.gradient(jax.random.key(0), n=50, m=10)
+    with pytest.raises(lbvae.ConfigError, match="needs float64"):
+      gradient.init_grid(jax.tree.map(lambda x: x[None], p0), np.array([4.0]),
+                         np.array([0.0]), gradient.Settings())

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from lbvae.linear import fixed_point
-from lbvae.linear import metrics
+from lbvae.linear import scores
 from lbvae.linear import objective
 from lbvae.linear import problem as problem_lib
 from lbvae.linear import protocol
@@ -84,9 +84,9 @@ def test_published_cells(draws, n, beta, lam, want):
                                jnp.asarray(tol), jnp.asarray(cap, jnp.int32),
                                num_lanes=64, num_threads=2)
   assert bool(np.all(np.asarray(res.converged)))
-  scores = protocol.evaluate(jax.tree.map(lambda x: x[0], res.params), prob)
-  got = (np.mean(scores["recon"]), np.mean(scores["sap"]),
-         np.mean(metrics.matched_mi(np.asarray(scores["mi"]))))
+  values = protocol.evaluate(jax.tree.map(lambda x: x[0], res.params), prob)
+  got = (np.mean(values["recon"]), np.mean(values["sap"]),
+         np.mean(scores.matched_mi(np.asarray(values["mi"]))))
   np.testing.assert_allclose(got, want, rtol=0, atol=5e-4)
 
 

@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from lbvae.linear import metrics
+from lbvae.linear import scores
 from lbvae.linear import problem as problem_lib
 
 
@@ -28,40 +28,40 @@ def test_squared_correlations_match_samples(prob):
   y = v @ np.asarray(prob.gamma).T + np.sqrt(0.05) * rng.normal(size=(num, 8))
   x = y @ np.asarray(b).T + rng.normal(size=(num, 4)) * np.sqrt(np.diag(np.asarray(w)))
   corr = np.corrcoef(x.T, v.T)[:4, 4:]
-  rho2 = np.asarray(metrics.squared_correlations(b, w, prob))
+  rho2 = np.asarray(scores.squared_correlations(b, w, prob))
   np.testing.assert_allclose(rho2, corr**2, atol=0.01)
   cov = np.cov(x.T, v.T)[:4, 4:]
-  np.testing.assert_allclose(np.asarray(metrics.cov_xv(b, prob)), cov,
+  np.testing.assert_allclose(np.asarray(scores.cov_xv(b, prob)), cov,
                              atol=0.05 * np.abs(cov).max())
 
 
 def test_sap_of_known_good_and_known_bad_codes():
   axis_aligned = jnp.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0],
                             [0.0, 0.0, 0.0]])
-  assert float(metrics.sap(axis_aligned)) == pytest.approx(1.0)
-  assert float(metrics.sap(jnp.zeros((4, 3)))) == 0.0
+  assert float(scores.sap(axis_aligned)) == pytest.approx(1.0)
+  assert float(scores.sap(jnp.zeros((4, 3)))) == 0.0
   entangled = jnp.full((4, 3), 0.3)  # every latent carries every factor equally
-  assert float(metrics.sap(entangled)) == 0.0
-  assert float(metrics.sap(jnp.array([[0.9, 0.1], [0.5, 0.2]]))) == pytest.approx(
+  assert float(scores.sap(entangled)) == 0.0
+  assert float(scores.sap(jnp.array([[0.9, 0.1], [0.5, 0.2]]))) == pytest.approx(
       (0.4 + 0.1) / 2)
 
 
 def test_gaussian_mi_and_collapsed_code(prob):
-  assert float(metrics.gaussian_mi(jnp.array(0.75))) == pytest.approx(np.log(2.0))
-  rho2 = metrics.squared_correlations(jnp.zeros((4, 8)), jnp.eye(4), prob)
+  assert float(scores.gaussian_mi(jnp.array(0.75))) == pytest.approx(np.log(2.0))
+  rho2 = scores.squared_correlations(jnp.zeros((4, 8)), jnp.eye(4), prob)
   assert float(jnp.abs(rho2).max()) == 0.0
-  assert metrics.matched_mi(np.asarray(metrics.gaussian_mi(rho2))) == 0.0
+  assert scores.matched_mi(np.asarray(scores.gaussian_mi(rho2))) == 0.0
 
 
 def test_matched_mi_is_the_best_assignment():
   rng = np.random.default_rng(4)
   mats = rng.uniform(size=(6, 4, 3))
-  got = metrics.matched_mi(mats)
+  got = scores.matched_mi(mats)
   for mat, value in zip(mats, got):
     best = max(sum(mat[r, c] for c, r in enumerate(rows))
                for rows in itertools.permutations(range(4), 3))
     assert value == pytest.approx(best)
-  assert metrics.matched_mi(mats.reshape(2, 3, 4, 3)).shape == (2, 3)
+  assert scores.matched_mi(mats.reshape(2, 3, 4, 3)).shape == (2, 3)
 
 
 def test_mutual_information_from_joint_covariance(prob):
@@ -74,7 +74,7 @@ def test_mutual_information_from_joint_covariance(prob):
   joint = np.block([[sy, sy @ bn.T], [bn @ sy, bn @ sy @ bn.T + wn]])
   want = 0.5 * (np.linalg.slogdet(sy)[1] + np.linalg.slogdet(bn @ sy @ bn.T + wn)[1]
                 - np.linalg.slogdet(joint)[1])
-  got = float(metrics.mutual_information_xy(b, w, prob))
+  got = float(scores.mutual_information_xy(b, w, prob))
   assert got == pytest.approx(want, rel=1e-8)
 
 
@@ -82,5 +82,5 @@ def test_spectral_norm_even_for_collapsed_gains():
   rng = np.random.default_rng(6)
   b = rng.normal(size=(4, 9))
   for scale in (1.0, 1e-160, 0.0):
-    got = float(jax.jit(metrics.spectral_norm)(jnp.asarray(scale * b)))
+    got = float(jax.jit(scores.spectral_norm)(jnp.asarray(scale * b)))
     assert got == pytest.approx(scale * np.linalg.norm(b, 2), rel=1e-10)

@@ -2,10 +2,13 @@
 
 Synopsis::
 
-    from lbvae.linear import metrics
-    rho2 = metrics.squared_correlations(B, Sigma_W, prob)     # [m, s]
-    sap = metrics.sap(rho2); mi = metrics.gaussian_mi(rho2)
-    i_m = metrics.matched_mi(np.asarray(mi))                  # host, Hungarian
+    from lbvae.linear import scores
+    rho2 = scores.squared_correlations(B, Sigma_W, prob)      # [m, s]
+    sap = scores.sap(rho2); mi = scores.gaussian_mi(rho2)
+    i_m = scores.matched_mi(np.asarray(mi))                   # host, Hungarian
+
+(The scores of codes drawn from a trained model, binned or posterior, are in
+:mod:`lbvae.metrics`; the top-two gap and the Hungarian total are shared with it.)
 
 The code x = B y + w and the factors v are jointly Gaussian with
 cov(X, V) = B Gamma Sigma_V (m x s). From the squared correlations
@@ -26,11 +29,12 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import numpy as np
-from scipy import optimize
 
 from lbvae.linear import objective
 from lbvae.linear import problem as problem_lib
 from lbvae.linear import spd
+from lbvae.metrics import best_assignment
+from lbvae.metrics import mutual_info_gap
 
 
 def cov_xv(b: jax.Array, prob: problem_lib.Problem) -> jax.Array:
@@ -55,8 +59,7 @@ def sap(rho2: jax.Array) -> jax.Array:
   Returns:
     float[], in [0, 1].
   """
-  top2 = jnp.sort(rho2, axis=0)[-2:]
-  return jnp.mean(top2[1] - top2[0])
+  return jnp.mean(mutual_info_gap.top_two_gaps(rho2))
 
 
 def gaussian_mi(rho2: jax.Array) -> jax.Array:
@@ -73,13 +76,7 @@ def matched_mi(mi: np.ndarray) -> np.ndarray:
   Returns:
     float64[...], one value per matrix.
   """
-  mi = np.asarray(mi, dtype=np.float64)
-  flat = mi.reshape((-1,) + mi.shape[-2:])
-  out = np.empty(flat.shape[0])
-  for i, mat in enumerate(flat):
-    rows, cols = optimize.linear_sum_assignment(mat, maximize=True)
-    out[i] = mat[rows, cols].sum()
-  return out.reshape(mi.shape[:-2])
+  return best_assignment.host_assignment(np.asarray(mi, dtype=np.float64))
 
 
 def mutual_information_xy(b: jax.Array, sigma_w: jax.Array,

@@ -1,0 +1,38 @@
+"""The public names a user reaches from `import lbvae` are there, and only real ones."""
+
+import pathlib
+
+import pytest
+
+import lbvae
+from lbvae import linear
+
+
+def test_every_subpackage_is_an_attribute():
+  root = pathlib.Path(lbvae.__file__).parent
+  on_disk = {p.parent.name for p in root.glob("*/__init__.py")}
+  on_disk |= {p.stem for p in root.glob("*.py") if p.stem not in ("__init__", "cli")}
+  # layers (the models' building blocks) and pytrees (grid helpers) are internal:
+  # a new top-level module must be listed in SUBPACKAGES or here, deliberately.
+  assert on_disk - set(lbvae.SUBPACKAGES) == {"layers", "pytrees"}
+  assert set(lbvae.SUBPACKAGES) <= on_disk
+  for name in lbvae.SUBPACKAGES:
+    assert getattr(lbvae, name).__name__ == f"lbvae.{name}"
+  assert issubclass(lbvae.ConfigError, lbvae.Error)
+  with pytest.raises(AttributeError, match="no attribute 'nonexistent'"):
+    getattr(lbvae, "nonexistent")
+
+
+def test_linear_exports_its_modules():
+  root = pathlib.Path(linear.__file__).parent
+  assert {p.stem for p in root.glob("*.py")} - {"__init__"} == set(linear.MODULES)
+  for name in linear.MODULES:
+    assert getattr(linear, name).__name__ == f"lbvae.linear.{name}"
+  assert callable(linear.fixed_point.solve) and callable(linear.gradient.run)
+  with pytest.raises(AttributeError):
+    getattr(linear, "metrics")
+
+
+def test_metrics_one_calling_convention():
+  for name in ("mig", "sap", "im", "dci", "all_metrics", "posterior_scores"):
+    assert callable(getattr(lbvae.metrics, name)), name
