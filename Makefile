@@ -26,11 +26,11 @@ install: .venv/.installed
 	touch $@
 
 test: install
-	$(PY) -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
+	$(PY) -m pytest -n 2 --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 
 # The edit-test loop: everything but the end-to-end tests marked slow.
 test-quick: install
-	$(PY) -m pytest -n 2 --dist loadfile -m "not slow" $(PYTEST_ARGS)
+	$(PY) -m pytest -n 2 --dist loadfile --no-loadscope-reorder -m "not slow" $(PYTEST_ARGS)
 
 # The main job: train both phases of the grid, then evaluate and write the report.
 sweep: install

@@ -1,4 +1,5 @@
-"""Suite-wide fixtures: one persistent JAX compilation cache for every test."""
+"""Suite-wide fixtures: one persistent JAX compilation cache for every test; files
+with end-to-end tests run first."""
 
 import os
 
@@ -23,3 +24,16 @@ def cli_env(compilation_cache):
   out["JAX_COMPILATION_CACHE_DIR"] = str(compilation_cache)
   out["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0.2"
   return out
+
+
+def pytest_collection_modifyitems(items):
+  """Files that hold a test marked ``slow`` go first, in their collected order.
+
+  ``make test`` hands whole files to two workers (``--dist loadfile
+  --no-loadscope-reorder``) in collection order; starting with the long end-to-end
+  files and ending with the many short ones keeps both workers busy to the end.
+  (xdist's default order, most tests first, left the few-test end-to-end files for
+  last, with one worker idle while the other ran them.)
+  """
+  slow_files = {item.path for item in items if item.get_closest_marker("slow")}
+  items.sort(key=lambda item: item.path not in slow_files)   # stable: order kept within

@@ -52,6 +52,7 @@ def test_config_validation_names_the_field():
       bench.validate(_config(**{field: value}))
 
 
+@pytest.mark.slow
 def test_bench_runs_and_ends_with_its_json_line():
   """A tiny end-to-end run: the alternatives are compared, the fastest is timed, and
   the last line is the JSON object the issue names (grid_size, steps, backend,

@@ -34,6 +34,7 @@ def smoke(env, tmp_path_factory):
   return workdir, result
 
 
+@pytest.mark.slow
 def test_smoke_sweep_runs_end_to_end(smoke, env):
   workdir, result = smoke
   assert "phase 1: 2 models, steps 0 -> 4" in result.stdout
@@ -54,6 +55,7 @@ def read_final(workdir, phase):
   return lines[0], np.array([[float(v) for v in l.split(",")] for l in lines[1:]])
 
 
+@pytest.mark.slow
 def test_smoke_sweep_sharded_over_4_devices_equals_one_device(smoke, env, tmp_path):
   """4 fake CPU devices (``auto`` then shards with vmap), through the multi-host entry
   (``jax.distributed`` with one process): the same final metrics as on 1 device."""
@@ -119,6 +121,7 @@ def _rows(path):
   return [dict(zip(header, l.split(","))) for l in lines[1:]]
 
 
+@pytest.mark.slow
 def test_smoke_train_then_evaluate(smoke, env):
   workdir, _ = smoke
   result = evaluate(env, f"--workdir={workdir}")
@@ -141,6 +144,7 @@ def test_smoke_train_then_evaluate(smoke, env):
   assert page.count('"method":"update"') == 101
 
 
+@pytest.mark.slow
 def test_smoke_sweep_on_the_three_channel_scenes(env, tmp_path):
   workdir = str(tmp_path / "scenes")
   result = sweep(env, "--config=configs/smoke.py", f"--workdir={workdir}",

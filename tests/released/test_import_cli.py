@@ -10,6 +10,8 @@ import shlex
 import subprocess
 import sys
 
+import pytest
+
 from tests.released import conftest
 from tests.released.conftest import op_call, op_global, op_str
 
@@ -32,6 +34,7 @@ def _one_error_line(proc, *fragments):
     assert fragment in lines[0], lines[0]
 
 
+@pytest.mark.slow
 def test_import_then_evaluate(released_dir, tmp_path):
   run = tmp_path / "run"
   proc = _run("experiments.import_torch", f"--source={released_dir}",
