@@ -1,4 +1,4 @@
-r"""The CPU study of docs/results_objectives.md: does β-TCVAE collapse I_m at large β,
+r"""The CPU study of docs/results.md (section "β-TCVAE"): does β-TCVAE collapse I_m at large β,
 and does λ > 0 restore it?
 
 Command (about 25-35 min on the shared 2-core development CPU; resumable)::
@@ -17,7 +17,7 @@ and a collapse-probe record (per-latent KL, active latents, binned and posterior
 1 000 stratified images) every 500 steps. The evaluation pass runs at the paper's sizes
 (10 000 + 5 000 samples, 20 bins) plus the posterior-aware MIG / I_m on 2 400 images.
 
-Expected result and the measured run: docs/results_objectives.md.
+Expected result and the measured run: docs/results.md (section "β-TCVAE").
 """
 
 from lbvae.train import config as config_lib
