@@ -30,7 +30,7 @@ per-model cost is the β-VAE's (docs/performance.md) plus, for FactorVAE, a 5 M-
 discriminator step. Expected result: the question the grid asks -- does each
 objective lose the latent-factor information at strong regularisation as the β-VAE
 does, and does λ > 0 keep it? -- is answered at CPU scale for β-TCVAE in
-docs/results_objectives.md; the full grid has not been run.
+docs/results.md; the full grid has not been run.
 """
 
 from lbvae.train import config as config_lib
