@@ -31,6 +31,7 @@ Synopsis (docs/library.md has runnable examples of each)::
 from __future__ import annotations
 
 import importlib
+import sys
 
 from lbvae.errors import CheckpointError
 from lbvae.errors import ConfigError
@@ -46,14 +47,24 @@ __all__ = ["CheckpointError", "ConfigError", "DataError", "Error", "__version__"
            *SUBPACKAGES]
 
 
-def __getattr__(name: str):
-  """Imports a subpackage of :data:`SUBPACKAGES` on first access (PEP 562)."""
-  if name in SUBPACKAGES:
-    module = importlib.import_module(f"lbvae.{name}")
-    globals()[name] = module
-    return module
-  raise AttributeError(f"module 'lbvae' has no attribute {name!r}")
+def lazy_submodules(package: str, names: tuple[str, ...]):
+  """The module ``__getattr__`` and ``__dir__`` of a package whose submodules
+  ``names`` are imported on first access (PEP 562); lbvae and lbvae.linear use it.
+
+  Usage, at the end of the package's ``__init__.py``::
+
+    __getattr__, __dir__ = lazy_submodules(__name__, MODULES)
+  """
+
+  def module_getattr(name: str):
+    if name in names:
+      return importlib.import_module(f"{package}.{name}")  # also sets the attribute
+    raise AttributeError(f"module {package!r} has no attribute {name!r}")
+
+  def module_dir():
+    return sorted(set(vars(sys.modules[package])) | set(names))
+
+  return module_getattr, module_dir
 
 
-def __dir__():
-  return sorted(set(globals()) | set(SUBPACKAGES))
+__getattr__, __dir__ = lazy_submodules(__name__, SUBPACKAGES)

@@ -33,7 +33,7 @@ Every module above is an attribute of the package, loaded on first use::
 
 from __future__ import annotations
 
-import importlib
+from lbvae import lazy_submodules
 
 MODULES = ("bench", "contraction", "factored", "fixed_point", "gradient", "init",
            "lanes", "objective", "plots", "problem", "protocol", "published",
@@ -42,14 +42,4 @@ MODULES = ("bench", "contraction", "factored", "fixed_point", "gradient", "init"
 __all__ = list(MODULES)
 
 
-def __getattr__(name: str):
-  """Imports a module of :data:`MODULES` on first access (PEP 562)."""
-  if name in MODULES:
-    module = importlib.import_module(f"lbvae.linear.{name}")
-    globals()[name] = module
-    return module
-  raise AttributeError(f"module 'lbvae.linear' has no attribute {name!r}")
-
-
-def __dir__():
-  return sorted(set(globals()) | set(MODULES))
+__getattr__, __dir__ = lazy_submodules(__name__, MODULES)

@@ -21,6 +21,7 @@ finite l2), and so does its gradient.
 
 from __future__ import annotations
 
+import abc
 import dataclasses
 from typing import Any, ClassVar
 
@@ -32,7 +33,7 @@ BASE_FIELDS = ("nll", "kl", "l2", "loss")
 
 
 @dataclasses.dataclass(frozen=True)
-class Objective:
+class Objective(abc.ABC):
   """The interface; subclasses set the class attributes and :meth:`loss`.
 
   Attributes:
@@ -50,9 +51,9 @@ class Objective:
   needs_z: ClassVar[bool] = False
   reference: ClassVar[str] = ""
 
+  @abc.abstractmethod
   def loss(self, logits, x, mu, logvar, z, *, strength, step, state):
     """Batch-mean phase-1 loss: (total float32[], parts {name: float32[]})."""
-    raise NotImplementedError
 
   def init_state(self, key_data) -> Any:
     """The objective's state of one model from its raw key data (uint32[2])."""
