@@ -11,7 +11,8 @@ Modules:
 - ``gradient``: the published AdamW loop, Cholesky-parameterised, vectorised;
 - ``factored``: that loop's loss and gradient in closed form (four n x n products);
 - ``init``: random starts of both solvers;
-- ``lanes``: runs many while-loops of different lengths in fixed vector lanes;
+- ``lanes``: runs many while-loops of different lengths in fixed vector lanes,
+  and parts of a grid on host threads;
 - ``spd``: inverse, log-determinant, top eigenvalue of small SPD matrices, in jnp;
 - ``scores``: cov(X, V), squared correlations, SAP, Gaussian MI, I_m, I(X;Y), ||B||_2;
 - ``protocol``: the published grid, both solvers, per-init scores and summaries;

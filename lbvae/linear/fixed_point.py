@@ -44,7 +44,6 @@ no LAPACK call, so threads cannot meet the jaxlib thread-pool deadlock of spd.
 
 from __future__ import annotations
 
-import concurrent.futures
 import functools
 from typing import NamedTuple
 
@@ -320,17 +319,7 @@ def solve_grid(prob: problem_lib.Problem, b0: jax.Array, sigma_w0: jax.Array,
   red, jobs = _queue(prob, b0, sigma_w0, betas, lams, tol, max_iters)
   split = _split(jobs, parts)
   width = max(1, num_lanes // parts)
-  x64 = jax.enable_x64.value  # thread-local: hand it to the worker threads
-
-  def run_part(k):
-    with jax.enable_x64(x64):
-      return jax.block_until_ready(
-          _run(jax.tree.map(lambda x: x[k], split), num_lanes=width))
-
-  if parts == 1:
-    outs = [run_part(0)]
-  else:
-    with concurrent.futures.ThreadPoolExecutor(parts) as pool:
-      outs = list(pool.map(run_part, range(parts)))
+  outs = lanes.on_host_threads(
+      lambda k: _run(jax.tree.map(lambda x: x[k], split), num_lanes=width), parts)
   out = jax.tree.map(lambda *xs: jnp.stack(xs), *outs)
   return _join(red, prob.noise_var, out, betas)

@@ -29,7 +29,6 @@ cache. On a GPU use one thread and one chunk of every run.
 
 from __future__ import annotations
 
-import concurrent.futures
 import functools
 from typing import NamedTuple
 
@@ -39,6 +38,7 @@ from jax import lax
 
 from lbvae.linear import factored
 from lbvae.linear import init as init_lib
+from lbvae.linear import lanes
 from lbvae.linear import objective
 from lbvae.linear import problem as problem_lib
 
@@ -210,18 +210,12 @@ def run(state: TrainState, prob: problem_lib.Problem, settings: Settings,
   pad = parts * per_part - runs
   padded = jax.tree.map(
       lambda x: jnp.concatenate([x, jnp.repeat(x[:1], pad, axis=0)]), state)
-  x64 = jax.enable_x64.value  # thread-local: hand it to the worker threads
 
   def run_one(k):
-    with jax.enable_x64(x64):
-      part = jax.tree.map(lambda x: x[k * per_part:(k + 1) * per_part], padded)
-      return jax.block_until_ready(run_part(part, prob, settings, num_steps, chunk))
+    part = jax.tree.map(lambda x: x[k * per_part:(k + 1) * per_part], padded)
+    return run_part(part, prob, settings, num_steps, chunk)
 
-  if parts == 1:
-    outs = [run_one(0)]
-  else:
-    with concurrent.futures.ThreadPoolExecutor(parts) as pool:
-      outs = list(pool.map(run_one, range(parts)))
+  outs = lanes.on_host_threads(run_one, parts)
   return jax.tree.map(lambda *xs: jnp.concatenate(xs)[:runs], *outs)
 
 

@@ -4,6 +4,7 @@ Synopsis::
 
     from lbvae.linear import lanes
     out = lanes.run(init_fn, step_fn, finish_fn, problems, num_lanes=256)
+    outs = lanes.on_host_threads(lambda k: solve(part[k]), parts=2)   # one per core
 
 Part of the linear-Gaussian reproduction of arXiv 2602.09277 (docs/theory.md). A plain
 ``jax.vmap`` of a ``lax.while_loop`` runs every element for as many iterations as
@@ -23,6 +24,7 @@ the pytree kept per problem. A problem always receives at least one step.
 
 from __future__ import annotations
 
+import concurrent.futures
 from typing import Any, Callable
 
 import jax
@@ -88,3 +90,21 @@ def run(init_fn: Callable[[Any], Any], step_fn: Callable[[Any, Any], Any],
 
   carry = (idx0, jobs0, v_init(jobs0), jnp.asarray(width), out0)
   return lax.while_loop(lambda c: jnp.any(c[0] < num), body, carry)[-1]
+
+
+def on_host_threads(fn: Callable[[int], Any], parts: int) -> list[Any]:
+  """``[fn(0), ..., fn(parts - 1)]``, each in its own host thread when parts > 1.
+
+  JAX's x64 switch is thread-local, so the caller's setting is handed to every
+  worker thread; each result is waited for (``block_until_ready``).
+  """
+  x64 = jax.enable_x64.value
+
+  def call(k):
+    with jax.enable_x64(x64):
+      return jax.block_until_ready(fn(k))
+
+  if parts == 1:
+    return [call(0)]
+  with concurrent.futures.ThreadPoolExecutor(parts) as pool:
+    return list(pool.map(call, range(parts)))
