@@ -85,6 +85,9 @@ def get_config(arg=None):
   # threads, one per CPU core. On a GPU: one thread, runs_per_chunk >= all runs.
   config.gradient.runs_per_chunk = 25
   config.gradient.num_threads = 2
+  # The solver's state goes to workdir/progress/ this often (and after the last
+  # step); the same command continues a stopped run from there.
+  config.gradient.save_minutes = 10.0
 
   config.contraction = ml_collections.ConfigDict()
   config.contraction.betas = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0)

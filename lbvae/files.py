@@ -12,6 +12,7 @@ Synopsis::
     files.write_csv(path, ["step", "loss"], rows)                # full precision
     files.write_csv(path, columns, rows, digits=8)               # tables for people
     files.append_csv(path, columns, more_rows)                   # a growing log
+    files.write_npz(path, step=np.arange(3), loss=losses)        # arrays
 """
 
 from __future__ import annotations
@@ -41,6 +42,14 @@ def write_text(path: str, text: str) -> None:
 def write_json(path: str, obj, *, indent: int = 1) -> None:
   """Writes ``obj`` as JSON (a trailing newline) atomically."""
   write_text(path, json.dumps(obj, indent=indent) + "\n")
+
+
+def write_npz(path: str, **arrays) -> None:
+  """Writes NumPy arrays as an uncompressed .npz atomically (read it back with
+  ``np.load(path, allow_pickle=False)``)."""
+  tmp = _temporary(path) + ".npz"  # np.savez appends .npz to other names
+  np.savez(tmp, **arrays)
+  os.replace(tmp, path)
 
 
 def format_value(v, digits: int | None = None) -> str:

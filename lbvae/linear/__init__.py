@@ -16,6 +16,8 @@ Modules:
 - ``spd``: inverse, log-determinant, top eigenvalue of small SPD matrices, in jnp;
 - ``scores``: cov(X, V), squared correlations, SAP, Gaussian MI, I_m, I(X;Y), ||B||_2;
 - ``protocol``: the published grid, both solvers, per-init scores and summaries;
+- ``progress``: finished solves and the gradient solver's state kept on disk, so
+  that a stopped run continues where it left off;
 - ``report``, ``plots``: CSV/JSON files and figures of a run;
 - ``reference``, ``bench``: the published fixed-point loop in NumPy, and timings.
 
@@ -37,8 +39,8 @@ from __future__ import annotations
 from lbvae import lazy_submodules
 
 MODULES = ("bench", "contraction", "factored", "fixed_point", "gradient", "init",
-           "lanes", "objective", "plots", "problem", "protocol", "published",
-           "reference", "report", "scores", "setups", "spd")
+           "lanes", "objective", "plots", "problem", "progress", "protocol",
+           "published", "reference", "report", "scores", "setups", "spd")
 
 __all__ = list(MODULES)
 

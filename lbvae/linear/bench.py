@@ -131,18 +131,20 @@ def gradient_flops(n: int, m: int, s: int, *, base: int = 16) -> float:
   """Floating-point operations of one gradient step of one run (2 per multiply-add).
 
   Counts the products of :func:`lbvae.linear.factored.value_and_grad`: L L^T (n^3,
-  or n^3 / 2 by blocks for n >= 64), the blocked inverse (k^3 Gauss-Jordan
-  sweeps in the blocks of size <= base, 4 (k/2)^3 per split above), [P^2, P U],
-  (P U) M (P U)^T, G L, and the n x m and n x s products (about 12 n m^2 +
-  10 n m s + 6 n m). The AdamW update (about 20 flops per parameter) is added.
+  or n^3 / 2 by blocks for n >= 64), the blocked inverse (k^3 in the blocks of
+  size <= base, 4 (k/2)^3 per split above), [P^2, P U], (P U) M (P U)^T, G L
+  (n^3, or 3 n^3 / 4 by blocks for n >= 64), and the n x m and n x s products
+  (about 12 n m^2 + 10 n m s + 6 n m). The AdamW update (about 20 flops per
+  parameter) is added.
   """
   def inverse(k):
     return float(k**3) if k <= base else 4 * (k // 2)**3 + inverse(k // 2) + inverse(
         k - k // 2)
   r = s + 2 * m
   outer = n**3 / 2 if n >= 64 else n**3
-  mult_adds = (outer + inverse(n) + n * n * (n + r) + n * r * r + n * n * r + n**3
-               + 12 * n * m * m + 10 * n * m * s + 6 * n * m + inverse(m))
+  times_lower = 3 * n**3 / 4 if n >= 64 else n**3
+  mult_adds = (outer + inverse(n) + n * n * (n + r) + n * r * r + n * n * r
+               + times_lower + 12 * n * m * m + 10 * n * m * s + 6 * n * m + inverse(m))
   return 2 * mult_adds + 20 * (n * n + 2 * n * m + m * m)
 
 

@@ -10,9 +10,12 @@ Synopsis::
 For each instance (one per n in ``config.n_values``, or the ``config.problem``
 file) and each solver, every (beta, lambda) cell is solved from the same
 ``num_inits`` random starts in one compiled, vectorised call; the final models are
-scored in closed form (R, K, D, SAP, I_m, I(X;Y), ||B||_2). No file I/O here except
-reading the problem file; :mod:`lbvae.linear.report` writes the results. Callers
-run this under ``jax.enable_x64(True)`` (the solvers need float64).
+scored in closed form (R, K, D, SAP, I_m, I(X;Y), ||B||_2). Given a
+:class:`progress.Store`, finished solves and the gradient solver's state are kept
+there and picked up again by a later call (:mod:`lbvae.linear.progress`); otherwise
+no file I/O here except reading the problem file. :mod:`lbvae.linear.report`
+writes the results. Callers run this under ``jax.enable_x64(True)`` (the solvers
+need float64).
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from lbvae.linear import gradient
 from lbvae.linear import scores
 from lbvae.linear import objective
 from lbvae.linear import problem as problem_lib
+from lbvae.linear import progress as progress_lib
 from lbvae.linear import setups
 
 SOLVERS = ("fixed_point", "gradient")
@@ -131,6 +135,10 @@ def validate(config) -> None:
   _positive("gradient.chunk", config.gradient.chunk, integer=True)
   _positive("gradient.runs_per_chunk", config.gradient.runs_per_chunk, integer=True)
   _positive("gradient.num_threads", config.gradient.num_threads, integer=True)
+  minutes = config.gradient.save_minutes
+  errors.require(isinstance(minutes, (int, float)) and not isinstance(minutes, bool)
+                 and np.isfinite(minutes) and minutes >= 0,
+                 f"config.gradient.save_minutes must be a number >= 0, got {minutes!r}")
   _floats("contraction.betas", config.contraction.betas, low=0.0, strict=True)
   _floats("contraction.lambdas", config.contraction.lambdas, low=0.0, strict=False)
   _positive("contraction.iterations", config.contraction.iterations, integer=True)
@@ -189,18 +197,36 @@ def gradient_settings(config, n: int) -> tuple[gradient.Settings, int]:
 
 
 def solve_gradient(config, setup: setups.Setup, betas, lams, *,
-                   progress: bool = True):
-  """All cells x inits with the gradient solver: (Params [C*I], steps, converged)."""
+                   progress: bool = True, store: progress_lib.Store | None = None):
+  """All cells x inits with the gradient solver.
+
+  With ``store``, the solver's state is saved there every
+  ``config.gradient.save_minutes`` and after the last step, and a state saved
+  earlier is continued from its step.
+
+  Returns:
+    (Params [C*I], steps, converged, seconds): seconds is the wall time of all
+    calls that worked on this solve, compilation included.
+  """
   prob = setup.problem
   n = prob.n
   settings, steps = gradient_settings(config, n)
   p0 = jax.tree.map(lambda x: jnp.asarray(x, jnp.float64), setup.gradient)
   jprob = _as_jax(prob)
   state = gradient.init_grid(p0, jnp.asarray(betas), jnp.asarray(lams), settings)
+  done, earlier = 0, 0.0
+  saved = store.load_state(n, like=state) if store is not None else None
+  if saved is not None:
+    state, done, earlier = saved
+    state = jax.tree.map(jnp.asarray, state)
+    errors.require(done <= steps, f"{store.folder}: the saved gradient state of "
+                   f"n={n} is at step {done}, past config.gradient.steps ({steps})",
+                   errors.CheckpointError)
   chunk = int(config.gradient.chunk)
-  with tqdm.tqdm(total=steps, desc=f"gradient n={n}", unit="step", leave=False,
-                 disable=not progress) as bar:
-    done = 0
+  save_every = 60.0 * float(config.gradient.save_minutes)
+  start = last_save = time.perf_counter()
+  with tqdm.tqdm(total=steps, initial=done, desc=f"gradient n={n}", unit="step",
+                 leave=False, disable=not progress) as bar:
     while done < steps:
       size = min(chunk, steps - done)
       state = gradient.run(state, jprob, settings, size,
@@ -208,9 +234,14 @@ def solve_gradient(config, setup: setups.Setup, betas, lams, *,
                            num_threads=int(config.gradient.num_threads))
       done += size
       bar.update(size)
+      now = time.perf_counter()
+      if store is not None and (done == steps or now - last_save >= save_every):
+        store.save_state(n, jax.device_get(state), done, earlier + now - start)
+        last_save = now
   params, _ = gradient.best_params(state, settings)
   runs = len(betas) * int(config.num_inits)
-  return params, np.full(runs, steps), np.zeros(runs, bool)
+  seconds = earlier + time.perf_counter() - start
+  return params, np.full(runs, steps), np.zeros(runs, bool), seconds
 
 
 def _rows(solver, prob, config, betas, lams, params, iterations, converged):
@@ -264,15 +295,36 @@ def contraction(config, setup: setups.Setup) -> list[dict[str, Any]]:
           for b, l, traj in zip(betas, lams, gains) for k, g in enumerate(traj)]
 
 
-def run(config, *, progress: bool = True) -> Results:
-  """Runs the whole protocol; call after :func:`validate`, under x64."""
+def _params_like(runs: int, n: int, m: int) -> objective.Params:
+  f64 = lambda *shape: jax.ShapeDtypeStruct((runs,) + shape, jnp.float64)
+  return objective.Params(f64(n, m), f64(m, n), f64(n, n), f64(m, m))
+
+
+def run(config, *, progress: bool = True,
+        store: progress_lib.Store | None = None) -> Results:
+  """Runs the whole protocol; call after :func:`validate`, under x64.
+
+  Args:
+    config: the protocol config.
+    progress: show progress bars.
+    store: where finished solves and the gradient state are kept; solves it
+      already holds are not run again (their timings are the saved ones).
+  """
   built = setups.build(config)
   probs = {n: setup.problem for n, setup in built.items()}
   cells = [(float(b), float(l)) for b in config.betas for l in config.lambdas]
   betas, lams = (np.array(x) for x in zip(*cells))
-  solve = {"fixed_point": lambda st: solve_fixed_point(config, st, betas, lams),
-           "gradient": lambda st: solve_gradient(config, st, betas, lams,
-                                                 progress=progress)}
+  runs = len(cells) * int(config.num_inits)
+
+  def solve(solver, setup):
+    start = time.perf_counter()
+    if solver == "gradient":
+      return solve_gradient(config, setup, betas, lams, progress=progress,
+                            store=store)
+    out = solve_fixed_point(config, setup, betas, lams)
+    jax.block_until_ready(out[0])
+    return out + (time.perf_counter() - start,)
+
   jobs = [(s, n) for s in solver_names(config) for n in probs]
   per_init, seconds = [], {}
   with tqdm.tqdm(jobs, desc="linear protocol", unit="solve",
@@ -280,10 +332,16 @@ def run(config, *, progress: bool = True) -> Results:
     for solver, n in bar:
       bar.set_postfix_str(
           f"{solver} n={n}, {len(betas)} cells x {config.num_inits} inits")
-      start = time.perf_counter()
-      out = solve[solver](built[n])
-      jax.block_until_ready(out[0])
-      seconds[f"{solver}/{n}"] = time.perf_counter() - start
-      per_init += _rows(solver, probs[n], config, betas, lams, *out)
+      out = None
+      if store is not None:
+        out = store.load_result(solver, n, like=_params_like(runs, n, int(config.m)))
+      if out is None:
+        out = solve(solver, built[n])
+        if store is not None:
+          store.save_result(solver, n, jax.device_get(out[0]), *out[1:])
+          if solver == "gradient":
+            store.drop_state(n)
+      seconds[f"{solver}/{n}"] = out[3]
+      per_init += _rows(solver, probs[n], config, betas, lams, *out[:3])
   gains = contraction(config, next(iter(built.values())))
   return Results(per_init, summarise(per_init), gains, probs, seconds)

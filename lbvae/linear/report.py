@@ -18,6 +18,10 @@ Files written into ``workdir`` (see ``configs/linear.py`` for the fields):
 
 Everything is written to a staging folder inside ``workdir`` and moved into place
 only when all of it exists, so a failing run never loses or overwrites earlier files.
+While it runs, :func:`reproduce` keeps finished solves and the gradient solver's state
+in ``workdir/progress/`` (:mod:`lbvae.linear.progress`): the same command started
+again continues where a stopped run left off, and the folder is removed once the
+results are written.
 
 :func:`combine` writes the same files from the per-init rows of several earlier
 runs (say, the fixed-point half from one and the hours-long gradient half from
@@ -40,6 +44,7 @@ import numpy as np
 from lbvae import errors
 from lbvae.linear import plots
 from lbvae.linear import problem as problem_lib
+from lbvae.linear import progress as progress_lib
 from lbvae.linear import protocol
 
 
@@ -100,15 +105,24 @@ def write(results: protocol.Results, config, workdir: str) -> list[str]:
     shutil.rmtree(staging, ignore_errors=True)
 
 
+PROGRESS_FOLDER = "progress"
+
+
 def reproduce(config, workdir: str, *, progress: bool = True) -> protocol.Results:
-  """Validates ``config``, runs the protocol in float64, writes into ``workdir``."""
+  """Validates ``config``, runs the protocol in float64, writes into ``workdir``.
+
+  A run stopped part way is continued from ``workdir/progress/`` by calling this
+  again with the same config (see :mod:`lbvae.linear.progress`).
+  """
   protocol.validate(config)
   check_workdir(workdir)
   with jax.enable_x64(True):
     if config.problem:  # Fail on a bad file before any solving starts.
       problem_lib.load(config.problem, default_noise_var=float(config.noise_var))
-    results = protocol.run(config, progress=progress)
+    store = progress_lib.Store(os.path.join(workdir, PROGRESS_FOLDER), config)
+    results = protocol.run(config, progress=progress, store=store)
   write(results, config, workdir)
+  store.clear()
   return results
 
 

@@ -41,6 +41,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from lbvae import files
 from lbvae import losses
 from lbvae import metrics
 from lbvae.train import workdir as workdir_lib
@@ -128,15 +129,13 @@ class CollapseLog:
     self.npz = os.path.join(directory, "collapse_mi.npz")
     self._arrays = {"step": np.zeros((0,), np.int64)}
     if resume_step is not None and os.path.exists(self.npz):
-      with np.load(self.npz) as f:
+      with np.load(self.npz, allow_pickle=False) as f:
         keep = f["step"] <= resume_step
         self._arrays = {k: f[k][keep] for k in f.files}
     self._write_npz()
 
   def _write_npz(self) -> None:
-    tmp = self.npz + ".tmp.npz"
-    np.savez(tmp, **self._arrays)
-    os.replace(tmp, self.npz)
+    files.write_npz(self.npz, **self._arrays)
 
   def append(self, step: int, members, scores: dict) -> None:
     """Adds one recorded step.

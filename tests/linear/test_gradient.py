@@ -38,7 +38,7 @@ def _autodiff(p, prob, beta, lam):
 
 
 @pytest.mark.parametrize("n,m,s,vmap", [(12, 4, 3, False), (12, 4, 3, True),
-                                        (70, 5, 2, False)])  # 70: L L^T by blocks
+                                        (70, 5, 2, False)])  # 70: L L^T, G L by blocks
 def test_closed_form_gradient_equals_autodiff(n, m, s, vmap):
   prob = _instance(n, s)
   p = jax.tree.map(lambda x: x[0], _starts(n, m, 1))  # L's lower triangular
