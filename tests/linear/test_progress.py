@@ -1,4 +1,4 @@
-"""A stopped linear protocol run continues from workdir/progress/ to the same numbers."""
+"""A stopped linear run continues from workdir/progress/ to the same numbers."""
 
 import importlib.util
 import os
