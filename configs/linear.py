@@ -82,10 +82,11 @@ def get_config(arg=None):
   # empty: A, B ~ N(0, 1) drawn with JAX from config.seed.
   config.gradient.ab_starts = ""
   config.gradient.chunk = 500  # steps per call (progress granularity)
-  # Runs advanced together by one vmapped step; a chunk takes all the steps of a
-  # call while its matrices stay in cache (lbvae/linear/gradient.py). Threads: host
+  # Runs advanced together by one vmapped step (per size class); a chunk takes all
+  # the steps of a call while its matrices stay in cache (lbvae/linear/gradient.py;
+  # the best sizes on the 2-core CPU, docs/theory.md section 10). Threads: host
   # threads, one per CPU core. On a GPU: one thread, runs_per_chunk >= all runs.
-  config.gradient.runs_per_chunk = 25
+  config.gradient.runs_per_chunk = (25, 10)
   config.gradient.num_threads = 2
   # The solver's state goes to workdir/progress/ this often (and after the last
   # step); the same command continues a stopped run from there.

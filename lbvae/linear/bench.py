@@ -162,8 +162,7 @@ def gradient(config, *, n: int, steps: int, repeats: int = 2) -> dict:
   settings, protocol_steps = protocol.gradient_settings(config, n)
   p0 = jax.tree.map(lambda x: jnp.asarray(x, jnp.float64), setup.gradient)
   state = jax.block_until_ready(gradient_lib.init_grid(p0, betas, lams, settings))
-  options = dict(chunk=int(config.gradient.runs_per_chunk),
-                 num_threads=int(config.gradient.num_threads))
+  options = protocol.gradient_layout(config, n)
   with Clock() as compile_clock:
     state = gradient_lib.run(state, prob, settings, steps, **options)
   best = None

@@ -116,12 +116,13 @@ def validate(config) -> None:
            "fixed_point.max_iters": config.fixed_point.max_iters,
            "gradient.steps": config.gradient.steps,
            "gradient.clip_ab": config.gradient.clip_ab,
-           "gradient.clip_l": config.gradient.clip_l}
+           "gradient.clip_l": config.gradient.clip_l,
+           "gradient.runs_per_chunk": config.gradient.runs_per_chunk}
   for name, values in per_n.items():
     vals = _floats(name, values, low=0.0, strict=True)
     errors.require(len(vals) == len(classes), f"config.{name} needs one value per "
                 f"config.size_classes entry ({len(classes)}), got {len(vals)}")
-  for name in ("fixed_point.max_iters", "gradient.steps"):
+  for name in ("fixed_point.max_iters", "gradient.steps", "gradient.runs_per_chunk"):
     for v in per_n[name]:
       errors.require(float(v).is_integer(), f"config.{name} must hold integers, got {v}")
   _positive("fixed_point.num_lanes", config.fixed_point.num_lanes, integer=True)
@@ -133,7 +134,6 @@ def validate(config) -> None:
   errors.require(config.gradient.weight_decay >= 0, "config.gradient.weight_decay must "
               "be >= 0")
   _positive("gradient.chunk", config.gradient.chunk, integer=True)
-  _positive("gradient.runs_per_chunk", config.gradient.runs_per_chunk, integer=True)
   _positive("gradient.num_threads", config.gradient.num_threads, integer=True)
   minutes = config.gradient.save_minutes
   errors.require(isinstance(minutes, (int, float)) and not isinstance(minutes, bool)
@@ -196,6 +196,12 @@ def gradient_settings(config, n: int) -> tuple[gradient.Settings, int]:
   return settings, int(g.steps[k])
 
 
+def gradient_layout(config, n: int) -> dict[str, int]:
+  """How :func:`gradient.run` splits the runs for dimension n: chunk, num_threads."""
+  return dict(chunk=int(config.gradient.runs_per_chunk[size_class(config, n)]),
+              num_threads=int(config.gradient.num_threads))
+
+
 def solve_gradient(config, setup: setups.Setup, betas, lams, *,
                    progress: bool = True, store: progress_lib.Store | None = None):
   """All cells x inits with the gradient solver.
@@ -230,8 +236,7 @@ def solve_gradient(config, setup: setups.Setup, betas, lams, *,
     while done < steps:
       size = min(chunk, steps - done)
       state = gradient.run(state, jprob, settings, size,
-                           chunk=int(config.gradient.runs_per_chunk),
-                           num_threads=int(config.gradient.num_threads))
+                           **gradient_layout(config, n))
       done += size
       bar.update(size)
       now = time.perf_counter()

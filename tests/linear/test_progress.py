@@ -33,7 +33,7 @@ def small_config(tmp_path_factory):
   config.betas, config.lambdas = (4.0,), (0.0, 2.0)
   config.gradient.steps = (60, 60)
   config.gradient.chunk = 20
-  config.gradient.runs_per_chunk = 2
+  config.gradient.runs_per_chunk = (2, 2)
   config.gradient.save_minutes = 0.0  # save after every call
   config.contraction.iterations = 3
   return config
@@ -98,7 +98,7 @@ def test_layout_may_change_on_resume_but_not_the_science(tmp_path, small_config,
 
   _counting(monkeypatch)
   relaid = small_config.copy_and_resolve_references()
-  relaid.gradient.num_threads, relaid.gradient.runs_per_chunk = 1, 3
+  relaid.gradient.num_threads, relaid.gradient.runs_per_chunk = 1, (3, 3)
   report.reproduce(relaid, workdir, progress=False)
   assert os.path.exists(os.path.join(workdir, "summary.csv"))
 
