@@ -7,6 +7,9 @@ Synopsis::
     state = gradient.init_grid(p0, betas, lams, settings)     # [C * I] runs
     state = gradient.run(state, prob, settings, num_steps=500, chunk=25,
                          num_threads=2)
+    layout = gradient.split(state, chunk=25, num_threads=2)    # many calls:
+    layout = gradient.advance(layout, prob, settings, 500)     # no copies between
+    state = gradient.join(layout)
     params, best_loss = gradient.best_params(state, settings)  # objective.Params
 
 The published gradient solver, run for run: (A, B, L_Z, L_W) are optimised with
@@ -184,9 +187,66 @@ def run_part(state: TrainState, prob: problem_lib.Problem, settings: Settings,
   return jax.tree.map(lambda x: x.reshape((runs,) + x.shape[2:]), out)
 
 
+class Split(NamedTuple):
+  """A grid's runs laid out for :func:`advance`: one part per host thread.
+
+  Attributes:
+    parts: one :class:`TrainState` per host thread, each padded (with copies of
+      the first run) to a multiple of ``chunk`` runs.
+    runs: the number of real runs (the padding comes last).
+    chunk: runs advanced together in one vmapped step.
+  """
+  parts: tuple[TrainState, ...]
+  runs: int
+  chunk: int
+
+
+def split(state: TrainState, *, chunk: int = 25, num_threads: int = 1) -> Split:
+  """Lays the runs of ``state`` out over ``num_threads`` parts of chunks.
+
+  Args:
+    state: runs on the leading axis (any number).
+    chunk: runs advanced together in one vmapped step.
+    num_threads: host threads, e.g. one per CPU core.
+  """
+  runs = state.step.shape[0]
+  parts = max(1, min(int(num_threads), runs))
+  chunk = max(1, min(int(chunk), -(-runs // parts)))
+  per_part = -(-runs // (parts * chunk)) * chunk
+  pad = parts * per_part - runs
+  if pad:
+    state = jax.tree.map(
+        lambda x: jnp.concatenate([x, jnp.repeat(x[:1], pad, axis=0)]), state)
+  return Split(tuple(jax.tree.map(lambda x: x[k * per_part:(k + 1) * per_part], state)
+                     for k in range(parts)), runs, chunk)
+
+
+def advance(layout: Split, prob: problem_lib.Problem, settings: Settings,
+            num_steps: int) -> Split:
+  """``num_steps`` steps of every run, each part from its own host thread.
+
+  Raises:
+    lbvae.ConfigError: float64 is off.
+  """
+  problem_lib.require_x64("gradient.advance")
+  outs = lanes.on_host_threads(
+      lambda k: run_part(layout.parts[k], prob, settings, num_steps, layout.chunk),
+      len(layout.parts))
+  return layout._replace(parts=tuple(outs))
+
+
+def join(layout: Split) -> TrainState:
+  """The runs of ``layout`` as one state (padding removed)."""
+  return jax.tree.map(lambda *xs: jnp.concatenate(xs)[:layout.runs], *layout.parts)
+
+
 def run(state: TrainState, prob: problem_lib.Problem, settings: Settings,
         num_steps: int, *, chunk: int = 25, num_threads: int = 1) -> TrainState:
-  """``num_steps`` steps of every run, split over host threads and chunks.
+  """``num_steps`` steps of every run: :func:`split`, :func:`advance`, :func:`join`.
+
+  A caller that takes many calls of steps (the protocol, the benchmark) splits
+  once and advances the :class:`Split`, which saves copying every run's state
+  twice per call.
 
   Args:
     state: runs on the leading axis (any number).
@@ -203,20 +263,8 @@ def run(state: TrainState, prob: problem_lib.Problem, settings: Settings,
     lbvae.ConfigError: float64 is off.
   """
   problem_lib.require_x64("gradient.run")
-  runs = state.step.shape[0]
-  parts = max(1, min(int(num_threads), runs))
-  chunk = max(1, min(int(chunk), -(-runs // parts)))
-  per_part = -(-runs // (parts * chunk)) * chunk
-  pad = parts * per_part - runs
-  padded = jax.tree.map(
-      lambda x: jnp.concatenate([x, jnp.repeat(x[:1], pad, axis=0)]), state)
-
-  def run_one(k):
-    part = jax.tree.map(lambda x: x[k * per_part:(k + 1) * per_part], padded)
-    return run_part(part, prob, settings, num_steps, chunk)
-
-  outs = lanes.on_host_threads(run_one, parts)
-  return jax.tree.map(lambda *xs: jnp.concatenate(xs)[:runs], *outs)
+  return join(advance(split(state, chunk=chunk, num_threads=num_threads), prob,
+                      settings, num_steps))
 
 
 def best_params(state: TrainState,

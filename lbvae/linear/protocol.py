@@ -197,7 +197,7 @@ def gradient_settings(config, n: int) -> tuple[gradient.Settings, int]:
 
 
 def gradient_layout(config, n: int) -> dict[str, int]:
-  """How :func:`gradient.run` splits the runs for dimension n: chunk, num_threads."""
+  """How :func:`gradient.split` lays out the runs of dimension n: chunk, num_threads."""
   return dict(chunk=int(config.gradient.runs_per_chunk[size_class(config, n)]),
               num_threads=int(config.gradient.num_threads))
 
@@ -231,18 +231,20 @@ def solve_gradient(config, setup: setups.Setup, betas, lams, *,
   chunk = int(config.gradient.chunk)
   save_every = 60.0 * float(config.gradient.save_minutes)
   start = last_save = time.perf_counter()
+  layout = gradient.split(state, **gradient_layout(config, n))
   with tqdm.tqdm(total=steps, initial=done, desc=f"gradient n={n}", unit="step",
                  leave=False, disable=not progress) as bar:
     while done < steps:
       size = min(chunk, steps - done)
-      state = gradient.run(state, jprob, settings, size,
-                           **gradient_layout(config, n))
+      layout = gradient.advance(layout, jprob, settings, size)
       done += size
       bar.update(size)
       now = time.perf_counter()
       if store is not None and (done == steps or now - last_save >= save_every):
-        store.save_state(n, jax.device_get(state), done, earlier + now - start)
+        store.save_state(n, jax.device_get(gradient.join(layout)), done,
+                         earlier + now - start)
         last_save = now
+  state = gradient.join(layout)
   params, _ = gradient.best_params(state, settings)
   runs = len(betas) * int(config.num_inits)
   seconds = earlier + time.perf_counter() - start

@@ -126,9 +126,16 @@ def test_chunks_and_threads_do_not_change_the_runs(trajectories):
   split = start
   for _ in range(5):
     split = gradient.run(split, prob, SETTINGS, 1, chunk=2, num_threads=2)
-  for a, b in zip(jax.tree.leaves(one), jax.tree.leaves(split)):
-    np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-12, atol=1e-14)
+  layout = gradient.split(start, chunk=2, num_threads=2)  # padded: 2 parts of 2
+  assert [int(p.step.shape[0]) for p in layout.parts] == [2, 2]
+  for _ in range(5):
+    layout = gradient.advance(layout, prob, SETTINGS, 1)
+  advanced = gradient.join(layout)
+  for other in (split, advanced):
+    for a, b in zip(jax.tree.leaves(one), jax.tree.leaves(other)):
+      np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-12, atol=1e-14)
   assert int(split.step[0]) == 5 and split.step.shape == (3,)
+  assert advanced.step.tolist() == [5, 5, 5]
 
 
 def test_clip_group_bounds_the_joint_norm():

@@ -40,9 +40,9 @@ def small_config(tmp_path_factory):
 
 
 def _counting(monkeypatch, *, stop_at=None):
-  """Counts gradient.run calls; raises Stop at call number ``stop_at``."""
+  """Counts gradient.advance calls; raises Stop at call number ``stop_at``."""
   calls = []
-  real = gradient.run
+  real = gradient.advance
 
   def counted(*args, **kwargs):
     calls.append(args[3])
@@ -50,7 +50,7 @@ def _counting(monkeypatch, *, stop_at=None):
       raise Stop
     return real(*args, **kwargs)
 
-  monkeypatch.setattr(gradient, "run", counted)
+  monkeypatch.setattr(gradient, "advance", counted)
   return calls
 
 
