@@ -103,8 +103,9 @@ def _pareto_section(cells, front, out, paths, written) -> list[str]:
            "NLL and a higher or equal MIG, one of them strictly.", "",
            f"![Pareto front]({paths.relative(out['pareto'])})", "",
            "| β | λ | NLL (train) | MIG |", "|---:|---:|---:|---:|"]
-  lines += [f"| {cells.beta[k]:g} | {cells.lam[k]:g} | {cells.mean[NLL][k]:.6g} "
-            f"| {cells.mean['mig'][k]:.6g} |" for k in order]
+  num = lambda v: figures.short_number(v, table=True)
+  lines += [f"| {cells.beta[k]:g} | {cells.lam[k]:g} | {num(cells.mean[NLL][k])} "
+            f"| {num(cells.mean['mig'][k])} |" for k in order]
   return lines + [""]
 
 
@@ -147,7 +148,8 @@ def _tchebycheff_section(cells, scores, chosen, notes, out, paths,
   for p in STATIC_WEIGHTS:
     k = chosen[p]
     lines.append(f"- {p} % reconstruction weight: **{cells.name(k)}** (NLL "
-                 f"{cells.mean[NLL][k]:.6g}, MIG {cells.mean['mig'][k]:.6g})")
+                 f"{figures.short_number(cells.mean[NLL][k], table=True)}, MIG "
+                 f"{figures.short_number(cells.mean['mig'][k], table=True)})")
   runs = selection.choice_runs(chosen, WEIGHTS)
   lines += ["", "Over the whole slider: " + "; ".join(
       f"{lo}–{hi} %: {cells.name(k)}" for lo, hi, k in runs) + ".", ""]
