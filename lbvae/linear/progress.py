@@ -21,7 +21,8 @@ run that was never stopped, bit for bit.
 
 ``progress/config.json`` holds the config that made the files. Fields that only
 change how the work is laid out (threads, lanes, chunk sizes, the save interval) may
-differ on resume; any other difference is refused with :class:`lbvae.ConfigError`
+differ on resume (a different batching of the runs can move the last bits); any
+other difference is refused with :class:`lbvae.ConfigError`
 (nothing is overwritten), and an unreadable file with
 :class:`lbvae.CheckpointError` naming it. Files are written atomically and read
 with ``allow_pickle=False``.
