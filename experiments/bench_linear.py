@@ -1,15 +1,18 @@
 """Benchmark: wall time of the linear-Gaussian protocol of arXiv 2602.09277.
 
     python -m experiments.bench_linear                      # also `make bench`
-    python -m experiments.bench_linear --sizes=50 --gradient_steps=10 \\
+    python -m experiments.bench_linear --sizes=50 --gradient_steps=20 \\
         --torch_python=/tmp/torchenv/bin/python
 
 For each n in --sizes: the full fixed-point grid (cells x inits of
 configs/linear.py), compiled and run once; the sequential NumPy loop timed on a
 few cells and extrapolated (n = 50 only, by default); the gradient solver timed
-over --gradient_steps steps of every run (best of two) and extrapolated to the
-configured step count, with its useful GFLOP/s. With --torch_python (an
-interpreter that has torch), the published PyTorch loop (one run at a time,
+over one call of --gradient_steps steps of every run (best of two) and
+extrapolated to the configured step count, with its useful GFLOP/s. Each call
+also moves every chunk of runs in and out of the compiled loop once, so short
+calls understate the protocol's steady state (its calls take
+config.gradient.chunk steps). With --torch_python (an interpreter that has
+torch), the published PyTorch loop (one run at a time,
 experiments/bench_torch_linear.py) is timed in between, side by side: our
 gradient solver, then PyTorch, then ours again, and the speed-up per run-step is
 PyTorch's seconds per step over ours per step and run. Prints one line per
@@ -34,7 +37,8 @@ _CONFIG = config_flags.DEFINE_config_file("config", "configs/linear.py",
                                           "Protocol config whose grid is timed.")
 _SIZES = flags.DEFINE_list("sizes", ["50", "100"], "Instance dimensions n to time.")
 _NUMPY_SIZES = flags.DEFINE_list("numpy_sizes", ["50"], "n for the NumPy baseline.")
-_STEPS = flags.DEFINE_integer("gradient_steps", 10, "Gradient steps to time (>= 1).")
+_STEPS = flags.DEFINE_integer("gradient_steps", 50, "Gradient steps per timed call "
+                              "(>= 1).")
 _SOLVERS = flags.DEFINE_string("solvers", "fixed_point,gradient", "Solvers to time.")
 _TORCH = flags.DEFINE_string("torch_python", "", "Python with torch: also time the "
                              "published PyTorch loop, side by side.")
