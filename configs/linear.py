@@ -7,7 +7,7 @@ Command (also ``make linear``)::
 Run time on the 2-core development CPU (docs/theory.md, section 10): the
 fixed-point half takes a few minutes (n = 50: 200 of its 1 250 runs, the beta = 1,
 lambda > 0 cells, go to the 50 000-update cap); the AdamW half is O(n^3) per step,
-about 35 min for n = 50 (30 000 steps) and about 4 h for n = 100 (50 000 steps).
+about 25 min for n = 50 (30 000 steps) and about 3 h for n = 100 (50 000 steps).
 A stopped run continues from workdir/progress/ when the same command is given
 again (config.gradient.save_minutes). On a GPU host the same command runs
 unchanged; the fixed-point part alone: ``--config.solvers=fixed_point``.
