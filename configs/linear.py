@@ -88,8 +88,8 @@ def get_config(arg=None):
   # threads, one per CPU core. On a GPU: one thread, runs_per_chunk >= all runs.
   config.gradient.runs_per_chunk = (25, 10)
   config.gradient.num_threads = 2
-  # The solver's state goes to workdir/progress/ this often (and after the last
-  # step); the same command continues a stopped run from there.
+  # The solver's state goes to workdir/progress/ this often (its final models once
+  # it is done); the same command continues a stopped run from there.
   config.gradient.save_minutes = 10.0
 
   config.contraction = ml_collections.ConfigDict()

@@ -207,8 +207,9 @@ def solve_gradient(config, setup: setups.Setup, betas, lams, *,
   """All cells x inits with the gradient solver.
 
   With ``store``, the solver's state is saved there every
-  ``config.gradient.save_minutes`` and after the last step, and a state saved
-  earlier is continued from its step.
+  ``config.gradient.save_minutes`` (not after the last step: :func:`run` then
+  keeps the finished models instead), and a state saved earlier is continued
+  from its step.
 
   Returns:
     (Params [C*I], steps, converged, seconds): seconds is the wall time of all
@@ -240,7 +241,7 @@ def solve_gradient(config, setup: setups.Setup, betas, lams, *,
       done += size
       bar.update(size)
       now = time.perf_counter()
-      if store is not None and (done == steps or now - last_save >= save_every):
+      if store is not None and done < steps and now - last_save >= save_every:
         store.save_state(n, jax.device_get(gradient.join(layout)), done,
                          earlier + now - start)
         last_save = now
