@@ -59,11 +59,12 @@ def read(path):
 
 
 # beta_vae's command line, kill and resume are tested in test_sweep_cli.py and
-# train/test_loop.py; dip_vae_ii runs dip_vae_i's code path with the other covariance
-# (objectives/test_dip_vae.py holds both penalties to NumPy). Of the others, the kill-and-resume leg runs for the two with
-# state beyond the VAE's (FactorVAE's discriminator, AnnealedVAE's schedule); for
-# β-TCVAE and DIP-VAE it would retrace beta_vae's path (same state, same
-# checkpoint) at a minute of CI time each.
+# train/test_loop.py; dip_vae_ii runs dip_vae_i's code path with the other
+# covariance (objectives/test_dip_vae.py holds both penalties to NumPy). Of the
+# others, the kill-and-resume leg runs for the two with state beyond the VAE's
+# (FactorVAE's discriminator, AnnealedVAE's schedule); for β-TCVAE and DIP-VAE it
+# would retrace beta_vae's path (same state, same checkpoint) at a minute of CI
+# time each.
 WITH_OWN_STATE = ("annealed_vae", "factor_vae")
 
 
