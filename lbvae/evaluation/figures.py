@@ -51,6 +51,11 @@ def short_number(v: float, *, table: bool = False) -> str:
   return f"{v:.3f}"
 
 
+def table_number(v: float) -> str:
+  """:func:`short_number` of a report table cell."""
+  return short_number(v, table=True)
+
+
 def axis_value(v: float) -> str:
   """A grid value (β, λ) as a tick label: ``4.0`` -> ``4``."""
   return f"{float(v):g}"

@@ -75,10 +75,6 @@ def merge(rows: Sequence[dict], published: dict[str, dict]) -> None:
       row[PREFIX + m] = values.get(m, math.nan)
 
 
-def _num(v: float) -> str:
-  return figures.short_number(v, table=True)
-
-
 def section(rows: Sequence[dict], *, data_note: str) -> tuple[str, list[str]]:
   """The report section: lbvae's scores next to the published ones, a line per model.
 
@@ -106,8 +102,8 @@ def section(rows: Sequence[dict], *, data_note: str) -> tuple[str, list[str]]:
     cells = [str(r["phase"]), f"{float(r['beta']):g}", f"{float(r['lambda']):g}",
              str(r["seed"])]
     for ours, theirs, _ in COMPARED:
-      cells += [_num(float(r.get(ours, math.nan))),
-                _num(float(r.get(PREFIX + theirs, math.nan)))]
+      cells += [figures.table_number(float(r.get(ours, math.nan))),
+                figures.table_number(float(r.get(PREFIX + theirs, math.nan)))]
     lines.append("| " + " | ".join(cells) + " |")
   return title, lines
 

@@ -62,10 +62,6 @@ def phase_title(phase: int, objective: str) -> str:
   return f"Phase {phase}: {title} + λ·E‖x − g(z)‖² (continued from phase 1)"
 
 
-def _num(v: float) -> str:
-  return figures.short_number(v, table=True)
-
-
 def summary_table(summary: Sequence[dict], *, with_lambda: bool) -> str:
   """A Markdown table of mean ± std per cell.
 
@@ -88,8 +84,8 @@ def summary_table(summary: Sequence[dict], *, with_lambda: bool) -> str:
     cells.append(str(r["num_seeds"]))
     for c, _ in cols:
       m, s = float(r[f"{c}_mean"]), float(r[f"{c}_std"])
-      cells.append(_num(m) if not math.isfinite(s) or r["num_seeds"] < 2
-                   else f"{_num(m)} ± {_num(s)}")
+      cells.append(figures.table_number(m) if not math.isfinite(s) or r["num_seeds"] < 2
+                   else f"{figures.table_number(m)} ± {figures.table_number(s)}")
     lines.append("| " + " | ".join(cells) + " |")
   return "\n".join(lines)
 

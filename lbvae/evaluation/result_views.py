@@ -103,7 +103,7 @@ def _pareto_section(cells, front, out, paths, written) -> list[str]:
            "NLL and a higher or equal MIG, one of them strictly.", "",
            f"![Pareto front]({paths.relative(out['pareto'])})", "",
            "| β | λ | NLL (train) | MIG |", "|---:|---:|---:|---:|"]
-  num = lambda v: figures.short_number(v, table=True)
+  num = figures.table_number
   lines += [f"| {cells.beta[k]:g} | {cells.lam[k]:g} | {num(cells.mean[NLL][k])} "
             f"| {num(cells.mean['mig'][k])} |" for k in order]
   return lines + [""]
@@ -148,8 +148,8 @@ def _tchebycheff_section(cells, scores, chosen, notes, out, paths,
   for p in STATIC_WEIGHTS:
     k = chosen[p]
     lines.append(f"- {p} % reconstruction weight: **{cells.name(k)}** (NLL "
-                 f"{figures.short_number(cells.mean[NLL][k], table=True)}, MIG "
-                 f"{figures.short_number(cells.mean['mig'][k], table=True)})")
+                 f"{figures.table_number(cells.mean[NLL][k])}, MIG "
+                 f"{figures.table_number(cells.mean['mig'][k])})")
   runs = selection.choice_runs(chosen, WEIGHTS)
   lines += ["", "Over the whole slider: " + "; ".join(
       f"{lo}–{hi} %: {cells.name(k)}" for lo, hi, k in runs) + ".", ""]
