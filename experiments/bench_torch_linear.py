@@ -13,10 +13,11 @@ dependency). Run it with an interpreter that has torch::
     /tmp/torchenv/bin/python -m experiments.bench_torch_linear --start=start.npz
 
 ``--write_ab=FILE`` writes the published A, B of all 50 starts for n = 50 and 100
-(``config.gradient.ab_starts`` of configs/linear.py reads it). ``--start`` is an .npz with Gamma [n, s], Sigma_V [s, s], Sigma_Z0 [n, n] and
-Sigma_W0 [m, m] (``experiments/bench_linear.py`` writes one from the published
-stream); A and B come from ``torch.manual_seed(--seed)`` (``randn(n, m)``, then
-``randn(m, n)``) as the published run draws them (seed 42 + i for start i).
+(``config.gradient.ab_starts`` of configs/linear.py reads it). ``--start`` is an
+.npz with Gamma [n, s], Sigma_V [s, s], Sigma_Z0 [n, n] and Sigma_W0 [m, m]
+(``experiments/bench_linear.py`` writes one from the published stream); A and B
+come from ``torch.manual_seed(--seed)`` (``randn(n, m)``, then ``randn(m, n)``) as
+the published run draws them (seed 42 + i for start i).
 Prints one JSON line: seconds per step after 10 warm-up steps, the threads torch
 used, the best loss and its R; ``--dump=FILE`` also writes the starts and the
 trajectory (loss, R and parameters before each update) for cross-checks.
