@@ -2,12 +2,13 @@
 
 Phase 1 trains the β × seed grid under the config's objective (``config.objective``,
 :mod:`lbvae.objectives`; the β-VAE's L_β by default, β its strength); phase 2
-restores the final phase-1 checkpoint and continues every member for each λ under the
-same objective + λ·E‖x − g(z)‖² with a fresh optimiser (β × λ × seed). Each phase
-runs in chunks between host boundaries -- every ``log_every`` steps (a row per
-member in ``train_log.csv``), every ``checkpoint_every`` steps (an orbax
-checkpoint) and at the end of the phase. At every checkpoint (and before the first step of phase 1) the collapse probe of
-:mod:`lbvae.train.collapse` scores every member (``config.collapse``).
+restores the final phase-1 checkpoint and continues every member for each λ under
+the same objective + λ·E‖x − g(z)‖² with a fresh optimiser (β × λ × seed). Each
+phase runs in chunks between host boundaries -- every ``log_every`` steps (a row
+per member in ``train_log.csv``), every ``checkpoint_every`` steps (an orbax
+checkpoint) and at the end of the phase. At every checkpoint (and before the first
+step of phase 1) the collapse probe of :mod:`lbvae.train.collapse` scores every
+member (``config.collapse``).
 
 Resume: a run on a workdir restores each phase's latest checkpoint ("resuming phase
 N from step K") and continues with the same keys, data order and loss windows, so it
