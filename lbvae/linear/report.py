@@ -130,17 +130,28 @@ _INT_COLUMNS = ("n", "m", "s", "init", "iterations")
 
 
 def read_per_init(path: str) -> list[dict[str, Any]]:
-  """Typed rows of a per_init.csv (the inverse of what :func:`write` wrote)."""
+  """Typed rows of a per_init.csv (the inverse of what :func:`write` wrote).
+
+  Raises:
+    lbvae.DataError: the file is missing, lacks a column or holds a bad value.
+  """
+  errors.require(os.path.isfile(path), f"{path}: no such file", errors.DataError)
   with open(path, newline="") as f:
     rows = list(csv.DictReader(f))
-  for row in rows:
+  missing = [c for c in protocol.PER_INIT_COLUMNS if rows and c not in rows[0]]
+  errors.require(not missing, f"{path}: not a per_init.csv (no column "
+                 f"{', '.join(missing)})", errors.DataError)
+  for line, row in enumerate(rows, start=2):
     for key, value in row.items():
-      if key in _INT_COLUMNS:
-        row[key] = int(value)
-      elif key == "converged":
-        row[key] = value == "True"
-      elif key != "solver":
-        row[key] = float(value)
+      try:
+        if key in _INT_COLUMNS:
+          row[key] = int(value)
+        elif key == "converged":
+          row[key] = value == "True"
+        elif key != "solver":
+          row[key] = float(value)
+      except (TypeError, ValueError):
+        raise errors.DataError(f"{path}, line {line}: bad {key} value {value!r}") from None
   return rows
 
 

@@ -13,6 +13,7 @@ import sys
 
 import pytest
 
+from lbvae import errors
 from lbvae.linear import report
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -82,3 +83,22 @@ def test_no_matching_runs_is_one_clear_line(per_init):
   assert proc.returncode == 2
   assert proc.stderr.strip().splitlines()[-1].endswith(
       "no fixed-point runs of n=9 in the cells asked for")
+
+
+@pytest.mark.parametrize("content, message", [
+    (None, "no such file"),
+    ("solver,n\nfixed_point,50\n", "not a per_init.csv"),
+    ("BAD", "bad recon value 'x'"),
+])
+def test_bad_per_init_is_one_clear_error(per_init, tmp_path, content, message):
+  path = tmp_path / "per_init.csv"
+  if content == "BAD":
+    lines = open(per_init).read().splitlines()
+    header = lines[0].split(",")
+    cells = lines[1].split(",")
+    cells[header.index("recon")] = "x"
+    content = "\n".join([lines[0], ",".join(cells)]) + "\n"
+  if content is not None:
+    path.write_text(content)
+  with pytest.raises(errors.DataError, match=message):
+    report.read_per_init(str(path))
