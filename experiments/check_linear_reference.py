@@ -12,7 +12,8 @@ run: the update counts of both and the differences in R (recon), SAP and I_m.
 Prints the largest differences and how many runs stopped after a different number
 of updates. ``--betas`` and ``--lambdas`` limit the replay to some cells (the
 beta = 1 runs take most of the time: at n = 100 they need ~2.3 million of the
-~2.7 million updates), so that parts can run side by side. Set OMP_NUM_THREADS=1 to keep each to one core.
+~2.7 million updates), so that parts can run side by side. Set
+OMP_NUM_THREADS=1 to keep each to one core.
 """
 
 
