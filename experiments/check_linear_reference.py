@@ -16,6 +16,7 @@ beta = 1 runs take most of the time: at n = 100 they need ~2.3 million of the
 OMP_NUM_THREADS=1 to keep each to one core.
 """
 
+import os
 
 from absl import flags
 import jax
@@ -48,12 +49,18 @@ COLUMNS = ("beta", "lambda", "init", "iterations", "reference_iterations",
 
 def _replay(config, rows, n):
   """Runs the reference loop for ``rows``: (Params stacked over rows, updates)."""
-  setup = setups.build(config)[n]
+  instances = setups.build(config)
+  errors.require(n in instances, f"--n={n}: the config has no instance of that "
+                 f"size (it has {sorted(instances)})")
+  setup = instances[n]
+  b0s, w0s = setup.fixed_point
+  errors.require(max(r["init"] for r in rows) < len(b0s), "the per_init.csv has "
+                 f"starts the config does not (it has {len(b0s)}): run with the "
+                 "config of that run", errors.DataError)
   k = protocol.size_class(config, n)
   tol, cap = float(config.fixed_point.tol[k]), int(config.fixed_point.max_iters[k])
   sigma_y = np.asarray(problem_lib.sigma_y(problem_lib.Problem(
       *(jax.numpy.asarray(x) for x in setup.problem))))
-  b0s, w0s = setup.fixed_point
   models, updates = [], []
   for row in tqdm.tqdm(rows, desc=f"reference n={n}", unit="run"):
     a, b, sz, w, used = reference.solve(
@@ -69,6 +76,8 @@ def main(argv):
   errors.require(len(argv) == 1, f"unexpected arguments: {' '.join(argv[1:])}")
   errors.require(_CONFIG.value is not None, "--config is required")
   errors.require(bool(_PER_INIT.value), "--per_init is required")
+  errors.require(not os.path.exists(_OUT.value), f"--out={_OUT.value} exists; "
+                 "give a new file name")
   config, n = _CONFIG.value, _N.value
   protocol.validate(config)
   betas = {float(b) for b in _BETAS.value}

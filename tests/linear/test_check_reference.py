@@ -78,11 +78,16 @@ def test_replay_matches_and_a_changed_value_shows(per_init, tmp_path):
     assert abs(float(r["recon_diff"]) - expected) < 1e-8, (k, r)
 
 
-def test_no_matching_runs_is_one_clear_line(per_init):
-  proc = _check(f"--per_init={per_init}", "--n=9")
+@pytest.mark.parametrize("args, message", [
+    (["--n=9"], "no fixed-point runs of n=9 in the cells asked for"),
+    (["--n=8", "--out=PER_INIT"], "exists; give a new file name"),
+])
+def test_bad_request_is_one_clear_line(per_init, args, message):
+  before = open(per_init).read()
+  proc = _check(f"--per_init={per_init}", *(a.replace("PER_INIT", per_init) for a in args))
   assert proc.returncode == 2
-  assert proc.stderr.strip().splitlines()[-1].endswith(
-      "no fixed-point runs of n=9 in the cells asked for")
+  assert proc.stderr.strip().splitlines()[-1].endswith(message)
+  assert open(per_init).read() == before
 
 
 @pytest.mark.parametrize("content, message", [
