@@ -32,7 +32,6 @@ from lbvae.linear import problem as problem_lib
 from lbvae.linear import protocol
 from lbvae.linear import reference
 from lbvae.linear import report
-from lbvae.linear import scores
 from lbvae.linear import setups
 
 _CONFIG = config_flags.DEFINE_config_file("config", None, "Protocol config file.")
@@ -59,8 +58,7 @@ def _replay(config, rows, n):
                  "config of that run", errors.DataError)
   k = protocol.size_class(config, n)
   tol, cap = float(config.fixed_point.tol[k]), int(config.fixed_point.max_iters[k])
-  sigma_y = np.asarray(problem_lib.sigma_y(problem_lib.Problem(
-      *(jax.numpy.asarray(x) for x in setup.problem))))
+  sigma_y = np.asarray(problem_lib.sigma_y(protocol.as_jax(setup.problem)))
   models, updates = [], []
   for row in tqdm.tqdm(rows, desc=f"reference n={n}", unit="run"):
     a, b, sz, w, used = reference.solve(
@@ -89,17 +87,14 @@ def main(argv):
                  "in the cells asked for")
   with jax.enable_x64(True):
     params, prob, updates = _replay(config, rows, n)
-    values = jax.tree.map(np.asarray, protocol.evaluate(
-        jax.tree.map(jax.numpy.asarray, params),
-        problem_lib.Problem(*(jax.numpy.asarray(x) for x in prob))))
-  i_m = scores.matched_mi(values["mi"])
+    values = protocol.score(params, prob)
   out = []
   for r, row in enumerate(rows):
     out.append(dict(beta=row["beta"], **{"lambda": row["lambda"]}, init=row["init"],
                     iterations=row["iterations"], reference_iterations=int(updates[r]),
                     recon_diff=float(values["recon"][r]) - row["recon"],
                     sap_diff=float(values["sap"][r]) - row["sap"],
-                    im_diff=float(i_m[r]) - row["im"]))
+                    im_diff=float(values["im"][r]) - row["im"]))
   if _OUT.value:
     files.write_csv(_OUT.value, COLUMNS, out)
   worst = {c: max(abs(o[c]) for o in out) for c in ("recon_diff", "sap_diff", "im_diff")}

@@ -69,7 +69,7 @@ def fixed_point(config, *, n: int) -> dict:
   """
   cells, betas, lams = _grid(config)
   setup = _setup(config, n)
-  prob = protocol._as_jax(setup.problem)
+  prob = protocol.as_jax(setup.problem)
   k = protocol.size_class(config, n)
   b0, w0 = (jnp.asarray(x, jnp.float64) for x in setup.fixed_point)
   tol = jnp.asarray(float(config.fixed_point.tol[k]))
@@ -161,7 +161,7 @@ def gradient(config, *, n: int, steps: int, repeats: int = 2) -> dict:
   """
   cells, betas, lams = _grid(config)
   setup = _setup(config, n)
-  prob = protocol._as_jax(setup.problem)
+  prob = protocol.as_jax(setup.problem)
   settings, protocol_steps = protocol.gradient_settings(config, n)
   p0 = jax.tree.map(lambda x: jnp.asarray(x, jnp.float64), setup.gradient)
   state = jax.block_until_ready(gradient_lib.init_grid(p0, betas, lams, settings))

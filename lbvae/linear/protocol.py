@@ -153,7 +153,8 @@ def size_class(config, n: int) -> int:
   return len(classes) - 1
 
 
-def _as_jax(prob: problem_lib.Problem) -> problem_lib.Problem:
+def as_jax(prob: problem_lib.Problem) -> problem_lib.Problem:
+  """The instance as float64 jax arrays (the solvers' and :func:`evaluate`'s input)."""
   return problem_lib.Problem(*(jnp.asarray(x, jnp.float64) for x in prob))
 
 
@@ -171,12 +172,19 @@ def evaluate(params: objective.Params,
   return jax.vmap(one)(params)
 
 
+def score(params: objective.Params, prob: problem_lib.Problem) -> dict[str, np.ndarray]:
+  """:func:`evaluate` on the host, with I_m (``"im"``) matched per run."""
+  values = jax.tree.map(np.asarray, evaluate(params, as_jax(prob)))
+  values["im"] = scores.matched_mi(values["mi"])
+  return values
+
+
 def solve_fixed_point(config, setup: setups.Setup, betas, lams):
   """All cells x inits, alternating solver: (Params [C*I], iterations, converged)."""
   prob, k = setup.problem, size_class(config, setup.problem.n)
   b0, w0 = (jnp.asarray(x, jnp.float64) for x in setup.fixed_point)
   res = fixed_point.solve_grid(
-      _as_jax(prob), b0, w0, jnp.asarray(betas), jnp.asarray(lams),
+      as_jax(prob), b0, w0, jnp.asarray(betas), jnp.asarray(lams),
       jnp.asarray(float(config.fixed_point.tol[k])),
       jnp.asarray(int(config.fixed_point.max_iters[k]), jnp.int32),
       num_lanes=int(config.fixed_point.num_lanes),
@@ -219,7 +227,7 @@ def solve_gradient(config, setup: setups.Setup, betas, lams, *,
   n = prob.n
   settings, steps = gradient_settings(config, n)
   p0 = jax.tree.map(lambda x: jnp.asarray(x, jnp.float64), setup.gradient)
-  jprob = _as_jax(prob)
+  jprob = as_jax(prob)
   state = gradient.init_grid(p0, jnp.asarray(betas), jnp.asarray(lams), settings)
   done, earlier = 0, 0.0
   saved = store.load_state(n, like=state) if store is not None else None
@@ -253,8 +261,7 @@ def solve_gradient(config, setup: setups.Setup, betas, lams, *,
 
 
 def _rows(solver, prob, config, betas, lams, params, iterations, converged):
-  values = jax.tree.map(np.asarray, evaluate(params, _as_jax(prob)))
-  i_m = scores.matched_mi(values["mi"])
+  values = score(params, prob)
   num_inits = int(config.num_inits)
   rows = []
   for r in range(len(iterations)):
@@ -267,7 +274,7 @@ def _rows(solver, prob, config, betas, lams, params, iterations, converged):
         l2=float(values["l2"][r]),
         total=float(values["recon"][r] + beta * values["kl"][r]
                     + lam * values["l2"][r]),
-        sap=float(values["sap"][r]), im=float(i_m[r]), mi_xy=float(values["mi_xy"][r]),
+        sap=float(values["sap"][r]), im=float(values["im"][r]), mi_xy=float(values["mi_xy"][r]),
         gain=float(values["gain"][r]), iterations=int(iterations[r]),
         converged=bool(converged[r])))
   return rows
@@ -297,7 +304,7 @@ def contraction(config, setup: setups.Setup) -> list[dict[str, Any]]:
   prob = setup.problem
   b0, w0 = (jnp.asarray(x, jnp.float64) for x in setup.contraction)
   gains = np.asarray(contraction_lib.gain_trajectory_grid(
-      _as_jax(prob), b0, w0, jnp.asarray(betas), jnp.asarray(lams),
+      as_jax(prob), b0, w0, jnp.asarray(betas), jnp.asarray(lams),
       num_iterations=int(c.iterations)))
   return [dict(beta=b, **{"lambda": l}, iteration=k + 1, gain=float(g))
           for b, l, traj in zip(betas, lams, gains) for k, g in enumerate(traj)]

@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 
 from lbvae.linear import fixed_point
-from lbvae.linear import scores
 from lbvae.linear import objective
 from lbvae.linear import problem as problem_lib
 from lbvae.linear import protocol
@@ -33,7 +32,7 @@ def _start(draws, n, i):
 
 def _solve(prob, b0, w0, beta, lam, tol, max_iters):
   f64 = lambda x: jnp.asarray(x, jnp.float64)
-  return fixed_point.solve(protocol._as_jax(prob), f64(b0), f64(w0), beta=f64(beta),
+  return fixed_point.solve(protocol.as_jax(prob), f64(b0), f64(w0), beta=f64(beta),
                            lam=f64(lam), tol=f64(tol),
                            max_iters=jnp.asarray(max_iters, jnp.int32))
 
@@ -78,15 +77,14 @@ def test_published_cells(draws, n, beta, lam, want):
   """Mean R, SAP and I_m over the 50 published starts, to the printed decimals."""
   d = draws[n]
   tol, cap = (1e-6, 50_000) if n == 50 else (1e-5, 100_000)
-  prob = protocol._as_jax(d.problem)
+  prob = protocol.as_jax(d.problem)
   b0, w0 = (jnp.asarray(x) for x in d.fixed_point)
   res = fixed_point.solve_grid(prob, b0, w0, jnp.array([beta]), jnp.array([lam]),
                                jnp.asarray(tol), jnp.asarray(cap, jnp.int32),
                                num_lanes=64, num_threads=2)
   assert bool(np.all(np.asarray(res.converged)))
-  values = protocol.evaluate(jax.tree.map(lambda x: x[0], res.params), prob)
-  got = (np.mean(values["recon"]), np.mean(values["sap"]),
-         np.mean(scores.matched_mi(np.asarray(values["mi"]))))
+  values = protocol.score(jax.tree.map(lambda x: x[0], res.params), prob)
+  got = (np.mean(values["recon"]), np.mean(values["sap"]), np.mean(values["im"]))
   np.testing.assert_allclose(got, want, rtol=0, atol=5e-4)
 
 
@@ -99,7 +97,7 @@ def test_long_capped_beta1_run_equals_the_published_loop(draws):
                                  max_iters=5000)
   got = _solve(prob, b0, w0, 1.0, 2.0, 1e-6, 5000)
   assert int(got.iterations) == used == 5000
-  jprob = protocol._as_jax(prob)
+  jprob = protocol.as_jax(prob)
   want = objective.recon(objective.Params(*(jnp.asarray(x) for x in state)), jprob)
   np.testing.assert_allclose(float(objective.recon(got.params, jprob)), float(want),
                              rtol=0, atol=1e-9)
