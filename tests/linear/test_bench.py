@@ -1,17 +1,11 @@
 """The linear benchmark's timing of the gradient solver (figures, not speed targets)."""
 
-import importlib.util
-import os
-
 import pytest
 
 from lbvae.linear import bench
+import config_files
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-_SPEC = importlib.util.spec_from_file_location(
-    "linear_config", os.path.join(REPO, "configs", "linear.py"))
-linear_config = importlib.util.module_from_spec(_SPEC)
-_SPEC.loader.exec_module(linear_config)
+linear_config = config_files.load("linear")
 
 
 def test_gradient_timing_reports_its_figures():

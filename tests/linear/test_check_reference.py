@@ -6,7 +6,6 @@ was changed by hand must show up as exactly that difference.
 """
 
 import csv
-import importlib.util
 import os
 import subprocess
 import sys
@@ -15,6 +14,7 @@ import pytest
 
 from lbvae import errors
 from lbvae.linear import report
+import config_files
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 OVERRIDES = {"instance": "generated", "n_values": (8,), "m": 3, "num_inits": 3,
@@ -24,11 +24,7 @@ TAMPERED = 0.01
 
 
 def _config():
-  spec = importlib.util.spec_from_file_location(
-      "linear_config", os.path.join(REPO, "configs", "linear.py"))
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  config = module.get_config()
+  config = config_files.load("linear").get_config()
   for field, value in OVERRIDES.items():
     group, _, key = field.rpartition(".")
     (config[group] if group else config)[key] = value
@@ -40,7 +36,7 @@ def _check(*args):
   env = dict(os.environ, OMP_NUM_THREADS="1")
   return subprocess.run(
       [sys.executable, "-m", "experiments.check_linear_reference",
-       f"--config={os.path.join(REPO, 'configs', 'linear.py')}", *flags, *args],
+       f"--config={os.path.join(config_files.CONFIGS, 'linear.py')}", *flags, *args],
       cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
 
 

@@ -1,6 +1,5 @@
 """A stopped linear run continues from workdir/progress/ to the same numbers."""
 
-import importlib.util
 import os
 
 import numpy as np
@@ -11,12 +10,9 @@ from lbvae.linear import gradient
 from lbvae.linear import progress
 from lbvae.linear import protocol
 from lbvae.linear import report
+import config_files
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-_SPEC = importlib.util.spec_from_file_location(
-    "linear_config", os.path.join(REPO, "configs", "linear.py"))
-linear_config = importlib.util.module_from_spec(_SPEC)
-_SPEC.loader.exec_module(linear_config)
+linear_config = config_files.load("linear")
 
 
 class Stop(Exception):

@@ -1,7 +1,6 @@
 """The linear protocol end to end: config validation, summaries, CLI and its files."""
 
 import csv
-import importlib.util
 import os
 import subprocess
 import sys
@@ -15,12 +14,10 @@ from lbvae.linear import objective
 from lbvae.linear import problem as problem_lib
 from lbvae.linear import protocol
 from lbvae.linear import report
+import config_files
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-_SPEC = importlib.util.spec_from_file_location(
-    "linear_config", os.path.join(REPO, "configs", "linear.py"))
-linear_config = importlib.util.module_from_spec(_SPEC)
-_SPEC.loader.exec_module(linear_config)
+linear_config = config_files.load("linear")
 
 
 @pytest.mark.parametrize("field,value,message", [

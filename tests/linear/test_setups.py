@@ -1,20 +1,14 @@
 """Instances and starts of the protocol: published by default, generated on request."""
 
-import importlib.util
-import os
-
 import numpy as np
 import pytest
 
 from lbvae import errors
 from lbvae.linear import published
 from lbvae.linear import setups
+import config_files
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-_SPEC = importlib.util.spec_from_file_location(
-    "linear_config", os.path.join(REPO, "configs", "linear.py"))
-linear_config = importlib.util.module_from_spec(_SPEC)
-_SPEC.loader.exec_module(linear_config)
+linear_config = config_files.load("linear")
 
 
 def _config(**fields):
