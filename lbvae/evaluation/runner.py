@@ -48,6 +48,9 @@ from lbvae.evaluation import samples as samples_lib
 from lbvae.evaluation import store
 from lbvae.evaluation import tables
 from lbvae.train import config as config_lib
+from lbvae.train import hosts
+from lbvae.train import sharding
+from lbvae.train import workdir as workdir_lib
 
 # Evaluation fields the trainer's configs may lack (see with_eval_defaults):
 # FactorVAE votes (2/3 train, 1/3 test; 0 = no FactorVAE score) and their batch.
@@ -71,10 +74,14 @@ def with_eval_defaults(config):
   """``config`` with every ``eval.*`` field of ``train.config.defaults()``.
 
   A workdir written before a field existed (e.g. the FactorVAE vote settings) gets
-  the default value, so that it can be overridden like the others.
+  the default value, so that it can be overridden like the others; ``distributed``
+  is reset to False (the training's setting does not carry over to the pass).
   """
   config = config.copy_and_resolve_references()
   with config.unlocked():
+    # How the training ran is not how this pass runs: several processes only when
+    # asked for here (--config.distributed=True or LBVAE_DISTRIBUTED=1).
+    config.distributed = False
     for k, v in config_lib.defaults().eval.items():
       if k not in config.eval:
         config.eval[k] = v
@@ -197,6 +204,19 @@ def _evaluate_seed(seed, todo, ds, config, settings, paths, restored, problems,
   return len(keys)
 
 
+def _share(todo: dict, index: int, count: int) -> dict:
+  """Process ``index``'s share of ``todo`` {seed: [(phase, member)]} of ``count``:
+  every count-th model in seed order, so each seed's models spread over the
+  processes and no model is scored twice."""
+  out, position = {}, 0
+  for seed in sorted(todo):
+    for item in todo[seed]:
+      if position % count == index:
+        out.setdefault(seed, []).append(item)
+      position += 1
+  return out
+
+
 def evaluate_workdir(workdir: str, config, *,
                      log: Callable[[str], None] = print,
                      progress: bool = True) -> PassResult:
@@ -221,6 +241,8 @@ def evaluate_workdir(workdir: str, config, *,
   clock = _Clock()
   errors.require(os.path.isdir(workdir), f"workdir {workdir} does not exist")
   settings = _settings(config)
+  hosts.maybe_initialize_distributed(config)
+  hosts.check_same_run(workdir_lib.run_facts(config))
   paths = store.Paths(workdir)
   phases, problems = checkpoints.find_phases(workdir)
   errors.require(bool(phases), f"no checkpoints in {workdir} (train it first: "
@@ -243,6 +265,9 @@ def evaluate_workdir(workdir: str, config, *,
   num_todo = sum(len(v) for v in todo.values())
   log(f"{len(entries)} models in {len(phases)} phase(s): {num_todo} to evaluate, "
       f"{len(entries) - num_todo} cached")
+  hosts.sync("lbvae evaluate: the cache is read")   # before any process writes it
+  todo = _share(todo, jax.process_index(), jax.process_count())
+  num_todo = sum(len(v) for v in todo.values())
 
   clock.lap("setup")
   restored, pass_problems = {}, []
@@ -257,6 +282,12 @@ def evaluate_workdir(workdir: str, config, *,
   for p in pass_problems:
     log(p)
   problems = problems + pass_problems
+  num_new = hosts.total(num_new)   # waits for every process to finish scoring
+  if not sharding.is_main_process():   # process 0 writes the tables and the report
+    return PassResult(report=paths.report, metrics_csv=paths.metrics_csv,
+                      summary_csv=paths.summary_csv, num_models=len(entries),
+                      num_evaluated=num_new, num_cached=0, problems=problems,
+                      seconds=time.perf_counter() - t0)
 
   rows, model_figs, mi, model_seconds = outputs.model_rows(entries, paths,
                                                           settings, problems)

@@ -52,9 +52,12 @@ READ_ERRORS = (OSError, ValueError, KeyError, TypeError)
 
 
 def _options(keep: int | None = None, read_only: bool = False):
-  if read_only:
-    return ocp.CheckpointManagerOptions(read_only=True,
-                                        enable_async_checkpointing=False)
+  if read_only:   # a reader of this process alone: no barrier with other processes
+    here = jax.process_index()
+    return ocp.CheckpointManagerOptions(
+        read_only=True, enable_async_checkpointing=False,
+        multiprocessing_options=ocp.options.MultiprocessingOptions(
+            primary_host=here, active_processes={here}))
   return ocp.CheckpointManagerOptions(max_to_keep=keep, create=True,
                                       enable_async_checkpointing=False)
 

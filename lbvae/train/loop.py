@@ -43,6 +43,7 @@ from lbvae.train import checkpoint
 from lbvae.train import collapse
 from lbvae.train import config as config_lib
 from lbvae.train import grid_runner
+from lbvae.train import hosts
 from lbvae.train import members as members_lib
 from lbvae.train import sharding
 from lbvae.train import progress
@@ -270,7 +271,8 @@ def train(config, workdir: str, *, hook: Hook | None = None,
       written before these checks pass.
   """
   config_lib.validate(config)
-  sharding.maybe_initialize_distributed(config)
+  hosts.maybe_initialize_distributed(config)
+  hosts.check_same_run(workdir_lib.run_facts(config))
   paths = workdir_lib.Paths(workdir)
   workdir_lib.check_config(paths, config)
   state_lib.make_model(config, 1)   # raises errors.ConfigError on an unknown model_impl

@@ -44,11 +44,13 @@ import json
 import os
 from typing import Iterable, Sequence
 
+import jax
 import ml_collections
 
 from lbvae import errors
 from lbvae import files
 from lbvae.train import config as config_lib
+from lbvae.train import hosts
 
 # Fields that may differ between runs on one workdir.
 FREE_FIELDS = ("log_every", "checkpoint_every", "keep_checkpoints", "grid_strategy",
@@ -151,6 +153,15 @@ def check_config(paths: Paths, config) -> bool:
   errors.require(not diffs, f"{paths.root} was trained with a different config: "
               f"{'; '.join(diffs)}. Use a new --workdir, or the stored config.")
   return True
+
+
+def run_facts(config) -> dict[str, str]:
+  """What every process of a multi-host run must agree on before it trains or
+  evaluates (``lbvae.train.hosts.check_same_run``): the config, lbvae's code and
+  the process count it was started with."""
+  count = os.environ.get("JAX_NUM_PROCESSES") or str(jax.process_count())
+  return {"config": json.dumps(_as_plain(config), sort_keys=True),
+          "code": hosts.code_version(), "process count": count}
 
 
 def store_config(paths: Paths, config) -> None:
