@@ -73,8 +73,14 @@ def run(main: Callable[[Sequence[str]], object]) -> None:
 
   Flag-parsing problems (an unknown ``--config.x`` field, a value of the wrong type,
   a config file that does not exist or does not load) are reported the same way.
+  Under ``jax.distributed`` the work runs in a child process that
+  :mod:`lbvae.supervisor` watches, so that a lost peer is one line too.
   """
   from absl import app
+  from lbvae import supervisor
+
+  if supervisor.wanted(sys.argv):   # several processes: a lost peer is one line
+    raise SystemExit(supervisor.supervise(supervisor.child_command()))
 
   def _wrapped(argv):
     _check_config_loads()

@@ -15,10 +15,11 @@ N from step K") and continues with the same keys, data order and loss windows, s
 ends with the same numbers as an uninterrupted run; a finished workdir is not
 retrained. The files are described in :mod:`lbvae.train.workdir`.
 
-Devices and hosts (:mod:`lbvae.train.sharding`): the grid is sharded over every
-visible device; with ``config.distributed`` every host runs this same program and
-only process 0 writes the run log, the CSVs and the JSON metadata (orbax writes the
-checkpoints of all hosts). Checkpoints hold the real members only and are restored
+Devices and hosts (:mod:`lbvae.train.sharding`, :mod:`lbvae.train.hosts`): the grid
+is sharded over every visible device; with ``config.distributed`` every host runs
+this same program (refused before any step if the processes' configs or code
+differ), and only process 0 writes the run log, the CSVs and the JSON metadata
+(orbax writes the checkpoints of all hosts; docs/cluster.md). Checkpoints hold the real members only and are restored
 onto the current devices, whatever their number when they were written.
 
 Synopsis::
@@ -186,8 +187,9 @@ class _Phase:
     state, resumed = self.initial_state()
     t = int(sharding.to_host(state.step)[0])
     main = sharding.is_main_process()
+    meta = self.meta(state, t)   # gathers from every process: all of them call it
     if main:
-      files.write_json(self.paths.grid(self.phase), self.meta(state, t))
+      files.write_json(self.paths.grid(self.phase), meta)
     train_log = (workdir_lib.TrainLog(self.paths.train_log(self.phase), resumed,
                                       parts=self.objective.parts)
                  if main else None)

@@ -236,3 +236,24 @@ def test_cli_rerun_prints_where_the_report_is(evaluated):
   assert proc.returncode == 0, proc.stderr
   assert "0 to evaluate" in proc.stdout
   assert proc.stdout.strip().splitlines()[-1] == f"report: {result.report}"
+
+
+@pytest.mark.parametrize("count", [1, 2, 3, 7])
+def test_share_gives_every_model_to_exactly_one_process(count):
+  todo = {0: [("p1", i) for i in range(5)], 3: [("p2", i) for i in range(4)]}
+  shares = [runner._share(todo, index, count) for index in range(count)]
+  every = sorted((seed, item) for share in shares for seed, items in share.items()
+                 for item in items)
+  assert every == sorted((seed, item) for seed, items in todo.items()
+                         for item in items)
+  sizes = [sum(len(v) for v in share.values()) for share in shares]
+  assert max(sizes) - min(sizes) <= 1      # balanced to one model
+  for share in shares:                     # each process's items keep seed order
+    for seed, items in share.items():
+      assert items == [x for x in todo[seed] if x in items]
+
+
+def test_the_training_distributed_setting_does_not_carry_over():
+  config = train.config.defaults()
+  config.distributed = True
+  assert runner.with_eval_defaults(config).distributed is False
