@@ -168,8 +168,9 @@ def check_same_run(facts: dict[str, str]) -> None:
   for j, name in enumerate(names):
     odd = [p for p in range(every.shape[0]) if every[p, j] != every[0, j]]
     if odd:
-      differ.append(f"{name} (process{'es' if len(odd) > 1 else ''} "
-                    f"{', '.join(map(str, odd))} differ from process 0)")
+      who = (f"processes {', '.join(map(str, odd))} differ" if len(odd) > 1
+             else f"process {odd[0]} differs")
+      differ.append(f"{name} ({who} from process 0)")
   errors.require(not differ, "the processes of this run disagree: "
                  + "; ".join(differ) + "; start every process with the same "
                  "command, code and JAX_NUM_PROCESSES", error=errors.ConfigError)
