@@ -89,6 +89,14 @@ def test_smoke_sweep_sharded_over_4_devices_equals_one_device(smoke, env, tmp_pa
     ("--config.batch_size=0", "error: config.batch_size must be an integer >= 1", False),
     ("--config.grid_chunk=-2", "error: config.grid_chunk must be an integer >= -1",
      False),
+    ("--config.seed=-1", "error: config.seed must be an integer in [0, 2**32)", False),
+    ("--config.batch_size=1000000000", "error: config.batch_size=1000000000 needs at "
+     "least", False),
+    ("--config.adam_eps=inf", "error: config.adam_eps must be a finite number", False),
+    ("--config.latent_dim=100000000", "error: config.latent_dim must be an integer in "
+     "[1, 256]", False),
+    ("--config.eval.factor_vae_votes=-5", "error: config.eval.factor_vae_votes must be "
+     "an integer >= 0", False),
 ])
 def test_bad_input_is_one_line_and_exit_2(smoke, env, tmp_path, override, message,
                                           existing):

@@ -93,7 +93,9 @@ def encoder_batch(config) -> int:
 
 def _settings(config) -> dict:
   """The evaluation settings that a cache entry must match; validated."""
-  ev = with_eval_defaults(config).eval
+  config = with_eval_defaults(config)
+  config_lib.validate_eval(config)
+  ev = config.eval
   out = {"num_train": int(ev.num_train), "num_test": int(ev.num_test),
          "num_bins": int(ev.num_bins),
          "factor_vae_votes": int(ev.factor_vae_votes),
@@ -103,14 +105,6 @@ def _settings(config) -> dict:
          # How the held-out NLL decodes (see lbvae.evaluation.encode); a change of
          # method must not be served from an old cache.
          "heldout_nll": "one reparameterised sample per image"}
-  lowest = {"num_train": 2, "num_test": 1, "num_bins": 2, "factor_vae_votes": 0,
-            "factor_vae_batch": 2, "posterior_samples": 0}
-  for k, lo in lowest.items():
-    errors.require(out[k] >= lo, f"config.eval.{k} must be >= {lo}, got {out[k]}")
-  errors.require(out["factor_vae_votes"] not in (1, 2),
-              "config.eval.factor_vae_votes must be 0 (no FactorVAE score) or >= 3")
-  errors.require(int(ev.batch_size) >= 1,
-              f"config.eval.batch_size must be >= 1, got {ev.batch_size}")
   return out
 
 

@@ -36,6 +36,7 @@ import jax
 import numpy as np
 
 from lbvae import data
+from lbvae.data import batching
 from lbvae import errors
 from lbvae import files
 from lbvae import objectives as objectives_lib
@@ -249,6 +250,18 @@ class _Phase:
     return summary
 
 
+def _check_memory(config, num_channels: int) -> None:
+  """Refuses a batch whose one-model step cannot fit in the free memory."""
+  need = step_lib.memory_lower_bound(config.latent_dim, num_channels,
+                                     config.batch_size)
+  free, where = batching.free_memory_bytes()
+  errors.require(free is None or need <= free,
+                 f"config.batch_size={config.batch_size} needs at least "
+                 f"{need / 2**30:.3g} GiB for one model's step (its activations and "
+                 f"their gradients), more than the {free / 2**30 if free else 0:.3g} "
+                 f"GiB of free {where} memory; use a smaller batch_size")
+
+
 def train(config, workdir: str, *, hook: Hook | None = None,
           show_progress: bool = True) -> dict:
   """Trains (or resumes) both phases of a sweep into ``workdir``.
@@ -283,6 +296,7 @@ def train(config, workdir: str, *, hook: Hook | None = None,
                  config.dataset.path or None)
   source = data.batch_source(ds, config.dataset.placement)
   objective = objectives_lib.from_config(config, dataset_size=len(ds))
+  _check_memory(config, ds.num_channels)
   main = sharding.is_main_process()
   if main:
     workdir_lib.store_config(paths, config)

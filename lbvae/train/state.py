@@ -115,8 +115,10 @@ def make_model(config, num_channels: int) -> models.VAE:
                  f"config.model_impl must be one of {', '.join(MODEL_IMPLS)}, "
                  f"got {impl!r}")
   errors.require(isinstance(latent_dim, int) and not isinstance(latent_dim, bool)
-                 and latent_dim >= 1,
-                 f"config.latent_dim must be an integer >= 1, got {latent_dim!r}")
+                 and 1 <= latent_dim <= models.MAX_LATENT_DIM,
+                 f"config.latent_dim must be an integer in [1, {models.MAX_LATENT_DIM}] "
+                 f"(the encoder's {models.HIDDEN} hidden units span at most that many "
+                 f"independent latents), got {latent_dim!r}")
   return models.VAE(latent_dim=latent_dim, num_channels=int(num_channels),
                     impl=resolve_impl(impl))
 
