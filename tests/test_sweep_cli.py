@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from file_state import snapshot
+import small_disk
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -166,3 +167,49 @@ def test_smoke_sweep_on_the_three_channel_scenes(env, tmp_path):
   params, _ = train.load_params(os.path.join(workdir, "phase2", "checkpoints"))
   kernel = params["decoder"]["ConvTranspose_3"]["kernel"]
   assert kernel.shape[-1] == 3 and kernel.shape[0] == 4  # grid of 4 models
+
+
+def _one_error(result, *fragments):
+  assert result.returncode == 2, result.stderr[-3000:]
+  errors = [l for l in result.stderr.splitlines() if l.startswith("error:")]
+  assert len(errors) == 1, result.stderr[-3000:]
+  assert "Traceback" not in result.stderr, result.stderr[-3000:]
+  for fragment in fragments:
+    assert fragment in errors[0], errors[0]
+  return errors[0]
+
+
+def test_a_workdir_that_is_a_file(env, tmp_path):
+  path = tmp_path / "run"
+  path.write_text("not a directory")
+  _one_error(sweep(env, "--config=configs/smoke.py", f"--workdir={path}"),
+             f"--workdir {path} is a file, not a directory")
+  _one_error(evaluate(env, f"--workdir={path}"),
+             f"--workdir {path} is a file, not a directory")
+  assert path.read_text() == "not a directory"
+
+
+@pytest.mark.slow
+def test_a_read_only_workdir_is_refused_before_any_work(smoke, env, tmp_path):
+  with small_disk.read_only(smoke[0], tmp_path / "ro") as ro:
+    before = snapshot(ro)
+    _one_error(sweep(env, "--config=configs/smoke.py", f"--workdir={ro}"),
+               f"cannot write in --workdir {ro}: Read-only file system", "MiB free")
+    result = evaluate(env, f"--workdir={ro}", "--noprogress")
+    _one_error(result, f"cannot write in --workdir {ro}: Read-only file system")
+    assert "to evaluate" not in result.stdout      # refused before any model
+    assert snapshot(ro) == before
+
+
+@pytest.mark.slow
+def test_a_full_disk_is_one_line_and_keeps_the_earlier_checkpoint(env, tmp_path):
+  """The smoke sweep on a 30 MB file system fills it at its second checkpoint."""
+  with small_disk.tmpfs(tmp_path / "disk", "30m") as disk:
+    workdir = os.path.join(disk, "run")
+    result = sweep(env, "--config=configs/smoke.py", f"--workdir={workdir}",
+                   "--noprogress")
+    _one_error(result, "cannot write checkpoint 4 of phase 1: No space left on "
+               "device", "MiB free")
+    assert os.path.isfile(os.path.join(workdir, "phase1", "checkpoints", "2",
+                                       "_CHECKPOINT_METADATA"))
+    assert os.path.getsize(os.path.join(workdir, "config.json")) > 0

@@ -26,7 +26,6 @@ on any number of devices are read onto this process (see
 from __future__ import annotations
 
 import dataclasses
-import os
 import time
 from typing import Callable
 
@@ -36,6 +35,7 @@ import tqdm
 
 from lbvae import pytrees
 from lbvae import errors
+from lbvae import files
 from lbvae import data
 from lbvae.evaluation import checkpoints
 from lbvae.evaluation import collapse_curves
@@ -213,7 +213,7 @@ def evaluate_workdir(workdir: str, config, *,
   """
   t0 = time.perf_counter()
   clock = _Clock()
-  errors.require(os.path.isdir(workdir), f"workdir {workdir} does not exist")
+  files.check_writable_dir(workdir, what="workdir", must_exist=True)
   settings = _settings(config)
   paths = store.Paths(workdir)
   phases, problems = checkpoints.find_phases(workdir)

@@ -152,6 +152,18 @@ class _Phase:
     tree, _ = ckpts.restore(step, state_lib.legacy_target(abstract))
     return jax.jit(state_lib.from_legacy, out_shardings=abstract.window.sharding)(tree)
 
+  def save(self, step: int, state, meta: dict) -> None:
+    """Writes checkpoint ``step``; a full or read-only disk is a DiskError line (the
+    earlier checkpoints stay as they were)."""
+    try:
+      self.ckpts.save(step, state, meta)
+    except Exception as e:  # pylint: disable=broad-except  (orbax raises ValueError)
+      cause = files.os_error_of(e)
+      if cause is None:
+        raise
+      raise files.disk_error(cause, f"checkpoint {step} of phase {self.phase}",
+                             self.paths.checkpoints(self.phase)) from None
+
   def record_collapse(self, state, step: int, collapse_log) -> None:
     """Runs the collapse probe on every member; the main process writes the rows."""
     scores = self.probe(state.params)
@@ -228,7 +240,7 @@ class _Phase:
       self.warn_frozen(state, warned)
       if local % config.checkpoint_every == 0 or t == self.end:
         meta = self.meta(state, t)
-        self.ckpts.save(t, state, meta)
+        self.save(t, state, meta)
         if main:
           files.write_json(self.paths.grid(self.phase), meta)
         if self.probe is not None:
@@ -285,6 +297,7 @@ def train(config, workdir: str, *, hook: Hook | None = None,
   config_lib.validate(config)
   sharding.maybe_initialize_distributed(config)
   paths = workdir_lib.Paths(workdir)
+  files.check_writable_dir(paths.root, what="--workdir")
   workdir_lib.check_config(paths, config)
   state_lib.make_model(config, 1)   # raises errors.ConfigError on an unknown model_impl
   if all(_phase_done(paths, config, p) for p in (1, 2)):
