@@ -12,6 +12,7 @@ Synopsis::
     files.write_csv(path, ["step", "loss"], rows)                # full precision
     files.write_csv(path, columns, rows, digits=8)               # tables for people
     files.append_csv(path, columns, more_rows)                   # a growing log
+    files.append_text(path, "a line\n")
     files.write_npz(path, step=np.arange(3), loss=losses)        # arrays
     files.check_writable_dir(workdir, what="--workdir")         # before any work
 
@@ -21,6 +22,7 @@ A write that fails for want of space or permission becomes one line through
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import errno
 import json
@@ -36,17 +38,35 @@ import numpy as np
 from lbvae import errors
 
 
-def _temporary(path: str) -> str:
-  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-  return f"{path}.tmp{os.getpid()}"
+@contextlib.contextmanager
+def _writing(path: str, temporary: str | None = ""):
+  """Writes ``path`` (its directory is created) through the temporary file it
+  yields, ``path.tmp<pid><temporary>`` (None: no temporary). An OSError becomes
+  :func:`disk_error`'s line and the temporary is removed: the file in place, if
+  any, stays as it was."""
+  tmp = None if temporary is None else f"{path}.tmp{os.getpid()}{temporary}"
+  directory = os.path.dirname(os.path.abspath(path))
+  try:
+    os.makedirs(directory, exist_ok=True)
+    yield tmp
+    if tmp is not None:
+      os.replace(tmp, path)
+  except OSError as e:
+    if tmp is not None and os.path.exists(tmp):
+      os.remove(tmp)
+    raise disk_error(e, path, directory) from None
 
 
 def write_text(path: str, text: str) -> None:
   """Writes ``text`` to ``path`` atomically."""
-  tmp = _temporary(path)
-  with open(tmp, "w") as f:
+  with _writing(path) as tmp, open(tmp, "w") as f:
     f.write(text)
-  os.replace(tmp, path)
+
+
+def append_text(path: str, text: str) -> None:
+  """Appends ``text`` to ``path`` (a growing log)."""
+  with _writing(path, None), open(path, "a") as f:
+    f.write(text)
 
 
 def write_json(path: str, obj, *, indent: int = 1) -> None:
@@ -57,9 +77,8 @@ def write_json(path: str, obj, *, indent: int = 1) -> None:
 def write_npz(path: str, **arrays) -> None:
   """Writes NumPy arrays as an uncompressed .npz atomically (read it back with
   ``np.load(path, allow_pickle=False)``)."""
-  tmp = _temporary(path) + ".npz"  # np.savez appends .npz to other names
-  np.savez(tmp, **arrays)
-  os.replace(tmp, path)
+  with _writing(path, ".npz") as tmp:  # np.savez appends .npz to other names
+    np.savez(tmp, **arrays)
 
 
 def format_value(v, digits: int | None = None) -> str:
@@ -90,19 +109,17 @@ def write_csv(path: str, columns: Sequence[str], rows: Iterable[dict], *,
     rows: dicts of values (numbers, bools or strings, e.g. read back from a CSV).
     digits: significant digits of floats (None: full precision).
   """
-  tmp = _temporary(path)
-  with open(tmp, "w", newline="") as f:
+  with _writing(path) as tmp, open(tmp, "w", newline="") as f:
     w = csv.writer(f)
     w.writerow(columns)
     for r in rows:
       w.writerow(_cells(r, columns, digits))
-  os.replace(tmp, path)
 
 
 def append_csv(path: str, columns: Sequence[str], rows: Iterable[dict], *,
                digits: int | None = None) -> None:
   """Appends rows to a CSV that :func:`write_csv` started (one ``write`` per row)."""
-  with open(path, "a", newline="") as f:
+  with _writing(path, None), open(path, "a", newline="") as f:
     w = csv.writer(f)
     for r in rows:
       w.writerow(_cells(r, columns, digits))

@@ -3,6 +3,7 @@
 import errno
 import os
 
+import numpy as np
 import pytest
 
 from lbvae import errors
@@ -61,3 +62,20 @@ def test_os_error_of_reads_tensorstore_errnos():
   wrapped.__cause__ = PermissionError(errno.EACCES, "Permission denied", "/w/x")
   assert files.os_error_of(wrapped).filename == "/w/x"
   assert files.os_error_of(ValueError("shapes differ")) is None
+
+
+def test_a_write_on_a_full_disk_is_one_line_and_keeps_the_old_file(tmp_path):
+  with small_disk.tmpfs(tmp_path / "disk", "64k") as disk:
+    path = os.path.join(disk, "log.csv")
+    files.write_csv(path, ["step"], [{"step": 1}])
+    with open(path) as f:
+      before = f.read()
+    rows = [{"step": "x" * 1000}] * 200          # 200 kB: more than the disk holds
+    with pytest.raises(errors.DiskError, match=r"cannot write .*log.csv: No space "
+                       r"left on device \([0-9.]+ MiB free"):
+      files.write_csv(path, ["step"], rows)
+    with pytest.raises(errors.DiskError, match="No space left on device"):
+      files.write_npz(os.path.join(disk, "big.npz"), x=np.zeros(100_000))
+    assert sorted(os.listdir(disk)) == ["log.csv"]
+    with open(path) as f:
+      assert f.read() == before

@@ -213,3 +213,12 @@ def test_a_full_disk_is_one_line_and_keeps_the_earlier_checkpoint(env, tmp_path)
     assert os.path.isfile(os.path.join(workdir, "phase1", "checkpoints", "2",
                                        "_CHECKPOINT_METADATA"))
     assert os.path.getsize(os.path.join(workdir, "config.json")) > 0
+
+
+@pytest.mark.slow
+def test_a_disk_too_small_for_the_first_files(env, tmp_path):
+  with small_disk.tmpfs(tmp_path / "disk", "4k") as disk:
+    line = _one_error(sweep(env, "--config=configs/smoke.py",
+                            f"--workdir={os.path.join(disk, 'run')}", "--noprogress"),
+                      "No space left on device", "MiB free")
+    assert f"cannot write {disk}/run/" in line
