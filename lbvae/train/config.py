@@ -233,7 +233,7 @@ def validate(config) -> None:
                  and 0 <= seed < SEED_LIMIT,
                  f"config.seed must be an integer in [0, 2**32), got {seed!r}")
   validate_eval(config)
-  state_lib.make_model(config, 1)   # latent_dim and model_impl
+  state_lib.check_latent_dim(config.latent_dim)
   lr = config.learning_rate
   errors.require(isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0,
               f"config.learning_rate must be > 0, got {lr!r}")
