@@ -36,6 +36,7 @@ from ml_collections import config_flags
 
 from lbvae import cli
 from lbvae import errors
+from lbvae import files
 from lbvae.evaluation import checkpoints
 from lbvae.evaluation import runner
 
@@ -73,6 +74,7 @@ def define_config_flag(argv) -> None:
   config = config_dict.ConfigDict()
   if workdir:
     try:
+      files.check_writable_dir(workdir, what="--workdir", must_exist=True)
       config = runner.with_eval_defaults(checkpoints.load_config(workdir))
     except errors.Error as e:
       cli.fail(str(e))

@@ -13,15 +13,23 @@ Synopsis::
 Every entry point under ``experiments/`` runs through :func:`run`, so a bad value
 (a negative beta, an unknown dataset, a missing file, a corrupt checkpoint) prints
 ``error: <one line naming the problem>`` on stderr and exits with status 2, with no
-traceback. Programming errors still raise normally.
+traceback; so does an OSError (a full or read-only disk, a missing permission).
+Programming errors still raise normally.
 """
 
 from __future__ import annotations
 
+import errno
+import logging
 import sys
 from typing import Callable, Sequence
 
 from lbvae import errors
+from lbvae import files
+
+# Errors of a write (no space, quota, read-only, no permission): named with the
+# free space.
+_WRITE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM)
 
 
 def fail(message: str) -> None:
@@ -68,6 +76,35 @@ def _check_config_loads() -> None:
     fail(f"cannot load the config file: {lines[-1] if lines else e}")
 
 
+class _OrbaxEchoes(logging.Filter):
+  """Drops the log records in which orbax's writer threads and asyncio repeat, with
+  tracebacks, a failed checkpoint write that the error line already names."""
+
+  ECHOES = ("_SignalingThread.run() raised an exception",
+            "Future exception was never retrieved")
+
+  def filter(self, record):
+    return not any(e in str(record.msg) for e in self.ECHOES)
+
+
+def _unraisable(default):
+  """An unraisable-exception hook that drops the "Event loop is closed" errors of
+  orbax's callbacks after a failed write (they follow the real error)."""
+
+  def hook(unraisable):
+    if not (isinstance(unraisable.exc_value, RuntimeError)
+            and str(unraisable.exc_value) == "Event loop is closed"):
+      default(unraisable)
+
+  return hook
+
+
+def _quiet_failed_writes() -> None:
+  for name in ("absl", "asyncio"):
+    logging.getLogger(name).addFilter(_OrbaxEchoes())
+  sys.unraisablehook = _unraisable(sys.unraisablehook)
+
+
 def run(main: Callable[[Sequence[str]], object]) -> None:
   """Runs ``main`` under ``absl.app.run``; lbvae.errors.Error -> one line, exit 2.
 
@@ -84,9 +121,13 @@ def run(main: Callable[[Sequence[str]], object]) -> None:
 
   def _wrapped(argv):
     _check_config_loads()
+    _quiet_failed_writes()
     try:
       return main(argv)
     except errors.Error as e:
       fail(str(e))
+    except OSError as e:   # a disk, a permission, a file that went away
+      fail(_one_line(files.disk_error(e, "a file") if e.errno in _WRITE_ERRNOS
+                     else f"{e.filename or 'a file'}: {e.strerror or e}"))
 
   app.run(_wrapped, flags_parser=_parse_flags)

@@ -28,6 +28,11 @@ class DataError(Error, ValueError):
   """A dataset or input file that is missing, unreadable or not what was expected."""
 
 
+class DiskError(Error):
+  """A file or directory that cannot be written: no space left, a read-only file
+  system, no permission, a file where a directory should be."""
+
+
 class CheckpointError(Error):
   """A checkpoint that is missing, unreadable or incompatible with the request."""
 

@@ -35,3 +35,27 @@ def test_broken_config_file_is_reported(tmp_path):
   proc = _run(f"--config={bad}")
   assert proc.returncode == 2
   assert proc.stderr.strip().startswith("error: ") and "SyntaxError" in proc.stderr
+
+
+_RAISES = """
+import errno, sys
+from lbvae import cli
+def main(argv):
+  if sys.argv[1:] == ["bug"]:
+    raise KeyError("a bug of ours")
+  raise OSError(errno.ENOSPC, "No space left on device", "/full/disk/file.csv")
+cli.run(main)
+"""
+
+
+def test_an_os_error_is_one_line_and_a_bug_is_a_traceback():
+  proc = subprocess.run([sys.executable, "-c", _RAISES, "disk"], cwd=ROOT,
+                        capture_output=True, text=True, timeout=120)
+  assert proc.returncode == 2, proc.stderr
+  [line] = proc.stderr.strip().splitlines()
+  assert line.startswith("error: cannot write a file: No space left on device (")
+  assert line.endswith(" MiB free; /full/disk/file.csv)"), line
+  assert "Traceback" not in proc.stderr
+  bug = subprocess.run([sys.executable, "-c", _RAISES, "bug"], cwd=ROOT,
+                       capture_output=True, text=True, timeout=120)
+  assert bug.returncode == 1 and "Traceback" in bug.stderr

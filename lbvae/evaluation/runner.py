@@ -26,7 +26,6 @@ on any number of devices are read onto this process (see
 from __future__ import annotations
 
 import dataclasses
-import os
 import time
 from typing import Callable
 
@@ -36,6 +35,7 @@ import tqdm
 
 from lbvae import pytrees
 from lbvae import errors
+from lbvae import files
 from lbvae import data
 from lbvae.evaluation import checkpoints
 from lbvae.evaluation import collapse_curves
@@ -100,7 +100,9 @@ def encoder_batch(config) -> int:
 
 def _settings(config) -> dict:
   """The evaluation settings that a cache entry must match; validated."""
-  ev = with_eval_defaults(config).eval
+  config = with_eval_defaults(config)
+  config_lib.validate_eval(config)
+  ev = config.eval
   out = {"num_train": int(ev.num_train), "num_test": int(ev.num_test),
          "num_bins": int(ev.num_bins),
          "factor_vae_votes": int(ev.factor_vae_votes),
@@ -110,14 +112,6 @@ def _settings(config) -> dict:
          # How the held-out NLL decodes (see lbvae.evaluation.encode); a change of
          # method must not be served from an old cache.
          "heldout_nll": "one reparameterised sample per image"}
-  lowest = {"num_train": 2, "num_test": 1, "num_bins": 2, "factor_vae_votes": 0,
-            "factor_vae_batch": 2, "posterior_samples": 0}
-  for k, lo in lowest.items():
-    errors.require(out[k] >= lo, f"config.eval.{k} must be >= {lo}, got {out[k]}")
-  errors.require(out["factor_vae_votes"] not in (1, 2),
-              "config.eval.factor_vae_votes must be 0 (no FactorVAE score) or >= 3")
-  errors.require(int(ev.batch_size) >= 1,
-              f"config.eval.batch_size must be >= 1, got {ev.batch_size}")
   return out
 
 
@@ -239,7 +233,7 @@ def evaluate_workdir(workdir: str, config, *,
   """
   t0 = time.perf_counter()
   clock = _Clock()
-  errors.require(os.path.isdir(workdir), f"workdir {workdir} does not exist")
+  files.check_writable_dir(workdir, what="workdir", must_exist=True)
   settings = _settings(config)
   hosts.maybe_initialize_distributed(config)
   hosts.check_same_run(workdir_lib.run_facts(config))

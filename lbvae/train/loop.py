@@ -37,6 +37,7 @@ import jax
 import numpy as np
 
 from lbvae import data
+from lbvae.data import batching
 from lbvae import errors
 from lbvae import files
 from lbvae import objectives as objectives_lib
@@ -153,6 +154,18 @@ class _Phase:
     tree, _ = ckpts.restore(step, state_lib.legacy_target(abstract))
     return jax.jit(state_lib.from_legacy, out_shardings=abstract.window.sharding)(tree)
 
+  def save(self, step: int, state, meta: dict) -> None:
+    """Writes checkpoint ``step``; a full or read-only disk is a DiskError line (the
+    earlier checkpoints stay as they were)."""
+    try:
+      self.ckpts.save(step, state, meta)
+    except Exception as e:  # pylint: disable=broad-except  (orbax raises ValueError)
+      cause = files.os_error_of(e)
+      if cause is None:
+        raise
+      raise files.disk_error(cause, f"checkpoint {step} of phase {self.phase}",
+                             self.paths.checkpoints(self.phase)) from None
+
   def record_collapse(self, state, step: int, collapse_log) -> None:
     """Runs the collapse probe on every member; the main process writes the rows."""
     scores = self.probe(state.params)
@@ -230,7 +243,7 @@ class _Phase:
       self.warn_frozen(state, warned)
       if local % config.checkpoint_every == 0 or t == self.end:
         meta = self.meta(state, t)
-        self.ckpts.save(t, state, meta)
+        self.save(t, state, meta)
         if main:
           files.write_json(self.paths.grid(self.phase), meta)
         if self.probe is not None:
@@ -250,6 +263,18 @@ class _Phase:
     else:
       self.log.info(f"phase {self.phase} done: {g} models to step {self.end}")
     return summary
+
+
+def _check_memory(config, num_channels: int) -> None:
+  """Refuses a batch whose one-model step cannot fit in the free memory."""
+  need = step_lib.memory_lower_bound(config.latent_dim, num_channels,
+                                     config.batch_size)
+  free, where = batching.free_memory_bytes()
+  errors.require(free is None or need <= free,
+                 f"config.batch_size={config.batch_size} needs at least "
+                 f"{need / 2**30:.3g} GiB for one model's step (its activations and "
+                 f"their gradients), more than the {free / 2**30 if free else 0:.3g} "
+                 f"GiB of free {where} memory; use a smaller batch_size")
 
 
 def train(config, workdir: str, *, hook: Hook | None = None,
@@ -276,6 +301,7 @@ def train(config, workdir: str, *, hook: Hook | None = None,
   hosts.maybe_initialize_distributed(config)
   hosts.check_same_run(workdir_lib.run_facts(config))
   paths = workdir_lib.Paths(workdir)
+  files.check_writable_dir(paths.root, what="--workdir")
   workdir_lib.check_config(paths, config)
   state_lib.make_model(config, 1)   # raises errors.ConfigError on an unknown model_impl
   if all(_phase_done(paths, config, p) for p in (1, 2)):
@@ -287,6 +313,7 @@ def train(config, workdir: str, *, hook: Hook | None = None,
                  config.dataset.path or None)
   source = data.batch_source(ds, config.dataset.placement)
   objective = objectives_lib.from_config(config, dataset_size=len(ds))
+  _check_memory(config, ds.num_channels)
   main = sharding.is_main_process()
   if main:
     workdir_lib.store_config(paths, config)

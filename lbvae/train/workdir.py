@@ -2,7 +2,7 @@
 
 Layout (arXiv 2602.09277, §4: phase 1 = β-VAE, phase 2 = continued under L_λβ)::
 
-    DIR/config.json                  the config of the run (written once, never replaced)
+    DIR/config.json                  the config of the run (fixed by the first checkpoint)
     DIR/run.log                      the human-readable log, appended by every run
     DIR/phaseN/grid.json             members (β, λ, seed[, parent]) and their flags
     DIR/phaseN/checkpoints/<step>/   orbax checkpoints (see lbvae.train.checkpoint)
@@ -23,9 +23,11 @@ further columns (e.g. ``index_code_mi,total_correlation,dimension_kl`` for
 frozen by a non-finite loss or gradient has ``finite`` 0, its ``frozen_step`` (else
 -1, or null in JSON), and NaN window means in ``final_metrics.csv``.
 
-A run on a workdir that already has a ``config.json`` must use the same config, up to
-the fields in :data:`FREE_FIELDS` (they change how, not what, is computed);
-otherwise it is a :class:`lbvae.errors.Error` and nothing is written. A stored config
+A run on a workdir that already has a checkpoint must use the config stored in its
+``config.json``, up to the fields in :data:`FREE_FIELDS` (they change how, not what,
+is computed); otherwise it is a :class:`lbvae.errors.Error` and nothing is written.
+While no checkpoint exists (a first run that stopped before its first one) nothing
+was trained, and a run with another config replaces ``config.json``. A stored config
 written before a field of :data:`ADDED_FIELDS` existed counts as holding that field's
 default (``objective`` "beta_vae": what those runs trained).
 
@@ -133,16 +135,26 @@ def config_differences(stored: dict, config) -> list[str]:
   return diffs
 
 
+def has_checkpoints(paths: Paths) -> bool:
+  """Whether any phase of the workdir holds a checkpoint directory."""
+  for phase in (1, 2):
+    directory = paths.checkpoints(phase)
+    if os.path.isdir(directory) and any(d.isdigit() for d in os.listdir(directory)):
+      return True
+  return False
+
+
 def check_config(paths: Paths, config) -> bool:
-  """Refuses a config that differs from the workdir's stored one.
+  """Refuses a config that differs from the stored one of a workdir with a
+  checkpoint.
 
   Returns:
-    True when the workdir already has a config (a resumed run).
+    True when the workdir's stored config holds (a resumed run).
 
   Raises:
     lbvae.errors.Error: the configs differ, or config.json is unreadable.
   """
-  if not os.path.exists(paths.config):
+  if not (os.path.exists(paths.config) and has_checkpoints(paths)):
     return False
   try:
     with open(paths.config) as f:
@@ -165,8 +177,8 @@ def run_facts(config) -> dict[str, str]:
 
 
 def store_config(paths: Paths, config) -> None:
-  """Writes ``config.json`` unless it exists (it is never replaced)."""
-  if not os.path.exists(paths.config):
+  """Writes ``config.json`` unless a checkpoint exists (then it is kept)."""
+  if not (os.path.exists(paths.config) and has_checkpoints(paths)):
     os.makedirs(paths.root, exist_ok=True)
     files.write_json(paths.config, _as_plain(config))
 
