@@ -48,6 +48,7 @@ from lbvae.evaluation import samples as samples_lib
 from lbvae.evaluation import store
 from lbvae.evaluation import tables
 from lbvae.train import config as config_lib
+from lbvae.train import workdir as workdir_lib
 
 # Evaluation fields the trainer's configs may lack (see with_eval_defaults):
 # FactorVAE votes (2/3 train, 1/3 test; 0 = no FactorVAE score) and their batch.
@@ -215,11 +216,18 @@ def evaluate_workdir(workdir: str, config, *,
   Raises:
     lbvae.errors.Error: no such directory, no checkpoint at all, bad settings;
       :class:`lbvae.errors.CheckpointError` when every checkpoint that holds a
-      model to evaluate is unreadable (nothing could be evaluated).
+      model to evaluate is unreadable (nothing could be evaluated);
+      :class:`lbvae.errors.WorkdirBusy` while another run writes ``workdir``.
   """
+  errors.require(os.path.isdir(workdir), f"workdir {workdir} does not exist")
+  with workdir_lib.locked(workdir):
+    return _evaluate_locked(workdir, config, log, progress)
+
+
+def _evaluate_locked(workdir: str, config, log, progress) -> PassResult:
+  """:func:`evaluate_workdir` while it holds the workdir's lock."""
   t0 = time.perf_counter()
   clock = _Clock()
-  errors.require(os.path.isdir(workdir), f"workdir {workdir} does not exist")
   settings = _settings(config)
   paths = store.Paths(workdir)
   phases, problems = checkpoints.find_phases(workdir)

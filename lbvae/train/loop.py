@@ -268,6 +268,8 @@ def train(config, workdir: str, *, hook: Hook | None = None,
     lbvae.errors.Error: an invalid config, a config that differs from the one
       stored in ``workdir``, or a dataset that cannot be loaded. Nothing is
       written before these checks pass.
+    lbvae.errors.WorkdirBusy: another run writes ``workdir``
+      (:func:`lbvae.train.workdir.locked`).
   """
   config_lib.validate(config)
   sharding.maybe_initialize_distributed(config)
@@ -283,6 +285,14 @@ def train(config, workdir: str, *, hook: Hook | None = None,
                  config.dataset.path or None)
   source = data.batch_source(ds, config.dataset.placement)
   objective = objectives_lib.from_config(config, dataset_size=len(ds))
+  main = sharding.is_main_process()
+  with workdir_lib.locked(paths.root, writer=main):
+    workdir_lib.check_config(paths, config)   # again: it may have been written since
+    return _train_locked(config, paths, ds, source, objective, hook, show_progress)
+
+
+def _train_locked(config, paths, ds, source, objective, hook, show_progress) -> dict:
+  """:func:`train` once the workdir is checked, its data loaded and its lock held."""
   main = sharding.is_main_process()
   if main:
     workdir_lib.store_config(paths, config)
