@@ -32,6 +32,7 @@ import jax
 
 from lbvae import errors
 from lbvae import train
+from lbvae.train import checkpoint as checkpoint_lib
 from lbvae.train import workdir as workdir_lib
 
 PHASES = (1, 2)
@@ -54,6 +55,8 @@ class Phase:
       means (the parts: the objective's own columns of ``final_metrics.csv``).
     objective: the training objective (``lbvae.objectives``), from ``grid.json``
       (``beta_vae`` for runs made before objectives existed).
+    fingerprint: the checkpoint's content (``lbvae.train.checkpoint.fingerprint``),
+      part of the evaluation cache's key.
   """
   number: int
   name: str
@@ -62,6 +65,7 @@ class Phase:
   restore: Callable[[], Any]
   train_means: dict
   objective: str = "beta_vae"
+  fingerprint: str = ""
 
   def describe(self) -> str:
     """One line: the phase's grid and checkpoint."""
@@ -162,7 +166,8 @@ def find_phases(workdir: str) -> tuple[list[Phase], list[str]]:
         number=n, name=name, step=step, members=members,
         restore=lambda d=directory, s=step: train.load_params(d, s)[0],
         train_means=_train_means(paths.final_metrics(n)),
-        objective=str(grid.get("objective", "beta_vae"))))
+        objective=str(grid.get("objective", "beta_vae")),
+        fingerprint=checkpoint_lib.fingerprint(directory, step)))
   return phases, problems
 
 

@@ -156,7 +156,8 @@ def _evaluate_seed(seed, todo, ds, config, settings, paths, restored, problems,
     finite = pytrees.finite_rows(params)
     for m, ok in zip(members, finite):
       if not ok:
-        store.save_entry(paths, m, step=ph.step, settings=settings, scores=None)
+        store.save_entry(paths, m, step=ph.step, settings=settings,
+                         checkpoint=ph.fingerprint, scores=None)
         bar.update(1)
     good = [i for i, ok in enumerate(finite) if ok]
     if good:
@@ -190,6 +191,7 @@ def _evaluate_seed(seed, todo, ds, config, settings, paths, restored, problems,
     t1 = time.perf_counter()
     outputs.model_figures(paths, m, res, ds.factor_names)
     store.save_entry(paths, m, step=ph.step, settings=settings,
+                     checkpoint=ph.fingerprint,
                      seconds=shared + time.perf_counter() - t1,
                      scores=res["scores"], mi=res["mi"],
                      mi_posterior=res["mi_posterior"],
@@ -245,7 +247,8 @@ def _evaluate_locked(workdir: str, config, log, progress) -> PassResult:
   entries, todo = {}, {}
   for ph in phases:
     for m in ph.members:
-      if store.load_entry(paths, m, step=ph.step, settings=settings) is None:
+      if store.load_entry(paths, m, step=ph.step, settings=settings,
+                          checkpoint=ph.fingerprint) is None:
         todo.setdefault(int(m["seed"]), []).append((ph, m))
       entries[store.model_id(m)] = (ph, m)
   num_todo = sum(len(v) for v in todo.values())

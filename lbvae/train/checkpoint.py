@@ -36,6 +36,7 @@ Synopsis::
 
 from __future__ import annotations
 
+import hashlib
 import os
 from typing import Any
 
@@ -94,6 +95,29 @@ def check_readable(directory: str, step: int) -> None:
   except READ_ERRORS as e:
     raise errors.CheckpointError(
         f"checkpoint {name} is unreadable ({_one_line(e)})") from None
+
+
+def fingerprint(directory: str, step: int) -> str:
+  """What identifies the checkpoint's content: every file's path, size and mtime.
+
+  A checkpoint rewritten, truncated or replaced (with its step kept) gets another
+  fingerprint; reading it back is not needed.
+
+  Args:
+    directory: ``DIR/phaseN/checkpoints``.
+    step: the checkpoint's step.
+
+  Returns:
+    A hex digest (sha256) of the sorted ``(path, bytes, mtime_ns)`` of its files.
+  """
+  root = os.path.join(os.path.abspath(directory), str(int(step)))
+  listing = []
+  for d, _, names in os.walk(root):
+    for name in names:
+      path = os.path.join(d, name)
+      st = os.stat(path)
+      listing.append((os.path.relpath(path, root), st.st_size, st.st_mtime_ns))
+  return hashlib.sha256(repr(sorted(listing)).encode()).hexdigest()
 
 
 def _target(abstract, default: jax.sharding.Sharding):

@@ -1,5 +1,6 @@
 """The evaluation pass end to end on a small run: tables, figures, report, cache."""
 
+import functools
 import os
 import re
 import shutil
@@ -216,15 +217,32 @@ def test_changed_settings_invalidate_the_cache(evaluated, tmp_path):
   paths = store.Paths(workdir)
   member, step = phases[0].members[0], phases[0].step
   settings = runner._settings(config)  # pylint: disable=protected-access
-  load = store.load_entry
+  load = functools.partial(store.load_entry, checkpoint=phases[0].fingerprint)
   assert load(paths, member, step=step, settings=settings) is not None
   assert load(paths, member, step=step + 1, settings=settings) is None
   assert load(paths, member, step=step, settings=dict(settings, num_bins=20)) is None
+  assert store.load_entry(paths, member, step=step, settings=settings,
+                          checkpoint="another") is None
   os.remove(paths.figure(member, "gif"))
   assert load(paths, member, step=step, settings=settings) is None
   with open(paths.entry(phases[0].members[1]), "w") as f:
     f.write("{not json")
   assert load(paths, phases[0].members[1], step=step, settings=settings) is None
+
+
+def test_a_changed_checkpoint_is_not_served_from_the_cache(evaluated, tmp_path):
+  """Truncating a checkpoint file (its step kept) makes its models uncached: they
+  are evaluated again, here to an unreadable-checkpoint skip, not counted cached."""
+  workdir = _copy(evaluated[0], tmp_path / "run", with_eval=True)
+  state = os.path.join(workdir, "phase2", "checkpoints",
+                       str(checkpoints.find_phases(workdir)[0][1].step), "state")
+  data = [os.path.join(d, n) for d, _, names in os.walk(state) for n in names
+          if os.path.basename(d) == "d"]
+  with open(max(data, key=os.path.getsize), "r+b") as f:
+    f.truncate(os.path.getsize(f.name) // 2)
+  result, lines = _run(workdir)
+  assert "4 to evaluate, 2 cached" in "\n".join(lines), lines
+  assert result.num_cached == 2 and result.num_models == 2
 
 
 def test_cli_rerun_prints_where_the_report_is(evaluated):
