@@ -10,8 +10,9 @@ checkpoint) and at the end of the phase. At every checkpoint (and before the fir
 step of phase 1) the collapse probe of :mod:`lbvae.train.collapse` scores every
 member (``config.collapse``).
 
-Resume: a run on a workdir restores each phase's latest checkpoint ("resuming phase
-N from step K") and continues with the same keys, data order and loss windows, so it
+Resume: a run on a workdir restores each phase's latest checkpoint that reads and
+decodes ("resuming phase N from step K"; a newer unreadable one is moved aside as
+``<step>.unreadable`` with one line saying so) and continues with the same keys, data order and loss windows, so it
 ends with the same numbers as an uninterrupted run; a finished workdir is not
 retrained. The files are described in :mod:`lbvae.train.workdir`.
 
@@ -68,7 +69,14 @@ def _phase_done(paths: workdir_lib.Paths, config, phase: int) -> bool:
   if not (os.path.isdir(ckpt_dir) and os.path.exists(paths.final_metrics(phase))):
     return False
   steps = [int(d) for d in os.listdir(ckpt_dir) if d.isdigit()]
-  return phase_span(config, phase)[1] in steps
+  end = phase_span(config, phase)[1]
+  if end not in steps:
+    return False
+  try:   # trained only if its final checkpoint reads
+    checkpoint.check_readable(ckpt_dir, end)
+  except errors.CheckpointError:
+    return False
+  return True
 
 
 def _member_rows(grid_members, state, step: int) -> list[dict]:
@@ -119,7 +127,7 @@ class _Phase:
             "members": _member_rows(self.grid, state, step)}
 
   def initial_state(self):
-    latest = self.ckpts.latest_step()
+    latest = self.ckpts.readable_step(self.log.warning)
     if latest is not None:
       state = self.restore(self.ckpts, latest, self.abstract(self.grid))
       self.log.info(f"resuming phase {self.phase} from step {latest}")

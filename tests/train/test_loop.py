@@ -3,6 +3,7 @@
 import csv
 import importlib.util
 import os
+import shutil
 
 import jax
 import numpy as np
@@ -14,6 +15,7 @@ from lbvae.train import checkpoint
 from lbvae.train import loop
 from lbvae.train import workdir as workdir_lib
 from file_state import snapshot
+from file_state import zero_fill_chunk
 from interrupt import Killed
 from interrupt import kill_at
 
@@ -138,6 +140,23 @@ def test_collapse_probe_rows_at_every_checkpoint(uninterrupted):
       np.testing.assert_array_equal(f["step"], steps)
       assert f["mi"].shape == (len(steps), members, 10, 5)
       assert f["mi_posterior"].shape == f["mi"].shape
+
+
+def test_an_undecodable_checkpoint_is_set_aside_and_resume_uses_the_older_one(
+    uninterrupted, tmp_path):
+  """A zero-filled chunk in phase 2's final checkpoint: the phase is not taken as
+  trained; it resumes from the checkpoint before and ends as the uninterrupted run."""
+  root = str(tmp_path / "run")
+  shutil.copytree(uninterrupted, root)
+  paths = workdir_lib.Paths(root)
+  zero_fill_chunk(os.path.join(paths.checkpoints(2), "8"))
+  assert set(train.train(sweep_config(), root, show_progress=False)) == {2}
+  log = read(paths.run_log)
+  assert "checkpoints/8 is unreadable" in log and "resuming phase 2 from step 6" in log
+  assert os.path.isdir(os.path.join(paths.checkpoints(2), "8.unreadable"))
+  for name in ("final_metrics.csv", "train_log.csv", "collapse.csv"):
+    assert read(os.path.join(paths.phase(2), name)) == read(
+        os.path.join(uninterrupted, "phase2", name)), name
 
 
 def test_finished_workdir_is_not_retrained(uninterrupted):
