@@ -125,6 +125,19 @@ def _train_means(path: str) -> dict:
   return out
 
 
+def _readable_step(directory: str, steps: list[int], phase: int,
+                   problems: list[str]) -> int:
+  """The newest of ``steps`` whose checkpoint decodes (else the newest, for its
+  models to be named unreadable); one line in ``problems`` per one passed over."""
+  for step in reversed(steps):
+    try:
+      checkpoint_lib.check_readable(directory, step)
+      return step
+    except errors.CheckpointError as e:
+      problems.append(f"phase {phase}: {e}; trying the next older checkpoint")
+  return steps[-1]
+
+
 def find_phases(workdir: str) -> tuple[list[Phase], list[str]]:
   """The phases of a run that have a checkpoint, and one line per problem.
 
@@ -132,9 +145,11 @@ def find_phases(workdir: str) -> tuple[list[Phase], list[str]]:
     workdir: the trainer's run directory.
 
   Returns:
-    (phases in order, problems): a phase without checkpoint or with an unreadable
-    ``grid.json`` is left out and named in ``problems``; an unfinished phase is
-    kept (its latest checkpoint) and named too.
+    (phases in order, problems): each phase's newest checkpoint that decodes
+    (a newer one that does not is named in ``problems``); a phase without
+    checkpoint or with an unreadable ``grid.json`` is left out and named; a missing
+    ``grid.json`` is read from the checkpoint's own metadata (the same JSON) and
+    named; an unfinished phase is kept (its latest checkpoint) and named too.
   """
   paths = workdir_lib.Paths(workdir)
   phases, problems = [], []
@@ -144,10 +159,15 @@ def find_phases(workdir: str) -> tuple[list[Phase], list[str]]:
     if not steps:
       problems.append(f"phase {n}: no checkpoint in {directory}; skipped")
       continue
-    step = steps[-1]
+    step = _readable_step(directory, steps, n, problems)
     name = f"phase {n} checkpoint {os.path.join(directory, str(step))}"
+    grid_file = paths.grid(n)
+    if not os.path.exists(grid_file):   # the same JSON is stored in each checkpoint
+      grid_file = os.path.join(directory, str(step), "meta", "metadata")
+      problems.append(f"phase {n}: {paths.grid(n)} is missing; members read from "
+                      f"{grid_file}")
     try:
-      with open(paths.grid(n)) as f:
+      with open(grid_file) as f:
         grid = json.load(f)
       members = [{"phase": n, "beta": float(m["beta"]),
                   "lambda": float(m["lambda"]) if n == 2 else 0.0,
@@ -155,7 +175,7 @@ def find_phases(workdir: str) -> tuple[list[Phase], list[str]]:
                   "frozen_step": m.get("frozen_step"), "index": int(m["member"])}
                  for m in grid["members"]]
     except (OSError, ValueError, KeyError, TypeError) as e:
-      problems.append(f"phase {n}: cannot read {paths.grid(n)} "
+      problems.append(f"phase {n}: cannot read {grid_file} "
                       f"({type(e).__name__}: {e}); skipped")
       continue
     end = grid.get("end_step")

@@ -19,6 +19,7 @@ from lbvae.evaluation import samples
 from lbvae.evaluation import store
 from lbvae.evaluation import tables
 from tests.evaluation import conftest
+from file_state import zero_fill_chunk
 
 REQUIRED = ("phase", "beta", "lambda", "seed", "nll", "kl", "l2", "mig", "sap", "im",
             "heldout_nll")
@@ -208,6 +209,31 @@ def test_no_checkpoint_at_all_is_a_usage_error(run_dir, tmp_path):
     shutil.rmtree(os.path.join(workdir, phase, "checkpoints"))
   with pytest.raises(errors.Error, match="no checkpoints"):
     _run(workdir)
+
+
+def test_a_missing_grid_json_is_read_from_the_checkpoint(evaluated, tmp_path):
+  workdir = _copy(evaluated[0], tmp_path / "run", with_eval=True)
+  os.remove(os.path.join(workdir, "phase2", "grid.json"))
+  result, lines = _run(workdir)
+  assert any("phase2/grid.json is missing; members read from" in l for l in lines)
+  assert result.num_models == 6 and result.num_cached == 6
+
+
+def test_an_undecodable_checkpoint_falls_back_to_the_older_one(evaluated, tmp_path):
+  """A zero-filled chunk in phase 1's newest checkpoint: its models come from the
+  checkpoint before, with one line naming the unreadable one."""
+  workdir = _copy(evaluated[0], tmp_path / "run", with_eval=True)
+  directory = os.path.join(workdir, "phase1", "checkpoints")
+  step = checkpoints.find_phases(workdir)[0][0].step
+  shutil.copytree(os.path.join(directory, str(step)),
+                  os.path.join(directory, str(step - 1)))
+  zero_fill_chunk(os.path.join(directory, str(step)))
+  phases, problems = checkpoints.find_phases(workdir)
+  assert phases[0].step == step - 1
+  assert any(f"checkpoints/{step} is unreadable" in p
+             for p in problems), problems
+  result, _ = _run(workdir)
+  assert result.num_models == 6 and result.num_evaluated == 2
 
 
 def test_changed_settings_invalidate_the_cache(evaluated, tmp_path):
