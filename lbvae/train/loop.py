@@ -205,6 +205,9 @@ class _Phase:
                                           resume_step=resumed)
     if self.probe is not None and self.phase == 1 and resumed is None:
       self.record_collapse(state, t, collapse_log)   # the untrained models
+    elif (self.probe is not None and resumed is not None
+          and not collapse.recorded(self.paths.phase(self.phase), resumed)):
+      self.record_collapse(state, t, collapse_log)   # killed before its probe
     warned: set = set()
     self.warn_frozen(state, warned)
     self.log.info(f"phase {self.phase}: {g} models, steps {t} -> {self.end} "

@@ -159,6 +159,32 @@ def test_an_undecodable_checkpoint_is_set_aside_and_resume_uses_the_older_one(
         os.path.join(uninterrupted, "phase2", name)), name
 
 
+def test_kill_between_commit_and_probe_recomputes_the_probe(uninterrupted, tmp_path):
+  """The files of a run killed after phase 2's final checkpoint was committed and
+  before its collapse probe (no step-8 record, no final_metrics.csv): the resumed
+  run probes step 8 from the checkpoint and ends with the same records."""
+  root = str(tmp_path / "run")
+  shutil.copytree(uninterrupted, root)
+  phase2 = workdir_lib.Paths(root).phase(2)
+  os.remove(os.path.join(phase2, "final_metrics.csv"))
+  csv_path, npz = (os.path.join(phase2, n) for n in ("collapse.csv", "collapse_mi.npz"))
+  lines = read(csv_path).splitlines(keepends=True)
+  with open(csv_path, "w") as f:
+    f.writelines(l for l in lines if not l.startswith("8,"))
+  with np.load(npz) as f:
+    keep = f["step"] < 8
+    np.savez(npz, **{k: f[k][keep] for k in f.files})
+  assert set(train.train(sweep_config(), root, show_progress=False)) == {2}
+  for name in ("collapse.csv", "final_metrics.csv", "train_log.csv"):
+    assert read(os.path.join(phase2, name)) == read(
+        os.path.join(uninterrupted, "phase2", name)), name
+  with np.load(npz) as got, np.load(os.path.join(uninterrupted, "phase2",
+                                                 "collapse_mi.npz")) as want:
+    assert set(got.files) == set(want.files)
+    for k in want.files:
+      np.testing.assert_array_equal(got[k], want[k])
+
+
 def test_finished_workdir_is_not_retrained(uninterrupted):
   before = snapshot(os.path.join(uninterrupted, "phase2"))
   assert train.train(sweep_config(), uninterrupted, show_progress=False) == {}
