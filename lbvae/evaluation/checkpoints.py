@@ -127,15 +127,24 @@ def _train_means(path: str) -> dict:
 
 def _readable_step(directory: str, steps: list[int], phase: int,
                    problems: list[str]) -> int:
-  """The newest of ``steps`` whose checkpoint decodes (else the newest, for its
-  models to be named unreadable); one line in ``problems`` per one passed over."""
+  """The newest of ``steps`` whose checkpoint decodes, with one line in
+  ``problems`` per newer one passed over; else the newest (its models are then
+  named unreadable when they are restored)."""
+  passed = []
   for step in reversed(steps):
     try:
       checkpoint_lib.check_readable(directory, step)
+      problems.extend(passed)
       return step
     except errors.CheckpointError as e:
-      problems.append(f"phase {phase}: {e}; trying the next older checkpoint")
+      passed.append(f"phase {phase}: {e}; using the next older checkpoint")
   return steps[-1]
+
+
+def any_checkpoint(workdir: str) -> bool:
+  """Whether some phase of ``workdir`` has a checkpoint directory (nothing read)."""
+  paths = workdir_lib.Paths(workdir)
+  return any(_steps(paths.checkpoints(n)) for n in PHASES)
 
 
 def find_phases(workdir: str) -> tuple[list[Phase], list[str]]:

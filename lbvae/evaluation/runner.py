@@ -200,6 +200,10 @@ def _evaluate_seed(seed, todo, ds, config, settings, paths, restored, problems,
   return len(keys)
 
 
+_UNTRAINED = ("no checkpoints in {0} (train it first: python -m experiments.sweep "
+              "--workdir={0})")
+
+
 def evaluate_workdir(workdir: str, config, *,
                      log: Callable[[str], None] = print,
                      progress: bool = True) -> PassResult:
@@ -222,6 +226,7 @@ def evaluate_workdir(workdir: str, config, *,
       :class:`lbvae.errors.WorkdirBusy` while another run writes ``workdir``.
   """
   errors.require(os.path.isdir(workdir), f"workdir {workdir} does not exist")
+  errors.require(checkpoints.any_checkpoint(workdir), _UNTRAINED.format(workdir))
   with workdir_lib.locked(workdir):
     return _evaluate_locked(workdir, config, log, progress)
 
@@ -233,8 +238,7 @@ def _evaluate_locked(workdir: str, config, log, progress) -> PassResult:
   settings = _settings(config)
   paths = store.Paths(workdir)
   phases, problems = checkpoints.find_phases(workdir)
-  errors.require(bool(phases), f"no checkpoints in {workdir} (train it first: "
-              f"python -m experiments.sweep --workdir={workdir})")
+  errors.require(bool(phases), _UNTRAINED.format(workdir))
   for p in problems:
     log(p)
   ds = data.load(config.dataset.name, config.dataset.source,

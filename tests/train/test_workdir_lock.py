@@ -38,6 +38,7 @@ def test_a_process_that_does_not_write_takes_no_lock(tmp_path):
 
 
 def test_evaluate_is_refused_while_a_run_writes(tmp_path):
+  os.makedirs(tmp_path / "phase1" / "checkpoints" / "2")
   with workdir_lib.locked(str(tmp_path)):
     with pytest.raises(errors.WorkdirBusy):
       runner.evaluate_workdir(str(tmp_path), config=None, progress=False)
