@@ -37,6 +37,10 @@ class CheckpointError(Error):
   """A checkpoint that is missing, unreadable or incompatible with the request."""
 
 
+class WorkdirBusy(Error):
+  """A workdir that another live process is writing (it holds the workdir lock)."""
+
+
 def require(condition, message: str, error: type[Error] = ConfigError) -> None:
   """Raises ``error(message)`` unless ``condition`` holds.
 

@@ -156,7 +156,8 @@ def _evaluate_seed(seed, todo, ds, config, settings, paths, restored, problems,
     finite = pytrees.finite_rows(params)
     for m, ok in zip(members, finite):
       if not ok:
-        store.save_entry(paths, m, step=ph.step, settings=settings, scores=None)
+        store.save_entry(paths, m, step=ph.step, settings=settings,
+                         checkpoint=ph.fingerprint, scores=None)
         bar.update(1)
     good = [i for i, ok in enumerate(finite) if ok]
     if good:
@@ -190,6 +191,7 @@ def _evaluate_seed(seed, todo, ds, config, settings, paths, restored, problems,
     t1 = time.perf_counter()
     outputs.model_figures(paths, m, res, ds.factor_names)
     store.save_entry(paths, m, step=ph.step, settings=settings,
+                     checkpoint=ph.fingerprint,
                      seconds=shared + time.perf_counter() - t1,
                      scores=res["scores"], mi=res["mi"],
                      mi_posterior=res["mi_posterior"],
@@ -211,6 +213,10 @@ def _share(todo: dict, index: int, count: int) -> dict:
   return out
 
 
+_UNTRAINED = ("no checkpoints in {0} (train it first: python -m experiments.sweep "
+              "--workdir={0})")
+
+
 def evaluate_workdir(workdir: str, config, *,
                      log: Callable[[str], None] = print,
                      progress: bool = True) -> PassResult:
@@ -229,18 +235,28 @@ def evaluate_workdir(workdir: str, config, *,
   Raises:
     lbvae.errors.Error: no such directory, no checkpoint at all, bad settings;
       :class:`lbvae.errors.CheckpointError` when every checkpoint that holds a
-      model to evaluate is unreadable (nothing could be evaluated).
+      model to evaluate is unreadable (nothing could be evaluated);
+      :class:`lbvae.errors.WorkdirBusy` while another run writes ``workdir``.
   """
   t0 = time.perf_counter()
-  clock = _Clock()
+  errors.require(os.path.isdir(workdir), f"workdir {workdir} does not exist")
+  errors.require(checkpoints.any_checkpoint(workdir), _UNTRAINED.format(workdir))
   files.check_writable_dir(workdir, what="workdir", must_exist=True)
   settings = _settings(config)
   hosts.maybe_initialize_distributed(config)
   hosts.check_same_run(workdir_lib.run_facts(config))
+  # Under jax.distributed process 0 holds the lock for all of them.
+  with workdir_lib.locked(workdir, writer=sharding.is_main_process()):
+    return _evaluate_locked(workdir, config, settings, log, progress, t0)
+
+
+def _evaluate_locked(workdir: str, config, settings, log, progress,
+                     t0) -> PassResult:
+  """:func:`evaluate_workdir` while it holds the workdir's lock."""
+  clock = _Clock()
   paths = store.Paths(workdir)
   phases, problems = checkpoints.find_phases(workdir)
-  errors.require(bool(phases), f"no checkpoints in {workdir} (train it first: "
-              f"python -m experiments.sweep --workdir={workdir})")
+  errors.require(bool(phases), _UNTRAINED.format(workdir))
   for p in problems:
     log(p)
   ds = data.load(config.dataset.name, config.dataset.source,
@@ -253,7 +269,8 @@ def evaluate_workdir(workdir: str, config, *,
   entries, todo = {}, {}
   for ph in phases:
     for m in ph.members:
-      if store.load_entry(paths, m, step=ph.step, settings=settings) is None:
+      if store.load_entry(paths, m, step=ph.step, settings=settings,
+                          checkpoint=ph.fingerprint) is None:
         todo.setdefault(int(m["seed"]), []).append((ph, m))
       entries[store.model_id(m)] = (ph, m)
   num_todo = sum(len(v) for v in todo.values())

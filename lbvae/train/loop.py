@@ -10,8 +10,9 @@ checkpoint) and at the end of the phase. At every checkpoint (and before the fir
 step of phase 1) the collapse probe of :mod:`lbvae.train.collapse` scores every
 member (``config.collapse``).
 
-Resume: a run on a workdir restores each phase's latest checkpoint ("resuming phase
-N from step K") and continues with the same keys, data order and loss windows, so it
+Resume: a run on a workdir restores each phase's latest checkpoint that reads and
+decodes ("resuming phase N from step K"; a newer unreadable one is moved aside as
+``<step>.unreadable`` with one line saying so) and continues with the same keys, data order and loss windows, so it
 ends with the same numbers as an uninterrupted run; a finished workdir is not
 retrained. The files are described in :mod:`lbvae.train.workdir`.
 
@@ -71,7 +72,14 @@ def _phase_done(paths: workdir_lib.Paths, config, phase: int) -> bool:
   if not (os.path.isdir(ckpt_dir) and os.path.exists(paths.final_metrics(phase))):
     return False
   steps = [int(d) for d in os.listdir(ckpt_dir) if d.isdigit()]
-  return phase_span(config, phase)[1] in steps
+  end = phase_span(config, phase)[1]
+  if end not in steps:
+    return False
+  try:   # trained only if its final checkpoint reads
+    checkpoint.check_readable(ckpt_dir, end)
+  except errors.CheckpointError:
+    return False
+  return True
 
 
 def _member_rows(grid_members, state, step: int) -> list[dict]:
@@ -122,7 +130,7 @@ class _Phase:
             "members": _member_rows(self.grid, state, step)}
 
   def initial_state(self):
-    latest = self.ckpts.latest_step()
+    latest = self.ckpts.readable_step(self.log.warning)
     if latest is not None:
       state = self.restore(self.ckpts, latest, self.abstract(self.grid))
       self.log.info(f"resuming phase {self.phase} from step {latest}")
@@ -213,6 +221,9 @@ class _Phase:
                                           resume_step=resumed)
     if self.probe is not None and self.phase == 1 and resumed is None:
       self.record_collapse(state, t, collapse_log)   # the untrained models
+    elif (self.probe is not None and resumed is not None
+          and not collapse.recorded(self.paths.phase(self.phase), resumed)):
+      self.record_collapse(state, t, collapse_log)   # killed before its probe
     warned: set = set()
     self.warn_frozen(state, warned)
     self.log.info(f"phase {self.phase}: {g} models, steps {t} -> {self.end} "
@@ -296,6 +307,8 @@ def train(config, workdir: str, *, hook: Hook | None = None,
     lbvae.errors.Error: an invalid config, a config that differs from the one
       stored in ``workdir``, or a dataset that cannot be loaded. Nothing is
       written before these checks pass.
+    lbvae.errors.WorkdirBusy: another run writes ``workdir``
+      (:func:`lbvae.train.workdir.locked`).
   """
   config_lib.validate(config)
   hosts.maybe_initialize_distributed(config)
@@ -314,6 +327,14 @@ def train(config, workdir: str, *, hook: Hook | None = None,
   source = data.batch_source(ds, config.dataset.placement)
   objective = objectives_lib.from_config(config, dataset_size=len(ds))
   _check_memory(config, ds.num_channels)
+  main = sharding.is_main_process()
+  with workdir_lib.locked(paths.root, writer=main):
+    workdir_lib.check_config(paths, config)   # again: it may have been written since
+    return _train_locked(config, paths, ds, source, objective, hook, show_progress)
+
+
+def _train_locked(config, paths, ds, source, objective, hook, show_progress) -> dict:
+  """:func:`train` once the workdir is checked, its data loaded and its lock held."""
   main = sharding.is_main_process()
   if main:
     workdir_lib.store_config(paths, config)

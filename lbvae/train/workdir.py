@@ -4,6 +4,8 @@ Layout (arXiv 2602.09277, §4: phase 1 = β-VAE, phase 2 = continued under L_λ�
 
     DIR/config.json                  the config of the run (fixed by the first checkpoint)
     DIR/run.log                      the human-readable log, appended by every run
+    DIR/workdir.lock                 held (flock) by the one process that writes:
+                                     "host pid since" of the holder
     DIR/phaseN/grid.json             members (β, λ, seed[, parent]) and their flags
     DIR/phaseN/checkpoints/<step>/   orbax checkpoints (see lbvae.train.checkpoint)
     DIR/phaseN/train_log.csv         step,member,beta,lambda,seed,nll,kl,l2,loss,finite
@@ -37,13 +39,24 @@ Synopsis::
     workdir.check_config(paths, config)        # before writing anything
     workdir.store_config(paths, config)
     config = workdir.load_config(DIR)          # e.g. in the evaluation pass
+    with workdir.locked(DIR):                  # one writer at a time
+      ...
+
+One process writes a workdir at a time: :func:`locked` holds an exclusive
+``fcntl.flock`` on ``DIR/workdir.lock`` for the whole run; a second writer gets a
+:class:`lbvae.errors.WorkdirBusy` naming the holder. The kernel drops the lock when
+its holder dies, so a lock left by a killed run is simply taken over.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import datetime
+import fcntl
 import json
 import os
+import socket
 from typing import Iterable, Sequence
 
 import jax
@@ -62,6 +75,8 @@ FREE_FIELDS = ("log_every", "checkpoint_every", "keep_checkpoints", "grid_strate
 # Config fields added after runs were made: a stored config without one of them
 # holds its default (``config.defaults()``).
 ADDED_FIELDS = ("objective", "beta_tcvae", "annealed_vae", "factor_vae")
+
+LOCK_NAME = "workdir.lock"
 
 LOG_COLUMNS = ("step", "member", "beta", "lambda", "seed", "nll", "kl", "l2", "loss",
                "finite")
@@ -86,6 +101,7 @@ class Paths:
     self.root = os.path.abspath(root)
     self.config = os.path.join(self.root, "config.json")
     self.run_log = os.path.join(self.root, "run.log")
+    self.lock = os.path.join(self.root, LOCK_NAME)
 
   def phase(self, phase: int) -> str:
     return os.path.join(self.root, f"phase{phase}")
@@ -187,6 +203,41 @@ def load_config(root: str) -> ml_collections.ConfigDict:
   """The config stored in a workdir (tuples come back as lists)."""
   with open(Paths(root).config) as f:
     return ml_collections.ConfigDict(json.load(f))
+
+
+@contextlib.contextmanager
+def locked(root: str, *, writer: bool = True):
+  """Holds ``DIR/workdir.lock`` (an exclusive, non-blocking flock) while the body runs.
+
+  Args:
+    root: the workdir (created if needed).
+    writer: False on a process that does not write (under jax.distributed, every
+      process but 0): nothing is locked.
+
+  Raises:
+    lbvae.errors.WorkdirBusy: another live process holds the lock.
+  """
+  if not writer:
+    yield
+    return
+  os.makedirs(root, exist_ok=True)
+  path = os.path.join(os.path.abspath(root), LOCK_NAME)
+  fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+  try:
+    try:
+      fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+      holder = os.pread(fd, 512, 0).decode(errors="replace").strip() or "unknown"
+      raise errors.WorkdirBusy(
+          f"{os.path.abspath(root)} is in use by another run ({holder}); wait for it "
+          "to finish, or use another --workdir") from None
+    since = datetime.datetime.now().astimezone().isoformat(timespec="seconds")
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"host {socket.gethostname()} pid {os.getpid()} since {since}\n"
+              .encode(), 0)
+    yield
+  finally:
+    os.close(fd)   # releases the flock
 
 
 class CsvLog:
