@@ -26,6 +26,7 @@ on any number of devices are read onto this process (see
 from __future__ import annotations
 
 import dataclasses
+import os
 import time
 from typing import Callable
 
