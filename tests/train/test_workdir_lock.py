@@ -9,6 +9,7 @@ import pytest
 
 from lbvae import errors
 from lbvae.evaluation import runner
+from lbvae.train import config as config_lib
 from lbvae.train import workdir as workdir_lib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -41,7 +42,10 @@ def test_evaluate_is_refused_while_a_run_writes(tmp_path):
   os.makedirs(tmp_path / "phase1" / "checkpoints" / "2")
   with workdir_lib.locked(str(tmp_path)):
     with pytest.raises(errors.WorkdirBusy):
-      runner.evaluate_workdir(str(tmp_path), config=None, progress=False)
+      # A valid config: the pass checks it (and joins other processes) before it
+      # takes the lock, since under jax.distributed process 0 holds it for all.
+      runner.evaluate_workdir(str(tmp_path), config=config_lib.defaults(),
+                              progress=False)
 
 
 @pytest.mark.slow
