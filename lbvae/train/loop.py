@@ -15,7 +15,8 @@ decodes ("resuming phase N from step K"; a newer unreadable one is moved aside a
 ``<step>.unreadable`` with one line saying so) and continues with the same keys, data order and loss windows, so it
 ends with the same numbers as an uninterrupted run; a finished workdir is not
 retrained. A trained phase whose ``grid.json`` is missing or unreadable gets it back
-from its final checkpoint's metadata (the same record), with one line saying so. The files are described in :mod:`lbvae.train.workdir`.
+from its final checkpoint's metadata (the same record), with one line saying so. The
+files are described in :mod:`lbvae.train.workdir`.
 
 Devices and hosts (:mod:`lbvae.train.sharding`, :mod:`lbvae.train.hosts`): the grid
 is sharded over every visible device; with ``config.distributed`` every host runs
