@@ -172,7 +172,7 @@ def find_phases(workdir: str) -> tuple[list[Phase], list[str]]:
     name = f"phase {n} checkpoint {os.path.join(directory, str(step))}"
     grid_file = paths.grid(n)
     if not os.path.exists(grid_file):   # the same JSON is stored in each checkpoint
-      grid_file = os.path.join(directory, str(step), "meta", "metadata")
+      grid_file = checkpoint_lib.meta_path(directory, step)
       problems.append(f"phase {n}: {paths.grid(n)} is missing; members read from "
                       f"{grid_file}")
     try:

@@ -110,6 +110,12 @@ def check_readable(directory: str, step: int) -> None:
         f"checkpoint {name} is unreadable ({_one_line(e)})") from None
 
 
+def meta_path(directory: str, step: int) -> str:
+  """The file orbax stores the checkpoint's ``meta`` item in (the JSON of the module
+  docstring; the trainer writes the same record to ``grid.json``)."""
+  return os.path.join(directory, str(int(step)), "meta", "metadata")
+
+
 def fingerprint(directory: str, step: int) -> str:
   """What identifies the checkpoint's content: every file's path, size and mtime.
 

@@ -14,7 +14,9 @@ Resume: a run on a workdir restores each phase's latest checkpoint that reads an
 decodes ("resuming phase N from step K"; a newer unreadable one is moved aside as
 ``<step>.unreadable`` with one line saying so) and continues with the same keys, data order and loss windows, so it
 ends with the same numbers as an uninterrupted run; a finished workdir is not
-retrained. The files are described in :mod:`lbvae.train.workdir`.
+retrained. A trained phase whose ``grid.json`` is missing or unreadable gets it back
+from its final checkpoint's metadata (the same record), with one line saying so. The
+files are described in :mod:`lbvae.train.workdir`.
 
 Devices and hosts (:mod:`lbvae.train.sharding`, :mod:`lbvae.train.hosts`): the grid
 is sharded over every visible device; with ``config.distributed`` every host runs
@@ -31,6 +33,7 @@ Synopsis::
 
 from __future__ import annotations
 
+import json
 import os
 from typing import Callable
 
@@ -80,6 +83,38 @@ def _phase_done(paths: workdir_lib.Paths, config, phase: int) -> bool:
   except errors.CheckpointError:
     return False
   return True
+
+
+def _grid_problem(paths: workdir_lib.Paths, phase: int) -> str | None:
+  """Why a phase's ``grid.json`` does not read ("is missing", ...), or None."""
+  try:
+    with open(paths.grid(phase)) as f:
+      json.load(f)
+    return None
+  except FileNotFoundError:
+    return "is missing"
+  except (OSError, ValueError) as e:
+    return f"is unreadable ({type(e).__name__}: {e})"
+
+
+def _restore_grid(paths: workdir_lib.Paths, config, phase: int, log) -> None:
+  """Rewrites the missing or unreadable ``grid.json`` of a trained phase from its
+  final checkpoint's metadata (the record it was written from), or says in one
+  warning line that neither reads."""
+  why = _grid_problem(paths, phase)
+  if why is None:
+    return
+  source = checkpoint.meta_path(paths.checkpoints(phase), phase_span(config, phase)[1])
+  try:
+    with open(source) as f:
+      meta = json.load(f)
+  except (OSError, ValueError) as e:
+    log.warning(f"{paths.grid(phase)} {why}, and {source} does not read either "
+                f"({type(e).__name__}: {e}); the evaluation pass will skip phase "
+                f"{phase}")
+    return
+  files.write_json(paths.grid(phase), meta)
+  log.info(f"{paths.grid(phase)} {why}; rebuilt from {source}")
 
 
 def _member_rows(grid_members, state, step: int) -> list[dict]:
@@ -317,17 +352,22 @@ def train(config, workdir: str, *, hook: Hook | None = None,
   files.check_writable_dir(paths.root, what="--workdir")
   workdir_lib.check_config(paths, config)
   state_lib.make_model(config, 1)   # raises errors.ConfigError on an unknown model_impl
+  main = sharding.is_main_process()
   if all(_phase_done(paths, config, p) for p in (1, 2)):
-    progress.RunLog(paths.run_log).info(
-        f"{paths.root} is already trained (phase 1 to step {phase_span(config, 1)[1]},"
-        f" phase 2 to step {phase_span(config, 2)[1]}); nothing to do")
+    log = progress.RunLog(paths.run_log)
+    if main and any(_grid_problem(paths, p) for p in (1, 2)):
+      with workdir_lib.locked(paths.root):   # the one write: rebuilt grid files
+        for p in (1, 2):
+          _restore_grid(paths, config, p, log)
+    log.info(f"{paths.root} is already trained (phase 1 to step "
+             f"{phase_span(config, 1)[1]}, phase 2 to step "
+             f"{phase_span(config, 2)[1]}); nothing to do")
     return {}
   ds = data.load(config.dataset.name, config.dataset.source,
                  config.dataset.path or None)
   source = data.batch_source(ds, config.dataset.placement)
   objective = objectives_lib.from_config(config, dataset_size=len(ds))
   _check_memory(config, ds.num_channels)
-  main = sharding.is_main_process()
   with workdir_lib.locked(paths.root, writer=main):
     workdir_lib.check_config(paths, config)   # again: it may have been written since
     return _train_locked(config, paths, ds, source, objective, hook, show_progress)
@@ -363,6 +403,8 @@ def _train_locked(config, paths, ds, source, objective, hook, show_progress) -> 
   for phase in (1, 2):
     if _phase_done(paths, config, phase):
       log.info(f"phase {phase} is already trained; skipping it")
+      if main:
+        _restore_grid(paths, config, phase, log)
       continue
     summary[phase] = _Phase(phase, config, paths, runner, model, tx, keys, log, hook,
                             show_progress, probe, objective).run()

@@ -192,6 +192,47 @@ def test_finished_workdir_is_not_retrained(uninterrupted):
   assert "is already trained" in read(workdir_lib.Paths(uninterrupted).run_log)
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("damage", ["deleted", "truncated"])
+def test_a_finished_workdir_rebuilds_its_grid_json_from_the_checkpoints(
+    uninterrupted, tmp_path, damage):
+  root = str(tmp_path / "run")
+  shutil.copytree(uninterrupted, root)
+  a, b = workdir_lib.Paths(uninterrupted), workdir_lib.Paths(root)
+  for phase in (1, 2):
+    if damage == "deleted":
+      os.remove(b.grid(phase))
+    else:
+      with open(b.grid(phase), "r+b") as f:
+        f.truncate(10)
+  assert train.train(sweep_config(), root, show_progress=False) == {}
+  for phase in (1, 2):
+    assert read(b.grid(phase)) == read(a.grid(phase))
+  log = read(b.run_log)
+  assert "phase1/grid.json is " in log and "rebuilt from " in log
+  assert "nothing to do" in log
+
+
+@pytest.mark.slow
+def test_a_half_trained_phase_2_resumes_without_grid_json(uninterrupted, tmp_path):
+  """The files of a run killed after phase 2's checkpoint at 6, with both grid files
+  deleted: phase 1's is rebuilt, phase 2 resumes and ends as the uninterrupted run."""
+  root = str(tmp_path / "run")
+  shutil.copytree(uninterrupted, root)
+  a, b = workdir_lib.Paths(uninterrupted), workdir_lib.Paths(root)
+  shutil.rmtree(os.path.join(b.checkpoints(2), "8"))
+  os.remove(b.final_metrics(2))
+  for phase in (1, 2):
+    os.remove(b.grid(phase))
+  assert set(train.train(sweep_config(), root, show_progress=False)) == {2}
+  assert "resuming phase 2 from step 6" in read(b.run_log)
+  for phase in (1, 2):
+    assert read(b.grid(phase)) == read(a.grid(phase))
+  for name in ("final_metrics.csv", "train_log.csv", "collapse.csv"):
+    assert read(os.path.join(b.phase(2), name)) == read(
+        os.path.join(a.phase(2), name)), name
+
+
 @pytest.mark.parametrize("field,value,message", [
     ("betas", (1.0, 4.0), "betas"),
     ("phase1_steps", 6, "phase1_steps"),
