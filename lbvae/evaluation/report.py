@@ -29,7 +29,7 @@ TABLE_COLUMNS = (
     ("mig", "MIG"), ("sap", "SAP"), ("im", "I_m"),
     ("mig_posterior", "MIG (post.)"), ("im_posterior", "I_m (post.)"),
     ("dci_disentanglement", "DCI-D"), ("dci_completeness", "DCI-C"),
-    ("dci_informativeness", "DCI-I (NRMSE↓)"), ("factor_vae", "FactorVAE"),
+    ("dci_informativeness", "DCI-I (accuracy)"), ("factor_vae", "FactorVAE"),
     # the objectives' own training-window parts (lbvae.objectives)
     ("index_code_mi", "MI(n; z)"), ("total_correlation", "TC"),
     ("dimension_kl", "dim-KL"), ("cov_off_diagonal", "Σ C_ij²"),
