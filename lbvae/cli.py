@@ -44,7 +44,15 @@ def _parse_flags(argv):
   except flags.Error as e:
     fail(f"bad command line: {_one_line(e)}")
   except (KeyError, AttributeError) as e:
-    fail(f"bad command line: unknown config field {_one_line(e)}")
+    # A KeyError's str() is the repr of its message (escaped quotes, a literal
+    # "\n"): print the message itself, a clean line per line of it (ml_collections
+    # wraps it as AttributeError(KeyError(message)) for attribute access).
+    while len(e.args) == 1 and isinstance(e.args[0], KeyError):
+      e = e.args[0]
+    text = e.args[0] if len(e.args) == 1 and isinstance(e.args[0], str) else str(e)
+    lines = [" ".join(line.split()) for line in text.splitlines()]
+    fail("bad command line: unknown config field "
+         + "\n".join(line for line in lines if line))
   except (ValueError, TypeError) as e:
     fail(f"bad command line: {_one_line(e)}")
   except Exception as e:  # pylint: disable=broad-except

@@ -35,3 +35,18 @@ def test_broken_config_file_is_reported(tmp_path):
   proc = _run(f"--config={bad}")
   assert proc.returncode == 2
   assert proc.stderr.strip().startswith("error: ") and "SyntaxError" in proc.stderr
+
+
+
+@pytest.mark.slow
+def test_config_typo_prints_two_clean_lines(tmp_path):
+  """ml_collections' KeyError message, not its repr (escaped quotes, a literal \\n)."""
+  proc = subprocess.run(
+      [sys.executable, "-m", "experiments.sweep", "--config=configs/smoke.py",
+       f"--workdir={tmp_path / 'run'}", "--config.phase1_step=3"],
+      cwd=ROOT, capture_output=True, text=True, timeout=120)
+  assert proc.returncode == 2
+  lines = proc.stderr.strip().splitlines()
+  assert lines[-2] == "error: bad command line: unknown config field 'phase1_step'"
+  assert lines[-1] == 'Did you mean "phase1_steps" instead of "phase1_step"?'
+  assert not (tmp_path / "run").exists()
