@@ -18,6 +18,7 @@ traceback. Programming errors still raise normally.
 
 from __future__ import annotations
 
+import logging
 import sys
 from typing import Callable, Sequence
 
@@ -76,15 +77,45 @@ def _check_config_loads() -> None:
     fail(f"cannot load the config file: {lines[-1] if lines else e}")
 
 
+# Log lines a user cannot act on, by logger: orbax's notes on opening the finished
+# phase-1 checkpoints read-only (every phase 2 and evaluation), and JAX's probe of
+# accelerator plugins that this host does not have.
+QUIET = {
+    "absl": ("CheckpointManagerOptions.read_only=True", "Given directory is read only"),
+    "jax._src.xla_bridge": ("Unable to initialize backend",),
+}
+
+
+class _DropMessages(logging.Filter):
+  """Drops records whose message starts with one of ``prefixes``."""
+
+  def __init__(self, prefixes: Sequence[str]):
+    super().__init__()
+    self.prefixes = tuple(prefixes)
+
+  def filter(self, record: logging.LogRecord) -> bool:
+    return not str(record.getMessage()).startswith(self.prefixes)
+
+
+def quiet_known_noise() -> None:
+  """Installs the :data:`QUIET` filters (the command-line path only; idempotent)."""
+  for name, prefixes in QUIET.items():
+    logger = logging.getLogger(name)
+    if not any(isinstance(f, _DropMessages) for f in logger.filters):
+      logger.addFilter(_DropMessages(prefixes))
+
+
 def run(main: Callable[[Sequence[str]], object]) -> None:
   """Runs ``main`` under ``absl.app.run``; lbvae.errors.Error -> one line, exit 2.
 
   Flag-parsing problems (an unknown ``--config.x`` field, a value of the wrong type,
-  a config file that does not exist or does not load) are reported the same way.
+  a config file that does not exist or does not load) are reported the same way;
+  the log lines of :data:`QUIET` are dropped.
   """
   from absl import app
 
   def _wrapped(argv):
+    quiet_known_noise()
     _check_config_loads()
     try:
       return main(argv)

@@ -50,3 +50,24 @@ def test_config_typo_prints_two_clean_lines(tmp_path):
   assert lines[-2] == "error: bad command line: unknown config field 'phase1_step'"
   assert lines[-1] == 'Did you mean "phase1_steps" instead of "phase1_step"?'
   assert not (tmp_path / "run").exists()
+
+
+def test_known_noise_is_dropped_on_the_command_line_path_only(caplog):
+  import logging
+  from lbvae import cli
+  loggers = [logging.getLogger(name) for name in cli.QUIET]
+  kept = [list(logger.filters) for logger in loggers]
+  assert not any(isinstance(f, cli._DropMessages) for l in loggers for f in l.filters)
+  cli.quiet_known_noise()
+  cli.quiet_known_noise()                      # idempotent: one filter each
+  try:
+    with caplog.at_level(logging.INFO):
+      loggers[0].warning("CheckpointManagerOptions.read_only=True, setting create=False.")
+      loggers[0].warning("Given directory is read only=/tmp/x")
+      loggers[1].info("Unable to initialize backend 'tpu': not found")
+      loggers[0].warning("a warning a user can act on")
+    assert [r.getMessage() for r in caplog.records] == ["a warning a user can act on"]
+    assert [len(l.filters) for l in loggers] == [len(k) + 1 for k in kept]
+  finally:
+    for logger, filters in zip(loggers, kept):
+      logger.filters[:] = filters
