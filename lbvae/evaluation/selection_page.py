@@ -139,8 +139,9 @@ def _cell_table(cells, front, nll) -> str:
   head = ("<tr><th>β</th><th>λ</th><th>seeds</th><th>NLL</th><th>MIG</th>"
           "<th>Pareto-optimal</th></tr>")
   rows = [f"<tr><td>{cells.beta[k]:g}</td><td>{cells.lam[k]:g}</td>"
-          f"<td>{cells.num_seeds[k]}</td><td>{cells.mean[nll][k]:.6g}</td>"
-          f"<td>{cells.mean['mig'][k]:.6g}</td>"
+          f"<td>{cells.num_seeds[k]}</td>"
+          f"<td>{figures.short_number(cells.mean[nll][k], table=True)}</td>"
+          f"<td>{figures.short_number(cells.mean['mig'][k], table=True)}</td>"
           f"<td>{'yes' if front[k] else ''}</td></tr>" for k in range(len(cells))]
   return "<table>" + head + "".join(rows) + "</table>"
 
