@@ -18,7 +18,7 @@ A phase whose checkpoint is missing or does not restore is reported (one line, b
 name) and skipped, and the last line counts the models skipped; when no model at
 all could be evaluated the pass raises :class:`lbvae.errors.CheckpointError` (the
 command line: one line, exit status 2). Members the trainer froze after a NaN/Inf
-are reported, and scored only if their parameters are finite. Checkpoints written
+are reported as diverged and not scored (NaN scores). Checkpoints written
 on any number of devices are read onto this process (see
 :mod:`lbvae.train.checkpoint`).
 """
@@ -102,7 +102,9 @@ def _settings(config) -> dict:
          "dataset": str(config.dataset.name), "source": str(config.dataset.source),
          # How the held-out NLL decodes (see lbvae.evaluation.encode); a change of
          # method must not be served from an old cache.
-         "heldout_nll": "one reparameterised sample per image"}
+         "heldout_nll": "one reparameterised sample per image",
+         # dci_*: disentanglement_lib's trees; the LASSO's numbers are dci_lasso_*.
+         "dci": "gradient-boosted trees"}
   lowest = {"num_train": 2, "num_test": 1, "num_bins": 2, "factor_vae_votes": 0,
             "factor_vae_batch": 2, "posterior_samples": 0}
   for k, lo in lowest.items():
@@ -153,6 +155,9 @@ def _evaluate_seed(seed, todo, ds, config, settings, paths, restored, problems,
     params = pytrees.take(restored[ph.number],
                           np.asarray([m["index"] for m in members]))
     finite = pytrees.finite_rows(params)
+    # A member the trainer froze (finite = 0) diverged: not scored, like one
+    # whose parameters are not finite (its frozen ones may be finite but huge).
+    finite = [bool(ok) and bool(m["finite"]) for m, ok in zip(members, finite)]
     for m, ok in zip(members, finite):
       if not ok:
         store.save_entry(paths, m, step=ph.step, settings=settings, scores=None)
