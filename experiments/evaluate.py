@@ -16,8 +16,8 @@ Writes ``DIR/eval/metrics.csv``, ``DIR/eval/summary.csv``, ``DIR/eval/figures/``
 ``DIR/report.md`` (see :mod:`lbvae.evaluation.runner`), and ends by printing where
 the report is. Re-running evaluates only models that are new (or whose checkpoint
 or evaluation settings changed). The checkpoints may come from a run on any number of
-devices. A checkpoint that does not read is named on one line and its models are
-skipped; when nothing at all could be evaluated the command exits with status 2
+devices. A checkpoint that does not read (or decode) is named on one line and the
+phase's next older checkpoint is used, or its models are skipped; when nothing at all could be evaluated the command exits with status 2
 and one ``error:`` line. Time: the 9 models of ``configs/default.py`` took
 130 s on the 2-core development CPU (14.5 s per model: 15 000 samples per seed,
 200 FactorVAE votes of 64 images, figures), 85% of it in the encoder; a re-run
@@ -36,6 +36,7 @@ from ml_collections import config_flags
 
 from lbvae import cli
 from lbvae import errors
+from lbvae import files
 from lbvae.evaluation import checkpoints
 from lbvae.evaluation import runner
 
@@ -73,6 +74,7 @@ def define_config_flag(argv) -> None:
   config = config_dict.ConfigDict()
   if workdir:
     try:
+      files.check_writable_dir(workdir, what="--workdir", must_exist=True)
       config = runner.with_eval_defaults(checkpoints.load_config(workdir))
     except errors.Error as e:
       cli.fail(str(e))

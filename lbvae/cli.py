@@ -13,16 +13,23 @@ Synopsis::
 Every entry point under ``experiments/`` runs through :func:`run`, so a bad value
 (a negative beta, an unknown dataset, a missing file, a corrupt checkpoint) prints
 ``error: <one line naming the problem>`` on stderr and exits with status 2, with no
-traceback. Programming errors still raise normally.
+traceback; so does an OSError (a full or read-only disk, a missing permission).
+Programming errors still raise normally.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
 import sys
 from typing import Callable, Sequence
 
 from lbvae import errors
+from lbvae import files
+
+# Errors of a write (no space, quota, read-only, no permission): named with the
+# free space.
+_WRITE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM)
 
 
 def fail(message: str) -> None:
@@ -78,31 +85,51 @@ def _check_config_loads() -> None:
 
 
 # Log lines a user cannot act on, by logger: orbax's notes on opening the finished
-# phase-1 checkpoints read-only (every phase 2 and evaluation), and JAX's probe of
-# accelerator plugins that this host does not have.
+# phase-1 checkpoints read-only (every phase 2 and evaluation), JAX's probe of
+# accelerator plugins that this host does not have, and the echoes in which orbax's
+# writer threads and asyncio repeat, with tracebacks, a failed checkpoint write that
+# the error line already names.
 QUIET = {
-    "absl": ("CheckpointManagerOptions.read_only=True", "Given directory is read only"),
+    "absl": ("CheckpointManagerOptions.read_only=True", "Given directory is read only",
+             "_SignalingThread.run() raised an exception"),
+    "asyncio": ("Future exception was never retrieved",),
     "jax._src.xla_bridge": ("Unable to initialize backend",),
 }
 
 
 class _DropMessages(logging.Filter):
-  """Drops records whose message starts with one of ``prefixes``."""
+  """Drops records whose message contains one of ``fragments``."""
 
-  def __init__(self, prefixes: Sequence[str]):
+  def __init__(self, fragments: Sequence[str]):
     super().__init__()
-    self.prefixes = tuple(prefixes)
+    self.fragments = tuple(fragments)
 
   def filter(self, record: logging.LogRecord) -> bool:
-    return not str(record.getMessage()).startswith(self.prefixes)
+    message = str(record.msg)
+    return not any(f in message for f in self.fragments)
+
+
+def _unraisable(default):
+  """An unraisable-exception hook that drops the "Event loop is closed" errors of
+  orbax's callbacks after a failed write (they follow the real error)."""
+
+  def hook(unraisable):
+    if not (isinstance(unraisable.exc_value, RuntimeError)
+            and str(unraisable.exc_value) == "Event loop is closed"):
+      default(unraisable)
+
+  return hook
 
 
 def quiet_known_noise() -> None:
-  """Installs the :data:`QUIET` filters (the command-line path only; idempotent)."""
-  for name, prefixes in QUIET.items():
+  """Installs the :data:`QUIET` filters and the unraisable hook (the command-line
+  path only; idempotent)."""
+  for name, fragments in QUIET.items():
     logger = logging.getLogger(name)
     if not any(isinstance(f, _DropMessages) for f in logger.filters):
-      logger.addFilter(_DropMessages(prefixes))
+      logger.addFilter(_DropMessages(fragments))
+  if getattr(sys.unraisablehook, "__qualname__", "") != "_unraisable.<locals>.hook":
+    sys.unraisablehook = _unraisable(sys.unraisablehook)
 
 
 def run(main: Callable[[Sequence[str]], object]) -> None:
@@ -110,9 +137,15 @@ def run(main: Callable[[Sequence[str]], object]) -> None:
 
   Flag-parsing problems (an unknown ``--config.x`` field, a value of the wrong type,
   a config file that does not exist or does not load) are reported the same way;
-  the log lines of :data:`QUIET` are dropped.
+  the log lines of :data:`QUIET` are dropped. Under ``jax.distributed`` the work
+  runs in a child process that :mod:`lbvae.supervisor` watches, so that a lost peer
+  is one line too.
   """
   from absl import app
+  from lbvae import supervisor
+
+  if supervisor.wanted(sys.argv):   # several processes: a lost peer is one line
+    raise SystemExit(supervisor.supervise(supervisor.child_command()))
 
   def _wrapped(argv):
     quiet_known_noise()
@@ -121,5 +154,8 @@ def run(main: Callable[[Sequence[str]], object]) -> None:
       return main(argv)
     except errors.Error as e:
       fail(str(e))
+    except OSError as e:   # a disk, a permission, a file that went away
+      fail(_one_line(files.disk_error(e, "a file") if e.errno in _WRITE_ERRNOS
+                     else f"{e.filename or 'a file'}: {e.strerror or e}"))
 
   app.run(_wrapped, flags_parser=_parse_flags)

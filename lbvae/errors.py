@@ -28,8 +28,17 @@ class DataError(Error, ValueError):
   """A dataset or input file that is missing, unreadable or not what was expected."""
 
 
+class DiskError(Error):
+  """A file or directory that cannot be written: no space left, a read-only file
+  system, no permission, a file where a directory should be."""
+
+
 class CheckpointError(Error):
   """A checkpoint that is missing, unreadable or incompatible with the request."""
+
+
+class WorkdirBusy(Error):
+  """A workdir that another live process is writing (it holds the workdir lock)."""
 
 
 def require(condition, message: str, error: type[Error] = ConfigError) -> None:

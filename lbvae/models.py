@@ -38,6 +38,9 @@ from lbvae import layers
 ENCODER_CHANNELS = (32, 32, 64, 64)
 DECODER_CHANNELS = (64, 32, 32)
 HIDDEN = 256
+# μ and log σ² are affine in the HIDDEN encoder units, so latents beyond HIDDEN are
+# linear combinations of the others: the largest latent_dim a config may ask for.
+MAX_LATENT_DIM = HIDDEN
 KERNEL = (4, 4)
 STRIDES = (2, 2)
 CONV_PADDING = ((1, 1), (1, 1))
@@ -126,6 +129,20 @@ class VAE(nn.Module):
 
   def decode(self, z):
     return self.decoder(z)
+
+
+def activation_floats(latent_dim: int, num_channels: int) -> int:
+  """Values one image's forward pass through :class:`VAE` produces: the input, every
+  layer's output (before and after its ReLU), μ, log σ², z and the logits."""
+  size, total = 64, 64 * 64 * num_channels
+  for c in ENCODER_CHANNELS:
+    size //= 2
+    total += 2 * size * size * c
+  total += 2 * HIDDEN + 3 * latent_dim + 2 * HIDDEN + 2 * 4 * 4 * DECODER_CHANNELS[0]
+  for c in DECODER_CHANNELS + (num_channels,):
+    size *= 2
+    total += 2 * size * size * c
+  return total
 
 
 def init_params(rng, *, latent_dim: int = 10, num_channels: int = 1):

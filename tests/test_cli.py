@@ -37,7 +37,6 @@ def test_broken_config_file_is_reported(tmp_path):
   assert proc.stderr.strip().startswith("error: ") and "SyntaxError" in proc.stderr
 
 
-
 @pytest.mark.slow
 def test_config_typo_prints_two_clean_lines(tmp_path):
   """ml_collections' KeyError message, not its repr (escaped quotes, a literal \\n)."""
@@ -55,19 +54,50 @@ def test_config_typo_prints_two_clean_lines(tmp_path):
 def test_known_noise_is_dropped_on_the_command_line_path_only(caplog):
   import logging
   from lbvae import cli
+  absl, aio, xla = (logging.getLogger(n) for n in ("absl", "asyncio", "jax._src.xla_bridge"))
   loggers = [logging.getLogger(name) for name in cli.QUIET]
   kept = [list(logger.filters) for logger in loggers]
+  hook = sys.unraisablehook
   assert not any(isinstance(f, cli._DropMessages) for l in loggers for f in l.filters)
   cli.quiet_known_noise()
-  cli.quiet_known_noise()                      # idempotent: one filter each
+  wrapped = sys.unraisablehook
+  cli.quiet_known_noise()                      # idempotent: one filter, one hook
   try:
+    assert wrapped is not hook and sys.unraisablehook is wrapped
     with caplog.at_level(logging.INFO):
-      loggers[0].warning("CheckpointManagerOptions.read_only=True, setting create=False.")
-      loggers[0].warning("Given directory is read only=/tmp/x")
-      loggers[1].info("Unable to initialize backend 'tpu': not found")
-      loggers[0].warning("a warning a user can act on")
+      absl.warning("CheckpointManagerOptions.read_only=True, setting create=False.")
+      absl.warning("Given directory is read only=/tmp/x")
+      absl.error("_SignalingThread.run() raised an exception")
+      aio.error("Future exception was never retrieved")
+      xla.info("Unable to initialize backend 'tpu': not found")
+      absl.warning("a warning a user can act on")
     assert [r.getMessage() for r in caplog.records] == ["a warning a user can act on"]
     assert [len(l.filters) for l in loggers] == [len(k) + 1 for k in kept]
   finally:
     for logger, filters in zip(loggers, kept):
       logger.filters[:] = filters
+    sys.unraisablehook = hook
+
+
+_RAISES = """
+import errno, sys
+from lbvae import cli
+def main(argv):
+  if sys.argv[1:] == ["bug"]:
+    raise KeyError("a bug of ours")
+  raise OSError(errno.ENOSPC, "No space left on device", "/full/disk/file.csv")
+cli.run(main)
+"""
+
+
+def test_an_os_error_is_one_line_and_a_bug_is_a_traceback():
+  proc = subprocess.run([sys.executable, "-c", _RAISES, "disk"], cwd=ROOT,
+                        capture_output=True, text=True, timeout=120)
+  assert proc.returncode == 2, proc.stderr
+  [line] = proc.stderr.strip().splitlines()
+  assert line.startswith("error: cannot write a file: No space left on device (")
+  assert line.endswith(" MiB free; /full/disk/file.csv)"), line
+  assert "Traceback" not in proc.stderr
+  bug = subprocess.run([sys.executable, "-c", _RAISES, "bug"], cwd=ROOT,
+                       capture_output=True, text=True, timeout=120)
+  assert bug.returncode == 1 and "Traceback" in bug.stderr

@@ -88,3 +88,33 @@ def test_objective_settings_are_checked_with_one_clear_line(field, value, messag
   (c[group] if group else c)[key] = value
   with pytest.raises(errors.ConfigError, match=re.escape(message)):
     config_lib.validate(c)
+
+
+@pytest.mark.parametrize("field,value,message", [
+    ("seed", -1, "config.seed must be an integer in [0, 2**32), got -1"),
+    ("seed", 2**32, "config.seed must be an integer in [0, 2**32)"),
+    ("adam_eps", float("inf"), "config.adam_eps must be a finite number, got inf"),
+    ("learning_rate", float("nan"), "config.learning_rate must be a finite number"),
+    ("factor_vae.adam_eps", float("inf"), "config.factor_vae.adam_eps must be a finite"),
+    ("collapse.active_threshold", float("inf"),
+     "config.collapse.active_threshold must be a finite"),
+    ("latent_dim", 100_000_000, "config.latent_dim must be an integer in [1, 256]"),
+    ("latent_dim", 257, "config.latent_dim must be an integer in [1, 256]"),
+    ("eval.factor_vae_votes", -5, "config.eval.factor_vae_votes must be an integer >= 0"),
+    ("eval.factor_vae_votes", 2, "config.eval.factor_vae_votes must be 0 (no FactorVAE"),
+    ("eval.num_bins", 1, "config.eval.num_bins must be an integer >= 2"),
+    ("eval.posterior_samples", -1, "config.eval.posterior_samples must be an integer"),
+])
+def test_values_that_used_to_pass_are_refused_in_one_line(field, value, message):
+  c = config_lib.defaults()
+  group, _, key = field.rpartition(".")
+  (c[group] if group else c)[key] = value
+  with pytest.raises(errors.ConfigError, match=re.escape(message)):
+    config_lib.validate(c)
+
+
+def test_latent_dim_bound_is_the_largest_model_that_builds():
+  c = config_lib.defaults()
+  c.latent_dim = 256
+  config_lib.validate(c)
+  assert state_lib.make_model(c, 1).latent_dim == 256

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from file_state import snapshot
+import small_disk
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -89,6 +90,14 @@ def test_smoke_sweep_sharded_over_4_devices_equals_one_device(smoke, env, tmp_pa
     ("--config.batch_size=0", "error: config.batch_size must be an integer >= 1", False),
     ("--config.grid_chunk=-2", "error: config.grid_chunk must be an integer >= -1",
      False),
+    ("--config.seed=-1", "error: config.seed must be an integer in [0, 2**32)", False),
+    ("--config.batch_size=1000000000", "error: config.batch_size=1000000000 needs at "
+     "least", False),
+    ("--config.adam_eps=inf", "error: config.adam_eps must be a finite number", False),
+    ("--config.latent_dim=100000000", "error: config.latent_dim must be an integer in "
+     "[1, 256]", False),
+    ("--config.eval.factor_vae_votes=-5", "error: config.eval.factor_vae_votes must be "
+     "an integer >= 0", False),
 ])
 def test_bad_input_is_one_line_and_exit_2(smoke, env, tmp_path, override, message,
                                           existing):
@@ -158,3 +167,58 @@ def test_smoke_sweep_on_the_three_channel_scenes(env, tmp_path):
   params, _ = train.load_params(os.path.join(workdir, "phase2", "checkpoints"))
   kernel = params["decoder"]["ConvTranspose_3"]["kernel"]
   assert kernel.shape[-1] == 3 and kernel.shape[0] == 4  # grid of 4 models
+
+
+def _one_error(result, *fragments):
+  assert result.returncode == 2, result.stderr[-3000:]
+  errors = [l for l in result.stderr.splitlines() if l.startswith("error:")]
+  assert len(errors) == 1, result.stderr[-3000:]
+  assert "Traceback" not in result.stderr, result.stderr[-3000:]
+  for fragment in fragments:
+    assert fragment in errors[0], errors[0]
+  return errors[0]
+
+
+def test_a_workdir_that_is_a_file(env, tmp_path):
+  path = tmp_path / "run"
+  path.write_text("not a directory")
+  _one_error(sweep(env, "--config=configs/smoke.py", f"--workdir={path}"),
+             f"--workdir {path} is a file, not a directory")
+  _one_error(evaluate(env, f"--workdir={path}"),
+             f"--workdir {path} is a file, not a directory")
+  assert path.read_text() == "not a directory"
+
+
+@pytest.mark.slow
+def test_a_read_only_workdir_is_refused_before_any_work(smoke, env, tmp_path):
+  with small_disk.read_only(smoke[0], tmp_path / "ro") as ro:
+    before = snapshot(ro)
+    _one_error(sweep(env, "--config=configs/smoke.py", f"--workdir={ro}"),
+               f"cannot write in --workdir {ro}: Read-only file system", "MiB free")
+    result = evaluate(env, f"--workdir={ro}", "--noprogress")
+    _one_error(result, f"cannot write in --workdir {ro}: Read-only file system")
+    assert "to evaluate" not in result.stdout      # refused before any model
+    assert snapshot(ro) == before
+
+
+@pytest.mark.slow
+def test_a_full_disk_is_one_line_and_keeps_the_earlier_checkpoint(env, tmp_path):
+  """The smoke sweep on a 30 MB file system fills it at its second checkpoint."""
+  with small_disk.tmpfs(tmp_path / "disk", "30m") as disk:
+    workdir = os.path.join(disk, "run")
+    result = sweep(env, "--config=configs/smoke.py", f"--workdir={workdir}",
+                   "--noprogress")
+    _one_error(result, "cannot write checkpoint 4 of phase 1: No space left on "
+               "device", "MiB free")
+    assert os.path.isfile(os.path.join(workdir, "phase1", "checkpoints", "2",
+                                       "_CHECKPOINT_METADATA"))
+    assert os.path.getsize(os.path.join(workdir, "config.json")) > 0
+
+
+@pytest.mark.slow
+def test_a_disk_too_small_for_the_first_files(env, tmp_path):
+  with small_disk.tmpfs(tmp_path / "disk", "4k") as disk:
+    line = _one_error(sweep(env, "--config=configs/smoke.py",
+                            f"--workdir={os.path.join(disk, 'run')}", "--noprogress"),
+                      "No space left on device", "MiB free")
+    assert f"cannot write {disk}/run/" in line

@@ -12,12 +12,18 @@ source, which often lives on a read-only or shared mount. The file name carries 
 hash of the source's absolute path, size and modification time, and of the
 conversion, so a changed source is converted again. Writes go to a temporary file
 that is renamed into place when complete: an interrupted conversion leaves no
-half-written cache behind.
+half-written cache behind. The temporary's blocks are allocated in full before it is
+memory-mapped (``posix_fallocate``), so a full file system is a
+:class:`lbvae.errors.DataError` line up front, never a SIGBUS half-way; its name
+holds the writer's pid, and the temporaries of a writer that no longer runs (one
+killed during its conversion) are removed by the next conversion.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import io
 import logging
 import os
 import pathlib
@@ -27,6 +33,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from lbvae import errors
+from lbvae import files
 
 ENV_VAR = "LBVAE_CACHE_DIR"
 _FORMAT = "lbvae-cache-v1"
@@ -60,6 +67,59 @@ def cache_path(stem: str, sources: Sequence[str], conversion: str) -> pathlib.Pa
   return cache_dir() / f"{stem}-{digest.hexdigest()[:16]}.npy"
 
 
+def _npy_header(shape: tuple) -> bytes:
+  """The .npy header of uint8[shape]."""
+  header = {"descr": np.lib.format.dtype_to_descr(np.dtype(np.uint8)),
+            "fortran_order": False, "shape": shape}
+  buffer = io.BytesIO()
+  np.lib.format.write_array_header_1_0(buffer, header)
+  return buffer.getvalue()
+
+
+def _pid_alive(pid: int) -> bool:
+  try:
+    os.kill(pid, 0)
+  except ProcessLookupError:
+    return False
+  except PermissionError:
+    return True
+  return True
+
+
+def remove_stale_temporaries(directory: pathlib.Path) -> list[pathlib.Path]:
+  """Removes the ``<stem>.<pid>.<random>.tmp`` files of writers that no longer run.
+
+  Returns:
+    The files removed.
+  """
+  removed = []
+  for tmp in directory.glob("*.tmp"):
+    parts = tmp.name.split(".")
+    if len(parts) >= 4 and parts[-3].isdigit() and not _pid_alive(int(parts[-3])):
+      try:
+        tmp.unlink()
+        removed.append(tmp)
+      except FileNotFoundError:
+        pass
+  if removed:
+    logging.warning("lbvae: removed %d stale temporary file(s) of an interrupted "
+                    "conversion in %s", len(removed), directory)
+  return removed
+
+
+def _allocate(fd: int, nbytes: int) -> None:
+  """Allocates ``nbytes`` of the file's blocks now (ENOSPC here, not a SIGBUS later)."""
+  try:
+    os.posix_fallocate(fd, 0, nbytes)
+  except OSError as e:
+    if e.errno not in (errno.EOPNOTSUPP, errno.EINVAL):
+      raise
+    os.ftruncate(fd, nbytes)   # a file system without fallocate: write it densely
+    block = bytes(1 << 20)
+    for start in range(0, nbytes, len(block)):
+      os.pwrite(fd, block[:nbytes - start], start)
+
+
 def cached_uint8(path: pathlib.Path, shape: Sequence[int],
                  fill: Callable[[np.ndarray], None], what: str) -> np.ndarray:
   """Memory-maps the cache at ``path``, creating it with ``fill`` first if needed.
@@ -83,7 +143,8 @@ def cached_uint8(path: pathlib.Path, shape: Sequence[int],
                     cached.dtype, list(cached.shape), list(shape))
   try:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.stem + ".", suffix=".tmp",
+    remove_stale_temporaries(path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f"{path.stem}.{os.getpid()}.", suffix=".tmp",
                                dir=path.parent)
     os.close(fd)
   except OSError as e:
@@ -93,14 +154,23 @@ def cached_uint8(path: pathlib.Path, shape: Sequence[int],
   logging.warning("lbvae: converting %s once into %s (%.2f GiB uint8)", what, path,
                   nbytes / 2**30)
   try:
-    out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=shape)
+    header = _npy_header(shape)
+    fd = os.open(tmp, os.O_RDWR)
+    try:
+      _allocate(fd, len(header) + nbytes)
+      os.pwrite(fd, header, 0)
+    finally:
+      os.close(fd)
+    out = np.lib.format.open_memmap(tmp, mode="r+", dtype=np.uint8, shape=shape)
     fill(out)
     out.flush()
     del out
     os.replace(tmp, path)
   except OSError as e:
-    raise errors.DataError(f"cannot write the image cache {path} ({e}); set {ENV_VAR} "
-                         "to a directory with enough space") from e
+    raise errors.DataError(
+        f"cannot write the image cache {path} ({nbytes / 2**30:.2f} GiB): "
+        f"{e.strerror or e} ({files.free_space(str(path.parent))}); set {ENV_VAR} "
+        "to a directory with enough space") from None
   finally:
     if os.path.exists(tmp):
       os.remove(tmp)

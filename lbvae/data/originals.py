@@ -114,9 +114,16 @@ def _grid_rows(layout: Layout, classes: np.ndarray, path: str) -> np.ndarray:
 
 
 def _classes_from_values(layout: Layout, values: np.ndarray, path: str) -> np.ndarray:
+  """Class indices of factor values ``float[N, F]`` (the nearest published grid
+  point); a NaN, an infinity or a value off the grid is a DataError."""
   classes = np.empty(values.shape, np.int64)
   for f, grid in enumerate(layout.values):
     col = values[:, f]
+    bad = np.flatnonzero(~np.isfinite(col))
+    errors.require(bad.size == 0, f"{path}: labels: factor "
+                   f"{layout.factor_names[f]!r} has {bad.size} non-finite value(s) "
+                   f"({col[bad[:1]].tolist()} in row {bad[:1].tolist()})",
+                   errors.DataError)
     k = np.abs(col[:, None] - grid[None, :]).argmin(axis=1)
     step = np.min(np.diff(grid)) if len(grid) > 1 else 1.0
     off = np.abs(col - grid[k]) > 0.01 * step

@@ -32,6 +32,7 @@ import jax
 
 from lbvae import errors
 from lbvae import train
+from lbvae.train import checkpoint as checkpoint_lib
 from lbvae.train import workdir as workdir_lib
 
 PHASES = (1, 2)
@@ -54,6 +55,8 @@ class Phase:
       means (the parts: the objective's own columns of ``final_metrics.csv``).
     objective: the training objective (``lbvae.objectives``), from ``grid.json``
       (``beta_vae`` for runs made before objectives existed).
+    fingerprint: the checkpoint's content (``lbvae.train.checkpoint.fingerprint``),
+      part of the evaluation cache's key.
   """
   number: int
   name: str
@@ -62,6 +65,7 @@ class Phase:
   restore: Callable[[], Any]
   train_means: dict
   objective: str = "beta_vae"
+  fingerprint: str = ""
 
   def describe(self) -> str:
     """One line: the phase's grid and checkpoint."""
@@ -121,6 +125,28 @@ def _train_means(path: str) -> dict:
   return out
 
 
+def _readable_step(directory: str, steps: list[int], phase: int,
+                   problems: list[str]) -> int:
+  """The newest of ``steps`` whose checkpoint decodes, with one line in
+  ``problems`` per newer one passed over; else the newest (its models are then
+  named unreadable when they are restored)."""
+  passed = []
+  for step in reversed(steps):
+    try:
+      checkpoint_lib.check_readable(directory, step)
+      problems.extend(passed)
+      return step
+    except errors.CheckpointError as e:
+      passed.append(f"phase {phase}: {e}; using the next older checkpoint")
+  return steps[-1]
+
+
+def any_checkpoint(workdir: str) -> bool:
+  """Whether some phase of ``workdir`` has a checkpoint directory (nothing read)."""
+  paths = workdir_lib.Paths(workdir)
+  return any(_steps(paths.checkpoints(n)) for n in PHASES)
+
+
 def find_phases(workdir: str) -> tuple[list[Phase], list[str]]:
   """The phases of a run that have a checkpoint, and one line per problem.
 
@@ -128,9 +154,11 @@ def find_phases(workdir: str) -> tuple[list[Phase], list[str]]:
     workdir: the trainer's run directory.
 
   Returns:
-    (phases in order, problems): a phase without checkpoint or with an unreadable
-    ``grid.json`` is left out and named in ``problems``; an unfinished phase is
-    kept (its latest checkpoint) and named too.
+    (phases in order, problems): each phase's newest checkpoint that decodes
+    (a newer one that does not is named in ``problems``); a phase without
+    checkpoint or with an unreadable ``grid.json`` is left out and named; a missing
+    ``grid.json`` is read from the checkpoint's own metadata (the same JSON) and
+    named; an unfinished phase is kept (its latest checkpoint) and named too.
   """
   paths = workdir_lib.Paths(workdir)
   phases, problems = [], []
@@ -140,10 +168,15 @@ def find_phases(workdir: str) -> tuple[list[Phase], list[str]]:
     if not steps:
       problems.append(f"phase {n}: no checkpoint in {directory}; skipped")
       continue
-    step = steps[-1]
+    step = _readable_step(directory, steps, n, problems)
     name = f"phase {n} checkpoint {os.path.join(directory, str(step))}"
+    grid_file = paths.grid(n)
+    if not os.path.exists(grid_file):   # the same JSON is stored in each checkpoint
+      grid_file = os.path.join(directory, str(step), "meta", "metadata")
+      problems.append(f"phase {n}: {paths.grid(n)} is missing; members read from "
+                      f"{grid_file}")
     try:
-      with open(paths.grid(n)) as f:
+      with open(grid_file) as f:
         grid = json.load(f)
       members = [{"phase": n, "beta": float(m["beta"]),
                   "lambda": float(m["lambda"]) if n == 2 else 0.0,
@@ -151,7 +184,7 @@ def find_phases(workdir: str) -> tuple[list[Phase], list[str]]:
                   "frozen_step": m.get("frozen_step"), "index": int(m["member"])}
                  for m in grid["members"]]
     except (OSError, ValueError, KeyError, TypeError) as e:
-      problems.append(f"phase {n}: cannot read {paths.grid(n)} "
+      problems.append(f"phase {n}: cannot read {grid_file} "
                       f"({type(e).__name__}: {e}); skipped")
       continue
     end = grid.get("end_step")
@@ -162,7 +195,8 @@ def find_phases(workdir: str) -> tuple[list[Phase], list[str]]:
         number=n, name=name, step=step, members=members,
         restore=lambda d=directory, s=step: train.load_params(d, s)[0],
         train_means=_train_means(paths.final_metrics(n)),
-        objective=str(grid.get("objective", "beta_vae"))))
+        objective=str(grid.get("objective", "beta_vae")),
+        fingerprint=checkpoint_lib.fingerprint(directory, step)))
   return phases, problems
 
 

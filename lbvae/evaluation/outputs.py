@@ -63,7 +63,8 @@ def model_rows(entries, paths, settings, problems):
   """
   rows, model_figs, mi, seconds = [], [], {}, []
   for ph, m in sorted(entries.values(), key=lambda e: tables.sort_key(e[1])):
-    hit = store.load_entry(paths, m, step=ph.step, settings=settings)
+    hit = store.load_entry(paths, m, step=ph.step, settings=settings,
+                           checkpoint=ph.fingerprint)
     if hit is None:
       continue
     row = dict(key_of(m), step=ph.step, finite=int(bool(m["finite"])),

@@ -36,6 +36,7 @@ import tqdm
 
 from lbvae import pytrees
 from lbvae import errors
+from lbvae import files
 from lbvae import data
 from lbvae.evaluation import checkpoints
 from lbvae.evaluation import collapse_curves
@@ -48,6 +49,9 @@ from lbvae.evaluation import samples as samples_lib
 from lbvae.evaluation import store
 from lbvae.evaluation import tables
 from lbvae.train import config as config_lib
+from lbvae.train import hosts
+from lbvae.train import sharding
+from lbvae.train import workdir as workdir_lib
 
 # Evaluation fields the trainer's configs may lack (see with_eval_defaults):
 # FactorVAE votes (2/3 train, 1/3 test; 0 = no FactorVAE score) and their batch.
@@ -71,10 +75,14 @@ def with_eval_defaults(config):
   """``config`` with every ``eval.*`` field of ``train.config.defaults()``.
 
   A workdir written before a field existed (e.g. the FactorVAE vote settings) gets
-  the default value, so that it can be overridden like the others.
+  the default value, so that it can be overridden like the others; ``distributed``
+  is reset to False (the training's setting does not carry over to the pass).
   """
   config = config.copy_and_resolve_references()
   with config.unlocked():
+    # How the training ran is not how this pass runs: several processes only when
+    # asked for here (--config.distributed=True or LBVAE_DISTRIBUTED=1).
+    config.distributed = False
     for k, v in config_lib.defaults().eval.items():
       if k not in config.eval:
         config.eval[k] = v
@@ -93,7 +101,9 @@ def encoder_batch(config) -> int:
 
 def _settings(config) -> dict:
   """The evaluation settings that a cache entry must match; validated."""
-  ev = with_eval_defaults(config).eval
+  config = with_eval_defaults(config)
+  config_lib.validate_eval(config)
+  ev = config.eval
   out = {"num_train": int(ev.num_train), "num_test": int(ev.num_test),
          "num_bins": int(ev.num_bins),
          "factor_vae_votes": int(ev.factor_vae_votes),
@@ -105,14 +115,6 @@ def _settings(config) -> dict:
          "heldout_nll": "one reparameterised sample per image",
          # dci_*: disentanglement_lib's trees; the LASSO's numbers are dci_lasso_*.
          "dci": "gradient-boosted trees"}
-  lowest = {"num_train": 2, "num_test": 1, "num_bins": 2, "factor_vae_votes": 0,
-            "factor_vae_batch": 2, "posterior_samples": 0}
-  for k, lo in lowest.items():
-    errors.require(out[k] >= lo, f"config.eval.{k} must be >= {lo}, got {out[k]}")
-  errors.require(out["factor_vae_votes"] not in (1, 2),
-              "config.eval.factor_vae_votes must be 0 (no FactorVAE score) or >= 3")
-  errors.require(int(ev.batch_size) >= 1,
-              f"config.eval.batch_size must be >= 1, got {ev.batch_size}")
   return out
 
 
@@ -160,7 +162,8 @@ def _evaluate_seed(seed, todo, ds, config, settings, paths, restored, problems,
     finite = [bool(ok) and bool(m["finite"]) for m, ok in zip(members, finite)]
     for m, ok in zip(members, finite):
       if not ok:
-        store.save_entry(paths, m, step=ph.step, settings=settings, scores=None)
+        store.save_entry(paths, m, step=ph.step, settings=settings,
+                         checkpoint=ph.fingerprint, scores=None)
         bar.update(1)
     good = [i for i, ok in enumerate(finite) if ok]
     if good:
@@ -194,12 +197,30 @@ def _evaluate_seed(seed, todo, ds, config, settings, paths, restored, problems,
     t1 = time.perf_counter()
     outputs.model_figures(paths, m, res, ds.factor_names)
     store.save_entry(paths, m, step=ph.step, settings=settings,
+                     checkpoint=ph.fingerprint,
                      seconds=shared + time.perf_counter() - t1,
                      scores=res["scores"], mi=res["mi"],
                      mi_posterior=res["mi_posterior"],
                      kl_per_latent=res["kl_per_latent"])
   clock.lap("figures")
   return len(keys)
+
+
+def _share(todo: dict, index: int, count: int) -> dict:
+  """Process ``index``'s share of ``todo`` {seed: [(phase, member)]} of ``count``:
+  every count-th model in seed order, so each seed's models spread over the
+  processes and no model is scored twice."""
+  out, position = {}, 0
+  for seed in sorted(todo):
+    for item in todo[seed]:
+      if position % count == index:
+        out.setdefault(seed, []).append(item)
+      position += 1
+  return out
+
+
+_UNTRAINED = ("no checkpoints in {0} (train it first: python -m experiments.sweep "
+              "--workdir={0})")
 
 
 def evaluate_workdir(workdir: str, config, *,
@@ -220,16 +241,28 @@ def evaluate_workdir(workdir: str, config, *,
   Raises:
     lbvae.errors.Error: no such directory, no checkpoint at all, bad settings;
       :class:`lbvae.errors.CheckpointError` when every checkpoint that holds a
-      model to evaluate is unreadable (nothing could be evaluated).
+      model to evaluate is unreadable (nothing could be evaluated);
+      :class:`lbvae.errors.WorkdirBusy` while another run writes ``workdir``.
   """
   t0 = time.perf_counter()
-  clock = _Clock()
   errors.require(os.path.isdir(workdir), f"workdir {workdir} does not exist")
+  errors.require(checkpoints.any_checkpoint(workdir), _UNTRAINED.format(workdir))
+  files.check_writable_dir(workdir, what="workdir", must_exist=True)
   settings = _settings(config)
+  hosts.maybe_initialize_distributed(config)
+  hosts.check_same_run(workdir_lib.run_facts(config))
+  # Under jax.distributed process 0 holds the lock for all of them.
+  with workdir_lib.locked(workdir, writer=sharding.is_main_process()):
+    return _evaluate_locked(workdir, config, settings, log, progress, t0)
+
+
+def _evaluate_locked(workdir: str, config, settings, log, progress,
+                     t0) -> PassResult:
+  """:func:`evaluate_workdir` while it holds the workdir's lock."""
+  clock = _Clock()
   paths = store.Paths(workdir)
   phases, problems = checkpoints.find_phases(workdir)
-  errors.require(bool(phases), f"no checkpoints in {workdir} (train it first: "
-              f"python -m experiments.sweep --workdir={workdir})")
+  errors.require(bool(phases), _UNTRAINED.format(workdir))
   for p in problems:
     log(p)
   ds = data.load(config.dataset.name, config.dataset.source,
@@ -242,12 +275,16 @@ def evaluate_workdir(workdir: str, config, *,
   entries, todo = {}, {}
   for ph in phases:
     for m in ph.members:
-      if store.load_entry(paths, m, step=ph.step, settings=settings) is None:
+      if store.load_entry(paths, m, step=ph.step, settings=settings,
+                          checkpoint=ph.fingerprint) is None:
         todo.setdefault(int(m["seed"]), []).append((ph, m))
       entries[store.model_id(m)] = (ph, m)
   num_todo = sum(len(v) for v in todo.values())
   log(f"{len(entries)} models in {len(phases)} phase(s): {num_todo} to evaluate, "
       f"{len(entries) - num_todo} cached")
+  hosts.sync("lbvae evaluate: the cache is read")   # before any process writes it
+  todo = _share(todo, jax.process_index(), jax.process_count())
+  num_todo = sum(len(v) for v in todo.values())
 
   clock.lap("setup")
   restored, pass_problems = {}, []
@@ -262,6 +299,12 @@ def evaluate_workdir(workdir: str, config, *,
   for p in pass_problems:
     log(p)
   problems = problems + pass_problems
+  num_new = hosts.total(num_new)   # waits for every process to finish scoring
+  if not sharding.is_main_process():   # process 0 writes the tables and the report
+    return PassResult(report=paths.report, metrics_csv=paths.metrics_csv,
+                      summary_csv=paths.summary_csv, num_models=len(entries),
+                      num_evaluated=num_new, num_cached=0, problems=problems,
+                      seconds=time.perf_counter() - t0)
 
   rows, model_figs, mi, model_seconds = outputs.model_rows(entries, paths,
                                                           settings, problems)

@@ -11,17 +11,19 @@ Layout under a training run's directory ``DIR`` (arXiv 2602.09277, §4 reports):
   DIR/eval/figures/models/<id>_recon.png        reconstructions,
   DIR/eval/figures/models/<id>_traversal.png    traversals (and .gif)
   DIR/eval/cache/<id>.json                    per model: scores, MI matrix, per-latent
-                                              KL, checkpoint step, settings
+                                              KL, checkpoint step and fingerprint,
+                                              settings
 
 ``<id>`` is e.g. ``p2_b16_l4_s0`` (phase 2, β = 16, λ = 4, seed 0). A cache entry is
-valid when its checkpoint step and evaluation settings match and the model's figures
-exist; anything else (absent, stale, unreadable) means "evaluate again". Writes are
+valid when its checkpoint step, the checkpoint's content (its fingerprint: file
+sizes and mtimes) and the evaluation settings match and the model's figures exist; anything else (absent, stale, unreadable) means "evaluate again". Writes are
 atomic, so an interrupted pass leaves only whole entries.
 
 Synopsis::
 
   paths = store.Paths("runs/default")
-  entry = store.load_entry(paths, key, step=2000, settings=settings)   # or None
+  entry = store.load_entry(paths, key, step=2000, settings=settings,
+                           checkpoint=fingerprint)                   # or None
 """
 
 from __future__ import annotations
@@ -81,7 +83,8 @@ class Paths:
     return os.path.relpath(path, self.root)
 
 
-def load_entry(paths: Paths, key: dict, *, step: int, settings: dict):
+def load_entry(paths: Paths, key: dict, *, step: int, settings: dict,
+               checkpoint: str):
   """A model's cache entry, or None when absent, stale, unreadable or incomplete.
 
   Args:
@@ -89,6 +92,7 @@ def load_entry(paths: Paths, key: dict, *, step: int, settings: dict):
     key: the model (``phase, beta, lambda, seed``).
     step: the checkpoint step the entry must come from.
     settings: the evaluation settings it must have been computed with.
+    checkpoint: the checkpoint's fingerprint it must have been computed from.
 
   Returns:
     The entry dict (``scores`` is None for a model with non-finite parameters),
@@ -101,7 +105,8 @@ def load_entry(paths: Paths, key: dict, *, step: int, settings: dict):
     return None
   if not isinstance(entry, dict):
     return None
-  if entry.get("step") != step or entry.get("settings") != settings:
+  if (entry.get("step") != step or entry.get("settings") != settings
+      or entry.get("checkpoint") != checkpoint):
     return None
   if entry.get("scores") is not None and not all(
       os.path.exists(paths.figure(key, k)) for k in FIGURE_KINDS):
@@ -110,7 +115,7 @@ def load_entry(paths: Paths, key: dict, *, step: int, settings: dict):
 
 
 def save_entry(paths: Paths, key: dict, *, step: int, settings: dict,
-               scores: dict | None, mi=None, kl_per_latent=None,
+               checkpoint: str, scores: dict | None, mi=None, kl_per_latent=None,
                seconds: float | None = None, mi_posterior=None) -> None:
   """Writes a model's cache entry (``scores=None``: not scorable).
 
@@ -118,7 +123,8 @@ def save_entry(paths: Paths, key: dict, *, step: int, settings: dict,
   samples, encoding and metrics, plus its own figures).
   """
   entry = {"key": {k: key[k] for k in ("phase", "beta", "lambda", "seed")},
-           "step": step, "settings": settings, "scores": scores,
+           "step": step, "checkpoint": checkpoint, "settings": settings,
+           "scores": scores,
            "seconds": seconds}
   if mi is not None:
     entry["mi"] = [[float(v) for v in row] for row in mi]

@@ -42,6 +42,7 @@ import ml_collections
 import numpy as np
 
 from lbvae import errors
+from lbvae import files
 from lbvae.linear import plots
 from lbvae.linear import problem as problem_lib
 from lbvae.linear import progress as progress_lib
@@ -59,14 +60,11 @@ def _write_csv(path: str, columns: Sequence[str],
 def check_workdir(workdir: str) -> None:
   """Raises errors.Error unless ``workdir`` is (or can become) a writable folder."""
   errors.require(bool(workdir), "--workdir is required")
-  errors.require(not os.path.exists(workdir) or os.path.isdir(workdir),
-              f"--workdir={workdir} exists and is not a folder")
+  files.check_writable_dir(workdir, what="--workdir")
   try:
     os.makedirs(workdir, exist_ok=True)
   except OSError as e:
-    raise errors.ConfigError(
-        f"--workdir={workdir} cannot be created ({e.strerror})") from None
-  errors.require(os.access(workdir, os.W_OK), f"--workdir={workdir} is not writable")
+    raise files.disk_error(e, f"--workdir {workdir}", workdir) from None
 
 
 def write(results: protocol.Results, config, workdir: str) -> list[str]:

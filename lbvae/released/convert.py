@@ -156,6 +156,15 @@ def torch_shapes(latent_dim: int, num_channels: int) -> dict[str, tuple]:
   return out
 
 
+def max_checkpoint_bytes() -> int:
+  """The most bytes a ``.pth`` of the authors' conv VAE can need: its parameters at
+  the largest latent_dim (``models.MAX_LATENT_DIM``) and 3 channels, in float64 (the
+  widest storage), three times over (a training checkpoint adds Adam's two moments),
+  plus 1 MiB for the pickle and the small records."""
+  shapes = torch_shapes(models.MAX_LATENT_DIM, 3).values()
+  return 3 * 8 * sum(int(np.prod(s)) for s in shapes) + 2**20
+
+
 def _check_shapes(state: dict, latent_dim: int, num_channels: int, name: str) -> None:
   bad = [f"{k} {tuple(np.shape(state[k]))} (expected {want})"
          for k, want in torch_shapes(latent_dim, num_channels).items()

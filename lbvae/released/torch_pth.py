@@ -17,6 +17,13 @@ raises :class:`lbvae.errors.DataError` naming the file and the global, before
 anything is called. Tensors come back as NumPy arrays (dtype from the storage type,
 shape, strides and offset honoured, the storage's byte order converted).
 
+Only a regular file is read (after resolving links: a link to ``/dev/zero`` or to a
+FIFO is refused without reading). Sizes are bounded before anything is allocated:
+an archive whose members declare more than ``max_bytes`` in all (default: what the
+authors' conv VAE can need, ``convert.max_checkpoint_bytes``), a view that holds
+more elements than its storage (a zero stride repeating one value), and tensors
+that would take more than ``max_bytes`` together are refused.
+
 Synopsis::
 
   state = torch_pth.load("betavae_beta_4_seed_0.pth")   # {name: np.ndarray}
@@ -29,14 +36,18 @@ recent PyTorch (``torch.save(torch.load(f), f)``).
 from __future__ import annotations
 
 import collections
+import functools
 import io
+import os
 import pickle
+import stat
 import zipfile
 
 import ml_dtypes
 import numpy as np
 
 from lbvae import errors
+from lbvae.released import convert
 
 # Storage type names -> NumPy dtypes (little-endian; see _storage for big-endian).
 STORAGE_DTYPES = {
@@ -55,8 +66,23 @@ class _StorageType:
     self.dtype = np.dtype(STORAGE_DTYPES[name])
 
 
+class _Budget:
+  """Bytes the tensors of one file may still take; refuses what goes over."""
+
+  def __init__(self, path: str, max_bytes: int):
+    self.path, self.max_bytes, self.left = path, max_bytes, max_bytes
+
+  def take(self, nbytes: int, what: str) -> None:
+    if nbytes > self.left:
+      raise errors.DataError(
+          f"{self.path}: refused: {what} would take {nbytes} bytes, past the "
+          f"{self.max_bytes} bytes that the authors' conv VAE can need")
+    self.left -= nbytes
+
+
 def _check_strided(storage: np.ndarray, offset, size, stride) -> None:
-  """Refuses a view that would read outside its storage (as_strided does not check)."""
+  """Refuses a view that would read outside its storage (as_strided does not check)
+  or hold more elements than it (a zero stride repeating values)."""
   ok = (isinstance(offset, int) and offset >= 0 and len(size) == len(stride)
         and all(isinstance(n, int) and n >= 0 for n in size)
         and all(isinstance(s, int) and s >= 0 for s in stride))
@@ -66,14 +92,21 @@ def _check_strided(storage: np.ndarray, offset, size, stride) -> None:
   if not ok:
     raise ValueError(f"tensor view (offset {offset!r}, size {size!r}, stride "
                      f"{stride!r}) does not fit its storage of {storage.size} elements")
+  numel = int(np.prod(size, dtype=object))
+  if numel > storage.size:
+    raise ValueError(f"tensor view of size {size!r} (stride {stride!r}) expands its "
+                     f"storage of {storage.size} elements to {numel}")
 
 
-def _rebuild_tensor(storage, storage_offset, size, stride, *unused):
+def _rebuild_tensor(storage, storage_offset, size, stride, *unused, budget=None):
   """``torch._utils._rebuild_tensor_v2`` (and v1): a NumPy copy of the view."""
   if not isinstance(storage, np.ndarray):
     raise ValueError("a tensor's storage is not a storage record")
   size, stride = tuple(size), tuple(stride)
   _check_strided(storage, storage_offset, size, stride)
+  if budget is not None:
+    budget.take(int(np.prod(size, dtype=object)) * storage.dtype.itemsize,
+                f"a tensor of size {size!r}")
   if not all(size):
     return np.zeros(size, storage.dtype)
   item = storage.dtype.itemsize
@@ -104,15 +137,18 @@ class _Unpickler(pickle.Unpickler):
   """Resolves only :data:`ALLOWED` globals; storages come from the zip."""
 
   def __init__(self, data: bytes, path: str, archive: zipfile.ZipFile, prefix: str,
-               byteorder: str):
+               byteorder: str, budget: _Budget):
     super().__init__(io.BytesIO(data))
     self.path, self.archive, self.prefix = path, archive, prefix
-    self.byteorder = byteorder
+    self.byteorder, self.budget = byteorder, budget
     self.storages: dict[str, np.ndarray] = {}
 
   def find_class(self, module, name):
     try:
-      return ALLOWED[(module, name)]
+      found = ALLOWED[(module, name)]
+      if found is _rebuild_tensor:
+        return functools.partial(_rebuild_tensor, budget=self.budget)
+      return found
     except (KeyError, TypeError):
       raise errors.DataError(
           f"{self.path}: refused to load: its pickle names the global "
@@ -154,23 +190,57 @@ def _prefix(path: str, names: list[str]) -> str:
   return pickles[0][:-len("data.pkl")]
 
 
-def load(path: str):
+def _open_regular(path: str):
+  """The file at ``path`` (links resolved) opened for reading; anything but a
+  regular file (a device, a FIFO, a directory) is refused before a byte is read."""
+  real = os.path.realpath(path)
+  fd = os.open(real, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))  # a FIFO: no wait
+  mode = os.fstat(fd).st_mode
+  if not stat.S_ISREG(mode):
+    os.close(fd)
+    kind = ("a FIFO" if stat.S_ISFIFO(mode) else "a directory" if stat.S_ISDIR(mode)
+            else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else
+            "not a regular file")
+    link = f" (a link to {real})" if real != os.path.abspath(path) else ""
+    raise errors.DataError(f"{path}{link} is {kind}, not a regular .pth file")
+  return os.fdopen(fd, "rb")
+
+
+def _check_sizes(path: str, archive: zipfile.ZipFile, max_bytes: int) -> None:
+  """Refuses an archive whose members declare more than ``max_bytes`` in all (zipfile
+  never inflates a member past its declared size)."""
+  declared = sum(info.file_size for info in archive.infolist())
+  if declared > max_bytes:
+    big = max(archive.infolist(), key=lambda info: info.file_size)
+    raise errors.DataError(
+        f"{path}: refused: its members declare {declared} bytes ({big.filename}: "
+        f"{big.file_size}), past the {max_bytes} bytes that the authors' conv VAE "
+        "can need")
+
+
+def load(path: str, *, max_bytes: int | None = None):
   """The object saved in a ``.pth`` file, tensors as NumPy arrays.
 
   Args:
-    path: a file written by ``torch.save`` (zip format).
+    path: a regular file (or a link to one) written by ``torch.save`` (zip format).
+    max_bytes: the most bytes its members and its tensors may take (default:
+      ``convert.max_checkpoint_bytes()``, the authors' conv VAE).
 
   Returns:
     What was saved, with every tensor (and parameter) a ``np.ndarray`` of its dtype
     and shape; for a state dict, an ``OrderedDict`` of name -> array.
 
   Raises:
-    lbvae.errors.DataError: the file is missing, not a zip (or truncated or corrupt),
-      legacy-format, or its pickle names a global outside :data:`ALLOWED` or is
-      otherwise malformed. Nothing the file names is ever called unless allowed.
+    lbvae.errors.DataError: the file is missing, not a regular file, not a zip (or
+      truncated or corrupt), legacy-format, larger than ``max_bytes``, or its pickle
+      names a global outside :data:`ALLOWED` or is otherwise malformed. Nothing the
+      file names is ever called unless allowed.
   """
+  if max_bytes is None:
+    max_bytes = convert.max_checkpoint_bytes()
   try:
-    with zipfile.ZipFile(path) as archive:
+    with _open_regular(path) as f, zipfile.ZipFile(f) as archive:
+      _check_sizes(path, archive, max_bytes)
       prefix = _prefix(path, archive.namelist())
       names = set(archive.namelist())
       byteorder = "little"
@@ -179,11 +249,14 @@ def load(path: str):
         if byteorder not in ("little", "big"):
           raise errors.DataError(f"{path}: unknown byte order {byteorder!r:.20}")
       data = archive.read(f"{prefix}data.pkl")
-      return _Unpickler(data, path, archive, prefix, byteorder).load()
+      return _Unpickler(data, path, archive, prefix, byteorder,
+                        _Budget(path, max_bytes)).load()
   except errors.Error:
     raise
   except FileNotFoundError:
     raise errors.DataError(f"{path} does not exist") from None
+  except OSError as e:
+    raise errors.DataError(f"{path}: cannot read it ({e.strerror or e})") from None
   except zipfile.BadZipFile as e:
     legacy = _looks_legacy(path)
     raise errors.DataError(

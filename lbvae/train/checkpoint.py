@@ -21,8 +21,8 @@ takes the target sharding of every leaf from the caller (the trainer's own state
 sharding), and :func:`load_params` reads the shapes and dtypes from the checkpoint's
 metadata and returns host numpy arrays.
 
-Before orbax reads an item, :func:`check_readable` reads every byte of its database
-synchronously, so that a corrupt checkpoint is one :class:`lbvae.errors.CheckpointError`
+Before orbax reads an item, :func:`check_readable` reads and decodes every array of
+its database synchronously, so that a corrupt checkpoint is one :class:`lbvae.errors.CheckpointError`
 rather than a failure inside orbax's concurrent reads (which leaves tensorstore
 callbacks raising on stderr after the fact).
 
@@ -36,6 +36,7 @@ Synopsis::
 
 from __future__ import annotations
 
+import hashlib
 import os
 from typing import Any
 
@@ -52,9 +53,12 @@ READ_ERRORS = (OSError, ValueError, KeyError, TypeError)
 
 
 def _options(keep: int | None = None, read_only: bool = False):
-  if read_only:
-    return ocp.CheckpointManagerOptions(read_only=True,
-                                        enable_async_checkpointing=False)
+  if read_only:   # a reader of this process alone: no barrier with other processes
+    here = jax.process_index()
+    return ocp.CheckpointManagerOptions(
+        read_only=True, enable_async_checkpointing=False,
+        multiprocessing_options=ocp.options.MultiprocessingOptions(
+            primary_host=here, active_processes={here}))
   return ocp.CheckpointManagerOptions(max_to_keep=keep, create=True,
                                       enable_async_checkpointing=False)
 
@@ -65,11 +69,13 @@ def _one_line(e: BaseException) -> str:
 
 
 def check_readable(directory: str, step: int) -> None:
-  """Reads every stored byte of the checkpoint's ``state`` item.
+  """Reads and decodes every stored array of the checkpoint's ``state`` item.
 
-  The item is an OCDBT database (orbax's default format); reading all of it -- the
-  manifest, the index and the values -- through one synchronous tensorstore key-value
-  store finds a truncated, missing or corrupt file before orbax opens the arrays.
+  The item is an OCDBT database (orbax's default format) of zarr arrays; reading
+  each array whole through synchronous tensorstore calls -- the manifest, the index,
+  and every chunk decompressed as a restore will -- finds a truncated, missing,
+  zero-filled or otherwise corrupt file before orbax opens the arrays. Keys that
+  belong to no array are read raw.
 
   Args:
     directory: ``DIR/phaseN/checkpoints``.
@@ -87,13 +93,44 @@ def check_readable(directory: str, step: int) -> None:
                  error=errors.CheckpointError)
   if not os.path.exists(os.path.join(item, "manifest.ocdbt")):
     return   # not OCDBT: left to orbax
+  base = {"driver": "ocdbt", "base": f"file://{item}/"}
   try:
-    store = ts.KvStore.open({"driver": "ocdbt", "base": f"file://{item}/"}).result()
-    for key in store.list().result():
-      store.read(key).result()
+    store = ts.KvStore.open(base).result()
+    keys = store.list().result()
+    arrays = {k[:-len(b"/.zarray")] for k in keys if k.endswith(b"/.zarray")}
+    for key in keys:   # what no array decodes: read raw
+      if key.rsplit(b"/", 1)[0] not in arrays:
+        store.read(key).result()
+    for path in sorted(arrays):   # every chunk decoded, as restore will
+      array = ts.open({"driver": "zarr", "kvstore": {**base, "path": path.decode()},
+                       "open": True}, read=True).result()
+      array.read().result()
   except READ_ERRORS as e:
     raise errors.CheckpointError(
         f"checkpoint {name} is unreadable ({_one_line(e)})") from None
+
+
+def fingerprint(directory: str, step: int) -> str:
+  """What identifies the checkpoint's content: every file's path, size and mtime.
+
+  A checkpoint rewritten, truncated or replaced (with its step kept) gets another
+  fingerprint; reading it back is not needed.
+
+  Args:
+    directory: ``DIR/phaseN/checkpoints``.
+    step: the checkpoint's step.
+
+  Returns:
+    A hex digest (sha256) of the sorted ``(path, bytes, mtime_ns)`` of its files.
+  """
+  root = os.path.join(os.path.abspath(directory), str(int(step)))
+  listing = []
+  for d, _, names in os.walk(root):
+    for name in names:
+      path = os.path.join(d, name)
+      st = os.stat(path)
+      listing.append((os.path.relpath(path, root), st.st_size, st.st_mtime_ns))
+  return hashlib.sha256(repr(sorted(listing)).encode()).hexdigest()
 
 
 def _target(abstract, default: jax.sharding.Sharding):
@@ -123,6 +160,23 @@ class PhaseCheckpoints:
 
   def all_steps(self) -> list[int]:
     return list(self._manager.all_steps())
+
+  def readable_step(self, log) -> int | None:
+    """The newest checkpoint that reads and decodes (:func:`check_readable`), or None.
+
+    Each newer one that does not is renamed ``<step>.unreadable`` (kept, never
+    deleted, and no longer a checkpoint) and named in one line through ``log``.
+    """
+    for step in sorted(self.all_steps(), reverse=True):
+      try:
+        check_readable(self.directory, step)
+        return step
+      except errors.CheckpointError as e:
+        aside = os.path.join(self.directory, f"{step}.unreadable")
+        os.replace(os.path.join(self.directory, str(step)), aside)
+        self._manager.reload()
+        log(f"{e}; moved to {aside}, using the next older checkpoint")
+    return None
 
   def stored_fields(self, step: int) -> set[str]:
     """The top-level names of the ``state`` tree stored at ``step``.

@@ -112,6 +112,16 @@ class CollapseProbe:
     return out
 
 
+def recorded(directory: str, step: int) -> bool:
+  """Whether ``DIR/phaseN/collapse_mi.npz`` (written after the step's CSV rows)
+  holds ``step``'s record."""
+  path = os.path.join(directory, "collapse_mi.npz")
+  if not os.path.exists(path):
+    return False
+  with np.load(path, allow_pickle=False) as f:
+    return int(step) in set(int(s) for s in f["step"])
+
+
 class CollapseLog:
   """``collapse.csv`` and ``collapse_mi.npz`` of one phase (module docstring).
 
@@ -119,11 +129,14 @@ class CollapseLog:
     directory: the phase directory ``DIR/phaseN``.
     latent_dim: L (the ``kl_z<i>`` columns).
     resume_step: the checkpoint step a resumed run restarts from (rows after it
-      are dropped), or None for a fresh phase.
+      are dropped, and its own rows when its record is incomplete: see
+      :func:`recorded`), or None for a fresh phase.
   """
 
   def __init__(self, directory: str, *, latent_dim: int, resume_step: int | None):
     self.columns = COLUMNS + tuple(f"kl_z{i}" for i in range(latent_dim))
+    if resume_step is not None and not recorded(directory, resume_step):
+      resume_step -= 1   # its rows, if any, are dropped: the probe runs again
     self.csv = workdir_lib.CsvLog(os.path.join(directory, "collapse.csv"),
                                   self.columns, resume_step)
     self.npz = os.path.join(directory, "collapse_mi.npz")

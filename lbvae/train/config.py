@@ -25,11 +25,18 @@ import ml_collections
 from lbvae import errors
 from lbvae import objectives as objectives_lib
 from lbvae.train import grid_runner
+from lbvae.train import state as state_lib
 
 POSITIVE_INTS = ("num_seeds", "batch_size", "phase1_steps", "phase2_steps",
-                 "checkpoint_every", "log_every", "window", "latent_dim",
-                 "steps_per_call", "keep_checkpoints", "eval.num_train",
-                 "eval.num_test", "eval.num_bins", "eval.batch_size")
+                 "checkpoint_every", "log_every", "window", "steps_per_call",
+                 "keep_checkpoints")
+
+# The smallest value of each ``eval.*`` field (the sweep and the evaluation pass
+# check these bounds, see validate_eval); FactorVAE votes are 0 (no score) or >= 3.
+EVAL_LOWEST = {"num_train": 2, "num_test": 1, "num_bins": 2, "batch_size": 1,
+               "factor_vae_votes": 0, "factor_vae_batch": 2, "posterior_samples": 0}
+
+SEED_LIMIT = 2**32   # seeds are uint32, as jax.random.key and NumPy take them
 
 
 def defaults() -> ml_collections.ConfigDict:
@@ -185,15 +192,48 @@ def _positive_int(config, dotted: str) -> None:
                  f"config.{dotted} must be an integer >= 1, got {v!r}")
 
 
+def _finite_floats(node, prefix: str = "") -> None:
+  """Every float of the config (nested groups and lists too) is finite."""
+  items = node.items() if hasattr(node, "items") else enumerate(node)
+  for key, v in items:
+    name = f"{prefix}.{key}" if hasattr(node, "items") else f"{prefix}[{key}]"
+    name = name.lstrip(".")
+    if hasattr(v, "items") or isinstance(v, (list, tuple)):
+      _finite_floats(v, name)
+    elif isinstance(v, float):
+      errors.require(math.isfinite(v), f"config.{name} must be a finite number, "
+                     f"got {v!r}")
+
+
+def validate_eval(config) -> None:
+  """Raises :class:`lbvae.errors.Error` on an ``eval.*`` field below
+  :data:`EVAL_LOWEST` (fields the config lacks are not checked)."""
+  ev = config.get("eval") or {}
+  for field, lo in EVAL_LOWEST.items():
+    if field not in ev:
+      continue
+    v = ev[field]
+    errors.require(isinstance(v, int) and not isinstance(v, bool) and v >= lo,
+                   f"config.eval.{field} must be an integer >= {lo}, got {v!r}")
+  errors.require(ev.get("factor_vae_votes", 0) not in (1, 2),
+                 "config.eval.factor_vae_votes must be 0 (no FactorVAE score) or "
+                 f">= 3, got {ev.get('factor_vae_votes')!r}")
+
+
 def validate(config) -> None:
   """Raises :class:`lbvae.errors.Error` on the first invalid field of a sweep config."""
+  _finite_floats(config)
   _objective(config)
   _weights(config, "betas", "beta")
   _weights(config, "lambdas", "lambda")
   for field in POSITIVE_INTS:
     _positive_int(config, field)
-  errors.require(isinstance(config.seed, int), f"config.seed must be an integer, got "
-              f"{config.seed!r}")
+  seed = config.seed
+  errors.require(isinstance(seed, int) and not isinstance(seed, bool)
+                 and 0 <= seed < SEED_LIMIT,
+                 f"config.seed must be an integer in [0, 2**32), got {seed!r}")
+  validate_eval(config)
+  state_lib.check_latent_dim(config.latent_dim)
   lr = config.learning_rate
   errors.require(isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0,
               f"config.learning_rate must be > 0, got {lr!r}")

@@ -275,13 +275,25 @@ class GridRunner:
       note = (f"{sharding.chunks_text(chunks)} (config.grid_chunk)"
               if len(chunks) > 1 else "")
       return chunks, note
-    peaks = [self._peak(states, data_keys, rows, n * k) for n in (1, 2)]
-    per_model = max(peaks[1] - peaks[0], 0.0)
-    size = sharding.chunk_from_memory(per_model, peaks[0] - per_model,
-                                       self.place.free_memory(), k, g)
+    per_model, fixed = self.peak_memory(states, data_keys, rows)
+    size = sharding.chunk_from_memory(per_model, fixed, self.place.free_memory(), k, g)
     chunks = self.place.chunks(g, size)
     return chunks, (f"peak memory per model: {per_model / sharding.MIB:.1f} MiB; "
                     f"{sharding.chunks_text(chunks)}")
+
+  def peak_memory(self, states, data_keys, rows) -> tuple[float, float]:
+    """(bytes per extra member, bytes with no member) per device of the compiled
+    call, from XLA's memory analysis of chunks of one and two members per device.
+
+    Args:
+      states: a grid state (only its shapes are used).
+      data_keys: uint32[S, 2].
+      rows: int32[G].
+    """
+    k = self.place.num_devices
+    peaks = [self._peak(states, data_keys, rows, n * k) for n in (1, 2)]
+    per_model = max(peaks[1] - peaks[0], 0.0)
+    return per_model, peaks[0] - per_model
 
   def _peak(self, states, data_keys, rows, n: int) -> float:
     """Peak bytes per device of the compiled call for a chunk of n members."""

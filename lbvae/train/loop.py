@@ -10,15 +10,17 @@ checkpoint) and at the end of the phase. At every checkpoint (and before the fir
 step of phase 1) the collapse probe of :mod:`lbvae.train.collapse` scores every
 member (``config.collapse``).
 
-Resume: a run on a workdir restores each phase's latest checkpoint ("resuming phase
-N from step K") and continues with the same keys, data order and loss windows, so it
+Resume: a run on a workdir restores each phase's latest checkpoint that reads and
+decodes ("resuming phase N from step K"; a newer unreadable one is moved aside as
+``<step>.unreadable`` with one line saying so) and continues with the same keys, data order and loss windows, so it
 ends with the same numbers as an uninterrupted run; a finished workdir is not
 retrained. The files are described in :mod:`lbvae.train.workdir`.
 
-Devices and hosts (:mod:`lbvae.train.sharding`): the grid is sharded over every
-visible device; with ``config.distributed`` every host runs this same program and
-only process 0 writes the run log, the CSVs and the JSON metadata (orbax writes the
-checkpoints of all hosts). Checkpoints hold the real members only and are restored
+Devices and hosts (:mod:`lbvae.train.sharding`, :mod:`lbvae.train.hosts`): the grid
+is sharded over every visible device; with ``config.distributed`` every host runs
+this same program (refused before any step if the processes' configs or code
+differ), and only process 0 writes the run log, the CSVs and the JSON metadata
+(orbax writes the checkpoints of all hosts; docs/cluster.md). Checkpoints hold the real members only and are restored
 onto the current devices, whatever their number when they were written.
 
 Synopsis::
@@ -36,6 +38,7 @@ import jax
 import numpy as np
 
 from lbvae import data
+from lbvae.data import batching
 from lbvae import errors
 from lbvae import files
 from lbvae import objectives as objectives_lib
@@ -43,6 +46,7 @@ from lbvae.train import checkpoint
 from lbvae.train import collapse
 from lbvae.train import config as config_lib
 from lbvae.train import grid_runner
+from lbvae.train import hosts
 from lbvae.train import members as members_lib
 from lbvae.train import sharding
 from lbvae.train import progress
@@ -68,7 +72,14 @@ def _phase_done(paths: workdir_lib.Paths, config, phase: int) -> bool:
   if not (os.path.isdir(ckpt_dir) and os.path.exists(paths.final_metrics(phase))):
     return False
   steps = [int(d) for d in os.listdir(ckpt_dir) if d.isdigit()]
-  return phase_span(config, phase)[1] in steps
+  end = phase_span(config, phase)[1]
+  if end not in steps:
+    return False
+  try:   # trained only if its final checkpoint reads
+    checkpoint.check_readable(ckpt_dir, end)
+  except errors.CheckpointError:
+    return False
+  return True
 
 
 def _member_rows(grid_members, state, step: int) -> list[dict]:
@@ -119,7 +130,7 @@ class _Phase:
             "members": _member_rows(self.grid, state, step)}
 
   def initial_state(self):
-    latest = self.ckpts.latest_step()
+    latest = self.ckpts.readable_step(self.log.warning)
     if latest is not None:
       state = self.restore(self.ckpts, latest, self.abstract(self.grid))
       self.log.info(f"resuming phase {self.phase} from step {latest}")
@@ -150,6 +161,18 @@ class _Phase:
                    error=errors.CheckpointError)
     tree, _ = ckpts.restore(step, state_lib.legacy_target(abstract))
     return jax.jit(state_lib.from_legacy, out_shardings=abstract.window.sharding)(tree)
+
+  def save(self, step: int, state, meta: dict) -> None:
+    """Writes checkpoint ``step``; a full or read-only disk is a DiskError line (the
+    earlier checkpoints stay as they were)."""
+    try:
+      self.ckpts.save(step, state, meta)
+    except Exception as e:  # pylint: disable=broad-except  (orbax raises ValueError)
+      cause = files.os_error_of(e)
+      if cause is None:
+        raise
+      raise files.disk_error(cause, f"checkpoint {step} of phase {self.phase}",
+                             self.paths.checkpoints(self.phase)) from None
 
   def record_collapse(self, state, step: int, collapse_log) -> None:
     """Runs the collapse probe on every member; the main process writes the rows."""
@@ -185,8 +208,9 @@ class _Phase:
     state, resumed = self.initial_state()
     t = int(sharding.to_host(state.step)[0])
     main = sharding.is_main_process()
+    meta = self.meta(state, t)   # gathers from every process: all of them call it
     if main:
-      files.write_json(self.paths.grid(self.phase), self.meta(state, t))
+      files.write_json(self.paths.grid(self.phase), meta)
     train_log = (workdir_lib.TrainLog(self.paths.train_log(self.phase), resumed,
                                       parts=self.objective.parts)
                  if main else None)
@@ -197,6 +221,9 @@ class _Phase:
                                           resume_step=resumed)
     if self.probe is not None and self.phase == 1 and resumed is None:
       self.record_collapse(state, t, collapse_log)   # the untrained models
+    elif (self.probe is not None and resumed is not None
+          and not collapse.recorded(self.paths.phase(self.phase), resumed)):
+      self.record_collapse(state, t, collapse_log)   # killed before its probe
     warned: set = set()
     self.warn_frozen(state, warned)
     self.log.info(f"phase {self.phase}: {g} models, steps {t} -> {self.end} "
@@ -227,7 +254,7 @@ class _Phase:
       self.warn_frozen(state, warned)
       if local % config.checkpoint_every == 0 or t == self.end:
         meta = self.meta(state, t)
-        self.ckpts.save(t, state, meta)
+        self.save(t, state, meta)
         if main:
           files.write_json(self.paths.grid(self.phase), meta)
         if self.probe is not None:
@@ -249,6 +276,18 @@ class _Phase:
     return summary
 
 
+def _check_memory(config, num_channels: int) -> None:
+  """Refuses a batch whose one-model step cannot fit in the free memory."""
+  need = step_lib.memory_lower_bound(config.latent_dim, num_channels,
+                                     config.batch_size)
+  free, where = batching.free_memory_bytes()
+  errors.require(free is None or need <= free,
+                 f"config.batch_size={config.batch_size} needs at least "
+                 f"{need / 2**30:.3g} GiB for one model's step (its activations and "
+                 f"their gradients), more than the {free / 2**30 if free else 0:.3g} "
+                 f"GiB of free {where} memory; use a smaller batch_size")
+
+
 def train(config, workdir: str, *, hook: Hook | None = None,
           show_progress: bool = True) -> dict:
   """Trains (or resumes) both phases of a sweep into ``workdir``.
@@ -268,10 +307,14 @@ def train(config, workdir: str, *, hook: Hook | None = None,
     lbvae.errors.Error: an invalid config, a config that differs from the one
       stored in ``workdir``, or a dataset that cannot be loaded. Nothing is
       written before these checks pass.
+    lbvae.errors.WorkdirBusy: another run writes ``workdir``
+      (:func:`lbvae.train.workdir.locked`).
   """
   config_lib.validate(config)
-  sharding.maybe_initialize_distributed(config)
+  hosts.maybe_initialize_distributed(config)
+  hosts.check_same_run(workdir_lib.run_facts(config))
   paths = workdir_lib.Paths(workdir)
+  files.check_writable_dir(paths.root, what="--workdir")
   workdir_lib.check_config(paths, config)
   state_lib.make_model(config, 1)   # raises errors.ConfigError on an unknown model_impl
   if all(_phase_done(paths, config, p) for p in (1, 2)):
@@ -283,6 +326,15 @@ def train(config, workdir: str, *, hook: Hook | None = None,
                  config.dataset.path or None)
   source = data.batch_source(ds, config.dataset.placement)
   objective = objectives_lib.from_config(config, dataset_size=len(ds))
+  _check_memory(config, ds.num_channels)
+  main = sharding.is_main_process()
+  with workdir_lib.locked(paths.root, writer=main):
+    workdir_lib.check_config(paths, config)   # again: it may have been written since
+    return _train_locked(config, paths, ds, source, objective, hook, show_progress)
+
+
+def _train_locked(config, paths, ds, source, objective, hook, show_progress) -> dict:
+  """:func:`train` once the workdir is checked, its data loaded and its lock held."""
   main = sharding.is_main_process()
   if main:
     workdir_lib.store_config(paths, config)

@@ -21,6 +21,8 @@ import time
 
 import tqdm
 
+from lbvae import files
+
 
 class RunLog:
   """Messages to stdout and, time-stamped, to a log file.
@@ -37,8 +39,7 @@ class RunLog:
   def info(self, message: str) -> None:
     if self.path:
       stamp = time.strftime("%Y-%m-%d %H:%M:%S")
-      with open(self.path, "a") as f:
-        f.write(f"{stamp} {message}\n")
+      files.append_text(self.path, f"{stamp} {message}\n")
     if self.echo:
       tqdm.tqdm.write(message, file=sys.stdout)
       sys.stdout.flush()

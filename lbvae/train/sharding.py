@@ -1,7 +1,8 @@
 """Where the grid of arXiv 2602.09277, §4 lives: devices, hosts, padding and chunks.
 
 The grid axis (the leading axis of every leaf of a grid state) is sharded over all
-visible devices -- of every host, after :func:`maybe_initialize_distributed` -- with a
+visible devices -- of every host, after
+:func:`lbvae.train.hosts.maybe_initialize_distributed` -- with a
 1-D :class:`jax.sharding.Mesh` named ``grid``. The user changes nothing: one device
 gives a mesh of one.
 
@@ -29,7 +30,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
 
 import jax
 import jax.numpy as jnp
@@ -43,30 +43,9 @@ from lbvae import pytrees
 from lbvae.data import batching
 
 AXIS = "grid"
-ENV_DISTRIBUTED = "LBVAE_DISTRIBUTED"
 AUTO_CHUNK = -1
 MEMORY_HEADROOM = 0.9   # fraction of the free device memory a chunk may use
 MIB = 2 ** 20
-
-
-def maybe_initialize_distributed(config) -> bool:
-  """Joins the hosts of a multi-host run (``jax.distributed.initialize()``).
-
-  Called once, before anything touches a device, when ``config.distributed`` is
-  True or the environment has ``LBVAE_DISTRIBUTED=1``. The coordinator address
-  comes from the environment as ``jax.distributed`` reads it
-  (``JAX_COORDINATOR_ADDRESS``, or a cluster such as Slurm), the process count and
-  index from ``JAX_NUM_PROCESSES`` and ``JAX_PROCESS_ID`` when set (see
-  docs/performance.md). Returns whether it initialised.
-  """
-  wanted = bool(config.get("distributed", False)) or (
-      os.environ.get(ENV_DISTRIBUTED, "0") not in ("", "0"))
-  if not wanted or jax.distributed.is_initialized():
-    return False
-  count, index = (os.environ.get(k) for k in ("JAX_NUM_PROCESSES", "JAX_PROCESS_ID"))
-  jax.distributed.initialize(num_processes=None if count is None else int(count),
-                             process_id=None if index is None else int(index))
-  return True
 
 
 def is_main_process() -> bool:
@@ -174,6 +153,8 @@ class Placement:
     def one(x):
       if sharding.is_fully_addressable:
         return jax.device_put(x, sharding)
+      if isinstance(x, jax.Array):   # a global array: resharded by XLA, not via host
+        return _reshard(x, sharding)
       x = np.asarray(x)
       return jax.make_array_from_callback(x.shape, sharding, lambda i: x[i])
     return jax.tree.map(one, tree)
@@ -184,6 +165,13 @@ class Placement:
     local = [d for d in self.devices if d.process_index == jax.process_index()]
     free = batching.device_free_bytes(local[0]) if local else None
     return None if free is None else float(free)
+
+
+def _reshard(x: jax.Array, sharding) -> jax.Array:
+  """``x`` with ``sharding``; works for arrays that span several processes."""
+  if x.sharding == sharding:
+    return x
+  return jax.jit(lambda a: a, out_shardings=sharding)(x)
 
 
 def peak_bytes(compiled) -> float:

@@ -95,6 +95,16 @@ class SeedKeys:
   noise: np.ndarray
 
 
+def check_latent_dim(latent_dim) -> None:
+  """Raises :class:`lbvae.errors.ConfigError` unless ``latent_dim`` is an integer in
+  [1, ``models.MAX_LATENT_DIM``]."""
+  errors.require(isinstance(latent_dim, int) and not isinstance(latent_dim, bool)
+                 and 1 <= latent_dim <= models.MAX_LATENT_DIM,
+                 f"config.latent_dim must be an integer in [1, {models.MAX_LATENT_DIM}] "
+                 f"(the encoder's {models.HIDDEN} hidden units span at most that many "
+                 f"independent latents), got {latent_dim!r}")
+
+
 def make_model(config, num_channels: int) -> models.VAE:
   """The one place a config becomes a model (``config.model_impl`` picks the layers).
 
@@ -114,9 +124,7 @@ def make_model(config, num_channels: int) -> models.VAE:
   errors.require(impl in MODEL_IMPLS,
                  f"config.model_impl must be one of {', '.join(MODEL_IMPLS)}, "
                  f"got {impl!r}")
-  errors.require(isinstance(latent_dim, int) and not isinstance(latent_dim, bool)
-                 and latent_dim >= 1,
-                 f"config.latent_dim must be an integer >= 1, got {latent_dim!r}")
+  check_latent_dim(latent_dim)
   return models.VAE(latent_dim=latent_dim, num_channels=int(num_channels),
                     impl=resolve_impl(impl))
 

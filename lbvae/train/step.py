@@ -39,6 +39,13 @@ from lbvae.train.state import TrainState
 StepFn = Callable[[TrainState, jnp.ndarray, jnp.ndarray], tuple[TrainState, dict]]
 
 
+def memory_lower_bound(latent_dim: int, num_channels: int, batch_size: int) -> int:
+  """Bytes that one model's step needs at least: the float32 activations of its
+  forward pass over the batch and their gradients (every grid strategy trains at
+  least one model at a time; parameters, optimiser and XLA's scratch come on top)."""
+  return 2 * 4 * batch_size * models.activation_floats(latent_dim, num_channels)
+
+
 def batch_indices(data_key: jnp.ndarray, step: jnp.ndarray, batch_size: int,
                   num_examples: int) -> jnp.ndarray:
   """The dataset rows of one step's batch (uniform, with replacement).

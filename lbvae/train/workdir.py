@@ -2,8 +2,10 @@
 
 Layout (arXiv 2602.09277, §4: phase 1 = β-VAE, phase 2 = continued under L_λβ)::
 
-    DIR/config.json                  the config of the run (written once, never replaced)
+    DIR/config.json                  the config of the run (fixed by the first checkpoint)
     DIR/run.log                      the human-readable log, appended by every run
+    DIR/workdir.lock                 held (flock) by the one process that writes:
+                                     "host pid since" of the holder
     DIR/phaseN/grid.json             members (β, λ, seed[, parent]) and their flags
     DIR/phaseN/checkpoints/<step>/   orbax checkpoints (see lbvae.train.checkpoint)
     DIR/phaseN/train_log.csv         step,member,beta,lambda,seed,nll,kl,l2,loss,finite
@@ -23,9 +25,11 @@ further columns (e.g. ``index_code_mi,total_correlation,dimension_kl`` for
 frozen by a non-finite loss or gradient has ``finite`` 0, its ``frozen_step`` (else
 -1, or null in JSON), and NaN window means in ``final_metrics.csv``.
 
-A run on a workdir that already has a ``config.json`` must use the same config, up to
-the fields in :data:`FREE_FIELDS` (they change how, not what, is computed);
-otherwise it is a :class:`lbvae.errors.Error` and nothing is written. A stored config
+A run on a workdir that already has a checkpoint must use the config stored in its
+``config.json``, up to the fields in :data:`FREE_FIELDS` (they change how, not what,
+is computed); otherwise it is a :class:`lbvae.errors.Error` and nothing is written.
+While no checkpoint exists (a first run that stopped before its first one) nothing
+was trained, and a run with another config replaces ``config.json``. A stored config
 written before a field of :data:`ADDED_FIELDS` existed counts as holding that field's
 default (``objective`` "beta_vae": what those runs trained).
 
@@ -35,20 +39,33 @@ Synopsis::
     workdir.check_config(paths, config)        # before writing anything
     workdir.store_config(paths, config)
     config = workdir.load_config(DIR)          # e.g. in the evaluation pass
+    with workdir.locked(DIR):                  # one writer at a time
+      ...
+
+One process writes a workdir at a time: :func:`locked` holds an exclusive
+``fcntl.flock`` on ``DIR/workdir.lock`` for the whole run; a second writer gets a
+:class:`lbvae.errors.WorkdirBusy` naming the holder. The kernel drops the lock when
+its holder dies, so a lock left by a killed run is simply taken over.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import datetime
+import fcntl
 import json
 import os
+import socket
 from typing import Iterable, Sequence
 
+import jax
 import ml_collections
 
 from lbvae import errors
 from lbvae import files
 from lbvae.train import config as config_lib
+from lbvae.train import hosts
 
 # Fields that may differ between runs on one workdir.
 FREE_FIELDS = ("log_every", "checkpoint_every", "keep_checkpoints", "grid_strategy",
@@ -58,6 +75,8 @@ FREE_FIELDS = ("log_every", "checkpoint_every", "keep_checkpoints", "grid_strate
 # Config fields added after runs were made: a stored config without one of them
 # holds its default (``config.defaults()``).
 ADDED_FIELDS = ("objective", "beta_tcvae", "annealed_vae", "factor_vae")
+
+LOCK_NAME = "workdir.lock"
 
 LOG_COLUMNS = ("step", "member", "beta", "lambda", "seed", "nll", "kl", "l2", "loss",
                "finite")
@@ -82,6 +101,7 @@ class Paths:
     self.root = os.path.abspath(root)
     self.config = os.path.join(self.root, "config.json")
     self.run_log = os.path.join(self.root, "run.log")
+    self.lock = os.path.join(self.root, LOCK_NAME)
 
   def phase(self, phase: int) -> str:
     return os.path.join(self.root, f"phase{phase}")
@@ -131,16 +151,26 @@ def config_differences(stored: dict, config) -> list[str]:
   return diffs
 
 
+def has_checkpoints(paths: Paths) -> bool:
+  """Whether any phase of the workdir holds a checkpoint directory."""
+  for phase in (1, 2):
+    directory = paths.checkpoints(phase)
+    if os.path.isdir(directory) and any(d.isdigit() for d in os.listdir(directory)):
+      return True
+  return False
+
+
 def check_config(paths: Paths, config) -> bool:
-  """Refuses a config that differs from the workdir's stored one.
+  """Refuses a config that differs from the stored one of a workdir with a
+  checkpoint.
 
   Returns:
-    True when the workdir already has a config (a resumed run).
+    True when the workdir's stored config holds (a resumed run).
 
   Raises:
     lbvae.errors.Error: the configs differ, or config.json is unreadable.
   """
-  if not os.path.exists(paths.config):
+  if not (os.path.exists(paths.config) and has_checkpoints(paths)):
     return False
   try:
     with open(paths.config) as f:
@@ -153,9 +183,18 @@ def check_config(paths: Paths, config) -> bool:
   return True
 
 
+def run_facts(config) -> dict[str, str]:
+  """What every process of a multi-host run must agree on before it trains or
+  evaluates (``lbvae.train.hosts.check_same_run``): the config, lbvae's code and
+  the process count it was started with."""
+  count = os.environ.get("JAX_NUM_PROCESSES") or str(jax.process_count())
+  return {"config": json.dumps(_as_plain(config), sort_keys=True),
+          "code": hosts.code_version(), "process count": count}
+
+
 def store_config(paths: Paths, config) -> None:
-  """Writes ``config.json`` unless it exists (it is never replaced)."""
-  if not os.path.exists(paths.config):
+  """Writes ``config.json`` unless a checkpoint exists (then it is kept)."""
+  if not (os.path.exists(paths.config) and has_checkpoints(paths)):
     os.makedirs(paths.root, exist_ok=True)
     files.write_json(paths.config, _as_plain(config))
 
@@ -164,6 +203,41 @@ def load_config(root: str) -> ml_collections.ConfigDict:
   """The config stored in a workdir (tuples come back as lists)."""
   with open(Paths(root).config) as f:
     return ml_collections.ConfigDict(json.load(f))
+
+
+@contextlib.contextmanager
+def locked(root: str, *, writer: bool = True):
+  """Holds ``DIR/workdir.lock`` (an exclusive, non-blocking flock) while the body runs.
+
+  Args:
+    root: the workdir (created if needed).
+    writer: False on a process that does not write (under jax.distributed, every
+      process but 0): nothing is locked.
+
+  Raises:
+    lbvae.errors.WorkdirBusy: another live process holds the lock.
+  """
+  if not writer:
+    yield
+    return
+  os.makedirs(root, exist_ok=True)
+  path = os.path.join(os.path.abspath(root), LOCK_NAME)
+  fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+  try:
+    try:
+      fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+      holder = os.pread(fd, 512, 0).decode(errors="replace").strip() or "unknown"
+      raise errors.WorkdirBusy(
+          f"{os.path.abspath(root)} is in use by another run ({holder}); wait for it "
+          "to finish, or use another --workdir") from None
+    since = datetime.datetime.now().astimezone().isoformat(timespec="seconds")
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"host {socket.gethostname()} pid {os.getpid()} since {since}\n"
+              .encode(), 0)
+    yield
+  finally:
+    os.close(fd)   # releases the flock
 
 
 class CsvLog:

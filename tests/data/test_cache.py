@@ -1,12 +1,15 @@
 """The one-time uint8 cache: keyed by its source, reused, never half-written."""
 
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
 from lbvae import errors
 from lbvae.data import cache
+import small_disk
 
 
 def _fill_with(value, calls):
@@ -65,3 +68,43 @@ def test_unwritable_cache_dir_is_a_usage_error(tmp_path, monkeypatch):
   with pytest.raises(errors.Error, match="cannot write the image cache.*"
                      "LBVAE_CACHE_DIR"):
     cache.cached_uint8(cache.cache_path("toy", [], "v"), (1,), lambda out: None, "toy")
+
+
+_FILL_A_CACHE = """
+import sys
+from lbvae import errors
+from lbvae.data import cache
+path = cache.cache_dir() / "big-0123456789abcdef.npy"
+def fill(out):
+  out[...] = 7
+try:
+  cache.cached_uint8(path, (64, 64, 64, 8), fill, "a 2 MiB toy")   # 2 MiB
+except errors.DataError as e:
+  print(e)
+  sys.exit(2)
+"""
+
+
+def test_a_full_disk_is_one_error_not_a_sigbus(tmp_path):
+  """The cache on a 1 MiB file system: an error line, exit 2, no temporary left."""
+  with small_disk.tmpfs(tmp_path / "disk", "1m") as disk:
+    env = dict(os.environ, LBVAE_CACHE_DIR=disk)
+    result = subprocess.run([sys.executable, "-c", _FILL_A_CACHE], env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2, (result.returncode, result.stderr[-2000:])
+    assert "cannot write the image cache" in result.stdout
+    assert "No space left on device" in result.stdout and "MiB free" in result.stdout
+    assert os.listdir(disk) == []
+
+
+def test_stale_temporaries_of_a_dead_writer_are_removed(tmp_path, cache_dir):
+  dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                        capture_output=True, text=True, check=True)
+  cache_dir.mkdir(parents=True, exist_ok=True)
+  stale = cache_dir / f"toy-0123456789abcdef.{int(dead.stdout)}.k3j2.tmp"
+  live = cache_dir / f"toy-fedcba9876543210.{os.getpid()}.x9q1.tmp"
+  stale.write_bytes(b"\0" * 4096)
+  live.write_bytes(b"\0" * 4096)
+  path = cache.cache_path("toy", [str(cache_dir)], "v")
+  cache.cached_uint8(path, (3, 2), _fill_with(1, []), "toy")
+  assert not stale.exists() and live.exists()

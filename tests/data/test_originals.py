@@ -143,6 +143,18 @@ def test_3dshapes_rejects_values_off_the_grid(tmp_path):
     originals.open_shapes3d(path, SHAPES3D)
 
 
+@pytest.mark.parametrize("value", [np.nan, np.inf])
+def test_3dshapes_rejects_non_finite_labels(tmp_path, value):
+  classes = _grid(SHAPES3D.factor_sizes)
+  path = str(tmp_path / "3dshapes.h5")
+  _write_3dshapes(path, _rgb_images(len(classes)), classes)
+  with h5py.File(path, "r+") as f:
+    f["labels"][5, 1] = value
+  with pytest.raises(errors.DataError,
+                     match=r"3dshapes.h5: labels: factor 'wall_hue' has 1 non-finite"):
+    originals.open_shapes3d(path, SHAPES3D)
+
+
 @pytest.mark.parametrize("compressed", [False, True])
 def test_mpi3d_npz(tmp_path, cache_dir, compressed):
   images = _rgb_images(24, seed=4)

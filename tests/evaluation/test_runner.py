@@ -1,5 +1,6 @@
 """The evaluation pass end to end on a small run: tables, figures, report, cache."""
 
+import functools
 import os
 import re
 import shutil
@@ -18,6 +19,7 @@ from lbvae.evaluation import samples
 from lbvae.evaluation import store
 from lbvae.evaluation import tables
 from tests.evaluation import conftest
+from file_state import zero_fill_chunk
 
 REQUIRED = ("phase", "beta", "lambda", "seed", "nll", "kl", "l2", "mig", "sap", "im",
             "heldout_nll")
@@ -215,6 +217,31 @@ def test_no_checkpoint_at_all_is_a_usage_error(run_dir, tmp_path):
     _run(workdir)
 
 
+def test_a_missing_grid_json_is_read_from_the_checkpoint(evaluated, tmp_path):
+  workdir = _copy(evaluated[0], tmp_path / "run", with_eval=True)
+  os.remove(os.path.join(workdir, "phase2", "grid.json"))
+  result, lines = _run(workdir)
+  assert any("phase2/grid.json is missing; members read from" in l for l in lines)
+  assert result.num_models == 6 and result.num_cached == 6
+
+
+def test_an_undecodable_checkpoint_falls_back_to_the_older_one(evaluated, tmp_path):
+  """A zero-filled chunk in phase 1's newest checkpoint: its models come from the
+  checkpoint before, with one line naming the unreadable one."""
+  workdir = _copy(evaluated[0], tmp_path / "run", with_eval=True)
+  directory = os.path.join(workdir, "phase1", "checkpoints")
+  step = checkpoints.find_phases(workdir)[0][0].step
+  shutil.copytree(os.path.join(directory, str(step)),
+                  os.path.join(directory, str(step - 1)))
+  zero_fill_chunk(os.path.join(directory, str(step)))
+  phases, problems = checkpoints.find_phases(workdir)
+  assert phases[0].step == step - 1
+  assert any(f"checkpoints/{step} is unreadable" in p
+             for p in problems), problems
+  result, _ = _run(workdir)
+  assert result.num_models == 6 and result.num_evaluated == 2
+
+
 def test_changed_settings_invalidate_the_cache(evaluated, tmp_path):
   workdir = _copy(evaluated[0], tmp_path / "run", with_eval=True)
   config = train.load_config(workdir)
@@ -222,15 +249,32 @@ def test_changed_settings_invalidate_the_cache(evaluated, tmp_path):
   paths = store.Paths(workdir)
   member, step = phases[0].members[0], phases[0].step
   settings = runner._settings(config)  # pylint: disable=protected-access
-  load = store.load_entry
+  load = functools.partial(store.load_entry, checkpoint=phases[0].fingerprint)
   assert load(paths, member, step=step, settings=settings) is not None
   assert load(paths, member, step=step + 1, settings=settings) is None
   assert load(paths, member, step=step, settings=dict(settings, num_bins=20)) is None
+  assert store.load_entry(paths, member, step=step, settings=settings,
+                          checkpoint="another") is None
   os.remove(paths.figure(member, "gif"))
   assert load(paths, member, step=step, settings=settings) is None
   with open(paths.entry(phases[0].members[1]), "w") as f:
     f.write("{not json")
   assert load(paths, phases[0].members[1], step=step, settings=settings) is None
+
+
+def test_a_changed_checkpoint_is_not_served_from_the_cache(evaluated, tmp_path):
+  """Truncating a checkpoint file (its step kept) makes its models uncached: they
+  are evaluated again, here to an unreadable-checkpoint skip, not counted cached."""
+  workdir = _copy(evaluated[0], tmp_path / "run", with_eval=True)
+  state = os.path.join(workdir, "phase2", "checkpoints",
+                       str(checkpoints.find_phases(workdir)[0][1].step), "state")
+  data = [os.path.join(d, n) for d, _, names in os.walk(state) for n in names
+          if os.path.basename(d) == "d"]
+  with open(max(data, key=os.path.getsize), "r+b") as f:
+    f.truncate(os.path.getsize(f.name) // 2)
+  result, lines = _run(workdir)
+  assert "4 to evaluate, 2 cached" in "\n".join(lines), lines
+  assert result.num_cached == 2 and result.num_models == 2
 
 
 def test_cli_rerun_prints_where_the_report_is(evaluated):
@@ -242,3 +286,24 @@ def test_cli_rerun_prints_where_the_report_is(evaluated):
   assert proc.returncode == 0, proc.stderr
   assert "0 to evaluate" in proc.stdout
   assert proc.stdout.strip().splitlines()[-1] == f"report: {result.report}"
+
+
+@pytest.mark.parametrize("count", [1, 2, 3, 7])
+def test_share_gives_every_model_to_exactly_one_process(count):
+  todo = {0: [("p1", i) for i in range(5)], 3: [("p2", i) for i in range(4)]}
+  shares = [runner._share(todo, index, count) for index in range(count)]
+  every = sorted((seed, item) for share in shares for seed, items in share.items()
+                 for item in items)
+  assert every == sorted((seed, item) for seed, items in todo.items()
+                         for item in items)
+  sizes = [sum(len(v) for v in share.values()) for share in shares]
+  assert max(sizes) - min(sizes) <= 1      # balanced to one model
+  for share in shares:                     # each process's items keep seed order
+    for seed, items in share.items():
+      assert items == [x for x in todo[seed] if x in items]
+
+
+def test_the_training_distributed_setting_does_not_carry_over():
+  config = train.config.defaults()
+  config.distributed = True
+  assert runner.with_eval_defaults(config).distributed is False

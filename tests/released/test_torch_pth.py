@@ -3,6 +3,7 @@
 import os
 import pickle
 import shlex
+import threading
 import zipfile
 
 import numpy as np
@@ -126,3 +127,81 @@ def test_corrupt_files(released_dir, tmp_path):
     torch_pth.load(str(tmp_path / "crc.pth"))
   with pytest.raises(errors.DataError, match="does not exist"):
     torch_pth.load(str(tmp_path / "missing.pth"))
+
+
+def _load_within(path, seconds=20.0, **kwargs):
+  """torch_pth.load in a thread: what it returned or raised, or 'hung'."""
+  out = {}
+
+  def target():
+    try:
+      out["value"] = torch_pth.load(path, **kwargs)
+    except Exception as e:  # pylint: disable=broad-except
+      out["error"] = e
+
+  thread = threading.Thread(target=target, daemon=True)
+  thread.start()
+  thread.join(seconds)
+  return out.get("error", out.get("value", "hung"))
+
+
+def test_a_link_to_a_device_is_refused_unread(tmp_path):
+  link = tmp_path / "zero.pth"
+  os.symlink("/dev/zero", link)
+  e = _load_within(str(link))
+  assert isinstance(e, errors.DataError), e
+  assert "a link to /dev/zero" in str(e) and "is a device" in str(e)
+
+
+def test_a_link_to_a_fifo_is_refused_without_waiting(tmp_path):
+  fifo = tmp_path / "pipe"
+  os.mkfifo(fifo)
+  link = tmp_path / "pipe.pth"
+  os.symlink(fifo, link)
+  e = _load_within(str(link), seconds=10.0)
+  assert isinstance(e, errors.DataError), e
+  assert "is a FIFO, not a regular .pth file" in str(e)
+
+
+def test_a_directory_is_refused(tmp_path):
+  with pytest.raises(errors.DataError, match="is a directory"):
+    torch_pth.load(str(tmp_path))
+
+
+def test_a_zero_stride_view_that_expands_its_storage_is_refused(tmp_path):
+  """One stored float viewed as (2**15)**2 elements: 4 GiB if materialised."""
+  pkl = conftest.state_dict(("w", conftest.tensor("0", 1, 0, (2**15, 2**15), (0, 0))))
+  path = conftest.write_pth(tmp_path / "bomb.pth", pkl,
+                            {"0": np.zeros(1, np.float32).tobytes()})
+  assert os.path.getsize(path) < 1000
+  with pytest.raises(errors.DataError, match="expands its storage of 1 elements"):
+    torch_pth.load(path)
+
+
+def test_tensors_past_the_bound_together_are_refused(tmp_path):
+  """Many views of one storage, each legal, that together exceed max_bytes."""
+  items = [(f"w{i}", conftest.tensor("0", 256, 0, (256,), (1,))) for i in range(8)]
+  path = conftest.write_pth(tmp_path / "many.pth", conftest.state_dict(*items),
+                            {"0": np.zeros(256, np.float32).tobytes()})
+  assert len(torch_pth.load(path, max_bytes=9 * 1024)) == 8
+  with pytest.raises(errors.DataError, match="a tensor of size .256,. would take 1024 "
+                     "bytes, past the 7000 bytes"):
+    torch_pth.load(path, max_bytes=7000)
+
+
+def test_a_member_declaring_more_than_the_model_can_need_is_refused(tmp_path):
+  """A deflated run of zeros: a few kB on disk, past the conv VAE's bound inflated."""
+  bound = convert.max_checkpoint_bytes()
+  path = tmp_path / "inflate.pth"
+  pkl = conftest.state_dict(("w", conftest.tensor("0", 4, 0, (4,), (1,))))
+  with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as z:
+    z.writestr("archive/data.pkl", pkl)
+    with z.open("archive/data/0", "w", force_zip64=True) as f:
+      block = bytes(2**20)
+      for _ in range(bound // len(block) + 1):
+        f.write(block)
+  assert os.path.getsize(path) < bound // 100
+  with pytest.raises(errors.DataError, match=f"archive/data/0: .*past the {bound} "
+                     "bytes that the authors' conv VAE can need"):
+    torch_pth.load(str(path))
+  assert 16 * 2**20 < bound < 32 * 2**20    # ~0.76 M parameters at latent_dim 10

@@ -3,6 +3,7 @@
 import csv
 import importlib.util
 import os
+import shutil
 
 import jax
 import numpy as np
@@ -14,6 +15,7 @@ from lbvae.train import checkpoint
 from lbvae.train import loop
 from lbvae.train import workdir as workdir_lib
 from file_state import snapshot
+from file_state import zero_fill_chunk
 from interrupt import Killed
 from interrupt import kill_at
 
@@ -138,6 +140,49 @@ def test_collapse_probe_rows_at_every_checkpoint(uninterrupted):
       np.testing.assert_array_equal(f["step"], steps)
       assert f["mi"].shape == (len(steps), members, 10, 5)
       assert f["mi_posterior"].shape == f["mi"].shape
+
+
+def test_an_undecodable_checkpoint_is_set_aside_and_resume_uses_the_older_one(
+    uninterrupted, tmp_path):
+  """A zero-filled chunk in phase 2's final checkpoint: the phase is not taken as
+  trained; it resumes from the checkpoint before and ends as the uninterrupted run."""
+  root = str(tmp_path / "run")
+  shutil.copytree(uninterrupted, root)
+  paths = workdir_lib.Paths(root)
+  zero_fill_chunk(os.path.join(paths.checkpoints(2), "8"))
+  assert set(train.train(sweep_config(), root, show_progress=False)) == {2}
+  log = read(paths.run_log)
+  assert "checkpoints/8 is unreadable" in log and "resuming phase 2 from step 6" in log
+  assert os.path.isdir(os.path.join(paths.checkpoints(2), "8.unreadable"))
+  for name in ("final_metrics.csv", "train_log.csv", "collapse.csv"):
+    assert read(os.path.join(paths.phase(2), name)) == read(
+        os.path.join(uninterrupted, "phase2", name)), name
+
+
+def test_kill_between_commit_and_probe_recomputes_the_probe(uninterrupted, tmp_path):
+  """The files of a run killed after phase 2's final checkpoint was committed and
+  before its collapse probe (no step-8 record, no final_metrics.csv): the resumed
+  run probes step 8 from the checkpoint and ends with the same records."""
+  root = str(tmp_path / "run")
+  shutil.copytree(uninterrupted, root)
+  phase2 = workdir_lib.Paths(root).phase(2)
+  os.remove(os.path.join(phase2, "final_metrics.csv"))
+  csv_path, npz = (os.path.join(phase2, n) for n in ("collapse.csv", "collapse_mi.npz"))
+  lines = read(csv_path).splitlines(keepends=True)
+  with open(csv_path, "w") as f:
+    f.writelines(l for l in lines if not l.startswith("8,"))
+  with np.load(npz) as f:
+    keep = f["step"] < 8
+    np.savez(npz, **{k: f[k][keep] for k in f.files})
+  assert set(train.train(sweep_config(), root, show_progress=False)) == {2}
+  for name in ("collapse.csv", "final_metrics.csv", "train_log.csv"):
+    assert read(os.path.join(phase2, name)) == read(
+        os.path.join(uninterrupted, "phase2", name)), name
+  with np.load(npz) as got, np.load(os.path.join(uninterrupted, "phase2",
+                                                 "collapse_mi.npz")) as want:
+    assert set(got.files) == set(want.files)
+    for k in want.files:
+      np.testing.assert_array_equal(got[k], want[k])
 
 
 def test_finished_workdir_is_not_retrained(uninterrupted):

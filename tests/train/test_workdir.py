@@ -1,0 +1,41 @@
+"""The workdir's stored config: fixed by the first checkpoint, replaceable before."""
+
+import json
+import os
+
+import pytest
+
+from lbvae import errors
+from lbvae.train import config as config_lib
+from lbvae.train import workdir
+
+
+def _config(**fields):
+  c = config_lib.defaults()
+  for k, v in fields.items():
+    c[k] = v
+  return c
+
+
+def test_a_workdir_without_a_checkpoint_takes_a_corrected_config(tmp_path):
+  paths = workdir.Paths(str(tmp_path / "run"))
+  workdir.store_config(paths, _config(batch_size=10**9))   # a first run that crashed
+  os.makedirs(paths.checkpoints(1))                         # ... before its first save
+  corrected = _config(batch_size=64)
+  assert workdir.check_config(paths, corrected) is False
+  workdir.store_config(paths, corrected)
+  with open(paths.config) as f:
+    assert json.load(f)["batch_size"] == 64
+
+
+def test_a_workdir_with_a_checkpoint_keeps_its_config(tmp_path):
+  paths = workdir.Paths(str(tmp_path / "run"))
+  workdir.store_config(paths, _config(batch_size=32))
+  os.makedirs(os.path.join(paths.checkpoints(1), "2"))
+  with pytest.raises(errors.ConfigError, match="trained with a different config: "
+                     "batch_size .stored 32, given 64."):
+    workdir.check_config(paths, _config(batch_size=64))
+  assert workdir.check_config(paths, _config(batch_size=32)) is True
+  workdir.store_config(paths, _config(batch_size=64))
+  with open(paths.config) as f:
+    assert json.load(f)["batch_size"] == 32

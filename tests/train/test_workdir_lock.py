@@ -1,0 +1,82 @@
+"""The workdir lock: one writer at a time, a dead holder's lock taken over."""
+
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from lbvae import errors
+from lbvae.evaluation import runner
+from lbvae.train import config as config_lib
+from lbvae.train import workdir as workdir_lib
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+HOLD = ("import sys, time\n"
+        "from lbvae.train import workdir\n"
+        "with workdir.locked(sys.argv[1]):\n"
+        "  print('held', flush=True)\n"
+        "  time.sleep(600)\n")
+
+
+def test_second_writer_is_refused_naming_the_holder(tmp_path):
+  with workdir_lib.locked(str(tmp_path)):
+    with pytest.raises(errors.WorkdirBusy,
+                       match=rf"in use by another run \(host \S+ pid {os.getpid()} "
+                             r"since \d{4}-"):
+      with workdir_lib.locked(str(tmp_path)):
+        pass
+  with workdir_lib.locked(str(tmp_path)):   # released: free again
+    pass
+
+
+def test_a_process_that_does_not_write_takes_no_lock(tmp_path):
+  with workdir_lib.locked(str(tmp_path)):
+    with workdir_lib.locked(str(tmp_path), writer=False):
+      pass
+
+
+def test_evaluate_is_refused_while_a_run_writes(tmp_path):
+  os.makedirs(tmp_path / "phase1" / "checkpoints" / "2")
+  with workdir_lib.locked(str(tmp_path)):
+    with pytest.raises(errors.WorkdirBusy):
+      # A valid config: the pass checks it (and joins other processes) before it
+      # takes the lock, since under jax.distributed process 0 holds it for all.
+      runner.evaluate_workdir(str(tmp_path), config=config_lib.defaults(),
+                              progress=False)
+
+
+@pytest.mark.slow
+def test_lock_of_a_killed_holder_is_taken_over(tmp_path):
+  holder = subprocess.Popen([sys.executable, "-c", HOLD, str(tmp_path)], cwd=ROOT,
+                            stdout=subprocess.PIPE, text=True)
+  try:
+    assert holder.stdout.readline().strip() == "held"
+    with pytest.raises(errors.WorkdirBusy, match=f"pid {holder.pid} "):
+      with workdir_lib.locked(str(tmp_path)):
+        pass
+    os.kill(holder.pid, signal.SIGKILL)
+    holder.wait(timeout=60)
+    with workdir_lib.locked(str(tmp_path)):
+      pass
+  finally:
+    if holder.poll() is None:
+      holder.kill()
+      holder.wait()
+
+
+@pytest.mark.slow
+def test_sweep_on_a_locked_workdir_exits_2_in_one_line(tmp_path, cli_env):
+  workdir = str(tmp_path / "w")
+  with workdir_lib.locked(workdir):
+    result = subprocess.run(
+        [sys.executable, "-m", "experiments.sweep", "--config=configs/smoke.py",
+         f"--workdir={workdir}", "--noprogress"],
+        cwd=ROOT, env=cli_env, capture_output=True, text=True, timeout=600)
+  assert result.returncode == 2, result.stderr[-3000:]
+  lines = [l for l in result.stderr.splitlines() if l.startswith("error:")]
+  assert len(lines) == 1 and f"pid {os.getpid()} since" in lines[0], result.stderr
+  assert "Traceback" not in result.stderr
+  assert sorted(os.listdir(workdir)) == ["workdir.lock"]   # nothing written
