@@ -222,7 +222,7 @@ def evaluate_stack(params, samples, ds, *, latent_dim: int, num_bins: int,
                    pad(mu_votes), which,
                    factor_sizes=tuple(int(s) for s in ds.factor_sizes),
                    num_bins=int(num_bins), num_train_votes=num_train_votes)
-  # The literature's DCI fits scikit-learn's trees on the host while the compiled
+  # The literature's DCI fits its trees (LightGBM) on the host while the compiled
   # metrics run (their dispatch above is asynchronous).
   trees = [metrics.dci(enc["mu_train"][m], samples.factors_train, enc["mu_test"][m],
                        samples.factors_test) for m in range(num_models)]

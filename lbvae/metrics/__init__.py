@@ -11,7 +11,7 @@ One module per metric, each citing its paper:
 - :mod:`~lbvae.metrics.posterior_mi` — MI with z drawn from q(z|x) (Chen et al., 2018),
   and the MIG / I_m on it;
 - :mod:`~lbvae.metrics.dci` — DCI (Eastwood & Williams, 2018) with disentanglement_lib's
-  gradient-boosted trees (scikit-learn, on the host); :mod:`~lbvae.metrics.dci_lasso`
+  gradient-boosted trees (LightGBM, on the host); :mod:`~lbvae.metrics.dci_lasso`
   — E&W's LASSO variant in JAX;
 - :mod:`~lbvae.metrics.factor_vae` — the FactorVAE score (Kim & Mnih, 2018);
 - :mod:`~lbvae.metrics.suite` — :func:`all_metrics`, every jit-able score at once.

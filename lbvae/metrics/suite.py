@@ -4,7 +4,7 @@ Computes, from the docs/method.md §4 train/test split of one model's codes: the
 MIG (Chen et al., 2018) and I_m (arXiv 2602.09277) on the train part, SAP (Kumar et
 al., 2018) fitted on train and scored on test, and DCI (Eastwood & Williams, 2018)
 with E&W's LASSO predictor (``dci_lasso_*``). The literature's DCI
-(gradient-boosted trees, :func:`lbvae.metrics.dci`) fits scikit-learn on the host and
+(gradient-boosted trees, :func:`lbvae.metrics.dci`) fits LightGBM on the host and
 the FactorVAE score needs fresh dataset samples: both are called beside this one.
 
 Synopsis (a model axis is one ``vmap``, applied where the metrics are called)::

@@ -109,11 +109,11 @@ def tree_codes():
   }
 
 
-def sklearn_tree_dci(z_train, v_train, z_test, v_test):
+def sklearn_tree_dci(z_train, v_train, z_test, v_test, random_state=None):
   """disentanglement_lib's DCI, transcribed with scikit-learn and scipy."""
   r, accuracy = [], []
   for j in range(v_train.shape[1]):
-    model = GradientBoostingClassifier().fit(z_train, v_train[:, j])
+    model = GradientBoostingClassifier(random_state=random_state).fit(z_train, v_train[:, j])
     r.append(np.abs(model.feature_importances_))
     accuracy.append(np.mean(model.predict(z_test) == v_test[:, j]))
   r = np.array(r).T                                                  # [L, F]
@@ -150,6 +150,35 @@ def test_trees_agree_with_independent_sklearn_reference_on_a_rotated_code(tree_s
   np.testing.assert_allclose(got["completeness"], c, atol=0.05)
   np.testing.assert_allclose(got["informativeness"], accuracy, atol=0.05)
   np.testing.assert_allclose(got["importance"].sum(axis=0), 1.0, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["noise", "noisy identity"])
+def test_trees_agree_with_sklearn_on_noise_and_identity(tree_scores, name):
+  v, codes = tree_codes()
+  z = codes[name]
+  d, c, accuracy = sklearn_tree_dci(z[:1000], v[:1000], z[1000:], v[1000:])
+  got = tree_scores[name]
+  np.testing.assert_allclose([got["disentanglement"], got["completeness"],
+                              got["informativeness"]], [d, c, accuracy], atol=0.05)
+
+
+def test_sklearn_predictor_is_scikit_learns_gbt():
+  v, codes = tree_codes()
+  z = codes["rotated"][:400].astype(np.float32)      # the precision of lbvae's codes
+  got = metrics.dci(z[:300], v[:300, :2], z[300:], v[300:400, :2], predictor="sklearn")
+  d, c, accuracy = sklearn_tree_dci(z[:300], v[:300, :2], z[300:], v[300:400, :2],
+                                    random_state=0)
+  np.testing.assert_allclose([got["disentanglement"], got["completeness"],
+                              got["informativeness"]], [d, c, accuracy], rtol=1e-6)
+
+
+def test_two_class_factors_use_one_binary_booster():
+  rng = np.random.default_rng(3)
+  v = rng.integers(0, 2, (600, 2))
+  z = np.concatenate([v + 0.05 * rng.normal(size=(600, 2)), rng.normal(size=(600, 2))], 1)
+  got = metrics.dci(z[:400], v[:400], z[400:], v[400:])
+  assert got["informativeness"] > 0.99
+  assert got["disentanglement"] > 0.9 and got["completeness"] > 0.9
 
 
 def test_lasso_is_a_named_option_of_dci(codes, split, scores):
