@@ -182,8 +182,8 @@ def test_corrupt_checkpoint_is_reported_and_skipped(run_dir, tmp_path):
   rows = tables.read_csv(result.metrics_csv)
   assert [r["phase"] for r in rows] == [1, 1]         # phase 1 still evaluated
   assert result.num_evaluated == 1                     # the frozen one diverged
-  # The diverged member, unscored, counts among the cached ones in this line.
-  assert "evaluated 1 new model(s), 1 cached, 4 of 6 skipped" in lines[-1]
+  assert ("evaluated 1 new model(s), 1 diverged (not scored), 0 cached, 4 of 6 "
+          "skipped") in lines[-1]
 
 
 @pytest.mark.filterwarnings("error::pytest.PytestUnraisableExceptionWarning")
@@ -239,7 +239,9 @@ def test_an_undecodable_checkpoint_falls_back_to_the_older_one(evaluated, tmp_pa
   assert any(f"checkpoints/{step} is unreadable" in p
              for p in problems), problems
   result, _ = _run(workdir)
-  assert result.num_models == 6 and result.num_evaluated == 2
+  # Phase 1's two models again: one scored, the frozen one found diverged.
+  assert result.num_models == 6 and result.num_evaluated == 1
+  assert result.num_cached == 4
 
 
 def test_changed_settings_invalidate_the_cache(evaluated, tmp_path):
