@@ -196,6 +196,9 @@ def cell_heatmaps(summary: Sequence[dict], metrics: Sequence[tuple[str, str, boo
     ax = fig.add_subplot(1, len(metrics), k + 1)
     finite = grid[np.isfinite(grid)]
     lo, hi = (finite.min(), finite.max()) if finite.size else (0.0, 1.0)
+    flat = hi - lo <= 1e-6 * max(abs(lo), abs(hi), 1e-30)   # rounding noise only
+    if flat:
+      hi = lo
     im = ax.imshow(np.ma.masked_invalid(grid), cmap=better_cmap(higher), vmin=lo,
                    vmax=hi if hi > lo else lo + 1e-9, aspect="auto")
     for i in range(len(betas)):
@@ -209,7 +212,10 @@ def cell_heatmaps(summary: Sequence[dict], metrics: Sequence[tuple[str, str, boo
     ax.set_xlabel("λ")
     ax.set_ylabel("β")
     ax.set_title(f"{label} ({'↑' if higher else '↓'} is better)")
-    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label=BETTER)
+    bar = fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04,
+                       label=f"{BETTER} (all cells equal)" if flat else BETTER)
+    if flat:
+      bar.set_ticks([lo], labels=[short_number(lo)])
   fig.suptitle(title)
   save(fig, path)
 

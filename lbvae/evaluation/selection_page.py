@@ -23,6 +23,7 @@ from typing import Sequence
 import numpy as np
 import plotly.graph_objects as go
 import plotly.io as pio
+from matplotlib import ticker
 from plotly.subplots import make_subplots
 
 from lbvae.evaluation import figures
@@ -74,6 +75,13 @@ def colour_range(scores: np.ndarray) -> tuple[float, float]:
   return lo, max(float(finite.max()), lo + 1e-9)
 
 
+def colour_ticks(lo: float, hi: float) -> np.ndarray:
+  """Round ticks within [lo, hi] and the top of the bar itself (the largest score)."""
+  nice = ticker.MaxNLocator(5).tick_values(lo, hi)
+  nice = nice[(nice >= lo) & (nice <= hi - 0.1 * (hi - lo))]
+  return np.r_[nice, hi]
+
+
 def padded_range(v: np.ndarray, below: float, above: float) -> list[float] | None:
   """An axis range around ``v``, widened by these fractions of its span (or of
   ``|v|`` when flat) below and above, so that markers and labels stay inside."""
@@ -108,7 +116,7 @@ def figure(cells: selection.Cells, scores: np.ndarray,
                       horizontal_spacing=0.2)
   lo, hi = colour_range(scores)
   custom = np.stack([cells.grid(x), cells.grid(y)], axis=-1)
-  ticks = np.linspace(lo, hi, 5)
+  ticks = colour_ticks(lo, hi)
   fig.add_trace(go.Heatmap(
       x=list(range(len(lams))), y=list(range(len(betas))),
       colorscale="Viridis", reversescale=True, zmin=lo, zmax=hi,

@@ -295,3 +295,14 @@ def test_the_page_colour_bar_holds_every_score_and_labels_are_not_clipped():
   xr, yr = fig.layout.xaxis2.range, fig.layout.yaxis2.range
   assert xr[0] < np.nanmin(cells.mean["nll"]) and xr[1] > np.nanmax(cells.mean["nll"])
   assert yr[0] < np.nanmin(cells.mean["mig"]) and yr[1] > np.nanmax(cells.mean["mig"])
+
+
+def test_a_flat_metric_gets_one_colour_bar_tick_not_rounding_noise(tmp_path, saved):
+  rows = [dict(r, phase=2, sap=0.002 + 1e-12 * r["beta"], **{"lambda": lam})
+          for r in model_rows(1) for lam in (0, 4)]
+  figures.cell_heatmaps(tables.summarize(rows), outputs.PLOTTED,
+                        str(tmp_path / "h.png"), "h")
+  bars = [ax for ax in saved[-1].axes if ax.get_label() == "<colorbar>"]
+  sap = bars[[c for c, _, _ in outputs.PLOTTED].index("sap")]
+  assert [t.get_text() for t in sap.get_yticklabels()] == ["0.002"]
+  assert "all cells equal" in sap.get_ylabel()
