@@ -83,7 +83,7 @@ def summary_table(summary: Sequence[dict], *, with_lambda: bool) -> str:
       cells.append(f"{float(r['lambda']):g}")
     cells.append(str(r["num_seeds"]))
     for c, _ in cols:
-      m, s = float(r[f"{c}_mean"]), float(r[f"{c}_std"])
+      m, s = tables.cell_value(r, f"{c}_mean"), tables.cell_value(r, f"{c}_std")
       cells.append(figures.table_number(m) if not math.isfinite(s) or r["num_seeds"] < 2
                    else f"{figures.table_number(m)} ± {figures.table_number(s)}")
     lines.append("| " + " | ".join(cells) + " |")

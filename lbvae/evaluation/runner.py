@@ -332,7 +332,8 @@ def _evaluate_locked(workdir: str, config, settings, log, progress,
                                       data_note=published.data_note(config, ds)))
   collapse_rows = collapse_curves.read(workdir)
   if collapse_rows:
-    collapse_curves.draw(collapse_rows, paths.collapse)
+    collapse_curves.draw(collapse_rows, paths.collapse,
+                         threshold=config.get("collapse", {}).get("active_threshold"))
     sections.append(("Collapse over training", collapse_curves.REPORT_TEXT + [
         "", f"![collapse over training]({paths.relative(paths.collapse)})"]))
   clock.lap("tables and phase figures")

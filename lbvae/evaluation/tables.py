@@ -22,7 +22,8 @@
 
 ``summary.csv``: ``phase,beta,lambda,num_seeds,objective,num_diverged`` then
 ``<col>_mean,<col>_std`` for every value column; the std is over seeds with
-``ddof=0`` (0 for a single seed); diverged models (counted in ``num_diverged``) and
+``ddof=0``, left empty where fewer than two values enter the mean (one seed has no
+spread to report); diverged models (counted in ``num_diverged``) and
 non-finite values are left out of both. Cells are (objective, phase, β,
 λ): rows of several objectives (several runs) summarise side by side.
 
@@ -113,7 +114,8 @@ def summarize(rows: Iterable[dict]) -> list[dict]:
     One dict per cell, sorted by objective, then phase, β, λ: ``phase, beta,
     lambda, num_seeds, objective, num_diverged`` and ``<col>_mean``, ``<col>_std``
     for every value column (finite values of the models that did not diverge;
-    ``nan`` when a cell has none).
+    ``nan`` when a cell has none); ``<col>_std`` is absent (an empty CSV cell) when
+    fewer than two values remain. Read cells with :func:`cell_value`.
   """
   rows = list(rows)
   cols = value_columns(rows)
@@ -133,9 +135,17 @@ def summarize(rows: Iterable[dict]) -> list[dict]:
       v = np.asarray([float(r.get(c, math.nan)) for r in kept], np.float64)
       v = v[np.isfinite(v)]
       cell[f"{c}_mean"] = float(v.mean()) if v.size else math.nan
-      cell[f"{c}_std"] = float(v.std()) if v.size else math.nan
+      if v.size >= 2:
+        cell[f"{c}_std"] = float(v.std())
     out.append(cell)
   return out
+
+
+def cell_value(row: dict, column: str) -> float:
+  """A summary cell as a float: NaN where it is absent or empty (the std of fewer
+  than two values, in memory or read back from ``summary.csv``)."""
+  v = row.get(column, "")
+  return math.nan if v == "" or v is None else float(v)
 
 
 def summary_columns(rows: Sequence[dict]) -> list[str]:

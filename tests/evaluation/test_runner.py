@@ -91,7 +91,7 @@ def test_summary_has_mean_and_std_per_cell(evaluated):
     assert cell["num_diverged"] == row["diverged"]
     if np.isfinite(row["sap"]):
       assert cell["sap_mean"] == pytest.approx(row["sap"], rel=1e-6)
-      assert cell["sap_std"] == 0
+      assert cell["sap_std"] == ""             # one seed: no spread, an empty cell
     else:
       assert np.isnan(cell["sap_mean"]) and np.isnan(cell["nll_mean"])
 
