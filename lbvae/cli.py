@@ -52,7 +52,15 @@ def _parse_flags(argv):
   except flags.Error as e:
     fail(f"bad command line: {_one_line(e)}")
   except (KeyError, AttributeError) as e:
-    fail(f"bad command line: unknown config field {_one_line(e)}")
+    # A KeyError's str() is the repr of its message (escaped quotes, a literal
+    # "\n"): print the message itself, a clean line per line of it (ml_collections
+    # wraps it as AttributeError(KeyError(message)) for attribute access).
+    while len(e.args) == 1 and isinstance(e.args[0], KeyError):
+      e = e.args[0]
+    text = e.args[0] if len(e.args) == 1 and isinstance(e.args[0], str) else str(e)
+    lines = [" ".join(line.split()) for line in text.splitlines()]
+    fail("bad command line: unknown config field "
+         + "\n".join(line for line in lines if line))
   except (ValueError, TypeError) as e:
     fail(f"bad command line: {_one_line(e)}")
   except Exception as e:  # pylint: disable=broad-except
@@ -76,15 +84,29 @@ def _check_config_loads() -> None:
     fail(f"cannot load the config file: {lines[-1] if lines else e}")
 
 
-class _OrbaxEchoes(logging.Filter):
-  """Drops the log records in which orbax's writer threads and asyncio repeat, with
-  tracebacks, a failed checkpoint write that the error line already names."""
+# Log lines a user cannot act on, by logger: orbax's notes on opening the finished
+# phase-1 checkpoints read-only (every phase 2 and evaluation), JAX's probe of
+# accelerator plugins that this host does not have, and the echoes in which orbax's
+# writer threads and asyncio repeat, with tracebacks, a failed checkpoint write that
+# the error line already names.
+QUIET = {
+    "absl": ("CheckpointManagerOptions.read_only=True", "Given directory is read only",
+             "_SignalingThread.run() raised an exception"),
+    "asyncio": ("Future exception was never retrieved",),
+    "jax._src.xla_bridge": ("Unable to initialize backend",),
+}
 
-  ECHOES = ("_SignalingThread.run() raised an exception",
-            "Future exception was never retrieved")
 
-  def filter(self, record):
-    return not any(e in str(record.msg) for e in self.ECHOES)
+class _DropMessages(logging.Filter):
+  """Drops records whose message contains one of ``fragments``."""
+
+  def __init__(self, fragments: Sequence[str]):
+    super().__init__()
+    self.fragments = tuple(fragments)
+
+  def filter(self, record: logging.LogRecord) -> bool:
+    message = str(record.msg)
+    return not any(f in message for f in self.fragments)
 
 
 def _unraisable(default):
@@ -99,19 +121,25 @@ def _unraisable(default):
   return hook
 
 
-def _quiet_failed_writes() -> None:
-  for name in ("absl", "asyncio"):
-    logging.getLogger(name).addFilter(_OrbaxEchoes())
-  sys.unraisablehook = _unraisable(sys.unraisablehook)
+def quiet_known_noise() -> None:
+  """Installs the :data:`QUIET` filters and the unraisable hook (the command-line
+  path only; idempotent)."""
+  for name, fragments in QUIET.items():
+    logger = logging.getLogger(name)
+    if not any(isinstance(f, _DropMessages) for f in logger.filters):
+      logger.addFilter(_DropMessages(fragments))
+  if getattr(sys.unraisablehook, "__qualname__", "") != "_unraisable.<locals>.hook":
+    sys.unraisablehook = _unraisable(sys.unraisablehook)
 
 
 def run(main: Callable[[Sequence[str]], object]) -> None:
   """Runs ``main`` under ``absl.app.run``; lbvae.errors.Error -> one line, exit 2.
 
   Flag-parsing problems (an unknown ``--config.x`` field, a value of the wrong type,
-  a config file that does not exist or does not load) are reported the same way.
-  Under ``jax.distributed`` the work runs in a child process that
-  :mod:`lbvae.supervisor` watches, so that a lost peer is one line too.
+  a config file that does not exist or does not load) are reported the same way;
+  the log lines of :data:`QUIET` are dropped. Under ``jax.distributed`` the work
+  runs in a child process that :mod:`lbvae.supervisor` watches, so that a lost peer
+  is one line too.
   """
   from absl import app
   from lbvae import supervisor
@@ -120,8 +148,8 @@ def run(main: Callable[[Sequence[str]], object]) -> None:
     raise SystemExit(supervisor.supervise(supervisor.child_command()))
 
   def _wrapped(argv):
+    quiet_known_noise()
     _check_config_loads()
-    _quiet_failed_writes()
     try:
       return main(argv)
     except errors.Error as e:

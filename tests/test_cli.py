@@ -37,6 +37,48 @@ def test_broken_config_file_is_reported(tmp_path):
   assert proc.stderr.strip().startswith("error: ") and "SyntaxError" in proc.stderr
 
 
+@pytest.mark.slow
+def test_config_typo_prints_two_clean_lines(tmp_path):
+  """ml_collections' KeyError message, not its repr (escaped quotes, a literal \\n)."""
+  proc = subprocess.run(
+      [sys.executable, "-m", "experiments.sweep", "--config=configs/smoke.py",
+       f"--workdir={tmp_path / 'run'}", "--config.phase1_step=3"],
+      cwd=ROOT, capture_output=True, text=True, timeout=120)
+  assert proc.returncode == 2
+  lines = proc.stderr.strip().splitlines()
+  assert lines[-2] == "error: bad command line: unknown config field 'phase1_step'"
+  assert lines[-1] == 'Did you mean "phase1_steps" instead of "phase1_step"?'
+  assert not (tmp_path / "run").exists()
+
+
+def test_known_noise_is_dropped_on_the_command_line_path_only(caplog):
+  import logging
+  from lbvae import cli
+  absl, aio, xla = (logging.getLogger(n) for n in ("absl", "asyncio", "jax._src.xla_bridge"))
+  loggers = [logging.getLogger(name) for name in cli.QUIET]
+  kept = [list(logger.filters) for logger in loggers]
+  hook = sys.unraisablehook
+  assert not any(isinstance(f, cli._DropMessages) for l in loggers for f in l.filters)
+  cli.quiet_known_noise()
+  wrapped = sys.unraisablehook
+  cli.quiet_known_noise()                      # idempotent: one filter, one hook
+  try:
+    assert wrapped is not hook and sys.unraisablehook is wrapped
+    with caplog.at_level(logging.INFO):
+      absl.warning("CheckpointManagerOptions.read_only=True, setting create=False.")
+      absl.warning("Given directory is read only=/tmp/x")
+      absl.error("_SignalingThread.run() raised an exception")
+      aio.error("Future exception was never retrieved")
+      xla.info("Unable to initialize backend 'tpu': not found")
+      absl.warning("a warning a user can act on")
+    assert [r.getMessage() for r in caplog.records] == ["a warning a user can act on"]
+    assert [len(l.filters) for l in loggers] == [len(k) + 1 for k in kept]
+  finally:
+    for logger, filters in zip(loggers, kept):
+      logger.filters[:] = filters
+    sys.unraisablehook = hook
+
+
 _RAISES = """
 import errno, sys
 from lbvae import cli

@@ -7,6 +7,7 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DOC = os.path.join(ROOT, "docs", "library.md")
+README = os.path.join(ROOT, "README.md")
 
 
 def python_blocks(path: str) -> list[tuple[str, str]]:
@@ -43,3 +44,8 @@ SLOW = ("Training and evaluating",)   # trains and evaluates a grid: about a min
     for h, c in BLOCKS])
 def test_block_runs(code):
   exec(compile(code, DOC, "exec"), {"__name__": "library_doc"})  # pylint: disable=exec-used
+
+
+def test_readme_library_block_runs():
+  (code,) = [c for h, c in python_blocks(README) if h == "Use as a library"]
+  exec(compile(code, README, "exec"), {"__name__": "readme"})  # pylint: disable=exec-used

@@ -13,7 +13,9 @@ Modules:
   (files and report section), :mod:`~lbvae.evaluation.selection_figures`,
   :mod:`~lbvae.evaluation.selection_page` -- choosing (β, λ): % change against the
   baseline, the NLL–MIG Pareto front, augmented Tchebycheff scalarisation;
-* :mod:`~lbvae.evaluation.runner` -- the pass itself.
+* :mod:`~lbvae.evaluation.runner` -- the pass itself;
+* :mod:`~lbvae.evaluation.model_codes` -- a workdir's models as arrays (codes,
+  factors, parameters) for one's own metric.
 
 Synopsis::
 
@@ -22,10 +24,15 @@ Synopsis::
   result = evaluation.evaluate_workdir("runs/default", config)
   print(result.report)                      # runs/default/report.md
 
-or ``python -m experiments.evaluate --workdir=runs/default``.
+or ``python -m experiments.evaluate --workdir=runs/default``; one's own metric::
+
+  for m in evaluation.load_model_codes("runs/default"):
+    print(m.beta, m.lam, my_score(m.codes_train, m.factors_train))
 """
 
 from lbvae.evaluation.checkpoints import load_config
+from lbvae.evaluation.model_codes import ModelCodes
+from lbvae.evaluation.model_codes import load_model_codes
 from lbvae.evaluation.runner import evaluate_workdir
 
-__all__ = ["evaluate_workdir", "load_config"]
+__all__ = ["ModelCodes", "evaluate_workdir", "load_config", "load_model_codes"]

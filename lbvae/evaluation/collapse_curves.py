@@ -5,9 +5,12 @@ The trainer's collapse probe (:mod:`lbvae.train.collapse`) leaves
 KL), the number of active latents, and MIG / I_m from the binned MI of the encoder
 means (the paper's estimator, arXiv 2602.09277 §4) and from the posterior-aware MI
 (Chen et al., 2018). This module reads both phases and draws one panel per quantity
-against the global step: one colour per β; phase 1 solid up to its end, then one
-line style per λ for phase 2, each continuing its β's phase-1 curve (phase 2 starts
-from the final phase-1 parameters). Values are means over seeds.
+against the global step: one colour and marker per β, the first β's line widest, so
+that a curve under another still shows; phase 1 solid up to its end, then one line
+style per λ for phase 2, each continuing its β's phase-1 curve (phase 2 starts from
+the final phase-1 parameters). Values are means over seeds. The active-latents panel
+spans 0 to the number of latents and says so when the count never changes (in a
+short run every latent stays above the threshold: the panel then is flat at L).
 
 What to look for (the paper's claim): at λ = 0 and large β the rate and I_m fall
 during phase 1; in phase 2, λ > 0 raises them again while λ = 0 does not.
@@ -45,6 +48,7 @@ REPORT_TEXT = [
     "full scale, so the binned estimate can stay high while the rate says no "
     "information gets through; the posterior estimate cannot exceed the rate."]
 LINE_STYLES = ("--", ":", "-.", (0, (5, 1)), (0, (1, 3)), (0, (3, 1, 1, 1)))
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 
 
 def read(workdir: str) -> list[dict]:
@@ -84,13 +88,27 @@ def _mean_curves(rows: Sequence[dict], key) -> dict:
   return out
 
 
-def draw(rows: Sequence[dict], path: str, title: str = "") -> None:
+def _widths(betas) -> dict:
+  """Line width per β, widest first: a later curve drawn on an earlier one leaves
+  the earlier one's edges in sight."""
+  return {b: 3.6 - 2.2 * i / max(len(betas) - 1, 1) for i, b in enumerate(betas)}
+
+
+def num_latents(rows: Sequence[dict]) -> int:
+  """L: the ``kl_z<i>`` columns of the probe's rows."""
+  return sum(1 for k in (rows[0] if rows else {}) if k.startswith("kl_z"))
+
+
+@figures.styled
+def draw(rows: Sequence[dict], path: str, title: str = "", *,
+         threshold: float | None = None) -> None:
   """Draws the curves of :func:`read`'s rows into one PNG (see the module docstring).
 
   Args:
     rows: from :func:`read` (must not be empty).
     path: output PNG.
     title: figure title.
+    threshold: the probe's ``active_threshold`` (nats), named on its panel.
   """
   phase1 = _mean_curves([r for r in rows if r["phase"] == 1], lambda r: r["beta"])
   phase2 = _mean_curves([r for r in rows if r["phase"] == 2],
@@ -98,30 +116,49 @@ def draw(rows: Sequence[dict], path: str, title: str = "") -> None:
   betas = sorted(set(phase1) | {b for b, _ in phase2})
   lams = sorted({lam for _, lam in phase2})
   colours = {b: f"C{i % 10}" for i, b in enumerate(betas)}
+  markers = {b: MARKERS[i % len(MARKERS)] for i, b in enumerate(betas)}
+  widths = _widths(betas)
   styles = {lam: LINE_STYLES[i % len(LINE_STYLES)] for i, lam in enumerate(lams)}
-  fig = Figure(figsize=(13, 7.2), layout="constrained")
+  dim = num_latents(rows)
+  fig = Figure(figsize=(13, 7.6), layout="constrained")
   axes = fig.subplots(2, 3).ravel()
   end1 = max((s[-1] for s, _ in phase1.values()), default=None)
   for ax, (q, label) in zip(axes, PANELS):
+    drawn = []
     for b, (steps, values) in sorted(phase1.items()):
-      ax.plot(steps, values[q], color=colours[b], lw=1.8)
+      ax.plot(steps, values[q], color=colours[b], lw=widths[b], marker=markers[b],
+              ms=2 * widths[b] + 2, mfc="none")
+      drawn.append(values[q])
     for (b, lam), (steps, values) in sorted(phase2.items()):
       if b in phase1:          # continue from the parent's last phase-1 point
         s1, v1 = phase1[b]
         steps, series = np.r_[s1[-1], steps], np.r_[v1[q][-1], values[q]]
       else:
         series = values[q]
-      ax.plot(steps, series, color=colours[b], ls=styles[lam], lw=1.4)
+      ax.plot(steps, series, color=colours[b], ls=styles[lam], lw=widths[b] * 0.8,
+              marker=markers[b], ms=2 * widths[b] + 2, mfc="none", markevery=[-1])
+      drawn.append(series)
+    if q == "active_latents" and dim:
+      ax.set_ylim(-0.5, dim + 0.5)
+      values = np.concatenate(drawn) if drawn else np.zeros(0)
+      values = values[np.isfinite(values)]
+      if values.size and values.min() == values.max():
+        ax.text(0.5, 0.5, f"{values[0]:g} of {dim} active at every probe,\n"
+                "for every model", transform=ax.transAxes, ha="center",
+                va="center", bbox={"facecolor": "white", "alpha": 0.8,
+                                   "edgecolor": "0.7"})
+      label = (f"{label} of {dim} (KL > {threshold:g} nats)" if threshold is not None
+               else f"{label} of {dim}")
     if end1 is not None and phase2:
       ax.axvline(end1, color="0.6", lw=0.8)
-    ax.set_title(label, fontsize=10)
+    ax.set_title(label)
     ax.set_xlabel("step")
     ax.grid(alpha=0.3)
-  handles = [axes[0].plot([], [], color=colours[b], lw=1.8, label=f"β={b:g}")[0]
-             for b in betas]
+  handles = [axes[0].plot([], [], color=colours[b], lw=widths[b], marker=markers[b],
+                          mfc="none", label=f"β={b:g}")[0] for b in betas]
   handles += [axes[0].plot([], [], color="0.3", ls=styles[lam],
                            label=f"phase 2, λ={lam:g}")[0] for lam in lams]
-  fig.legend(handles=handles, loc="outside right center", fontsize=9)
+  fig.legend(handles=handles, loc="outside right center")
   fig.suptitle(title or "collapse over training (means over seeds; phase 1 solid, "
-               "phase 2 continues from the grey line)", fontsize=11)
+               "phase 2 continues from the grey line)")
   figures.save(fig, path)

@@ -4,7 +4,8 @@ Every model of one seed is evaluated on the same samples, so the whole stack goe
 through the encoder lifted over models (:mod:`lbvae.evaluation.encode`; in chunks
 of ``models_per_call``) and then through one vmapped, jit-compiled call of
 ``lbvae.metrics.all_metrics`` (the model axis is the leading axis of the codes;
-the samples' factors are shared). Per model this yields the scalar
+the samples' factors are shared), beside which the host fits the literature's tree
+DCI (``lbvae.metrics.dci``). Per model this yields the scalar
 metrics, the MI matrix (for its heat map), the held-out NLL / KL on the test part,
 the KL of each latent (which orders the traversals) and the images of the
 reconstruction and traversal figures.
@@ -181,7 +182,8 @@ def evaluate_stack(params, samples, ds, *, latent_dim: int, num_bins: int,
     impl: convolution formulation (``lbvae.models.IMPLS``; None: the backend's
       default, see :func:`lbvae.evaluation.encode.encode_models`).
     on_encoded: called with the number of models just encoded.
-    timings: if given, seconds spent are added to its "encode" and "metrics".
+    timings: if given, seconds spent are added to its "encode" and "metrics"
+      (the tree DCI included).
 
   Returns:
     M dicts with ``scores`` ({metric: float}, including ``heldout_nll`` and
@@ -220,7 +222,13 @@ def evaluate_stack(params, samples, ds, *, latent_dim: int, num_bins: int,
                    pad(mu_votes), which,
                    factor_sizes=tuple(int(s) for s in ds.factor_sizes),
                    num_bins=int(num_bins), num_train_votes=num_train_votes)
+  # The literature's DCI fits its trees (LightGBM) on the host while the compiled
+  # metrics run (their dispatch above is asynchronous).
+  trees = [metrics.dci(enc["mu_train"][m], samples.factors_train, enc["mu_test"][m],
+                       samples.factors_test) for m in range(num_models)]
   scores = jax.tree.map(lambda a: np.asarray(a)[:num_models], scores)
+  for part in ("disentanglement", "completeness", "informativeness"):
+    scores[f"dci_{part}"] = np.asarray([t[part] for t in trees], np.float64)
   if posterior is not None:
     key = jax.random.fold_in(jax.random.key(samples.seed), POSTERIOR_STREAM)
     post = _posterior_scores(enc["mu_posterior"], enc["logvar_posterior"],

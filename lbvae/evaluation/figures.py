@@ -11,25 +11,67 @@
   sweeps a range of values while the others stay at a base code.
 
 Everything uses matplotlib's object-oriented API on the Agg canvas (no pyplot
-state) and writes atomically (temporary file, then ``os.replace``).
+state), draws inside :func:`styled` (one house style: every text at least
+:data:`MIN_FONT_PT` points at the saved :data:`DPI`, no offset tick labels) and
+writes atomically (temporary file, then ``os.replace``). Maps of a quality share one
+colour direction: brighter is better (:func:`better_cmap`, :data:`BETTER`).
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 from typing import Sequence
 
+import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
 from PIL import Image
 
+DPI = 100                  # pixels per inch of every saved PNG
+MIN_FONT_PT = 9.0          # the smallest text of any figure, in points at DPI
+# The house style: text readable at 100 % zoom, plain tick labels (no "+2.8e3"
+# offsets, which hide the values of flat metrics).
+STYLE = {
+    "font.size": 10.0, "axes.titlesize": 10.0, "axes.labelsize": 10.0,
+    "xtick.labelsize": MIN_FONT_PT, "ytick.labelsize": MIN_FONT_PT,
+    "legend.fontsize": MIN_FONT_PT, "legend.title_fontsize": MIN_FONT_PT,
+    "figure.titlesize": 11.0, "axes.formatter.useoffset": False,
+    "savefig.dpi": DPI,
+}
+CELL_FONT_PT = MIN_FONT_PT  # values printed inside heat-map cells
+BETTER = "better: bright"   # colour-bar note of every quality map
+
+
+def styled(draw):
+  """Runs a drawing function under :data:`STYLE` (rcParams are read as artists
+  are made, so the style must hold while the figure is built and saved)."""
+  @functools.wraps(draw)
+  def wrapper(*args, **kwargs):
+    with matplotlib.rc_context(STYLE):
+      return draw(*args, **kwargs)
+  return wrapper
+
+
+def better_cmap(higher_is_better: bool) -> str:
+  """The colormap of a quality map: brighter is better either way."""
+  return "viridis" if higher_is_better else "viridis_r"
+
+
+def cell_shade(v: float, lo: float, hi: float, higher_is_better: bool) -> float:
+  """Where ``v`` falls on :func:`better_cmap`'s brightness, 0 (dark) to 1 (bright)."""
+  if not math.isfinite(v) or not hi > lo:
+    return 0.0
+  t = (v - lo) / (hi - lo)
+  return t if higher_is_better else 1.0 - t
+
 
 def save(fig: Figure, path: str) -> None:
-  """Writes ``fig`` as a PNG atomically (temporary file, then rename)."""
+  """Writes ``fig`` as a PNG at :data:`DPI` atomically (temporary file, then rename)."""
   os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
   tmp = f"{path}.tmp{os.getpid()}"
-  fig.savefig(tmp, format="png", dpi=100, bbox_inches="tight")
+  fig.savefig(tmp, format="png", dpi=DPI, bbox_inches="tight")
   os.replace(tmp, path)
 
 
@@ -89,52 +131,64 @@ def _show(ax, mosaic: np.ndarray) -> None:
     ax.imshow(np.clip(mosaic, 0.0, 1.0), interpolation="nearest")
 
 
-def box_over_beta(rows: Sequence[dict], metrics: Sequence[tuple[str, str]],
+@styled
+def box_over_beta(rows: Sequence[dict], metrics: Sequence[tuple[str, str, bool]],
                   path: str, title: str) -> None:
   """Box plots over β of per-model values, one panel per metric.
 
+  A β with fewer than two finite values gets its points only: a box of one value
+  is a flat line that reads as "no spread".
+
   Args:
     rows: model rows with ``beta`` and the metric columns (one per seed).
-    metrics: (column, axis label) pairs, e.g. ``[("mig", "MIG")]``.
+    metrics: (column, axis label, higher is better) triples, e.g.
+      ``[("mig", "MIG", True)]``.
     path: output PNG.
     title: figure title.
   """
   betas = sorted({float(r["beta"]) for r in rows})
   fig = Figure(figsize=(3.6 * len(metrics), 3.4), layout="constrained")
   rng = np.random.default_rng(0)
-  for k, (col, label) in enumerate(metrics):
+  for k, (col, label, higher) in enumerate(metrics):
     ax = fig.add_subplot(1, len(metrics), k + 1)
     data = []
     for b in betas:
       v = np.asarray([float(r[col]) for r in rows if float(r["beta"]) == b])
       data.append(v[np.isfinite(v)])
-    ax.boxplot(data, positions=range(len(betas)), widths=0.6)
+    boxed = [i for i, v in enumerate(data) if v.size >= 2]
+    if boxed:
+      ax.boxplot([data[i] for i in boxed], positions=boxed, widths=0.6)
     for i, v in enumerate(data):
-      ax.scatter(i + rng.uniform(-0.12, 0.12, v.size), v, s=12, alpha=0.7,
+      jitter = rng.uniform(-0.12, 0.12, v.size) if v.size >= 2 else np.zeros(v.size)
+      ax.scatter(i + jitter, v, s=28 if v.size < 2 else 12, alpha=0.8,
                  color="tab:blue", zorder=3)
     ax.set_xticks(range(len(betas)), [axis_value(b) for b in betas])
+    ax.set_xlim(-0.6, len(betas) - 0.4)
     ax.set_xlabel("β")
-    ax.set_title(label)
+    ax.set_title(f"{label} ({'↑' if higher else '↓'} is better)")
     ax.grid(axis="y", alpha=0.3)
   fig.suptitle(title)
   save(fig, path)
 
 
-def cell_heatmaps(summary: Sequence[dict], metrics: Sequence[tuple[str, str]],
+@styled
+def cell_heatmaps(summary: Sequence[dict], metrics: Sequence[tuple[str, str, bool]],
                   path: str, title: str) -> None:
   """Heat maps over (β, λ) of cell means, one panel per metric, values printed.
 
+  Brighter is better in every panel (:func:`better_cmap`).
+
   Args:
     summary: summary rows (``beta``, ``lambda``, ``<col>_mean``).
-    metrics: (column, label) pairs.
+    metrics: (column, label, higher is better) triples.
     path: output PNG.
     title: figure title.
   """
   betas = sorted({float(r["beta"]) for r in summary})
   lams = sorted({float(r["lambda"]) for r in summary})
-  fig = Figure(figsize=(0.9 * len(lams) * len(metrics) + 1.6 * len(metrics),
-                        0.7 * len(betas) + 1.6), layout="constrained")
-  for k, (col, label) in enumerate(metrics):
+  fig = Figure(figsize=(0.9 * len(lams) * len(metrics) + 1.9 * len(metrics),
+                        0.7 * len(betas) + 1.8), layout="constrained")
+  for k, (col, label, higher) in enumerate(metrics):
     grid = np.full((len(betas), len(lams)), np.nan)
     for r in summary:
       grid[betas.index(float(r["beta"])), lams.index(float(r["lambda"]))] = float(
@@ -142,24 +196,38 @@ def cell_heatmaps(summary: Sequence[dict], metrics: Sequence[tuple[str, str]],
     ax = fig.add_subplot(1, len(metrics), k + 1)
     finite = grid[np.isfinite(grid)]
     lo, hi = (finite.min(), finite.max()) if finite.size else (0.0, 1.0)
-    im = ax.imshow(np.ma.masked_invalid(grid), cmap="viridis", vmin=lo,
+    flat = hi - lo <= 1e-6 * max(abs(lo), abs(hi), 1e-30)   # rounding noise only
+    if flat:
+      hi = lo
+    im = ax.imshow(np.ma.masked_invalid(grid), cmap=better_cmap(higher), vmin=lo,
                    vmax=hi if hi > lo else lo + 1e-9, aspect="auto")
     for i in range(len(betas)):
       for j in range(len(lams)):
         v = grid[i, j]
-        bright = math.isfinite(v) and hi > lo and (v - lo) / (hi - lo) > 0.6
-        ax.text(j, i, short_number(v), ha="center", va="center", fontsize=8,
-                color="black" if bright else "white")
+        bright = cell_shade(v, lo, hi, higher) > 0.6
+        ax.text(j, i, short_number(v), ha="center", va="center",
+                fontsize=CELL_FONT_PT, color="black" if bright else "white")
     ax.set_xticks(range(len(lams)), [axis_value(v) for v in lams])
     ax.set_yticks(range(len(betas)), [axis_value(v) for v in betas])
     ax.set_xlabel("λ")
     ax.set_ylabel("β")
-    ax.set_title(label)
-    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+    ax.set_title(f"{label} ({'↑' if higher else '↓'} is better)")
+    bar = fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04,
+                       label=f"{BETTER} (all cells equal)" if flat else BETTER)
+    if flat:
+      bar.set_ticks([lo], labels=[short_number(lo)])
   fig.suptitle(title)
   save(fig, path)
 
 
+def _latent_ticks(ax, num_latents: int, labelled: bool = True) -> None:
+  """One y tick per latent, each labelled ``z<i>`` (or none, for a panel whose
+  left neighbour carries them)."""
+  ax.set_yticks(range(num_latents),
+                [f"z{i}" for i in range(num_latents)] if labelled else [])
+
+
+@styled
 def mi_heatmap(mi: np.ndarray, factor_names: Sequence[str], path: str,
                title: str, posterior: np.ndarray | None = None) -> None:
   """One model's MI matrix as an annotated heat map (two, side by side, with the
@@ -178,7 +246,7 @@ def mi_heatmap(mi: np.ndarray, factor_names: Sequence[str], path: str,
     panels.append(("posterior z ~ q(z|x)", np.asarray(posterior, np.float64)))
   num_latents, num_factors = panels[0][1].shape
   fig = Figure(figsize=(len(panels) * (1.1 * num_factors + 1.2) + 0.8,
-                        0.38 * num_latents + 1.5), layout="constrained")
+                        0.38 * num_latents + 1.9), layout="constrained")
   finite = [m[np.isfinite(m)] for _, m in panels]
   hi = max([float(f.max()) for f in finite if f.size] or [1.0])
   axes = [fig.add_subplot(1, len(panels), k + 1) for k in range(len(panels))]
@@ -187,25 +255,27 @@ def mi_heatmap(mi: np.ndarray, factor_names: Sequence[str], path: str,
     for i in range(num_latents):
       for j in range(num_factors):
         v = m[i, j]
-        ax.text(j, i, short_number(v), ha="center", va="center", fontsize=7,
+        ax.text(j, i, short_number(v), ha="center", va="center",
+                fontsize=CELL_FONT_PT,
                 color="black" if math.isfinite(v) and v > 0.6 * hi else "white")
     ax.set_xticks(range(num_factors), list(factor_names), rotation=30, ha="right")
-    ax.set_yticks(range(num_latents),
-                  [f"z{i}" for i in range(num_latents)] if k == 0 else [])
-    ax.set_title(name if len(panels) > 1 else title, fontsize=9)
+    _latent_ticks(ax, num_latents, labelled=k == 0)
+    ax.set_title(name if len(panels) > 1 else title)
   if len(panels) > 1:
-    fig.suptitle(title, fontsize=9)
+    fig.suptitle(title)
   fig.colorbar(im, ax=axes, fraction=0.046, pad=0.04, label="MI (nats)")
   save(fig, path)
 
 
+@styled
 def mi_grid(matrices: Sequence[Sequence[np.ndarray | None]],
             row_labels: Sequence[str], col_labels: Sequence[str],
             factor_names: Sequence[str], path: str, title: str) -> None:
   """Many models' MI matrices side by side, on one colour scale.
 
   Informational collapse (arXiv 2602.09277) shows as columns of the grid going
-  dark: every latent–factor MI near 0.
+  dark: every latent–factor MI near 0. Every latent and factor tick is labelled;
+  the colour bar spans all rows.
 
   Args:
     matrices: rows × cols of float[L, F] (nats), or None for an empty panel.
@@ -215,9 +285,17 @@ def mi_grid(matrices: Sequence[Sequence[np.ndarray | None]],
     title: figure title.
   """
   rows, cols = len(row_labels), len(col_labels)
+  shapes = [m.shape for r in matrices for m in r if m is not None]
+  num_latents = shapes[0][0] if shapes else 1
   finite = [m[np.isfinite(m)] for r in matrices for m in r if m is not None]
   hi = max([float(f.max()) for f in finite if f.size] + [1e-6])
-  fig = Figure(figsize=(1.3 * cols + 1.4, 1.5 * rows + 0.9), layout="constrained")
+  # A latent row and a factor column each get room for one 9-pt label.
+  panel_w = max(0.22 * len(factor_names), 1.2)
+  panel_h = max(0.2 * num_latents, 1.2)
+  names_h = 0.075 * max((len(n) for n in factor_names), default=1)
+  fig = Figure(figsize=(cols * (panel_w + 0.15) + 1.9,
+                        rows * (panel_h + 0.15) + names_h + 1.0),
+               layout="constrained")
   axes = fig.subplots(rows, cols, squeeze=False, sharex=True, sharey=True)
   im = None
   for i in range(rows):
@@ -225,19 +303,25 @@ def mi_grid(matrices: Sequence[Sequence[np.ndarray | None]],
       ax, m = axes[i, j], matrices[i][j]
       if m is not None:
         im = ax.imshow(m, cmap="magma", vmin=0.0, vmax=hi, aspect="auto")
-      ax.set_xticks(range(len(factor_names)), list(factor_names), rotation=90,
-                    fontsize=6)
-      ax.tick_params(labelsize=6, length=0)
+      ax.set_xticks(range(len(factor_names)), list(factor_names), rotation=90)
+      _latent_ticks(ax, num_latents)
+      ax.tick_params(length=0)
       if i == 0:
-        ax.set_title(col_labels[j], fontsize=8)
+        ax.set_title(col_labels[j])
       if j == 0:
-        ax.set_ylabel(row_labels[i], fontsize=8)
+        ax.set_ylabel(row_labels[i])
   if im is not None:
-    fig.colorbar(im, ax=axes, fraction=0.03, pad=0.02, label="MI (nats)")
-  fig.suptitle(title, fontsize=9)
+    # As long as the rows: the bar is fraction × the panels' width wide and
+    # aspect × its width long.
+    fraction = 0.04
+    aspect = rows * (panel_h + 0.15) / (fraction * cols * (panel_w + 0.15))
+    fig.colorbar(im, ax=axes, fraction=fraction, pad=0.02, aspect=aspect,
+                 label="MI (nats)")
+  fig.suptitle(title)
   save(fig, path)
 
 
+@styled
 def reconstruction_grid(originals: np.ndarray, reconstructions: np.ndarray,
                         path: str, title: str) -> None:
   """Two 8 × 8 mosaics side by side: test images and their reconstructions.
@@ -253,12 +337,13 @@ def reconstruction_grid(originals: np.ndarray, reconstructions: np.ndarray,
                                     (reconstructions, "reconstructions")]):
     ax = fig.add_subplot(1, 2, k + 1)
     _show(ax, tile(imgs, 8, 8))
-    ax.set_title(name, fontsize=9)
+    ax.set_title(name)
     ax.axis("off")
-  fig.suptitle(title, fontsize=10)
+  fig.suptitle(title)
   save(fig, path)
 
 
+@styled
 def traversal_grid(traversals: np.ndarray, order: Sequence[int],
                    row_labels: Sequence[str], values: np.ndarray, path: str,
                    title: str) -> None:
@@ -281,13 +366,12 @@ def traversal_grid(traversals: np.ndarray, order: Sequence[int],
   ax = fig.add_subplot(1, 1, 1)
   _show(ax, tile(trav.reshape((rows * cols,) + trav.shape[2:]), rows, cols, pad))
   ax.set_xticks([k * (w + pad) + w / 2 for k in range(cols)],
-                [f"{v:.1f}" for v in values], fontsize=7)
-  ax.set_yticks([i * (h + pad) + h / 2 for i in range(rows)], list(row_labels),
-                fontsize=7)
+                [f"{v:.1f}" for v in values])
+  ax.set_yticks([i * (h + pad) + h / 2 for i in range(rows)], list(row_labels))
   ax.tick_params(length=0)
   for side in ("top", "right", "bottom", "left"):
     ax.spines[side].set_visible(False)
-  ax.set_title(title, fontsize=9)
+  ax.set_title(title)
   save(fig, path)
 
 

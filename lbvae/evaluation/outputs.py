@@ -18,10 +18,12 @@ from lbvae.evaluation import checkpoints
 from lbvae.evaluation import compute
 from lbvae.evaluation import figures
 from lbvae.evaluation import report
+from lbvae.evaluation import result_views
 from lbvae.evaluation import store
 from lbvae.evaluation import tables
 
-PLOTTED = (("nll", "NLL (train)"), ("mig", "MIG"), ("sap", "SAP"), ("im", "I_m"))
+# (column, label, higher is better) of the overview figures: the selection views'.
+PLOTTED = result_views.METRICS
 
 
 def key_of(m: dict) -> dict:
@@ -52,7 +54,9 @@ def model_rows(entries, paths, settings, problems):
     entries: model id -> (:class:`checkpoints.Phase`, member dict).
     paths: the run's :class:`store.Paths`.
     settings: the evaluation settings entries must match.
-    problems: list that one line per frozen / unscorable member is appended to.
+    problems: list that one line per diverged member is appended to (a member
+      the trainer froze, one with non-finite parameters or held-out NLL: its
+      scores are NaN and ``diverged`` is 1).
 
   Returns:
     (rows sorted by phase, β, λ, seed; [(key, {figure kind: relative path})] of
@@ -70,21 +74,33 @@ def model_rows(entries, paths, settings, problems):
     row.update(dict.fromkeys(tables.TRAIN_COLUMNS, float("nan")))
     row.update(ph.train_means.get(checkpoints.member_key(m), {}))
     name = report.model_name(m)
-    if hit["scores"] is None:
-      problems.append(f"{name}: non-finite parameters, not scored")
-      row.update(dict.fromkeys(("heldout_nll", "mig", "sap", "im"), float("nan")))
+    why = _divergence(m, hit["scores"])
+    row[tables.DIVERGED] = int(why is not None)
+    if why is not None:
+      problems.append(f"{name}: diverged ({why}); NaN scores, left out of the "
+                      "summary means")
+      row.update(dict.fromkeys(tables.SCORE_COLUMNS + tuple(hit["scores"] or ()),
+                               float("nan")))
     else:
       row.update(hit["scores"])
       mi[store.model_id(m)] = np.asarray(hit.get("mi"), np.float64)
       seconds.append(hit.get("seconds"))
       model_figs.append((key_of(m), {k: paths.relative(paths.figure(m, k))
                                    for k in store.FIGURE_KINDS}))
-      if not m["finite"]:
-        problems.append(f"{name}: frozen by the trainer after a non-finite loss "
-                        f"(step {m.get('frozen_step')}); scored at its last finite "
-                        "parameters")
     rows.append(row)
   return rows, model_figs, mi, seconds
+
+
+def _divergence(member: dict, scores: dict | None) -> str | None:
+  """Why a member counts as diverged, or None when it does not."""
+  if not member["finite"]:
+    return (f"frozen by the trainer after a non-finite loss at step "
+            f"{member.get('frozen_step')}")
+  if scores is None:
+    return "non-finite parameters"
+  if not np.isfinite(scores.get("heldout_nll", np.nan)):
+    return "non-finite held-out NLL"
+  return None
 
 
 def _mi_overviews(rows, mi, paths, factor_names) -> dict[int, str]:

@@ -29,7 +29,7 @@ TABLE_COLUMNS = (
     ("mig", "MIG"), ("sap", "SAP"), ("im", "I_m"),
     ("mig_posterior", "MIG (post.)"), ("im_posterior", "I_m (post.)"),
     ("dci_disentanglement", "DCI-D"), ("dci_completeness", "DCI-C"),
-    ("dci_informativeness", "DCI-I (NRMSE↓)"), ("factor_vae", "FactorVAE"),
+    ("dci_informativeness", "DCI-I (accuracy)"), ("factor_vae", "FactorVAE"),
     # the objectives' own training-window parts (lbvae.objectives)
     ("index_code_mi", "MI(n; z)"), ("total_correlation", "TC"),
     ("dimension_kl", "dim-KL"), ("cov_off_diagonal", "Σ C_ij²"),
@@ -83,7 +83,7 @@ def summary_table(summary: Sequence[dict], *, with_lambda: bool) -> str:
       cells.append(f"{float(r['lambda']):g}")
     cells.append(str(r["num_seeds"]))
     for c, _ in cols:
-      m, s = float(r[f"{c}_mean"]), float(r[f"{c}_std"])
+      m, s = tables.cell_value(r, f"{c}_mean"), tables.cell_value(r, f"{c}_std")
       cells.append(figures.table_number(m) if not math.isfinite(s) or r["num_seeds"] < 2
                    else f"{figures.table_number(m)} ± {figures.table_number(s)}")
     lines.append("| " + " | ".join(cells) + " |")

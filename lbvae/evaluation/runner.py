@@ -18,7 +18,7 @@ A phase whose checkpoint is missing or does not restore is reported (one line, b
 name) and skipped, and the last line counts the models skipped; when no model at
 all could be evaluated the pass raises :class:`lbvae.errors.CheckpointError` (the
 command line: one line, exit status 2). Members the trainer froze after a NaN/Inf
-are reported, and scored only if their parameters are finite. Checkpoints written
+are reported as diverged and not scored (NaN scores). Checkpoints written
 on any number of devices are read onto this process (see
 :mod:`lbvae.train.checkpoint`).
 """
@@ -112,7 +112,9 @@ def _settings(config) -> dict:
          "dataset": str(config.dataset.name), "source": str(config.dataset.source),
          # How the held-out NLL decodes (see lbvae.evaluation.encode); a change of
          # method must not be served from an old cache.
-         "heldout_nll": "one reparameterised sample per image"}
+         "heldout_nll": "one reparameterised sample per image",
+         # dci_*: disentanglement_lib's trees; the LASSO's numbers are dci_lasso_*.
+         "dci": "gradient-boosted trees, LightGBM"}
   return out
 
 
@@ -136,10 +138,11 @@ class _Clock:
 
 
 def _evaluate_seed(seed, todo, ds, config, settings, paths, restored, problems,
-                   bar, clock) -> int:
-  """Scores ``todo`` [(phase, member)] of one seed; returns how many were scored."""
+                   bar, clock) -> tuple[int, int]:
+  """Scores ``todo`` [(phase, member)] of one seed; returns how many were scored and
+  how many were found diverged (stored unscored)."""
   t0 = time.perf_counter()
-  stacks, keys = [], []
+  stacks, keys, num_diverged = [], [], 0
   for ph in sorted({ph.number: ph for ph, _ in todo}.values(),
                    key=lambda p: p.number):
     if ph.number not in restored:
@@ -155,10 +158,14 @@ def _evaluate_seed(seed, todo, ds, config, settings, paths, restored, problems,
     params = pytrees.take(restored[ph.number],
                           np.asarray([m["index"] for m in members]))
     finite = pytrees.finite_rows(params)
+    # A member the trainer froze (finite = 0) diverged: not scored, like one
+    # whose parameters are not finite (its frozen ones may be finite but huge).
+    finite = [bool(ok) and bool(m["finite"]) for m, ok in zip(members, finite)]
     for m, ok in zip(members, finite):
       if not ok:
         store.save_entry(paths, m, step=ph.step, settings=settings,
                          checkpoint=ph.fingerprint, scores=None)
+        num_diverged += 1
         bar.update(1)
     good = [i for i, ok in enumerate(finite) if ok]
     if good:
@@ -166,7 +173,7 @@ def _evaluate_seed(seed, todo, ds, config, settings, paths, restored, problems,
       keys += [(ph, members[i]) for i in good]
   clock.lap("restore")
   if not keys:
-    return 0
+    return 0, num_diverged
   params = jax.tree.map(lambda *xs: np.concatenate(xs), *stacks)
   s = samples_lib.draw(ds, seed=seed, num_train=settings["num_train"],
                        num_test=settings["num_test"])
@@ -198,7 +205,7 @@ def _evaluate_seed(seed, todo, ds, config, settings, paths, restored, problems,
                      mi_posterior=res["mi_posterior"],
                      kl_per_latent=res["kl_per_latent"])
   clock.lap("figures")
-  return len(keys)
+  return len(keys), num_diverged
 
 
 def _share(todo: dict, index: int, count: int) -> dict:
@@ -285,16 +292,18 @@ def _evaluate_locked(workdir: str, config, settings, log, progress,
   restored, pass_problems = {}, []
   bar = tqdm.tqdm(total=num_todo, unit="model", desc="evaluate",
                   disable=not progress or num_todo == 0)
-  num_new = 0
+  num_new = num_new_diverged = 0
   for seed in sorted(todo):
     bar.set_postfix_str(f"seed {seed}")
-    num_new += _evaluate_seed(seed, todo[seed], ds, config, settings, paths,
-                              restored, pass_problems, bar, clock)
+    scored, diverged = _evaluate_seed(seed, todo[seed], ds, config, settings, paths,
+                                      restored, pass_problems, bar, clock)
+    num_new, num_new_diverged = num_new + scored, num_new_diverged + diverged
   bar.close()
   for p in pass_problems:
     log(p)
   problems = problems + pass_problems
   num_new = hosts.total(num_new)   # waits for every process to finish scoring
+  num_new_diverged = hosts.total(num_new_diverged)
   if not sharding.is_main_process():   # process 0 writes the tables and the report
     return PassResult(report=paths.report, metrics_csv=paths.metrics_csv,
                       summary_csv=paths.summary_csv, num_models=len(entries),
@@ -307,6 +316,7 @@ def _evaluate_locked(workdir: str, config, settings, log, progress,
                  f"in {workdir}: " + "; ".join(pass_problems),
                  error=errors.CheckpointError)
   skipped = len(entries) - len(rows)
+  num_cached = len(rows) - num_new - num_new_diverged
   released = published.read(workdir)
   if released is not None:     # an import of the authors' models: their numbers too
     published.merge(rows, released)
@@ -322,7 +332,8 @@ def _evaluate_locked(workdir: str, config, settings, log, progress,
                                       data_note=published.data_note(config, ds)))
   collapse_rows = collapse_curves.read(workdir)
   if collapse_rows:
-    collapse_curves.draw(collapse_rows, paths.collapse)
+    collapse_curves.draw(collapse_rows, paths.collapse,
+                         threshold=config.get("collapse", {}).get("active_threshold"))
     sections.append(("Collapse over training", collapse_curves.REPORT_TEXT + [
         "", f"![collapse over training]({paths.relative(paths.collapse)})"]))
   clock.lap("tables and phase figures")
@@ -330,7 +341,8 @@ def _evaluate_locked(workdir: str, config, settings, log, progress,
   per_model = f" ({seconds / num_new:.1f} s per evaluated model)" if num_new else ""
   scored = [v for v in model_seconds if v is not None]
   timing = (f"{len(rows)} models: {num_new} evaluated now, "
-            f"{len(rows) - num_new} from the cache; this pass took "
+            f"{num_new_diverged} found diverged, {num_cached} from the cache; "
+            "this pass took "
             f"{seconds:.1f} s{per_model} on {checkpoints.device_name()}: "
             f"{clock.line()}.")
   if scored:
@@ -350,9 +362,12 @@ def _evaluate_locked(workdir: str, config, settings, log, progress,
       model_figures=model_figs, sections=sections)
   skip_note = (f", {skipped} of {len(entries)} skipped (unreadable checkpoint)"
                if skipped else "")
-  log(f"evaluated {num_new} new model(s), {len(rows) - num_new} cached{skip_note}, "
+  diverged_note = (f", {num_new_diverged} diverged (not scored)"
+                   if num_new_diverged else "")
+  log(f"evaluated {num_new} new model(s){diverged_note}, {num_cached} cached"
+      f"{skip_note}, "
       f"in {seconds:.1f} s{per_model}: {clock.line()}")
   return PassResult(report=paths.report, metrics_csv=paths.metrics_csv,
                     summary_csv=paths.summary_csv, num_models=len(rows),
-                    num_evaluated=num_new, num_cached=len(rows) - num_new,
+                    num_evaluated=num_new, num_cached=num_cached,
                     problems=problems, seconds=seconds)

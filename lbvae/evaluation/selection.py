@@ -29,6 +29,8 @@ import math
 
 import numpy as np
 
+from lbvae.evaluation import tables
+
 RHO = 0.001   # weight of the augmentation (the sum term) of the Tchebycheff score
 
 
@@ -84,7 +86,7 @@ def cells_from_summary(summary, columns) -> Cells:
     columns: the value columns to keep (absent ones are all NaN).
   """
   def col(name):
-    return np.asarray([float(r.get(name, math.nan)) for r in summary], np.float64)
+    return np.asarray([tables.cell_value(r, name) for r in summary], np.float64)
   return Cells(beta=col("beta"), lam=col("lambda"),
                num_seeds=np.asarray([int(r["num_seeds"]) for r in summary]),
                mean={c: col(f"{c}_mean") for c in columns},

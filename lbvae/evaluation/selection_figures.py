@@ -5,9 +5,10 @@
   direction (lower NLL, higher MIG / SAP / I_m), saturating at the largest
   |change| (at least :data:`MIN_SPAN` %);
 * :func:`pareto_scatter` -- cell means in the NLL–MIG plane, the Pareto front
-  drawn through its cells;
+  drawn through its cells, each cell labelled without overlap;
 * :func:`tchebycheff_maps` -- augmented Tchebycheff scores per (β, λ) at a few
-  reconstruction weights, the chosen cell outlined.
+  reconstruction weights, the chosen cell outlined; brighter is better, as in every
+  quality map of the report (:func:`lbvae.evaluation.figures.better_cmap`).
 
 Inputs are :class:`lbvae.evaluation.selection.Cells` and per-cell arrays from
 :mod:`lbvae.evaluation.selection`; matplotlib's object-oriented API on the Agg
@@ -21,6 +22,7 @@ from typing import Sequence
 
 import numpy as np
 from matplotlib import patches
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from lbvae.evaluation import figures
@@ -56,7 +58,8 @@ def _print_values(ax, grid: np.ndarray, text: np.ndarray, shade: np.ndarray) -> 
   for i in range(grid.shape[0]):
     for j in range(grid.shape[1]):
       dark = not math.isfinite(grid[i, j]) or shade[i, j] > 0.6
-      ax.text(j, i, text[i, j], ha="center", va="center", fontsize=8,
+      ax.text(j, i, text[i, j], ha="center", va="center",
+              fontsize=figures.CELL_FONT_PT,
               color="black" if dark else "white")
 
 
@@ -71,6 +74,7 @@ def _figsize(cells: selection.Cells, cols: int, rows: int = 1
   return (cols * (0.9 * len(lams) + 1.9), rows * (0.7 * len(betas) + 1.2) + 0.7)
 
 
+@figures.styled
 def percent_change_maps(cells: selection.Cells, changes: dict[str, np.ndarray],
                         metrics: Sequence[tuple[str, str, bool]], baseline: int,
                         path: str) -> None:
@@ -101,16 +105,46 @@ def percent_change_maps(cells: selection.Cells, changes: dict[str, np.ndarray],
     _grid_axes(ax, cells)
     arrow = "↑" if higher else "↓"
     ax.set_title(f"{label}: % change\n({arrow} is better)" if finite.size
-                 else f"{label}: % change undefined", fontsize=9)
+                 else f"{label}: % change undefined")
     bar = fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
-    bar.set_label("improvement, %" if higher else "improvement, % (= −change)",
-                  fontsize=8)
+    bar.set_label("improvement, % (better: blue)" if higher
+                  else "improvement, % (= −change;\nbetter: blue)")
   fig.suptitle(f"phase 2: % change of the cell mean vs the baseline "
                f"{cells.name(baseline)} "
-               "(outlined; same budget)\nblue = better, red = worse", fontsize=10)
+               "(outlined; same budget)\nblue = better, red = worse")
   figures.save(fig, path)
 
 
+def _label_points(ax, xs, ys, labels) -> None:
+  """Labels points to their upper right, moving a label down (then to the left of
+  its point) until it overlaps no label placed before it."""
+  canvas = FigureCanvasAgg(ax.get_figure())
+  canvas.draw()                         # final layout, so that extents are right
+  renderer = canvas.get_renderer()
+  placed = []
+  order = np.argsort(-np.asarray(ys), kind="stable")
+  for k in order:
+    for dx, ha in ((5, "left"), (-5, "right")):
+      for step in range(8):
+        note = ax.annotate(labels[k], (xs[k], ys[k]), textcoords="offset points",
+                           xytext=(dx, 4 - step * 1.3 * figures.MIN_FONT_PT),
+                           ha=ha, fontsize=figures.MIN_FONT_PT)
+        box = note.get_window_extent(renderer)
+        if not any(box.overlaps(b) for b in placed):
+          placed.append(box)
+          break
+        note.remove()
+      else:
+        continue
+      break
+    else:                                # nowhere free: keep the first place
+      placed.append(ax.annotate(labels[k], (xs[k], ys[k]), xytext=(5, 4),
+                                textcoords="offset points",
+                                fontsize=figures.MIN_FONT_PT
+                                ).get_window_extent(renderer))
+
+
+@figures.styled
 def pareto_scatter(cells: selection.Cells, nll: str, mig: str,
                    front: np.ndarray, path: str, *, nll_label: str) -> None:
   """Cells in the NLL–MIG plane with the Pareto front drawn.
@@ -124,7 +158,7 @@ def pareto_scatter(cells: selection.Cells, nll: str, mig: str,
   """
   x, y = cells.mean[nll], cells.mean[mig]
   ok = np.isfinite(x) & np.isfinite(y)
-  fig = Figure(figsize=(6.4, 4.8), layout="constrained")
+  fig = Figure(figsize=(7.2, 5.2), layout="constrained")
   ax = fig.add_subplot(1, 1, 1)
   lams = sorted(set(cells.lam[ok].tolist()))
   colours = {lam: f"C{i % 10}" for i, lam in enumerate(lams)}
@@ -134,25 +168,26 @@ def pareto_scatter(cells: selection.Cells, nll: str, mig: str,
                 yerr=np.nan_to_num(cells.std[mig][sel]), fmt="o",
                 color=colours[lam], alpha=0.8, capsize=2, label=f"λ={lam:g}")
   order = np.flatnonzero(front)[np.argsort(x[front], kind="stable")]
-  if order.size:
+  if order.size > 1:
     # The front as a staircase: each optimal cell covers the plane to its lower right.
     ax.step(x[order], y[order], where="post", color="black", linewidth=1.2,
             zorder=2, label="Pareto front")
+  if order.size:
     ax.scatter(x[order], y[order], s=140, facecolors="none", edgecolors="black",
-               linewidths=1.5, zorder=3)
-  for k in np.flatnonzero(ok):
-    ax.annotate(f"β={cells.beta[k]:g}", (x[k], y[k]), textcoords="offset points",
-                xytext=(5, 4), fontsize=7)
-  ax.ticklabel_format(useOffset=False)
+               linewidths=1.5, zorder=3, label="Pareto-optimal cell")
   ax.set_xlabel(f"{nll_label} (lower is better → left)")
   ax.set_ylabel("MIG (higher is better → up)")
   ax.grid(alpha=0.3)
-  ax.legend(fontsize=8)
-  ax.set_title("phase 2: NLL–MIG trade-off, cell means ± std over seeds; "
-               "circled: Pareto-optimal", fontsize=9)
+  ax.margins(0.12)
+  ax.legend()
+  ax.set_title("phase 2: NLL–MIG trade-off, cell means ± std over seeds;\n"
+               "circled: Pareto-optimal")
+  idx = np.flatnonzero(ok)
+  _label_points(ax, x[idx], y[idx], [f"β={cells.beta[k]:g}" for k in idx])
   figures.save(fig, path)
 
 
+@figures.styled
 def tchebycheff_maps(cells: selection.Cells, scores: dict[int, np.ndarray],
                      chosen: dict[int, int | None], path: str) -> None:
   """Tchebycheff score maps, one panel per reconstruction weight (percent).
@@ -170,7 +205,8 @@ def tchebycheff_maps(cells: selection.Cells, scores: dict[int, np.ndarray],
   for k, p in enumerate(weights):
     ax = fig.add_subplot(1, len(weights), k + 1)
     grid = cells.grid(scores[p])
-    im = ax.imshow(np.ma.masked_invalid(grid), cmap="viridis_r", vmin=0.0, vmax=hi,
+    im = ax.imshow(np.ma.masked_invalid(grid), cmap=figures.better_cmap(False),
+                   vmin=0.0, vmax=hi,
                    aspect="auto")
     text = np.vectorize(figures.short_number)(grid)
     _print_values(ax, grid, text, 1.0 - grid / hi)
@@ -179,10 +215,9 @@ def tchebycheff_maps(cells: selection.Cells, scores: dict[int, np.ndarray],
     if c is not None:
       _outline(ax, *cells.position(c))
     best = "no finite score" if c is None else f"best {cells.name(c)}"
-    ax.set_title(f"reconstruction weight {p} %\n{best}", fontsize=9)
+    ax.set_title(f"reconstruction weight {p} %\n{best}")
     fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04).set_label(
-        "score (lower is better)", fontsize=8)
+        f"score (lower is better;\n{figures.BETTER})")
   fig.suptitle("phase 2: augmented Tchebycheff score of range-normalised NLL and "
-               f"MIG (ρ = {selection.RHO:g}); chosen cell outlined in red",
-               fontsize=10)
+               f"MIG (ρ = {selection.RHO:g});\nchosen cell outlined in red")
   figures.save(fig, path)

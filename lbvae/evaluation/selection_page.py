@@ -23,6 +23,7 @@ from typing import Sequence
 import numpy as np
 import plotly.graph_objects as go
 import plotly.io as pio
+from matplotlib import ticker
 from plotly.subplots import make_subplots
 
 from lbvae.evaluation import figures
@@ -64,6 +65,34 @@ def _state(cells, scores, chosen, nll, p) -> tuple[dict, dict]:
   return data, layout
 
 
+def colour_range(scores: np.ndarray) -> tuple[float, float]:
+  """The heat map's colour range: from 0 (or below, if a score is) to the largest
+  finite score of any weight, so that every plotted score lies on the bar."""
+  finite = scores[np.isfinite(scores)]
+  if not finite.size:
+    return 0.0, 1.0
+  lo = min(0.0, float(finite.min()))
+  return lo, max(float(finite.max()), lo + 1e-9)
+
+
+def colour_ticks(lo: float, hi: float) -> np.ndarray:
+  """Round ticks within [lo, hi] and the top of the bar itself (the largest score)."""
+  nice = ticker.MaxNLocator(5).tick_values(lo, hi)
+  nice = nice[(nice >= lo) & (nice <= hi - 0.1 * (hi - lo))]
+  return np.r_[nice, hi]
+
+
+def padded_range(v: np.ndarray, below: float, above: float) -> list[float] | None:
+  """An axis range around ``v``, widened by these fractions of its span (or of
+  ``|v|`` when flat) below and above, so that markers and labels stay inside."""
+  v = v[np.isfinite(v)]
+  if not v.size:
+    return None
+  lo, hi = float(v.min()), float(v.max())
+  span = hi - lo or max(abs(hi), 1.0) * 1e-3
+  return [lo - below * span, hi + above * span]
+
+
 def figure(cells: selection.Cells, scores: np.ndarray,
            chosen: Sequence[int | None], front: np.ndarray, *, nll: str,
            nll_label: str) -> go.Figure:
@@ -85,17 +114,19 @@ def figure(cells: selection.Cells, scores: np.ndarray,
   ok = np.isfinite(x) & np.isfinite(y)
   fig = make_subplots(rows=1, cols=2, column_widths=[0.5, 0.5],
                       horizontal_spacing=0.2)
-  finite = scores[np.isfinite(scores)]
+  lo, hi = colour_range(scores)
   custom = np.stack([cells.grid(x), cells.grid(y)], axis=-1)
+  ticks = colour_ticks(lo, hi)
   fig.add_trace(go.Heatmap(
       x=list(range(len(lams))), y=list(range(len(betas))),
-      colorscale="Viridis", reversescale=True, zmin=0.0,
-      zmax=max(float(finite.max()), 1e-9) if finite.size else 1.0,
+      colorscale="Viridis", reversescale=True, zmin=lo, zmax=hi,
       texttemplate="%{text}", customdata=[[list(map(float, c)) for c in r]
                                           for r in custom],
       hovertemplate=("score %{z:.4f}<br>NLL %{customdata[0]:.4g}<br>"
                      "MIG %{customdata[1]:.4g}<extra></extra>"),
-      colorbar={"title": {"text": "score (lower<br>is better)"}, "x": 0.41, "thickness": 15}),
+      colorbar={"title": {"text": f"score (lower<br>is better;<br>{figures.BETTER})"},
+                "x": 0.41, "thickness": 15, "tickvals": ticks.tolist(),
+                "ticktext": [f"{v:.4g}" for v in ticks]}),
       row=1, col=1)
   fig.add_trace(go.Scatter(
       x=x[ok].tolist(), y=y[ok].tolist(), mode="markers",
@@ -106,7 +137,8 @@ def figure(cells: selection.Cells, scores: np.ndarray,
   order = np.flatnonzero(front)[np.argsort(x[front], kind="stable")]
   fig.add_trace(go.Scatter(
       x=x[order].tolist(), y=y[order].tolist(), mode="lines+markers+text",
-      text=[cells.name(k) for k in order], textposition="top left",
+      text=[cells.name(k) for k in order], textposition="top right",
+      cliponaxis=False, textfont={"size": 12},
       line={"shape": "hv", "color": "black"},
       marker={"size": 14, "symbol": "circle-open", "color": "black"},
       name="Pareto front", hoverinfo="skip"), row=1, col=2)
@@ -115,8 +147,10 @@ def figure(cells: selection.Cells, scores: np.ndarray,
   fig.update_yaxes(tickvals=list(range(len(betas))),
                    ticktext=[f"{v:g}" for v in betas], title_text="β",
                    autorange="reversed", row=1, col=1)
-  fig.update_xaxes(title_text=f"{nll_label} (lower is better)", row=1, col=2)
-  fig.update_yaxes(title_text="MIG (higher is better)", row=1, col=2)
+  fig.update_xaxes(title_text=f"{nll_label} (lower is better)",
+                   range=padded_range(x[ok], 0.1, 0.35), row=1, col=2)
+  fig.update_yaxes(title_text="MIG (higher is better)",
+                   range=padded_range(y[ok], 0.12, 0.18), row=1, col=2)
   steps = []
   for p in range(scores.shape[0]):
     data, layout = _state(cells, scores, chosen, nll, p)
@@ -139,8 +173,9 @@ def _cell_table(cells, front, nll) -> str:
   head = ("<tr><th>β</th><th>λ</th><th>seeds</th><th>NLL</th><th>MIG</th>"
           "<th>Pareto-optimal</th></tr>")
   rows = [f"<tr><td>{cells.beta[k]:g}</td><td>{cells.lam[k]:g}</td>"
-          f"<td>{cells.num_seeds[k]}</td><td>{cells.mean[nll][k]:.6g}</td>"
-          f"<td>{cells.mean['mig'][k]:.6g}</td>"
+          f"<td>{cells.num_seeds[k]}</td>"
+          f"<td>{figures.short_number(cells.mean[nll][k], table=True)}</td>"
+          f"<td>{figures.short_number(cells.mean['mig'][k], table=True)}</td>"
           f"<td>{'yes' if front[k] else ''}</td></tr>" for k in range(len(cells))]
   return "<table>" + head + "".join(rows) + "</table>"
 

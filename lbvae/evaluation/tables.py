@@ -2,14 +2,15 @@
 
 ``metrics.csv`` (one row per model of arXiv 2602.09277's grids)::
 
-  phase,beta,lambda,seed,step,finite,objective,nll,kl,l2,heldout_nll,heldout_kl,mig,
-  sap,im,mig_posterior,im_posterior,...[,the objective's parts]
+  phase,beta,lambda,seed,step,finite,objective,diverged,nll,kl,l2,heldout_nll,heldout_kl,
+  mig,sap,im,mig_posterior,im_posterior,...[,the objective's parts]
 
 * ``phase`` 1 or 2; phase-1 rows have ``lambda`` 0; ``step`` is the checkpoint step;
   ``objective`` the training objective (``lbvae.objectives``; ``beta`` holds its
   strength);
-  ``finite`` is 0 for a member the trainer froze after a NaN/Inf (its scores are
-  ``nan`` when its parameters are not finite);
+  ``finite`` is 0 for a member the trainer froze after a NaN/Inf; ``diverged`` is 1
+  for such a member and for one with non-finite parameters or held-out NLL (its
+  scores are ``nan``);
 * ``nll, kl, l2`` are the trainer's training-window means (``final_metrics.csv``),
   and so are the objective's parts (e.g. ``total_correlation``, placed after the
   posterior-aware metrics);
@@ -19,9 +20,11 @@
   (:mod:`lbvae.metrics.posterior_mi`, on the seed's stratified sample; absent
   when ``eval.posterior_samples`` is 0).
 
-``summary.csv``: ``phase,beta,lambda,num_seeds,objective`` then ``<col>_mean,
-<col>_std`` for every value column; the std is over seeds with ``ddof=0`` (0 for a
-single seed); non-finite values are left out of both. Cells are (objective, phase, β,
+``summary.csv``: ``phase,beta,lambda,num_seeds,objective,num_diverged`` then
+``<col>_mean,<col>_std`` for every value column; the std is over seeds with
+``ddof=0``, left empty where fewer than two values enter the mean (one seed has no
+spread to report); diverged models (counted in ``num_diverged``) and
+non-finite values are left out of both. Cells are (objective, phase, β,
 λ): rows of several objectives (several runs) summarise side by side.
 
 Writes are atomic (a temporary file, then ``os.replace``), so a failing run never
@@ -41,13 +44,18 @@ from lbvae import files
 KEY_COLUMNS = ("phase", "beta", "lambda", "seed")
 OBJECTIVE = "objective"             # a text column; rows without it are β-VAE runs
 DEFAULT_OBJECTIVE = "beta_vae"
-INFO_COLUMNS = ("step", "finite", OBJECTIVE)
+DIVERGED = "diverged"                # 1: frozen, non-finite parameters or held-out NLL
+INFO_COLUMNS = ("step", "finite", OBJECTIVE, DIVERGED)
 TRAIN_COLUMNS = ("nll", "kl", "l2")
 HELDOUT_COLUMNS = ("heldout_nll", "heldout_kl")
 PAPER_METRICS = ("mig", "sap", "im")
 # The posterior-aware MIG and I_m (lbvae.metrics.posterior_mi), next to the paper's.
 POSTERIOR_METRICS = ("mig_posterior", "im_posterior")
 CELL_COLUMNS = ("phase", "beta", "lambda")
+# What a diverged model scores NaN on (besides any other score of its cache entry).
+SCORE_COLUMNS = HELDOUT_COLUMNS + PAPER_METRICS + (
+    "dci_disentanglement", "dci_completeness", "dci_informativeness", "factor_vae")
+NUM_DIVERGED = "num_diverged"       # summary.csv: the cell's models left out
 
 
 def value_columns(rows: Sequence[dict]) -> list[str]:
@@ -104,8 +112,10 @@ def summarize(rows: Iterable[dict]) -> list[dict]:
 
   Returns:
     One dict per cell, sorted by objective, then phase, β, λ: ``phase, beta,
-    lambda, num_seeds, objective`` and ``<col>_mean``, ``<col>_std`` for every
-    value column (finite values only; ``nan`` when a cell has none).
+    lambda, num_seeds, objective, num_diverged`` and ``<col>_mean``, ``<col>_std``
+    for every value column (finite values of the models that did not diverge;
+    ``nan`` when a cell has none); ``<col>_std`` is absent (an empty CSV cell) when
+    fewer than two values remain. Read cells with :func:`cell_value`.
   """
   rows = list(rows)
   cols = value_columns(rows)
@@ -119,18 +129,28 @@ def summarize(rows: Iterable[dict]) -> list[dict]:
     cell = dict(zip(CELL_COLUMNS, key[1:]))
     cell["num_seeds"] = len(members)
     cell[OBJECTIVE] = key[0]
+    kept = [r for r in members if not int(r.get(DIVERGED) or 0)]
+    cell[NUM_DIVERGED] = len(members) - len(kept)
     for c in cols:
-      v = np.asarray([float(r.get(c, math.nan)) for r in members], np.float64)
+      v = np.asarray([float(r.get(c, math.nan)) for r in kept], np.float64)
       v = v[np.isfinite(v)]
       cell[f"{c}_mean"] = float(v.mean()) if v.size else math.nan
-      cell[f"{c}_std"] = float(v.std()) if v.size else math.nan
+      if v.size >= 2:
+        cell[f"{c}_std"] = float(v.std())
     out.append(cell)
   return out
 
 
+def cell_value(row: dict, column: str) -> float:
+  """A summary cell as a float: NaN where it is absent or empty (the std of fewer
+  than two values, in memory or read back from ``summary.csv``)."""
+  v = row.get(column, "")
+  return math.nan if v == "" or v is None else float(v)
+
+
 def summary_columns(rows: Sequence[dict]) -> list[str]:
   """Columns of ``summary.csv`` for these model rows."""
-  cols = list(CELL_COLUMNS) + ["num_seeds", OBJECTIVE]
+  cols = list(CELL_COLUMNS) + ["num_seeds", OBJECTIVE, NUM_DIVERGED]
   for c in value_columns(rows):
     cols += [f"{c}_mean", f"{c}_std"]
   return cols

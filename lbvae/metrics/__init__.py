@@ -10,19 +10,22 @@ One module per metric, each citing its paper:
   (arXiv 2602.09277);
 - :mod:`~lbvae.metrics.posterior_mi` — MI with z drawn from q(z|x) (Chen et al., 2018),
   and the MIG / I_m on it;
-- :mod:`~lbvae.metrics.dci` — DCI with a LASSO predictor (Eastwood & Williams, 2018);
+- :mod:`~lbvae.metrics.dci` — DCI (Eastwood & Williams, 2018) with disentanglement_lib's
+  gradient-boosted trees (LightGBM, on the host); :mod:`~lbvae.metrics.dci_lasso`
+  — E&W's LASSO variant in JAX;
 - :mod:`~lbvae.metrics.factor_vae` — the FactorVAE score (Kim & Mnih, 2018);
-- :mod:`~lbvae.metrics.suite` — :func:`all_metrics`, everything but FactorVAE at once.
+- :mod:`~lbvae.metrics.suite` — :func:`all_metrics`, every jit-able score at once.
 
 One calling convention: codes first, then factor classes, hyper-parameters keyword-only::
 
   mig(latents, factors, *, num_bins=20, factor_sizes=...)          # float32[]
   im(latents, factors, *, num_bins=20, factor_sizes=...)           # float32[] nats
   sap(latents_train, factors_train, latents_test, factors_test, *, factor_sizes=...)
-  dci(latents_train, factors_train, latents_test, factors_test, *, factor_sizes=...)
+  dci(latents_train, factors_train, latents_test, factors_test, *, predictor="trees")
 
 (the classifier-based scores fit on a train part and score a test part). Codes are
-float[N, L], factors int[N, F] class indices in [0, factor_sizes[j]). Every function
+float[N, L], factors int[N, F] class indices in [0, factor_sizes[j]) (any array-like;
+anything else raises :class:`lbvae.errors.DataError`). Every function but the tree DCI
 is written for one model, is jit-able, and lifts to a model axis with ``jax.vmap``.
 Factor class counts must be static under jit: pass ``factor_sizes``. Synopsis::
 
@@ -36,6 +39,8 @@ Factor class counts must be static under jit: pass ``factor_sizes``. Synopsis::
 
 from lbvae.metrics.dci import dci
 from lbvae.metrics.dci import disentanglement_completeness
+from lbvae.metrics.dci import tree_importance
+from lbvae.metrics.dci_lasso import dci_lasso
 from lbvae.metrics.factor_vae import factor_vae_inputs
 from lbvae.metrics.factor_vae import factor_vae_score
 from lbvae.metrics.best_assignment import im
@@ -56,6 +61,7 @@ from lbvae.metrics.suite import all_metrics
 __all__ = [
     "all_metrics",
     "dci",
+    "dci_lasso",
     "discretize",
     "disentanglement_completeness",
     "factor_entropy",
@@ -66,6 +72,7 @@ __all__ = [
     "mig",
     "mig_from_mutual_info",
     "top_two_gaps",
+    "tree_importance",
     "mutual_info_matrix",
     "posterior_mutual_info",
     "posterior_scores",

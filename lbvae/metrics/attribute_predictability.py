@@ -44,7 +44,10 @@ def sap_score_matrix(latents_train: jax.Array, factors_train: jax.Array,
   Returns:
     float32[L, F] accuracies in [0, 1].
   """
-  sizes = mutual_info.resolve_factor_sizes(factors_train, factor_sizes)
+  latents_test, factors_test, _ = mutual_info.resolve_inputs(latents_test, factors_test,
+                                                            factor_sizes)
+  latents_train, factors_train, sizes = mutual_info.resolve_inputs(
+      latents_train, factors_train, factor_sizes)
   fit = linear_svm.fit_one_feature_svms(latents_train, factors_train,
                                         num_classes=max(sizes), c=c)
   predicted = linear_svm.predict_one_feature_svms(fit, latents_test)   # [L, F, M]

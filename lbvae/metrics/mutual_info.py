@@ -45,12 +45,15 @@ def resolve_factor_sizes(factors,
   Raises:
     lbvae.errors.ConfigError: sizes of the wrong length or not positive, or None
       with traced ``factors``.
-    lbvae.errors.DataError: concrete ``factors`` with a value outside
-      ``[0, factor_sizes[j])`` (it would fall outside every histogram bin and
-      silently lower every score). Traced factors (under jit/vmap) cannot be
-      checked here: check them before the transformation, as the evaluation pass
+    lbvae.errors.DataError: ``factors`` of a non-integer dtype, or concrete ones
+      with a value outside ``[0, factor_sizes[j])`` (it would fall outside every
+      histogram bin and silently lower every score). Traced values (under
+      jit/vmap) cannot be range-checked here: check them before the transformation, as the evaluation pass
       does, or call the metric once eagerly.
   """
+  errors.require(jnp.issubdtype(factors.dtype, jnp.integer),
+                 f"factors must be integer class indices, got dtype {factors.dtype} "
+                 "(cast whole-number values with .astype(int))", errors.DataError)
   num_factors = factors.shape[-1]
   concrete = not isinstance(factors, jax.core.Tracer)
   if factor_sizes is None:
@@ -70,6 +73,48 @@ def resolve_factor_sizes(factors,
   if concrete:
     check_factor_range(np.asarray(factors), sizes)
   return sizes
+
+
+def resolve_inputs(latents, factors, factor_sizes: Sequence[int] | None):
+  """The boundary every metric shares: array-likes in, checked arrays and sizes out.
+
+  Lists, tuples and NumPy arrays become arrays; traced arrays (under jit/vmap)
+  pass through unchanged.
+
+  Args:
+    latents: float[N, L] codes (any array-like).
+    factors: int[N, F] class indices (any array-like of an integer dtype).
+    factor_sizes: as in :func:`resolve_factor_sizes`.
+
+  Returns:
+    (latents, factors, factor sizes as a tuple of F ints).
+
+  Raises:
+    lbvae.errors.DataError: codes or factors that are not 2-D arrays of numbers,
+      a different number of rows in each, or what :func:`resolve_factor_sizes`
+      refuses (factors that are not integers or lie outside their sizes).
+  """
+  latents, factors = _as_array(latents, "latents"), _as_array(factors, "factors")
+  errors.require(latents.ndim == 2 and factors.ndim == 2,
+                 f"latents and factors must be 2-D [N, L] and [N, F], got shapes "
+                 f"{tuple(latents.shape)} and {tuple(factors.shape)}", errors.DataError)
+  errors.require(latents.shape[0] == factors.shape[0],
+                 f"latents has {latents.shape[0]} rows but factors has "
+                 f"{factors.shape[0]}", errors.DataError)
+  return latents, factors, resolve_factor_sizes(factors, factor_sizes)
+
+
+def _as_array(values, name: str):
+  if isinstance(values, (jax.Array, np.ndarray)):
+    return values
+  try:
+    values = np.asarray(values)
+  except (TypeError, ValueError) as e:
+    raise errors.DataError(f"{name} must be an array of numbers: {e}") from None
+  errors.require(values.dtype.kind in "biuf",
+                 f"{name} must be an array of numbers, got dtype {values.dtype}",
+                 errors.DataError)
+  return values
 
 
 def check_factor_range(factors: np.ndarray, factor_sizes: Sequence[int]) -> None:
@@ -145,6 +190,7 @@ def factor_entropy(factors: jax.Array, *,
   Returns:
     float32[F] entropies H(v_j).
   """
+  factors = _as_array(factors, "factors")
   sizes = resolve_factor_sizes(factors, factor_sizes)
   p = _factor_one_hot(factors, sizes).mean(axis=0)
   return -_plogp_ratio(p, jnp.ones_like(p)) @ _segments(sizes)
@@ -164,7 +210,7 @@ def mutual_info_matrix(latents: jax.Array, factors: jax.Array, *, num_bins: int 
     float32[L, F] with entry (i, j) = I(z_i; v_j) in nats (clipped at 0 against
     round-off).
   """
-  sizes = resolve_factor_sizes(factors, factor_sizes)
+  latents, factors, sizes = resolve_inputs(latents, factors, factor_sizes)
   n = latents.shape[0]
   bins = jax.nn.one_hot(discretize(latents, num_bins=num_bins), num_bins,
                         dtype=jnp.float32)                       # [N, L, B]

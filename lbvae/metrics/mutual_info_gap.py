@@ -80,7 +80,7 @@ def mig(latents: jax.Array, factors: jax.Array, *, num_bins: int = 20,
   Returns:
     float32 scalar: mean over factors of (top − second MI) / H(v_j).
   """
-  sizes = mutual_info.resolve_factor_sizes(factors, factor_sizes)
+  latents, factors, sizes = mutual_info.resolve_inputs(latents, factors, factor_sizes)
   mi = mutual_info.mutual_info_matrix(latents, factors, num_bins=num_bins,
                                       factor_sizes=sizes)
   entropy = mutual_info.factor_entropy(factors, factor_sizes=sizes)

@@ -72,7 +72,7 @@ def posterior_mutual_info(mu: jax.Array, logvar: jax.Array, factors: jax.Array,
     float32[L, F] MI estimates in nats, clipped at 0 (the Monte Carlo estimate of a
     zero MI scatters around 0).
   """
-  sizes = mutual_info.resolve_factor_sizes(factors, factor_sizes)
+  mu, factors, sizes = mutual_info.resolve_inputs(mu, factors, factor_sizes)
   mu = jnp.asarray(mu, jnp.float32)
   logvar = jnp.asarray(logvar, jnp.float32)
   factors = jnp.asarray(factors, jnp.int32)
@@ -115,7 +115,7 @@ def posterior_scores(mu: jax.Array, logvar: jax.Array, factors: jax.Array,
     the sample's factor entropies, as :func:`lbvae.metrics.mig`); ``im_posterior``
     float32[] (best one-to-one total, :func:`lbvae.metrics.im_from_mutual_info`).
   """
-  sizes = mutual_info.resolve_factor_sizes(factors, factor_sizes)
+  mu, factors, sizes = mutual_info.resolve_inputs(mu, factors, factor_sizes)
   mi = posterior_mutual_info(mu, logvar, factors, key, factor_sizes=sizes,
                              num_draws=num_draws)
   entropy = mutual_info.factor_entropy(factors, factor_sizes=sizes)

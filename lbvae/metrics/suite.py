@@ -3,8 +3,9 @@
 Computes, from the docs/method.md §4 train/test split of one model's codes: the MI matrix and
 MIG (Chen et al., 2018) and I_m (arXiv 2602.09277) on the train part, SAP (Kumar et
 al., 2018) fitted on train and scored on test, and DCI (Eastwood & Williams, 2018)
-with a LASSO predictor. The FactorVAE score needs fresh dataset samples and lives in
-:mod:`lbvae.metrics.factor_vae`.
+with E&W's LASSO predictor (``dci_lasso_*``). The literature's DCI
+(gradient-boosted trees, :func:`lbvae.metrics.dci`) fits LightGBM on the host and
+the FactorVAE score needs fresh dataset samples: both are called beside this one.
 
 Synopsis (a model axis is one ``vmap``, applied where the metrics are called)::
 
@@ -23,7 +24,7 @@ from typing import Sequence
 import jax
 
 from lbvae.metrics import mutual_info
-from lbvae.metrics.dci import dci
+from lbvae.metrics.dci_lasso import dci_lasso
 from lbvae.metrics.best_assignment import im_from_mutual_info
 from lbvae.metrics.mutual_info_gap import mig_from_mutual_info
 from lbvae.metrics.attribute_predictability import sap_from_scores
@@ -47,28 +48,32 @@ def all_metrics(latents_train: jax.Array, factors_train: jax.Array,
     dci_alpha: the DCI LASSO penalty.
 
   Returns:
-    dict with float32 scalars ``mig``, ``sap``, ``im``, ``dci_disentanglement``,
-    ``dci_completeness``, ``dci_informativeness`` (test NRMSE, lower is better) and
+    dict with float32 scalars ``mig``, ``sap``, ``im``, ``dci_lasso_disentanglement``,
+    ``dci_lasso_completeness``, ``dci_lasso_informativeness`` (test NRMSE, lower is
+    better) and
     the float32 matrices ``mi_matrix`` [L, F] (nats), ``factor_entropy`` [F] (nats),
-    ``sap_scores`` [L, F] (test accuracies) and ``dci_importance`` [L, F].
+    ``sap_scores`` [L, F] (test accuracies) and ``dci_lasso_importance`` [L, F].
   """
-  sizes = mutual_info.resolve_factor_sizes(factors_train, factor_sizes)
+  latents_test, factors_test, _ = mutual_info.resolve_inputs(latents_test, factors_test,
+                                                            factor_sizes)
+  latents_train, factors_train, sizes = mutual_info.resolve_inputs(
+      latents_train, factors_train, factor_sizes)
   mi = mutual_info.mutual_info_matrix(latents_train, factors_train, num_bins=num_bins,
                                       factor_sizes=sizes)
   entropy = mutual_info.factor_entropy(factors_train, factor_sizes=sizes)
   sap_scores = sap_score_matrix(latents_train, factors_train, latents_test,
                                 factors_test, factor_sizes=sizes, c=sap_c)
-  dci_scores = dci(latents_train, factors_train, latents_test, factors_test,
+  dci_scores = dci_lasso(latents_train, factors_train, latents_test, factors_test,
                    alpha=dci_alpha)
   return {
       "mig": mig_from_mutual_info(mi, entropy),
       "sap": sap_from_scores(sap_scores),
       "im": im_from_mutual_info(mi),
-      "dci_disentanglement": dci_scores["disentanglement"],
-      "dci_completeness": dci_scores["completeness"],
-      "dci_informativeness": dci_scores["informativeness"],
+      "dci_lasso_disentanglement": dci_scores["disentanglement"],
+      "dci_lasso_completeness": dci_scores["completeness"],
+      "dci_lasso_informativeness": dci_scores["informativeness"],
       "mi_matrix": mi,
       "factor_entropy": entropy,
       "sap_scores": sap_scores,
-      "dci_importance": dci_scores["importance"],
+      "dci_lasso_importance": dci_scores["importance"],
   }

@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from lbvae.evaluation import result_views
+from lbvae.evaluation import figures
 from lbvae.evaluation import selection
 from lbvae.evaluation import store
 from lbvae.evaluation import tables
@@ -162,8 +163,12 @@ def test_page_is_self_contained_with_a_101_step_slider(full):
     assert (rect["x0"] + 0.5, rect["y0"] + 0.5) == (col, row)
     assert cells.name(chosen[p]) in relayout["title.text"]
   np.testing.assert_allclose(np.array(data[0]["z"], float), cells.grid(scores[50]))
-  for k in range(len(cells)):      # the table of cells
+  for k in range(len(cells)):      # the table of cells, at the report's precision
     assert f"<td>{cells.beta[k]:g}</td><td>{cells.lam[k]:g}</td>" in text
+    for col in ("nll", "mig"):
+      number = figures.short_number(cells.mean[col][k], table=True)
+      assert f"<td>{number}</td>" in text
+      assert len(number.replace("-", "").replace(".", "").lstrip("0")) <= 4
 
 
 def test_no_baseline_cell_is_said_and_skipped(tmp_path, full):

@@ -55,22 +55,26 @@ def test_metrics_csv_has_one_row_per_model(evaluated):
   keys = [(r["phase"], r["beta"], r["lambda"], r["seed"]) for r in rows]
   assert keys == [(1, 1, 0, 0), (1, 8, 0, 0), (2, 1, 0, 0), (2, 1, 4, 0),
                   (2, 8, 0, 0), (2, 8, 4, 0)]
-  assert result.num_models == 6 and result.num_evaluated == 5   # NaN: unscored
+  assert result.num_models == 6 and result.num_evaluated == 4   # diverged: unscored
   by_key = dict(zip(keys, rows))
   # nll/kl/l2 are the trainer's training-window means (see conftest.write_run).
   assert by_key[(2, 1, 4, 0)]["nll"] == pytest.approx(114.0)
   assert by_key[(1, 8, 0, 0)]["kl"] == pytest.approx(5.0 / 8)
-  # Finite members have finite scores; the NaN member is kept, flagged, unscored.
-  nan_row = by_key[conftest.NAN_MEMBER]
-  assert nan_row["finite"] == 0 and np.isnan(nan_row["mig"])
+  # The NaN member and the frozen one (finite but frozen parameters) diverged:
+  # kept, flagged, NaN scores.
   for key, row in by_key.items():
-    if key != conftest.NAN_MEMBER:
-      assert all(np.isfinite(row[c]) for c in ("heldout_nll", "mig", "sap", "im"))
+    diverged = key in (conftest.NAN_MEMBER, conftest.FROZEN_MEMBER)
+    assert row["diverged"] == int(diverged)
+    scores = [row[c] for c in ("heldout_nll", "mig", "sap", "im",
+                               "dci_disentanglement", "factor_vae")]
+    assert np.isnan(scores).all() if diverged else np.isfinite(scores).all()
   assert by_key[conftest.FROZEN_MEMBER]["finite"] == 0
   # A run written before objectives existed (no "objective" in grid.json) is a β-VAE.
   assert {r["objective"] for r in rows} == {"beta_vae"}
-  assert any("non-finite parameters" in p for p in result.problems)
-  assert any("phase 1, β=8, seed 0: frozen" in p for p in result.problems)
+  assert sum(": diverged (" in p for p in result.problems) == 2
+  assert any("phase 1, β=8, seed 0: diverged (frozen" in p for p in result.problems)
+  report = open(result.report).read()
+  assert "phase 1, β=8, seed 0: diverged" in report
 
 
 def test_summary_has_mean_and_std_per_cell(evaluated):
@@ -84,11 +88,12 @@ def test_summary_has_mean_and_std_per_cell(evaluated):
     assert cell["num_seeds"] == 1
     assert (cell["phase"], cell["beta"], cell["lambda"]) == (
         row["phase"], row["beta"], row["lambda"])
+    assert cell["num_diverged"] == row["diverged"]
     if np.isfinite(row["sap"]):
       assert cell["sap_mean"] == pytest.approx(row["sap"], rel=1e-6)
-      assert cell["sap_std"] == 0
+      assert cell["sap_std"] == ""             # one seed: no spread, an empty cell
     else:
-      assert np.isnan(cell["sap_mean"])
+      assert np.isnan(cell["sap_mean"]) and np.isnan(cell["nll_mean"])
 
 
 def test_figures_and_report_exist_and_link(evaluated):
@@ -97,7 +102,7 @@ def test_figures_and_report_exist_and_link(evaluated):
   assert os.path.exists(os.path.join(figs, "phase1_boxplots.png"))
   assert os.path.exists(os.path.join(figs, "phase2_heatmaps.png"))
   per_model = os.listdir(os.path.join(figs, "models"))
-  assert len([f for f in per_model if f.endswith("_mi.png")]) == 5   # NaN one: none
+  assert len([f for f in per_model if f.endswith("_mi.png")]) == 4   # diverged: none
   assert {"p2_b8_l0_s0_recon.png", "p2_b8_l0_s0_traversal.png",
           "p2_b8_l0_s0_traversal.gif"} <= set(per_model)
   text = open(result.report).read()
@@ -133,7 +138,7 @@ def test_rerun_evaluates_nothing_new(evaluated):
   assert any("0 to evaluate, 6 cached" in line for line in lines)
   assert open(result.metrics_csv).read() == before
   # The report still says what evaluating the (cached) models took.
-  assert re.search(r"Evaluating the 5 scored models took \d+ s in all",
+  assert re.search(r"Evaluating the 4 scored models took \d+ s in all",
                    open(result.report).read())
 
 
@@ -176,8 +181,9 @@ def test_corrupt_checkpoint_is_reported_and_skipped(run_dir, tmp_path):
   assert "\n" not in skipped[0] and skipped[0] in lines
   rows = tables.read_csv(result.metrics_csv)
   assert [r["phase"] for r in rows] == [1, 1]         # phase 1 still evaluated
-  assert result.num_evaluated == 2
-  assert "evaluated 2 new model(s), 0 cached, 4 of 6 skipped" in lines[-1]
+  assert result.num_evaluated == 1                     # the frozen one diverged
+  assert ("evaluated 1 new model(s), 1 diverged (not scored), 0 cached, 4 of 6 "
+          "skipped") in lines[-1]
 
 
 @pytest.mark.filterwarnings("error::pytest.PytestUnraisableExceptionWarning")
@@ -233,7 +239,9 @@ def test_an_undecodable_checkpoint_falls_back_to_the_older_one(evaluated, tmp_pa
   assert any(f"checkpoints/{step} is unreadable" in p
              for p in problems), problems
   result, _ = _run(workdir)
-  assert result.num_models == 6 and result.num_evaluated == 2
+  # Phase 1's two models again: one scored, the frozen one found diverged.
+  assert result.num_models == 6 and result.num_evaluated == 1
+  assert result.num_cached == 4
 
 
 def test_changed_settings_invalidate_the_cache(evaluated, tmp_path):

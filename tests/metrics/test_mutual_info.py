@@ -87,3 +87,27 @@ def test_factor_values_outside_factor_sizes_are_refused(metric):
     fn(latents, factors, factor_sizes=(3, 3))
   with pytest.raises(errors.DataError, match="factor 0"):
     fn(latents, factors - 1, factor_sizes=(3, 4))
+
+
+@pytest.mark.parametrize("metric", ["mig", "im", "mutual_info_matrix"])
+def test_array_likes_are_taken_and_float_factors_refused(metric):
+  rng = np.random.default_rng(0)
+  v = rng.integers(0, 3, (60, 2))
+  z = v + 0.1 * rng.normal(size=(60, 2))
+  fn = getattr(metrics, metric)
+  np.testing.assert_allclose(fn(z.tolist(), v.tolist(), factor_sizes=(3, 3)),
+                             fn(z, v, factor_sizes=(3, 3)), atol=1e-6)
+  with pytest.raises(errors.DataError, match="integer class indices"):
+    fn(z, v.astype(np.float32), factor_sizes=(3, 3))
+  with pytest.raises(errors.DataError, match="array of numbers"):
+    fn([["a", "b"]] * 60, v, factor_sizes=(3, 3))
+  with pytest.raises(errors.DataError, match="rows"):
+    fn(z[:10], v, factor_sizes=(3, 3))
+
+
+def test_sap_and_dci_share_the_input_boundary():
+  v = np.zeros((20, 1), np.float64)
+  z = np.zeros((20, 2))
+  for fn in (metrics.sap, metrics.dci):
+    with pytest.raises(errors.DataError, match="integer class indices"):
+      fn(z, v, z, v)

@@ -7,8 +7,8 @@ import numpy as np
 
 from lbvae import metrics
 
-SCALARS = ("mig", "sap", "im", "dci_disentanglement", "dci_completeness",
-           "dci_informativeness")
+SCALARS = ("mig", "sap", "im", "dci_lasso_disentanglement", "dci_lasso_completeness",
+           "dci_lasso_informativeness")
 
 
 def test_outputs_have_the_documented_shapes(scores, codes, factor_sizes):
@@ -16,7 +16,7 @@ def test_outputs_have_the_documented_shapes(scores, codes, factor_sizes):
   num_latents, num_factors = codes["mixed"][0].shape[1], len(factor_sizes)
   for key in SCALARS:
     assert got[key].shape == () and np.isfinite(got[key])
-  for key in ("mi_matrix", "sap_scores", "dci_importance"):
+  for key in ("mi_matrix", "sap_scores", "dci_lasso_importance"):
     assert got[key].shape == (num_latents, num_factors)
   assert got["factor_entropy"].shape == (num_factors,)
 

@@ -1,0 +1,112 @@
+"""A trained workdir's models as arrays: codes, factors and parameters per model.
+
+The route to one's own metric: the same evaluation samples, the same encoder means,
+the same restored parameters the evaluation pass scores (docs/method.md §4), with no
+file written. Synopsis::
+
+  from lbvae import evaluation
+  for m in evaluation.load_model_codes("runs/default"):
+    my_score(m.codes_train, m.factors_train, m.codes_test, m.factors_test)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Sequence
+
+import jax
+import numpy as np
+
+from lbvae import data
+from lbvae import errors
+from lbvae import pytrees
+from lbvae.evaluation import checkpoints
+from lbvae.evaluation import encode
+from lbvae.evaluation import samples as samples_lib
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelCodes:
+  """One trained model and its codes of its seed's evaluation samples.
+
+  Attributes:
+    phase, beta, lam, seed: the model's place in the grid (``lam`` 0 in phase 1).
+    objective: the training objective (``lbvae.objectives``; ``beta`` its strength).
+    step: the checkpoint step.
+    finite: False for a member the trainer froze after a non-finite loss.
+    params: the model's parameters (a pytree of numpy arrays, no grid axis).
+    codes_train: float32[N, L] encoder means of the train part.
+    factors_train: int[N, F] their factor classes.
+    codes_test: float32[M, L]; factors_test: int[M, F], the test part.
+    factor_sizes, factor_names: the dataset's F class counts and names.
+  """
+  phase: int
+  beta: float
+  lam: float
+  seed: int
+  objective: str
+  step: int
+  finite: bool
+  params: Any
+  codes_train: np.ndarray
+  factors_train: np.ndarray
+  codes_test: np.ndarray
+  factors_test: np.ndarray
+  factor_sizes: tuple[int, ...]
+  factor_names: tuple[str, ...]
+
+
+def load_model_codes(workdir: str, config=None, *,
+                     phases: Sequence[int] = (1, 2)) -> list[ModelCodes]:
+  """Every model of a workdir's final checkpoints, with its evaluation codes.
+
+  Args:
+    workdir: a training run (``python -m experiments.sweep`` or
+      ``lbvae.train.train``).
+    config: its config (None: the one stored in the workdir); ``eval.num_train``
+      and ``eval.num_test`` size the samples, ``eval.batch_size`` the encoder calls.
+    phases: which phases to read.
+
+  Returns:
+    One :class:`ModelCodes` per model with finite parameters, in grid order
+    (phase, then the grid axis). Codes are the encoder means of the pass's samples
+    of the model's seed (:func:`lbvae.evaluation.samples.draw`).
+
+  Raises:
+    lbvae.errors.Error: no such workdir, no checkpoints, an unreadable one.
+  """
+  config = checkpoints.load_config(workdir) if config is None else config
+  found, _ = checkpoints.find_phases(workdir)
+  found = [ph for ph in found if ph.number in tuple(phases)]
+  errors.require(bool(found), f"no checkpoints of phases {tuple(phases)} in {workdir}",
+                 errors.CheckpointError)
+  ds = data.load(config.dataset.name, config.dataset.source,
+                 config.dataset.path or None)
+  num_train, num_test = int(config.eval.num_train), int(config.eval.num_test)
+  drawn: dict[int, samples_lib.Samples] = {}
+  out = []
+  for ph in found:
+    params = ph.restore()
+    finite = pytrees.finite_rows(params)
+    for m in ph.members:
+      if not finite[m["index"]]:
+        continue
+      seed = int(m["seed"])
+      if seed not in drawn:
+        drawn[seed] = samples_lib.draw(ds, seed=seed, num_train=num_train,
+                                       num_test=num_test)
+      s = drawn[seed]
+      one = pytrees.take(params, np.asarray([m["index"]]))
+      kw = dict(latent_dim=int(config.latent_dim), num_channels=ds.num_channels,
+                batch_size=int(config.eval.batch_size))
+      out.append(ModelCodes(
+          phase=ph.number, beta=float(m["beta"]), lam=float(m["lambda"]), seed=seed,
+          objective=ph.objective, step=ph.step, finite=bool(m["finite"]),
+          params=jax.tree.map(lambda a: np.asarray(a)[0], one),
+          codes_train=encode.encode_models(one, s.images_train, **kw)["mu"][0],
+          factors_train=s.factors_train,
+          codes_test=encode.encode_models(one, s.images_test, **kw)["mu"][0],
+          factors_test=s.factors_test,
+          factor_sizes=tuple(int(k) for k in ds.factor_sizes),
+          factor_names=tuple(ds.factor_names)))
+  return out
