@@ -11,26 +11,28 @@
   sweeps a range of values while the others stay at a base code.
 
 Everything uses matplotlib's object-oriented API on the Agg canvas (no pyplot
-state) and writes atomically (temporary file, then ``os.replace``).
+state) and writes atomically through :func:`lbvae.files.write_bytes` (rendered in
+memory, so a URL workdir works too).
 """
 
 from __future__ import annotations
 
+import io
 import math
-import os
 from typing import Sequence
 
 import numpy as np
 from matplotlib.figure import Figure
 from PIL import Image
 
+from lbvae import files
+
 
 def save(fig: Figure, path: str) -> None:
-  """Writes ``fig`` as a PNG atomically (temporary file, then rename)."""
-  os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-  tmp = f"{path}.tmp{os.getpid()}"
-  fig.savefig(tmp, format="png", dpi=100, bbox_inches="tight")
-  os.replace(tmp, path)
+  """Writes ``fig`` as a PNG atomically (:func:`lbvae.files.write_bytes`)."""
+  buffer = io.BytesIO()
+  fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+  files.write_bytes(path, buffer.getvalue())
 
 
 def short_number(v: float, *, table: bool = False) -> str:
@@ -313,8 +315,7 @@ def traversal_gif(traversals: np.ndarray, order: Sequence[int], path: str,
     pixels = np.round(255 * np.clip(strip, 0, 1)).astype(np.uint8)
     frames.append(Image.fromarray(pixels[..., 0] if pixels.shape[-1] == 1
                                   else pixels))
-  os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-  tmp = f"{path}.tmp{os.getpid()}"
-  frames[0].save(tmp, format="GIF", save_all=True, append_images=frames[1:],
+  buffer = io.BytesIO()
+  frames[0].save(buffer, format="GIF", save_all=True, append_images=frames[1:],
                  duration=frame_ms, loop=0)
-  os.replace(tmp, path)
+  files.write_bytes(path, buffer.getvalue())

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import html
 import math
-import os
 from typing import Sequence
 
 import numpy as np
@@ -25,6 +24,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.subplots import make_subplots
 
+from lbvae import files
 from lbvae.evaluation import figures
 from lbvae.evaluation import selection
 
@@ -167,8 +167,4 @@ def write(cells: selection.Cells, scores: np.ndarray,
   page += [f"<p>{html.escape(n)}</p>" for n in notes]
   page += [div, "<h2>Cells (means over seeds)</h2>",
            _cell_table(cells, front, nll), "</body></html>"]
-  os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-  tmp = f"{path}.tmp{os.getpid()}"
-  with open(tmp, "w", encoding="utf-8") as f:
-    f.write("\n".join(page))
-  os.replace(tmp, path)
+  files.write_text(path, "\n".join(page))

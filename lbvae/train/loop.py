@@ -31,7 +31,6 @@ Synopsis::
 
 from __future__ import annotations
 
-import os
 from typing import Callable
 
 import jax
@@ -69,9 +68,10 @@ def _next_multiple(x: int, k: int) -> int:
 
 def _phase_done(paths: workdir_lib.Paths, config, phase: int) -> bool:
   ckpt_dir = paths.checkpoints(phase)
-  if not (os.path.isdir(ckpt_dir) and os.path.exists(paths.final_metrics(phase))):
+  if not (files.as_path(ckpt_dir).is_dir()
+          and files.as_path(paths.final_metrics(phase)).exists()):
     return False
-  steps = [int(d) for d in os.listdir(ckpt_dir) if d.isdigit()]
+  steps = [int(d.name) for d in files.as_path(ckpt_dir).iterdir() if d.name.isdigit()]
   end = phase_span(config, phase)[1]
   if end not in steps:
     return False
@@ -108,7 +108,7 @@ class _Phase:
     self.log, self.hook, self.show_progress = log, hook, show_progress
     self.grid = members_lib.phase_grid(config, phase)
     self.start, self.end = phase_span(config, phase)
-    os.makedirs(paths.phase(phase), exist_ok=True)
+    files.make_dir(paths.phase(phase))
     self.ckpts = checkpoint.PhaseCheckpoints(paths.checkpoints(phase),
                                              keep=config.keep_checkpoints)
 
