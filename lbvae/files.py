@@ -6,11 +6,12 @@ layer) opens, e.g. ``gs://bucket/run`` once its file-system package is installed
 (``gcsfs`` for ``gs://``, ``s3fs`` for ``s3://``). :func:`as_path` turns one into an
 ``epath.Path``; every read and write below goes through it.
 
-Every writer builds the file in memory and writes it through a temporary file in
-the same directory that is then renamed over the target (``os.replace`` on a local
-disk), so a reader (or a run that is killed half-way) never sees a half-written file
-in place of a good one. On an object store the rename is the store's copy of a whole
-object, so the target also appears whole, but not in one atomic step. Appends
+Every writer builds the file in memory. On a local disk it is written to a
+temporary file in the same directory and renamed over the target (``os.replace``),
+so a reader (or a run that is killed half-way) never sees a half-written file in
+place of a good one. A URL names an object store (every scheme epath opens is one),
+where an object appears only once its upload is complete: the file is uploaded
+under its own name in one write (a rename there is a copy and a delete). Appends
 (:func:`append_text`, :func:`append_csv`) write in place on a local disk; an object
 store has no append, and there the file is read and rewritten whole. CSV values are
 formatted by :func:`format_value`: bools as 0/1, integers as themselves, floats with
@@ -99,6 +100,12 @@ def write_bytes(path, data: bytes) -> None:
   file in place, if any, stays as it was.
   """
   target = as_path(path)
+  if not is_local(target):   # one upload: the object appears whole or not at all
+    try:
+      target.write_bytes(data)
+    except OSError as e:
+      raise disk_error(e, os.fspath(path), str(target.parent)) from None
+    return
   tmp = target.parent / f"{target.name}.tmp{os.getpid()}"
   try:
     make_dir(target.parent)
