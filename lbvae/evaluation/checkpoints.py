@@ -101,12 +101,8 @@ def load_config(workdir: str):
 
 
 def _steps(directory: str) -> list[int]:
-  """Steps of the complete checkpoints (orbax renames a finished one to <step>)."""
-  directory = files.as_path(directory)
-  if not directory.is_dir():
-    return []
-  return sorted(int(d.name) for d in directory.iterdir()
-                if d.name.isdigit() and d.is_dir())
+  """Steps of the complete checkpoints (``checkpoint.finalized_steps``)."""
+  return checkpoint_lib.finalized_steps(directory)
 
 
 def _train_means(path: str) -> dict:

@@ -154,6 +154,17 @@ def fingerprint(directory: str, step: int) -> str:
   return hashlib.sha256(repr(sorted(listing)).encode()).hexdigest()
 
 
+def finalized_steps(directory: str) -> list[int]:
+  """Steps of the complete checkpoints in ``directory`` (``DIR/phaseN/checkpoints``),
+  by orbax's own test: on a local disk a finished one is renamed ``<step>``; on an
+  object store, where orbax writes in place, it holds ``commit_success.txt``."""
+  top = files.as_path(directory)
+  if not top.is_dir():
+    return []
+  return sorted(int(d.name) for d in top.iterdir()
+                if d.name.isdigit() and d.is_dir() and ocp.path.step.is_path_finalized(d))
+
+
 def _target(abstract, default: jax.sharding.Sharding):
   """``jax.ShapeDtypeStruct`` leaves, each with its own sharding or ``default``."""
   def one(a):

@@ -68,10 +68,9 @@ def _next_multiple(x: int, k: int) -> int:
 
 def _phase_done(paths: workdir_lib.Paths, config, phase: int) -> bool:
   ckpt_dir = paths.checkpoints(phase)
-  if not (files.as_path(ckpt_dir).is_dir()
-          and files.as_path(paths.final_metrics(phase)).exists()):
+  if not files.as_path(paths.final_metrics(phase)).exists():
     return False
-  steps = [int(d.name) for d in files.as_path(ckpt_dir).iterdir() if d.name.isdigit()]
+  steps = checkpoint.finalized_steps(ckpt_dir)
   end = phase_span(config, phase)[1]
   if end not in steps:
     return False
