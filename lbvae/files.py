@@ -27,7 +27,8 @@ Synopsis::
     files.append_text(path, "a line\n")
     files.write_npz(path, step=np.arange(3), loss=losses)        # arrays
     files.write_bytes(path, png)                                 # e.g. a figure
-    columns, rows = files.read_csv(path)
+    columns, rows = files.read_csv(path)                         # also read_json, ...
+    files.as_path(workdir, "config.json").exists()               # an epath.Path
     files.check_writable_dir(workdir, what="--workdir")         # before any work
 
 A write that fails for want of space or permission becomes one line through
