@@ -50,6 +50,7 @@ from typing import Iterable, Sequence
 
 from etils import epath
 import numpy as np
+import tensorstore as ts
 
 from lbvae import errors
 
@@ -262,8 +263,9 @@ def _not_writable(path: str) -> str:
 
 
 def check_url(path: str, *, what: str) -> None:
-  """Refuses a URL that ``etils.epath`` cannot open: a scheme it does not know, or
-  one whose file-system package (e.g. ``gcsfs`` for ``gs://``) is not installed.
+  """Refuses a URL that ``etils.epath`` cannot open (a scheme it does not know, or
+  one whose file-system package, e.g. ``gcsfs`` for ``gs://``, is not installed),
+  or that TensorStore, which writes the checkpoints' arrays, cannot (``az://``).
   A local path passes.
 
   Raises:
@@ -280,6 +282,12 @@ def check_url(path: str, *, what: str) -> None:
         "s3://, az://, hf:// and local paths)") from None
   except ImportError as e:
     raise errors.ConfigError(f"{what} {path}: {e}") from None
+  try:
+    ts.KvStore.Spec(f"{absolute(path)}/")
+  except ValueError:
+    raise errors.ConfigError(
+        f"{what} {path}: TensorStore (orbax's array writer) opens no {scheme}:// URL "
+        "(it opens gs:// and s3://), so no checkpoint could be kept there") from None
 
 
 def _check_writable_url(path: str, *, what: str, must_exist: bool) -> None:

@@ -131,6 +131,9 @@ def test_a_url_workdir_is_checked_up_front(bucket):
     files.check_writable_dir(bucket, what="--workdir")
   with pytest.raises(errors.ConfigError, match="epath opens no memory:// URL"):
     files.check_writable_dir("memory://run", what="--workdir")
+  with pytest.raises(errors.ConfigError, match="az://c/run: TensorStore .* opens "
+                     "no az:// URL"):
+    files.check_writable_dir("az://c/run", what="--workdir")
 
 
 def test_a_url_without_its_file_system_package_is_one_line():
