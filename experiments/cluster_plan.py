@@ -17,7 +17,6 @@ step). docs/cluster.md holds the table and says which figures are measured.
 
 from __future__ import annotations
 
-import json
 import math
 
 from absl import flags

@@ -1,10 +1,22 @@
-"""Atomic writes of the JSON, CSV and text files lbvae leaves on disk.
+"""Atomic writes of the JSON, CSV and text files lbvae leaves on disk, and the one
+path layer every workdir file goes through.
 
-Every writer goes through a temporary file in the same directory and ``os.replace``,
+Paths are strings: a local path, or a URL that ``etils.epath`` (orbax's own path
+layer) opens, e.g. ``gs://bucket/run`` once its file-system package is installed
+(``gcsfs`` for ``gs://``, ``s3fs`` for ``s3://``). :func:`as_path` turns one into an
+``epath.Path``; every read and write below goes through it.
+
+Every writer builds the file in memory. On a local disk it is written to a
+temporary file in the same directory and renamed over the target (``os.replace``),
 so a reader (or a run that is killed half-way) never sees a half-written file in
-place of a good one. CSV values are formatted by :func:`format_value`: bools as 0/1,
-integers as themselves, floats with full round-trip precision (``repr``) or with
-``digits`` significant digits, NaN as ``nan``; a missing column is an empty cell.
+place of a good one. A URL names an object store (every scheme epath opens is one),
+where an object appears only once its upload is complete: the file is uploaded
+under its own name in one write (a rename there is a copy and a delete). Appends
+(:func:`append_text`, :func:`append_csv`) write in place on a local disk; an object
+store has no append, and there the file is read and rewritten whole. CSV values are
+formatted by :func:`format_value`: bools as 0/1, integers as themselves, floats with
+full round-trip precision (``repr``) or with ``digits`` significant digits, NaN as
+``nan``; a missing column is an empty cell.
 
 Synopsis::
 
@@ -14,6 +26,9 @@ Synopsis::
     files.append_csv(path, columns, more_rows)                   # a growing log
     files.append_text(path, "a line\n")
     files.write_npz(path, step=np.arange(3), loss=losses)        # arrays
+    files.write_bytes(path, png)                                 # e.g. a figure
+    columns, rows = files.read_csv(path)                         # also read_json, ...
+    files.as_path(workdir, "config.json").exists()               # an epath.Path
     files.check_writable_dir(workdir, what="--workdir")         # before any work
 
 A write that fails for want of space or permission becomes one line through
@@ -22,9 +37,9 @@ A write that fails for want of space or permission becomes one line through
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import errno
+import io
 import json
 import math
 import os
@@ -33,40 +48,100 @@ import shutil
 import tempfile
 from typing import Iterable, Sequence
 
+from etils import epath
 import numpy as np
+import tensorstore as ts
 
 from lbvae import errors
 
 
-@contextlib.contextmanager
-def _writing(path: str, temporary: str | None = ""):
-  """Writes ``path`` (its directory is created) through the temporary file it
-  yields, ``path.tmp<pid><temporary>`` (None: no temporary). An OSError becomes
-  :func:`disk_error`'s line and the temporary is removed: the file in place, if
-  any, stays as it was."""
-  tmp = None if temporary is None else f"{path}.tmp{os.getpid()}{temporary}"
-  directory = os.path.dirname(os.path.abspath(path))
+def is_local(name) -> bool:
+  """Whether ``name`` is a path of this machine's file system (not a URL)."""
+  return "://" not in os.fspath(name)
+
+
+def absolute(name) -> str:
+  """``name`` made absolute; a URL (``gs://bucket/run``) as it is, less a final /."""
+  name = os.fspath(name)
+  return os.path.abspath(name) if is_local(name) else name.rstrip("/")
+
+
+def as_path(name, *parts: str) -> epath.Path:
+  """``name`` (a local path or a URL), joined with ``parts``, as an ``epath.Path``."""
+  return epath.Path(absolute(name), *parts)
+
+
+def read_text(name) -> str:
+  """The UTF-8 text of a file."""
+  return as_path(name).read_bytes().decode("utf-8")
+
+
+def read_json(name):
+  """A JSON file's value."""
+  return json.loads(read_text(name))
+
+
+def read_csv(name) -> tuple[list[str], list[dict]]:
+  """A CSV's header and its rows (dicts of strings)."""
+  reader = csv.DictReader(io.StringIO(read_text(name), newline=""))
+  rows = list(reader)
+  return list(reader.fieldnames or ()), rows
+
+
+def make_dir(path) -> None:
+  """Creates a local directory and its parents; nothing for a URL (an object store
+  has no directories to create, and ``mkdir`` there may create a bucket)."""
+  if is_local(path):
+    as_path(path).mkdir(parents=True, exist_ok=True)
+
+
+def write_bytes(path, data: bytes) -> None:
+  """Writes ``data`` to ``path`` atomically (a local file's directory is created).
+
+  An OSError becomes :func:`disk_error`'s line and the temporary is removed: the
+  file in place, if any, stays as it was.
+  """
+  target = as_path(path)
+  if not is_local(target):   # one upload: the object appears whole or not at all
+    try:
+      target.write_bytes(data)
+    except OSError as e:
+      raise disk_error(e, os.fspath(path), str(target.parent)) from None
+    return
+  tmp = target.parent / f"{target.name}.tmp{os.getpid()}"
   try:
-    os.makedirs(directory, exist_ok=True)
-    yield tmp
-    if tmp is not None:
-      os.replace(tmp, path)
+    make_dir(target.parent)
+    tmp.write_bytes(data)
+    tmp.replace(target)
   except OSError as e:
-    if tmp is not None and os.path.exists(tmp):
-      os.remove(tmp)
-    raise disk_error(e, path, directory) from None
+    if tmp.exists():
+      tmp.unlink()
+    raise disk_error(e, os.fspath(path), str(target.parent)) from None
+
+
+def _append(path, text: str) -> None:
+  """Appends ``text`` in place (a local file) or by rewriting the file whole."""
+  target = as_path(path)
+  if not is_local(target):
+    old = target.read_bytes() if target.exists() else b""
+    write_bytes(path, old + text.encode("utf-8"))
+    return
+  try:
+    make_dir(target.parent)
+    with target.open("a") as f:
+      f.write(text)
+  except OSError as e:
+    raise disk_error(e, os.fspath(path), str(target.parent)) from None
 
 
 def write_text(path: str, text: str) -> None:
-  """Writes ``text`` to ``path`` atomically."""
-  with _writing(path) as tmp, open(tmp, "w") as f:
-    f.write(text)
+  """Writes ``text`` (UTF-8) to ``path`` atomically."""
+  write_bytes(path, text.encode("utf-8"))
 
 
 def append_text(path: str, text: str) -> None:
   """Appends ``text`` to ``path`` (a growing log)."""
-  with _writing(path, None), open(path, "a") as f:
-    f.write(text)
+  _append(path, text)
 
 
 def write_json(path: str, obj, *, indent: int = 1) -> None:
@@ -76,9 +151,16 @@ def write_json(path: str, obj, *, indent: int = 1) -> None:
 
 def write_npz(path: str, **arrays) -> None:
   """Writes NumPy arrays as an uncompressed .npz atomically (read it back with
-  ``np.load(path, allow_pickle=False)``)."""
-  with _writing(path, ".npz") as tmp:  # np.savez appends .npz to other names
-    np.savez(tmp, **arrays)
+  :func:`read_npz`)."""
+  buffer = io.BytesIO()
+  np.savez(buffer, **arrays)
+  write_bytes(path, buffer.getvalue())
+
+
+def read_npz(name) -> dict[str, np.ndarray]:
+  """The arrays of a .npz file (no pickles)."""
+  with np.load(io.BytesIO(as_path(name).read_bytes()), allow_pickle=False) as npz:
+    return {k: npz[k] for k in npz.files}
 
 
 def format_value(v, digits: int | None = None) -> str:
@@ -99,6 +181,16 @@ def _cells(row: dict, columns: Sequence[str], digits: int | None) -> list[str]:
   return [format_value(row[c], digits) if c in row else "" for c in columns]
 
 
+def _csv_text(rows, columns, digits, *, header: bool) -> str:
+  buffer = io.StringIO(newline="")
+  w = csv.writer(buffer)
+  if header:
+    w.writerow(columns)
+  for r in rows:
+    w.writerow(_cells(r, columns, digits))
+  return buffer.getvalue()
+
+
 def write_csv(path: str, columns: Sequence[str], rows: Iterable[dict], *,
               digits: int | None = None) -> None:
   """Writes a whole CSV atomically.
@@ -109,20 +201,13 @@ def write_csv(path: str, columns: Sequence[str], rows: Iterable[dict], *,
     rows: dicts of values (numbers, bools or strings, e.g. read back from a CSV).
     digits: significant digits of floats (None: full precision).
   """
-  with _writing(path) as tmp, open(tmp, "w", newline="") as f:
-    w = csv.writer(f)
-    w.writerow(columns)
-    for r in rows:
-      w.writerow(_cells(r, columns, digits))
+  write_text(path, _csv_text(rows, columns, digits, header=True))
 
 
 def append_csv(path: str, columns: Sequence[str], rows: Iterable[dict], *,
                digits: int | None = None) -> None:
-  """Appends rows to a CSV that :func:`write_csv` started (one ``write`` per row)."""
-  with _writing(path, None), open(path, "a", newline="") as f:
-    w = csv.writer(f)
-    for r in rows:
-      w.writerow(_cells(r, columns, digits))
+  """Appends rows to a CSV that :func:`write_csv` started."""
+  _append(path, _csv_text(rows, columns, digits, header=False))
 
 
 def _existing(path: str) -> str:
@@ -135,6 +220,8 @@ def _existing(path: str) -> str:
 
 def free_space(path: str) -> str:
   """``"N MiB free"`` on the file system that holds (or would hold) ``path``."""
+  if not is_local(path):
+    return "free space unknown"
   try:
     free = shutil.disk_usage(_existing(path)).free
   except OSError:
@@ -175,19 +262,68 @@ def _not_writable(path: str) -> str:
   return os.strerror(errno.EROFS if read_only else errno.EACCES)
 
 
+def check_url(path: str, *, what: str) -> None:
+  """Refuses a URL that ``etils.epath`` cannot open (a scheme it does not know, or
+  one whose file-system package, e.g. ``gcsfs`` for ``gs://``, is not installed),
+  or that TensorStore, which writes the checkpoints' arrays, cannot (``az://``).
+  A local path passes.
+
+  Raises:
+    lbvae.errors.ConfigError: the line naming the scheme or the package.
+  """
+  if is_local(path):
+    return
+  scheme = os.fspath(path).split("://", 1)[0]
+  try:
+    as_path(path).exists()
+  except KeyError:
+    raise errors.ConfigError(
+        f"{what} {path}: etils.epath opens no {scheme}:// URL (it opens gs://, "
+        "s3://, az://, hf:// and local paths)") from None
+  except ImportError as e:
+    raise errors.ConfigError(f"{what} {path}: {e}") from None
+  try:
+    ts.KvStore.Spec(f"{absolute(path)}/")
+  except ValueError:
+    raise errors.ConfigError(
+        f"{what} {path}: TensorStore (orbax's array writer) opens no {scheme}:// URL "
+        "(it opens gs:// and s3://), so no checkpoint could be kept there") from None
+
+
+def _check_writable_url(path: str, *, what: str, must_exist: bool) -> None:
+  """:func:`check_writable_dir` for a URL: a small probe object is written and
+  removed (an object store has no permission bits or free space to ask for)."""
+  check_url(path, what=what)
+  target = as_path(path)
+  if target.exists() and not target.is_dir():
+    raise errors.DiskError(f"{what} {path} is a file, not a directory")
+  errors.require(not must_exist or target.is_dir(), f"{what} {path} does not exist",
+                 errors.DataError)
+  probe = target / f".write-probe.{os.getpid()}"
+  try:
+    probe.write_bytes(b"0" * 4096)
+    probe.unlink()
+  except OSError as e:
+    raise disk_error(e, f"in {what} {path}", path) from None
+
+
 def check_writable_dir(path: str, *, what: str, must_exist: bool = False) -> None:
   """Refuses, before any work, a directory that cannot be written.
 
   A file where the directory should be, a read-only file system, no permission or
   no space for a small probe file are one :class:`lbvae.errors.DiskError` line; a
   directory that does not exist yet is checked through its nearest existing
-  ancestor and not created.
+  ancestor and not created. A URL (``gs://...``) is checked by :func:`check_url`
+  and by writing and removing a probe object.
 
   Args:
     path: the directory.
     what: how the user named it, e.g. ``"--workdir"``.
     must_exist: a missing directory is an error (:class:`lbvae.errors.DataError`).
   """
+  if not is_local(path):
+    _check_writable_url(path, what=what, must_exist=must_exist)
+    return
   if os.path.lexists(path) and not os.path.isdir(path):
     raise errors.DiskError(f"{what} {path} is a file, not a directory")
   if not os.path.isdir(path):

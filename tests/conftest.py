@@ -6,6 +6,8 @@ import os
 import jax
 import pytest
 
+import fake_bucket
+
 
 @pytest.fixture(scope="session", autouse=True)
 def compilation_cache(request):
@@ -37,3 +39,10 @@ def pytest_collection_modifyitems(items):
   """
   slow_files = {item.path for item in items if item.get_closest_marker("slow")}
   items.sort(key=lambda item: item.path not in slow_files)   # stable: order kept within
+
+
+@pytest.fixture
+def bucket():
+  """A ``gs://`` workdir URL served from memory (``tests/fake_bucket.py``)."""
+  with fake_bucket.served():
+    yield "gs://lbvae-test/run"

@@ -79,3 +79,68 @@ def test_a_write_on_a_full_disk_is_one_line_and_keeps_the_old_file(tmp_path):
     assert sorted(os.listdir(disk)) == ["log.csv"]
     with open(path) as f:
       assert f.read() == before
+
+
+def _write_all(root: str) -> None:
+  files.write_json(f"{root}/a.json", {"step": 3})
+  files.write_csv(f"{root}/sub/log.csv", ["step", "loss"], [{"step": 1, "loss": 0.5}])
+  files.append_csv(f"{root}/sub/log.csv", ["step", "loss"], [{"step": 2}])
+  files.append_text(f"{root}/run.log", "λβ one\n")
+  files.append_text(f"{root}/run.log", "two\n")
+  files.write_npz(f"{root}/m.npz", step=np.arange(3))
+  files.write_bytes(f"{root}/f.png", b"\x89PNG")
+
+
+def test_a_url_workdir_is_written_and_read_back_through_epath(bucket, tmp_path):
+  _write_all(bucket)
+  _write_all(str(tmp_path))
+  names = {"a.json", "sub/log.csv", "run.log", "m.npz", "f.png"}
+  listed = {name for name, _ in _listing(bucket)}
+  assert listed == names   # no temporary left behind, nothing written locally
+  assert not os.path.exists("gs:")
+  for name in names - {"m.npz"}:   # the same bytes as on a local disk
+    assert (files.as_path(bucket, name).read_bytes()
+            == (tmp_path / name).read_bytes()), name
+  assert files.read_json(f"{bucket}/a.json") == {"step": 3}
+  assert files.read_csv(f"{bucket}/sub/log.csv") == (
+      ["step", "loss"], [{"step": "1", "loss": "0.5"}, {"step": "2", "loss": ""}])
+  assert (tmp_path / "sub" / "log.csv").read_bytes() == b"step,loss\r\n1,0.5\r\n2,\r\n"
+  assert files.read_text(f"{bucket}/run.log") == "λβ one\ntwo\n"
+  np.testing.assert_array_equal(files.read_npz(f"{bucket}/m.npz")["step"],
+                                np.arange(3))
+
+
+def _listing(root):
+  top = files.as_path(root)
+  out = []
+  for child in top.iterdir():
+    if child.is_dir():
+      out += [(f"{child.name}/{n}", p) for n, p in _listing(str(child))]
+    else:
+      out.append((child.name, child))
+  return out
+
+
+def test_a_url_workdir_is_checked_up_front(bucket):
+  files.check_writable_dir(bucket, what="--workdir")   # a probe, then removed
+  assert not files.as_path(bucket).exists()
+  with pytest.raises(errors.DataError, match=f"--workdir {bucket} does not exist"):
+    files.check_writable_dir(bucket, what="--workdir", must_exist=True)
+  files.write_text(bucket, "x")
+  with pytest.raises(errors.DiskError, match="is a file, not a directory"):
+    files.check_writable_dir(bucket, what="--workdir")
+  with pytest.raises(errors.ConfigError, match="epath opens no memory:// URL"):
+    files.check_writable_dir("memory://run", what="--workdir")
+  with pytest.raises(errors.ConfigError, match="az://c/run: TensorStore .* opens "
+                     "no az:// URL"):
+    files.check_writable_dir("az://c/run", what="--workdir")
+
+
+def test_a_url_without_its_file_system_package_is_one_line():
+  try:
+    import s3fs  # noqa: F401
+    pytest.skip("s3fs is installed: its absence cannot be shown")
+  except ImportError:
+    pass
+  with pytest.raises(errors.ConfigError, match=r"--workdir s3://b/run: .*s3fs"):
+    files.check_writable_dir("s3://b/run", what="--workdir")

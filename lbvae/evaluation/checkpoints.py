@@ -21,9 +21,7 @@ that wrote them (see :mod:`lbvae.train.checkpoint`).
 
 from __future__ import annotations
 
-import csv
 import dataclasses
-import json
 import math
 import os
 from typing import Any, Callable
@@ -31,6 +29,7 @@ from typing import Any, Callable
 import jax
 
 from lbvae import errors
+from lbvae import files
 from lbvae import train
 from lbvae.train import checkpoint as checkpoint_lib
 from lbvae.train import workdir as workdir_lib
@@ -90,9 +89,10 @@ def load_config(workdir: str):
   Raises:
     lbvae.errors.Error: no such directory, or no readable ``config.json``.
   """
-  errors.require(os.path.isdir(workdir), f"workdir {workdir} does not exist")
+  files.check_url(workdir, what="workdir")
+  errors.require(files.as_path(workdir).is_dir(), f"workdir {workdir} does not exist")
   path = workdir_lib.Paths(workdir).config
-  errors.require(os.path.exists(path), f"{path} does not exist: {workdir} is not a "
+  errors.require(files.as_path(path).exists(), f"{path} does not exist: {workdir} is not a "
               "training run (train one with python -m experiments.sweep)")
   try:
     return train.load_config(workdir)
@@ -101,27 +101,22 @@ def load_config(workdir: str):
 
 
 def _steps(directory: str) -> list[int]:
-  """Steps of the complete checkpoints (orbax renames a finished one to <step>)."""
-  if not os.path.isdir(directory):
-    return []
-  return sorted(int(d) for d in os.listdir(directory)
-                if d.isdigit() and os.path.isdir(os.path.join(directory, d)))
+  """Steps of the complete checkpoints (``checkpoint.finalized_steps``)."""
+  return checkpoint_lib.finalized_steps(directory)
 
 
 def _train_means(path: str) -> dict:
   """Per member: nll, kl, l2 and the objective's parts (the columns after
   ``workdir.FINAL_COLUMNS``) of ``final_metrics.csv``."""
-  if not os.path.exists(path):
+  if not files.as_path(path).exists():
     return {}
   out = {}
-  with open(path, newline="") as f:
-    reader = csv.DictReader(f)
-    parts = [c for c in reader.fieldnames or ()
-             if c not in workdir_lib.FINAL_COLUMNS]
-    for r in reader:
-      key = (float(r["beta"]), float(r["lambda"]), int(r["seed"]))
-      out[key] = {k: float(r[k]) if r.get(k) not in (None, "") else math.nan
-                  for k in ("nll", "kl", "l2", *parts)}
+  columns, rows = files.read_csv(path)
+  parts = [c for c in columns if c not in workdir_lib.FINAL_COLUMNS]
+  for r in rows:
+    key = (float(r["beta"]), float(r["lambda"]), int(r["seed"]))
+    out[key] = {k: float(r[k]) if r.get(k) not in (None, "") else math.nan
+                for k in ("nll", "kl", "l2", *parts)}
   return out
 
 
@@ -171,13 +166,12 @@ def find_phases(workdir: str) -> tuple[list[Phase], list[str]]:
     step = _readable_step(directory, steps, n, problems)
     name = f"phase {n} checkpoint {os.path.join(directory, str(step))}"
     grid_file = paths.grid(n)
-    if not os.path.exists(grid_file):   # the same JSON is stored in each checkpoint
+    if not files.as_path(grid_file).exists():   # the same JSON is stored in each checkpoint
       grid_file = checkpoint_lib.meta_path(directory, step)
       problems.append(f"phase {n}: {paths.grid(n)} is missing; members read from "
                       f"{grid_file}")
     try:
-      with open(grid_file) as f:
-        grid = json.load(f)
+      grid = files.read_json(grid_file)
       members = [{"phase": n, "beta": float(m["beta"]),
                   "lambda": float(m["lambda"]) if n == 2 else 0.0,
                   "seed": int(m["seed"]), "finite": bool(m.get("finite", True)),

@@ -23,7 +23,6 @@ Synopsis::
 
 from __future__ import annotations
 
-import csv
 import os
 from collections import defaultdict
 from typing import Sequence
@@ -31,6 +30,7 @@ from typing import Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
+from lbvae import files
 from lbvae.evaluation import figures
 from lbvae.train import workdir as workdir_lib
 
@@ -64,13 +64,12 @@ def read(workdir: str) -> list[dict]:
   out = []
   for phase in (1, 2):
     path = os.path.join(paths.phase(phase), "collapse.csv")
-    if not os.path.exists(path):
+    if not files.as_path(path).exists():
       continue
-    with open(path, newline="") as f:
-      for r in csv.DictReader(f):
-        row = {k: float(v) for k, v in r.items()}
-        row["phase"] = phase
-        out.append(row)
+    for r in files.read_csv(path)[1]:
+      row = {k: float(v) for k, v in r.items()}
+      row["phase"] = phase
+      out.append(row)
   return out
 
 

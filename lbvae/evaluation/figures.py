@@ -13,21 +13,24 @@
 Everything uses matplotlib's object-oriented API on the Agg canvas (no pyplot
 state), draws inside :func:`styled` (one house style: every text at least
 :data:`MIN_FONT_PT` points at the saved :data:`DPI`, no offset tick labels) and
-writes atomically (temporary file, then ``os.replace``). Maps of a quality share one
-colour direction: brighter is better (:func:`better_cmap`, :data:`BETTER`).
+writes atomically through :func:`lbvae.files.write_bytes` (rendered in memory, so a
+URL workdir works too). Maps of a quality share one colour direction: brighter is
+better (:func:`better_cmap`, :data:`BETTER`).
 """
 
 from __future__ import annotations
 
 import functools
+import io
 import math
-import os
 from typing import Sequence
 
 import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
 from PIL import Image
+
+from lbvae import files
 
 DPI = 100                  # pixels per inch of every saved PNG
 MIN_FONT_PT = 9.0          # the smallest text of any figure, in points at DPI
@@ -68,11 +71,10 @@ def cell_shade(v: float, lo: float, hi: float, higher_is_better: bool) -> float:
 
 
 def save(fig: Figure, path: str) -> None:
-  """Writes ``fig`` as a PNG at :data:`DPI` atomically (temporary file, then rename)."""
-  os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-  tmp = f"{path}.tmp{os.getpid()}"
-  fig.savefig(tmp, format="png", dpi=DPI, bbox_inches="tight")
-  os.replace(tmp, path)
+  """Writes ``fig`` as a PNG at :data:`DPI` atomically (:func:`lbvae.files.write_bytes`)."""
+  buffer = io.BytesIO()
+  fig.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight")
+  files.write_bytes(path, buffer.getvalue())
 
 
 def short_number(v: float, *, table: bool = False) -> str:
@@ -397,8 +399,7 @@ def traversal_gif(traversals: np.ndarray, order: Sequence[int], path: str,
     pixels = np.round(255 * np.clip(strip, 0, 1)).astype(np.uint8)
     frames.append(Image.fromarray(pixels[..., 0] if pixels.shape[-1] == 1
                                   else pixels))
-  os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-  tmp = f"{path}.tmp{os.getpid()}"
-  frames[0].save(tmp, format="GIF", save_all=True, append_images=frames[1:],
+  buffer = io.BytesIO()
+  frames[0].save(buffer, format="GIF", save_all=True, append_images=frames[1:],
                  duration=frame_ms, loop=0)
-  os.replace(tmp, path)
+  files.write_bytes(path, buffer.getvalue())

@@ -26,6 +26,7 @@ from typing import Sequence
 
 import numpy as np
 
+from lbvae import files
 from lbvae.evaluation import figures
 from lbvae.evaluation import store
 from lbvae.evaluation import tables
@@ -44,14 +45,14 @@ def write(workdir: str, rows: Sequence[dict], mi: dict) -> None:
   """Writes ``published_metrics.csv`` (rows with :data:`COLUMNS`) and the MI matrices."""
   tables.write_csv(os.path.join(workdir, CSV_NAME), rows, COLUMNS)
   if mi:
-    np.savez(os.path.join(workdir, MI_NAME),
-             **{k: np.asarray(v, np.float64) for k, v in mi.items()})
+    files.write_npz(os.path.join(workdir, MI_NAME),
+                    **{k: np.asarray(v, np.float64) for k, v in mi.items()})
 
 
 def read(workdir: str) -> dict[str, dict] | None:
   """model id -> published metrics, or None when the workdir has none."""
   path = os.path.join(workdir, CSV_NAME)
-  if not os.path.exists(path):
+  if not files.as_path(path).exists():
     return None
   return {store.model_id(r): {m: float(r[m]) if r[m] != "" else math.nan
                               for m in METRICS}
@@ -61,10 +62,9 @@ def read(workdir: str) -> dict[str, dict] | None:
 def read_mi(workdir: str) -> dict[str, np.ndarray]:
   """model id -> the authors' MI matrix (empty when there are none)."""
   path = os.path.join(workdir, MI_NAME)
-  if not os.path.exists(path):
+  if not files.as_path(path).exists():
     return {}
-  with np.load(path, allow_pickle=False) as npz:
-    return {k: npz[k] for k in npz.files}
+  return files.read_npz(path)
 
 
 def merge(rows: Sequence[dict], published: dict[str, dict]) -> None:

@@ -126,7 +126,7 @@ def write(path: str, *, workdir: str, config: dict, dataset: str,
     what = "; ".join(
         f"{objective_words(n)[0]} (phase 1; β is {objective_words(n)[1]}) and the "
         "same objective + λ·E‖x − g(z)‖² (phase 2)" for n in names)
-  out = [f"# λβ-VAE evaluation: `{os.path.basename(os.path.abspath(workdir))}`",
+  out = [f"# λβ-VAE evaluation: `{os.path.basename(files.absolute(workdir))}`",
          "",
          f"{what} on the protocol of arXiv 2602.09277, "
          "§4. Scores are means ± std over seeds (`eval/summary.csv`); one row per "

@@ -31,6 +31,7 @@ from typing import Sequence
 
 import numpy as np
 
+from lbvae import files as files_lib
 from lbvae.evaluation import figures
 from lbvae.evaluation import selection
 from lbvae.evaluation import selection_figures
@@ -220,6 +221,6 @@ def write(summary: Sequence[dict] | None, paths: store.Paths) -> list[str]:
   else:
     lines += ["No phase-2 cell was evaluated: the views need phase 2.", ""]
   for kind, path in out.items():      # no stale view from an earlier pass
-    if kind not in written and os.path.exists(path):
-      os.remove(path)
+    if kind not in written and files_lib.as_path(path).exists():
+      files_lib.as_path(path).unlink()
   return lines

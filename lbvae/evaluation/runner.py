@@ -26,7 +26,6 @@ on any number of devices are read onto this process (see
 from __future__ import annotations
 
 import dataclasses
-import os
 import time
 from typing import Callable
 
@@ -247,7 +246,8 @@ def evaluate_workdir(workdir: str, config, *,
       :class:`lbvae.errors.WorkdirBusy` while another run writes ``workdir``.
   """
   t0 = time.perf_counter()
-  errors.require(os.path.isdir(workdir), f"workdir {workdir} does not exist")
+  files.check_url(workdir, what="workdir")
+  errors.require(files.as_path(workdir).is_dir(), f"workdir {workdir} does not exist")
   errors.require(checkpoints.any_checkpoint(workdir), _UNTRAINED.format(workdir))
   files.check_writable_dir(workdir, what="workdir", must_exist=True)
   settings = _settings(config)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import html
 import math
-import os
 from typing import Sequence
 
 import numpy as np
@@ -26,6 +25,7 @@ import plotly.io as pio
 from matplotlib import ticker
 from plotly.subplots import make_subplots
 
+from lbvae import files
 from lbvae.evaluation import figures
 from lbvae.evaluation import selection
 
@@ -202,8 +202,4 @@ def write(cells: selection.Cells, scores: np.ndarray,
   page += [f"<p>{html.escape(n)}</p>" for n in notes]
   page += [div, "<h2>Cells (means over seeds)</h2>",
            _cell_table(cells, front, nll), "</body></html>"]
-  os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-  tmp = f"{path}.tmp{os.getpid()}"
-  with open(tmp, "w", encoding="utf-8") as f:
-    f.write("\n".join(page))
-  os.replace(tmp, path)
+  files.write_text(path, "\n".join(page))

@@ -28,7 +28,6 @@ Synopsis::
 
 from __future__ import annotations
 
-import json
 import os
 
 from lbvae import files
@@ -46,7 +45,7 @@ class Paths:
   """File names of the pass's outputs under a run directory (see module docstring)."""
 
   def __init__(self, workdir: str):
-    self.root = os.path.abspath(workdir)
+    self.root = files.absolute(workdir)
     self.eval = os.path.join(self.root, "eval")
     self.cache = os.path.join(self.eval, "cache")
     self.figures = os.path.join(self.eval, "figures")
@@ -99,8 +98,7 @@ def load_entry(paths: Paths, key: dict, *, step: int, settings: dict,
     or None.
   """
   try:
-    with open(paths.entry(key)) as f:
-      entry = json.load(f)
+    entry = files.read_json(paths.entry(key))
   except (OSError, ValueError):
     return None
   if not isinstance(entry, dict):
@@ -109,7 +107,7 @@ def load_entry(paths: Paths, key: dict, *, step: int, settings: dict,
       or entry.get("checkpoint") != checkpoint):
     return None
   if entry.get("scores") is not None and not all(
-      os.path.exists(paths.figure(key, k)) for k in FIGURE_KINDS):
+      files.as_path(paths.figure(key, k)).exists() for k in FIGURE_KINDS):
     return None
   return entry
 

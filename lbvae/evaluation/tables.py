@@ -27,13 +27,12 @@ spread to report); diverged models (counted in ``num_diverged``) and
 non-finite values are left out of both. Cells are (objective, phase, β,
 λ): rows of several objectives (several runs) summarise side by side.
 
-Writes are atomic (a temporary file, then ``os.replace``), so a failing run never
-leaves a half-written table in place of a good one.
+Writes are atomic (:mod:`lbvae.files`), so a failing run never leaves a
+half-written table in place of a good one.
 """
 
 from __future__ import annotations
 
-import csv
 import math
 from typing import Iterable, Sequence
 
@@ -99,8 +98,7 @@ def _parse(v: str):
 
 def read_csv(path: str) -> list[dict]:
   """Reads a CSV into dicts with numbers parsed (ints stay ints)."""
-  with open(path, newline="") as f:
-    return [{k: _parse(v) for k, v in row.items()} for row in csv.DictReader(f)]
+  return [{k: _parse(v) for k, v in row.items()} for row in files.read_csv(path)[1]]
 
 
 def summarize(rows: Iterable[dict]) -> list[dict]:

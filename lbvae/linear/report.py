@@ -58,8 +58,12 @@ def _write_csv(path: str, columns: Sequence[str],
 
 
 def check_workdir(workdir: str) -> None:
-  """Raises errors.Error unless ``workdir`` is (or can become) a writable folder."""
+  """Raises errors.Error unless ``workdir`` is (or can become) a writable local
+  folder (the results are staged beside it and renamed into place)."""
   errors.require(bool(workdir), "--workdir is required")
+  errors.require(files.is_local(workdir), f"--workdir {workdir}: the linear "
+                 "experiment's results are staged and renamed into place, which needs "
+                 "a local (or mounted) folder; write them to one, then copy it")
   files.check_writable_dir(workdir, what="--workdir")
   try:
     os.makedirs(workdir, exist_ok=True)

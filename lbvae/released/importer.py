@@ -244,8 +244,12 @@ def import_released(source: str, workdir: str, *, dataset: str | None = None,
     lbvae.errors.Error: see :func:`layout.scan`; an unreadable or refused ``.pth``
       or metrics file, a state dict of another architecture, models of different
       latent sizes, a channel count that is not the dataset's, or a workdir that
-      holds something else. Nothing is written then.
+      holds something else, or a URL workdir. Nothing is written then.
   """
+  errors.require(files.is_local(workdir),
+                 f"--workdir {workdir}: an import is built beside the workdir and "
+                 "renamed into place, which needs a local (or mounted) directory; "
+                 "import into one, then copy it", errors.ConfigError)
   folder, models, notes = layout.scan(source, dataset)
   _is_new(workdir)            # a foreign workdir is refused before the slow part
   name = layout.DATASET_FOLDERS[folder]

@@ -46,6 +46,7 @@ import orbax.checkpoint as ocp
 import tensorstore as ts
 
 from lbvae import errors
+from lbvae import files
 
 ITEMS = ("state", "meta")
 # Errors orbax and tensorstore raise for unreadable or inconsistent files.
@@ -84,16 +85,20 @@ def check_readable(directory: str, step: int) -> None:
   Raises:
     lbvae.errors.CheckpointError: the item is missing or a file does not read.
   """
-  item = os.path.join(os.path.abspath(directory), str(int(step)), "state")
+  item = os.path.join(files.absolute(directory), str(int(step)), "state")
   name = os.path.join(directory, str(int(step)))
-  errors.require(os.path.isdir(item), f"checkpoint {name} has no state directory",
+  errors.require(files.as_path(item).is_dir(),
+                 f"checkpoint {name} has no state directory",
                  error=errors.CheckpointError)
-  errors.require(os.path.exists(os.path.join(item, "_METADATA")),
+  errors.require(files.as_path(item, "_METADATA").exists(),
                  f"checkpoint {name} is incomplete (no state/_METADATA)",
                  error=errors.CheckpointError)
-  if not os.path.exists(os.path.join(item, "manifest.ocdbt")):
+  if not files.as_path(item, "manifest.ocdbt").exists():
     return   # not OCDBT: left to orbax
-  base = {"driver": "ocdbt", "base": f"file://{item}/"}
+  # TensorStore's own kvstore URL: file:// for a local path, else the workdir's
+  # (gs://, s3://).
+  url = f"file://{item}/" if files.is_local(item) else f"{item}/"
+  base = {"driver": "ocdbt", "base": url}
   try:
     store = ts.KvStore.open(base).result()
     keys = store.list().result()
@@ -116,27 +121,54 @@ def meta_path(directory: str, step: int) -> str:
   return os.path.join(directory, str(int(step)), "meta", "metadata")
 
 
+def _files_under(top, prefix: str = ""):
+  """``(relative name, epath.Path)`` of every file under ``top``."""
+  for child in top.iterdir():
+    if child.is_dir():
+      yield from _files_under(child, f"{prefix}{child.name}/")
+    else:
+      yield f"{prefix}{child.name}", child
+
+
 def fingerprint(directory: str, step: int) -> str:
   """What identifies the checkpoint's content: every file's path, size and mtime.
 
   A checkpoint rewritten, truncated or replaced (with its step kept) gets another
-  fingerprint; reading it back is not needed.
+  fingerprint; reading it back is not needed. In a URL workdir the mtimes are the
+  store's, in whole seconds (0 where it keeps none).
 
   Args:
     directory: ``DIR/phaseN/checkpoints``.
     step: the checkpoint's step.
 
   Returns:
-    A hex digest (sha256) of the sorted ``(path, bytes, mtime_ns)`` of its files.
+    A hex digest (sha256) of the sorted ``(path, bytes, mtime_ns)`` of its files
+    (``mtime`` in seconds in a URL workdir).
   """
-  root = os.path.join(os.path.abspath(directory), str(int(step)))
+  root = os.path.join(files.absolute(directory), str(int(step)))
   listing = []
-  for d, _, names in os.walk(root):
-    for name in names:
-      path = os.path.join(d, name)
-      st = os.stat(path)
-      listing.append((os.path.relpath(path, root), st.st_size, st.st_mtime_ns))
+  if files.is_local(root):
+    for d, _, names in os.walk(root):
+      for name in names:
+        path = os.path.join(d, name)
+        st = os.stat(path)
+        listing.append((os.path.relpath(path, root), st.st_size, st.st_mtime_ns))
+  elif files.as_path(root).is_dir():
+    for name, path in _files_under(files.as_path(root)):
+      st = path.stat()
+      listing.append((name, st.length, st.mtime))
   return hashlib.sha256(repr(sorted(listing)).encode()).hexdigest()
+
+
+def finalized_steps(directory: str) -> list[int]:
+  """Steps of the complete checkpoints in ``directory`` (``DIR/phaseN/checkpoints``),
+  by orbax's own test: on a local disk a finished one is renamed ``<step>``; on an
+  object store, where orbax writes in place, it holds ``commit_success.txt``."""
+  top = files.as_path(directory)
+  if not top.is_dir():
+    return []
+  return sorted(int(d.name) for d in top.iterdir()
+                if d.name.isdigit() and d.is_dir() and ocp.path.step.is_path_finalized(d))
 
 
 def _target(abstract, default: jax.sharding.Sharding):
@@ -156,7 +188,7 @@ class PhaseCheckpoints:
   """
 
   def __init__(self, directory: str, keep: int = 2):
-    self.directory = os.path.abspath(directory)
+    self.directory = files.absolute(directory)
     self._manager = ocp.CheckpointManager(self.directory, options=_options(keep),
                                           item_names=ITEMS)
 
@@ -179,7 +211,7 @@ class PhaseCheckpoints:
         return step
       except errors.CheckpointError as e:
         aside = os.path.join(self.directory, f"{step}.unreadable")
-        os.replace(os.path.join(self.directory, str(step)), aside)
+        files.as_path(self.directory, str(step)).replace(aside)
         self._manager.reload()
         log(f"{e}; moved to {aside}, using the next older checkpoint")
     return None
@@ -240,7 +272,7 @@ def _reader(directory: str) -> ocp.CheckpointManager:
   registry = ocp.handlers.DefaultCheckpointHandlerRegistry()
   registry.add("state", ocp.args.PyTreeRestore, ocp.PyTreeCheckpointHandler)
   registry.add("meta", ocp.args.JsonRestore, ocp.JsonCheckpointHandler)
-  return ocp.CheckpointManager(os.path.abspath(directory),
+  return ocp.CheckpointManager(files.absolute(directory),
                                options=_options(read_only=True),
                                handler_registry=registry)
 

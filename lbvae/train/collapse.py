@@ -116,10 +116,9 @@ def recorded(directory: str, step: int) -> bool:
   """Whether ``DIR/phaseN/collapse_mi.npz`` (written after the step's CSV rows)
   holds ``step``'s record."""
   path = os.path.join(directory, "collapse_mi.npz")
-  if not os.path.exists(path):
+  if not files.as_path(path).exists():
     return False
-  with np.load(path, allow_pickle=False) as f:
-    return int(step) in set(int(s) for s in f["step"])
+  return int(step) in set(int(s) for s in files.read_npz(path)["step"])
 
 
 class CollapseLog:
@@ -141,10 +140,10 @@ class CollapseLog:
                                   self.columns, resume_step)
     self.npz = os.path.join(directory, "collapse_mi.npz")
     self._arrays = {"step": np.zeros((0,), np.int64)}
-    if resume_step is not None and os.path.exists(self.npz):
-      with np.load(self.npz, allow_pickle=False) as f:
-        keep = f["step"] <= resume_step
-        self._arrays = {k: f[k][keep] for k in f.files}
+    if resume_step is not None and files.as_path(self.npz).exists():
+      stored = files.read_npz(self.npz)
+      keep = stored["step"] <= resume_step
+      self._arrays = {k: v[keep] for k, v in stored.items()}
     self._write_npz()
 
   def _write_npz(self) -> None:

@@ -33,8 +33,6 @@ Synopsis::
 
 from __future__ import annotations
 
-import json
-import os
 from typing import Callable
 
 import jax
@@ -72,9 +70,9 @@ def _next_multiple(x: int, k: int) -> int:
 
 def _phase_done(paths: workdir_lib.Paths, config, phase: int) -> bool:
   ckpt_dir = paths.checkpoints(phase)
-  if not (os.path.isdir(ckpt_dir) and os.path.exists(paths.final_metrics(phase))):
+  if not files.as_path(paths.final_metrics(phase)).exists():
     return False
-  steps = [int(d) for d in os.listdir(ckpt_dir) if d.isdigit()]
+  steps = checkpoint.finalized_steps(ckpt_dir)
   end = phase_span(config, phase)[1]
   if end not in steps:
     return False
@@ -88,8 +86,7 @@ def _phase_done(paths: workdir_lib.Paths, config, phase: int) -> bool:
 def _grid_problem(paths: workdir_lib.Paths, phase: int) -> str | None:
   """Why a phase's ``grid.json`` does not read ("is missing", ...), or None."""
   try:
-    with open(paths.grid(phase)) as f:
-      json.load(f)
+    files.read_json(paths.grid(phase))
     return None
   except FileNotFoundError:
     return "is missing"
@@ -106,8 +103,7 @@ def _restore_grid(paths: workdir_lib.Paths, config, phase: int, log) -> None:
     return
   source = checkpoint.meta_path(paths.checkpoints(phase), phase_span(config, phase)[1])
   try:
-    with open(source) as f:
-      meta = json.load(f)
+    meta = files.read_json(source)
   except (OSError, ValueError) as e:
     log.warning(f"{paths.grid(phase)} {why}, and {source} does not read either "
                 f"({type(e).__name__}: {e}); the evaluation pass will skip phase "
@@ -143,7 +139,7 @@ class _Phase:
     self.log, self.hook, self.show_progress = log, hook, show_progress
     self.grid = members_lib.phase_grid(config, phase)
     self.start, self.end = phase_span(config, phase)
-    os.makedirs(paths.phase(phase), exist_ok=True)
+    files.make_dir(paths.phase(phase))
     self.ckpts = checkpoint.PhaseCheckpoints(paths.checkpoints(phase),
                                              keep=config.keep_checkpoints)
 

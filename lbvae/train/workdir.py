@@ -42,16 +42,23 @@ Synopsis::
     with workdir.locked(DIR):                  # one writer at a time
       ...
 
+``DIR`` is a local path or a URL (``gs://bucket/run``): every file goes through
+:mod:`lbvae.files` (``etils.epath``).
+
 One process writes a workdir at a time: :func:`locked` holds an exclusive
 ``fcntl.flock`` on ``DIR/workdir.lock`` for the whole run; a second writer gets a
 :class:`lbvae.errors.WorkdirBusy` naming the holder. The kernel drops the lock when
-its holder dies, so a lock left by a killed run is simply taken over.
+its holder dies, so a lock left by a killed run is simply taken over. A URL workdir
+has no flock: there the lock is advisory, the file itself (written at the start,
+removed at the end). A second writer that finds it is refused; a lock left by a
+killed run is taken over only when its holder ran on this host and its pid is gone,
+and otherwise stays until someone deletes it. Finding the file and writing it are
+two steps, so two runs started in the same instant may both go on.
 """
 
 from __future__ import annotations
 
 import contextlib
-import csv
 import datetime
 import fcntl
 import json
@@ -98,7 +105,7 @@ class Paths:
   """File names of a workdir (see the module docstring)."""
 
   def __init__(self, root: str):
-    self.root = os.path.abspath(root)
+    self.root = files.absolute(root)
     self.config = os.path.join(self.root, "config.json")
     self.run_log = os.path.join(self.root, "run.log")
     self.lock = os.path.join(self.root, LOCK_NAME)
@@ -154,8 +161,8 @@ def config_differences(stored: dict, config) -> list[str]:
 def has_checkpoints(paths: Paths) -> bool:
   """Whether any phase of the workdir holds a checkpoint directory."""
   for phase in (1, 2):
-    directory = paths.checkpoints(phase)
-    if os.path.isdir(directory) and any(d.isdigit() for d in os.listdir(directory)):
+    directory = files.as_path(paths.checkpoints(phase))
+    if directory.is_dir() and any(d.name.isdigit() for d in directory.iterdir()):
       return True
   return False
 
@@ -170,11 +177,10 @@ def check_config(paths: Paths, config) -> bool:
   Raises:
     lbvae.errors.Error: the configs differ, or config.json is unreadable.
   """
-  if not (os.path.exists(paths.config) and has_checkpoints(paths)):
+  if not (files.as_path(paths.config).exists() and has_checkpoints(paths)):
     return False
   try:
-    with open(paths.config) as f:
-      stored = json.load(f)
+    stored = files.read_json(paths.config)
   except (OSError, ValueError) as e:
     raise errors.ConfigError(f"cannot read {paths.config}: {e}") from None
   diffs = config_differences(stored, config)
@@ -194,20 +200,32 @@ def run_facts(config) -> dict[str, str]:
 
 def store_config(paths: Paths, config) -> None:
   """Writes ``config.json`` unless a checkpoint exists (then it is kept)."""
-  if not (os.path.exists(paths.config) and has_checkpoints(paths)):
-    os.makedirs(paths.root, exist_ok=True)
+  if not (files.as_path(paths.config).exists() and has_checkpoints(paths)):
     files.write_json(paths.config, _as_plain(config))
 
 
 def load_config(root: str) -> ml_collections.ConfigDict:
   """The config stored in a workdir (tuples come back as lists)."""
-  with open(Paths(root).config) as f:
-    return ml_collections.ConfigDict(json.load(f))
+  return ml_collections.ConfigDict(files.read_json(Paths(root).config))
+
+
+def _holder() -> str:
+  """The lock file's line: ``host H pid P since T``."""
+  since = datetime.datetime.now().astimezone().isoformat(timespec="seconds")
+  return f"host {socket.gethostname()} pid {os.getpid()} since {since}\n"
+
+
+def _busy(root: str, holder: str, remedy: str = "") -> errors.WorkdirBusy:
+  return errors.WorkdirBusy(
+      f"{root} is in use by another run ({holder or 'unknown'}); wait for it to "
+      f"finish{remedy}, or use another --workdir")
 
 
 @contextlib.contextmanager
 def locked(root: str, *, writer: bool = True):
   """Holds ``DIR/workdir.lock`` (an exclusive, non-blocking flock) while the body runs.
+
+  A URL workdir gets the advisory lock file of the module docstring instead.
 
   Args:
     root: the workdir (created if needed).
@@ -220,24 +238,60 @@ def locked(root: str, *, writer: bool = True):
   if not writer:
     yield
     return
+  root = files.absolute(root)
+  if not files.is_local(root):
+    with _url_lock(root):
+      yield
+    return
   os.makedirs(root, exist_ok=True)
-  path = os.path.join(os.path.abspath(root), LOCK_NAME)
-  fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+  fd = os.open(os.path.join(root, LOCK_NAME), os.O_RDWR | os.O_CREAT, 0o644)
   try:
     try:
       fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
-      holder = os.pread(fd, 512, 0).decode(errors="replace").strip() or "unknown"
-      raise errors.WorkdirBusy(
-          f"{os.path.abspath(root)} is in use by another run ({holder}); wait for it "
-          "to finish, or use another --workdir") from None
-    since = datetime.datetime.now().astimezone().isoformat(timespec="seconds")
+      holder = os.pread(fd, 512, 0).decode(errors="replace").strip()
+      raise _busy(root, holder) from None
     os.ftruncate(fd, 0)
-    os.pwrite(fd, f"host {socket.gethostname()} pid {os.getpid()} since {since}\n"
-              .encode(), 0)
+    os.pwrite(fd, _holder().encode(), 0)
     yield
   finally:
     os.close(fd)   # releases the flock
+
+
+def _dead_here(holder: str) -> bool:
+  """Whether a lock line names this host and a pid that no longer runs."""
+  parts = holder.split()
+  if len(parts) < 4 or parts[0] != "host" or parts[2] != "pid":
+    return False
+  if parts[1] != socket.gethostname() or not parts[3].isdigit():
+    return False
+  try:
+    os.kill(int(parts[3]), 0)
+  except ProcessLookupError:
+    return True
+  except PermissionError:   # alive, another user's
+    return False
+  return False
+
+
+@contextlib.contextmanager
+def _url_lock(root: str):
+  """The advisory lock of a URL workdir (see the module docstring)."""
+  lock = os.path.join(root, LOCK_NAME)
+  if files.as_path(lock).exists():
+    holder = files.read_text(lock).strip()
+    if not _dead_here(holder):
+      raise _busy(root, holder, f" (if no run uses {root}, delete {lock})")
+  mine = _holder()
+  files.write_text(lock, mine)
+  try:
+    yield
+  finally:
+    try:
+      if files.read_text(lock) == mine:
+        files.as_path(lock).unlink()
+    except OSError:
+      pass   # already gone: nothing to release
 
 
 class CsvLog:
@@ -256,9 +310,8 @@ class CsvLog:
   def __init__(self, path: str, columns: Sequence[str], resume_step: int | None):
     self.path, self.columns = path, tuple(columns)
     rows = []
-    if resume_step is not None and os.path.exists(path):
-      with open(path, newline="") as f:
-        rows = [r for r in csv.DictReader(f) if int(r["step"]) <= resume_step]
+    if resume_step is not None and files.as_path(path).exists():
+      rows = [r for r in files.read_csv(path)[1] if int(r["step"]) <= resume_step]
     files.write_csv(path, self.columns, rows)
 
   def append(self, rows: Iterable[dict]) -> None:

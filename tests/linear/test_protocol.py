@@ -138,3 +138,11 @@ def test_combine_rebuilds_a_run_from_its_files(tmp_path, small_problem):
     assert (tmp_path / "a" / name).read_text() == (tmp_path / "b" / name).read_text()
   with pytest.raises(errors.Error, match="not a finished linear run"):
     report.combine([str(tmp_path / "none")], str(tmp_path / "c"))
+
+
+def test_a_url_workdir_is_refused_in_one_line(tmp_path, monkeypatch):
+  monkeypatch.chdir(tmp_path)
+  with pytest.raises(errors.ConfigError, match="gs://b/linear: the linear "
+                     "experiment's results are staged"):
+    report.check_workdir("gs://b/linear")
+  assert os.listdir(tmp_path) == []   # no local gs:/b/linear

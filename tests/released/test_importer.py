@@ -174,3 +174,11 @@ def test_state_dict_inside_a_training_checkpoint():
   assert set(importer.state_dict({"state_dict": wrapped}, "a.pth")) == set(sd)
   with pytest.raises(errors.DataError, match="a.pth: holds no state dict"):
     importer.state_dict({"optimizer": {}}, "a.pth")
+
+
+def test_a_url_workdir_is_refused_before_anything_is_read(tmp_path, monkeypatch):
+  monkeypatch.chdir(tmp_path)
+  with pytest.raises(errors.ConfigError, match="gs://b/run: an import is built "
+                     "beside the workdir"):
+    importer.import_released(str(tmp_path / "no-such-source"), "gs://b/run")
+  assert os.listdir(tmp_path) == []   # no local gs:/b/run either

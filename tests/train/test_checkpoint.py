@@ -19,6 +19,8 @@ import numpy as np
 import pytest
 
 from lbvae import errors
+from lbvae import files
+from lbvae.evaluation import checkpoints as eval_checkpoints
 from lbvae.train import checkpoint
 from lbvae.train import sharding
 import fake_devices
@@ -159,3 +161,18 @@ def test_corrupt_checkpoint_is_one_checkpoint_error(tmp_path, how):
 def test_no_checkpoint_is_a_checkpoint_error(tmp_path):
   with pytest.raises(errors.CheckpointError, match="no checkpoint in"):
     checkpoint.load_params(str(tmp_path / "empty"))
+
+
+def test_only_finalized_checkpoints_count_on_disk_and_in_a_bucket(tmp_path, bucket):
+  local = tmp_path / "checkpoints"
+  for name in ("2", "4.orbax-checkpoint-tmp-1700000000", "notes"):
+    (local / name).mkdir(parents=True)
+  assert checkpoint.finalized_steps(str(local)) == [2]
+  # On an object store orbax writes <step>/ in place and marks it complete last.
+  remote = f"{bucket}/phase1/checkpoints"
+  files.write_text(f"{remote}/2/commit_success.txt", "")
+  files.write_json(f"{remote}/2/meta/metadata", {})
+  files.write_json(f"{remote}/4/meta/metadata", {})   # a save cut short
+  assert checkpoint.finalized_steps(remote) == [2]
+  assert checkpoint.finalized_steps(f"{bucket}/phase2/checkpoints") == []
+  assert eval_checkpoints.any_checkpoint(bucket)

@@ -6,6 +6,7 @@ import os
 import pytest
 
 from lbvae import errors
+from lbvae import files
 from lbvae.train import config as config_lib
 from lbvae.train import workdir
 
@@ -39,3 +40,19 @@ def test_a_workdir_with_a_checkpoint_keeps_its_config(tmp_path):
   workdir.store_config(paths, _config(batch_size=64))
   with open(paths.config) as f:
     assert json.load(f)["batch_size"] == 32
+
+
+def test_a_url_workdir_keeps_its_config_and_trims_its_log_on_resume(bucket):
+  paths = workdir.Paths(bucket + "/")
+  assert paths.root == bucket and paths.config == f"{bucket}/config.json"
+  workdir.store_config(paths, _config(batch_size=32))
+  files.write_json(f"{paths.checkpoints(1)}/2/meta/metadata", {})   # a checkpoint
+  assert workdir.has_checkpoints(paths)
+  with pytest.raises(errors.ConfigError, match="batch_size .stored 32, given 64."):
+    workdir.check_config(paths, _config(batch_size=64))
+  assert workdir.load_config(bucket).batch_size == 32
+  log = workdir.TrainLog(paths.train_log(1), None)
+  log.append([{"step": s, "member": 0} for s in (1, 2, 3)])
+  workdir.TrainLog(paths.train_log(1), resume_step=2)
+  _, rows = files.read_csv(paths.train_log(1))
+  assert [r["step"] for r in rows] == ["1", "2"]

@@ -1,13 +1,16 @@
 """The workdir lock: one writer at a time, a dead holder's lock taken over."""
 
 import os
+import re
 import signal
+import socket
 import subprocess
 import sys
 
 import pytest
 
 from lbvae import errors
+from lbvae import files
 from lbvae.evaluation import runner
 from lbvae.train import config as config_lib
 from lbvae.train import workdir as workdir_lib
@@ -80,3 +83,37 @@ def test_sweep_on_a_locked_workdir_exits_2_in_one_line(tmp_path, cli_env):
   assert len(lines) == 1 and f"pid {os.getpid()} since" in lines[0], result.stderr
   assert "Traceback" not in result.stderr
   assert sorted(os.listdir(workdir)) == ["workdir.lock"]   # nothing written
+
+
+def _dead_pid() -> int:
+  child = subprocess.Popen([sys.executable, "-c", "pass"])
+  child.wait()
+  return child.pid
+
+
+def test_a_url_workdir_has_an_advisory_lock_file(bucket):
+  lock = files.as_path(bucket, workdir_lib.LOCK_NAME)
+  with workdir_lib.locked(bucket):
+    assert re.fullmatch(rf"host \S+ pid {os.getpid()} since \d{{4}}-\S+\n",
+                        lock.read_text())
+    with pytest.raises(errors.WorkdirBusy,
+                       match=rf"pid {os.getpid()} since .*delete {lock}"):
+      with workdir_lib.locked(bucket):
+        pass
+  assert not lock.exists()   # released
+  with workdir_lib.locked(bucket, writer=False):
+    assert not lock.exists()
+
+
+def test_a_url_lock_is_taken_over_only_from_a_dead_process_of_this_host(bucket):
+  lock = files.as_path(bucket, workdir_lib.LOCK_NAME)
+  files.write_text(str(lock), f"host {socket.gethostname()} pid {_dead_pid()} "
+                   "since 2026-01-01T00:00:00+00:00\n")
+  with workdir_lib.locked(bucket):
+    assert f"pid {os.getpid()} " in lock.read_text()
+  other = "host another-host pid 1 since 2026-01-01T00:00:00+00:00\n"
+  files.write_text(str(lock), other)
+  with pytest.raises(errors.WorkdirBusy, match="another-host pid 1"):
+    with workdir_lib.locked(bucket):
+      pass
+  assert lock.read_text() == other   # a refused run leaves the holder's file
