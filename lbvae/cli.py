@@ -146,6 +146,7 @@ def run(main: Callable[[Sequence[str]], object]) -> None:
 
   if supervisor.wanted(sys.argv):   # several processes: a lost peer is one line
     raise SystemExit(supervisor.supervise(supervisor.child_command()))
+  supervisor.die_with_parent()
 
   def _wrapped(argv):
     quiet_known_noise()

@@ -41,6 +41,13 @@ class WorkdirBusy(Error):
   """A workdir that another live process is writing (it holds the workdir lock)."""
 
 
+def first_line(e: BaseException, limit: int = 200) -> str:
+  """The first line of ``e``'s message (at most ``limit`` characters), or its type's
+  name when the message is empty: the part of a library's error worth one line."""
+  lines = str(e).strip().splitlines()
+  return lines[0][:limit] if lines else type(e).__name__
+
+
 def require(condition, message: str, error: type[Error] = ConfigError) -> None:
   """Raises ``error(message)`` unless ``condition`` holds.
 

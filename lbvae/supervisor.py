@@ -5,7 +5,8 @@ from inside its runtime: a failed collective or a missed heartbeat reaches the
 coordination service, which aborts the process with a C++ check failure and a
 thread dump. No Python code of the dying process can catch that, so under
 ``jax.distributed`` an ``experiments.*`` command runs its work in a child process
-(the same command, with ``LBVAE_SUPERVISED=1``) and watches it: the child's
+(the same command, with ``LBVAE_SUPERVISED`` set to the watcher's pid; the child
+dies with its watcher, :func:`die_with_parent`) and watches it: the child's
 standard error passes through as it comes until it shows the runtime's distress
 (a coordination-service or collective error, a fatal error, a traceback); from
 there it is held back. When the child ends because a peer was lost, the held text
@@ -17,6 +18,7 @@ Synopsis::
 
     if supervisor.wanted(sys.argv):
       raise SystemExit(supervisor.supervise(supervisor.child_command()))
+    supervisor.die_with_parent()      # in the child
 """
 
 from __future__ import annotations
@@ -55,12 +57,20 @@ def child_command() -> list[str]:
   return [sys.executable, *sys.orig_argv[1:]]
 
 
-def _die_with_parent() -> None:   # in the child, before exec: no orphan survives us
+def die_with_parent() -> None:
+  """In a supervised child: asks the kernel to SIGKILL this process when its
+  supervisor dies (Linux), and ends at once if the supervisor is already gone, so
+  that no orphan keeps training. Does nothing outside a supervised child."""
+  parent = os.environ.get(ENV_SUPERVISED, "")
+  if not parent.isdigit():
+    return
   try:
-    import ctypes
+    import ctypes  # pylint: disable=g-import-not-at-top
     ctypes.CDLL(None).prctl(1, signal.SIGKILL)   # PR_SET_PDEATHSIG
   except (OSError, AttributeError):
-    pass
+    return
+  if os.getppid() != int(parent):   # the supervisor died before the call above
+    os._exit(1)
 
 
 def lost_peer(text: str) -> str | None:
@@ -96,9 +106,8 @@ def lost_peer(text: str) -> str | None:
 def supervise(command: list[str]) -> int:
   """Runs ``command`` as the child (see the module docstring); returns the status
   this process should exit with."""
-  env = dict(os.environ, **{ENV_SUPERVISED: "1"})
-  child = subprocess.Popen(command, env=env, stderr=subprocess.PIPE,
-                           preexec_fn=_die_with_parent)
+  env = dict(os.environ, **{ENV_SUPERVISED: str(os.getpid())})
+  child = subprocess.Popen(command, env=env, stderr=subprocess.PIPE)
   for sig in (signal.SIGINT, signal.SIGTERM):
     signal.signal(sig, lambda s, _f: child.send_signal(s))
   out = sys.stderr.buffer

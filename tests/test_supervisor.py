@@ -1,5 +1,7 @@
 """lbvae.supervisor: a child that ends because a peer was lost becomes one line."""
 
+import os
+import subprocess
 import sys
 
 import pytest
@@ -69,3 +71,57 @@ def test_wanted(monkeypatch, argv, env, expected):
   for k, v in env.items():
     monkeypatch.setenv(k, v)
   assert supervisor.wanted(argv) is expected
+
+
+_SLEEPER = """
+import os, sys, time
+from lbvae import supervisor
+supervisor.die_with_parent()
+print(os.getpid(), flush=True)
+time.sleep(120)
+"""
+
+_WATCHER = f"""
+import sys
+from lbvae import supervisor
+sys.exit(supervisor.supervise([sys.executable, "-c", {_SLEEPER!r}]))
+"""
+
+
+@pytest.mark.slow
+def test_the_child_dies_with_its_supervisor():
+  """No orphan keeps working when the watching process is SIGKILLed."""
+  import signal
+  import time
+  watcher = subprocess.Popen([sys.executable, "-c", _WATCHER], stdout=subprocess.PIPE,
+                             text=True, cwd=os.path.dirname(os.path.dirname(__file__)))
+  child = int(watcher.stdout.readline())
+  os.kill(watcher.pid, signal.SIGKILL)
+  watcher.wait(timeout=30)
+  deadline = time.monotonic() + 30
+  while time.monotonic() < deadline:
+    try:
+      os.kill(child, 0)
+    except ProcessLookupError:
+      break
+    with open(f"/proc/{child}/stat") as f:   # a zombie waiting for init is gone too
+      if f.read().split(") ")[1].startswith("Z"):
+        break
+    time.sleep(0.1)
+  else:
+    os.kill(child, signal.SIGKILL)
+    raise AssertionError("the supervised child outlived its supervisor")
+
+
+def test_a_child_whose_supervisor_is_already_gone_ends_at_once():
+  """LBVAE_SUPERVISED names a process that is not this one's parent: the
+  supervisor died before the child could ask to die with it."""
+  code = "from lbvae import supervisor; supervisor.die_with_parent(); print('ran on')"
+  env = dict(os.environ, **{supervisor.ENV_SUPERVISED: "1"})   # pid 1: not our parent
+  proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                        text=True, timeout=60, cwd=os.path.dirname(os.path.dirname(__file__)))
+  assert proc.returncode == 1 and "ran on" not in proc.stdout
+  del env[supervisor.ENV_SUPERVISED]                            # not supervised: runs
+  proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                        text=True, timeout=60, cwd=os.path.dirname(os.path.dirname(__file__)))
+  assert proc.returncode == 0 and "ran on" in proc.stdout

@@ -65,8 +65,7 @@ def _options(keep: int | None = None, read_only: bool = False):
 
 
 def _one_line(e: BaseException) -> str:
-  lines = str(e).strip().splitlines()
-  return f"{type(e).__name__}: {lines[0][:200] if lines else ''}"
+  return f"{type(e).__name__}: {errors.first_line(e)}"
 
 
 def check_readable(directory: str, step: int) -> None:

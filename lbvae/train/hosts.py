@@ -108,8 +108,8 @@ def maybe_initialize_distributed(config) -> bool:
     jax.distributed.initialize(heartbeat_timeout_seconds=int(3 * lost_after) + 1,
                                **given)
   except (RuntimeError, ValueError) as e:
-    first = (str(e).strip().splitlines() or [type(e).__name__])[0]
-    raise errors.ConfigError(f"cannot join the other processes: {first}") from None
+    raise errors.ConfigError(
+        f"cannot join the other processes: {errors.first_line(e)}") from None
   global _watch
   if jax.process_count() > 1:
     _watch = PeerWatch(lost_after)
@@ -240,9 +240,9 @@ class PeerWatch(threading.Thread):
       except Exception as e:  # pylint: disable=broad-except
         if self._stopped.is_set():
           return
-        first = (str(e).strip().splitlines() or [type(e).__name__])[0][:160]
         self._lost(f"lost process 0 of {self.count} (the coordinator): process "
-                   f"{self.index} on {host} cannot reach it ({first}); start every "
+                   f"{self.index} on {host} cannot reach it "
+                   f"({errors.first_line(e, 160)}); start every "
                    "process again to resume from the last checkpoint")
         return
       now = time.monotonic()
