@@ -92,7 +92,8 @@ def _check_config_loads() -> None:
 QUIET = {
     "absl": ("CheckpointManagerOptions.read_only=True", "Given directory is read only",
              "_SignalingThread.run() raised an exception"),
-    "asyncio": ("Future exception was never retrieved",),
+    "asyncio": ("Future exception was never retrieved",
+                "Task exception was never retrieved"),
     "jax._src.xla_bridge": ("Unable to initialize backend",),
 }
 

@@ -69,6 +69,7 @@ def test_known_noise_is_dropped_on_the_command_line_path_only(caplog):
       absl.warning("Given directory is read only=/tmp/x")
       absl.error("_SignalingThread.run() raised an exception")
       aio.error("Future exception was never retrieved")
+      aio.error("Task exception was never retrieved\nfuture: <Task finished>")
       xla.info("Unable to initialize backend 'tpu': not found")
       absl.warning("a warning a user can act on")
     assert [r.getMessage() for r in caplog.records] == ["a warning a user can act on"]
