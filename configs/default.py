@@ -12,12 +12,9 @@ batch 64, Adam lr 1e-4 (docs/method.md §4 settings, far fewer steps): 5 400 mod
 On CPU ``model_impl="auto"`` picks the sub-pixel layers (lbvae/layers.py) and
 ``grid_strategy="auto"`` one ``lax.map`` program over the grid (docs/performance.md).
 
-Run time (measured 2026-11-29 on the quiet 2-core development CPU, ``make sweep``):
-training 3 min 52 s (both phases at 24.4 model-steps/s, 10.5 s + 16.9 s of
-compilation), then the evaluation pass 53.5 s (5.9 s per model): 4 min 49 s in all.
-The same sweep took 25 min 20 s on 2026-11-28 with slower layers on a loaded machine.
+Run time: docs/performance.md ("The default sweep").
 
-Expected result (that run; training-window means over the last 100 steps, metrics at
+Expected result (the run measured there; training-window means over the last 100 steps, metrics at
 the docs/method.md §4 evaluation sizes): the β trend is there. Phase 1, β = 1 / 4 / 16: KL
 23.3 / 11.2 / 4.2 nats, NLL 57 / 90 / 165, MIG 0.067 / 0.012 / 0.005, I_m 2.21 / 1.42
 / 1.54 nats. Phase 2: λ = 4 lowers the NLL against λ = 0 at every β (48 vs 52,

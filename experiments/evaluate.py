@@ -9,20 +9,17 @@ The run's configuration is read from the workdir (the trainer stores it there);
 ``--config.<field>=<value>`` overrides any of its fields for this pass, with the
 stored field's type (an unknown field is an error). Only the ``eval.*`` fields
 (``num_train``, ``num_test``, ``num_bins``, ``batch_size``, ``factor_vae_votes``,
-``factor_vae_batch``) and ``dataset.path`` change what the pass does: the models
-and the grid come from the checkpoints.
+``factor_vae_batch``, ``posterior_samples``) and ``dataset.path`` change what the pass
+does: the models and the grid come from the checkpoints.
 
 Writes ``DIR/eval/metrics.csv``, ``DIR/eval/summary.csv``, ``DIR/eval/figures/`` and
 ``DIR/report.md`` (see :mod:`lbvae.evaluation.runner`), and ends by printing where
 the report is. Re-running evaluates only models that are new (or whose checkpoint
 or evaluation settings changed). The checkpoints may come from a run on any number of
 devices. A checkpoint that does not read (or decode) is named on one line and the
-phase's next older checkpoint is used, or its models are skipped; when nothing at all could be evaluated the command exits with status 2
-and one ``error:`` line. Time: the 9 models of ``configs/default.py`` took
-130 s on the 2-core development CPU (14.5 s per model: 15 000 samples per seed,
-200 FactorVAE votes of 64 images, figures), 85% of it in the encoder; a re-run
-with nothing new takes ~2 s. Orbax's log is silenced unless ``--verbosity`` is
-given.
+phase's next older checkpoint is used, or its models are skipped; when nothing at
+all could be evaluated the command exits with status 2 and one ``error:`` line. Its
+cost per model: docs/performance.md.
 """
 
 from __future__ import annotations

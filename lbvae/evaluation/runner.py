@@ -52,8 +52,6 @@ from lbvae.train import hosts
 from lbvae.train import sharding
 from lbvae.train import workdir as workdir_lib
 
-# Evaluation fields the trainer's configs may lack (see with_eval_defaults):
-# FactorVAE votes (2/3 train, 1/3 test; 0 = no FactorVAE score) and their batch.
 CPU_MAX_BATCH = 128   # see encoder_batch
 
 

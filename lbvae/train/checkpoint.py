@@ -7,8 +7,9 @@ Each checkpoint ``<step>/`` holds two items:
   state, step, noise keys, β, λ, seed, loss windows, log sums, health flags), every
   leaf with the member axis first -- the G real members only, never the inert
   padding of :mod:`lbvae.train.sharding` -- so resuming is exact;
-* ``meta`` -- JSON: ``{"phase", "step", "start_step", "end_step", "members": [{"member",
-  "beta", "lambda", "seed", ["parent",] "finite", "frozen_step"}]}``.
+* ``meta`` -- JSON: ``{"phase", "objective", "step", "start_step", "end_step",
+  "members": [{"member", "beta", "lambda", "seed", ["parent",] "finite",
+  "frozen_step"}]}``.
 
 ``step`` is the global optimisation step (phase 2 continues counting from the end of
 phase 1). Writes are atomic (orbax writes into a temporary directory and renames it

@@ -112,15 +112,16 @@ def defaults() -> ml_collections.ConfigDict:
   c.steps_per_call = 1
   c.grid_chunk = 0
   c.distributed = False
-  # Evaluation (docs/method.md §4): 10 000 train + 5 000 test samples per seed, 20 bins; the
-  # FactorVAE score (Kim & Mnih 2018) with `factor_vae_votes` votes of
-  # `factor_vae_batch` images each (0 votes: not computed).
   c.beta_tcvae = ml_collections.ConfigDict({"estimator": "mws"})
   c.annealed_vae = ml_collections.ConfigDict({"gamma": 1000.0,
                                               "anneal_steps": 100_000})
   c.factor_vae = ml_collections.ConfigDict(
       {"hidden_units": 1000, "hidden_layers": 6, "learning_rate": 1e-4,
        "adam_b1": 0.5, "adam_b2": 0.9, "adam_eps": 1e-8})
+  # Evaluation (docs/method.md §4): 10 000 train + 5 000 test samples per seed, 20 bins; the
+  # FactorVAE score (Kim & Mnih 2018) with `factor_vae_votes` votes of
+  # `factor_vae_batch` images each (0 votes: not computed); the posterior-aware MI on
+  # `posterior_samples` stratified images (0: not computed).
   c.eval = ml_collections.ConfigDict(
       {"num_train": 10_000, "num_test": 5_000, "num_bins": 20, "batch_size": 500,
        "factor_vae_votes": 200, "factor_vae_batch": 64,

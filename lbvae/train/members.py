@@ -31,7 +31,8 @@ class Member:
 
   Attributes:
     index: row of the member in the grid state.
-    beta: KL weight β.
+    beta: the objective's strength on the grid's β axis (β for the β-VAE; what
+      each objective puts there: lbvae.objectives).
     lam: L2-penalty weight λ (0 in phase 1).
     seed: seed index in [0, num_seeds).
     parent: phase 2 only: the row of the phase-1 member it continues (same β, seed).

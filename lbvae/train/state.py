@@ -44,7 +44,6 @@ from lbvae import models
 from lbvae import objectives as objectives_lib
 from lbvae.train import members as members_lib
 
-LOG_FIELDS = objectives_lib.BASE_FIELDS   # then the objective's parts
 INIT_STREAM, DATA_STREAM, NOISE_STREAM = 0, 1, 2
 MODEL_IMPLS = ("auto",) + models.IMPLS
 

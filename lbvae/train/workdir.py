@@ -1,6 +1,7 @@
 """The files a sweep writes into its workdir, and the checks that protect them.
 
-Layout (arXiv 2602.09277, §4: phase 1 = β-VAE, phase 2 = continued under L_λβ)::
+Layout (arXiv 2602.09277, §4: phase 1 trains ``config.objective``, the β-VAE by
+default; phase 2 continues each model with the λ term added)::
 
     DIR/config.json                  the config of the run (fixed by the first checkpoint)
     DIR/run.log                      the human-readable log, appended by every run
