@@ -43,7 +43,7 @@ COMPARED = (("mig", "mig", "MIG"), ("sap", "sap", "SAP"), ("im", "im", "I_m"),
 
 def write(workdir: str, rows: Sequence[dict], mi: dict) -> None:
   """Writes ``published_metrics.csv`` (rows with :data:`COLUMNS`) and the MI matrices."""
-  tables.write_csv(os.path.join(workdir, CSV_NAME), rows, COLUMNS)
+  tables.write_csv(os.path.join(workdir, CSV_NAME), COLUMNS, rows)
   if mi:
     files.write_npz(os.path.join(workdir, MI_NAME),
                     **{k: np.asarray(v, np.float64) for k, v in mi.items()})

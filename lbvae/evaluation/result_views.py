@@ -170,11 +170,11 @@ def _write_tables(cells, changes, front, scores, chosen, out) -> None:
   columns = (["beta", "lambda", "num_seeds"] + [c for c, _, _ in METRICS]
              + [f"{c}_pct_change" for c in changes] + ["pareto"]
              + [f"tchebycheff_w{p}" for p in STATIC_WEIGHTS])
-  tables.write_csv(out["csv"], rows, columns)
+  tables.write_csv(out["csv"], columns, rows)
   picks = [{"weight_percent": p, "beta": cells.beta[k], "lambda": cells.lam[k],
             "score": scores[p][k]} for p, k in zip(WEIGHTS, chosen) if k is not None]
-  tables.write_csv(out["choices_csv"], picks,
-                   ["weight_percent", "beta", "lambda", "score"])
+  tables.write_csv(out["choices_csv"], ["weight_percent", "beta", "lambda", "score"],
+                   picks)
 
 
 def write(summary: Sequence[dict] | None, paths: store.Paths) -> list[str]:

@@ -318,9 +318,9 @@ def _evaluate_locked(workdir: str, config, settings, log, progress,
   released = published.read(workdir)
   if released is not None:     # an import of the authors' models: their numbers too
     published.merge(rows, released)
-  tables.write_csv(paths.metrics_csv, rows, tables.model_columns(rows))
+  tables.write_csv(paths.metrics_csv, tables.model_columns(rows), rows)
   summary = tables.summarize(rows)
-  tables.write_csv(paths.summary_csv, summary, tables.summary_columns(rows))
+  tables.write_csv(paths.summary_csv, tables.summary_columns(rows), summary)
   by_phase = {p: [r for r in summary if int(r["phase"]) == p]
               for p in sorted({int(r["phase"]) for r in summary})}
   overview = outputs.phase_figures(rows, by_phase, mi, paths, ds.factor_names)

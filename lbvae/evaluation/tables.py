@@ -83,8 +83,8 @@ def sort_key(row: dict) -> tuple:
   return tuple(float(row[k]) for k in KEY_COLUMNS)
 
 
-def write_csv(path: str, rows: Sequence[dict], columns: Sequence[str]) -> None:
-  """Writes rows (dicts) atomically with 8 significant digits; missing values empty."""
+def write_csv(path: str, columns: Sequence[str], rows: Sequence[dict]) -> None:
+  """:func:`lbvae.files.write_csv` at the tables' precision (8 significant digits)."""
   files.write_csv(path, columns, rows, digits=8)
 
 

@@ -200,7 +200,7 @@ def test_summary_std_is_empty_for_one_seed(tmp_path):
                           if r["beta"] == 4]
   summary = tables.summarize(rows)
   path = str(tmp_path / "summary.csv")
-  tables.write_csv(path, summary, tables.summary_columns(rows))
+  tables.write_csv(path, tables.summary_columns(rows), summary)
   back = {r["beta"]: r for r in tables.read_csv(path)}
   assert back[1]["nll_std"] == "" and back[16]["mig_std"] == ""
   assert back[4]["nll_std"] == pytest.approx(1.0)

@@ -34,7 +34,7 @@ def test_a_cache_entry_in_a_url_workdir_holds_once_its_figures_exist(bucket):
 def test_tables_and_fingerprints_in_a_url_workdir(bucket):
   paths = store.Paths(bucket)
   rows = [{"phase": 1, "beta": 1.0, "lambda": 0.0, "seed": 0, "mig": 1 / 3}]
-  tables.write_csv(paths.metrics_csv, rows, list(rows[0]))
+  tables.write_csv(paths.metrics_csv, list(rows[0]), rows)
   assert tables.read_csv(paths.metrics_csv) == [{**rows[0], "mig": 0.33333333}]
   directory = f"{bucket}/phase1/checkpoints"
   files.write_bytes(f"{directory}/2/state/d/chunk", b"123")
