@@ -125,15 +125,12 @@ def _readable_step(directory: str, steps: list[int], phase: int,
   """The newest of ``steps`` whose checkpoint decodes, with one line in
   ``problems`` per newer one passed over; else the newest (its models are then
   named unreadable when they are restored)."""
-  passed = []
-  for step in reversed(steps):
-    try:
-      checkpoint_lib.check_readable(directory, step)
-      problems.extend(passed)
-      return step
-    except errors.CheckpointError as e:
-      passed.append(f"phase {phase}: {e}; using the next older checkpoint")
-  return steps[-1]
+  step, failed = checkpoint_lib.newest_readable(directory, steps)
+  if step is None:
+    return steps[-1]
+  problems.extend(f"phase {phase}: {e}; using the next older checkpoint"
+                  for _, e in failed)
+  return step
 
 
 def any_checkpoint(workdir: str) -> bool:

@@ -115,6 +115,23 @@ def check_readable(directory: str, step: int) -> None:
         f"checkpoint {name} is unreadable ({_one_line(e)})") from None
 
 
+def newest_readable(directory: str, steps) -> tuple[int | None, list]:
+  """The newest of ``steps`` whose checkpoint reads and decodes (:func:`check_readable`).
+
+  Returns:
+    (that step or None, ``[(step, CheckpointError)]`` of the newer ones that did
+    not, newest first).
+  """
+  failed = []
+  for step in sorted(steps, reverse=True):
+    try:
+      check_readable(directory, step)
+      return step, failed
+    except errors.CheckpointError as e:
+      failed.append((step, e))
+  return None, failed
+
+
 def meta_path(directory: str, step: int) -> str:
   """The file orbax stores the checkpoint's ``meta`` item in (the JSON of the module
   docstring; the trainer writes the same record to ``grid.json``)."""
@@ -205,16 +222,14 @@ class PhaseCheckpoints:
     Each newer one that does not is renamed ``<step>.unreadable`` (kept, never
     deleted, and no longer a checkpoint) and named in one line through ``log``.
     """
-    for step in sorted(self.all_steps(), reverse=True):
-      try:
-        check_readable(self.directory, step)
-        return step
-      except errors.CheckpointError as e:
-        aside = os.path.join(self.directory, f"{step}.unreadable")
-        files.as_path(self.directory, str(step)).replace(aside)
-        self._manager.reload()
-        log(f"{e}; moved to {aside}, using the next older checkpoint")
-    return None
+    step, failed = newest_readable(self.directory, self.all_steps())
+    for bad, e in failed:
+      aside = os.path.join(self.directory, f"{bad}.unreadable")
+      files.as_path(self.directory, str(bad)).replace(aside)
+      log(f"{e}; moved to {aside}, using the next older checkpoint")
+    if failed:
+      self._manager.reload()
+    return step
 
   def stored_fields(self, step: int) -> set[str]:
     """The top-level names of the ``state`` tree stored at ``step``.
