@@ -70,6 +70,16 @@ def cell_shade(v: float, lo: float, hi: float, higher_is_better: bool) -> float:
   return t if higher_is_better else 1.0 - t
 
 
+def print_cells(ax, text, dark_text) -> None:
+  """Writes ``text[i][j]`` at the centre of each heat-map cell at
+  :data:`CELL_FONT_PT`: black where ``dark_text[i][j]`` (a light cell), white
+  elsewhere."""
+  for i, row in enumerate(text):
+    for j, t in enumerate(row):
+      ax.text(j, i, t, ha="center", va="center", fontsize=CELL_FONT_PT,
+              color="black" if dark_text[i][j] else "white")
+
+
 def save(fig: Figure, path: str) -> None:
   """Writes ``fig`` as a PNG at :data:`DPI` atomically (:func:`lbvae.files.write_bytes`)."""
   buffer = io.BytesIO()
@@ -203,12 +213,8 @@ def cell_heatmaps(summary: Sequence[dict], metrics: Sequence[tuple[str, str, boo
       hi = lo
     im = ax.imshow(np.ma.masked_invalid(grid), cmap=better_cmap(higher), vmin=lo,
                    vmax=hi if hi > lo else lo + 1e-9, aspect="auto")
-    for i in range(len(betas)):
-      for j in range(len(lams)):
-        v = grid[i, j]
-        bright = cell_shade(v, lo, hi, higher) > 0.6
-        ax.text(j, i, short_number(v), ha="center", va="center",
-                fontsize=CELL_FONT_PT, color="black" if bright else "white")
+    print_cells(ax, [[short_number(v) for v in row] for row in grid],
+                [[cell_shade(v, lo, hi, higher) > 0.6 for v in row] for row in grid])
     ax.set_xticks(range(len(lams)), [axis_value(v) for v in lams])
     ax.set_yticks(range(len(betas)), [axis_value(v) for v in betas])
     ax.set_xlabel("λ")
@@ -254,12 +260,8 @@ def mi_heatmap(mi: np.ndarray, factor_names: Sequence[str], path: str,
   axes = [fig.add_subplot(1, len(panels), k + 1) for k in range(len(panels))]
   for k, (ax, (name, m)) in enumerate(zip(axes, panels)):
     im = ax.imshow(m, cmap="magma", vmin=0.0, vmax=max(hi, 1e-6), aspect="auto")
-    for i in range(num_latents):
-      for j in range(num_factors):
-        v = m[i, j]
-        ax.text(j, i, short_number(v), ha="center", va="center",
-                fontsize=CELL_FONT_PT,
-                color="black" if math.isfinite(v) and v > 0.6 * hi else "white")
+    print_cells(ax, [[short_number(v) for v in row] for row in m],
+                np.isfinite(m) & (m > 0.6 * hi))
     ax.set_xticks(range(num_factors), list(factor_names), rotation=30, ha="right")
     _latent_ticks(ax, num_latents, labelled=k == 0)
     ax.set_title(name if len(panels) > 1 else title)

@@ -55,12 +55,7 @@ def _grid_axes(ax, cells: selection.Cells) -> None:
 def _print_values(ax, grid: np.ndarray, text: np.ndarray, shade: np.ndarray) -> None:
   """Writes ``text[i, j]`` in each cell: dark on light colours (``shade`` > 0.6)
   and on empty (NaN) cells, light on dark ones."""
-  for i in range(grid.shape[0]):
-    for j in range(grid.shape[1]):
-      dark = not math.isfinite(grid[i, j]) or shade[i, j] > 0.6
-      ax.text(j, i, text[i, j], ha="center", va="center",
-              fontsize=figures.CELL_FONT_PT,
-              color="black" if dark else "white")
+  figures.print_cells(ax, text, ~np.isfinite(grid) | (shade > 0.6))
 
 
 def _outline(ax, row: int, col: int, colour: str = "red") -> None:

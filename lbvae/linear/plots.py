@@ -102,12 +102,9 @@ def heatmaps(rows: Rows, *, n: int, path: str) -> None:
       lo, hi = (finite.min(), finite.max()) if finite.size else (0.0, 1.0)
       im = ax.imshow(grid, origin="lower", aspect="auto",
                      cmap=figures.better_cmap(higher))
-      for i in range(len(betas)):
-        for j in range(len(lams)):
-          bright = figures.cell_shade(grid[i, j], lo, hi, higher) > 0.6
-          ax.text(j, i, f"{grid[i, j]:.3f}".replace("-0.000", "0.000"), ha="center",
-                  va="center", fontsize=figures.CELL_FONT_PT,
-                  color="black" if bright else "white")
+      figures.print_cells(
+          ax, [[f"{v:.3f}".replace("-0.000", "0.000") for v in row] for row in grid],
+          [[figures.cell_shade(v, lo, hi, higher) > 0.6 for v in row] for row in grid])
       ax.set_xticks(range(len(lams)), [f"{l:g}" for l in lams])
       ax.set_yticks(range(len(betas)), [f"{b:g}" for b in betas])
       ax.set_title(f"{label}: {solver}, n={n}")
