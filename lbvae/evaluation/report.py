@@ -43,7 +43,7 @@ def objective_words(name: str) -> tuple[str, str]:
     o = objectives.make(name)
   except errors.ConfigError:   # not one lbvae knows: name it as it is
     return name, "β"
-  return o.title, o.strength
+  return o.title, o.strength_label
 
 
 def objectives_title(rows: Sequence[dict]) -> str:

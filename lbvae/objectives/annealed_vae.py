@@ -37,7 +37,7 @@ class AnnealedVAE(base.Objective):
   anneal_steps: int = 100_000
   name = "annealed_vae"
   title = "AnnealedVAE"
-  strength = "C_max (target KL, nats)"
+  strength_label = "C_max (target KL, nats)"
   parts = ("capacity",)
   reference = "Burgess et al., 2018"
 

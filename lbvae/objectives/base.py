@@ -7,7 +7,7 @@ per objective) whose :meth:`~Objective.loss` is a pure function of one batch::
                                   state=aux)
 
 ``strength`` is the traced value on the grid's β axis (what it weighs is
-:attr:`Objective.strength`), ``step`` the global step (int32[]), ``state`` the
+:attr:`Objective.strength_label`), ``step`` the global step (int32[]), ``state`` the
 objective's own per-model state (a pytree: ``{}`` except for FactorVAE's
 discriminator). ``parts`` holds the batch means ``nll`` and ``kl`` (closed-form
 KL(q(z|x) ‖ N(0, I)), the rate, whatever the objective) and the objective's own
@@ -39,14 +39,14 @@ class Objective(abc.ABC):
   Attributes:
     name: the ``config.objective`` value.
     title: how reports name it (e.g. "β-TCVAE").
-    strength: what the grid's β axis holds for it (e.g. "β (TC weight)").
+    strength_label: what the grid's β axis holds for it (e.g. "β (TC weight)").
     parts: its own batch-mean values, reported beside nll, kl, l2 and loss.
     needs_z: whether :meth:`loss` reads the reparameterised sample ``z``.
     reference: the paper it implements.
   """
   name: ClassVar[str] = ""
   title: ClassVar[str] = ""
-  strength: ClassVar[str] = ""
+  strength_label: ClassVar[str] = ""
   parts: ClassVar[tuple[str, ...]] = ()
   needs_z: ClassVar[bool] = False
   reference: ClassVar[str] = ""

@@ -131,7 +131,7 @@ class BetaTCVAE(base.Objective):
   estimator: str = "mws"
   name = "beta_tcvae"
   title = "β-TCVAE"
-  strength = "β (TC weight)"
+  strength_label = "β (TC weight)"
   parts = ("index_code_mi", "total_correlation", "dimension_kl")
   needs_z = True
   reference = "Chen et al., 2018"

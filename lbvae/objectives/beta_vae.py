@@ -19,7 +19,7 @@ class BetaVAE(base.Objective):
   """NLL + β·KL."""
   name = "beta_vae"
   title = "β-VAE"
-  strength = "β (KL weight)"
+  strength_label = "β (KL weight)"
   reference = "Higgins et al., 2017"
 
   def loss(self, logits, x, mu, logvar, z, *, strength, step, state):

@@ -54,7 +54,7 @@ class DIPVAE(base.Objective):
     kind: "i" (Cov of μ) or "ii" (Cov of z).
   """
   kind: str = "i"
-  strength = "λ_od (off-diagonal weight)"
+  strength_label = "λ_od (off-diagonal weight)"
   parts = ("cov_off_diagonal", "cov_diagonal")
   reference = "Kumar et al., 2018"
 

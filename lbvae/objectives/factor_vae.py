@@ -97,7 +97,7 @@ class FactorVAE(base.Objective):
   adam_eps: float = 1e-8
   name = "factor_vae"
   title = "FactorVAE"
-  strength = "γ (TC weight)"
+  strength_label = "γ (TC weight)"
   parts = ("total_correlation", "discriminator_loss", "discriminator_accuracy")
   needs_z = True
   reference = "Kim & Mnih, 2018"

@@ -48,7 +48,7 @@ def defaults() -> ml_collections.ConfigDict:
     objective: the phase-1 objective, one of ``lbvae.objectives.NAMES``
       (default "beta_vae"); phase 2 adds λ·E‖x − g(z)‖² to it.
     betas, lambdas: the grid's strengths and L2-penalty weights (λ only in phase
-      2). ``betas`` holds the objective's strength (``Objective.strength``): β of
+      2). ``betas`` holds the objective's strength (its ``strength_label``): β of
       the β-VAE (KL weight) and of β-TCVAE (TC weight), λ_od of DIP-VAE-I/II,
       C_max (nats) of AnnealedVAE, γ of FactorVAE.
     beta_tcvae.estimator: "mws" or "mss" (minibatch-weighted or -stratified

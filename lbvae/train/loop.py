@@ -380,7 +380,7 @@ def _train_locked(config, paths, ds, source, objective, hook, show_progress) -> 
   tx = state_lib.make_optimizer(config)
   keys = state_lib.seed_keys(config.seed, config.num_seeds)
   log.info(f"objective {objective.name} ({objective.title}, {objective.reference}); "
-           f"the β axis holds {objective.strength}")
+           f"the β axis holds {objective.strength_label}")
   runner = grid_runner.GridRunner(step_lib.make_train_step(model, tx, objective),
                                   source, batch_size=config.batch_size,
                                   strategy=config.grid_strategy,

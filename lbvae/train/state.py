@@ -60,7 +60,7 @@ class TrainState:
     step: int32[], optimisation steps taken so far, counted over both phases.
     rng: uint32[2], raw key data of the member's noise key.
     beta: float32[], the objective's strength (the KL weight β of the β-VAE;
-      see ``Objective.strength``).
+      see ``Objective.strength_label``).
     lam: float32[], L2-penalty weight.
     seed: int32[], seed index.
     window: float32[W, F], ring buffer of the last W steps' logged fields.
