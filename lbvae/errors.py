@@ -15,6 +15,8 @@ Everything else that escapes lbvae is a bug, not a user mistake.
 
 from __future__ import annotations
 
+import math
+
 
 class Error(Exception):
   """A problem with a user's input: a value, a path, a dataset, a file."""
@@ -58,3 +60,19 @@ def require(condition, message: str, error: type[Error] = ConfigError) -> None:
   """
   if not condition:
     raise error(message)
+
+
+def require_int(value, name: str, lowest: int = 1) -> None:
+  """Raises :class:`ConfigError` unless ``value`` is an int (not a bool) >= ``lowest``.
+
+  ``name`` is the field as the user writes it, e.g. ``config.window``.
+  """
+  require(isinstance(value, int) and not isinstance(value, bool) and value >= lowest,
+          f"{name} must be an integer >= {lowest}, got {value!r}")
+
+
+def require_positive(value, name: str) -> None:
+  """Raises :class:`ConfigError` unless ``value`` is a finite number > 0 (not a bool)."""
+  require(isinstance(value, (int, float)) and not isinstance(value, bool)
+          and math.isfinite(value) and value > 0,
+          f"{name} must be a number > 0, got {value!r}")

@@ -23,13 +23,25 @@ Synopsis::
                                           strength=6.0, lam=2.0)
     objective = objectives.from_config(config, dataset_size=len(ds))
     objectives.log_fields(objective)   # nll, kl, l2, loss, index_code_mi, ...
+
+Each objective's module ends with its :class:`Entry` list (``ENTRIES``); the
+registry below is those lists in order, and everything else lbvae knows of an
+objective -- its name, its config group and defaults, how a config becomes its
+options, how the group is checked, its report headers -- is read from them. A new
+objective is a module like :mod:`.annealed_vae` and one line in ``_ENTRIES``.
 """
 
 from __future__ import annotations
 
 from lbvae import errors
+from lbvae.objectives import annealed_vae
+from lbvae.objectives import beta_tcvae
+from lbvae.objectives import beta_vae
+from lbvae.objectives import dip_vae
+from lbvae.objectives import factor_vae
 from lbvae.objectives.annealed_vae import AnnealedVAE
 from lbvae.objectives.base import BASE_FIELDS
+from lbvae.objectives.base import Entry
 from lbvae.objectives.base import Objective
 from lbvae.objectives.base import lambda_loss
 from lbvae.objectives.base import log_fields
@@ -39,8 +51,23 @@ from lbvae.objectives.beta_vae import BetaVAE
 from lbvae.objectives.dip_vae import DIPVAE
 from lbvae.objectives.factor_vae import FactorVAE
 
-NAMES = ("beta_vae", "beta_tcvae", "dip_vae_i", "dip_vae_ii", "annealed_vae",
-         "factor_vae")
+# The registry, in the order of NAMES (and of every message that lists them).
+_ENTRIES = (*beta_vae.ENTRIES, *beta_tcvae.ENTRIES, *dip_vae.ENTRIES,
+            *annealed_vae.ENTRIES, *factor_vae.ENTRIES)
+
+NAMES = tuple(e.name for e in _ENTRIES)
+
+
+def _entry(name: str) -> Entry:
+  """The registry's entry called ``name``.
+
+  Raises:
+    lbvae.errors.ConfigError: an unknown name.
+  """
+  entries = {e.name: e for e in _ENTRIES}
+  errors.require(name in entries, f"config.objective must be one of "
+                 f"{', '.join(entries)}, got {name!r}")
+  return entries[name]
 
 
 def make(name: str, **options) -> Objective:
@@ -49,17 +76,7 @@ def make(name: str, **options) -> Objective:
   Raises:
     lbvae.errors.ConfigError: an unknown name.
   """
-  errors.require(name in NAMES, f"config.objective must be one of {', '.join(NAMES)},"
-                 f" got {name!r}")
-  if name == "beta_vae":
-    return BetaVAE(**options)
-  if name == "beta_tcvae":
-    return BetaTCVAE(**options)
-  if name in ("dip_vae_i", "dip_vae_ii"):
-    return DIPVAE(kind=name.rsplit("_", 1)[1], **options)
-  if name == "annealed_vae":
-    return AnnealedVAE(**options)
-  return FactorVAE(**options)
+  return _entry(name).make(**options)
 
 
 def from_config(config, *, dataset_size: int) -> Objective:
@@ -70,25 +87,36 @@ def from_config(config, *, dataset_size: int) -> Objective:
       without ``objective`` is a β-VAE run.
     dataset_size: N, the number of training images (β-TCVAE's ``mss``).
   """
-  name = config.get("objective", "beta_vae")
-  if name == "beta_tcvae":
-    estimator = str(config.beta_tcvae.estimator)
-    errors.require(estimator != "mss" or int(dataset_size) >= config.batch_size - 1,
-                   f"config.beta_tcvae.estimator 'mss' needs a dataset of at least "
-                   f"config.batch_size - 1 images, got {dataset_size}")
-    return make(name, dataset_size=int(dataset_size), estimator=estimator)
-  if name == "annealed_vae":
-    return make(name, gamma=float(config.annealed_vae.gamma),
-                anneal_steps=int(config.annealed_vae.anneal_steps))
-  if name == "factor_vae":
-    f = config.factor_vae
-    return make(name, latent_dim=int(config.latent_dim),
-                hidden=(int(f.hidden_units),) * int(f.hidden_layers),
-                learning_rate=float(f.learning_rate), adam_b1=float(f.adam_b1),
-                adam_b2=float(f.adam_b2), adam_eps=float(f.adam_eps))
-  return make(name)
+  entry = _entry(config.get("objective", "beta_vae"))
+  return entry.make(**entry.options(config, dataset_size))
+
+
+def check_config(config) -> None:
+  """Raises :class:`lbvae.errors.ConfigError` on an unknown ``config.objective`` or
+  a bad value in its settings group (other objectives' groups are not read)."""
+  _entry(config.get("objective", "beta_vae")).check(config)
+
+
+def config_groups() -> dict[str, dict]:
+  """{group: its fields at their defaults} of every objective that has a group."""
+  return {e.group: dict(e.defaults) for e in _ENTRIES if e.group is not None}
+
+
+def part_labels() -> tuple[tuple[str, str], ...]:
+  """(part, report.md header) of every objective's shown parts, in registry order;
+  a part two objectives share (``total_correlation``) comes once, with one header.
+
+  Raises:
+    ValueError: two objectives give one part different headers.
+  """
+  labels: dict[str, str] = {}
+  for e in _ENTRIES:
+    for part, label in e.make().part_labels.items():
+      if labels.setdefault(part, label) != label:
+        raise ValueError(f"part {part!r} is headed {labels[part]!r} and {label!r}")
+  return tuple(labels.items())
 
 
 __all__ = ["AnnealedVAE", "BASE_FIELDS", "BetaTCVAE", "BetaVAE", "DIPVAE", "ESTIMATORS",
-           "FactorVAE", "NAMES", "Objective", "from_config", "lambda_loss",
-           "log_fields", "make"]
+           "Entry", "FactorVAE", "NAMES", "Objective", "check_config", "config_groups",
+           "from_config", "lambda_loss", "log_fields", "make", "part_labels"]

@@ -16,7 +16,14 @@ import dataclasses
 
 import jax.numpy as jnp
 
+from lbvae import errors
 from lbvae.objectives import base
+
+# config.annealed_vae (disentanglement_lib's study).
+DEFAULTS = {
+    "gamma": 1000.0,           # γ, the weight of |KL − C(t)|
+    "anneal_steps": 100_000,   # T, the steps over which C rises from 0 to C_max
+}
 
 
 def capacity(step, *, c_max, anneal_steps: int):
@@ -33,12 +40,13 @@ class AnnealedVAE(base.Objective):
     gamma: γ, the weight of the capacity constraint.
     anneal_steps: T, the steps C takes to reach C_max.
   """
-  gamma: float = 1000.0
-  anneal_steps: int = 100_000
+  gamma: float = DEFAULTS["gamma"]
+  anneal_steps: int = DEFAULTS["anneal_steps"]
   name = "annealed_vae"
   title = "AnnealedVAE"
   strength_label = "C_max (target KL, nats)"
   parts = ("capacity",)
+  part_labels = {"capacity": "C(t)"}
   reference = "Burgess et al., 2018"
 
   def loss(self, logits, x, mu, logvar, z, *, strength, step, state):
@@ -47,3 +55,18 @@ class AnnealedVAE(base.Objective):
     c = capacity(step, c_max=strength, anneal_steps=self.anneal_steps)
     total = nll + self.gamma * jnp.abs(kl - c)
     return total, {"nll": nll, "kl": kl, "capacity": c}
+
+
+def _options(config, dataset_size: int) -> dict:
+  del dataset_size
+  group = config.annealed_vae
+  return {"gamma": float(group.gamma), "anneal_steps": int(group.anneal_steps)}
+
+
+def _check(config) -> None:
+  errors.require_positive(config.annealed_vae.gamma, "config.annealed_vae.gamma")
+  errors.require_int(config.annealed_vae.anneal_steps, "config.annealed_vae.anneal_steps")
+
+
+ENTRIES = (base.Entry("annealed_vae", AnnealedVAE, group="annealed_vae",
+                      defaults=DEFAULTS, options=_options, check=_check),)

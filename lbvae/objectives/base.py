@@ -17,13 +17,17 @@ KL(q(z|x) ‖ N(0, I)), the rate, whatever the objective) and the objective's ow
 (arXiv 2602.09277, §2) to any objective: total + λ·E‖x − g(z)‖². With λ = 0 the
 total equals the objective's loss bit for bit (adding ``0 * l2`` is exact for a
 finite l2), and so does its gradient.
+
+An :class:`Entry` at the end of each objective's module is how
+:mod:`lbvae.objectives` finds it (its name, its config group and that group's
+defaults).
 """
 
 from __future__ import annotations
 
 import abc
 import dataclasses
-from typing import Any, ClassVar
+from typing import Any, Callable, ClassVar, Mapping
 
 import jax.numpy as jnp
 
@@ -41,6 +45,7 @@ class Objective(abc.ABC):
     title: how reports name it (e.g. "β-TCVAE").
     strength_label: what the grid's β axis holds for it (e.g. "β (TC weight)").
     parts: its own batch-mean values, reported beside nll, kl, l2 and loss.
+    part_labels: report.md's headers of the parts it shows there.
     needs_z: whether :meth:`loss` reads the reparameterised sample ``z``.
     reference: the paper it implements.
   """
@@ -48,6 +53,7 @@ class Objective(abc.ABC):
   title: ClassVar[str] = ""
   strength_label: ClassVar[str] = ""
   parts: ClassVar[tuple[str, ...]] = ()
+  part_labels: ClassVar[Mapping[str, str]] = {}
   needs_z: ClassVar[bool] = False
   reference: ClassVar[str] = ""
 
@@ -78,6 +84,35 @@ class Objective(abc.ABC):
     """
     del z, key
     return state, {}
+
+
+def _no_options(config, dataset_size: int) -> dict:
+  del config, dataset_size
+  return {}
+
+
+def _no_check(config) -> None:
+  del config
+
+
+@dataclasses.dataclass(frozen=True)
+class Entry:
+  """An objective as :mod:`lbvae.objectives` lists it.
+
+  Attributes:
+    name: the ``config.objective`` value.
+    make: ``**options -> Objective``.
+    group: the config group of its settings (``config.<group>``), or None.
+    defaults: that group's fields at their defaults, the objective's own defaults.
+    options: ``(config, dataset_size) -> make's options`` for a sweep config.
+    check: raises :class:`lbvae.errors.ConfigError` on a bad value of the group.
+  """
+  name: str
+  make: Callable[..., Objective]
+  group: str | None = None
+  defaults: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+  options: Callable[[Any, int], dict] = _no_options
+  check: Callable[[Any], None] = _no_check
 
 
 def log_fields(objective: Objective) -> tuple[str, ...]:

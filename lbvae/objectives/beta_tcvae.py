@@ -40,9 +40,16 @@ import math
 import jax
 import jax.numpy as jnp
 
+from lbvae import errors
 from lbvae.objectives import base
 
 ESTIMATORS = ("mws", "mss")
+# config.beta_tcvae.
+DEFAULTS = {
+    # log q(z) by minibatch-weighted ("mws", disentanglement_lib's) or -stratified
+    # ("mss") sampling (module docstring)
+    "estimator": "mws",
+}
 LOG_2PI = math.log(2.0 * math.pi)
 
 
@@ -128,11 +135,13 @@ class BetaTCVAE(base.Objective):
     estimator: ``mws`` (disentanglement_lib's choice, the default) or ``mss``.
   """
   dataset_size: int = 1
-  estimator: str = "mws"
+  estimator: str = DEFAULTS["estimator"]
   name = "beta_tcvae"
   title = "β-TCVAE"
   strength_label = "β (TC weight)"
   parts = ("index_code_mi", "total_correlation", "dimension_kl")
+  part_labels = {"index_code_mi": "MI(n; z)", "total_correlation": "TC",
+                 "dimension_kl": "dim-KL"}
   needs_z = True
   reference = "Chen et al., 2018"
 
@@ -144,3 +153,21 @@ class BetaTCVAE(base.Objective):
     total = (nll + d["index_code_mi"] + strength * d["total_correlation"]
              + d["dimension_kl"])
     return total, {"nll": nll, "kl": kl, **d}
+
+
+def _options(config, dataset_size: int) -> dict:
+  estimator = str(config.beta_tcvae.estimator)
+  errors.require(estimator != "mss" or int(dataset_size) >= config.batch_size - 1,
+                 f"config.beta_tcvae.estimator 'mss' needs a dataset of at least "
+                 f"config.batch_size - 1 images, got {dataset_size}")
+  return {"dataset_size": int(dataset_size), "estimator": estimator}
+
+
+def _check(config) -> None:
+  estimator = config.beta_tcvae.estimator
+  errors.require(estimator in ESTIMATORS, f"config.beta_tcvae.estimator must be one of "
+                 f"{', '.join(ESTIMATORS)}, got {estimator!r}")
+
+
+ENTRIES = (base.Entry("beta_tcvae", BetaTCVAE, group="beta_tcvae", defaults=DEFAULTS,
+                      options=_options, check=_check),)

@@ -26,3 +26,6 @@ class BetaVAE(base.Objective):
     del z, step, state
     nll, kl = base.nll_and_kl(logits, x, mu, logvar)
     return nll + strength * kl, {"nll": nll, "kl": kl}
+
+
+ENTRIES = (base.Entry("beta_vae", BetaVAE),)

@@ -17,6 +17,7 @@ The covariance is the batch's (divided by B, as disentanglement_lib's
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import jax.numpy as jnp
 
@@ -56,6 +57,7 @@ class DIPVAE(base.Objective):
   kind: str = "i"
   strength_label = "λ_od (off-diagonal weight)"
   parts = ("cov_off_diagonal", "cov_diagonal")
+  part_labels = {"cov_off_diagonal": "Σ C_ij²", "cov_diagonal": "Σ (C_ii−1)²"}
   reference = "Kumar et al., 2018"
 
   @property
@@ -74,3 +76,7 @@ class DIPVAE(base.Objective):
     total = nll + kl + strength * off + (LAMBDA_D_FACTOR[self.kind] * strength) * diag
     return total, {"nll": nll, "kl": kl, "cov_off_diagonal": off,
                    "cov_diagonal": diag}
+
+
+ENTRIES = tuple(base.Entry(f"dip_vae_{kind}", functools.partial(DIPVAE, kind=kind))
+                for kind in LAMBDA_D_FACTOR)

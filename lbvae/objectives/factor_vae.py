@@ -33,16 +33,27 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from lbvae import errors
 from lbvae.objectives import base
 
 LEAKY_SLOPE = 0.2          # tf.nn.leaky_relu's default alpha
 PERMUTATION_STREAM = 0x706572   # "per": folded into the step's noise key
 INIT_STREAM = 0x646973          # "dis": folded into a seed's init key
+# config.factor_vae: the discriminator and its Adam (module docstring).
+DEFAULTS = {
+    "hidden_units": 1000,    # width of each hidden layer
+    "hidden_layers": 6,      # number of hidden layers (leaky ReLU)
+    "learning_rate": 1e-4,   # Adam's step size
+    "adam_b1": 0.5,          # Adam's β1
+    "adam_b2": 0.9,          # Adam's β2
+    "adam_eps": 1e-8,        # Adam's ε
+}
+HIDDEN = (DEFAULTS["hidden_units"],) * DEFAULTS["hidden_layers"]
 
 
 class Discriminator(nn.Module):
   """float32[B, L] codes -> float32[B, 2] logits (0: from q(z), 1: permuted)."""
-  hidden: Sequence[int] = (1000,) * 6
+  hidden: Sequence[int] = HIDDEN
 
   @nn.compact
   def __call__(self, z):
@@ -90,15 +101,16 @@ class FactorVAE(base.Objective):
     learning_rate, adam_b1, adam_b2, adam_eps: its Adam.
   """
   latent_dim: int = 10
-  hidden: tuple[int, ...] = (1000,) * 6
-  learning_rate: float = 1e-4
-  adam_b1: float = 0.5
-  adam_b2: float = 0.9
-  adam_eps: float = 1e-8
+  hidden: tuple[int, ...] = HIDDEN
+  learning_rate: float = DEFAULTS["learning_rate"]
+  adam_b1: float = DEFAULTS["adam_b1"]
+  adam_b2: float = DEFAULTS["adam_b2"]
+  adam_eps: float = DEFAULTS["adam_eps"]
   name = "factor_vae"
   title = "FactorVAE"
   strength_label = "γ (TC weight)"
   parts = ("total_correlation", "discriminator_loss", "discriminator_accuracy")
+  part_labels = {"total_correlation": "TC", "discriminator_accuracy": "D acc."}
   needs_z = True
   reference = "Kim & Mnih, 2018"
 
@@ -140,3 +152,28 @@ class FactorVAE(base.Objective):
     params = optax.apply_updates(state["params"], updates)
     return ({"params": params, "opt_state": opt_state},
             {"discriminator_loss": loss, "discriminator_accuracy": accuracy})
+
+
+def _options(config, dataset_size: int) -> dict:
+  del dataset_size
+  group = config.factor_vae
+  return {"latent_dim": int(config.latent_dim),
+          "hidden": (int(group.hidden_units),) * int(group.hidden_layers),
+          "learning_rate": float(group.learning_rate), "adam_b1": float(group.adam_b1),
+          "adam_b2": float(group.adam_b2), "adam_eps": float(group.adam_eps)}
+
+
+def _check(config) -> None:
+  group = config.factor_vae
+  for field in ("hidden_units", "hidden_layers"):
+    errors.require_int(group[field], f"config.factor_vae.{field}")
+  for field in ("learning_rate", "adam_eps"):
+    errors.require_positive(group[field], f"config.factor_vae.{field}")
+  for field in ("adam_b1", "adam_b2"):
+    v = group[field]
+    errors.require(isinstance(v, (int, float)) and 0 <= v < 1,
+                   f"config.factor_vae.{field} must be in [0, 1), got {v!r}")
+
+
+ENTRIES = (base.Entry("factor_vae", FactorVAE, group="factor_vae", defaults=DEFAULTS,
+                      options=_options, check=_check),)

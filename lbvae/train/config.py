@@ -112,12 +112,9 @@ def defaults() -> ml_collections.ConfigDict:
   c.steps_per_call = 1
   c.grid_chunk = 0
   c.distributed = False
-  c.beta_tcvae = ml_collections.ConfigDict({"estimator": "mws"})
-  c.annealed_vae = ml_collections.ConfigDict({"gamma": 1000.0,
-                                              "anneal_steps": 100_000})
-  c.factor_vae = ml_collections.ConfigDict(
-      {"hidden_units": 1000, "hidden_layers": 6, "learning_rate": 1e-4,
-       "adam_b1": 0.5, "adam_b2": 0.9, "adam_eps": 1e-8})
+  # The objectives' settings groups (each field commented in its objective's module).
+  for group, fields in objectives_lib.config_groups().items():
+    c[group] = ml_collections.ConfigDict(fields)
   # Evaluation (docs/method.md §4): 10 000 train + 5 000 test samples per seed, 20 bins; the
   # FactorVAE score (Kim & Mnih 2018) with `factor_vae_votes` votes of
   # `factor_vae_batch` images each (0 votes: not computed); the posterior-aware MI on
@@ -155,44 +152,6 @@ def _weights(config, field: str, symbol: str) -> None:
               f"config.{field} has repeated values: {tuple(values)}")
 
 
-def _positive_number(config, dotted: str, upper: float | None = None) -> None:
-  v = _get(config, dotted)
-  ok = (isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-        and v > 0 and (upper is None or v < upper))
-  bound = f"in (0, {upper:g})" if upper is not None else "> 0"
-  errors.require(ok, f"config.{dotted} must be a number {bound}, got {v!r}")
-
-
-def _objective(config) -> None:
-  """The objective's name and the settings group it reads."""
-  name = config.get("objective", "beta_vae")
-  errors.require(name in objectives_lib.NAMES, f"config.objective must be one of "
-                 f"{', '.join(objectives_lib.NAMES)}, got {name!r}")
-  if name == "beta_tcvae":
-    est = config.beta_tcvae.estimator
-    errors.require(est in objectives_lib.ESTIMATORS,
-                   f"config.beta_tcvae.estimator must be one of "
-                   f"{', '.join(objectives_lib.ESTIMATORS)}, got {est!r}")
-  elif name == "annealed_vae":
-    _positive_number(config, "annealed_vae.gamma")
-    _positive_int(config, "annealed_vae.anneal_steps")
-  elif name == "factor_vae":
-    for field in ("hidden_units", "hidden_layers"):
-      _positive_int(config, f"factor_vae.{field}")
-    for field in ("learning_rate", "adam_eps"):
-      _positive_number(config, f"factor_vae.{field}")
-    for field in ("adam_b1", "adam_b2"):
-      v = config.factor_vae[field]
-      errors.require(isinstance(v, (int, float)) and 0 <= v < 1,
-                     f"config.factor_vae.{field} must be in [0, 1), got {v!r}")
-
-
-def _positive_int(config, dotted: str) -> None:
-  v = _get(config, dotted)
-  errors.require(isinstance(v, int) and not isinstance(v, bool) and v >= 1,
-                 f"config.{dotted} must be an integer >= 1, got {v!r}")
-
-
 def _finite_floats(node, prefix: str = "") -> None:
   """Every float of the config (nested groups and lists too) is finite."""
   items = node.items() if hasattr(node, "items") else enumerate(node)
@@ -224,11 +183,11 @@ def validate_eval(config) -> None:
 def validate(config) -> None:
   """Raises :class:`lbvae.errors.Error` on the first invalid field of a sweep config."""
   _finite_floats(config)
-  _objective(config)
+  objectives_lib.check_config(config)
   _weights(config, "betas", "beta")
   _weights(config, "lambdas", "lambda")
   for field in POSITIVE_INTS:
-    _positive_int(config, field)
+    errors.require_int(config[field], f"config.{field}")
   seed = config.seed
   errors.require(isinstance(seed, int) and not isinstance(seed, bool)
                  and 0 <= seed < SEED_LIMIT,

@@ -72,6 +72,7 @@ import ml_collections
 
 from lbvae import errors
 from lbvae import files
+from lbvae import objectives
 from lbvae.train import config as config_lib
 from lbvae.train import hosts
 
@@ -81,8 +82,9 @@ FREE_FIELDS = ("log_every", "checkpoint_every", "keep_checkpoints", "grid_strate
                "dataset.path", "eval", "grid_chunk", "distributed", "collapse")
 
 # Config fields added after runs were made: a stored config without one of them
-# holds its default (``config.defaults()``).
-ADDED_FIELDS = ("objective", "beta_tcvae", "annealed_vae", "factor_vae")
+# holds its default (``config.defaults()``). 0.1.0 wrote configs without
+# ``objective``, so without any objective's settings group.
+ADDED_FIELDS = ("objective",) + tuple(objectives.config_groups())
 
 LOCK_NAME = "workdir.lock"
 
