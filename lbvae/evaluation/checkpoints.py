@@ -30,6 +30,7 @@ import jax
 
 from lbvae import errors
 from lbvae import files
+from lbvae import objectives
 from lbvae import train
 from lbvae.train import checkpoint as checkpoint_lib
 from lbvae.train import workdir as workdir_lib
@@ -106,17 +107,20 @@ def _steps(directory: str) -> list[int]:
 
 
 def _train_means(path: str) -> dict:
-  """Per member: nll, kl, l2 and the objective's parts (the columns after
-  ``workdir.FINAL_COLUMNS``) of ``final_metrics.csv``."""
+  """Per member: the logged fields of ``final_metrics.csv`` that the reports show
+  (base fields outside ``objectives.REPORTED``, i.e. loss, left out): nll, kl, l2
+  and the objective's parts."""
   if not files.as_path(path).exists():
     return {}
   out = {}
   columns, rows = files.read_csv(path)
-  parts = [c for c in columns if c not in workdir_lib.FINAL_COLUMNS]
+  skip = (workdir_lib.ID_COLUMNS + workdir_lib.FLAG_COLUMNS
+          + tuple(f for f in objectives.BASE_FIELDS if f not in objectives.REPORTED))
+  names = [c for c in columns if c not in skip]
   for r in rows:
     key = (float(r["beta"]), float(r["lambda"]), int(r["seed"]))
     out[key] = {k: float(r[k]) if r.get(k) not in (None, "") else math.nan
-                for k in ("nll", "kl", "l2", *parts)}
+                for k in names}
   return out
 
 

@@ -26,12 +26,12 @@ from lbvae.evaluation import tables
 # (column, header) of the summary tables, in order; missing columns are skipped:
 # the training means, the evaluation's scores, the objectives' own training parts.
 TABLE_COLUMNS = (
-    ("nll", "NLL"), ("kl", "KL"), ("l2", "L2"), ("heldout_nll", "held-out NLL"),
-    ("mig", "MIG"), ("sap", "SAP"), ("im", "I_m"),
-    ("mig_posterior", "MIG (post.)"), ("im_posterior", "I_m (post.)"),
-    ("dci_disentanglement", "DCI-D"), ("dci_completeness", "DCI-C"),
-    ("dci_informativeness", "DCI-I (accuracy)"), ("factor_vae", "FactorVAE")
-) + objectives.part_labels()
+    tuple((f, objectives.FIELD_LABELS[f]) for f in objectives.REPORTED)
+    + (("heldout_nll", "held-out NLL"), ("mig", "MIG"), ("sap", "SAP"), ("im", "I_m"),
+       ("mig_posterior", "MIG (post.)"), ("im_posterior", "I_m (post.)"),
+       ("dci_disentanglement", "DCI-D"), ("dci_completeness", "DCI-C"),
+       ("dci_informativeness", "DCI-I (accuracy)"), ("factor_vae", "FactorVAE"))
+    + objectives.part_labels())
 
 
 def objective_words(name: str) -> tuple[str, str]:

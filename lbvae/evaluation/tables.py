@@ -39,13 +39,14 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from lbvae import files
+from lbvae import objectives
 
 KEY_COLUMNS = ("phase", "beta", "lambda", "seed")
 OBJECTIVE = "objective"             # a text column; rows without it are β-VAE runs
 DEFAULT_OBJECTIVE = "beta_vae"
 DIVERGED = "diverged"                # 1: frozen, non-finite parameters or held-out NLL
 INFO_COLUMNS = ("step", "finite", OBJECTIVE, DIVERGED)
-TRAIN_COLUMNS = ("nll", "kl", "l2")
+TRAIN_COLUMNS = objectives.REPORTED    # training-window means (final_metrics.csv)
 HELDOUT_COLUMNS = ("heldout_nll", "heldout_kl")
 PAPER_METRICS = ("mig", "sap", "im")
 # The posterior-aware MIG and I_m (lbvae.metrics.posterior_mi), next to the paper's.

@@ -41,6 +41,8 @@ from lbvae.objectives import dip_vae
 from lbvae.objectives import factor_vae
 from lbvae.objectives.annealed_vae import AnnealedVAE
 from lbvae.objectives.base import BASE_FIELDS
+from lbvae.objectives.base import FIELD_LABELS
+from lbvae.objectives.base import REPORTED
 from lbvae.objectives.base import Entry
 from lbvae.objectives.base import Objective
 from lbvae.objectives.base import lambda_loss
@@ -118,5 +120,6 @@ def part_labels() -> tuple[tuple[str, str], ...]:
 
 
 __all__ = ["AnnealedVAE", "BASE_FIELDS", "BetaTCVAE", "BetaVAE", "DIPVAE", "ESTIMATORS",
-           "Entry", "FactorVAE", "NAMES", "Objective", "check_config", "config_groups",
-           "from_config", "lambda_loss", "log_fields", "make", "part_labels"]
+           "Entry", "FIELD_LABELS", "FactorVAE", "NAMES", "Objective", "REPORTED",
+           "check_config", "config_groups", "from_config", "lambda_loss", "log_fields",
+           "make", "part_labels"]

@@ -18,9 +18,10 @@ KL(q(z|x) ‖ N(0, I)), the rate, whatever the objective) and the objective's ow
 total equals the objective's loss bit for bit (adding ``0 * l2`` is exact for a
 finite l2), and so does its gradient.
 
-An :class:`Entry` at the end of each objective's module is how
-:mod:`lbvae.objectives` finds it (its name, its config group and that group's
-defaults).
+:data:`FIELD_LABELS` declares the batch means every step logs before the parts (the
+columns of ``train_log.csv`` and ``final_metrics.csv`` follow it); an
+:class:`Entry` at the end of each objective's module is how :mod:`lbvae.objectives`
+finds it (its name, its config group and that group's defaults).
 """
 
 from __future__ import annotations
@@ -33,7 +34,11 @@ import jax.numpy as jnp
 
 from lbvae import losses
 
-BASE_FIELDS = ("nll", "kl", "l2", "loss")
+# The batch means every train step logs, before the objective's parts, and their
+# report.md headers. REPORTED are also metrics.csv's and report.md's training columns.
+FIELD_LABELS = {"nll": "NLL", "kl": "KL", "l2": "L2", "loss": "loss"}
+BASE_FIELDS = tuple(FIELD_LABELS)
+REPORTED = ("nll", "kl", "l2")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -339,7 +339,7 @@ def abstract_state(model: models.VAE, tx: optax.GradientTransformation,
 
 # Checkpoints written before lbvae had objectives: a β-VAE state without
 # ``objective_state`` whose window held (nll, kl, l2) only.
-LEGACY_WINDOW_FIELDS = 3
+LEGACY_WINDOW = ("nll", "kl", "l2")
 
 
 def legacy_target(abstract: TrainState) -> dict:
@@ -347,7 +347,7 @@ def legacy_target(abstract: TrainState) -> dict:
   fields = {f.name: getattr(abstract, f.name) for f in dataclasses.fields(abstract)}
   del fields["objective_state"]
   w = fields["window"]
-  fields["window"] = jax.ShapeDtypeStruct(w.shape[:-1] + (LEGACY_WINDOW_FIELDS,),
+  fields["window"] = jax.ShapeDtypeStruct(w.shape[:-1] + (len(LEGACY_WINDOW),),
                                           w.dtype, sharding=w.sharding)
   return fields
 
@@ -355,16 +355,16 @@ def legacy_target(abstract: TrainState) -> dict:
 def from_legacy(tree: dict) -> TrainState:
   """A β-VAE :class:`TrainState` from a checkpoint of :func:`legacy_target`'s layout.
 
-  The window gains its ``loss`` column, nll + β·kl + λ·l2 of each stored step
-  (equal to the step's loss up to rounding); ``objective_state`` is ``{}``.
+  The window gets the columns of ``objectives.BASE_FIELDS``: the stored ones, ``loss``
+  = nll + β·kl + λ·l2 of each stored step (equal to the step's loss up to rounding),
+  NaN for any other; ``objective_state`` is ``{}``.
   """
-  window = tree["window"]
-  beta = tree["beta"][:, None, None]
-  lam = tree["lam"][:, None, None]
-  loss = (window[..., 0:1] + beta * window[..., 1:2] + lam * window[..., 2:3])
-  fields = dict(tree, window=jnp.concatenate([window, loss], axis=-1),
-                objective_state={})
-  return TrainState(**fields)
+  stored = dict(zip(LEGACY_WINDOW, jnp.moveaxis(tree["window"], -1, 0)))
+  beta, lam = tree["beta"][:, None], tree["lam"][:, None]
+  stored["loss"] = stored["nll"] + beta * stored["kl"] + lam * stored["l2"]
+  missing = jnp.full_like(stored["nll"], jnp.nan)
+  window = jnp.stack([stored.get(f, missing) for f in objectives_lib.BASE_FIELDS], -1)
+  return TrainState(**dict(tree, window=window, objective_state={}))
 
 
 def window_means(state: TrainState) -> jnp.ndarray:

@@ -88,10 +88,12 @@ ADDED_FIELDS = ("objective",) + tuple(objectives.config_groups())
 
 LOCK_NAME = "workdir.lock"
 
-LOG_COLUMNS = ("step", "member", "beta", "lambda", "seed", "nll", "kl", "l2", "loss",
-               "finite")
-FINAL_COLUMNS = ("member", "beta", "lambda", "seed", "nll", "kl", "l2", "loss",
-                 "finite", "frozen_step", "step")
+# A member's row: which member, then the logged fields (objectives.BASE_FIELDS and
+# the objective's parts), then its flags.
+ID_COLUMNS = ("member", "beta", "lambda", "seed")
+FLAG_COLUMNS = ("finite", "frozen_step", "step")
+LOG_COLUMNS = ("step",) + ID_COLUMNS + objectives.BASE_FIELDS + ("finite",)
+FINAL_COLUMNS = ID_COLUMNS + objectives.BASE_FIELDS + FLAG_COLUMNS
 
 
 def log_columns(parts=()) -> tuple[str, ...]:

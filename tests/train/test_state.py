@@ -1,5 +1,7 @@
 """Train state, grids of members, and the phase-1 -> phase-2 hand-over."""
 
+import dataclasses
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -7,6 +9,7 @@ import optax
 import pytest
 
 from lbvae import errors
+from lbvae import objectives
 from lbvae.train import members as members_lib
 from lbvae.train import state as state_lib
 
@@ -141,3 +144,27 @@ def test_factor_vae_discriminator_is_per_member_state_checkpointed_exactly(
   counts = [np.asarray(leaf) for leaf in jax.tree.leaves(s2.objective_state["opt_state"])
             if np.asarray(leaf).dtype == np.int32]
   assert counts and all(np.all(c == 0) for c in counts)
+
+
+def test_a_legacy_window_gains_every_base_field(model, tx, monkeypatch):
+  """A checkpoint from before the objectives held (nll, kl, l2) per step: ``loss``
+  is rebuilt from them, and a base field they lack is NaN."""
+  grid = members_lib.phase1_grid((1.0, 4.0), 1)
+  s = state_lib.phase1_state(model, tx, grid, state_lib.seed_keys(0, 1), window=3)
+  old = np.random.default_rng(0).uniform(1, 9, s.window.shape[:-1] + (3,))
+  tree = {f.name: getattr(s, f.name) for f in dataclasses.fields(s)
+          if f.name != "objective_state"}
+  tree["window"] = jnp.asarray(old, jnp.float32)
+  tree["lam"] = jnp.asarray([0.5, 2.0], jnp.float32)
+  restored = state_lib.from_legacy(tree)
+  assert restored.objective_state == {} and restored.window.shape == (2, 3, 4)
+  w = np.asarray(tree["window"])
+  beta, lam = np.asarray(s.beta)[:, None], np.asarray(tree["lam"])[:, None]
+  np.testing.assert_array_equal(restored.window[..., :3], w)
+  np.testing.assert_allclose(restored.window[..., 3],
+                             w[..., 0] + beta * w[..., 1] + lam * w[..., 2], rtol=1e-6)
+  monkeypatch.setattr(objectives, "BASE_FIELDS", ("nll", "kl", "grad_norm", "l2", "loss"))
+  restored = state_lib.from_legacy(tree)
+  assert restored.window.shape == (2, 3, 5)
+  assert np.isnan(restored.window[..., 2]).all()
+  np.testing.assert_array_equal(restored.window[..., 3], w[..., 2])

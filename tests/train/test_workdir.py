@@ -7,6 +7,7 @@ import pytest
 
 from lbvae import errors
 from lbvae import files
+from lbvae import objectives
 from lbvae.train import config as config_lib
 from lbvae.train import workdir
 
@@ -56,3 +57,19 @@ def test_a_url_workdir_keeps_its_config_and_trims_its_log_on_resume(bucket):
   workdir.TrainLog(paths.train_log(1), resume_step=2)
   _, rows = files.read_csv(paths.train_log(1))
   assert [r["step"] for r in rows] == ["1", "2"]
+
+
+def test_the_csv_columns_follow_the_logged_fields():
+  assert workdir.LOG_COLUMNS == ("step", "member", "beta", "lambda", "seed", "nll", "kl",
+                                 "l2", "loss", "finite")
+  assert workdir.FINAL_COLUMNS == ("member", "beta", "lambda", "seed", "nll", "kl",
+                                   "l2", "loss", "finite", "frozen_step", "step")
+  # Every field a step logs has its column, in the order the step logs them.
+  for name in objectives.NAMES:
+    objective = objectives.make(name)
+    fields = objectives.log_fields(objective)
+    for columns in (workdir.log_columns(objective.parts),
+                    workdir.final_columns(objective.parts)):
+      logged = [c for c in columns
+                if c not in workdir.ID_COLUMNS + workdir.FLAG_COLUMNS]
+      assert tuple(logged) == fields
