@@ -15,9 +15,8 @@ then runs the fastest for ``steps`` steps; the last line is one JSON object
 (``grid_size``, ``steps``, ``backend``, ``model_steps_per_second``,
 ``peak_memory_bytes``, FLOP/s, fraction of peak where known, every alternative).
 
-Run time: minutes on 2 CPU cores, mostly compiling and timing the slow
-``reference/map`` (``--config.strategies=loop,map`` skips it). Which alternative
-wins, and by how much: docs/performance.md (Table 1; GPU: ``experiments/gpu_bench.sh``).
+Run time: minutes on 2 CPU cores, mostly compiling and timing the slow ``reference/map``
+(``--config.strategies=loop,map`` skips it). Which one wins: docs/performance.md.
 """
 
 import ml_collections

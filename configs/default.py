@@ -16,8 +16,7 @@ Expected result (training-window means over the last 100 steps): the β trend. P
 I_m 2.21 / 1.42 / 1.54 nats. Phase 2: λ = 4 lowers the NLL against λ = 0 at every β
 (48 vs 52, 59 vs 73, 112 vs 146) and keeps more KL (28.3 vs 22.6, 16.9 vs 12.0, 7.2 vs
 4.5); at β = 16 MIG 0.018 vs 0.009. β = 1 reconstructions place and size the sprites;
-shapes and orientation are not learned at this length (configs/paper_dsprites.py trains
-the paper's 150 000 + 50 000 steps).
+shapes and orientation are not learned at this length (the paper's: paper_dsprites.py).
 """
 
 from lbvae.train import config as config_lib

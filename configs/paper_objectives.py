@@ -16,8 +16,7 @@ under the same objective + λ·E‖x − g(z)‖², λ in {0, 2, 4, 6, 8}, with 
 
 Run time: an accelerator's job (vmapped grid, 100 steps per compiled call; per model,
 the β-VAE's cost in docs/performance.md plus FactorVAE's discriminator step). Expected
-result: the full grid has not been run; docs/results.md answers its question at CPU
-scale for β-TCVAE.
+result: not run in full; docs/results.md answers its question at CPU scale for β-TCVAE.
 """
 
 from lbvae.train import config as config_lib
