@@ -1,4 +1,4 @@
-r"""Training-throughput benchmark of the docs/method.md §4 conv VAE (issue 6; arXiv 2602.09277).
+r"""Training-throughput benchmark of the docs/method.md §4 conv VAE (arXiv 2602.09277).
 
 Run::
 
@@ -8,22 +8,15 @@ Run::
     python -m experiments.bench --config=configs/bench.py --config.profile=True
 
 Trains a grid of ``grid_size`` models (batch 64 of random binary 64x64x1 images,
-β-VAE loss, Adam 1e-4) with the trainer's own one-model step
-(``lbvae.train.step.make_train_step``) lifted by ``lbvae.train.grid_runner.lift``. First it
-times every (impl, strategy) alternative side by side (``compare_rounds`` interleaved
-rounds of one grid step each, compile time excluded and reported apart), then runs the
-fastest for ``steps`` steps and prints its figures; the last line is one JSON object
+β-VAE loss, Adam 1e-4) with the trainer's one-model step lifted by
+``lbvae.train.grid_runner.lift``. It first times every (impl, strategy) alternative
+side by side (``compare_rounds`` interleaved rounds, compile time reported apart),
+then runs the fastest for ``steps`` steps; the last line is one JSON object
 (``grid_size``, ``steps``, ``backend``, ``model_steps_per_second``,
 ``peak_memory_bytes``, FLOP/s, fraction of peak where known, every alternative).
 
-Run time and expected result on the quiet 2-core development CPU (docs/performance.md
-has the measured tables): about 1 min 40 s, most of it compiling six programs and
-timing the slow ``reference/map`` (``--config.strategies=loop,map`` skips the rest).
-"subpixel" runs ~4x the model-steps/s of "reference"; with "subpixel", ``map`` beats ``loop``
-(48.5 vs 60.9 ms per model-step) with default malloc and ties with it (~42 ms) with
-``GLIBC_TUNABLES=glibc.malloc.hugetlb=1`` (which ``make bench`` sets); against the
-sequential PyTorch loop run right after, 1.07x and 0.87x per model-step respectively.
-On one H200, ``experiments/gpu_bench.sh`` runs grids of 25-250 under ``vmap``.
+Run time: minutes on 2 CPU cores, mostly compiling and timing the slow ``reference/map``
+(``--config.strategies=loop,map`` skips it). Which one wins: docs/performance.md.
 """
 
 import ml_collections

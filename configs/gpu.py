@@ -9,29 +9,14 @@ Command (one dataset per run; ``arg`` picks it)::
       --config.dataset.path=real3d_complicated_shapes_ordered.npz --workdir=runs/gpu_mpi3d
   python -m experiments.evaluate --workdir=runs/gpu_dsprites
 
-Same science as ``configs/paper_dsprites.py`` (5 β x 10 seeds x 150 000 steps, then
-5 β x 5 λ x 10 seeds x 50 000 steps; batch 64, Adam 1e-4): 20 M model-steps per
-dataset, 60 M for the three, at 6.24 GFLOP each. What changes is how the grid is run:
-
-* ``grid_strategy="vmap"``: the whole grid (50 models in phase 1, 250 in phase 2) is
-  one batched program, so the device sees 50-250 independent models' convolutions at
-  once; 100 steps per compiled call (a rolled ``lax.scan``) keep the host out of the
-  loop. 250 models should need about 20 GB of device memory (XLA's executable size
-  on CPU is ~80 MiB per model; an H200 has 141 GB).
-* Matmul precision: JAX's default for float32 convolutions and matmuls on NVIDIA
-  GPUs since Ampere is TF32 (10-bit mantissa inputs, float32 accumulation; H200
-  dense peak 494 TFLOP/s against 67 in true float32); we keep it. bfloat16 inputs
-  (989 TFLOP/s peak) are one environment variable away,
-  ``JAX_DEFAULT_MATMUL_PRECISION=bfloat16``; ``experiments/gpu_bench.sh`` measures
-  both, and docs/performance.md records whether it helps.
-* ``model_impl``: "reference" until the H200 figures of ``experiments/gpu_bench.sh``
-  (reference vs subpixel under vmap, docs/performance.md) say otherwise; both compute the
-  same function with the same parameters (lbvae.layers), so this only changes speed.
-
-Run time: the issue's target is the whole protocol (three datasets) in under 2 hours
-on one H200, i.e. at least ~8 300 model-steps/s (52 TFLOP/s sustained);
-docs/performance.md has the measured rate. Expected result (the paper's): with
-λ = 0 the MI-based scores fall at large β; λ > 0 raises MI, MIG and I_m at large β.
+The science of ``configs/paper_dsprites.py`` (20 M model-steps of 6.24 GFLOP per
+dataset); only the mechanics differ: the whole grid (50 models, then 250) is one
+``vmap`` program, 100 steps per compiled call; matmuls at JAX's default precision (TF32
+on NVIDIA GPUs); ``model_impl="reference"`` until ``experiments/gpu_bench.sh`` shows the
+sub-pixel layers (the same function, lbvae.layers) faster. Run time: the target is the
+three datasets in under 2 hours on one H200, docs/performance.md ("GPU") has the rate.
+Expected result (the paper's): with λ = 0 the MI-based scores fall at large β; λ > 0
+raises MI, MIG and I_m at large β.
 """
 
 from lbvae.train import config as config_lib

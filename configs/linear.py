@@ -4,24 +4,15 @@ Command (also ``make linear``)::
 
     python -m experiments.linear --config=configs/linear.py --workdir=runs/linear
 
-Run time on the 2-core development CPU (docs/theory.md, section 10): the
-fixed-point half takes a few minutes (n = 50: 200 of its 1 250 runs, the beta = 1,
-lambda > 0 cells, go to the 50 000-update cap); the AdamW half is O(n^3) per step,
-about 25 min for n = 50 (30 000 steps) and about 3 h for n = 100 (50 000 steps).
-A stopped run continues from workdir/progress/ when the same command is given
-again (config.gradient.save_minutes). On a GPU host the same command runs
-unchanged; the fixed-point part alone: ``--config.solvers=fixed_point``.
+Run time (docs/theory.md, section 10): minutes for the fixed-point half, hours for the
+AdamW half (O(n^3) per step) on 2 CPU cores; the same command continues a stopped run
+from workdir/progress/. The fixed-point part alone: ``--config.solvers=fixed_point``.
 
-Expected result (summary.csv, heatmaps_n*.png, published instances): at lambda = 0
-every beta >= 4 cell is collapsed, SAP and I_m at zero and R on the collapse value
-1/2 (n + n log 2 pi + log det Sigma_Y) (run.json: collapse_value; 11.553 for
-n = 50, 8.268 for n = 100); every lambda > 0 cell keeps SAP (about 0.10 to 0.17)
-and I_m (0.7 to 1.2 nats) clearly above zero; beta = 1, lambda = 0 at n = 50: R 3.931,
-SAP 0.144, I_m 1.024 (docs/theory.md, section 8, cell by cell). contraction.png:
-at lambda = 0 the gain ||B_k||_2 falls by 1/beta per iteration for beta > 1; with
-lambda = 2 it levels off.
-
-Quick check on a saved instance (about 10 s on 2 cores)::
+Expected result (summary.csv, heatmaps_n*.png; docs/theory.md, section 8, cell by cell):
+at lambda = 0 every beta >= 4 cell is collapsed (SAP and I_m zero, R at run.json's
+collapse_value); every lambda > 0 cell keeps SAP and I_m clearly above zero.
+contraction.png: at lambda = 0 the gain ||B_k||_2 falls by 1/beta per iteration for
+beta > 1; with lambda = 2 it levels off. Quick check on a saved instance (seconds)::
 
     python -m experiments.linear --config=configs/linear.py --workdir=/tmp/lin \\
         --config.problem=runs/linear/instance_n50.npz --config.num_inits=16 \\

@@ -7,41 +7,29 @@ Command (``arg`` names the objective; without one: β-TCVAE)::
   python -m experiments.evaluate --workdir=runs/paper_beta_tcvae
   # the others: beta_vae, dip_vae_i, dip_vae_ii, annealed_vae, factor_vae
 
-Grid (arXiv 2602.09277 §4, docs/method.md §4 and §6): procedural dSprites, 10 seeds;
-phase 1 trains 150 000 steps under the objective, its strength on the β axis at the
-six values of disentanglement_lib's study (Locatello et al., 2019; disentanglement_lib
-v1.5 ``config/unsupervised_study_v1/sweep.py``)::
+Grid (docs/method.md §4 and §6): procedural dSprites, 10 seeds; phase 1 trains 150 000
+steps under the objective, its strength on the β axis at the six values of
+disentanglement_lib's study (``STRENGTHS``); phase 2 continues each model 50 000 steps
+under the same objective + λ·E‖x − g(z)‖², λ in {0, 2, 4, 6, 8}, with a fresh Adam:
+60 + 300 models, 9 M + 15 M model-steps per objective (the paper's own β grid is
+``configs/paper_dsprites.py``).
 
-  beta_vae      β              1, 2, 4, 6, 8, 16
-  beta_tcvae    β (TC weight)  1, 2, 4, 6, 8, 10
-  dip_vae_i     λ_od           1, 2, 5, 10, 20, 50      (λ_d = 10 λ_od)
-  dip_vae_ii    λ_od           1, 2, 5, 10, 20, 50      (λ_d = λ_od)
-  annealed_vae  C_max (nats)   5, 10, 25, 50, 75, 100   (γ = 1000, 100 000 steps)
-  factor_vae    γ              10, 20, 30, 40, 50, 100
-
-then phase 2 continues each model 50 000 steps under the same objective +
-λ·E‖x − g(z)‖², λ in {0, 2, 4, 6, 8}, with a fresh Adam (lr 1e-4, batch 64; the
-other settings of ``lbvae.train.config.defaults()``): 60 + 300 models, 9 M + 15 M
-model-steps per objective. (The paper's own β grid, 1 ... 32, is
-``configs/paper_dsprites.py``.)
-
-Run time: an accelerator's job (vmapped grid, 100 steps per compiled call); the
-per-model cost is the β-VAE's (docs/performance.md) plus, for FactorVAE, a 5 M-weight
-discriminator step. Expected result: the question the grid asks -- does each
-objective lose the latent-factor information at strong regularisation as the β-VAE
-does, and does λ > 0 keep it? -- is answered at CPU scale for β-TCVAE in
-docs/results.md; the full grid has not been run.
+Run time: an accelerator's job (vmapped grid, 100 steps per compiled call; per model,
+the β-VAE's cost in docs/performance.md plus FactorVAE's discriminator step). Expected
+result: not run in full; docs/results.md answers its question at CPU scale for β-TCVAE.
 """
 
 from lbvae.train import config as config_lib
 
+# The β axis of each objective: disentanglement_lib v1.5's study (Locatello et al.,
+# 2019; config/unsupervised_study_v1/sweep.py).
 STRENGTHS = {
-    "beta_vae": (1.0, 2.0, 4.0, 6.0, 8.0, 16.0),
-    "beta_tcvae": (1.0, 2.0, 4.0, 6.0, 8.0, 10.0),
-    "dip_vae_i": (1.0, 2.0, 5.0, 10.0, 20.0, 50.0),
-    "dip_vae_ii": (1.0, 2.0, 5.0, 10.0, 20.0, 50.0),
-    "annealed_vae": (5.0, 10.0, 25.0, 50.0, 75.0, 100.0),
-    "factor_vae": (10.0, 20.0, 30.0, 40.0, 50.0, 100.0),
+    "beta_vae": (1.0, 2.0, 4.0, 6.0, 8.0, 16.0),          # β
+    "beta_tcvae": (1.0, 2.0, 4.0, 6.0, 8.0, 10.0),        # β, the TC weight
+    "dip_vae_i": (1.0, 2.0, 5.0, 10.0, 20.0, 50.0),       # λ_od (λ_d = 10 λ_od)
+    "dip_vae_ii": (1.0, 2.0, 5.0, 10.0, 20.0, 50.0),      # λ_od (λ_d = λ_od)
+    "annealed_vae": (5.0, 10.0, 25.0, 50.0, 75.0, 100.0),  # C_max, nats (γ = 1000)
+    "factor_vae": (10.0, 20.0, 30.0, 40.0, 50.0, 100.0),  # γ
 }
 
 

@@ -4,9 +4,9 @@ Command::
 
   python -m experiments.sweep --config=configs/smoke.py --workdir=/tmp/smoke
 
-Run time (measured on the 2-core development CPU, shared with other jobs): 40 s,
-almost all of it compilation; 11 s when JAX's persistent compilation cache holds the
-programs (``JAX_COMPILATION_CACHE_DIR=...``, as the test suite sets it).
+Run time: under a minute on 2 CPU cores, almost all of it compilation; seconds when
+JAX's persistent compilation cache holds the programs (``JAX_COMPILATION_CACHE_DIR``,
+as the test suite sets it; docs/performance.md, "The default sweep").
 
 Expected result: both phases finish (phase 1 to step 4, phase 2 to step 6) with
 finite losses, checkpoints at every second step, 4 phase-2 models. The numbers mean

@@ -1,6 +1,6 @@
 r"""The CPU study of docs/results.md: collapse and the λ remedy at this machine's scale.
 
-Command (about 3 h on the 2-core development CPU; it resumes if interrupted)::
+Command (hours on 2 CPU cores; it resumes if interrupted)::
 
   python -m experiments.sweep --config=configs/study_cpu.py --workdir=runs/study_cpu
   python -m experiments.evaluate --workdir=runs/study_cpu

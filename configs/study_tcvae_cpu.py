@@ -1,7 +1,7 @@
-r"""The CPU study of docs/results.md (section "β-TCVAE"): does β-TCVAE collapse I_m at large β,
+r"""The CPU study of docs/results.md ("β-TCVAE"): does β-TCVAE collapse I_m at large β,
 and does λ > 0 restore it?
 
-Command (about 25-35 min on the shared 2-core development CPU; resumable)::
+Command (about an hour on 2 CPU cores; resumable)::
 
   python -m experiments.sweep --config=configs/study_tcvae_cpu.py \
       --workdir=runs/study_tcvae_cpu
@@ -16,7 +16,6 @@ trains 150 000 + 50 000). Training-window means over the last 500 steps; a check
 and a collapse-probe record (per-latent KL, active latents, binned and posterior MI on
 1 000 stratified images) every 500 steps. The evaluation pass runs at the paper's sizes
 (10 000 + 5 000 samples, 20 bins) plus the posterior-aware MIG / I_m on 2 400 images.
-
 Expected result and the measured run: docs/results.md (section "β-TCVAE").
 """
 

@@ -23,10 +23,8 @@ import jax.numpy as jnp
 def as_float_images(x):
   """Images as Bernoulli targets in [0, 1]: integer (uint8) pixels are divided by 255.
 
-  Every dataset of :mod:`lbvae.data` serves uint8 images (0..255, binary dSprites as
-  0/255); the losses and the model take float32 in [0, 1]. Integer input is
-  converted here (the dtype is static, so this is free under jit); float input is
-  returned as float32 unchanged and must already be in [0, 1].
+  :mod:`lbvae.data` serves uint8 images (binary dSprites as 0/255); the dtype is
+  static, so the conversion is free under jit. Float input must already be in [0, 1].
 
   Args:
     x: uint8 (or any integer) [..., H, W, C] pixels, or float [..., H, W, C] in [0, 1].

@@ -6,7 +6,7 @@ import os
 import jax
 import pytest
 
-import fake_bucket
+from tests.helpers import fake_bucket
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -43,6 +43,6 @@ def pytest_collection_modifyitems(items):
 
 @pytest.fixture
 def bucket():
-  """A ``gs://`` workdir URL served from memory (``tests/fake_bucket.py``)."""
+  """A ``gs://`` workdir URL served from memory (``tests/helpers/fake_bucket.py``)."""
   with fake_bucket.served():
     yield "gs://lbvae-test/run"

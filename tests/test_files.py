@@ -8,7 +8,7 @@ import pytest
 
 from lbvae import errors
 from lbvae import files
-import small_disk
+from tests.helpers import small_disk
 
 
 def test_a_file_where_the_workdir_should_be(tmp_path):

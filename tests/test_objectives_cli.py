@@ -18,8 +18,8 @@ import pytest
 from lbvae import objectives
 from lbvae import train
 from lbvae.train import workdir as workdir_lib
-from interrupt import Killed
-from interrupt import kill_at
+from tests.helpers.interrupt import Killed
+from tests.helpers.interrupt import kill_at
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ANNEAL_STEPS = 5     # AnnealedVAE's capacity reaches C_max inside phase 2

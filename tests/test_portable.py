@@ -2,8 +2,8 @@
 
 The smoke sweep of ``tests/train/test_loop.py`` (2 phase-1 models, 4 phase-2 models,
 phase 1 to step 4, phase 2 to step 8, checkpoints every 2 steps) runs in
-subprocesses with 1, 2 or 4 fake CPU devices (``tests/fake_devices.py``). On 4
-devices phase 1 is padded with 2 inert members, phase 2 is not. One run hops:
+subprocesses with 1, 2 or 4 fake CPU devices (``tests/helpers/fake_devices.py``).
+On 4 devices phase 1 is padded with 2 inert members, phase 2 is not. One run hops:
 killed in phase 1 on 4 devices, resumed on 1 device and killed in phase 2, finished
 on 4 devices; it must end with the numbers of the uninterrupted runs. The evaluation
 pass reads the 4-device workdir on 1 and on 2 devices and the 1-device workdir on
@@ -21,7 +21,7 @@ import orbax.checkpoint as ocp
 import pytest
 
 from lbvae.train import workdir as workdir_lib
-import fake_devices
+from tests.helpers import fake_devices
 
 pytestmark = pytest.mark.slow
 

@@ -9,8 +9,8 @@ import numpy as np
 
 import pytest
 
-from file_state import snapshot
-import small_disk
+from tests.helpers.file_state import snapshot
+from tests.helpers import small_disk
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -1,29 +1,20 @@
 """Ground-truth-factor image datasets for the lambda-beta-VAE experiments.
 
-The image experiments of arXiv 2602.09277 (§4; docs/method.md) train on dSprites, Shapes3D and
-MPI3D. Every dataset here is a full grid of discrete factors with one 64x64 uint8
-image per grid point, behind one interface (:class:`lbvae.data.factor_grid.FactorGrid`):
-
-===============================  ======================  =========================
-name                             sources                 images
-===============================  ======================  =========================
-``dsprites``                     procedural, file, tfds  737 280 x 64x64x1 (0/255)
-``shapes3d``                     file, tfds              480 000 x 64x64x3
-``mpi3d_{real,toy,realistic}``   file                    1 036 800 x 64x64x3
-``shapes3d_procedural``          procedural              480 000 x 64x64x3
-===============================  ======================  =========================
-
-Synopsis::
+The image experiments of arXiv 2602.09277 (§4; docs/method.md) train on dSprites,
+Shapes3D and MPI3D. Every dataset here is a full grid of discrete factors with one
+64x64 uint8 image per grid point, behind one interface
+(:class:`lbvae.data.factor_grid.FactorGrid`): ``dsprites`` (procedural, file, tfds;
+737 280 x 64x64x1), ``shapes3d`` (file, tfds; 480 000 x 64x64x3),
+``mpi3d_{real,toy,realistic}`` (file; 1 036 800 x 64x64x3) and ``shapes3d_procedural``
+(procedural; 480 000 x 64x64x3). Binary images (dSprites) are 0/255 in every source,
+so ``x.astype(float32) / 255`` is the Bernoulli target in [0, 1] for all datasets.
+docs/datasets.md says where to get each file. Synopsis::
 
   import lbvae.data as data
   ds = data.load("dsprites")                          # procedural: no download
   ds = data.load("shapes3d", source="file", path="3dshapes.h5")
   src = data.batch_source(ds)                         # device gather or host stream
   images = src.gather(src.operand, index)             # inside jit: uint8[B, 64, 64, C]
-
-Binary images (dSprites) are stored and served as 0/255 in every source, so that
-``x.astype(float32) / 255`` is the Bernoulli target in [0, 1] for all datasets.
-See docs/datasets.md for where to get each file.
 """
 
 from __future__ import annotations

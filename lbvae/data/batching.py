@@ -1,31 +1,22 @@
 """Where batches come from: gathered on the device, or streamed from the host.
 
-The trainer of arXiv 2602.09277's image experiments draws a batch of grid indices per
-step. :func:`batch_source` decides once where the images of those indices are made:
+The trainer draws a batch of grid indices per step; :func:`batch_source` decides once
+where the images of those indices are made (both placements give bit-identical batches):
 
-* **device** -- inside the compiled train step. Procedural datasets render the batch
-  there (``operand`` is ``()``); array-backed datasets are copied to the device once,
-  as uint8, and ``gather`` indexes that array (``operand`` is the array, passed to the
-  compiled step as an argument so it is never baked in as a constant).
-* **host** -- the trainer draws index chunks ``int64[K, B]`` and :meth:`BatchSource.prefetch`
-  reads ``uint8[K, B, 64, 64, C]`` from the memory-mapped array on a background
-  thread while the device runs the previous chunk.
+* **device** -- inside the compiled step: procedural datasets render the batch there
+  (``operand`` is ``()``); an array is copied to the device once, as uint8, and passed
+  to the step as ``operand`` (never baked in as a constant), which ``gather`` indexes.
+* **host** -- :meth:`BatchSource.prefetch` reads ``uint8[K, B, 64, 64, C]`` for index
+  chunks ``int64[K, B]`` from the memory-mapped array on a background thread while the
+  device runs the previous chunk.
 
-``placement="auto"``: procedural -> device; an array goes to the device when its
-uint8 size is at most half of the device's free memory (``bytes_limit -
-bytes_in_use`` from ``jax.devices()[0].memory_stats()``; where that is unavailable,
-as on CPU, half of the host's ``MemAvailable`` from /proc/meminfo); otherwise host.
-Both placements give bit-identical batches.
+``placement="auto"``: procedural -> device; an array -> device when its uint8 size is
+at most half of the device's free memory (``memory_stats()``; where unavailable, as on
+CPU, half of /proc/meminfo's ``MemAvailable``), else host. Synopsis::
 
-Synopsis::
-
-  src = lbvae.data.batching(ds)                  # "auto" | "device" | "host"
-  if src.on_device:
-    step = jax.jit(lambda operand, index: model(src.gather(operand, index)))
-    out = step(src.operand, index)                     # index: int32[B]
-  else:
-    for images in src.prefetch(index_chunks):          # uint8[K, B, 64, 64, C]
-      ...
+  src = lbvae.data.batch_source(ds)              # "auto" | "device" | "host"
+  out = jax.jit(lambda op, index: model(src.gather(op, index)))(src.operand, index)
+  for images in src.prefetch(index_chunks): ...  # host: uint8[K, B, 64, 64, C]
 """
 
 from __future__ import annotations

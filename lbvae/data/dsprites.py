@@ -2,34 +2,21 @@
 
 dSprites (Matthey, Higgins, Hassabis, Lerchner, 2017; github.com/deepmind/dsprites-dataset)
 is 737 280 binary 64x64 images of a white sprite on black, one per point of the grid
+shape 3 (square, ellipse, heart) x scale 6 (0.5 ... 1.0) x orientation 40 over
+[0, 2 pi) x position_x 32 x position_y 32 (0 ... 1), row-major in that order (as in the
+published ``.npz``). Rendered here so the pipeline runs with no download; images are
+uint8 0/255. Geometry (the 64-pixel frame is [0, 1]^2, x right, y down;
+docs/datasets.md):
 
-  shape 3 (square, ellipse, heart) x scale 6 (0.5 ... 1.0) x orientation 40 over
-  [0, 2 pi) x position_x 32 x position_y 32 (0 ... 1),
-
-enumerated row-major in that order (as in the published ``.npz``). This module
-re-creates the grid with an implicit-shape rasteriser so the image pipeline of
-arXiv 2602.09277 runs with no download; images are uint8 0/255 (the file loader
-serves the original 0/1 images the same way).
-
-Geometry (frame units: the 64-pixel frame is [0, 1]^2, x to the right, y down):
-
-* the sprite's centre is ``c = 0.2 + 0.6 * position`` on each axis, i.e. pixel
-  centres from 12.8 to 51.2; position_y grows downwards, like image rows;
-* the sprite is evaluated in its own frame ``p = R(-theta) (u - c) / (scale * h)``
-  with ``h = 0.11`` (7 pixels), so it is scaled about its centre and its area grows
-  4x from scale 0.5 to 1.0; orientation rotates it by ``theta`` about its centre
-  (clockwise on screen, since y points down);
-* shapes in that frame: square ``max(|px|, |py|) <= 1``; ellipse
-  ``px^2 + (py / 0.5)^2 <= 1`` (2:1, long axis along x at theta = 0); heart
-  ``(a^2 + b^2 - 1)^3 <= a^2 b^3`` with ``(a, b) = 1.15 (px, 0.11 - py)`` (the
-  classical heart curve, point down at theta = 0);
-* a pixel is lit when its centre is inside (one sample per pixel: crisp edges and
-  corners, like the original; a 2x2 majority vote was tried and nibbles the
-  corners of squares whose edges fall mid-pixel). The largest sprite (a rotated
-  square, 10 px from its centre) always fits in the frame.
-
-As in the original, the square repeats every 10 orientation steps (90 degrees) and
-the ellipse every 20 (180 degrees); only the heart has no rotational symmetry.
+* centre ``c = 0.2 + 0.6 * position`` per axis (pixel centres 12.8 to 51.2);
+* sprite frame ``p = R(-theta) (u - c) / (scale * h)``, ``h = 0.11``: scaled and rotated
+  (clockwise on screen) about its centre;
+* square ``max(|px|, |py|) <= 1``; ellipse ``px^2 + (py / 0.5)^2 <= 1`` (long axis
+  along x at theta = 0); heart ``(a^2 + b^2 - 1)^3 <= a^2 b^3`` with
+  ``(a, b) = 1.15 (px, 0.11 - py)`` (point down at theta = 0);
+* a pixel is lit when its centre is inside (crisp edges, like the original); the
+  largest sprite always fits. The square repeats every 10 orientation steps, the
+  ellipse every 20; the heart has no rotational symmetry.
 """
 
 from __future__ import annotations

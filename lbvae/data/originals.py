@@ -1,22 +1,16 @@
-"""The original distribution files of dSprites, Shapes3D and MPI3D.
+"""The original distribution files of dSprites, Shapes3D and MPI3D (docs/datasets.md).
 
-* dSprites (Matthey et al., 2017; github.com/deepmind/dsprites-dataset):
-  ``dsprites_ndarray_co1sh3sc6or40x32y32_64x64.npz`` (arrays ``imgs`` uint8[737280,
-  64, 64] with values 0/1 and ``latents_classes`` int[737280, 6]; its pickled
-  ``metadata`` is never read) or the ``.hdf5`` twin (``imgs``, ``latents/classes``).
-  The first latent column is the colour (one value) and is dropped. The images are
-  converted once into a 0/255 uint8 cache (:mod:`lbvae.data.cache`): both files are
-  compressed, so they cannot be memory-mapped, and 0/255 matches the procedural
-  dSprites.
-* Shapes3D (Burgess & Kim, 2018; storage.googleapis.com/3d-shapes/3dshapes.h5):
-  ``images`` uint8[480000, 64, 64, 3] and ``labels`` float64[480000, 6] holding
-  factor *values*, turned into class indices on the published value grids.
-  Memory-mapped in place when the HDF5 dataset is contiguous, else cached.
-* MPI3D (Gondal et al., 2019; github.com/rr-learning/disentanglement_dataset):
-  ``mpi3d_{real,toy,realistic}.npz`` with ``images`` uint8[1036800, 64, 64, 3] in
-  the documented row-major factor order (sizes 6, 6, 2, 3, 3, 40, 40; the file has
-  no labels). Memory-mapped in place when stored uncompressed (as published),
-  else cached.
+* dSprites (Matthey et al., 2017): ``dsprites_ndarray_co1sh3sc6or40x32y32_64x64.npz``
+  (``imgs`` uint8[737280, 64, 64] of 0/1, ``latents_classes`` int[737280, 6]; the
+  pickled ``metadata`` is never read) or its ``.hdf5`` twin (``imgs``, ``latents/classes``). The
+  colour column (one value) is dropped; the compressed images are converted once into a
+  0/255 uint8 cache (:mod:`lbvae.data.cache`), matching the procedural dSprites.
+* Shapes3D (Burgess & Kim, 2018; ``3dshapes.h5``): ``images`` uint8[480000, 64, 64, 3],
+  ``labels`` float64[480000, 6] of factor values, turned into class indices on the
+  published value grids. Memory-mapped when the HDF5 dataset is contiguous, else cached.
+* MPI3D (Gondal et al., 2019): ``mpi3d_{real,toy,realistic}.npz``, ``images``
+  uint8[1036800, 64, 64, 3] in the documented row-major factor order (sizes 6, 6, 2, 3,
+  3, 40, 40; no labels). Memory-mapped when stored uncompressed, else cached.
 
 Every dataset's labels are checked to form the full grid; a file in another row
 order is served through a row permutation (or converted into grid order).

@@ -1,31 +1,22 @@
 """``shapes3d_procedural``: ray-cast 3-D scenes with Shapes3D's factor structure.
 
-Shapes3D (Burgess & Kim, 2018; storage.googleapis.com/3d-shapes) shows one object in
-a room: floor hue 10 x wall hue 10 x object hue 10 x scale 8 x shape 4 x
-orientation 15 = 480 000 RGB images of 64x64. This built-in dataset has the same
-grid, factor names and value ranges, rendered on demand by an analytic ray caster
-in ``jax.numpy`` (pure, jit- and vmap-able), so the 3-channel path of arXiv
-2602.09277's image experiments runs with no download. It is our own scene, not
-Shapes3D, and is always called ``shapes3d_procedural``.
-
-Scene (world units, y up): an infinite floor ``y = 0``, a back wall ``z = 2`` and one
-object standing on the floor at the origin, seen by a pinhole camera at
-(0, 1.6, -4) looking at (0, 0.55, 0) with a 44 degree vertical field of view. A
-directional light from the upper left front gives Lambertian shading (ambient 0.35)
-and hard shadows on the floor and wall.
-
-Factors (values as in Shapes3D):
+Shapes3D (Burgess & Kim, 2018) shows one object in a room: floor hue 10 x wall hue 10 x
+object hue 10 x scale 8 x shape 4 x orientation 15 = 480 000 RGB 64x64 images. This
+dataset has the same grid, factor names and value ranges, rendered on demand by an
+analytic ray caster in ``jax.numpy`` (jit- and vmap-able); it is our own scene, not
+Shapes3D (docs/datasets.md). Scene (y up): floor ``y = 0``, back wall ``z = 2``, one
+object on the floor at the origin; pinhole camera at (0, 1.6, -4) looking at
+(0, 0.55, 0), 44 degree vertical field of view; a directional light from the upper left
+front, Lambertian shading (ambient 0.35) and hard shadows. Factors:
 
 * floor_hue, wall_hue, object_hue: hue in {0, 0.1, ..., 0.9}, colour = HSV(hue, 0.8, 1);
-* scale: size ``s`` in linspace(0.75, 1.25, 8) (every length of the object x s);
-* shape: 0 cube (side s), 1 cylinder (radius 0.4 s, length 1.2 s), 2 sphere
-  (radius 0.55 s), 3 capsule (radius 0.33 s, segment 0.9 s). The cylinder and the
-  capsule lie on their side with their axis horizontal, so their yaw changes the
-  silhouette (a standing one would look the same at every yaw);
-* orientation: yaw in linspace(-30, 30, 15) degrees about the vertical axis; yaw 0
-  shows the cube face-on and the cylinder/capsule axis left-right. The sphere is
-  the same at every yaw, as a physical sphere is (like the square's 90 degree
-  symmetry in dSprites).
+* scale: ``s`` in linspace(0.75, 1.25, 8), every length of the object x s;
+* shape: 0 cube (side s), 1 cylinder (radius 0.4 s, length 1.2 s), 2 sphere (radius
+  0.55 s), 3 capsule (radius 0.33 s, segment 0.9 s); cylinder and capsule lie on their
+  side, axis horizontal, so their yaw changes the silhouette;
+* orientation: yaw in linspace(-30, 30, 15) degrees about the vertical; yaw 0 shows the
+  cube face-on and the cylinder/capsule axis left-right (a sphere looks the same at
+  every yaw).
 """
 
 from __future__ import annotations

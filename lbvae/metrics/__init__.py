@@ -1,35 +1,17 @@
 """Disentanglement metrics as pure JAX functions over arrays (arXiv 2602.09277, §4).
 
-One module per metric, each citing its paper:
-
-- :mod:`~lbvae.metrics.mutual_info` — binned plug-in MI matrix and factor entropies;
-- :mod:`~lbvae.metrics.mutual_info_gap` — MIG (Chen et al., 2018);
-- :mod:`~lbvae.metrics.attribute_predictability` — SAP (Kumar et al., 2018) on the
-  exact JAX linear SVMs of :mod:`~lbvae.metrics.linear_svm`;
-- :mod:`~lbvae.metrics.best_assignment` — I_m, the best one-to-one total MI
-  (arXiv 2602.09277);
-- :mod:`~lbvae.metrics.posterior_mi` — MI with z drawn from q(z|x) (Chen et al., 2018),
-  and the MIG / I_m on it;
-- :mod:`~lbvae.metrics.dci` — DCI (Eastwood & Williams, 2018) with disentanglement_lib's
-  gradient-boosted trees (LightGBM, on the host); :mod:`~lbvae.metrics.dci_lasso`
-  — E&W's LASSO variant in JAX;
-- :mod:`~lbvae.metrics.factor_vae` — the FactorVAE score (Kim & Mnih, 2018);
-- :mod:`~lbvae.metrics.suite` — :func:`all_metrics`, every jit-able score at once.
-
-One calling convention: codes first, then factor classes, hyper-parameters keyword-only::
-
-  mig(latents, factors, *, num_bins=20, factor_sizes=...)          # float32[]
-  im(latents, factors, *, num_bins=20, factor_sizes=...)           # float32[] nats
-  sap(latents_train, factors_train, latents_test, factors_test, *, factor_sizes=...)
-  dci(latents_train, factors_train, latents_test, factors_test, *, predictor="trees")
-
-(the classifier-based scores fit on a train part and score a test part). Codes are
-float[N, L], factors int[N, F] class indices in [0, factor_sizes[j]) (any array-like;
-anything else raises :class:`lbvae.errors.DataError`). Every function but the tree DCI
-is written for one model, is jit-able, and lifts to a model axis with ``jax.vmap``.
-Factor class counts must be static under jit: pass ``factor_sizes``. Synopsis::
-
-  from lbvae import metrics
+One module per metric, each citing its paper: :mod:`~lbvae.metrics.mutual_info` (binned
+MI matrix, factor entropies), :mod:`~lbvae.metrics.mutual_info_gap` (MIG),
+:mod:`~lbvae.metrics.attribute_predictability` (SAP, on the exact JAX SVMs of
+:mod:`~lbvae.metrics.linear_svm`), :mod:`~lbvae.metrics.best_assignment` (I_m),
+:mod:`~lbvae.metrics.posterior_mi` (MI of z ~ q(z|x), its MIG and I_m),
+:mod:`~lbvae.metrics.dci` (DCI with gradient-boosted trees, on the host) and
+:mod:`~lbvae.metrics.dci_lasso` (its LASSO variant), :mod:`~lbvae.metrics.factor_vae`
+(the FactorVAE score), :mod:`~lbvae.metrics.suite` (:func:`all_metrics`, every jit-able
+score at once). One calling convention: codes float[N, L], then factors int[N, F] (class
+indices in [0, factor_sizes[j]); else :class:`lbvae.errors.DataError`), hyper-parameters
+keyword-only; classifier scores fit on a train part, score a test part. All but the tree
+DCI are written for one model, jit, and vmap over models (``factor_sizes`` is static)::
 
   scores = metrics.all_metrics(z_train, v_train, z_test, v_test,
                                factor_sizes=(3, 6, 40, 32, 32))

@@ -1,20 +1,15 @@
 """I_m: the best one-to-one latent-to-factor total mutual information.
 
-arXiv 2602.09277 (§3 and §4; docs/method.md): I_m = max over one-to-one assignments π of latents to
-factors of Σ_j MI(z_π(j); v_j), the maximum found by the Hungarian algorithm. With
-L latents and F factors an assignment pairs min(L, F) of them (as
-``scipy.optimize.linear_sum_assignment`` does on a rectangular matrix).
-
-How it is solved, exactly and inside JAX: a dynamic programme over subsets of the
-smaller side (Held–Karp style). Rows of the larger side are visited one by one; the
-state is the set S of small-side columns already matched, and
-``best[S ∪ {j}] = max(best[S ∪ {j}], best[S] + M[r, j])``. That costs
-O(max(L, F) · min(L, F) · 2^min(L, F)) — for L = 10, F = 7 about 9 000
-operations — is a plain ``lax.scan`` (so it jits, vmaps over models and runs on
-any accelerator), and returns the optimum, not an approximation. For a smaller side above
-``MAX_EXACT_SIDE`` the table would grow too large, and the score falls back to
-``scipy.optimize.linear_sum_assignment`` on the host through ``jax.pure_callback``
-(still usable under jit and vmap).
+arXiv 2602.09277 (§3 and §4; docs/method.md): I_m = max over one-to-one assignments π
+of latents to factors of Σ_j MI(z_π(j); v_j); with L latents and F factors an
+assignment pairs min(L, F) of them (as ``scipy.optimize.linear_sum_assignment`` on a
+rectangular matrix). Solved exactly inside JAX by a dynamic programme over subsets of
+the smaller side (Held–Karp style): rows of the larger side are visited in a
+``lax.scan``, the state is the set S of columns already matched, and
+``best[S ∪ {j}] = max(best[S ∪ {j}], best[S] + M[r, j])``, O(max(L, F) · min(L, F) ·
+2^min(L, F)) operations; it jits and vmaps over models. Above ``MAX_EXACT_SIDE`` the
+score falls back to ``linear_sum_assignment`` on the host through
+``jax.pure_callback`` (still usable under jit and vmap).
 
 Synopsis::
 

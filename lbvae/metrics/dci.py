@@ -2,30 +2,15 @@
 
 Eastwood & Williams (2018), "A Framework for the Quantitative Evaluation of
 Disentangled Representations" (ICLR), with the predictor of disentanglement_lib
-(Locatello et al., 2019) and disent, whose numbers fill the published tables: per
-factor j one gradient-boosted classifier with scikit-learn's default settings (100
-stages of depth-3 trees, learning rate 0.1, no subsampling) is fitted on the train
-codes, and R[:, j] = its feature importances, normalised to sum to 1. Then, with
-1e-11 added to R before normalising,
+(Locatello et al., 2019): per factor j a classifier with scikit-learn's default
+gradient-boosting settings is fitted on the train codes, R[:, j] = its feature
+importances normalised to sum to 1; D and C are the importance-weighted entropies and
+I the test accuracy, as docs/method.md §4 ("DCI, as the published tables compute it")
+defines them. Predictors, fitted on the host, one thread per factor:
 
-- disentanglement D = Σ_i ρ_i (1 − H_F(P_i·)), P_ij = R_ij / Σ_k R_ik,
-  ρ_i = Σ_j R_ij / Σ R (entropy in base F, the number of factors);
-- completeness C = Σ_j ρ̃_j (1 − H_L(R_·j / Σ_k R_kj)), ρ̃_j = Σ_i R_ij / Σ R
-  (entropy in base L, the number of latents);
-- informativeness I = the classifiers' test accuracy, mean over factors (higher is
-  better).
-
-A code with no information about the factors spreads its importances over every
-latent and scores D ≈ C ≈ 0. Predictors (all fitted on the host, one thread per
-factor, beside the compiled metrics):
-
-- ``"trees"`` (default): LightGBM with those settings, importance = total split gain.
-  Within 0.05 of scikit-learn's in D, C and I on the codes of tests/metrics/test_dci.py,
-  and 10-50x faster (docs/performance.md);
-- ``"sklearn"``: scikit-learn's ``GradientBoostingClassifier()`` itself,
-  importance = ``feature_importances_`` (disentanglement_lib's exact predictor);
-- ``"lasso"``: E&W's LASSO, a pure JAX function,
-  :func:`lbvae.metrics.dci_lasso.dci_lasso`.
+- ``"trees"`` (default): LightGBM with those settings, importance = total split gain;
+- ``"sklearn"``: ``GradientBoostingClassifier()`` itself (``feature_importances_``);
+- ``"lasso"``: E&W's LASSO in JAX, :func:`lbvae.metrics.dci_lasso.dci_lasso`.
 
 Synopsis::
 

@@ -1,33 +1,16 @@
 """DCI with E&W's LASSO predictor: a named variant (the default: :mod:`~lbvae.metrics.dci`).
 
 Eastwood & Williams (2018), "A Framework for the Quantitative Evaluation of
-Disentangled Representations" (ICLR). A predictor of each factor from the whole code
-gives an importance matrix R[i, j] ≥ 0 (how much latent i matters for factor j):
-
-- disentanglement D = Σ_i ρ_i (1 − H_F(P_i·)),
-  P_ij = R_ij / Σ_k R_ik, ρ_i = Σ_j R_ij / Σ R;
-- completeness C = mean_j (1 − H_L(P̃_·j)), P̃_ij = R_ij / Σ_k R_kj (E&W's uniform
-  mean over factors; entropies in base F and base L);
-- informativeness I = the predictor's test error, mean over factors (lower is better).
-
-The predictor is E&W's LASSO, in pure JAX (jit- and vmap-able): latents and factors
-(class indices taken as ordinal values) are standardised with the train part's mean and std, each factor is regressed on all
-latents under ``sklearn.linear_model.Lasso``'s objective
-
-    (1 / 2N) ‖v_j − Z w_j‖² + α ‖w_j‖₁     (no intercept needed after centring)
-
-solved to convergence by cyclic coordinate descent on the Gram matrix Zᵀ Z / N, and
-R = |W|. Informativeness is the test NRMSE, ‖v_j − Z_test w_j‖ / √M in the
-train-standardised units of v_j (≈ 1 for an uninformative code). As in
-disentanglement_lib, 1e-11 is added to R before normalising, so an all-zero row or
-column counts as uniform (contributing 0, not 1), and R = 0 everywhere scores
-D = C = 0.
-
-Read D and C together with I. The LASSO zeroes weights below about α, so for an
-uninformative code (I ≈ 1) R is zero but for a few spurious weights near α, and
-those few decide D and C — a random code can show D ≈ 0.7. That is the definition
-at work, not an estimate of structure: D and C describe how the information a code
-has is spread, and a code with none has no such structure to describe.
+Disentangled Representations" (ICLR), in pure JAX (jit- and vmap-able). Latents and
+factors (class indices as ordinal values) are standardised with the train part's mean
+and std; each factor is regressed on all latents under ``sklearn.linear_model.Lasso``'s
+objective (1 / 2N) ‖v_j − Z w_j‖² + α ‖w_j‖₁, solved by cyclic coordinate descent on
+the Gram matrix Zᵀ Z / N, and R = |W| (+ 1e-11 before normalising). Then
+D = Σ_i ρ_i (1 − H_F(P_i·)) with P_ij = R_ij / Σ_k R_ik, ρ_i = Σ_j R_ij / Σ R;
+C = mean_j (1 − H_L(R_·j / Σ_k R_kj)) (E&W's uniform mean); I = the test NRMSE,
+‖v_j − Z_test w_j‖ / √M in train-standardised units (≈ 1 for an uninformative code;
+lower is better). Read D and C with I: for a code with no information a few spurious
+weights near α decide them (a random code can show D ≈ 0.7; docs/method.md §4).
 
 Synopsis::
 

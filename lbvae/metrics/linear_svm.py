@@ -1,37 +1,22 @@
 """One-feature linear SVMs, solved exactly in JAX, as scikit-learn's LinearSVC would.
 
-The classifier behind SAP (Kumar, Sattigeri, Balakrishnan, 2018, "Variational
-Inference of Disentangled Latent Concepts from Unlabeled Observations"; docs/method.md §4):
-for every (feature l, label set j) pair, ``LinearSVC(C=0.01, class_weight="balanced",
-loss="squared_hinge")`` on the single feature x = z_l. We solve liblinear's primal —
-the same optimum scikit-learn reaches — to convergence, for all pairs and classes at
-once.
-
-Objective of one binary problem (y_i ∈ {−1, +1}, per-sample costs C_i):
+The classifier behind SAP (Kumar et al., 2018; docs/method.md §4): for every (feature l,
+label set j) pair, ``LinearSVC(C=0.01, class_weight="balanced", loss="squared_hinge")``
+on the single feature x = z_l, solved to liblinear's optimum for all pairs at once. One
+binary problem (y_i ∈ {−1, +1}, per-sample costs C_i; b is liblinear's bias, regularised
+like w; nothing standardised):
 
     f(w, b) = ½ (w² + b²) + Σ_i C_i · max(0, 1 − y_i (w x_i + b))²
 
-The intercept b is a weight on a constant feature 1 (liblinear's bias with
-``intercept_scaling=1``), hence regularised like w. Nothing is standardised.
-Balanced class weights: c_k = N / (n_present · N_k) over the classes present in the
-training labels. One-vs-rest, as liblinear does it: with three or more present classes,
-problem k takes class k as positives with C_i = C·c_k and every other sample as a
-negative with C_i = C (liblinear weights only the positive side); with exactly two
-present classes liblinear solves one problem in which each class carries its own
-weight — we solve it once per class, which gives mirrored solutions (w, b) and
-(−w, −b) and so the same predictions. Prediction is the argmax of w_k x + b_k over
-the present classes (absent classes are never predicted).
-
-Solver: f is strongly convex and piecewise quadratic in (w, b), so Newton's method
-with a line search converges exactly in a handful of steps. With one feature, the
-samples whose hinge is active form a prefix or a suffix of the x-sorted samples, so
-every gradient and Hessian is a few prefix-sum lookups found by binary search:
-O(log N) per problem per evaluation after one O(N log N) sort, instead of O(N). The
-line search finds the root of the (monotone, piecewise-linear) directional derivative
-on [0, 1] by the Illinois method; Newton and line-search probes share one loop body,
-so one gradient evaluation is compiled, not two. Iteration stops when no step moves a
-decision value w·x + b by more than ``tol`` relative to its scale, or after
-``max_iters`` steps.
+Balanced weights c_k = N / (n_present · N_k) over the classes present. One-vs-rest as
+liblinear: problem k weights its positives C·c_k and its negatives C; with exactly two
+classes present, each class's problem gives mirrored solutions and the same
+predictions. Prediction: argmax_k w_k x + b_k over present classes. Solver: Newton with
+a line search (f is strongly convex, piecewise quadratic); the active hinges are a
+prefix or suffix of the x-sorted samples, so each gradient and Hessian is a few
+prefix-sum lookups (O(log N) after one sort); the line search finds the root of the
+directional derivative by the Illinois method. Stops when no step moves a decision
+value by more than ``tol`` (relative) or after ``max_iters`` steps.
 """
 
 from __future__ import annotations

@@ -1,33 +1,18 @@
 """Posterior-aware mutual information between latents and factors (Chen et al., 2018).
 
-Chen, Li, Grosse, Duvenaud (2018), "Isolating Sources of Disentanglement in
-Variational Autoencoders", §5: the MI between a latent z_l and a factor v_j is
-
-    I(z_l; v_j) = H(z_l) − H(z_l | v_j),
-
-with z drawn from the encoder's posterior q(z|x) — not read off its mean. Both
-entropies are Monte Carlo estimates over a sample of N images x_n (a stratified one:
-every factor value appears equally often, see ``lbvae.evaluation.samples``):
+Chen, Li, Grosse, Duvenaud (2018), "Isolating Sources of Disentanglement in Variational
+Autoencoders", §5: I(z_l; v_j) = H(z_l) − H(z_l | v_j) with z drawn from the encoder's
+posterior q(z|x), not read off its mean (docs/method.md §4, "What lbvae adds"). Both
+entropies are Monte Carlo estimates over N images x_n (a stratified sample,
+``lbvae.evaluation.samples``), with ``num_draws`` draws z_l ~ q(z_l | x_n) each:
 
     log q(z_l)        ≈ logsumexp_m log q(z_l | x_m) − log N,
-    log q(z_l | v_j)  ≈ logsumexp_{m: v_j(x_m) = v_j} log q(z_l | x_m) − log N_{v_j},
+    log q(z_l | v_j)  ≈ logsumexp_{m: v_j(x_m) = v_j} log q(z_l | x_m) − log N_{v_j};
 
-where z_l is drawn from q(z_l | x_n) (``num_draws`` draws per image), H is minus the
-mean of the log density over the draws, and the conditional entropy averages over the
-draws' own factor values (weights N_v / N, the empirical p(v)).
-
-Why it matters here: the binned plug-in MI of :mod:`lbvae.metrics.mutual_info`
-(arXiv 2602.09277, §4) bins the encoder mean μ over its observed range, so a latent
-whose posterior noise swamps its signal — a collapsed latent, σ ≈ 1 while μ varies a
-little — still scores high: the bins stretch the little variation of μ to full scale.
-This estimator sees the noise: when q(z|x) is the same for every x the estimate is 0
-exactly (every term of the two logsumexps is the same function of z), and for a
-Gaussian channel it converges to the channel's MI (tests/metrics/test_posterior_mi.py).
-
-Cost: O(num_draws · N² · L · (F + 1)) log-densities, one latent at a time (memory
-O(num_draws · N²)); N = 2 400 images, 10 latents, 5 factors is ~0.35 G exponentials.
-
-Synopsis::
+H is minus the mean log density over the draws, the conditional one weighted by the
+empirical p(v). When q(z|x) is the same for every x the estimate is exactly 0; for a
+Gaussian channel it converges to the channel's MI. Cost: O(num_draws · N² · L · (F + 1))
+log-densities, one latent at a time (memory O(num_draws · N²)). Synopsis::
 
   mi = posterior_mutual_info(mu, logvar, factors, key, factor_sizes=sizes)   # [L, F]
   out = posterior_scores(mu, logvar, factors, key, factor_sizes=sizes)

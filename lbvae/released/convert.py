@@ -1,28 +1,19 @@
 """The authors' PyTorch state dict of the convolutional VAE -> our Flax parameters.
 
-The reference implementation of arXiv 2602.09277 (§4) saves the same architecture as
-:mod:`lbvae.models` under these names (PyTorch layouts)::
+The reference implementation of arXiv 2602.09277 (§4) saves the architecture of
+:mod:`lbvae.models` under these names (PyTorch layouts; each with .bias [out])::
 
   encoder.encoder.{0,2,4,6}.weight   Conv2d            [out, in, 4, 4]
   encoder.fc1 / fc_mu / fc_logvar    Linear            [out, in]
   decoder.fc1 / fc2                  Linear            [out, in]
   decoder.decoder.{0,2,4,6}.weight   ConvTranspose2d   [in, out, 4, 4]
-  (each with .bias [out])
 
-Three differences of convention, each undone here (tests/released checks the result
-against PyTorch's own outputs):
-
-* images: PyTorch is NCHW, ours NHWC (the same values in [0, 1]);
-* flattening: PyTorch flattens the encoder's last feature map (and un-flattens the
-  decoder's ``fc2`` output) in (C, H, W) order, ours in (H, W, C): the rows of
-  ``encoder.fc1`` and the columns (and bias) of ``decoder.fc2`` are permuted;
-* transposed convolutions: ``torch.nn.ConvTranspose2d`` is the adjoint of a
-  convolution, i.e. a convolution of the dilated input with the *spatially flipped*
-  kernel, while ``flax.linen.ConvTranspose`` (``transpose_kernel=False``) convolves
-  the dilated input with its kernel as stored: the kernel is flipped and laid out
-  [kh, kw, in, out]. Strided convolutions are cross-correlations in both.
-
-Synopsis::
+Three conventions are undone (docs/released_models.md): images NCHW -> NHWC; the
+(C, H, W) flatten order of the encoder's last feature map (and of ``decoder.fc2``'s
+output) -> (H, W, C), permuting ``encoder.fc1``'s rows and ``decoder.fc2``'s columns
+and bias; ``torch.nn.ConvTranspose2d`` convolves the dilated input with the spatially
+flipped kernel, ``flax.linen.ConvTranspose`` with the kernel as stored, so the kernel is
+flipped and laid out [kh, kw, in, out]. Synopsis::
 
   params = convert.flax_params(state)          # state: {name: np.ndarray}
   latent_dim, num_channels = convert.dims(state)

@@ -1,36 +1,22 @@
 """Reads PyTorch ``.pth`` state dicts into NumPy arrays, without PyTorch.
 
-A file written by ``torch.save`` (PyTorch >= 1.6, the zip format) is a zip archive::
-
-  <name>/data.pkl      a pickle of the object (here: a state dict)
-  <name>/data/<key>    one raw storage per key (the tensors' bytes)
-  <name>/byteorder     "little" or "big" (absent in older files: little)
-  <name>/version       the format version
-
-``data.pkl`` names Python globals (the tensor rebuild function, storage types,
-``collections.OrderedDict``) and refers to the storages by persistent ids. A pickle
-can name *any* global and call it, so a plain ``pickle.load`` of a downloaded file
-runs whatever code its author chose. :func:`load` unpickles with an allow-list: only
-the names that rebuild tensors, storages and (ordered) dicts resolve; any other
-global -- ``os.system``, ``builtins.eval``, ``subprocess.Popen``, a model class --
-raises :class:`lbvae.errors.DataError` naming the file and the global, before
-anything is called. Tensors come back as NumPy arrays (dtype from the storage type,
-shape, strides and offset honoured, the storage's byte order converted).
-
-Only a regular file is read (after resolving links: a link to ``/dev/zero`` or to a
-FIFO is refused without reading). Sizes are bounded before anything is allocated:
-an archive whose members declare more than ``max_bytes`` in all (default: what the
-authors' conv VAE can need, ``convert.max_checkpoint_bytes``), a view that holds
-more elements than its storage (a zero stride repeating one value), and tensors
-that would take more than ``max_bytes`` together are refused.
-
-Synopsis::
+A ``torch.save`` file (PyTorch >= 1.6, the zip format) holds ``<name>/data.pkl`` (a
+pickle of the state dict), ``<name>/data/<key>`` (one raw storage per key),
+``<name>/byteorder`` ("little" or "big"; absent: little) and ``<name>/version``. A
+pickle can name any global and call it, so :func:`load` unpickles with an allow-list:
+only the names that rebuild tensors, storages and (ordered) dicts resolve; any other
+global (``os.system``, ``builtins.eval``, a model class) raises
+:class:`lbvae.errors.DataError` naming the file and the global, before anything is
+called. Tensors come back as NumPy arrays (storage dtype, shape, strides, offset and
+byte order honoured). Only a regular file is read (links resolved: ``/dev/zero`` or a
+FIFO is refused unread), and sizes are bounded before allocating: members declaring
+more than ``max_bytes`` in all (default ``convert.max_checkpoint_bytes``), a view
+holding more elements than its storage, and tensors over ``max_bytes`` together are
+refused. The legacy (pre-zip) format is not read: re-save it with
+``torch.save(torch.load(f), f)``. Synopsis::
 
   state = torch_pth.load("betavae_beta_4_seed_0.pth")   # {name: np.ndarray}
   state["encoder.fc_mu.weight"].shape                    # (10, 256)
-
-The legacy (pre-zip, PyTorch < 1.6) format is not read; re-save such a file with a
-recent PyTorch (``torch.save(torch.load(f), f)``).
 """
 
 from __future__ import annotations

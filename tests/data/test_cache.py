@@ -9,7 +9,7 @@ import pytest
 
 from lbvae import errors
 from lbvae.data import cache
-import small_disk
+from tests.helpers import small_disk
 
 
 def _fill_with(value, calls):

@@ -19,7 +19,7 @@ from lbvae.evaluation import samples
 from lbvae.evaluation import store
 from lbvae.evaluation import tables
 from tests.evaluation import conftest
-from file_state import zero_fill_chunk
+from tests.helpers.file_state import zero_fill_chunk
 
 REQUIRED = ("phase", "beta", "lambda", "seed", "nll", "kl", "l2", "mig", "sap", "im",
             "heldout_nll")

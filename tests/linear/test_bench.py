@@ -3,7 +3,7 @@
 import pytest
 
 from lbvae.linear import bench
-import config_files
+from tests.helpers import config_files
 
 linear_config = config_files.load("linear")
 

@@ -14,7 +14,7 @@ import pytest
 
 from lbvae import errors
 from lbvae.linear import report
-import config_files
+from tests.helpers import config_files
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 OVERRIDES = {"instance": "generated", "n_values": (8,), "m": 3, "num_inits": 3,

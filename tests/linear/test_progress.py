@@ -10,7 +10,7 @@ from lbvae.linear import gradient
 from lbvae.linear import progress
 from lbvae.linear import protocol
 from lbvae.linear import report
-import config_files
+from tests.helpers import config_files
 
 linear_config = config_files.load("linear")
 

@@ -14,7 +14,7 @@ from lbvae.linear import objective
 from lbvae.linear import problem as problem_lib
 from lbvae.linear import protocol
 from lbvae.linear import report
-import config_files
+from tests.helpers import config_files
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 linear_config = config_files.load("linear")

@@ -6,7 +6,7 @@ import pytest
 from lbvae import errors
 from lbvae.linear import published
 from lbvae.linear import setups
-import config_files
+from tests.helpers import config_files
 
 linear_config = config_files.load("linear")
 

@@ -6,10 +6,13 @@ import pytest
 import lbvae.data as data
 from lbvae import models
 from lbvae.train import config as config_lib
+from lbvae.train import members as members_lib
 from lbvae.train import state as state_lib
 from lbvae.train import step as step_lib
 
 BATCH = 4
+BETAS = (1.0, 8.0)
+NUM_SEEDS = 2
 
 
 @pytest.fixture(scope="session")
@@ -69,3 +72,18 @@ def tiny_model():
 @pytest.fixture(scope="session")
 def tiny_step(tiny_model, tx):
   return step_lib.make_train_step(tiny_model, tx)
+
+
+@pytest.fixture(scope="module")
+def members():
+  return members_lib.phase1_grid(BETAS, NUM_SEEDS)   # (β, seed): (1,0) (1,1) (8,0) (8,1)
+
+
+@pytest.fixture(scope="module")
+def keys():
+  return state_lib.seed_keys(0, NUM_SEEDS)
+
+
+@pytest.fixture(scope="module")
+def tiny_initial(tiny_model, tx, members, keys, tiny_config):
+  return state_lib.phase1_state(tiny_model, tx, members, keys, window=tiny_config.window)

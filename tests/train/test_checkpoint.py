@@ -2,8 +2,8 @@
 
 A checkpoint written with the grid sharded over K devices is read back on 1, 2 or
 4 devices, and one written on 1 device on 4. The device counts other than this
-process's run in subprocesses (``tests/fake_devices.py``): the 4-device one reads
-the 1-device checkpoint and writes its own, which this process and a 2-device
+process's run in subprocesses (``tests/helpers/fake_devices.py``): the 4-device one
+reads the 1-device checkpoint and writes its own, which this process and a 2-device
 subprocess then read. Grids of 4 members are stored sharded over the grid axis on
 every device count, grids of 3 replicated on 2 and 4 devices (the trainer's
 :meth:`~lbvae.train.sharding.Placement.state_sharding`); both must come back
@@ -23,7 +23,7 @@ from lbvae import files
 from lbvae.evaluation import checkpoints as eval_checkpoints
 from lbvae.train import checkpoint
 from lbvae.train import sharding
-import fake_devices
+from tests.helpers import fake_devices
 
 SIZES = (4, 3)     # sharded on 1, 2 and 4 devices; replicated on 2 and 4
 STEP = 5

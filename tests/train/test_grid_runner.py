@@ -12,22 +12,11 @@ from lbvae.train import members as members_lib
 from lbvae.train import state as state_lib
 from lbvae.train import step as step_lib
 
+from tests.helpers.grid_states import assert_same_training
+from tests.helpers.grid_states import assert_trees_equal
 from tests.train.conftest import BATCH
 
-BETAS = (1.0, 8.0)
-NUM_SEEDS = 2
 STEPS = 3
-LR = 1e-4
-
-
-@pytest.fixture(scope="module")
-def members():
-  return members_lib.phase1_grid(BETAS, NUM_SEEDS)   # (β, seed): (1,0) (1,1) (8,0) (8,1)
-
-
-@pytest.fixture(scope="module")
-def keys():
-  return state_lib.seed_keys(0, NUM_SEEDS)
 
 
 @pytest.fixture(scope="module")
@@ -38,11 +27,6 @@ def initial(model, tx, members, keys, tiny_config):
 def fresh(state):
   """A copy (runners donate their input)."""
   return jax.tree.map(jnp.array, state)
-
-
-@pytest.fixture(scope="module")
-def tiny_initial(tiny_model, tx, members, keys, tiny_config):
-  return state_lib.phase1_state(tiny_model, tx, members, keys, window=tiny_config.window)
 
 
 def train_alone(train_step, initial, source, keys, members):
@@ -99,29 +83,6 @@ def run_in_chunks(runner, state, keys, members):
   seeds = members_lib.column(members, "seed", np.int32)
   state = runner.run(fresh(state), keys.data, seeds, 0, 1)
   return runner.run(state, keys.data, seeds, 1, STEPS - 1)
-
-
-def assert_trees_equal(a, b):
-  for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)):
-    np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
-
-
-def assert_same_training(a, b, moment_tol=1e-4):
-  """Two grid states that should hold the same training, up to rounding.
-
-  A batched program may round differently, and Adam moves a weight whose gradient
-  is ~0 by up to ~lr either way, so weights themselves are ill-conditioned (and such
-  differences grow over steps). The well-conditioned witnesses are compared
-  instead: every step's loss terms (summed in ``log_sums``; they depend on β, λ, data
-  and noise) and Adam's first moment (a linear function of the gradients) relative
-  to its largest entry per leaf (``moment_tol``: 1e-4 after one step).
-  """
-  np.testing.assert_allclose(np.asarray(a.log_sums), np.asarray(b.log_sums), rtol=1e-5)
-  for x, y in zip(jax.tree.leaves(a.opt_state[0].mu), jax.tree.leaves(b.opt_state[0].mu)):
-    x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
-    np.testing.assert_allclose(x, y, rtol=0, atol=moment_tol * np.abs(y).max())
-  for x, y in zip(jax.tree.leaves(a.params), jax.tree.leaves(b.params)):
-    np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=0, atol=10 * LR)
 
 
 @pytest.mark.parametrize("strategy", ["vmap", "loop", "map"])
@@ -238,20 +199,6 @@ def test_scanned_steps_equal_unrolled_steps(tiny_step, tiny_initial, source, key
     assert runner._unroll == (impl == "reference" and jax.default_backend() == "cpu")
     got[impl] = run_in_chunks(runner, tiny_initial, keys, members)
   assert_trees_equal(got["subpixel"], got["reference"])
-
-
-def test_unjitted_step_equals_jitted(tiny_step, tiny_initial, source, keys):
-  train_step = tiny_step
-  one = jax.tree.map(lambda a: a[0], tiny_initial)
-  x = source.gather(source.operand, step_lib.batch_indices(keys.data[0], 0, BATCH,
-                                                           len(source.dataset)))
-  rng = step_lib.noise_key(one.rng, 0)
-  eager, m_eager = train_step(one, x, rng)
-  jitted, m_jit = jax.jit(train_step)(one, x, rng)
-  assert_same_training(jax.tree.map(lambda a: a[None], eager),
-                       jax.tree.map(lambda a: a[None], jitted))
-  np.testing.assert_allclose(m_eager["loss"], m_jit["loss"], rtol=1e-6)
-  assert int(eager.step) == 1 and bool(eager.healthy)
 
 
 def test_strategies_and_auto():

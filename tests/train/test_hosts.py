@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 from lbvae.train import hosts
-import fake_devices
+from tests.helpers import fake_devices
 
 pytestmark = pytest.mark.slow
 

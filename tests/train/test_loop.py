@@ -14,10 +14,10 @@ from lbvae import train
 from lbvae.train import checkpoint
 from lbvae.train import loop
 from lbvae.train import workdir as workdir_lib
-from file_state import snapshot
-from file_state import zero_fill_chunk
-from interrupt import Killed
-from interrupt import kill_at
+from tests.helpers.file_state import snapshot
+from tests.helpers.file_state import zero_fill_chunk
+from tests.helpers.interrupt import Killed
+from tests.helpers.interrupt import kill_at
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 

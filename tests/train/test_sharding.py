@@ -11,7 +11,7 @@ import pytest
 
 from lbvae.train import grid_runner
 from lbvae.train import sharding
-import fake_devices
+from tests.helpers import fake_devices
 
 FAKE_DEVICES = 4
 STEPS = 3

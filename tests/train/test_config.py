@@ -10,8 +10,8 @@ import pytest
 from lbvae import errors
 from lbvae.train import config as config_lib
 from lbvae.train import state as state_lib
+from tests.helpers import ROOT
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NOT_SWEEPS = ("bench.py", "linear.py")
 SWEEPS = sorted(p for p in glob.glob(os.path.join(ROOT, "configs", "*.py"))
                 if os.path.basename(p) not in NOT_SWEEPS)

@@ -1,7 +1,6 @@
 """The benchmark's bookkeeping: FLOP count, device peaks, config checks (no timing)."""
 
 import json
-import os
 import subprocess
 import sys
 import types
@@ -12,6 +11,7 @@ from experiments import bench
 from experiments import bench_profile
 from experiments import bench_torch
 from lbvae import errors
+from tests.helpers import ROOT
 
 
 def test_flops_per_model_step_by_hand():
@@ -57,13 +57,12 @@ def test_bench_runs_and_ends_with_its_json_line():
   """A tiny end-to-end run: the alternatives are compared, the fastest is timed, and
   the last line is the JSON object the issue names (grid_size, steps, backend,
   model_steps_per_second, peak_memory_bytes), with the environment it ran under."""
-  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
   proc = subprocess.run(
       [sys.executable, "-m", "experiments.bench", "--config=configs/bench.py",
        "--config.grid_size=2", "--config.steps=2", "--config.batch_size=4",
        "--config.impls=subpixel", "--config.strategies=loop,map",
        "--config.compare_rounds=1"],
-      cwd=root, capture_output=True, text=True, timeout=300)
+      cwd=ROOT, capture_output=True, text=True, timeout=300)
   assert proc.returncode == 0, proc.stderr[-2000:]
   lines = proc.stdout.strip().splitlines()
   result = json.loads(lines[-1])

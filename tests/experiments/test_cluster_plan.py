@@ -4,7 +4,7 @@ per-member memory."""
 import pytest
 
 from experiments import cluster_plan
-import config_files
+from tests.helpers import config_files
 
 
 def test_the_paper_protocol_is_20_million_model_steps_per_dataset():

@@ -9,7 +9,7 @@ import os
 import subprocess
 import sys
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from tests.helpers import ROOT
 
 
 def env(cache_dir, count: int) -> dict:
@@ -32,8 +32,7 @@ def run(module: str, function: str, *args, count: int, cache_dir,
   Returns the finished process; the caller checks ``returncode`` and the output.
   """
   call = f"{function}({', '.join(repr(a) for a in args)})"
-  tests = os.path.join(ROOT, "tests")    # where test modules import helpers from
-  code = (f"import sys; sys.path[:0] = [{ROOT!r}, {tests!r}]; "
+  code = (f"import sys; sys.path[:0] = [{ROOT!r}]; "
           f"from {module} import {function}; {call}")
   return subprocess.run([sys.executable, "-c", code], cwd=ROOT,
                         env=env(cache_dir, count), capture_output=True, text=True,
@@ -66,8 +65,7 @@ def start_processes(argv: list[str], *, num_processes: int, count: int, cache_di
     e = env(cache_dir, count)
     e.update(extra_env or {})
     e.update(JAX_COORDINATOR_ADDRESS=address, JAX_NUM_PROCESSES=str(num_processes),
-             JAX_PROCESS_ID=str(i), PYTHONPATH=os.pathsep.join(
-                 [ROOT, os.path.join(ROOT, "tests")]))
+             JAX_PROCESS_ID=str(i), PYTHONPATH=ROOT)
     extra = list(per_process(i)) if per_process else []
     procs.append(subprocess.Popen(argv + extra, cwd=ROOT, env=e, text=True,
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE))

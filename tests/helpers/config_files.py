@@ -3,8 +3,9 @@
 import importlib.util
 import os
 
-CONFIGS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                       "configs")
+from tests.helpers import ROOT
+
+CONFIGS = os.path.join(ROOT, "configs")
 
 
 def load(name: str):
