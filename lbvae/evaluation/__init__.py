@@ -2,6 +2,7 @@
 
 Modules:
 
+* :mod:`~lbvae.evaluation.settings` -- the ``eval`` group: defaults, bounds, cache key;
 * :mod:`~lbvae.evaluation.samples` -- the per-seed evaluation samples;
 * :mod:`~lbvae.evaluation.encode` -- encoding / decoding with a stack of models;
 * :mod:`~lbvae.evaluation.compute` -- all scores of one seed's models, vmapped;
@@ -36,8 +37,8 @@ from lbvae import lazy_submodules
 
 MODULES = ("checkpoints", "collapse_curves", "compute", "encode", "figures",
            "model_codes", "outputs", "published", "report", "result_views", "runner",
-           "samples", "selection", "selection_figures", "selection_page", "store",
-           "tables")
+           "samples", "selection", "selection_figures", "selection_page", "settings",
+           "store", "tables")
 # The pass's entry points, each loaded with its module on first use (so importing
 # one submodule, as lbvae.train does, loads no plotting or checkpoint code).
 EXPORTS = {"ModelCodes": "model_codes", "evaluate_workdir": "runner",

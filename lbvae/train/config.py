@@ -24,17 +24,13 @@ import ml_collections
 
 from lbvae import errors
 from lbvae import objectives as objectives_lib
+from lbvae.evaluation import settings as eval_settings
 from lbvae.train import grid_runner
 from lbvae.train import state as state_lib
 
 POSITIVE_INTS = ("num_seeds", "batch_size", "phase1_steps", "phase2_steps",
                  "checkpoint_every", "log_every", "window", "steps_per_call",
                  "keep_checkpoints")
-
-# The smallest value of each ``eval.*`` field (the sweep and the evaluation pass
-# check these bounds, see validate_eval); FactorVAE votes are 0 (no score) or >= 3.
-EVAL_LOWEST = {"num_train": 2, "num_test": 1, "num_bins": 2, "batch_size": 1,
-               "factor_vae_votes": 0, "factor_vae_batch": 2, "posterior_samples": 0}
 
 SEED_LIMIT = 2**32   # seeds are uint32, as jax.random.key and NumPy take them
 
@@ -118,14 +114,7 @@ def defaults() -> ml_collections.ConfigDict:
   c.factor_vae = ml_collections.ConfigDict(
       {"hidden_units": 1000, "hidden_layers": 6, "learning_rate": 1e-4,
        "adam_b1": 0.5, "adam_b2": 0.9, "adam_eps": 1e-8})
-  # Evaluation (docs/method.md §4): 10 000 train + 5 000 test samples per seed, 20 bins; the
-  # FactorVAE score (Kim & Mnih 2018) with `factor_vae_votes` votes of
-  # `factor_vae_batch` images each (0 votes: not computed); the posterior-aware MI on
-  # `posterior_samples` stratified images (0: not computed).
-  c.eval = ml_collections.ConfigDict(
-      {"num_train": 10_000, "num_test": 5_000, "num_bins": 20, "batch_size": 500,
-       "factor_vae_votes": 200, "factor_vae_batch": 64,
-       "posterior_samples": 2_400})
+  c.eval = eval_settings.defaults()   # the evaluation pass (lbvae.evaluation.settings)
   # The collapse probe (lbvae.train.collapse): per-latent KL, active latents and
   # MI of every member at every checkpoint, on a fixed stratified sample.
   c.collapse = ml_collections.ConfigDict(
@@ -206,21 +195,6 @@ def _finite_floats(node, prefix: str = "") -> None:
                      f"got {v!r}")
 
 
-def validate_eval(config) -> None:
-  """Raises :class:`lbvae.errors.Error` on an ``eval.*`` field below
-  :data:`EVAL_LOWEST` (fields the config lacks are not checked)."""
-  ev = config.get("eval") or {}
-  for field, lo in EVAL_LOWEST.items():
-    if field not in ev:
-      continue
-    v = ev[field]
-    errors.require(isinstance(v, int) and not isinstance(v, bool) and v >= lo,
-                   f"config.eval.{field} must be an integer >= {lo}, got {v!r}")
-  errors.require(ev.get("factor_vae_votes", 0) not in (1, 2),
-                 "config.eval.factor_vae_votes must be 0 (no FactorVAE score) or "
-                 f">= 3, got {ev.get('factor_vae_votes')!r}")
-
-
 def validate(config) -> None:
   """Raises :class:`lbvae.errors.Error` on the first invalid field of a sweep config."""
   _finite_floats(config)
@@ -233,7 +207,7 @@ def validate(config) -> None:
   errors.require(isinstance(seed, int) and not isinstance(seed, bool)
                  and 0 <= seed < SEED_LIMIT,
                  f"config.seed must be an integer in [0, 2**32), got {seed!r}")
-  validate_eval(config)
+  eval_settings.check(config)
   state_lib.check_latent_dim(config.latent_dim)
   lr = config.learning_rate
   errors.require(isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0,
