@@ -32,7 +32,7 @@ def defaults() -> ml_collections.ConfigDict:
       "batch_size": 500,          # images per encoder call (at most 128 on CPU)
       "factor_vae_votes": 200,    # FactorVAE score (Kim & Mnih 2018): votes; 0: none
       "factor_vae_batch": 64,     # images per vote
-      "posterior_samples": 2_400,  # stratified images of the posterior-aware MI; 0: none
+      "posterior_samples": 2_400,  # stratified images, posterior-aware MI; 0: none
   })
 
 

@@ -20,9 +20,12 @@ Synopsis::
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Sequence
 
 import numpy as np
+
+from lbvae import errors
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,6 +56,28 @@ class Member:
     if self.parent is not None:
       out["parent"] = self.parent
     return out
+
+
+def check_weights(name: str, values: Sequence, symbol: str, *, distinct: bool) -> None:
+  """Raises :class:`lbvae.errors.ConfigError` unless ``values`` holds at least one
+  number and each is finite and >= 0 (with ``distinct``, none twice).
+
+  Args:
+    name: what the message calls them (``config.betas``, ``betas``).
+    values: the grid's strengths or λ.
+    symbol: one of them in words (``beta``, ``lambda``).
+    distinct: refuse repeated values (a config's grid does; ``init_grid`` not).
+  """
+  errors.require(len(values) > 0, f"{name} is empty: the grid needs at least one "
+                 f"{symbol}")
+  for v in values:
+    errors.require(isinstance(v, (int, float)) and not isinstance(v, bool),
+                   f"{name} must hold numbers, got {v!r}")
+    errors.require(math.isfinite(v) and v >= 0,
+                   f"{name} must hold finite values >= 0, got {v!r}")
+  if distinct:
+    errors.require(len(set(float(v) for v in values)) == len(values),
+                   f"{name} has repeated values: {tuple(values)}")
 
 
 def phase1_grid(betas: Sequence[float], num_seeds: int) -> list[Member]:

@@ -265,13 +265,10 @@ def init_grid(model: models.VAE, tx: optax.GradientTransformation, *,
 
   Raises:
     lbvae.errors.ConfigError: a negative or non-finite weight, no weights, or
-      num_seeds / window < 1.
+      num_seeds / window < 1 (repeated weights are allowed).
   """
-  for name, values in (("betas", betas), ("lambdas", lambdas)):
-    values = [float(v) for v in values]
-    errors.require(len(values) > 0, f"{name} is empty")
-    errors.require(all(np.isfinite(v) and v >= 0 for v in values),
-                   f"{name} must be finite and >= 0, got {tuple(values)}")
+  for name, symbol, values in (("betas", "beta", betas), ("lambdas", "lambda", lambdas)):
+    members_lib.check_weights(name, [float(v) for v in values], symbol, distinct=False)
   errors.require(int(num_seeds) >= 1, f"num_seeds must be >= 1, got {num_seeds}")
   errors.require(int(window) >= 1, f"window must be >= 1, got {window}")
   grid = [members_lib.Member(index=0, beta=float(b), lam=float(lam), seed=s)

@@ -1,5 +1,7 @@
 """Train state, grids of members, and the phase-1 -> phase-2 hand-over."""
 
+import re
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -23,6 +25,27 @@ def test_phase_grids_are_beta_major_with_parents():
   np.testing.assert_array_equal(members_lib.parents(g2), [0, 1, 0, 1, 2, 3, 2, 3])
   with pytest.raises(ValueError):
     members_lib.parents(g1)
+
+
+def test_init_grid_and_config_share_the_weight_bounds(model, tx):
+  """One check (members.check_weights): a sweep config refuses repeated weights, a
+  library grid may hold them; both refuse the same values in the same words."""
+  from lbvae.train import config as config_lib
+  state, grid = state_lib.init_grid(model, tx, betas=(4.0, 4.0), window=2)
+  assert [m.seed for m in grid] == [0, 0] and state.window.shape[0] == 2
+  for betas, message in (((1.0, -4.0), "must hold finite values >= 0, got -4.0"),
+                         ((), "is empty: the grid needs at least one beta")):
+    with pytest.raises(errors.ConfigError, match="^betas " + re.escape(message)):
+      state_lib.init_grid(model, tx, betas=betas)
+    c = config_lib.defaults()
+    c.betas = betas
+    with pytest.raises(errors.ConfigError, match="^config.betas " + re.escape(message)):
+      config_lib.validate(c)
+  c = config_lib.defaults()
+  c.lambdas = (0.0, 2.0, 2.0)
+  with pytest.raises(errors.ConfigError, match=re.escape(
+      "config.lambdas has repeated values: (0.0, 2.0, 2.0)")):
+    config_lib.validate(c)
 
 
 def test_seed_keys_are_distinct_streams():
