@@ -187,7 +187,7 @@ class CollapseLog:
     rows = []
     for m in members:
       g = m.index
-      row = {"step": int(step), "member": g, "beta": m.beta, "lambda": m.lam,
+      row = {"step": int(step), "member": g, "beta": m.strength, "lambda": m.lam,
              "seed": m.seed, "kl": float(scores["kl"][g]),
              "active_latents": int(scores["active_latents"][g])}
       row.update({k: float(scores[k][g]) for k in

@@ -215,7 +215,7 @@ def grid_state(params, tx: optax.GradientTransformation,
   g, f = len(grid), len(objectives_lib.log_fields(objective))
   seeds = members_lib.column(grid, "seed", np.int32)
   fixed = {"rng": keys.noise[seeds],
-           "beta": members_lib.column(grid, "beta", np.float32),
+           "beta": members_lib.column(grid, "strength", np.float32),
            "lam": members_lib.column(grid, "lam", np.float32),
            "seed": seeds,
            "healthy": (np.ones((g,), bool) if healthy is None
@@ -267,11 +267,12 @@ def init_grid(model: models.VAE, tx: optax.GradientTransformation, *,
     lbvae.errors.ConfigError: a negative or non-finite weight, no weights, or
       num_seeds / window < 1 (repeated weights are allowed).
   """
-  for name, symbol, values in (("betas", "beta", betas), ("lambdas", "lambda", lambdas)):
-    members_lib.check_weights(name, [float(v) for v in values], symbol, distinct=False)
+  for name, values in (("betas", betas), ("lambdas", lambdas)):
+    members_lib.check_weights(name, [float(v) for v in values], name[:-1],
+                              distinct=False)
   errors.require(int(num_seeds) >= 1, f"num_seeds must be >= 1, got {num_seeds}")
   errors.require(int(window) >= 1, f"window must be >= 1, got {window}")
-  grid = [members_lib.Member(index=0, beta=float(b), lam=float(lam), seed=s)
+  grid = [members_lib.Member(index=0, strength=float(b), lam=float(lam), seed=s)
           for b in betas for lam in lambdas for s in range(int(num_seeds))]
   grid = [dataclasses.replace(m, index=i) for i, m in enumerate(grid)]
   keys = seed_keys(seed, int(num_seeds))

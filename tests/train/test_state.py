@@ -15,12 +15,12 @@ from lbvae.train import state as state_lib
 
 def test_phase_grids_are_beta_major_with_parents():
   g1 = members_lib.phase1_grid((1.0, 4.0), 2)
-  assert [(m.beta, m.seed) for m in g1] == [(1, 0), (1, 1), (4, 0), (4, 1)]
+  assert [(m.strength, m.seed) for m in g1] == [(1, 0), (1, 1), (4, 0), (4, 1)]
   g2 = members_lib.phase2_grid((1.0, 4.0), (0.0, 2.0), 2)
   assert len(g2) == 8
   for m in g2:
     parent = g1[m.parent]
-    assert (parent.beta, parent.seed) == (m.beta, m.seed)
+    assert (parent.strength, parent.seed) == (m.strength, m.seed)
   assert [m.lam for m in g2[:4]] == [0.0, 0.0, 2.0, 2.0]
   np.testing.assert_array_equal(members_lib.parents(g2), [0, 1, 0, 1, 2, 3, 2, 3])
   with pytest.raises(ValueError):
