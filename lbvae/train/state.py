@@ -59,8 +59,9 @@ class TrainState:
       discriminator's ``{"params", "opt_state"}``).
     step: int32[], optimisation steps taken so far, counted over both phases.
     rng: uint32[2], raw key data of the member's noise key.
-    beta: float32[], the objective's strength (the KL weight β of the β-VAE;
-      see ``Objective.strength``).
+    strength: float32[], the objective's strength (the KL weight β of the β-VAE;
+      see ``Objective.strength``); stored as ``beta`` in checkpoints
+      (:mod:`lbvae.train.checkpoint`).
     lam: float32[], L2-penalty weight.
     seed: int32[], seed index.
     window: float32[W, F], ring buffer of the last W steps' logged fields.
@@ -75,7 +76,7 @@ class TrainState:
   objective_state: Any
   step: jnp.ndarray
   rng: jnp.ndarray
-  beta: jnp.ndarray
+  strength: jnp.ndarray
   lam: jnp.ndarray
   seed: jnp.ndarray
   window: jnp.ndarray
@@ -215,7 +216,7 @@ def grid_state(params, tx: optax.GradientTransformation,
   g, f = len(grid), len(objectives_lib.log_fields(objective))
   seeds = members_lib.column(grid, "seed", np.int32)
   fixed = {"rng": keys.noise[seeds],
-           "beta": members_lib.column(grid, "strength", np.float32),
+           "strength": members_lib.column(grid, "strength", np.float32),
            "lam": members_lib.column(grid, "lam", np.float32),
            "seed": seeds,
            "healthy": (np.ones((g,), bool) if healthy is None
@@ -357,9 +358,9 @@ def from_legacy(tree: dict) -> TrainState:
   (equal to the step's loss up to rounding); ``objective_state`` is ``{}``.
   """
   window = tree["window"]
-  beta = tree["beta"][:, None, None]
+  strength = tree["strength"][:, None, None]
   lam = tree["lam"][:, None, None]
-  loss = (window[..., 0:1] + beta * window[..., 1:2] + lam * window[..., 2:3])
+  loss = (window[..., 0:1] + strength * window[..., 1:2] + lam * window[..., 2:3])
   fields = dict(tree, window=jnp.concatenate([window, loss], axis=-1),
                 objective_state={})
   return TrainState(**fields)

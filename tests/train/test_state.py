@@ -65,7 +65,7 @@ def test_members_of_a_seed_share_their_initial_parameters(model, tx):
   np.testing.assert_array_equal(kernel[0], kernel[2])     # seed 0, β = 1 and 4
   np.testing.assert_array_equal(kernel[1], kernel[3])
   assert not np.array_equal(kernel[0], kernel[1])
-  np.testing.assert_array_equal(np.asarray(s.beta), [1, 1, 4, 4])
+  np.testing.assert_array_equal(np.asarray(s.strength), [1, 1, 4, 4])
   np.testing.assert_array_equal(np.asarray(s.step), 0)
   assert s.window.shape == (4, 3, 4)        # 3 steps of (nll, kl, l2, loss)
   abstract = state_lib.abstract_state(model, tx, grid, keys, window=3)
