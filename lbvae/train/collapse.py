@@ -52,7 +52,7 @@ from lbvae.train import workdir as workdir_lib
 COLLAPSE_STREAM = 0x636F6C  # "col": the probe's sample, apart from data and eval
 COLUMNS = ("step", "member", "beta", "lambda", "seed", "kl", "active_latents", "mig",
            "im", "mig_posterior", "im_posterior")
-LOWEST = {"num_samples": 0, "num_bins": 2}   # of the collapse group's integers
+PROBE_LOWEST = {"num_samples": 0, "num_bins": 2}   # the collapse group's integers
 
 
 def probe_defaults() -> ml_collections.ConfigDict:
@@ -68,7 +68,7 @@ def check_probe(config) -> None:
   """Raises :class:`lbvae.errors.ConfigError` on a ``collapse.*`` field out of
   bounds (fields the config lacks are not checked)."""
   probe = config.get("collapse") or {}
-  for field, lo in LOWEST.items():
+  for field, lo in PROBE_LOWEST.items():
     v = probe.get(field, lo)
     errors.require(isinstance(v, int) and not isinstance(v, bool) and v >= lo,
                    f"config.collapse.{field} must be an integer >= {lo}, got {v!r}")

@@ -44,7 +44,7 @@ def test_the_probe_owns_its_config_group():
   c = config_lib.defaults()
   assert c.collapse.to_dict() == collapse.probe_defaults().to_dict()
   collapse.check_probe(c)
-  for field, lo in collapse.LOWEST.items():
+  for field, lo in collapse.PROBE_LOWEST.items():
     c = config_lib.defaults()
     c.collapse[field] = lo - 1
     message = f"config.collapse.{field} must be an integer >= {lo}, got {lo - 1}"
