@@ -47,22 +47,30 @@ __all__ = ["CheckpointError", "ConfigError", "DataError", "Error", "__version__"
            *SUBPACKAGES]
 
 
-def lazy_submodules(package: str, names: tuple[str, ...]):
+def lazy_submodules(package: str, names: tuple[str, ...],
+                    exports: dict[str, str] | None = None):
   """The module ``__getattr__`` and ``__dir__`` of a package whose submodules
-  ``names`` are imported on first access (PEP 562); lbvae and lbvae.linear use it.
+  ``names`` are imported on first access (PEP 562); lbvae, lbvae.linear and
+  lbvae.evaluation use it. ``exports`` maps a name of the package to the submodule
+  that defines it (imported on first access too).
 
   Usage, at the end of the package's ``__init__.py``::
 
     __getattr__, __dir__ = lazy_submodules(__name__, MODULES)
   """
+  exports = dict(exports or {})
 
   def module_getattr(name: str):
     if name in names:
       return importlib.import_module(f"{package}.{name}")  # also sets the attribute
+    if name in exports:
+      value = getattr(importlib.import_module(f"{package}.{exports[name]}"), name)
+      setattr(sys.modules[package], name, value)
+      return value
     raise AttributeError(f"module {package!r} has no attribute {name!r}")
 
   def module_dir():
-    return sorted(set(vars(sys.modules[package])) | set(names))
+    return sorted(set(vars(sys.modules[package])) | set(names) | set(exports))
 
   return module_getattr, module_dir
 

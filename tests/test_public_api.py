@@ -1,10 +1,13 @@
 """The public names a user reaches from `import lbvae` are there, and only real ones."""
 
 import pathlib
+import subprocess
+import sys
 
 import pytest
 
 import lbvae
+from lbvae import evaluation
 from lbvae import linear
 
 
@@ -33,6 +36,31 @@ def test_linear_exports_its_modules():
   assert callable(linear.fixed_point.solve) and callable(linear.gradient.run)
   with pytest.raises(AttributeError):
     getattr(linear, "metrics")
+
+
+def test_evaluation_exports_its_modules_and_entry_points():
+  root = pathlib.Path(evaluation.__file__).parent
+  assert {p.stem for p in root.glob("*.py")} - {"__init__"} == set(evaluation.MODULES)
+  for name in evaluation.MODULES:
+    assert getattr(evaluation, name).__name__ == f"lbvae.evaluation.{name}"
+  for name, module in evaluation.EXPORTS.items():
+    assert getattr(evaluation, name) is getattr(getattr(evaluation, module), name)
+  assert set(evaluation.__all__) == set(evaluation.EXPORTS) <= set(dir(evaluation))
+  with pytest.raises(AttributeError, match="no attribute 'nonexistent'"):
+    getattr(evaluation, "nonexistent")
+
+
+@pytest.mark.slow
+def test_training_and_the_evaluation_package_load_no_figures():
+  """``import lbvae.train`` (whose config reads lbvae.evaluation.settings) and
+  ``import lbvae.evaluation`` load neither the pass nor its plotting libraries."""
+  code = ("import sys, lbvae.train, lbvae.evaluation\n"
+          "print(sorted(m for m in ('matplotlib', 'plotly', 'lbvae.evaluation.runner',"
+          " 'lbvae.evaluation.figures') if m in sys.modules))")
+  root = pathlib.Path(lbvae.__file__).parent.parent
+  out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True,
+                       text=True, timeout=120, check=True)
+  assert out.stdout.strip() == "[]", out.stdout
 
 
 def test_metrics_one_calling_convention():

@@ -2,6 +2,7 @@
 
 Modules:
 
+* :mod:`~lbvae.evaluation.settings` -- the ``eval`` group: defaults, bounds, cache key;
 * :mod:`~lbvae.evaluation.samples` -- the per-seed evaluation samples;
 * :mod:`~lbvae.evaluation.encode` -- encoding / decoding with a stack of models;
 * :mod:`~lbvae.evaluation.compute` -- all scores of one seed's models, vmapped;
@@ -30,9 +31,20 @@ or ``python -m experiments.evaluate --workdir=runs/default``; one's own metric::
     print(m.beta, m.lam, my_score(m.codes_train, m.factors_train))
 """
 
-from lbvae.evaluation.checkpoints import load_config
-from lbvae.evaluation.model_codes import ModelCodes
-from lbvae.evaluation.model_codes import load_model_codes
-from lbvae.evaluation.runner import evaluate_workdir
+from __future__ import annotations
 
-__all__ = ["ModelCodes", "evaluate_workdir", "load_config", "load_model_codes"]
+from lbvae import lazy_submodules
+
+MODULES = ("checkpoints", "collapse_curves", "compute", "encode", "figures",
+           "model_codes", "outputs", "published", "report", "result_views", "runner",
+           "samples", "selection", "selection_figures", "selection_page", "settings",
+           "store", "tables")
+# The pass's entry points, each loaded with its module on first use (so importing
+# one submodule, as lbvae.train does, loads no plotting or checkpoint code).
+EXPORTS = {"ModelCodes": "model_codes", "evaluate_workdir": "runner",
+           "load_config": "checkpoints", "load_model_codes": "model_codes"}
+
+__all__ = sorted(EXPORTS)
+
+
+__getattr__, __dir__ = lazy_submodules(__name__, MODULES, EXPORTS)

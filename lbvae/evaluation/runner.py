@@ -45,9 +45,9 @@ from lbvae.evaluation import published
 from lbvae.evaluation import report
 from lbvae.evaluation import result_views
 from lbvae.evaluation import samples as samples_lib
+from lbvae.evaluation import settings as settings_lib
 from lbvae.evaluation import store
 from lbvae.evaluation import tables
-from lbvae.train import config as config_lib
 from lbvae.train import hosts
 from lbvae.train import sharding
 from lbvae.train import workdir as workdir_lib
@@ -69,7 +69,7 @@ class PassResult:
 
 
 def with_eval_defaults(config):
-  """``config`` with every ``eval.*`` field of ``train.config.defaults()``.
+  """``config`` with every ``eval.*`` field of ``evaluation.settings.defaults()``.
 
   A workdir written before a field existed (e.g. the FactorVAE vote settings) gets
   the default value, so that it can be overridden like the others; ``distributed``
@@ -80,7 +80,7 @@ def with_eval_defaults(config):
     # How the training ran is not how this pass runs: several processes only when
     # asked for here (--config.distributed=True or LBVAE_DISTRIBUTED=1).
     config.distributed = False
-    for k, v in config_lib.defaults().eval.items():
+    for k, v in settings_lib.defaults().items():
       if k not in config.eval:
         config.eval[k] = v
   return config
@@ -98,21 +98,7 @@ def encoder_batch(config) -> int:
 
 def _settings(config) -> dict:
   """The evaluation settings that a cache entry must match; validated."""
-  config = with_eval_defaults(config)
-  config_lib.validate_eval(config)
-  ev = config.eval
-  out = {"num_train": int(ev.num_train), "num_test": int(ev.num_test),
-         "num_bins": int(ev.num_bins),
-         "factor_vae_votes": int(ev.factor_vae_votes),
-         "factor_vae_batch": int(ev.factor_vae_batch),
-         "posterior_samples": int(ev.posterior_samples),
-         "dataset": str(config.dataset.name), "source": str(config.dataset.source),
-         # How the held-out NLL decodes (see lbvae.evaluation.encode); a change of
-         # method must not be served from an old cache.
-         "heldout_nll": "one reparameterised sample per image",
-         # dci_*: disentanglement_lib's trees; the LASSO's numbers are dci_lasso_*.
-         "dci": "gradient-boosted trees, LightGBM"}
-  return out
+  return settings_lib.cache_settings(with_eval_defaults(config))
 
 
 class _Clock:

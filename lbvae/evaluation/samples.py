@@ -26,8 +26,12 @@ Synopsis::
 from __future__ import annotations
 
 import dataclasses
+import operator
 
 import numpy as np
+
+from lbvae import errors
+from lbvae.evaluation import settings
 
 # A fixed word that separates the evaluation stream from any other use of a seed.
 EVAL_STREAM = 0x65766C  # "evl"
@@ -50,13 +54,15 @@ def draw_indices(seed: int, num_train: int, num_test: int,
     the order drawn (not sorted).
 
   Raises:
-    ValueError: if the sizes are not positive or exceed the dataset.
+    lbvae.errors.ConfigError: a size below ``settings.LOWEST`` (the bounds of
+      ``config.eval``), or both together larger than the dataset.
   """
-  if num_train < 1 or num_test < 1:
-    raise ValueError("num_train and num_test must be >= 1")
-  if num_train + num_test > dataset_size:
-    raise ValueError(f"num_train + num_test = {num_train + num_test} exceeds the "
-                     f"dataset size {dataset_size}")
+  num_train, num_test = operator.index(num_train), operator.index(num_test)
+  settings.require_lowest("num_train", "num_train", num_train)
+  settings.require_lowest("num_test", "num_test", num_test)
+  errors.require(num_train + num_test <= dataset_size,
+                 f"num_train + num_test = {num_train + num_test} exceeds the "
+                 f"dataset size {dataset_size}")
   rng = np.random.default_rng([EVAL_STREAM, int(seed)])
   idx = rng.choice(dataset_size, size=num_train + num_test, replace=False)
   idx = idx.astype(np.int64)

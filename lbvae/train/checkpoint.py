@@ -4,9 +4,11 @@ One ``orbax.checkpoint.CheckpointManager`` per phase, in ``DIR/phaseN/checkpoint
 Each checkpoint ``<step>/`` holds two items:
 
 * ``state`` -- the full grid :class:`~lbvae.train.state.TrainState` (params, Adam
-  state, step, noise keys, β, λ, seed, loss windows, log sums, health flags), every
-  leaf with the member axis first -- the G real members only, never the inert
-  padding of :mod:`lbvae.train.sharding` -- so resuming is exact;
+  state, step, noise keys, strength, λ, seed, loss windows, log sums, health flags),
+  every leaf with the member axis first -- the G real members only, never the inert
+  padding of :mod:`lbvae.train.sharding` -- so resuming is exact. The strength is
+  stored as ``beta``, its name in lbvae 0.1.0 (:data:`DISK_NAMES`), so that
+  workdirs written then still resume;
 * ``meta`` -- JSON: ``{"phase", "objective", "step", "start_step", "end_step",
   "members": [{"member", "beta", "lambda", "seed", ["parent",] "finite",
   "frozen_step"}]}``.
@@ -37,6 +39,7 @@ Synopsis::
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 from typing import Any
@@ -52,6 +55,32 @@ from lbvae import files
 ITEMS = ("state", "meta")
 # Errors orbax and tensorstore raise for unreadable or inconsistent files.
 READ_ERRORS = (OSError, ValueError, KeyError, TypeError)
+# Top-level fields of a state stored under another name: the 0.1.0 on-disk names.
+DISK_NAMES = {"strength": "beta"}
+
+
+def _fields(tree) -> dict | None:
+  """A state's (or a dict's) top-level fields by name; None for any other tree."""
+  if dataclasses.is_dataclass(tree) and not isinstance(tree, type):
+    return {f.name: getattr(tree, f.name) for f in dataclasses.fields(tree)}
+  return dict(tree) if isinstance(tree, dict) else None
+
+
+def _to_disk(tree):
+  """``tree`` as stored: its top-level fields under their :data:`DISK_NAMES`."""
+  fields = _fields(tree)
+  if fields is None:
+    return tree
+  return {DISK_NAMES.get(k, k): v for k, v in fields.items()}
+
+
+def _from_disk(stored, like):
+  """A tree read under the on-disk names, in the form of the caller's ``like``."""
+  fields = _fields(like)
+  if fields is None:
+    return stored
+  out = {k: stored[DISK_NAMES.get(k, k)] for k in fields}
+  return out if isinstance(like, dict) else type(like)(**out)
 
 
 def _options(keep: int | None = None, read_only: bool = False):
@@ -232,7 +261,8 @@ class PhaseCheckpoints:
     return step
 
   def stored_fields(self, step: int) -> set[str]:
-    """The top-level names of the ``state`` tree stored at ``step``.
+    """The top-level names of the ``state`` tree stored at ``step``, as the library
+    calls them (``beta`` on disk is ``strength``).
 
     Raises:
       lbvae.errors.CheckpointError: the checkpoint's metadata does not read.
@@ -240,14 +270,16 @@ class PhaseCheckpoints:
     check_readable(self.directory, step)
     manager = _reader(self.directory)
     try:
-      return set(_stored_tree(manager, int(step), self.directory))
+      stored = set(_stored_tree(manager, int(step), self.directory))
     finally:
       manager.close()
+    library = {v: k for k, v in DISK_NAMES.items()}
+    return {library.get(k, k) for k in stored}
 
   def save(self, step: int, state, meta: dict) -> None:
     """Writes the state and its metadata at ``step`` (blocks until on disk)."""
     self._manager.save(int(step), args=ocp.args.Composite(
-        state=ocp.args.StandardSave(state), meta=ocp.args.JsonSave(meta)))
+        state=ocp.args.StandardSave(_to_disk(state)), meta=ocp.args.JsonSave(meta)))
     self._manager.wait_until_finished()
 
   def restore(self, step: int, abstract_state) -> tuple[Any, dict]:
@@ -267,7 +299,7 @@ class PhaseCheckpoints:
       lbvae.errors.CheckpointError: the checkpoint does not read.
     """
     check_readable(self.directory, step)
-    target = _target(abstract_state,
+    target = _target(_to_disk(abstract_state),
                      jax.sharding.SingleDeviceSharding(jax.local_devices()[0]))
     try:
       out = self._manager.restore(int(step), args=ocp.args.Composite(
@@ -276,7 +308,7 @@ class PhaseCheckpoints:
       raise errors.CheckpointError(
           f"checkpoint {os.path.join(self.directory, str(int(step)))} does not "
           f"restore ({_one_line(e)})") from None
-    return out.state, out.meta
+    return _from_disk(out.state, abstract_state), out.meta
 
   def close(self) -> None:
     self._manager.close()

@@ -35,12 +35,15 @@ Synopsis::
 from __future__ import annotations
 
 import functools
+import math
 import os
 
 import jax
 import jax.numpy as jnp
+import ml_collections
 import numpy as np
 
+from lbvae import errors
 from lbvae import files
 from lbvae import losses
 from lbvae import metrics
@@ -49,6 +52,30 @@ from lbvae.train import workdir as workdir_lib
 COLLAPSE_STREAM = 0x636F6C  # "col": the probe's sample, apart from data and eval
 COLUMNS = ("step", "member", "beta", "lambda", "seed", "kl", "active_latents", "mig",
            "im", "mig_posterior", "im_posterior")
+PROBE_LOWEST = {"num_samples": 0, "num_bins": 2}   # the collapse group's integers
+
+
+def probe_defaults() -> ml_collections.ConfigDict:
+  """The ``collapse`` group of a sweep config."""
+  return ml_collections.ConfigDict({
+      "num_samples": 1_000,       # N stratified images scored per checkpoint; 0: off
+      "num_bins": 20,             # bins of the plug-in MI
+      "active_threshold": 0.01,   # KL (nats) above which a latent counts as active
+  })
+
+
+def check_probe(config) -> None:
+  """Raises :class:`lbvae.errors.ConfigError` on a ``collapse.*`` field out of
+  bounds (fields the config lacks are not checked)."""
+  probe = config.get("collapse") or {}
+  for field, lo in PROBE_LOWEST.items():
+    v = probe.get(field, lo)
+    errors.require(isinstance(v, int) and not isinstance(v, bool) and v >= lo,
+                   f"config.collapse.{field} must be an integer >= {lo}, got {v!r}")
+  threshold = probe.get("active_threshold", 0.0)
+  errors.require(isinstance(threshold, (int, float)) and math.isfinite(threshold)
+                 and threshold >= 0,
+                 f"config.collapse.active_threshold must be >= 0, got {threshold!r}")
 
 
 class CollapseProbe:
@@ -160,7 +187,7 @@ class CollapseLog:
     rows = []
     for m in members:
       g = m.index
-      row = {"step": int(step), "member": g, "beta": m.beta, "lambda": m.lam,
+      row = {"step": int(step), "member": g, "beta": m.strength, "lambda": m.lam,
              "seed": m.seed, "kl": float(scores["kl"][g]),
              "active_latents": int(scores["active_latents"][g])}
       row.update({k: float(scores[k][g]) for k in

@@ -1,13 +1,15 @@
 """Checks a sweep config at the boundary: one clear line per mistake.
 
-The sweep of arXiv 2602.09277 (§4; docs/method.md) is described by an ``ml_collections`` config
-(see ``configs/default.py`` for every field). :func:`validate` raises
+The sweep of arXiv 2602.09277 (§4; docs/method.md) is described by an
+``ml_collections`` config. :func:`validate` raises
 :class:`lbvae.errors.Error` naming the field and the allowed range, before anything
 is loaded or written. Dataset names, sources and paths are checked by
 ``lbvae.data.load``; the model implementation by ``state.make_model``.
 
-:func:`defaults` holds every field at the paper's settings; the files under
-``configs/`` start from it and say what they change.
+:func:`defaults` holds every field at the paper's settings, with a comment beside
+each; the ``eval`` group comes from :mod:`lbvae.evaluation.settings` and the
+``collapse`` group from :mod:`lbvae.train.collapse`, which also check them. The
+files under ``configs/`` start from it and say what they change.
 
 Synopsis::
 
@@ -24,109 +26,60 @@ import ml_collections
 
 from lbvae import errors
 from lbvae import objectives as objectives_lib
+from lbvae.evaluation import settings as eval_settings
+from lbvae.train import collapse
 from lbvae.train import grid_runner
+from lbvae.train import members as members_lib
 from lbvae.train import state as state_lib
 
 POSITIVE_INTS = ("num_seeds", "batch_size", "phase1_steps", "phase2_steps",
                  "checkpoint_every", "log_every", "window", "steps_per_call",
                  "keep_checkpoints")
 
-# The smallest value of each ``eval.*`` field (the sweep and the evaluation pass
-# check these bounds, see validate_eval); FactorVAE votes are 0 (no score) or >= 3.
-EVAL_LOWEST = {"num_train": 2, "num_test": 1, "num_bins": 2, "batch_size": 1,
-               "factor_vae_votes": 0, "factor_vae_batch": 2, "posterior_samples": 0}
-
 SEED_LIMIT = 2**32   # seeds are uint32, as jax.random.key and NumPy take them
 
 
 def defaults() -> ml_collections.ConfigDict:
-  """Every field of a sweep config, at the settings of docs/method.md §4.
-
-  Fields:
-    dataset.name / .source / .path / .placement: what ``lbvae.data.load`` and
-      ``lbvae.data.batching`` get (path "" = none).
-    objective: the phase-1 objective, one of ``lbvae.objectives.NAMES``
-      (default "beta_vae"); phase 2 adds λ·E‖x − g(z)‖² to it.
-    betas, lambdas: the grid's strengths and L2-penalty weights (λ only in phase
-      2). ``betas`` holds the objective's strength (its ``strength_label``): β of
-      the β-VAE (KL weight) and of β-TCVAE (TC weight), λ_od of DIP-VAE-I/II,
-      C_max (nats) of AnnealedVAE, γ of FactorVAE.
-    beta_tcvae.estimator: "mws" or "mss" (minibatch-weighted or -stratified
-      sampling of log q(z); ``lbvae.objectives.beta_tcvae``).
-    annealed_vae.gamma, .anneal_steps: γ and the steps over which the capacity
-      rises from 0 to C_max.
-    factor_vae.hidden_units, .hidden_layers, .learning_rate, .adam_b1, .adam_b2,
-      .adam_eps: FactorVAE's discriminator and its Adam.
-    num_seeds, seed: seed indices 0..num_seeds-1 under the root seed ``seed``.
-    batch_size, learning_rate, adam_b1, adam_b2, adam_eps: the optimiser (Adam).
-    phase1_steps, phase2_steps: steps of each phase (phase 2 continues phase 1).
-    window: steps in the loss window whose means are reported (the paper: 5 000).
-    log_every, checkpoint_every, keep_checkpoints: host boundaries and retention.
-    latent_dim, model_impl: the VAE (``state.make_model``).
-    grid_strategy, map_batch_size, steps_per_call: how the grid step is lifted and
-      how many steps one compiled call runs (``lbvae.train.grid_runner``).
-    grid_chunk: members trained at once (0: all; -1: as many as fit in the device's
-      free memory, measured); ``lbvae.train.sharding``.
-    distributed: call ``jax.distributed.initialize()`` first (several hosts; also
-      env ``LBVAE_DISTRIBUTED=1``); docs/performance.md.
-    eval.num_train / .num_test / .num_bins / .batch_size: the evaluation pass;
-      eval.posterior_samples: images of the stratified sample behind the
-      posterior-aware MIG / I_m (0: not computed).
-    collapse.num_samples / .num_bins / .active_threshold: the collapse probe run
-      at every checkpoint (``lbvae.train.collapse``; 0 samples: off).
-
-  The objectives' settings are those of disentanglement_lib's study (Locatello et
-  al., 2019, "Challenging Common Assumptions in the Unsupervised Learning of
-  Disentangled Representations", the hyper-parameter table of its appendix;
-  disentanglement_lib v1.5 ``config/unsupervised_study_v1``: ``sweep.py`` and
-  ``model_configs/shared.gin``):
-  β-TCVAE's TC estimate without importance weights (our "mws"); AnnealedVAE
-  γ = 1000 with C reaching C_max after 100 000 steps; FactorVAE's discriminator an
-  MLP of 6 × 1 000 leaky-ReLU units (``fc_discriminator``, after Kim & Mnih 2018,
-  Appendix A) trained by Adam with lr 1e-4, β1 = 0.5, β2 = 0.9, ε = 1e-8. Their
-  strength grids are in ``configs/paper_objectives.py``.
-  """
+  """Every field of a sweep config, at the settings of docs/method.md §4."""
   c = ml_collections.ConfigDict()
-  c.dataset = ml_collections.ConfigDict(
-      {"name": "dsprites", "source": "procedural", "path": "", "placement": "auto"})
-  c.objective = "beta_vae"
+  c.dataset = ml_collections.ConfigDict({
+      "name": "dsprites",         # one of lbvae.data.DATASETS
+      "source": "procedural",     # one of lbvae.data.SOURCES
+      "path": "",                 # the dataset's file or folder ("": none)
+      "placement": "auto",        # device, host or auto (lbvae.data.batching)
+  })
+  c.objective = "beta_vae"        # phase 1's objective (lbvae.objectives.NAMES)
+  # The objective's strength on the grid's β axis: β of the β-VAE (KL weight) and of
+  # β-TCVAE (TC weight), λ_od of DIP-VAE-I/II, C_max (nats) of AnnealedVAE, γ of
+  # FactorVAE; the file columns call it "beta".
   c.betas = (1.0, 4.0, 8.0, 16.0, 32.0)
-  c.lambdas = (0.0, 2.0, 4.0, 6.0, 8.0)
-  c.num_seeds = 10
-  c.seed = 0
-  c.batch_size = 64
-  c.learning_rate = 1e-4
+  c.lambdas = (0.0, 2.0, 4.0, 6.0, 8.0)   # L2-penalty weights λ (phase 2 only)
+  c.num_seeds = 10                # seed indices 0 .. num_seeds - 1
+  c.seed = 0                      # the root seed of every random stream
+  c.batch_size = 64               # images per step and model
+  c.learning_rate = 1e-4          # Adam
   c.adam_b1 = 0.9
   c.adam_b2 = 0.999
   c.adam_eps = 1e-8
-  c.phase1_steps = 150_000
-  c.phase2_steps = 50_000
-  c.window = 5_000
-  c.log_every = 500
-  c.checkpoint_every = 5_000
-  c.keep_checkpoints = 2
-  c.latent_dim = 10
-  c.model_impl = "auto"
-  c.grid_strategy = "auto"
-  c.map_batch_size = 0
-  c.steps_per_call = 1
-  c.grid_chunk = 0
-  c.distributed = False
+  c.phase1_steps = 150_000        # steps of phase 1
+  c.phase2_steps = 50_000         # steps of phase 2 (continues phase 1's count)
+  c.window = 5_000                # steps whose loss means are reported (the paper's)
+  c.log_every = 500               # steps between train_log.csv rows
+  c.checkpoint_every = 5_000      # steps between checkpoints
+  c.keep_checkpoints = 2          # checkpoints kept per phase
+  c.latent_dim = 10               # L, the code's size
+  c.model_impl = "auto"           # layer implementation (state.make_model)
+  c.grid_strategy = "auto"        # how the step is lifted over the grid (grid_runner)
+  c.map_batch_size = 0            # models per lax.map iteration (0: one)
+  c.steps_per_call = 1            # steps one compiled call runs
+  c.grid_chunk = 0                # models at once (0: all; -1: as many as fit)
+  c.distributed = False           # several hosts: jax.distributed.initialize() first
+                                  # (also env LBVAE_DISTRIBUTED=1)
   # The objectives' settings groups (each field commented in its objective's module).
   for group, fields in objectives_lib.config_groups().items():
     c[group] = ml_collections.ConfigDict(fields)
-  # Evaluation (docs/method.md §4): 10 000 train + 5 000 test samples per seed, 20 bins; the
-  # FactorVAE score (Kim & Mnih 2018) with `factor_vae_votes` votes of
-  # `factor_vae_batch` images each (0 votes: not computed); the posterior-aware MI on
-  # `posterior_samples` stratified images (0: not computed).
-  c.eval = ml_collections.ConfigDict(
-      {"num_train": 10_000, "num_test": 5_000, "num_bins": 20, "batch_size": 500,
-       "factor_vae_votes": 200, "factor_vae_batch": 64,
-       "posterior_samples": 2_400})
-  # The collapse probe (lbvae.train.collapse): per-latent KL, active latents and
-  # MI of every member at every checkpoint, on a fixed stratified sample.
-  c.collapse = ml_collections.ConfigDict(
-      {"num_samples": 1_000, "num_bins": 20, "active_threshold": 0.01})
+  c.eval = eval_settings.defaults()   # the evaluation pass (lbvae.evaluation.settings)
+  c.collapse = collapse.probe_defaults()   # scored at every checkpoint (train.collapse)
   return c
 
 
@@ -141,15 +94,7 @@ def _weights(config, field: str, symbol: str) -> None:
   values = _get(config, field)
   errors.require(isinstance(values, (list, tuple)),
               f"config.{field} must be a list of numbers, got {values!r}")
-  errors.require(len(values) > 0, f"config.{field} is empty: the grid needs at least "
-              f"one {symbol}")
-  for v in values:
-    errors.require(isinstance(v, (int, float)) and not isinstance(v, bool),
-                f"config.{field} must hold numbers, got {v!r}")
-    errors.require(math.isfinite(v) and v >= 0,
-                f"config.{field} must hold finite values >= 0, got {v!r}")
-  errors.require(len(set(float(v) for v in values)) == len(values),
-              f"config.{field} has repeated values: {tuple(values)}")
+  members_lib.check_weights(f"config.{field}", values, symbol, distinct=True)
 
 
 def _finite_floats(node, prefix: str = "") -> None:
@@ -165,21 +110,6 @@ def _finite_floats(node, prefix: str = "") -> None:
                      f"got {v!r}")
 
 
-def validate_eval(config) -> None:
-  """Raises :class:`lbvae.errors.Error` on an ``eval.*`` field below
-  :data:`EVAL_LOWEST` (fields the config lacks are not checked)."""
-  ev = config.get("eval") or {}
-  for field, lo in EVAL_LOWEST.items():
-    if field not in ev:
-      continue
-    v = ev[field]
-    errors.require(isinstance(v, int) and not isinstance(v, bool) and v >= lo,
-                   f"config.eval.{field} must be an integer >= {lo}, got {v!r}")
-  errors.require(ev.get("factor_vae_votes", 0) not in (1, 2),
-                 "config.eval.factor_vae_votes must be 0 (no FactorVAE score) or "
-                 f">= 3, got {ev.get('factor_vae_votes')!r}")
-
-
 def validate(config) -> None:
   """Raises :class:`lbvae.errors.Error` on the first invalid field of a sweep config."""
   _finite_floats(config)
@@ -192,7 +122,7 @@ def validate(config) -> None:
   errors.require(isinstance(seed, int) and not isinstance(seed, bool)
                  and 0 <= seed < SEED_LIMIT,
                  f"config.seed must be an integer in [0, 2**32), got {seed!r}")
-  validate_eval(config)
+  eval_settings.check(config)
   state_lib.check_latent_dim(config.latent_dim)
   lr = config.learning_rate
   errors.require(isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0,
@@ -212,15 +142,7 @@ def validate(config) -> None:
   errors.require(isinstance(config.get("distributed", False), bool),
               f"config.distributed must be True or False, got "
               f"{config.get('distributed')!r}")
-  probe = config.get("collapse") or {}
-  for field, lo in (("num_samples", 0), ("num_bins", 2)):
-    v = probe.get(field, lo)
-    errors.require(isinstance(v, int) and not isinstance(v, bool) and v >= lo,
-                   f"config.collapse.{field} must be an integer >= {lo}, got {v!r}")
-  threshold = probe.get("active_threshold", 0.0)
-  errors.require(isinstance(threshold, (int, float)) and math.isfinite(threshold)
-                 and threshold >= 0,
-                 f"config.collapse.active_threshold must be >= 0, got {threshold!r}")
+  collapse.check_probe(config)
   errors.require(isinstance(config.map_batch_size, int) and config.map_batch_size >= 0,
               f"config.map_batch_size must be an integer >= 0, got "
               f"{config.map_batch_size!r}")

@@ -13,16 +13,19 @@ reparameterisation noise, so all members of one seed see the same batches.
 Synopsis::
 
     grid = members.phase_grid(config, phase=2)
-    grid[3].beta, grid[3].lam, grid[3].seed, grid[3].parent
+    grid[3].strength, grid[3].lam, grid[3].seed, grid[3].parent
     members.parents(grid)            # int32[G]: phase-1 row of each phase-2 member
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Sequence
 
 import numpy as np
+
+from lbvae import errors
 
 
 @dataclasses.dataclass(frozen=True)
@@ -31,28 +34,51 @@ class Member:
 
   Attributes:
     index: row of the member in the grid state.
-    beta: the objective's strength on the grid's β axis (β for the β-VAE; what
-      each objective puts there: lbvae.objectives).
+    strength: the objective's strength on the grid's β axis (β for the β-VAE; what
+      each objective puts there: lbvae.objectives); ``config.betas`` and the files'
+      ``beta`` column outside the library.
     lam: L2-penalty weight λ (0 in phase 1).
     seed: seed index in [0, num_seeds).
     parent: phase 2 only: the row of the phase-1 member it continues (same β, seed).
   """
   index: int
-  beta: float
+  strength: float
   lam: float
   seed: int
   parent: int | None = None
 
   def label(self) -> str:
     """Short human-readable name, e.g. ``beta=4 lambda=2 seed=0``."""
-    return f"beta={self.beta:g} lambda={self.lam:g} seed={self.seed}"
+    return f"beta={self.strength:g} lambda={self.lam:g} seed={self.seed}"
 
   def as_dict(self) -> dict:
-    out = {"member": self.index, "beta": self.beta, "lambda": self.lam,
+    out = {"member": self.index, "beta": self.strength, "lambda": self.lam,
            "seed": self.seed}
     if self.parent is not None:
       out["parent"] = self.parent
     return out
+
+
+def check_weights(name: str, values: Sequence, symbol: str, *, distinct: bool) -> None:
+  """Raises :class:`lbvae.errors.ConfigError` unless ``values`` holds at least one
+  number and each is finite and >= 0 (with ``distinct``, none twice).
+
+  Args:
+    name: what the message calls them (``config.betas``, ``betas``).
+    values: the grid's strengths or λ.
+    symbol: one of them in words (``beta``, ``lambda``).
+    distinct: refuse repeated values (a config's grid does; ``init_grid`` not).
+  """
+  errors.require(len(values) > 0, f"{name} is empty: the grid needs at least one "
+                 f"{symbol}")
+  for v in values:
+    errors.require(isinstance(v, (int, float)) and not isinstance(v, bool),
+                   f"{name} must hold numbers, got {v!r}")
+    errors.require(math.isfinite(v) and v >= 0,
+                   f"{name} must hold finite values >= 0, got {v!r}")
+  if distinct:
+    errors.require(len(set(float(v) for v in values)) == len(values),
+                   f"{name} has repeated values: {tuple(values)}")
 
 
 def phase1_grid(betas: Sequence[float], num_seeds: int) -> list[Member]:
@@ -83,7 +109,7 @@ def phase_grid(config, phase: int) -> list[Member]:
 
 
 def column(grid: Sequence[Member], field: str, dtype) -> np.ndarray:
-  """One field of every member as an array: e.g. ``column(grid, "beta", np.float32)``."""
+  """One field of every member as an array, e.g. ``column(grid, "lam", np.float32)``."""
   return np.asarray([getattr(m, field) for m in grid], dtype)
 
 

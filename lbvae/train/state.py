@@ -59,8 +59,9 @@ class TrainState:
       discriminator's ``{"params", "opt_state"}``).
     step: int32[], optimisation steps taken so far, counted over both phases.
     rng: uint32[2], raw key data of the member's noise key.
-    beta: float32[], the objective's strength (the KL weight β of the β-VAE;
-      see ``Objective.strength_label``).
+    strength: float32[], the objective's strength (the KL weight β of the β-VAE;
+      see ``Objective.strength_label``); stored as ``beta`` in checkpoints
+      (:mod:`lbvae.train.checkpoint`).
     lam: float32[], L2-penalty weight.
     seed: int32[], seed index.
     window: float32[W, F], ring buffer of the last W steps' logged fields.
@@ -75,7 +76,7 @@ class TrainState:
   objective_state: Any
   step: jnp.ndarray
   rng: jnp.ndarray
-  beta: jnp.ndarray
+  strength: jnp.ndarray
   lam: jnp.ndarray
   seed: jnp.ndarray
   window: jnp.ndarray
@@ -215,7 +216,7 @@ def grid_state(params, tx: optax.GradientTransformation,
   g, f = len(grid), len(objectives_lib.log_fields(objective))
   seeds = members_lib.column(grid, "seed", np.int32)
   fixed = {"rng": keys.noise[seeds],
-           "beta": members_lib.column(grid, "beta", np.float32),
+           "strength": members_lib.column(grid, "strength", np.float32),
            "lam": members_lib.column(grid, "lam", np.float32),
            "seed": seeds,
            "healthy": (np.ones((g,), bool) if healthy is None
@@ -265,16 +266,14 @@ def init_grid(model: models.VAE, tx: optax.GradientTransformation, *,
 
   Raises:
     lbvae.errors.ConfigError: a negative or non-finite weight, no weights, or
-      num_seeds / window < 1.
+      num_seeds / window < 1 (repeated weights are allowed).
   """
   for name, values in (("betas", betas), ("lambdas", lambdas)):
-    values = [float(v) for v in values]
-    errors.require(len(values) > 0, f"{name} is empty")
-    errors.require(all(np.isfinite(v) and v >= 0 for v in values),
-                   f"{name} must be finite and >= 0, got {tuple(values)}")
+    members_lib.check_weights(name, [float(v) for v in values], name[:-1],
+                              distinct=False)
   errors.require(int(num_seeds) >= 1, f"num_seeds must be >= 1, got {num_seeds}")
   errors.require(int(window) >= 1, f"window must be >= 1, got {window}")
-  grid = [members_lib.Member(index=0, beta=float(b), lam=float(lam), seed=s)
+  grid = [members_lib.Member(index=0, strength=float(b), lam=float(lam), seed=s)
           for b in betas for lam in lambdas for s in range(int(num_seeds))]
   grid = [dataclasses.replace(m, index=i) for i, m in enumerate(grid)]
   keys = seed_keys(seed, int(num_seeds))
@@ -360,8 +359,8 @@ def from_legacy(tree: dict) -> TrainState:
   NaN for any other; ``objective_state`` is ``{}``.
   """
   stored = dict(zip(LEGACY_WINDOW, jnp.moveaxis(tree["window"], -1, 0)))
-  beta, lam = tree["beta"][:, None], tree["lam"][:, None]
-  stored["loss"] = stored["nll"] + beta * stored["kl"] + lam * stored["l2"]
+  strength, lam = tree["strength"][:, None], tree["lam"][:, None]
+  stored["loss"] = stored["nll"] + strength * stored["kl"] + lam * stored["l2"]
   missing = jnp.full_like(stored["nll"], jnp.nan)
   window = jnp.stack([stored.get(f, missing) for f in objectives_lib.BASE_FIELDS], -1)
   return TrainState(**dict(tree, window=window, objective_state={}))

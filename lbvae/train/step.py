@@ -96,7 +96,7 @@ def make_train_step(model, tx: optax.GradientTransformation,
       logits, mu, logvar = model.apply({"params": params}, x, rng)
       z = models.reparameterize(rng, mu, logvar) if objective.needs_z else None
       total, parts = objectives_lib.lambda_loss(
-          objective, logits, x, mu, logvar, z, strength=state.beta, lam=state.lam,
+          objective, logits, x, mu, logvar, z, strength=state.strength, lam=state.lam,
           step=state.step, state=state.objective_state)
       return total, (parts, z)
 

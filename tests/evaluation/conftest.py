@@ -59,7 +59,7 @@ def write_run(root: str, config) -> None:
     params = random_params(len(grid), seed=phase)
     rows = []
     for m in grid:
-      key = (phase, m.beta, m.lam, m.seed)
+      key = (phase, m.strength, m.lam, m.seed)
       row = m.as_dict()
       row["finite"] = key not in (NAN_MEMBER, FROZEN_MEMBER)
       row["frozen_step"] = None if row["finite"] else 1

@@ -1,9 +1,12 @@
 """Evaluation samples (arXiv 2602.09277, §4): per seed, distinct, deterministic."""
 
+import re
+
 import numpy as np
 import pytest
 
 from lbvae import data
+from lbvae import errors
 from lbvae.evaluation import samples
 
 
@@ -33,6 +36,15 @@ def test_whole_dataset_is_a_permutation():
 @pytest.mark.parametrize("sizes", [(0, 5, 10), (5, 0, 10), (8, 5, 10)])
 def test_bad_sizes_raise(sizes):
   with pytest.raises(ValueError):
+    samples.draw_indices(0, *sizes)
+
+
+@pytest.mark.parametrize("sizes,message", [
+    ((1, 5, 10), "num_train must be an integer >= 2, got 1"),
+    ((2, 0, 10), "num_test must be an integer >= 1, got 0")])
+def test_sizes_have_the_bounds_of_the_eval_config(sizes, message):
+  """The bounds of ``config.eval`` (lbvae.evaluation.settings.LOWEST), in one line."""
+  with pytest.raises(errors.ConfigError, match=re.escape(message)):
     samples.draw_indices(0, *sizes)
 
 

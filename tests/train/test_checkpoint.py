@@ -14,6 +14,7 @@ import glob
 import os
 import shutil
 
+import flax.struct
 import jax
 import numpy as np
 import pytest
@@ -176,3 +177,35 @@ def test_only_finalized_checkpoints_count_on_disk_and_in_a_bucket(tmp_path, buck
   assert checkpoint.finalized_steps(remote) == [2]
   assert checkpoint.finalized_steps(f"{bucket}/phase2/checkpoints") == []
   assert eval_checkpoints.any_checkpoint(bucket)
+
+
+
+@flax.struct.dataclass
+class _Strengths:
+  """Two fields of a grid state, one of them stored under another name."""
+  step: jax.Array
+  strength: jax.Array
+
+
+def test_the_strength_is_stored_under_its_0_1_0_name(tmp_path):
+  """A state's ``strength`` is ``beta`` on disk (checkpoint.DISK_NAMES): a tree
+  stored with ``beta``, as lbvae 0.1.0 stored every state, restores into a state,
+  and a state is stored as 0.1.0 stored it."""
+  directory = str(tmp_path / "checkpoints")
+  ckpts = checkpoint.PhaseCheckpoints(directory)
+  old = {"step": np.full((3,), 7, np.int32),
+         "beta": np.asarray([1.0, 4.0, 16.0], np.float32)}
+  ckpts.save(2, old, {"step": 2})
+  abstract = _Strengths(step=jax.ShapeDtypeStruct((3,), np.int32),
+                        strength=jax.ShapeDtypeStruct((3,), np.float32))
+  assert ckpts.stored_fields(2) == {"step", "strength"}
+  state, meta = ckpts.restore(2, abstract)
+  assert isinstance(state, _Strengths) and meta == {"step": 2}
+  np.testing.assert_array_equal(np.asarray(state.strength), old["beta"])
+  np.testing.assert_array_equal(np.asarray(state.step), old["step"])
+  ckpts.save(4, state, {"step": 4})
+  back, _ = ckpts.restore(4, {k: jax.ShapeDtypeStruct((3,), v.dtype)
+                              for k, v in old.items()})
+  ckpts.close()
+  assert sorted(back) == ["beta", "step"]
+  np.testing.assert_array_equal(np.asarray(back["beta"]), old["beta"])

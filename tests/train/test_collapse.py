@@ -37,6 +37,27 @@ def stack(*trees):
   return jax.tree.map(lambda *a: jnp.stack(a), *trees)
 
 
+def test_the_probe_owns_its_config_group():
+  import re
+  from lbvae import errors
+  from lbvae.train import config as config_lib
+  c = config_lib.defaults()
+  assert c.collapse.to_dict() == collapse.probe_defaults().to_dict()
+  collapse.check_probe(c)
+  for field, lo in collapse.PROBE_LOWEST.items():
+    c = config_lib.defaults()
+    c.collapse[field] = lo - 1
+    message = f"config.collapse.{field} must be an integer >= {lo}, got {lo - 1}"
+    for check in (collapse.check_probe, config_lib.validate):
+      with pytest.raises(errors.ConfigError, match=re.escape(message)):
+        check(c)
+  c = config_lib.defaults()
+  c.collapse.active_threshold = -0.5
+  with pytest.raises(errors.ConfigError, match=re.escape(
+      "config.collapse.active_threshold must be >= 0, got -0.5")):
+    collapse.check_probe(c)
+
+
 def test_sample_is_stratified_and_fixed(probe, model, dsprites):
   for j, k in enumerate(dsprites.factor_sizes):
     counts = np.bincount(probe.factors[:, j], minlength=k)

@@ -109,7 +109,7 @@ def test_grid_step_equals_each_model_alone(request, runners, strategy, keys, mem
 def test_one_compilation_serves_other_weights(runners, initial, keys, members):
   runner = runners["vmap"]
   traces = runner.traces
-  other = initial.replace(beta=jnp.asarray([0.5, 2.0, 32.0, 4.0]),
+  other = initial.replace(strength=jnp.asarray([0.5, 2.0, 32.0, 4.0]),
                           lam=jnp.asarray([0.0, 2.0, 4.0, 8.0]))
   out = run_in_chunks(runner, other, keys, members)
   assert runner.traces == traces          # no retrace for new β and λ values

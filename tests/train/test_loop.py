@@ -344,7 +344,7 @@ def test_a_checkpoint_from_before_objectives_resumes(uninterrupted, tmp_path):
   ckpts = checkpoint.PhaseCheckpoints(paths.checkpoints(1))
   state, meta = ckpts.restore(2, abstract)
   old = {f: getattr(state, f) for f in (
-      "params", "opt_state", "step", "rng", "beta", "lam", "seed", "window_count",
+      "params", "opt_state", "step", "rng", "strength", "lam", "seed", "window_count",
       "log_sums", "log_count", "healthy", "frozen_step")}
   old["window"] = state.window[..., :3]
   ckpts.close()

@@ -1,6 +1,7 @@
 """Train state, grids of members, and the phase-1 -> phase-2 hand-over."""
 
 import dataclasses
+import re
 
 import jax
 import jax.numpy as jnp
@@ -16,16 +17,37 @@ from lbvae.train import state as state_lib
 
 def test_phase_grids_are_beta_major_with_parents():
   g1 = members_lib.phase1_grid((1.0, 4.0), 2)
-  assert [(m.beta, m.seed) for m in g1] == [(1, 0), (1, 1), (4, 0), (4, 1)]
+  assert [(m.strength, m.seed) for m in g1] == [(1, 0), (1, 1), (4, 0), (4, 1)]
   g2 = members_lib.phase2_grid((1.0, 4.0), (0.0, 2.0), 2)
   assert len(g2) == 8
   for m in g2:
     parent = g1[m.parent]
-    assert (parent.beta, parent.seed) == (m.beta, m.seed)
+    assert (parent.strength, parent.seed) == (m.strength, m.seed)
   assert [m.lam for m in g2[:4]] == [0.0, 0.0, 2.0, 2.0]
   np.testing.assert_array_equal(members_lib.parents(g2), [0, 1, 0, 1, 2, 3, 2, 3])
   with pytest.raises(ValueError):
     members_lib.parents(g1)
+
+
+def test_init_grid_and_config_share_the_weight_bounds(model, tx):
+  """One check (members.check_weights): a sweep config refuses repeated weights, a
+  library grid may hold them; both refuse the same values in the same words."""
+  from lbvae.train import config as config_lib
+  state, grid = state_lib.init_grid(model, tx, betas=(4.0, 4.0), window=2)
+  assert [m.seed for m in grid] == [0, 0] and state.window.shape[0] == 2
+  for betas, message in (((1.0, -4.0), "must hold finite values >= 0, got -4.0"),
+                         ((), "is empty: the grid needs at least one beta")):
+    with pytest.raises(errors.ConfigError, match="^betas " + re.escape(message)):
+      state_lib.init_grid(model, tx, betas=betas)
+    c = config_lib.defaults()
+    c.betas = betas
+    with pytest.raises(errors.ConfigError, match="^config.betas " + re.escape(message)):
+      config_lib.validate(c)
+  c = config_lib.defaults()
+  c.lambdas = (0.0, 2.0, 2.0)
+  with pytest.raises(errors.ConfigError, match=re.escape(
+      "config.lambdas has repeated values: (0.0, 2.0, 2.0)")):
+    config_lib.validate(c)
 
 
 def test_seed_keys_are_distinct_streams():
@@ -45,7 +67,7 @@ def test_members_of_a_seed_share_their_initial_parameters(model, tx):
   np.testing.assert_array_equal(kernel[0], kernel[2])     # seed 0, β = 1 and 4
   np.testing.assert_array_equal(kernel[1], kernel[3])
   assert not np.array_equal(kernel[0], kernel[1])
-  np.testing.assert_array_equal(np.asarray(s.beta), [1, 1, 4, 4])
+  np.testing.assert_array_equal(np.asarray(s.strength), [1, 1, 4, 4])
   np.testing.assert_array_equal(np.asarray(s.step), 0)
   assert s.window.shape == (4, 3, 4)        # 3 steps of (nll, kl, l2, loss)
   abstract = state_lib.abstract_state(model, tx, grid, keys, window=3)

@@ -1,0 +1,77 @@
+"""The ``eval`` group of a config: the evaluation pass's defaults and bounds.
+
+The pass of arXiv 2602.09277, §4 (docs/method.md): 10 000 train + 5 000 test images
+per seed, 20 bins, the FactorVAE score and the posterior-aware MI. The sweep config
+holds this group (``lbvae.train.config.defaults``) and checks it with :func:`check`;
+the pass fills what an older workdir lacks and keys its cache by
+:func:`cache_settings`.
+
+Synopsis::
+
+    config.eval = settings.defaults()
+    settings.check(config)                # raises lbvae.errors.ConfigError
+"""
+
+from __future__ import annotations
+
+import ml_collections
+
+from lbvae import errors
+
+# The smallest value of each field; FactorVAE votes are 0 (no score) or >= 3.
+LOWEST = {"num_train": 2, "num_test": 1, "num_bins": 2, "batch_size": 1,
+          "factor_vae_votes": 0, "factor_vae_batch": 2, "posterior_samples": 0}
+
+
+def defaults() -> ml_collections.ConfigDict:
+  """The ``eval`` group at the settings of docs/method.md §4."""
+  return ml_collections.ConfigDict({
+      "num_train": 10_000,        # images per seed that fit the bins and classifiers
+      "num_test": 5_000,          # images per seed that are scored (held-out NLL too)
+      "num_bins": 20,             # bins of the plug-in MI (MIG, I_m)
+      "batch_size": 500,          # images per encoder call (at most 128 on CPU)
+      "factor_vae_votes": 200,    # FactorVAE score (Kim & Mnih 2018): votes; 0: none
+      "factor_vae_batch": 64,     # images per vote
+      "posterior_samples": 2_400,  # stratified images, posterior-aware MI; 0: none
+  })
+
+
+def require_lowest(name: str, field: str, value) -> None:
+  """Raises :class:`lbvae.errors.ConfigError` unless ``value`` is an integer at least
+  ``LOWEST[field]``; the message calls it ``name``."""
+  lo = LOWEST[field]
+  errors.require(isinstance(value, int) and not isinstance(value, bool) and value >= lo,
+                 f"{name} must be an integer >= {lo}, got {value!r}")
+
+
+def check(config) -> None:
+  """Raises :class:`lbvae.errors.ConfigError` on an ``eval.*`` field below
+  :data:`LOWEST` (fields the config lacks are not checked)."""
+  ev = config.get("eval") or {}
+  for field in LOWEST:
+    if field in ev:
+      require_lowest(f"config.eval.{field}", field, ev[field])
+  errors.require(ev.get("factor_vae_votes", 0) not in (1, 2),
+                 "config.eval.factor_vae_votes must be 0 (no FactorVAE score) or "
+                 f">= 3, got {ev.get('factor_vae_votes')!r}")
+
+
+def cache_settings(config) -> dict:
+  """What a cached model's scores must have been computed with (checked first).
+
+  Args:
+    config: a config with every ``eval`` field and ``dataset.name``/``.source``.
+  """
+  check(config)
+  ev = config.eval
+  return {"num_train": int(ev.num_train), "num_test": int(ev.num_test),
+          "num_bins": int(ev.num_bins),
+          "factor_vae_votes": int(ev.factor_vae_votes),
+          "factor_vae_batch": int(ev.factor_vae_batch),
+          "posterior_samples": int(ev.posterior_samples),
+          "dataset": str(config.dataset.name), "source": str(config.dataset.source),
+          # How the held-out NLL decodes (see lbvae.evaluation.encode); a change of
+          # method must not be served from an old cache.
+          "heldout_nll": "one reparameterised sample per image",
+          # dci_*: disentanglement_lib's trees; the LASSO's numbers are dci_lasso_*.
+          "dci": "gradient-boosted trees, LightGBM"}
