@@ -9,9 +9,8 @@ Modules:
 * :mod:`~lbvae.evaluation.store` -- output layout and the per-model cache;
 * :mod:`~lbvae.evaluation.tables`, :mod:`~lbvae.evaluation.figures`,
   :mod:`~lbvae.evaluation.report` -- CSVs, PNGs and the Markdown page;
-* :mod:`~lbvae.evaluation.selection` (maths), :mod:`~lbvae.evaluation.result_views`
-  (files and report section), :mod:`~lbvae.evaluation.selection_figures`,
-  :mod:`~lbvae.evaluation.selection_page` -- choosing (β, λ): % change against the
+* :mod:`~lbvae.evaluation.selection` (maths), :mod:`~lbvae.evaluation.selection_views`
+  (figures, page, CSVs and report section) -- choosing (β, λ): % change against the
   baseline, the NLL–MIG Pareto front, augmented Tchebycheff scalarisation;
 * :mod:`~lbvae.evaluation.runner` -- the pass itself;
 * :mod:`~lbvae.evaluation.model_codes` -- a workdir's models as arrays (codes,

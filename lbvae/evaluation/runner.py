@@ -43,8 +43,8 @@ from lbvae.evaluation import compute
 from lbvae.evaluation import outputs
 from lbvae.evaluation import published
 from lbvae.evaluation import report
-from lbvae.evaluation import result_views
 from lbvae.evaluation import samples as samples_lib
+from lbvae.evaluation import selection_views
 from lbvae.evaluation import store
 from lbvae.evaluation import tables
 from lbvae.train import config as config_lib
@@ -324,7 +324,7 @@ def _evaluate_locked(workdir: str, config, settings, log, progress,
   by_phase = {p: [r for r in summary if int(r["phase"]) == p]
               for p in sorted({int(r["phase"]) for r in summary})}
   overview = outputs.phase_figures(rows, by_phase, mi, paths, ds.factor_names)
-  sections = [(result_views.TITLE, result_views.write(by_phase.get(2), paths))]
+  sections = [(selection_views.TITLE, selection_views.write(by_phase.get(2), paths))]
   if released is not None:
     sections.append(published.section(rows,
                                       data_note=published.data_note(config, ds)))

@@ -17,7 +17,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from lbvae.evaluation import result_views
+from lbvae.evaluation import selection_views
 from lbvae.evaluation import figures
 from lbvae.evaluation import selection
 from lbvae.evaluation import store
@@ -45,7 +45,7 @@ def make_summary(cells=None, overrides=None):
 def write(tmp_path, summary):
   """(the section's Markdown text, the output files)."""
   paths = store.Paths(str(tmp_path))
-  return "\n".join(result_views.write(summary, paths)), result_views.files(paths)
+  return "\n".join(selection_views.write(summary, paths)), selection_views.output_files(paths)
 
 
 class _Scripts(html.parser.HTMLParser):
