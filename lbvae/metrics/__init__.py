@@ -13,7 +13,8 @@ One module per metric, each citing its paper:
 - :mod:`~lbvae.metrics.dci` — DCI (Eastwood & Williams, 2018) with disentanglement_lib's
   gradient-boosted trees (LightGBM, on the host); :mod:`~lbvae.metrics.dci_lasso`
   — E&W's LASSO variant in JAX;
-- :mod:`~lbvae.metrics.factor_vae` — the FactorVAE score (Kim & Mnih, 2018);
+- :mod:`~lbvae.metrics.majority_vote` — the FactorVAE score (Kim & Mnih, 2018), a
+  majority-vote classifier's accuracy;
 - :mod:`~lbvae.metrics.suite` — :func:`all_metrics`, every jit-able score at once.
 
 One calling convention: codes first, then factor classes, hyper-parameters keyword-only::
@@ -41,10 +42,10 @@ from lbvae.metrics.dci import dci
 from lbvae.metrics.dci import disentanglement_completeness
 from lbvae.metrics.dci import tree_importance
 from lbvae.metrics.dci_lasso import dci_lasso
-from lbvae.metrics.factor_vae import factor_vae_inputs
-from lbvae.metrics.factor_vae import factor_vae_score
 from lbvae.metrics.best_assignment import im
 from lbvae.metrics.best_assignment import im_from_mutual_info
+from lbvae.metrics.majority_vote import factor_vae_inputs
+from lbvae.metrics.majority_vote import factor_vae_score
 from lbvae.metrics.mutual_info_gap import mig
 from lbvae.metrics.mutual_info_gap import mig_from_mutual_info
 from lbvae.metrics.mutual_info_gap import top_two_gaps

@@ -2,8 +2,8 @@
 
 Synopsis::
 
-    from lbvae.linear import report
-    report.reproduce(config, workdir)     # validate, solve (float64), write
+    from lbvae.linear import experiment
+    experiment.reproduce(config, workdir)     # validate, solve (float64), write
 
 Files written into ``workdir`` (see ``configs/linear.py`` for the fields):
 
@@ -19,7 +19,7 @@ Files written into ``workdir`` (see ``configs/linear.py`` for the fields):
 Everything is written to a staging folder inside ``workdir`` and moved into place
 only when all of it exists, so a failing run never loses or overwrites earlier files.
 While it runs, :func:`reproduce` keeps finished solves and the gradient solver's state
-in ``workdir/progress/`` (:mod:`lbvae.linear.progress`): the same command started
+in ``workdir/progress/`` (:mod:`lbvae.linear.resume`): the same command started
 again continues where a stopped run left off, and the folder is removed once the
 results are written.
 
@@ -45,8 +45,8 @@ from lbvae import errors
 from lbvae import files
 from lbvae.linear import plots
 from lbvae.linear import problem as problem_lib
-from lbvae.linear import progress as progress_lib
 from lbvae.linear import protocol
+from lbvae.linear import resume
 
 
 def _write_csv(path: str, columns: Sequence[str],
@@ -114,14 +114,14 @@ def reproduce(config, workdir: str, *, progress: bool = True) -> protocol.Result
   """Validates ``config``, runs the protocol in float64, writes into ``workdir``.
 
   A run stopped part way is continued from ``workdir/progress/`` by calling this
-  again with the same config (see :mod:`lbvae.linear.progress`).
+  again with the same config (see :mod:`lbvae.linear.resume`).
   """
   protocol.validate(config)
   check_workdir(workdir)
   with jax.enable_x64(True):
     if config.problem:  # Fail on a bad file before any solving starts.
       problem_lib.load(config.problem, default_noise_var=float(config.noise_var))
-    store = progress_lib.Store(os.path.join(workdir, PROGRESS_FOLDER), config)
+    store = resume.Store(os.path.join(workdir, PROGRESS_FOLDER), config)
     results = protocol.run(config, progress=progress, store=store)
   write(results, config, workdir)
   store.clear()
