@@ -49,14 +49,6 @@ from lbvae.linear import protocol
 from lbvae.linear import resume
 
 
-def _write_csv(path: str, columns: Sequence[str],
-               rows: Sequence[dict[str, Any]]) -> None:
-  with open(path, "w", newline="") as f:
-    writer = csv.DictWriter(f, fieldnames=list(columns), extrasaction="raise")
-    writer.writeheader()
-    writer.writerows(rows)
-
-
 def check_workdir(workdir: str) -> None:
   """Raises errors.Error unless ``workdir`` is (or can become) a writable local
   folder (the results are staged beside it and renamed into place)."""
@@ -76,10 +68,12 @@ def write(results: protocol.Results, config, workdir: str) -> list[str]:
   staging = tempfile.mkdtemp(prefix=".staging-", dir=workdir)
   try:
     join = lambda name: os.path.join(staging, name)
-    _write_csv(join("summary.csv"), protocol.SUMMARY_COLUMNS, results.summary)
-    _write_csv(join("per_init.csv"), protocol.PER_INIT_COLUMNS, results.per_init)
-    _write_csv(join("contraction.csv"), protocol.CONTRACTION_COLUMNS,
-               results.contraction)
+    # Bools as True/False, as read_per_init reads them back.
+    for name, columns, rows in (
+        ("summary.csv", protocol.SUMMARY_COLUMNS, results.summary),
+        ("per_init.csv", protocol.PER_INIT_COLUMNS, results.per_init),
+        ("contraction.csv", protocol.CONTRACTION_COLUMNS, results.contraction)):
+      files.write_csv(join(name), columns, rows, bools="text")
     collapse = {}
     for n, prob in results.instances.items():
       np.savez(join(f"instance_n{n}.npz"), Gamma=prob.gamma, Sigma_V=prob.sigma_v,
