@@ -138,6 +138,16 @@ def test_pareto_table_and_choices(full):
     assert f"- {w} % reconstruction weight: **{name}**" in markdown
 
 
+def test_the_page_and_the_report_explain_the_choice_in_the_same_words(full):
+  _, markdown, out = full
+  section = markdown.split("### Best (β, λ) by augmented Tchebycheff scalarisation")[1]
+  rule = section.strip().split("\n")[0]
+  assert "score = max(w·f_NLL, (1 − w)·f_MIG)" in rule
+  page = open(out["page"], encoding="utf-8").read()
+  intro = [html.unescape(p) for p in re.findall(r"<p>(.*?)</p>", page)]
+  assert any(rule in p for p in intro), (rule, intro)
+
+
 def test_page_is_self_contained_with_a_101_step_slider(full):
   summary, _, out = full
   text = open(out["page"], encoding="utf-8").read()
