@@ -37,6 +37,7 @@ from lbvae import pytrees
 from lbvae import errors
 from lbvae import files
 from lbvae import data
+from lbvae import devices
 from lbvae.evaluation import checkpoints
 from lbvae.evaluation import collapse_curves
 from lbvae.evaluation import compute
@@ -93,7 +94,7 @@ def encoder_batch(config) -> int:
   (docs/performance.md); accelerators get the configured batch.
   """
   batch = int(config.eval.batch_size)
-  return min(batch, CPU_MAX_BATCH) if jax.default_backend() == "cpu" else batch
+  return min(batch, CPU_MAX_BATCH) if devices.on_cpu() else batch
 
 
 def _settings(config) -> dict:
@@ -341,7 +342,7 @@ def _evaluate_locked(workdir: str, config, settings, log, progress,
   timing = (f"{len(rows)} models: {num_new} evaluated now, "
             f"{num_new_diverged} found diverged, {num_cached} from the cache; "
             "this pass took "
-            f"{seconds:.1f} s{per_model} on {checkpoints.device_name()}: "
+            f"{seconds:.1f} s{per_model} on {devices.device_name()}: "
             f"{clock.line()}.")
   if scored:
     timing += (f" Evaluating the {len(scored)} scored models took "
