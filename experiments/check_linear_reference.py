@@ -27,11 +27,11 @@ import tqdm
 from lbvae import cli
 from lbvae import errors
 from lbvae import files
+from lbvae.linear import experiment
 from lbvae.linear import objective
 from lbvae.linear import problem as problem_lib
 from lbvae.linear import protocol
 from lbvae.linear import reference
-from lbvae.linear import report
 from lbvae.linear import setups
 
 _CONFIG = config_flags.DEFINE_config_file("config", None, "Protocol config file.")
@@ -80,7 +80,7 @@ def main(argv):
   protocol.validate(config)
   betas = {float(b) for b in _BETAS.value}
   lams = {float(x) for x in _LAMBDAS.value}
-  rows = [r for r in report.read_per_init(_PER_INIT.value)
+  rows = [r for r in experiment.read_per_init(_PER_INIT.value)
           if r["solver"] == "fixed_point" and r["n"] == n
           and (not betas or r["beta"] in betas) and (not lams or r["lambda"] in lams)]
   errors.require(bool(rows), f"{_PER_INIT.value}: no fixed-point runs of n={n} "

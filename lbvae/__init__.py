@@ -17,6 +17,7 @@ The map (subpackages load on first use, so ``import lbvae`` is cheap):
 ``lbvae.linear``       the linear-Gaussian model: closed forms, both solvers, scores
 ``lbvae.released``     the authors' released PyTorch models, read without PyTorch
 ``lbvae.files``        atomic writes of the JSON / CSV / text files lbvae leaves
+``lbvae.devices``      the one test of "CPU or accelerator" (each CPU choice listed)
 ``lbvae.errors``       the errors lbvae raises for bad input (``lbvae.Error`` and kin)
 =====================  ==================================================================
 
@@ -40,8 +41,8 @@ from lbvae.errors import Error
 
 __version__ = "0.1.0"
 
-SUBPACKAGES = ("data", "errors", "evaluation", "files", "linear", "losses", "metrics",
-               "models", "objectives", "released", "train")
+SUBPACKAGES = ("data", "devices", "errors", "evaluation", "files", "linear", "losses",
+               "metrics", "models", "objectives", "released", "train")
 
 __all__ = ["CheckpointError", "ConfigError", "DataError", "Error", "__version__",
            *SUBPACKAGES]

@@ -14,7 +14,8 @@ where an object appears only once its upload is complete: the file is uploaded
 under its own name in one write (a rename there is a copy and a delete). Appends
 (:func:`append_text`, :func:`append_csv`) write in place on a local disk; an object
 store has no append, and there the file is read and rewritten whole. CSV values are
-formatted by :func:`format_value`: bools as 0/1, integers as themselves, floats with
+formatted by :func:`format_value`: bools as 0/1 (or ``True``/``False`` with
+``bools="text"``), integers as themselves, floats with
 full round-trip precision (``repr``) or with ``digits`` significant digits, NaN as
 ``nan``; a missing column is an empty cell.
 
@@ -163,10 +164,13 @@ def read_npz(name) -> dict[str, np.ndarray]:
     return {k: npz[k] for k in npz.files}
 
 
-def format_value(v, digits: int | None = None) -> str:
+BOOLS = ("int", "text")   # how a CSV writes bools: 1/0, or True/False
+
+
+def format_value(v, digits: int | None = None, *, bools: str = "int") -> str:
   """One CSV cell (see the module docstring); strings pass through unchanged."""
   if isinstance(v, (bool, np.bool_)):
-    return str(int(v))
+    return str(bool(v)) if bools == "text" else str(int(v))
   if isinstance(v, (int, np.integer)):
     return str(int(v))
   if isinstance(v, (float, np.floating)):
@@ -177,22 +181,26 @@ def format_value(v, digits: int | None = None) -> str:
   return str(v)
 
 
-def _cells(row: dict, columns: Sequence[str], digits: int | None) -> list[str]:
-  return [format_value(row[c], digits) if c in row else "" for c in columns]
+def _cells(row: dict, columns: Sequence[str], digits: int | None,
+           bools: str) -> list[str]:
+  return [format_value(row[c], digits, bools=bools) if c in row else ""
+          for c in columns]
 
 
-def _csv_text(rows, columns, digits, *, header: bool) -> str:
+def _csv_text(rows, columns, digits, *, header: bool, bools: str = "int") -> str:
+  if bools not in BOOLS:
+    raise ValueError(f"bools={bools!r}: expected one of {', '.join(BOOLS)}")
   buffer = io.StringIO(newline="")
   w = csv.writer(buffer)
   if header:
     w.writerow(columns)
   for r in rows:
-    w.writerow(_cells(r, columns, digits))
+    w.writerow(_cells(r, columns, digits, bools))
   return buffer.getvalue()
 
 
 def write_csv(path: str, columns: Sequence[str], rows: Iterable[dict], *,
-              digits: int | None = None) -> None:
+              digits: int | None = None, bools: str = "int") -> None:
   """Writes a whole CSV atomically.
 
   Args:
@@ -200,8 +208,9 @@ def write_csv(path: str, columns: Sequence[str], rows: Iterable[dict], *,
     columns: the header; a row's extra keys are ignored, missing ones left empty.
     rows: dicts of values (numbers, bools or strings, e.g. read back from a CSV).
     digits: significant digits of floats (None: full precision).
+    bools: ``"int"`` writes bools as 1/0, ``"text"`` as True/False.
   """
-  write_text(path, _csv_text(rows, columns, digits, header=True))
+  write_text(path, _csv_text(rows, columns, digits, header=True, bools=bools))
 
 
 def append_csv(path: str, columns: Sequence[str], rows: Iterable[dict], *,

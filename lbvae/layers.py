@@ -34,7 +34,7 @@ Arrays are NHWC float32 with HWIO kernels, as in Flax, for one model; a grid of 
 is a ``jax.vmap`` outside. Under vmap the sub-pixel convolutions fold a shared kernel into
 the batch and a shared input into the output channels; with both per member, CPU runs
 one convolution per member (XLA:CPU's default, a grouped convolution, is ~2x slower
-per model; the backend is ``jax.default_backend()`` at trace time) and other backends
+per model; :func:`lbvae.devices.on_cpu` decides, at trace time) and other backends
 keep the default. Being ``custom_vjp`` functions, the sub-pixel layers support reverse-mode
 differentiation (``jax.grad``, ``jax.vjp``) but not ``jax.jvp``.
 """
@@ -47,6 +47,8 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 from jax import lax
+
+from lbvae import devices
 
 IMPLS = ("reference", "subpixel")
 _DN = ("NHWC", "HWIO", "NHWC")
@@ -92,7 +94,7 @@ def _grid_batched(fn, fold: bool = True):
     if fold and not x_batched:
       y = wrapped(x, jnp.moveaxis(k, 0, -2).reshape(k.shape[1:-1] + (-1,)))
       return jnp.moveaxis(y.reshape(y.shape[:-1] + (axis_size, -1)), -2, 0), True
-    if jax.default_backend() == "cpu":
+    if devices.on_cpu():
       return jnp.stack([wrapped(x[g] if x_batched else x, k[g] if k_batched else k)
                         for g in range(axis_size)]), True
     return jax.vmap(fn, (0 if x_batched else None, 0 if k_batched else None))(x, k), True

@@ -144,3 +144,13 @@ def test_a_url_without_its_file_system_package_is_one_line():
     pass
   with pytest.raises(errors.ConfigError, match=r"--workdir s3://b/run: .*s3fs"):
     files.check_writable_dir("s3://b/run", what="--workdir")
+
+
+def test_bools_are_written_as_numbers_or_as_words(tmp_path):
+  rows = [{"run": 1, "converged": True}, {"run": 2, "converged": np.bool_(False)}]
+  files.write_csv(str(tmp_path / "n.csv"), ["run", "converged"], rows)
+  files.write_csv(str(tmp_path / "w.csv"), ["run", "converged"], rows, bools="text")
+  assert (tmp_path / "n.csv").read_bytes() == b"run,converged\r\n1,1\r\n2,0\r\n"
+  assert (tmp_path / "w.csv").read_bytes() == b"run,converged\r\n1,True\r\n2,False\r\n"
+  with pytest.raises(ValueError, match="bools='yes'"):
+    files.write_csv(str(tmp_path / "x.csv"), ["run"], rows, bools="yes")

@@ -1,5 +1,7 @@
 """The public names a user reaches from `import lbvae` are there, and only real ones."""
 
+import importlib
+import inspect
 import pathlib
 import subprocess
 import sys
@@ -26,6 +28,31 @@ def test_every_subpackage_is_an_attribute():
   assert issubclass(lbvae.ConfigError, lbvae.Error)
   with pytest.raises(AttributeError, match="no attribute 'nonexistent'"):
     getattr(lbvae, "nonexistent")
+
+
+def test_a_module_name_says_one_thing():
+  root = pathlib.Path(lbvae.__file__).parent
+  stems = [p.stem for p in root.rglob("*.py") if p.stem != "__init__"]
+  shared = {s for s in stems if stems.count(s) > 1}
+  # linear.published keeps its name (docs/library.md imports it).
+  assert shared <= {"published"}, shared
+
+
+def _classes(package: str) -> set[str]:
+  """The names of the classes the modules of ``package`` define."""
+  folder = pathlib.Path(lbvae.__file__).parent / package.split(".")[-1]
+  names = set()
+  for path in folder.glob("*.py"):
+    if path.stem == "__init__":
+      continue
+    module = importlib.import_module(f"{package}.{path.stem}")
+    names |= {n for n, c in inspect.getmembers(module, inspect.isclass)
+              if c.__module__ == module.__name__}
+  return names
+
+
+def test_linear_and_train_define_different_classes():
+  assert not _classes("lbvae.linear") & _classes("lbvae.train")
 
 
 def test_linear_exports_its_modules():

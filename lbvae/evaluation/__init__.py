@@ -10,9 +10,8 @@ Modules:
 * :mod:`~lbvae.evaluation.store` -- output layout and the per-model cache;
 * :mod:`~lbvae.evaluation.tables`, :mod:`~lbvae.evaluation.figures`,
   :mod:`~lbvae.evaluation.report` -- CSVs, PNGs and the Markdown page;
-* :mod:`~lbvae.evaluation.selection` (maths), :mod:`~lbvae.evaluation.result_views`
-  (files and report section), :mod:`~lbvae.evaluation.selection_figures`,
-  :mod:`~lbvae.evaluation.selection_page` -- choosing (β, λ): % change against the
+* :mod:`~lbvae.evaluation.selection` (maths), :mod:`~lbvae.evaluation.selection_views`
+  (figures, page, CSVs and report section) -- choosing (β, λ): % change against the
   baseline, the NLL–MIG Pareto front, augmented Tchebycheff scalarisation;
 * :mod:`~lbvae.evaluation.runner` -- the pass itself;
 * :mod:`~lbvae.evaluation.model_codes` -- a workdir's models as arrays (codes,
@@ -36,9 +35,8 @@ from __future__ import annotations
 from lbvae import lazy_submodules
 
 MODULES = ("checkpoints", "collapse_curves", "compute", "encode", "figures",
-           "model_codes", "outputs", "published", "report", "result_views", "runner",
-           "samples", "selection", "selection_figures", "selection_page", "settings",
-           "store", "tables")
+           "model_codes", "outputs", "published", "report", "runner", "samples",
+           "selection", "selection_views", "settings", "store", "tables")
 # The pass's entry points, each loaded with its module on first use (so importing
 # one submodule, as lbvae.train does, loads no plotting or checkpoint code).
 EXPORTS = {"ModelCodes": "model_codes", "evaluate_workdir": "runner",

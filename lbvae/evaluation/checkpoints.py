@@ -26,8 +26,6 @@ import math
 import os
 from typing import Any, Callable
 
-import jax
-
 from lbvae import errors
 from lbvae import files
 from lbvae import objectives
@@ -193,11 +191,3 @@ def find_phases(workdir: str) -> tuple[list[Phase], list[str]]:
         objective=str(grid.get("objective", "beta_vae")),
         fingerprint=checkpoint_lib.fingerprint(directory, step)))
   return phases, problems
-
-
-def device_name() -> str:
-  """The device the pass runs on, e.g. ``cpu (2 cores)`` or ``gpu (NVIDIA H200)``."""
-  dev = jax.devices()[0]
-  if dev.platform == "cpu":
-    return f"cpu ({os.cpu_count()} cores)"
-  return f"{dev.platform} ({getattr(dev, 'device_kind', dev.platform)})"

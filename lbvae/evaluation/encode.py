@@ -43,6 +43,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from lbvae import devices
 from lbvae import losses
 from lbvae import models
 from lbvae.train import state as state_lib
@@ -54,7 +55,7 @@ HELDOUT_STREAM = 0x6E6C6C  # "nll": the held-out NLL's noise stream of a seed
 
 def default_models_per_call() -> int | None:
   """1 on CPU (sequential map over models), None (all at once) elsewhere."""
-  return 1 if jax.default_backend() == "cpu" else None
+  return 1 if devices.on_cpu() else None
 
 
 def _over_models(fn, params, models_per_call):

@@ -18,12 +18,12 @@ from lbvae.evaluation import checkpoints
 from lbvae.evaluation import compute
 from lbvae.evaluation import figures
 from lbvae.evaluation import report
-from lbvae.evaluation import result_views
+from lbvae.evaluation import selection_views
 from lbvae.evaluation import store
 from lbvae.evaluation import tables
 
 # (column, label, higher is better) of the overview figures: the selection views'.
-PLOTTED = result_views.METRICS
+PLOTTED = selection_views.METRICS
 
 
 def key_of(m: dict) -> dict:

@@ -5,7 +5,7 @@ it took, problems found (missing or corrupt checkpoints, frozen members), the
 mean ± std tables per β (phase 1) and per (β, λ) (phase 2) -- grouped by training
 objective (``lbvae.objectives``; β is the objective's strength) --, the box plots
 and heat maps, further sections (the selection views of
-:mod:`lbvae.evaluation.result_views`, the collapse curves), the per-model figures of
+:mod:`lbvae.evaluation.selection_views`, the collapse curves), the per-model figures of
 the first seed inline (links to every model's), and the configuration. Image links
 are relative to the report, so the run directory can be moved or published as is.
 """

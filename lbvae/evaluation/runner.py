@@ -37,14 +37,15 @@ from lbvae import pytrees
 from lbvae import errors
 from lbvae import files
 from lbvae import data
+from lbvae import devices
 from lbvae.evaluation import checkpoints
 from lbvae.evaluation import collapse_curves
 from lbvae.evaluation import compute
 from lbvae.evaluation import outputs
 from lbvae.evaluation import published
 from lbvae.evaluation import report
-from lbvae.evaluation import result_views
 from lbvae.evaluation import samples as samples_lib
+from lbvae.evaluation import selection_views
 from lbvae.evaluation import settings as settings_lib
 from lbvae.evaluation import store
 from lbvae.evaluation import tables
@@ -93,7 +94,7 @@ def encoder_batch(config) -> int:
   (docs/performance.md); accelerators get the configured batch.
   """
   batch = int(config.eval.batch_size)
-  return min(batch, CPU_MAX_BATCH) if jax.default_backend() == "cpu" else batch
+  return min(batch, CPU_MAX_BATCH) if devices.on_cpu() else batch
 
 
 def _settings(config) -> dict:
@@ -310,7 +311,7 @@ def _evaluate_locked(workdir: str, config, settings, log, progress,
   by_phase = {p: [r for r in summary if int(r["phase"]) == p]
               for p in sorted({int(r["phase"]) for r in summary})}
   overview = outputs.phase_figures(rows, by_phase, mi, paths, ds.factor_names)
-  sections = [(result_views.TITLE, result_views.write(by_phase.get(2), paths))]
+  sections = [(selection_views.TITLE, selection_views.write(by_phase.get(2), paths))]
   if released is not None:
     sections.append(published.section(rows,
                                       data_note=published.data_note(config, ds)))
@@ -327,7 +328,7 @@ def _evaluate_locked(workdir: str, config, settings, log, progress,
   timing = (f"{len(rows)} models: {num_new} evaluated now, "
             f"{num_new_diverged} found diverged, {num_cached} from the cache; "
             "this pass took "
-            f"{seconds:.1f} s{per_model} on {checkpoints.device_name()}: "
+            f"{seconds:.1f} s{per_model} on {devices.device_name()}: "
             f"{clock.line()}.")
   if scored:
     timing += (f" Evaluating the {len(scored)} scored models took "

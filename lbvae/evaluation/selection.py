@@ -2,7 +2,7 @@
 
 Pure functions over per-cell values (one number per (β, λ) cell of phase 2, the
 mean over seeds); no file I/O. The drawing is in
-:mod:`lbvae.evaluation.selection_figures` and :mod:`lbvae.evaluation.selection_page`.
+:mod:`lbvae.evaluation.selection_views`.
 
 * :func:`percent_change` -- every cell against the same-budget baseline
   (β = 1, λ = 0 of phase 2): ``100 (v - b) / |b|``;

@@ -16,9 +16,10 @@ Modules:
 - ``spd``: inverse, log-determinant, top eigenvalue of small SPD matrices, in jnp;
 - ``scores``: cov(X, V), squared correlations, SAP, Gaussian MI, I_m, I(X;Y), ||B||_2;
 - ``protocol``: the published grid, both solvers, per-init scores and summaries;
-- ``progress``: finished solves and the gradient solver's state kept on disk, so
+- ``resume``: finished solves and the gradient solver's state kept on disk, so
   that a stopped run continues where it left off;
-- ``report``, ``plots``: CSV/JSON files and figures of a run;
+- ``experiment``, ``plots``: a whole run (validate, solve, write its CSV/JSON files)
+  and its figures;
 - ``reference``, ``bench``: the published fixed-point loop in NumPy, and timings.
 
 All maths runs in float64: wrap calls in ``with jax.enable_x64(True):`` (the
@@ -38,9 +39,9 @@ from __future__ import annotations
 
 from lbvae import lazy_submodules
 
-MODULES = ("bench", "contraction", "factored", "fixed_point", "gradient", "init",
-           "lanes", "objective", "plots", "problem", "progress", "protocol",
-           "published", "reference", "report", "scores", "setups", "spd")
+MODULES = ("bench", "contraction", "experiment", "factored", "fixed_point", "gradient",
+           "init", "lanes", "objective", "plots", "problem", "protocol", "published",
+           "reference", "resume", "scores", "setups", "spd")
 
 __all__ = list(MODULES)
 

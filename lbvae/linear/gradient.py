@@ -58,7 +58,7 @@ class Settings(NamedTuple):
   jitter: float = 5e-5
 
 
-class TrainState(NamedTuple):
+class AdamWState(NamedTuple):
   """State of one run (a pytree; a grid stacks it on a leading axis).
 
   Attributes:
@@ -101,13 +101,13 @@ def clip_group(grads, max_norm: float):
 
 
 def init_state(p0: init_lib.CholeskyParams, beta, lam,
-               settings: Settings) -> TrainState:
+               settings: Settings) -> AdamWState:
   """Training state of one run from its start ``p0`` (L's cut to lower triangles)."""
   del settings  # the state does not depend on it; kept for a uniform signature
   dtype = p0.A.dtype
   p0 = p0._replace(l_z=jnp.tril(p0.l_z), l_w=jnp.tril(p0.l_w))
   zeros = jax.tree.map(jnp.zeros_like, p0)
-  return TrainState(p0, zeros, zeros, p0, jnp.asarray(jnp.inf, dtype),
+  return AdamWState(p0, zeros, zeros, p0, jnp.asarray(jnp.inf, dtype),
                     jnp.asarray(jnp.nan, dtype), jnp.asarray(beta, dtype),
                     jnp.asarray(lam, dtype), jnp.zeros((), jnp.int32))
 
@@ -123,8 +123,8 @@ def _adamw(p, g, m, v, t, s: Settings):
   return p - (s.learning_rate / bias1) * (m / denom), m, v
 
 
-def train_step(state: TrainState, prob: problem_lib.Problem,
-               settings: Settings) -> TrainState:
+def train_step(state: AdamWState, prob: problem_lib.Problem,
+               settings: Settings) -> AdamWState:
   """One clipped AdamW step of one run; remembers the pre-step iterate if best."""
   out = factored.value_and_grad(state.params, prob, beta=state.beta, lam=state.lam,
                                 jitter=settings.jitter)
@@ -138,14 +138,14 @@ def train_step(state: TrainState, prob: problem_lib.Problem,
   pick = lambda i: init_lib.CholeskyParams(*(x[i] for x in new))
   better = out.loss < state.best_loss  # NaN never counts as better.
   best = jax.tree.map(lambda a, b: jnp.where(better, a, b), state.params, state.best)
-  return TrainState(pick(0), pick(1), pick(2), best,
+  return AdamWState(pick(0), pick(1), pick(2), best,
                     jnp.where(better, out.loss, state.best_loss),
                     jnp.where(better, out.recon, state.best_recon),
                     state.beta, state.lam, state.step + 1)
 
 
 def init_grid(p0: init_lib.CholeskyParams, betas: jax.Array, lams: jax.Array,
-              settings: Settings) -> TrainState:
+              settings: Settings) -> AdamWState:
   """States of every (cell, init) run, cell-major: leading axis C * I.
 
   Args:
@@ -167,8 +167,8 @@ def init_grid(p0: init_lib.CholeskyParams, betas: jax.Array, lams: jax.Array,
 
 
 @functools.partial(jax.jit, static_argnames=("settings", "num_steps", "chunk"))
-def run_part(state: TrainState, prob: problem_lib.Problem, settings: Settings,
-             num_steps: int, chunk: int) -> TrainState:
+def run_part(state: AdamWState, prob: problem_lib.Problem, settings: Settings,
+             num_steps: int, chunk: int) -> AdamWState:
   """``num_steps`` steps of every run of ``state`` (leading axis a multiple of chunk).
 
   Chunks of ``chunk`` runs go one after another (``lax.map``); each takes all its
@@ -191,17 +191,17 @@ class Split(NamedTuple):
   """A grid's runs laid out for :func:`advance`: one part per host thread.
 
   Attributes:
-    parts: one :class:`TrainState` per host thread, each padded (with copies of
+    parts: one :class:`AdamWState` per host thread, each padded (with copies of
       the first run) to a multiple of ``chunk`` runs.
     runs: the number of real runs (the padding comes last).
     chunk: runs advanced together in one vmapped step.
   """
-  parts: tuple[TrainState, ...]
+  parts: tuple[AdamWState, ...]
   runs: int
   chunk: int
 
 
-def split(state: TrainState, *, chunk: int = 25, num_threads: int = 1) -> Split:
+def split(state: AdamWState, *, chunk: int = 25, num_threads: int = 1) -> Split:
   """Lays the runs of ``state`` out over ``num_threads`` parts of chunks.
 
   Args:
@@ -235,13 +235,13 @@ def advance(layout: Split, prob: problem_lib.Problem, settings: Settings,
   return layout._replace(parts=tuple(outs))
 
 
-def join(layout: Split) -> TrainState:
+def join(layout: Split) -> AdamWState:
   """The runs of ``layout`` as one state (padding removed)."""
   return jax.tree.map(lambda *xs: jnp.concatenate(xs)[:layout.runs], *layout.parts)
 
 
-def run(state: TrainState, prob: problem_lib.Problem, settings: Settings,
-        num_steps: int, *, chunk: int = 25, num_threads: int = 1) -> TrainState:
+def run(state: AdamWState, prob: problem_lib.Problem, settings: Settings,
+        num_steps: int, *, chunk: int = 25, num_threads: int = 1) -> AdamWState:
   """``num_steps`` steps of every run: :func:`split`, :func:`advance`, :func:`join`.
 
   A caller that takes many calls of steps (the protocol, the benchmark) splits
@@ -267,7 +267,7 @@ def run(state: TrainState, prob: problem_lib.Problem, settings: Settings,
                       settings, num_steps))
 
 
-def best_params(state: TrainState,
+def best_params(state: AdamWState,
                 settings: Settings) -> tuple[objective.Params, jax.Array]:
   """The reported iterate of every run: the lowest loss seen before an update.
 

@@ -11,9 +11,9 @@ For each instance (one per n in ``config.n_values``, or the ``config.problem``
 file) and each solver, every (beta, lambda) cell is solved from the same
 ``num_inits`` random starts in one compiled, vectorised call; the final models are
 scored in closed form (R, K, D, SAP, I_m, I(X;Y), ||B||_2). Given a
-:class:`progress.Store`, finished solves and the gradient solver's state are kept
-there and picked up again by a later call (:mod:`lbvae.linear.progress`); otherwise
-no file I/O here except reading the problem file. :mod:`lbvae.linear.report`
+:class:`resume.Store`, finished solves and the gradient solver's state are kept
+there and picked up again by a later call (:mod:`lbvae.linear.resume`); otherwise
+no file I/O here except reading the problem file. :mod:`lbvae.linear.experiment`
 writes the results. Callers run this under ``jax.enable_x64(True)`` (the solvers
 need float64).
 """
@@ -36,7 +36,7 @@ from lbvae.linear import gradient
 from lbvae.linear import scores
 from lbvae.linear import objective
 from lbvae.linear import problem as problem_lib
-from lbvae.linear import progress as progress_lib
+from lbvae.linear import resume
 from lbvae.linear import setups
 
 SOLVERS = ("fixed_point", "gradient")
@@ -211,7 +211,7 @@ def gradient_layout(config, n: int) -> dict[str, int]:
 
 
 def solve_gradient(config, setup: setups.Setup, betas, lams, *,
-                   progress: bool = True, store: progress_lib.Store | None = None):
+                   progress: bool = True, store: resume.Store | None = None):
   """All cells x inits with the gradient solver.
 
   With ``store``, the solver's state is saved there every
@@ -316,7 +316,7 @@ def _params_like(runs: int, n: int, m: int) -> objective.Params:
 
 
 def run(config, *, progress: bool = True,
-        store: progress_lib.Store | None = None) -> Results:
+        store: resume.Store | None = None) -> Results:
   """Runs the whole protocol; call after :func:`validate`, under x64.
 
   Args:

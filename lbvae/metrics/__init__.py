@@ -6,7 +6,7 @@ MI matrix, factor entropies), :mod:`~lbvae.metrics.mutual_info_gap` (MIG),
 :mod:`~lbvae.metrics.linear_svm`), :mod:`~lbvae.metrics.best_assignment` (I_m),
 :mod:`~lbvae.metrics.posterior_mi` (MI of z ~ q(z|x), its MIG and I_m),
 :mod:`~lbvae.metrics.dci` (DCI with gradient-boosted trees, on the host) and
-:mod:`~lbvae.metrics.dci_lasso` (its LASSO variant), :mod:`~lbvae.metrics.factor_vae`
+:mod:`~lbvae.metrics.dci_lasso` (its LASSO variant), :mod:`~lbvae.metrics.majority_vote`
 (the FactorVAE score), :mod:`~lbvae.metrics.suite` (:func:`all_metrics`, every jit-able
 score at once). One calling convention: codes float[N, L], then factors int[N, F] (class
 indices in [0, factor_sizes[j]); else :class:`lbvae.errors.DataError`), hyper-parameters
@@ -23,10 +23,10 @@ from lbvae.metrics.dci import dci
 from lbvae.metrics.dci import disentanglement_completeness
 from lbvae.metrics.dci import tree_importance
 from lbvae.metrics.dci_lasso import dci_lasso
-from lbvae.metrics.factor_vae import factor_vae_inputs
-from lbvae.metrics.factor_vae import factor_vae_score
 from lbvae.metrics.best_assignment import im
 from lbvae.metrics.best_assignment import im_from_mutual_info
+from lbvae.metrics.majority_vote import factor_vae_inputs
+from lbvae.metrics.majority_vote import factor_vae_score
 from lbvae.metrics.mutual_info_gap import mig
 from lbvae.metrics.mutual_info_gap import mig_from_mutual_info
 from lbvae.metrics.mutual_info_gap import top_two_gaps

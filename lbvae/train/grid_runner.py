@@ -51,6 +51,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
+from lbvae import devices
 from lbvae import pytrees
 from lbvae.train import sharding
 from lbvae.train import state as state_lib
@@ -65,14 +66,13 @@ def resolve_strategy(strategy: str, backend: str | None = None,
 
   Args:
     strategy: a name of :data:`STRATEGIES`.
-    backend: the JAX backend (default: ``jax.default_backend()``).
+    backend: the JAX backend (default: the current one, :func:`lbvae.devices.on_cpu`).
     num_devices: devices the grid is placed on.
     impl: the model's (resolved) layer formulation, "subpixel" or "reference".
   """
   if strategy != "auto":
     return strategy
-  cpu = (backend or jax.default_backend()) == "cpu"
-  if not cpu or num_devices > 1:
+  if not devices.on_cpu(backend) or num_devices > 1:
     return "vmap"
   return "map" if impl == "subpixel" else "loop"
 
@@ -148,7 +148,7 @@ class GridRunner:
     self.prefetch_depth = prefetch_depth
     self.traces = 0
     self._grid_step = lift(train_step, self.strategy, map_batch_size)
-    self._unroll = jax.default_backend() == "cpu" and impl == "reference"
+    self._unroll = devices.on_cpu() and impl == "reference"
     # Where the grid lives: the state sharded over the mesh's grid axis (device 0
     # for ``loop``), everything else replicated. Fixing the shardings here keeps one
     # compilation whether an input array is fresh, restored from a checkpoint or the

@@ -39,6 +39,7 @@ import numpy as np
 import optax
 
 from lbvae import pytrees
+from lbvae import devices
 from lbvae import errors
 from lbvae import models
 from lbvae import objectives as objectives_lib
@@ -140,7 +141,7 @@ def resolve_impl(model_impl: str) -> str:
   """
   if model_impl != "auto":
     return model_impl
-  return "subpixel" if jax.default_backend() == "cpu" else "reference"
+  return "subpixel" if devices.on_cpu() else "reference"
 
 
 def make_optimizer(config) -> optax.GradientTransformation:

@@ -20,12 +20,11 @@ from lbvae.evaluation import collapse_curves
 from lbvae.evaluation import figures
 from lbvae.evaluation import outputs
 from lbvae.evaluation import selection
-from lbvae.evaluation import selection_figures
-from lbvae.evaluation import selection_page
+from lbvae.evaluation import selection_views
 from lbvae.evaluation import tables
 from lbvae.linear import plots
 
-from tests.evaluation import test_result_views
+from tests.evaluation import test_selection_views
 
 FACTORS = ("shape", "scale", "orientation", "position_x", "position_y")
 LATENTS = 10
@@ -125,11 +124,11 @@ def test_every_report_figure_has_readable_text(tmp_path, saved):
                          range(LATENTS), [f"z{i}" for i in range(LATENTS)],
                          np.linspace(-2, 2, 7), str(tmp_path / "trav.png"), "trav")
   collapse_curves.draw(collapse_rows(), str(tmp_path / "collapse.png"), threshold=0.01)
-  cells = selection.cells_from_summary(test_result_views.make_summary(),
+  cells = selection.cells_from_summary(test_selection_views.make_summary(),
                                        ("nll", "mig", "sap", "im"))
   front = selection.pareto_front(cells.mean["nll"], cells.mean["mig"])
-  selection_figures.pareto_scatter(cells, "nll", "mig", front,
-                                   str(tmp_path / "pareto.png"), nll_label="NLL")
+  selection_views.pareto_scatter(cells, "nll", "mig", front,
+                                 str(tmp_path / "pareto.png"), nll_label="NLL")
   names = ["box", "heat", "mi", "recon", "trav", "collapse", "pareto"]
   assert len(saved) == len(names)
   for fig, name in zip(saved, names):
@@ -137,7 +136,7 @@ def test_every_report_figure_has_readable_text(tmp_path, saved):
 
 
 def test_the_selection_views_have_readable_text(tmp_path, saved):
-  test_result_views.write(tmp_path, test_result_views.make_summary())
+  test_selection_views.write(tmp_path, test_selection_views.make_summary())
   assert len(saved) == 3        # % change, Pareto, Tchebycheff
   for fig, name in zip(saved, ("percent_change", "pareto", "tchebycheff")):
     assert_readable(fig, str(tmp_path / "eval" / "figures" / f"phase2_{name}.png"))
@@ -160,10 +159,10 @@ def test_the_best_cell_is_the_brightest_in_every_quality_map(tmp_path, saved):
   bars = [ax for ax in fig.axes if ax.get_label() == "<colorbar>"]
   assert all(figures.BETTER in ax.get_ylabel() for ax in bars)
 
-  cells = selection.cells_from_summary(test_result_views.make_summary(), ("nll", "mig"))
+  cells = selection.cells_from_summary(test_selection_views.make_summary(), ("nll", "mig"))
   scores = {p: np.linspace(0.9, 0.0, len(cells)) + 0.01 * p for p in (10, 50)}
-  selection_figures.tchebycheff_maps(cells, scores, {10: 8, 50: 8},
-                                     str(tmp_path / "tch.png"))
+  selection_views.tchebycheff_maps(cells, scores, {10: 8, 50: 8},
+                                   str(tmp_path / "tch.png"))
   ax = saved[-1].axes[0]
   bright = cell_brightness(ax)
   assert np.unravel_index(np.argmax(bright), bright.shape) == cells.position(8)
@@ -244,12 +243,12 @@ def test_collapse_lines_stay_visible_when_equal(tmp_path, saved):
 
 def test_pareto_labels_do_not_overlap_and_the_legend_matches(tmp_path, saved):
   overrides = {(1, 0): {"nll": 98.0, "mig": 0.066}, (1, 4): {"nll": 98.0, "mig": 0.068}}
-  summary = test_result_views.make_summary(
+  summary = test_selection_views.make_summary(
       cells=[(1, 0), (1, 4), (4, 0), (4, 4)], overrides=overrides)
   cells = selection.cells_from_summary(summary, ("nll", "mig"))
   front = np.asarray([False, True, False, False])
-  selection_figures.pareto_scatter(cells, "nll", "mig", front, str(tmp_path / "p.png"),
-                                   nll_label="NLL")
+  selection_views.pareto_scatter(cells, "nll", "mig", front, str(tmp_path / "p.png"),
+                                 nll_label="NLL")
   fig = saved[-1]
   ax = fig.axes[0]
   fig.canvas.draw()
@@ -258,8 +257,8 @@ def test_pareto_labels_do_not_overlap_and_the_legend_matches(tmp_path, saved):
   assert not any(a.overlaps(b) for a, b in itertools.combinations(boxes, 2))
   legend = [t.get_text() for t in ax.get_legend().get_texts()]
   assert "Pareto front" not in legend and "Pareto-optimal cell" in legend  # one cell
-  selection_figures.pareto_scatter(cells, "nll", "mig", np.asarray([True, True, False, False]),
-                                   str(tmp_path / "p2.png"), nll_label="NLL")
+  selection_views.pareto_scatter(cells, "nll", "mig", np.asarray([True, True, False, False]),
+                                 str(tmp_path / "p2.png"), nll_label="NLL")
   assert "Pareto front" in [t.get_text() for t in saved[-1].axes[0].get_legend().get_texts()]
 
 
@@ -281,12 +280,12 @@ def test_contraction_has_one_legend_entry_per_beta_and_per_lambda(tmp_path, save
 
 
 def test_the_page_colour_bar_holds_every_score_and_labels_are_not_clipped():
-  summary = test_result_views.make_summary()
+  summary = test_selection_views.make_summary()
   cells = selection.cells_from_summary(summary, ("nll", "mig"))
   scores, chosen = selection.choices(cells.mean["nll"], cells.mean["mig"])
   assert scores.max() > 1.0                  # ρ lifts the 0 % score above 1
   front = selection.pareto_front(cells.mean["nll"], cells.mean["mig"])
-  fig = selection_page.figure(cells, scores, chosen, front, nll="nll", nll_label="NLL")
+  fig = selection_views.page_figure(cells, scores, chosen, front, nll="nll", nll_label="NLL")
   heat = fig.data[0]
   assert heat.zmin <= np.nanmin(scores) and heat.zmax >= np.nanmax(scores)
   assert float(heat.colorbar.ticktext[-1]) >= np.nanmax(scores) - 1e-3

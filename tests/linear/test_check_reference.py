@@ -13,7 +13,7 @@ import sys
 import pytest
 
 from lbvae import errors
-from lbvae.linear import report
+from lbvae.linear import experiment
 from tests.helpers import config_files
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -43,12 +43,12 @@ def _check(*args):
 @pytest.fixture(scope="module")
 def per_init(tmp_path_factory):
   workdir = tmp_path_factory.mktemp("run")
-  report.reproduce(_config(), str(workdir), progress=False)
+  experiment.reproduce(_config(), str(workdir), progress=False)
   return str(workdir / "per_init.csv")
 
 
 def test_replay_matches_and_a_changed_value_shows(per_init, tmp_path):
-  rows = report.read_per_init(per_init)
+  rows = experiment.read_per_init(per_init)
   assert len(rows) == 12
   assert any(r["iterations"] == 400 for r in rows)  # capped beta = 1 runs are in
   # Change one run's R by hand: the check must see it.
@@ -102,4 +102,4 @@ def test_bad_per_init_is_one_clear_error(per_init, tmp_path, content, message):
   if content is not None:
     path.write_text(content)
   with pytest.raises(errors.DataError, match=message):
-    report.read_per_init(str(path))
+    experiment.read_per_init(str(path))

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from lbvae import errors
+from lbvae.linear import experiment
 from lbvae.linear import gradient
-from lbvae.linear import progress
 from lbvae.linear import protocol
-from lbvae.linear import report
+from lbvae.linear import resume
 from tests.helpers import config_files
 
 linear_config = config_files.load("linear")
@@ -51,14 +51,14 @@ def _counting(monkeypatch, *, stop_at=None):
 
 
 def test_resumed_run_equals_uninterrupted_run(tmp_path, small_config, monkeypatch):
-  report.reproduce(small_config, str(tmp_path / "whole"), progress=False)
-  assert not os.path.exists(tmp_path / "whole" / report.PROGRESS_FOLDER)
+  experiment.reproduce(small_config, str(tmp_path / "whole"), progress=False)
+  assert not os.path.exists(tmp_path / "whole" / experiment.PROGRESS_FOLDER)
 
   stopped = str(tmp_path / "stopped")
   calls = _counting(monkeypatch, stop_at=3)
   with pytest.raises(Stop):
-    report.reproduce(small_config, stopped, progress=False)
-  kept = sorted(os.listdir(os.path.join(stopped, report.PROGRESS_FOLDER)))
+    experiment.reproduce(small_config, stopped, progress=False)
+  kept = sorted(os.listdir(os.path.join(stopped, experiment.PROGRESS_FOLDER)))
   # The fixed point finished; the gradient solver saved after 2 calls of 20 steps.
   assert kept == ["config.json", "fixed_point_n10.npz", "gradient_n10.state.npz"]
   assert not os.path.exists(os.path.join(stopped, "summary.csv"))
@@ -68,12 +68,12 @@ def test_resumed_run_equals_uninterrupted_run(tmp_path, small_config, monkeypatc
   real_fixed_point = protocol.solve_fixed_point
   monkeypatch.setattr(protocol, "solve_fixed_point",
                       lambda *a: solved.append(1) or real_fixed_point(*a))
-  report.reproduce(small_config, stopped, progress=False)
+  experiment.reproduce(small_config, stopped, progress=False)
   assert calls == [20] and not solved  # only the last 20 steps are run
   for name in ("per_init.csv", "summary.csv", "contraction.csv"):
     whole = (tmp_path / "whole" / name).read_text()
     assert (tmp_path / "stopped" / name).read_text() == whole, name
-  assert not os.path.exists(os.path.join(stopped, report.PROGRESS_FOLDER))
+  assert not os.path.exists(os.path.join(stopped, experiment.PROGRESS_FOLDER))
 
 
 def test_layout_may_change_on_resume_but_not_the_science(tmp_path, small_config,
@@ -81,21 +81,21 @@ def test_layout_may_change_on_resume_but_not_the_science(tmp_path, small_config,
   workdir = str(tmp_path / "run")
   _counting(monkeypatch, stop_at=2)
   with pytest.raises(Stop):
-    report.reproduce(small_config, workdir, progress=False)
-  folder = os.path.join(workdir, report.PROGRESS_FOLDER)
+    experiment.reproduce(small_config, workdir, progress=False)
+  folder = os.path.join(workdir, experiment.PROGRESS_FOLDER)
   before = {n: os.path.getmtime(os.path.join(folder, n)) for n in os.listdir(folder)}
 
   other = small_config.copy_and_resolve_references()
   other.lambdas = (0.0, 4.0)
   with pytest.raises(errors.ConfigError, match="another config.*lambdas"):
-    report.reproduce(other, workdir, progress=False)
+    experiment.reproduce(other, workdir, progress=False)
   assert {n: os.path.getmtime(os.path.join(folder, n))
           for n in os.listdir(folder)} == before
 
   _counting(monkeypatch)
   relaid = small_config.copy_and_resolve_references()
   relaid.gradient.num_threads, relaid.gradient.runs_per_chunk = 1, (3, 3)
-  report.reproduce(relaid, workdir, progress=False)
+  experiment.reproduce(relaid, workdir, progress=False)
   assert os.path.exists(os.path.join(workdir, "summary.csv"))
 
 
@@ -104,16 +104,16 @@ def test_unreadable_state_is_named(tmp_path, small_config, monkeypatch, content)
   workdir = str(tmp_path / "run")
   _counting(monkeypatch, stop_at=2)
   with pytest.raises(Stop):
-    report.reproduce(small_config, workdir, progress=False)
-  state = os.path.join(workdir, report.PROGRESS_FOLDER, "gradient_n10.state.npz")
+    experiment.reproduce(small_config, workdir, progress=False)
+  state = os.path.join(workdir, experiment.PROGRESS_FOLDER, "gradient_n10.state.npz")
   with open(state, "wb") as f:
     f.write(content)
   with pytest.raises(errors.CheckpointError, match="gradient_n10.state.npz"):
-    report.reproduce(small_config, workdir, progress=False)
+    experiment.reproduce(small_config, workdir, progress=False)
 
 
 def test_state_of_another_shape_is_refused(tmp_path, small_config):
-  store = progress.Store(str(tmp_path / "p"), small_config)
+  store = resume.Store(str(tmp_path / "p"), small_config)
   store.save_state(10, {"a": np.zeros(3)}, 5, 1.0)
   with pytest.raises(errors.CheckpointError, match=r"float64\[4\]"):
     store.load_state(10, like={"a": np.zeros(4)})

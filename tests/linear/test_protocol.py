@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from lbvae import errors
+from lbvae.linear import experiment
 from lbvae.linear import objective
 from lbvae.linear import problem as problem_lib
 from lbvae.linear import protocol
-from lbvae.linear import report
 from tests.helpers import config_files
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -130,19 +130,19 @@ def test_combine_rebuilds_a_run_from_its_files(tmp_path, small_problem):
   config.problem, config.num_inits, config.solvers = small_problem, 2, "fixed_point"
   config.betas, config.lambdas, config.m = (4.0,), (0.0, 2.0), 4
   config.contraction.iterations = 4
-  report.reproduce(config, str(tmp_path / "a"), progress=False)
-  names = report.combine([str(tmp_path / "a"), str(tmp_path / "a")],
+  experiment.reproduce(config, str(tmp_path / "a"), progress=False)
+  names = experiment.combine([str(tmp_path / "a"), str(tmp_path / "a")],
                          str(tmp_path / "b"))
   assert "heatmaps_n12.png" in names and "boxplots_n12.png" in names
   for name in ("summary.csv", "per_init.csv"):
     assert (tmp_path / "a" / name).read_text() == (tmp_path / "b" / name).read_text()
   with pytest.raises(errors.Error, match="not a finished linear run"):
-    report.combine([str(tmp_path / "none")], str(tmp_path / "c"))
+    experiment.combine([str(tmp_path / "none")], str(tmp_path / "c"))
 
 
 def test_a_url_workdir_is_refused_in_one_line(tmp_path, monkeypatch):
   monkeypatch.chdir(tmp_path)
   with pytest.raises(errors.ConfigError, match="gs://b/linear: the linear "
                      "experiment's results are staged"):
-    report.check_workdir("gs://b/linear")
+    experiment.check_workdir("gs://b/linear")
   assert os.listdir(tmp_path) == []   # no local gs:/b/linear

@@ -17,7 +17,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from lbvae.evaluation import result_views
+from lbvae.evaluation import selection_views
 from lbvae.evaluation import figures
 from lbvae.evaluation import selection
 from lbvae.evaluation import store
@@ -45,7 +45,7 @@ def make_summary(cells=None, overrides=None):
 def write(tmp_path, summary):
   """(the section's Markdown text, the output files)."""
   paths = store.Paths(str(tmp_path))
-  return "\n".join(result_views.write(summary, paths)), result_views.files(paths)
+  return "\n".join(selection_views.write(summary, paths)), selection_views.output_files(paths)
 
 
 class _Scripts(html.parser.HTMLParser):
@@ -136,6 +136,16 @@ def test_pareto_table_and_choices(full):
     k = chosen[w]
     name = f"β={summary[k]['beta']}, λ={summary[k]['lambda']}"
     assert f"- {w} % reconstruction weight: **{name}**" in markdown
+
+
+def test_the_page_and_the_report_explain_the_choice_in_the_same_words(full):
+  _, markdown, out = full
+  section = markdown.split("### Best (β, λ) by augmented Tchebycheff scalarisation")[1]
+  rule = section.strip().split("\n")[0]
+  assert "score = max(w·f_NLL, (1 − w)·f_MIG)" in rule
+  page = open(out["page"], encoding="utf-8").read()
+  intro = [html.unescape(p) for p in re.findall(r"<p>(.*?)</p>", page)]
+  assert any(rule in p for p in intro), (rule, intro)
 
 
 def test_page_is_self_contained_with_a_101_step_slider(full):

@@ -2,11 +2,11 @@
 
 Synopsis::
 
-    from lbvae.linear import progress
-    store = progress.Store(os.path.join(workdir, "progress"), config)
+    from lbvae.linear import resume
+    store = resume.Store(os.path.join(workdir, "progress"), config)
     store.save_result("fixed_point", 50, params, iterations, converged, seconds)
     done = store.load_result("fixed_point", 50)       # None if not solved yet
-    store.save_state(100, state, steps_done, seconds)  # gradient.TrainState
+    store.save_state(100, state, steps_done, seconds)  # gradient.AdamWState
     state, steps_done, seconds = store.load_state(100, like=fresh_state)
     store.clear()                                     # after the results are written
 

@@ -2,8 +2,8 @@
 
 Synopsis::
 
-    from lbvae.linear import report
-    report.reproduce(config, workdir)     # validate, solve (float64), write
+    from lbvae.linear import experiment
+    experiment.reproduce(config, workdir)     # validate, solve (float64), write
 
 Files written into ``workdir`` (see ``configs/linear.py`` for the fields):
 
@@ -19,7 +19,7 @@ Files written into ``workdir`` (see ``configs/linear.py`` for the fields):
 Everything is written to a staging folder inside ``workdir`` and moved into place
 only when all of it exists, so a failing run never loses or overwrites earlier files.
 While it runs, :func:`reproduce` keeps finished solves and the gradient solver's state
-in ``workdir/progress/`` (:mod:`lbvae.linear.progress`): the same command started
+in ``workdir/progress/`` (:mod:`lbvae.linear.resume`): the same command started
 again continues where a stopped run left off, and the folder is removed once the
 results are written.
 
@@ -45,16 +45,8 @@ from lbvae import errors
 from lbvae import files
 from lbvae.linear import plots
 from lbvae.linear import problem as problem_lib
-from lbvae.linear import progress as progress_lib
 from lbvae.linear import protocol
-
-
-def _write_csv(path: str, columns: Sequence[str],
-               rows: Sequence[dict[str, Any]]) -> None:
-  with open(path, "w", newline="") as f:
-    writer = csv.DictWriter(f, fieldnames=list(columns), extrasaction="raise")
-    writer.writeheader()
-    writer.writerows(rows)
+from lbvae.linear import resume
 
 
 def check_workdir(workdir: str) -> None:
@@ -76,10 +68,12 @@ def write(results: protocol.Results, config, workdir: str) -> list[str]:
   staging = tempfile.mkdtemp(prefix=".staging-", dir=workdir)
   try:
     join = lambda name: os.path.join(staging, name)
-    _write_csv(join("summary.csv"), protocol.SUMMARY_COLUMNS, results.summary)
-    _write_csv(join("per_init.csv"), protocol.PER_INIT_COLUMNS, results.per_init)
-    _write_csv(join("contraction.csv"), protocol.CONTRACTION_COLUMNS,
-               results.contraction)
+    # Bools as True/False, as read_per_init reads them back.
+    for name, columns, rows in (
+        ("summary.csv", protocol.SUMMARY_COLUMNS, results.summary),
+        ("per_init.csv", protocol.PER_INIT_COLUMNS, results.per_init),
+        ("contraction.csv", protocol.CONTRACTION_COLUMNS, results.contraction)):
+      files.write_csv(join(name), columns, rows, bools="text")
     collapse = {}
     for n, prob in results.instances.items():
       np.savez(join(f"instance_n{n}.npz"), Gamma=prob.gamma, Sigma_V=prob.sigma_v,
@@ -114,14 +108,14 @@ def reproduce(config, workdir: str, *, progress: bool = True) -> protocol.Result
   """Validates ``config``, runs the protocol in float64, writes into ``workdir``.
 
   A run stopped part way is continued from ``workdir/progress/`` by calling this
-  again with the same config (see :mod:`lbvae.linear.progress`).
+  again with the same config (see :mod:`lbvae.linear.resume`).
   """
   protocol.validate(config)
   check_workdir(workdir)
   with jax.enable_x64(True):
     if config.problem:  # Fail on a bad file before any solving starts.
       problem_lib.load(config.problem, default_noise_var=float(config.noise_var))
-    store = progress_lib.Store(os.path.join(workdir, PROGRESS_FOLDER), config)
+    store = resume.Store(os.path.join(workdir, PROGRESS_FOLDER), config)
     results = protocol.run(config, progress=progress, store=store)
   write(results, config, workdir)
   store.clear()

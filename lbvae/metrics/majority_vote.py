@@ -1,4 +1,4 @@
-"""FactorVAE score.
+"""The FactorVAE score: a majority-vote classifier's accuracy.
 
 Kim & Mnih (2018), "Disentangling by Factorising" (ICML), with disentanglement_lib's
 conventions. Each latent is normalised by its standard deviation over a global sample
