@@ -31,7 +31,7 @@ def key_of(m: dict) -> dict:
   return {k: m[k] for k in tables.KEY_COLUMNS}
 
 
-def model_figures(paths: store.Paths, key: dict, res: dict, factor_names) -> None:
+def model_figures(paths: store.EvalPaths, key: dict, res: dict, factor_names) -> None:
   """Writes one model's figures from its results (:func:`compute.evaluate_stack`)."""
   name = report.model_name(key)
   figures.mi_heatmap(res["mi"], factor_names, paths.figure(key, "mi"),
@@ -52,7 +52,7 @@ def model_rows(entries, paths, settings, problems):
 
   Args:
     entries: model id -> (:class:`checkpoints.Phase`, member dict).
-    paths: the run's :class:`store.Paths`.
+    paths: the run's :class:`store.EvalPaths`.
     settings: the evaluation settings entries must match.
     problems: list that one line per diverged member is appended to (a member
       the trainer froze, one with non-finite parameters or held-out NLL: its

@@ -41,7 +41,7 @@ from lbvae.evaluation import checkpoints
 from lbvae.evaluation import collapse_curves
 from lbvae.evaluation import compute
 from lbvae.evaluation import outputs
-from lbvae.evaluation import published
+from lbvae.evaluation import released_scores
 from lbvae.evaluation import report
 from lbvae.evaluation import result_views
 from lbvae.evaluation import samples as samples_lib
@@ -260,7 +260,7 @@ def _evaluate_locked(workdir: str, config, settings, log, progress,
                      t0) -> PassResult:
   """:func:`evaluate_workdir` while it holds the workdir's lock."""
   clock = _Clock()
-  paths = store.Paths(workdir)
+  paths = store.EvalPaths(workdir)
   phases, problems = checkpoints.find_phases(workdir)
   errors.require(bool(phases), _UNTRAINED.format(workdir))
   for p in problems:
@@ -315,9 +315,9 @@ def _evaluate_locked(workdir: str, config, settings, log, progress,
                  error=errors.CheckpointError)
   skipped = len(entries) - len(rows)
   num_cached = len(rows) - num_new - num_new_diverged
-  released = published.read(workdir)
+  released = released_scores.read(workdir)
   if released is not None:     # an import of the authors' models: their numbers too
-    published.merge(rows, released)
+    released_scores.merge(rows, released)
   tables.write_csv(paths.metrics_csv, tables.model_columns(rows), rows)
   summary = tables.summarize(rows)
   tables.write_csv(paths.summary_csv, tables.summary_columns(rows), summary)
@@ -326,8 +326,8 @@ def _evaluate_locked(workdir: str, config, settings, log, progress,
   overview = outputs.phase_figures(rows, by_phase, mi, paths, ds.factor_names)
   sections = [(result_views.TITLE, result_views.write(by_phase.get(2), paths))]
   if released is not None:
-    sections.append(published.section(rows,
-                                      data_note=published.data_note(config, ds)))
+    sections.append(released_scores.section(
+        rows, data_note=released_scores.data_note(config, ds)))
   collapse_rows = collapse_curves.read(workdir)
   if collapse_rows:
     collapse_curves.draw(collapse_rows, paths.collapse,

@@ -21,7 +21,7 @@ atomic, so an interrupted pass leaves only whole entries.
 
 Synopsis::
 
-  paths = store.Paths("runs/default")
+  paths = store.EvalPaths("runs/default")
   entry = store.load_entry(paths, key, step=2000, settings=settings,
                            checkpoint=fingerprint)                   # or None
 """
@@ -41,7 +41,7 @@ def model_id(key: dict) -> str:
           f"l{float(key['lambda']):g}_s{int(key['seed'])}")
 
 
-class Paths:
+class EvalPaths:
   """File names of the pass's outputs under a run directory (see module docstring)."""
 
   def __init__(self, workdir: str):
@@ -82,12 +82,12 @@ class Paths:
     return os.path.relpath(path, self.root)
 
 
-def load_entry(paths: Paths, key: dict, *, step: int, settings: dict,
+def load_entry(paths: EvalPaths, key: dict, *, step: int, settings: dict,
                checkpoint: str):
   """A model's cache entry, or None when absent, stale, unreadable or incomplete.
 
   Args:
-    paths: the run's :class:`Paths`.
+    paths: the run's :class:`EvalPaths`.
     key: the model (``phase, beta, lambda, seed``).
     step: the checkpoint step the entry must come from.
     settings: the evaluation settings it must have been computed with.
@@ -112,7 +112,7 @@ def load_entry(paths: Paths, key: dict, *, step: int, settings: dict,
   return entry
 
 
-def save_entry(paths: Paths, key: dict, *, step: int, settings: dict,
+def save_entry(paths: EvalPaths, key: dict, *, step: int, settings: dict,
                checkpoint: str, scores: dict | None, mi=None, kl_per_latent=None,
                seconds: float | None = None, mi_posterior=None) -> None:
   """Writes a model's cache entry (``scores=None``: not scorable).

@@ -248,7 +248,7 @@ def test_changed_settings_invalidate_the_cache(evaluated, tmp_path):
   workdir = _copy(evaluated[0], tmp_path / "run", with_eval=True)
   config = train.load_config(workdir)
   phases, _ = checkpoints.find_phases(workdir)
-  paths = store.Paths(workdir)
+  paths = store.EvalPaths(workdir)
   member, step = phases[0].members[0], phases[0].step
   settings = runner._settings(config)  # pylint: disable=protected-access
   load = functools.partial(store.load_entry, checkpoint=phases[0].fingerprint)

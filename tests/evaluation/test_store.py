@@ -14,7 +14,7 @@ KEY = {"phase": 2, "beta": 16.0, "lambda": 4.0, "seed": 0}
 
 
 def test_a_cache_entry_in_a_url_workdir_holds_once_its_figures_exist(bucket):
-  paths = store.Paths(bucket)
+  paths = store.EvalPaths(bucket)
   assert paths.entry(KEY) == f"{bucket}/eval/cache/p2_b16_l4_s0.json"
   facts = {"step": 6, "settings": {"n": 1}, "checkpoint": "abc"}
   store.save_entry(paths, KEY, scores={"mig": 0.5}, **facts)
@@ -32,7 +32,7 @@ def test_a_cache_entry_in_a_url_workdir_holds_once_its_figures_exist(bucket):
 
 
 def test_tables_and_fingerprints_in_a_url_workdir(bucket):
-  paths = store.Paths(bucket)
+  paths = store.EvalPaths(bucket)
   rows = [{"phase": 1, "beta": 1.0, "lambda": 0.0, "seed": 0, "mig": 1 / 3}]
   tables.write_csv(paths.metrics_csv, list(rows[0]), rows)
   assert tables.read_csv(paths.metrics_csv) == [{**rows[0], "mig": 0.33333333}]

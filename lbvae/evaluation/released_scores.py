@@ -13,9 +13,9 @@ the report (:func:`section`).
 
 Synopsis::
 
-  published.write(workdir, rows, mi)                  # the importer
-  table = published.read(workdir)                     # None for a trained run
-  published.merge(model_rows, table)                  # adds published_* columns
+  released_scores.write(workdir, rows, mi)            # the importer
+  table = released_scores.read(workdir)               # None for a trained run
+  released_scores.merge(model_rows, table)            # adds published_* columns
 """
 
 from __future__ import annotations
