@@ -6,6 +6,7 @@ Modules:
 * :mod:`~lbvae.evaluation.encode` -- encoding / decoding with a stack of models;
 * :mod:`~lbvae.evaluation.compute` -- all scores of one seed's models, vmapped;
 * :mod:`~lbvae.evaluation.checkpoints` -- what the trainer left in a run directory;
+* :mod:`~lbvae.evaluation.keys` -- a model's identity (``ModelKey``, ``PhaseMember``);
 * :mod:`~lbvae.evaluation.store` -- output layout and the per-model cache;
 * :mod:`~lbvae.evaluation.tables`, :mod:`~lbvae.evaluation.figures`,
   :mod:`~lbvae.evaluation.report` -- CSVs, PNGs and the Markdown page;

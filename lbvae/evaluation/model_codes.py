@@ -89,19 +89,19 @@ def load_model_codes(workdir: str, config=None, *,
     params = ph.restore()
     finite = pytrees.finite_rows(params)
     for m in ph.members:
-      if not finite[m["index"]]:
+      if not finite[m.index]:
         continue
-      seed = int(m["seed"])
+      seed = m.key.seed
       if seed not in drawn:
         drawn[seed] = samples_lib.draw(ds, seed=seed, num_train=num_train,
                                        num_test=num_test)
       s = drawn[seed]
-      one = pytrees.take(params, np.asarray([m["index"]]))
+      one = pytrees.take(params, np.asarray([m.index]))
       kw = dict(latent_dim=int(config.latent_dim), num_channels=ds.num_channels,
                 batch_size=int(config.eval.batch_size))
       out.append(ModelCodes(
-          phase=ph.number, beta=float(m["beta"]), lam=float(m["lambda"]), seed=seed,
-          objective=ph.objective, step=ph.step, finite=bool(m["finite"]),
+          phase=ph.number, beta=m.key.strength, lam=m.key.lam, seed=seed,
+          objective=ph.objective, step=ph.step, finite=m.finite,
           params=jax.tree.map(lambda a: np.asarray(a)[0], one),
           codes_train=encode.encode_models(one, s.images_train, **kw)["mu"][0],
           factors_train=s.factors_train,

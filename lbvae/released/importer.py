@@ -53,7 +53,6 @@ from lbvae import errors
 from lbvae import files
 from lbvae.data import originals
 from lbvae.evaluation import released_scores
-from lbvae.evaluation import store
 from lbvae.released import convert
 from lbvae.released import layout
 from lbvae.released import torch_pth
@@ -146,7 +145,7 @@ def _provenance(source, folder, dataset, models, metrics, notes, dims) -> dict:
   return {
       "source": os.path.abspath(source), "dataset_folder": folder,
       "dataset": dataset, "latent_dim": dims[0], "num_channels": dims[1],
-      "files": [{**m.key(), "file": rel(m.path), "sha256": _sha256(m.path),
+      "files": [{**m.key().as_row(), "file": rel(m.path), "sha256": _sha256(m.path),
                  "metrics": rel(m.metrics_path),
                  "metrics_sha256": (_sha256(m.metrics_path) if m.metrics_path
                                     else None),
@@ -206,10 +205,10 @@ def _write(tmp: str, config, models, metrics, params, provenance, step_of) -> No
     files.write_csv(paths.final_metrics(phase), workdir_lib.FINAL_COLUMNS,
                           _final_rows(grid, [metrics[i] for i in rows], step))
   released_scores.write(
-      tmp, [{**m.key(), **{k: met[k] for k in released_scores.METRICS},
+      tmp, [{**m.key().as_row(), **{k: met[k] for k in released_scores.METRICS},
              "file": os.path.relpath(m.path, provenance["source"])}
             for m, met in zip(models, metrics)],
-      {store.model_id(m.key()): met["mi_matrix"]
+      {m.key().id: met["mi_matrix"]
        for m, met in zip(models, metrics) if met["mi_matrix"] is not None})
   files.write_json(os.path.join(tmp, PROVENANCE), provenance)
   counts = {p: sum(m.phase == p for m in models) for p in (1, 2)}
