@@ -31,7 +31,7 @@ or ``python -m experiments.evaluate --workdir=runs/default``; one's own metric::
     print(m.beta, m.lam, my_score(m.codes_train, m.factors_train))
 """
 
-from lbvae.evaluation.checkpoints import load_config
+from lbvae.train.workdir import load_config
 from lbvae.evaluation.model_codes import ModelCodes
 from lbvae.evaluation.model_codes import load_model_codes
 from lbvae.evaluation.runner import evaluate_workdir

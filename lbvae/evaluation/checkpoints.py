@@ -5,13 +5,13 @@ phase N ``phaseN/checkpoints/<step>/`` (orbax), ``phaseN/grid.json`` (the member
 and their health flags) and, once the phase is done, ``phaseN/final_metrics.csv``
 (training-window means). This module turns that into :class:`Phase` records —
 members, final step, a deferred parameter restore — using the trainer's own
-``load_config`` and ``load_params``. Problems (a phase without checkpoints, an
+``load_params``. Problems (a phase without checkpoints, an
 unreadable grid file, an unfinished phase) come back as one-line messages, not
 exceptions, so the pass can go on with what is there.
 
 Synopsis::
 
-  config = checkpoints.load_config("runs/default")
+  config = workdir.load_config("runs/default")      # lbvae.train.workdir
   phases, problems = checkpoints.find_phases("runs/default")
   params = phases[0].restore()       # every leaf numpy float32[G, ...]
 
@@ -28,7 +28,6 @@ from typing import Any, Callable
 
 import jax
 
-from lbvae import errors
 from lbvae import files
 from lbvae import train
 from lbvae.evaluation import keys
@@ -77,23 +76,6 @@ class Phase:
     return (f"phase {self.number}: {len(self.members)} models of objective "
             f"{self.objective}, β ∈ {betas}{lam} × seeds {seeds}; checkpoint step "
             f"{self.step}")
-
-
-def load_config(workdir: str):
-  """The config stored in a workdir by the trainer.
-
-  Raises:
-    lbvae.errors.Error: no such directory, or no readable ``config.json``.
-  """
-  files.check_url(workdir, what="workdir")
-  errors.require(files.as_path(workdir).is_dir(), f"workdir {workdir} does not exist")
-  path = workdir_lib.Paths(workdir).config
-  errors.require(files.as_path(path).exists(), f"{path} does not exist: {workdir} is not a "
-              "training run (train one with python -m experiments.sweep)")
-  try:
-    return train.load_config(workdir)
-  except (OSError, ValueError) as e:
-    raise errors.ConfigError(f"cannot read {path}: {e}") from None
 
 
 def _member(phase: int, m: dict) -> keys.PhaseMember:

@@ -23,6 +23,7 @@ from lbvae import pytrees
 from lbvae.evaluation import checkpoints
 from lbvae.evaluation import encode
 from lbvae.evaluation import samples as samples_lib
+from lbvae.train import workdir as workdir_lib
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,7 +76,7 @@ def load_model_codes(workdir: str, config=None, *,
   Raises:
     lbvae.errors.Error: no such workdir, no checkpoints, an unreadable one.
   """
-  config = checkpoints.load_config(workdir) if config is None else config
+  config = workdir_lib.load_config(workdir) if config is None else config
   found, _ = checkpoints.find_phases(workdir)
   found = [ph for ph in found if ph.number in tuple(phases)]
   errors.require(bool(found), f"no checkpoints of phases {tuple(phases)} in {workdir}",
