@@ -77,7 +77,11 @@ class PhaseMember:
   frozen_step: int | None = None
 
 
-def key_of(model: ModelKey | PhaseMember | Mapping) -> ModelKey:
+# What names a model where a function takes one: a key, a member or a file row.
+ModelLike = ModelKey | PhaseMember | Mapping
+
+
+def key_of(model: ModelLike) -> ModelKey:
   """The key of a model given as a key, a phase member or a row (file names)."""
   if isinstance(model, ModelKey):
     return model

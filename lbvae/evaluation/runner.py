@@ -129,7 +129,7 @@ def _stages_line(seconds: dict[str, float]) -> str:
   return ", ".join(f"{k} {v:.1f} s" for k, v in seconds.items() if v >= 0.05)
 
 
-Model = tuple[checkpoints.Phase, keys.PhaseMember]
+_Found = tuple[checkpoints.Phase, keys.PhaseMember]   # a model as the pass finds it
 
 
 @dataclasses.dataclass(frozen=True)
@@ -152,8 +152,8 @@ class Inventory:
   phases: list[checkpoints.Phase]
   problems: list[str]
   ds: object
-  models: list[Model]
-  todo: dict[int, list[Model]]
+  models: list[_Found]
+  todo: dict[int, list[_Found]]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -188,7 +188,7 @@ def _find(workdir: str, config, settings: dict, log) -> Inventory:
                  "dataset size)")
   paths = store.EvalPaths(workdir)
   models = [(ph, m) for ph in phases for m in ph.members]
-  todo: dict[int, list[Model]] = {}
+  todo: dict[int, list[_Found]] = {}
   for ph, m in models:
     if store.load_entry(paths, m, step=ph.step, settings=settings,
                         checkpoint=ph.fingerprint) is None:
@@ -201,13 +201,13 @@ def _find(workdir: str, config, settings: dict, log) -> Inventory:
                    todo=todo)
 
 
-def _by_phase(models: list[Model]) -> list[tuple[checkpoints.Phase, list]]:
+def _by_phase(models: list[_Found]) -> list[tuple[checkpoints.Phase, list]]:
   """(phase, its members among ``models``), in phase order."""
   phases = sorted({ph.number: ph for ph, _ in models}.values(), key=lambda p: p.number)
   return [(ph, [m for p, m in models if p is ph]) for ph in phases]
 
 
-def _restore(todo: dict[int, list[Model]]) -> tuple[dict, list[str]]:
+def _restore(todo: dict[int, list[_Found]]) -> tuple[dict, list[str]]:
   """Each phase's parameters that ``todo`` needs (None: unreadable), and one
   line per unreadable checkpoint, in the order the seeds need them."""
   params, problems = {}, []
@@ -223,7 +223,7 @@ def _restore(todo: dict[int, list[Model]]) -> tuple[dict, list[str]]:
   return params, problems
 
 
-def _finite_stack(models: list[Model], restored: dict, found: Inventory, bar):
+def _finite_stack(models: list[_Found], restored: dict, found: Inventory, bar):
   """The parameters of ``models`` that can be scored, stacked, and those models.
 
   A member of an unreadable checkpoint is skipped; one the trainer froze
@@ -273,7 +273,7 @@ def _seed_inputs(found: Inventory, seed: int) -> dict:
           "votes": votes, "posterior": posterior}
 
 
-def _score_seed(seed: int, models: list[Model], found: Inventory, restored: dict,
+def _score_seed(seed: int, models: list[_Found], found: Inventory, restored: dict,
                 bar) -> SeedOutcome:
   """Scores one seed's ``models``, drawing and caching each as soon as it is scored."""
   bar.set_postfix_str(f"seed {seed}")
@@ -364,7 +364,7 @@ def evaluate_workdir(workdir: str, config, *,
                         num_models=len(found.models), num_evaluated=counts.num_new,
                         num_cached=0, problems=found.problems + counts.problems,
                         seconds=time.perf_counter() - t0)
-    return _write(found, counts, t0, log)
+    return _write_results(found, counts, t0, log)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -409,7 +409,7 @@ def _score(found: Inventory, progress: bool, log, since: float) -> _Counts:
                  seconds=seconds, done=done)
 
 
-def _write(found: Inventory, counts: _Counts, t0: float, log) -> PassResult:
+def _write_results(found: Inventory, counts: _Counts, t0: float, log) -> PassResult:
   """Writes the tables, the phase figures and the report (process 0)."""
   models = outputs.model_rows(found.models, found.paths, found.settings)
   rows = models.rows
@@ -418,7 +418,7 @@ def _write(found: Inventory, counts: _Counts, t0: float, log) -> PassResult:
                  error=errors.CheckpointError)
   problems = found.problems + counts.problems + models.problems
   num_cached = len(rows) - counts.num_new - counts.num_diverged
-  written = _write_tables(found, models)
+  written = _tables_and_figures(found, models)
   stages = _stages_line(dict(counts.seconds, **{
       "tables and phase figures": time.perf_counter() - counts.done}))
   seconds = time.perf_counter() - t0
@@ -451,7 +451,7 @@ class _Tables:
   sections: list[tuple[str, list[str]]]
 
 
-def _write_tables(found: Inventory, models: outputs.ModelRows) -> _Tables:
+def _tables_and_figures(found: Inventory, models: outputs.ModelRows) -> _Tables:
   """Writes ``metrics.csv``, ``summary.csv``, the phase figures, the selection
   views and the collapse curves."""
   paths, rows = found.paths, models.rows

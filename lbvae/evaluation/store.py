@@ -42,7 +42,6 @@ from lbvae import files
 from lbvae.evaluation import keys
 
 FIGURE_KINDS = ("mi", "recon", "traversal", "gif")
-Model = keys.ModelKey | keys.PhaseMember | dict
 
 
 def _matrix(rows) -> np.ndarray | None:
@@ -50,12 +49,14 @@ def _matrix(rows) -> np.ndarray | None:
   return None if rows is None else np.asarray(rows, np.float64)
 
 
-def _floats(values) -> list | None:
+def _json_floats(values) -> list | None:
   """A vector or matrix as JSON lists of floats (None stays None)."""
   if values is None:
     return None
   values = np.asarray(values, np.float64)
-  return [_floats(v) for v in values] if values.ndim > 1 else [float(v) for v in values]
+  if values.ndim > 1:
+    return [_json_floats(v) for v in values]
+  return [float(v) for v in values]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -95,7 +96,7 @@ class Entry:
            "scores": self.scores, "seconds": self.seconds}
     for name in ("mi", "mi_posterior", "kl_per_latent"):
       if getattr(self, name) is not None:
-        out[name] = _floats(getattr(self, name))
+        out[name] = _json_floats(getattr(self, name))
     return out
 
   @classmethod
@@ -125,7 +126,7 @@ class EvalPaths:
     self.metrics_csv = os.path.join(self.eval, "metrics.csv")
     self.summary_csv = os.path.join(self.eval, "summary.csv")
 
-  def figure(self, model: Model, kind: str) -> str:
+  def figure(self, model: keys.ModelLike, kind: str) -> str:
     """A per-model figure: ``kind`` in :data:`FIGURE_KINDS`."""
     ext = "gif" if kind == "gif" else "png"
     name = "traversal" if kind == "gif" else kind
@@ -145,7 +146,7 @@ class EvalPaths:
     """The collapse curves (``lbvae.evaluation.collapse_curves``)."""
     return os.path.join(self.figures, "collapse.png")
 
-  def entry(self, model: Model) -> str:
+  def entry(self, model: keys.ModelLike) -> str:
     return os.path.join(self.cache, f"{keys.key_of(model).id}.json")
 
   def relative(self, path: str) -> str:
@@ -153,7 +154,7 @@ class EvalPaths:
     return os.path.relpath(path, self.root)
 
 
-def load_entry(paths: EvalPaths, model: Model, *, step: int, settings: dict,
+def load_entry(paths: EvalPaths, model: keys.ModelLike, *, step: int, settings: dict,
                checkpoint: str) -> Entry | None:
   """A model's cache entry, or None when absent, stale, unreadable or incomplete.
 
@@ -181,7 +182,7 @@ def load_entry(paths: EvalPaths, model: Model, *, step: int, settings: dict,
   return entry
 
 
-def save_entry(paths: EvalPaths, model: Model, *, step: int, settings: dict,
+def save_entry(paths: EvalPaths, model: keys.ModelLike, *, step: int, settings: dict,
                checkpoint: str, scores: dict | None, mi=None, kl_per_latent=None,
                seconds: float | None = None, mi_posterior=None) -> None:
   """Writes a model's cache :class:`Entry` (``scores=None``: not scorable)."""
