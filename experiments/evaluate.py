@@ -33,8 +33,8 @@ from ml_collections import config_flags
 
 from lbvae import cli
 from lbvae import errors
+from lbvae import evaluation
 from lbvae import files
-from lbvae.evaluation import checkpoints
 from lbvae.evaluation import runner
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "the training run's directory")
@@ -72,7 +72,7 @@ def define_config_flag(argv) -> None:
   if workdir:
     try:
       files.check_writable_dir(workdir, what="--workdir", must_exist=True)
-      config = runner.with_eval_defaults(checkpoints.load_config(workdir))
+      config = runner.with_eval_defaults(evaluation.load_config(workdir))
     except errors.Error as e:
       cli.fail(str(e))
   for arg in argv[1:]:

@@ -7,6 +7,7 @@ Modules:
 * :mod:`~lbvae.evaluation.encode` -- encoding / decoding with a stack of models;
 * :mod:`~lbvae.evaluation.compute` -- all scores of one seed's models, vmapped;
 * :mod:`~lbvae.evaluation.checkpoints` -- what the trainer left in a run directory;
+* :mod:`~lbvae.evaluation.keys` -- a model's identity (``ModelKey``, ``PhaseMember``);
 * :mod:`~lbvae.evaluation.store` -- output layout and the per-model cache;
 * :mod:`~lbvae.evaluation.tables`, :mod:`~lbvae.evaluation.figures`,
   :mod:`~lbvae.evaluation.report` -- CSVs, PNGs and the Markdown page;
@@ -35,12 +36,12 @@ from __future__ import annotations
 from lbvae import lazy_submodules
 
 MODULES = ("checkpoints", "collapse_curves", "compute", "encode", "figures",
-           "model_codes", "outputs", "published", "report", "runner", "samples",
-           "selection", "selection_views", "settings", "store", "tables")
+           "keys", "model_codes", "outputs", "released_scores", "report", "runner",
+           "samples", "selection", "selection_views", "settings", "store", "tables")
 # The pass's entry points, each loaded with its module on first use (so importing
 # one submodule, as lbvae.train does, loads no plotting or checkpoint code).
 EXPORTS = {"ModelCodes": "model_codes", "evaluate_workdir": "runner",
-           "load_config": "checkpoints", "load_model_codes": "model_codes"}
+           "load_config": "lbvae.train.workdir", "load_model_codes": "model_codes"}
 
 __all__ = sorted(EXPORTS)
 

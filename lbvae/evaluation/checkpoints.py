@@ -5,13 +5,13 @@ phase N ``phaseN/checkpoints/<step>/`` (orbax), ``phaseN/grid.json`` (the member
 and their health flags) and, once the phase is done, ``phaseN/final_metrics.csv``
 (training-window means). This module turns that into :class:`Phase` records —
 members, final step, a deferred parameter restore — using the trainer's own
-``load_config`` and ``load_params``. Problems (a phase without checkpoints, an
+``load_params``. Problems (a phase without checkpoints, an
 unreadable grid file, an unfinished phase) come back as one-line messages, not
 exceptions, so the pass can go on with what is there.
 
 Synopsis::
 
-  config = checkpoints.load_config("runs/default")
+  config = workdir.load_config("runs/default")      # lbvae.train.workdir
   phases, problems = checkpoints.find_phases("runs/default")
   params = phases[0].restore()       # every leaf numpy float32[G, ...]
 
@@ -26,10 +26,10 @@ import math
 import os
 from typing import Any, Callable
 
-from lbvae import errors
 from lbvae import files
 from lbvae import objectives
 from lbvae import train
+from lbvae.evaluation import keys
 from lbvae.train import checkpoint as checkpoint_lib
 from lbvae.train import workdir as workdir_lib
 
@@ -44,12 +44,12 @@ class Phase:
     number: 1 (the objective) or 2 (the objective + λ·L2).
     name: how messages name the checkpoint (its directory and step).
     step: the checkpoint's step.
-    members: one dict per grid member, in grid order: ``phase, beta, lambda,
-      seed, finite, frozen_step`` and ``index`` (its row on the grid axis).
+    members: one :class:`~lbvae.evaluation.keys.PhaseMember` per grid member, in
+      grid order.
     restore: returns the parameters, every leaf a numpy array with a leading
       grid axis; raises :class:`lbvae.errors.CheckpointError` if the checkpoint
       is unreadable.
-    train_means: ``member_key -> {"nll", "kl", "l2", *parts}`` training-window
+    train_means: ``ModelKey -> {"nll", "kl", "l2", *parts}`` training-window
       means (the parts: the objective's own columns of ``final_metrics.csv``).
     objective: the training objective (``lbvae.objectives``), from ``grid.json``
       (``beta_vae`` for runs made before objectives existed).
@@ -59,7 +59,7 @@ class Phase:
   number: int
   name: str
   step: int
-  members: list[dict]
+  members: list[keys.PhaseMember]
   restore: Callable[[], Any]
   train_means: dict
   objective: str = "beta_vae"
@@ -68,35 +68,21 @@ class Phase:
   def describe(self) -> str:
     """One line: the phase's grid and checkpoint."""
     fmt = lambda vs: "{" + ", ".join(f"{v:g}" for v in sorted(set(vs))) + "}"
-    betas = fmt(float(m["beta"]) for m in self.members)
-    lams = fmt(float(m["lambda"]) for m in self.members)
-    seeds = fmt(int(m["seed"]) for m in self.members)
+    betas = fmt(m.key.strength for m in self.members)
+    lams = fmt(m.key.lam for m in self.members)
+    seeds = fmt(m.key.seed for m in self.members)
     lam = f" × λ ∈ {lams}" if self.number == 2 else ""
     return (f"phase {self.number}: {len(self.members)} models of objective "
             f"{self.objective}, β ∈ {betas}{lam} × seeds {seeds}; checkpoint step "
             f"{self.step}")
 
 
-def member_key(m: dict) -> tuple[float, float, int]:
-  """(β, λ, seed) of a member, the key of the training-window means."""
-  return (float(m["beta"]), float(m["lambda"]), int(m["seed"]))
-
-
-def load_config(workdir: str):
-  """The config stored in a workdir by the trainer.
-
-  Raises:
-    lbvae.errors.Error: no such directory, or no readable ``config.json``.
-  """
-  files.check_url(workdir, what="workdir")
-  errors.require(files.as_path(workdir).is_dir(), f"workdir {workdir} does not exist")
-  path = workdir_lib.Paths(workdir).config
-  errors.require(files.as_path(path).exists(), f"{path} does not exist: {workdir} is not a "
-              "training run (train one with python -m experiments.sweep)")
-  try:
-    return train.load_config(workdir)
-  except (OSError, ValueError) as e:
-    raise errors.ConfigError(f"cannot read {path}: {e}") from None
+def _member(phase: int, m: dict) -> keys.PhaseMember:
+  """A member of ``grid.json`` (λ is 0 in phase 1 whatever the file says)."""
+  lam = m["lambda"] if phase == 2 else 0.0
+  return keys.PhaseMember(keys.ModelKey(phase, m["beta"], lam, m["seed"]),
+                          index=int(m["member"]), finite=bool(m.get("finite", True)),
+                          frozen_step=m.get("frozen_step"))
 
 
 def _steps(directory: str) -> list[int]:
@@ -171,11 +157,7 @@ def find_phases(workdir: str) -> tuple[list[Phase], list[str]]:
                       f"{grid_file}")
     try:
       grid = files.read_json(grid_file)
-      members = [{"phase": n, "beta": float(m["beta"]),
-                  "lambda": float(m["lambda"]) if n == 2 else 0.0,
-                  "seed": int(m["seed"]), "finite": bool(m.get("finite", True)),
-                  "frozen_step": m.get("frozen_step"), "index": int(m["member"])}
-                 for m in grid["members"]]
+      members = [_member(n, m) for m in grid["members"]]
     except (OSError, ValueError, KeyError, TypeError) as e:
       problems.append(f"phase {n}: cannot read {grid_file} "
                       f"({type(e).__name__}: {e}); skipped")
@@ -187,7 +169,8 @@ def find_phases(workdir: str) -> tuple[list[Phase], list[str]]:
     phases.append(Phase(
         number=n, name=name, step=step, members=members,
         restore=lambda d=directory, s=step: train.load_params(d, s)[0],
-        train_means=_train_means(paths.final_metrics(n)),
+        train_means={keys.ModelKey(n, *cell): means for cell, means
+                     in _train_means(paths.final_metrics(n)).items()},
         objective=str(grid.get("objective", "beta_vae")),
         fingerprint=checkpoint_lib.fingerprint(directory, step)))
   return phases, problems

@@ -13,9 +13,9 @@ reconstruction and traversal figures.
 Synopsis::
 
   votes = compute.draw_votes(ds, seed=0, num_votes=200, batch_size=64)
-  results = compute.evaluate_stack(params, samples, ds, latent_dim=10,
-                                   num_bins=20, batch_size=500, votes=votes)
-  results[0]["scores"]["mig"], results[0]["mi"]      # float, float[L, F]
+  options = compute.StackOptions(latent_dim=10, num_bins=20, batch_size=500)
+  results, times = compute.evaluate_stack(params, samples, ds, options, votes=votes)
+  results[0].scores["mig"], results[0].mi            # float, float[L, F]
 """
 
 from __future__ import annotations
@@ -149,55 +149,78 @@ def _encode_chunk(params, samples, votes, posterior_images,
   return out
 
 
-def evaluate_stack(params, samples, ds, *, latent_dim: int, num_bins: int,
-                   batch_size: int, votes: Votes | None = None,
-                   posterior: tuple[np.ndarray, np.ndarray] | None = None,
-                   models_per_call: int | None | str = "auto",
-                   impl: str | None = None,
-                   on_encoded: Callable[[int], None] | None = None,
-                   timings: dict | None = None) -> list[dict]:
-  """Evaluates M models (stacked parameters) on one seed's samples.
+@dataclasses.dataclass(frozen=True)
+class StackOptions:
+  """How :func:`evaluate_stack` encodes and scores.
 
-  The encoder runs over the models in chunks of ``models_per_call`` (see
-  :mod:`lbvae.evaluation.encode`), calling ``on_encoded`` after each; the metrics
-  then run once, vmapped over all M (padded to a multiple of ``MODEL_BUCKET``, so
-  that grids of similar size share one compilation: per model the metrics cost
-  little next to their compilation, docs/performance.md).
-
-  Args:
-    params: parameter pytree with a leading model axis M (all finite).
-    samples: :class:`lbvae.evaluation.samples.Samples` of the models' seed.
-    ds: the dataset (``factor_sizes``, ``num_channels``).
+  Attributes:
     latent_dim: the models' latent size.
     num_bins: MI bins per latent.
     batch_size: images per compiled encoder call.
-    votes: the seed's FactorVAE votes (:func:`draw_votes`); None leaves the score
-      out. The first 2/3 train the majority-vote classifier, the rest score it;
-      the train codes serve as the global sample.
-    posterior: (factors int[N, F], images uint8[N, ...]) of the seed's stratified
-      sample (``samples.draw_stratified``): adds the posterior-aware
-      ``mig_posterior`` and ``im_posterior`` (:mod:`lbvae.metrics.posterior_mi`)
-      and the ``mi_posterior`` matrix; None leaves them out.
     models_per_call: models per encoder call ("auto": 1 on CPU, all elsewhere).
     impl: convolution formulation (``lbvae.models.IMPLS``; None: the backend's
       default, see :func:`lbvae.evaluation.encode.encode_models`).
-    on_encoded: called with the number of models just encoded.
-    timings: if given, seconds spent are added to its "encode" and "metrics"
-      (the tree DCI included).
-
-  Returns:
-    M dicts with ``scores`` ({metric: float}, including ``heldout_nll`` and
-    ``heldout_kl``), ``mi`` (float[L, F]), ``kl_per_latent`` (float[L]),
-    ``originals`` (float32[64, H, W, C]), ``reconstructions`` (same) and
-    ``traversals`` (float32[L, K, H, W, C]).
   """
+  latent_dim: int
+  num_bins: int
+  batch_size: int
+  models_per_call: int | None | str = "auto"
+  impl: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelImages:
+  """What a model's figures draw.
+
+  Attributes:
+    originals: float32[64, H, W, C], the first test images in [0, 1].
+    reconstructions: float32[64, H, W, C].
+    traversals: float32[L, K, H, W, C], latent l set to TRAVERSAL_VALUES[k].
+  """
+  originals: np.ndarray
+  reconstructions: np.ndarray
+  traversals: np.ndarray
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelResult:
+  """One model's evaluation on its seed's samples.
+
+  Attributes:
+    scores: metric name -> float: one ``metrics.csv`` row's scores (every scalar
+      of ``lbvae.metrics.all_metrics``, the tree DCI, ``factor_vae`` with votes,
+      the posterior-aware scores with a stratified sample, ``heldout_nll`` and
+      ``heldout_kl``).
+    mi: float[L, F], the MI matrix (nats).
+    mi_posterior: float[L, F], the posterior-aware MI matrix, or None.
+    kl_per_latent: float64[L], each latent's mean KL on the test samples.
+    images: :class:`ModelImages`.
+  """
+  scores: dict[str, float]
+  mi: np.ndarray
+  mi_posterior: np.ndarray | None
+  kl_per_latent: np.ndarray
+  images: ModelImages
+
+
+@dataclasses.dataclass(frozen=True)
+class StackTimes:
+  """Seconds :func:`evaluate_stack` spent encoding, and on the metrics (the tree
+  DCI included)."""
+  encode: float
+  metrics: float
+
+
+def _encode_stack(params, samples, ds, options, votes, posterior, on_encoded):
+  """:func:`_encode_chunk` over chunks of ``options.models_per_call`` models,
+  concatenated: [M, ...] arrays."""
   num_models = jax.tree.leaves(params)[0].shape[0]
-  if models_per_call == "auto":
-    models_per_call = encode.default_models_per_call()
-  chunk = num_models if models_per_call is None else int(models_per_call)
-  kw = dict(latent_dim=latent_dim, num_channels=ds.num_channels,
-            batch_size=batch_size, models_per_call=None, impl=impl)
-  t0 = time.perf_counter()
+  per_call = options.models_per_call
+  if per_call == "auto":
+    per_call = encode.default_models_per_call()
+  chunk = num_models if per_call is None else int(per_call)
+  kw = dict(latent_dim=options.latent_dim, num_channels=ds.num_channels,
+            batch_size=options.batch_size, models_per_call=None, impl=options.impl)
   parts = []
   for first in range(0, num_models, chunk):
     rows = list(range(first, min(first + chunk, num_models)))
@@ -205,23 +228,27 @@ def evaluate_stack(params, samples, ds, *, latent_dim: int, num_bins: int,
                                None if posterior is None else posterior[1], **kw))
     if on_encoded is not None:
       on_encoded(len(rows))
-  enc = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-  t1 = time.perf_counter()
+  return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+
+def _stack_scores(enc, samples, ds, options, votes, posterior) -> dict:
+  """Every score of the M encoded models: metric -> [M] (or [M, L, F]) arrays."""
+  num_models = len(enc["mu_train"])
   if votes is not None:
     mu_votes, which = enc["mu_votes"], votes.which
     num_train_votes = (2 * len(which)) // 3
   else:
-    mu_votes = np.zeros((num_models, 1, 2, latent_dim), np.float32)
+    mu_votes = np.zeros((num_models, 1, 2, options.latent_dim), np.float32)
     which, num_train_votes = np.zeros((1,), np.int32), 0
   # Pad the model axis to a multiple of MODEL_BUCKET (repeating model 0): one
   # compilation serves grids of similar size; the metrics are cheap per model.
   padded = -(-num_models // MODEL_BUCKET) * MODEL_BUCKET
   pad = lambda a: np.concatenate([a, np.repeat(a[:1], padded - num_models, 0)])
+  factor_sizes = tuple(int(s) for s in ds.factor_sizes)
   scores = _scores(pad(enc["mu_train"]), samples.factors_train.astype(np.int32),
                    pad(enc["mu_test"]), samples.factors_test.astype(np.int32),
-                   pad(mu_votes), which,
-                   factor_sizes=tuple(int(s) for s in ds.factor_sizes),
-                   num_bins=int(num_bins), num_train_votes=num_train_votes)
+                   pad(mu_votes), which, factor_sizes=factor_sizes,
+                   num_bins=int(options.num_bins), num_train_votes=num_train_votes)
   # The literature's DCI fits its trees (LightGBM) on the host while the compiled
   # metrics run (their dispatch above is asynchronous).
   trees = [metrics.dci(enc["mu_train"][m], samples.factors_train, enc["mu_test"][m],
@@ -233,26 +260,59 @@ def evaluate_stack(params, samples, ds, *, latent_dim: int, num_bins: int,
     key = jax.random.fold_in(jax.random.key(samples.seed), POSTERIOR_STREAM)
     post = _posterior_scores(enc["mu_posterior"], enc["logvar_posterior"],
                              np.asarray(posterior[0], np.int32), key,
-                             factor_sizes=tuple(int(s) for s in ds.factor_sizes))
+                             factor_sizes=factor_sizes)
     scores.update(jax.tree.map(np.asarray, post))
-  if timings is not None:
-    timings["encode"] = timings.get("encode", 0.0) + t1 - t0
-    timings["metrics"] = timings.get("metrics", 0.0) + time.perf_counter() - t1
+  return scores
+
+
+def evaluate_stack(params, samples, ds, options: StackOptions, *,
+                   votes: Votes | None = None,
+                   posterior: tuple[np.ndarray, np.ndarray] | None = None,
+                   on_encoded: Callable[[int], None] | None = None
+                   ) -> tuple[list[ModelResult], StackTimes]:
+  """Evaluates M models (stacked parameters) on one seed's samples.
+
+  The encoder runs over the models in chunks of ``options.models_per_call`` (see
+  :mod:`lbvae.evaluation.encode`), calling ``on_encoded`` after each; the metrics
+  then run once, vmapped over all M (padded to a multiple of ``MODEL_BUCKET``, so
+  that grids of similar size share one compilation: per model the metrics cost
+  little next to their compilation, docs/performance.md).
+
+  Args:
+    params: parameter pytree with a leading model axis M (all finite).
+    samples: :class:`lbvae.evaluation.samples.Samples` of the models' seed.
+    ds: the dataset (``factor_sizes``, ``num_channels``).
+    options: :class:`StackOptions`.
+    votes: the seed's FactorVAE votes (:func:`draw_votes`); None leaves the score
+      out. The first 2/3 train the majority-vote classifier, the rest score it;
+      the train codes serve as the global sample.
+    posterior: (factors int[N, F], images uint8[N, ...]) of the seed's stratified
+      sample (``samples.draw_stratified``): adds the posterior-aware
+      ``mig_posterior`` and ``im_posterior`` (:mod:`lbvae.metrics.posterior_mi`)
+      and the ``mi_posterior`` matrix; None leaves them out.
+    on_encoded: called with the number of models just encoded.
+
+  Returns:
+    (M :class:`ModelResult` in the models' order, :class:`StackTimes`).
+  """
+  t0 = time.perf_counter()
+  enc = _encode_stack(params, samples, ds, options, votes, posterior, on_encoded)
+  t1 = time.perf_counter()
+  scores = _stack_scores(enc, samples, ds, options, votes, posterior)
+  times = StackTimes(encode=t1 - t0, metrics=time.perf_counter() - t1)
   kl = kl_per_latent(enc["mu_test"], enc["logvar_test"])              # [M, L]
   originals = samples.images_test[:NUM_RECONSTRUCTIONS].astype(np.float32) / 255.0
   out = []
-  for m in range(num_models):
+  for m in range(len(kl)):
     s = {k: float(v[m]) for k, v in scores.items()
          if k not in ("mi_matrix", "mi_posterior")}
     s["heldout_nll"] = float(enc["nll_test"][m].mean())
     s["heldout_kl"] = float(kl[m].sum())
-    out.append({"scores": s, "mi": scores["mi_matrix"][m],
-                "mi_posterior": (scores["mi_posterior"][m] if "mi_posterior" in scores
-                                 else None),
-                "kl_per_latent": kl[m],
-                "originals": originals, "reconstructions": enc["rec"][m],
-                "traversals": enc["trav"][m]})
-  return out
-
-
-
+    out.append(ModelResult(
+        scores=s, mi=scores["mi_matrix"][m],
+        mi_posterior=(scores["mi_posterior"][m] if "mi_posterior" in scores
+                      else None),
+        kl_per_latent=kl[m],
+        images=ModelImages(originals=originals, reconstructions=enc["rec"][m],
+                           traversals=enc["trav"][m])))
+  return out, times

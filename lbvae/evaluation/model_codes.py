@@ -23,6 +23,7 @@ from lbvae import pytrees
 from lbvae.evaluation import checkpoints
 from lbvae.evaluation import encode
 from lbvae.evaluation import samples as samples_lib
+from lbvae.train import workdir as workdir_lib
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,7 +76,7 @@ def load_model_codes(workdir: str, config=None, *,
   Raises:
     lbvae.errors.Error: no such workdir, no checkpoints, an unreadable one.
   """
-  config = checkpoints.load_config(workdir) if config is None else config
+  config = workdir_lib.load_config(workdir) if config is None else config
   found, _ = checkpoints.find_phases(workdir)
   found = [ph for ph in found if ph.number in tuple(phases)]
   errors.require(bool(found), f"no checkpoints of phases {tuple(phases)} in {workdir}",
@@ -89,19 +90,19 @@ def load_model_codes(workdir: str, config=None, *,
     params = ph.restore()
     finite = pytrees.finite_rows(params)
     for m in ph.members:
-      if not finite[m["index"]]:
+      if not finite[m.index]:
         continue
-      seed = int(m["seed"])
+      seed = m.key.seed
       if seed not in drawn:
         drawn[seed] = samples_lib.draw(ds, seed=seed, num_train=num_train,
                                        num_test=num_test)
       s = drawn[seed]
-      one = pytrees.take(params, np.asarray([m["index"]]))
+      one = pytrees.take(params, np.asarray([m.index]))
       kw = dict(latent_dim=int(config.latent_dim), num_channels=ds.num_channels,
                 batch_size=int(config.eval.batch_size))
       out.append(ModelCodes(
-          phase=ph.number, beta=float(m["beta"]), lam=float(m["lambda"]), seed=seed,
-          objective=ph.objective, step=ph.step, finite=bool(m["finite"]),
+          phase=ph.number, beta=m.key.strength, lam=m.key.lam, seed=seed,
+          objective=ph.objective, step=ph.step, finite=m.finite,
           params=jax.tree.map(lambda a: np.asarray(a)[0], one),
           codes_train=encode.encode_models(one, s.images_train, **kw)["mu"][0],
           factors_train=s.factors_train,

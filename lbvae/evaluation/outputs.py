@@ -12,11 +12,14 @@ File names come from :mod:`lbvae.evaluation.store`.
 
 from __future__ import annotations
 
+import dataclasses
+from typing import Mapping
+
 import numpy as np
 
-from lbvae.evaluation import checkpoints
 from lbvae.evaluation import compute
 from lbvae.evaluation import figures
+from lbvae.evaluation import keys
 from lbvae.evaluation import report
 from lbvae.evaluation import selection_views
 from lbvae.evaluation import store
@@ -26,76 +29,88 @@ from lbvae.evaluation import tables
 PLOTTED = selection_views.METRICS
 
 
-def key_of(m: dict) -> dict:
-  """The ``phase, beta, lambda, seed`` of a member dict."""
-  return {k: m[k] for k in tables.KEY_COLUMNS}
-
-
-def model_figures(paths: store.Paths, key: dict, res: dict, factor_names) -> None:
-  """Writes one model's figures from its results (:func:`compute.evaluate_stack`)."""
-  name = report.model_name(key)
-  figures.mi_heatmap(res["mi"], factor_names, paths.figure(key, "mi"),
-                     f"MI (nats), {name}", posterior=res.get("mi_posterior"))
-  figures.reconstruction_grid(res["originals"], res["reconstructions"],
+def model_figures(paths: store.EvalPaths, key: keys.ModelKey,
+                  result: compute.ModelResult, factor_names) -> None:
+  """Writes one model's figures from its :class:`compute.ModelResult`."""
+  name, images = key.name(), result.images
+  figures.mi_heatmap(result.mi, factor_names, paths.figure(key, "mi"),
+                     f"MI (nats), {name}", posterior=result.mi_posterior)
+  figures.reconstruction_grid(images.originals, images.reconstructions,
                               paths.figure(key, "recon"), name)
-  kl = res["kl_per_latent"]
+  kl = result.kl_per_latent
   order = list(np.argsort(-kl, kind="stable"))
   labels = [f"z{i}  KL {kl[i]:.2f}" for i in order]
-  figures.traversal_grid(res["traversals"], order, labels,
+  figures.traversal_grid(images.traversals, order, labels,
                          compute.TRAVERSAL_VALUES, paths.figure(key, "traversal"),
                          f"traversals, {name}")
-  figures.traversal_gif(res["traversals"], order, paths.figure(key, "gif"))
+  figures.traversal_gif(images.traversals, order, paths.figure(key, "gif"))
 
 
-def model_rows(entries, paths, settings, problems):
-  """Rows of ``metrics.csv`` for every model with a valid cache entry.
+@dataclasses.dataclass
+class ModelRows:
+  """The models of ``metrics.csv``, from their cache entries.
+
+  Attributes:
+    rows: the rows, sorted by phase, β, λ, seed.
+    figures: (key, {figure kind: path relative to the run}) of the scored models.
+    mi: key -> float64[L, F] MI matrix of the scored models.
+    seconds: the seconds each scored model's evaluation took (None: unknown).
+    problems: one line per diverged member (a member the trainer froze, one with
+      non-finite parameters or held-out NLL: its scores are NaN, ``diverged`` 1).
+  """
+  rows: list[dict]
+  figures: list[tuple[keys.ModelKey, dict[str, str]]]
+  mi: dict[keys.ModelKey, np.ndarray]
+  seconds: list[float | None]
+  problems: list[str]
+
+
+def model_rows(models, paths, settings) -> ModelRows:
+  """The rows of ``metrics.csv`` for every model with a valid cache entry.
 
   Args:
-    entries: model id -> (:class:`checkpoints.Phase`, member dict).
-    paths: the run's :class:`store.Paths`.
+    models: (:class:`checkpoints.Phase`, :class:`keys.PhaseMember`) pairs.
+    paths: the run's :class:`store.EvalPaths`.
     settings: the evaluation settings entries must match.
-    problems: list that one line per diverged member is appended to (a member
-      the trainer froze, one with non-finite parameters or held-out NLL: its
-      scores are NaN and ``diverged`` is 1).
-
-  Returns:
-    (rows sorted by phase, β, λ, seed; [(key, {figure kind: relative path})] of
-    the scored models; {model id: float[L, F] MI matrix}; the seconds each
-    scored model's evaluation took, None where unknown).
   """
-  rows, model_figs, mi, seconds = [], [], {}, []
-  for ph, m in sorted(entries.values(), key=lambda e: tables.sort_key(e[1])):
+  out = ModelRows([], [], {}, [], [])
+  for ph, m in sorted(models, key=lambda e: e[1].key):
     hit = store.load_entry(paths, m, step=ph.step, settings=settings,
                            checkpoint=ph.fingerprint)
     if hit is None:
       continue
-    row = dict(key_of(m), step=ph.step, finite=int(bool(m["finite"])),
+    row = dict(m.key.as_row(), step=ph.step, finite=int(m.finite),
                objective=ph.objective)
     row.update(dict.fromkeys(tables.TRAIN_COLUMNS, float("nan")))
-    row.update(ph.train_means.get(checkpoints.member_key(m), {}))
-    name = report.model_name(m)
-    why = _divergence(m, hit["scores"])
+    row.update(ph.train_means.get(m.key, {}))
+    why = _divergence({"finite": m.finite, "frozen_step": m.frozen_step},
+                      hit.scores)
     row[tables.DIVERGED] = int(why is not None)
     if why is not None:
-      problems.append(f"{name}: diverged ({why}); NaN scores, left out of the "
-                      "summary means")
-      row.update(dict.fromkeys(tables.SCORE_COLUMNS + tuple(hit["scores"] or ()),
+      out.problems.append(f"{m.key.name()}: diverged ({why}); NaN scores, left out "
+                          "of the summary means")
+      row.update(dict.fromkeys(tables.SCORE_COLUMNS + tuple(hit.scores or ()),
                                float("nan")))
     else:
-      row.update(hit["scores"])
-      mi[store.model_id(m)] = np.asarray(hit.get("mi"), np.float64)
-      seconds.append(hit.get("seconds"))
-      model_figs.append((key_of(m), {k: paths.relative(paths.figure(m, k))
-                                   for k in store.FIGURE_KINDS}))
-    rows.append(row)
-  return rows, model_figs, mi, seconds
+      row.update(hit.scores)
+      out.mi[m.key] = np.asarray(hit.mi, np.float64)
+      out.seconds.append(hit.seconds)
+      out.figures.append((m.key, {k: paths.relative(paths.figure(m, k))
+                                  for k in store.FIGURE_KINDS}))
+    out.rows.append(row)
+  return out
 
 
-def _divergence(member: dict, scores: dict | None) -> str | None:
-  """Why a member counts as diverged, or None when it does not."""
-  if not member["finite"]:
+def _divergence(health: Mapping, scores: dict | None) -> str | None:
+  """Why a member counts as diverged, or None when it does not.
+
+  Args:
+    health: the member's ``finite`` and ``frozen_step``, as ``grid.json`` has them.
+    scores: its cache entry's scores (None: its parameters are not finite).
+  """
+  if not health["finite"]:
     return (f"frozen by the trainer after a non-finite loss at step "
-            f"{member.get('frozen_step')}")
+            f"{health.get('frozen_step')}")
   if scores is None:
     return "non-finite parameters"
   if not np.isfinite(scores.get("heldout_nll", np.nan)):
@@ -111,8 +126,7 @@ def _mi_overviews(rows, mi, paths, factor_names) -> dict[int, str]:
     seed = min(int(r["seed"]) for r in mine)
     betas = sorted({float(r["beta"]) for r in mine})
     lams = sorted({float(r["lambda"]) for r in mine})
-    get = lambda b, lam, p=phase, s=seed: mi.get(store.model_id(
-        {"phase": p, "beta": b, "lambda": lam, "seed": s}))
+    get = lambda b, lam, p=phase, s=seed: mi.get(keys.ModelKey(p, b, lam, s))
     if phase == 1:      # one row, β across
       grid = [[get(b, 0.0) for b in betas]]
       row_labels = [report.objectives_title(mine)]

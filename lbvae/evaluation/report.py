@@ -21,6 +21,7 @@ from lbvae import errors
 from lbvae import files
 from lbvae import objectives
 from lbvae.evaluation import figures
+from lbvae.evaluation import keys
 from lbvae.evaluation import tables
 
 # (column, header) of the summary tables, in order; missing columns are skipped:
@@ -87,16 +88,10 @@ def summary_table(summary: Sequence[dict], *, with_lambda: bool) -> str:
   return "\n".join(lines)
 
 
-def model_name(key: dict) -> str:
-  """A model's name: ``phase 1, β=4, seed 0`` or ``phase 2, β=4, λ=2, seed 0``."""
-  lam = "" if int(key["phase"]) == 1 else f", λ={float(key['lambda']):g}"
-  return f"phase {key['phase']}, β={float(key['beta']):g}{lam}, seed {key['seed']}"
-
-
 def write(path: str, *, workdir: str, config: dict, dataset: str,
           grid_lines: Sequence[str], timing: str, problems: Sequence[str],
           summaries: dict[int, list[dict]], overview: dict[int, list[str]],
-          model_figures: Sequence[tuple[dict, dict[str, str]]],
+          model_figures: Sequence[tuple[keys.ModelKey, dict[str, str]]],
           sections: Sequence[tuple[str, Sequence[str]]] = ()) -> None:
   """Writes the report atomically.
 
@@ -156,7 +151,7 @@ def write(path: str, *, workdir: str, config: dict, dataset: str,
   for title, lines in sections:
     out += [f"## {title}", ""] + list(lines) + [""]
   if model_figures:
-    first_seed = min(int(k["seed"]) for k, _ in model_figures)
+    first_seed = min(k.seed for k, _ in model_figures)
     out += ["## Per-model figures", "",
             f"Inline: every model of seed {first_seed} (MI matrix in nats, "
             "latents × factors; 8 × 8 test images and reconstructions; latent "
@@ -164,9 +159,9 @@ def write(path: str, *, workdir: str, config: dict, dataset: str,
             "the code of one test image). All models are linked in the table "
             "below.", ""]
     for key, figs in model_figures:
-      if int(key["seed"]) != first_seed:
+      if key.seed != first_seed:
         continue
-      out += [f"### {model_name(key)}", ""]
+      out += [f"### {key.name()}", ""]
       out += [f"![{kind}]({figs[kind]})" for kind in ("mi", "recon", "traversal")
               if kind in figs]
       out.append("")
@@ -176,7 +171,7 @@ def write(path: str, *, workdir: str, config: dict, dataset: str,
       links = [f"[png]({figs[k]})" if k in figs else "–"
                for k in ("mi", "recon", "traversal")]
       links.append(f"[gif]({figs['gif']})" if "gif" in figs else "–")
-      out.append(f"| {model_name(key)} | " + " | ".join(links) + " |")
+      out.append(f"| {key.name()} | " + " | ".join(links) + " |")
     out.append("")
   out += ["## Configuration", "", "```json",
           json.dumps(config, indent=2, sort_keys=True, default=str), "```", ""]

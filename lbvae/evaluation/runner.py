@@ -41,8 +41,9 @@ from lbvae import devices
 from lbvae.evaluation import checkpoints
 from lbvae.evaluation import collapse_curves
 from lbvae.evaluation import compute
+from lbvae.evaluation import keys
 from lbvae.evaluation import outputs
-from lbvae.evaluation import published
+from lbvae.evaluation import released_scores
 from lbvae.evaluation import report
 from lbvae.evaluation import samples as samples_lib
 from lbvae.evaluation import selection_views
@@ -102,94 +103,194 @@ def _settings(config) -> dict:
   return settings_lib.cache_settings(with_eval_defaults(config))
 
 
-class _Clock:
-  """Seconds per stage of the pass, for the log and the report."""
-
-  def __init__(self):
-    self.seconds: dict[str, float] = {}
-    self._t = time.perf_counter()
-
-  def lap(self, stage: str) -> None:
-    now = time.perf_counter()
-    self.seconds[stage] = self.seconds.get(stage, 0.0) + now - self._t
-    self._t = now
-
-  def restart(self) -> None:
-    self._t = time.perf_counter()
-
-  def line(self) -> str:
-    return ", ".join(f"{k} {v:.1f} s" for k, v in self.seconds.items() if v >= 0.05)
+def _add_seconds(total: dict[str, float], more: dict[str, float]) -> dict:
+  """Seconds per stage: ``total`` plus ``more`` (stages in first-seen order)."""
+  out = dict(total)
+  for stage, v in more.items():
+    out[stage] = out.get(stage, 0.0) + v
+  return out
 
 
-def _evaluate_seed(seed, todo, ds, config, settings, paths, restored, problems,
-                   bar, clock) -> tuple[int, int]:
-  """Scores ``todo`` [(phase, member)] of one seed; returns how many were scored and
-  how many were found diverged (stored unscored)."""
-  t0 = time.perf_counter()
-  stacks, keys, num_diverged = [], [], 0
-  for ph in sorted({ph.number: ph for ph, _ in todo}.values(),
-                   key=lambda p: p.number):
-    if ph.number not in restored:
+def _stages_line(seconds: dict[str, float]) -> str:
+  """``setup 0.1 s, restore 0.2 s, ...``: the stages that took 0.05 s or more."""
+  return ", ".join(f"{k} {v:.1f} s" for k, v in seconds.items() if v >= 0.05)
+
+
+_Found = tuple[checkpoints.Phase, keys.PhaseMember]   # a model as the pass finds it
+
+
+@dataclasses.dataclass(frozen=True)
+class Inventory:
+  """What the pass found in a workdir, before it scores anything.
+
+  Attributes:
+    workdir, config, settings: the pass's arguments (settings: :func:`_settings`).
+    paths: the pass's output files.
+    phases: the phases with a checkpoint (``checkpoints.find_phases``).
+    problems: one line per problem found in the workdir.
+    ds: the dataset.
+    models: every model of ``phases``, in grid order.
+    todo: seed -> the models of that seed without a valid cache entry.
+  """
+  workdir: str
+  config: object
+  settings: dict
+  paths: store.EvalPaths
+  phases: list[checkpoints.Phase]
+  problems: list[str]
+  ds: object
+  models: list[_Found]
+  todo: dict[int, list[_Found]]
+
+
+@dataclasses.dataclass(frozen=True)
+class SeedOutcome:
+  """What scoring one seed's models did.
+
+  Attributes:
+    num_scored: models scored and cached.
+    num_diverged: models found diverged (cached unscored).
+    seconds: stage -> seconds spent on it.
+  """
+  num_scored: int
+  num_diverged: int
+  seconds: dict[str, float]
+
+
+def _find(workdir: str, config, settings: dict, log) -> Inventory:
+  """The phases, models and uncached models of ``workdir``; logs the problems
+  found and the count of models to evaluate.
+
+  Raises:
+    lbvae.errors.Error: no phase has a checkpoint; the samples exceed the dataset.
+  """
+  phases, problems = checkpoints.find_phases(workdir)
+  errors.require(bool(phases), _UNTRAINED.format(workdir))
+  for p in problems:
+    log(p)
+  ds = data.load(config.dataset.name, config.dataset.source,
+                 config.dataset.path or None)
+  errors.require(settings["num_train"] + settings["num_test"] <= len(ds),
+                 f"config.eval.num_train + num_test must be <= {len(ds)} (the "
+                 "dataset size)")
+  paths = store.EvalPaths(workdir)
+  models = [(ph, m) for ph in phases for m in ph.members]
+  todo: dict[int, list[_Found]] = {}
+  for ph, m in models:
+    if store.load_entry(paths, m, step=ph.step, settings=settings,
+                        checkpoint=ph.fingerprint) is None:
+      todo.setdefault(m.key.seed, []).append((ph, m))
+  num_todo = sum(len(v) for v in todo.values())
+  log(f"{len(models)} models in {len(phases)} phase(s): {num_todo} to evaluate, "
+      f"{len(models) - num_todo} cached")
+  return Inventory(workdir=workdir, config=config, settings=settings, paths=paths,
+                   phases=phases, problems=problems, ds=ds, models=models,
+                   todo=todo)
+
+
+def _by_phase(models: list[_Found]) -> list[tuple[checkpoints.Phase, list]]:
+  """(phase, its members among ``models``), in phase order."""
+  phases = sorted({ph.number: ph for ph, _ in models}.values(), key=lambda p: p.number)
+  return [(ph, [m for p, m in models if p is ph]) for ph in phases]
+
+
+def _restore(todo: dict[int, list[_Found]]) -> tuple[dict, list[str]]:
+  """Each phase's parameters that ``todo`` needs (None: unreadable), and one
+  line per unreadable checkpoint, in the order the seeds need them."""
+  params, problems = {}, []
+  for seed in sorted(todo):
+    for ph, _ in _by_phase(todo[seed]):
+      if ph.number in params:
+        continue
       try:
-        restored[ph.number] = ph.restore()
+        params[ph.number] = ph.restore()
       except errors.CheckpointError as e:
-        restored[ph.number] = None
+        params[ph.number] = None
         problems.append(f"phase {ph.number}: {e}; its models are skipped")
+  return params, problems
+
+
+def _finite_stack(models: list[_Found], restored: dict, found: Inventory, bar):
+  """The parameters of ``models`` that can be scored, stacked, and those models.
+
+  A member of an unreadable checkpoint is skipped; one the trainer froze
+  (finite = 0) or whose parameters are not finite diverged: it is cached
+  unscored (its frozen parameters may be finite but huge).
+
+  Returns:
+    (stacked parameters or None, [(phase, member)] they hold, how many diverged).
+  """
+  stacks, scored, num_diverged = [], [], 0
+  for ph, members in _by_phase(models):
     if restored[ph.number] is None:
-      bar.update(sum(1 for p, _ in todo if p is ph))
+      bar.update(len(members))
       continue
-    members = [m for p, m in todo if p is ph]
     params = pytrees.take(restored[ph.number],
-                          np.asarray([m["index"] for m in members]))
-    finite = pytrees.finite_rows(params)
-    # A member the trainer froze (finite = 0) diverged: not scored, like one
-    # whose parameters are not finite (its frozen ones may be finite but huge).
-    finite = [bool(ok) and bool(m["finite"]) for m, ok in zip(members, finite)]
-    for m, ok in zip(members, finite):
-      if not ok:
-        store.save_entry(paths, m, step=ph.step, settings=settings,
-                         checkpoint=ph.fingerprint, scores=None)
-        num_diverged += 1
-        bar.update(1)
+                          np.asarray([m.index for m in members]))
+    finite = [bool(ok) and m.finite
+              for m, ok in zip(members, pytrees.finite_rows(params))]
+    for m in (m for m, ok in zip(members, finite) if not ok):
+      store.save_entry(found.paths, m, step=ph.step, settings=found.settings,
+                       checkpoint=ph.fingerprint, scores=None)
+      num_diverged += 1
+      bar.update(1)
     good = [i for i, ok in enumerate(finite) if ok]
     if good:
       stacks.append(pytrees.take(params, np.asarray(good)))
-      keys += [(ph, members[i]) for i in good]
-  clock.lap("restore")
-  if not keys:
-    return 0, num_diverged
-  params = jax.tree.map(lambda *xs: np.concatenate(xs), *stacks)
-  s = samples_lib.draw(ds, seed=seed, num_train=settings["num_train"],
-                       num_test=settings["num_test"])
-  votes = None
+      scored += [(ph, members[i]) for i in good]
+  if not scored:
+    return None, [], num_diverged
+  return (jax.tree.map(lambda *xs: np.concatenate(xs), *stacks), scored,
+          num_diverged)
+
+
+def _seed_inputs(found: Inventory, seed: int) -> dict:
+  """The seed's samples, and its FactorVAE votes and stratified sample where the
+  settings ask for them: :func:`compute.evaluate_stack`'s data arguments."""
+  settings, ds = found.settings, found.ds
+  votes = posterior = None
   if settings["factor_vae_votes"]:
-    votes = compute.draw_votes(ds, seed=seed,
-                               num_votes=settings["factor_vae_votes"],
+    votes = compute.draw_votes(ds, seed=seed, num_votes=settings["factor_vae_votes"],
                                batch_size=settings["factor_vae_batch"])
-  posterior = None
   if settings["posterior_samples"]:
     posterior = samples_lib.draw_stratified(ds, seed=seed,
                                             num=settings["posterior_samples"])
-  clock.lap("samples")
-  results = compute.evaluate_stack(
-      params, s, ds, latent_dim=int(config.latent_dim),
-      num_bins=settings["num_bins"], batch_size=encoder_batch(config),
-      votes=votes, posterior=posterior, on_encoded=bar.update,
-      timings=clock.seconds)
-  clock.restart()   # evaluate_stack booked its own "encode" and "metrics" time
-  shared = (time.perf_counter() - t0) / len(keys)
+  return {"samples": samples_lib.draw(ds, seed=seed, num_train=settings["num_train"],
+                                      num_test=settings["num_test"]),
+          "votes": votes, "posterior": posterior}
+
+
+def _score_seed(seed: int, models: list[_Found], found: Inventory, restored: dict,
+                bar) -> SeedOutcome:
+  """Scores one seed's ``models``, drawing and caching each as soon as it is scored."""
+  bar.set_postfix_str(f"seed {seed}")
+  t0 = time.perf_counter()
+  params, scored, num_diverged = _finite_stack(models, restored, found, bar)
+  seconds = {"restore": time.perf_counter() - t0}
+  if not scored:
+    return SeedOutcome(0, num_diverged, seconds)
+  inputs = _seed_inputs(found, seed)
+  seconds["samples"] = time.perf_counter() - t0 - seconds["restore"]
+  options = compute.StackOptions(latent_dim=int(found.config.latent_dim),
+                                 num_bins=found.settings["num_bins"],
+                                 batch_size=encoder_batch(found.config))
+  results, times = compute.evaluate_stack(
+      params, inputs["samples"], found.ds, options, votes=inputs["votes"],
+      posterior=inputs["posterior"], on_encoded=bar.update)
+  seconds.update(encode=times.encode, metrics=times.metrics)
+  shared = (time.perf_counter() - t0) / len(scored)
   bar.set_postfix_str(f"seed {seed}: figures")
-  for (ph, m), res in zip(keys, results):
-    t1 = time.perf_counter()
-    outputs.model_figures(paths, m, res, ds.factor_names)
-    store.save_entry(paths, m, step=ph.step, settings=settings,
+  t1 = time.perf_counter()
+  for (ph, m), res in zip(scored, results):
+    t2 = time.perf_counter()
+    outputs.model_figures(found.paths, m.key, res, found.ds.factor_names)
+    store.save_entry(found.paths, m, step=ph.step, settings=found.settings,
                      checkpoint=ph.fingerprint,
-                     seconds=shared + time.perf_counter() - t1,
-                     scores=res["scores"], mi=res["mi"],
-                     mi_posterior=res["mi_posterior"],
-                     kl_per_latent=res["kl_per_latent"])
-  clock.lap("figures")
-  return len(keys), num_diverged
+                     seconds=shared + time.perf_counter() - t2, scores=res.scores,
+                     mi=res.mi, mi_posterior=res.mi_posterior,
+                     kl_per_latent=res.kl_per_latent)
+  seconds["figures"] = time.perf_counter() - t1
+  return SeedOutcome(len(scored), num_diverged, seconds)
 
 
 def _share(todo: dict, index: int, count: int) -> dict:
@@ -212,7 +313,7 @@ _UNTRAINED = ("no checkpoints in {0} (train it first: python -m experiments.swee
 def evaluate_workdir(workdir: str, config, *,
                      log: Callable[[str], None] = print,
                      progress: bool = True) -> PassResult:
-  """Runs the pass on a training run directory.
+  """Runs the pass on a training run directory: find, score each seed, write.
 
   Args:
     workdir: the trainer's run directory.
@@ -240,119 +341,147 @@ def evaluate_workdir(workdir: str, config, *,
   hosts.check_same_run(workdir_lib.run_facts(config))
   # Under jax.distributed process 0 holds the lock for all of them.
   with workdir_lib.locked(workdir, writer=sharding.is_main_process()):
-    return _evaluate_locked(workdir, config, settings, log, progress, t0)
+    since = time.perf_counter()
+    found = _find(workdir, config, settings, log)
+    counts = _score(found, progress, log, since)
+    if not sharding.is_main_process():   # process 0 writes the tables and the report
+      return PassResult(report=found.paths.report,
+                        metrics_csv=found.paths.metrics_csv,
+                        summary_csv=found.paths.summary_csv,
+                        num_models=len(found.models), num_evaluated=counts.num_new,
+                        num_cached=0, problems=found.problems + counts.problems,
+                        seconds=time.perf_counter() - t0)
+    return _write_results(found, counts, t0, log)
 
 
-def _evaluate_locked(workdir: str, config, settings, log, progress,
-                     t0) -> PassResult:
-  """:func:`evaluate_workdir` while it holds the workdir's lock."""
-  clock = _Clock()
-  paths = store.Paths(workdir)
-  phases, problems = checkpoints.find_phases(workdir)
-  errors.require(bool(phases), _UNTRAINED.format(workdir))
-  for p in problems:
-    log(p)
-  ds = data.load(config.dataset.name, config.dataset.source,
-                 config.dataset.path or None)
-  num_data = len(ds)
-  errors.require(settings["num_train"] + settings["num_test"] <= num_data,
-              f"config.eval.num_train + num_test must be <= {num_data} (the "
-              "dataset size)")
+@dataclasses.dataclass(frozen=True)
+class _Counts:
+  """What the scoring did.
 
-  entries, todo = {}, {}
-  for ph in phases:
-    for m in ph.members:
-      if store.load_entry(paths, m, step=ph.step, settings=settings,
-                          checkpoint=ph.fingerprint) is None:
-        todo.setdefault(int(m["seed"]), []).append((ph, m))
-      entries[store.model_id(m)] = (ph, m)
-  num_todo = sum(len(v) for v in todo.values())
-  log(f"{len(entries)} models in {len(phases)} phase(s): {num_todo} to evaluate, "
-      f"{len(entries) - num_todo} cached")
+  Attributes:
+    num_new, num_diverged: models scored, and found diverged, over every process.
+    problems: one line per unreadable checkpoint.
+    seconds: stage -> seconds, since the pass took the workdir's lock.
+    done: ``time.perf_counter()`` when this process had scored its share.
+  """
+  num_new: int
+  num_diverged: int
+  problems: list[str]
+  seconds: dict[str, float]
+  done: float
+
+
+def _score(found: Inventory, progress: bool, log, since: float) -> _Counts:
+  """Scores this process's share of the models to evaluate, seed by seed."""
   hosts.sync("lbvae evaluate: the cache is read")   # before any process writes it
-  todo = _share(todo, jax.process_index(), jax.process_count())
+  todo = _share(found.todo, jax.process_index(), jax.process_count())
+  t = time.perf_counter()
+  seconds = {"setup": t - since}
   num_todo = sum(len(v) for v in todo.values())
-
-  clock.lap("setup")
-  restored, pass_problems = {}, []
   bar = tqdm.tqdm(total=num_todo, unit="model", desc="evaluate",
                   disable=not progress or num_todo == 0)
-  num_new = num_new_diverged = 0
-  for seed in sorted(todo):
-    bar.set_postfix_str(f"seed {seed}")
-    scored, diverged = _evaluate_seed(seed, todo[seed], ds, config, settings, paths,
-                                      restored, pass_problems, bar, clock)
-    num_new, num_new_diverged = num_new + scored, num_new_diverged + diverged
+  restored, problems = _restore(todo)
+  seconds["restore"] = time.perf_counter() - t
+  outcomes = [_score_seed(seed, todo[seed], found, restored, bar)
+              for seed in sorted(todo)]
+  for outcome in outcomes:
+    seconds = _add_seconds(seconds, outcome.seconds)
   bar.close()
-  for p in pass_problems:
+  done = time.perf_counter()
+  for p in problems:
     log(p)
-  problems = problems + pass_problems
-  num_new = hosts.total(num_new)   # waits for every process to finish scoring
-  num_new_diverged = hosts.total(num_new_diverged)
-  if not sharding.is_main_process():   # process 0 writes the tables and the report
-    return PassResult(report=paths.report, metrics_csv=paths.metrics_csv,
-                      summary_csv=paths.summary_csv, num_models=len(entries),
-                      num_evaluated=num_new, num_cached=0, problems=problems,
-                      seconds=time.perf_counter() - t0)
+  num_new = hosts.total(sum(o.num_scored for o in outcomes))   # waits for all
+  num_diverged = hosts.total(sum(o.num_diverged for o in outcomes))
+  return _Counts(num_new=num_new, num_diverged=num_diverged, problems=problems,
+                 seconds=seconds, done=done)
 
-  rows, model_figs, mi, model_seconds = outputs.model_rows(entries, paths,
-                                                          settings, problems)
-  errors.require(bool(rows), f"could not evaluate any of the {len(entries)} models "
-                 f"in {workdir}: " + "; ".join(pass_problems),
+
+def _write_results(found: Inventory, counts: _Counts, t0: float, log) -> PassResult:
+  """Writes the tables, the phase figures and the report (process 0)."""
+  models = outputs.model_rows(found.models, found.paths, found.settings)
+  rows = models.rows
+  errors.require(bool(rows), f"could not evaluate any of the {len(found.models)} "
+                 f"models in {found.workdir}: " + "; ".join(counts.problems),
                  error=errors.CheckpointError)
-  skipped = len(entries) - len(rows)
-  num_cached = len(rows) - num_new - num_new_diverged
-  released = published.read(workdir)
+  problems = found.problems + counts.problems + models.problems
+  num_cached = len(rows) - counts.num_new - counts.num_diverged
+  written = _tables_and_figures(found, models)
+  stages = _stages_line(dict(counts.seconds, **{
+      "tables and phase figures": time.perf_counter() - counts.done}))
+  seconds = time.perf_counter() - t0
+  num_new = counts.num_new
+  per_model = f" ({seconds / num_new:.1f} s per evaluated model)" if num_new else ""
+  _write_report(found, models, problems, written,
+                timing=(f"{len(rows)} models: {num_new} evaluated now, "
+                        f"{counts.num_diverged} found diverged, {num_cached} from "
+                        f"the cache; this pass took {seconds:.1f} s{per_model} on "
+                        f"{devices.device_name()}: {stages}."))
+  skipped = len(found.models) - len(rows)
+  skip_note = (f", {skipped} of {len(found.models)} skipped (unreadable checkpoint)"
+               if skipped else "")
+  diverged_note = (f", {counts.num_diverged} diverged (not scored)"
+                   if counts.num_diverged else "")
+  log(f"evaluated {num_new} new model(s){diverged_note}, {num_cached} cached"
+      f"{skip_note}, in {seconds:.1f} s{per_model}: {stages}")
+  return PassResult(report=found.paths.report, metrics_csv=found.paths.metrics_csv,
+                    summary_csv=found.paths.summary_csv, num_models=len(rows),
+                    num_evaluated=num_new, num_cached=num_cached,
+                    problems=problems, seconds=seconds)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Tables:
+  """What the report shows of the tables: phase -> its summary rows, phase -> its
+  figures (paths relative to the run), (title, Markdown lines) of further sections."""
+  by_phase: dict[int, list[dict]]
+  overview: dict[int, list[str]]
+  sections: list[tuple[str, list[str]]]
+
+
+def _tables_and_figures(found: Inventory, models: outputs.ModelRows) -> _Tables:
+  """Writes ``metrics.csv``, ``summary.csv``, the phase figures, the selection
+  views and the collapse curves."""
+  paths, rows = found.paths, models.rows
+  released = released_scores.read(found.workdir)
   if released is not None:     # an import of the authors' models: their numbers too
-    published.merge(rows, released)
+    rows = released_scores.merge(rows, released)
   tables.write_csv(paths.metrics_csv, tables.model_columns(rows), rows)
   summary = tables.summarize(rows)
   tables.write_csv(paths.summary_csv, tables.summary_columns(rows), summary)
   by_phase = {p: [r for r in summary if int(r["phase"]) == p]
               for p in sorted({int(r["phase"]) for r in summary})}
-  overview = outputs.phase_figures(rows, by_phase, mi, paths, ds.factor_names)
+  overview = outputs.phase_figures(rows, by_phase, models.mi, paths,
+                                   found.ds.factor_names)
   sections = [(selection_views.TITLE, selection_views.write(by_phase.get(2), paths))]
   if released is not None:
-    sections.append(published.section(rows,
-                                      data_note=published.data_note(config, ds)))
-  collapse_rows = collapse_curves.read(workdir)
+    sections.append(released_scores.section(
+        rows, data_note=released_scores.data_note(found.config, found.ds)))
+  collapse_rows = collapse_curves.read(found.workdir)
   if collapse_rows:
-    collapse_curves.draw(collapse_rows, paths.collapse,
-                         threshold=config.get("collapse", {}).get("active_threshold"))
+    collapse_curves.draw(collapse_rows, paths.collapse, threshold=found.config.get(
+        "collapse", {}).get("active_threshold"))
     sections.append(("Collapse over training", collapse_curves.REPORT_TEXT + [
         "", f"![collapse over training]({paths.relative(paths.collapse)})"]))
-  clock.lap("tables and phase figures")
-  seconds = time.perf_counter() - t0
-  per_model = f" ({seconds / num_new:.1f} s per evaluated model)" if num_new else ""
-  scored = [v for v in model_seconds if v is not None]
-  timing = (f"{len(rows)} models: {num_new} evaluated now, "
-            f"{num_new_diverged} found diverged, {num_cached} from the cache; "
-            "this pass took "
-            f"{seconds:.1f} s{per_model} on {devices.device_name()}: "
-            f"{clock.line()}.")
+  return _Tables(by_phase=by_phase, overview=overview, sections=sections)
+
+
+def _write_report(found: Inventory, models: outputs.ModelRows, problems: list[str],
+                  written: _Tables, *, timing: str) -> None:
+  """Writes ``report.md``."""
+  settings, ds = found.settings, found.ds
+  scored = [v for v in models.seconds if v is not None]
   if scored:
     timing += (f" Evaluating the {len(scored)} scored models took "
                f"{sum(scored):.0f} s in all, {sum(scored) / len(scored):.1f} s per "
                "model (samples, encoding, metrics and figures; measured when each "
                "was evaluated).")
   report.write(
-      paths.report, workdir=workdir, config=config.to_dict(),
-      dataset=f"{ds.name} ({ds.source}): {num_data} images, factors "
+      found.paths.report, workdir=found.workdir, config=found.config.to_dict(),
+      dataset=f"{ds.name} ({ds.source}): {len(ds)} images, factors "
       + ", ".join(f"{n} {s}" for n, s in zip(ds.factor_names, ds.factor_sizes)),
-      grid_lines=[ph.describe() for ph in phases]
+      grid_lines=[ph.describe() for ph in found.phases]
       + [f"evaluation: {settings['num_train']} train + {settings['num_test']} "
          f"test samples per seed, {settings['num_bins']} MI bins"],
-      timing=timing, problems=problems, summaries=by_phase,
-      overview=overview,
-      model_figures=model_figs, sections=sections)
-  skip_note = (f", {skipped} of {len(entries)} skipped (unreadable checkpoint)"
-               if skipped else "")
-  diverged_note = (f", {num_new_diverged} diverged (not scored)"
-                   if num_new_diverged else "")
-  log(f"evaluated {num_new} new model(s){diverged_note}, {num_cached} cached"
-      f"{skip_note}, "
-      f"in {seconds:.1f} s{per_model}: {clock.line()}")
-  return PassResult(report=paths.report, metrics_csv=paths.metrics_csv,
-                    summary_csv=paths.summary_csv, num_models=len(rows),
-                    num_evaluated=num_new, num_cached=num_cached,
-                    problems=problems, seconds=seconds)
+      timing=timing, problems=problems, summaries=written.by_phase,
+      overview=written.overview, model_figures=models.figures,
+      sections=written.sections)

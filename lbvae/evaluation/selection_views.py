@@ -29,7 +29,7 @@ NLL–MIG plane beside the Pareto front.
 
 Synopsis::
 
-  lines = selection_views.write(phase2_summary_rows, store.Paths("runs/default"))
+  lines = selection_views.write(phase2_summary_rows, store.EvalPaths("runs/default"))
   report.write(..., sections=[(selection_views.TITLE, lines)])
 """
 
@@ -444,7 +444,7 @@ def write_page(cells: selection.Cells, scores: np.ndarray,
 
 # The views: files and the report section.
 
-def output_files(paths: store.Paths) -> dict[str, str]:
+def output_files(paths: store.EvalPaths) -> dict[str, str]:
   """The views' output files (absolute paths), by kind."""
   fig = lambda name: os.path.join(paths.figures, f"phase2_{name}.png")
   return {"percent_change": fig("percent_change"), "pareto": fig("pareto"),
@@ -557,12 +557,12 @@ def _write_tables(cells, changes, front, scores, chosen, out) -> None:
                    picks)
 
 
-def write(summary: Sequence[dict] | None, paths: store.Paths) -> list[str]:
+def write(summary: Sequence[dict] | None, paths: store.EvalPaths) -> list[str]:
   """Writes the views of phase 2; returns the report section's Markdown lines.
 
   Args:
     summary: the phase-2 rows of ``summary.csv`` (None or empty: no phase 2).
-    paths: the run's :class:`store.Paths`.
+    paths: the run's :class:`store.EvalPaths`.
 
   Returns:
     Markdown lines under the section's title :data:`TITLE` (links relative to

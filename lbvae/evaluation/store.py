@@ -14,34 +14,106 @@ Layout under a training run's directory ``DIR`` (arXiv 2602.09277, §4 reports):
                                               KL, checkpoint step and fingerprint,
                                               settings
 
-``<id>`` is e.g. ``p2_b16_l4_s0`` (phase 2, β = 16, λ = 4, seed 0). A cache entry is
-valid when its checkpoint step, the checkpoint's content (its fingerprint: file
-sizes and mtimes) and the evaluation settings match and the model's figures exist; anything else (absent, stale, unreadable) means "evaluate again". Writes are
-atomic, so an interrupted pass leaves only whole entries.
+``<id>`` is e.g. ``p2_b16_l4_s0`` (phase 2, β = 16, λ = 4, seed 0;
+:attr:`lbvae.evaluation.keys.ModelKey.id`). A model is named by a ``ModelKey``, a
+``PhaseMember`` or a row with ``phase, beta, lambda, seed`` (:func:`keys.key_of`).
+A cache entry (:class:`Entry`) is valid when its checkpoint step, the checkpoint's
+content (its fingerprint: file sizes and mtimes) and the evaluation settings match
+and the model's figures exist; anything else (absent, stale, unreadable) means
+"evaluate again". Writes are atomic, so an interrupted pass leaves only whole
+entries.
 
 Synopsis::
 
-  paths = store.Paths("runs/default")
+  paths = store.EvalPaths("runs/default")
   entry = store.load_entry(paths, key, step=2000, settings=settings,
-                           checkpoint=fingerprint)                   # or None
+                           checkpoint=fingerprint)        # an Entry, or None
+  entry.scores["mig"], entry.mi                           # float, float64[L, F]
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 
+import numpy as np
+
 from lbvae import files
+from lbvae.evaluation import keys
 
 FIGURE_KINDS = ("mi", "recon", "traversal", "gif")
 
 
-def model_id(key: dict) -> str:
-  """File-name stem of a model (``phase, beta, lambda, seed``): ``p2_b16_l4_s0``."""
-  return (f"p{int(key['phase'])}_b{float(key['beta']):g}_"
-          f"l{float(key['lambda']):g}_s{int(key['seed'])}")
+def _matrix(rows) -> np.ndarray | None:
+  """JSON lists as a float64 array (None stays None)."""
+  return None if rows is None else np.asarray(rows, np.float64)
 
 
-class Paths:
+def _json_floats(values) -> list | None:
+  """A vector or matrix as JSON lists of floats (None stays None)."""
+  if values is None:
+    return None
+  values = np.asarray(values, np.float64)
+  if values.ndim > 1:
+    return [_json_floats(v) for v in values]
+  return [float(v) for v in values]
+
+
+@dataclasses.dataclass(frozen=True)
+class Entry:
+  """A model's cache entry (``DIR/eval/cache/<id>.json``).
+
+  Attributes:
+    key: the model.
+    step: the checkpoint step it was computed from.
+    checkpoint: that checkpoint's fingerprint.
+    settings: the evaluation settings it was computed with.
+    scores: metric -> float, or None for a model that was not scorable.
+    seconds: the wall time its evaluation took (its share of the seed's samples,
+      encoding and metrics, plus its own figures), or None.
+    mi, mi_posterior: float64[L, F] MI matrices, or None.
+    kl_per_latent: float64[L], or None.
+  """
+  key: keys.ModelKey
+  step: int
+  checkpoint: str
+  settings: dict
+  scores: dict | None
+  seconds: float | None = None
+  mi: np.ndarray | None = None
+  mi_posterior: np.ndarray | None = None
+  kl_per_latent: np.ndarray | None = None
+
+  def __getitem__(self, name: str):
+    """A field by its JSON key, e.g. ``entry["scores"]``."""
+    return getattr(self, name)
+
+  def to_json(self) -> dict:
+    """The JSON object: ``key, step, checkpoint, settings, scores, seconds``, then
+    ``mi, mi_posterior, kl_per_latent`` where present."""
+    out = {"key": self.key.as_row(), "step": self.step,
+           "checkpoint": self.checkpoint, "settings": self.settings,
+           "scores": self.scores, "seconds": self.seconds}
+    for name in ("mi", "mi_posterior", "kl_per_latent"):
+      if getattr(self, name) is not None:
+        out[name] = _json_floats(getattr(self, name))
+    return out
+
+  @classmethod
+  def from_json(cls, obj: dict) -> "Entry":
+    """The entry of a JSON object written by :meth:`to_json`.
+
+    Raises:
+      KeyError, TypeError, ValueError: ``obj`` is not such an object.
+    """
+    return cls(key=keys.ModelKey.from_row(obj["key"]), step=obj["step"],
+               checkpoint=obj["checkpoint"], settings=obj["settings"],
+               scores=obj["scores"], seconds=obj.get("seconds"),
+               mi=_matrix(obj.get("mi")), mi_posterior=_matrix(obj.get("mi_posterior")),
+               kl_per_latent=_matrix(obj.get("kl_per_latent")))
+
+
+class EvalPaths:
   """File names of the pass's outputs under a run directory (see module docstring)."""
 
   def __init__(self, workdir: str):
@@ -54,11 +126,11 @@ class Paths:
     self.metrics_csv = os.path.join(self.eval, "metrics.csv")
     self.summary_csv = os.path.join(self.eval, "summary.csv")
 
-  def figure(self, key: dict, kind: str) -> str:
+  def figure(self, model: keys.ModelLike, kind: str) -> str:
     """A per-model figure: ``kind`` in :data:`FIGURE_KINDS`."""
     ext = "gif" if kind == "gif" else "png"
     name = "traversal" if kind == "gif" else kind
-    return os.path.join(self.models, f"{model_id(key)}_{name}.{ext}")
+    return os.path.join(self.models, f"{keys.key_of(model).id}_{name}.{ext}")
 
   def overview(self, phase: int) -> str:
     """The box-plot (phase 1) or heat-map (phase 2) figure."""
@@ -74,60 +146,47 @@ class Paths:
     """The collapse curves (``lbvae.evaluation.collapse_curves``)."""
     return os.path.join(self.figures, "collapse.png")
 
-  def entry(self, key: dict) -> str:
-    return os.path.join(self.cache, f"{model_id(key)}.json")
+  def entry(self, model: keys.ModelLike) -> str:
+    return os.path.join(self.cache, f"{keys.key_of(model).id}.json")
 
   def relative(self, path: str) -> str:
     """``path`` relative to the run directory (for links in the report)."""
     return os.path.relpath(path, self.root)
 
 
-def load_entry(paths: Paths, key: dict, *, step: int, settings: dict,
-               checkpoint: str):
+def load_entry(paths: EvalPaths, model: keys.ModelLike, *, step: int, settings: dict,
+               checkpoint: str) -> Entry | None:
   """A model's cache entry, or None when absent, stale, unreadable or incomplete.
 
   Args:
-    paths: the run's :class:`Paths`.
-    key: the model (``phase, beta, lambda, seed``).
+    paths: the run's :class:`EvalPaths`.
+    model: the model.
     step: the checkpoint step the entry must come from.
     settings: the evaluation settings it must have been computed with.
     checkpoint: the checkpoint's fingerprint it must have been computed from.
 
   Returns:
-    The entry dict (``scores`` is None for a model with non-finite parameters),
-    or None.
+    The :class:`Entry` (``scores`` is None for a model with non-finite
+    parameters), or None.
   """
   try:
-    entry = files.read_json(paths.entry(key))
-  except (OSError, ValueError):
+    entry = Entry.from_json(files.read_json(paths.entry(model)))
+  except (OSError, ValueError, KeyError, TypeError):
     return None
-  if not isinstance(entry, dict):
+  if (entry.step != step or entry.settings != settings
+      or entry.checkpoint != checkpoint):
     return None
-  if (entry.get("step") != step or entry.get("settings") != settings
-      or entry.get("checkpoint") != checkpoint):
-    return None
-  if entry.get("scores") is not None and not all(
-      files.as_path(paths.figure(key, k)).exists() for k in FIGURE_KINDS):
+  if entry.scores is not None and not all(
+      files.as_path(paths.figure(model, k)).exists() for k in FIGURE_KINDS):
     return None
   return entry
 
 
-def save_entry(paths: Paths, key: dict, *, step: int, settings: dict,
+def save_entry(paths: EvalPaths, model: keys.ModelLike, *, step: int, settings: dict,
                checkpoint: str, scores: dict | None, mi=None, kl_per_latent=None,
                seconds: float | None = None, mi_posterior=None) -> None:
-  """Writes a model's cache entry (``scores=None``: not scorable).
-
-  ``seconds`` is the wall time its evaluation took (its share of the seed's
-  samples, encoding and metrics, plus its own figures).
-  """
-  entry = {"key": {k: key[k] for k in ("phase", "beta", "lambda", "seed")},
-           "step": step, "checkpoint": checkpoint, "settings": settings,
-           "scores": scores,
-           "seconds": seconds}
-  if mi is not None:
-    entry["mi"] = [[float(v) for v in row] for row in mi]
-  if mi_posterior is not None:
-    entry["mi_posterior"] = [[float(v) for v in row] for row in mi_posterior]
-  if kl_per_latent is not None:
-    entry["kl_per_latent"] = [float(v) for v in kl_per_latent]
-  files.write_json(paths.entry(key), entry)
+  """Writes a model's cache :class:`Entry` (``scores=None``: not scorable)."""
+  entry = Entry(key=keys.key_of(model), step=step, checkpoint=checkpoint,
+                settings=settings, scores=scores, seconds=seconds, mi=mi,
+                mi_posterior=mi_posterior, kl_per_latent=kl_per_latent)
+  files.write_json(paths.entry(model), entry.to_json())

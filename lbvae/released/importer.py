@@ -17,7 +17,7 @@ works on it unchanged::
                                 members of the phase, and its metadata
   DIR/phaseN/grid.json          the members; DIR/phaseN/final_metrics.csv their
                                 published NLL, KL and loss (L2 unknown: NaN)
-  DIR/published_metrics.csv, DIR/published_mi.npz   (lbvae.evaluation.published)
+  DIR/published_metrics.csv, DIR/published_mi.npz   (lbvae.evaluation.released_scores)
   DIR/released.json             provenance: every file with its SHA-256, and notes
   DIR/run.log                   one line
 
@@ -52,8 +52,7 @@ import numpy as np
 from lbvae import errors
 from lbvae import files
 from lbvae.data import originals
-from lbvae.evaluation import published
-from lbvae.evaluation import store
+from lbvae.evaluation import released_scores
 from lbvae.released import convert
 from lbvae.released import layout
 from lbvae.released import torch_pth
@@ -146,7 +145,7 @@ def _provenance(source, folder, dataset, models, metrics, notes, dims) -> dict:
   return {
       "source": os.path.abspath(source), "dataset_folder": folder,
       "dataset": dataset, "latent_dim": dims[0], "num_channels": dims[1],
-      "files": [{**m.key(), "file": rel(m.path), "sha256": _sha256(m.path),
+      "files": [{**m.key().as_row(), "file": rel(m.path), "sha256": _sha256(m.path),
                  "metrics": rel(m.metrics_path),
                  "metrics_sha256": (_sha256(m.metrics_path) if m.metrics_path
                                     else None),
@@ -205,12 +204,12 @@ def _write(tmp: str, config, models, metrics, params, provenance, step_of) -> No
     files.write_json(paths.grid(phase), meta)
     files.write_csv(paths.final_metrics(phase), workdir_lib.FINAL_COLUMNS,
                           _final_rows(grid, [metrics[i] for i in rows], step))
-  published.write(tmp, [{**m.key(), **{k: met[k] for k in published.METRICS},
-                         "file": os.path.relpath(m.path, provenance["source"])}
-                        for m, met in zip(models, metrics)],
-                  {store.model_id(m.key()): met["mi_matrix"]
-                   for m, met in zip(models, metrics)
-                   if met["mi_matrix"] is not None})
+  released_scores.write(
+      tmp, [{**m.key().as_row(), **{k: met[k] for k in released_scores.METRICS},
+             "file": os.path.relpath(m.path, provenance["source"])}
+            for m, met in zip(models, metrics)],
+      {m.key().id: met["mi_matrix"]
+       for m, met in zip(models, metrics) if met["mi_matrix"] is not None})
   files.write_json(os.path.join(tmp, PROVENANCE), provenance)
   counts = {p: sum(m.phase == p for m in models) for p in (1, 2)}
   progress.RunLog(paths.run_log, echo=False).info(

@@ -32,6 +32,7 @@ import re
 import numpy as np
 
 from lbvae import errors
+from lbvae.evaluation import keys
 
 PHASE_FOLDERS = {1: "betavae_results", 2: "lambda_betavae_results"}
 # The authors' dataset folder -> lbvae.data's dataset name.
@@ -72,10 +73,9 @@ class ReleasedModel:
   path: str
   metrics_path: str | None
 
-  def key(self) -> dict:
-    """``phase, beta, lambda, seed`` (the evaluation's model key)."""
-    return {"phase": self.phase, "beta": self.beta, "lambda": self.lam,
-            "seed": self.seed}
+  def key(self) -> keys.ModelKey:
+    """The evaluation's model key."""
+    return keys.ModelKey(self.phase, self.beta, self.lam, self.seed)
 
 
 def _folders(source: str) -> dict[str, list[int]]:

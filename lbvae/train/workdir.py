@@ -210,8 +210,20 @@ def store_config(paths: Paths, config) -> None:
 
 
 def load_config(root: str) -> ml_collections.ConfigDict:
-  """The config stored in a workdir (tuples come back as lists)."""
-  return ml_collections.ConfigDict(files.read_json(Paths(root).config))
+  """The config stored in a workdir (tuples come back as lists).
+
+  Raises:
+    lbvae.errors.ConfigError: no such directory, or no readable ``config.json``.
+  """
+  files.check_url(root, what="workdir")
+  errors.require(files.as_path(root).is_dir(), f"workdir {root} does not exist")
+  path = Paths(root).config
+  errors.require(files.as_path(path).exists(), f"{path} does not exist: {root} is "
+                 "not a training run (train one with python -m experiments.sweep)")
+  try:
+    return ml_collections.ConfigDict(files.read_json(path))
+  except (OSError, ValueError) as e:
+    raise errors.ConfigError(f"cannot read {path}: {e}") from None
 
 
 def _holder() -> str:

@@ -148,11 +148,11 @@ def test_heldout_nll_belongs_to_the_right_model(evaluated):
   config = train.load_config(workdir)
   phases, _ = checkpoints.find_phases(workdir)
   member = next(m for m in phases[1].members
-                if (m["beta"], m["lambda"]) == (1.0, 4.0))
+                if (m.key.strength, m.key.lam) == (1.0, 4.0))
   params = phases[1].restore()
   one = {k: v for k, v in params.items()}
   import jax  # pylint: disable=import-outside-toplevel
-  one = jax.tree.map(lambda x: x[member["index"]:member["index"] + 1], one)
+  one = jax.tree.map(lambda x: x[member.index:member.index + 1], one)
   import lbvae.data as data  # pylint: disable=import-outside-toplevel
   s = samples.draw(data.load("dsprites"), seed=0, num_train=config.eval.num_train,
                    num_test=config.eval.num_test)
@@ -248,7 +248,7 @@ def test_changed_settings_invalidate_the_cache(evaluated, tmp_path):
   workdir = _copy(evaluated[0], tmp_path / "run", with_eval=True)
   config = train.load_config(workdir)
   phases, _ = checkpoints.find_phases(workdir)
-  paths = store.Paths(workdir)
+  paths = store.EvalPaths(workdir)
   member, step = phases[0].members[0], phases[0].step
   settings = runner._settings(config)  # pylint: disable=protected-access
   load = functools.partial(store.load_entry, checkpoint=phases[0].fingerprint)

@@ -44,7 +44,7 @@ def make_summary(cells=None, overrides=None):
 
 def write(tmp_path, summary):
   """(the section's Markdown text, the output files)."""
-  paths = store.Paths(str(tmp_path))
+  paths = store.EvalPaths(str(tmp_path))
   return "\n".join(selection_views.write(summary, paths)), selection_views.output_files(paths)
 
 

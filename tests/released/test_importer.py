@@ -11,7 +11,7 @@ import pytest
 
 from lbvae import errors
 from lbvae import train
-from lbvae.evaluation import published
+from lbvae.evaluation import released_scores
 from lbvae.released import convert
 from lbvae.released import layout
 from lbvae.released import importer
@@ -60,8 +60,8 @@ def test_published_metrics_and_their_variants(released_dir, tmp_path):
   lower-case keys with per-epoch histories and no SAP (see make_torch_fixture.py)."""
   run = tmp_path / "run"
   _import(released_dir, run)
-  table = published.read(str(run))
-  mi = published.read_mi(str(run))
+  table = released_scores.read(str(run))
+  mi = released_scores.read_mi(str(run))
   for phase, stem, mstem in (
       (1, "betavae_beta_4_seed_0", "metrics_beta_4_seed_0"),
       (2, "lambda_betavae_beta_4_lambda_2_seed_0", "metrics_beta_4_lambda_2_seed_0")):

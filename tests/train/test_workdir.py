@@ -73,3 +73,21 @@ def test_the_csv_columns_follow_the_logged_fields():
       logged = [c for c in columns
                 if c not in workdir.ID_COLUMNS + workdir.FLAG_COLUMNS]
       assert tuple(logged) == fields
+
+
+def test_load_config_names_what_is_missing_or_unreadable(tmp_path):
+  """One load_config (also lbvae.evaluation's): a user's mistake is a ConfigError."""
+  from lbvae import evaluation  # pylint: disable=import-outside-toplevel
+  assert evaluation.load_config is workdir.load_config
+  missing = str(tmp_path / "nope")
+  with pytest.raises(errors.ConfigError, match=f"workdir {missing} does not exist"):
+    workdir.load_config(missing)
+  with pytest.raises(errors.ConfigError, match="config.json does not exist: .* is "
+                     "not a training run"):
+    workdir.load_config(str(tmp_path))
+  paths = workdir.Paths(str(tmp_path))
+  files.write_text(paths.config, "{not json")
+  with pytest.raises(errors.ConfigError, match="cannot read .*config.json"):
+    workdir.load_config(str(tmp_path))
+  workdir.store_config(paths, _config(batch_size=16))
+  assert workdir.load_config(str(tmp_path)).batch_size == 16

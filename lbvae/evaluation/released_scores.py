@@ -6,16 +6,16 @@ A workdir made by ``experiments.import_torch`` from the authors' released models
   DIR/published_metrics.csv   phase,beta,lambda,seed,nll,kl,loss,mig,sap,im,file
   DIR/published_mi.npz        <model id> -> float64[L, F], the authors' MI matrices
 
-(``<model id>`` as in :func:`lbvae.evaluation.store.model_id`; NaN where the authors'
+(``<model id>`` as in :attr:`lbvae.evaluation.keys.ModelKey.id`; NaN where the authors'
 file has no such metric). The evaluation pass adds their numbers to its model rows as
 ``published_<metric>`` columns (:func:`merge`) and writes a comparison section into
 the report (:func:`section`).
 
 Synopsis::
 
-  published.write(workdir, rows, mi)                  # the importer
-  table = published.read(workdir)                     # None for a trained run
-  published.merge(model_rows, table)                  # adds published_* columns
+  released_scores.write(workdir, rows, mi)            # the importer
+  table = released_scores.read(workdir)               # None for a trained run
+  rows = released_scores.merge(model_rows, table)     # adds published_* columns
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ import numpy as np
 
 from lbvae import files
 from lbvae.evaluation import figures
-from lbvae.evaluation import store
+from lbvae.evaluation import keys
 from lbvae.evaluation import tables
 
 CSV_NAME = "published_metrics.csv"
@@ -54,8 +54,8 @@ def read(workdir: str) -> dict[str, dict] | None:
   path = os.path.join(workdir, CSV_NAME)
   if not files.as_path(path).exists():
     return None
-  return {store.model_id(r): {m: float(r[m]) if r[m] != "" else math.nan
-                              for m in METRICS}
+  return {keys.ModelKey.from_row(r).id: {m: float(r[m]) if r[m] != "" else math.nan
+                                         for m in METRICS}
           for r in tables.read_csv(path)}
 
 
@@ -67,12 +67,13 @@ def read_mi(workdir: str) -> dict[str, np.ndarray]:
   return files.read_npz(path)
 
 
-def merge(rows: Sequence[dict], published: dict[str, dict]) -> None:
-  """Adds ``published_<metric>`` to every model row (NaN for a model not published)."""
+def merge(rows: Sequence[dict], published: dict[str, dict]) -> list[dict]:
+  """The model rows with ``published_<metric>`` added (NaN: a model not published)."""
+  out = []
   for row in rows:
-    values = published.get(store.model_id(row), {})
-    for m in METRICS:
-      row[PREFIX + m] = values.get(m, math.nan)
+    values = published.get(keys.ModelKey.from_row(row).id, {})
+    out.append({**row, **{PREFIX + m: values.get(m, math.nan) for m in METRICS}})
+  return out
 
 
 def section(rows: Sequence[dict], *, data_note: str) -> tuple[str, list[str]]:
