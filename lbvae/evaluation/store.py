@@ -17,7 +17,7 @@ Layout under a training run's directory ``DIR`` (arXiv 2602.09277, §4 reports):
 ``<id>`` is e.g. ``p2_b16_l4_s0`` (phase 2, β = 16, λ = 4, seed 0;
 :attr:`lbvae.evaluation.keys.ModelKey.id`). A model is named by a ``ModelKey``, a
 ``PhaseMember`` or a row with ``phase, beta, lambda, seed`` (:func:`keys.key_of`).
-A cache entry (:class:`Entry`) is valid when its checkpoint step, the checkpoint's
+A cache entry (:class:`CacheEntry`) is valid when its checkpoint step, the checkpoint's
 content (its fingerprint: file sizes and mtimes) and the evaluation settings match
 and the model's figures exist; anything else (absent, stale, unreadable) means
 "evaluate again". Writes are atomic, so an interrupted pass leaves only whole
@@ -27,7 +27,7 @@ Synopsis::
 
   paths = store.EvalPaths("runs/default")
   entry = store.load_entry(paths, key, step=2000, settings=settings,
-                           checkpoint=fingerprint)        # an Entry, or None
+                           checkpoint=fingerprint)        # an CacheEntry, or None
   entry.scores["mig"], entry.mi                           # float, float64[L, F]
 """
 
@@ -60,7 +60,7 @@ def _json_floats(values) -> list | None:
 
 
 @dataclasses.dataclass(frozen=True)
-class Entry:
+class CacheEntry:
   """A model's cache entry (``DIR/eval/cache/<id>.json``).
 
   Attributes:
@@ -100,7 +100,7 @@ class Entry:
     return out
 
   @classmethod
-  def from_json(cls, obj: dict) -> "Entry":
+  def from_json(cls, obj: dict) -> "CacheEntry":
     """The entry of a JSON object written by :meth:`to_json`.
 
     Raises:
@@ -155,7 +155,7 @@ class EvalPaths:
 
 
 def load_entry(paths: EvalPaths, model: keys.ModelLike, *, step: int, settings: dict,
-               checkpoint: str) -> Entry | None:
+               checkpoint: str) -> CacheEntry | None:
   """A model's cache entry, or None when absent, stale, unreadable or incomplete.
 
   Args:
@@ -166,11 +166,11 @@ def load_entry(paths: EvalPaths, model: keys.ModelLike, *, step: int, settings: 
     checkpoint: the checkpoint's fingerprint it must have been computed from.
 
   Returns:
-    The :class:`Entry` (``scores`` is None for a model with non-finite
+    The :class:`CacheEntry` (``scores`` is None for a model with non-finite
     parameters), or None.
   """
   try:
-    entry = Entry.from_json(files.read_json(paths.entry(model)))
+    entry = CacheEntry.from_json(files.read_json(paths.entry(model)))
   except (OSError, ValueError, KeyError, TypeError):
     return None
   if (entry.step != step or entry.settings != settings
@@ -185,8 +185,8 @@ def load_entry(paths: EvalPaths, model: keys.ModelLike, *, step: int, settings: 
 def save_entry(paths: EvalPaths, model: keys.ModelLike, *, step: int, settings: dict,
                checkpoint: str, scores: dict | None, mi=None, kl_per_latent=None,
                seconds: float | None = None, mi_posterior=None) -> None:
-  """Writes a model's cache :class:`Entry` (``scores=None``: not scorable)."""
-  entry = Entry(key=keys.key_of(model), step=step, checkpoint=checkpoint,
+  """Writes a model's cache :class:`CacheEntry` (``scores=None``: not scorable)."""
+  entry = CacheEntry(key=keys.key_of(model), step=step, checkpoint=checkpoint,
                 settings=settings, scores=scores, seconds=seconds, mi=mi,
                 mi_posterior=mi_posterior, kl_per_latent=kl_per_latent)
   files.write_json(paths.entry(model), entry.to_json())

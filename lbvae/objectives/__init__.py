@@ -93,7 +93,7 @@ def from_config(config, *, dataset_size: int) -> Objective:
   return entry.make(**entry.options(config, dataset_size))
 
 
-def check_config(config) -> None:
+def check_objective(config) -> None:
   """Raises :class:`lbvae.errors.ConfigError` on an unknown ``config.objective`` or
   a bad value in its settings group (other objectives' groups are not read)."""
   _entry(config.get("objective", "beta_vae")).check(config)
@@ -121,5 +121,5 @@ def part_labels() -> tuple[tuple[str, str], ...]:
 
 __all__ = ["AnnealedVAE", "BASE_FIELDS", "BetaTCVAE", "BetaVAE", "DIPVAE", "ESTIMATORS",
            "Entry", "FIELD_LABELS", "FactorVAE", "NAMES", "Objective", "REPORTED",
-           "check_config", "config_groups", "from_config", "lambda_loss", "log_fields",
+           "check_objective", "config_groups", "from_config", "lambda_loss", "log_fields",
            "make", "part_labels"]

@@ -113,7 +113,7 @@ def _finite_floats(node, prefix: str = "") -> None:
 def validate(config) -> None:
   """Raises :class:`lbvae.errors.Error` on the first invalid field of a sweep config."""
   _finite_floats(config)
-  objectives_lib.check_config(config)
+  objectives_lib.check_objective(config)
   _weights(config, "betas", "beta")
   _weights(config, "lambdas", "lambda")
   for field in POSITIVE_INTS:

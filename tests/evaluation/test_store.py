@@ -55,7 +55,7 @@ def test_a_cache_entry_written_before_entry_existed_is_read_and_kept(tmp_path):
   here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
   for name, scored in (("p2_b1_l4_s0.json", True), ("p2_b8_l4_s0.json", False)):
     old = files.read_json(os.path.join(here, name))
-    entry = store.Entry.from_json(old)
+    entry = store.CacheEntry.from_json(old)
     assert entry.key == keys.ModelKey(2, old["key"]["beta"], old["key"]["lambda"], 0)
     assert entry.key.id + ".json" == name
     assert entry.to_json() == old
