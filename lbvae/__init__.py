@@ -53,8 +53,7 @@ def lazy_submodules(package: str, names: tuple[str, ...],
   """The module ``__getattr__`` and ``__dir__`` of a package whose submodules
   ``names`` are imported on first access (PEP 562); lbvae, lbvae.linear and
   lbvae.evaluation use it. ``exports`` maps a name of the package to the submodule
-  that defines it, or to a dotted module path elsewhere in lbvae (imported on first
-  access too).
+  that holds it (imported on first access too).
 
   Usage, at the end of the package's ``__init__.py``::
 
@@ -66,9 +65,7 @@ def lazy_submodules(package: str, names: tuple[str, ...],
     if name in names:
       return importlib.import_module(f"{package}.{name}")  # also sets the attribute
     if name in exports:
-      where = exports[name]
-      module = where if "." in where else f"{package}.{where}"
-      value = getattr(importlib.import_module(module), name)
+      value = getattr(importlib.import_module(f"{package}.{exports[name]}"), name)
       setattr(sys.modules[package], name, value)
       return value
     raise AttributeError(f"module {package!r} has no attribute {name!r}")

@@ -41,7 +41,7 @@ MODULES = ("checkpoints", "collapse_curves", "compute", "encode", "figures",
 # The pass's entry points, each loaded with its module on first use (so importing
 # one submodule, as lbvae.train does, loads no plotting or checkpoint code).
 EXPORTS = {"ModelCodes": "model_codes", "evaluate_workdir": "runner",
-           "load_config": "lbvae.train.workdir", "load_model_codes": "model_codes"}
+           "load_config": "checkpoints", "load_model_codes": "model_codes"}
 
 __all__ = sorted(EXPORTS)
 

@@ -33,6 +33,9 @@ from lbvae.evaluation import keys
 from lbvae.train import checkpoint as checkpoint_lib
 from lbvae.train import workdir as workdir_lib
 
+# The one config loader, exported as lbvae.evaluation.load_config.
+load_config = workdir_lib.load_config
+
 PHASES = (1, 2)
 
 
