@@ -10,9 +10,8 @@ Python loop over one jitted one-model program, every member on device 0; ``auto`
 (:func:`resolve_strategy`). ``vmap`` and ``map`` shard the grid over the devices
 (:mod:`lbvae.train.sharding`). A call's steps are a ``lax.scan``, except with the
 reference layers on CPU, which are slow inside a while loop and so are unrolled in
-Python (keep ``steps_per_call`` small). docs/performance.md has the measurements
-behind ``auto`` and the unrolling. Each seed's batch of a step is made once and
-members index it by their seed row.
+Python (keep ``steps_per_call`` small; docs/performance.md has the measurements).
+Each seed's batch of a step is made once; members index it by their seed row.
 
 Synopsis::
 

@@ -4,7 +4,7 @@ Layout (phase 1 trains ``config.objective``, phase 2 adds λ; arXiv 2602.09277, 
 
     DIR/config.json                 the run's config (fixed by the first checkpoint)
     DIR/run.log                     the human-readable log, appended by every run
-    DIR/workdir.lock                "host H pid P since T" of the one writer (:func:`locked`)
+    DIR/workdir.lock                "host H pid P since T" of the writer (:func:`locked`)
     DIR/phaseN/grid.json            members (β, λ, seed[, parent]) and their flags
     DIR/phaseN/checkpoints/<step>/  orbax checkpoints (:mod:`lbvae.train.checkpoint`)
     DIR/phaseN/train_log.csv        :func:`log_columns`; means over each log_every steps
