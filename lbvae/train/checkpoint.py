@@ -171,8 +171,7 @@ def fingerprint(directory: str, step: int) -> str:
     step: the checkpoint's step.
 
   Returns:
-    A hex digest (sha256) of the sorted ``(path, bytes, mtime_ns)`` of its files
-    (``mtime`` in seconds in a URL workdir).
+    A hex digest (sha256) of the sorted ``(path, bytes, mtime_ns)`` of its files.
   """
   root = os.path.join(files.absolute(directory), str(int(step)))
   listing = []

@@ -125,11 +125,11 @@ def make_model(config, num_channels: int) -> models.VAE:
 def resolve_impl(model_impl: str) -> str:
   """``auto`` -> the formulation measured fastest on this backend.
 
-  On XLA:CPU the sub-pixel layers train several times faster than the reference
-  transposed convolutions (docs/performance.md); on accelerators the reference
-  layers map straight onto the vendor's convolution kernels. Both compute the same
-  function with the same parameters (tests/test_layers.py), so checkpoints are
-  interchangeable and the choice may change between runs of one workdir.
+  ``subpixel`` on XLA:CPU (faster there than the reference transposed convolutions:
+  docs/performance.md), ``reference`` on accelerators, whose vendor convolution
+  kernels they map straight onto. Both compute the same function with the same
+  parameters (tests/test_layers.py), so checkpoints are interchangeable and the
+  choice may change between runs of one workdir.
   """
   if model_impl != "auto":
     return model_impl
