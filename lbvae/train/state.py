@@ -9,13 +9,10 @@ then the objective's parts) fix the width of the loss window and of the log sums
 
 Synopsis::
 
-    model = state.make_model(config, num_channels=1)
-    tx = state.make_optimizer(config)
+    model, tx = state.make_model(config, num_channels=1), state.make_optimizer(config)
     keys = state.seed_keys(config.seed, config.num_seeds)       # SeedKeys
-    s1 = state.phase1_state(model, tx, grid1, keys, window=config.window,
-                            objective=objective)
-    s2 = state.phase2_state(tx, grid2, s1, keys, window=config.window,
-                            objective=objective)
+    s1 = state.phase1_state(model, tx, grid1, keys, window=config.window)
+    s2 = state.phase2_state(tx, grid2, s1, keys, window=config.window)
     means = state.window_means(s2)          # float32[G, F]
 """
 

@@ -13,10 +13,8 @@ unaffected.
 
 Synopsis::
 
-    train_step = step.make_train_step(model, tx)                 # the β-VAE
     train_step = step.make_train_step(model, tx, objectives.make("dip_vae_i"))
     state, metrics = train_step(state, images_uint8, rng)    # one model
-    index = step.batch_indices(data_key, t, batch_size, num_examples)
 """
 
 from __future__ import annotations
