@@ -1,35 +1,22 @@
 """Grid training of β-VAEs and λβ-VAEs with orbax checkpoints (arXiv 2602.09277, §4).
 
-A whole β × λ × seed grid trains as one compiled program: the state of every model
-carries a leading grid axis, one ``train_step`` is lifted over it and jitted once, and
-a sweep runs phase 1 (β-VAE, or another objective of :mod:`lbvae.objectives` with its
-strength on the β axis) and phase 2 (the same objective + λ·E‖x − g(z)‖², with a fresh
-optimiser) with periodic checkpoints and exact resume.
+A β × λ × seed grid trains as one compiled program: every leaf of the state has a
+leading grid axis and one ``train_step`` is lifted over it. A sweep runs phase 1 (an
+objective of :mod:`lbvae.objectives`, the β-VAE by default) and phase 2 (the same
++ λ·E‖x − g(z)‖², fresh optimiser), with checkpoints and exact resume.
 
-Modules:
+Modules: :mod:`~lbvae.train.members` (the grid rows), :mod:`~lbvae.train.state`,
+:mod:`~lbvae.train.step` (one model's step), :mod:`~lbvae.train.grid_runner` (lift
+and jit), :mod:`~lbvae.train.sharding` and :mod:`~lbvae.train.hosts` (devices and
+hosts), :mod:`~lbvae.train.loop` (the two phases), :mod:`~lbvae.train.collapse`
+(the probe); :mod:`~lbvae.train.checkpoint`, :mod:`~lbvae.train.workdir`,
+:mod:`~lbvae.train.progress`, :mod:`~lbvae.train.config`: files, bars, checks.
 
-* :mod:`~lbvae.train.members` -- the (β, λ, seed) of every grid row;
-* :mod:`~lbvae.train.state` -- the train state, model and optimiser from a config;
-* :mod:`~lbvae.train.step` -- one optimisation step of one model;
-* :mod:`~lbvae.train.grid_runner` -- lifting over the grid (vmap / lax.map / loop) and jit;
-* :mod:`~lbvae.train.sharding` -- the grid over devices and hosts, padding, chunks;
-* :mod:`~lbvae.train.loop` -- the two phases, logs, checkpoints, resume;
-* :mod:`~lbvae.train.checkpoint`, :mod:`~lbvae.train.workdir`,
-  :mod:`~lbvae.train.progress`, :mod:`~lbvae.train.config` -- files, bars, checks.
-
-Synopsis::
+Synopsis (docs/library.md grids a model without a config)::
 
     from lbvae import train
     train.train(config, "runs/default")                   # both phases, resumable
     params, meta = train.load_params("runs/default/phase2/checkpoints")
-
-As a library, without a config (docs/library.md runs this)::
-
-    model = lbvae.models.VAE(latent_dim=10, num_channels=1)
-    tx = optax.adam(1e-4)
-    state, members = train.init_grid(model, tx, betas=(1, 4, 16), lambdas=(0, 2))
-    step = train.make_train_step(model, tx)        # one model: (state, batch, rng)
-    grid_step = jax.jit(jax.vmap(step))             # lifted over the grid axis
 """
 
 from lbvae.train.checkpoint import load_params

@@ -1,35 +1,17 @@
 """Orbax checkpoints of a training phase (arXiv 2602.09277, §4: phase 1 and phase 2).
 
-One ``orbax.checkpoint.CheckpointManager`` per phase, in ``DIR/phaseN/checkpoints``.
-Each checkpoint ``<step>/`` holds two items:
+One ``orbax.checkpoint.CheckpointManager`` per phase, in ``DIR/phaseN/checkpoints``;
+each ``<step>/`` (the global step) holds two items:
 
-* ``state`` -- the full grid :class:`~lbvae.train.state.TrainState` (params, Adam
-  state, step, noise keys, strength, λ, seed, loss windows, log sums, health flags),
-  every leaf with the member axis first -- the G real members only, never the inert
-  padding of :mod:`lbvae.train.sharding` -- so resuming is exact. The strength is
-  stored as ``beta``, its name in lbvae 0.1.0 (:data:`DISK_NAMES`), so that
-  workdirs written then still resume;
+* ``state`` -- the grid :class:`~lbvae.train.state.TrainState` of the G real members
+  (no :mod:`~lbvae.train.sharding` padding; on-disk names :data:`DISK_NAMES`);
 * ``meta`` -- JSON: ``{"phase", "objective", "step", "start_step", "end_step",
   "members": [{"member", "beta", "lambda", "seed", ["parent",] "finite",
   "frozen_step"}]}``.
 
-``step`` is the global optimisation step (phase 2 continues counting from the end of
-phase 1). Writes are atomic (orbax writes into a temporary directory and renames it
-when complete) and synchronous, so a checkpoint on disk is always whole.
-
-Portable: a checkpoint is read onto the devices of the reading process, whatever
-their number (and whatever the padding) when it was written. Orbax also stores the
-writer's shardings, which name its devices; they are never used. :meth:`restore`
-takes the target sharding of every leaf from the caller (the trainer's own state
-sharding), and :func:`load_params` reads the shapes and dtypes from the checkpoint's
-metadata and returns host numpy arrays.
-
-Before orbax reads an item, :func:`check_readable` reads and decodes every array of
-its database synchronously, so that a corrupt checkpoint is one :class:`lbvae.errors.CheckpointError`
-rather than a failure inside orbax's concurrent reads (which leaves tensorstore
-callbacks raising on stderr after the fact).
-
-Synopsis::
+Writes are atomic and synchronous (docs/cluster.md). :meth:`PhaseCheckpoints.restore`
+and :func:`load_params` read onto the reader's devices, whatever their number when
+written, after :func:`check_readable` has decoded every array. Synopsis::
 
     ckpts = checkpoint.PhaseCheckpoints(path, keep=2)
     ckpts.save(step, state, meta)
@@ -104,8 +86,9 @@ def check_readable(directory: str, step: int) -> None:
   The item is an OCDBT database (orbax's default format) of zarr arrays; reading
   each array whole through synchronous tensorstore calls -- the manifest, the index,
   and every chunk decompressed as a restore will -- finds a truncated, missing,
-  zero-filled or otherwise corrupt file before orbax opens the arrays. Keys that
-  belong to no array are read raw.
+  zero-filled or otherwise corrupt file before orbax opens the arrays, as one error
+  rather than a failure inside orbax's concurrent reads. Keys that belong to no
+  array are read raw.
 
   Args:
     directory: ``DIR/phaseN/checkpoints``.
@@ -188,8 +171,7 @@ def fingerprint(directory: str, step: int) -> str:
     step: the checkpoint's step.
 
   Returns:
-    A hex digest (sha256) of the sorted ``(path, bytes, mtime_ns)`` of its files
-    (``mtime`` in seconds in a URL workdir).
+    A hex digest (sha256) of the sorted ``(path, bytes, mtime_ns)`` of its files.
   """
   root = os.path.join(files.absolute(directory), str(int(step)))
   listing = []
@@ -290,7 +272,7 @@ class PhaseCheckpoints:
       abstract_state: a state, or a ``jax.ShapeDtypeStruct`` tree (e.g. from
         ``jax.eval_shape``), of the same structure; each leaf's ``sharding`` says
         where it goes (a leaf without one goes to the first local device). The
-        device count of the writer does not matter.
+        writer's device count does not matter; its stored shardings are not used.
 
     Returns:
       (state, meta).
@@ -348,7 +330,7 @@ def load_params(directory: str, step: int | None = None) -> tuple[Any, dict]:
 
   Returns:
     (params: nested dict of numpy arrays with leading axis G = number of members,
-    meta: the checkpoint's JSON metadata, see the module docstring).
+    meta: the checkpoint's JSON metadata, as in the module docstring).
 
   Raises:
     lbvae.errors.CheckpointError: no checkpoint in ``directory``, or it does not

@@ -1,35 +1,21 @@
 """Collapse as it happens: every member's information content at every checkpoint.
 
-arXiv 2602.09277 explains the β-VAE's fall in MIG and SAP at large β by the mutual
-information between the code and the factors going to zero. This probe lets one
-watch that happen during training. At every checkpoint (and at the start of phase 1)
-it encodes one fixed sample of images with every member of the grid and records:
+At every checkpoint (and at the start of phase 1) the probe encodes one fixed sample
+with every member of the grid (docs/method.md §4) and records:
 
-* the KL of each latent to the prior, averaged over the sample (nats): the rate per
-  latent, ``kl_z<i>``; their sum ``kl`` (an upper bound on I(x; z), hence on any
-  one-to-one sum of I(z_i; v_j)); and ``active_latents``, how many latents have a
-  KL above ``active_threshold`` (0.01 nats by default);
-* the binned plug-in MI matrix on the encoder means (the paper's estimator,
-  :func:`lbvae.metrics.mutual_info_matrix`) with its MIG and I_m (``mig``, ``im``);
-* the posterior-aware MI matrix (:mod:`lbvae.metrics.posterior_mi`, z drawn from
-  q(z|x)) with its MIG and I_m (``mig_posterior``, ``im_posterior``).
+* the KL of each latent to the prior, averaged over the sample (nats), ``kl_z<i>``;
+  their sum ``kl`` (an upper bound on I(x; z)); ``active_latents``, how many exceed
+  ``active_threshold``;
+* the binned plug-in MI matrix on the encoder means
+  (:func:`lbvae.metrics.mutual_info_matrix`) with its ``mig`` and ``im``;
+* the posterior-aware MI matrix (:mod:`lbvae.metrics.posterior_mi`) with its
+  ``mig_posterior`` and ``im_posterior``.
 
-The sample is stratified (every factor value equally often; ``FactorGrid.
-stratified_factors``) and drawn once per sweep from the stream ``[COLLAPSE_STREAM,
-config.seed]``; the posterior draws use a fixed key, so the curves move only when
-the models do. All members are scored by one jitted ``lax.map`` over the grid axis.
-
-Files (``DIR/phaseN/``): ``collapse.csv`` with one row per member and recorded step
-(:data:`COLUMNS` then ``kl_z0 .. kl_z<L-1>``), and ``collapse_mi.npz`` with ``step``
-int64[T], ``mi`` and ``mi_posterior`` float32[T, G, L, F] (member rows in grid order).
-A resumed run first drops what the interrupted one wrote after its last checkpoint.
-
-Synopsis::
-
-    probe = collapse.CollapseProbe(model, ds, num_samples=1000, seed=0)
-    scores = probe(state.params)            # numpy arrays with a leading G
-    log = collapse.CollapseLog(paths.phase(1), latent_dim=10, resume_step=None)
-    log.append(step, members, scores)
+The sample is stratified and drawn once per sweep from ``[COLLAPSE_STREAM, seed]``;
+the posterior draws use a fixed key. Files (``DIR/phaseN/``): ``collapse.csv``, one
+row per member and step (:data:`COLUMNS`, then ``kl_z0 .. kl_z<L-1>``), and
+``collapse_mi.npz`` with ``step`` int64[T], ``mi`` and ``mi_posterior``
+float32[T, G, L, F] (grid order): see :class:`CollapseProbe`, :class:`CollapseLog`.
 """
 
 from __future__ import annotations
@@ -79,13 +65,14 @@ def check_probe(config) -> None:
 
 
 class CollapseProbe:
-  """Scores every member of a grid on one fixed sample (see the module docstring).
+  """Scores every member of a grid on one fixed sample (one jitted ``lax.map``).
 
   Args:
     model: the Flax VAE (``encode`` method).
     ds: the dataset (``stratified_factors``, ``images``, ``factor_sizes``).
     num_samples: N images in the sample.
-    seed: the sweep's root seed (keys the sample and the posterior draws).
+    seed: the sweep's root seed (keys the sample and the posterior draws, so
+      scores move only when the models do).
     num_bins: bins of the plug-in MI.
     active_threshold: KL (nats) above which a latent counts as active.
   """
@@ -154,8 +141,8 @@ class CollapseLog:
   Args:
     directory: the phase directory ``DIR/phaseN``.
     latent_dim: L (the ``kl_z<i>`` columns).
-    resume_step: the checkpoint step a resumed run restarts from (rows after it
-      are dropped, and its own rows when its record is incomplete: see
+    resume_step: the checkpoint step a resumed run restarts from (rows the
+      interrupted run wrote after it are dropped, and its own rows when its record is incomplete: see
       :func:`recorded`), or None for a fresh phase.
   """
 

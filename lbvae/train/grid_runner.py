@@ -1,40 +1,17 @@
 """Where one model's train step becomes a compiled grid step (arXiv 2602.09277, §4).
 
-This is the one place where the step of :mod:`lbvae.train.step` is lifted over the
-leading grid axis and handed to ``jax.jit`` (with the state donated). A call runs
-``steps_per_call`` steps as a ``lax.scan``; the host calls it until the next log or
-checkpoint boundary (see :mod:`lbvae.train.loop`).
+The one place where the step of :mod:`lbvae.train.step` is lifted over the leading
+grid axis and jitted (state donated). A call runs ``steps_per_call`` steps; the host
+calls it up to the next log or checkpoint boundary (:mod:`lbvae.train.loop`).
 
-Strategies for lifting (``config.grid_strategy``):
-
-* ``vmap`` -- one batched program over all members;
-* ``map`` -- ``lax.map`` over members (``config.map_batch_size`` members at a time
-  through ``vmap``; 0 means one at a time);
-* ``loop`` -- a Python loop over members, each a jitted one-model program (the same
-  compilation for every member);
-* ``auto`` -- ``vmap`` on accelerators and whenever there are several devices (over
-  which ``vmap`` shards the grid); on one CPU device ``map`` with the ``subpixel`` layers
-  and ``loop`` with the reference ones. With the sub-pixel layers one ``map`` program
-  allocates its temporaries once per grid step, not once per member, and is at least
-  as fast as ``loop``; with the reference layers XLA:CPU runs their kernel-gradient
-  convolutions inside a while loop far slower than alone, which rules ``map`` out
-  (docs/performance.md has the measurements behind both choices).
-
-The steps of a call are a ``lax.scan``, except with the reference layers on CPU:
-there the step inside a while loop -- even a ``lax.scan`` of length 1 with
-``unroll=True`` -- is 6-10x slower than the same step alone (jax-ml/jax#12868), so
-they are unrolled in Python (straight-line code; ``steps_per_call`` should stay small,
-e.g. 1). With the sub-pixel layers a scan runs at the unrolled speed, gives
-bit-identical parameters and compiles faster (docs/performance.md).
-
-Placement (:mod:`lbvae.train.sharding`): ``vmap`` and ``map`` shard the grid axis
-over all visible devices, padded to a multiple of the device count and, with
-``grid_chunk``, split into chunks that take turns within every call; ``loop`` runs
-every member on device 0.
-
-Data: every seed's batch of a step is made once (``gather`` of the batch source inside
-the compiled call when the data is on the device, else streamed host chunks
-uint8[K, S, B, 64, 64, C] as scan inputs) and members index it by their seed row.
+Strategies (``config.grid_strategy``): ``vmap``, one batched program; ``map``,
+``lax.map`` over members (``config.map_batch_size`` at a time; 0: one); ``loop``, a
+Python loop over one jitted one-model program, every member on device 0; ``auto``
+(:func:`resolve_strategy`). ``vmap`` and ``map`` shard the grid over the devices
+(:mod:`lbvae.train.sharding`). A call's steps are a ``lax.scan``, except with the
+reference layers on CPU, which are slow inside a while loop and so are unrolled in
+Python (keep ``steps_per_call`` small; docs/performance.md has the measurements).
+Each seed's batch of a step is made once; members index it by their seed row.
 
 Synopsis::
 
@@ -62,7 +39,10 @@ STRATEGIES = ("auto", "vmap", "map", "loop")
 
 def resolve_strategy(strategy: str, backend: str | None = None,
                      num_devices: int = 1, impl: str = "subpixel") -> str:
-  """``auto`` -> the strategy measured fastest (module docstring); others unchanged.
+  """``auto`` -> the strategy measured fastest (docs/performance.md); others unchanged.
+
+  ``auto`` is ``vmap`` on an accelerator or several devices; on one CPU device ``map``
+  with the ``subpixel`` layers and ``loop`` with the reference ones.
 
   Args:
     strategy: a name of :data:`STRATEGIES`.
@@ -113,7 +93,9 @@ class GridRunner:
   Args:
     train_step: the one-model step.
     source: a ``lbvae.data.BatchSource`` (``on_device``, ``operand``, ``gather``,
-      ``prefetch``).
+      ``prefetch``): on the device, batches are gathered inside the compiled call;
+      else host chunks uint8[K, S, B, 64, 64, C] (K steps of a call, S seeds) stream
+      in as scan inputs.
     batch_size: B.
     strategy: see :data:`STRATEGIES`.
     map_batch_size: for ``map``.

@@ -1,33 +1,21 @@
 """The processes of a multi-host run: joining them, checking they agree, losing one.
 
-A run on several hosts is JAX's multi-controller runtime (``jax.distributed``): the
-same command on every host, one process each, one global mesh over all their
-devices (docs/cluster.md). This module is what lbvae adds to it:
+On JAX's multi-controller runtime (``jax.distributed``, docs/cluster.md), lbvae adds:
 
-* :func:`maybe_initialize_distributed` joins the processes (coordinator address,
-  process count and index from the environment, or found by JAX on Slurm and Cloud
-  TPU) and starts a :class:`PeerWatch`;
+* :func:`maybe_initialize_distributed` joins the processes (from the environment, or
+  as JAX finds them on Slurm and Cloud TPU) and starts a :class:`PeerWatch`;
 * :func:`check_same_run` refuses, on every process and before any step, a process
-  whose config, lbvae code or process count differs from process 0's, naming what
-  differs;
-* :class:`PeerWatch` notices a process that died (SIGKILL, a lost host, a
-  preemption): every process bumps a counter in the coordination service's
-  key-value store each second, and a process that sees another's counter stand
-  still for :data:`ENV_LOST_AFTER` seconds (or cannot reach the coordinator, process
-  0) prints one line naming the lost process and exits with status
-  :data:`LOST_EXIT_STATUS`, instead of waiting in a collective until JAX's own
-  heartbeat timeout aborts it with a C++ stack trace;
+  whose config, lbvae code or process count differs from process 0's;
+* :class:`PeerWatch`: every process bumps a counter in the coordination service each
+  second; one that sees another's stand still for :data:`ENV_LOST_AFTER` seconds (or
+  cannot reach the coordinator) prints one line naming the lost process and exits
+  with :data:`LOST_EXIT_STATUS`;
 * :func:`sync` is a barrier of every process (a no-op on one).
-
-Checkpoints stay trustworthy across a lost process: orbax writes each into a
-temporary directory, and process 0 renames it into place only after every process
-has written its shards, so a step on disk is a step that every process committed.
 
 Synopsis::
 
     hosts.maybe_initialize_distributed(config)     # before anything touches a device
     hosts.check_same_run({"config": ..., "code": hosts.code_version()})
-    hosts.sync("phase 1 written")
 """
 
 from __future__ import annotations

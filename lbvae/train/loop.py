@@ -1,34 +1,21 @@
 """The two-phase sweep of arXiv 2602.09277, §4, with checkpoints and exact resume.
 
-Phase 1 trains the β × seed grid under the config's objective (``config.objective``,
-:mod:`lbvae.objectives`; the β-VAE's L_β by default, β its strength); phase 2
-restores the final phase-1 checkpoint and continues every member for each λ under
-the same objective + λ·E‖x − g(z)‖² with a fresh optimiser (β × λ × seed). Each
-phase runs in chunks between host boundaries -- every ``log_every`` steps (a row
-per member in ``train_log.csv``), every ``checkpoint_every`` steps (an orbax
-checkpoint) and at the end of the phase. At every checkpoint (and before the first
-step of phase 1) the collapse probe of :mod:`lbvae.train.collapse` scores every
-member (``config.collapse``).
+Phase 1 trains the β × seed grid under ``config.objective`` (:mod:`lbvae.objectives`,
+the β-VAE by default); phase 2 restores phase 1's final checkpoint and continues
+every member for each λ under the same objective + λ·E‖x − g(z)‖², with a fresh
+optimiser. Each phase runs between host boundaries: every ``log_every`` steps (a row
+per member in ``train_log.csv``), every ``checkpoint_every`` steps (a checkpoint and,
+with ``config.collapse``, the probe of :mod:`lbvae.train.collapse`, also run before
+phase 1's first step) and at the phase's end. Files: :mod:`lbvae.train.workdir`.
 
-Resume: a run on a workdir restores each phase's latest checkpoint that reads and
-decodes ("resuming phase N from step K"; a newer unreadable one is moved aside as
-``<step>.unreadable`` with one line saying so) and continues with the same keys, data order and loss windows, so it
-ends with the same numbers as an uninterrupted run; a finished workdir is not
-retrained. A trained phase whose ``grid.json`` is missing or unreadable gets it back
-from its final checkpoint's metadata (the same record), with one line saying so. The
-files are described in :mod:`lbvae.train.workdir`.
-
-Devices and hosts (:mod:`lbvae.train.sharding`, :mod:`lbvae.train.hosts`): the grid
-is sharded over every visible device; with ``config.distributed`` every host runs
-this same program (refused before any step if the processes' configs or code
-differ), and only process 0 writes the run log, the CSVs and the JSON metadata
-(orbax writes the checkpoints of all hosts; docs/cluster.md). Checkpoints hold the real members only and are restored
-onto the current devices, whatever their number when they were written.
-
-Synopsis::
-
-    from lbvae import train
-    summary = train.train(config, "runs/default")
+Resume: each phase restores its newest checkpoint that reads and decodes (a newer
+unreadable one is moved aside as ``<step>.unreadable``, with one line saying so) and
+continues with the same keys, data order and loss windows, so it ends with the
+numbers of an uninterrupted run; a finished workdir is not retrained, and a missing
+or unreadable ``grid.json`` is rewritten from the final checkpoint's metadata. With
+``config.distributed`` every host runs this program and process 0 alone writes the
+logs, CSVs and JSON (docs/cluster.md). Entry point: :func:`train`,
+``train(config, "runs/default")``.
 """
 
 from __future__ import annotations

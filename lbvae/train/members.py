@@ -2,9 +2,9 @@
 
 The image protocol of arXiv 2602.09277 (§4; docs/method.md) trains two grids:
 
-* phase 1: β × seed, under L_β (λ = 0);
+* phase 1: β × seed, under ``config.objective`` (L_β by default; λ = 0);
 * phase 2: β × λ × seed, each member continued from its phase-1 parent (same β and
-  seed) under L_λβ with a fresh optimiser; λ = 0 is the equal-compute β-VAE baseline.
+  seed) with λ added and a fresh optimiser; λ = 0 is the equal-compute baseline.
 
 Members are ordered β-major, then λ, then seed, and the order is the leading axis of
 every leaf of the train state. A seed fixes the parameter init, the data order and the

@@ -1,9 +1,8 @@
 """What a training run shows while it works: a progress bar and a run log.
 
-The sweep of arXiv 2602.09277's image experiments runs for minutes (here) to hours
-(the full protocol); :class:`Progress` is a tqdm bar per phase with steps/s, ETA and
-model-steps/s (steps/s times the grid size), and :class:`RunLog` prints messages and
-appends them, time-stamped, to ``DIR/run.log``.
+:class:`Progress` is a tqdm bar per phase with steps/s, ETA and model-steps/s (steps/s
+times the grid size); :class:`RunLog` prints messages and appends them, time-stamped,
+to ``DIR/run.log``.
 
 Synopsis::
 

@@ -1,23 +1,15 @@
 """Where the grid of arXiv 2602.09277, §4 lives: devices, hosts, padding and chunks.
 
-The grid axis (the leading axis of every leaf of a grid state) is sharded over all
-visible devices -- of every host, after
-:func:`lbvae.train.hosts.maybe_initialize_distributed` -- with a
-1-D :class:`jax.sharding.Mesh` named ``grid``. The user changes nothing: one device
-gives a mesh of one.
-
-Padding: the compiled grid step sees chunks whose size is a multiple of the device
-count K. A chunk that is short is filled up with copies of its first member; they
-train alongside (inertly: members are independent) and are dropped when the real
-members are put back together, so they never reach a log, a CSV or a checkpoint.
-
-Chunks (``config.grid_chunk``): 0 trains the whole grid as one chunk; M > 0 trains it
-in chunks of at most M members; -1 measures the peak memory of one model
-(``memory_analysis`` of the compiled step for one and two members per device) and
-picks the largest chunk that fits in the device's free memory (the whole grid when
-the backend reports no memory, as XLA:CPU does). The chunks take turns within every
-compiled call, so the activations of one chunk at a time are live, the data of a
-step is made once, and checkpoints and resume are those of one big grid.
+The grid axis (the leading axis of every leaf of a grid state) is sharded with a
+1-D :class:`jax.sharding.Mesh` named ``grid`` over all visible devices (of every host
+after :func:`~lbvae.train.hosts.maybe_initialize_distributed`; one device gives a
+mesh of one). The compiled step sees chunks whose size is a multiple of the device
+count K: a short chunk is filled up with copies of its first member (:class:`Chunk`),
+which train inertly and are dropped before any log, CSV or checkpoint.
+``config.grid_chunk`` picks the chunks (0: the whole grid; M > 0: at most M members;
+-1: the largest that fits in memory, :func:`chunk_from_memory`); they take turns
+within every compiled call. docs/performance.md ("Several devices and hosts") has
+the details.
 
 Synopsis::
 

@@ -1,30 +1,19 @@
 """The train state of one λβ-VAE and of a grid of them (arXiv 2602.09277, §4).
 
-A :class:`TrainState` is a small pytree. For one model every leaf has the shapes
-documented below; a grid of G models stacks them on a new leading axis, so that the
-step can be lifted with ``jax.vmap``/``lax.map`` and checkpointed as one tree.
+A :class:`TrainState` is a small pytree; a grid of G models stacks the one-model
+leaves on a new leading axis, so that the step lifts with ``jax.vmap``/``lax.map``
+and checkpoints as one tree. Keys come from :func:`seed_keys`: members of one seed
+share the init, the batches and the noise. The ``objective`` arguments default to the
+β-VAE; the logged fields F = ``objectives.log_fields(objective)`` (nll, kl, l2, loss,
+then the objective's parts) fix the width of the loss window and of the log sums.
 
 Synopsis::
 
-    model = state.make_model(config, num_channels=1)
-    tx = state.make_optimizer(config)
+    model, tx = state.make_model(config, num_channels=1), state.make_optimizer(config)
     keys = state.seed_keys(config.seed, config.num_seeds)       # SeedKeys
-    s1 = state.phase1_state(model, tx, grid1, keys, window=config.window,
-                            objective=objective)
-    s2 = state.phase2_state(tx, grid2, s1, keys, window=config.window,
-                            objective=objective)
-    means = state.window_means(s2)          # float32[G, F]: log_fields(objective)
-
-Randomness (``jax.random.fold_in`` throughout): the root key ``key(config.seed)`` is
-folded with the seed index, then with 0 (parameter init), 1 (data order) or 2
-(reparameterisation noise); the step number is folded into the data and noise keys.
-Members of one seed therefore share the init, the batches and the noise. An
-objective with a state of its own (FactorVAE's discriminator) initialises it from the
-seed's init key (:meth:`lbvae.objectives.Objective.init_state`).
-
-The ``objective`` arguments default to the β-VAE (:mod:`lbvae.objectives`); the
-logged fields F = ``objectives.log_fields(objective)`` (nll, kl, l2, loss, then the
-objective's parts) fix the width of the loss window and of the log sums.
+    s1 = state.phase1_state(model, tx, grid1, keys, window=config.window)
+    s2 = state.phase2_state(tx, grid2, s1, keys, window=config.window)
+    means = state.window_means(s2)          # float32[G, F]
 """
 
 from __future__ import annotations
@@ -133,11 +122,11 @@ def make_model(config, num_channels: int) -> models.VAE:
 def resolve_impl(model_impl: str) -> str:
   """``auto`` -> the formulation measured fastest on this backend.
 
-  On XLA:CPU the sub-pixel layers train several times faster than the reference
-  transposed convolutions (docs/performance.md); on accelerators the reference
-  layers map straight onto the vendor's convolution kernels. Both compute the same
-  function with the same parameters (tests/test_layers.py), so checkpoints are
-  interchangeable and the choice may change between runs of one workdir.
+  ``subpixel`` on XLA:CPU (faster there than the reference transposed convolutions:
+  docs/performance.md), ``reference`` on accelerators, whose vendor convolution
+  kernels they map straight onto. Both compute the same function with the same
+  parameters (tests/test_layers.py), so checkpoints are interchangeable and the
+  choice may change between runs of one workdir.
   """
   if model_impl != "auto":
     return model_impl
@@ -151,7 +140,15 @@ def make_optimizer(config) -> optax.GradientTransformation:
 
 
 def seed_keys(root_seed: int, num_seeds: int) -> SeedKeys:
-  """The init, data and noise keys of every seed index (see the module docstring)."""
+  """The init, data and noise keys of every seed index (``jax.random.fold_in``).
+
+  The root key ``key(root_seed)`` is folded with the seed index, then with
+  :data:`INIT_STREAM` (parameters), :data:`DATA_STREAM` (data order) or
+  :data:`NOISE_STREAM` (reparameterisation noise); the step number is later folded
+  into the data and noise keys. An objective's own state (FactorVAE's
+  discriminator) starts from the seed's init key
+  (:meth:`lbvae.objectives.Objective.init_state`).
+  """
   root = jax.random.key(int(root_seed))
   per_seed = [jax.random.fold_in(root, s) for s in range(num_seeds)]
 

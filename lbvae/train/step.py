@@ -1,25 +1,20 @@
 """One optimisation step of one model (arXiv 2602.09277, §2 and §4).
 
-``train_step(state, batch, rng) -> (state, metrics)`` is pure and written for a single
-model; :mod:`lbvae.train.grid_runner` lifts it over the grid axis and compiles it once.
-The loss is the objective's (:mod:`lbvae.objectives`, static: one compilation per
-objective) plus λ·E‖x − g(z)‖²; its strength (the β axis) and λ are read from the
-state, so they are traced values and one compilation serves every member. Phase 1
-members have λ = 0, where the loss equals the objective's bit for bit. An objective
-with a state of its own (FactorVAE's discriminator) takes its step right after the
-model's, from the same batch of codes.
-
-A member whose loss, gradient or objective state is not finite is frozen: from that
-step on its parameters, optimiser and objective states and loss window stop changing,
-``healthy`` becomes False and ``frozen_step`` records the step. Other members are
-unaffected (every operation is per member).
+``train_step(state, batch, rng) -> (state, metrics)`` is pure and written for one
+model; :mod:`lbvae.train.grid_runner` lifts it over the grid axis and compiles it. The
+loss is the objective's (:mod:`lbvae.objectives`; static, one compilation per
+objective) plus λ·E‖x − g(z)‖²; the strength (the β axis) and λ are read from the
+state, so one compilation serves every member, and at λ = 0 the loss equals the
+objective's bit for bit. An objective's own state (FactorVAE's discriminator) steps
+right after the model, on the same batch of codes. A member whose loss, gradient or
+objective state is not finite is frozen from that step on: nothing of it changes,
+``healthy`` becomes False and ``frozen_step`` records the step; other members are
+unaffected.
 
 Synopsis::
 
-    train_step = step.make_train_step(model, tx)                 # the β-VAE
     train_step = step.make_train_step(model, tx, objectives.make("dip_vae_i"))
     state, metrics = train_step(state, images_uint8, rng)    # one model
-    index = step.batch_indices(data_key, t, batch_size, num_examples)
 """
 
 from __future__ import annotations

@@ -1,60 +1,22 @@
-"""The files a sweep writes into its workdir, and the checks that protect them.
+"""A sweep's workdir: its files, the stored-config check and the one-writer lock.
 
-Layout (arXiv 2602.09277, §4: phase 1 trains ``config.objective``, the β-VAE by
-default; phase 2 continues each model with the λ term added)::
+Layout (phase 1 trains ``config.objective``, phase 2 adds λ; arXiv 2602.09277, §4)::
 
-    DIR/config.json                  the config of the run (fixed by the first checkpoint)
-    DIR/run.log                      the human-readable log, appended by every run
-    DIR/workdir.lock                 held (flock) by the one process that writes:
-                                     "host pid since" of the holder
-    DIR/phaseN/grid.json             members (β, λ, seed[, parent]) and their flags
-    DIR/phaseN/checkpoints/<step>/   orbax checkpoints (see lbvae.train.checkpoint)
-    DIR/phaseN/train_log.csv         step,member,beta,lambda,seed,nll,kl,l2,loss,finite
-                                     [,parts...]
-    DIR/phaseN/final_metrics.csv     member,beta,lambda,seed,nll,kl,l2,loss,finite,
-                                     frozen_step,step[,parts...]  (loss-window means at
-                                     the end)
-    DIR/phaseN/collapse.csv          per member and checkpoint: KL per latent, active
-    DIR/phaseN/collapse_mi.npz       latents, MI matrices (lbvae.train.collapse)
+    DIR/config.json                 the run's config (fixed by the first checkpoint)
+    DIR/run.log                     the human-readable log, appended by every run
+    DIR/workdir.lock                "host H pid P since T" of the writer (:func:`locked`)
+    DIR/phaseN/grid.json            members (β, λ, seed[, parent]) and their flags
+    DIR/phaseN/checkpoints/<step>/  orbax checkpoints (:mod:`lbvae.train.checkpoint`)
+    DIR/phaseN/train_log.csv        :func:`log_columns`; means over each log_every steps
+    DIR/phaseN/final_metrics.csv    :func:`final_columns`; loss-window means at the end
+    DIR/phaseN/collapse.csv, collapse_mi.npz   the probe of :mod:`lbvae.train.collapse`
 
-``step`` is the global step (phase 2 continues phase 1's count). ``train_log.csv``
-has one row per member every ``log_every`` steps: means over those steps. ``beta``
-is the objective's strength (``config.objective``, :mod:`lbvae.objectives`) and
-``loss`` its total with λ·l2; an objective other than the β-VAE appends its parts as
-further columns (e.g. ``index_code_mi,total_correlation,dimension_kl`` for
-β-TCVAE). A member
-frozen by a non-finite loss or gradient has ``finite`` 0, its ``frozen_step`` (else
--1, or null in JSON), and NaN window means in ``final_metrics.csv``.
-
-A run on a workdir that already has a checkpoint must use the config stored in its
-``config.json``, up to the fields in :data:`FREE_FIELDS` (they change how, not what,
-is computed); otherwise it is a :class:`lbvae.errors.Error` and nothing is written.
-While no checkpoint exists (a first run that stopped before its first one) nothing
-was trained, and a run with another config replaces ``config.json``. A stored config
-written before a field of :data:`ADDED_FIELDS` existed counts as holding that field's
-default (``objective`` "beta_vae": what those runs trained).
-
-Synopsis::
-
-    paths = workdir.Paths(DIR)
-    workdir.check_config(paths, config)        # before writing anything
-    workdir.store_config(paths, config)
-    config = workdir.load_config(DIR)          # e.g. in the evaluation pass
-    with workdir.locked(DIR):                  # one writer at a time
-      ...
-
-``DIR`` is a local path or a URL (``gs://bucket/run``): every file goes through
-:mod:`lbvae.files` (``etils.epath``).
-
-One process writes a workdir at a time: :func:`locked` holds an exclusive
-``fcntl.flock`` on ``DIR/workdir.lock`` for the whole run; a second writer gets a
-:class:`lbvae.errors.WorkdirBusy` naming the holder. The kernel drops the lock when
-its holder dies, so a lock left by a killed run is simply taken over. A URL workdir
-has no flock: there the lock is advisory, the file itself (written at the start,
-removed at the end). A second writer that finds it is refused; a lock left by a
-killed run is taken over only when its holder ran on this host and its pid is gone,
-and otherwise stays until someone deletes it. Finding the file and writing it are
-two steps, so two runs started in the same instant may both go on.
+``step`` is global (phase 2 continues phase 1's count); ``beta`` is the objective's
+strength, ``loss`` its total with λ·l2, and an objective's parts follow as columns.
+A member frozen by a non-finite value has ``finite`` 0, its ``frozen_step`` (else -1,
+null in JSON) and NaN means. Entry points: :class:`Paths`, :func:`check_config`,
+:func:`store_config`, :func:`load_config`, :func:`locked`. ``DIR`` may be a URL
+(``gs://``): every file goes through :mod:`lbvae.files` (what differs: docs/cluster.md).
 """
 
 from __future__ import annotations
@@ -76,7 +38,8 @@ from lbvae import objectives
 from lbvae.train import config as config_lib
 from lbvae.train import hosts
 
-# Fields that may differ between runs on one workdir.
+# Fields that may differ between runs on one workdir: they change how, not what,
+# is computed.
 FREE_FIELDS = ("log_every", "checkpoint_every", "keep_checkpoints", "grid_strategy",
                "map_batch_size", "steps_per_call", "model_impl", "dataset.placement",
                "dataset.path", "eval", "grid_chunk", "distributed", "collapse")
@@ -107,7 +70,7 @@ def final_columns(parts=()) -> tuple[str, ...]:
 
 
 class Paths:
-  """File names of a workdir (see the module docstring)."""
+  """File names of a workdir (the layout of the module docstring)."""
 
   def __init__(self, root: str):
     self.root = files.absolute(root)
@@ -174,7 +137,8 @@ def has_checkpoints(paths: Paths) -> bool:
 
 def check_config(paths: Paths, config) -> bool:
   """Refuses a config that differs from the stored one of a workdir with a
-  checkpoint.
+  checkpoint (:data:`FREE_FIELDS` aside; a stored config lacking a field of
+  :data:`ADDED_FIELDS` holds its default).
 
   Returns:
     True when the workdir's stored config holds (a resumed run).
@@ -242,7 +206,8 @@ def _busy(root: str, holder: str, remedy: str = "") -> errors.WorkdirBusy:
 def locked(root: str, *, writer: bool = True):
   """Holds ``DIR/workdir.lock`` (an exclusive, non-blocking flock) while the body runs.
 
-  A URL workdir gets the advisory lock file of the module docstring instead.
+  The kernel drops the flock when its holder dies, so a killed run's lock is taken
+  over. A URL workdir has no flock and gets the advisory file of :func:`_url_lock`.
 
   Args:
     root: the workdir (created if needed).
@@ -293,7 +258,12 @@ def _dead_here(holder: str) -> bool:
 
 @contextlib.contextmanager
 def _url_lock(root: str):
-  """The advisory lock of a URL workdir (see the module docstring)."""
+  """The advisory lock of a URL workdir: a file written at the start, removed at the end.
+
+  A second writer that finds it is refused; a killed run's file is taken over only
+  when it names this host and a pid that is gone. Finding and writing it are two
+  steps, so two runs started in the same instant may both go on.
+  """
   lock = os.path.join(root, LOCK_NAME)
   if files.as_path(lock).exists():
     holder = files.read_text(lock).strip()
