@@ -1,4 +1,4 @@
-"""Instances of the linear-Gaussian model of arXiv 2602.09277 (docs/theory.md).
+"""Instances of the linear-Gaussian model of arXiv 2602.09277 (docs/theory.md §1).
 
 Synopsis::
 
@@ -8,11 +8,9 @@ Synopsis::
     prob = problem.load("gamma_sigma_y.npz,sigma_v.npz", default_noise_var=0.05)
     C = problem.times_sigma_y(prob, B)           # B Sigma_Y without forming Sigma_Y
 
-The ground truth draws factors v ~ N(0, Sigma_V) and observations
-y = Gamma v + eps, eps ~ N(0, noise_var I), so Sigma_Y = Gamma Sigma_V Gamma^T +
-noise_var I. Sigma_Y is low rank plus a multiple of the identity; the solvers use
-that structure through :func:`times_sigma_y` and only form the dense matrix when a
-closed form needs a determinant.
+Sigma_Y = Gamma Sigma_V Gamma^T + noise_var I is low rank plus a multiple of the
+identity; the solvers use that through :func:`times_sigma_y` and form the dense
+matrix only where a closed form needs a determinant.
 """
 
 from __future__ import annotations
