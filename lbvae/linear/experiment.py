@@ -42,7 +42,7 @@ from lbvae.linear import resume
 
 def check_workdir(workdir: str) -> None:
   """Raises errors.Error unless ``workdir`` is (or can become) a writable local
-  folder (the results are staged beside it and renamed into place)."""
+  folder (the results are staged inside it and renamed into place)."""
   errors.require(bool(workdir), "--workdir is required")
   errors.require(files.is_local(workdir), f"--workdir {workdir}: the linear "
                  "experiment's results are staged and renamed into place, which needs "

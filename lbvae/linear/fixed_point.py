@@ -14,8 +14,8 @@ of span(Gamma) + rowspace(B_0) that diagonalises Sigma_Y (dimension r <= s + m),
 an iteration costs O((s + m)^3) whatever n, and it keeps the published formulas,
 inverting through Cholesky factors (:mod:`lbvae.linear.spd`). The grid (cells x
 inits) runs as one compiled queue of vector lanes (:mod:`lbvae.linear.lanes`), beta
-and lambda traced, optionally split over host threads; the queue makes no LAPACK
-call (docs/theory.md §9).
+and lambda traced, optionally split over host threads, which make no LAPACK call
+(docs/theory.md §9).
 """
 
 from __future__ import annotations
@@ -96,7 +96,7 @@ def _sym(x):
 
 
 def reduce(prob: problem_lib.Problem, b0: jax.Array, sigma_w0: jax.Array) -> Reduced:
-  """Moves one start into the reduced, Sigma_Y-diagonal basis.
+  """Moves one start into the reduced, Sigma_Y-diagonal basis: O(n (s + m)^2).
 
   Args:
     prob: the instance.
