@@ -236,9 +236,7 @@ def run(state: AdamWState, prob: problem_lib.Problem, settings: Settings,
         num_steps: int, *, chunk: int = 25, num_threads: int = 1) -> AdamWState:
   """``num_steps`` steps of every run: :func:`split`, :func:`advance`, :func:`join`.
 
-  A caller that takes many calls of steps (the protocol, the benchmark) splits
-  once and advances the :class:`Split`, which saves copying every run's state
-  twice per call.
+  For many calls, split once and advance the :class:`Split` (no copies between).
 
   Args:
     state: runs on the leading axis (any number).

@@ -50,9 +50,8 @@ class Problem(NamedTuple):
 def require_x64(what: str) -> None:
   """Raises :class:`lbvae.ConfigError` unless float64 is on in this thread.
 
-  Without x64 JAX turns every float64 array into float32, and the solvers would
-  run their convergence tests, Cholesky sweeps and scores at single precision:
-  numbers that look plausible and are wrong at the third decimal.
+  Without x64 JAX silently computes in float32, which the solvers' convergence tests
+  and Cholesky sweeps cannot tolerate.
   """
   errors.require(bool(jax.enable_x64.value),
                  f"{what} needs float64: call it inside `with jax.enable_x64(True):`")
