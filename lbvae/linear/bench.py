@@ -8,14 +8,10 @@ Synopsis::
       ref = bench.numpy_reference(config, n=50, iterations=fp["iterations"])
       gd = bench.gradient(config, n=50, steps=20)  # whole grid, timed steps
 
-Measurements, not tests: the numbers depend on the machine and its load, so every
-result carries wall time and this process's CPU time. The NumPy baseline runs the
-published loop (:mod:`lbvae.linear.reference`) one start at a time on a sample of
-runs; since its stopping rule is the same, its time for the whole protocol is its
-measured time per block update times the block updates the vectorised solver
-used. The gradient solver is timed over a few steps of every run (after
-compilation); its protocol time is that per step times the configured steps.
-Instances and starts are the config's (:mod:`lbvae.linear.setups`).
+Measurements, not tests: every result carries wall time and this process's CPU
+time, and protocol times are extrapolated from timed samples (see each function).
+Instances and starts are the config's (:mod:`lbvae.linear.setups`); the figures
+measured so far are in docs/theory.md §10.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Spectral contraction of the encoder gain (arXiv 2602.09277, docs/theory.md).
+"""Spectral contraction of the encoder gain (arXiv 2602.09277, docs/theory.md §4-5).
 
 Synopsis::
 
@@ -7,12 +7,10 @@ Synopsis::
                                              num_iterations=100)  # [cells, k]
 
 Runs a fixed number of full fixed-point iterations (decoder, then encoder; no
-stopping rule) and records ||B_k||_2 after each. At lambda = 0 the gain falls by a
-factor of about 1/beta per iteration for beta > 1 (B_{k+1} ~ B_k / beta once
-Sigma_W ~ Sigma_X ~ I); with lambda > 0 every direction of Sigma_Y with
-eigenvalue d and 1 + 2 lambda d > beta grows instead, and the gain levels off.
-The updates run in the reduced basis of :mod:`lbvae.linear.fixed_point`, whose
-spectral norms equal those of the full B.
+stopping rule) and records ||B_k||_2 after each: about 1/beta per iteration at
+lambda = 0 and beta > 1, levelling off when lambda > 0. The updates run in the
+reduced basis of :mod:`lbvae.linear.fixed_point`, whose spectral norms equal those
+of the full B.
 """
 
 from __future__ import annotations

@@ -5,27 +5,18 @@ Synopsis::
     from lbvae.linear import experiment
     experiment.reproduce(config, workdir)     # validate, solve (float64), write
 
-Files written into ``workdir`` (see ``configs/linear.py`` for the fields):
+Files written into ``workdir`` (fields: ``configs/linear.py``; docs/theory.md §7):
 
 - ``summary.csv``: solver,n,m,s,beta,lambda,inits,recon_mean,recon_std,sap_mean,
   sap_std,im_mean,im_std (recon is R, the NLL part only; std over inits, ddof=0);
 - ``per_init.csv``: one row per run (R, K, D, total, SAP, I_m, I(X;Y), ||B||_2,
-  iterations or steps, converged), enough to redraw every figure;
-- ``contraction.csv``: beta,lambda,iteration,gain;
-- ``instance_n{n}.npz``: Gamma, Sigma_V, noise_var of each instance (reusable with
-  ``--config.problem``); ``run.json``: config, timings, versions;
-- ``boxplots_n{n}.png``, ``heatmaps_n{n}.png``, ``contraction.png``.
+  iterations or steps, converged); ``contraction.csv``: beta,lambda,iteration,gain;
+- ``instance_n{n}.npz`` (Gamma, Sigma_V, noise_var); ``run.json``: config, timings,
+  versions; ``boxplots_n{n}.png``, ``heatmaps_n{n}.png``, ``contraction.png``.
 
-Everything is written to a staging folder inside ``workdir`` and moved into place
-only when all of it exists, so a failing run never loses or overwrites earlier files.
-While it runs, :func:`reproduce` keeps finished solves and the gradient solver's state
-in ``workdir/progress/`` (:mod:`lbvae.linear.resume`): the same command started
-again continues where a stopped run left off, and the folder is removed once the
-results are written.
-
-:func:`combine` writes the same files from the per-init rows of several earlier
-runs (say, the fixed-point half from one and the hours-long gradient half from
-another), redrawing every figure.
+All of it is staged in ``workdir`` and moved into place only when complete (a failing
+run loses nothing); ``workdir/progress/`` (:mod:`lbvae.linear.resume`) lets a stopped
+run continue. :func:`combine` writes the same files from earlier runs' per-init rows.
 """
 
 from __future__ import annotations
@@ -51,7 +42,7 @@ from lbvae.linear import resume
 
 def check_workdir(workdir: str) -> None:
   """Raises errors.Error unless ``workdir`` is (or can become) a writable local
-  folder (the results are staged beside it and renamed into place)."""
+  folder (the results are staged inside it and renamed into place)."""
   errors.require(bool(workdir), "--workdir is required")
   errors.require(files.is_local(workdir), f"--workdir {workdir}: the linear "
                  "experiment's results are staged and renamed into place, which needs "

@@ -6,33 +6,13 @@ Synopsis::
     out = factored.value_and_grad(p, prob, beta=4.0, lam=2.0, jitter=5e-5)
     out.loss, out.recon, out.grads     # grads: CholeskyParams, full (not tril) L's
 
-The gradient solver of arXiv 2602.09277 (docs/theory.md) optimises (A, B, L_Z, L_W)
-with Sigma = L L^T + jitter I. This module gives the total R + beta K + lambda D and
-its gradient for one run without autodiff, arranged so that an n x n matrix meets
-another only four times:
-
-    Sigma_Z = L L^T + jitter I,   P = Sigma_Z^-1 (and log det),
-    [P^2, P U] = P [P, U],        dL = (P - P E P) L,
-
-where E = E[(y - A x)(y - A x)^T] is sigma^2 I plus a matrix of rank <= s + 2m:
-with U = [Gamma, A, B^T] (n x (s + 2m)) and K = B Gamma Sigma_V,
-
-    E = sigma^2 I + U M U^T,   M = [[Sigma_V, -K^T, 0], [-K, Sigma_X, -sigma^2 I],
-                                    [0, -sigma^2 I, 0]],
-
-so P E P = sigma^2 P^2 + (P U) M (P U)^T needs only n x (s + 2m) products beyond
-P^2, and P U is what R needs anyway (tr P E = sigma^2 tr P + <M, U^T P U>). The
-other gradients:
-
-    dA = (P + 2 lam I)(A Sigma_X - C^T),   C = B Sigma_Y,
-    H  = 1/2 A^T P A + lam A^T A + beta/2 I,
-    dB = 2 H C - (A^T P + 2 lam A^T) Sigma_Y,
-    dL_W = 2 (H - beta/2 Sigma_W^-1) L_W,   dL_Z = (P - P E P) L  (= 2 dSigma_Z L).
-
-The L gradients are those of the full matrices (the upper triangles included, as
-autodiff of L L^T gives them); Sigma_Y is never formed (Gamma Sigma_V Gamma^T +
-sigma^2 I is applied in factored form). Everything is pure jnp for one run (vmap
-to batch); :func:`lbvae.linear.spd.inv_logdet_blocked` does the n x n inverse.
+The total R + beta K + lambda D of the gradient solver (Sigma = L L^T + jitter I) and
+its gradient for one run, without autodiff. With P = Sigma_Z^-1, U = [Gamma, A, B^T]
+and E = sigma^2 I + U M U^T, an n x n matrix meets another only four times
+(L L^T, P, [P^2, P U] = P [P, U], (P - P E P) L); the rest is n x (s + 2m) work.
+The formulas for M and every gradient are in docs/theory.md §3. The L gradients are
+those of the full matrices (upper triangles included, as autodiff of L L^T gives
+them); Sigma_Y is never formed. Pure jnp for one run (vmap to batch).
 """
 
 from __future__ import annotations

@@ -8,38 +8,14 @@ Synopsis::
     one = fixed_point.solve(prob, b0[0], w0[0], beta=4.0, lam=0.0, tol=1e-6,
                             max_iters=50_000)
 
-The published iteration alternates two exact block updates, decoder first,
-
-    decoder:  Sigma_Z = (Sigma_Y^-1 + B^T Sigma_W^-1 B)^-1,
-              A = Sigma_Z B^T Sigma_W^-1
-    encoder:  S = (Sigma_Z^-1 + 2 lam I) / beta,
-              Sigma_W = (I + A^T S A)^-1,  B = Sigma_W A^T S,
-
-counting each as one block update. After a decoder step (but the first) it stops
-when A and Sigma_Z both moved by at most ``tol`` (Frobenius) since the previous
-decoder step; after an encoder step, when B and Sigma_W both did (the first
-encoder step compares with the start). At ``max_iters`` the last state is kept.
-:mod:`lbvae.linear.reference` is that loop, literally; the tests hold this solver
-to it step for step.
-
-Cost. The rows of every B_k lie in U = span(Gamma) + rowspace(B_0): both updates
-map rows into Sigma_Y rowspace(B) + rowspace(B), and U is Sigma_Y-invariant. In an
-orthonormal basis Q of U that diagonalises Sigma_Y (Sigma_Y Q = Q diag(d), dimension
-r <= s + m) the iteration is the same iteration with n replaced by r: Sigma_Y^-1
-becomes diag(1/d), A = Q A~, B = B~ Q^T, Sigma_Z = Q Sigma_Z~ Q^T + sigma^2 (I - Q Q^T),
-and the Frobenius norms of the changes of A, B, Sigma_Z are unchanged. So the set-up
-costs O(n (s + m)^2) per start and an iteration O((s + m)^3), whatever n. The
-updates keep the published formulas (Cholesky-based inverses of r x r and m x m
-matrices, :mod:`lbvae.linear.spd`) rather than cheaper rewrites: with beta = 1 and
-lambda > 0 the iterates drift towards Sigma_W -> 0 until the cap, the decoder's
-precision matrix reaches a condition number ~1e9, and a Woodbury form
-(Sigma_Z = Sigma_Y - A Sigma_X A^T) or Gauss-Jordan inverses moved the capped values
-at the second to fourth decimal (docs/theory.md).
-
-The grid (cells x inits) runs as a queue (:mod:`lbvae.linear.lanes`): a vmapped
-step over ``num_lanes`` problems, beta and lambda traced per problem, one compiled
-program, optionally split over host threads (one per CPU core). The queue code has
-no LAPACK call, so threads cannot meet the jaxlib thread-pool deadlock of spd.
+The published loop, decoder first, with its stopping rule and cap (docs/theory.md §2),
+equal step for step to :mod:`lbvae.linear.reference`. It runs in an orthonormal basis
+of span(Gamma) + rowspace(B_0) that diagonalises Sigma_Y (dimension r <= s + m), so
+an iteration costs O((s + m)^3) whatever n, and it keeps the published formulas,
+inverting through Cholesky factors (:mod:`lbvae.linear.spd`). The grid (cells x
+inits) runs as one compiled queue of vector lanes (:mod:`lbvae.linear.lanes`), beta
+and lambda traced, optionally split over host threads, which make no LAPACK call
+(docs/theory.md §9).
 """
 
 from __future__ import annotations
@@ -120,7 +96,7 @@ def _sym(x):
 
 
 def reduce(prob: problem_lib.Problem, b0: jax.Array, sigma_w0: jax.Array) -> Reduced:
-  """Moves one start into the reduced, Sigma_Y-diagonal basis.
+  """Moves one start into the reduced, Sigma_Y-diagonal basis: O(n (s + m)^2).
 
   Args:
     prob: the instance.

@@ -1,4 +1,4 @@
-"""Gradient solver of the linear lambda-beta-VAE (arXiv 2602.09277; docs/theory.md).
+"""Gradient solver of the linear lambda-beta-VAE (arXiv 2602.09277; docs/theory.md §3).
 
 Synopsis::
 
@@ -12,22 +12,10 @@ Synopsis::
     state = gradient.join(layout)
     params, best_loss = gradient.best_params(state, settings)  # objective.Params
 
-The published gradient solver, run for run: (A, B, L_Z, L_W) are optimised with
-torch.optim.AdamW on the closed-form total R + beta K + lambda D, where
-Sigma = L L^T + jitter I. Each step: the loss and the gradient of the full
-matrices (:mod:`lbvae.linear.factored`, closed form); gradient-norm clipping per
-group, (A, B) and (L_Z, L_W), as torch's ``clip_grad_norm_`` (scale by
-c / (norm + 1e-6) when below 1, the upper triangles of the L gradients counted);
-the AdamW update in torch's order (decay, then the moments, then the bias-corrected
-step); L_Z, L_W cut to their lower triangles. The iterate reported is the one with
-the lowest loss seen *before* its update (ties keep the earlier), as the published
-loop records it. Zeroing the upper triangles of the L gradients after clipping is
-the same as cutting the parameters: their moments stay zero and so do they.
-
-Layout for a CPU: the runs are split into ``num_threads`` parts, each run from its
-own host thread; a part is a sequence of ``chunk`` runs at a time (``lax.map``),
-and a chunk takes all ``num_steps`` steps (``lax.scan``) while its matrices stay in
-cache. On a GPU use one thread and one chunk of every run.
+The published AdamW loop, run for run, on the closed-form loss and gradient of
+:mod:`lbvae.linear.factored`. Each of ``num_threads`` host threads runs its part
+``chunk`` runs at a time (``lax.map``), a chunk taking all ``num_steps`` steps in one
+``lax.scan``; on a GPU use one thread and one chunk of every run.
 """
 
 from __future__ import annotations
@@ -125,7 +113,11 @@ def _adamw(p, g, m, v, t, s: Settings):
 
 def train_step(state: AdamWState, prob: problem_lib.Problem,
                settings: Settings) -> AdamWState:
-  """One clipped AdamW step of one run; remembers the pre-step iterate if best."""
+  """One clipped AdamW step of one run; remembers the pre-step iterate if best.
+
+  The L gradients are clipped in full (upper triangles counted in the norm), then
+  their upper triangles zeroed: the same as cutting L, as their moments stay zero.
+  """
   out = factored.value_and_grad(state.params, prob, beta=state.beta, lam=state.lam,
                                 jitter=settings.jitter)
   g = out.grads
@@ -244,9 +236,7 @@ def run(state: AdamWState, prob: problem_lib.Problem, settings: Settings,
         num_steps: int, *, chunk: int = 25, num_threads: int = 1) -> AdamWState:
   """``num_steps`` steps of every run: :func:`split`, :func:`advance`, :func:`join`.
 
-  A caller that takes many calls of steps (the protocol, the benchmark) splits
-  once and advances the :class:`Split`, which saves copying every run's state
-  twice per call.
+  For many calls, split once and advance the :class:`Split` (no copies between).
 
   Args:
     state: runs on the leading axis (any number).

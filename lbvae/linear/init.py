@@ -6,9 +6,8 @@ Synopsis::
     b0, w0 = init.fixed_point(key, n=50, m=10)      # B ~ U[0, 1), Sigma_W random SPD
     p0 = init.gradient(key, n=50, m=10)             # A, B ~ N(0, 1), Cholesky factors
 
-A "random SPD" d x d matrix is M M^T / d + I with M ~ N(0, 1): well conditioned, with
-eigenvalues between 1 and about 5. The gradient solver draws its covariances as
-L L^T with L lower triangular, unit diagonal and N(0, 1/d) entries below it.
+A "random SPD" matrix is :func:`random_spd`, eigenvalues between 1 and about 5; the
+gradient solver draws its covariances through factors (:func:`random_cholesky`).
 """
 
 from __future__ import annotations

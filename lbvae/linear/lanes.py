@@ -6,16 +6,11 @@ Synopsis::
     out = lanes.run(init_fn, step_fn, finish_fn, problems, num_lanes=256)
     outs = lanes.on_host_threads(lambda k: solve(part[k]), parts=2)   # one per core
 
-Part of the linear-Gaussian reproduction of arXiv 2602.09277 (docs/theory.md). A plain
-``jax.vmap`` of a ``lax.while_loop`` runs every element for as many iterations as
-the slowest one needs. In the published grid a few cells (beta = 1, lambda > 0) run to the
-iteration cap while most converge within a few hundred steps, so a plain vmap does
-about six times the necessary work. Here ``num_lanes`` problems advance together
-(one vmapped step); when a lane's problem finishes, its result is written out and
-the lane takes the next problem from the queue. Each problem sees exactly the
-iterations of its own loop, so results equal a plain loop's; the whole queue runs in
-one compiled ``lax.while_loop``. With ``num_lanes >= len(queue)`` this is a plain
-vmap (the natural choice on a GPU).
+``num_lanes`` problems advance together (one vmapped step); when a lane's problem
+finishes, its result is written out and the lane takes the next one from the queue,
+all in one compiled ``lax.while_loop`` (why: docs/theory.md §2, "The grid"). Each
+problem sees exactly the iterations of its own loop, so results equal a plain loop's.
+With ``num_lanes >= len(queue)`` this is a plain vmap (the natural choice on a GPU).
 
 Contract: ``init_fn(problem) -> state`` and ``step_fn(state, problem) -> state``
 act on one problem; ``state.done`` is a bool[] field; ``finish_fn(state) -> out`` is

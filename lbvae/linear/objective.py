@@ -7,21 +7,11 @@ Synopsis::
     t = objective.terms(params, prob)              # Terms(recon, kl, l2)
     loss = objective.total(params, prob, beta=4.0, lam=2.0)
 
-Encoder q(x|y) = N(B y, Sigma_W), decoder p(y|x) = N(A x, Sigma_Z), prior N(0, I_m),
-data y ~ N(0, Sigma_Y). With Sigma_X = B Sigma_Y B^T + Sigma_W and the expected
-residual covariance
-
-    E = E[(y - A x)(y - A x)^T]
-      = Sigma_Y - A B Sigma_Y - Sigma_Y B^T A^T + A Sigma_X A^T,
-
-    R = 1/2 [tr(Sigma_Z^-1 E) + n log 2 pi + log det Sigma_Z]   (reconstruction NLL)
-    K = 1/2 [tr Sigma_X - log det Sigma_W - m]                    (KL to the prior)
-    D = tr E                                                      (L2 penalty)
-    total = R + beta K + lambda D
-
-which is the paper's R written with E. B Sigma_Y is applied in factored form, so
-apart from Sigma_Z^-1 (:mod:`lbvae.linear.spd`, no explicit LAPACK call) every
-term costs O(n^2 m). All functions are pure, for one model; lift them with vmap.
+R (reconstruction NLL), K (KL to the prior) and D (the L2 penalty tr E) in closed
+form, with E the expected residual covariance and total = R + beta K + lambda D
+(formulas: docs/theory.md §1). B Sigma_Y is applied in factored form, so apart from
+Sigma_Z^-1 (:mod:`lbvae.linear.spd`, no LAPACK call) every term costs O(n^2 m). All
+functions are pure, for one model; lift them with vmap.
 """
 
 from __future__ import annotations

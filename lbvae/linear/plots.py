@@ -41,7 +41,7 @@ def box_lambda(rows: Rows) -> float:
 
 @figures.styled
 def boxplots(rows: Rows, *, n: int, collapse: float, path: str) -> None:
-  """Box plots over beta of R, SAP, I_m at lambda = 0, one column per solver.
+  """Box plots over beta of R, SAP, I_m at :func:`box_lambda`, one column per solver.
 
   Args:
     rows: per-init rows (all solvers, all n; only this n is drawn).

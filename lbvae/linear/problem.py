@@ -1,4 +1,4 @@
-"""Instances of the linear-Gaussian model of arXiv 2602.09277 (docs/theory.md).
+"""Instances of the linear-Gaussian model of arXiv 2602.09277 (docs/theory.md §1).
 
 Synopsis::
 
@@ -8,11 +8,9 @@ Synopsis::
     prob = problem.load("gamma_sigma_y.npz,sigma_v.npz", default_noise_var=0.05)
     C = problem.times_sigma_y(prob, B)           # B Sigma_Y without forming Sigma_Y
 
-The ground truth draws factors v ~ N(0, Sigma_V) and observations
-y = Gamma v + eps, eps ~ N(0, noise_var I), so Sigma_Y = Gamma Sigma_V Gamma^T +
-noise_var I. Sigma_Y is low rank plus a multiple of the identity; the solvers use
-that structure through :func:`times_sigma_y` and only form the dense matrix when a
-closed form needs a determinant.
+Sigma_Y = Gamma Sigma_V Gamma^T + noise_var I is low rank plus a multiple of the
+identity; the solvers use that through :func:`times_sigma_y` and form the dense
+matrix only where a closed form needs a determinant.
 """
 
 from __future__ import annotations
@@ -52,9 +50,8 @@ class Problem(NamedTuple):
 def require_x64(what: str) -> None:
   """Raises :class:`lbvae.ConfigError` unless float64 is on in this thread.
 
-  Without x64 JAX turns every float64 array into float32, and the solvers would
-  run their convergence tests, Cholesky sweeps and scores at single precision:
-  numbers that look plausible and are wrong at the third decimal.
+  Without x64 JAX silently computes in float32, which the solvers' convergence tests
+  and Cholesky sweeps cannot tolerate.
   """
   errors.require(bool(jax.enable_x64.value),
                  f"{what} needs float64: call it inside `with jax.enable_x64(True):`")

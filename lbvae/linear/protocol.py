@@ -12,10 +12,8 @@ file) and each solver, every (beta, lambda) cell is solved from the same
 ``num_inits`` random starts in one compiled, vectorised call; the final models are
 scored in closed form (R, K, D, SAP, I_m, I(X;Y), ||B||_2). Given a
 :class:`resume.Store`, finished solves and the gradient solver's state are kept
-there and picked up again by a later call (:mod:`lbvae.linear.resume`); otherwise
-no file I/O here except reading the problem file. :mod:`lbvae.linear.experiment`
-writes the results. Callers run this under ``jax.enable_x64(True)`` (the solvers
-need float64).
+there for a later call; otherwise the only file read is the problem file, and
+:mod:`lbvae.linear.experiment` writes the results.
 """
 
 from __future__ import annotations

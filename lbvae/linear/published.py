@@ -8,28 +8,12 @@ Synopsis::
     b0, w0 = draws[50].fixed_point              # [50, m, n], [50, m, m]
     z0, w0 = draws[50].gradient                 # [50, n, n], [50, m, m] (SPD)
 
-The authors' run draws everything from NumPy's legacy generator seeded once with 42,
-in this order: for n = 50 and then n = 100,
-
-1. Sigma_V = diag(uniform(0.1, 1.0, s)), then Gamma = randn(n, s);
-2. 50 fixed-point starts, each B_0 = rand(m, n), then Sigma_W0 = spd(m);
-3. 50 gradient starts' covariances, each Sigma_Z0 = spd(n), then Sigma_W0 = spd(m);
-
-where spd(k) is scikit-learn's ``make_spd_matrix(k)`` on the same stream:
-X = uniform(size=(k, k)); U, _, V^T = scipy.linalg.svd(X^T X);
-return U (1 + diag(uniform(size=k))) V^T. The "1 +" adds one to every entry (an
-all-ones matrix plus a diagonal), so the middle factor is not diagonal and the
-signs the SVD picks for U and V matter: :func:`spd_matrix` calls the same
-``scipy.linalg.svd`` (LAPACK gesdd) in the same way. The result is symmetric only
-to rounding (U and V agree to ~1e-15); it is returned as drawn. The last bits of
-an SVD depend on how many threads the BLAS uses, so :func:`replay` runs it on one
-(also much faster on a busy machine: OpenBLAS threads spin while they wait).
-
-The gradient starts' A and B come from PyTorch's generator in the published run
-(``torch.manual_seed(42 + i)``; ``randn(n, m)``, then ``randn(m, n)``), which this
-library does not reproduce; :mod:`lbvae.linear.protocol` draws them with JAX.
-
-This module reads no global state: it owns a ``numpy.random.RandomState(seed)``.
+Replays the authors' NumPy stream (legacy generator seeded once with 42, drawn in the
+order given in docs/method.md §3) from a ``numpy.random.RandomState`` of its own; no
+global state is read. The SVDs in :func:`spd_matrix` run on one BLAS thread, since
+their last bits depend on the thread count. The gradient starts' A and B came from
+PyTorch's generator and are not reproduced: :mod:`lbvae.linear.protocol` draws them
+with JAX.
 """
 
 from __future__ import annotations
@@ -66,7 +50,11 @@ class Draws(NamedTuple):
 def spd_matrix(k: int, rng: np.random.RandomState) -> np.ndarray:
   """scikit-learn's ``make_spd_matrix(k)`` drawn from ``rng``: float64[k, k].
 
-  Consumes k * k + k uniforms from ``rng``, as scikit-learn does.
+  X = uniform(size=(k, k)); U, _, V^T = svd(X^T X); U (1 + diag(uniform(size=k))) V^T,
+  consuming k * k + k uniforms as scikit-learn does. "1 +" adds one to every entry,
+  so the middle factor is not diagonal and the signs the SVD picks for U and V matter:
+  this calls the same ``scipy.linalg.svd`` (LAPACK gesdd) the same way. The result is
+  symmetric only to rounding (~1e-15) and is returned as drawn.
   """
   x = rng.uniform(size=(k, k))
   u, _, vt = scipy.linalg.svd(np.dot(x.T, x), check_finite=False)

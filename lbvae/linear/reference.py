@@ -9,20 +9,11 @@ Synopsis::
                                                        beta=1.0, lam=2.0, length=9):
       ...                                  # the state after each block update
 
-The authors' loop, one start and one (beta, lambda) cell at a time, with dense
-n x n inverses (O(n^3) per update). The counter i runs 0 .. max_iters - 1; even i
-is a decoder step, odd i an encoder step (the decoder comes first):
-
-    decoder:  Sigma_Z = (Sigma_Y^-1 + B^T Sigma_W^-1 B)^-1,  A = Sigma_Z B^T Sigma_W^-1
-    encoder:  S = (Sigma_Z^-1 + 2 lam I) / beta,
-              Sigma_W = (I + A^T S A)^-1,  B = Sigma_W A^T S
-
-After a decoder step other than the first, the loop stops when A and Sigma_Z both
-moved by at most ``tol`` (Frobenius) since the previous decoder step; after an
-encoder step, when B and Sigma_W both moved by at most ``tol`` (the first encoder
-step compares with the start). At the cap the last state is returned. It is the
-baseline ``experiments/bench_linear.py`` times, and the transcription the tests
-hold :mod:`lbvae.linear.fixed_point` to.
+The authors' loop (updates, stopping rule and cap: docs/theory.md §2), one start and
+one (beta, lambda) cell at a time, with dense n x n inverses (O(n^3) per update). The
+counter i runs 0 .. max_iters - 1; even i is a decoder step, odd i an encoder step.
+It is the baseline ``experiments/bench_linear.py`` times, and the transcription the
+tests hold :mod:`lbvae.linear.fixed_point` to.
 """
 
 from __future__ import annotations

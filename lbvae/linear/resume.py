@@ -10,22 +10,13 @@ Synopsis::
     state, steps_done, seconds = store.load_state(100, like=fresh_state)
     store.clear()                                     # after the results are written
 
-The published protocol's AdamW half takes hours on a CPU (docs/theory.md §10), so a
-run of ``experiments.linear`` keeps what it has done in ``workdir/progress/``: each
-finished (solver, n) solve (its final models, a few MB) and, every
-``config.gradient.save_minutes``, the full state of the gradient solver (iterates,
-AdamW moments, best iterate, step). Started again with the same config and workdir,
-the run skips the finished solves and continues the gradient solver from the saved
-step; a step depends only on the state before it, so the results equal those of a
-run that was never stopped, bit for bit.
-
-``progress/config.json`` holds the config that made the files. Fields that only
-change how the work is laid out (threads, lanes, chunk sizes, the save interval) may
-differ on resume (a different batching of the runs can move the last bits); any
-other difference is refused with :class:`lbvae.ConfigError`
-(nothing is overwritten), and an unreadable file with
-:class:`lbvae.CheckpointError` naming it. Files are written atomically and read
-with ``allow_pickle=False``.
+``workdir/progress/`` keeps each finished (solver, n) solve and, every
+``config.gradient.save_minutes``, the gradient solver's full state, so a restarted
+run continues bit for bit (docs/theory.md §7). ``progress/config.json`` holds the
+config that made the files: layout fields (threads, lanes, chunk sizes, the save
+interval) may differ on resume, any other difference raises :class:`lbvae.ConfigError`
+(nothing is overwritten), and an unreadable file :class:`lbvae.CheckpointError`
+naming it. Files are written atomically and read with ``allow_pickle=False``.
 """
 
 from __future__ import annotations

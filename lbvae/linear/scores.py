@@ -7,21 +7,12 @@ Synopsis::
     sap = scores.sap(rho2); mi = scores.gaussian_mi(rho2)
     i_m = scores.matched_mi(np.asarray(mi))                   # host, Hungarian
 
-(The scores of codes drawn from a trained model, binned or posterior, are in
-:mod:`lbvae.metrics`; the top-two gap and the Hungarian total are shared with it.)
-
-The code x = B y + w and the factors v are jointly Gaussian with
-cov(X, V) = B Gamma Sigma_V (m x s). From the squared correlations
-rho2_ij = cov_ij^2 / ((Sigma_X)_ii (Sigma_V)_jj):
-
-- SAP (Kumar et al., 2018, closed-form variant): mean over factors of the gap
-  between the largest and second-largest rho2 in the factor's column;
-- the Gaussian mutual information MI_ij = -1/2 log(1 - rho2_ij) nats;
-- I_m: the maximum over one-to-one latent-factor assignments of sum MI_ij
-  (Hungarian algorithm, ``scipy.optimize.linear_sum_assignment``, on the host);
-- I(X; Y) = 1/2 log det Sigma_X / det Sigma_W, and the gain ||B||_2.
-
-All but :func:`matched_mi` are pure jnp functions of one model (vmap to batch).
+From cov(X, V) = B Gamma Sigma_V (m x s) and the squared correlations rho2: SAP
+(Kumar et al., 2018, closed-form variant), the Gaussian MI in nats, I_m (Hungarian,
+``scipy.optimize.linear_sum_assignment``, on the host), I(X; Y) and ||B||_2
+(formulas: docs/theory.md §6). All but :func:`matched_mi` are pure jnp functions of
+one model (vmap to batch). Scores of codes drawn from a trained model are in
+:mod:`lbvae.metrics`, which shares the top-two gap and the Hungarian total.
 """
 
 from __future__ import annotations

@@ -7,21 +7,16 @@ Synopsis::
     for n, setup in setups.build(config).items():
       setup.problem, setup.fixed_point, setup.gradient, setup.contraction
 
-``config.instance`` chooses where the instances and starts come from:
+``config.instance`` chooses their source:
 
-- ``"published"`` (the default of configs/linear.py): the authors' random stream
-  (:mod:`lbvae.linear.published`): their Gamma and Sigma_V for n = 50 and 100,
-  their fixed-point starts (B_0, Sigma_W0), and for the gradient solver their
-  Sigma_Z0, Sigma_W0 as lower Cholesky factors. The gradient starts' A, B ~ N(0, 1)
-  are ours (JAX, from ``config.seed``): the authors draw them with PyTorch;
-  ``config.gradient.ab_starts`` reads theirs from an .npz (A_n{n} [I, n, m],
-  B_n{n} [I, m, n]) that ``experiments/bench_torch_linear.py --write_ab`` writes.
-- ``"generated"``: Gamma, Sigma_V and every start drawn with JAX from
-  ``config.seed`` (:func:`lbvae.linear.problem.generate`, :mod:`lbvae.linear.init`).
+- ``"published"`` (the default): the authors' stream (:mod:`lbvae.linear.published`),
+  gradient starts as lower Cholesky factors, with our A, B ~ N(0, 1) (``config.seed``)
+  unless ``config.gradient.ab_starts`` names an .npz of theirs (docs/theory.md §8);
+- ``"generated"``: Gamma, Sigma_V and every start drawn with JAX from ``config.seed``.
 
-``config.problem`` (one or more files, :func:`lbvae.linear.problem.load`) replaces
-the instance; its starts are then the generated ones. The contraction figure
-starts from the first fixed-point start.
+``config.problem`` (files, :func:`lbvae.linear.problem.load`) replaces the instance,
+with generated starts. The contraction figure starts from the first published
+fixed-point start, or, when generated, from a start of its own (:func:`init_key`).
 """
 
 from __future__ import annotations

@@ -6,21 +6,13 @@ Synopsis::
     inv, logdet = spd.inv_logdet(sigma)        # sigma: float64[k, k], SPD
     lam_max = spd.top_eigenvalue(gram)         # gram: float64[k, k], PSD
 
-Why not ``jnp.linalg``: on CPU, jaxlib 0.10 runs a batched LAPACK call by splitting
-the batch over XLA's intra-op thread pool and waiting for the pieces. When two
-such calls are ready at once in one program (a Cholesky and a triangular solve of
-independent matrices, say) they can take both threads of a 2-core machine and
-wait for each other forever; we saw this with the vmapped gradient step. These
-routines are ``lax.fori_loop``s of fused vector updates: no custom calls, the same
-code on CPU and GPU, and cheap to batch with vmap.
+``lax.fori_loop``s of fused vector updates, no LAPACK custom calls (batched ones can
+deadlock jaxlib's CPU thread pool: docs/theory.md §9); the same code on CPU and GPU,
+cheap to batch with vmap.
 
 - :func:`inv_logdet`: Cholesky factor R (x = R R^T), its inverse Q by substitution,
-  x^-1 = Q^T Q and log det x = 2 sum log R_ii. Its custom VJP is matrix products
-  only: d(inv) = -inv d(x) inv, d(logdet) = <inv, d(x)>. (Gauss-Jordan sweeps
-  without pivoting, which this replaced, lose digits on the precision matrices
-  of the published fixed-point loop late in a beta = 1 run (condition ~1e9), and
-  over 50 000 iterations that moved R at the fourth decimal; the Cholesky route
-  agrees with LAPACK's LU there to 1e-9.)
+  x^-1 = Q^T Q and log det x = 2 sum log R_ii; its custom VJP is matrix products
+  only: d(inv) = -inv d(x) inv, d(logdet) = <inv, d(x)>.
 - :func:`inv_logdet_blocked`: the same by 2 x 2 block elimination, for speed.
 - :func:`top_eigenvalue`: repeated squaring of the normalised matrix (power 2^60),
   then a Rayleigh quotient; exact up to rounding whatever the eigenvalue gap.
@@ -149,7 +141,7 @@ def inv_logdet_blocked(x: jax.Array, *, base: int = 16) -> tuple[jax.Array, jax.
 
   Args:
     x: float64[k, k], symmetric positive definite.
-    base: largest block inverted by Gauss-Jordan sweeps (static).
+    base: largest block inverted by :func:`inv_logdet` directly (static).
 
   Returns:
     (float64[k, k] inverse, float64[] log det x).
