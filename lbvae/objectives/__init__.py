@@ -1,9 +1,7 @@
-"""Disentangling objectives that the λ term plugs into (arXiv 2602.09277, §2;
-docs/method.md §6).
+"""Disentangling objectives that the λ term plugs into (docs/method.md §6).
 
-``config.objective`` picks the phase-1 objective; its strength is the grid's β axis
-(a traced value: one compilation per objective serves every member), and phase 2
-adds λ·E‖x − g(z)‖² to the same objective (:func:`lambda_loss`).
+``config.objective`` picks the phase-1 objective, its strength on the grid's (traced)
+β axis; phase 2 adds λ·E‖x − g(z)‖² to it (:func:`lambda_loss`).
 
 ==================  ===================================================  =============
 ``objective``       phase-1 loss (batch means)                           β axis holds
@@ -24,11 +22,8 @@ Synopsis::
     objective = objectives.from_config(config, dataset_size=len(ds))
     objectives.log_fields(objective)   # nll, kl, l2, loss, index_code_mi, ...
 
-Each objective's module ends with its :class:`Entry` list (``ENTRIES``); the
-registry below is those lists in order, and everything else lbvae knows of an
-objective -- its name, its config group and defaults, how a config becomes its
-options, how the group is checked, its report headers -- is read from them. A new
-objective is a module like :mod:`.annealed_vae` and one line in ``_ENTRIES``.
+Everything lbvae knows of an objective is read from the :class:`Entry` list
+(``ENTRIES``) its module ends with; a new one is a module and a line in ``_ENTRIES``.
 """
 
 from __future__ import annotations
