@@ -1,10 +1,8 @@
 """Disentangling objectives that the λ term plugs into (docs/method.md §6).
 
 ``config.objective`` picks the phase-1 objective, its strength on the grid's (traced)
-β axis; phase 2 adds λ·E‖x − g(z)‖² to it (:func:`lambda_loss`).
+β axis (last column); phase 2 adds λ·E‖x − g(z)‖² to it (:func:`lambda_loss`).
 
-==================  ===================================================  =============
-``objective``       phase-1 loss (batch means)                           β axis holds
 ==================  ===================================================  =============
 ``beta_vae``        NLL + β·KL (:mod:`.beta_vae`)                         β
 ``beta_tcvae``      NLL + MI + β·TC + dim-KL, MWS/MSS (:mod:`.beta_tcvae`)  β
@@ -14,16 +12,12 @@
 ``factor_vae``      NLL + KL + γ·TC, density ratio (:mod:`.factor_vae`)   γ
 ==================  ===================================================  =============
 
-Synopsis::
+Synopsis (the loss terms are batch means)::
 
     objective = objectives.make("beta_tcvae", dataset_size=737_280, estimator="mss")
     total, parts = objectives.lambda_loss(objective, logits, x, mu, logvar, z,
                                           strength=6.0, lam=2.0)
     objective = objectives.from_config(config, dataset_size=len(ds))
-    objectives.log_fields(objective)   # nll, kl, l2, loss, index_code_mi, ...
-
-Everything lbvae knows of an objective is read from the :class:`Entry` list
-(``ENTRIES``) its module ends with; a new one is a module and a line in ``_ENTRIES``.
 """
 
 from __future__ import annotations
@@ -48,7 +42,10 @@ from lbvae.objectives.beta_vae import BetaVAE
 from lbvae.objectives.dip_vae import DIPVAE
 from lbvae.objectives.factor_vae import FactorVAE
 
-# The registry, in the order of NAMES (and of every message that lists them).
+# The registry, in the order of NAMES (and of every message that lists them). Everything
+# lbvae knows of an objective (name, config group and defaults, options, checks, report
+# headers) is read from the Entry lists its module ends with; a new objective is a
+# module like annealed_vae and one line here.
 _ENTRIES = (*beta_vae.ENTRIES, *beta_tcvae.ENTRIES, *dip_vae.ENTRIES,
             *annealed_vae.ENTRIES, *factor_vae.ENTRIES)
 
