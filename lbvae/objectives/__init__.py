@@ -16,8 +16,7 @@ Synopsis (the loss terms are batch means)::
 
     objective = objectives.make("beta_tcvae", dataset_size=737_280, estimator="mss")
     total, parts = objectives.lambda_loss(objective, logits, x, mu, logvar, z,
-                                          strength=6.0, lam=2.0)
-    objective = objectives.from_config(config, dataset_size=len(ds))
+                                          strength=6.0, lam=2.0)   # or from_config(...)
 """
 
 from __future__ import annotations
