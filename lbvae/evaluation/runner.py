@@ -81,11 +81,8 @@ def with_eval_defaults(config):
 
 
 def encoder_batch(config) -> int:
-  """Images per encoder call: ``config.eval.batch_size``, at most 128 on CPU.
-
-  On XLA:CPU small batches stay in cache and encode faster per image
-  (docs/performance.md); accelerators get the configured batch.
-  """
+  """Images per encoder call: ``config.eval.batch_size``, at most ``CPU_MAX_BATCH``
+  on CPU (docs/performance.md)."""
   batch = int(config.eval.batch_size)
   return min(batch, CPU_MAX_BATCH) if devices.on_cpu() else batch
 
