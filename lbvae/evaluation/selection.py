@@ -1,4 +1,4 @@
-"""Choosing (β, λ): the maths of the reference's result views (docs/method.md §5).
+"""Choosing (β, λ): the maths of the result views (arXiv 2602.09277, §4; docs/method.md §5).
 
 Pure functions over per-cell values (one number per phase-2 (β, λ) cell, the mean over
 seeds); the drawing is :mod:`lbvae.evaluation.selection_views`.

@@ -1,4 +1,4 @@
-"""Choosing (β, λ): the reference's result views of phase 2 (docs/method.md §5).
+"""Choosing (β, λ): the result views of phase 2 (arXiv 2602.09277, §4; docs/method.md §5).
 
 From the phase-2 rows of ``summary.csv`` (cell means over seeds), :func:`write` writes
 under the run directory ``DIR``::

@@ -1,4 +1,4 @@
-"""Disentangling objectives that the λ term plugs into (docs/method.md §6).
+"""Disentangling objectives that the λ term plugs into (arXiv 2602.09277, §2; docs/method.md §6).
 
 ``config.objective`` picks the phase-1 objective, its strength on the grid's (traced)
 β axis (last column); phase 2 adds λ·E‖x − g(z)‖² to it (:func:`lambda_loss`).
