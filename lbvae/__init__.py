@@ -1,10 +1,7 @@
-"""lbvae: the λβ-VAE in JAX/Flax (arXiv 2602.09277).
+"""lbvae: the λβ-VAE in JAX/Flax (arXiv 2602.09277): the β-VAE plus λ·E‖x − g(z)‖².
 
-The β-VAE with an auxiliary L2 reconstruction penalty λ·E‖x − g(z)‖²: its
-linear-Gaussian theory in closed form, and the convolutional experiments as pure,
-jit/vmap-compiled functions that train a whole β × λ × seed grid as one program.
-
-The map (subpackages load on first use, so ``import lbvae`` is cheap):
+Its linear-Gaussian theory, and conv experiments that train a β × λ × seed grid as one
+jitted program. The map (loaded on first use; runnable examples in docs/library.md):
 
 =====================  ==================================================================
 ``lbvae.losses``       L_β / L_λβ and their terms, per example, pure
@@ -20,13 +17,6 @@ The map (subpackages load on first use, so ``import lbvae`` is cheap):
 ``lbvae.devices``      the one test of "CPU or accelerator" (each CPU choice listed)
 ``lbvae.errors``       the errors lbvae raises for bad input (``lbvae.Error`` and kin)
 =====================  ==================================================================
-
-Synopsis (docs/library.md has runnable examples of each)::
-
-    import lbvae
-    total, parts = lbvae.losses.lambda_beta_loss(logits, x, mu, logvar, beta=4.0, lam=2.0)
-    lbvae.metrics.mig(codes, factors, factor_sizes=(3, 6, 40, 32, 32))
-    state, members = lbvae.train.init_grid(model, tx, betas=(1, 4, 16), lambdas=(0, 2))
 """
 
 from __future__ import annotations

@@ -1,22 +1,14 @@
 """Where lbvae runs: the one test of "CPU or accelerator", and the device's name.
 
-The backend is read when a function is called (``jax.default_backend()``), never
-cached, so a test that patches it sees its own value. Every choice lbvae makes
-differently on XLA:CPU calls :func:`on_cpu`; the figures behind each are in
-docs/performance.md:
-
-* ``lbvae.layers`` -- under ``jax.vmap`` with a kernel and an input per member, a
-  sub-pixel convolution runs once per member instead of as one grouped convolution;
-* ``lbvae.train.state.resolve_impl`` -- ``model_impl="auto"`` is the sub-pixel
-  formulation on CPU, the reference transposed convolutions elsewhere;
-* ``lbvae.train.grid_runner.resolve_strategy`` -- ``grid_strategy="auto"`` maps (or
-  loops) over the members on one CPU device, vmaps elsewhere;
-* ``lbvae.train.grid_runner.GridRunner`` -- the steps of one call are unrolled on CPU
-  with the reference layers, scanned otherwise;
-* ``lbvae.evaluation.encode.default_models_per_call`` -- one model per encoder call
-  on CPU, all at once elsewhere;
-* ``lbvae.evaluation.runner.encoder_batch`` -- at most ``CPU_MAX_BATCH`` images per
-  encoder call on CPU, ``eval.batch_size`` elsewhere.
+The backend is read at each call (``jax.default_backend()``), never cached, so a test
+that patches it sees its own value. What :func:`on_cpu` decides (figures:
+docs/performance.md): the grid batching of ``lbvae.layers``;
+``lbvae.train.state.resolve_impl`` (``model_impl="auto"``: sub-pixel on CPU);
+``lbvae.train.grid_runner.resolve_strategy`` (``grid_strategy="auto"``: map or loop on
+one CPU device, vmap elsewhere); ``lbvae.train.grid_runner.GridRunner`` (steps
+unrolled on CPU with the reference layers, scanned otherwise);
+``lbvae.evaluation.encode.default_models_per_call`` (one model per call on CPU) and
+``lbvae.evaluation.runner.encoder_batch`` (at most ``CPU_MAX_BATCH`` images on CPU).
 
 Synopsis::
 

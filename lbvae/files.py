@@ -1,23 +1,12 @@
-"""Atomic writes of the JSON, CSV and text files lbvae leaves on disk, and the one
-path layer every workdir file goes through.
+"""Atomic writes of the JSON, CSV and text files lbvae leaves on disk: the one path
+layer every workdir file goes through.
 
-Paths are strings: a local path, or a URL that ``etils.epath`` (orbax's own path
-layer) opens, e.g. ``gs://bucket/run`` once its file-system package is installed
-(``gcsfs`` for ``gs://``, ``s3fs`` for ``s3://``). :func:`as_path` turns one into an
-``epath.Path``; every read and write below goes through it.
-
-Every writer builds the file in memory. On a local disk it is written to a
-temporary file in the same directory and renamed over the target (``os.replace``),
-so a reader (or a run that is killed half-way) never sees a half-written file in
-place of a good one. A URL names an object store (every scheme epath opens is one),
-where an object appears only once its upload is complete: the file is uploaded
-under its own name in one write (a rename there is a copy and a delete). Appends
-(:func:`append_text`, :func:`append_csv`) write in place on a local disk; an object
-store has no append, and there the file is read and rewritten whole. CSV values are
-formatted by :func:`format_value`: bools as 0/1 (or ``True``/``False`` with
-``bools="text"``), integers as themselves, floats with
-full round-trip precision (``repr``) or with ``digits`` significant digits, NaN as
-``nan``; a missing column is an empty cell.
+A path is a local path or a URL that ``etils.epath`` opens (``gs://`` with ``gcsfs``,
+``s3://`` with ``s3fs``); :func:`as_path` makes the ``epath.Path``. A local write goes to
+a temporary file renamed over the target (``os.replace``); on an object store the file
+is uploaded whole, and an append rewrites it (docs/cluster.md, "The shared workdir").
+CSV cells follow :func:`format_value`. A write that fails for want of space or
+permission becomes one line through :func:`disk_error`.
 
 Synopsis::
 
@@ -25,15 +14,9 @@ Synopsis::
     files.write_csv(path, ["step", "loss"], rows)                # full precision
     files.write_csv(path, columns, rows, digits=8)               # tables for people
     files.append_csv(path, columns, more_rows)                   # a growing log
-    files.append_text(path, "a line\n")
-    files.write_npz(path, step=np.arange(3), loss=losses)        # arrays
-    files.write_bytes(path, png)                                 # e.g. a figure
+    files.write_npz(path, step=np.arange(3), loss=losses)        # also write_bytes, append_text
     columns, rows = files.read_csv(path)                         # also read_json, ...
-    files.as_path(workdir, "config.json").exists()               # an epath.Path
-    files.check_writable_dir(workdir, what="--workdir")         # before any work
-
-A write that fails for want of space or permission becomes one line through
-:func:`disk_error` (what could not be written, the errno's text, the free space).
+    files.check_writable_dir(workdir, what="--workdir")          # before any work
 """
 
 from __future__ import annotations
@@ -168,7 +151,9 @@ BOOLS = ("int", "text")   # how a CSV writes bools: 1/0, or True/False
 
 
 def format_value(v, digits: int | None = None, *, bools: str = "int") -> str:
-  """One CSV cell (see the module docstring); strings pass through unchanged."""
+  """One CSV cell: bools 0/1 (``True``/``False`` with ``bools="text"``), ints as
+  themselves, floats by ``repr`` (round-trip) or to ``digits`` significant digits, NaN
+  as ``nan``, anything else by ``str``. A row missing a column gets an empty cell."""
   if isinstance(v, (bool, np.bool_)):
     return str(bool(v)) if bools == "text" else str(int(v))
   if isinstance(v, (int, np.integer)):

@@ -1,42 +1,22 @@
-"""Sub-pixel (fast on CPU), exactly equivalent forms of the VAE's strided 4x4 (transposed) convolutions.
+"""The VAE's strided 4x4 convolutions in two exactly equivalent forms (arXiv 2602.09277, §4).
 
 Synopsis::
 
-    y = layers.conv_down(x, kernel)          # == nn.Conv(k=4, s=2, padding 1), no bias
-    y = layers.conv_up(x, kernel)            # == nn.ConvTranspose(k=4, s=2, pad 2)
+    y = layers.conv_down(x, kernel)              # == nn.Conv(k=4, s=2, padding 1), no bias
+    y = layers.conv_up(x, kernel)                # == nn.ConvTranspose(k=4, s=2, pad 2)
     y = layers.conv_up(x, kernel, "subpixel")    # the same function, faster gradients on CPU
     conv = layers.Conv4x4(32, impl="subpixel")   # same parameters as nn.Conv / ConvTranspose
 
-``impl="reference"`` is what ``flax.linen.Conv``/``ConvTranspose`` compute (arXiv
-2602.09277, §4 architecture). Its gradients are slow on XLA:CPU: the transposed
-convolution and its kernel gradient are convolutions with a dilated input or kernel,
-which XLA:CPU runs through a slow generic path (docs/performance.md has the profile).
-
-``impl="subpixel"`` computes the same function of the same parameters and states every
-gradient with ``jax.custom_vjp`` in terms of operations XLA:CPU runs well:
-
-* ``down`` (strided convolution): XLA's own convolution;
-* ``up`` (transposed convolution) as a sub-pixel convolution: one 2x2, stride-1
-  convolution of the 1-padded input to 4*O channels (one per output phase), then
-  depth-to-space and a one-pixel crop, with no multiply by the zeros of a dilated
-  input; for fewer than 8 output channels, one matrix product and an overlap-add;
-* the kernel gradient of ``down``: one matrix product of the space-to-depth input
-  with four shifted copies of the cotangent (four separate products when the input
-  has few channels), instead of XLA's kernel-gradient convolution.
-
-They are tied together by exact identities (``flip_t(k)`` flips a kernel spatially and
-swaps its in/out axes), each checked in float32 by tests/test_layers.py:
+``impl="reference"`` is what ``flax.linen.Conv``/``ConvTranspose`` compute;
+``impl="subpixel"`` computes the same function and states every gradient with
+``jax.custom_vjp`` (so ``jax.grad``/``jax.vjp`` work, ``jax.jvp`` does not), tied by
+identities that tests/test_layers.py checks (``flip_t(k)`` flips a kernel spatially and
+swaps its in/out axes)::
 
     d down(x, k)/dx . g = up(g, flip_t(k))      d up(x, k)/dx . g = down(g, flip_t(k))
     d down(x, k)/dk . g = dkernel(x, g)         d up(x, k)/dk . g = flip_t(dkernel(g, x))
 
-Arrays are NHWC float32 with HWIO kernels, as in Flax, for one model; a grid of models
-is a ``jax.vmap`` outside. Under vmap the sub-pixel convolutions fold a shared kernel into
-the batch and a shared input into the output channels; with both per member, CPU runs
-one convolution per member (XLA:CPU's default, a grouped convolution, is ~2x slower
-per model; :func:`lbvae.devices.on_cpu` decides, at trace time) and other backends
-keep the default. Being ``custom_vjp`` functions, the sub-pixel layers support reverse-mode
-differentiation (``jax.grad``, ``jax.vjp``) but not ``jax.jvp``.
+NHWC float32, HWIO kernels, one model; a grid vmaps outside. Speed: docs/performance.md.
 """
 
 from __future__ import annotations
@@ -78,10 +58,11 @@ def depth_to_space(x):
 
 
 def _grid_batched(fn, fold: bool = True):
-  """``fn(x, k)`` with the grid vmap rule of the module docstring.
+  """``fn(x, k)`` with a vmap rule for a grid of models.
 
   ``fold`` (convolutions only): a shared k folds members into the batch, a shared x
-  into the output channels. Otherwise one call per member on CPU, else the default.
+  into the output channels. Otherwise one call per member on CPU
+  (:func:`lbvae.devices.on_cpu`, at trace time), else JAX's default batching.
   """
   wrapped = jax.custom_batching.custom_vmap(fn)
 
@@ -176,9 +157,7 @@ def _dkernel_gemm(x, g):
   xs[m + q] with g[m], q, r in {0, 1}^2. Stacking the four copies of g placed at
   offset q in a zero border, gq[m + q] = g[m], every tap comes out of one product
   xs^T gq over batch x space: [4I, 4O] with rows (rh, rw, i) and columns (qh, qw, o).
-  On XLA:CPU this is ~2x faster than XLA's kernel-gradient convolution, which copies
-  both operands batch-minor first (docs/performance.md); the border adds
-  (h + 1)(w + 1) / (h w) of work, 13% at 16x16.
+  The zero border adds a factor (h + 1)(w + 1) / (h w) of work.
   """
   i, o = x.shape[-1], g.shape[-1]
   xs = space_to_depth(_pad1(x)).reshape(-1, 4 * i)  # [B (h+1) (w+1), 4I]

@@ -6,7 +6,7 @@ Synopsis::
     params = model.init(jax.random.key(0), x, jax.random.key(1))["params"]
     logits, mu, logvar = model.apply({"params": params}, x, rng)
 
-Architecture (input float32[B, 64, 64, C] in [0, 1]):
+Architecture (input float32[B, 64, 64, C] in [0, 1]; Flax linen, docs/library.md):
 
 * encoder: 4 x [conv 4x4, stride 2, padding 1, ReLU] with 32, 32, 64, 64 channels
   -> flatten (4*4*64) -> dense 256 + ReLU -> two dense heads (mu, logvar);
@@ -14,15 +14,9 @@ Architecture (input float32[B, 64, 64, C] in [0, 1]):
   stride 2, padding 1, ReLU] with 64, 32, 32 channels -> transposed conv 4x4,
   stride 2, padding 1 to C channels (Bernoulli logits).
 
-We use Flax linen rather than nnx: a linen model is a pure function of an explicit
-parameter pytree, which is exactly what the grid trainer needs (parameters carry a
-leading grid axis and the step is lifted with ``jax.vmap``/``lax.map``), and what orbax
-checkpoints store.
-
-"padding 1" is meant in PyTorch's sense. For the strided convolution that is explicit
-padding ((1, 1), (1, 1)); for the transposed convolution (``lax.conv_transpose`` with
-a dilated input) it is ((k - 1 - p), (k - 1 - p)) = ((2, 2), (2, 2)), which maps
-H -> 2H exactly like ``torch.nn.ConvTranspose2d(k=4, s=2, p=1)``.
+"padding 1" is PyTorch's: explicit ((1, 1), (1, 1)) for the strided convolution, and
+k - 1 - p on each side, ((2, 2), (2, 2)), for ``lax.conv_transpose``: H -> 2H exactly
+as ``torch.nn.ConvTranspose2d(k=4, s=2, p=1)``.
 """
 
 from __future__ import annotations

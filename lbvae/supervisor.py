@@ -1,18 +1,15 @@
 """The command line's guard of a multi-host process: a lost peer is one line.
 
-When another process of a ``jax.distributed`` run dies, JAX ends the survivors
-from inside its runtime: a failed collective or a missed heartbeat reaches the
-coordination service, which aborts the process with a C++ check failure and a
-thread dump. No Python code of the dying process can catch that, so under
-``jax.distributed`` an ``experiments.*`` command runs its work in a child process
-(the same command, with ``LBVAE_SUPERVISED`` set to the watcher's pid; the child
-dies with its watcher, :func:`die_with_parent`) and watches it: the child's
-standard error passes through as it comes until it shows the runtime's distress
-(a coordination-service or collective error, a fatal error, a traceback); from
-there it is held back. When the child ends because a peer was lost, the held text
-is replaced by one line naming the lost process and the exit status is
-:data:`lbvae.train.hosts.LOST_EXIT_STATUS`; otherwise the held text is printed as it
-was and the child's status is passed on. Only :mod:`lbvae.cli` uses this module.
+JAX ends the survivors of a dead ``jax.distributed`` peer from C++ (a check failure
+and a thread dump) that no Python code can catch, so an ``experiments.*`` command runs
+its work in a child (the same command with ``LBVAE_SUPERVISED`` set to the watcher's
+pid; it dies with its watcher, :func:`die_with_parent`). The child's standard error
+passes through until it shows the runtime's distress (a coordination-service or
+collective error, a fatal error, a traceback), then is held back. If a peer was lost,
+the held text becomes one line naming it and the exit status is
+:data:`lbvae.train.hosts.LOST_EXIT_STATUS`; otherwise it is printed as it was and the
+child's status is passed on. Only :mod:`lbvae.cli` uses this module; see
+docs/cluster.md, "A lost host".
 
 Synopsis::
 

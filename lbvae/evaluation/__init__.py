@@ -1,29 +1,17 @@
 """The evaluation pass of arXiv 2602.09277, §4: trained checkpoints -> scores, report.
 
-Modules:
-
-* :mod:`~lbvae.evaluation.settings` -- the ``eval`` group: defaults, bounds, cache key;
-* :mod:`~lbvae.evaluation.samples` -- the per-seed evaluation samples;
-* :mod:`~lbvae.evaluation.encode` -- encoding / decoding with a stack of models;
-* :mod:`~lbvae.evaluation.compute` -- all scores of one seed's models, vmapped;
-* :mod:`~lbvae.evaluation.checkpoints` -- what the trainer left in a run directory;
-* :mod:`~lbvae.evaluation.keys` -- a model's identity (``ModelKey``, ``PhaseMember``);
-* :mod:`~lbvae.evaluation.store` -- output layout and the per-model cache;
-* :mod:`~lbvae.evaluation.tables`, :mod:`~lbvae.evaluation.figures`,
-  :mod:`~lbvae.evaluation.report` -- CSVs, PNGs and the Markdown page;
-* :mod:`~lbvae.evaluation.selection` (maths), :mod:`~lbvae.evaluation.selection_views`
-  (figures, page, CSVs and report section) -- choosing (β, λ): % change against the
-  baseline, the NLL–MIG Pareto front, augmented Tchebycheff scalarisation;
-* :mod:`~lbvae.evaluation.runner` -- the pass itself;
-* :mod:`~lbvae.evaluation.model_codes` -- a workdir's models as arrays (codes,
-  factors, parameters) for one's own metric.
+Modules: ``settings`` (the ``eval`` group), ``samples`` (per-seed samples), ``encode``
+(a stack of models), ``compute`` (one seed's scores, vmapped), ``checkpoints`` (what
+the trainer left), ``keys`` (``ModelKey``, ``PhaseMember``), ``store`` (layout and
+cache), ``tables``, ``figures``, ``report`` (CSVs, PNGs, Markdown), ``selection`` and
+``selection_views`` (choosing (β, λ)), ``runner`` (the pass), ``model_codes`` (a
+workdir's models as arrays, for one's own metric).
 
 Synopsis::
 
   from lbvae import evaluation
   config = evaluation.load_config("runs/default")
-  result = evaluation.evaluate_workdir("runs/default", config)
-  print(result.report)                      # runs/default/report.md
+  result = evaluation.evaluate_workdir("runs/default", config)   # result.report: the page
 
 or ``python -m experiments.evaluate --workdir=runs/default``; one's own metric::
 

@@ -55,7 +55,7 @@ class Phase:
     train_means: ``ModelKey -> {"nll", "kl", "l2", *parts}`` training-window
       means (the parts: the objective's own columns of ``final_metrics.csv``).
     objective: the training objective (``lbvae.objectives``), from ``grid.json``
-      (``beta_vae`` for runs made before objectives existed).
+      (``beta_vae`` when it names none).
     fingerprint: the checkpoint's content (``lbvae.train.checkpoint.fingerprint``),
       part of the evaluation cache's key.
   """

@@ -1,16 +1,11 @@
 """Collapse over training, drawn: the collapse probe's records as curves per (β, λ).
 
-The trainer's collapse probe (:mod:`lbvae.train.collapse`) leaves
-``phaseN/collapse.csv`` in the workdir: per member and checkpoint, the rate (total
-KL), the number of active latents, and MIG / I_m from the binned MI of the encoder
-means (the paper's estimator, arXiv 2602.09277 §4) and from the posterior-aware MI
-(Chen et al., 2018). This module reads both phases and draws one panel per quantity
-against the global step: one colour and marker per β, the first β's line widest, so
-that a curve under another still shows; phase 1 solid up to its end, then one line
-style per λ for phase 2, each continuing its β's phase-1 curve (phase 2 starts from
-the final phase-1 parameters). Values are means over seeds. The active-latents panel
-spans 0 to the number of latents and says so when the count never changes (in a
-short run every latent stays above the threshold: the panel then is flat at L).
+Reads both phases' ``phaseN/collapse.csv`` (:mod:`lbvae.train.collapse`: per member and
+checkpoint, the rate, the active latents, and MIG / I_m from the binned and the
+posterior-aware MI) and draws one panel per quantity against the global step, means
+over seeds: one colour and marker per β (the first β's line widest); phase 1 solid,
+then one line style per λ, each continuing its β's phase-1 curve. The active-latents
+panel spans 0 to L and says so when the count never changes.
 
 What to look for (the paper's claim): at λ = 0 and large β the rate and I_m fall
 during phase 1; in phase 2, λ > 0 raises them again while λ = 0 does not.

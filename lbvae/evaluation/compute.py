@@ -272,11 +272,8 @@ def evaluate_stack(params, samples, ds, options: StackOptions, *,
                    ) -> tuple[list[ModelResult], StackTimes]:
   """Evaluates M models (stacked parameters) on one seed's samples.
 
-  The encoder runs over the models in chunks of ``options.models_per_call`` (see
-  :mod:`lbvae.evaluation.encode`), calling ``on_encoded`` after each; the metrics
-  then run once, vmapped over all M (padded to a multiple of ``MODEL_BUCKET``, so
-  that grids of similar size share one compilation: per model the metrics cost
-  little next to their compilation, docs/performance.md).
+  The metrics run once, vmapped over all M padded to a multiple of ``MODEL_BUCKET``
+  (grids of similar size share one compilation).
 
   Args:
     params: parameter pytree with a leading model axis M (all finite).

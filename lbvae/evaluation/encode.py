@@ -1,31 +1,15 @@
 """Encoding evaluation images with a stack of models at once (arXiv 2602.09277, §4).
 
-The evaluation pass encodes one seed's samples with every model of that seed. Their
-parameters are stacked on a leading model axis, and the encoder (and decoder) is
-lifted over that axis inside one jitted function: one compiled program encodes a
-batch of images with all M models. Images go through in fixed-size batches (the last one
-padded), so a pass compiles once per model count, whatever N.
-
-How the model axis is batched is one knob, ``models_per_call``: ``lax.map`` over the
-models with that many vmapped at a time (``None``: ``jax.vmap`` over all of them).
-The default, ``"auto"``, picks the backend's best: all at once on GPU/TPU (one wide
-batched convolution), one at a time on CPU, where XLA
-lowers a convolution vmapped over its kernel to a grouped convolution, slower per
-model-image than a sequential map (docs/performance.md). Every choice computes the same
-numbers; tests check them against a plain loop over models.
-
-The convolutions are the ones the trainer picks on the same backend
-(``model_impl="auto"``): the sub-pixel layers of ``lbvae.layers`` on CPU (the same
-function of the same parameters as the reference layers, tested there, and faster on
-XLA:CPU: docs/performance.md), the reference layers on accelerators.
-
-Codes are the posterior means μ(x) (docs/method.md §4). The held-out NLL is the Bernoulli
-reconstruction NLL −log p(x | z), summed over pixels, of one reparameterised sample
-z = μ + σ ε per image — the training loss's estimator, so it compares with the
-trainer's NLL — with ε drawn from a key of (seed, image index): re-running the pass
-gives the same number. (Decoding the mean code instead, ``noise_seed=None``, is
-not the same measure: at 250 steps of the default run it gave 1 335 vs 422 nats at
-β = 4, where the decoder has only seen codes with σ ≈ 1 around a collapsed μ.)
+Parameters are stacked on a leading model axis and the encoder (and decoder) lifted
+over it in one jitted function; images go in fixed-size batches (the last padded), so a
+pass compiles once per model count. ``models_per_call`` sets the batching of the model
+axis: ``lax.map`` with that many vmapped at a time, ``None`` vmaps all, ``"auto"`` is
+all at once on GPU/TPU and one at a time on CPU (docs/performance.md); every choice
+gives the same numbers. The layers are the trainer's (``model_impl="auto"``).
+Codes are the posterior means μ(x) (docs/method.md §4). The held-out NLL is the
+Bernoulli −log p(x | z), summed over pixels, of one sample z = μ + σ ε per image (the
+training loss's estimator), ε keyed by (seed, image index) so a rerun gives the same
+number; ``noise_seed=None`` decodes μ instead, a different measure.
 
 Synopsis::
 

@@ -5,22 +5,14 @@ Synopsis::
   result = runner.evaluate_workdir("runs/default", config)
   print(result.report)        # runs/default/report.md
 
-For every model of both phases (the final checkpoint of each phase) the pass encodes
-its seed's evaluation samples (:mod:`lbvae.evaluation.samples`), scores them with
-``lbvae.metrics`` — all models of one seed at once, vmapped
-(:mod:`lbvae.evaluation.compute`) — draws its figures and caches its results as
-soon as it is scored; then it writes the tables, the overview figures and the
-report. The files are listed in :mod:`lbvae.evaluation.store`.
-
-Re-running evaluates only what is new: a model whose cache entry has the same
-checkpoint step and evaluation settings, and whose figures exist, is not recomputed.
-A phase whose checkpoint is missing or does not restore is reported (one line, by
-name) and skipped, and the last line counts the models skipped; when no model at
-all could be evaluated the pass raises :class:`lbvae.errors.CheckpointError` (the
-command line: one line, exit status 2). Members the trainer froze after a NaN/Inf
-are reported as diverged and not scored (NaN scores). Checkpoints written
-on any number of devices are read onto this process (see
-:mod:`lbvae.train.checkpoint`).
+Each model (each phase's final checkpoint) is encoded on its seed's samples
+(:mod:`~lbvae.evaluation.samples`), scored with all models of its seed at once
+(:mod:`~lbvae.evaluation.compute`), drawn and cached; then come the tables, the
+overview figures and the report (files: :mod:`~lbvae.evaluation.store`). A rerun
+evaluates only models without a valid cache entry. A phase whose checkpoint is missing
+or does not restore is reported and skipped; with no model evaluated at all the pass
+raises :class:`lbvae.errors.CheckpointError`. Frozen (NaN/Inf) members are reported as
+diverged, with NaN scores. Checkpoints of any device count are read onto this process.
 """
 
 from __future__ import annotations
@@ -89,11 +81,8 @@ def with_eval_defaults(config):
 
 
 def encoder_batch(config) -> int:
-  """Images per encoder call: ``config.eval.batch_size``, at most 128 on CPU.
-
-  On XLA:CPU small batches stay in cache and encode faster per image
-  (docs/performance.md); accelerators get the configured batch.
-  """
+  """Images per encoder call: ``config.eval.batch_size``, at most ``CPU_MAX_BATCH``
+  on CPU (docs/performance.md)."""
   batch = int(config.eval.batch_size)
   return min(batch, CPU_MAX_BATCH) if devices.on_cpu() else batch
 

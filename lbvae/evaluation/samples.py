@@ -1,20 +1,13 @@
 """The evaluation samples of arXiv 2602.09277, §4: fixed per seed, shared by models.
 
-For each training seed we draw ``num_train + num_test`` (paper: 10 000 + 5 000)
-*distinct* grid indices with a generator seeded by that seed; the first
-``num_train`` are the "train" part (fits the MI bins, the SAP / DCI classifiers),
-the rest the "test" part (scores, held-out NLL). Every model of one seed — all β of
-phase 1 and all (β, λ) of phase 2 — is evaluated on the same samples, which is what
-lets the pass vmap the encoder and the metrics over those models.
-
-The generator is ``numpy.random.default_rng([EVAL_STREAM, seed])``: a stream of its
-own, so the evaluation draw does not coincide with the training data order of the
-same seed, and it does not depend on JAX's PRNG implementation.
-
-A second, smaller sample serves the posterior-aware MI
-(:mod:`lbvae.metrics.posterior_mi`): :func:`draw_stratified` draws N images in which
-every value of every factor appears equally often (to within one), the factors
-independent of each other as in the full grid.
+:func:`draw` takes ``num_train + num_test`` (paper: 10 000 + 5 000) *distinct* grid
+indices per training seed, from ``numpy.random.default_rng([EVAL_STREAM, seed])`` (a
+stream apart from the training data order, independent of JAX's PRNG). "train" fits the
+MI bins and the SAP / DCI classifiers; "test" gives the scores and held-out NLL. Every
+model of a seed sees the same samples, so the pass vmaps over them.
+:func:`draw_stratified` draws the posterior-aware MI's sample
+(:mod:`lbvae.metrics.posterior_mi`): every value of every factor equally often (to
+within one), factors independent as in the full grid.
 
 Synopsis::
 

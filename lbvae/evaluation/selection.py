@@ -1,25 +1,19 @@
-"""Choosing (β, λ): the maths of the reference's result views (arXiv 2602.09277, §4).
+"""Choosing (β, λ): the maths of the result views (arXiv 2602.09277, §4; docs/method.md §5).
 
-Pure functions over per-cell values (one number per (β, λ) cell of phase 2, the
-mean over seeds); no file I/O. The drawing is in
-:mod:`lbvae.evaluation.selection_views`.
-
-* :func:`percent_change` -- every cell against the same-budget baseline
-  (β = 1, λ = 0 of phase 2): ``100 (v - b) / |b|``;
-* :func:`pareto_front` -- the cells no other cell beats in both NLL (lower is
-  better) and MIG (higher is better);
-* :func:`normalise` and :func:`tchebycheff` -- augmented Tchebycheff scalarisation
-  of range-normalised NLL and MIG, and :func:`best_cell`, the cell that minimises
-  it for a reconstruction weight ``w``.
+Pure functions over per-cell values (one number per phase-2 (β, λ) cell, the mean over
+seeds); the drawing is :mod:`lbvae.evaluation.selection_views`.
+:func:`percent_change` (``100 (v - b) / |b|`` against β = 1, λ = 0),
+:func:`pareto_front` (cells no other beats in both NLL, lower, and MIG, higher),
+:func:`normalise`, :func:`tchebycheff` and :func:`best_cell` (augmented Tchebycheff
+scalarisation of range-normalised NLL and MIG, minimised for a reconstruction weight
+``w``). Cells with a non-finite NLL or MIG are never on the front, score NaN and are
+never chosen.
 
 Synopsis::
 
   front = selection.pareto_front(nll, mig)            # bool[N]
   f = selection.normalise(nll, mig)                   # float[N, 2] in [0, 1]
   k = selection.best_cell(selection.tchebycheff(f.values, 0.5))
-
-Cells whose NLL or MIG is not finite (e.g. every seed of the cell diverged) take no
-part: they are never on the front, get a NaN score and are never chosen.
 """
 
 from __future__ import annotations

@@ -1,36 +1,20 @@
-"""Choosing (β, λ): the reference's result views of phase 2 (arXiv 2602.09277, §4).
+"""Choosing (β, λ): the result views of phase 2 (arXiv 2602.09277, §4; docs/method.md §5).
 
 From the phase-2 rows of ``summary.csv`` (cell means over seeds), :func:`write` writes
 under the run directory ``DIR``::
 
-  DIR/eval/figures/phase2_percent_change.png  % change vs β = 1, λ = 0 (phase 2)
+  DIR/eval/figures/phase2_percent_change.png  % change vs β = 1, λ = 0
   DIR/eval/figures/phase2_pareto.png          NLL–MIG plane and its Pareto front
   DIR/eval/figures/phase2_tchebycheff.png     scores at 10 / 50 / 90 % weight
-  DIR/eval/selection.html                     the slider page (self-contained)
-  DIR/eval/selection.csv                      one row per cell: values, % change,
-                                              Pareto flag, scores at 10/50/90 %
+  DIR/eval/selection.html                     the slider page (plotly inlined: no network)
+  DIR/eval/selection.csv                      per cell: values, % change, Pareto, scores
   DIR/eval/selection_choices.csv              the chosen cell at 0, 1, ..., 100 %
 
-and returns the lines of the report's section (titled :data:`TITLE`). NLL is the
-trainer's training-window mean (column ``nll``), the quantity the reference's saved
-metrics hold. Cases where a view is undefined (no baseline cell, a baseline value
-of 0, cells without a finite NLL or MIG, an objective equal in every cell, a single
-cell) are said in the section and on the page; a view that cannot be drawn is
-skipped, never filled with made-up numbers. The maths is :mod:`lbvae.evaluation.selection`.
-
-The figures (matplotlib on the Agg canvas, written atomically by
-:func:`lbvae.evaluation.figures.save`): :func:`percent_change_maps` (blue is better
-whatever the metric's direction), :func:`pareto_scatter` and :func:`tchebycheff_maps`
-(the chosen cell outlined; brighter is better, as in every quality map of the report).
-The page (:func:`write_page`) embeds plotly's JavaScript, so it opens with no network;
-its slider steps the reconstruction weight from 0 to 100 % (all 101 precomputed),
-showing every cell's score with the chosen cell outlined, and the chosen cell in the
-NLL–MIG plane beside the Pareto front.
-
-Synopsis::
-
-  lines = selection_views.write(phase2_summary_rows, store.EvalPaths("runs/default"))
-  report.write(..., sections=[(selection_views.TITLE, lines)])
+and returns the report section's lines (:data:`TITLE`), e.g.
+``report.write(..., sections=[(TITLE, write(rows, store.EvalPaths(DIR)))])``. NLL is
+the trainer's window mean (``nll``), as in the reference's metrics. An undefined view
+(no or zero baseline, no finite NLL or MIG, one cell, ...) is skipped and said so,
+never filled in. The maths is :mod:`lbvae.evaluation.selection`.
 """
 
 from __future__ import annotations
@@ -231,7 +215,8 @@ def pareto_scatter(cells: selection.Cells, nll: str, mig: str,
 @figures.styled
 def tchebycheff_maps(cells: selection.Cells, scores: dict[int, np.ndarray],
                      chosen: dict[int, int | None], path: str) -> None:
-  """Tchebycheff score maps, one panel per reconstruction weight (percent).
+  """Tchebycheff score maps, one panel per reconstruction weight (percent); brighter
+  is better, the chosen cell outlined.
 
   Args:
     cells: the phase's cells.

@@ -2,28 +2,16 @@
 
 Layout under a training run's directory ``DIR`` (arXiv 2602.09277, §4 reports)::
 
-  DIR/report.md                               the page a person reads
-  DIR/eval/metrics.csv, DIR/eval/summary.csv  the tables (lbvae.evaluation.tables)
-  DIR/eval/figures/phase1_boxplots.png        box plots over β (phase 1)
-  DIR/eval/figures/phase2_heatmaps.png        heat maps over (β, λ) (phase 2)
-  DIR/eval/figures/phaseN_mi_seedS.png        MI matrices of seed S's models
-  DIR/eval/figures/models/<id>_mi.png         per model: MI matrix,
-  DIR/eval/figures/models/<id>_recon.png        reconstructions,
-  DIR/eval/figures/models/<id>_traversal.png    traversals (and .gif)
-  DIR/eval/cache/<id>.json                    per model: scores, MI matrix, per-latent
-                                              KL, checkpoint step and fingerprint,
-                                              settings
+  DIR/report.md, DIR/eval/{metrics,summary}.csv   the page; the tables (tables.py)
+  DIR/eval/figures/phase1_boxplots.png, phase2_heatmaps.png, phaseN_mi_seedS.png
+  DIR/eval/figures/models/<id>_{mi,recon,traversal}.png   per model (and a .gif)
+  DIR/eval/cache/<id>.json   per model: scores, MI, per-latent KL, step, fingerprint, settings
 
-``<id>`` is e.g. ``p2_b16_l4_s0`` (phase 2, β = 16, λ = 4, seed 0;
-:attr:`lbvae.evaluation.keys.ModelKey.id`). A model is named by a ``ModelKey``, a
+``<id>`` is e.g. ``p2_b16_l4_s0`` (:attr:`keys.ModelKey.id`). A model is named by a ``ModelKey``, a
 ``PhaseMember`` or a row with ``phase, beta, lambda, seed`` (:func:`keys.key_of`).
 A cache entry (:class:`CacheEntry`) is valid when its checkpoint step, the checkpoint's
 content (its fingerprint: file sizes and mtimes) and the evaluation settings match
-and the model's figures exist; anything else (absent, stale, unreadable) means
-"evaluate again". Writes are atomic, so an interrupted pass leaves only whole
-entries.
-
-Synopsis::
+and the model's figures exist; else "evaluate again". Writes are atomic. Synopsis::
 
   paths = store.EvalPaths("runs/default")
   entry = store.load_entry(paths, key, step=2000, settings=settings,

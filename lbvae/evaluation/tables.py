@@ -1,34 +1,21 @@
 """The pass's tables: one row per model, and mean ± std over seeds per grid cell.
 
-``metrics.csv`` (one row per model of arXiv 2602.09277's grids)::
+``metrics.csv``, one row per model::
 
   phase,beta,lambda,seed,step,finite,objective,diverged,nll,kl,l2,heldout_nll,heldout_kl,
   mig,sap,im,mig_posterior,im_posterior,...[,the objective's parts]
 
-* ``phase`` 1 or 2; phase-1 rows have ``lambda`` 0; ``step`` is the checkpoint step;
-  ``objective`` the training objective (``lbvae.objectives``; ``beta`` holds its
-  strength);
-  ``finite`` is 0 for a member the trainer froze after a NaN/Inf; ``diverged`` is 1
-  for such a member and for one with non-finite parameters or held-out NLL (its
-  scores are ``nan``);
-* ``nll, kl, l2`` are the trainer's training-window means (``final_metrics.csv``),
-  and so are the objective's parts (e.g. ``total_correlation``, placed after the
-  posterior-aware metrics);
-* ``heldout_nll, heldout_kl`` are means over the test samples (see
-  :mod:`lbvae.evaluation.encode`); then every metric of ``lbvae.metrics``;
-  ``mig_posterior, im_posterior`` are MIG and I_m on the posterior-aware MI
-  (:mod:`lbvae.metrics.posterior_mi`, on the seed's stratified sample; absent
-  when ``eval.posterior_samples`` is 0).
+``lambda`` is 0 in phase 1; ``beta`` holds the objective's strength; ``finite`` 0 marks
+a member the trainer froze after a NaN/Inf, ``diverged`` 1 also one with non-finite
+parameters or held-out NLL (scores ``nan``); ``nll, kl, l2`` and the objective's parts
+are the trainer's training-window means; ``heldout_*`` are test-sample means
+(:mod:`lbvae.evaluation.encode`); ``*_posterior`` use the posterior-aware MI
+(:mod:`lbvae.metrics.posterior_mi`; absent when ``eval.posterior_samples`` is 0).
 
-``summary.csv``: ``phase,beta,lambda,num_seeds,objective,num_diverged`` then
-``<col>_mean,<col>_std`` for every value column; the std is over seeds with
-``ddof=0``, left empty where fewer than two values enter the mean (one seed has no
-spread to report); diverged models (counted in ``num_diverged``) and
-non-finite values are left out of both. Cells are (objective, phase, β,
-λ): rows of several objectives (several runs) summarise side by side.
-
-Writes are atomic (:mod:`lbvae.files`), so a failing run never leaves a
-half-written table in place of a good one.
+``summary.csv``: ``phase,beta,lambda,num_seeds,objective,num_diverged``, then
+``<col>_mean,<col>_std`` per value column; std over seeds with ``ddof=0``, empty below
+two values; diverged models and non-finite values are left out of both. Cells are
+(objective, phase, β, λ). Writes are atomic (:mod:`lbvae.files`).
 """
 
 from __future__ import annotations

@@ -1,12 +1,8 @@
-"""Disentangling objectives that the λ term plugs into (arXiv 2602.09277, §2;
-docs/method.md §6).
+"""Disentangling objectives that the λ term plugs into (arXiv 2602.09277, §2; docs/method.md §6).
 
-``config.objective`` picks the phase-1 objective; its strength is the grid's β axis
-(a traced value: one compilation per objective serves every member), and phase 2
-adds λ·E‖x − g(z)‖² to the same objective (:func:`lambda_loss`).
+``config.objective`` picks the phase-1 objective, its strength on the grid's (traced)
+β axis (last column); phase 2 adds λ·E‖x − g(z)‖² to it (:func:`lambda_loss`).
 
-==================  ===================================================  =============
-``objective``       phase-1 loss (batch means)                           β axis holds
 ==================  ===================================================  =============
 ``beta_vae``        NLL + β·KL (:mod:`.beta_vae`)                         β
 ``beta_tcvae``      NLL + MI + β·TC + dim-KL, MWS/MSS (:mod:`.beta_tcvae`)  β
@@ -16,19 +12,11 @@ adds λ·E‖x − g(z)‖² to the same objective (:func:`lambda_loss`).
 ``factor_vae``      NLL + KL + γ·TC, density ratio (:mod:`.factor_vae`)   γ
 ==================  ===================================================  =============
 
-Synopsis::
+Synopsis (the loss terms are batch means)::
 
     objective = objectives.make("beta_tcvae", dataset_size=737_280, estimator="mss")
     total, parts = objectives.lambda_loss(objective, logits, x, mu, logvar, z,
-                                          strength=6.0, lam=2.0)
-    objective = objectives.from_config(config, dataset_size=len(ds))
-    objectives.log_fields(objective)   # nll, kl, l2, loss, index_code_mi, ...
-
-Each objective's module ends with its :class:`Entry` list (``ENTRIES``); the
-registry below is those lists in order, and everything else lbvae knows of an
-objective -- its name, its config group and defaults, how a config becomes its
-options, how the group is checked, its report headers -- is read from them. A new
-objective is a module like :mod:`.annealed_vae` and one line in ``_ENTRIES``.
+                                          strength=6.0, lam=2.0)   # or from_config(...)
 """
 
 from __future__ import annotations
@@ -53,7 +41,10 @@ from lbvae.objectives.beta_vae import BetaVAE
 from lbvae.objectives.dip_vae import DIPVAE
 from lbvae.objectives.factor_vae import FactorVAE
 
-# The registry, in the order of NAMES (and of every message that lists them).
+# The registry, in the order of NAMES (and of every message that lists them). Everything
+# lbvae knows of an objective (name, config group and defaults, options, checks, report
+# headers) is read from the Entry lists its module ends with; a new objective is a
+# module like annealed_vae and one line here.
 _ENTRIES = (*beta_vae.ENTRIES, *beta_tcvae.ENTRIES, *dip_vae.ENTRIES,
             *annealed_vae.ENTRIES, *factor_vae.ENTRIES)
 

@@ -6,20 +6,14 @@ per objective) whose :meth:`~Objective.loss` is a pure function of one batch::
     total, parts = objective.loss(logits, x, mu, logvar, z, strength=s, step=t,
                                   state=aux)
 
-``strength`` is the traced value on the grid's β axis (what it weighs is
-:attr:`Objective.strength_label`), ``step`` the global step (int32[]), ``state`` the
-objective's own per-model state (a pytree: ``{}`` except for FactorVAE's
-discriminator). ``parts`` holds the batch means ``nll`` and ``kl`` (closed-form
-KL(q(z|x) ‖ N(0, I)), the rate, whatever the objective) and the objective's own
-:attr:`Objective.parts`.
-
-:func:`lambda_loss` adds the auxiliary reconstruction penalty of the λβ-VAE
-(arXiv 2602.09277, §2) to any objective: total + λ·E‖x − g(z)‖². With λ = 0 the
-total equals the objective's loss bit for bit (adding ``0 * l2`` is exact for a
-finite l2), and so does its gradient.
-
-:data:`FIELD_LABELS` declares the batch means every step logs before the parts (the
-columns of ``train_log.csv`` and ``final_metrics.csv`` follow it); an
+``strength`` is the traced value on the grid's β axis (:attr:`Objective.strength_label`
+names it), ``step`` the global step (int32[]), ``state`` the objective's per-model
+pytree (``{}`` except FactorVAE's discriminator). ``parts`` holds the batch means
+``nll`` and ``kl`` (the closed-form rate, whatever the objective) and
+:attr:`Objective.parts`. :func:`lambda_loss` adds the λβ-VAE's penalty
+(arXiv 2602.09277, §2), total + λ·E‖x − g(z)‖²; at λ = 0 total and gradient are the
+objective's bit for bit. :data:`FIELD_LABELS` are the batch means logged before the
+parts (``train_log.csv``, ``final_metrics.csv``); an
 :class:`Entry` at the end of each objective's module is how :mod:`lbvae.objectives`
 finds it (its name, its config group and that group's defaults).
 """

@@ -1,35 +1,20 @@
 """β-TCVAE (Chen, Li, Grosse & Duvenaud, 2018, "Isolating Sources of
 Disentanglement in Variational Autoencoders", §3-4).
 
-The KL term, averaged over the data, splits into three parts (n: the example index,
-q(z) = (1/N) Σ_n q(z|n) the aggregate posterior)::
+With q(z) = (1/N) Σ_n q(z|n) the aggregate posterior::
 
     E_n KL(q(z|n) ‖ p(z)) = I_q(z; n)                         index-code MI
                           + KL(q(z) ‖ Π_l q(z_l))             total correlation (TC)
                           + Σ_l KL(q(z_l) ‖ p(z_l))           dimension-wise KL
 
-and β-TCVAE weights only the TC: L = NLL + MI + β·TC + dim-KL (β on the grid's β
-axis; β = 1 is the β-VAE at β = 1). log q(z) and log q(z_l) are estimated on the
-minibatch of B examples, each z_i scored under every q(·|n_j) of the batch
-(:func:`aggregate_log_densities`):
-
-* ``mws`` (minibatch-weighted sampling): log q(z_i) ≈ log (1/B) Σ_j q(z_i|n_j).
-  Chen et al. write log (1/(NB)) Σ_j: the extra −log N (a constant, so the
-  gradients are the same) makes a lower bound that stays about log N below log q(z)
-  however large the batch; we leave it out, so the estimate is consistent as B grows
-  (for N ≫ B) and its MI, TC and dim-KL are comparable with ``mss``'s.
-  disentanglement_lib (``total_correlation``) drops every constant and reports TC
-  only up to one.
-* ``mss`` (minibatch-stratified sampling, Chen et al. Appendix C.2): the sample's
-  own posterior weighs 1/N, one other (N − M)/(NM), the remaining M − 1 weigh 1/M
-  (M = B − 1; every row of weights sums to 1). Needs the dataset size N. (The
-  authors' released code puts the 1/N and (N − M)/(NM) weights in columns 0 and 1
-  of every row rather than on the diagonal and beside it; we follow the paper.)
-
-The expectations E_{q(z|x)} log q(z|x) (minus the entropy) and E_{q(z|x)} log p(z)
-are taken in closed form, so MI + TC + dim-KL equals the batch's closed-form KL
-exactly (up to rounding) and β-TCVAE's loss is NLL + KL + (β − 1)·TC, the form of
-disentanglement_lib.
+and L = NLL + MI + β·TC + dim-KL = NLL + KL + (β − 1)·TC (β on the grid's β axis):
+E log q(z|x) and E log p(z) are closed-form, so the three parts sum to the batch's
+closed-form KL. log q(z) and log q(z_l) are estimated on the batch of B
+(:func:`aggregate_log_densities`): ``mws`` with weights 1/B (the paper's 1/(NB) only
+shifts it by −log N), ``mss`` (the paper's Appendix C.2, needs the dataset size N)
+with the sample's own posterior at 1/N, one other at (N − M)/(NM), the rest at 1/M
+(M = B − 1), on the diagonal and beside it as in the paper, not in columns 0 and 1 as
+the authors' released code. Why: docs/method.md §6.
 """
 
 from __future__ import annotations

@@ -2,25 +2,15 @@
 
     L = NLL + KL + γ · TC,   TC = KL(q(z) ‖ Π_l q(z_l)) ≈ E_q(z)[logit_0(z) − logit_1(z)]
 
-The TC is estimated by the density-ratio trick: a discriminator D tells codes z ~ q(z)
-(class 0) from codes whose dimensions were permuted independently across the batch
-(class 1, samples of Π_l q(z_l)); at its optimum logit_0 − logit_1 = log q(z) /
-Π_l q(z_l). It is trained alternately with the VAE, in the same step: the VAE's
-gradient is taken with the discriminator fixed, then the discriminator takes one Adam
-step on the (stopped) codes of that step and their permutation, minimising
-−½ (E log D_0(z) + E log D_1(z_perm)). Both updates start from the step's parameters,
-as disentanglement_lib's grouped train ops do; the permuted codes come from the same
-batch (disentanglement_lib's ``shuffle_codes``).
-
-Settings (disentanglement_lib v1.5: ``methods/shared/architectures.py``
-``fc_discriminator``; ``config/unsupervised_study_v1/model_configs/shared.gin``;
-Kim & Mnih, Appendix A): an MLP of 6 hidden layers of 1 000 units with leaky ReLU
-(TensorFlow's slope 0.2) and 2 logits; Adam with lr 1e-4, β1 = 0.5, β2 = 0.9,
-ε = 1e-8. γ is the strength on the grid's β axis.
-
-The discriminator is part of each model's train state: ``{"params", "opt_state"}``,
-vmapped, checkpointed and resumed with the rest. Phase 2 keeps the parent's
-discriminator parameters and, like the VAE, starts a fresh optimiser.
+A discriminator D tells codes z ~ q(z) (class 0) from codes with each dimension
+permuted across the batch (class 1). In each step the VAE's gradient is taken with D
+fixed, then D takes one Adam step on that step's stopped codes and their permutation,
+minimising −½ (E log D_0(z) + E log D_1(z_perm)); both from the step's parameters, as
+disentanglement_lib's grouped train ops. D (disentanglement_lib v1.5
+``fc_discriminator``; Kim & Mnih, Appendix A): 6 hidden layers of 1 000 units, leaky
+ReLU slope 0.2, 2 logits; Adam lr 1e-4, β1 = 0.5, β2 = 0.9, ε = 1e-8. γ is on the grid's
+β axis. D's ``{"params", "opt_state"}`` is part of each model's train state (vmapped,
+checkpointed); phase 2 keeps its parameters and starts a fresh optimiser.
 """
 
 from __future__ import annotations

@@ -1,35 +1,15 @@
 """The authors' released PyTorch models -> an lbvae workdir that the evaluation reads.
 
-``import_released(source, workdir)`` reads every state dict of one dataset in the
-authors' layout (:mod:`lbvae.released.layout`) with the allow-listed reader
-(:mod:`lbvae.released.torch_pth`; PyTorch is not needed), converts it to our
-parameters (:mod:`lbvae.released.convert`) and writes the workdir a sweep would have
-written (:mod:`lbvae.train.workdir`), so that ``python -m experiments.evaluate``
-works on it unchanged::
-
-  DIR/config.json               a sweep config: β, λ, seeds and latent size from the
-                                files, the paper's other settings, dataset = the
-                                authors' folder (procedural source for dSprites,
-                                the original file for the others: pass
-                                --config.dataset.path when evaluating), and
-                                ``released`` = {source, dataset_folder}
-  DIR/phaseN/checkpoints/<step>/  orbax: a full TrainState (fresh Adam state) of all
-                                members of the phase, and its metadata
-  DIR/phaseN/grid.json          the members; DIR/phaseN/final_metrics.csv their
-                                published NLL, KL and loss (L2 unknown: NaN)
-  DIR/published_metrics.csv, DIR/published_mi.npz   (lbvae.evaluation.released_scores)
-  DIR/released.json             provenance: every file with its SHA-256, and notes
-  DIR/run.log                   one line
-
-Steps: the files do not record how long each model trained; the checkpoints carry
-the paper's protocol, step 150 000 (phase 1) and 200 000 (phase 2, which continues
-phase 1's count). Members follow the trainer's order (β, then λ, then seed); when the
-files form the full β × λ × seed grid, the grid is the one the config describes.
-
-Everything is written into a temporary directory beside ``workdir`` and renamed into
-place at the end, so a failed import leaves nothing. An existing non-empty workdir is
-refused unless it is this same import (same files, same contents), which is then a
-no-op.
+``import_released(source, workdir)`` reads one dataset's state dicts in the authors'
+layout (:mod:`lbvae.released.layout`) with the allow-listed reader
+(:mod:`lbvae.released.torch_pth`; no PyTorch), converts them
+(:mod:`lbvae.released.convert`) and writes the workdir a sweep would have written
+(:mod:`lbvae.train.workdir`): config.json, phaseN/{checkpoints,grid.json,
+final_metrics.csv}, published_metrics.csv, published_mi.npz, released.json, run.log.
+Checkpoints carry the paper's steps, 150 000 (phase 1) and 200 000 (phase 2). The
+import is written beside ``workdir`` and renamed into place, so a failed one leaves
+nothing; a non-empty workdir is refused unless it holds this same import (a no-op).
+What each file holds: docs/released_models.md, "What the import writes".
 
 Synopsis::
 
@@ -107,7 +87,7 @@ def _load_params(model: layout.ReleasedModel):
 
 def build_config(dataset: str, models: list, latent_dim: int, source: str,
                  folder: str):
-  """The sweep config of an imported grid (see the module docstring)."""
+  """The sweep config of an imported grid (docs/released_models.md, "What the import writes")."""
   c = config_lib.defaults()
   c.dataset.name = dataset
   c.dataset.source = "procedural" if dataset == "dsprites" else "file"

@@ -8,13 +8,10 @@ The reference implementation of arXiv 2602.09277 (§4) publishes, per dataset fo
   lambda_betavae_results/<dataset>/lambda_betavae_beta_{β}_lambda_{λ}_seed_{s}.pth
   lambda_betavae_results/<dataset>/metrics_beta_{β}_lambda_{λ}_seed_{s}.npz  phase 2
 
-β and λ are integers in the names (``beta_4``, ``lambda_2``; a decimal such as
-``beta_0.5`` is read too). A metrics file holds NumPy arrays; :func:`read_metrics`
-matches their keys case-insensitively, ignoring ``_``, ``-`` and spaces, against
-:data:`METRIC_KEYS` (e.g. ``NLL``/``nll``/``recon_loss``, ``I_m``/``im``,
-``total_loss``/``loss``, ``mi_matrix``/``mi``), takes a 0-d array as the value and
-a 1-D array as a history whose last entry is the final value; a metric it cannot
-find is NaN. Keys it does not use are listed, so nothing is dropped silently.
+β and λ are integers in the names (``beta_4``; a decimal such as ``beta_0.5`` is read
+too). :func:`read_metrics` matches keys leniently against :data:`METRIC_KEYS`, reads a
+1-D array as a history (last entry), gives NaN for a missing metric and lists unused
+keys (docs/released_models.md, "The metrics files").
 
 Synopsis::
 
