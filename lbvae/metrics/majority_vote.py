@@ -10,10 +10,8 @@ classifier maps each latent to the factor it collected most training votes for
 (majority vote); the score is its accuracy on held-out votes. Variances use ddof = 1.
 An identity code scores 1; a code unrelated to the factors scores about 1/F.
 
-Because votes need sampling from the dataset, the score has a pure core over arrays
-(:func:`factor_vae_score`, jit-able and vmappable over a model axis of the latents)
-and a host-side helper that draws the samples and calls an encoder
-(:func:`factor_vae_inputs`).
+:func:`factor_vae_score` is the pure core over arrays (jit-able, vmaps over a model
+axis); :func:`factor_vae_inputs` draws the votes' samples on the host and encodes them.
 
 Synopsis::
 
