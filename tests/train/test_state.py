@@ -181,7 +181,7 @@ def test_a_legacy_window_gains_every_base_field(model, tx, monkeypatch):
   restored = state_lib.from_legacy(tree)
   assert restored.objective_state == {} and restored.window.shape == (2, 3, 4)
   w = np.asarray(tree["window"])
-  beta, lam = np.asarray(s.beta)[:, None], np.asarray(tree["lam"])[:, None]
+  beta, lam = np.asarray(s.strength)[:, None], np.asarray(tree["lam"])[:, None]
   np.testing.assert_array_equal(restored.window[..., :3], w)
   np.testing.assert_allclose(restored.window[..., 3],
                              w[..., 0] + beta * w[..., 1] + lam * w[..., 2], rtol=1e-6)
