@@ -38,12 +38,12 @@ DEFAULTS = {
     "adam_b2": 0.9,          # Adam's β2
     "adam_eps": 1e-8,        # Adam's ε
 }
-HIDDEN = (DEFAULTS["hidden_units"],) * DEFAULTS["hidden_layers"]
+DISCRIMINATOR_LAYERS = (DEFAULTS["hidden_units"],) * DEFAULTS["hidden_layers"]
 
 
 class Discriminator(nn.Module):
   """float32[B, L] codes -> float32[B, 2] logits (0: from q(z), 1: permuted)."""
-  hidden: Sequence[int] = HIDDEN
+  hidden: Sequence[int] = DISCRIMINATOR_LAYERS
 
   @nn.compact
   def __call__(self, z):
@@ -91,7 +91,7 @@ class FactorVAE(base.Objective):
     learning_rate, adam_b1, adam_b2, adam_eps: its Adam.
   """
   latent_dim: int = 10
-  hidden: tuple[int, ...] = HIDDEN
+  hidden: tuple[int, ...] = DISCRIMINATOR_LAYERS
   learning_rate: float = DEFAULTS["learning_rate"]
   adam_b1: float = DEFAULTS["adam_b1"]
   adam_b2: float = DEFAULTS["adam_b2"]
