@@ -39,9 +39,7 @@ def defaults() -> ml_collections.ConfigDict:
 def require_lowest(name: str, field: str, value) -> None:
   """Raises :class:`lbvae.errors.ConfigError` unless ``value`` is an integer at least
   ``LOWEST[field]``; the message calls it ``name``."""
-  lo = LOWEST[field]
-  errors.require(isinstance(value, int) and not isinstance(value, bool) and value >= lo,
-                 f"{name} must be an integer >= {lo}, got {value!r}")
+  errors.require_int(value, name, LOWEST[field])
 
 
 def check(config) -> None:

@@ -55,9 +55,7 @@ def check_probe(config) -> None:
   bounds (fields the config lacks are not checked)."""
   probe = config.get("collapse") or {}
   for field, lo in PROBE_LOWEST.items():
-    v = probe.get(field, lo)
-    errors.require(isinstance(v, int) and not isinstance(v, bool) and v >= lo,
-                   f"config.collapse.{field} must be an integer >= {lo}, got {v!r}")
+    errors.require_int(probe.get(field, lo), f"config.collapse.{field}", lo)
   threshold = probe.get("active_threshold", 0.0)
   errors.require(isinstance(threshold, (int, float)) and math.isfinite(threshold)
                  and threshold >= 0,
