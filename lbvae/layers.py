@@ -22,6 +22,7 @@ NHWC float32, HWIO kernels, one model; a grid vmaps outside. Speed: docs/perform
 from __future__ import annotations
 
 import functools
+from typing import Callable
 
 import flax.linen as nn
 import jax
@@ -275,17 +276,19 @@ def conv_up(x, kernel, impl: str = "reference"):
 
 
 class _Conv4x4Base(nn.Module):
-  """Parameters kernel float32[4, 4, I, O] and bias float32[O] with Flax's default
-  initialisers, so the pytree and its initial values are those of nn.Conv /
-  nn.ConvTranspose and checkpoints are interchangeable between impls."""
+  """Parameters kernel float32[4, 4, I, O] and bias float32[O], named and initialised
+  as nn.Conv / nn.ConvTranspose given the same ``kernel_init`` and ``bias_init``
+  (Flax's defaults unless given), so the pytree and its initial values are theirs
+  and checkpoints are interchangeable between impls."""
   features: int
   impl: str = "reference"
+  kernel_init: Callable = nn.initializers.lecun_normal()
+  bias_init: Callable = nn.initializers.zeros_init()
 
   def _params(self, x):
-    kernel = self.param("kernel", nn.initializers.lecun_normal(),
+    kernel = self.param("kernel", self.kernel_init,
                         (4, 4, x.shape[-1], self.features), jnp.float32)
-    bias = self.param("bias", nn.initializers.zeros_init(), (self.features,),
-                      jnp.float32)
+    bias = self.param("bias", self.bias_init, (self.features,), jnp.float32)
     return kernel, bias
 
 

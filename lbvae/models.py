@@ -27,6 +27,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from lbvae import initializers
 from lbvae import layers
 
 ENCODER_CHANNELS = (32, 32, 64, 64)
@@ -42,17 +43,24 @@ DECONV_PADDING = ((2, 2), (2, 2))
 IMPLS = layers.IMPLS
 
 
-def _conv(features, impl, index):
+def _conv(features, impl, init, in_channels, index):
+  kw = initializers.conv(init, in_channels)
   if impl == "reference":
-    return nn.Conv(features, KERNEL, STRIDES, padding=CONV_PADDING, name=f"Conv_{index}")
-  return layers.Conv4x4(features, impl, name=f"Conv_{index}")
+    return nn.Conv(features, KERNEL, STRIDES, padding=CONV_PADDING, name=f"Conv_{index}",
+                   **kw)
+  return layers.Conv4x4(features, impl, name=f"Conv_{index}", **kw)
 
 
-def _deconv(features, impl, index):
+def _deconv(features, impl, init, index):
+  kw = initializers.conv_transpose(init, features)
   if impl == "reference":
     return nn.ConvTranspose(features, KERNEL, STRIDES, padding=DECONV_PADDING,
-                            name=f"ConvTranspose_{index}")
-  return layers.ConvTranspose4x4(features, impl, name=f"ConvTranspose_{index}")
+                            name=f"ConvTranspose_{index}", **kw)
+  return layers.ConvTranspose4x4(features, impl, name=f"ConvTranspose_{index}", **kw)
+
+
+def _dense(features, init, x, name=None):
+  return nn.Dense(features, name=name, **initializers.dense(init, x.shape[-1]))
 
 
 class Encoder(nn.Module):
@@ -61,15 +69,16 @@ class Encoder(nn.Module):
   channels: Sequence[int] = ENCODER_CHANNELS
   hidden: int = HIDDEN
   impl: str = "reference"
+  weight_init: str = "torch"
 
   @nn.compact
   def __call__(self, x):
     for i, c in enumerate(self.channels):
-      x = nn.relu(_conv(c, self.impl, i)(x))
+      x = nn.relu(_conv(c, self.impl, self.weight_init, x.shape[-1], i)(x))
     x = x.reshape(x.shape[:-3] + (-1,))
-    x = nn.relu(nn.Dense(self.hidden)(x))
-    mu = nn.Dense(self.latent_dim, name="mu")(x)
-    logvar = nn.Dense(self.latent_dim, name="logvar")(x)
+    x = nn.relu(_dense(self.hidden, self.weight_init, x)(x))
+    mu = _dense(self.latent_dim, self.weight_init, x, name="mu")(x)
+    logvar = _dense(self.latent_dim, self.weight_init, x, name="logvar")(x)
     return mu, logvar
 
 
@@ -79,15 +88,16 @@ class Decoder(nn.Module):
   channels: Sequence[int] = DECODER_CHANNELS
   hidden: int = HIDDEN
   impl: str = "reference"
+  weight_init: str = "torch"
 
   @nn.compact
   def __call__(self, z):
-    z = nn.relu(nn.Dense(self.hidden)(z))
-    z = nn.relu(nn.Dense(4 * 4 * self.channels[0])(z))
+    z = nn.relu(_dense(self.hidden, self.weight_init, z)(z))
+    z = nn.relu(_dense(4 * 4 * self.channels[0], self.weight_init, z)(z))
     z = z.reshape(z.shape[:-1] + (4, 4, self.channels[0]))
     for i, c in enumerate(self.channels):
-      z = nn.relu(_deconv(c, self.impl, i)(z))
-    return _deconv(self.num_channels, self.impl, len(self.channels))(z)
+      z = nn.relu(_deconv(c, self.impl, self.weight_init, i)(z))
+    return _deconv(self.num_channels, self.impl, self.weight_init, len(self.channels))(z)
 
 
 def reparameterize(rng, mu, logvar):
@@ -103,14 +113,17 @@ class VAE(nn.Module):
   :mod:`lbvae.layers`): "reference" (``nn.Conv``/``nn.ConvTranspose``) or "subpixel" (the
   same function, faster gradients on XLA:CPU). The parameters are the same pytree
   with the same initial values for both, so checkpoints are interchangeable.
+  ``weight_init`` picks the initial weights (:mod:`lbvae.initializers`): "torch", the
+  reference's (PyTorch's defaults), or "flax" (lecun_normal kernels, zero biases).
   """
   latent_dim: int = 10
   num_channels: int = 1
   impl: str = "reference"
+  weight_init: str = "torch"
 
   def setup(self):
-    self.encoder = Encoder(self.latent_dim, impl=self.impl)
-    self.decoder = Decoder(self.num_channels, impl=self.impl)
+    self.encoder = Encoder(self.latent_dim, impl=self.impl, weight_init=self.weight_init)
+    self.decoder = Decoder(self.num_channels, impl=self.impl, weight_init=self.weight_init)
 
   def __call__(self, x, rng):
     """Returns (logits float32[B, 64, 64, C], mu float32[B, L], logvar float32[B, L])."""
@@ -139,8 +152,9 @@ def activation_floats(latent_dim: int, num_channels: int) -> int:
   return total
 
 
-def init_params(rng, *, latent_dim: int = 10, num_channels: int = 1):
+def init_params(rng, *, latent_dim: int = 10, num_channels: int = 1,
+                weight_init: str = "torch"):
   """Initial parameters of :class:`VAE` for 64x64xC images (a pytree)."""
-  model = VAE(latent_dim, num_channels)
+  model = VAE(latent_dim, num_channels, weight_init=weight_init)
   x = jnp.zeros((1, 64, 64, num_channels), jnp.float32)
   return model.init(rng, x, jax.random.key(0))["params"]

@@ -25,6 +25,7 @@ import math
 import ml_collections
 
 from lbvae import errors
+from lbvae import initializers
 from lbvae import objectives as objectives_lib
 from lbvae.evaluation import settings as eval_settings
 from lbvae.train import collapse
@@ -68,6 +69,9 @@ def defaults() -> ml_collections.ConfigDict:
   c.checkpoint_every = 5_000      # steps between checkpoints
   c.keep_checkpoints = 2          # checkpoints kept per phase
   c.latent_dim = 10               # L, the code's size
+  c.model = ml_collections.ConfigDict({
+      "init": "torch",            # initial weights: torch (the reference's) or flax
+  })                              # (lbvae.initializers)
   c.model_impl = "auto"           # layer implementation (state.make_model)
   c.grid_strategy = "auto"        # how the step is lifted over the grid (grid_runner)
   c.map_batch_size = 0            # models per lax.map iteration (0: one)
@@ -124,6 +128,7 @@ def validate(config) -> None:
                  f"config.seed must be an integer in [0, 2**32), got {seed!r}")
   eval_settings.check(config)
   state_lib.check_latent_dim(config.latent_dim)
+  initializers.check_init(state_lib.model_init(config))
   lr = config.learning_rate
   errors.require(isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0,
               f"config.learning_rate must be > 0, got {lr!r}")

@@ -30,12 +30,15 @@ import optax
 from lbvae import pytrees
 from lbvae import devices
 from lbvae import errors
+from lbvae import initializers
 from lbvae import models
 from lbvae import objectives as objectives_lib
 from lbvae.train import members as members_lib
 
 INIT_STREAM, DATA_STREAM, NOISE_STREAM = 0, 1, 2
 MODEL_IMPLS = ("auto",) + models.IMPLS
+# The initial weights of a config written before ``model.init`` existed.
+LEGACY_INIT = "flax"
 
 
 @flax.struct.dataclass
@@ -96,18 +99,21 @@ def check_latent_dim(latent_dim) -> None:
 
 
 def make_model(config, num_channels: int) -> models.VAE:
-  """The one place a config becomes a model (``config.model_impl`` picks the layers).
+  """The one place a config becomes a model (``config.model_impl`` picks the layers,
+  ``config.model.init`` the initial weights).
 
   Args:
     config: a ConfigDict or a plain mapping with ``latent_dim`` and, optionally,
-      ``model_impl`` (default ``"auto"``).
+      ``model_impl`` (default ``"auto"``) and ``model.init`` (default
+      :data:`LEGACY_INIT`, what a config written before the field trained with).
     num_channels: image channels of the dataset.
 
   Returns:
     The Flax module.
 
   Raises:
-    lbvae.errors.ConfigError: an unknown ``model_impl`` or a bad ``latent_dim``.
+    lbvae.errors.ConfigError: an unknown ``model_impl`` or ``model.init``, or a bad
+      ``latent_dim``.
   """
   impl = config.get("model_impl", "auto")
   latent_dim = config.get("latent_dim")
@@ -115,8 +121,16 @@ def make_model(config, num_channels: int) -> models.VAE:
                  f"config.model_impl must be one of {', '.join(MODEL_IMPLS)}, "
                  f"got {impl!r}")
   check_latent_dim(latent_dim)
+  init = model_init(config)
+  initializers.check_init(init)
   return models.VAE(latent_dim=latent_dim, num_channels=int(num_channels),
-                    impl=resolve_impl(impl))
+                    impl=resolve_impl(impl), weight_init=init)
+
+
+def model_init(config) -> str:
+  """``config.model.init``, or :data:`LEGACY_INIT` for a config without it."""
+  group = config.get("model") or {}
+  return group.get("init", LEGACY_INIT) if hasattr(group, "get") else LEGACY_INIT
 
 
 def resolve_impl(model_impl: str) -> str:

@@ -37,6 +37,7 @@ from lbvae import files
 from lbvae import objectives
 from lbvae.train import config as config_lib
 from lbvae.train import hosts
+from lbvae.train import state as state_lib
 
 # Fields that may differ between runs on one workdir: they change how, not what,
 # is computed.
@@ -44,10 +45,18 @@ FREE_FIELDS = ("log_every", "checkpoint_every", "keep_checkpoints", "grid_strate
                "map_batch_size", "steps_per_call", "model_impl", "dataset.placement",
                "dataset.path", "eval", "grid_chunk", "distributed", "collapse")
 
+# Fields read only when a member's parameters are first made, which a run that
+# resumes from a checkpoint never does again: they may differ from the stored config,
+# whose value (what the workdir was trained with) stands.
+START_FIELDS = ("model.init",)
+
 # Config fields added after runs were made: a stored config without one of them
 # holds its default (``config.defaults()``). 0.1.0 wrote configs without
 # ``objective``, so without any objective's settings group.
 ADDED_FIELDS = ("objective",) + tuple(objectives.config_groups())
+# Added fields whose default changed when they were added: a stored config without
+# one held this value (models were initialised as Flax does before ``model.init``).
+LEGACY_VALUES = {"model": {"init": state_lib.LEGACY_INIT}}
 
 LOCK_NAME = "workdir.lock"
 
@@ -110,13 +119,21 @@ def _as_plain(config) -> dict:
 
 
 def _free(key: str) -> bool:
-  return any(key == f or key.startswith(f + ".") for f in FREE_FIELDS)
+  return any(key == f or key.startswith(f + ".")
+             for f in FREE_FIELDS + START_FIELDS)
+
+
+def with_added_fields(stored: dict) -> dict:
+  """A stored config with every field added since it was written, at the value it
+  held then (:data:`LEGACY_VALUES`, else the default)."""
+  defaults = _as_plain(config_lib.defaults())
+  return {**{k: defaults[k] for k in ADDED_FIELDS}, **LEGACY_VALUES, **stored}
 
 
 def config_differences(stored: dict, config) -> list[str]:
-  """Fields (dotted) where ``config`` differs from a stored config, FREE_FIELDS aside."""
-  defaults = _as_plain(config_lib.defaults())
-  stored = {**{k: defaults[k] for k in ADDED_FIELDS}, **stored}
+  """Fields (dotted) where ``config`` differs from a stored config, FREE_FIELDS and
+  START_FIELDS aside."""
+  stored = with_added_fields(stored)
   a, b = _flatten(stored), _flatten(_as_plain(config))
   diffs = []
   for key in sorted(set(a) | set(b)):

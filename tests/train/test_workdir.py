@@ -43,6 +43,19 @@ def test_a_workdir_with_a_checkpoint_keeps_its_config(tmp_path):
     assert json.load(f)["batch_size"] == 32
 
 
+def test_a_workdir_from_before_model_init_was_initialised_as_flax_and_resumes(tmp_path):
+  paths = workdir.Paths(str(tmp_path / "run"))
+  stored = config_lib.defaults().to_dict()
+  del stored["model"]
+  files.write_json(paths.config, stored)
+  os.makedirs(os.path.join(paths.checkpoints(1), "2"))
+  assert workdir.with_added_fields(stored)["model"] == {"init": "flax"}
+  # the initialisation is behind the checkpoint: today's default resumes it
+  assert workdir.check_config(paths, config_lib.defaults()) is True
+  with pytest.raises(errors.ConfigError, match="latent_dim"):
+    workdir.check_config(paths, _config(latent_dim=12))
+
+
 def test_a_url_workdir_keeps_its_config_and_trims_its_log_on_resume(bucket):
   paths = workdir.Paths(bucket + "/")
   assert paths.root == bucket and paths.config == f"{bucket}/config.json"
