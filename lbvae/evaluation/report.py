@@ -1,7 +1,7 @@
 """The human-readable page of an evaluation pass: ``DIR/report.md``.
 
-One Markdown page (arXiv 2602.09277, §4 "Reports"): what was evaluated and how long
-it took, problems found (missing or corrupt checkpoints, frozen members), the
+One Markdown page (arXiv 2602.09277, §4 "Reports"): a reading of the run's numbers
+in plain words (:mod:`lbvae.evaluation.reading`), what was evaluated and how long it took, problems found (missing or corrupt checkpoints, frozen members), the
 mean ± std tables per β (phase 1) and per (β, λ) (phase 2) -- grouped by training
 objective (``lbvae.objectives``; β is the objective's strength) --, the box plots
 and heat maps, further sections (the selection views of
@@ -22,6 +22,7 @@ from lbvae import files
 from lbvae import objectives
 from lbvae.evaluation import figures
 from lbvae.evaluation import keys
+from lbvae.evaluation import reading
 from lbvae.evaluation import tables
 
 # (column, header) of the summary tables, in order; missing columns are skipped:
@@ -118,8 +119,9 @@ def write(path: str, *, workdir: str, config: dict, dataset: str,
     what = "; ".join(
         f"{objective_words(n)[0]} (phase 1; β is {objective_words(n)[1]}) and the "
         "same objective + λ·E‖x − g(z)‖² (phase 2)" for n in names)
-  out = [f"# λβ-VAE evaluation: `{os.path.basename(files.absolute(workdir))}`",
-         "",
+  out = [f"# λβ-VAE evaluation: `{os.path.basename(files.absolute(workdir))}`", ""]
+  out += reading.lines(summaries, config)
+  out += [
          f"{what} on the protocol of arXiv 2602.09277, "
          "§4. Scores are means ± std over seeds (`eval/summary.csv`); one row per "
          "model is in `eval/metrics.csv`. NLL, KL and L2 are the training-window "
