@@ -36,6 +36,7 @@ from lbvae import errors
 from lbvae import evaluation
 from lbvae import files
 from lbvae.evaluation import runner
+from lbvae.evaluation import settings as eval_settings
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "the training run's directory")
 _PROGRESS = flags.DEFINE_bool("progress", True, "show a progress bar")
@@ -72,7 +73,7 @@ def define_config_flag(argv) -> None:
   if workdir:
     try:
       files.check_writable_dir(workdir, what="--workdir", must_exist=True)
-      config = runner.with_eval_defaults(evaluation.load_config(workdir))
+      config = eval_settings.with_eval_defaults(evaluation.load_config(workdir))
     except errors.Error as e:
       cli.fail(str(e))
   for arg in argv[1:]:

@@ -26,6 +26,7 @@ from typing import Callable, Sequence
 
 from lbvae import errors
 from lbvae import files
+from lbvae import log_filters
 
 # Errors of a write (no space, quota, read-only, no permission): named with the
 # free space.
@@ -98,18 +99,6 @@ QUIET = {
 }
 
 
-class _DropMessages(logging.Filter):
-  """Drops records whose message contains one of ``fragments``."""
-
-  def __init__(self, fragments: Sequence[str]):
-    super().__init__()
-    self.fragments = tuple(fragments)
-
-  def filter(self, record: logging.LogRecord) -> bool:
-    message = str(record.msg)
-    return not any(f in message for f in self.fragments)
-
-
 def _unraisable(default):
   """An unraisable-exception hook that drops the "Event loop is closed" errors of
   orbax's callbacks after a failed write (they follow the real error)."""
@@ -127,8 +116,8 @@ def quiet_known_noise() -> None:
   path only; idempotent)."""
   for name, fragments in QUIET.items():
     logger = logging.getLogger(name)
-    if not any(isinstance(f, _DropMessages) for f in logger.filters):
-      logger.addFilter(_DropMessages(fragments))
+    if not any(isinstance(f, log_filters.DropMessages) for f in logger.filters):
+      logger.addFilter(log_filters.DropMessages(fragments))
   if getattr(sys.unraisablehook, "__qualname__", "") != "_unraisable.<locals>.hook":
     sys.unraisablehook = _unraisable(sys.unraisablehook)
 

@@ -195,12 +195,16 @@ class ModelResult:
     mi_posterior: float[L, F], the posterior-aware MI matrix, or None.
     kl_per_latent: float64[L], each latent's mean KL on the test samples.
     images: :class:`ModelImages`.
+    codes_train, codes_test: float32[N, L] and float32[M, L], the encoder means of
+      the train and test samples the scores were computed on.
   """
   scores: dict[str, float]
   mi: np.ndarray
   mi_posterior: np.ndarray | None
   kl_per_latent: np.ndarray
   images: ModelImages
+  codes_train: np.ndarray
+  codes_test: np.ndarray
 
 
 @dataclasses.dataclass(frozen=True)
@@ -311,5 +315,6 @@ def evaluate_stack(params, samples, ds, options: StackOptions, *,
                       else None),
         kl_per_latent=kl[m],
         images=ModelImages(originals=originals, reconstructions=enc["rec"][m],
-                           traversals=enc["trav"][m])))
+                           traversals=enc["trav"][m]),
+        codes_train=enc["mu_train"][m], codes_test=enc["mu_test"][m]))
   return out, times

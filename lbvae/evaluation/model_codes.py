@@ -23,6 +23,8 @@ from lbvae import pytrees
 from lbvae.evaluation import checkpoints
 from lbvae.evaluation import encode
 from lbvae.evaluation import samples as samples_lib
+from lbvae.evaluation import settings as settings_lib
+from lbvae.evaluation import store
 from lbvae.train import workdir as workdir_lib
 
 
@@ -71,19 +73,23 @@ def load_model_codes(workdir: str, config=None, *,
   Returns:
     One :class:`ModelCodes` per model with finite parameters, in grid order
     (phase, then the grid axis). Codes are the encoder means of the pass's samples
-    of the model's seed (:func:`lbvae.evaluation.samples.draw`).
+    of the model's seed (:func:`lbvae.evaluation.samples.draw`): those the
+    evaluation pass scored and cached where its cache holds them for these settings
+    and this checkpoint, else encoded here.
 
   Raises:
     lbvae.errors.Error: no such workdir, no checkpoints, an unreadable one.
   """
-  config = workdir_lib.load_config(workdir) if config is None else config
+  config = settings_lib.with_eval_defaults(
+      workdir_lib.load_config(workdir) if config is None else config)
+  settings = settings_lib.cache_settings(config)
   found, _ = checkpoints.find_phases(workdir)
   found = [ph for ph in found if ph.number in tuple(phases)]
   errors.require(bool(found), f"no checkpoints of phases {tuple(phases)} in {workdir}",
                  errors.CheckpointError)
   ds = data.load(config.dataset.name, config.dataset.source,
                  config.dataset.path or None)
-  num_train, num_test = int(config.eval.num_train), int(config.eval.num_test)
+  paths = store.EvalPaths(workdir)
   drawn: dict[int, samples_lib.Samples] = {}
   out = []
   for ph in found:
@@ -94,20 +100,24 @@ def load_model_codes(workdir: str, config=None, *,
         continue
       seed = m.key.seed
       if seed not in drawn:
-        drawn[seed] = samples_lib.draw(ds, seed=seed, num_train=num_train,
-                                       num_test=num_test)
+        drawn[seed] = samples_lib.draw(ds, seed=seed, num_train=settings["num_train"],
+                                       num_test=settings["num_test"])
       s = drawn[seed]
       one = pytrees.take(params, np.asarray([m.index]))
-      kw = dict(latent_dim=int(config.latent_dim), num_channels=ds.num_channels,
-                batch_size=int(config.eval.batch_size))
+      codes = store.load_codes(paths, m, step=ph.step, settings=settings,
+                               checkpoint=ph.fingerprint,
+                               latent_dim=int(config.latent_dim))
+      if codes is None:   # not evaluated with these settings yet: encode here
+        kw = dict(latent_dim=int(config.latent_dim), num_channels=ds.num_channels,
+                  batch_size=int(config.eval.batch_size))
+        codes = tuple(encode.encode_models(one, images, **kw)["mu"][0]
+                      for images in (s.images_train, s.images_test))
       out.append(ModelCodes(
           phase=ph.number, beta=m.key.strength, lam=m.key.lam, seed=seed,
           objective=ph.objective, step=ph.step, finite=m.finite,
           params=jax.tree.map(lambda a: np.asarray(a)[0], one),
-          codes_train=encode.encode_models(one, s.images_train, **kw)["mu"][0],
-          factors_train=s.factors_train,
-          codes_test=encode.encode_models(one, s.images_test, **kw)["mu"][0],
-          factors_test=s.factors_test,
+          codes_train=codes[0], factors_train=s.factors_train,
+          codes_test=codes[1], factors_test=s.factors_test,
           factor_sizes=tuple(int(k) for k in ds.factor_sizes),
           factor_names=tuple(ds.factor_names)))
   return out

@@ -62,24 +62,6 @@ class PassResult:
   seconds: float
 
 
-def with_eval_defaults(config):
-  """``config`` with every ``eval.*`` field of ``evaluation.settings.defaults()``.
-
-  A workdir written before a field existed (e.g. the FactorVAE vote settings) gets
-  the default value, so that it can be overridden like the others; ``distributed``
-  is reset to False (the training's setting does not carry over to the pass).
-  """
-  config = config.copy_and_resolve_references()
-  with config.unlocked():
-    # How the training ran is not how this pass runs: several processes only when
-    # asked for here (--config.distributed=True or LBVAE_DISTRIBUTED=1).
-    config.distributed = False
-    for k, v in settings_lib.defaults().items():
-      if k not in config.eval:
-        config.eval[k] = v
-  return config
-
-
 def encoder_batch(config) -> int:
   """Images per encoder call: ``config.eval.batch_size``, at most ``CPU_MAX_BATCH``
   on CPU (docs/performance.md)."""
@@ -89,7 +71,7 @@ def encoder_batch(config) -> int:
 
 def _settings(config) -> dict:
   """The evaluation settings that a cache entry must match; validated."""
-  return settings_lib.cache_settings(with_eval_defaults(config))
+  return settings_lib.cache_settings(settings_lib.with_eval_defaults(config))
 
 
 def _add_seconds(total: dict[str, float], more: dict[str, float]) -> dict:
@@ -278,6 +260,8 @@ def _score_seed(seed: int, models: list[_Found], found: Inventory, restored: dic
                      seconds=shared + time.perf_counter() - t2, scores=res.scores,
                      mi=res.mi, mi_posterior=res.mi_posterior,
                      kl_per_latent=res.kl_per_latent)
+    store.save_codes(found.paths, m, codes_train=res.codes_train,
+                     codes_test=res.codes_test)
   seconds["figures"] = time.perf_counter() - t1
   return SeedOutcome(len(scored), num_diverged, seconds)
 

@@ -54,6 +54,24 @@ def check(config) -> None:
                  f">= 3, got {ev.get('factor_vae_votes')!r}")
 
 
+def with_eval_defaults(config):
+  """``config`` with every ``eval.*`` field of ``evaluation.settings.defaults()``.
+
+  A workdir written before a field existed (e.g. the FactorVAE vote settings) gets
+  the default value, so that it can be overridden like the others; ``distributed``
+  is reset to False (the training's setting does not carry over to the pass).
+  """
+  config = config.copy_and_resolve_references()
+  with config.unlocked():
+    # How the training ran is not how this pass runs: several processes only when
+    # asked for here (--config.distributed=True or LBVAE_DISTRIBUTED=1).
+    config.distributed = False
+    for k, v in defaults().items():
+      if k not in config.eval:
+        config.eval[k] = v
+  return config
+
+
 def cache_settings(config) -> dict:
   """What a cached model's scores must have been computed with (checked first).
 

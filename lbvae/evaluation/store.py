@@ -6,6 +6,7 @@ Layout under a training run's directory ``DIR`` (arXiv 2602.09277, §4 reports):
   DIR/eval/figures/phase1_boxplots.png, phase2_heatmaps.png, phaseN_mi_seedS.png
   DIR/eval/figures/models/<id>_{mi,recon,traversal}.png   per model (and a .gif)
   DIR/eval/cache/<id>.json   per model: scores, MI, per-latent KL, step, fingerprint, settings
+  DIR/eval/cache/<id>_codes.npz   per model: the encoder means it was scored on
 
 ``<id>`` is e.g. ``p2_b16_l4_s0`` (:attr:`keys.ModelKey.id`). A model is named by a ``ModelKey``, a
 ``PhaseMember`` or a row with ``phase, beta, lambda, seed`` (:func:`keys.key_of`).
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import zipfile
 
 import numpy as np
 
@@ -137,6 +139,10 @@ class EvalPaths:
   def entry(self, model: keys.ModelLike) -> str:
     return os.path.join(self.cache, f"{keys.key_of(model).id}.json")
 
+  def codes(self, model: keys.ModelLike) -> str:
+    """The encoder means of a model's evaluation samples (:func:`save_codes`)."""
+    return os.path.join(self.cache, f"{keys.key_of(model).id}_codes.npz")
+
   def relative(self, path: str) -> str:
     """``path`` relative to the run directory (for links in the report)."""
     return os.path.relpath(path, self.root)
@@ -178,3 +184,32 @@ def save_entry(paths: EvalPaths, model: keys.ModelLike, *, step: int, settings: 
                 settings=settings, scores=scores, seconds=seconds, mi=mi,
                 mi_posterior=mi_posterior, kl_per_latent=kl_per_latent)
   files.write_json(paths.entry(model), entry.to_json())
+
+
+def save_codes(paths: EvalPaths, model: keys.ModelLike, *, codes_train: np.ndarray,
+               codes_test: np.ndarray) -> None:
+  """Writes the encoder means the pass scored: float32[N, L] train, float32[M, L]
+  test (served with the cache entry, :func:`load_codes`)."""
+  files.write_npz(paths.codes(model), codes_train=np.asarray(codes_train, np.float32),
+                  codes_test=np.asarray(codes_test, np.float32))
+
+
+def load_codes(paths: EvalPaths, model: keys.ModelLike, *, step: int, settings: dict,
+               checkpoint: str, latent_dim: int) -> tuple[np.ndarray, np.ndarray] | None:
+  """The (train, test) codes the pass scored for ``model``, or None unless its cache
+  entry is valid (:func:`load_entry`) and the codes file holds float32 arrays of
+  the settings' sample sizes and ``latent_dim`` columns."""
+  entry = load_entry(paths, model, step=step, settings=settings, checkpoint=checkpoint)
+  if entry is None or entry.scores is None:
+    return None
+  try:
+    stored = files.read_npz(paths.codes(model))
+    train, test = stored["codes_train"], stored["codes_test"]
+  except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+    return None
+  want = {"codes_train": (settings["num_train"], latent_dim),
+          "codes_test": (settings["num_test"], latent_dim)}
+  for name, array in (("codes_train", train), ("codes_test", test)):
+    if array.dtype != np.float32 or array.shape != want[name]:
+      return None
+  return train, test

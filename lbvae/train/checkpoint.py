@@ -33,6 +33,7 @@ import tensorstore as ts
 
 from lbvae import errors
 from lbvae import files
+from lbvae import log_filters
 
 ITEMS = ("state", "meta")
 # Errors orbax and tensorstore raise for unreadable or inconsistent files.
@@ -68,9 +69,10 @@ def _from_disk(stored, like):
 def _options(keep: int | None = None, read_only: bool = False):
   if read_only:   # a reader of this process alone: no barrier with other processes
     here = jax.process_index()
+    # No saving, no creating: orbax notes each writer setting it turns off itself.
     return ocp.CheckpointManagerOptions(
-        read_only=True, enable_async_checkpointing=False,
-        multiprocessing_options=ocp.options.MultiprocessingOptions(
+        read_only=True, enable_async_checkpointing=False, save_interval_steps=0,
+        create=False, multiprocessing_options=ocp.options.MultiprocessingOptions(
             primary_host=here, active_processes={here}))
   return ocp.CheckpointManagerOptions(max_to_keep=keep, create=True,
                                       enable_async_checkpointing=False)
@@ -301,9 +303,10 @@ def _reader(directory: str) -> ocp.CheckpointManager:
   registry = ocp.handlers.DefaultCheckpointHandlerRegistry()
   registry.add("state", ocp.args.PyTreeRestore, ocp.PyTreeCheckpointHandler)
   registry.add("meta", ocp.args.JsonRestore, ocp.JsonCheckpointHandler)
-  return ocp.CheckpointManager(files.absolute(directory),
-                               options=_options(read_only=True),
-                               handler_registry=registry)
+  with log_filters.dropped("absl", ("Given directory is read only",)):
+    return ocp.CheckpointManager(files.absolute(directory),
+                                 options=_options(read_only=True),
+                                 handler_registry=registry)
 
 
 def _stored_tree(manager: ocp.CheckpointManager, step: int, directory: str) -> dict:

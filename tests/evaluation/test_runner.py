@@ -1,6 +1,7 @@
 """The evaluation pass end to end on a small run: tables, figures, report, cache."""
 
 import functools
+import logging
 import os
 import re
 import shutil
@@ -11,11 +12,14 @@ import numpy as np
 import pytest
 
 from lbvae import errors
+from lbvae import evaluation
 from lbvae import train
 from lbvae.evaluation import checkpoints
 from lbvae.evaluation import encode
+from lbvae.evaluation import keys
 from lbvae.evaluation import runner
 from lbvae.evaluation import samples
+from lbvae.evaluation import settings
 from lbvae.evaluation import store
 from lbvae.evaluation import tables
 from tests.evaluation import conftest
@@ -308,4 +312,36 @@ def test_share_gives_every_model_to_exactly_one_process(count):
 def test_the_training_distributed_setting_does_not_carry_over():
   config = train.config.defaults()
   config.distributed = True
-  assert runner.with_eval_defaults(config).distributed is False
+  assert settings.with_eval_defaults(config).distributed is False
+
+
+def test_load_model_codes_serves_the_codes_the_pass_scored(evaluated, tmp_path,
+                                                           monkeypatch, caplog):
+  workdir = _copy(evaluated[0], tmp_path / "run", with_eval=True)
+  config = train.load_config(workdir)
+  fresh = evaluation.load_model_codes(_copy(evaluated[0], tmp_path / "bare",
+                                            with_eval=False), config)
+  encoded = []
+  real = encode.encode_models
+  monkeypatch.setattr(encode, "encode_models",
+                      lambda *a, **kw: encoded.append(1) or real(*a, **kw))
+  with caplog.at_level(logging.INFO):
+    cached = evaluation.load_model_codes(workdir)
+  assert not [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+  # the frozen member (finite parameters, unscored by the pass) alone is encoded
+  assert [(m.phase, m.beta, m.finite) for m in cached if not m.finite] == [(1, 8.0, False)]
+  assert len(encoded) == 2 and len(cached) == len(fresh) == 5
+  for a, b in zip(cached, fresh):
+    assert (a.phase, a.beta, a.lam) == (b.phase, b.beta, b.lam)
+    np.testing.assert_allclose(a.codes_train, b.codes_train, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(a.codes_test, b.codes_test, rtol=1e-5, atol=1e-5)
+  # other settings, or a damaged codes file: encoded again, not served
+  config.eval.num_test = config.eval.num_test - 10
+  encoded.clear()
+  evaluation.load_model_codes(workdir, config)
+  assert len(encoded) == 10
+  with open(store.EvalPaths(workdir).codes(keys.ModelKey(1, 1.0, 0.0, 0)), "wb") as f:
+    f.write(b"not a zip")
+  encoded.clear()
+  evaluation.load_model_codes(workdir)
+  assert len(encoded) == 4
