@@ -215,7 +215,12 @@ class StackTimes:
   metrics: float
 
 
-def _encode_stack(params, samples, ds, options, votes, posterior, on_encoded):
+# The stages of a model's evaluation, as ``on_progress`` names them (the pass's
+# figures come after, outside this module).
+ENCODING, SCORING = "encoding", "scoring"
+
+
+def _encode_stack(params, samples, ds, options, votes, posterior, on_progress):
   """:func:`_encode_chunk` over chunks of ``options.models_per_call`` models,
   concatenated: [M, ...] arrays."""
   num_models = jax.tree.leaves(params)[0].shape[0]
@@ -230,12 +235,11 @@ def _encode_stack(params, samples, ds, options, votes, posterior, on_encoded):
     rows = list(range(first, min(first + chunk, num_models)))
     parts.append(_encode_chunk(pytrees.take(params, np.asarray(rows)), samples, votes,
                                None if posterior is None else posterior[1], **kw))
-    if on_encoded is not None:
-      on_encoded(len(rows))
+    on_progress(ENCODING, len(rows))
   return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
 
-def _stack_scores(enc, samples, ds, options, votes, posterior) -> dict:
+def _stack_scores(enc, samples, ds, options, votes, posterior, on_progress) -> dict:
   """Every score of the M encoded models: metric -> [M] (or [M, L, F]) arrays."""
   num_models = len(enc["mu_train"])
   if votes is not None:
@@ -255,12 +259,18 @@ def _stack_scores(enc, samples, ds, options, votes, posterior) -> dict:
                    num_bins=int(options.num_bins), num_train_votes=num_train_votes)
   # The literature's DCI fits its trees (LightGBM) on the host while the compiled
   # metrics run (their dispatch above is asynchronous).
-  trees = [metrics.dci(enc["mu_train"][m], samples.factors_train, enc["mu_test"][m],
-                       samples.factors_test) for m in range(num_models)]
+  trees = []
+  for m in range(num_models):
+    on_progress(f"{SCORING}: DCI trees, model {m + 1} of {num_models}", 0)
+    trees.append(metrics.dci(enc["mu_train"][m], samples.factors_train,
+                             enc["mu_test"][m], samples.factors_test))
+    on_progress(SCORING, 1)
+  on_progress(f"{SCORING}: MI, MIG, SAP, I_m" + (", FactorVAE" if votes else ""), 0)
   scores = jax.tree.map(lambda a: np.asarray(a)[:num_models], scores)
   for part in ("disentanglement", "completeness", "informativeness"):
     scores[f"dci_{part}"] = np.asarray([t[part] for t in trees], np.float64)
   if posterior is not None:
+    on_progress(f"{SCORING}: posterior-aware MI", 0)
     key = jax.random.fold_in(jax.random.key(samples.seed), POSTERIOR_STREAM)
     post = _posterior_scores(enc["mu_posterior"], enc["logvar_posterior"],
                              np.asarray(posterior[0], np.int32), key,
@@ -272,7 +282,7 @@ def _stack_scores(enc, samples, ds, options, votes, posterior) -> dict:
 def evaluate_stack(params, samples, ds, options: StackOptions, *,
                    votes: Votes | None = None,
                    posterior: tuple[np.ndarray, np.ndarray] | None = None,
-                   on_encoded: Callable[[int], None] | None = None
+                   on_progress: Callable[[str, int], None] | None = None
                    ) -> tuple[list[ModelResult], StackTimes]:
   """Evaluates M models (stacked parameters) on one seed's samples.
 
@@ -291,15 +301,19 @@ def evaluate_stack(params, samples, ds, options: StackOptions, *,
       sample (``samples.draw_stratified``): adds the posterior-aware
       ``mig_posterior`` and ``im_posterior`` (:mod:`lbvae.metrics.posterior_mi`)
       and the ``mi_posterior`` matrix; None leaves them out.
-    on_encoded: called with the number of models just encoded.
+    on_progress: called as ``on_progress(stage, n)`` when n more models have
+      finished the stage ``ENCODING`` or ``SCORING``, and with n = 0 to say what
+      runs now (a stage and what of it, e.g. "scoring: DCI trees, model 2 of 6").
 
   Returns:
     (M :class:`ModelResult` in the models' order, :class:`StackTimes`).
   """
   t0 = time.perf_counter()
-  enc = _encode_stack(params, samples, ds, options, votes, posterior, on_encoded)
+  on_progress = on_progress or (lambda stage, n: None)
+  on_progress(ENCODING, 0)
+  enc = _encode_stack(params, samples, ds, options, votes, posterior, on_progress)
   t1 = time.perf_counter()
-  scores = _stack_scores(enc, samples, ds, options, votes, posterior)
+  scores = _stack_scores(enc, samples, ds, options, votes, posterior, on_progress)
   times = StackTimes(encode=t1 - t0, metrics=time.perf_counter() - t1)
   kl = kl_per_latent(enc["mu_test"], enc["logvar_test"])              # [M, L]
   originals = samples.images_test[:NUM_RECONSTRUCTIONS].astype(np.float32) / 255.0

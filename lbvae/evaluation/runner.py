@@ -47,6 +47,12 @@ from lbvae.train import sharding
 from lbvae.train import workdir as workdir_lib
 
 CPU_MAX_BATCH = 128   # see encoder_batch
+# The bar over models counts thirds of a model (STAGES): one decimal.
+BAR_FORMAT = ("{desc}: {percentage:3.0f}%|{bar}| {n:.1f}/{total_fmt} models "
+              "[{elapsed}<{remaining}, {rate_fmt}{postfix}]")
+# What the pass writes once every model is scored, in order (its second bar).
+WRITE_STEPS = ("metrics.csv and summary.csv", "phase figures", "selection views",
+               "collapse curves", "report.md")
 
 
 @dataclasses.dataclass
@@ -231,15 +237,30 @@ def _seed_inputs(found: Inventory, seed: int) -> dict:
           "votes": votes, "posterior": posterior}
 
 
+# A model's stages: each is a third of it on the pass's progress bar.
+STAGES = (compute.ENCODING, compute.SCORING, "figures")
+
+
+def _stage_progress(bar, seed: int):
+  """``evaluate_stack``'s ``on_progress`` for the pass's bar over models."""
+  def report(stage: str, models: int) -> None:
+    if models:
+      bar.update(models / len(STAGES))
+    else:
+      bar.set_postfix_str(f"seed {seed}: {stage}")
+  return report
+
+
 def _score_seed(seed: int, models: list[_Found], found: Inventory, restored: dict,
                 bar) -> SeedOutcome:
   """Scores one seed's ``models``, drawing and caching each as soon as it is scored."""
-  bar.set_postfix_str(f"seed {seed}")
+  bar.set_postfix_str(f"seed {seed}: restoring")
   t0 = time.perf_counter()
   params, scored, num_diverged = _finite_stack(models, restored, found, bar)
   seconds = {"restore": time.perf_counter() - t0}
   if not scored:
     return SeedOutcome(0, num_diverged, seconds)
+  bar.set_postfix_str(f"seed {seed}: drawing samples")
   inputs = _seed_inputs(found, seed)
   seconds["samples"] = time.perf_counter() - t0 - seconds["restore"]
   options = compute.StackOptions(latent_dim=int(found.config.latent_dim),
@@ -247,14 +268,15 @@ def _score_seed(seed: int, models: list[_Found], found: Inventory, restored: dic
                                  batch_size=encoder_batch(found.config))
   results, times = compute.evaluate_stack(
       params, inputs["samples"], found.ds, options, votes=inputs["votes"],
-      posterior=inputs["posterior"], on_encoded=bar.update)
+      posterior=inputs["posterior"], on_progress=_stage_progress(bar, seed))
   seconds.update(encode=times.encode, metrics=times.metrics)
   shared = (time.perf_counter() - t0) / len(scored)
-  bar.set_postfix_str(f"seed {seed}: figures")
   t1 = time.perf_counter()
-  for (ph, m), res in zip(scored, results):
+  for k, ((ph, m), res) in enumerate(zip(scored, results)):
+    bar.set_postfix_str(f"seed {seed}: figures, model {k + 1} of {len(scored)}")
     t2 = time.perf_counter()
     outputs.model_figures(found.paths, m.key, res, found.ds.factor_names)
+    bar.update(1 / len(STAGES))
     store.save_entry(found.paths, m, step=ph.step, settings=found.settings,
                      checkpoint=ph.fingerprint,
                      seconds=shared + time.perf_counter() - t2, scores=res.scores,
@@ -324,7 +346,7 @@ def evaluate_workdir(workdir: str, config, *,
                         num_models=len(found.models), num_evaluated=counts.num_new,
                         num_cached=0, problems=found.problems + counts.problems,
                         seconds=time.perf_counter() - t0)
-    return _write_results(found, counts, t0, log)
+    return _write_results(found, counts, t0, log, progress)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -352,7 +374,7 @@ def _score(found: Inventory, progress: bool, log, since: float) -> _Counts:
   seconds = {"setup": t - since}
   num_todo = sum(len(v) for v in todo.values())
   bar = tqdm.tqdm(total=num_todo, unit="model", desc="evaluate",
-                  disable=not progress or num_todo == 0)
+                  disable=not progress or num_todo == 0, bar_format=BAR_FORMAT)
   restored, problems = _restore(todo)
   seconds["restore"] = time.perf_counter() - t
   outcomes = [_score_seed(seed, todo[seed], found, restored, bar)
@@ -369,7 +391,8 @@ def _score(found: Inventory, progress: bool, log, since: float) -> _Counts:
                  seconds=seconds, done=done)
 
 
-def _write_results(found: Inventory, counts: _Counts, t0: float, log) -> PassResult:
+def _write_results(found: Inventory, counts: _Counts, t0: float, log,
+                   progress: bool) -> PassResult:
   """Writes the tables, the phase figures and the report (process 0)."""
   models = outputs.model_rows(found.models, found.paths, found.settings)
   rows = models.rows
@@ -378,17 +401,22 @@ def _write_results(found: Inventory, counts: _Counts, t0: float, log) -> PassRes
                  error=errors.CheckpointError)
   problems = found.problems + counts.problems + models.problems
   num_cached = len(rows) - counts.num_new - counts.num_diverged
-  written = _tables_and_figures(found, models)
+  bar = tqdm.tqdm(total=len(WRITE_STEPS), unit="step", desc="write",
+                  disable=not progress)
+  written = _tables_and_figures(found, models, _step_progress(bar))
   stages = _stages_line(dict(counts.seconds, **{
       "tables and phase figures": time.perf_counter() - counts.done}))
   seconds = time.perf_counter() - t0
   num_new = counts.num_new
   per_model = f" ({seconds / num_new:.1f} s per evaluated model)" if num_new else ""
+  _step_progress(bar)("report.md")
   _write_report(found, models, problems, written,
                 timing=(f"{len(rows)} models: {num_new} evaluated now, "
                         f"{counts.num_diverged} found diverged, {num_cached} from "
                         f"the cache; this pass took {seconds:.1f} s{per_model} on "
                         f"{devices.device_name()}: {stages}."))
+  bar.update(1)
+  bar.close()
   skipped = len(found.models) - len(rows)
   skip_note = (f", {skipped} of {len(found.models)} skipped (unreadable checkpoint)"
                if skipped else "")
@@ -411,9 +439,19 @@ class _Tables:
   sections: list[tuple[str, list[str]]]
 
 
-def _tables_and_figures(found: Inventory, models: outputs.ModelRows) -> _Tables:
+def _step_progress(bar):
+  """Moves the write bar to a step of :data:`WRITE_STEPS` and names it."""
+  def step(name: str) -> None:
+    bar.update(WRITE_STEPS.index(name) - bar.n)
+    bar.set_postfix_str(name)
+  return step
+
+
+def _tables_and_figures(found: Inventory, models: outputs.ModelRows,
+                        step: Callable[[str], None]) -> _Tables:
   """Writes ``metrics.csv``, ``summary.csv``, the phase figures, the selection
-  views and the collapse curves."""
+  views and the collapse curves, telling ``step`` which runs."""
+  step("metrics.csv and summary.csv")
   paths, rows = found.paths, models.rows
   released = released_scores.read(found.workdir)
   if released is not None:     # an import of the authors' models: their numbers too
@@ -423,12 +461,15 @@ def _tables_and_figures(found: Inventory, models: outputs.ModelRows) -> _Tables:
   tables.write_csv(paths.summary_csv, tables.summary_columns(rows), summary)
   by_phase = {p: [r for r in summary if int(r["phase"]) == p]
               for p in sorted({int(r["phase"]) for r in summary})}
+  step("phase figures")
   overview = outputs.phase_figures(rows, by_phase, models.mi, paths,
                                    found.ds.factor_names)
+  step("selection views")
   sections = [(selection_views.TITLE, selection_views.write(by_phase.get(2), paths))]
   if released is not None:
     sections.append(released_scores.section(
         rows, data_note=released_scores.data_note(found.config, found.ds)))
+  step("collapse curves")
   collapse_rows = collapse_curves.read(found.workdir)
   if collapse_rows:
     collapse_curves.draw(collapse_rows, paths.collapse, threshold=found.config.get(
