@@ -65,6 +65,11 @@ PAGE_INTRO = ("Phase 2 of the run, cell means over seeds; NLL is the training-wi
 MIN_SPAN = 1.0
 
 
+def percent_cmap(higher_is_better: bool) -> str:
+  """The % change colour map: blue where the change is an improvement."""
+  return "RdBu" if higher_is_better else "RdBu_r"
+
+
 def _percent(v: float) -> str:
   if not math.isfinite(v):
     return "–"
@@ -120,20 +125,20 @@ def percent_change_maps(cells: selection.Cells, changes: dict[str, np.ndarray],
     grid = cells.grid(changes[col])
     finite = grid[np.isfinite(grid)]
     span = max(float(np.abs(finite).max()) if finite.size else 0.0, MIN_SPAN)
-    # Colour by improvement (blue = better), print the signed change.
-    good = grid if higher else -grid
-    im = ax.imshow(np.ma.masked_invalid(good), cmap="RdBu", vmin=-span,
-                   vmax=span, aspect="auto")
+    # The cells print the signed change and the colour bar reads the same numbers;
+    # the colour map runs the metric's way, so that blue is better either way.
+    im = ax.imshow(np.ma.masked_invalid(grid), cmap=percent_cmap(higher),
+                   vmin=-span, vmax=span, aspect="auto")
     text = np.vectorize(_percent)(grid)
-    _print_values(ax, grid, text, 1.0 - np.abs(good) / span)
+    _print_values(ax, grid, text, 1.0 - np.abs(grid) / span)
     _outline(ax, *cells.position(baseline), colour="black")
     _grid_axes(ax, cells)
     arrow = "↑" if higher else "↓"
     ax.set_title(f"{label}: % change\n({arrow} is better)" if finite.size
                  else f"{label}: % change undefined")
     bar = fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
-    bar.set_label("improvement, % (better: blue)" if higher
-                  else "improvement, % (= −change;\nbetter: blue)")
+    bar.set_label("% change (better: blue, up)" if higher
+                  else "% change (better: blue, down)")
   fig.suptitle(f"phase 2: % change of the cell mean vs the baseline "
                f"{cells.name(baseline)} "
                "(outlined; same budget)\nblue = better, red = worse")

@@ -305,3 +305,29 @@ def test_a_flat_metric_gets_one_colour_bar_tick_not_rounding_noise(tmp_path, sav
   sap = bars[[c for c, _, _ in outputs.PLOTTED].index("sap")]
   assert [t.get_text() for t in sap.get_yticklabels()] == ["0.002"]
   assert "all cells equal" in sap.get_ylabel()
+
+
+def test_percent_change_cells_and_colour_bar_read_the_same_numbers(tmp_path, saved):
+  """Each panel's colours are the printed changes on its colour bar's scale, and an
+  improvement is blue whichever way the metric is better (NLL down, MIG up)."""
+  summary = test_selection_views.make_summary(cells=[(1, 0), (1, 4), (4, 0), (4, 4)])
+  cells = selection.cells_from_summary(summary, ("nll", "mig", "sap", "im"))
+  b = cells.index(1.0, 0.0)
+  changes = {c: selection.percent_change(cells.mean[c], cells.mean[c][b])
+             for c, _, _ in selection_views.METRICS}
+  selection_views.percent_change_maps(cells, changes, selection_views.METRICS, b,
+                                      str(tmp_path / "pc.png"))
+  fig = saved[-1]
+  panels = [ax for ax in fig.axes if ax.images]
+  for ax, (column, _, higher) in zip(panels, selection_views.METRICS):
+    image = ax.images[0]
+    shown = np.ma.filled(image.get_array(), np.nan)
+    np.testing.assert_allclose(shown, cells.grid(changes[column]))
+    printed = {t.get_text() for t in ax.texts}
+    assert {f"{v:+.1f}%" for v in changes[column] if 0.1 <= abs(v) < 10} <= printed
+    bar = image.colorbar
+    assert bar.vmin == -bar.vmax and "% change" in bar.ax.get_ylabel()
+    for change in changes[column][np.abs(changes[column]) >= 1]:
+      r, _, blue, _ = image.cmap(image.norm(change))
+      assert (blue > r) == ((change > 0) == higher), (column, change)
+    assert ("down" if not higher else "up") in bar.ax.get_ylabel()
