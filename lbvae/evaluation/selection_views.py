@@ -31,6 +31,7 @@ from matplotlib import patches
 from matplotlib import ticker
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 from plotly.subplots import make_subplots
 
 from lbvae import files
@@ -145,33 +146,40 @@ def percent_change_maps(cells: selection.Cells, changes: dict[str, np.ndarray],
   figures.save(fig, path)
 
 
+def _label_offsets():
+  """Where a label may go, in points from its point, nearest first: the upper right,
+  then rings of growing radius (16 directions each)."""
+  yield 5.0, 4.0
+  for radius in range(12, 400, 10):
+    for angle in np.linspace(0, 2 * np.pi, 16, endpoint=False):
+      yield radius * math.cos(angle), radius * math.sin(angle)
+
+
 def _label_points(ax, xs, ys, labels) -> None:
-  """Labels points to their upper right, moving a label down (then to the left of
-  its point) until it overlaps no label placed before it."""
-  canvas = FigureCanvasAgg(ax.get_figure())
+  """Labels every point, no two labels overlapping and none leaving the figure: at
+  the point's upper right where that is free, else at the nearest free place around
+  it, joined to its point by a thin line."""
+  fig = ax.get_figure()
+  canvas = FigureCanvasAgg(fig)
   canvas.draw()                         # final layout, so that extents are right
   renderer = canvas.get_renderer()
+  inside = fig.bbox.padded(-2)
   placed = []
-  order = np.argsort(-np.asarray(ys), kind="stable")
-  for k in order:
-    for dx, ha in ((5, "left"), (-5, "right")):
-      for step in range(8):
-        note = ax.annotate(labels[k], (xs[k], ys[k]), textcoords="offset points",
-                           xytext=(dx, 4 - step * 1.3 * figures.MIN_FONT_PT),
-                           ha=ha, fontsize=figures.MIN_FONT_PT)
-        box = note.get_window_extent(renderer)
-        if not any(box.overlaps(b) for b in placed):
-          placed.append(box)
-          break
-        note.remove()
-      else:
-        continue
-      break
-    else:                                # nowhere free: keep the first place
-      placed.append(ax.annotate(labels[k], (xs[k], ys[k]), xytext=(5, 4),
-                                textcoords="offset points",
-                                fontsize=figures.MIN_FONT_PT
-                                ).get_window_extent(renderer))
+  for k in np.argsort(-np.asarray(ys), kind="stable"):
+    for dx, dy in _label_offsets():
+      near = (dx, dy) == (5.0, 4.0)
+      note = ax.annotate(labels[k], (xs[k], ys[k]), textcoords="offset points",
+                         xytext=(dx, dy), fontsize=figures.MIN_FONT_PT,
+                         ha="left" if dx >= 0 else "right",
+                         va="bottom" if dy >= 0 else "top",
+                         arrowprops=None if near else {"arrowstyle": "-", "lw": 0.5,
+                                                       "color": "0.4"})
+      box = Text.get_window_extent(note, renderer)   # the text, not its line
+      free = not any(box.overlaps(b) for b in placed)
+      if free and inside.contains(box.x0, box.y0) and inside.contains(box.x1, box.y1):
+        placed.append(box)
+        break
+      note.remove()
 
 
 @figures.styled
@@ -257,6 +265,10 @@ def tchebycheff_maps(cells: selection.Cells, scores: dict[int, np.ndarray],
 # The interactive page.
 
 DIV_ID = "selection"
+# Markers of the Pareto-optimal cells on the page, one per cell (cycled).
+PARETO_SYMBOLS = ("circle-open", "square-open", "diamond-open", "triangle-up-open",
+                  "triangle-down-open", "star-open", "hexagon-open", "cross-open",
+                  "x-open", "pentagon-open")
 DEFAULT_WEIGHT = 50   # percent: where the slider starts
 
 
@@ -363,12 +375,19 @@ def page_figure(cells: selection.Cells, scores: np.ndarray,
       row=1, col=2)
   order = np.flatnonzero(front)[np.argsort(x[front], kind="stable")]
   fig.add_trace(go.Scatter(
-      x=x[order].tolist(), y=y[order].tolist(), mode="lines+markers+text",
-      text=[cells.name(k) for k in order], textposition="top right",
-      cliponaxis=False, textfont={"size": 12},
-      line={"shape": "hv", "color": "black"},
-      marker={"size": 14, "symbol": "circle-open", "color": "black"},
-      name="Pareto front", hoverinfo="skip"), row=1, col=2)
+      x=x[order].tolist(), y=y[order].tolist(), mode="lines",
+      line={"shape": "hv", "color": "black"}, name="Pareto front",
+      hoverinfo="skip"), row=1, col=2)
+  # Each Pareto-optimal cell is named in the legend, by its own marker: text beside
+  # the points could overlap wherever cells lie close, at any size of the page.
+  for i, k in enumerate(order):
+    fig.add_trace(go.Scatter(
+        x=[float(x[k])], y=[float(y[k])], mode="markers", cliponaxis=False,
+        marker={"size": 15, "symbol": PARETO_SYMBOLS[i % len(PARETO_SYMBOLS)],
+                "color": "black", "line": {"width": 2}},
+        name=f"Pareto-optimal: {cells.name(k)}", legendgroup="pareto",
+        hovertemplate=f"{cells.name(k)}<br>NLL %{{x:.4g}}<br>MIG %{{y:.4g}}"
+                      "<extra>Pareto-optimal</extra>"), row=1, col=2)
   fig.update_xaxes(tickvals=list(range(len(lams))),
                    ticktext=[f"{v:g}" for v in lams], title_text="λ", row=1, col=1)
   fig.update_yaxes(tickvals=list(range(len(betas))),
@@ -388,7 +407,7 @@ def page_figure(cells: selection.Cells, scores: np.ndarray,
   fig.update_layout(
       shapes=layout["shapes"], annotations=layout["annotations"],
       title={"text": layout["title.text"]}, height=560,
-      legend={"orientation": "h", "y": -0.2, "x": 0.6},
+      legend={"x": 1.02, "y": 1.0, "xanchor": "left", "yanchor": "top"},
       sliders=[{"active": DEFAULT_WEIGHT, "steps": steps, "y": -0.12,
                 "currentvalue": {"prefix": "reconstruction weight: ",
                                  "suffix": " %"},

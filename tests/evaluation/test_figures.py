@@ -10,6 +10,7 @@ import itertools
 import math
 
 import numpy as np
+from matplotlib.text import Text
 import pytest
 from matplotlib import colors as mcolors
 from matplotlib import image as mimage
@@ -241,6 +242,25 @@ def test_collapse_lines_stay_visible_when_equal(tmp_path, saved):
   assert not saved[-1].axes[1].texts                 # it varies: no note
 
 
+def test_pareto_labels_of_crowded_cells_do_not_overlap_or_leave_the_figure(tmp_path,
+                                                                           saved):
+  grid = [(b, lam) for b in (1, 2, 4, 8) for lam in (0, 2, 4)]
+  overrides = {c: {"nll": 98.0 + 1e-3 * i, "mig": 0.066} for i, c in enumerate(grid)}
+  summary = test_selection_views.make_summary(cells=grid, overrides=overrides)
+  cells = selection.cells_from_summary(summary, ("nll", "mig"))
+  front = np.zeros(len(grid), bool)
+  selection_views.pareto_scatter(cells, "nll", "mig", front, str(tmp_path / "p.png"),
+                                 nll_label="NLL")
+  fig = saved[-1]
+  fig.canvas.draw()
+  # the labels' text (a far label's leader line may cross another's)
+  boxes = [Text.get_window_extent(t) for t in fig.axes[0].texts]
+  assert len(boxes) == len(grid)
+  assert not any(a.overlaps(b) for a, b in itertools.combinations(boxes, 2))
+  assert all(fig.bbox.contains(b.x0, b.y0) and fig.bbox.contains(b.x1, b.y1)
+             for b in boxes)
+
+
 def test_pareto_labels_do_not_overlap_and_the_legend_matches(tmp_path, saved):
   overrides = {(1, 0): {"nll": 98.0, "mig": 0.066}, (1, 4): {"nll": 98.0, "mig": 0.068}}
   summary = test_selection_views.make_summary(
@@ -252,7 +272,7 @@ def test_pareto_labels_do_not_overlap_and_the_legend_matches(tmp_path, saved):
   fig = saved[-1]
   ax = fig.axes[0]
   fig.canvas.draw()
-  boxes = [t.get_window_extent() for t in ax.texts]
+  boxes = [Text.get_window_extent(t) for t in ax.texts]
   assert len(boxes) == 4
   assert not any(a.overlaps(b) for a, b in itertools.combinations(boxes, 2))
   legend = [t.get_text() for t in ax.get_legend().get_texts()]
@@ -289,8 +309,15 @@ def test_the_page_colour_bar_holds_every_score_and_labels_are_not_clipped():
   heat = fig.data[0]
   assert heat.zmin <= np.nanmin(scores) and heat.zmax >= np.nanmax(scores)
   assert float(heat.colorbar.ticktext[-1]) >= np.nanmax(scores) - 1e-3
-  pareto = fig.data[2]
-  assert pareto.cliponaxis is False
+  # No text beside the points (it could overlap): the legend names every
+  # Pareto-optimal cell, each by its own marker, and no other trace has text.
+  assert not any("text" in (t.mode or "") for t in fig.data[1:])
+  optimal = [t for t in fig.data if (t.name or "").startswith("Pareto-optimal: ")]
+  assert [t.name for t in optimal] == [
+      f"Pareto-optimal: {cells.name(k)}"
+      for k in np.flatnonzero(front)[np.argsort(cells.mean["nll"][front], kind="stable")]]
+  assert len({t.marker.symbol for t in optimal}) == min(len(optimal), 10)
+  assert all(t.cliponaxis is False for t in optimal)
   xr, yr = fig.layout.xaxis2.range, fig.layout.yaxis2.range
   assert xr[0] < np.nanmin(cells.mean["nll"]) and xr[1] > np.nanmax(cells.mean["nll"])
   assert yr[0] < np.nanmin(cells.mean["mig"]) and yr[1] > np.nanmax(cells.mean["mig"])
