@@ -43,6 +43,11 @@ class WorkdirBusy(Error):
   """A workdir that another live process is writing (it holds the workdir lock)."""
 
 
+class Interrupted(Exception):
+  """A run stopped by Ctrl-C or SIGTERM (not a user mistake: the command line exits
+  with status 130); the message says where it stopped and what is kept."""
+
+
 def first_line(e: BaseException, limit: int = 200) -> str:
   """The first line of ``e``'s message (at most ``limit`` characters), or its type's
   name when the message is empty: the part of a library's error worth one line."""

@@ -160,7 +160,7 @@ def test_a_link_to_a_fifo_is_refused_without_waiting(tmp_path):
   os.symlink(fifo, link)
   e = _load_within(str(link), seconds=10.0)
   assert isinstance(e, errors.DataError), e
-  assert "is a FIFO, not a regular .pth file" in str(e)
+  assert "is a FIFO, not a regular file" in str(e)
 
 
 def test_a_directory_is_refused(tmp_path):
