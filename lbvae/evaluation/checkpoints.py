@@ -62,7 +62,8 @@ class Phase:
     fingerprint: the checkpoint's content (``lbvae.train.checkpoint.fingerprint``),
       part of the evaluation cache's key.
     param_shapes: the stored parameters' shapes, leading grid axis included
-      (``lbvae.train.checkpoint.param_shapes``).
+      (``lbvae.train.checkpoint.param_shapes``; empty when its metadata does not
+      read).
   """
   number: int
   name: str
@@ -148,21 +149,35 @@ def _check_identity(grid: dict, grid_file: str, meta_file: str,
                  f"checkpoint's arrays hold {sorted(counts)}", errors.DataError)
 
 
-def check_params(phases: list[Phase], *, latent_dim: int, num_channels: int,
-                 config_file: str) -> None:
-  """Refuses a phase whose stored parameters are not those of the model the config
-  describes (``latent_dim`` latents, ``num_channels`` image channels): a
-  ``config.json`` edited by hand, or a checkpoint trained on another dataset.
+def check_against_config(phases: list[Phase], config, *, num_channels: int,
+                         config_file: str) -> None:
+  """Refuses a phase that is not what the run's config trained: a model whose β,
+  λ or seed is not on the config's grid (a checkpoint copied from another run), or
+  stored parameters that are not those of the config's model (``latent_dim``
+  latents, ``num_channels`` image channels: a ``config.json`` edited by hand, a
+  checkpoint trained on another dataset).
 
   Raises:
-    lbvae.errors.DataError: one line naming the checkpoint and the first shapes
-      that differ.
+    lbvae.errors.DataError: one line naming the checkpoint and the first
+      difference.
   """
+  latent_dim = int(config.latent_dim)
+  betas = {float(b) for b in config.betas}
+  lambdas = {float(v) for v in config.lambdas} | {0.0}
+  for ph in phases:
+    for m in ph.members:
+      k = m.key
+      errors.require(k.strength in betas and k.lam in lambdas
+                     and 0 <= k.seed < int(config.num_seeds),
+                     f"{ph.name} holds {k.name()}, which is not on the grid of "
+                     f"{config_file} (betas {sorted(betas)}, lambdas "
+                     f"{sorted(lambdas)}, {config.num_seeds} seed(s))",
+                     errors.DataError)
   model = jax.eval_shape(lambda: models.init_params(
-      jax.random.key(0), latent_dim=int(latent_dim), num_channels=int(num_channels)))
+      jax.random.key(0), latent_dim=latent_dim, num_channels=int(num_channels)))
   expected = {jax.tree_util.keystr(path): leaf.shape
               for path, leaf in jax.tree_util.tree_flatten_with_path(model)[0]}
-  for ph in phases:
+  for ph in (ph for ph in phases if ph.param_shapes):
     diffs = checkpoint_lib.shape_differences(ph.param_shapes, expected)
     errors.require(not diffs, f"{ph.name} does not hold the model {config_file} "
                    f"describes (latent_dim={latent_dim}, {num_channels} image "
@@ -170,16 +185,16 @@ def check_params(phases: list[Phase], *, latent_dim: int, num_channels: int,
 
 
 def _readable_step(directory: str, steps: list[int], phase: int,
-                   problems: list[str]) -> int:
-  """The newest of ``steps`` whose checkpoint decodes, with one line in
-  ``problems`` per newer one passed over; else the newest (its models are then
-  named unreadable when they are restored)."""
+                   problems: list[str]) -> tuple[int, bool]:
+  """(the newest of ``steps`` whose checkpoint decodes, True), with one line in
+  ``problems`` per newer one passed over; else (the newest, False): its models are
+  then named unreadable when they are restored."""
   step, failed = checkpoint_lib.newest_readable(directory, steps)
   if step is None:
-    return steps[-1]
+    return steps[-1], False
   problems.extend(f"phase {phase}: {e}; using the next older checkpoint"
                   for _, e in failed)
-  return step
+  return step, True
 
 
 def any_checkpoint(workdir: str) -> bool:
@@ -214,7 +229,7 @@ def find_phases(workdir: str) -> tuple[list[Phase], list[str]]:
     if not steps:
       problems.append(f"phase {n}: no checkpoint in {directory}; skipped")
       continue
-    step = _readable_step(directory, steps, n, problems)
+    step, readable = _readable_step(directory, steps, n, problems)
     name = f"phase {n} checkpoint {os.path.join(directory, str(step))}"
     grid_file = paths.grid(n)
     if not files.as_path(grid_file).exists():   # the same JSON is stored in each checkpoint
@@ -228,7 +243,9 @@ def find_phases(workdir: str) -> tuple[list[Phase], list[str]]:
       problems.append(f"phase {n}: cannot read {grid_file} "
                       f"({type(e).__name__}: {e}); skipped")
       continue
-    shapes = checkpoint_lib.param_shapes(directory, step)
+    # An unreadable checkpoint is not opened here: its restore names it, and its
+    # models are skipped.
+    shapes = checkpoint_lib.param_shapes(directory, step) if readable else {}
     _check_identity(grid, grid_file, checkpoint_lib.meta_path(directory, step), shapes)
     end = grid.get("end_step")
     if end is not None and step < int(end):

@@ -83,9 +83,9 @@ def load_model_codes(workdir: str, config=None, *,
                  errors.CheckpointError)
   ds = data.load(config.dataset.name, config.dataset.source,
                  config.dataset.path or None)
-  checkpoints.check_params(found, latent_dim=int(config.latent_dim),
-                           num_channels=ds.num_channels,
-                           config_file=workdir_lib.Paths(workdir).config)
+  checkpoints.check_against_config(found, config,
+                                   num_channels=ds.num_channels,
+                                   config_file=workdir_lib.Paths(workdir).config)
   num_train, num_test = int(config.eval.num_train), int(config.eval.num_test)
   drawn: dict[int, samples_lib.Samples] = {}
   out = []

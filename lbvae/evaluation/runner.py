@@ -160,9 +160,9 @@ def _find(workdir: str, config, settings: dict, log) -> Inventory:
     log(p)
   ds = data.load(config.dataset.name, config.dataset.source,
                  config.dataset.path or None)
-  checkpoints.check_params(phases, latent_dim=int(config.latent_dim),
-                           num_channels=ds.num_channels,
-                           config_file=workdir_lib.Paths(workdir).config)
+  checkpoints.check_against_config(phases, config,
+                                   num_channels=ds.num_channels,
+                                   config_file=workdir_lib.Paths(workdir).config)
   errors.require(settings["num_train"] + settings["num_test"] <= len(ds),
                  f"config.eval.num_train + num_test must be <= {len(ds)} (the "
                  "dataset size)")

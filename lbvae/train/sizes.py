@@ -47,7 +47,7 @@ def needs(config, *, num_channels: int, objective) -> list[memory.Need]:
       memory.Need(f"the grid of {g2} models (config.betas x lambdas x num_seeds="
                   f"{config.num_seeds}) with config.window={config.window}",
                   max(g1, g2) * per_model,
-                  f"its train states ({per_model / 2**20:.3g} MiB per model: "
+                  f"its train states ({per_model / 2**20:.1f} MiB per model: "
                   "parameters, optimiser state, loss window)",
                   "train fewer models at once (fewer betas, lambdas or seeds, in "
                   "separate workdirs) or use a smaller window"),

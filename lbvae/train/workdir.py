@@ -187,8 +187,9 @@ def read_stored_config(path: str) -> dict:
                  f"{type(stored).__name__}, not a config (an object of fields)",
                  errors.DataError)
   for group in sorted({f.split(".")[0] for f in REQUIRED_FIELDS if "." in f}):
-    errors.require(isinstance(stored.get(group, {}), dict), f"{path}: {group} is "
-                   f"{stored[group]!r}, not a group of fields", errors.DataError)
+    if not isinstance(stored.get(group, {}), dict):
+      raise errors.DataError(f"{path}: {group} is {stored[group]!r:.60}, not a group "
+                             "of fields")
   missing = [f for f in REQUIRED_FIELDS if f not in _flatten(stored)]
   errors.require(not missing, f"{path} lacks {', '.join(missing)}, which every run's "
                  "config holds; restore it (or train into a new --workdir)",
@@ -320,6 +321,7 @@ def _take(root: str, lock: str) -> int:
     os.ftruncate(fd, 0)
     os.pwrite(fd, _holder().encode(), 0)
   except OSError:
+    os.unlink(lock)   # ours, held: a full disk leaves no empty lock behind
     os.close(fd)
     raise
   return fd
