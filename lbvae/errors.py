@@ -43,9 +43,10 @@ class WorkdirBusy(Error):
   """A workdir that another live process is writing (it holds the workdir lock)."""
 
 
-class Interrupted(Exception):
-  """A run stopped by Ctrl-C or SIGTERM (not a user mistake: the command line exits
-  with status 130); the message says where it stopped and what is kept."""
+class Interrupted(KeyboardInterrupt):
+  """A run stopped by Ctrl-C or SIGTERM: a ``KeyboardInterrupt`` (``except
+  Exception`` does not catch it) whose message says where it stopped and what is
+  kept; the command line prints it and exits with status 130."""
 
 
 def first_line(e: BaseException, limit: int = 200) -> str:

@@ -59,9 +59,18 @@ def as_path(name, *parts: str) -> epath.Path:
   return epath.Path(absolute(name), *parts)
 
 
+def read_bytes(name) -> bytes:
+  """A file's bytes; a local one must be a regular file (a FIFO in its place would
+  never end the read: :func:`lbvae.untrusted.open_regular`)."""
+  if not is_local(name):
+    return as_path(name).read_bytes()
+  with untrusted.open_regular(absolute(name)) as f:
+    return f.read()
+
+
 def read_text(name) -> str:
-  """The UTF-8 text of a file."""
-  return as_path(name).read_bytes().decode("utf-8")
+  """The UTF-8 text of a file (:func:`read_bytes`)."""
+  return read_bytes(name).decode("utf-8")
 
 
 def read_json(name):
@@ -224,8 +233,7 @@ def read_npz(name, *, max_bytes: int = NPZ_MAX_BYTES) -> dict[str, np.ndarray]:
   if is_local(name):
     with untrusted.open_regular(absolute(name)) as f:
       return untrusted.read_npz(f, os.fspath(name), max_bytes=max_bytes)
-  return untrusted.read_npz(as_path(name).read_bytes(), os.fspath(name),
-                            max_bytes=max_bytes)
+  return untrusted.read_npz(read_bytes(name), os.fspath(name), max_bytes=max_bytes)
 
 
 BOOLS = ("int", "text")   # how a CSV writes bools: 1/0, or True/False

@@ -32,29 +32,35 @@ SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 _depth = 0            # nesting of deferred() sections (main thread only)
 _pending = False      # a signal arrived inside one
+_raised = False       # the stop is under way: later signals change nothing
 
 
 def handle(signum, frame) -> None:  # pylint: disable=unused-argument
   """The signal handler :func:`install` sets: ``KeyboardInterrupt`` now, or when the
-  current :func:`deferred` section ends."""
-  global _pending
+  current :func:`deferred` section ends; a second signal (a second Ctrl-C, or the
+  SIGINT a terminal sends the whole process group besides the one passed on by
+  ``lbvae.supervisor``) does not cut the unwinding of the first."""
+  global _pending, _raised
+  if _raised:
+    return
   if _depth:
     _pending = True
     return
+  _raised = True
   raise KeyboardInterrupt(signal.Signals(signum).name)
 
 
 @contextlib.contextmanager
 def deferred():
   """A section that an interrupting signal must not cut (see the module docstring)."""
-  global _depth, _pending
+  global _depth, _pending, _raised
   _depth += 1
   try:
     yield
   finally:
     _depth -= 1
     if not _depth and _pending:
-      _pending = False
+      _pending, _raised = False, True
       raise KeyboardInterrupt("deferred")
 
 

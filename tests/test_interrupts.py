@@ -48,7 +48,8 @@ def test_ctrl_c_or_sigterm_is_one_line_exit_130_and_the_lock_released(
   assert exited == [130]
 
 
-def test_a_signal_inside_a_deferred_section_raises_as_it_ends():
+def test_a_signal_inside_a_deferred_section_raises_as_it_ends(monkeypatch):
+  monkeypatch.setattr(interrupts, "_raised", False)
   old = {sig: signal.getsignal(sig) for sig in interrupts.SIGNALS}
   try:
     for sig in interrupts.SIGNALS:
@@ -59,6 +60,8 @@ def test_a_signal_inside_a_deferred_section_raises_as_it_ends():
         os.kill(os.getpid(), signal.SIGTERM)
         done.append("the checkpoint")          # not cut
     assert done == ["the checkpoint"]
+    os.kill(os.getpid(), signal.SIGINT)         # a second signal: the stop goes on
+    monkeypatch.setattr(interrupts, "_raised", False)
     with pytest.raises(KeyboardInterrupt):      # outside a section: at once
       os.kill(os.getpid(), signal.SIGINT)
       for _ in range(10**6):
