@@ -19,6 +19,7 @@ checkpoint is kept. Synopsis::
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import signal
 import socket
@@ -46,8 +47,23 @@ def handle(signum, frame) -> None:  # pylint: disable=unused-argument
   if _depth:
     _pending = True
     return
+  if _swallowed_in(frame):   # raised there it would be printed and lost: soon after
+    threading.Timer(0.05, os.kill, (os.getpid(), signum)).start()
+    return
   _raised = True
   raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
+def _swallowed_in(frame) -> bool:
+  """Whether an exception raised in ``frame`` would be reported as "Exception
+  ignored" and dropped: ``frame`` or a caller is a garbage-collector callback (JAX
+  registers one) or a ``__del__``."""
+  codes = {getattr(cb, "__code__", None) for cb in gc.callbacks}
+  while frame is not None:
+    if frame.f_code in codes or frame.f_code.co_name == "__del__":
+      return True
+    frame = frame.f_back
+  return False
 
 
 @contextlib.contextmanager

@@ -55,7 +55,8 @@ def image_bytes(count: int, num_channels: int, *, itemsize: int = 1) -> int:
 
 
 def _gib(nbytes: float) -> str:
-  return f"{nbytes / 2**30:.3g}"
+  gib = nbytes / 2**30
+  return f"{gib:.3g}" if gib < 1000 else f"{gib:,.0f}"
 
 
 def _pools(needs: Sequence[Need]) -> list[tuple[list[Need], int | None, str]]:
@@ -81,8 +82,8 @@ def require(needs: Sequence[Need]) -> None:
     if free is None or not pool or total <= free:
       continue
     big = max(pool, key=lambda n: n.nbytes)
-    rest = (f" ({_gib(total)} GiB with the rest of the run)" if total > big.nbytes
-            else "")
+    rest = (f" ({_gib(total)} GiB with the rest of the run)"
+            if _gib(total) != _gib(big.nbytes) else "")
     raise errors.ConfigError(
         f"{big.field} needs at least {_gib(big.nbytes)} GiB for {big.what}{rest}, "
         f"more than the {_gib(free)} GiB of free {where} memory; {big.remedy}")

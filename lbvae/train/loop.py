@@ -198,7 +198,8 @@ class _Phase:
     """Runs the collapse probe on every member; the main process writes the rows."""
     scores = self.probe(state.params)
     if collapse_log is not None:
-      collapse_log.append(step, self.grid, scores)
+      with interrupts.deferred():
+        collapse_log.append(step, self.grid, scores)
 
   def warn_frozen(self, state, warned: set) -> None:
     healthy = sharding.to_host(state.healthy)
@@ -286,11 +287,11 @@ class _Phase:
         collapse_log = collapse.CollapseLog(self.paths.phase(self.phase),
                                             latent_dim=int(config.latent_dim),
                                             resume_step=resumed)
-      if self.probe is not None and self.phase == 1 and resumed is None:
-        self.record_collapse(state, t, collapse_log)   # the untrained models
-      elif (self.probe is not None and resumed is not None
-            and not collapse.recorded(self.paths.phase(self.phase), resumed)):
-        self.record_collapse(state, t, collapse_log)   # killed before its probe
+    if self.probe is not None and self.phase == 1 and resumed is None:
+      self.record_collapse(state, t, collapse_log)   # the untrained models
+    elif (self.probe is not None and resumed is not None
+          and not collapse.recorded(self.paths.phase(self.phase), resumed)):
+      self.record_collapse(state, t, collapse_log)   # killed before its probe
     self.reached = t
     warned: set = set()
     self.warn_frozen(state, warned)

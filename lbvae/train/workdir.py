@@ -277,11 +277,14 @@ def locked(root: str, *, writer: bool = True):
     with _url_lock(root):
       yield
     return
-  lock = os.path.join(root, LOCK_NAME)
+  lock, created = os.path.join(root, LOCK_NAME), not os.path.isdir(root)
   try:
     os.makedirs(root, exist_ok=True)
     fd = _take(root, lock)
   except OSError as e:
+    if created:   # a new workdir on a full disk: left as it was, absent
+      with contextlib.suppress(OSError):
+        os.rmdir(root)
     raise files.disk_error(e, lock, root) from None
   try:
     yield
