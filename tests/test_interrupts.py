@@ -57,13 +57,13 @@ def test_a_signal_inside_a_deferred_section_raises_as_it_ends(monkeypatch):
     done = []
     with pytest.raises(KeyboardInterrupt):
       with interrupts.deferred():
-        os.kill(os.getpid(), signal.SIGTERM)
+        signal.raise_signal(signal.SIGTERM)
         done.append("the checkpoint")          # not cut
     assert done == ["the checkpoint"]
-    os.kill(os.getpid(), signal.SIGINT)         # a second signal: the stop goes on
+    signal.raise_signal(signal.SIGINT)          # a second signal: the stop goes on
     monkeypatch.setattr(interrupts, "_raised", False)
     with pytest.raises(KeyboardInterrupt):      # outside a section: at once
-      os.kill(os.getpid(), signal.SIGINT)
+      signal.raise_signal(signal.SIGINT)
       for _ in range(10**6):
         pass
   finally:
