@@ -14,6 +14,9 @@ jitted program. The map (loaded on first use; runnable examples in docs/library.
 ``lbvae.linear``       the linear-Gaussian model: closed forms, both solvers, scores
 ``lbvae.released``     the authors' released PyTorch models, read without PyTorch
 ``lbvae.files``        atomic writes of the JSON / CSV / text files lbvae leaves
+``lbvae.untrusted``    reading files that may lie: regular files only, bounded sizes
+``lbvae.memory``       what a run's sizes need, checked against the free memory
+``lbvae.interrupts``   Ctrl-C and SIGTERM: the sections they must not cut
 ``lbvae.devices``      the one test of "CPU or accelerator" (each CPU choice listed)
 ``lbvae.errors``       the errors lbvae raises for bad input (``lbvae.Error`` and kin)
 =====================  ==================================================================
@@ -31,8 +34,9 @@ from lbvae.errors import Error
 
 __version__ = "0.1.0"
 
-SUBPACKAGES = ("data", "devices", "errors", "evaluation", "files", "linear", "losses",
-               "metrics", "models", "objectives", "released", "train")
+SUBPACKAGES = ("data", "devices", "errors", "evaluation", "files", "interrupts",
+               "linear", "losses", "memory", "metrics", "models", "objectives",
+               "released", "train", "untrusted")
 
 __all__ = ["CheckpointError", "ConfigError", "DataError", "Error", "__version__",
            *SUBPACKAGES]

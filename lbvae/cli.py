@@ -14,18 +14,22 @@ Every entry point under ``experiments/`` runs through :func:`run`, so a bad valu
 (a negative beta, an unknown dataset, a missing file, a corrupt checkpoint) prints
 ``error: <one line naming the problem>`` on stderr and exits with status 2, with no
 traceback; so does an OSError (a full or read-only disk, a missing permission).
-Programming errors still raise normally.
+Ctrl-C and SIGTERM (:mod:`lbvae.interrupts`) end the command within seconds with
+one line saying what is kept and exit status 130. Programming errors still raise
+normally.
 """
 
 from __future__ import annotations
 
 import errno
 import logging
+import os
 import sys
 from typing import Callable, Sequence
 
 from lbvae import errors
 from lbvae import files
+from lbvae import interrupts
 from lbvae import log_filters
 
 # Errors of a write (no space, quota, read-only, no permission): named with the
@@ -37,6 +41,19 @@ def fail(message: str) -> None:
   """Prints ``error: message`` on stderr and exits with status 2."""
   print(f"error: {message}", file=sys.stderr, flush=True)
   raise SystemExit(2)
+
+
+INTERRUPTED = ("interrupted; what was written is kept (a sweep resumes from its "
+               "newest checkpoint); run the same command to resume")
+
+
+def _stop(message: str) -> None:
+  """Prints ``error: message`` and ends the process at once with status 130: the
+  work has unwound (locks released); the interpreter's shutdown (waiting on
+  library threads) is skipped."""
+  print(f"error: {message}", file=sys.stderr, flush=True)
+  sys.stdout.flush()
+  os._exit(interrupts.EXIT_STATUS)   # pylint: disable=protected-access
 
 
 def _one_line(error: BaseException) -> str:
@@ -141,10 +158,19 @@ def run(main: Callable[[Sequence[str]], object]) -> None:
   def _wrapped(argv):
     quiet_known_noise()
     _check_config_loads()
+    interrupts.install(INTERRUPTED)
     try:
       return main(argv)
+    except errors.Interrupted as e:
+      _stop(str(e))
+    except KeyboardInterrupt:
+      _stop(INTERRUPTED)
     except errors.Error as e:
       fail(str(e))
+    except RuntimeError as e:
+      if not str(e).startswith("Unable to initialize backend"):
+        raise
+      fail(f"JAX_PLATFORMS={os.environ.get('JAX_PLATFORMS', '')!r}: {_one_line(e)}")
     except OSError as e:   # a disk, a permission, a file that went away
       fail(_one_line(files.disk_error(e, "a file") if e.errno in _WRITE_ERRNOS
                      else f"{e.filename or 'a file'}: {e.strerror or e}"))

@@ -43,6 +43,12 @@ class WorkdirBusy(Error):
   """A workdir that another live process is writing (it holds the workdir lock)."""
 
 
+class Interrupted(KeyboardInterrupt):
+  """A run stopped by Ctrl-C or SIGTERM: a ``KeyboardInterrupt`` (``except
+  Exception`` does not catch it) whose message says where it stopped and what is
+  kept; the command line prints it and exits with status 130."""
+
+
 def first_line(e: BaseException, limit: int = 200) -> str:
   """The first line of ``e``'s message (at most ``limit`` characters), or its type's
   name when the message is empty: the part of a library's error worth one line."""

@@ -37,6 +37,7 @@ import numpy as np
 import tensorstore as ts
 
 from lbvae import errors
+from lbvae import untrusted
 
 
 def is_local(name) -> bool:
@@ -45,9 +46,12 @@ def is_local(name) -> bool:
 
 
 def absolute(name) -> str:
-  """``name`` made absolute; a URL (``gs://bucket/run``) as it is, less a final /."""
+  """``name`` made absolute (a leading ``~`` expanded, as a shell would have); a URL
+  (``gs://bucket/run``) as it is, less a final /."""
   name = os.fspath(name)
-  return os.path.abspath(name) if is_local(name) else name.rstrip("/")
+  if not is_local(name):
+    return name.rstrip("/")
+  return os.path.abspath(os.path.expanduser(name))
 
 
 def as_path(name, *parts: str) -> epath.Path:
@@ -55,9 +59,18 @@ def as_path(name, *parts: str) -> epath.Path:
   return epath.Path(absolute(name), *parts)
 
 
+def read_bytes(name) -> bytes:
+  """A file's bytes; a local one must be a regular file (a FIFO in its place would
+  never end the read: :func:`lbvae.untrusted.open_regular`)."""
+  if not is_local(name):
+    return as_path(name).read_bytes()
+  with untrusted.open_regular(absolute(name)) as f:
+    return f.read()
+
+
 def read_text(name) -> str:
-  """The UTF-8 text of a file."""
-  return as_path(name).read_bytes().decode("utf-8")
+  """The UTF-8 text of a file (:func:`read_bytes`)."""
+  return read_bytes(name).decode("utf-8")
 
 
 def read_json(name):
@@ -65,11 +78,78 @@ def read_json(name):
   return json.loads(read_text(name))
 
 
-def read_csv(name) -> tuple[list[str], list[dict]]:
-  """A CSV's header and its rows (dicts of strings)."""
-  reader = csv.DictReader(io.StringIO(read_text(name), newline=""))
-  rows = list(reader)
-  return list(reader.fieldnames or ()), rows
+def read_csv(name, *, integers: Sequence[str] = (), numbers: Sequence[str] = (),
+             drop_unfinished: bool = False) -> tuple[list[str], list[dict]]:
+  """A CSV's header and its rows, checked against what lbvae writes.
+
+  Every row must have one cell per column; the cells of ``integers`` are parsed as
+  ints, those of ``numbers`` as floats (an empty cell or ``nan`` is NaN), the others
+  stay strings.
+
+  Args:
+    name: the file.
+    integers, numbers: columns that must hold numbers (each must be in the header).
+    drop_unfinished: leave out a last line without its newline (a row whose write
+      was cut short by a killed run).
+
+  Raises:
+    lbvae.errors.DataError: a missing column, a row with too few or too many
+      cells, a cell that is not a number: one line naming the file, line and cell.
+  """
+  text = read_text(name)
+  if drop_unfinished and text and not text.endswith("\n"):
+    text = text[:text.rfind("\n") + 1]
+  reader = csv.DictReader(io.StringIO(text, newline=""), restkey=_EXTRA)
+  columns = list(reader.fieldnames or ())
+  missing = [c for c in (*integers, *numbers) if c not in columns]
+  errors.require(not missing, f"{name}: no column {', '.join(missing)} (it has: "
+                 f"{', '.join(columns) or 'no header'})", errors.DataError)
+  rows = []
+  for row in reader:
+    where = f"{name} line {reader.line_num}"
+    errors.require(_EXTRA not in row and None not in row.values(),
+                   f"{where} has {_count(row)} cells where the header has "
+                   f"{len(columns)}", errors.DataError)
+    for c in integers:
+      row[c] = _cell(row[c], int, where, c)
+    for c in numbers:
+      row[c] = _cell(row[c], float, where, c) if row[c] != "" else math.nan
+    rows.append(row)
+  return columns, rows
+
+
+_EXTRA = object()   # DictReader's key of the cells past the header's
+
+
+def _count(row: dict) -> int:
+  return sum(v is not None for k, v in row.items() if k is not _EXTRA) + len(
+      row.get(_EXTRA, ()))
+
+
+def _cell(text: str, kind, where: str, column: str):
+  try:
+    return kind(text)
+  except ValueError:
+    raise errors.DataError(f"{where}, column {column}: {text!r} is not "
+                           f"{'an integer' if kind is int else 'a number'}") from None
+
+
+def open_own(path, flags: int, mode: int = 0o644) -> int:
+  """``os.open`` of a file lbvae writes (a lock, a log, a temporary), never through a
+  symbolic link: a link in its place is refused, so that nothing it points to is
+  truncated or appended to.
+
+  Raises:
+    lbvae.errors.DiskError: ``path`` is a symbolic link. Other OSErrors pass.
+  """
+  try:
+    return os.open(path, flags | os.O_NOFOLLOW | os.O_CLOEXEC, mode)
+  except OSError as e:
+    if e.errno == errno.ELOOP or (e.errno == errno.EEXIST and os.path.islink(path)):
+      raise errors.DiskError(
+          f"{path} is a symbolic link (to {os.path.realpath(path)}); lbvae writes its "
+          "own files in place, never through a link: remove it") from None
+    raise
 
 
 def make_dir(path) -> None:
@@ -95,10 +175,12 @@ def write_bytes(path, data: bytes) -> None:
   tmp = target.parent / f"{target.name}.tmp{os.getpid()}"
   try:
     make_dir(target.parent)
-    tmp.write_bytes(data)
+    fd = open_own(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+    with os.fdopen(fd, "wb") as f:
+      f.write(data)
     tmp.replace(target)
   except OSError as e:
-    if tmp.exists():
+    if os.path.isfile(tmp) and not os.path.islink(tmp):
       tmp.unlink()
     raise disk_error(e, os.fspath(path), str(target.parent)) from None
 
@@ -112,7 +194,8 @@ def _append(path, text: str) -> None:
     return
   try:
     make_dir(target.parent)
-    with target.open("a") as f:
+    fd = open_own(target, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
       f.write(text)
   except OSError as e:
     raise disk_error(e, os.fspath(path), str(target.parent)) from None
@@ -141,10 +224,16 @@ def write_npz(path: str, **arrays) -> None:
   write_bytes(path, buffer.getvalue())
 
 
-def read_npz(name) -> dict[str, np.ndarray]:
-  """The arrays of a .npz file (no pickles)."""
-  with np.load(io.BytesIO(as_path(name).read_bytes()), allow_pickle=False) as npz:
-    return {k: npz[k] for k in npz.files}
+NPZ_MAX_BYTES = 2**30   # the most a workdir's .npz may hold (its arrays are MBs)
+
+
+def read_npz(name, *, max_bytes: int = NPZ_MAX_BYTES) -> dict[str, np.ndarray]:
+  """The arrays of a .npz file (no pickles; a local one must be a regular file, and
+  at most ``max_bytes`` are read: :func:`lbvae.untrusted.read_npz`)."""
+  if is_local(name):
+    with untrusted.open_regular(absolute(name)) as f:
+      return untrusted.read_npz(f, os.fspath(name), max_bytes=max_bytes)
+  return untrusted.read_npz(read_bytes(name), os.fspath(name), max_bytes=max_bytes)
 
 
 BOOLS = ("int", "text")   # how a CSV writes bools: 1/0, or True/False
@@ -202,6 +291,17 @@ def append_csv(path: str, columns: Sequence[str], rows: Iterable[dict], *,
                digits: int | None = None) -> None:
   """Appends rows to a CSV that :func:`write_csv` started."""
   _append(path, _csv_text(rows, columns, digits, header=False))
+
+
+def pid_alive(pid: int) -> bool:
+  """Whether process ``pid`` of this host still runs (another user's counts)."""
+  try:
+    os.kill(pid, 0)
+  except ProcessLookupError:
+    return False
+  except PermissionError:
+    return True
+  return True
 
 
 def _existing(path: str) -> str:
@@ -318,6 +418,7 @@ def check_writable_dir(path: str, *, what: str, must_exist: bool = False) -> Non
   if not is_local(path):
     _check_writable_url(path, what=what, must_exist=must_exist)
     return
+  path = os.path.expanduser(path)
   if os.path.lexists(path) and not os.path.isdir(path):
     raise errors.DiskError(f"{what} {path} is a file, not a directory")
   if not os.path.isdir(path):

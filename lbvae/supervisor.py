@@ -37,6 +37,10 @@ DISTRESS = (b"coordination_service", b"Gloo collective", b"distributed service",
 _PEER_GONE = ("Connection closed by peer", "Connection reset by peer", "Connection refused",
               "Socket closed", "Gloo collective", "coordination service",
               "distributed service")
+# Signs of a collective that timed out, and of a collective at all (gloo's own
+# messages, the coordination service's).
+_TIMED_OUT = ("Timed out", "timed out", "DEADLINE_EXCEEDED")
+_COLLECTIVE = ("gloo", "Gloo", "coordination", "collective", "distributed")
 
 
 def wanted(argv) -> bool:
@@ -89,7 +93,7 @@ def lost_peer(text: str) -> str | None:
             f"process {index or '?'}); start every process again to resume from "
             "the last checkpoint")
   if not any(p in text for p in _PEER_GONE):
-    return None
+    return _timed_out(text, index)
   other = (f"process {1 - int(index)}{of}" if count == "2" and index in ("0", "1")
            else "another process of the run")
   lines = text.splitlines()
@@ -98,6 +102,19 @@ def lost_peer(text: str) -> str | None:
   return (f"lost {other}: a collective or the coordination service failed on "
           f"process {index or '?'} ({gone}); start every process again to resume "
           "from the last checkpoint")
+
+
+def _timed_out(text: str, index: str) -> str | None:
+  """The line of a collective that timed out (gloo under heavy load, often at the
+  start, while every process is still alive), or None."""
+  line = next((l.strip() for l in text.splitlines()
+               if any(p in l for p in _TIMED_OUT)), None)
+  if line is None or not any(p in text for p in _COLLECTIVE):
+    return None
+  line = re.sub(r"^\S+ [\d:.]+\s+\d+ \S+\] ", "", line)[:160]   # glog prefix
+  return (f"a collective between the processes timed out on process {index or '?'} "
+          f"({line}); a process was too slow or gone: start every process again "
+          "to resume from the last checkpoint")
 
 
 def supervise(command: list[str]) -> int:

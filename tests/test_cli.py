@@ -6,6 +6,7 @@ import sys
 
 import pytest
 
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -102,3 +103,4 @@ def test_an_os_error_is_one_line_and_a_bug_is_a_traceback():
   bug = subprocess.run([sys.executable, "-c", _RAISES, "bug"], cwd=ROOT,
                        capture_output=True, text=True, timeout=120)
   assert bug.returncode == 1 and "Traceback" in bug.stderr
+

@@ -8,6 +8,7 @@ import pytest
 
 from lbvae import errors
 from lbvae import files
+from lbvae.train import workdir as workdir_lib
 from tests.helpers import small_disk
 
 
@@ -154,3 +155,39 @@ def test_bools_are_written_as_numbers_or_as_words(tmp_path):
   assert (tmp_path / "w.csv").read_bytes() == b"run,converged\r\n1,True\r\n2,False\r\n"
   with pytest.raises(ValueError, match="bools='yes'"):
     files.write_csv(str(tmp_path / "x.csv"), ["run"], rows, bools="yes")
+
+
+def test_a_csv_read_back_is_checked_cell_by_cell(tmp_path):
+  path = tmp_path / "train_log.csv"
+  path.write_text("step,member,nll\n1,0,2.5\n2,0,abc\n")
+  with pytest.raises(errors.DataError, match=r"train_log.csv line 3, column nll: "
+                     r"'abc' is not a number"):
+    files.read_csv(str(path), integers=("step",), numbers=("nll",))
+  path.write_text("step,member,nll\n1,0,2.5\nabc,0,3.5\n")   # the sweep's resume
+  with pytest.raises(errors.DataError, match="line 3, column step: 'abc' is not an "
+                     "integer"):
+    workdir_lib.CsvLog(str(path), ("step", "member", "nll"), resume_step=2)
+  path.write_text("step,member,nll\n1,0\n")
+  with pytest.raises(errors.DataError, match="line 2 has 2 cells where the header "
+                     "has 3"):
+    files.read_csv(str(path), integers=("step",))
+  path.write_text("step,member,nll\n1,0,\n2,x,3.5\n3,0,4")   # the last row cut short
+  columns, rows = files.read_csv(str(path), integers=("step",), numbers=("nll",),
+                                 drop_unfinished=True)
+  assert columns == ["step", "member", "nll"] and [r["step"] for r in rows] == [1, 2]
+  assert np.isnan(rows[0]["nll"]) and rows[1]["member"] == "x"
+
+
+def test_files_of_a_workdir_are_never_written_through_a_link(tmp_path):
+  precious = tmp_path / "precious"
+  precious.write_text("keep me")
+  for name in ("run.log", "grid.json.tmp%d" % os.getpid()):
+    link = tmp_path / "w" / name
+    link.parent.mkdir(exist_ok=True)
+    link.symlink_to(precious)
+  with pytest.raises(errors.DiskError, match=r"run.log is a symbolic link \(to "
+                     r".*precious\); lbvae writes its own files in place"):
+    files.append_text(str(tmp_path / "w" / "run.log"), "a line\n")
+  with pytest.raises(errors.DiskError, match="is a symbolic link"):
+    files.write_json(str(tmp_path / "w" / "grid.json"), {"members": []})
+  assert precious.read_text() == "keep me"

@@ -33,6 +33,12 @@ def test_lost_peer_names_the_process(monkeypatch):
                                                 "sending heartbeats")
   ours = "noise\nerror: lost process 1 of 2: no sign of life for 6 s\nmore"
   assert supervisor.lost_peer(ours) == "lost process 1 of 2: no sign of life for 6 s"
+  timeout = ("Traceback (most recent call last):\njax.errors.JaxRuntimeError: "
+             "UNKNOWN: Gloo all-gather failed: [external/gloo/gloo/transport/tcp/"
+             "unbound_buffer.cc:81] Timed out waiting 30000ms for recv operation\n")
+  assert supervisor.lost_peer(timeout).startswith(
+      "a collective between the processes timed out on process 0 (jax.errors."
+      "JaxRuntimeError: UNKNOWN: Gloo all-gather failed")
   # A traceback of our own bug is not a lost peer: it is shown as it is.
   assert supervisor.lost_peer("Traceback (most recent call last):\nKeyError: 'x'\n") \
       is None

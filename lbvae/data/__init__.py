@@ -49,14 +49,15 @@ def load(name: str, source: str = "procedural", path: str | None = None) -> Fact
     source: ``"procedural"`` (rendered on demand), ``"file"`` (``path`` = the
       original distribution file) or ``"tfds"`` (``path`` = a TFDS data_dir holding
       a prepared ``dsprites`` / ``shapes3d``).
-    path: the file or data_dir; ignored for procedural datasets.
+    path: the file or data_dir; none (empty) for a procedural source.
 
   Returns:
     The dataset (a :class:`ProceduralDataset` or an :class:`ArrayDataset`).
 
   Raises:
     lbvae.errors.Error: unknown name or source, a source the dataset does not
-      have, a missing path, or a file that is missing or not what was expected.
+      have, a missing path (or a path given to a procedural source, which would be
+      ignored), or a file that is missing or not what was expected.
   """
   errors.require(name in DATASETS,
               f"unknown dataset {name!r}; known datasets: {', '.join(DATASETS)}")
@@ -66,6 +67,12 @@ def load(name: str, source: str = "procedural", path: str | None = None) -> Fact
               f"dataset {name!r} has no {source!r} source; it has: "
               f"{', '.join(DATASETS[name])}")
   if source == "procedural":
+    others = [s for s in DATASETS[name] if s != "procedural"]
+    use = (f"set dataset.source={' or '.join(others)} to read it" if others else
+           f"{name!r} has no source that reads one")
+    errors.require(not path, f"dataset.path={path} is given, but dataset.source "
+                   f"'procedural' reads no file (it renders the images): {use}, or "
+                   "leave dataset.path empty")
     return dsprites.load() if name == "dsprites" else scenes.load()
   errors.require(bool(path), f"dataset.path is required for {name!r} from source "
               f"{source!r} ({'the original file' if source == 'file' else 'the TFDS data_dir'})")

@@ -64,14 +64,20 @@ def free_memory_bytes(device: jax.Device | None = None) -> tuple[int | None, str
   free = device_free_bytes(device or jax.devices()[0])
   if free is not None:
     return free, "device"
+  free = host_free_bytes()
+  return (free, "host RAM") if free is not None else (None, "unknown")
+
+
+def host_free_bytes() -> int | None:
+  """The host's available RAM (/proc/meminfo's ``MemAvailable``), or None."""
   try:
     with open("/proc/meminfo") as f:
       for line in f:
         if line.startswith("MemAvailable:"):
-          return int(line.split()[1]) * 1024, "host RAM"
+          return int(line.split()[1]) * 1024
   except OSError:
     pass
-  return None, "unknown"
+  return None
 
 
 def _gib(num_bytes: float) -> str:

@@ -10,7 +10,9 @@ one transfer when it fits, see :mod:`lbvae.data.batching`).
 Where: ``$LBVAE_CACHE_DIR`` if set, else ``~/.cache/lbvae`` -- not next to the
 source, which often lives on a read-only or shared mount. The file name carries a
 hash of the source's absolute path, size and modification time, and of the
-conversion, so a changed source is converted again. Writes go to a temporary file
+conversion, so a changed source is converted again; a cache file that does not read
+as the expected array (truncated, replaced) is converted again too. Writes go to a
+temporary file
 that is renamed into place when complete: an interrupted conversion leaves no
 half-written cache behind. The temporary's blocks are allocated in full before it is
 memory-mapped (``posix_fallocate``), so a full file system is a
@@ -34,6 +36,7 @@ import numpy as np
 
 from lbvae import errors
 from lbvae import files
+from lbvae import untrusted
 
 ENV_VAR = "LBVAE_CACHE_DIR"
 _FORMAT = "lbvae-cache-v1"
@@ -76,16 +79,6 @@ def _npy_header(shape: tuple) -> bytes:
   return buffer.getvalue()
 
 
-def _pid_alive(pid: int) -> bool:
-  try:
-    os.kill(pid, 0)
-  except ProcessLookupError:
-    return False
-  except PermissionError:
-    return True
-  return True
-
-
 def remove_stale_temporaries(directory: pathlib.Path) -> list[pathlib.Path]:
   """Removes the ``<stem>.<pid>.<random>.tmp`` files of writers that no longer run.
 
@@ -95,7 +88,7 @@ def remove_stale_temporaries(directory: pathlib.Path) -> list[pathlib.Path]:
   removed = []
   for tmp in directory.glob("*.tmp"):
     parts = tmp.name.split(".")
-    if len(parts) >= 4 and parts[-3].isdigit() and not _pid_alive(int(parts[-3])):
+    if len(parts) >= 4 and parts[-3].isdigit() and not files.pid_alive(int(parts[-3])):
       try:
         tmp.unlink()
         removed.append(tmp)
@@ -136,11 +129,16 @@ def cached_uint8(path: pathlib.Path, shape: Sequence[int],
   """
   shape = tuple(int(s) for s in shape)
   if path.exists():
-    cached = np.load(path, mmap_mode="r")
-    if cached.shape == shape and cached.dtype == np.uint8:
-      return cached
-    logging.warning("lbvae: cache %s has %s%s, expected uint8%s; rebuilding", path,
-                    cached.dtype, list(cached.shape), list(shape))
+    try:
+      untrusted.require_regular(str(path))   # a FIFO would block np.load
+      cached = np.load(path, mmap_mode="r")
+      found = f"{cached.dtype}{list(cached.shape)}"
+      if cached.shape == shape and cached.dtype == np.uint8:
+        return cached
+    except (OSError, ValueError, EOFError) as e:   # truncated, not an .npy, a FIFO
+      found = f"no readable array ({errors.first_line(e)})"
+    logging.warning("lbvae: cache %s has %s, expected uint8%s; rebuilding", path,
+                    found, list(shape))
   try:
     path.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(path.parent)

@@ -27,6 +27,7 @@ from typing import Iterator
 import numpy as np
 
 from lbvae import errors
+from lbvae import untrusted
 
 _ZIP_LOCAL_HEADER = 30
 _ROWS_PER_CHUNK = 4096
@@ -110,8 +111,24 @@ class ArrayMember:
 
 
 def require_file(path: str, published: str) -> None:
-  """DataError saying where the dataset is published unless ``path`` is a file."""
+  """DataError saying where the dataset is published unless ``path`` is a file (a
+  FIFO or a device is named as such: reading it might never end)."""
+  untrusted.require_regular(path, what="dataset.path")
   errors.require(os.path.isfile(path), f"{path}: no such file; {published}")
+
+
+def _require_regular_external(path: str, key: str, external) -> None:
+  """Refuses an HDF5 dataset whose raw data lies in external files that are not
+  regular files (HDF5 would block on a FIFO); each is looked for where HDF5 looks:
+  as named, and beside ``path``."""
+  for name, *_ in external:
+    name = name.decode() if isinstance(name, bytes) else str(name)
+    for candidate in {name, os.path.join(os.path.dirname(path), name)}:
+      try:
+        untrusted.require_regular(candidate)
+      except errors.DataError as e:
+        raise errors.DataError(f"{path}: {key!r} is stored in an external file: "
+                               f"{e}") from None
 
 
 def _read_npy_header(f, path: str, key: str) -> tuple[tuple[int, ...], np.dtype]:
@@ -167,14 +184,24 @@ def h5_member(path: str, key: str) -> ArrayMember:
       errors.require(key in f and isinstance(f[key], h5py.Dataset),
                   f"{path}: no dataset {key!r} (it has: {', '.join(_h5_names(f))})")
       dataset = f[key]
+      _require_regular_external(path, key, dataset.external or ())
       offset = dataset.id.get_offset()
       if dataset.chunks is not None or dataset.compression is not None:
         offset = None
       return ArrayMember(path, "h5", key, tuple(dataset.shape), np.dtype(dataset.dtype),
                          None if offset is None else int(offset))
+  except errors.Error:
+    raise
   except (OSError, ValueError) as e:
     raise errors.DataError(f"{path}: not a readable HDF5 file (truncated or "
                          f"corrupt?): {e}") from e
+
+
+def is_zip(path: str) -> bool:
+  """Whether ``path`` is a zip archive (an .npz), by its first bytes: a truncated
+  one, without its central directory, counts too."""
+  with open(path, "rb") as f:
+    return f.read(4) == b"PK\x03\x04" or zipfile.is_zipfile(path)
 
 
 def _h5_names(f) -> list[str]:

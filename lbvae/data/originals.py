@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import zipfile
 
 import numpy as np
 
@@ -164,7 +163,7 @@ def _serve(layout: Layout, member: containers.ArrayMember, grid_of_row, scale: i
 def open_dsprites(path: str, layout: Layout = LAYOUTS["dsprites"]) -> arrays.ArrayDataset:
   """dSprites from its .npz or .hdf5 distribution file (images served 0/255)."""
   containers.require_file(path, layout.published)
-  if zipfile.is_zipfile(path):
+  if containers.is_zip(path):
     imgs = containers.npz_member(path, "imgs")
     labels = containers.npz_member(path, "latents_classes")
   else:

@@ -22,11 +22,14 @@ that wrote them (see :mod:`lbvae.train.checkpoint`).
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
 from typing import Any, Callable
 
+import jax
+
+from lbvae import errors
 from lbvae import files
+from lbvae import models
 from lbvae import objectives
 from lbvae import train
 from lbvae.evaluation import keys
@@ -58,6 +61,9 @@ class Phase:
       (``beta_vae`` when it names none).
     fingerprint: the checkpoint's content (``lbvae.train.checkpoint.fingerprint``),
       part of the evaluation cache's key.
+    param_shapes: the stored parameters' shapes, leading grid axis included
+      (``lbvae.train.checkpoint.param_shapes``; empty when its metadata does not
+      read).
   """
   number: int
   name: str
@@ -67,6 +73,7 @@ class Phase:
   train_means: dict
   objective: str = "beta_vae"
   fingerprint: str = ""
+  param_shapes: dict = dataclasses.field(default_factory=dict)
 
   def describe(self) -> str:
     """One line: the phase's grid and checkpoint."""
@@ -99,29 +106,95 @@ def _train_means(path: str) -> dict:
   and the objective's parts."""
   if not files.as_path(path).exists():
     return {}
-  out = {}
-  columns, rows = files.read_csv(path)
   skip = (workdir_lib.ID_COLUMNS + workdir_lib.FLAG_COLUMNS
           + tuple(f for f in objectives.BASE_FIELDS if f not in objectives.REPORTED))
+  columns = files.read_csv(path)[0]
   names = [c for c in columns if c not in skip]
-  for r in rows:
-    key = (float(r["beta"]), float(r["lambda"]), int(r["seed"]))
-    out[key] = {k: float(r[k]) if r.get(k) not in (None, "") else math.nan
-                for k in names}
-  return out
+  _, rows = files.read_csv(path, integers=("seed",),
+                           numbers=("beta", "lambda", *names))
+  return {(r["beta"], r["lambda"], r["seed"]): {k: r[k] for k in names}
+          for r in rows}
+
+
+def _identity(m: dict) -> tuple:
+  return (int(m["member"]), float(m["beta"]), float(m["lambda"]), int(m["seed"]))
+
+
+def _check_identity(grid: dict, grid_file: str, meta_file: str,
+                    shapes: dict) -> None:
+  """Refuses a ``grid.json`` whose members are not the checkpoint's own (its
+  metadata, written with its arrays), or a checkpoint whose arrays hold another
+  number of models: a dropped member, a checkpoint copied from another run.
+
+  Raises:
+    lbvae.errors.DataError: the line naming the first difference.
+  """
+  try:
+    own = files.read_json(meta_file)["members"]
+    own = [_identity(m) for m in own]
+  except (OSError, ValueError, KeyError, TypeError) as e:
+    raise errors.CheckpointError(f"cannot read {meta_file}, the checkpoint's record "
+                                 f"of its models ({type(e).__name__}: {e})") from None
+  mine = [_identity(m) for m in grid["members"]]
+  name = lambda i: "member {} (β={:g}, λ={:g}, seed {})".format(*i)
+  if mine != own:
+    extra = [name(i) for i in mine if i not in own]
+    lost = [name(i) for i in own if i not in mine]
+    what = "; ".join(([f"{grid_file} has {extra[0]}"] if extra else [])
+                     + ([f"it lacks {lost[0]}"] if lost else [])) or "the order differs"
+    raise errors.DataError(f"{grid_file} disagrees with the checkpoint's own record "
+                           f"{meta_file} ({len(mine)} vs {len(own)} models): {what}")
+  counts = {shape[0] for shape in shapes.values() if shape}
+  errors.require(counts <= {len(own)}, f"{meta_file} names {len(own)} models but the "
+                 f"checkpoint's arrays hold {sorted(counts)}", errors.DataError)
+
+
+def check_against_config(phases: list[Phase], config, *, num_channels: int,
+                         config_file: str) -> None:
+  """Refuses a phase that is not what the run's config trained: a model whose β,
+  λ or seed is not on the config's grid (a checkpoint copied from another run), or
+  stored parameters that are not those of the config's model (``latent_dim``
+  latents, ``num_channels`` image channels: a ``config.json`` edited by hand, a
+  checkpoint trained on another dataset).
+
+  Raises:
+    lbvae.errors.DataError: one line naming the checkpoint and the first
+      difference.
+  """
+  latent_dim = int(config.latent_dim)
+  betas = {float(b) for b in config.betas}
+  lambdas = {float(v) for v in config.lambdas} | {0.0}
+  for ph in phases:
+    for m in ph.members:
+      k = m.key
+      errors.require(k.strength in betas and k.lam in lambdas
+                     and 0 <= k.seed < int(config.num_seeds),
+                     f"{ph.name} holds {k.name()}, which is not on the grid of "
+                     f"{config_file} (betas {sorted(betas)}, lambdas "
+                     f"{sorted(lambdas)}, {config.num_seeds} seed(s))",
+                     errors.DataError)
+  model = jax.eval_shape(lambda: models.init_params(
+      jax.random.key(0), latent_dim=latent_dim, num_channels=int(num_channels)))
+  expected = {jax.tree_util.keystr(path): leaf.shape
+              for path, leaf in jax.tree_util.tree_flatten_with_path(model)[0]}
+  for ph in (ph for ph in phases if ph.param_shapes):
+    diffs = checkpoint_lib.shape_differences(ph.param_shapes, expected)
+    errors.require(not diffs, f"{ph.name} does not hold the model {config_file} "
+                   f"describes (latent_dim={latent_dim}, {num_channels} image "
+                   f"channel(s)): {'; '.join(diffs[:2])}", errors.DataError)
 
 
 def _readable_step(directory: str, steps: list[int], phase: int,
-                   problems: list[str]) -> int:
-  """The newest of ``steps`` whose checkpoint decodes, with one line in
-  ``problems`` per newer one passed over; else the newest (its models are then
-  named unreadable when they are restored)."""
+                   problems: list[str]) -> tuple[int, bool]:
+  """(the newest of ``steps`` whose checkpoint decodes, True), with one line in
+  ``problems`` per newer one passed over; else (the newest, False): its models are
+  then named unreadable when they are restored."""
   step, failed = checkpoint_lib.newest_readable(directory, steps)
   if step is None:
-    return steps[-1]
+    return steps[-1], False
   problems.extend(f"phase {phase}: {e}; using the next older checkpoint"
                   for _, e in failed)
-  return step
+  return step, True
 
 
 def any_checkpoint(workdir: str) -> bool:
@@ -142,6 +215,11 @@ def find_phases(workdir: str) -> tuple[list[Phase], list[str]]:
     checkpoint or with an unreadable ``grid.json`` is left out and named; a missing
     ``grid.json`` is read from the checkpoint's own metadata (the same JSON) and
     named; an unfinished phase is kept (its latest checkpoint) and named too.
+
+  Raises:
+    lbvae.errors.Error: a ``grid.json`` whose models (member, β, λ, seed) are not
+      those of the checkpoint's own metadata, or a checkpoint whose arrays hold
+      another number of models than its metadata names.
   """
   paths = workdir_lib.Paths(workdir)
   phases, problems = [], []
@@ -151,7 +229,7 @@ def find_phases(workdir: str) -> tuple[list[Phase], list[str]]:
     if not steps:
       problems.append(f"phase {n}: no checkpoint in {directory}; skipped")
       continue
-    step = _readable_step(directory, steps, n, problems)
+    step, readable = _readable_step(directory, steps, n, problems)
     name = f"phase {n} checkpoint {os.path.join(directory, str(step))}"
     grid_file = paths.grid(n)
     if not files.as_path(grid_file).exists():   # the same JSON is stored in each checkpoint
@@ -165,6 +243,10 @@ def find_phases(workdir: str) -> tuple[list[Phase], list[str]]:
       problems.append(f"phase {n}: cannot read {grid_file} "
                       f"({type(e).__name__}: {e}); skipped")
       continue
+    # An unreadable checkpoint is not opened here: its restore names it, and its
+    # models are skipped.
+    shapes = checkpoint_lib.param_shapes(directory, step) if readable else {}
+    _check_identity(grid, grid_file, checkpoint_lib.meta_path(directory, step), shapes)
     end = grid.get("end_step")
     if end is not None and step < int(end):
       problems.append(f"phase {n} is not finished (checkpoint step {step} of "
@@ -175,5 +257,6 @@ def find_phases(workdir: str) -> tuple[list[Phase], list[str]]:
         train_means={keys.ModelKey(n, *cell): means for cell, means
                      in _train_means(paths.final_metrics(n)).items()},
         objective=str(grid.get("objective", "beta_vae")),
-        fingerprint=checkpoint_lib.fingerprint(directory, step)))
+        fingerprint=checkpoint_lib.fingerprint(directory, step),
+        param_shapes=shapes))
   return phases, problems

@@ -61,8 +61,8 @@ def read(workdir: str) -> list[dict]:
     path = os.path.join(paths.phase(phase), "collapse.csv")
     if not files.as_path(path).exists():
       continue
-    for r in files.read_csv(path)[1]:
-      row = {k: float(v) for k, v in r.items()}
+    columns = files.read_csv(path)[0]
+    for row in files.read_csv(path, numbers=columns)[1]:
       row["phase"] = phase
       out.append(row)
   return out

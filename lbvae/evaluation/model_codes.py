@@ -89,6 +89,9 @@ def load_model_codes(workdir: str, config=None, *,
                  errors.CheckpointError)
   ds = data.load(config.dataset.name, config.dataset.source,
                  config.dataset.path or None)
+  checkpoints.check_against_config(found, config,
+                                   num_channels=ds.num_channels,
+                                   config_file=workdir_lib.Paths(workdir).config)
   paths = store.EvalPaths(workdir)
   drawn: dict[int, samples_lib.Samples] = {}
   out = []

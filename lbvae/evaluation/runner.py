@@ -30,6 +30,7 @@ from lbvae import errors
 from lbvae import files
 from lbvae import data
 from lbvae import devices
+from lbvae import memory
 from lbvae.evaluation import checkpoints
 from lbvae.evaluation import collapse_curves
 from lbvae.evaluation import compute
@@ -147,9 +148,15 @@ def _find(workdir: str, config, settings: dict, log) -> Inventory:
     log(p)
   ds = data.load(config.dataset.name, config.dataset.source,
                  config.dataset.path or None)
+  checkpoints.check_against_config(phases, config,
+                                   num_channels=ds.num_channels,
+                                   config_file=workdir_lib.Paths(workdir).config)
   errors.require(settings["num_train"] + settings["num_test"] <= len(ds),
                  f"config.eval.num_train + num_test must be <= {len(ds)} (the "
                  "dataset size)")
+  memory.require(settings_lib.memory_needs(with_eval_defaults(config),
+                                           num_channels=ds.num_channels,
+                                           encoder_batch=encoder_batch(config)))
   paths = store.EvalPaths(workdir)
   models = [(ph, m) for ph in phases for m in ph.members]
   todo: dict[int, list[_Found]] = {}

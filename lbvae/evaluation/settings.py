@@ -17,6 +17,9 @@ from __future__ import annotations
 import ml_collections
 
 from lbvae import errors
+from lbvae import memory
+from lbvae import models
+from lbvae.metrics import posterior_mi
 
 # The smallest value of each field; FactorVAE votes are 0 (no score) or >= 3.
 LOWEST = {"num_train": 2, "num_test": 1, "num_bins": 2, "batch_size": 1,
@@ -70,6 +73,42 @@ def with_eval_defaults(config):
       if k not in config.eval:
         config.eval[k] = v
   return config
+
+
+def memory_needs(config, *, num_channels: int, encoder_batch: int) -> list:
+  """What the pass holds at once for one seed (``lbvae.memory.Need``, lower bounds):
+  the samples, the FactorVAE votes' images and the stratified sample as uint8 on the
+  host, one model's forward pass over an encoder batch on the device, and the
+  posterior MI's densities.
+
+  Args:
+    config: a config with every ``eval`` field.
+    num_channels: the dataset's image channels.
+    encoder_batch: images per encoder call (``runner.encoder_batch``).
+  """
+  ev = config.eval
+  host = lambda field, n, what, remedy: memory.Need(
+      field, memory.image_bytes(n, num_channels), what, remedy, on_device=False)
+  votes = int(ev.factor_vae_votes) * int(ev.factor_vae_batch)
+  return [
+      host(f"config.eval.num_train + num_test={ev.num_train} + {ev.num_test}",
+           int(ev.num_train) + int(ev.num_test), "one seed's samples",
+           "use fewer eval.num_train or num_test"),
+      host(f"config.eval.factor_vae_votes x factor_vae_batch={ev.factor_vae_votes} "
+           f"x {ev.factor_vae_batch}", votes, "the FactorVAE votes' images",
+           "use fewer eval.factor_vae_votes or a smaller factor_vae_batch"),
+      host(f"config.eval.posterior_samples={ev.posterior_samples}",
+           int(ev.posterior_samples), "the posterior MI's images",
+           "use fewer eval.posterior_samples"),
+      memory.Need(f"config.eval.posterior_samples={ev.posterior_samples}",
+                  posterior_mi.memory_bytes(int(ev.posterior_samples)),
+                  "the posterior MI's densities (N x N)",
+                  "use fewer eval.posterior_samples"),
+      memory.Need(f"config.eval.batch_size={ev.batch_size}",
+                  4 * int(encoder_batch) * models.activation_floats(
+                      int(config.latent_dim), num_channels),
+                  "one model's forward pass over an encoder batch",
+                  "use a smaller eval.batch_size")]
 
 
 def cache_settings(config) -> dict:

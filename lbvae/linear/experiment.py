@@ -34,6 +34,7 @@ import numpy as np
 
 from lbvae import errors
 from lbvae import files
+from lbvae import memory
 from lbvae.linear import plots
 from lbvae.linear import problem as problem_lib
 from lbvae.linear import protocol
@@ -102,6 +103,7 @@ def reproduce(config, workdir: str, *, progress: bool = True) -> protocol.Result
   again with the same config (see :mod:`lbvae.linear.resume`).
   """
   protocol.validate(config)
+  memory.require(protocol.memory_needs(config))
   check_workdir(workdir)
   with jax.enable_x64(True):
     if config.problem:  # Fail on a bad file before any solving starts.

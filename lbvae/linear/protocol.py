@@ -28,6 +28,7 @@ import numpy as np
 import tqdm
 
 from lbvae import errors
+from lbvae import memory
 from lbvae.linear import contraction as contraction_lib
 from lbvae.linear import fixed_point
 from lbvae.linear import gradient
@@ -87,6 +88,18 @@ def _positive(name: str, value, *, integer: bool = False, low: float = 0.0) -> N
   ok = ok and (not integer or float(value).is_integer()) and value > low
   errors.require(ok, f"config.{name} must be {'an integer' if integer else 'a number'} "
               f"> {low:g}, got {value!r}")
+
+
+def memory_needs(config) -> list:
+  """What the largest instance holds at least (``lbvae.memory.Need``): its dense
+  float64[n, n] Sigma_Y and the num_inits float64[m, n] starts of B."""
+  if config.problem:
+    return []
+  n = max(int(v) for v in config.n_values)
+  return [memory.Need(f"config.n_values={tuple(config.n_values)}",
+                      8 * n * n + 8 * int(config.num_inits) * int(config.m) * n,
+                      f"the instance of n = {n} (a dense n x n float64 Sigma_Y and "
+                      "the starts of B)", "use smaller n_values")]
 
 
 def validate(config) -> None:

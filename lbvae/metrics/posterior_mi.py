@@ -107,3 +107,9 @@ def posterior_scores(mu: jax.Array, logvar: jax.Array, factors: jax.Array,
   return {"mi_posterior": mi,
           "mig_posterior": mutual_info_gap.mig_from_mutual_info(mi, entropy),
           "im_posterior": best_assignment.im_from_mutual_info(mi)}
+
+
+def memory_bytes(num_samples: int, num_draws: int = 1) -> int:
+  """Bytes :func:`posterior_mutual_info` holds at least for N samples: one latent's
+  float32[A, N] log-densities (A = N * num_draws draws)."""
+  return 4 * int(num_samples) * int(num_samples) * int(num_draws)

@@ -31,6 +31,7 @@ import numpy as np
 
 from lbvae import errors
 from lbvae import files
+from lbvae import untrusted
 from lbvae.data import originals
 from lbvae.evaluation import released_scores
 from lbvae.released import convert
@@ -59,7 +60,7 @@ class ImportResult:
 
 def _sha256(path: str) -> str:
   h = hashlib.sha256()
-  with open(path, "rb") as f:
+  with untrusted.open_regular(path) as f:
     for block in iter(lambda: f.read(1 << 20), b""):
       h.update(block)
   return h.hexdigest()
@@ -204,6 +205,26 @@ def _stack(trees: list):
   return np.stack(trees)
 
 
+def _staging(root: str, pid: int) -> str:
+  """The directory an import into ``root`` is built in, beside it."""
+  return os.path.join(os.path.dirname(root), f".{os.path.basename(root)}.importing-{pid}")
+
+
+def _remove_stale_imports(root: str, log) -> None:
+  """Removes the staging directories of imports into ``root`` whose process no longer
+  runs (one killed part way), naming each."""
+  parent, prefix = os.path.dirname(root), f".{os.path.basename(root)}.importing-"
+  try:
+    names = os.listdir(parent)
+  except OSError:
+    return
+  for name in names:
+    pid = name[len(prefix):]
+    if name.startswith(prefix) and pid.isdigit() and not files.pid_alive(int(pid)):
+      shutil.rmtree(os.path.join(parent, name), ignore_errors=True)
+      log(f"removed {os.path.join(parent, name)}, left by an import that was stopped")
+
+
 def import_released(source: str, workdir: str, *, dataset: str | None = None,
                     log: Callable[[str], None] = print) -> ImportResult:
   """Imports one dataset's released models into a new workdir.
@@ -229,6 +250,7 @@ def import_released(source: str, workdir: str, *, dataset: str | None = None,
                  f"--workdir {workdir}: an import is built beside the workdir and "
                  "renamed into place, which needs a local (or mounted) directory; "
                  "import into one, then copy it", errors.ConfigError)
+  workdir, source = files.absolute(workdir), os.path.expanduser(source)
   folder, models, notes = layout.scan(source, dataset)
   _is_new(workdir)            # a foreign workdir is refused before the slow part
   name = layout.DATASET_FOLDERS[folder]
@@ -252,9 +274,9 @@ def import_released(source: str, workdir: str, *, dataset: str | None = None,
   if _check_target(workdir, config, provenance):
     log(f"{workdir} already holds this import; nothing to do")
     return ImportResult(os.path.abspath(workdir), name, counts, notes, False)
-  root = os.path.abspath(workdir)
-  tmp = os.path.join(os.path.dirname(root),
-                     f".{os.path.basename(root)}.importing-{os.getpid()}")
+  root = files.absolute(workdir)
+  _remove_stale_imports(root, log)
+  tmp = _staging(root, os.getpid())
   shutil.rmtree(tmp, ignore_errors=True)
   try:
     _write(tmp, config, models, metrics, params, provenance,
@@ -263,6 +285,12 @@ def import_released(source: str, workdir: str, *, dataset: str | None = None,
     if os.path.isdir(root):
       os.rmdir(root)          # empty, checked above
     os.rename(tmp, root)
+  except Exception as e:  # pylint: disable=broad-except  (orbax raises ValueError)
+    cause = files.os_error_of(e)
+    if cause is None or isinstance(e, errors.Error):
+      raise
+    raise files.disk_error(cause, f"the import into {root}",
+                           os.path.dirname(root)) from None
   finally:
     shutil.rmtree(tmp, ignore_errors=True)
   for n in notes:

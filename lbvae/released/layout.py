@@ -11,7 +11,8 @@ The reference implementation of arXiv 2602.09277 (§4) publishes, per dataset fo
 β and λ are integers in the names (``beta_4``; a decimal such as ``beta_0.5`` is read
 too). :func:`read_metrics` matches keys leniently against :data:`METRIC_KEYS`, reads a
 1-D array as a history (last entry), gives NaN for a missing metric and lists unused
-keys (docs/released_models.md, "The metrics files").
+keys (docs/released_models.md, "The metrics files"); a metrics file must be a
+regular file holding at most :data:`METRICS_MAX_BYTES`.
 
 Synopsis::
 
@@ -29,7 +30,9 @@ import re
 import numpy as np
 
 from lbvae import errors
+from lbvae import untrusted
 from lbvae.evaluation import keys
+from lbvae.train import config as config_lib
 
 PHASE_FOLDERS = {1: "betavae_results", 2: "lambda_betavae_results"}
 # The authors' dataset folder -> lbvae.data's dataset name.
@@ -50,6 +53,9 @@ METRIC_KEYS = {
     "im": ("im", "imscore"),
 }
 MATRIX_KEYS = ("mimatrix", "mi", "mutualinformation", "mutualinfo")
+# The most a metrics file is read into memory: its numbers, histories and MI matrix
+# take kilobytes.
+METRICS_MAX_BYTES = 64 * 2**20
 
 
 @dataclasses.dataclass(frozen=True)
@@ -133,6 +139,9 @@ def scan(source: str, dataset: str | None = None):
       nums = match.groups()
       beta, lam = float(nums[0]), (float(nums[1]) if phase == 2 else 0.0)
       seed = int(nums[-1])
+      errors.require(seed < config_lib.MAX_SEEDS, f"{os.path.join(directory, name)}: "
+                     f"seed {seed} is past the {config_lib.MAX_SEEDS} seeds a grid "
+                     "holds", errors.DataError)
       stem = (f"metrics_beta_{nums[0]}_seed_{seed}" if phase == 1 else
               f"metrics_beta_{nums[0]}_lambda_{nums[1]}_seed_{seed}")
       metrics = os.path.join(directory, stem + ".npz")
@@ -184,11 +193,10 @@ def read_metrics(path: str | None) -> dict:
   if path is None:
     return out
   try:
-    with np.load(path, allow_pickle=False) as npz:
-      arrays = {k: np.asarray(npz[k]) for k in npz.files}
-  except Exception as e:  # pylint: disable=broad-except
-    raise errors.DataError(f"cannot read {path}: {type(e).__name__}: "
-                           f"{str(e)[:120]}") from None
+    with untrusted.open_regular(path) as f:
+      arrays = untrusted.read_npz(f, path, max_bytes=METRICS_MAX_BYTES)
+  except OSError as e:
+    raise errors.DataError(f"cannot read {path}: {e.strerror or e}") from None
   used = set()
   for metric, names in METRIC_KEYS.items():
     for key, value in arrays.items():

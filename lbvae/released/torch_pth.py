@@ -9,10 +9,12 @@ global (``os.system``, ``builtins.eval``, a model class) raises
 :class:`lbvae.errors.DataError` naming the file and the global, before anything is
 called. Tensors come back as NumPy arrays (storage dtype, shape, strides, offset and
 byte order honoured). Only a regular file is read (links resolved: ``/dev/zero`` or a
-FIFO is refused unread), and sizes are bounded before allocating: members declaring
-more than ``max_bytes`` in all (default ``convert.max_checkpoint_bytes``), a view
-holding more elements than its storage, and tensors over ``max_bytes`` together are
-refused. The legacy (pre-zip) format is not read: re-save it with
+FIFO is refused unread, :func:`lbvae.untrusted.open_regular`), and sizes are bounded
+before allocating: members declaring more than ``max_bytes`` in all (default
+``convert.max_checkpoint_bytes``), a view holding more elements than its storage, and
+tensors over ``max_bytes`` together are refused; members are inflated a block at a
+time (:func:`lbvae.untrusted.read_member`), so a deflate stream that yields more than
+its header declares never takes more memory than that. The legacy (pre-zip) format is not read: re-save it with
 ``torch.save(torch.load(f), f)``. Synopsis::
 
   state = torch_pth.load("betavae_beta_4_seed_0.pth")   # {name: np.ndarray}
@@ -24,15 +26,14 @@ from __future__ import annotations
 import collections
 import functools
 import io
-import os
 import pickle
-import stat
 import zipfile
 
 import ml_dtypes
 import numpy as np
 
 from lbvae import errors
+from lbvae import untrusted
 from lbvae.released import convert
 
 # Storage type names -> NumPy dtypes (little-endian; see _storage for big-endian).
@@ -158,7 +159,8 @@ class _Unpickler(pickle.Unpickler):
   def _storage(self, key: str, dtype: np.dtype) -> np.ndarray:
     name = f"{self.prefix}data/{key}"
     try:
-      raw = self.archive.read(name)
+      raw = untrusted.read_member(self.archive, name, self.path,
+                                  max_bytes=self.budget.max_bytes)
     except KeyError:
       raise errors.DataError(f"{self.path}: storage {name} is missing") from None
     if len(raw) % dtype.itemsize:
@@ -174,22 +176,6 @@ def _prefix(path: str, names: list[str]) -> str:
     raise errors.DataError(f"{path}: not a PyTorch zip checkpoint (expected one "
                            f"<name>/data.pkl, found {len(pickles)})")
   return pickles[0][:-len("data.pkl")]
-
-
-def _open_regular(path: str):
-  """The file at ``path`` (links resolved) opened for reading; anything but a
-  regular file (a device, a FIFO, a directory) is refused before a byte is read."""
-  real = os.path.realpath(path)
-  fd = os.open(real, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))  # a FIFO: no wait
-  mode = os.fstat(fd).st_mode
-  if not stat.S_ISREG(mode):
-    os.close(fd)
-    kind = ("a FIFO" if stat.S_ISFIFO(mode) else "a directory" if stat.S_ISDIR(mode)
-            else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else
-            "not a regular file")
-    link = f" (a link to {real})" if real != os.path.abspath(path) else ""
-    raise errors.DataError(f"{path}{link} is {kind}, not a regular .pth file")
-  return os.fdopen(fd, "rb")
 
 
 def _check_sizes(path: str, archive: zipfile.ZipFile, max_bytes: int) -> None:
@@ -225,16 +211,18 @@ def load(path: str, *, max_bytes: int | None = None):
   if max_bytes is None:
     max_bytes = convert.max_checkpoint_bytes()
   try:
-    with _open_regular(path) as f, zipfile.ZipFile(f) as archive:
+    with untrusted.open_regular(path) as f, zipfile.ZipFile(f) as archive:
       _check_sizes(path, archive, max_bytes)
       prefix = _prefix(path, archive.namelist())
       names = set(archive.namelist())
       byteorder = "little"
       if f"{prefix}byteorder" in names:
-        byteorder = archive.read(f"{prefix}byteorder").decode().strip()
+        byteorder = untrusted.read_member(archive, f"{prefix}byteorder", path,
+                                          max_bytes=16).decode().strip()
         if byteorder not in ("little", "big"):
           raise errors.DataError(f"{path}: unknown byte order {byteorder!r:.20}")
-      data = archive.read(f"{prefix}data.pkl")
+      data = untrusted.read_member(archive, f"{prefix}data.pkl", path,
+                                   max_bytes=max_bytes)
       return _Unpickler(data, path, archive, prefix, byteorder,
                         _Budget(path, max_bytes)).load()
   except errors.Error:

@@ -209,6 +209,15 @@ def _target(abstract, default: jax.sharding.Sharding):
   return jax.tree.map(one, abstract)
 
 
+def _unused(path: str) -> str:
+  """``path``, or ``path.2``, ``path.3``, ... : the first name that is free."""
+  name, n = path, 1
+  while files.as_path(name).exists():
+    n += 1
+    name = f"{path}.{n}"
+  return name
+
+
 class PhaseCheckpoints:
   """The checkpoints of one phase.
 
@@ -233,11 +242,12 @@ class PhaseCheckpoints:
     """The newest checkpoint that reads and decodes (:func:`check_readable`), or None.
 
     Each newer one that does not is renamed ``<step>.unreadable`` (kept, never
-    deleted, and no longer a checkpoint) and named in one line through ``log``.
+    deleted, and no longer a checkpoint; ``<step>.unreadable.2`` and so on when an
+    earlier one is in the way) and named in one line through ``log``.
     """
     step, failed = newest_readable(self.directory, self.all_steps())
     for bad, e in failed:
-      aside = os.path.join(self.directory, f"{bad}.unreadable")
+      aside = _unused(os.path.join(self.directory, f"{bad}.unreadable"))
       files.as_path(self.directory, str(bad)).replace(aside)
       log(f"{e}; moved to {aside}, using the next older checkpoint")
     if failed:
@@ -318,6 +328,33 @@ def _stored_tree(manager: ocp.CheckpointManager, step: int, directory: str) -> d
     raise errors.CheckpointError(
         f"checkpoint {os.path.join(directory, str(step))} has unreadable metadata "
         f"({_one_line(e)})") from None
+
+
+def param_shapes(directory: str, step: int) -> dict[str, tuple[int, ...]]:
+  """The stored shape of every parameter at ``step``, read from the checkpoint's
+  metadata (no array is read): ``"['encoder']['fc_mu']['kernel']" -> (G, 256, L)``.
+
+  Raises:
+    lbvae.errors.CheckpointError: the metadata does not read.
+  """
+  manager = _reader(directory)
+  try:
+    params = _stored_tree(manager, int(step), directory).get("params", {})
+  finally:
+    manager.close()
+  return {jax.tree_util.keystr(path): tuple(leaf.shape)
+          for path, leaf in jax.tree_util.tree_flatten_with_path(params)[0]}
+
+
+def shape_differences(stored: dict, expected: dict) -> list[str]:
+  """Where stored parameter shapes (:func:`param_shapes`, leading grid axis) differ
+  from one model's ``expected`` shapes (same keys, no grid axis), e.g.
+  ``['encoder']['fc_mu']['kernel'] is (256, 10), expected (256, 12)``."""
+  out = [f"{k} is missing" for k in expected if k not in stored]
+  out += [f"{k} is not a parameter of the model" for k in stored if k not in expected]
+  out += [f"{k} is {stored[k][1:]}, expected {tuple(expected[k])}"
+          for k in expected if k in stored and stored[k][1:] != tuple(expected[k])]
+  return out
 
 
 def load_params(directory: str, step: int | None = None) -> tuple[Any, dict]:

@@ -30,9 +30,11 @@ import ml_collections
 import numpy as np
 
 from lbvae import errors
+from lbvae import memory
 from lbvae import files
 from lbvae import losses
 from lbvae import metrics
+from lbvae.metrics import posterior_mi
 from lbvae.train import workdir as workdir_lib
 
 COLLAPSE_STREAM = 0x636F6C  # "col": the probe's sample, apart from data and eval
@@ -60,6 +62,22 @@ def check_probe(config) -> None:
   errors.require(isinstance(threshold, (int, float)) and math.isfinite(threshold)
                  and threshold >= 0,
                  f"config.collapse.active_threshold must be >= 0, got {threshold!r}")
+
+
+def memory_needs(config, num_channels: int) -> list:
+  """The probe's sample in memory (``lbvae.memory.Need``): its uint8 images on the
+  host and, as floats, on the device while a member is scored, and the posterior
+  MI's densities."""
+  n = int((config.get("collapse") or {}).get("num_samples", 0))
+  field = f"config.collapse.num_samples={n}"
+  remedy = "use fewer collapse.num_samples (0 turns the probe off)"
+  return [memory.Need(field, memory.image_bytes(n, num_channels),
+                      "the collapse probe's images", remedy, on_device=False),
+          memory.Need(field, memory.image_bytes(n, num_channels, itemsize=4),
+                      "the collapse probe's images as floats", remedy),
+          memory.Need(field, posterior_mi.memory_bytes(n),
+                      "the collapse probe's posterior MI (N x N densities)",
+                      remedy)] if n else []
 
 
 class CollapseProbe:

@@ -38,6 +38,9 @@ POSITIVE_INTS = ("num_seeds", "batch_size", "phase1_steps", "phase2_steps",
                  "keep_checkpoints")
 
 SEED_LIMIT = 2**32   # seeds are uint32, as jax.random.key and NumPy take them
+# The most seed indices a grid holds (the paper's grids have 10): every seed gets
+# its keys one by one before training, so the count is bounded before anything runs.
+MAX_SEEDS = 10_000
 
 
 def defaults() -> ml_collections.ConfigDict:
@@ -122,6 +125,8 @@ def validate(config) -> None:
   _weights(config, "lambdas", "lambda")
   for field in POSITIVE_INTS:
     errors.require_int(config[field], f"config.{field}")
+  errors.require(config.num_seeds <= MAX_SEEDS, f"config.num_seeds must be an integer "
+                 f"in [1, {MAX_SEEDS}], got {config.num_seeds!r}")
   seed = config.seed
   errors.require(isinstance(seed, int) and not isinstance(seed, bool)
                  and 0 <= seed < SEED_LIMIT,

@@ -26,9 +26,10 @@ import jax
 import numpy as np
 
 from lbvae import data
-from lbvae.data import batching
 from lbvae import errors
 from lbvae import files
+from lbvae import interrupts
+from lbvae import memory
 from lbvae import objectives as objectives_lib
 from lbvae.train import checkpoint
 from lbvae.train import collapse
@@ -37,6 +38,7 @@ from lbvae.train import grid_runner
 from lbvae.train import hosts
 from lbvae.train import members as members_lib
 from lbvae.train import sharding
+from lbvae.train import sizes
 from lbvae.train import progress
 from lbvae.train import state as state_lib
 from lbvae.train import step as step_lib
@@ -196,7 +198,8 @@ class _Phase:
     """Runs the collapse probe on every member; the main process writes the rows."""
     scores = self.probe(state.params)
     if collapse_log is not None:
-      collapse_log.append(step, self.grid, scores)
+      with interrupts.deferred():
+        collapse_log.append(step, self.grid, scores)
 
   def warn_frozen(self, state, warned: set) -> None:
     healthy = sharding.to_host(state.healthy)
@@ -208,6 +211,29 @@ class _Phase:
             f"phase {self.phase} member {m.index} ({m.label()}) had a non-finite "
             f"loss or gradient at step {frozen[m.index]}; it is frozen at its last "
             "finite parameters and flagged finite=0")
+
+  def boundary(self, state, t: int, train_log, collapse_log, warned: set):
+    """At step ``t``: the log rows, frozen-member warnings, and the checkpoint with
+    its grid file and collapse probe, as the step falls due; returns the state."""
+    config, local, main = self.config, t - self.start, sharding.is_main_process()
+    if local % config.log_every == 0 or t == self.end:
+      means = sharding.to_host(state_lib.log_means(state))
+      rows = _member_rows(self.grid, state, t)
+      for r in rows:
+        r.update(step=t, **dict(zip(self.fields,
+                                    (float(v) for v in means[r["member"]]))))
+      if main:
+        train_log.append(rows)
+      state = state_lib.reset_log(state)
+    self.warn_frozen(state, warned)
+    if local % config.checkpoint_every == 0 or t == self.end:
+      meta = self.meta(state, t)
+      self.save(t, state, meta)
+      if main:
+        files.write_json(self.paths.grid(self.phase), meta)
+      if self.probe is not None:
+        self.record_collapse(state, t, collapse_log)
+    return state
 
   def write_final(self, state) -> None:
     means = sharding.to_host(state_lib.window_means(state))
@@ -222,26 +248,51 @@ class _Phase:
                       workdir_lib.final_columns(self.objective.parts), rows)
 
   def run(self) -> dict:
+    """Trains the phase to its end; a Ctrl-C or SIGTERM becomes
+    :class:`lbvae.errors.Interrupted` naming the step reached and the checkpoint
+    kept (a checkpoint and its logs are never cut: ``lbvae.interrupts.deferred``)."""
+    self.reached = None
+    try:
+      return self._run()
+    except KeyboardInterrupt:
+      raise errors.Interrupted(self.stopped()) from None
+
+  def stopped(self) -> str:
+    """The line of a run interrupted in this phase."""
+    where = (f"in phase {self.phase} before its first step" if self.reached is None
+             else f"at step {self.reached} of phase {self.phase}")
+    kept = checkpoint.finalized_steps(self.paths.checkpoints(self.phase))
+    if kept:
+      what = f"the checkpoint at step {kept[-1]} is kept"
+    elif self.phase == 2:
+      what = f"phase 1's checkpoint at step {self.start} is kept"
+    else:
+      what = "no checkpoint was written yet"
+    return f"interrupted {where}; {what}; run the same command to resume"
+
+  def _run(self) -> dict:
     config, g = self.config, len(self.grid)
     state, resumed = self.initial_state()
     t = int(sharding.to_host(state.step)[0])
     main = sharding.is_main_process()
     meta = self.meta(state, t)   # gathers from every process: all of them call it
-    if main:
-      files.write_json(self.paths.grid(self.phase), meta)
-    train_log = (workdir_lib.TrainLog(self.paths.train_log(self.phase), resumed,
-                                      parts=self.objective.parts)
-                 if main else None)
-    collapse_log = None
-    if self.probe is not None and main:
-      collapse_log = collapse.CollapseLog(self.paths.phase(self.phase),
-                                          latent_dim=int(config.latent_dim),
-                                          resume_step=resumed)
+    with interrupts.deferred():
+      if main:
+        files.write_json(self.paths.grid(self.phase), meta)
+      train_log = (workdir_lib.TrainLog(self.paths.train_log(self.phase), resumed,
+                                        parts=self.objective.parts)
+                   if main else None)
+      collapse_log = None
+      if self.probe is not None and main:
+        collapse_log = collapse.CollapseLog(self.paths.phase(self.phase),
+                                            latent_dim=int(config.latent_dim),
+                                            resume_step=resumed)
     if self.probe is not None and self.phase == 1 and resumed is None:
       self.record_collapse(state, t, collapse_log)   # the untrained models
     elif (self.probe is not None and resumed is not None
           and not collapse.recorded(self.paths.phase(self.phase), resumed)):
       self.record_collapse(state, t, collapse_log)   # killed before its probe
+    self.reached = t
     warned: set = set()
     self.warn_frozen(state, warned)
     self.log.info(f"phase {self.phase}: {g} models, steps {t} -> {self.end} "
@@ -259,28 +310,15 @@ class _Phase:
       state = self.runner.run(state, self.keys.data, seeds, t, stop - t)
       jax.block_until_ready(state.step)
       bar.update(stop - t)
-      t, local = stop, stop - self.start
-      if local % config.log_every == 0 or t == self.end:
-        means = sharding.to_host(state_lib.log_means(state))
-        rows = _member_rows(self.grid, state, t)
-        for r in rows:
-          r.update(step=t, **dict(zip(self.fields,
-                                      (float(v) for v in means[r["member"]]))))
-        if main:
-          train_log.append(rows)
-        state = state_lib.reset_log(state)
-      self.warn_frozen(state, warned)
-      if local % config.checkpoint_every == 0 or t == self.end:
-        meta = self.meta(state, t)
-        self.save(t, state, meta)
-        if main:
-          files.write_json(self.paths.grid(self.phase), meta)
-        if self.probe is not None:
-          self.record_collapse(state, t, collapse_log)
+      t = stop
+      with interrupts.deferred():
+        state = self.boundary(state, t, train_log, collapse_log, warned)
+        self.reached = t
       if self.hook is not None:
         self.hook(self.phase, t)
     rate = bar.close()
-    self.write_final(state)
+    with interrupts.deferred():
+      self.write_final(state)
     self.ckpts.close()
     summary = {"grid_size": g, "steps_per_second": rate,
                "model_steps_per_second": None if rate is None else rate * g,
@@ -292,18 +330,6 @@ class _Phase:
     else:
       self.log.info(f"phase {self.phase} done: {g} models to step {self.end}")
     return summary
-
-
-def _check_memory(config, num_channels: int) -> None:
-  """Refuses a batch whose one-model step cannot fit in the free memory."""
-  need = step_lib.memory_lower_bound(config.latent_dim, num_channels,
-                                     config.batch_size)
-  free, where = batching.free_memory_bytes()
-  errors.require(free is None or need <= free,
-                 f"config.batch_size={config.batch_size} needs at least "
-                 f"{need / 2**30:.3g} GiB for one model's step (its activations and "
-                 f"their gradients), more than the {free / 2**30 if free else 0:.3g} "
-                 f"GiB of free {where} memory; use a smaller batch_size")
 
 
 def train(config, workdir: str, *, hook: Hook | None = None,
@@ -323,8 +349,9 @@ def train(config, workdir: str, *, hook: Hook | None = None,
 
   Raises:
     lbvae.errors.Error: an invalid config, a config that differs from the one
-      stored in ``workdir``, or a dataset that cannot be loaded. Nothing is
-      written before these checks pass.
+      stored in ``workdir``, a dataset that cannot be loaded, or sizes that need
+      more memory than is free (:mod:`lbvae.train.sizes`). Nothing is written
+      before these checks pass.
     lbvae.errors.WorkdirBusy: another run writes ``workdir``
       (:func:`lbvae.train.workdir.locked`).
   """
@@ -350,7 +377,8 @@ def train(config, workdir: str, *, hook: Hook | None = None,
                  config.dataset.path or None)
   source = data.batch_source(ds, config.dataset.placement)
   objective = objectives_lib.from_config(config, dataset_size=len(ds))
-  _check_memory(config, ds.num_channels)
+  memory.require(sizes.needs(config, num_channels=ds.num_channels,
+                             objective=objective))
   with workdir_lib.locked(paths.root, writer=main):
     workdir_lib.check_config(paths, config)   # again: it may have been written since
     return _train_locked(config, paths, ds, source, objective, hook, show_progress)

@@ -58,6 +58,11 @@ ADDED_FIELDS = ("objective",) + tuple(objectives.config_groups())
 # one held this value (models were initialised as Flax does before ``model.init``).
 LEGACY_VALUES = {"model": {"init": state_lib.LEGACY_INIT}}
 
+# Fields every config.json has held since lbvae's first release: what was trained.
+# A stored config without one of them is refused, never filled with a default.
+REQUIRED_FIELDS = ("dataset.name", "dataset.source", "betas", "lambdas", "num_seeds",
+                   "seed", "latent_dim", "batch_size", "phase1_steps", "phase2_steps")
+
 LOCK_NAME = "workdir.lock"
 
 # A member's row: which member, then the logged fields (objectives.BASE_FIELDS and
@@ -127,7 +132,7 @@ def with_added_fields(stored: dict) -> dict:
   """A stored config with every field added since it was written, at the value it
   held then (:data:`LEGACY_VALUES`, else the default)."""
   defaults = _as_plain(config_lib.defaults())
-  return {**{k: defaults[k] for k in ADDED_FIELDS}, **LEGACY_VALUES, **stored}
+  return _merged({k: defaults[k] for k in ADDED_FIELDS}, _merged(LEGACY_VALUES, stored))
 
 
 def config_differences(stored: dict, config) -> list[str]:
@@ -165,14 +170,48 @@ def check_config(paths: Paths, config) -> bool:
   """
   if not (files.as_path(paths.config).exists() and has_checkpoints(paths)):
     return False
-  try:
-    stored = files.read_json(paths.config)
-  except (OSError, ValueError) as e:
-    raise errors.ConfigError(f"cannot read {paths.config}: {e}") from None
+  stored = read_stored_config(paths.config)
   diffs = config_differences(stored, config)
   errors.require(not diffs, f"{paths.root} was trained with a different config: "
               f"{'; '.join(diffs)}. Use a new --workdir, or the stored config.")
   return True
+
+
+def _merged(defaults: dict, stored: dict) -> dict:
+  """``stored`` with every field of ``defaults`` it lacks (groups merged field by
+  field)."""
+  out = dict(stored)
+  for k, v in defaults.items():
+    if k not in out:
+      out[k] = v
+    elif isinstance(v, dict) and isinstance(out[k], dict):
+      out[k] = _merged(v, out[k])
+  return out
+
+
+def read_stored_config(path: str) -> dict:
+  """A workdir's ``config.json``, checked: a JSON object holding every field of
+  :data:`REQUIRED_FIELDS`, each group an object.
+
+  Raises:
+    lbvae.errors.Error: the file does not read, or is not such an object.
+  """
+  try:
+    stored = files.read_json(path)
+  except (OSError, ValueError) as e:
+    raise errors.ConfigError(f"cannot read {path}: {e}") from None
+  errors.require(isinstance(stored, dict), f"{path} holds a JSON "
+                 f"{type(stored).__name__}, not a config (an object of fields)",
+                 errors.DataError)
+  for group in sorted({f.split(".")[0] for f in REQUIRED_FIELDS if "." in f}):
+    if not isinstance(stored.get(group, {}), dict):
+      raise errors.DataError(f"{path}: {group} is {stored[group]!r:.60}, not a group "
+                             "of fields")
+  missing = [f for f in REQUIRED_FIELDS if f not in _flatten(stored)]
+  errors.require(not missing, f"{path} lacks {', '.join(missing)}, which every run's "
+                 "config holds; restore it (or train into a new --workdir)",
+                 errors.DataError)
+  return stored
 
 
 def run_facts(config) -> dict[str, str]:
@@ -191,20 +230,31 @@ def store_config(paths: Paths, config) -> None:
 
 
 def load_config(root: str) -> ml_collections.ConfigDict:
-  """The config stored in a workdir (tuples come back as lists).
+  """The config stored in a workdir (tuples come back as lists), each field it lacks
+  (one added since it was written) at the value it held then (:data:`LEGACY_VALUES`)
+  or else its default, validated.
 
   Raises:
-    lbvae.errors.ConfigError: no such directory, or no readable ``config.json``.
+    lbvae.errors.Error: no such directory, no readable ``config.json``, one that
+      is not an object, lacks a field of :data:`REQUIRED_FIELDS` or holds a value
+      ``lbvae.train.config.validate`` refuses (the line names the file).
   """
   files.check_url(root, what="workdir")
   errors.require(files.as_path(root).is_dir(), f"workdir {root} does not exist")
   path = Paths(root).config
   errors.require(files.as_path(path).exists(), f"{path} does not exist: {root} is "
                  "not a training run (train one with python -m experiments.sweep)")
+  stored = _merged(_as_plain(config_lib.defaults()),
+                   _merged(LEGACY_VALUES, read_stored_config(path)))
   try:
-    return ml_collections.ConfigDict(files.read_json(path))
-  except (OSError, ValueError) as e:
-    raise errors.ConfigError(f"cannot read {path}: {e}") from None
+    config = ml_collections.ConfigDict(stored)
+    config_lib.validate(config)
+  except errors.Error as e:
+    raise errors.DataError(f"{path}: {e}") from None
+  except (TypeError, ValueError, KeyError, AttributeError) as e:
+    raise errors.DataError(f"{path}: a field of the wrong type "
+                           f"({type(e).__name__}: {errors.first_line(e)})") from None
+  return config
 
 
 def _holder() -> str:
@@ -224,7 +274,9 @@ def locked(root: str, *, writer: bool = True):
   """Holds ``DIR/workdir.lock`` (an exclusive, non-blocking flock) while the body runs.
 
   The kernel drops the flock when its holder dies, so a killed run's lock is taken
-  over. A URL workdir has no flock and gets the advisory file of :func:`_url_lock`.
+  over; a run that ends (or is interrupted) removes the file. The file is never
+  opened through a symbolic link (a link in its place is refused). A URL workdir
+  has no flock and gets the advisory file of :func:`_url_lock`.
 
   Args:
     root: the workdir (created if needed).
@@ -233,6 +285,8 @@ def locked(root: str, *, writer: bool = True):
 
   Raises:
     lbvae.errors.WorkdirBusy: another live process holds the lock.
+    lbvae.errors.DiskError: the lock cannot be written (a full or read-only disk,
+      a symbolic link in its place).
   """
   if not writer:
     yield
@@ -242,19 +296,57 @@ def locked(root: str, *, writer: bool = True):
     with _url_lock(root):
       yield
     return
-  os.makedirs(root, exist_ok=True)
-  fd = os.open(os.path.join(root, LOCK_NAME), os.O_RDWR | os.O_CREAT, 0o644)
+  lock, created = os.path.join(root, LOCK_NAME), not os.path.isdir(root)
   try:
+    os.makedirs(root, exist_ok=True)
+    fd = _take(root, lock)
+  except OSError as e:
+    if created:   # a new workdir on a full disk: left as it was, absent
+      with contextlib.suppress(OSError):
+        os.rmdir(root)
+    raise files.disk_error(e, lock, root) from None
+  try:
+    yield
+  finally:
+    try:
+      os.unlink(lock)   # while still held: a waiting opener sees it gone (_take)
+    except OSError:
+      pass
+    os.close(fd)   # releases the flock
+
+
+def _take(root: str, lock: str) -> int:
+  """Opens, flocks and fills in ``lock``; the descriptor holds the lock.
+
+  A holder removes the file before it releases the flock, so a file taken after
+  its removal is a stale inode: the path is opened again until the flocked
+  descriptor is the file at the path.
+  """
+  while True:
+    fd = files.open_own(lock, os.O_RDWR | os.O_CREAT)
     try:
       fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
       holder = os.pread(fd, 512, 0).decode(errors="replace").strip()
+      os.close(fd)
       raise _busy(root, holder) from None
+    try:
+      current = os.lstat(lock)
+    except FileNotFoundError:
+      current = None
+    mine = os.fstat(fd)
+    if current is not None and (current.st_ino, current.st_dev) == (mine.st_ino,
+                                                                    mine.st_dev):
+      break
+    os.close(fd)   # removed (or replaced) by the holder that just let go
+  try:
     os.ftruncate(fd, 0)
     os.pwrite(fd, _holder().encode(), 0)
-    yield
-  finally:
-    os.close(fd)   # releases the flock
+  except OSError:
+    os.unlink(lock)   # ours, held: a full disk leaves no empty lock behind
+    os.close(fd)
+    raise
+  return fd
 
 
 def _dead_here(holder: str) -> bool:
@@ -264,13 +356,7 @@ def _dead_here(holder: str) -> bool:
     return False
   if parts[1] != socket.gethostname() or not parts[3].isdigit():
     return False
-  try:
-    os.kill(int(parts[3]), 0)
-  except ProcessLookupError:
-    return True
-  except PermissionError:   # alive, another user's
-    return False
-  return False
+  return not files.pid_alive(int(parts[3]))
 
 
 @contextlib.contextmanager
@@ -302,8 +388,9 @@ class CsvLog:
   """A CSV appended row by row at host boundaries, and trimmed on resume.
 
   On resume, rows whose ``step`` is after the restored step (written by the
-  interrupted run after its last checkpoint) are dropped first, so the file equals
-  an uninterrupted run's.
+  interrupted run after its last checkpoint, a last row cut short included) are
+  dropped first, so the file equals an uninterrupted run's; a row that is not one
+  lbvae writes (a cell that is not a number) is one DataError line.
 
   Args:
     path: the CSV file.
@@ -315,7 +402,9 @@ class CsvLog:
     self.path, self.columns = path, tuple(columns)
     rows = []
     if resume_step is not None and files.as_path(path).exists():
-      rows = [r for r in files.read_csv(path)[1] if int(r["step"]) <= resume_step]
+      rows = [r for r in files.read_csv(path, integers=("step",),
+                                        drop_unfinished=True)[1]
+              if r["step"] <= resume_step]
     files.write_csv(path, self.columns, rows)
 
   def append(self, rows: Iterable[dict]) -> None:

@@ -35,6 +35,22 @@ def test_cache_is_built_once_then_reused(tmp_path, cache_dir):
   assert calls == [1, 1] and third.shape == (4, 2)
 
 
+def test_a_truncated_or_replaced_cache_file_is_rebuilt(cache_dir):
+  path = cache.cache_path("toy", [], "v")
+  calls = []
+  cache.cached_uint8(path, (64, 2), _fill_with(7, calls), "toy")
+  with open(path, "r+b") as f:   # a cache file cut short (a full disk, a copy)
+    f.truncate(os.path.getsize(path) - 10)
+  again = cache.cached_uint8(path, (64, 2), _fill_with(7, calls), "toy")
+  assert calls == [1, 1]
+  np.testing.assert_array_equal(again, np.full((64, 2), 7))
+  del again
+  os.remove(path)
+  os.mkfifo(path)                # a FIFO in its place: never opened, replaced
+  cache.cached_uint8(path, (64, 2), _fill_with(7, calls), "toy")
+  assert calls == [1, 1, 1] and path.is_file()
+
+
 def test_key_follows_the_source_and_the_conversion(tmp_path):
   source = tmp_path / "src.bin"
   source.write_bytes(b"abc")

@@ -23,3 +23,14 @@ def test_unknown_name_lists_the_known_ones():
 def test_bad_source_or_missing_path(name, source, match):
   with pytest.raises(errors.Error, match=match):
     data.load(name, source=source)
+
+
+@pytest.mark.parametrize("name,use", [
+    ("dsprites", "set dataset.source=file or tfds to read it"),
+    ("shapes3d_procedural", "'shapes3d_procedural' has no source that reads one"),
+])
+def test_a_path_given_to_a_procedural_source_is_refused_not_ignored(name, use):
+  with pytest.raises(errors.ConfigError, match=r"dataset.path=/data/dsprites.npz is "
+                     r"given, but dataset.source 'procedural' reads no file .*: "
+                     + use):
+    data.load(name, source="procedural", path="/data/dsprites.npz")

@@ -208,3 +208,10 @@ def test_truncated_file_through_load(tmp_path):
   path.write_bytes(path.read_bytes()[:100000])
   with pytest.raises(errors.Error, match="truncated or corrupt"):
     data.load("mpi3d_real", source="file", path=str(path))
+  # A truncated dSprites .npz (its zip directory gone) is named as an .npz.
+  path = tmp_path / "dsprites.npz"
+  np.savez(path, imgs=np.zeros((10, 64, 64), np.uint8),
+           latents_classes=np.zeros((10, 6), np.int64))
+  path.write_bytes(path.read_bytes()[:20000])
+  with pytest.raises(errors.Error, match="not a readable .npz archive"):
+    data.load("dsprites", source="file", path=str(path))

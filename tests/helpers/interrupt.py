@@ -12,3 +12,13 @@ def kill_at(phase, step):
     if (p, t) == (phase, step):
       raise Killed(f"killed at phase {p} step {t}")
   return hook
+
+
+def interrupt_at(phase, step):
+  """A ``train(..., hook=)`` that raises ``KeyboardInterrupt`` after (phase, step)'s
+  logs and checkpoint are written, as Ctrl-C (or SIGTERM under the command line's
+  handler) would there."""
+  def hook(p, t):
+    if (p, t) == (phase, step):
+      raise KeyboardInterrupt
+  return hook

@@ -18,6 +18,7 @@ from lbvae.released import importer
 from lbvae.released import torch_pth
 from lbvae.train import config as config_lib
 from lbvae.train import workdir as workdir_lib
+from tests.helpers import small_disk
 from tests.released import conftest
 
 
@@ -182,3 +183,24 @@ def test_a_url_workdir_is_refused_before_anything_is_read(tmp_path, monkeypatch)
                      "beside the workdir"):
     importer.import_released(str(tmp_path / "no-such-source"), "gs://b/run")
   assert os.listdir(tmp_path) == []   # no local gs:/b/run either
+
+
+def test_a_full_disk_during_the_import_is_one_line_and_leaves_nothing(released_dir,
+                                                                      tmp_path):
+  with small_disk.tmpfs(tmp_path / "disk", "300k") as disk:
+    run = os.path.join(disk, "run")
+    os.makedirs(os.path.join(disk, ".run.importing-999999999"))   # a killed import's
+    said = []
+    with pytest.raises(errors.DiskError, match=r"cannot write the import into .*run: "
+                       r"No space left on device \(\d+\.\d MiB free"):
+      importer.import_released(str(released_dir), run, log=said.append)
+    assert os.listdir(disk) == []
+    assert any("importing-999999999, left by an import that was stopped" in s
+               for s in said)
+  # A seed past the seeds a grid holds is refused before anything is read.
+  big = conftest.model_path(released_dir, conftest.STEMS[0]).replace(
+      "seed_0.pth", "seed_99999999999.pth")
+  shutil.copy(conftest.model_path(released_dir, conftest.STEMS[0]), big)
+  with pytest.raises(errors.DataError, match="seed 99999999999 is past the 10000 "
+                     "seeds a grid holds"):
+    layout.scan(str(released_dir), "dsprites")

@@ -3,7 +3,6 @@
 import os
 import pickle
 import shlex
-import threading
 import zipfile
 
 import numpy as np
@@ -12,6 +11,7 @@ import pytest
 from lbvae import errors
 from lbvae.released import convert
 from lbvae.released import torch_pth
+from tests.helpers.within import within
 from tests.released import conftest
 from tests.released.conftest import op_call, op_global, op_str
 
@@ -131,18 +131,7 @@ def test_corrupt_files(released_dir, tmp_path):
 
 def _load_within(path, seconds=20.0, **kwargs):
   """torch_pth.load in a thread: what it returned or raised, or 'hung'."""
-  out = {}
-
-  def target():
-    try:
-      out["value"] = torch_pth.load(path, **kwargs)
-    except Exception as e:  # pylint: disable=broad-except
-      out["error"] = e
-
-  thread = threading.Thread(target=target, daemon=True)
-  thread.start()
-  thread.join(seconds)
-  return out.get("error", out.get("value", "hung"))
+  return within(lambda: torch_pth.load(path, **kwargs), seconds)
 
 
 def test_a_link_to_a_device_is_refused_unread(tmp_path):
@@ -160,7 +149,7 @@ def test_a_link_to_a_fifo_is_refused_without_waiting(tmp_path):
   os.symlink(fifo, link)
   e = _load_within(str(link), seconds=10.0)
   assert isinstance(e, errors.DataError), e
-  assert "is a FIFO, not a regular .pth file" in str(e)
+  assert "is a FIFO, not a regular file" in str(e)
 
 
 def test_a_directory_is_refused(tmp_path):

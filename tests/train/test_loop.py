@@ -17,6 +17,7 @@ from lbvae.train import workdir as workdir_lib
 from tests.helpers.file_state import snapshot
 from tests.helpers.file_state import zero_fill_chunk
 from tests.helpers.interrupt import Killed
+from tests.helpers.interrupt import interrupt_at
 from tests.helpers.interrupt import kill_at
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -91,8 +92,12 @@ def test_workdir_layout_and_logs(uninterrupted):
 def test_resume_after_kill_equals_uninterrupted(uninterrupted, tmp_path):
   root = str(tmp_path / "run")
   config = sweep_config()
-  with pytest.raises(Killed):              # after the checkpoint at 2, before 4
-    train.train(config, root, hook=kill_at(1, 3), show_progress=False)
+  # Ctrl-C after the checkpoint at 2, before 4: one line, the lock file gone.
+  with pytest.raises(errors.Interrupted, match=r"^interrupted at step 3 of phase 1; "
+                     r"the checkpoint at step 2 is kept; run the same command to "
+                     r"resume$"):
+    train.train(config, root, hook=interrupt_at(1, 3), show_progress=False)
+  assert not os.path.lexists(workdir_lib.Paths(root).lock)
   assert checkpoint.PhaseCheckpoints(workdir_lib.Paths(root).checkpoints(1)).all_steps() == [2]
   with pytest.raises(Killed):              # after the checkpoint at 6, before 8
     train.train(config, root, hook=kill_at(2, 7), show_progress=False)
@@ -150,10 +155,12 @@ def test_an_undecodable_checkpoint_is_set_aside_and_resume_uses_the_older_one(
   shutil.copytree(uninterrupted, root)
   paths = workdir_lib.Paths(root)
   zero_fill_chunk(os.path.join(paths.checkpoints(2), "8"))
+  os.makedirs(os.path.join(paths.checkpoints(2), "8.unreadable"))   # an earlier one's
   assert set(train.train(sweep_config(), root, show_progress=False)) == {2}
   log = read(paths.run_log)
   assert "checkpoints/8 is unreadable" in log and "resuming phase 2 from step 6" in log
-  assert os.path.isdir(os.path.join(paths.checkpoints(2), "8.unreadable"))
+  assert "moved to " + os.path.join(paths.checkpoints(2), "8.unreadable.2") in log
+  assert os.path.isdir(os.path.join(paths.checkpoints(2), "8.unreadable.2"))
   for name in ("final_metrics.csv", "train_log.csv", "collapse.csv"):
     assert read(os.path.join(paths.phase(2), name)) == read(
         os.path.join(uninterrupted, "phase2", name)), name

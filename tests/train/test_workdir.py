@@ -104,3 +104,34 @@ def test_load_config_names_what_is_missing_or_unreadable(tmp_path):
     workdir.load_config(str(tmp_path))
   workdir.store_config(paths, _config(batch_size=16))
   assert workdir.load_config(str(tmp_path)).batch_size == 16
+
+
+def test_a_config_json_edited_by_hand_is_one_line_naming_the_file(tmp_path):
+  paths = workdir.Paths(str(tmp_path))
+  good = json.loads(config_lib.defaults().to_json_best_effort())
+  os.makedirs(os.path.join(paths.checkpoints(1), "2"))
+  for stored, message in (
+      ([1, 2], "holds a JSON list, not a config"),
+      ({k: v for k, v in good.items() if k != "dataset"},
+       "lacks dataset.name, dataset.source, which every run's config holds"),
+      (dict(good, dataset=3), "dataset is 3, not a group of fields"),
+      (dict(good, latent_dim="ten"), "config.latent_dim must be an integer"),
+      (dict(good, adam_b1="x"), "a field of the wrong type")):
+    files.write_json(paths.config, stored)
+    with pytest.raises(errors.DataError, match=f"{paths.config}.*{message}"):
+      workdir.load_config(str(tmp_path))
+    if isinstance(stored, list) or "dataset" not in stored:   # the sweep's reader too
+      with pytest.raises(errors.DataError, match=message):
+        workdir.check_config(paths, config_lib.defaults())
+  # A field added since the file was written is its default.
+  files.write_json(paths.config, {k: v for k, v in good.items() if k != "collapse"})
+  assert workdir.load_config(str(tmp_path)).collapse.num_samples == 1_000
+
+
+def test_load_config_reads_a_config_from_before_model_init_as_flax(tmp_path):
+  root = tmp_path / "run"
+  root.mkdir()
+  stored = config_lib.defaults().to_dict()
+  del stored["model"]
+  files.write_json(str(root / "config.json"), stored)
+  assert workdir.load_config(str(root)).model.init == "flax"

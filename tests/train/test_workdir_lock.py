@@ -35,6 +35,22 @@ def test_second_writer_is_refused_naming_the_holder(tmp_path):
     pass
 
 
+def test_a_link_in_place_of_the_lock_is_refused_and_its_target_kept(tmp_path):
+  precious = tmp_path / "precious"
+  precious.write_text("keep me")
+  os.symlink(precious, tmp_path / workdir_lib.LOCK_NAME)
+  with pytest.raises(errors.DiskError, match=r"workdir.lock is a symbolic link "
+                     r"\(to .*precious\); lbvae writes its own files in place, "
+                     "never through a link: remove it"):
+    with workdir_lib.locked(str(tmp_path)):
+      pass
+  assert precious.read_text() == "keep me"
+  os.remove(tmp_path / workdir_lib.LOCK_NAME)
+  with workdir_lib.locked(str(tmp_path)):   # the lock file lives while it is held
+    assert os.path.isfile(tmp_path / workdir_lib.LOCK_NAME)
+  assert not os.path.lexists(tmp_path / workdir_lib.LOCK_NAME)
+
+
 def test_a_process_that_does_not_write_takes_no_lock(tmp_path):
   with workdir_lib.locked(str(tmp_path)):
     with workdir_lib.locked(str(tmp_path), writer=False):
