@@ -26,7 +26,7 @@ from lbvae.evaluation import tables
 from lbvae.train import config as config_lib
 
 # (column, label) of the scores whose β trend is read, and the rate.
-TREND = (("mig", "MIG"), ("sap", "SAP"), ("im", "I_m"), ("kl", "the rate (KL)"))
+TREND = (("mig", "MIG"), ("sap", "SAP"), ("im", "I_m"), ("kl", "The rate (KL)"))
 # (column, label) of what λ changes.
 LAMBDA = (("mig", "MIG"), ("im", "I_m"), ("kl", "KL"), ("nll", "NLL"))
 # The binned and the posterior-aware I_m disagree where they differ by more than
@@ -138,7 +138,7 @@ def _estimator_lines(rows: Sequence[dict], strength: str) -> list[str]:
     return [f"- The binned I_m of μ and the posterior-aware I_m agree (within "
             f"{100 * DISAGREE_FRACTION:.0f} % or {DISAGREE_NATS:g} nats) at every "
             f"{strength}."]
-  return [f"- The binned I_m of μ and the posterior-aware I_m disagree at "
+  return ["- The binned I_m of μ and the posterior-aware I_m disagree at "
           + "; ".join(apart) + ". Where the rate is low, believe the posterior-aware "
           "one: binning stretches a collapsed latent's small variation of μ to full "
           "scale (docs/method.md §4)."]
@@ -183,4 +183,4 @@ def lines(summaries: dict[int, list[dict]], config) -> list[str]:
         if body:
           out += [f"**{title}, phase 2: what λ changes** (same budget):", ""] + body
       out.append("")
-  return out + _length_lines(config) + [""]
+  return out + ["**The run's length**:", ""] + _length_lines(config) + [""]

@@ -154,7 +154,7 @@ def _find(workdir: str, config, settings: dict, log) -> Inventory:
   errors.require(settings["num_train"] + settings["num_test"] <= len(ds),
                  f"config.eval.num_train + num_test must be <= {len(ds)} (the "
                  "dataset size)")
-  memory.require(settings_lib.memory_needs(with_eval_defaults(config),
+  memory.require(settings_lib.memory_needs(settings_lib.with_eval_defaults(config),
                                            num_channels=ds.num_channels,
                                            encoder_batch=encoder_batch(config)))
   paths = store.EvalPaths(workdir)

@@ -32,6 +32,7 @@ from matplotlib import ticker
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.text import Text
+from matplotlib.transforms import Bbox
 from plotly.subplots import make_subplots
 
 from lbvae import files
@@ -146,6 +147,10 @@ def percent_change_maps(cells: selection.Cells, changes: dict[str, np.ndarray],
   figures.save(fig, path)
 
 
+# Half the side of the square around a point that its label keeps clear of (pixels).
+MARKER_PX = 5
+
+
 def _label_offsets():
   """Where a label may go, in points from its point, nearest first: the upper right,
   then rings of growing radius (16 directions each)."""
@@ -156,7 +161,8 @@ def _label_offsets():
 
 
 def _label_points(ax, xs, ys, labels) -> None:
-  """Labels every point, no two labels overlapping and none leaving the figure: at
+  """Labels every point, no two labels overlapping, none on a point and none
+  leaving the figure: at
   the point's upper right where that is free, else at the nearest free place around
   it, joined to its point by a thin line."""
   fig = ax.get_figure()
@@ -164,7 +170,9 @@ def _label_points(ax, xs, ys, labels) -> None:
   canvas.draw()                         # final layout, so that extents are right
   renderer = canvas.get_renderer()
   inside = fig.bbox.padded(-2)
-  placed = []
+  points = ax.transData.transform(np.column_stack([xs, ys]))
+  placed = [Bbox.from_extents(px - MARKER_PX, py - MARKER_PX, px + MARKER_PX,
+                              py + MARKER_PX) for px, py in points]   # the markers
   for k in np.argsort(-np.asarray(ys), kind="stable"):
     for dx, dy in _label_offsets():
       near = (dx, dy) == (5.0, 4.0)
@@ -174,6 +182,7 @@ def _label_points(ax, xs, ys, labels) -> None:
                          va="bottom" if dy >= 0 else "top",
                          arrowprops=None if near else {"arrowstyle": "-", "lw": 0.5,
                                                        "color": "0.4"})
+      note.update_positions(renderer)
       box = Text.get_window_extent(note, renderer)   # the text, not its line
       free = not any(box.overlaps(b) for b in placed)
       if free and inside.contains(box.x0, box.y0) and inside.contains(box.x1, box.y1):

@@ -242,6 +242,16 @@ def test_collapse_lines_stay_visible_when_equal(tmp_path, saved):
   assert not saved[-1].axes[1].texts                 # it varies: no note
 
 
+def label_boxes(ax):
+  """The display boxes of the axes' annotations' text (not their leader lines)."""
+  fig = ax.get_figure()
+  fig.canvas.draw()
+  renderer = fig.canvas.get_renderer()
+  for t in ax.texts:
+    t.update_positions(renderer)
+  return [Text.get_window_extent(t, renderer) for t in ax.texts]
+
+
 def test_pareto_labels_of_crowded_cells_do_not_overlap_or_leave_the_figure(tmp_path,
                                                                            saved):
   grid = [(b, lam) for b in (1, 2, 4, 8) for lam in (0, 2, 4)]
@@ -252,9 +262,7 @@ def test_pareto_labels_of_crowded_cells_do_not_overlap_or_leave_the_figure(tmp_p
   selection_views.pareto_scatter(cells, "nll", "mig", front, str(tmp_path / "p.png"),
                                  nll_label="NLL")
   fig = saved[-1]
-  fig.canvas.draw()
-  # the labels' text (a far label's leader line may cross another's)
-  boxes = [Text.get_window_extent(t) for t in fig.axes[0].texts]
+  boxes = label_boxes(fig.axes[0])
   assert len(boxes) == len(grid)
   assert not any(a.overlaps(b) for a, b in itertools.combinations(boxes, 2))
   assert all(fig.bbox.contains(b.x0, b.y0) and fig.bbox.contains(b.x1, b.y1)
@@ -271,8 +279,7 @@ def test_pareto_labels_do_not_overlap_and_the_legend_matches(tmp_path, saved):
                                  nll_label="NLL")
   fig = saved[-1]
   ax = fig.axes[0]
-  fig.canvas.draw()
-  boxes = [Text.get_window_extent(t) for t in ax.texts]
+  boxes = label_boxes(ax)
   assert len(boxes) == 4
   assert not any(a.overlaps(b) for a, b in itertools.combinations(boxes, 2))
   legend = [t.get_text() for t in ax.get_legend().get_texts()]

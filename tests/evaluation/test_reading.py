@@ -64,7 +64,7 @@ def test_missing_values_are_left_out_not_read():
   out = reading.lines({1: [cell(1, kl=5.0), cell(4, kl=3.0)]},
                       config_lib.defaults().to_dict())
   assert not any("MIG" in line for line in out)
-  assert any(line.startswith("- the rate (KL) falls as β grows") for line in out)
+  assert any(line.startswith("- The rate (KL) falls as β grows") for line in out)
 
 
 def test_what_lambda_changes_counts_the_cells():
