@@ -81,8 +81,7 @@ def load_model_codes(workdir: str, config=None, *,
   found = [ph for ph in found if ph.number in tuple(phases)]
   errors.require(bool(found), f"no checkpoints of phases {tuple(phases)} in {workdir}",
                  errors.CheckpointError)
-  ds = data.load(config.dataset.name, config.dataset.source,
-                 config.dataset.path or None)
+  ds = data.from_config(config.dataset)
   num_train, num_test = int(config.eval.num_train), int(config.eval.num_test)
   drawn: dict[int, samples_lib.Samples] = {}
   out = []

@@ -157,8 +157,7 @@ def _find(workdir: str, config, settings: dict, log) -> Inventory:
   errors.require(bool(phases), _UNTRAINED.format(workdir))
   for p in problems:
     log(p)
-  ds = data.load(config.dataset.name, config.dataset.source,
-                 config.dataset.path or None)
+  ds = data.from_config(config.dataset)
   errors.require(settings["num_train"] + settings["num_test"] <= len(ds),
                  f"config.eval.num_train + num_test must be <= {len(ds)} (the "
                  "dataset size)")

@@ -44,10 +44,11 @@ FREE_FIELDS = ("log_every", "checkpoint_every", "keep_checkpoints", "grid_strate
                "map_batch_size", "steps_per_call", "model_impl", "dataset.placement",
                "dataset.path", "eval", "grid_chunk", "distributed", "collapse")
 
-# Config fields added after runs were made: a stored config without one of them
-# holds its default (``config.defaults()``). 0.1.0 wrote configs without
+# Config fields (or groups) added after runs were made: a stored config without one
+# of them holds its default (``config.defaults()``). 0.1.0 wrote configs without
 # ``objective``, so without any objective's settings group.
-ADDED_FIELDS = ("objective",) + tuple(objectives.config_groups())
+ADDED_FIELDS = (("objective",) + tuple(objectives.config_groups())
+                + ("dataset.factors", "dataset.background"))
 
 LOCK_NAME = "workdir.lock"
 
@@ -115,9 +116,10 @@ def _free(key: str) -> bool:
 
 def config_differences(stored: dict, config) -> list[str]:
   """Fields (dotted) where ``config`` differs from a stored config, FREE_FIELDS aside."""
-  defaults = _as_plain(config_lib.defaults())
-  stored = {**{k: defaults[k] for k in ADDED_FIELDS}, **stored}
-  a, b = _flatten(stored), _flatten(_as_plain(config))
+  defaults = _flatten(_as_plain(config_lib.defaults()))
+  added = {k: v for k, v in defaults.items()
+           if any(k == f or k.startswith(f + ".") for f in ADDED_FIELDS)}
+  a, b = {**added, **_flatten(stored)}, _flatten(_as_plain(config))
   diffs = []
   for key in sorted(set(a) | set(b)):
     if _free(key) or a.get(key) == b.get(key):
