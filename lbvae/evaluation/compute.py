@@ -127,7 +127,7 @@ def kl_per_latent(mu: np.ndarray, logvar: np.ndarray) -> np.ndarray:
   return (-0.5 * (1.0 + logvar - mu**2 - np.exp(logvar))).mean(axis=-2)
 
 
-def _encode_chunk(params, samples, votes, posterior_images,
+def _encode_chunk(params, samples, votes, posterior_images, shared_images,
                   **kw) -> dict[str, np.ndarray]:
   """Everything the pass decodes or encodes, for a few models: [m, ...] arrays."""
   train = encode.encode_models(params, samples.images_train, **kw)
@@ -142,6 +142,9 @@ def _encode_chunk(params, samples, votes, posterior_images,
   if posterior_images is not None:
     post = encode.encode_models(params, posterior_images, **kw)
     out["mu_posterior"], out["logvar_posterior"] = post["mu"], post["logvar"]
+  if shared_images is not None:
+    shared = encode.encode_models(params, shared_images, **kw)
+    out["mu_shared"], out["logvar_shared"] = shared["mu"], shared["logvar"]
   kw = {k: v for k, v in kw.items() if k != "batch_size"}
   out["rec"], out["trav"] = encode.figure_images(
       params, samples.images_test[:NUM_RECONSTRUCTIONS], test["mu"][:, 0],
@@ -195,12 +198,17 @@ class ModelResult:
     mi_posterior: float[L, F], the posterior-aware MI matrix, or None.
     kl_per_latent: float64[L], each latent's mean KL on the test samples.
     images: :class:`ModelImages`.
+    shared_codes: float32[N, L] encoder means of the pass's shared images (UDR),
+      or None.
+    shared_kl: float64[L] each latent's mean KL on them, or None.
   """
   scores: dict[str, float]
   mi: np.ndarray
   mi_posterior: np.ndarray | None
   kl_per_latent: np.ndarray
   images: ModelImages
+  shared_codes: np.ndarray | None = None
+  shared_kl: np.ndarray | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -211,7 +219,8 @@ class StackTimes:
   metrics: float
 
 
-def _encode_stack(params, samples, ds, options, votes, posterior, on_encoded):
+def _encode_stack(params, samples, ds, options, votes, posterior, shared,
+                  on_encoded):
   """:func:`_encode_chunk` over chunks of ``options.models_per_call`` models,
   concatenated: [M, ...] arrays."""
   num_models = jax.tree.leaves(params)[0].shape[0]
@@ -225,15 +234,26 @@ def _encode_stack(params, samples, ds, options, votes, posterior, on_encoded):
   for first in range(0, num_models, chunk):
     rows = list(range(first, min(first + chunk, num_models)))
     parts.append(_encode_chunk(pytrees.take(params, np.asarray(rows)), samples, votes,
-                               None if posterior is None else posterior[1], **kw))
+                               None if posterior is None else posterior[1], shared,
+                               **kw))
     if on_encoded is not None:
       on_encoded(len(rows))
   return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
 
+# The scores that need factors: NaN for a dataset without them.
+FACTOR_SCORES = ("mig", "sap", "im", "dci_lasso_disentanglement",
+                 "dci_lasso_completeness", "dci_lasso_informativeness",
+                 "dci_disentanglement", "dci_completeness", "dci_informativeness")
+
+
 def _stack_scores(enc, samples, ds, options, votes, posterior) -> dict:
   """Every score of the M encoded models: metric -> [M] (or [M, L, F]) arrays."""
   num_models = len(enc["mu_train"])
+  if not ds.num_factors:
+    scores = {k: np.full(num_models, np.nan) for k in FACTOR_SCORES}
+    scores["mi_matrix"] = np.zeros((num_models, options.latent_dim, 0))
+    return scores
   if votes is not None:
     mu_votes, which = enc["mu_votes"], votes.which
     num_train_votes = (2 * len(which)) // 3
@@ -268,6 +288,7 @@ def _stack_scores(enc, samples, ds, options, votes, posterior) -> dict:
 def evaluate_stack(params, samples, ds, options: StackOptions, *,
                    votes: Votes | None = None,
                    posterior: tuple[np.ndarray, np.ndarray] | None = None,
+                   shared: np.ndarray | None = None,
                    on_encoded: Callable[[int], None] | None = None
                    ) -> tuple[list[ModelResult], StackTimes]:
   """Evaluates M models (stacked parameters) on one seed's samples.
@@ -287,13 +308,19 @@ def evaluate_stack(params, samples, ds, options: StackOptions, *,
       sample (``samples.draw_stratified``): adds the posterior-aware
       ``mig_posterior`` and ``im_posterior`` (:mod:`lbvae.metrics.posterior_mi`)
       and the ``mi_posterior`` matrix; None leaves them out.
+    shared: uint8[N, 64, 64, C], the images every model of the pass encodes for
+      UDR (``samples.draw_shared``); None leaves them out.
     on_encoded: called with the number of models just encoded.
+
+  A dataset without factors gets NaN for every score that needs them
+  (:data:`FACTOR_SCORES`) and MI matrices of shape [L, 0].
 
   Returns:
     (M :class:`ModelResult` in the models' order, :class:`StackTimes`).
   """
   t0 = time.perf_counter()
-  enc = _encode_stack(params, samples, ds, options, votes, posterior, on_encoded)
+  enc = _encode_stack(params, samples, ds, options, votes, posterior, shared,
+                      on_encoded)
   t1 = time.perf_counter()
   scores = _stack_scores(enc, samples, ds, options, votes, posterior)
   times = StackTimes(encode=t1 - t0, metrics=time.perf_counter() - t1)
@@ -311,5 +338,8 @@ def evaluate_stack(params, samples, ds, options: StackOptions, *,
                       else None),
         kl_per_latent=kl[m],
         images=ModelImages(originals=originals, reconstructions=enc["rec"][m],
-                           traversals=enc["trav"][m])))
+                           traversals=enc["trav"][m]),
+        shared_codes=enc["mu_shared"][m] if shared is not None else None,
+        shared_kl=(kl_per_latent(enc["mu_shared"][m], enc["logvar_shared"][m])
+                   if shared is not None else None)))
   return out, times

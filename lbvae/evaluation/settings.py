@@ -1,7 +1,8 @@
 """The ``eval`` group of a config: the evaluation pass's defaults and bounds.
 
 The pass of arXiv 2602.09277, §4 (docs/method.md): 10 000 train + 5 000 test images
-per seed, 20 bins, the FactorVAE score and the posterior-aware MI. The sweep config
+per seed, 20 bins, the FactorVAE score and the posterior-aware MI, and the 1 000
+images every model encodes for UDR. The sweep config
 holds this group (``lbvae.train.config.defaults``) and checks it with :func:`check`;
 the pass fills what an older workdir lacks and keys its cache by
 :func:`cache_settings`.
@@ -20,7 +21,8 @@ from lbvae import errors
 
 # The smallest value of each field; FactorVAE votes are 0 (no score) or >= 3.
 LOWEST = {"num_train": 2, "num_test": 1, "num_bins": 2, "batch_size": 1,
-          "factor_vae_votes": 0, "factor_vae_batch": 2, "posterior_samples": 0}
+          "factor_vae_votes": 0, "factor_vae_batch": 2, "posterior_samples": 0,
+          "udr_samples": 0}
 
 
 def defaults() -> ml_collections.ConfigDict:
@@ -33,6 +35,7 @@ def defaults() -> ml_collections.ConfigDict:
       "factor_vae_votes": 200,    # FactorVAE score (Kim & Mnih 2018): votes; 0: none
       "factor_vae_batch": 64,     # images per vote
       "posterior_samples": 2_400,  # stratified images, posterior-aware MI; 0: none
+      "udr_samples": 1_000,       # images every model encodes for UDR; 0: no UDR
   })
 
 
@@ -52,6 +55,13 @@ def check(config) -> None:
   errors.require(ev.get("factor_vae_votes", 0) not in (1, 2),
                  "config.eval.factor_vae_votes must be 0 (no FactorVAE score) or "
                  f">= 3, got {ev.get('factor_vae_votes')!r}")
+
+
+def udr_samples(config) -> int:
+  """``config.eval.udr_samples`` (0 where absent). Not among :func:`cache_settings`:
+  a cache entry holds the shared codes of that many images, or is evaluated again
+  (``lbvae.evaluation.store.load_entry``)."""
+  return int(config.eval.get("udr_samples", 0))
 
 
 def cache_settings(config) -> dict:
