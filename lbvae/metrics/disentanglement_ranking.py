@@ -4,7 +4,7 @@ Duan et al. (ICLR 2020), "Unsupervised Model Selection for Variational Disentang
 Representation Learning": models of one hyper-parameter setting that disentangle
 find the same axis-aligned factors from every seed, up to permutation and sign,
 while entangled models each mix them their own way. The score, as
-disentanglement_lib's ``udr.py`` computes it (docs/method.md, "UDR"), for M models'
+disentanglement_lib's ``udr.py`` computes it (docs/method.md §5, "UDR"), for M models'
 mean codes of the same N images:
 
 1. standardise each model's latents (mean 0, std 1; a constant latent is only
