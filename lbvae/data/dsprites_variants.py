@@ -153,6 +153,9 @@ class DspritesVariant(factor_grid.FactorGrid):
     self.base = base
     self.kind = KINDS[name]
     self.notes = tuple(base.notes)
+    if base.source == "procedural":
+      self.notes += (f"{name} over lbvae's procedural rendering of dSprites, not the "
+                     "published dSprites file (dataset.source=file)",)
     if self.kind == "scream" and background is None:
       background = procedural_background()
       self.notes += (NOT_LITERATURE,)

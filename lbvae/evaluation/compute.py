@@ -33,6 +33,7 @@ from lbvae import metrics
 from lbvae.evaluation import encode
 
 TRAVERSAL_VALUES = np.linspace(-2.5, 2.5, 10).astype(np.float32)
+ACTIVE_KL = 0.01   # nats: a latent whose mean KL on the test part exceeds it is active
 NUM_RECONSTRUCTIONS = 64
 # The metrics' model axis is padded to a multiple of this (see evaluate_stack).
 MODEL_BUCKET = 8
@@ -192,8 +193,9 @@ class ModelResult:
   Attributes:
     scores: metric name -> float: one ``metrics.csv`` row's scores (every scalar
       of ``lbvae.metrics.all_metrics``, the tree DCI, ``factor_vae`` with votes,
-      the posterior-aware scores with a stratified sample, ``heldout_nll`` and
-      ``heldout_kl``).
+      the posterior-aware scores with a stratified sample, ``heldout_nll``,
+      ``heldout_kl`` and ``active_latents``, the latents whose KL exceeds
+      ``ACTIVE_KL``).
     mi: float[L, F], the MI matrix (nats).
     mi_posterior: float[L, F], the posterior-aware MI matrix, or None.
     kl_per_latent: float64[L], each latent's mean KL on the test samples.
@@ -332,6 +334,7 @@ def evaluate_stack(params, samples, ds, options: StackOptions, *,
          if k not in ("mi_matrix", "mi_posterior")}
     s["heldout_nll"] = float(enc["nll_test"][m].mean())
     s["heldout_kl"] = float(kl[m].sum())
+    s["active_latents"] = int((kl[m] > ACTIVE_KL).sum())
     out.append(ModelResult(
         scores=s, mi=scores["mi_matrix"][m],
         mi_posterior=(scores["mi_posterior"][m] if "mi_posterior" in scores

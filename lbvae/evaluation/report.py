@@ -28,7 +28,8 @@ from lbvae.evaluation import tables
 # the training means, the evaluation's scores, the objectives' own training parts.
 TABLE_COLUMNS = (
     tuple((f, objectives.FIELD_LABELS[f]) for f in objectives.REPORTED)
-    + (("heldout_nll", "held-out NLL"), ("mig", "MIG"), ("sap", "SAP"), ("im", "I_m"),
+    + (("heldout_nll", "held-out NLL"), ("active_latents", "active latents"),
+       ("mig", "MIG"), ("sap", "SAP"), ("im", "I_m"),
        ("mig_posterior", "MIG (post.)"), ("im_posterior", "I_m (post.)"),
        ("dci_disentanglement", "DCI-D"), ("dci_completeness", "DCI-C"),
        ("dci_informativeness", "DCI-I (accuracy)"), ("factor_vae", "FactorVAE"),
