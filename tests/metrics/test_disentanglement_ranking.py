@@ -90,11 +90,18 @@ def cases():
   return {"good": good, "bad": bad, "mixed": mixed}
 
 
+JITTED = jax.jit(metrics.udr, static_argnames="correlation")
+
+
+@pytest.fixture(scope="module")
+def udr():
+  return JITTED
+
+
 @pytest.fixture(scope="module", params=["jit", "eager"])
-def udr(request):
-  if request.param == "jit":
-    return jax.jit(metrics.udr, static_argnames="correlation")
-  return metrics.udr
+def either_udr(request):
+  """The compiled function and the function called as it is."""
+  return JITTED if request.param == "jit" else metrics.udr
 
 
 # The Lasso shrinks a unit-variance weight by α and zeroes the chance ones, so a
@@ -116,10 +123,10 @@ def test_independent_seeds_score_low(cases, udr, correlation):
 
 @pytest.mark.filterwarnings("ignore::scipy.stats.ConstantInputWarning")
 @pytest.mark.parametrize("correlation", ["lasso", "spearman"])
-def test_equals_disentanglement_lib_definition(cases, udr, correlation):
+def test_equals_disentanglement_lib_definition(cases, either_udr, correlation):
   codes, kl = cases["mixed"]
   pairwise, scores = reference_udr(codes, kl, correlation)
-  out = udr(codes, kl, correlation=correlation)
+  out = either_udr(codes, kl, correlation=correlation)
   np.testing.assert_allclose(out["pairwise"], pairwise, atol=1e-3)
   np.testing.assert_allclose(out["model_scores"], scores, atol=1e-3)
   # The copies agree with each other and with nothing else; the collapsed model
@@ -129,9 +136,9 @@ def test_equals_disentanglement_lib_definition(cases, udr, correlation):
   assert np.all(np.diag(np.asarray(out["pairwise"])) == 0)
 
 
-def test_one_model_has_no_pair_to_score(cases):
+def test_one_model_has_no_pair_to_score(cases, udr):
   codes, kl = cases["good"]
-  out = metrics.udr(codes[:1], kl[:1])
+  out = udr(codes[:1], kl[:1])
   assert np.isnan(np.asarray(out["model_scores"])).all()
   assert np.asarray(out["pairwise"]).shape == (1, 1)
 
