@@ -58,8 +58,7 @@ def grids(config) -> dict[str, tuple[int, int]]:
 
 def per_member_bytes(config) -> float:
   """Device bytes per extra member of the config's compiled train call."""
-  ds = data.load(config.dataset.name, config.dataset.source,
-                 config.dataset.path or None)
+  ds = data.from_config(config.dataset)
   source = data.batch_source(ds, config.dataset.placement)
   objective = objectives_lib.from_config(config, dataset_size=len(ds))
   model = state_lib.make_model(config, ds.num_channels)

@@ -9,8 +9,9 @@ The run's configuration is read from the workdir (the trainer stores it there);
 ``--config.<field>=<value>`` overrides any of its fields for this pass, with the
 stored field's type (an unknown field is an error). Only the ``eval.*`` fields
 (``num_train``, ``num_test``, ``num_bins``, ``batch_size``, ``factor_vae_votes``,
-``factor_vae_batch``, ``posterior_samples``) and ``dataset.path`` change what the pass
-does: the models and the grid come from the checkpoints.
+``factor_vae_batch``, ``posterior_samples``, ``udr_samples``) and where the data lies
+(``dataset.path``, ``dataset.background``) change what the pass does: the models and
+the grid come from the checkpoints.
 
 Writes ``DIR/eval/metrics.csv``, ``DIR/eval/summary.csv``, ``DIR/eval/figures/`` and
 ``DIR/report.md`` (see :mod:`lbvae.evaluation.runner`), and ends by printing where

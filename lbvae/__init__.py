@@ -7,8 +7,8 @@ jitted program. The map (loaded on first use; runnable examples in docs/library.
 ``lbvae.losses``       L_β / L_λβ and their terms, per example, pure
 ``lbvae.models``       the convolutional VAE (Flax linen)
 ``lbvae.objectives``   β-TCVAE, DIP-VAE-I/II, AnnealedVAE, FactorVAE: λ as a plug-in
-``lbvae.metrics``      MIG, SAP, I_m, DCI, FactorVAE, binned and posterior-aware MI
-``lbvae.data``         dSprites, Shapes3D, MPI3D: procedural, original files, TFDS
+``lbvae.metrics``      MIG, SAP, I_m, DCI, FactorVAE, binned and posterior-aware MI, UDR
+``lbvae.data``         dSprites, Shapes3D, MPI3D, their family, your own images
 ``lbvae.train``        the train state, the one-model step, grids, the two-phase sweep
 ``lbvae.evaluation``   checkpoints -> metrics.csv, figures, report.md
 ``lbvae.linear``       the linear-Gaussian model: closed forms, both solvers, scores

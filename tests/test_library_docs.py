@@ -31,7 +31,7 @@ def test_the_doc_has_the_examples_it_promises():
   headings = [h for h, _ in BLOCKS]
   for wanted in ("Losses on a batch", "A vmapped grid", "Metrics on codes",
                  "Training and evaluating a workdir", "The linear-Gaussian model",
-                 "Other objectives"):
+                 "Other objectives", "Choosing without labels", "Your own images"):
     assert any(h.startswith(wanted) for h in headings), wanted
 
 

@@ -32,6 +32,7 @@ import numpy as np
 
 from lbvae import errors
 from lbvae.data import arrays
+from lbvae.data import dsprites_variants
 from lbvae.data import factor_grid
 from lbvae.data import procedural
 
@@ -118,8 +119,7 @@ class BatchSource:
   def host_gather(self, index) -> np.ndarray:
     """Host batch of images: int[...] grid indices -> uint8[..., 64, 64, C]."""
     index = np.asarray(index, np.int64)
-    flat = self._host_gather(index.reshape(-1))
-    return flat.reshape(index.shape + self.dataset.image_shape)
+    return self._host_gather(index).reshape(index.shape + self.dataset.image_shape)
 
   def prefetch(self, index_chunks: Iterable[np.ndarray],
                depth: int = 2) -> Iterator[np.ndarray]:
@@ -174,7 +174,9 @@ class BatchSource:
     where = "on device" if self.on_device else "streamed from host"
     verb = "rendered" if isinstance(self.dataset, procedural.ProceduralDataset) else (
         "gathered")
-    return f"{self.dataset.name} ({self.dataset.source}): {verb} {where}; {self.note}"
+    notes = "".join(f"; {n}" for n in self.dataset.notes)
+    return (f"{self.dataset.name} ({self.dataset.source}): {verb} {where}; "
+            f"{self.note}{notes}")
 
 
 def _procedural_source(ds: procedural.ProceduralDataset, on_device: bool) -> BatchSource:
@@ -183,7 +185,7 @@ def _procedural_source(ds: procedural.ProceduralDataset, on_device: bool) -> Bat
     return ds.render_index(index)
 
   def host_gather(index):
-    return ds.images(ds.index_to_factors(index))
+    return ds.images(ds.index_to_factors(index.reshape(-1)))
 
   note = f"{len(ds)} images, none stored"
   return BatchSource(ds, on_device, (), note, gather, host_gather)
@@ -222,6 +224,26 @@ def _array_source(ds: arrays.ArrayDataset, placement: str) -> BatchSource:
   return BatchSource(ds, True, operand, rule, gather, host_gather)
 
 
+def _variant_source(ds: dsprites_variants.DspritesVariant,
+                    placement: str) -> BatchSource:
+  """The base dSprites' source, its batches transformed where they are made."""
+  base = batch_source(ds.base, placement)
+  operand = {"base": base.operand}
+  if ds.background is not None and base.on_device:
+    operand["background"] = jax.device_put(ds.background)
+
+  def gather(operand, index):
+    index = jnp.asarray(index, jnp.int32)
+    return dsprites_variants.transform(base.gather(operand["base"], index), index,
+                                      operand.get("background"), kind=ds.kind)
+
+  def host_gather(index):
+    return ds.apply(base.host_gather(index), index)
+
+  return BatchSource(ds, base.on_device, operand if base.on_device else (),
+                     f"{base.note}; {ds.kind} draws per image", gather, host_gather)
+
+
 def batch_source(ds: factor_grid.FactorGrid, placement: str = "auto") -> BatchSource:
   """Chooses where the images of a batch are produced (see the module docstring).
 
@@ -242,4 +264,6 @@ def batch_source(ds: factor_grid.FactorGrid, placement: str = "auto") -> BatchSo
     return _procedural_source(ds, on_device=placement != "host")
   if isinstance(ds, arrays.ArrayDataset):
     return _array_source(ds, placement)
+  if isinstance(ds, dsprites_variants.DspritesVariant):
+    return _variant_source(ds, placement)
   raise TypeError(f"not a dataset from lbvae.data.load: {type(ds).__name__}")

@@ -35,7 +35,13 @@ class FactorGrid(abc.ABC):
     factor_sizes: the number of values of each factor, in grid order.
     num_channels: 1 (binary / grey) or 3 (RGB).
     source: where the images come from: ``"procedural"``, ``"file"`` or ``"tfds"``.
+    notes: lines the run log and the report show about how the data was made
+      (a resize on load, a stand-in for a missing file).
   """
+
+  # Every factor combination has an image: :meth:`images` serves any tuple (the
+  # FactorVAE votes and the stratified samples need that).
+  covers_grid = True
 
   def __init__(self, name: str, factor_names: Sequence[str],
                factor_sizes: Sequence[int], num_channels: int, source: str):
@@ -46,6 +52,7 @@ class FactorGrid(abc.ABC):
     self.factor_sizes = tuple(int(s) for s in factor_sizes)
     self.num_channels = int(num_channels)
     self.source = source
+    self.notes: tuple[str, ...] = ()
     # Row-major strides: index = sum_f factors[f] * strides[f].
     strides = np.cumprod((self.factor_sizes + (1,))[:0:-1])[::-1]
     self._strides = np.asarray(strides, np.int64)
@@ -121,6 +128,17 @@ class FactorGrid(abc.ABC):
     """
     return np.stack([rng.permutation(np.resize(np.arange(int(k)), int(num)))
                      for k in self.factor_sizes], axis=1).astype(np.int64)
+
+  def images_at(self, index) -> np.ndarray:
+    """Images of dataset indices (those the trainer and the evaluation draw).
+
+    Args:
+      index: int[N] in [0, len(self)).
+
+    Returns:
+      uint8[N, 64, 64, C] host array.
+    """
+    return self.images(self.index_to_factors(index))
 
   def index_to_factors_jnp(self, index: jnp.ndarray) -> jnp.ndarray:
     """Traceable :meth:`index_to_factors`: int32[...] -> int32[..., F]."""

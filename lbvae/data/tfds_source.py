@@ -62,6 +62,40 @@ def _version_dir(name: str, data_dir: str) -> pathlib.Path:
   return found[-1]
 
 
+def open_split(name: str, data_dir: str, split: str | None = "train",
+               decoders=None):
+  """A prepared TFDS dataset's split as a random-access source, without TensorFlow.
+
+  Args:
+    name: the TFDS name.
+    data_dir: the TFDS data_dir.
+    split: the split (None: ``train`` if the dataset has one, else its first).
+    decoders: TFDS decoders (e.g. ``{"image": tfds.decode.SkipDecoding()}``).
+
+  Returns:
+    (the version directory, the builder, the split's data source).
+
+  Raises:
+    lbvae.errors.DataError: not prepared there, or not in ArrayRecord files.
+  """
+  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+  version_dir = _version_dir(name, data_dir)
+  try:
+    builder = tfds.builder_from_directory(os.fspath(version_dir))
+    if split is None:
+      splits = list(builder.info.splits)
+      split = "train" if "train" in splits else splits[0]
+    source = builder.as_data_source(split=split, decoders=decoders)
+  # A format without random access (TFRecord) raises a RuntimeError subclass.
+  except (RuntimeError, ValueError, KeyError, IndexError) as e:
+    raise errors.DataError(
+        f"{version_dir}: cannot read TFDS {name!r} without TensorFlow: it needs "
+        "ArrayRecord files (convert once with `tfds convert_format "
+        f"--dataset_dir={version_dir.parent} --out_file_format=array_record`, or "
+        f"rebuild with --file_format=array_record); {e}") from e
+  return version_dir, builder, source
+
+
 def open_tfds(name: str, data_dir: str, factor_sizes=None) -> arrays.ArrayDataset:
   """Opens a prepared TFDS ``dsprites`` or ``shapes3d`` (converted once).
 
@@ -74,20 +108,9 @@ def open_tfds(name: str, data_dir: str, factor_sizes=None) -> arrays.ArrayDatase
   Returns:
     An :class:`ArrayDataset` over the memory-mapped cache, in grid order.
   """
-  import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
   labels, factor_names, published_sizes, channels, scale = SPECS[name]
   sizes = tuple(factor_sizes or published_sizes)
-  version_dir = _version_dir(name, data_dir)
-  try:
-    builder = tfds.builder_from_directory(os.fspath(version_dir))
-    source = builder.as_data_source(split="train")
-  # A format without random access (TFRecord) raises a RuntimeError subclass.
-  except (RuntimeError, ValueError, KeyError) as e:
-    raise errors.DataError(
-        f"{version_dir}: cannot read TFDS {name!r} without TensorFlow: it needs "
-        "ArrayRecord files (convert once with `tfds convert_format "
-        f"--dataset_dir={version_dir.parent} --out_file_format=array_record`, or "
-        f"rebuild with --file_format=array_record); {e}") from e
+  version_dir, builder, source = open_split(name, data_dir)
   features = builder.info.features
   missing = [k for k in ("image",) + labels if k not in features]
   errors.require(not missing, f"{version_dir}: TFDS {name!r} lacks features "

@@ -4,7 +4,8 @@ Modules: ``settings`` (the ``eval`` group), ``samples`` (per-seed samples), ``en
 (a stack of models), ``compute`` (one seed's scores, vmapped), ``checkpoints`` (what
 the trainer left), ``keys`` (``ModelKey``, ``PhaseMember``), ``store`` (layout and
 cache), ``tables``, ``figures``, ``report`` (CSVs, PNGs, Markdown), ``selection`` and
-``selection_views`` (choosing (β, λ)), ``runner`` (the pass), ``model_codes`` (a
+``selection_views`` (choosing (β, λ)), ``udr_cells`` and ``udr_choice`` (UDR per cell,
+choosing without labels), ``runner`` (the pass), ``model_codes`` (a
 workdir's models as arrays, for one's own metric).
 
 Synopsis::
@@ -25,7 +26,8 @@ from lbvae import lazy_submodules
 
 MODULES = ("checkpoints", "collapse_curves", "compute", "encode", "figures",
            "keys", "model_codes", "outputs", "released_scores", "report", "runner",
-           "samples", "selection", "selection_views", "settings", "store", "tables")
+           "samples", "selection", "selection_views", "settings", "store", "tables",
+           "udr_cells", "udr_choice")
 # The pass's entry points, each loaded with its module on first use (so importing
 # one submodule, as lbvae.train does, loads no plotting or checkpoint code).
 EXPORTS = {"ModelCodes": "model_codes", "evaluate_workdir": "runner",

@@ -77,9 +77,16 @@ def _mean_curves(rows: Sequence[dict], key) -> dict:
   for cell, by_step in groups.items():
     steps = sorted(by_step)
     out[cell] = (np.asarray(steps), {
-        q: np.asarray([np.nanmean([r[q] for r in by_step[t]]) for t in steps])
+        q: np.asarray([_finite_mean([r[q] for r in by_step[t]]) for t in steps])
         for q, _ in PANELS})
   return out
+
+
+def _finite_mean(values) -> float:
+  """The mean of the finite values, NaN when there is none (MIG without factors)."""
+  values = np.asarray(values, np.float64)
+  finite = values[np.isfinite(values)]
+  return float(finite.mean()) if finite.size else float("nan")
 
 
 def _widths(betas) -> dict:
@@ -143,6 +150,9 @@ def draw(rows: Sequence[dict], path: str, title: str = "", *,
                                    "edgecolor": "0.7"})
       label = (f"{label} of {dim} (KL > {threshold:g} nats)" if threshold is not None
                else f"{label} of {dim}")
+    if not any(np.isfinite(v).any() for v in drawn):
+      ax.text(0.5, 0.5, "no values: the dataset has no factors", ha="center",
+              va="center", transform=ax.transAxes)
     if end1 is not None and phase2:
       ax.axvline(end1, color="0.6", lw=0.8)
     ax.set_title(label)

@@ -33,6 +33,7 @@ from lbvae import metrics
 from lbvae.evaluation import encode
 
 TRAVERSAL_VALUES = np.linspace(-2.5, 2.5, 10).astype(np.float32)
+ACTIVE_KL = 0.01   # nats: a latent whose mean KL on the test part exceeds it is active
 NUM_RECONSTRUCTIONS = 64
 # The metrics' model axis is padded to a multiple of this (see evaluate_stack).
 MODEL_BUCKET = 8
@@ -127,7 +128,7 @@ def kl_per_latent(mu: np.ndarray, logvar: np.ndarray) -> np.ndarray:
   return (-0.5 * (1.0 + logvar - mu**2 - np.exp(logvar))).mean(axis=-2)
 
 
-def _encode_chunk(params, samples, votes, posterior_images,
+def _encode_chunk(params, samples, votes, posterior_images, shared_images,
                   **kw) -> dict[str, np.ndarray]:
   """Everything the pass decodes or encodes, for a few models: [m, ...] arrays."""
   train = encode.encode_models(params, samples.images_train, **kw)
@@ -142,6 +143,9 @@ def _encode_chunk(params, samples, votes, posterior_images,
   if posterior_images is not None:
     post = encode.encode_models(params, posterior_images, **kw)
     out["mu_posterior"], out["logvar_posterior"] = post["mu"], post["logvar"]
+  if shared_images is not None:
+    shared = encode.encode_models(params, shared_images, **kw)
+    out["mu_shared"], out["logvar_shared"] = shared["mu"], shared["logvar"]
   kw = {k: v for k, v in kw.items() if k != "batch_size"}
   out["rec"], out["trav"] = encode.figure_images(
       params, samples.images_test[:NUM_RECONSTRUCTIONS], test["mu"][:, 0],
@@ -189,14 +193,18 @@ class ModelResult:
   Attributes:
     scores: metric name -> float: one ``metrics.csv`` row's scores (every scalar
       of ``lbvae.metrics.all_metrics``, the tree DCI, ``factor_vae`` with votes,
-      the posterior-aware scores with a stratified sample, ``heldout_nll`` and
-      ``heldout_kl``).
+      the posterior-aware scores with a stratified sample, ``heldout_nll``,
+      ``heldout_kl`` and ``active_latents``, the latents whose KL exceeds
+      ``ACTIVE_KL``).
     mi: float[L, F], the MI matrix (nats).
     mi_posterior: float[L, F], the posterior-aware MI matrix, or None.
     kl_per_latent: float64[L], each latent's mean KL on the test samples.
     images: :class:`ModelImages`.
     codes_train, codes_test: float32[N, L] and float32[M, L], the encoder means of
       the train and test samples the scores were computed on.
+    shared_codes: float32[N, L] encoder means of the pass's shared images (UDR),
+      or None.
+    shared_kl: float64[L] each latent's mean KL on them, or None.
   """
   scores: dict[str, float]
   mi: np.ndarray
@@ -205,6 +213,8 @@ class ModelResult:
   images: ModelImages
   codes_train: np.ndarray
   codes_test: np.ndarray
+  shared_codes: np.ndarray | None = None
+  shared_kl: np.ndarray | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -220,7 +230,8 @@ class StackTimes:
 ENCODING, SCORING = "encoding", "scoring"
 
 
-def _encode_stack(params, samples, ds, options, votes, posterior, on_progress):
+def _encode_stack(params, samples, ds, options, votes, posterior, shared,
+                  on_progress):
   """:func:`_encode_chunk` over chunks of ``options.models_per_call`` models,
   concatenated: [M, ...] arrays."""
   num_models = jax.tree.leaves(params)[0].shape[0]
@@ -234,14 +245,26 @@ def _encode_stack(params, samples, ds, options, votes, posterior, on_progress):
   for first in range(0, num_models, chunk):
     rows = list(range(first, min(first + chunk, num_models)))
     parts.append(_encode_chunk(pytrees.take(params, np.asarray(rows)), samples, votes,
-                               None if posterior is None else posterior[1], **kw))
+                               None if posterior is None else posterior[1], shared,
+                               **kw))
     on_progress(ENCODING, len(rows))
   return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+
+# The scores that need factors: NaN for a dataset without them.
+FACTOR_SCORES = ("mig", "sap", "im", "dci_lasso_disentanglement",
+                 "dci_lasso_completeness", "dci_lasso_informativeness",
+                 "dci_disentanglement", "dci_completeness", "dci_informativeness")
 
 
 def _stack_scores(enc, samples, ds, options, votes, posterior, on_progress) -> dict:
   """Every score of the M encoded models: metric -> [M] (or [M, L, F]) arrays."""
   num_models = len(enc["mu_train"])
+  if not ds.num_factors:
+    scores = {k: np.full(num_models, np.nan) for k in FACTOR_SCORES}
+    scores["mi_matrix"] = np.zeros((num_models, options.latent_dim, 0))
+    on_progress(SCORING, num_models)
+    return scores
   if votes is not None:
     mu_votes, which = enc["mu_votes"], votes.which
     num_train_votes = (2 * len(which)) // 3
@@ -282,6 +305,7 @@ def _stack_scores(enc, samples, ds, options, votes, posterior, on_progress) -> d
 def evaluate_stack(params, samples, ds, options: StackOptions, *,
                    votes: Votes | None = None,
                    posterior: tuple[np.ndarray, np.ndarray] | None = None,
+                   shared: np.ndarray | None = None,
                    on_progress: Callable[[str, int], None] | None = None
                    ) -> tuple[list[ModelResult], StackTimes]:
   """Evaluates M models (stacked parameters) on one seed's samples.
@@ -301,9 +325,14 @@ def evaluate_stack(params, samples, ds, options: StackOptions, *,
       sample (``samples.draw_stratified``): adds the posterior-aware
       ``mig_posterior`` and ``im_posterior`` (:mod:`lbvae.metrics.posterior_mi`)
       and the ``mi_posterior`` matrix; None leaves them out.
+    shared: uint8[N, 64, 64, C], the images every model of the pass encodes for
+      UDR (``samples.draw_shared``); None leaves them out.
     on_progress: called as ``on_progress(stage, n)`` when n more models have
       finished the stage ``ENCODING`` or ``SCORING``, and with n = 0 to say what
       runs now (a stage and what of it, e.g. "scoring: DCI trees, model 2 of 6").
+
+  A dataset without factors gets NaN for every score that needs them
+  (:data:`FACTOR_SCORES`) and MI matrices of shape [L, 0].
 
   Returns:
     (M :class:`ModelResult` in the models' order, :class:`StackTimes`).
@@ -311,7 +340,8 @@ def evaluate_stack(params, samples, ds, options: StackOptions, *,
   t0 = time.perf_counter()
   on_progress = on_progress or (lambda stage, n: None)
   on_progress(ENCODING, 0)
-  enc = _encode_stack(params, samples, ds, options, votes, posterior, on_progress)
+  enc = _encode_stack(params, samples, ds, options, votes, posterior, shared,
+                      on_progress)
   t1 = time.perf_counter()
   scores = _stack_scores(enc, samples, ds, options, votes, posterior, on_progress)
   times = StackTimes(encode=t1 - t0, metrics=time.perf_counter() - t1)
@@ -323,6 +353,7 @@ def evaluate_stack(params, samples, ds, options: StackOptions, *,
          if k not in ("mi_matrix", "mi_posterior")}
     s["heldout_nll"] = float(enc["nll_test"][m].mean())
     s["heldout_kl"] = float(kl[m].sum())
+    s["active_latents"] = int((kl[m] > ACTIVE_KL).sum())
     out.append(ModelResult(
         scores=s, mi=scores["mi_matrix"][m],
         mi_posterior=(scores["mi_posterior"][m] if "mi_posterior" in scores
@@ -330,5 +361,8 @@ def evaluate_stack(params, samples, ds, options: StackOptions, *,
         kl_per_latent=kl[m],
         images=ModelImages(originals=originals, reconstructions=enc["rec"][m],
                            traversals=enc["trav"][m]),
-        codes_train=enc["mu_train"][m], codes_test=enc["mu_test"][m]))
+        codes_train=enc["mu_train"][m], codes_test=enc["mu_test"][m],
+        shared_codes=enc["mu_shared"][m] if shared is not None else None,
+        shared_kl=(kl_per_latent(enc["mu_shared"][m], enc["logvar_shared"][m])
+                   if shared is not None else None)))
   return out, times

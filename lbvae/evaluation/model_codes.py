@@ -87,8 +87,7 @@ def load_model_codes(workdir: str, config=None, *,
   found = [ph for ph in found if ph.number in tuple(phases)]
   errors.require(bool(found), f"no checkpoints of phases {tuple(phases)} in {workdir}",
                  errors.CheckpointError)
-  ds = data.load(config.dataset.name, config.dataset.source,
-                 config.dataset.path or None)
+  ds = data.from_config(config.dataset)
   checkpoints.check_against_config(found, config,
                                    num_channels=ds.num_channels,
                                    config_file=workdir_lib.Paths(workdir).config)

@@ -33,8 +33,9 @@ def model_figures(paths: store.EvalPaths, key: keys.ModelKey,
                   result: compute.ModelResult, factor_names) -> None:
   """Writes one model's figures from its :class:`compute.ModelResult`."""
   name, images = key.name(), result.images
-  figures.mi_heatmap(result.mi, factor_names, paths.figure(key, "mi"),
-                     f"MI (nats), {name}", posterior=result.mi_posterior)
+  if "mi" in store.figure_kinds(result.mi):
+    figures.mi_heatmap(result.mi, factor_names, paths.figure(key, "mi"),
+                       f"MI (nats), {name}", posterior=result.mi_posterior)
   figures.reconstruction_grid(images.originals, images.reconstructions,
                               paths.figure(key, "recon"), name)
   kl = result.kl_per_latent
@@ -65,18 +66,19 @@ class ModelRows:
   problems: list[str]
 
 
-def model_rows(models, paths, settings) -> ModelRows:
+def model_rows(models, paths, settings, *, shared_rows: int = 0) -> ModelRows:
   """The rows of ``metrics.csv`` for every model with a valid cache entry.
 
   Args:
     models: (:class:`checkpoints.Phase`, :class:`keys.PhaseMember`) pairs.
     paths: the run's :class:`store.EvalPaths`.
     settings: the evaluation settings entries must match.
+    shared_rows: the shared images (UDR) whose codes entries must hold.
   """
   out = ModelRows([], [], {}, [], [])
   for ph, m in sorted(models, key=lambda e: e[1].key):
     hit = store.load_entry(paths, m, step=ph.step, settings=settings,
-                           checkpoint=ph.fingerprint)
+                           checkpoint=ph.fingerprint, shared_rows=shared_rows)
     if hit is None:
       continue
     row = dict(m.key.as_row(), step=ph.step, finite=int(m.finite),
@@ -96,7 +98,7 @@ def model_rows(models, paths, settings) -> ModelRows:
       out.mi[m.key] = np.asarray(hit.mi, np.float64)
       out.seconds.append(hit.seconds)
       out.figures.append((m.key, {k: paths.relative(paths.figure(m, k))
-                                  for k in store.FIGURE_KINDS}))
+                                  for k in store.figure_kinds(hit.mi)}))
     out.rows.append(row)
   return out
 
@@ -121,6 +123,8 @@ def _divergence(health: Mapping, scores: dict | None) -> str | None:
 def _mi_overviews(rows, mi, paths, factor_names) -> dict[int, str]:
   """Per phase, the MI matrices of the first seed's models on one scale."""
   out = {}
+  if not factor_names:   # no factors, no MI matrices
+    return out
   for phase in sorted({int(r["phase"]) for r in rows}):
     mine = [r for r in rows if int(r["phase"]) == phase]
     seed = min(int(r["seed"]) for r in mine)
@@ -144,12 +148,16 @@ def _mi_overviews(rows, mi, paths, factor_names) -> dict[int, str]:
 def phase_figures(rows, summary_by_phase, mi, paths, factor_names) -> dict:
   """Writes the per-phase figures; returns phase -> their paths (relative)."""
   title = report.objectives_title(rows)
+  # A column without a finite value anywhere (MIG on data without factors) is left out.
+  plotted = [p for p in PLOTTED
+             if any(np.isfinite(float(r.get(p[0], np.nan))) for r in rows)]
+  plotted = plotted or list(PLOTTED[:1])
   if 1 in summary_by_phase:
-    figures.box_over_beta([r for r in rows if int(r["phase"]) == 1], PLOTTED,
+    figures.box_over_beta([r for r in rows if int(r["phase"]) == 1], plotted,
                           paths.overview(1), f"phase 1 ({title}): one point per seed")
   if 2 in summary_by_phase:
     lam = "λβ-VAE" if title == "β-VAE" else f"{title} + λ·L2"
-    figures.cell_heatmaps(summary_by_phase[2], PLOTTED, paths.overview(2),
+    figures.cell_heatmaps(summary_by_phase[2], plotted, paths.overview(2),
                           f"phase 2 ({lam}): mean over seeds")
   mi_figs = _mi_overviews(rows, mi, paths, factor_names)
   return {p: [paths.relative(paths.overview(p))]

@@ -29,11 +29,35 @@ from lbvae.evaluation import tables
 # the training means, the evaluation's scores, the objectives' own training parts.
 TABLE_COLUMNS = (
     tuple((f, objectives.FIELD_LABELS[f]) for f in objectives.REPORTED)
-    + (("heldout_nll", "held-out NLL"), ("mig", "MIG"), ("sap", "SAP"), ("im", "I_m"),
+    + (("heldout_nll", "held-out NLL"), ("active_latents", "active latents"),
+       ("mig", "MIG"), ("sap", "SAP"), ("im", "I_m"),
        ("mig_posterior", "MIG (post.)"), ("im_posterior", "I_m (post.)"),
        ("dci_disentanglement", "DCI-D"), ("dci_completeness", "DCI-C"),
-       ("dci_informativeness", "DCI-I (accuracy)"), ("factor_vae", "FactorVAE"))
+       ("dci_informativeness", "DCI-I (accuracy)"), ("factor_vae", "FactorVAE"),
+       ("udr", "UDR"), ("udr_spearman", "UDR (Spearman)"))
     + objectives.part_labels())
+
+
+def dataset_line(ds) -> str:
+  """The report's line naming the dataset, its size and factors."""
+  factors = (", ".join(f"{n} {k}" for n, k in zip(ds.factor_names, ds.factor_sizes))
+             or "none")
+  return f"{ds.name} ({ds.source}): {len(ds)} images, factors {factors}"
+
+
+def factor_notes(ds, settings: dict) -> list[str]:
+  """One line for each group of scores the dataset cannot have, and why."""
+  if not ds.num_factors:
+    return ["No ground-truth factors: MIG, SAP, I_m, DCI, the FactorVAE score and the "
+            "MI matrices need them and are absent (NaN, not 0); the held-out NLL and "
+            "KL, the per-latent KL, UDR, the collapse curves' KL and active latents, "
+            "the reconstructions and the traversals need none."]
+  if not ds.covers_grid and (settings.get("factor_vae_votes")
+                             or settings.get("posterior_samples")):
+    return ["Some factor combinations have no image, so the FactorVAE votes and the "
+            "stratified sample of the posterior-aware MI cannot be drawn: those "
+            "scores are NaN."]
+  return []
 
 
 def objective_words(name: str) -> tuple[str, str]:

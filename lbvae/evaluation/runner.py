@@ -43,6 +43,8 @@ from lbvae.evaluation import selection_views
 from lbvae.evaluation import settings as settings_lib
 from lbvae.evaluation import store
 from lbvae.evaluation import tables
+from lbvae.evaluation import udr_cells
+from lbvae.evaluation import udr_choice
 from lbvae.train import hosts
 from lbvae.train import sharding
 from lbvae.train import workdir as workdir_lib
@@ -109,6 +111,9 @@ class Inventory:
     ds: the dataset.
     models: every model of ``phases``, in grid order.
     todo: seed -> the models of that seed without a valid cache entry.
+    shared_rows: N, the number of images every model encodes for UDR (0: no UDR).
+    shared: uint8[N, 64, 64, C], those images (``samples.draw_shared``), or None
+      (no UDR, or nothing to evaluate).
   """
   workdir: str
   config: object
@@ -119,6 +124,8 @@ class Inventory:
   ds: object
   models: list[_Found]
   todo: dict[int, list[_Found]]
+  shared_rows: int = 0
+  shared: np.ndarray | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -146,8 +153,7 @@ def _find(workdir: str, config, settings: dict, log) -> Inventory:
   errors.require(bool(phases), _UNTRAINED.format(workdir))
   for p in problems:
     log(p)
-  ds = data.load(config.dataset.name, config.dataset.source,
-                 config.dataset.path or None)
+  ds = data.from_config(config.dataset)
   checkpoints.check_against_config(phases, config,
                                    num_channels=ds.num_channels,
                                    config_file=workdir_lib.Paths(workdir).config)
@@ -159,17 +165,20 @@ def _find(workdir: str, config, settings: dict, log) -> Inventory:
                                            encoder_batch=encoder_batch(config)))
   paths = store.EvalPaths(workdir)
   models = [(ph, m) for ph in phases for m in ph.members]
+  shared_rows = min(settings_lib.udr_samples(config), len(ds))
   todo: dict[int, list[_Found]] = {}
   for ph, m in models:
     if store.load_entry(paths, m, step=ph.step, settings=settings,
-                        checkpoint=ph.fingerprint) is None:
+                        checkpoint=ph.fingerprint, shared_rows=shared_rows) is None:
       todo.setdefault(m.key.seed, []).append((ph, m))
   num_todo = sum(len(v) for v in todo.values())
   log(f"{len(models)} models in {len(phases)} phase(s): {num_todo} to evaluate, "
       f"{len(models) - num_todo} cached")
+  shared = (samples_lib.draw_shared(ds, num=shared_rows)
+            if num_todo and shared_rows else None)
   return Inventory(workdir=workdir, config=config, settings=settings, paths=paths,
                    phases=phases, problems=problems, ds=ds, models=models,
-                   todo=todo)
+                   todo=todo, shared_rows=shared_rows, shared=shared)
 
 
 def _by_phase(models: list[_Found]) -> list[tuple[checkpoints.Phase, list]]:
@@ -228,11 +237,30 @@ def _finite_stack(models: list[_Found], restored: dict, found: Inventory, bar):
           num_diverged)
 
 
+def _any_tuple(ds) -> bool:
+  """Whether the dataset has factors and an image for every tuple of them."""
+  return bool(ds.num_factors) and ds.covers_grid
+
+
+def _unscorable(settings: dict, ds) -> dict[str, float]:
+  """NaN for the asked-for scores that need a factor tuple's images, where the
+  dataset cannot serve them (:func:`_any_tuple`)."""
+  if _any_tuple(ds):
+    return {}
+  names = (("factor_vae",) if settings["factor_vae_votes"] else ()) + (
+      ("mig_posterior", "im_posterior") if settings["posterior_samples"] else ())
+  return dict.fromkeys(names, float("nan"))
+
+
 def _seed_inputs(found: Inventory, seed: int) -> dict:
   """The seed's samples, and its FactorVAE votes and stratified sample where the
   settings ask for them: :func:`compute.evaluate_stack`'s data arguments."""
   settings, ds = found.settings, found.ds
   votes = posterior = None
+  if not _any_tuple(ds):   # the votes and the stratified sample draw factor tuples
+    return {"samples": samples_lib.draw(ds, seed=seed, num_train=settings["num_train"],
+                                        num_test=settings["num_test"]),
+            "votes": None, "posterior": None}
   if settings["factor_vae_votes"]:
     votes = compute.draw_votes(ds, seed=seed, num_votes=settings["factor_vae_votes"],
                                batch_size=settings["factor_vae_batch"])
@@ -275,7 +303,8 @@ def _score_seed(seed: int, models: list[_Found], found: Inventory, restored: dic
                                  batch_size=encoder_batch(found.config))
   results, times = compute.evaluate_stack(
       params, inputs["samples"], found.ds, options, votes=inputs["votes"],
-      posterior=inputs["posterior"], on_progress=_stage_progress(bar, seed))
+      posterior=inputs["posterior"], shared=found.shared,
+      on_progress=_stage_progress(bar, seed))
   seconds.update(encode=times.encode, metrics=times.metrics)
   shared = (time.perf_counter() - t0) / len(scored)
   t1 = time.perf_counter()
@@ -286,11 +315,13 @@ def _score_seed(seed: int, models: list[_Found], found: Inventory, restored: dic
     bar.update(1 / len(STAGES))
     store.save_entry(found.paths, m, step=ph.step, settings=found.settings,
                      checkpoint=ph.fingerprint,
-                     seconds=shared + time.perf_counter() - t2, scores=res.scores,
+                     seconds=shared + time.perf_counter() - t2,
+                     scores={**res.scores, **_unscorable(found.settings, found.ds)},
                      mi=res.mi, mi_posterior=res.mi_posterior,
-                     kl_per_latent=res.kl_per_latent)
-    store.save_codes(found.paths, m, codes_train=res.codes_train,
-                     codes_test=res.codes_test)
+                     kl_per_latent=res.kl_per_latent,
+                     shared=(None if res.shared_codes is None
+                             else (res.shared_codes, res.shared_kl)),
+                     codes=(res.codes_train, res.codes_test))
   seconds["figures"] = time.perf_counter() - t1
   return SeedOutcome(len(scored), num_diverged, seconds)
 
@@ -401,7 +432,8 @@ def _score(found: Inventory, progress: bool, log, since: float) -> _Counts:
 def _write_results(found: Inventory, counts: _Counts, t0: float, log,
                    progress: bool) -> PassResult:
   """Writes the tables, the phase figures and the report (process 0)."""
-  models = outputs.model_rows(found.models, found.paths, found.settings)
+  models = outputs.model_rows(found.models, found.paths, found.settings,
+                              shared_rows=found.shared_rows)
   rows = models.rows
   errors.require(bool(rows), f"could not evaluate any of the {len(found.models)} "
                  f"models in {found.workdir}: " + "; ".join(counts.problems),
@@ -460,6 +492,7 @@ def _tables_and_figures(found: Inventory, models: outputs.ModelRows,
   views and the collapse curves, telling ``step`` which runs."""
   step("metrics.csv and summary.csv")
   paths, rows = found.paths, models.rows
+  udr_notes = udr_cells.add_udr(rows, paths, enabled=found.shared_rows > 0)
   released = released_scores.read(found.workdir)
   if released is not None:     # an import of the authors' models: their numbers too
     rows = released_scores.merge(rows, released)
@@ -472,7 +505,8 @@ def _tables_and_figures(found: Inventory, models: outputs.ModelRows,
   overview = outputs.phase_figures(rows, by_phase, models.mi, paths,
                                    found.ds.factor_names)
   step("selection views")
-  sections = [(selection_views.TITLE, selection_views.write(by_phase.get(2), paths))]
+  sections = [(selection_views.TITLE, selection_views.write(by_phase.get(2), paths)),
+              (udr_choice.TITLE, udr_choice.section(by_phase.get(2)) + udr_notes)]
   if released is not None:
     sections.append(released_scores.section(
         rows, data_note=released_scores.data_note(found.config, found.ds)))
@@ -498,9 +532,9 @@ def _write_report(found: Inventory, models: outputs.ModelRows, problems: list[st
                "was evaluated).")
   report.write(
       found.paths.report, workdir=found.workdir, config=found.config.to_dict(),
-      dataset=f"{ds.name} ({ds.source}): {len(ds)} images, factors "
-      + ", ".join(f"{n} {s}" for n, s in zip(ds.factor_names, ds.factor_sizes)),
-      grid_lines=[ph.describe() for ph in found.phases]
+      dataset=report.dataset_line(ds),
+      grid_lines=list(ds.notes) + report.factor_notes(ds, settings)
+      + [ph.describe() for ph in found.phases]
       + [f"evaluation: {settings['num_train']} train + {settings['num_test']} "
          f"test samples per seed, {settings['num_bins']} MI bins"],
       timing=timing, problems=problems, summaries=written.by_phase,

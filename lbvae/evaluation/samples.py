@@ -7,7 +7,9 @@ MI bins and the SAP / DCI classifiers; "test" gives the scores and held-out NLL.
 model of a seed sees the same samples, so the pass vmaps over them.
 :func:`draw_stratified` draws the posterior-aware MI's sample
 (:mod:`lbvae.metrics.posterior_mi`): every value of every factor equally often (to
-within one), factors independent as in the full grid.
+within one), factors independent as in the full grid. :func:`draw_shared` draws the
+images that every model of the pass encodes for UDR (Duan et al., 2020), whatever its
+seed.
 
 Synopsis::
 
@@ -29,6 +31,7 @@ from lbvae.evaluation import settings
 # A fixed word that separates the evaluation stream from any other use of a seed.
 EVAL_STREAM = 0x65766C  # "evl"
 STRATIFIED_STREAM = 0x737472  # "str"
+SHARED_STREAM = 0x756472  # "udr": the images all models share
 
 
 def draw_indices(seed: int, num_train: int, num_test: int,
@@ -85,7 +88,8 @@ def draw(ds, *, seed: int, num_train: int, num_test: int) -> Samples:
   """Draws and renders one seed's evaluation samples.
 
   Args:
-    ds: a dataset of :mod:`lbvae.data` (``len``, ``index_to_factors``, ``images``).
+    ds: a dataset of :mod:`lbvae.data` (``len``, ``index_to_factors``,
+      ``images_at``); factors int64[N, 0] for a dataset without factors.
     seed: the training seed.
     num_train, num_test: sizes of the two parts.
 
@@ -94,11 +98,26 @@ def draw(ds, *, seed: int, num_train: int, num_test: int) -> Samples:
   """
   train, test = draw_indices(seed, num_train, num_test, len(ds))
   f_train, f_test = ds.index_to_factors(train), ds.index_to_factors(test)
-  images = np.asarray(ds.images(np.concatenate([f_train, f_test])))
+  images = np.asarray(ds.images_at(np.concatenate([train, test])))
   return Samples(seed=int(seed), index_train=train, index_test=test,
                  factors_train=f_train, factors_test=f_test,
                  images_train=images[:num_train], images_test=images[num_train:])
 
+
+
+def draw_shared(ds, *, num: int) -> np.ndarray:
+  """The images every model of a pass encodes for UDR, whatever its seed.
+
+  Args:
+    ds: a dataset of :mod:`lbvae.data`.
+    num: N, at most the dataset's size (fewer when the dataset is smaller).
+
+  Returns:
+    uint8[N, 64, 64, C]: distinct indices from stream ``[SHARED_STREAM]``.
+  """
+  rng = np.random.default_rng([SHARED_STREAM])
+  index = rng.choice(len(ds), size=min(int(num), len(ds)), replace=False)
+  return np.asarray(ds.images_at(index.astype(np.int64)))
 
 
 def draw_stratified(ds, *, seed: int, num: int) -> tuple[np.ndarray, np.ndarray]:

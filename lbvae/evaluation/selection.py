@@ -7,7 +7,8 @@ seeds); the drawing is :mod:`lbvae.evaluation.selection_views`.
 :func:`normalise`, :func:`tchebycheff` and :func:`best_cell` (augmented Tchebycheff
 scalarisation of range-normalised NLL and MIG, minimised for a reconstruction weight
 ``w``). Cells with a non-finite NLL or MIG are never on the front, score NaN and are
-never chosen.
+never chosen. Without labels: :func:`highest` (the cell a score such as UDR prefers)
+and :func:`rank_agreement` (Spearman's ρ between two scores' rankings of the cells).
 
 Synopsis::
 
@@ -22,6 +23,7 @@ import dataclasses
 import math
 
 import numpy as np
+import scipy.stats
 
 from lbvae.evaluation import tables
 
@@ -259,3 +261,32 @@ def choice_runs(chosen: list[int | None], weights_percent=range(101)
     else:
       runs.append([p, p, k])
   return [tuple(r) for r in runs]
+
+
+def highest(values: np.ndarray) -> int | None:
+  """Index of the largest finite value (ties: the first in the cell order), or None
+  when none is finite; e.g. the cell a label-free score such as UDR chooses."""
+  values = np.asarray(values, np.float64)
+  finite = np.isfinite(values)
+  if not finite.any():
+    return None
+  return int(np.flatnonzero(finite & (values == values[finite].max()))[0])
+
+
+def rank_agreement(a: np.ndarray, b: np.ndarray) -> tuple[float, int]:
+  """Spearman's rank correlation of two per-cell scores over the cells where both
+  are finite (ties share their average rank).
+
+  Args:
+    a, b: float[N].
+
+  Returns:
+    (ρ in [-1, 1], the number of cells used); ρ is NaN with fewer than 3 cells or
+    when either score is constant over them.
+  """
+  a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+  both = np.isfinite(a) & np.isfinite(b)
+  n = int(both.sum())
+  if n < 3 or np.ptp(a[both]) == 0 or np.ptp(b[both]) == 0:
+    return math.nan, n
+  return float(scipy.stats.spearmanr(a[both], b[both])[0]), n

@@ -40,6 +40,7 @@ from lbvae.evaluation import figures
 from lbvae.evaluation import selection
 from lbvae.evaluation import store
 from lbvae.evaluation import tables
+from lbvae.evaluation import udr_choice
 
 # (column, label, higher is better) of the % change panels.
 METRICS = (("nll", "NLL (train)", False), ("mig", "MIG", True),
@@ -561,13 +562,14 @@ def _write_tables(cells, changes, front, scores, chosen, out) -> None:
     row = {"beta": cells.beta[k], "lambda": cells.lam[k],
            "num_seeds": cells.num_seeds[k]}
     row.update({c: cells.mean[c][k] for c, _, _ in METRICS})
+    row.update({c: cells.mean[c][k] for c in udr_choice.COLUMNS})
     row.update({f"{c}_pct_change": v[k] for c, v in changes.items()})
     row["pareto"] = int(front[k])
     row.update({f"tchebycheff_w{p}": scores[p][k] for p in STATIC_WEIGHTS})
     rows.append(row)
   columns = (["beta", "lambda", "num_seeds"] + [c for c, _, _ in METRICS]
-             + [f"{c}_pct_change" for c in changes] + ["pareto"]
-             + [f"tchebycheff_w{p}" for p in STATIC_WEIGHTS])
+             + list(udr_choice.COLUMNS) + [f"{c}_pct_change" for c in changes]
+             + ["pareto"] + [f"tchebycheff_w{p}" for p in STATIC_WEIGHTS])
   tables.write_csv(out["csv"], columns, rows)
   picks = [{"weight_percent": p, "beta": cells.beta[k], "lambda": cells.lam[k],
             "score": scores[p][k]} for p, k in zip(WEIGHTS, chosen) if k is not None]
@@ -590,7 +592,8 @@ def write(summary: Sequence[dict] | None, paths: store.EvalPaths) -> list[str]:
   lines = []
   written: set[str] = set()
   if summary:
-    cells = selection.cells_from_summary(summary, [c for c, _, _ in METRICS])
+    cells = selection.cells_from_summary(
+        summary, [c for c, _, _ in METRICS] + list(udr_choice.COLUMNS))
     lines += ["Cell means over seeds of phase 2 (`eval/summary.csv`); NLL is the "
               "training-window mean. Interactive page, self-contained (open it in "
               f"a browser, no network needed): [{paths.relative(out['page'])}]"
@@ -613,7 +616,8 @@ def write(summary: Sequence[dict] | None, paths: store.EvalPaths) -> list[str]:
     write_page(
         cells, scores, chosen, front, out["page"], nll=NLL, nll_label="NLL (train)",
         title="Choosing (β, λ): augmented Tchebycheff scalarisation of NLL and MIG",
-        notes=[PAGE_INTRO] + notes)
+        notes=[PAGE_INTRO] + notes
+        + ["Without labels: " + " ".join(udr_choice.choices(cells))])
     _write_tables(cells, changes, front, scores, chosen, out)
     written |= {"page", "csv", "choices_csv"}
   else:

@@ -1,7 +1,8 @@
 """The ``eval`` group of a config: the evaluation pass's defaults and bounds.
 
 The pass of arXiv 2602.09277, §4 (docs/method.md): 10 000 train + 5 000 test images
-per seed, 20 bins, the FactorVAE score and the posterior-aware MI. The sweep config
+per seed, 20 bins, the FactorVAE score and the posterior-aware MI, and the 1 000
+images every model encodes for UDR. The sweep config
 holds this group (``lbvae.train.config.defaults``) and checks it with :func:`check`;
 the pass fills what an older workdir lacks and keys its cache by
 :func:`cache_settings`.
@@ -23,7 +24,8 @@ from lbvae.metrics import posterior_mi
 
 # The smallest value of each field; FactorVAE votes are 0 (no score) or >= 3.
 LOWEST = {"num_train": 2, "num_test": 1, "num_bins": 2, "batch_size": 1,
-          "factor_vae_votes": 0, "factor_vae_batch": 2, "posterior_samples": 0}
+          "factor_vae_votes": 0, "factor_vae_batch": 2, "posterior_samples": 0,
+          "udr_samples": 0}
 
 
 def defaults() -> ml_collections.ConfigDict:
@@ -36,6 +38,7 @@ def defaults() -> ml_collections.ConfigDict:
       "factor_vae_votes": 200,    # FactorVAE score (Kim & Mnih 2018): votes; 0: none
       "factor_vae_batch": 64,     # images per vote
       "posterior_samples": 2_400,  # stratified images, posterior-aware MI; 0: none
+      "udr_samples": 1_000,       # images every model encodes for UDR; 0: no UDR
   })
 
 
@@ -77,8 +80,8 @@ def with_eval_defaults(config):
 
 def memory_needs(config, *, num_channels: int, encoder_batch: int) -> list:
   """What the pass holds at once for one seed (``lbvae.memory.Need``, lower bounds):
-  the samples, the FactorVAE votes' images and the stratified sample as uint8 on the
-  host, one model's forward pass over an encoder batch on the device, and the
+  the samples, the FactorVAE votes' images, the stratified sample and the UDR images
+  as uint8 on the host, one model's forward pass over an encoder batch on the device, and the
   posterior MI's densities.
 
   Args:
@@ -100,6 +103,8 @@ def memory_needs(config, *, num_channels: int, encoder_batch: int) -> list:
       host(f"config.eval.posterior_samples={ev.posterior_samples}",
            int(ev.posterior_samples), "the posterior MI's images",
            "use fewer eval.posterior_samples"),
+      host(f"config.eval.udr_samples={udr_samples(config)}", udr_samples(config),
+           "the images every model encodes for UDR", "use fewer eval.udr_samples"),
       memory.Need(f"config.eval.posterior_samples={ev.posterior_samples}",
                   posterior_mi.memory_bytes(int(ev.posterior_samples)),
                   "the posterior MI's densities (N x N)",
@@ -109,6 +114,11 @@ def memory_needs(config, *, num_channels: int, encoder_batch: int) -> list:
                       int(config.latent_dim), num_channels),
                   "one model's forward pass over an encoder batch",
                   "use a smaller eval.batch_size")]
+def udr_samples(config) -> int:
+  """``config.eval.udr_samples`` (0 where absent). Not among :func:`cache_settings`:
+  a cache entry holds the shared codes of that many images, or is evaluated again
+  (``lbvae.evaluation.store.load_entry``)."""
+  return int(config.eval.get("udr_samples", 0))
 
 
 def cache_settings(config) -> dict:

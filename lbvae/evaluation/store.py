@@ -6,13 +6,18 @@ Layout under a training run's directory ``DIR`` (arXiv 2602.09277, §4 reports):
   DIR/eval/figures/phase1_boxplots.png, phase2_heatmaps.png, phaseN_mi_seedS.png
   DIR/eval/figures/models/<id>_{mi,recon,traversal}.png   per model (and a .gif)
   DIR/eval/cache/<id>.json   per model: scores, MI, per-latent KL, step, fingerprint, settings
-  DIR/eval/cache/<id>_codes.npz   per model: the encoder means it was scored on
+  DIR/eval/cache/<id>.codes.npz    per model: the encoder means it was scored on
+  DIR/eval/cache/<id>.shared.npz   per model: codes float32[N, L], kl float64[L] of the
+                                   images all models share (UDR)
 
 ``<id>`` is e.g. ``p2_b16_l4_s0`` (:attr:`keys.ModelKey.id`). A model is named by a ``ModelKey``, a
 ``PhaseMember`` or a row with ``phase, beta, lambda, seed`` (:func:`keys.key_of`).
 A cache entry (:class:`CacheEntry`) is valid when its checkpoint step, the checkpoint's
 content (its fingerprint: file sizes and mtimes) and the evaluation settings match
-and the model's figures exist; else "evaluate again". Writes are atomic. Synopsis::
+and the model's figures (no MI figure for a dataset without factors) and, when the
+pass asks for UDR, its codes of that many shared images exist; else "evaluate
+again". Writes are
+atomic. Synopsis::
 
   paths = store.EvalPaths("runs/default")
   entry = store.load_entry(paths, key, step=2000, settings=settings,
@@ -32,6 +37,14 @@ from lbvae import files
 from lbvae.evaluation import keys
 
 FIGURE_KINDS = ("mi", "recon", "traversal", "gif")
+
+
+def figure_kinds(mi) -> tuple[str, ...]:
+  """The figures a scored model has: no MI heat map when its MI matrix (float[L, F])
+  has no factor column."""
+  if mi is not None and np.asarray(mi).ndim == 2 and np.asarray(mi).shape[1] == 0:
+    return tuple(k for k in FIGURE_KINDS if k != "mi")
+  return FIGURE_KINDS
 
 
 def _matrix(rows) -> np.ndarray | None:
@@ -141,7 +154,11 @@ class EvalPaths:
 
   def codes(self, model: keys.ModelLike) -> str:
     """The encoder means of a model's evaluation samples (:func:`save_codes`)."""
-    return os.path.join(self.cache, f"{keys.key_of(model).id}_codes.npz")
+    return os.path.join(self.cache, f"{keys.key_of(model).id}.codes.npz")
+
+  def shared(self, model: keys.ModelLike) -> str:
+    """The model's codes of the shared images (UDR)."""
+    return os.path.join(self.cache, f"{keys.key_of(model).id}.shared.npz")
 
   def relative(self, path: str) -> str:
     """``path`` relative to the run directory (for links in the report)."""
@@ -149,7 +166,7 @@ class EvalPaths:
 
 
 def load_entry(paths: EvalPaths, model: keys.ModelLike, *, step: int, settings: dict,
-               checkpoint: str) -> CacheEntry | None:
+               checkpoint: str, shared_rows: int = 0) -> CacheEntry | None:
   """A model's cache entry, or None when absent, stale, unreadable or incomplete.
 
   Args:
@@ -158,6 +175,8 @@ def load_entry(paths: EvalPaths, model: keys.ModelLike, *, step: int, settings: 
     step: the checkpoint step the entry must come from.
     settings: the evaluation settings it must have been computed with.
     checkpoint: the checkpoint's fingerprint it must have been computed from.
+    shared_rows: the number of shared images (UDR) whose codes a scored model's
+      entry must hold (0: none needed).
 
   Returns:
     The :class:`CacheEntry` (``scores`` is None for a model with non-finite
@@ -171,27 +190,49 @@ def load_entry(paths: EvalPaths, model: keys.ModelLike, *, step: int, settings: 
       or entry.checkpoint != checkpoint):
     return None
   if entry.scores is not None and not all(
-      files.as_path(paths.figure(model, k)).exists() for k in FIGURE_KINDS):
+      files.as_path(paths.figure(model, k)).exists() for k in figure_kinds(entry.mi)):
     return None
+  if entry.scores is not None and shared_rows:
+    shared = load_shared(paths, model)
+    if shared is None or shared[0].shape[0] != shared_rows:
+      return None
   return entry
+
+
+def _read_arrays(path: str, names: tuple[str, ...]) -> tuple[np.ndarray, ...] | None:
+  """The arrays ``names`` of a cache ``.npz``, or None when it is absent or damaged."""
+  try:
+    arrays = files.read_npz(path)
+    return tuple(arrays[n] for n in names)
+  except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+    return None
+
+
+def load_shared(paths: EvalPaths, model: keys.ModelLike
+                ) -> tuple[np.ndarray, np.ndarray] | None:
+  """A model's (codes float32[N, L], kl float64[L]) of the shared images, or None."""
+  return _read_arrays(paths.shared(model), ("codes", "kl"))
 
 
 def save_entry(paths: EvalPaths, model: keys.ModelLike, *, step: int, settings: dict,
                checkpoint: str, scores: dict | None, mi=None, kl_per_latent=None,
-               seconds: float | None = None, mi_posterior=None) -> None:
-  """Writes a model's cache :class:`CacheEntry` (``scores=None``: not scorable)."""
+               seconds: float | None = None, mi_posterior=None,
+               shared: tuple[np.ndarray, np.ndarray] | None = None,
+               codes: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+  """Writes a model's cache :class:`CacheEntry` (``scores=None``: not scorable), and
+  first the arrays it serves: ``shared`` (codes, kl) of the shared images and
+  ``codes`` (float32[N, L] train, float32[M, L] test) the scores were computed on
+  (:func:`load_codes`), where given."""
+  if shared is not None:
+    files.write_npz(paths.shared(model), codes=np.asarray(shared[0], np.float32),
+                    kl=np.asarray(shared[1], np.float64))
+  if codes is not None:
+    files.write_npz(paths.codes(model), codes_train=np.asarray(codes[0], np.float32),
+                    codes_test=np.asarray(codes[1], np.float32))
   entry = CacheEntry(key=keys.key_of(model), step=step, checkpoint=checkpoint,
                 settings=settings, scores=scores, seconds=seconds, mi=mi,
                 mi_posterior=mi_posterior, kl_per_latent=kl_per_latent)
   files.write_json(paths.entry(model), entry.to_json())
-
-
-def save_codes(paths: EvalPaths, model: keys.ModelLike, *, codes_train: np.ndarray,
-               codes_test: np.ndarray) -> None:
-  """Writes the encoder means the pass scored: float32[N, L] train, float32[M, L]
-  test (served with the cache entry, :func:`load_codes`)."""
-  files.write_npz(paths.codes(model), codes_train=np.asarray(codes_train, np.float32),
-                  codes_test=np.asarray(codes_test, np.float32))
 
 
 def load_codes(paths: EvalPaths, model: keys.ModelLike, *, step: int, settings: dict,
@@ -202,14 +243,11 @@ def load_codes(paths: EvalPaths, model: keys.ModelLike, *, step: int, settings: 
   entry = load_entry(paths, model, step=step, settings=settings, checkpoint=checkpoint)
   if entry is None or entry.scores is None:
     return None
-  try:
-    stored = files.read_npz(paths.codes(model))
-    train, test = stored["codes_train"], stored["codes_test"]
-  except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+  stored = _read_arrays(paths.codes(model), ("codes_train", "codes_test"))
+  if stored is None:
     return None
-  want = {"codes_train": (settings["num_train"], latent_dim),
-          "codes_test": (settings["num_test"], latent_dim)}
-  for name, array in (("codes_train", train), ("codes_test", test)):
-    if array.dtype != np.float32 or array.shape != want[name]:
-      return None
-  return train, test
+  sizes = (settings["num_train"], settings["num_test"])
+  if any(a.dtype != np.float32 or a.shape != (n, latent_dim)
+         for a, n in zip(stored, sizes)):
+    return None
+  return stored

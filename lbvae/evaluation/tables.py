@@ -3,13 +3,16 @@
 ``metrics.csv``, one row per model::
 
   phase,beta,lambda,seed,step,finite,objective,diverged,nll,kl,l2,heldout_nll,heldout_kl,
-  mig,sap,im,mig_posterior,im_posterior,...[,the objective's parts]
+  active_latents,mig,sap,im,mig_posterior,im_posterior,...,udr,udr_spearman[,the
+  objective's parts]
 
 ``lambda`` is 0 in phase 1; ``beta`` holds the objective's strength; ``finite`` 0 marks
 a member the trainer froze after a NaN/Inf, ``diverged`` 1 also one with non-finite
 parameters or held-out NLL (scores ``nan``); ``nll, kl, l2`` and the objective's parts
 are the trainer's training-window means; ``heldout_*`` are test-sample means
-(:mod:`lbvae.evaluation.encode`); ``*_posterior`` use the posterior-aware MI
+(:mod:`lbvae.evaluation.encode`), ``active_latents`` the latents whose mean KL on them
+exceeds 0.01 nats; ``udr*`` the model's UDR among its cell's seeds
+(:mod:`lbvae.evaluation.udr_cells`); ``*_posterior`` use the posterior-aware MI
 (:mod:`lbvae.metrics.posterior_mi`; absent when ``eval.posterior_samples`` is 0).
 
 ``summary.csv``: ``phase,beta,lambda,num_seeds,objective,num_diverged``, then
@@ -34,7 +37,7 @@ DEFAULT_OBJECTIVE = "beta_vae"
 DIVERGED = "diverged"                # 1: frozen, non-finite parameters or held-out NLL
 INFO_COLUMNS = ("step", "finite", OBJECTIVE, DIVERGED)
 TRAIN_COLUMNS = objectives.REPORTED    # training-window means (final_metrics.csv)
-HELDOUT_COLUMNS = ("heldout_nll", "heldout_kl")
+HELDOUT_COLUMNS = ("heldout_nll", "heldout_kl", "active_latents")
 PAPER_METRICS = ("mig", "sap", "im")
 # The posterior-aware MIG and I_m (lbvae.metrics.posterior_mi), next to the paper's.
 POSTERIOR_METRICS = ("mig_posterior", "im_posterior")

@@ -8,7 +8,8 @@ MI matrix, factor entropies), :mod:`~lbvae.metrics.mutual_info_gap` (MIG),
 :mod:`~lbvae.metrics.dci` (DCI with gradient-boosted trees, on the host) and
 :mod:`~lbvae.metrics.dci_lasso` (its LASSO variant), :mod:`~lbvae.metrics.majority_vote`
 (the FactorVAE score), :mod:`~lbvae.metrics.suite` (:func:`all_metrics`, every jit-able
-score at once). One calling convention: codes float[N, L], then factors int[N, F] (class
+score at once), and, needing no factors, :mod:`~lbvae.metrics.disentanglement_ranking`
+(:func:`udr`, the agreement of M seeds' codes: float[M, N, L] and KL float[M, L]). One calling convention: codes float[N, L], then factors int[N, F] (class
 indices in [0, factor_sizes[j]); else :class:`lbvae.errors.DataError`), hyper-parameters
 keyword-only; classifier scores fit on a train part, score a test part. All but the tree
 DCI are written for one model, jit, and vmap over models (``factor_sizes`` is static)::
@@ -39,6 +40,7 @@ from lbvae.metrics.attribute_predictability import sap
 from lbvae.metrics.attribute_predictability import sap_from_scores
 from lbvae.metrics.attribute_predictability import sap_score_matrix
 from lbvae.metrics.suite import all_metrics
+from lbvae.metrics.disentanglement_ranking import udr
 
 __all__ = [
     "all_metrics",
@@ -61,4 +63,5 @@ __all__ = [
     "sap",
     "sap_from_scores",
     "sap_score_matrix",
+    "udr",
 ]

@@ -25,7 +25,16 @@ import jax.numpy as jnp
 from lbvae.metrics.dci import disentanglement_completeness
 
 
-def _standardise(train: jax.Array, test: jax.Array):
+def standardise(train: jax.Array, test: jax.Array) -> tuple[jax.Array, jax.Array]:
+  """Both parts standardised with the train part's mean and std (ddof 0), as
+  scikit-learn's ``StandardScaler``: a constant column is centred, not scaled.
+
+  Args:
+    train: float[N, D]; test: float[M, D].
+
+  Returns:
+    (float32[N, D], float32[M, D]).
+  """
   train = jnp.asarray(train, jnp.float32)
   mean = train.mean(axis=0)
   std = train.std(axis=0)
@@ -90,8 +99,8 @@ def dci_lasso(latents_train: jax.Array, factors_train: jax.Array, latents_test: 
     dict with float32 scalars ``disentanglement``, ``completeness``,
     ``informativeness`` (test NRMSE, lower is better) and float32[L, F] ``importance``.
   """
-  z_train, z_test = _standardise(latents_train, latents_test)
-  v_train, v_test = _standardise(factors_train, factors_test)
+  z_train, z_test = standardise(latents_train, latents_test)
+  v_train, v_test = standardise(factors_train, factors_test)
   weights = lasso_coefficients(z_train, v_train, alpha=alpha)
   error = jnp.sqrt(jnp.mean(jnp.square(v_test - z_test @ weights), axis=0))
   importance = jnp.abs(weights)

@@ -11,8 +11,10 @@ with every member of the grid (docs/method.md §4) and records:
 * the posterior-aware MI matrix (:mod:`lbvae.metrics.posterior_mi`) with its
   ``mig_posterior`` and ``im_posterior``.
 
-The sample is stratified and drawn once per sweep from ``[COLLAPSE_STREAM, seed]``;
-the posterior draws use a fixed key. Files (``DIR/phaseN/``): ``collapse.csv``, one
+The sample is stratified and drawn once per sweep from ``[COLLAPSE_STREAM, seed]``
+(distinct images drawn uniformly where the factors do not cover their grid); the
+posterior draws use a fixed key. A dataset without factors records the KL and the
+active latents, and NaN for the MI scores. Files (``DIR/phaseN/``): ``collapse.csv``, one
 row per member and step (:data:`COLUMNS`, then ``kl_z0 .. kl_z<L-1>``), and
 ``collapse_mi.npz`` with ``step`` int64[T], ``mi`` and ``mi_posterior``
 float32[T, G, L, F] (grid order): see :class:`CollapseProbe`, :class:`CollapseLog`.
@@ -96,8 +98,13 @@ class CollapseProbe:
   def __init__(self, model, ds, *, num_samples: int, seed: int, num_bins: int = 20,
                active_threshold: float = 0.01):
     rng = np.random.default_rng([COLLAPSE_STREAM, int(seed)])
-    self.factors = ds.stratified_factors(int(num_samples), rng).astype(np.int32)
-    self.images = np.asarray(ds.images(self.factors))
+    if ds.num_factors and ds.covers_grid:
+      self.factors = ds.stratified_factors(int(num_samples), rng).astype(np.int32)
+      self.images = np.asarray(ds.images(self.factors))
+    else:   # distinct images drawn uniformly, with whatever factors they carry
+      index = rng.choice(len(ds), size=min(int(num_samples), len(ds)), replace=False)
+      self.factors = ds.index_to_factors(index).astype(np.int32)
+      self.images = np.asarray(ds.images_at(index))
     self.factor_sizes = tuple(int(k) for k in ds.factor_sizes)
     self.active_threshold = float(active_threshold)
     self._key = jax.random.key_data(
@@ -113,6 +120,10 @@ class CollapseProbe:
     def one(p):
       mu, logvar = model.apply({"params": p}, x, method=model.encode)
       kl = jnp.mean(losses.gaussian_kl_per_latent(mu, logvar), axis=0)     # [L]
+      if not factor_sizes:   # no factors: no MI, NaN scores
+        nan, empty = jnp.float32(jnp.nan), jnp.zeros((mu.shape[1], 0), jnp.float32)
+        return {"kl_per_latent": kl, "mi": empty, "mi_posterior": empty,
+                **dict.fromkeys(("mig", "im", "mig_posterior", "im_posterior"), nan)}
       mi = metrics.mutual_info_matrix(mu, factors, num_bins=num_bins,
                                       factor_sizes=factor_sizes)
       entropy = metrics.factor_entropy(factors, factor_sizes=factor_sizes)

@@ -51,6 +51,8 @@ def defaults() -> ml_collections.ConfigDict:
       "source": "procedural",     # one of lbvae.data.SOURCES
       "path": "",                 # the dataset's file or folder ("": none)
       "placement": "auto",        # device, host or auto (lbvae.data.batching)
+      "factors": "",              # tfds:NAME: its features that are factors, "a,b"
+      "background": "",           # scream_dsprites: the Scream image ("": a texture)
   })
   c.objective = "beta_vae"        # phase 1's objective (lbvae.objectives.NAMES)
   # The objective's strength on the grid's β axis: β of the β-VAE (KL weight) and of

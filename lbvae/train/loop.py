@@ -373,8 +373,7 @@ def train(config, workdir: str, *, hook: Hook | None = None,
              f"{phase_span(config, 1)[1]}, phase 2 to step "
              f"{phase_span(config, 2)[1]}); nothing to do")
     return {}
-  ds = data.load(config.dataset.name, config.dataset.source,
-                 config.dataset.path or None)
+  ds = data.from_config(config.dataset)
   source = data.batch_source(ds, config.dataset.placement)
   objective = objectives_lib.from_config(config, dataset_size=len(ds))
   memory.require(sizes.needs(config, num_channels=ds.num_channels,

@@ -50,10 +50,11 @@ FREE_FIELDS = ("log_every", "checkpoint_every", "keep_checkpoints", "grid_strate
 # whose value (what the workdir was trained with) stands.
 START_FIELDS = ("model.init",)
 
-# Config fields added after runs were made: a stored config without one of them
-# holds its default (``config.defaults()``). 0.1.0 wrote configs without
+# Config fields (or groups) added after runs were made: a stored config without one
+# of them holds its default (``config.defaults()``). 0.1.0 wrote configs without
 # ``objective``, so without any objective's settings group.
-ADDED_FIELDS = ("objective",) + tuple(objectives.config_groups())
+ADDED_FIELDS = (("objective",) + tuple(objectives.config_groups())
+                + ("dataset.factors", "dataset.background"))
 # Added fields whose default changed when they were added: a stored config without
 # one held this value (models were initialised as Flax does before ``model.init``).
 LEGACY_VALUES = {"model": {"init": state_lib.LEGACY_INIT}}
@@ -129,17 +130,18 @@ def _free(key: str) -> bool:
 
 
 def with_added_fields(stored: dict) -> dict:
-  """A stored config with every field added since it was written, at the value it
-  held then (:data:`LEGACY_VALUES`, else the default)."""
-  defaults = _as_plain(config_lib.defaults())
-  return _merged({k: defaults[k] for k in ADDED_FIELDS}, _merged(LEGACY_VALUES, stored))
+  """A stored config, flattened to dotted fields, with every field added since it was
+  written at the value it held then (:data:`LEGACY_VALUES`, else the default)."""
+  defaults = _flatten(_as_plain(config_lib.defaults()))
+  added = {k: v for k, v in defaults.items()
+           if any(k == f or k.startswith(f + ".") for f in ADDED_FIELDS)}
+  return {**added, **_flatten(LEGACY_VALUES), **_flatten(stored)}
 
 
 def config_differences(stored: dict, config) -> list[str]:
   """Fields (dotted) where ``config`` differs from a stored config, FREE_FIELDS and
   START_FIELDS aside."""
-  stored = with_added_fields(stored)
-  a, b = _flatten(stored), _flatten(_as_plain(config))
+  a, b = with_added_fields(stored), _flatten(_as_plain(config))
   diffs = []
   for key in sorted(set(a) | set(b)):
     if _free(key) or a.get(key) == b.get(key):

@@ -5,12 +5,11 @@ import sys
 
 import numpy as np
 import pytest
-import tensorflow_datasets as tfds
-from PIL import Image
 
 import lbvae.data as data
 from lbvae import errors
 from lbvae.data import tfds_source
+from tests.helpers import tiny_tfds
 
 SIZES = {"dsprites": (3, 2, 2, 1, 2), "shapes3d": (2, 1, 2, 2, 2, 1)}
 
@@ -27,35 +26,12 @@ def _examples(name, seed):
 
 def _build(name, data_dir, file_format="array_record", seed=0):
   """Prepares a tiny `name` in data_dir with a GeneratorBasedBuilder (no TF)."""
-  labels, _, _, channels, _ = tfds_source.SPECS[name]
+  labels = tfds_source.SPECS[name][0]
   images, records = _examples(name, seed)
-  features = {"image": tfds.features.Image(shape=(64, 64, channels))}
-  features.update({k: tfds.features.ClassLabel(num_classes=n)
-                   for k, n in zip(labels, SIZES[name])})
-
-  class Tiny(tfds.core.GeneratorBasedBuilder, skip_registration=True):
-    # TFDS looks for a builder's code next to its module; for a module inside a
-    # package that needs importlib_resources (not a TFDS dependency). A one-word
-    # module name makes it skip the look-up, as for a builder defined in a script.
-    __module__ = "tiny_builder"
-    VERSION = tfds.core.Version("2.0.0")
-
-    def _info(self):
-      return tfds.core.DatasetInfo(builder=self,
-                                   features=tfds.features.FeaturesDict(features))
-
-    def _split_generators(self, dl_manager):
-      del dl_manager
-      return {"train": self._generate_examples()}
-
-    def _generate_examples(self):
-      # PIL images: TFDS encodes them to PNG itself, without TensorFlow.
-      for i, (image, record) in enumerate(zip(images, records)):
-        pil = Image.fromarray(image[..., 0] if channels == 1 else image)
-        yield i, dict(record, image=pil)
-
-  Tiny.name = name
-  Tiny(data_dir=str(data_dir), file_format=file_format).download_and_prepare()
+  tiny_tfds.prepare(name, data_dir, images,
+                    {k: [r[k] for r in records] for k in labels},
+                    num_classes=dict(zip(labels, SIZES[name])),
+                    file_format=file_format)
   return images
 
 

@@ -64,6 +64,9 @@ class _Toy:
     return np.broadcast_to(k[:, None, None, None], (len(k), 64, 64, 1)).astype(
         np.uint8)
 
+  def images_at(self, index):
+    return self.images(self.index_to_factors(index))
+
 
 def test_draw_matches_indices_factors_and_images():
   s = samples.draw(_Toy(), seed=1, num_train=12, num_test=6)

@@ -99,3 +99,18 @@ def test_prior_posterior_carries_nothing_and_a_faint_mean_fools_only_the_bins(
   # active and the posterior-aware MI sees what μ carries.
   assert out["active_latents"][2] == 10
   assert out["im_posterior"][2] > 0.1 and out["im_posterior"][2] > 10 * out["im_posterior"][1]
+
+
+def test_without_factors_the_probe_records_the_rate_and_nan_scores(model, params):
+  from lbvae.data import image_set
+  images = np.random.default_rng(0).integers(0, 256, (50, 64, 64, 1), dtype=np.uint8)
+  ds = image_set.ImageSet("arrays", images, "file", "test")
+  probe = collapse.CollapseProbe(model, ds, num_samples=80, seed=0)
+  assert probe.images.shape == (50, 64, 64, 1)      # all 50, each once
+  np.testing.assert_array_equal(np.sort(probe.images[:, 0, 0, 0]),
+                                np.sort(images[:, 0, 0, 0]))
+  out = probe(stack(params, with_heads(params, mu_scale=0.0, logvar_bias=0.0)))
+  assert np.all(out["kl"][0] > 0) and out["kl"][1] < 1e-6
+  assert out["mi"].shape == (2, 10, 0) and out["mi_posterior"].shape == (2, 10, 0)
+  for k in ("mig", "im", "mig_posterior", "im_posterior"):
+    assert np.isnan(out[k]).all()

@@ -118,3 +118,17 @@ def test_latent_dim_bound_is_the_largest_model_that_builds():
   c.latent_dim = 256
   config_lib.validate(c)
   assert state_lib.make_model(c, 1).latent_dim == 256
+
+
+@pytest.mark.parametrize("arg", ["color", "noisy", "scream"])
+def test_paper_grid_of_every_dsprites_variant(arg):
+  """configs/paper_dsprites_variants.py:ARG -- the paper's grid on the variant."""
+  spec = importlib.util.spec_from_file_location(
+      "paper_dsprites_variants", os.path.join(ROOT, "configs",
+                                              "paper_dsprites_variants.py"))
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  c = module.get_config(arg)
+  config_lib.validate(c)
+  assert c.dataset.name == f"{arg}_dsprites" and c.dataset.source == "file"
+  assert tuple(c.betas) == (1, 4, 8, 16, 32) and c.num_seeds == 10

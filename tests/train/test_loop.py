@@ -363,8 +363,13 @@ def test_a_checkpoint_from_before_objectives_resumes(uninterrupted, tmp_path):
   assert "objective_state" not in checkpoint.PhaseCheckpoints(
       paths.checkpoints(1)).stored_fields(2)
   stored = train.load_config(root).to_dict()
-  for field in workdir_lib.ADDED_FIELDS + ("model",):   # model.init came later still
-    del stored[field]
+  # top-level groups and dotted fields; model.init came later still
+  for field in workdir_lib.ADDED_FIELDS + ("model",):
+    *groups, name = field.split(".")
+    node = stored
+    for group in groups:
+      node = node[group]
+    del node[name]
   files.write_json(paths.config, stored)
   train.train(config, root, show_progress=False)
   assert "resuming phase 1 from step 2" in read(paths.run_log)

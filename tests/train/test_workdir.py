@@ -49,7 +49,7 @@ def test_a_workdir_from_before_model_init_was_initialised_as_flax_and_resumes(tm
   del stored["model"]
   files.write_json(paths.config, stored)
   os.makedirs(os.path.join(paths.checkpoints(1), "2"))
-  assert workdir.with_added_fields(stored)["model"] == {"init": "flax"}
+  assert workdir.with_added_fields(stored)["model.init"] == "flax"
   # the initialisation is behind the checkpoint: today's default resumes it
   assert workdir.check_config(paths, config_lib.defaults()) is True
   with pytest.raises(errors.ConfigError, match="latent_dim"):
