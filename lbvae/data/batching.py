@@ -206,14 +206,26 @@ def _array_source(ds: arrays.ArrayDataset, placement: str) -> BatchSource:
   operand = {"images": jax.device_put(np.asarray(ds.array))}
   if ds.rows is not None:
     operand["rows"] = jax.device_put(ds.rows.astype(np.int32))
+  return BatchSource(ds, True, operand, rule, _gather_rows, host_gather)
 
-  def gather(operand, index):
-    index = jnp.asarray(index, jnp.int32)
-    if "rows" in operand:
-      index = operand["rows"][index]
-    return operand["images"][index]
 
-  return BatchSource(ds, True, operand, rule, gather, host_gather)
+def _gather_rows(operand, index):
+  """The device gather of an array dataset: ``images[rows[index]]``."""
+  index = jnp.asarray(index, jnp.int32)
+  if "rows" in operand:
+    index = operand["rows"][index]
+  return operand["images"][index]
+
+
+def shape_source(ds: arrays.ArrayDataset, on_device: bool) -> BatchSource:
+  """The batch source of an array dataset as shapes only (``jax.ShapeDtypeStruct``
+  operand), for compiling the trainer's program without reading the data."""
+  if not on_device:
+    return BatchSource(ds, False, (), "shapes only, streamed from host",
+                       _gather_rows, ds.read_rows)
+  operand = {"images": jax.ShapeDtypeStruct(ds.array.shape, np.uint8)}
+  return BatchSource(ds, True, operand, "shapes only, on device", _gather_rows,
+                     ds.read_rows)
 
 
 def batch_source(ds: factor_grid.FactorGrid, placement: str = "auto") -> BatchSource:

@@ -38,6 +38,7 @@ AXIS = "grid"
 AUTO_CHUNK = -1
 MEMORY_HEADROOM = 0.9   # fraction of the free device memory a chunk may use
 MIB = 2 ** 20
+GIB = 2 ** 30
 
 
 def is_main_process() -> bool:
@@ -141,8 +142,11 @@ class Placement:
     return out
 
   def put(self, tree, sharding):
-    """Places every leaf with ``sharding`` (host-local values become global)."""
+    """Places every leaf with ``sharding`` (host-local values become global; a
+    ``jax.ShapeDtypeStruct`` gets the sharding, for compiling without devices)."""
     def one(x):
+      if isinstance(x, jax.ShapeDtypeStruct):
+        return jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=sharding)
       if sharding.is_fully_addressable:
         return jax.device_put(x, sharding)
       if isinstance(x, jax.Array):   # a global array: resharded by XLA, not via host

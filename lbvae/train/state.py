@@ -95,13 +95,15 @@ def check_latent_dim(latent_dim) -> None:
                  f"independent latents), got {latent_dim!r}")
 
 
-def make_model(config, num_channels: int) -> models.VAE:
+def make_model(config, num_channels: int, backend: str | None = None) -> models.VAE:
   """The one place a config becomes a model (``config.model_impl`` picks the layers).
 
   Args:
     config: a ConfigDict or a plain mapping with ``latent_dim`` and, optionally,
       ``model_impl`` (default ``"auto"``).
     num_channels: image channels of the dataset.
+    backend: the backend the model is traced for ("cpu", "gpu", "tpu"; None: the
+      current one), which decides ``model_impl="auto"``.
 
   Returns:
     The Flax module.
@@ -116,11 +118,12 @@ def make_model(config, num_channels: int) -> models.VAE:
                  f"got {impl!r}")
   check_latent_dim(latent_dim)
   return models.VAE(latent_dim=latent_dim, num_channels=int(num_channels),
-                    impl=resolve_impl(impl))
+                    impl=resolve_impl(impl, backend))
 
 
-def resolve_impl(model_impl: str) -> str:
-  """``auto`` -> the formulation measured fastest on this backend.
+def resolve_impl(model_impl: str, backend: str | None = None) -> str:
+  """``auto`` -> the formulation measured fastest on ``backend`` (default: the
+  current one, :func:`lbvae.devices.on_cpu`).
 
   ``subpixel`` on XLA:CPU (faster there than the reference transposed convolutions:
   docs/performance.md), ``reference`` on accelerators, whose vendor convolution
@@ -130,7 +133,7 @@ def resolve_impl(model_impl: str) -> str:
   """
   if model_impl != "auto":
     return model_impl
-  return "subpixel" if devices.on_cpu() else "reference"
+  return "subpixel" if devices.on_cpu(backend) else "reference"
 
 
 def make_optimizer(config) -> optax.GradientTransformation:

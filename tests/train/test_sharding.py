@@ -5,6 +5,9 @@ which must be set before JAX starts, so the checks run in a subprocess that call
 :func:`_worker` of this module; the tests of the pure helpers run here.
 """
 
+import json
+import re
+
 import jax
 import numpy as np
 import pytest
@@ -82,6 +85,56 @@ def test_sharded_padded_and_chunked_grids_equal_one_device(tmp_path, request):
   # XLA:CPU reports no free memory: the whole grid, after measuring one model.
   assert "MiB; training the grid in 1 chunk of <= 8 models" in out
   assert out.strip().endswith("ok")
+
+
+def _split_worker() -> None:
+  """Runs in the subprocess: compiles the accelerator program of a grid of 8 conv
+  VAEs (reference layers, vmap, 2 scanned steps per call, traced for "gpu") over
+  the 4 fake devices and over 1; prints what each program does as JSON."""
+  from lbvae import data
+  from lbvae.accel import hlo
+  from lbvae.train import config as config_lib
+  from lbvae.train import members as members_lib
+  from lbvae.train import state as state_lib
+  from lbvae.train import step as step_lib
+
+  config = config_lib.defaults()
+  config.model_impl = "reference"
+  model = state_lib.make_model(config, 1, backend="gpu")
+  tx = state_lib.make_optimizer(config)
+  members = members_lib.phase1_grid((1.0, 2.0, 4.0, 8.0), 2)
+  keys = state_lib.seed_keys(0, 2)
+  states = state_lib.abstract_state(model, tx, members, keys, window=2)
+  source = data.batch_source(data.load("dsprites"), "device")
+  out = {}
+  for k in (FAKE_DEVICES, 1):
+    runner = grid_runner.GridRunner(
+        step_lib.make_train_step(model, tx), source, batch_size=2, strategy="vmap",
+        steps_per_call=2, place=sharding.Placement(jax.devices()[:k]),
+        impl=model.impl, backend="gpu")
+    compiled = runner.compile(states, 2, len(members))
+    text = compiled.as_text()
+    ops = r"\b(all-gather|all-to-all|all-reduce)(-start)?\("
+    out[k] = {"flops": compiled.cost_analysis()["flops"],
+              "loop_collectives": hlo.loop_collectives(text),
+              "collectives": len(re.findall(ops, text)),
+              "scanned": " while(" in text}
+  print(json.dumps(out))
+
+
+def test_each_device_computes_only_its_own_members(request):
+  """On K devices the compiled grid step is partitioned: no all-gather, all-to-all
+  or all-reduce in it (members are independent), and each device does 1/K of the
+  one-device program's FLOPs (XLA's cost analysis of the partitioned module)."""
+  result = fake_devices.run(
+      "tests.train.test_sharding", "_split_worker", count=FAKE_DEVICES, timeout=300,
+      cache_dir=request.config.cache.mkdir("jax_compilation_cache"))
+  assert result.returncode == 0, result.stderr[-3000:]
+  out = json.loads(result.stdout.splitlines()[-1])
+  many, one = out[str(FAKE_DEVICES)], out["1"]
+  assert many["scanned"] and one["scanned"]   # the accelerator's program: a loop
+  assert many["collectives"] == 0 and many["loop_collectives"] == 0
+  assert many["flops"] * FAKE_DEVICES == pytest.approx(one["flops"], rel=0.02)
 
 
 def test_chunks_cover_every_member_once_with_one_padded_size():
