@@ -57,6 +57,7 @@ class Report:
     collectives: all-gather / all-to-all / all-reduce ops in the step's loop.
     roofline_seconds: the target's roofline lower bound of one step.
     runs: how often the protocol runs it (steps x chunks per step; 0: evaluation).
+    members: models in one call (a chunk of the grid, or the stack evaluated).
     note: how the grid is placed and chunked.
   """
   name: str
@@ -73,6 +74,7 @@ class Report:
   collectives: int | None = None
   roofline_seconds: float | None = None
   runs: int = 0
+  members: int = 0
   note: str = ""
 
 
@@ -188,6 +190,7 @@ class _Build:
       report.note = runner.plan(states, self.keys.data, seeds)
       chunks = runner.chunks(len(grid))
       report.runs = steps * len(chunks)
+      report.members = int(chunks[0].index.size)
       report.name += f" ({len(grid)} models, chunks of {chunks[0].index.size})"
       return runner.compile(states, len(self.keys.data), chunks[0].index.size)
 
@@ -206,7 +209,8 @@ class _Build:
             jax.ShapeDtypeStruct((n, self.ds.num_factors), np.int32,
                                  sharding=self.place.replicated),
             jax.ShapeDtypeStruct((2,), np.uint32, sharding=self.place.replicated))
-    return _measure(Report(f"collapse probe ({len(grid)} models x {n})"),
+    return _measure(Report(f"collapse probe ({len(grid)} models x {n})",
+                           members=len(grid)),
                     self.target, lambda: fn.lower(*args).compile())
 
   def seed_models(self) -> int:
@@ -223,10 +227,11 @@ class _Build:
     scalar = jax.ShapeDtypeStruct((), np.int32, sharding=self.one)
     per_call = encode.default_models_per_call(self.backend)
     name = f"evaluation encode{' + NLL' if with_nll else ''} ({m} models x {batch})"
-    return _measure(Report(name), self.target, lambda: encode.encode_batch.lower(
-        params, x, scalar, scalar, latent_dim=int(self.config.latent_dim),
-        num_channels=self.ds.num_channels, with_nll=with_nll, sample=with_nll,
-        models_per_call=per_call, impl=self.model.impl).compile())
+    kw = dict(latent_dim=int(self.config.latent_dim),
+              num_channels=self.ds.num_channels, with_nll=with_nll, sample=with_nll,
+              models_per_call=per_call, impl=self.model.impl)
+    return _measure(Report(name, members=m), self.target, lambda: (
+        encode.encode_batch.lower(params, x, scalar, scalar, **kw).compile()))
 
   def scores(self) -> Report:
     ev, L = self.config.eval, int(self.config.latent_dim)
@@ -243,7 +248,7 @@ class _Build:
             arr((max(votes, 1),), np.int32))
     kw = dict(factor_sizes=tuple(int(k) for k in self.ds.factor_sizes),
               num_bins=int(ev.num_bins), num_train_votes=(2 * votes) // 3)
-    return _measure(Report(f"evaluation scores ({m} models)"), self.target,
+    return _measure(Report(f"evaluation scores ({m} models)", members=m), self.target,
                     lambda: compute.stack_metrics.lower(*args, **kw).compile())
 
   def posterior(self) -> Report:
@@ -253,7 +258,8 @@ class _Build:
     key = jax.ShapeDtypeStruct((), jax.random.key(0).dtype, sharding=self.one)
     factors = jax.ShapeDtypeStruct((n, f), np.int32, sharding=self.one)
     sizes = tuple(int(k) for k in self.ds.factor_sizes)
-    return _measure(Report(f"evaluation posterior scores ({m} models x {n})"),
+    return _measure(Report(f"evaluation posterior scores ({m} models x {n})",
+                           members=m),
                     self.target, lambda: compute.stack_posterior_scores.lower(
                         code, code, factors, key, factor_sizes=sizes).compile())
 

@@ -41,7 +41,6 @@ from jax import lax
 from jax.sharding import PartitionSpec as P
 
 from lbvae import devices
-from lbvae import errors
 from lbvae import pytrees
 from lbvae.train import sharding
 from lbvae.train import state as state_lib
@@ -297,44 +296,20 @@ class GridRunner:
     return self.memory if self.memory is not None else self.place.free_memory()
 
   def _make_plan(self, states, num_seeds: int):
-    g, k = state_lib.grid_size(states), self.place.num_devices
-    free = self.free_memory()
-    why = ""
-    if self.grid_chunk >= 0:
-      chunks = self.place.chunks(g, self.grid_chunk)
-      note = (f"{sharding.chunks_text(chunks)} (config.grid_chunk)"
-              if len(chunks) > 1 else "")
-      if free is None:
-        return chunks, note
-      size = chunks[0].index.size
-      peak = self.peak(states, num_seeds, size)   # compiles the program the steps run
-      if peak <= sharding.MEMORY_HEADROOM * free:
-        return chunks, note
-      why = (f"{size} models need {peak / sharding.GIB:.2f} GiB per device, more "
-             f"than {sharding.MEMORY_HEADROOM:g} x {free / sharding.GIB:.2f} GiB free; ")
-    per_model, fixed = self.peak_memory(states, num_seeds)
-    errors.require(free is None or fixed + per_model <= sharding.MEMORY_HEADROOM * free,
-                   f"one model per device needs {(fixed + per_model) / sharding.GIB:.2f} "
-                   f"GiB (XLA's memory analysis of the compiled step), more than "
-                   f"{sharding.MEMORY_HEADROOM:g} x {(free or 0) / sharding.GIB:.2f} "
-                   "GiB free; use a smaller batch_size or steps_per_call")
-    size = sharding.chunk_from_memory(per_model, fixed, free, k, g)
-    chunks = self.place.chunks(g, size)
-    return chunks, (f"{why}peak memory per model: {per_model / sharding.MIB:.1f} MiB; "
-                    f"{sharding.chunks_text(chunks)}")
+    return sharding.plan_chunks(
+        self.place, state_lib.grid_size(states), self.grid_chunk, self.free_memory(),
+        lambda n: self.peak(states, num_seeds, n))
 
   def peak_memory(self, states, num_seeds: int) -> tuple[float, float]:
     """(bytes per extra member, bytes with no member) per device of the compiled
-    call, from XLA's memory analysis of chunks of one and two members per device.
+    call (:func:`lbvae.train.sharding.per_model_memory`).
 
     Args:
       states: a grid state (only its shapes are used).
       num_seeds: S, the rows of the data keys.
     """
-    k = self.place.num_devices
-    peaks = [self.peak(states, num_seeds, n * k) for n in (1, 2)]
-    per_model = max(peaks[1] - peaks[0], 0.0)
-    return per_model, peaks[0] - per_model
+    return sharding.per_model_memory(lambda n: self.peak(states, num_seeds, n),
+                                     self.place.num_devices)
 
   def peak(self, states, num_seeds: int, n: int) -> float:
     """Peak bytes per device of the compiled call for a chunk of n members."""

@@ -7,8 +7,10 @@ mesh of one). The compiled step sees chunks whose size is a multiple of the devi
 count K: a short chunk is filled up with copies of its first member (:class:`Chunk`),
 which train inertly and are dropped before any log, CSV or checkpoint.
 ``config.grid_chunk`` picks the chunks (0: the whole grid; M > 0: at most M members;
--1: the largest that fits in memory, :func:`chunk_from_memory`); they take turns
-within every compiled call. docs/performance.md ("Several devices and hosts") has
+-1: the largest that fits in memory, :func:`chunk_from_memory`); where the device
+says how much memory it has, a chunk whose compiled call would not fit is made
+smaller before the first step (:func:`plan_chunks`). Chunks take turns within every
+compiled call. docs/performance.md ("Several devices and hosts") has
 the details.
 
 Synopsis::
@@ -31,6 +33,7 @@ from jax.sharding import Mesh
 from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
+from lbvae import errors
 from lbvae import pytrees
 from lbvae.data import batching
 
@@ -80,6 +83,63 @@ def chunk_from_memory(per_model: float, fixed: float, free: float | None,
     return whole
   per_device = int((MEMORY_HEADROOM * free - fixed) // per_model)
   return int(min(whole, max(1, per_device) * num_devices))
+
+
+def per_model_memory(peak, num_devices: int) -> tuple[float, float]:
+  """(bytes per extra member, bytes with no member) per device of a compiled call,
+  from its peaks for chunks of one and of two members per device.
+
+  Args:
+    peak: ``peak(n)``, peak bytes per device of the call compiled for n members.
+    num_devices: K.
+  """
+  peaks = [peak(n * num_devices) for n in (1, 2)]
+  per_model = max(peaks[1] - peaks[0], 0.0)
+  return per_model, peaks[0] - per_model
+
+
+def plan_chunks(place: "Placement", grid_size: int, grid_chunk: int,
+                free: float | None, peak) -> tuple[list[Chunk], str]:
+  """The chunks of a grid, chosen before its first step, and the run-log note.
+
+  ``grid_chunk`` >= 0 (0: the whole grid) is kept when ``free`` is unknown or the
+  compiled call of such a chunk fits in ``MEMORY_HEADROOM * free``; otherwise, and
+  for ``AUTO_CHUNK``, the largest chunk that fits by :func:`per_model_memory`
+  (:func:`chunk_from_memory`). Accelerator compilers need not refuse a program larger
+  than the device (XLA's GPU compiler does not), so this is where it is caught.
+
+  Args:
+    place: the devices.
+    grid_size: G.
+    grid_chunk: ``config.grid_chunk``.
+    free: bytes a chunk may use per device, or None when unknown.
+    peak: ``peak(n)``, peak bytes per device of the call compiled for n members.
+
+  Raises:
+    lbvae.errors.ConfigError: not even one member per device fits.
+  """
+  why = ""
+  if grid_chunk >= 0:
+    chunks = place.chunks(grid_size, grid_chunk)
+    note = (f"{chunks_text(chunks)} (config.grid_chunk)" if len(chunks) > 1 else "")
+    if free is None:
+      return chunks, note
+    size = chunks[0].index.size
+    need = peak(size)
+    if need <= MEMORY_HEADROOM * free:
+      return chunks, note
+    why = (f"{size} models need {need / GIB:.2f} GiB per device, more than "
+           f"{MEMORY_HEADROOM:g} x {free / GIB:.2f} GiB free; ")
+  per_model, fixed = per_model_memory(peak, place.num_devices)
+  errors.require(free is None or fixed + per_model <= MEMORY_HEADROOM * free,
+                 f"one model per device needs {(fixed + per_model) / GIB:.2f} GiB "
+                 f"(XLA's memory analysis of the compiled step), more than "
+                 f"{MEMORY_HEADROOM:g} x {(free or 0) / GIB:.2f} GiB free; use a "
+                 "smaller batch_size or steps_per_call")
+  size = chunk_from_memory(per_model, fixed, free, place.num_devices, grid_size)
+  chunks = place.chunks(grid_size, size)
+  return chunks, (f"{why}peak memory per model: {per_model / MIB:.1f} MiB; "
+                  f"{chunks_text(chunks)}")
 
 
 class Placement:
