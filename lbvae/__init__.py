@@ -15,6 +15,7 @@ jitted program. The map (loaded on first use; runnable examples in docs/library.
 ``lbvae.released``     the authors' released PyTorch models, read without PyTorch
 ``lbvae.files``        atomic writes of the JSON / CSV / text files lbvae leaves
 ``lbvae.devices``      the one test of "CPU or accelerator" (each CPU choice listed)
+``lbvae.accel``        every program of a config compiled for a GPU / TPU without one
 ``lbvae.errors``       the errors lbvae raises for bad input (``lbvae.Error`` and kin)
 =====================  ==================================================================
 """
@@ -31,8 +32,8 @@ from lbvae.errors import Error
 
 __version__ = "0.1.0"
 
-SUBPACKAGES = ("data", "devices", "errors", "evaluation", "files", "linear", "losses",
-               "metrics", "models", "objectives", "released", "train")
+SUBPACKAGES = ("accel", "data", "devices", "errors", "evaluation", "files", "linear",
+               "losses", "metrics", "models", "objectives", "released", "train")
 
 __all__ = ["CheckpointError", "ConfigError", "DataError", "Error", "__version__",
            *SUBPACKAGES]

@@ -13,9 +13,10 @@ is counted here from ``compiled.as_text()`` (the same counts serve every backend
   ``convolution``/``dot`` ops and the cuDNN / cuBLAS custom calls they become on GPU,
   as 2 x (elements of the forward output) x (kernel window) x (input features per
   group), or 2 x (output elements) x (contracted size). A convolution over a
-  zero-dilated input counts its zeros: this is the work the program executes.
-  Element-wise work is left out. Nested loops count once per trip
-  (``known_trip_count``).
+  zero-dilated input counts its zeros, and every convolution its padding's taps:
+  this is the work the program executes (XLA's ``cost_analysis()`` counts the
+  in-bounds taps only). Element-wise work is left out. Nested loops count once per
+  trip (``known_trip_count``).
 * **bytes**: every kernel of the step (each top-level instruction of those
   computations but parameters, tuples, bitcasts and constants) reads its operands
   and writes its result from device memory once: the sum of their sizes. Fusion

@@ -32,6 +32,7 @@ Synopsis::
 from __future__ import annotations
 
 import functools
+import math
 from typing import Iterator
 
 import jax
@@ -312,8 +313,15 @@ class GridRunner:
                                      self.place.num_devices)
 
   def peak(self, states, num_seeds: int, n: int) -> float:
-    """Peak bytes per device of the compiled call for a chunk of n members."""
-    return sharding.peak_bytes(self.compile(states, num_seeds, n))
+    """Peak bytes per device of the compiled call for a chunk of n members (inf
+    when the compiler refuses it for the device's memory, as XLA's TPU compiler does
+    with RESOURCE_EXHAUSTED)."""
+    try:
+      return sharding.peak_bytes(self.compile(states, num_seeds, n))
+    except jax.errors.JaxRuntimeError as e:
+      if "RESOURCE_EXHAUSTED" not in str(e):
+        raise
+      return math.inf
 
   def compile(self, states, num_seeds: int, n: int, num_steps: int | None = None):
     """The compiled call for a chunk of n members (``jax.stages.Compiled``): the

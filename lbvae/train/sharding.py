@@ -94,6 +94,8 @@ def per_model_memory(peak, num_devices: int) -> tuple[float, float]:
     num_devices: K.
   """
   peaks = [peak(n * num_devices) for n in (1, 2)]
+  if not math.isfinite(peaks[0]):
+    return math.inf, math.inf
   per_model = max(peaks[1] - peaks[0], 0.0)
   return per_model, peaks[0] - per_model
 
@@ -128,16 +130,22 @@ def plan_chunks(place: "Placement", grid_size: int, grid_chunk: int,
     need = peak(size)
     if need <= MEMORY_HEADROOM * free:
       return chunks, note
-    why = (f"{size} models need {need / GIB:.2f} GiB per device, more than "
+    amount = (f"{need / GIB:.2f} GiB" if math.isfinite(need)
+              else "more memory than the compiler allows")
+    why = (f"{size} models need {amount} per device, more than "
            f"{MEMORY_HEADROOM:g} x {free / GIB:.2f} GiB free; ")
   per_model, fixed = per_model_memory(peak, place.num_devices)
-  errors.require(free is None or fixed + per_model <= MEMORY_HEADROOM * free,
-                 f"one model per device needs {(fixed + per_model) / GIB:.2f} GiB "
-                 f"(XLA's memory analysis of the compiled step), more than "
+  one = fixed + per_model
+  need = (f"{one / GIB:.2f} GiB (XLA's memory analysis of the compiled step)"
+          if math.isfinite(one) else "more memory than the compiler allows")
+  errors.require(free is None or one <= MEMORY_HEADROOM * free,
+                 f"one model per device needs {need}, more than "
                  f"{MEMORY_HEADROOM:g} x {(free or 0) / GIB:.2f} GiB free; use a "
                  "smaller batch_size or steps_per_call")
   size = chunk_from_memory(per_model, fixed, free, place.num_devices, grid_size)
-  chunks = place.chunks(grid_size, size)
+  if why:   # never the size that was just found too large
+    size = min(size, chunks[0].index.size - place.num_devices)
+  chunks = place.chunks(grid_size, max(size, place.num_devices))
   return chunks, (f"{why}peak memory per model: {per_model / MIB:.1f} MiB; "
                   f"{chunks_text(chunks)}")
 

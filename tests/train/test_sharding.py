@@ -12,6 +12,7 @@ import jax
 import numpy as np
 import pytest
 
+from lbvae import errors
 from lbvae.train import grid_runner
 from lbvae.train import sharding
 from tests.helpers import fake_devices
@@ -155,6 +156,51 @@ def test_chunk_from_memory(free, expected):
   """100 bytes per model and 80 fixed per device, 4 devices, a grid of 10 (12
   padded): 90% of the free memory holds (0.9 * free - 80) // 100 models a device."""
   assert sharding.chunk_from_memory(100.0, 80.0, free, 4, 10) == expected
+
+
+def _four_devices():
+  place = sharding.Placement(jax.devices()[:1])
+  place.num_devices = 4   # the arithmetic only
+  return place
+
+
+def test_plan_chunks_keeps_the_compiled_peak_under_the_free_memory():
+  """A grid of 10 (12 padded) on 4 devices whose compiled call of n members peaks
+  at 80 + 100 n / 4 bytes per device: 0.9 x 400 bytes hold 2 members a device."""
+  calls = []
+
+  def peak(n):
+    calls.append(n)
+    return 80.0 + 100.0 * n / 4
+
+  place = _four_devices()
+  chunks, note = sharding.plan_chunks(place, 10, 0, None, peak)   # memory unknown
+  assert [c.index.size for c in chunks] == [12] and note == "" and calls == []
+  chunks, note = sharding.plan_chunks(place, 10, 0, 1000.0, peak)   # fits
+  assert [c.index.size for c in chunks] == [12] and note == "" and calls == [12]
+  calls.clear()
+  chunks, note = sharding.plan_chunks(place, 10, 0, 400.0, peak)
+  assert calls == [12, 4, 8]     # the whole grid, then one and two a device
+  assert [c.index.size for c in chunks] == [8, 8]
+  assert note.startswith("12 models need 0.00 GiB per device, more than 0.9 x 0.00 "
+                         "GiB free; peak memory per model: 0.0 MiB; training the "
+                         "grid in 2 chunks of <= 8 models")
+  chunks, _ = sharding.plan_chunks(place, 10, 3, 400.0, peak)   # 3 a chunk: 4 fit
+  assert [c.index.size for c in chunks] == [4, 4, 4, 4]
+
+
+def test_plan_chunks_when_the_compiler_refuses():
+  """A compiler that refuses a program too large for the device (XLA's TPU
+  compiler; ``GridRunner.peak`` returns inf) shrinks the chunk below the refused
+  size; refusing one member a device is one line."""
+  place = _four_devices()
+  refuses_12 = lambda n: 80.0 + 25.0 * n if n < 12 else float("inf")
+  chunks, note = sharding.plan_chunks(place, 10, 0, 1000.0, refuses_12)
+  assert [c.index.size for c in chunks] == [8, 8]
+  assert note.startswith("12 models need more memory than the compiler allows")
+  with pytest.raises(errors.ConfigError, match="one model per device needs more memory "
+                     "than the compiler allows"):
+    sharding.plan_chunks(place, 10, 0, 1000.0, lambda n: float("inf"))
 
 
 def test_auto_strategy_shards_with_vmap_over_several_devices():
