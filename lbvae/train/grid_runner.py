@@ -199,6 +199,9 @@ class GridRunner:
       t = t0 + k
       if seed_images is None:
         seed_images = self.source.gather(operand, self._seed_indices(data_keys, t))
+      else:   # uint8[S, B, 64 * 64 * C] from the host (see _host_chunks)
+        seed_images = seed_images.reshape(
+            seed_images.shape[:2] + self.source.dataset.image_shape)
       batches = seed_images[rows]
       rngs = jax.vmap(step_lib.noise_key, (0, None))(states.rng, t)
       states, _ = self._grid_step(states, batches, rngs)
@@ -222,10 +225,13 @@ class GridRunner:
     return out
 
   def _host_chunks(self, data_keys, calls) -> Iterator[np.ndarray]:
+    """uint8[K, S, B, 64 * 64 * C] per call: one row of bytes per image (a TPU
+    pads the two minor axes of uint8[..., 64, 3] to tiles; docs/performance.md)."""
     def index_chunks():
       for t, k in calls:
         yield np.asarray(self._indices(data_keys, np.int32(t), num_steps=k))
-    return self.source.prefetch(index_chunks(), depth=self.prefetch_depth)
+    for chunk in self.source.prefetch(index_chunks(), depth=self.prefetch_depth):
+      yield chunk.reshape(chunk.shape[:3] + (-1,))
 
   def run(self, states: state_lib.TrainState, data_keys, rows, t0: int,
           num_steps: int) -> state_lib.TrainState:
@@ -345,8 +351,8 @@ class GridRunner:
     operand = jax.tree.map(lambda a: spec(a.shape, a.dtype, self._other), self._operand)
     xs = None
     if not self.source.on_device:
-      xs = spec((k, num_seeds, self.batch_size) + self.source.dataset.image_shape,
-                np.uint8, self._other)
+      xs = spec((k, num_seeds, self.batch_size,
+                 int(np.prod(self.source.dataset.image_shape))), np.uint8, self._other)
     return (chunk, operand, spec((num_seeds, 2), np.uint32, self._other),
             spec((n,), np.int32, self.sharding), spec((), np.int32, self._other), xs)
 
