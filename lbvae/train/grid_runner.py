@@ -20,7 +20,7 @@ The program is traced for the backend of its devices, or for ``backend`` (a CPU 
 compiles an accelerator's program: :mod:`experiments.compile_for`). Before the first
 step of a grid, :meth:`GridRunner.plan` compiles the call and, where the device says
 how much memory it has (or ``memory`` is given), shrinks the chunks until the
-compiled peak fits (:func:`lbvae.train.sharding.chunk_from_memory`); the compiled
+compiled peak fits (:func:`lbvae.train.sharding.plan_chunks`); the compiled
 program is the one the steps then run.
 
 Synopsis::
@@ -146,6 +146,7 @@ class GridRunner:
                                      num_devices=self.place.num_devices, impl=impl)
     self.grid_chunk = int(grid_chunk)
     self._plans: dict[int, tuple[list[sharding.Chunk], str]] = {}
+    self._compiled = {}   # (members, steps, seeds) -> the call compiled by plan()
     self.steps_per_call = int(steps_per_call)
     self.prefetch_depth = prefetch_depth
     self.traces = 0
@@ -340,7 +341,11 @@ class GridRunner:
       num_steps: steps per call (default ``steps_per_call``).
     """
     k = self.steps_per_call if num_steps is None else int(num_steps)
-    return self._call.lower(*self._abstract_args(states, num_seeds, n, k), k).compile()
+    key = (n, k, num_seeds)
+    if key not in self._compiled:
+      lowered = self._call.lower(*self._abstract_args(states, num_seeds, n, k), k)
+      self._compiled[key] = lowered.compile()
+    return self._compiled[key]
 
   def _abstract_args(self, states, num_seeds: int, n: int, k: int):
     """Shapes and shardings of one call's arguments (a chunk of n, k steps)."""
@@ -369,8 +374,10 @@ class GridRunner:
     part_rows = [self.place.put(rows[c.index], self.sharding) for c in plan]
     for (t, k), xs in zip(calls, chunks):
       for i, c in enumerate(plan):
-        parts[i] = self._call(parts[i], operand, data_keys, part_rows[i],
-                              np.int32(t), xs, k)
+        args = (parts[i], operand, data_keys, part_rows[i], np.int32(t), xs)
+        compiled = self._compiled.get((c.index.size, k, len(data_keys)))
+        # The program plan() compiled, else jit's (compiling it once).
+        parts[i] = compiled(*args) if compiled else self._call(*args, k)
     if whole:   # no padding, one chunk: the result is the grid itself
       return parts[0]
     size = plan[0].index.size
