@@ -104,50 +104,54 @@ def plan_chunks(place: "Placement", grid_size: int, grid_chunk: int,
                 free: float | None, peak) -> tuple[list[Chunk], str]:
   """The chunks of a grid, chosen before its first step, and the run-log note.
 
-  ``grid_chunk`` >= 0 (0: the whole grid) is kept when ``free`` is unknown or the
-  compiled call of such a chunk fits in ``MEMORY_HEADROOM * free``; otherwise, and
-  for ``AUTO_CHUNK``, the largest chunk that fits by :func:`per_model_memory`
-  (:func:`chunk_from_memory`). Accelerator compilers need not refuse a program larger
-  than the device (XLA's GPU compiler does not), so this is where it is caught.
+  The first size is the config's (``grid_chunk`` >= 0; 0: the whole grid) or, for
+  ``AUTO_CHUNK``, the largest that fits by :func:`per_model_memory`
+  (:func:`chunk_from_memory`). Where ``free`` is known, the call is then compiled
+  for that size and, while its peak exceeds ``MEMORY_HEADROOM * free``, the size
+  shrinks in proportion and is compiled again: accelerator compilers need not refuse
+  a program larger than the device (XLA's GPU compiler does not), and a compiled
+  peak need not be linear in the members (a TPU pads small batches to its tiles).
 
   Args:
     place: the devices.
     grid_size: G.
     grid_chunk: ``config.grid_chunk``.
     free: bytes a chunk may use per device, or None when unknown.
-    peak: ``peak(n)``, peak bytes per device of the call compiled for n members.
+    peak: ``peak(n)``, peak bytes per device of the call compiled for n members
+      (inf when the compiler refuses it).
 
   Raises:
     lbvae.errors.ConfigError: not even one member per device fits.
   """
-  why = ""
-  if grid_chunk >= 0:
-    chunks = place.chunks(grid_size, grid_chunk)
-    note = (f"{chunks_text(chunks)} (config.grid_chunk)" if len(chunks) > 1 else "")
-    if free is None:
-      return chunks, note
-    size = chunks[0].index.size
-    need = peak(size)
-    if need <= MEMORY_HEADROOM * free:
-      return chunks, note
+  k, auto = place.num_devices, grid_chunk == AUTO_CHUNK
+  notes, size = [], grid_chunk
+  if auto:
+    per_model, fixed = per_model_memory(peak, k)
+    size = (chunk_from_memory(per_model, fixed, free, k, grid_size)
+            if math.isfinite(per_model + fixed) else k)
+    notes.append(f"peak memory per model: {per_model / MIB:.1f} MiB")
+  chunks = place.chunks(grid_size, size)
+  shrunk = False
+  while free is not None:
+    n = chunks[0].index.size
+    need, limit = peak(n), MEMORY_HEADROOM * free
+    if need <= limit:
+      break
     amount = (f"{need / GIB:.2f} GiB" if math.isfinite(need)
               else "more memory than the compiler allows")
-    why = (f"{size} models need {amount} per device, more than "
-           f"{MEMORY_HEADROOM:g} x {free / GIB:.2f} GiB free; ")
-  per_model, fixed = per_model_memory(peak, place.num_devices)
-  one = fixed + per_model
-  need = (f"{one / GIB:.2f} GiB (XLA's memory analysis of the compiled step)"
-          if math.isfinite(one) else "more memory than the compiler allows")
-  errors.require(free is None or one <= MEMORY_HEADROOM * free,
-                 f"one model per device needs {need}, more than "
-                 f"{MEMORY_HEADROOM:g} x {(free or 0) / GIB:.2f} GiB free; use a "
-                 "smaller batch_size or steps_per_call")
-  size = chunk_from_memory(per_model, fixed, free, place.num_devices, grid_size)
-  if why:   # never the size that was just found too large
-    size = min(size, chunks[0].index.size - place.num_devices)
-  chunks = place.chunks(grid_size, max(size, place.num_devices))
-  return chunks, (f"{why}peak memory per model: {per_model / MIB:.1f} MiB; "
-                  f"{chunks_text(chunks)}")
+    errors.require(n > k, f"one model per device needs {amount}, more than "
+                   f"{MEMORY_HEADROOM:g} x {free / GIB:.2f} GiB free; use a smaller "
+                   "batch_size or steps_per_call")
+    if not shrunk:
+      notes.append(f"{n} models need {amount} per device, more than "
+                   f"{MEMORY_HEADROOM:g} x {free / GIB:.2f} GiB free")
+      shrunk = True
+    fits = int(n * limit / need) if math.isfinite(need) else n // 2
+    chunks = place.chunks(grid_size, max(k, min(fits // k * k, n - k)))
+  if len(chunks) > 1 or notes:
+    by_config = not auto and not shrunk
+    notes.append(chunks_text(chunks) + (" (config.grid_chunk)" if by_config else ""))
+  return chunks, "; ".join(notes)
 
 
 class Placement:

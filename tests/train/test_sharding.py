@@ -180,24 +180,37 @@ def test_plan_chunks_keeps_the_compiled_peak_under_the_free_memory():
   assert [c.index.size for c in chunks] == [12] and note == "" and calls == [12]
   calls.clear()
   chunks, note = sharding.plan_chunks(place, 10, 0, 400.0, peak)
-  assert calls == [12, 4, 8]     # the whole grid, then one and two a device
-  assert [c.index.size for c in chunks] == [8, 8]
-  assert note.startswith("12 models need 0.00 GiB per device, more than 0.9 x 0.00 "
-                         "GiB free; peak memory per model: 0.0 MiB; training the "
-                         "grid in 2 chunks of <= 8 models")
-  chunks, _ = sharding.plan_chunks(place, 10, 3, 400.0, peak)   # 3 a chunk: 4 fit
+  # 380 > 360: shrunk in proportion to 12 x 360 / 380 -> 8, which fits (280).
+  assert calls == [12, 8] and [c.index.size for c in chunks] == [8, 8]
+  assert note == ("12 models need 0.00 GiB per device, more than 0.9 x 0.00 GiB free; "
+                  "training the grid in 2 chunks of <= 8 models")
+  calls.clear()
+  chunks, note = sharding.plan_chunks(place, 10, -1, 400.0, peak)   # automatic
+  assert calls == [4, 8, 8] and [c.index.size for c in chunks] == [8, 8]
+  assert note == "peak memory per model: 0.0 MiB; training the grid in 2 chunks of <= 8 models"
+  chunks, note = sharding.plan_chunks(place, 10, 3, 1000.0, peak)   # the config's
   assert [c.index.size for c in chunks] == [4, 4, 4, 4]
+  assert note == "training the grid in 4 chunks of <= 4 models (config.grid_chunk)"
 
 
-def test_plan_chunks_when_the_compiler_refuses():
-  """A compiler that refuses a program too large for the device (XLA's TPU
-  compiler; ``GridRunner.peak`` returns inf) shrinks the chunk below the refused
-  size; refusing one member a device is one line."""
+def test_plan_chunks_when_the_compiler_refuses_or_the_peak_is_not_linear():
+  """A compiler that refuses a program too large for the device (XLA's TPU compiler;
+  ``GridRunner.peak`` returns inf) halves the chunk; a peak that grows faster than
+  the members (a TPU's padding) shrinks it again until it fits; refusing one member
+  a device is one line."""
   place = _four_devices()
   refuses_12 = lambda n: 80.0 + 25.0 * n if n < 12 else float("inf")
   chunks, note = sharding.plan_chunks(place, 10, 0, 1000.0, refuses_12)
-  assert [c.index.size for c in chunks] == [8, 8]
+  assert [c.index.size for c in chunks] == [4, 4, 4]
   assert note.startswith("12 models need more memory than the compiler allows")
+  calls = []
+
+  def steep(n):
+    calls.append(n)
+    return 10.0 * n * n
+
+  chunks, _ = sharding.plan_chunks(place, 10, 0, 600.0, steep)   # 540: n <= 7
+  assert calls == [12, 4] and [c.index.size for c in chunks] == [4, 4, 4]
   with pytest.raises(errors.ConfigError, match="one model per device needs more memory "
                      "than the compiler allows"):
     sharding.plan_chunks(place, 10, 0, 1000.0, lambda n: float("inf"))
