@@ -100,6 +100,13 @@ def per_model_memory(peak, num_devices: int) -> tuple[float, float]:
   return per_model, peaks[0] - per_model
 
 
+def _balanced(place: "Placement", grid_size: int, size: int) -> list[Chunk]:
+  """Chunks of at most ``size`` members, as few as that allows and of equal padded
+  size (250 members at most 197 a chunk: 2 of 125, not 197 + 53 padded to 197)."""
+  count = -(-grid_size // size)
+  return place.chunks(grid_size, -(-grid_size // count))
+
+
 def plan_chunks(place: "Placement", grid_size: int, grid_chunk: int,
                 free: float | None, peak) -> tuple[list[Chunk], str]:
   """The chunks of a grid, chosen before its first step, and the run-log note.
@@ -130,7 +137,8 @@ def plan_chunks(place: "Placement", grid_size: int, grid_chunk: int,
     size = (chunk_from_memory(per_model, fixed, free, k, grid_size)
             if math.isfinite(per_model + fixed) else k)
     notes.append(f"peak memory per model: {per_model / MIB:.1f} MiB")
-  chunks = place.chunks(grid_size, size)
+  chunks = (_balanced(place, grid_size, size) if auto
+            else place.chunks(grid_size, size))
   shrunk = False
   while free is not None:
     n = chunks[0].index.size
@@ -147,7 +155,7 @@ def plan_chunks(place: "Placement", grid_size: int, grid_chunk: int,
                    f"{MEMORY_HEADROOM:g} x {free / GIB:.2f} GiB free")
       shrunk = True
     fits = int(n * limit / need) if math.isfinite(need) else n // 2
-    chunks = place.chunks(grid_size, max(k, min(fits // k * k, n - k)))
+    chunks = _balanced(place, grid_size, max(k, min(fits // k * k, n - k)))
   if len(chunks) > 1 or notes:
     by_config = not auto and not shrunk
     notes.append(chunks_text(chunks) + (" (config.grid_chunk)" if by_config else ""))

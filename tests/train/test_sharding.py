@@ -211,6 +211,12 @@ def test_plan_chunks_when_the_compiler_refuses_or_the_peak_is_not_linear():
 
   chunks, _ = sharding.plan_chunks(place, 10, 0, 600.0, steep)   # 540: n <= 7
   assert calls == [12, 4] and [c.index.size for c in chunks] == [4, 4, 4]
+  # Chunks as even as their count allows: 250 members, 197 at most: 2 x 125.
+  calls.clear()
+  chunks, _ = sharding.plan_chunks(_four_devices(), 250, 0, 1.0,
+                                   lambda n: 0.9 * n / 197)
+  assert [c.index.size for c in chunks] == [128, 128]
+  assert [c.num_real for c in chunks] == [125, 125]
   with pytest.raises(errors.ConfigError, match="one model per device needs more memory "
                      "than the compiler allows"):
     sharding.plan_chunks(place, 10, 0, 1000.0, lambda n: float("inf"))
