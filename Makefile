@@ -14,10 +14,23 @@ export GLIBC_TUNABLES ?= glibc.malloc.hugetlb=1
 TORCH_PYTHON ?=
 # Extra flags for pytest, e.g. `make test PYTEST_ARGS="-k linear"`.
 PYTEST_ARGS ?=
+# The accelerator JAX is installed for: cpu (the default), cuda12 or cuda13 (NVIDIA
+# GPUs: JAX's CUDA plugin with CUDA's own wheels) or tpu (libtpu). `make sweep
+# ACCEL=cuda12` on a GPU host is the whole set-up.
+ACCEL ?= cpu
+ACCELS := cpu cuda12 cuda13 tpu
+ifneq ($(words $(ACCEL)) $(filter $(ACCEL),$(ACCELS)),1 $(ACCEL))
+$(error ACCEL must be one of: $(ACCELS); got '$(ACCEL)')
+endif
+# `make test-accel`: a second environment that compiles for GPUs and TPUs without
+# them (JAX's CUDA plugin without CUDA's runtime wheels, ptxas, libtpu).
+ACCEL_VENV ?= .venv-accel
+ACCEL_PY := $(ACCEL_VENV)/bin/python
+JAX_VERSION = $$($(1) -c 'import jax; print(jax.__version__)')
 
-.PHONY: install test test-quick sweep train evaluate linear bench clean
+.PHONY: install test test-quick test-accel sweep train evaluate linear bench clean
 
-install: .venv/.installed
+install: .venv/.installed $(if $(filter-out cpu,$(ACCEL)),.venv/.accel-$(ACCEL))
 
 .venv/.installed: setup.cfg pyproject.toml
 	python3 -m venv .venv
@@ -25,12 +38,32 @@ install: .venv/.installed
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $@
 
+# JAX for the accelerator, at the version of the jax already installed (jaxlib and
+# the plugin must match it).
+.venv/.accel-$(ACCEL): .venv/.installed
+	$(PY) -m pip install --quiet "jax[$(ACCEL)]==$(call JAX_VERSION,$(PY))"
+	touch $@
+
+$(ACCEL_VENV)/.installed: setup.cfg pyproject.toml
+	python3 -m venv $(ACCEL_VENV)
+	$(ACCEL_PY) -m pip install --quiet --upgrade pip
+	$(ACCEL_PY) -m pip install --quiet -e '.[test]'
+	$(ACCEL_PY) -m pip install --quiet "jax[cuda12-local,tpu]==$(call JAX_VERSION,$(ACCEL_PY))" \
+	    nvidia-cuda-nvcc-cu12
+	touch $@
+
 test: install
-	$(PY) -m pytest -n 2 --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
+	$(PY) -m pytest -n 2 --dist loadfile --no-loadscope-reorder -m "not accel" $(PYTEST_ARGS)
+
+# Every program of the smoke grid compiled for an H100 (and the fake-device run of
+# the same command), in the environment of $(ACCEL_VENV); minutes of CPU.
+test-accel: $(ACCEL_VENV)/.installed
+	$(ACCEL_PY) -m pytest -m accel tests/accel $(PYTEST_ARGS)
 
 # The edit-test loop: everything but the end-to-end tests marked slow.
 test-quick: install
-	$(PY) -m pytest -n 2 --dist loadfile --no-loadscope-reorder -m "not slow" $(PYTEST_ARGS)
+	$(PY) -m pytest -n 2 --dist loadfile --no-loadscope-reorder -m "not slow and not accel" \
+	    $(PYTEST_ARGS)
 
 # The main job: train both phases of the grid, then evaluate and write the report.
 sweep: install
@@ -52,4 +85,4 @@ bench: install
 	$(PY) -m experiments.bench_linear $(if $(TORCH_PYTHON),--torch_python=$(TORCH_PYTHON))
 
 clean:
-	rm -rf .venv runs *.egg-info
+	rm -rf .venv .venv-accel runs *.egg-info

@@ -3,20 +3,25 @@ r"""What the paper's protocol costs on 1, 4 and 16 accelerators: a planning tabl
 Usage::
 
   python -m experiments.cluster_plan --config=configs/paper_dsprites.py \
-      [--rate=8300] [--out=docs/figures/cluster_plan.json]
+      [--rate=8300 | --compiled=h100.json] [--out=docs/figures/cluster_plan.json]
 
-Measures, on this machine's backend, the device memory per grid member of the
-config's compiled train call (XLA's memory analysis of chunks of one and two
-members per device, ``GridRunner.peak_memory``) and prints, for the protocol of one
-dataset, of the three datasets and of the extended grid with the six objectives:
-model-steps, members per device in the larger phase, device memory per device, and
-the wall time on 1, 4 and 16 devices at ``--rate`` model-steps/s per device (members
-are independent, so the grid divides over devices with no communication in a
-step). docs/cluster.md holds the table and says which figures are measured.
+The device memory per grid member and the rate per device come either from this
+machine (XLA's memory analysis of the config's train call compiled here for chunks
+of one and two members per device, ``GridRunner.peak_memory``; ``--rate``
+model-steps/s per device) or, with ``--compiled``, from the last line of
+``python -m experiments.compile_for`` for a target: its phase-2 step's peak memory
+per member and the rate at its roofline bound (members / bound per step). Prints,
+for the protocol of one dataset, of the three datasets and of the extended grid with
+the six objectives: model-steps, members per device in the larger phase, device
+memory per device, and the wall time on 1, 4 and 16 devices (members are
+independent, so the grid divides over devices with no communication in a step:
+tests/train/test_sharding.py checks the compiled step). docs/cluster.md holds the
+table and says which figures are measured.
 """
 
 from __future__ import annotations
 
+import json
 import math
 
 from absl import flags
@@ -36,6 +41,9 @@ _CONFIG = config_flags.DEFINE_config_file("config", "configs/paper_dsprites.py",
                                           "a sweep config", lock_config=False)
 _RATE = flags.DEFINE_float("rate", 8300.0, "model-steps/s per accelerator to plan with")
 _OUT = flags.DEFINE_string("out", None, "also write the table as JSON here")
+_COMPILED = flags.DEFINE_string("compiled", None, "the JSON line of "
+                                "experiments.compile_for: plan with its memory and "
+                                "roofline rate")
 
 DEVICES = (1, 4, 16)
 MIB = 2 ** 20
@@ -71,9 +79,20 @@ def per_member_bytes(config) -> float:
                                   source, batch_size=config.batch_size,
                                   strategy="vmap", steps_per_call=1,
                                   impl=model.impl)
-  per_model, _ = runner.peak_memory(state, keys.data,
-                                    members_lib.column(grid, "seed", "int32"))
+  per_model, _ = runner.peak_memory(state, len(keys.data))
   return per_model
+
+
+def from_compiled(path: str) -> tuple[float, float, str]:
+  """(bytes per member, model-steps/s per device, source) of the phase-2 step in
+  ``experiments.compile_for``'s JSON line at ``path``."""
+  result = json.loads(files.read_text(path).strip().splitlines()[-1])
+  step = [p for p in result["programs"] if p["name"].startswith("phase 2 step")]
+  errors.require(bool(step) and step[0]["compiled"] and step[0]["roofline_seconds"],
+                 f"{path} has no compiled phase-2 step with a roofline bound")
+  p = step[0]
+  return (p["peak_bytes"] / p["members"], p["members"] / p["roofline_seconds"],
+          f"compiled for {result['target']}, at the roofline bound")
 
 
 def main(argv) -> None:
@@ -81,7 +100,10 @@ def main(argv) -> None:
     raise errors.ConfigError(f"unexpected arguments: {' '.join(argv[1:])}")
   errors.require(_RATE.value > 0, f"--rate must be > 0, got {_RATE.value}")
   config = _CONFIG.value
-  member = per_member_bytes(config)
+  if _COMPILED.value:
+    member, rate, source = from_compiled(_COMPILED.value)
+  else:
+    member, rate, source = per_member_bytes(config), _RATE.value, "assumed"
   rows = []
   for name, (steps, members) in grids(config).items():
     for k in DEVICES:
@@ -89,10 +111,10 @@ def main(argv) -> None:
       rows.append({"study": name, "model_steps": steps, "devices": k,
                    "members_per_device": per_device,
                    "memory_per_device_gib": per_device * member / 2 ** 30,
-                   "hours": steps / (_RATE.value * k) / 3600})
+                   "hours": steps / (rate * k) / 3600})
   print(f"device memory per member (measured, {config.batch_size} images per "
-        f"step): {member / MIB:.1f} MiB; planning rate {_RATE.value:g} "
-        "model-steps/s per device")
+        f"step): {member / MIB:.1f} MiB; planning rate {rate:.0f} "
+        f"model-steps/s per device ({source})")
   print("| study | model-steps | devices | members per device | memory per device "
         "| wall time |")
   print("|---|---:|---:|---:|---:|---:|")
@@ -101,8 +123,8 @@ def main(argv) -> None:
           f"{r['members_per_device']} | {r['memory_per_device_gib']:.1f} GiB | "
           f"{r['hours']:.2f} h |")
   if _OUT.value:
-    files.write_json(_OUT.value, {"member_mib": member / MIB, "rate": _RATE.value,
-                                  "rows": rows})
+    files.write_json(_OUT.value, {"member_mib": member / MIB, "rate": rate,
+                                  "rate_source": source, "rows": rows})
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ jitted program. The map (loaded on first use; runnable examples in docs/library.
 =====================  ==================================================================
 ``lbvae.losses``       L_β / L_λβ and their terms, per example, pure
 ``lbvae.models``       the convolutional VAE (Flax linen)
+``lbvae.initializers`` its initial weights: PyTorch's (the reference's) or Flax's
 ``lbvae.objectives``   β-TCVAE, DIP-VAE-I/II, AnnealedVAE, FactorVAE: λ as a plug-in
 ``lbvae.metrics``      MIG, SAP, I_m, DCI, FactorVAE, binned and posterior-aware MI, UDR
 ``lbvae.data``         dSprites, Shapes3D, MPI3D, their family, your own images
@@ -18,6 +19,7 @@ jitted program. The map (loaded on first use; runnable examples in docs/library.
 ``lbvae.memory``       what a run's sizes need, checked against the free memory
 ``lbvae.interrupts``   Ctrl-C and SIGTERM: the sections they must not cut
 ``lbvae.devices``      the one test of "CPU or accelerator" (each CPU choice listed)
+``lbvae.accel``        every program of a config compiled for a GPU / TPU without one
 ``lbvae.errors``       the errors lbvae raises for bad input (``lbvae.Error`` and kin)
 =====================  ==================================================================
 """
@@ -34,9 +36,9 @@ from lbvae.errors import Error
 
 __version__ = "0.1.0"
 
-SUBPACKAGES = ("data", "devices", "errors", "evaluation", "files", "interrupts",
-               "linear", "losses", "memory", "metrics", "models", "objectives",
-               "released", "train", "untrusted")
+SUBPACKAGES = ("accel", "data", "devices", "errors", "evaluation", "files",
+               "initializers", "interrupts", "linear", "losses", "memory", "metrics",
+               "models", "objectives", "released", "train", "untrusted")
 
 __all__ = ["CheckpointError", "ConfigError", "DataError", "Error", "__version__",
            *SUBPACKAGES]

@@ -29,8 +29,6 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from lbvae import devices
-
 IMPLS = ("reference", "subpixel")
 _DN = ("NHWC", "HWIO", "NHWC")
 
@@ -62,8 +60,10 @@ def _grid_batched(fn, fold: bool = True):
   """``fn(x, k)`` with a vmap rule for a grid of models.
 
   ``fold`` (convolutions only): a shared k folds members into the batch, a shared x
-  into the output channels. Otherwise one call per member on CPU
-  (:func:`lbvae.devices.on_cpu`, at trace time), else JAX's default batching.
+  into the output channels. Otherwise one call per member in a program compiled for
+  CPU, else JAX's default batching: ``lax.platform_dependent`` picks when the program
+  is lowered for its devices, so an accelerator's program traced on a CPU host
+  batches as it would on the accelerator.
   """
   wrapped = jax.custom_batching.custom_vmap(fn)
 
@@ -76,10 +76,14 @@ def _grid_batched(fn, fold: bool = True):
     if fold and not x_batched:
       y = wrapped(x, jnp.moveaxis(k, 0, -2).reshape(k.shape[1:-1] + (-1,)))
       return jnp.moveaxis(y.reshape(y.shape[:-1] + (axis_size, -1)), -2, 0), True
-    if devices.on_cpu():
+    def per_member(x, k):
       return jnp.stack([wrapped(x[g] if x_batched else x, k[g] if k_batched else k)
-                        for g in range(axis_size)]), True
-    return jax.vmap(fn, (0 if x_batched else None, 0 if k_batched else None))(x, k), True
+                        for g in range(axis_size)])
+
+    def batched(x, k):
+      return jax.vmap(fn, (0 if x_batched else None, 0 if k_batched else None))(x, k)
+
+    return lax.platform_dependent(x, k, cpu=per_member, default=batched), True
 
   return wrapped
 

@@ -40,3 +40,14 @@ def test_every_choice_follows_the_backend_of_the_moment(monkeypatch, backend):
 def test_device_name_says_the_platform():
   name = devices.device_name()
   assert name.startswith(jax.devices()[0].platform + " (")
+
+
+def test_an_explicit_backend_wins_over_the_backend_of_the_moment(monkeypatch):
+  """What a program is traced for can be said (a CPU host compiling for a GPU)."""
+  monkeypatch.setattr(jax, "default_backend", lambda: "cpu")
+  assert state.resolve_impl("auto", "gpu") == "reference"
+  assert grid_runner.resolve_strategy("auto", "tpu") == "vmap"
+  assert encode.default_models_per_call("gpu") is None
+  config = ml_collections.ConfigDict({"eval": {"batch_size": 500}})
+  assert runner.encoder_batch(config, "tpu") == 500
+  assert devices.backend_of(jax.devices()) == "cpu"

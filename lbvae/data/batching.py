@@ -22,6 +22,7 @@ CPU, half of /proc/meminfo's ``MemAvailable``), else host. Synopsis::
 from __future__ import annotations
 
 import dataclasses
+import functools
 import queue
 import threading
 from typing import Any, Callable, Iterable, Iterator
@@ -211,17 +212,37 @@ def _array_source(ds: arrays.ArrayDataset, placement: str) -> BatchSource:
                        "use prefetch/host_gather, not gather")
     return BatchSource(ds, False, (), rule, no_gather, host_gather)
 
-  operand = {"images": jax.device_put(np.asarray(ds.array))}
+  # One row of bytes per image: a TPU tiles the two minor axes of an array, and
+  # uint8[N, 64, 64, 3] padded that way (and relaid for the gather) needs more than
+  # a v5e's 16 GiB for Shapes3D's 5.9 GB (docs/performance.md).
+  operand = {"images": jax.device_put(np.asarray(ds.array).reshape(len(ds), -1))}
   if ds.rows is not None:
     operand["rows"] = jax.device_put(ds.rows.astype(np.int32))
+  return BatchSource(ds, True, operand, rule,
+                     functools.partial(_gather_rows, image_shape=ds.image_shape),
+                     host_gather)
 
-  def gather(operand, index):
-    index = jnp.asarray(index, jnp.int32)
-    if "rows" in operand:
-      index = operand["rows"][index]
-    return operand["images"][index]
 
-  return BatchSource(ds, True, operand, rule, gather, host_gather)
+def _gather_rows(operand, index, *, image_shape):
+  """The device gather of an array dataset: ``images[rows[index]]`` as
+  uint8[..., 64, 64, C] (the operand holds uint8[N, 64 * 64 * C])."""
+  index = jnp.asarray(index, jnp.int32)
+  if "rows" in operand:
+    index = operand["rows"][index]
+  return operand["images"][index].reshape(index.shape + tuple(image_shape))
+
+
+def shape_source(ds: arrays.ArrayDataset, on_device: bool) -> BatchSource:
+  """The batch source of an array dataset as shapes only (``jax.ShapeDtypeStruct``
+  operand), for compiling the trainer's program without reading the data."""
+  gather = functools.partial(_gather_rows, image_shape=ds.image_shape)
+  if not on_device:
+    return BatchSource(ds, False, (), "shapes only, streamed from host", gather,
+                       ds.read_rows)
+  operand = {"images": jax.ShapeDtypeStruct((len(ds), int(np.prod(ds.image_shape))),
+                                            np.uint8)}
+  return BatchSource(ds, True, operand, "shapes only, on device", gather,
+                     ds.read_rows)
 
 
 def _variant_source(ds: dsprites_variants.DspritesVariant,

@@ -28,6 +28,7 @@ from typing import Callable
 import jax
 import numpy as np
 
+from lbvae import devices
 from lbvae import pytrees
 from lbvae import metrics
 from lbvae.evaluation import encode
@@ -40,9 +41,10 @@ MODEL_BUCKET = 8
 
 
 @functools.partial(jax.jit, static_argnames=("factor_sizes", "num_bins",
-                                             "num_train_votes"))
-def _scores(mu_train, f_train, mu_test, f_test, vote_latents, vote_factors, *,
-            factor_sizes, num_bins, num_train_votes):
+                                             "num_train_votes"),
+                   compiler_options=devices.GPU_COMPILE_OPTIONS)
+def stack_metrics(mu_train, f_train, mu_test, f_test, vote_latents, vote_factors, *,
+                  factor_sizes, num_bins, num_train_votes):
   """vmap over models of all_metrics (+ FactorVAE): codes [M, N, L]."""
 
   def one(z_train, z_test, z_votes):
@@ -60,7 +62,7 @@ def _scores(mu_train, f_train, mu_test, f_test, vote_latents, vote_factors, *,
 
 
 @functools.partial(jax.jit, static_argnames=("factor_sizes",))
-def _posterior_scores(mu, logvar, factors, key, *, factor_sizes):
+def stack_posterior_scores(mu, logvar, factors, key, *, factor_sizes):
   """lax.map over models of ``metrics.posterior_scores``: codes [M, N, L]."""
   return jax.lax.map(
       lambda a: metrics.posterior_scores(a[0], a[1], factors, key,
@@ -276,10 +278,11 @@ def _stack_scores(enc, samples, ds, options, votes, posterior, on_progress) -> d
   padded = -(-num_models // MODEL_BUCKET) * MODEL_BUCKET
   pad = lambda a: np.concatenate([a, np.repeat(a[:1], padded - num_models, 0)])
   factor_sizes = tuple(int(s) for s in ds.factor_sizes)
-  scores = _scores(pad(enc["mu_train"]), samples.factors_train.astype(np.int32),
-                   pad(enc["mu_test"]), samples.factors_test.astype(np.int32),
-                   pad(mu_votes), which, factor_sizes=factor_sizes,
-                   num_bins=int(options.num_bins), num_train_votes=num_train_votes)
+  scores = stack_metrics(pad(enc["mu_train"]), samples.factors_train.astype(np.int32),
+                         pad(enc["mu_test"]), samples.factors_test.astype(np.int32),
+                         pad(mu_votes), which, factor_sizes=factor_sizes,
+                         num_bins=int(options.num_bins),
+                         num_train_votes=num_train_votes)
   # The literature's DCI fits its trees (LightGBM) on the host while the compiled
   # metrics run (their dispatch above is asynchronous).
   trees = []
@@ -295,9 +298,9 @@ def _stack_scores(enc, samples, ds, options, votes, posterior, on_progress) -> d
   if posterior is not None:
     on_progress(f"{SCORING}: posterior-aware MI", 0)
     key = jax.random.fold_in(jax.random.key(samples.seed), POSTERIOR_STREAM)
-    post = _posterior_scores(enc["mu_posterior"], enc["logvar_posterior"],
-                             np.asarray(posterior[0], np.int32), key,
-                             factor_sizes=factor_sizes)
+    post = stack_posterior_scores(enc["mu_posterior"], enc["logvar_posterior"],
+                                  np.asarray(posterior[0], np.int32), key,
+                                  factor_sizes=factor_sizes)
     scores.update(jax.tree.map(np.asarray, post))
   return scores
 

@@ -37,9 +37,10 @@ from lbvae.train import state as state_lib
 HELDOUT_STREAM = 0x6E6C6C  # "nll": the held-out NLL's noise stream of a seed
 
 
-def default_models_per_call() -> int | None:
-  """1 on CPU (sequential map over models), None (all at once) elsewhere."""
-  return 1 if devices.on_cpu() else None
+def default_models_per_call(backend: str | None = None) -> int | None:
+  """1 on CPU (sequential map over models), None (all at once) elsewhere; ``backend``:
+  the one the pass is compiled for (None: the current one)."""
+  return 1 if devices.on_cpu(backend) else None
 
 
 def _over_models(fn, params, models_per_call):
@@ -65,10 +66,10 @@ def noise_keys(seed: int, index) -> jax.Array:
 @functools.partial(jax.jit, static_argnames=("latent_dim", "num_channels",
                                              "with_nll", "sample",
                                              "models_per_call", "impl"))
-def _encode_batch(params, x, seed, start, *, latent_dim, num_channels, with_nll,
-                  sample, models_per_call, impl):
-  """All models on one batch: params [M, ...], x uint8[B, H, W, C] (images
-  ``start`` to ``start + B`` of the sample)."""
+def encode_batch(params, x, seed, start, *, latent_dim, num_channels, with_nll,
+                 sample, models_per_call, impl):
+  """One compiled encoder call, all models on one batch: params [M, ...], x
+  uint8[B, H, W, C] (images ``start`` to ``start + B`` of the sample)."""
   model = models.VAE(latent_dim, num_channels, impl=impl)
   keys = noise_keys(seed, start + jnp.arange(x.shape[0]))
   x = losses.as_float_images(x)
@@ -126,7 +127,7 @@ def encode_models(params, images: np.ndarray, *, latent_dim: int,
     pad = batch_size - x.shape[0]
     if pad:
       x = np.concatenate([x, np.zeros((pad,) + x.shape[1:], x.dtype)])
-    out = _encode_batch(params, x, 0 if noise_seed is None else noise_seed, start,
+    out = encode_batch(params, x, 0 if noise_seed is None else noise_seed, start,
                         latent_dim=latent_dim,
                         num_channels=num_channels, with_nll=with_nll,
                         sample=noise_seed is not None,

@@ -71,11 +71,12 @@ class PassResult:
   seconds: float
 
 
-def encoder_batch(config) -> int:
+def encoder_batch(config, backend: str | None = None) -> int:
   """Images per encoder call: ``config.eval.batch_size``, at most ``CPU_MAX_BATCH``
-  on CPU (docs/performance.md)."""
+  on CPU (docs/performance.md); ``backend``: the one the pass is compiled for (None:
+  the current one)."""
   batch = int(config.eval.batch_size)
-  return min(batch, CPU_MAX_BATCH) if devices.on_cpu() else batch
+  return min(batch, CPU_MAX_BATCH) if devices.on_cpu(backend) else batch
 
 
 def _settings(config) -> dict:

@@ -109,11 +109,11 @@ class CollapseProbe:
     self.active_threshold = float(active_threshold)
     self._key = jax.random.key_data(
         jax.random.fold_in(jax.random.key(int(seed)), COLLAPSE_STREAM))
-    self._scores = jax.jit(functools.partial(self._grid_scores, model,
+    self._scores = jax.jit(functools.partial(self.grid_scores, model,
                                              self.factor_sizes, int(num_bins)))
 
   @staticmethod
-  def _grid_scores(model, factor_sizes, num_bins, params, images, factors, key):
+  def grid_scores(model, factor_sizes, num_bins, params, images, factors, key):
     x = losses.as_float_images(images)
     key = jax.random.wrap_key_data(key)
 

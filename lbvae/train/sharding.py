@@ -7,8 +7,10 @@ mesh of one). The compiled step sees chunks whose size is a multiple of the devi
 count K: a short chunk is filled up with copies of its first member (:class:`Chunk`),
 which train inertly and are dropped before any log, CSV or checkpoint.
 ``config.grid_chunk`` picks the chunks (0: the whole grid; M > 0: at most M members;
--1: the largest that fits in memory, :func:`chunk_from_memory`); they take turns
-within every compiled call. docs/performance.md ("Several devices and hosts") has
+-1: the largest that fits in memory, :func:`chunk_from_memory`); where the device
+says how much memory it has, a chunk whose compiled call would not fit is made
+smaller before the first step (:func:`plan_chunks`). Chunks take turns within every
+compiled call. docs/performance.md ("Several devices and hosts") has
 the details.
 
 Synopsis::
@@ -31,6 +33,7 @@ from jax.sharding import Mesh
 from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
+from lbvae import errors
 from lbvae import pytrees
 from lbvae.data import batching
 
@@ -38,6 +41,7 @@ AXIS = "grid"
 AUTO_CHUNK = -1
 MEMORY_HEADROOM = 0.9   # fraction of the free device memory a chunk may use
 MIB = 2 ** 20
+GIB = 2 ** 30
 
 
 def is_main_process() -> bool:
@@ -79,6 +83,83 @@ def chunk_from_memory(per_model: float, fixed: float, free: float | None,
     return whole
   per_device = int((MEMORY_HEADROOM * free - fixed) // per_model)
   return int(min(whole, max(1, per_device) * num_devices))
+
+
+def per_model_memory(peak, num_devices: int) -> tuple[float, float]:
+  """(bytes per extra member, bytes with no member) per device of a compiled call,
+  from its peaks for chunks of one and of two members per device.
+
+  Args:
+    peak: ``peak(n)``, peak bytes per device of the call compiled for n members.
+    num_devices: K.
+  """
+  peaks = [peak(n * num_devices) for n in (1, 2)]
+  if not math.isfinite(peaks[0]):
+    return math.inf, math.inf
+  per_model = max(peaks[1] - peaks[0], 0.0)
+  return per_model, peaks[0] - per_model
+
+
+def _balanced(place: "Placement", grid_size: int, size: int) -> list[Chunk]:
+  """Chunks of at most ``size`` members, as few as that allows and of equal padded
+  size (250 members at most 197 a chunk: 2 of 125, not 197 + 53 padded to 197)."""
+  count = -(-grid_size // size)
+  return place.chunks(grid_size, -(-grid_size // count))
+
+
+def plan_chunks(place: "Placement", grid_size: int, grid_chunk: int,
+                free: float | None, peak) -> tuple[list[Chunk], str]:
+  """The chunks of a grid, chosen before its first step, and the run-log note.
+
+  The first size is the config's (``grid_chunk`` >= 0; 0: the whole grid) or, for
+  ``AUTO_CHUNK``, the largest that fits by :func:`per_model_memory`
+  (:func:`chunk_from_memory`). Where ``free`` is known, the call is then compiled
+  for that size and, while its peak exceeds ``MEMORY_HEADROOM * free``, the size
+  shrinks in proportion and is compiled again: accelerator compilers need not refuse
+  a program larger than the device (XLA's GPU compiler does not), and a compiled
+  peak need not be linear in the members (a TPU pads small batches to its tiles).
+
+  Args:
+    place: the devices.
+    grid_size: G.
+    grid_chunk: ``config.grid_chunk``.
+    free: bytes a chunk may use per device, or None when unknown.
+    peak: ``peak(n)``, peak bytes per device of the call compiled for n members
+      (inf when the compiler refuses it).
+
+  Raises:
+    lbvae.errors.ConfigError: not even one member per device fits.
+  """
+  k, auto = place.num_devices, grid_chunk == AUTO_CHUNK
+  notes, size = [], grid_chunk
+  if auto:
+    per_model, fixed = per_model_memory(peak, k)
+    size = (chunk_from_memory(per_model, fixed, free, k, grid_size)
+            if math.isfinite(per_model + fixed) else k)
+    notes.append(f"peak memory per model: {per_model / MIB:.1f} MiB")
+  chunks = (_balanced(place, grid_size, size) if auto
+            else place.chunks(grid_size, size))
+  shrunk = False
+  while free is not None:
+    n = chunks[0].index.size
+    need, limit = peak(n), MEMORY_HEADROOM * free
+    if need <= limit:
+      break
+    amount = (f"{need / GIB:.2f} GiB" if math.isfinite(need)
+              else "more memory than the compiler allows")
+    errors.require(n > k, f"one model per device needs {amount}, more than "
+                   f"{MEMORY_HEADROOM:g} x {free / GIB:.2f} GiB free; use a smaller "
+                   "batch_size or steps_per_call")
+    if not shrunk:
+      notes.append(f"{n} models need {amount} per device, more than "
+                   f"{MEMORY_HEADROOM:g} x {free / GIB:.2f} GiB free")
+      shrunk = True
+    fits = int(n * limit / need) if math.isfinite(need) else n // 2
+    chunks = _balanced(place, grid_size, max(k, min(fits // k * k, n - k)))
+  if len(chunks) > 1 or notes:
+    by_config = not auto and not shrunk
+    notes.append(chunks_text(chunks) + (" (config.grid_chunk)" if by_config else ""))
+  return chunks, "; ".join(notes)
 
 
 class Placement:
@@ -141,8 +222,11 @@ class Placement:
     return out
 
   def put(self, tree, sharding):
-    """Places every leaf with ``sharding`` (host-local values become global)."""
+    """Places every leaf with ``sharding`` (host-local values become global; a
+    ``jax.ShapeDtypeStruct`` gets the sharding, for compiling without devices)."""
     def one(x):
+      if isinstance(x, jax.ShapeDtypeStruct):
+        return jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=sharding)
       if sharding.is_fully_addressable:
         return jax.device_put(x, sharding)
       if isinstance(x, jax.Array):   # a global array: resharded by XLA, not via host

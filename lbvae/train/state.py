@@ -98,7 +98,7 @@ def check_latent_dim(latent_dim) -> None:
                  f"independent latents), got {latent_dim!r}")
 
 
-def make_model(config, num_channels: int) -> models.VAE:
+def make_model(config, num_channels: int, backend: str | None = None) -> models.VAE:
   """The one place a config becomes a model (``config.model_impl`` picks the layers,
   ``config.model.init`` the initial weights).
 
@@ -107,6 +107,8 @@ def make_model(config, num_channels: int) -> models.VAE:
       ``model_impl`` (default ``"auto"``) and ``model.init`` (default
       :data:`LEGACY_INIT`, what a config written before the field trained with).
     num_channels: image channels of the dataset.
+    backend: the backend the model is traced for ("cpu", "gpu", "tpu"; None: the
+      current one), which decides ``model_impl="auto"``.
 
   Returns:
     The Flax module.
@@ -124,7 +126,7 @@ def make_model(config, num_channels: int) -> models.VAE:
   init = model_init(config)
   initializers.check_init(init)
   return models.VAE(latent_dim=latent_dim, num_channels=int(num_channels),
-                    impl=resolve_impl(impl), weight_init=init)
+                    impl=resolve_impl(impl, backend), weight_init=init)
 
 
 def model_init(config) -> str:
@@ -133,8 +135,9 @@ def model_init(config) -> str:
   return group.get("init", LEGACY_INIT) if hasattr(group, "get") else LEGACY_INIT
 
 
-def resolve_impl(model_impl: str) -> str:
-  """``auto`` -> the formulation measured fastest on this backend.
+def resolve_impl(model_impl: str, backend: str | None = None) -> str:
+  """``auto`` -> the formulation measured fastest on ``backend`` (default: the
+  current one, :func:`lbvae.devices.on_cpu`).
 
   ``subpixel`` on XLA:CPU (faster there than the reference transposed convolutions:
   docs/performance.md), ``reference`` on accelerators, whose vendor convolution
@@ -144,7 +147,7 @@ def resolve_impl(model_impl: str) -> str:
   """
   if model_impl != "auto":
     return model_impl
-  return "subpixel" if devices.on_cpu() else "reference"
+  return "subpixel" if devices.on_cpu(backend) else "reference"
 
 
 def make_optimizer(config) -> optax.GradientTransformation:

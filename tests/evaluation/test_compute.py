@@ -103,8 +103,8 @@ def test_jitted_and_unjitted_metrics_agree(inputs, evaluated):
           np.zeros((1,), np.int32))
   static = dict(factor_sizes=tuple(int(k) for k in ds.factor_sizes), num_bins=10,
                 num_train_votes=0)
-  jitted = compute._scores(*args, **static)  # pylint: disable=protected-access
-  unjitted = compute._scores.__wrapped__     # pylint: disable=protected-access
+  jitted = compute.stack_metrics(*args, **static)
+  unjitted = compute.stack_metrics.__wrapped__
   eager = unjitted(*args, **static)
   assert jitted.keys() == eager.keys()
   for name in jitted:

@@ -1,6 +1,8 @@
 """experiments.cluster_plan: the planning table's model-step counts and a measured
 per-member memory."""
 
+import json
+
 import pytest
 
 from experiments import cluster_plan
@@ -25,3 +27,20 @@ def test_memory_per_member_is_measured_and_grows_with_the_batch():
   config.batch_size = 4 * config.batch_size
   large = cluster_plan.per_member_bytes(config)
   assert 0 < small < large
+
+
+def test_plan_from_a_compiled_step(tmp_path):
+  """--compiled: memory per member and rate from compile_for's phase-2 step."""
+  line = {"target": "h100", "devices": 1, "device_memory_bytes": 8.0e10,
+          "projected_protocol_seconds": 1.0,
+          "programs": [{"name": "phase 1 step (50 models, chunks of 50)",
+                        "compiled": True, "peak_bytes": 5.0e9, "members": 50,
+                        "roofline_seconds": 0.01},
+                       {"name": "phase 2 step (250 models, chunks of 250)",
+                        "compiled": True, "peak_bytes": 2.5e10, "members": 250,
+                        "roofline_seconds": 0.05}]}
+  path = tmp_path / "h100.json"
+  path.write_text("compiling ...\n" + json.dumps(line) + "\n")
+  member, rate, source = cluster_plan.from_compiled(str(path))
+  assert member == 1.0e8 and rate == pytest.approx(5000.0)
+  assert source == "compiled for h100, at the roofline bound"

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import lbvae.data as data
+from lbvae import errors
 from lbvae.train import grid_runner
 from lbvae.train import members as members_lib
 from lbvae.train import state as state_lib
@@ -209,3 +210,30 @@ def test_strategies_and_auto():
   assert grid_runner.resolve_strategy("map", "cpu") == "map"
   with pytest.raises(ValueError, match="unknown grid strategy"):
     grid_runner.lift(lambda s, b, r: (s, {}), "pmap")
+
+
+def test_chunks_keep_the_compiled_peak_under_the_given_memory(tiny_step, tiny_initial,
+                                                              source, keys, members):
+  """With ``memory`` given (as a device's free memory is), the whole grid runs only
+  if its compiled call fits; else chunks as large as XLA's memory analysis allows,
+  decided before the first step; a memory too small for one model is one line."""
+  seeds = members_lib.column(members, "seed", np.int32)
+
+  def runner(memory):
+    return grid_runner.GridRunner(tiny_step, source, batch_size=BATCH, strategy="vmap",
+                                  memory=memory)
+
+  probe = runner(None)
+  per_model, fixed = probe.peak_memory(tiny_initial, len(keys.data))
+  whole = probe.peak(tiny_initial, len(keys.data), len(members))
+  assert per_model > 0 and whole == pytest.approx(fixed + len(members) * per_model,
+                                                  rel=0.05)
+  roomy = runner(whole / 0.9 * 1.01)
+  assert roomy.plan(tiny_initial, keys.data, seeds) == f"grid of {len(members)} models on 1 device"
+  tight = runner((fixed + 2.5 * per_model) / 0.9)
+  note = tight.plan(tiny_initial, keys.data, seeds)
+  assert f"{len(members)} models need" in note
+  assert note.endswith("training the grid in 2 chunks of <= 2 models")
+  assert [c.index.size for c in tight.chunks(len(members))] == [2, 2]
+  with pytest.raises(errors.ConfigError, match="one model per device needs"):
+    runner(fixed / 0.9).plan(tiny_initial, keys.data, seeds)
