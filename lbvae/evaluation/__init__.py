@@ -3,7 +3,8 @@
 Modules: ``settings`` (the ``eval`` group), ``samples`` (per-seed samples), ``encode``
 (a stack of models), ``compute`` (one seed's scores, vmapped), ``checkpoints`` (what
 the trainer left), ``keys`` (``ModelKey``, ``PhaseMember``), ``store`` (layout and
-cache), ``tables``, ``figures``, ``report`` (CSVs, PNGs, Markdown), ``selection`` and
+cache), ``tables``, ``figures``, ``report`` (CSVs, PNGs, Markdown) and ``reading`` (its
+opening, in words, from the numbers), ``selection`` and
 ``selection_views`` (choosing (β, λ)), ``udr_cells`` and ``udr_choice`` (UDR per cell,
 choosing without labels), ``runner`` (the pass), ``model_codes`` (a
 workdir's models as arrays, for one's own metric).
@@ -25,7 +26,8 @@ from __future__ import annotations
 from lbvae import lazy_submodules
 
 MODULES = ("checkpoints", "collapse_curves", "compute", "encode", "figures",
-           "keys", "model_codes", "outputs", "released_scores", "report", "runner",
+           "keys", "model_codes", "outputs", "reading", "released_scores", "report",
+           "runner",
            "samples", "selection", "selection_views", "settings", "store", "tables",
            "udr_cells", "udr_choice")
 # The pass's entry points, each loaded with its module on first use (so importing
