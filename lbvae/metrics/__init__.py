@@ -21,7 +21,7 @@ DCI are written for one model, jit, and vmap over models (``factor_sizes`` is st
 """
 
 from lbvae.metrics.dci import dci
-from lbvae.metrics.dci import disentanglement_completeness
+from lbvae.metrics.dci_importance import disentanglement_completeness
 from lbvae.metrics.dci import tree_importance
 from lbvae.metrics.dci_lasso import dci_lasso
 from lbvae.metrics.best_assignment import im
