@@ -25,8 +25,6 @@ from lbvae.evaluation import selection_views
 from lbvae.evaluation import store
 from lbvae.evaluation import tables
 
-# (column, label, higher is better) of the overview figures: the selection views'.
-PLOTTED = selection_views.METRICS
 
 
 def model_figures(paths: store.EvalPaths, key: keys.ModelKey,
@@ -91,7 +89,7 @@ def model_rows(models, paths, settings, *, shared_rows: int = 0) -> ModelRows:
     if why is not None:
       out.problems.append(f"{m.key.name()}: diverged ({why}); NaN scores, left out "
                           "of the summary means")
-      row.update(dict.fromkeys(tables.SCORE_COLUMNS + tuple(hit.scores or ()),
+      row.update(dict.fromkeys(tables.diverged_columns() + tuple(hit.scores or ()),
                                float("nan")))
     else:
       row.update(hit.scores)
@@ -149,9 +147,9 @@ def phase_figures(rows, summary_by_phase, mi, paths, factor_names) -> dict:
   """Writes the per-phase figures; returns phase -> their paths (relative)."""
   title = report.objectives_title(rows)
   # A column without a finite value anywhere (MIG on data without factors) is left out.
-  plotted = [p for p in PLOTTED
+  plotted = [p for p in selection_views.plotted()
              if any(np.isfinite(float(r.get(p[0], np.nan))) for r in rows)]
-  plotted = plotted or list(PLOTTED[:1])
+  plotted = plotted or list(selection_views.plotted()[:1])
   if 1 in summary_by_phase:
     figures.box_over_beta([r for r in rows if int(r["phase"]) == 1], plotted,
                           paths.overview(1), f"phase 1 ({title}): one point per seed")

@@ -19,23 +19,20 @@ from typing import Sequence
 
 from lbvae import errors
 from lbvae import files
+from lbvae import metrics
 from lbvae import objectives
 from lbvae.evaluation import figures
 from lbvae.evaluation import keys
 from lbvae.evaluation import reading
 from lbvae.evaluation import tables
 
-# (column, header) of the summary tables, in order; missing columns are skipped:
-# the training means, the evaluation's scores, the objectives' own training parts.
-TABLE_COLUMNS = (
-    tuple((f, objectives.FIELD_LABELS[f]) for f in objectives.REPORTED)
-    + (("heldout_nll", "held-out NLL"), ("active_latents", "active latents"),
-       ("mig", "MIG"), ("sap", "SAP"), ("im", "I_m"),
-       ("mig_posterior", "MIG (post.)"), ("im_posterior", "I_m (post.)"),
-       ("dci_disentanglement", "DCI-D"), ("dci_completeness", "DCI-C"),
-       ("dci_informativeness", "DCI-I (accuracy)"), ("factor_vae", "FactorVAE"),
-       ("udr", "UDR"), ("udr_spearman", "UDR (Spearman)"))
-    + objectives.part_labels())
+def table_columns() -> tuple[tuple[str, str], ...]:
+  """(column, header) of the summary tables, in order (missing columns are
+  skipped): the training means, the registry's labelled scores
+  (``lbvae.metrics.entries``), the objectives' own training parts."""
+  return (tuple((f, objectives.FIELD_LABELS[f]) for f in objectives.REPORTED)
+          + tuple((e.name, e.label) for e in metrics.entries() if e.label)
+          + objectives.part_labels())
 
 
 def dataset_line(ds) -> str:
@@ -95,7 +92,7 @@ def summary_table(summary: Sequence[dict], *, with_lambda: bool) -> str:
   Returns:
     Markdown text (no trailing newline).
   """
-  cols = [(c, h) for c, h in TABLE_COLUMNS
+  cols = [(c, h) for c, h in table_columns()
           if summary and f"{c}_mean" in summary[0]]
   head = ["β"] + (["λ"] if with_lambda else []) + ["seeds"] + [h for _, h in cols]
   lines = ["| " + " | ".join(head) + " |",

@@ -36,16 +36,22 @@ from matplotlib.transforms import Bbox
 from plotly.subplots import make_subplots
 
 from lbvae import files
+from lbvae import metrics
 from lbvae.evaluation import figures
 from lbvae.evaluation import selection
 from lbvae.evaluation import store
 from lbvae.evaluation import tables
 from lbvae.evaluation import udr_choice
 
-# (column, label, higher is better) of the % change panels.
-METRICS = (("nll", "NLL (train)", False), ("mig", "MIG", True),
-           ("sap", "SAP", True), ("im", "I_m", True))
 NLL = "nll"
+
+
+def plotted() -> tuple[tuple[str, str, bool], ...]:
+  """(column, label, higher is better) of the % change panels: the training NLL,
+  then the registry's paper scores (``lbvae.metrics.entries``)."""
+  return ((NLL, "NLL (train)", False),) + tuple(
+      (e.name, e.label, e.higher_is_better) for e in metrics.entries() if e.paper)
+
 TITLE = "Choosing (β, λ): the reference's result views (phase 2)"
 BASELINE = (1.0, 0.0)          # (β, λ) of the same-budget baseline cell
 STATIC_WEIGHTS = (10, 50, 90)  # reconstruction weights (percent) of the static maps
@@ -481,15 +487,15 @@ def _percent_section(cells, out, paths, written) -> tuple[list[str], dict]:
                     "same-budget baseline: the % change maps are not drawn.",
                     ""], {}
   changes = {c: selection.percent_change(cells.mean[c], cells.mean[c][b])
-             for c, _, _ in METRICS}
-  percent_change_maps(cells, changes, METRICS, b, out["percent_change"])
+             for c, _, _ in plotted()}
+  percent_change_maps(cells, changes, plotted(), b, out["percent_change"])
   written.add("percent_change")
   lines += [f"Each cell's mean over seeds against the baseline {cells.name(b)} "
             "of phase 2 (the same number of training steps): "
             "change = 100 · (cell − baseline) / |baseline|. Lower NLL is better; "
             "higher MIG, SAP and I_m are better; in the figure blue is better, "
             "red worse, whatever the metric's direction.", ""]
-  for c, label, _ in METRICS:
+  for c, label, _ in plotted():
     if not np.isfinite(changes[c]).any():
       lines += [f"- {label}: the baseline's value is {figures.short_number(cells.mean[c][b])}, so "
                 "its % change is undefined (empty panel)."]
@@ -561,13 +567,13 @@ def _write_tables(cells, changes, front, scores, chosen, out) -> None:
   for k in range(len(cells)):
     row = {"beta": cells.beta[k], "lambda": cells.lam[k],
            "num_seeds": cells.num_seeds[k]}
-    row.update({c: cells.mean[c][k] for c, _, _ in METRICS})
+    row.update({c: cells.mean[c][k] for c, _, _ in plotted()})
     row.update({c: cells.mean[c][k] for c in udr_choice.COLUMNS})
     row.update({f"{c}_pct_change": v[k] for c, v in changes.items()})
     row["pareto"] = int(front[k])
     row.update({f"tchebycheff_w{p}": scores[p][k] for p in STATIC_WEIGHTS})
     rows.append(row)
-  columns = (["beta", "lambda", "num_seeds"] + [c for c, _, _ in METRICS]
+  columns = (["beta", "lambda", "num_seeds"] + [c for c, _, _ in plotted()]
              + list(udr_choice.COLUMNS) + [f"{c}_pct_change" for c in changes]
              + ["pareto"] + [f"tchebycheff_w{p}" for p in STATIC_WEIGHTS])
   tables.write_csv(out["csv"], columns, rows)
@@ -593,7 +599,7 @@ def write(summary: Sequence[dict] | None, paths: store.EvalPaths) -> list[str]:
   written: set[str] = set()
   if summary:
     cells = selection.cells_from_summary(
-        summary, [c for c, _, _ in METRICS] + list(udr_choice.COLUMNS))
+        summary, [c for c, _, _ in plotted()] + list(udr_choice.COLUMNS))
     lines += ["Cell means over seeds of phase 2 (`eval/summary.csv`); NLL is the "
               "training-window mean. Interactive page, self-contained (open it in "
               f"a browser, no network needed): [{paths.relative(out['page'])}]"

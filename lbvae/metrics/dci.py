@@ -26,6 +26,7 @@ import numpy as np
 
 from lbvae import errors
 from lbvae.metrics import mutual_info
+from lbvae.metrics import entry
 from lbvae.metrics.dci_importance import disentanglement_completeness
 from lbvae.metrics.dci_lasso import dci_lasso
 
@@ -153,3 +154,21 @@ def dci(latents_train, factors_train, latents_test, factors_test, *,
   d, c = disentanglement_completeness(importance)
   return {"disentanglement": float(d), "completeness": float(c),
           "informativeness": float(accuracy.mean()), "importance": importance}
+
+
+def tree_columns(latents_train, factors_train, latents_test, factors_test, **_):
+  """:func:`dci` with trees as ``metrics.csv`` columns: ``dci_disentanglement``,
+  ``dci_completeness``, ``dci_informativeness`` (floats)."""
+  scores = dci(latents_train, factors_train, latents_test, factors_test)
+  return {f"dci_{k}": scores[k]
+          for k in ("disentanglement", "completeness", "informativeness")}
+
+
+ENTRIES = (
+    entry.Entry("dci_disentanglement", "DCI-D", True, entry.HOST,
+                nan_if_diverged=True, compute=tree_columns),
+    entry.Entry("dci_completeness", "DCI-C", True, entry.HOST,
+                nan_if_diverged=True, compute=tree_columns),
+    entry.Entry("dci_informativeness", "DCI-I (accuracy)", True, entry.HOST,
+                nan_if_diverged=True, compute=tree_columns),
+)

@@ -40,8 +40,12 @@ from lbvae.metrics import posterior_mi
 from lbvae.train import workdir as workdir_lib
 
 COLLAPSE_STREAM = 0x636F6C  # "col": the probe's sample, apart from data and eval
-COLUMNS = ("step", "member", "beta", "lambda", "seed", "kl", "active_latents", "mig",
-           "im", "mig_posterior", "im_posterior")
+# The registry's scores the probe records (``probe_label``), and those of them that
+# need factors (NaN without); the probe computes each in grid_scores.
+PROBED = tuple(e.name for e in metrics.entries() if e.probe_label)
+PROBED_WITH_FACTORS = tuple(e.name for e in metrics.entries()
+                            if e.probe_label and e.needs_factors)
+COLUMNS = ("step", "member", "beta", "lambda", "seed", "kl") + PROBED
 PROBE_LOWEST = {"num_samples": 0, "num_bins": 2}   # the collapse group's integers
 
 
@@ -123,7 +127,7 @@ class CollapseProbe:
       if not factor_sizes:   # no factors: no MI, NaN scores
         nan, empty = jnp.float32(jnp.nan), jnp.zeros((mu.shape[1], 0), jnp.float32)
         return {"kl_per_latent": kl, "mi": empty, "mi_posterior": empty,
-                **dict.fromkeys(("mig", "im", "mig_posterior", "im_posterior"), nan)}
+                **dict.fromkeys(PROBED_WITH_FACTORS, nan)}
       mi = metrics.mutual_info_matrix(mu, factors, num_bins=num_bins,
                                       factor_sizes=factor_sizes)
       entropy = metrics.factor_entropy(factors, factor_sizes=factor_sizes)
@@ -204,8 +208,7 @@ class CollapseLog:
       row = {"step": int(step), "member": g, "beta": m.strength, "lambda": m.lam,
              "seed": m.seed, "kl": float(scores["kl"][g]),
              "active_latents": int(scores["active_latents"][g])}
-      row.update({k: float(scores[k][g]) for k in
-                  ("mig", "im", "mig_posterior", "im_posterior")})
+      row.update({k: float(scores[k][g]) for k in PROBED_WITH_FACTORS})
       row.update({f"kl_z{i}": float(v) for i, v in
                   enumerate(scores["kl_per_latent"][g])})
       rows.append(row)

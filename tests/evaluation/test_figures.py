@@ -348,12 +348,12 @@ def test_percent_change_cells_and_colour_bar_read_the_same_numbers(tmp_path, sav
   cells = selection.cells_from_summary(summary, ("nll", "mig", "sap", "im"))
   b = cells.index(1.0, 0.0)
   changes = {c: selection.percent_change(cells.mean[c], cells.mean[c][b])
-             for c, _, _ in selection_views.METRICS}
-  selection_views.percent_change_maps(cells, changes, selection_views.METRICS, b,
+             for c, _, _ in selection_views.plotted()}
+  selection_views.percent_change_maps(cells, changes, selection_views.plotted(), b,
                                       str(tmp_path / "pc.png"))
   fig = saved[-1]
   panels = [ax for ax in fig.axes if ax.images]
-  for ax, (column, _, higher) in zip(panels, selection_views.METRICS):
+  for ax, (column, _, higher) in zip(panels, selection_views.plotted()):
     image = ax.images[0]
     shown = np.ma.filled(image.get_array(), np.nan)
     np.testing.assert_allclose(shown, cells.grid(changes[column]))

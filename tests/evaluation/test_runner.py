@@ -11,10 +11,13 @@ import sys
 import numpy as np
 import pytest
 
+from lbvae import data
 from lbvae import errors
 from lbvae import evaluation
+from lbvae import metrics
 from lbvae import train
 from lbvae.evaluation import checkpoints
+from lbvae.evaluation import compute
 from lbvae.evaluation import encode
 from lbvae.evaluation import keys
 from lbvae.evaluation import runner
@@ -24,6 +27,7 @@ from lbvae.evaluation import store
 from lbvae.evaluation import tables
 from tests.evaluation import conftest
 from tests.helpers.file_state import zero_fill_chunk
+from tests.metrics import test_registry
 
 REQUIRED = ("phase", "beta", "lambda", "seed", "nll", "kl", "l2", "mig", "sap", "im",
             "heldout_nll")
@@ -345,3 +349,35 @@ def test_load_model_codes_serves_the_codes_the_pass_scored(evaluated, tmp_path,
   encoded.clear()
   evaluation.load_model_codes(workdir)
   assert len(encoded) == 4
+
+
+def test_a_metric_registered_since_is_scored_from_the_cached_codes(evaluated, tmp_path,
+                                                                   monkeypatch):
+  workdir = _copy(evaluated[0], tmp_path / "run", with_eval=True)
+  monkeypatch.setattr(metrics, "_ENTRIES", metrics._ENTRIES + test_registry.TOY)
+  monkeypatch.setattr(compute, "evaluate_stack", lambda *a, **kw: 1 / 0)
+  result, lines = _run(workdir)
+  assert "4 cached models lack a score registered since" in lines[0]   # 4 scored
+  assert result.num_evaluated == 0
+  paths, settings = store.EvalPaths(workdir), runner._settings(train.load_config(workdir))
+  ds, phases = data.load("dsprites"), checkpoints.find_phases(workdir)[0]
+  factors = ds.index_to_factors(samples.draw_indices(0, settings["num_train"],
+                                                     settings["num_test"], len(ds))[1])
+  rows = {keys.ModelKey.from_row(r): r
+          for r in tables.read_csv(os.path.join(workdir, "eval", "metrics.csv"))}
+  before = {keys.ModelKey.from_row(r): r for r in tables.read_csv(
+      os.path.join(evaluated[0], "eval", "metrics.csv"))}
+  for ph in phases:
+    for m in ph.members:
+      row = rows[m.key]
+      assert {k: v for k, v in row.items() if k in before[m.key]} == pytest.approx(
+          before[m.key], nan_ok=True)
+      if row["diverged"]:
+        assert np.isnan(row["first_factor_rate"])
+        continue
+      codes = store.load_codes(paths, m, step=ph.step, settings=settings,
+                               checkpoint=ph.fingerprint, latent_dim=10)
+      assert row["spread"] == pytest.approx(np.abs(codes[1]).mean(), rel=1e-5)
+      assert row["first_factor_rate"] == pytest.approx(np.mean(factors[:, 0] == 0))
+  # scored once: the next pass finds every entry complete
+  assert "0 to evaluate, 6 cached" in _run(workdir)[1][0]

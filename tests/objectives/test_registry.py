@@ -78,7 +78,7 @@ def test_the_registry_gives_todays_names_groups_and_headers():
       ("dimension_kl", "dim-KL"), ("cov_off_diagonal", "Σ C_ij²"),
       ("cov_diagonal", "Σ (C_ii−1)²"), ("capacity", "C(t)"),
       ("discriminator_accuracy", "D acc."))
-  assert report.TABLE_COLUMNS[-len(objectives.part_labels()):] == (
+  assert report.table_columns()[-len(objectives.part_labels()):] == (
       objectives.part_labels())
   for name in objectives.NAMES:
     objective = objectives.make(name)
