@@ -70,18 +70,22 @@ LOCK_NAME = "workdir.lock"
 # the objective's parts), then its flags.
 ID_COLUMNS = ("member", "beta", "lambda", "seed")
 FLAG_COLUMNS = ("finite", "frozen_step", "step")
-LOG_COLUMNS = ("step",) + ID_COLUMNS + objectives.BASE_FIELDS + ("finite",)
-FINAL_COLUMNS = ID_COLUMNS + objectives.BASE_FIELDS + FLAG_COLUMNS
 
 
 def log_columns(parts=()) -> tuple[str, ...]:
-  """Columns of ``train_log.csv``: :data:`LOG_COLUMNS`, then the objective's parts."""
-  return LOG_COLUMNS + tuple(parts)
+  """Columns of ``train_log.csv``: the step, the member, the logged base fields
+  (``objectives.BASE_FIELDS``), ``finite``, then the objective's parts."""
+  return ("step",) + ID_COLUMNS + objectives.BASE_FIELDS + ("finite",) + tuple(parts)
 
 
 def final_columns(parts=()) -> tuple[str, ...]:
-  """Columns of ``final_metrics.csv``: :data:`FINAL_COLUMNS`, then the parts."""
-  return FINAL_COLUMNS + tuple(parts)
+  """Columns of ``final_metrics.csv``: the member, the logged base fields, its
+  flags, then the objective's parts."""
+  return ID_COLUMNS + objectives.BASE_FIELDS + FLAG_COLUMNS + tuple(parts)
+
+
+LOG_COLUMNS = log_columns()       # a β-VAE run's
+FINAL_COLUMNS = final_columns()
 
 
 class Paths:
