@@ -5,7 +5,8 @@
 * :func:`model_rows` — the rows of ``metrics.csv`` from the cache entries, with the
   trainer's training-window means and one line per problem member;
 * :func:`phase_figures` — box plots over β (phase 1), heat maps over (β, λ)
-  (phase 2) and the first seed's MI matrices side by side, per phase.
+  (phase 2) and the first seed's MI matrices side by side, per phase;
+* :func:`write_curves` — the models' TensorBoard runs (scores and images).
 
 File names come from :mod:`lbvae.evaluation.store`.
 """
@@ -13,10 +14,13 @@ File names come from :mod:`lbvae.evaluation.store`.
 from __future__ import annotations
 
 import dataclasses
+import os
 from typing import Mapping
 
 import numpy as np
 
+from lbvae import files
+from lbvae import metrics
 from lbvae.evaluation import compute
 from lbvae.evaluation import figures
 from lbvae.evaluation import keys
@@ -24,6 +28,7 @@ from lbvae.evaluation import report
 from lbvae.evaluation import selection_views
 from lbvae.evaluation import store
 from lbvae.evaluation import tables
+from lbvae.train import event_files
 
 
 
@@ -161,3 +166,26 @@ def phase_figures(rows, summary_by_phase, mi, paths, factor_names) -> dict:
   return {p: [paths.relative(paths.overview(p))]
           + ([paths.relative(mi_figs[p])] if p in mi_figs else [])
           for p in summary_by_phase}
+
+
+def write_curves(paths: store.EvalPaths, rows, model_figures) -> None:
+  """The pass's TensorBoard runs (``DIR/tensorboard/eval``, :mod:`lbvae.train.event_files`),
+  written afresh: each model's registered scores and its reconstructions and
+  traversals, at its checkpoint step.
+
+  Args:
+    paths: the run's :class:`store.EvalPaths`.
+    rows: the ``metrics.csv`` rows.
+    model_figures: (key, {figure kind: path relative to the run}) of the scored
+      models (:attr:`ModelRows.figures`).
+  """
+  figs = dict(model_figures)
+  for row in rows:
+    key = keys.ModelKey.from_row(row)
+    log = event_files.EventLog(event_files.run_dir(paths.root, "eval", key.id))
+    event_files.trim(log.directory, None)
+    log.write_scalars(row["step"], {n: row[n] for n in metrics.names() if n in row})
+    images = {kind: files.read_bytes(os.path.join(paths.root, figs[key][kind]))
+              for kind in ("recon", "traversal") if kind in figs.get(key, {})}
+    if images:
+      log.write_images(row["step"], images)

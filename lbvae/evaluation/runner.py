@@ -518,6 +518,7 @@ def _tables_and_figures(found: Inventory, models: outputs.ModelRows,
   tables.write_csv(paths.metrics_csv, tables.model_columns(rows), rows)
   summary = tables.summarize(rows)
   tables.write_csv(paths.summary_csv, tables.summary_columns(rows), summary)
+  outputs.write_curves(paths, rows, models.figures)
   by_phase = {p: [r for r in summary if int(r["phase"]) == p]
               for p in sorted({int(r["phase"]) for r in summary})}
   step("phase figures")

@@ -35,6 +35,7 @@ from lbvae.train import checkpoint
 from lbvae.train import checkpoint_layouts
 from lbvae.train import collapse
 from lbvae.train import config as config_lib
+from lbvae.train import event_files
 from lbvae.train import grid_runner
 from lbvae.train import hosts
 from lbvae.train import members as members_lib
@@ -226,6 +227,7 @@ class _Phase:
         r.update(step=t, **{k: float(means[k][r["member"]]) for k in self.fields})
       if main:
         train_log.append(rows)
+        self.curves.append(rows, self.fields)
       state = state_lib.reset_log(state)
     self.warn_frozen(state, warned)
     if local % config.checkpoint_every == 0 or t == self.end:
@@ -284,6 +286,8 @@ class _Phase:
       train_log = (workdir_lib.TrainLog(self.paths.train_log(self.phase), resumed,
                                         parts=self.objective.parts)
                    if main else None)
+      self.curves = (event_files.MemberCurves(self.paths.root, self.phase, self.grid,
+                                              resumed) if main else None)
       collapse_log = None
       if self.probe is not None and main:
         collapse_log = collapse.CollapseLog(self.paths.phase(self.phase),

@@ -10,6 +10,7 @@ Layout (phase 1 trains ``config.objective``, phase 2 adds λ; arXiv 2602.09277, 
     DIR/phaseN/train_log.csv        :func:`log_columns`; means over each log_every steps
     DIR/phaseN/final_metrics.csv    :func:`final_columns`; loss-window means at the end
     DIR/phaseN/collapse.csv, collapse_mi.npz   the probe of :mod:`lbvae.train.collapse`
+    DIR/tensorboard/train/<run>/    live curves per member (:mod:`lbvae.train.event_files`)
 
 ``step`` is global (phase 2 continues phase 1's count); ``beta`` is the objective's
 strength, ``loss`` its total with λ·l2, and an objective's parts follow as columns.

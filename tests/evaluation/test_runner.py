@@ -25,6 +25,7 @@ from lbvae.evaluation import samples
 from lbvae.evaluation import settings
 from lbvae.evaluation import store
 from lbvae.evaluation import tables
+from lbvae.train import event_files
 from tests.evaluation import conftest
 from tests.helpers.file_state import zero_fill_chunk
 from tests.metrics import test_registry
@@ -83,6 +84,24 @@ def test_metrics_csv_has_one_row_per_model(evaluated):
   assert any("phase 1, β=8, seed 0: diverged (frozen" in p for p in result.problems)
   report = open(result.report).read()
   assert "phase 1, β=8, seed 0: diverged" in report
+
+
+def test_tensorboard_holds_each_models_scores_and_images(evaluated):
+  workdir, _, _ = evaluated
+  rows = tables.read_csv(os.path.join(workdir, "eval", "metrics.csv"))
+  for row in rows:
+    run = event_files.read(event_files.run_dir(workdir, "eval",
+                                               keys.ModelKey.from_row(row).id))
+    scalars = {tag: v for step, tag, v in run if not isinstance(v, bytes)}
+    assert {step for step, _, _ in run} == {row["step"]}
+    assert scalars["mig"] == pytest.approx(row["mig"], rel=1e-6, nan_ok=True)
+    assert set(scalars) <= set(metrics.names())
+    images = [tag for _, tag, v in run if isinstance(v, bytes)]
+    assert images == ([] if row["diverged"] else ["recon", "traversal"])
+  first = event_files.run_dir(workdir, "eval", "p1_b1_l0_s0")
+  before = repr(event_files.read(first))
+  _run(workdir)                             # a rerun writes the runs afresh
+  assert repr(event_files.read(first)) == before
 
 
 def test_summary_has_mean_and_std_per_cell(evaluated):

@@ -12,6 +12,7 @@ import pytest
 from lbvae import errors
 from lbvae import train
 from lbvae.train import checkpoint
+from lbvae.train import event_files
 from lbvae.train import loop
 from lbvae.train import workdir as workdir_lib
 from tests.helpers.file_state import snapshot
@@ -87,6 +88,17 @@ def test_workdir_layout_and_logs(uninterrupted):
   assert params2["encoder"]["Conv_0"]["kernel"].shape[0] == 4
   assert sorted(os.listdir(paths.checkpoints(1))) == ["2", "4"]
   assert "phase 2 starts from the phase-1 checkpoint at step 4" in read(paths.run_log)
+  # the live curves: one TensorBoard run per member, each log row's fields
+  runs = os.listdir(os.path.join(uninterrupted, "tensorboard", "train"))
+  assert sorted(runs) == ["p1_b1_l0_s0", "p1_b8_l0_s0", "p2_b1_l0_s0", "p2_b1_l4_s0",
+                          "p2_b8_l0_s0", "p2_b8_l4_s0"]
+  curve = event_files.read(event_files.run_dir(uninterrupted, "train", "p2_b8_l4_s0"))
+  want = [r for r in log2 if r["member"] == "3"]
+  assert [(t, tag) for t, tag, _ in curve] == [
+      (int(r["step"]), k) for r in want for k in ("nll", "kl", "l2", "loss")]
+  np.testing.assert_allclose([v for _, _, v in curve],
+                             [float(r[k]) for r in want for k in ("nll", "kl", "l2",
+                                                                  "loss")], rtol=1e-6)
 
 
 def test_resume_after_kill_equals_uninterrupted(uninterrupted, tmp_path):
@@ -118,6 +130,11 @@ def test_resume_after_kill_equals_uninterrupted(uninterrupted, tmp_path):
     pb, _ = checkpoint.load_params(b.checkpoints(phase))
     for x, y in zip(jax.tree.leaves(pa), jax.tree.leaves(pb)):
       np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+  # the live curves: resumed twice, no step written twice
+  runs = os.listdir(os.path.join(uninterrupted, "tensorboard", "train"))
+  for run in runs:
+    assert (event_files.read(event_files.run_dir(root, "train", run))
+            == event_files.read(event_files.run_dir(uninterrupted, "train", run)))
 
 
 def collapse_csv(paths, phase):
