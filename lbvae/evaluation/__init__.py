@@ -3,7 +3,7 @@
 Modules: ``settings`` (the ``eval`` group), ``samples`` (per-seed samples), ``encode``
 (a stack of models), ``compute`` (one seed's scores, vmapped), ``checkpoints`` (what
 the trainer left), ``keys`` (``ModelKey``, ``PhaseMember``), ``store`` (layout and
-cache), ``tables``, ``figures``, ``report`` (CSVs, PNGs, Markdown) and ``reading`` (its
+cache) and ``rescore`` (a cached model scored on a metric registered since), ``tables``, ``figures``, ``report`` (CSVs, PNGs, Markdown) and ``reading`` (its
 opening, in words, from the numbers), ``selection`` and
 ``selection_views`` (choosing (β, λ)), ``udr_cells`` and ``udr_choice`` (UDR per cell,
 choosing without labels), ``runner`` (the pass), ``model_codes`` (a
@@ -27,7 +27,7 @@ from lbvae import lazy_submodules
 
 MODULES = ("checkpoints", "collapse_curves", "compute", "encode", "figures",
            "keys", "model_codes", "outputs", "reading", "released_scores", "report",
-           "runner",
+           "rescore", "runner",
            "samples", "selection", "selection_views", "settings", "store", "tables",
            "udr_cells", "udr_choice")
 # The pass's entry points, each loaded with its module on first use (so importing
