@@ -5,7 +5,8 @@ Modules: ``settings`` (the ``eval`` group), ``samples`` (per-seed samples), ``en
 the trainer left), ``keys`` (``ModelKey``, ``PhaseMember``), ``store`` (layout and
 cache) and ``rescore`` (a cached model scored on a metric registered since), ``tables``, ``figures``, ``report`` (CSVs, PNGs, Markdown) and ``reading`` (its
 opening, in words, from the numbers), ``selection`` and
-``selection_views`` (choosing (β, λ)), ``udr_cells`` and ``udr_choice`` (UDR per cell,
+``selection_views`` (choosing (β, λ); its PNGs ``selection_figures``, its page
+``selection_page``), ``udr_cells`` and ``udr_choice`` (UDR per cell,
 choosing without labels), ``runner`` (the pass), ``model_codes`` (a
 workdir's models as arrays, for one's own metric).
 
@@ -28,7 +29,8 @@ from lbvae import lazy_submodules
 MODULES = ("checkpoints", "collapse_curves", "compute", "encode", "figures",
            "keys", "model_codes", "outputs", "reading", "released_scores", "report",
            "rescore", "runner",
-           "samples", "selection", "selection_views", "settings", "store", "tables",
+           "samples", "selection", "selection_figures", "selection_page",
+           "selection_views", "settings", "store", "tables",
            "udr_cells", "udr_choice")
 # The pass's entry points, each loaded with its module on first use (so importing
 # one submodule, as lbvae.train does, loads no plotting or checkpoint code).
