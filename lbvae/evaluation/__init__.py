@@ -3,7 +3,8 @@
 Modules: ``settings`` (the ``eval`` group), ``samples`` (per-seed samples), ``encode``
 (a stack of models), ``compute`` (one seed's scores, vmapped), ``checkpoints`` (what
 the trainer left), ``keys`` (``ModelKey``, ``PhaseMember``), ``store`` (layout and
-cache) and ``rescore`` (a cached model scored on a metric registered since), ``tables``, ``figures``, ``report`` (CSVs, PNGs, Markdown) and ``reading`` (its
+cache) and ``rescore`` (a cached model scored on a metric registered since),
+``model_figures`` (each per-model figure declared once), ``tables``, ``figures``, ``report`` (CSVs, PNGs, Markdown) and ``reading`` (its
 opening, in words, from the numbers), ``selection`` and
 ``selection_views`` (choosing (β, λ); its PNGs ``selection_figures``, its page
 ``selection_page``), ``udr_cells`` and ``udr_choice`` (UDR per cell,
@@ -27,7 +28,7 @@ from __future__ import annotations
 from lbvae import lazy_submodules
 
 MODULES = ("checkpoints", "collapse_curves", "compute", "encode", "figures",
-           "keys", "model_codes", "outputs", "reading", "released_scores", "report",
+           "keys", "model_codes", "model_figures", "outputs", "reading", "released_scores", "report",
            "rescore", "runner",
            "samples", "selection", "selection_figures", "selection_page",
            "selection_views", "settings", "store", "tables",

@@ -1,7 +1,5 @@
 """The pass's outputs from its per-model results (arXiv 2602.09277, §4 reports).
 
-* :func:`model_figures` — one scored model's MI heat map, reconstruction grid and
-  traversals (PNG and GIF), drawn as soon as the model is scored;
 * :func:`model_rows` — the rows of ``metrics.csv`` from the cache entries, with the
   trainer's training-window means and one line per problem member;
 * :func:`phase_figures` — box plots over β (phase 1), heat maps over (β, λ)
@@ -21,33 +19,15 @@ import numpy as np
 
 from lbvae import files
 from lbvae import metrics
-from lbvae.evaluation import compute
 from lbvae.evaluation import figures
 from lbvae.evaluation import keys
+from lbvae.evaluation import model_figures
 from lbvae.evaluation import report
 from lbvae.evaluation import selection_views
 from lbvae.evaluation import store
 from lbvae.evaluation import tables
 from lbvae.train import event_files
 
-
-
-def model_figures(paths: store.EvalPaths, key: keys.ModelKey,
-                  result: compute.ModelResult, factor_names) -> None:
-  """Writes one model's figures from its :class:`compute.ModelResult`."""
-  name, images = key.name(), result.images
-  if "mi" in store.figure_kinds(result.mi):
-    figures.mi_heatmap(result.mi, factor_names, paths.figure(key, "mi"),
-                       f"MI (nats), {name}", posterior=result.mi_posterior)
-  figures.reconstruction_grid(images.originals, images.reconstructions,
-                              paths.figure(key, "recon"), name)
-  kl = result.kl_per_latent
-  order = list(np.argsort(-kl, kind="stable"))
-  labels = [f"z{i}  KL {kl[i]:.2f}" for i in order]
-  figures.traversal_grid(images.traversals, order, labels,
-                         compute.TRAVERSAL_VALUES, paths.figure(key, "traversal"),
-                         f"traversals, {name}")
-  figures.traversal_gif(images.traversals, order, paths.figure(key, "gif"))
 
 
 @dataclasses.dataclass
@@ -101,7 +81,7 @@ def model_rows(models, paths, settings, *, shared_rows: int = 0) -> ModelRows:
       out.mi[m.key] = np.asarray(hit.mi, np.float64)
       out.seconds.append(hit.seconds)
       out.figures.append((m.key, {k: paths.relative(paths.figure(m, k))
-                                  for k in store.figure_kinds(hit.mi)}))
+                                  for k in model_figures.kinds(hit.mi)}))
     out.rows.append(row)
   return out
 

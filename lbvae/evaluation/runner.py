@@ -36,6 +36,7 @@ from lbvae.evaluation import checkpoints
 from lbvae.evaluation import collapse_curves
 from lbvae.evaluation import compute
 from lbvae.evaluation import keys
+from lbvae.evaluation import model_figures
 from lbvae.evaluation import outputs
 from lbvae.evaluation import released_scores
 from lbvae.evaluation import report
@@ -330,7 +331,7 @@ def _score_seed(seed: int, models: list[_Found], found: Inventory, restored: dic
   for k, ((ph, m), res) in enumerate(zip(scored, results)):
     bar.set_postfix_str(f"seed {seed}: figures, model {k + 1} of {len(scored)}")
     t2 = time.perf_counter()
-    outputs.model_figures(found.paths, m.key, res, found.ds.factor_names)
+    model_figures.draw(found.paths, m.key, res, found.ds.factor_names)
     bar.update(1 / len(STAGES))
     store.save_entry(found.paths, m, step=ph.step, settings=found.settings,
                      checkpoint=ph.fingerprint,
@@ -550,8 +551,8 @@ def _write_report(found: Inventory, models: outputs.ModelRows, problems: list[st
                f"{sum(scored):.0f} s in all, {sum(scored) / len(scored):.1f} s per "
                "model (samples, encoding, metrics and figures; measured when each "
                "was evaluated).")
-  report.write(
-      found.paths.report, workdir=found.workdir, config=found.config.to_dict(),
+  report.write(found.paths.report, report.Page(
+      workdir=found.workdir, config=found.config.to_dict(),
       dataset=report.dataset_line(ds),
       grid_lines=list(ds.notes) + report.factor_notes(ds, settings)
       + [ph.describe() for ph in found.phases]
@@ -559,4 +560,4 @@ def _write_report(found: Inventory, models: outputs.ModelRows, problems: list[st
          f"test samples per seed, {settings['num_bins']} MI bins"],
       timing=timing, problems=problems, summaries=written.by_phase,
       overview=written.overview, model_figures=models.figures,
-      sections=written.sections)
+      sections=written.sections))

@@ -11,7 +11,7 @@ under the run directory ``DIR``::
   DIR/eval/selection_choices.csv              the chosen cell at 0, 1, ..., 100 %
 
 and returns the report section's lines (:data:`TITLE`), e.g.
-``report.write(..., sections=[(TITLE, write(rows, store.EvalPaths(DIR)))])``. NLL is
+``report.Page(..., sections=[(TITLE, write(rows, store.EvalPaths(DIR)))])``. NLL is
 the trainer's window mean (``nll``), as in the reference's metrics. An undefined view
 (no or zero baseline, no finite NLL or MIG, one cell, ...) is skipped and said so,
 never filled in. The maths is :mod:`lbvae.evaluation.selection`; the PNG figures are
