@@ -23,15 +23,12 @@ float32[T, G, L, F] (grid order): see :class:`CollapseProbe`, :class:`CollapseLo
 from __future__ import annotations
 
 import functools
-import math
 import os
 
 import jax
 import jax.numpy as jnp
-import ml_collections
 import numpy as np
 
-from lbvae import errors
 from lbvae import memory
 from lbvae import files
 from lbvae import losses
@@ -46,30 +43,6 @@ PROBED = tuple(e.name for e in metrics.entries() if e.probe_label)
 PROBED_WITH_FACTORS = tuple(e.name for e in metrics.entries()
                             if e.probe_label and e.needs_factors)
 COLUMNS = ("step", "member", "beta", "lambda", "seed", "kl") + PROBED
-PROBE_LOWEST = {"num_samples": 0, "num_bins": 2}   # the collapse group's integers
-
-
-def probe_defaults() -> ml_collections.ConfigDict:
-  """The ``collapse`` group of a sweep config."""
-  return ml_collections.ConfigDict({
-      "num_samples": 1_000,       # N stratified images scored per checkpoint; 0: off
-      "num_bins": 20,             # bins of the plug-in MI
-      "active_threshold": 0.01,   # KL (nats) above which a latent counts as active
-  })
-
-
-def check_probe(config) -> None:
-  """Raises :class:`lbvae.errors.ConfigError` on a ``collapse.*`` field out of
-  bounds (fields the config lacks are not checked)."""
-  probe = config.get("collapse") or {}
-  for field, lo in PROBE_LOWEST.items():
-    errors.require_int(probe.get(field, lo), f"config.collapse.{field}", lo)
-  threshold = probe.get("active_threshold", 0.0)
-  errors.require(isinstance(threshold, (int, float)) and math.isfinite(threshold)
-                 and threshold >= 0,
-                 f"config.collapse.active_threshold must be >= 0, got {threshold!r}")
-
-
 def memory_needs(config, num_channels: int) -> list:
   """The probe's sample in memory (``lbvae.memory.Need``): its uint8 images on the
   host and, as floats, on the device while a member is scored, and the posterior
