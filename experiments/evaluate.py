@@ -34,10 +34,10 @@ from ml_collections import config_flags
 
 from lbvae import cli
 from lbvae import errors
+from lbvae import eval_settings
 from lbvae import evaluation
 from lbvae import files
 from lbvae.evaluation import runner
-from lbvae.evaluation import settings as eval_settings
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "the training run's directory")
 _PROGRESS = flags.DEFINE_bool("progress", True, "show a progress bar")

@@ -25,6 +25,7 @@ import jax
 import numpy as np
 import tqdm
 
+from lbvae import eval_settings as settings_lib
 from lbvae import pytrees
 from lbvae import errors
 from lbvae import files
@@ -43,7 +44,6 @@ from lbvae.evaluation import report
 from lbvae.evaluation import rescore
 from lbvae.evaluation import samples as samples_lib
 from lbvae.evaluation import selection_views
-from lbvae.evaluation import settings as settings_lib
 from lbvae.evaluation import store
 from lbvae.evaluation import tables
 from lbvae.evaluation import udr_cells

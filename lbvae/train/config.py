@@ -11,7 +11,7 @@ beside each, and says what its value means for a workdir that holds checkpoints
 (:class:`Field`: changes the results, changes only how they are computed, or is read
 only at the start; added since the first release, and what configs held before it):
 the stored-config rules of :mod:`lbvae.train.workdir` are read from it. The ``eval``
-group comes from :mod:`lbvae.evaluation.settings` and the ``collapse`` group from
+group comes from :mod:`lbvae.eval_settings` and the ``collapse`` group from
 :mod:`lbvae.train.probe_settings`, which also check them. :func:`defaults` is the
 config; the files under ``configs/`` start from it and say what they change.
 
@@ -31,9 +31,9 @@ from typing import Any
 import ml_collections
 
 from lbvae import errors
+from lbvae import eval_settings
 from lbvae import initializers
 from lbvae import objectives as objectives_lib
-from lbvae.evaluation import settings as eval_settings
 from lbvae.train import probe_settings
 from lbvae.train import grid_runner
 from lbvae.train import members as members_lib
@@ -125,7 +125,7 @@ def declared() -> tuple[Field, ...]:
       # module).
       *(Field(group, fields, before=DEFAULT)
         for group, fields in objectives_lib.config_groups().items()),
-      # the evaluation pass (lbvae.evaluation.settings)
+      # the evaluation pass (lbvae.eval_settings)
       Field("eval", eval_settings.defaults(), HOW),
       # scored at every checkpoint (lbvae.train.collapse)
       Field("collapse", probe_settings.probe_defaults(), HOW),

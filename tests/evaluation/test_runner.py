@@ -13,6 +13,7 @@ import pytest
 
 from lbvae import data
 from lbvae import errors
+from lbvae import eval_settings as settings
 from lbvae import evaluation
 from lbvae import metrics
 from lbvae import train
@@ -22,7 +23,6 @@ from lbvae.evaluation import encode
 from lbvae.evaluation import keys
 from lbvae.evaluation import runner
 from lbvae.evaluation import samples
-from lbvae.evaluation import settings
 from lbvae.evaluation import store
 from lbvae.evaluation import tables
 from lbvae.train import event_files
