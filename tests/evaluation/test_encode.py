@@ -8,7 +8,6 @@ import pytest
 from lbvae import pytrees
 from lbvae import losses
 from lbvae import models
-from lbvae.evaluation import compute
 from lbvae.evaluation import encode
 from lbvae.metrics import heldout
 

@@ -12,14 +12,12 @@ import math
 import numpy as np
 from matplotlib.text import Text
 import pytest
-from matplotlib import colors as mcolors
 from matplotlib import image as mimage
 from matplotlib import text as mtext
 from PIL import Image
 
 from lbvae.evaluation import collapse_curves
 from lbvae.evaluation import figures
-from lbvae.evaluation import outputs
 from lbvae.evaluation import selection
 from lbvae.evaluation import selection_figures
 from lbvae.evaluation import selection_page

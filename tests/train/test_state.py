@@ -129,7 +129,6 @@ def test_factor_vae_discriminator_is_per_member_state_checkpointed_exactly(
   """The discriminator (params + Adam) is part of each member's state: initialised
   per seed, trained by the vmapped step, restored bit for bit, and handed to phase 2
   with its parameters and a fresh optimiser."""
-  from lbvae import objectives
   from lbvae.train import checkpoint
   from lbvae.train import step as step_lib
   objective = objectives.make("factor_vae", latent_dim=3, hidden=(8, 8))
