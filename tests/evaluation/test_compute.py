@@ -102,7 +102,8 @@ def test_jitted_and_unjitted_metrics_agree(inputs, evaluated):
   args = (z_train, s.factors_train.astype(np.int32), z_test,
           s.factors_test.astype(np.int32), np.zeros((2, 1, 2, 10), np.float32),
           np.zeros((1,), np.int32))
-  static = dict(factor_sizes=tuple(int(k) for k in ds.factor_sizes), num_bins=10,
+  static = dict(functions=compute.compiled_functions(),
+                factor_sizes=tuple(int(k) for k in ds.factor_sizes), num_bins=10,
                 num_train_votes=0)
   jitted = compute.stack_metrics(*args, **static)
   unjitted = compute.stack_metrics.__wrapped__
