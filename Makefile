@@ -28,7 +28,7 @@ ACCEL_VENV ?= .venv-accel
 ACCEL_PY := $(ACCEL_VENV)/bin/python
 JAX_VERSION = $$($(1) -c 'import jax; print(jax.__version__)')
 
-.PHONY: install test test-quick test-accel sweep train evaluate linear bench clean
+.PHONY: install test test-quick test-accel lint format sweep train evaluate linear bench clean
 
 install: .venv/.installed $(if $(filter-out cpu,$(ACCEL)),.venv/.accel-$(ACCEL))
 
@@ -52,8 +52,10 @@ $(ACCEL_VENV)/.installed: setup.cfg pyproject.toml
 	    nvidia-cuda-nvcc-cu12
 	touch $@
 
-test: install
-	$(PY) -m pytest -n 2 --dist loadfile --no-loadscope-reorder -m "not accel" $(PYTEST_ARGS)
+# The whole suite (the lint first; its 25 slowest tests at the end).
+test: lint
+	$(PY) -m pytest -n 2 --dist loadfile --no-loadscope-reorder -m "not accel" \
+	    --durations=25 $(PYTEST_ARGS)
 
 # Every program of the smoke grid compiled for an H100 (and the fake-device run of
 # the same command), in the environment of $(ACCEL_VENV); minutes of CPU.
@@ -64,6 +66,14 @@ test-accel: $(ACCEL_VENV)/.installed
 test-quick: install
 	$(PY) -m pytest -n 2 --dist loadfile --no-loadscope-reorder -m "not slow and not accel" \
 	    $(PYTEST_ARGS)
+
+# ruff's checks (pyproject.toml: [tool.ruff.lint]); `make format` rewrites the tree in
+# the house style (2-space indentation, 88 columns).
+lint: install
+	$(PY) -m ruff check .
+
+format: install
+	$(PY) -m ruff format .
 
 # The main job: train both phases of the grid, then evaluate and write the report.
 sweep: install

@@ -34,23 +34,13 @@ from ml_collections import config_flags
 
 from lbvae import cli
 from lbvae import errors
+from lbvae import eval_settings
 from lbvae import evaluation
 from lbvae import files
 from lbvae.evaluation import runner
-from lbvae.evaluation import settings as eval_settings
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "the training run's directory")
 _PROGRESS = flags.DEFINE_bool("progress", True, "show a progress bar")
-
-
-def _workdir_from(argv) -> str | None:
-  """The value of --workdir in raw argv (before absl parses it), if any."""
-  for i, arg in enumerate(argv[1:], start=1):
-    if arg.startswith("--workdir="):
-      return arg.split("=", 1)[1]
-    if arg == "--workdir" and i + 1 < len(argv):
-      return argv[i + 1]
-  return None
 
 
 def _has_field(config, dotted: str) -> bool:
@@ -65,11 +55,16 @@ def _has_field(config, dotted: str) -> bool:
 def define_config_flag(argv) -> None:
   """Defines ``--config`` as the workdir's stored config, so overrides parse.
 
-  Runs before absl parses the command line. A missing workdir or config leaves an
-  empty config (``main`` then reports the problem); an override of a field the
-  config does not have is a usage error here.
+  Runs before absl parses the whole command line: absl reads ``--workdir`` first
+  (the flags it knows; the ``--config.*`` overrides are left). A missing workdir or
+  config leaves an empty config (``main`` then reports the problem); an override of
+  a field the config does not have is a usage error here.
   """
-  workdir = _workdir_from(argv)
+  try:
+    rest = flags.FLAGS(argv, known_only=True)
+  except flags.Error as e:
+    cli.fail(str(e))
+  workdir = _WORKDIR.value
   config = config_dict.ConfigDict()
   if workdir:
     try:
@@ -77,7 +72,7 @@ def define_config_flag(argv) -> None:
       config = eval_settings.with_eval_defaults(evaluation.load_config(workdir))
     except errors.Error as e:
       cli.fail(str(e))
-  for arg in argv[1:]:
+  for arg in rest[1:]:
     if arg.startswith("--config."):
       field = arg[len("--config."):].split("=", 1)[0]
       if not _has_field(config, field):

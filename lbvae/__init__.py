@@ -3,25 +3,26 @@
 Its linear-Gaussian theory, and conv experiments that train a β × λ × seed grid as one
 jitted program. The map (loaded on first use; runnable examples in docs/library.md):
 
-=====================  ==================================================================
-``lbvae.losses``       L_β / L_λβ and their terms, per example, pure
-``lbvae.models``       the convolutional VAE (Flax linen)
-``lbvae.initializers`` its initial weights: PyTorch's (the reference's) or Flax's
-``lbvae.objectives``   β-TCVAE, DIP-VAE-I/II, AnnealedVAE, FactorVAE: λ as a plug-in
-``lbvae.metrics``      MIG, SAP, I_m, DCI, FactorVAE, binned and posterior-aware MI, UDR
-``lbvae.data``         dSprites, Shapes3D, MPI3D, their family, your own images
-``lbvae.train``        the train state, the one-model step, grids, the two-phase sweep
-``lbvae.evaluation``   checkpoints -> metrics.csv, figures, report.md
-``lbvae.linear``       the linear-Gaussian model: closed forms, both solvers, scores
-``lbvae.released``     the authors' released PyTorch models, read without PyTorch
-``lbvae.files``        atomic writes of the JSON / CSV / text files lbvae leaves
-``lbvae.untrusted``    reading files that may lie: regular files only, bounded sizes
-``lbvae.memory``       what a run's sizes need, checked against the free memory
-``lbvae.interrupts``   Ctrl-C and SIGTERM: the sections they must not cut
-``lbvae.devices``      the one test of "CPU or accelerator" (each CPU choice listed)
-``lbvae.accel``        every program of a config compiled for a GPU / TPU without one
-``lbvae.errors``       the errors lbvae raises for bad input (``lbvae.Error`` and kin)
-=====================  ==================================================================
+=======================  ==============================================================
+``lbvae.losses``         L_β / L_λβ and their terms, per example, pure
+``lbvae.models``         the convolutional VAE (Flax linen)
+``lbvae.initializers``   its initial weights: PyTorch's (the reference's) or Flax's
+``lbvae.objectives``     β-TCVAE, DIP-VAE-I/II, AnnealedVAE, FactorVAE: λ as a plug-in
+``lbvae.metrics``        MIG, SAP, I_m, DCI, FactorVAE, binned / posterior-aware MI, UDR
+``lbvae.data``           dSprites, Shapes3D, MPI3D, their family, your own images
+``lbvae.train``          the train state, the one-model step, grids, the two-phase sweep
+``lbvae.evaluation``     checkpoints -> metrics.csv, figures, report.md
+``lbvae.eval_settings``  the ``eval`` group of a config: the pass's sizes and bounds
+``lbvae.linear``         the linear-Gaussian model: closed forms, both solvers, scores
+``lbvae.released``       the authors' released PyTorch models, read without PyTorch
+``lbvae.files``          atomic writes of the JSON / CSV / text files lbvae leaves
+``lbvae.untrusted``      reading files that may lie: regular files only, bounded sizes
+``lbvae.memory``         what a run's sizes need, checked against the free memory
+``lbvae.interrupts``     Ctrl-C and SIGTERM: the sections they must not cut
+``lbvae.devices``        the one test of "CPU or accelerator" (each CPU choice listed)
+``lbvae.accel``          every program of a config compiled for a GPU / TPU without one
+``lbvae.errors``         the errors lbvae raises on bad input (``lbvae.Error`` and kin)
+=======================  ==============================================================
 """
 
 from __future__ import annotations
@@ -36,9 +37,9 @@ from lbvae.errors import Error
 
 __version__ = "0.1.0"
 
-SUBPACKAGES = ("accel", "data", "devices", "errors", "evaluation", "files",
-               "initializers", "interrupts", "linear", "losses", "memory", "metrics",
-               "models", "objectives", "released", "train", "untrusted")
+SUBPACKAGES = ("accel", "data", "devices", "errors", "eval_settings", "evaluation",
+               "files", "initializers", "interrupts", "linear", "losses", "memory",
+               "metrics", "models", "objectives", "released", "train", "untrusted")
 
 __all__ = ["CheckpointError", "ConfigError", "DataError", "Error", "__version__",
            *SUBPACKAGES]

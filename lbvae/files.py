@@ -185,20 +185,24 @@ def write_bytes(path, data: bytes) -> None:
     raise disk_error(e, os.fspath(path), str(target.parent)) from None
 
 
-def _append(path, text: str) -> None:
-  """Appends ``text`` in place (a local file) or by rewriting the file whole."""
+def append_bytes(path, data: bytes) -> None:
+  """Appends ``data`` in place (a local file) or by rewriting the file whole."""
   target = as_path(path)
   if not is_local(target):
     old = target.read_bytes() if target.exists() else b""
-    write_bytes(path, old + text.encode("utf-8"))
+    write_bytes(path, old + data)
     return
   try:
     make_dir(target.parent)
     fd = open_own(target, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-      f.write(text)
+    with os.fdopen(fd, "wb") as f:
+      f.write(data)
   except OSError as e:
     raise disk_error(e, os.fspath(path), str(target.parent)) from None
+
+
+def _append(path, text: str) -> None:
+  append_bytes(path, text.encode("utf-8"))
 
 
 def write_text(path: str, text: str) -> None:

@@ -1,4 +1,5 @@
-"""The Makefile's accelerator switch: `make install ACCEL=...` and its one-line refusal."""
+"""The Makefile: the accelerator switch (`make install ACCEL=...` and its one-line
+refusal), and what `make test`, `make test-quick` and `make format` run."""
 
 import shutil
 import subprocess
@@ -42,3 +43,16 @@ def test_the_default_installs_no_accelerator_package():
     done = _make(*args)
     assert done.returncode == 0, done.stderr
     assert "jax[" not in done.stdout
+
+
+def test_test_lints_first_and_prints_its_slowest_tests():
+  """`make test` runs ruff's checks before the suite (a lint finding stops it) and
+  lists the 25 slowest tests; `make test-quick` leaves out the slow ones."""
+  full = _make("-n", "test").stdout.splitlines()
+  lint = [i for i, line in enumerate(full) if "-m ruff check ." in line]
+  suite = [i for i, line in enumerate(full) if "-m pytest" in line]
+  assert len(lint) == len(suite) == 1 and lint[0] < suite[0]
+  assert "--durations=25" in " ".join(full[suite[0]:])
+  quick = _make("-n", "test-quick").stdout
+  assert '-m "not slow and not accel"' in quick and "ruff" not in quick
+  assert "-m ruff format ." in _make("-n", "format").stdout

@@ -7,11 +7,11 @@ import os
 import pytest
 
 from lbvae import errors
+from lbvae import eval_settings as settings
 from lbvae import memory
 from lbvae import objectives
 from lbvae import train
 from lbvae.data import batching
-from lbvae.evaluation import settings
 from lbvae.linear import protocol
 from lbvae.train import sizes
 

@@ -11,9 +11,9 @@ import sys
 import numpy as np
 import pytest
 
+from lbvae import eval_settings as settings
 from lbvae import train
 from lbvae.evaluation import runner
-from lbvae.evaluation import settings
 from lbvae.evaluation import store
 from lbvae.evaluation import tables
 from tests.helpers import ROOT

@@ -80,7 +80,7 @@ def test_evaluation_exports_its_modules_and_entry_points():
 
 @pytest.mark.slow
 def test_training_and_the_evaluation_package_load_no_figures():
-  """``import lbvae.train`` (whose config reads lbvae.evaluation.settings) and
+  """``import lbvae.train`` (whose config reads lbvae.eval_settings) and
   ``import lbvae.evaluation`` load neither the pass nor its plotting libraries."""
   code = ("import sys, lbvae.train, lbvae.evaluation\n"
           "print(sorted(m for m in ('matplotlib', 'plotly', 'lbvae.evaluation.runner',"

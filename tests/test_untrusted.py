@@ -9,7 +9,6 @@ import zipfile
 
 import h5py
 import numpy as np
-import pytest
 
 from lbvae import errors
 from lbvae import files

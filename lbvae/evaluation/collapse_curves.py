@@ -26,13 +26,13 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from lbvae import files
+from lbvae import metrics
 from lbvae.evaluation import figures
 from lbvae.train import workdir as workdir_lib
 
-PANELS = (("kl", "rate: total KL (nats)"), ("active_latents", "active latents"),
-          ("mig", "MIG (binned μ)"), ("im", "I_m (binned μ), nats"),
-          ("mig_posterior", "MIG (posterior)"),
-          ("im_posterior", "I_m (posterior), nats"))
+# (column, axis label): the rate, then the registry's probed scores.
+PANELS = (("kl", "rate: total KL (nats)"),) + tuple(
+    (e.name, e.probe_label) for e in metrics.entries() if e.probe_label)
 REPORT_TEXT = [
     "The trainer's collapse probe (`phaseN/collapse.csv`, one row per member and "
     "checkpoint) on a fixed stratified sample: the rate (total KL to the prior, an "

@@ -32,24 +32,34 @@ from lbvae import devices
 from lbvae import pytrees
 from lbvae import metrics
 from lbvae.evaluation import encode
+from lbvae.metrics import entry
+from lbvae.metrics import heldout
 
 TRAVERSAL_VALUES = np.linspace(-2.5, 2.5, 10).astype(np.float32)
-ACTIVE_KL = 0.01   # nats: a latent whose mean KL on the test part exceeds it is active
 NUM_RECONSTRUCTIONS = 64
 # The metrics' model axis is padded to a multiple of this (see evaluate_stack).
 MODEL_BUCKET = 8
 
 
-@functools.partial(jax.jit, static_argnames=("factor_sizes", "num_bins",
+def compiled_functions() -> tuple:
+  """The distinct ``compute`` functions of the registry's compiled entries, in
+  registry order (``lbvae.metrics.entries``)."""
+  return tuple(dict.fromkeys(e.compute for e in metrics.entries(entry.COMPILED)))
+
+
+@functools.partial(jax.jit, static_argnames=("functions", "factor_sizes", "num_bins",
                                              "num_train_votes"),
                    compiler_options=devices.GPU_COMPILE_OPTIONS)
 def stack_metrics(mu_train, f_train, mu_test, f_test, vote_latents, vote_factors, *,
-                  factor_sizes, num_bins, num_train_votes):
-  """vmap over models of all_metrics (+ FactorVAE): codes [M, N, L]."""
+                  functions, factor_sizes, num_bins, num_train_votes):
+  """vmap over models of the compiled entries' ``functions`` (+ FactorVAE): codes
+  [M, N, L]; their scalars and ``mi_matrix``."""
 
   def one(z_train, z_test, z_votes):
-    out = metrics.all_metrics(z_train, f_train, z_test, f_test,
-                              factor_sizes=factor_sizes, num_bins=num_bins)
+    out = {}
+    for fn in functions:
+      out.update(fn(z_train, f_train, z_test, f_test, factor_sizes=factor_sizes,
+                    num_bins=num_bins))
     out = {k: v for k, v in out.items() if v.ndim == 0 or k == "mi_matrix"}
     if num_train_votes:
       fv = metrics.factor_vae_score(z_train, z_votes, vote_factors,
@@ -115,19 +125,6 @@ def draw_votes(ds, *, seed: int, num_votes: int, batch_size: int) -> Votes:
   factors = np.concatenate(recorded)[num_global:]
   return Votes(images=np.asarray(ds.images(factors)),
                which=np.asarray(which, np.int32), batch_size=batch_size)
-
-
-def kl_per_latent(mu: np.ndarray, logvar: np.ndarray) -> np.ndarray:
-  """Mean over samples of each latent's KL to N(0, 1).
-
-  Args:
-    mu, logvar: float[..., N, L].
-
-  Returns:
-    float64[..., L] in nats.
-  """
-  mu, logvar = np.asarray(mu, np.float64), np.asarray(logvar, np.float64)
-  return (-0.5 * (1.0 + logvar - mu**2 - np.exp(logvar))).mean(axis=-2)
 
 
 def _encode_chunk(params, samples, votes, posterior_images, shared_images,
@@ -197,7 +194,7 @@ class ModelResult:
       of ``lbvae.metrics.all_metrics``, the tree DCI, ``factor_vae`` with votes,
       the posterior-aware scores with a stratified sample, ``heldout_nll``,
       ``heldout_kl`` and ``active_latents``, the latents whose KL exceeds
-      ``ACTIVE_KL``).
+      ``lbvae.metrics.heldout.ACTIVE_KL``).
     mi: float[L, F], the MI matrix (nats).
     mi_posterior: float[L, F], the posterior-aware MI matrix, or None.
     kl_per_latent: float64[L], each latent's mean KL on the test samples.
@@ -253,17 +250,47 @@ def _encode_stack(params, samples, ds, options, votes, posterior, shared,
   return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
 
-# The scores that need factors: NaN for a dataset without them.
-FACTOR_SCORES = ("mig", "sap", "im", "dci_lasso_disentanglement",
-                 "dci_lasso_completeness", "dci_lasso_informativeness",
-                 "dci_disentanglement", "dci_completeness", "dci_informativeness")
+def factor_scores() -> tuple[str, ...]:
+  """The scores the pass computes from codes that need factors: NaN for a dataset
+  without them."""
+  return tuple(e.name for e in metrics.entries(*entry.FROM_CODES) if e.needs_factors)
+
+
+def _labels(*runs: str) -> str:
+  """The report labels of the registry's entries that run where ``runs`` says."""
+  return ", ".join(e.label for e in metrics.entries(*runs) if e.label)
+
+
+def host_scores(codes_train, factors_train, codes_test, factors_test, *,
+                functions=None, on_model=None, **options) -> dict[str, np.ndarray]:
+  """The registry's host entries of M models: column -> float64[M].
+
+  Args:
+    codes_train, codes_test: float[M, N, L] and float[M, N', L] codes.
+    factors_train, factors_test: int[N, F] and int[N', F], shared by the models.
+    functions: the ``compute`` functions to run (default: every host entry's).
+    on_model: called as ``on_model(m)`` before model m is scored (or None).
+    options: ``factor_sizes`` and ``num_bins``, passed on to ``compute``.
+  """
+  if functions is None:
+    functions = dict.fromkeys(e.compute for e in metrics.entries(entry.HOST))
+  rows = []
+  for m in range(len(codes_train)):
+    if on_model is not None:
+      on_model(m)
+    row = {}
+    for fn in functions:
+      row.update(fn(codes_train[m], factors_train, codes_test[m], factors_test,
+                    **options))
+    rows.append(row)
+  return {k: np.asarray([r[k] for r in rows], np.float64) for k in rows[0]} if rows else {}
 
 
 def _stack_scores(enc, samples, ds, options, votes, posterior, on_progress) -> dict:
   """Every score of the M encoded models: metric -> [M] (or [M, L, F]) arrays."""
   num_models = len(enc["mu_train"])
   if not ds.num_factors:
-    scores = {k: np.full(num_models, np.nan) for k in FACTOR_SCORES}
+    scores = {k: np.full(num_models, np.nan) for k in factor_scores()}
     scores["mi_matrix"] = np.zeros((num_models, options.latent_dim, 0))
     on_progress(SCORING, num_models)
     return scores
@@ -280,21 +307,25 @@ def _stack_scores(enc, samples, ds, options, votes, posterior, on_progress) -> d
   factor_sizes = tuple(int(s) for s in ds.factor_sizes)
   scores = stack_metrics(pad(enc["mu_train"]), samples.factors_train.astype(np.int32),
                          pad(enc["mu_test"]), samples.factors_test.astype(np.int32),
-                         pad(mu_votes), which, factor_sizes=factor_sizes,
-                         num_bins=int(options.num_bins),
+                         pad(mu_votes), which, functions=compiled_functions(),
+                         factor_sizes=factor_sizes, num_bins=int(options.num_bins),
                          num_train_votes=num_train_votes)
-  # The literature's DCI fits its trees (LightGBM) on the host while the compiled
-  # metrics run (their dispatch above is asynchronous).
-  trees = []
-  for m in range(num_models):
-    on_progress(f"{SCORING}: DCI trees, model {m + 1} of {num_models}", 0)
-    trees.append(metrics.dci(enc["mu_train"][m], samples.factors_train,
-                             enc["mu_test"][m], samples.factors_test))
-    on_progress(SCORING, 1)
-  on_progress(f"{SCORING}: MI, MIG, SAP, I_m" + (", FactorVAE" if votes else ""), 0)
+  # The host entries (the literature's DCI fits its trees, LightGBM) run while the
+  # compiled metrics do (their dispatch above is asynchronous).
+
+  def on_model(m):
+    if m:
+      on_progress(SCORING, 1)
+    on_progress(f"{SCORING}: {_labels(entry.HOST)}, model {m + 1} of {num_models}", 0)
+
+  host = host_scores(enc["mu_train"], samples.factors_train, enc["mu_test"],
+                     samples.factors_test, on_model=on_model,
+                     factor_sizes=factor_sizes, num_bins=int(options.num_bins))
+  on_progress(SCORING, 1)
+  on_progress(f"{SCORING}: MI, "
+              + _labels(entry.COMPILED, *((entry.VOTES,) if votes else ())), 0)
   scores = jax.tree.map(lambda a: np.asarray(a)[:num_models], scores)
-  for part in ("disentanglement", "completeness", "informativeness"):
-    scores[f"dci_{part}"] = np.asarray([t[part] for t in trees], np.float64)
+  scores.update(host)
   if posterior is not None:
     on_progress(f"{SCORING}: posterior-aware MI", 0)
     key = jax.random.fold_in(jax.random.key(samples.seed), POSTERIOR_STREAM)
@@ -332,10 +363,11 @@ def evaluate_stack(params, samples, ds, options: StackOptions, *,
       UDR (``samples.draw_shared``); None leaves them out.
     on_progress: called as ``on_progress(stage, n)`` when n more models have
       finished the stage ``ENCODING`` or ``SCORING``, and with n = 0 to say what
-      runs now (a stage and what of it, e.g. "scoring: DCI trees, model 2 of 6").
+      runs now (a stage and what of it, e.g. "scoring: DCI-D, DCI-C, DCI-I (accuracy),
+      model 2 of 6": the host entries' labels).
 
   A dataset without factors gets NaN for every score that needs them
-  (:data:`FACTOR_SCORES`) and MI matrices of shape [L, 0].
+  (:func:`factor_scores`) and MI matrices of shape [L, 0].
 
   Returns:
     (M :class:`ModelResult` in the models' order, :class:`StackTimes`).
@@ -348,7 +380,7 @@ def evaluate_stack(params, samples, ds, options: StackOptions, *,
   t1 = time.perf_counter()
   scores = _stack_scores(enc, samples, ds, options, votes, posterior, on_progress)
   times = StackTimes(encode=t1 - t0, metrics=time.perf_counter() - t1)
-  kl = kl_per_latent(enc["mu_test"], enc["logvar_test"])              # [M, L]
+  kl = heldout.kl_per_latent(enc["mu_test"], enc["logvar_test"])      # [M, L]
   originals = samples.images_test[:NUM_RECONSTRUCTIONS].astype(np.float32) / 255.0
   out = []
   for m in range(len(kl)):
@@ -356,7 +388,7 @@ def evaluate_stack(params, samples, ds, options: StackOptions, *,
          if k not in ("mi_matrix", "mi_posterior")}
     s["heldout_nll"] = float(enc["nll_test"][m].mean())
     s["heldout_kl"] = float(kl[m].sum())
-    s["active_latents"] = int((kl[m] > ACTIVE_KL).sum())
+    s["active_latents"] = int(heldout.active_latents(kl[m]))
     out.append(ModelResult(
         scores=s, mi=scores["mi_matrix"][m],
         mi_posterior=(scores["mi_posterior"][m] if "mi_posterior" in scores
@@ -366,6 +398,7 @@ def evaluate_stack(params, samples, ds, options: StackOptions, *,
                            traversals=enc["trav"][m]),
         codes_train=enc["mu_train"][m], codes_test=enc["mu_test"][m],
         shared_codes=enc["mu_shared"][m] if shared is not None else None,
-        shared_kl=(kl_per_latent(enc["mu_shared"][m], enc["logvar_shared"][m])
+        shared_kl=(heldout.kl_per_latent(enc["mu_shared"][m],
+                                         enc["logvar_shared"][m])
                    if shared is not None else None)))
   return out, times

@@ -165,7 +165,7 @@ def box_over_beta(rows: Sequence[dict], metrics: Sequence[tuple[str, str, bool]]
     ax = fig.add_subplot(1, len(metrics), k + 1)
     data = []
     for b in betas:
-      v = np.asarray([float(r[col]) for r in rows if float(r["beta"]) == b])
+      v = np.asarray([float(r.get(col, np.nan)) for r in rows if float(r["beta"]) == b])
       data.append(v[np.isfinite(v)])
     boxed = [i for i, v in enumerate(data) if v.size >= 2]
     if boxed:

@@ -19,11 +19,11 @@ import numpy as np
 
 from lbvae import data
 from lbvae import errors
+from lbvae import eval_settings as settings_lib
 from lbvae import pytrees
 from lbvae.evaluation import checkpoints
 from lbvae.evaluation import encode
 from lbvae.evaluation import samples as samples_lib
-from lbvae.evaluation import settings as settings_lib
 from lbvae.evaluation import store
 from lbvae.train import workdir as workdir_lib
 

@@ -1,11 +1,10 @@
 """The pass's outputs from its per-model results (arXiv 2602.09277, §4 reports).
 
-* :func:`model_figures` — one scored model's MI heat map, reconstruction grid and
-  traversals (PNG and GIF), drawn as soon as the model is scored;
 * :func:`model_rows` — the rows of ``metrics.csv`` from the cache entries, with the
   trainer's training-window means and one line per problem member;
 * :func:`phase_figures` — box plots over β (phase 1), heat maps over (β, λ)
-  (phase 2) and the first seed's MI matrices side by side, per phase.
+  (phase 2) and the first seed's MI matrices side by side, per phase;
+* :func:`write_curves` — the models' TensorBoard runs (scores and images).
 
 File names come from :mod:`lbvae.evaluation.store`.
 """
@@ -13,38 +12,22 @@ File names come from :mod:`lbvae.evaluation.store`.
 from __future__ import annotations
 
 import dataclasses
+import os
 from typing import Mapping
 
 import numpy as np
 
-from lbvae.evaluation import compute
+from lbvae import files
+from lbvae import metrics
 from lbvae.evaluation import figures
 from lbvae.evaluation import keys
+from lbvae.evaluation import model_figures
 from lbvae.evaluation import report
 from lbvae.evaluation import selection_views
 from lbvae.evaluation import store
 from lbvae.evaluation import tables
+from lbvae.train import event_files
 
-# (column, label, higher is better) of the overview figures: the selection views'.
-PLOTTED = selection_views.METRICS
-
-
-def model_figures(paths: store.EvalPaths, key: keys.ModelKey,
-                  result: compute.ModelResult, factor_names) -> None:
-  """Writes one model's figures from its :class:`compute.ModelResult`."""
-  name, images = key.name(), result.images
-  if "mi" in store.figure_kinds(result.mi):
-    figures.mi_heatmap(result.mi, factor_names, paths.figure(key, "mi"),
-                       f"MI (nats), {name}", posterior=result.mi_posterior)
-  figures.reconstruction_grid(images.originals, images.reconstructions,
-                              paths.figure(key, "recon"), name)
-  kl = result.kl_per_latent
-  order = list(np.argsort(-kl, kind="stable"))
-  labels = [f"z{i}  KL {kl[i]:.2f}" for i in order]
-  figures.traversal_grid(images.traversals, order, labels,
-                         compute.TRAVERSAL_VALUES, paths.figure(key, "traversal"),
-                         f"traversals, {name}")
-  figures.traversal_gif(images.traversals, order, paths.figure(key, "gif"))
 
 
 @dataclasses.dataclass
@@ -91,14 +74,14 @@ def model_rows(models, paths, settings, *, shared_rows: int = 0) -> ModelRows:
     if why is not None:
       out.problems.append(f"{m.key.name()}: diverged ({why}); NaN scores, left out "
                           "of the summary means")
-      row.update(dict.fromkeys(tables.SCORE_COLUMNS + tuple(hit.scores or ()),
+      row.update(dict.fromkeys(tables.diverged_columns() + tuple(hit.scores or ()),
                                float("nan")))
     else:
       row.update(hit.scores)
       out.mi[m.key] = np.asarray(hit.mi, np.float64)
       out.seconds.append(hit.seconds)
       out.figures.append((m.key, {k: paths.relative(paths.figure(m, k))
-                                  for k in store.figure_kinds(hit.mi)}))
+                                  for k in model_figures.kinds(hit.mi)}))
     out.rows.append(row)
   return out
 
@@ -149,9 +132,9 @@ def phase_figures(rows, summary_by_phase, mi, paths, factor_names) -> dict:
   """Writes the per-phase figures; returns phase -> their paths (relative)."""
   title = report.objectives_title(rows)
   # A column without a finite value anywhere (MIG on data without factors) is left out.
-  plotted = [p for p in PLOTTED
+  plotted = [p for p in selection_views.plotted()
              if any(np.isfinite(float(r.get(p[0], np.nan))) for r in rows)]
-  plotted = plotted or list(PLOTTED[:1])
+  plotted = plotted or list(selection_views.plotted()[:1])
   if 1 in summary_by_phase:
     figures.box_over_beta([r for r in rows if int(r["phase"]) == 1], plotted,
                           paths.overview(1), f"phase 1 ({title}): one point per seed")
@@ -163,3 +146,26 @@ def phase_figures(rows, summary_by_phase, mi, paths, factor_names) -> dict:
   return {p: [paths.relative(paths.overview(p))]
           + ([paths.relative(mi_figs[p])] if p in mi_figs else [])
           for p in summary_by_phase}
+
+
+def write_curves(paths: store.EvalPaths, rows, model_figures) -> None:
+  """The pass's TensorBoard runs (``DIR/tensorboard/eval``, :mod:`lbvae.train.event_files`),
+  written afresh: each model's registered scores and its reconstructions and
+  traversals, at its checkpoint step.
+
+  Args:
+    paths: the run's :class:`store.EvalPaths`.
+    rows: the ``metrics.csv`` rows.
+    model_figures: (key, {figure kind: path relative to the run}) of the scored
+      models (:attr:`ModelRows.figures`).
+  """
+  figs = dict(model_figures)
+  for row in rows:
+    key = keys.ModelKey.from_row(row)
+    log = event_files.EventLog(event_files.run_dir(paths.root, "eval", key.id))
+    event_files.trim(log.directory, None)
+    log.write_scalars(row["step"], {n: row[n] for n in metrics.names() if n in row})
+    images = {kind: files.read_bytes(os.path.join(paths.root, figs[key][kind]))
+              for kind in ("recon", "traversal") if kind in figs.get(key, {})}
+    if images:
+      log.write_images(row["step"], images)

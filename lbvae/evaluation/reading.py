@@ -20,19 +20,26 @@ from typing import Sequence
 
 import numpy as np
 
+from lbvae import metrics
 from lbvae import objectives
 from lbvae.evaluation import figures
 from lbvae.evaluation import tables
 from lbvae.train import config as config_lib
 
-# (column, label) of the scores whose β trend is read, and the rate.
-TREND = (("mig", "MIG"), ("sap", "SAP"), ("im", "I_m"), ("kl", "The rate (KL)"))
-# (column, label) of what λ changes.
-LAMBDA = (("mig", "MIG"), ("im", "I_m"), ("kl", "KL"), ("nll", "NLL"))
+# (column, label) of what λ changes: MIG and I_m, then the training means.
+LAMBDA = tuple((c, metrics.find(c).label) for c in ("mig", "im")) + (
+    ("kl", "KL"), ("nll", "NLL"))
 # The binned and the posterior-aware I_m disagree where they differ by more than
 # this fraction of the larger and by more than DISAGREE_NATS.
 DISAGREE_FRACTION = 0.5
 DISAGREE_NATS = 0.1
+
+
+def trend_columns() -> tuple[tuple[str, str], ...]:
+  """(column, label) of the scores whose β trend is read: the registry's paper
+  scores, then the rate."""
+  return tuple((e.name, e.label) for e in metrics.entries() if e.paper) + (
+      ("kl", "The rate (KL)"),)
 
 
 def _num(v: float) -> str:
@@ -91,7 +98,7 @@ def trend(rows: Sequence[dict], column: str, label: str, strength: str) -> str |
 
 def _phase1_lines(rows: Sequence[dict], strength: str) -> list[str]:
   rows = sorted(rows, key=lambda r: float(r["beta"]))
-  out = [s for column, label in TREND
+  out = [s for column, label in trend_columns()
          if (s := trend(rows, column, label, strength)) is not None]
   return [f"- {s}" for s in out]
 

@@ -12,6 +12,7 @@ are relative to the report, so the run directory can be moved or published as is
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -19,23 +20,21 @@ from typing import Sequence
 
 from lbvae import errors
 from lbvae import files
+from lbvae import metrics
 from lbvae import objectives
 from lbvae.evaluation import figures
 from lbvae.evaluation import keys
+from lbvae.evaluation import model_figures
 from lbvae.evaluation import reading
 from lbvae.evaluation import tables
 
-# (column, header) of the summary tables, in order; missing columns are skipped:
-# the training means, the evaluation's scores, the objectives' own training parts.
-TABLE_COLUMNS = (
-    tuple((f, objectives.FIELD_LABELS[f]) for f in objectives.REPORTED)
-    + (("heldout_nll", "held-out NLL"), ("active_latents", "active latents"),
-       ("mig", "MIG"), ("sap", "SAP"), ("im", "I_m"),
-       ("mig_posterior", "MIG (post.)"), ("im_posterior", "I_m (post.)"),
-       ("dci_disentanglement", "DCI-D"), ("dci_completeness", "DCI-C"),
-       ("dci_informativeness", "DCI-I (accuracy)"), ("factor_vae", "FactorVAE"),
-       ("udr", "UDR"), ("udr_spearman", "UDR (Spearman)"))
-    + objectives.part_labels())
+def table_columns() -> tuple[tuple[str, str], ...]:
+  """(column, header) of the summary tables, in order (missing columns are
+  skipped): the training means, the registry's labelled scores
+  (``lbvae.metrics.entries``), the objectives' own training parts."""
+  return (tuple((f, objectives.FIELD_LABELS[f]) for f in objectives.REPORTED)
+          + tuple((e.name, e.label) for e in metrics.entries() if e.label)
+          + objectives.part_labels())
 
 
 def dataset_line(ds) -> str:
@@ -95,7 +94,7 @@ def summary_table(summary: Sequence[dict], *, with_lambda: bool) -> str:
   Returns:
     Markdown text (no trailing newline).
   """
-  cols = [(c, h) for c, h in TABLE_COLUMNS
+  cols = [(c, h) for c, h in table_columns()
           if summary and f"{c}_mean" in summary[0]]
   head = ["β"] + (["λ"] if with_lambda else []) + ["seeds"] + [h for _, h in cols]
   lines = ["| " + " | ".join(head) + " |",
@@ -113,15 +112,11 @@ def summary_table(summary: Sequence[dict], *, with_lambda: bool) -> str:
   return "\n".join(lines)
 
 
-def write(path: str, *, workdir: str, config: dict, dataset: str,
-          grid_lines: Sequence[str], timing: str, problems: Sequence[str],
-          summaries: dict[int, list[dict]], overview: dict[int, list[str]],
-          model_figures: Sequence[tuple[keys.ModelKey, dict[str, str]]],
-          sections: Sequence[tuple[str, Sequence[str]]] = ()) -> None:
-  """Writes the report atomically.
+@dataclasses.dataclass(frozen=True)
+class Page:
+  """What report.md shows.
 
-  Args:
-    path: output Markdown file (``DIR/report.md``).
+  Attributes:
     workdir: the run directory (shown in the title).
     config: the run's configuration as a plain dict (shown at the end).
     dataset: one line describing the dataset.
@@ -130,12 +125,28 @@ def write(path: str, *, workdir: str, config: dict, dataset: str,
     problems: one line per problem (skipped checkpoints, frozen members).
     summaries: phase -> its summary rows.
     overview: phase -> paths of its figures (box plots or heat maps, MI matrices),
-      relative to ``path``.
-    model_figures: (model key, {"mi"|"recon"|"traversal"|"gif": relative path}).
+      relative to the report.
+    model_figures: (model key, {figure kind: relative path}) of the scored models
+      (kinds of :data:`lbvae.evaluation.model_figures.FIGURES`).
     sections: (title, Markdown lines) of further sections, placed after the phase
       tables and before the per-model figures.
   """
-  names = sorted({tables.objective_of(r) for rows in summaries.values()
+  workdir: str
+  config: dict
+  dataset: str
+  grid_lines: Sequence[str]
+  timing: str
+  problems: Sequence[str]
+  summaries: dict[int, list[dict]]
+  overview: dict[int, list[str]]
+  model_figures: Sequence[tuple[keys.ModelKey, dict[str, str]]]
+  sections: Sequence[tuple[str, Sequence[str]]] = ()
+
+
+def _opening(page: Page) -> list[str]:
+  """The title, the reading, what was evaluated and how long it took, problems,
+  the dataset and the grid."""
+  names = sorted({tables.objective_of(r) for rows in page.summaries.values()
                   for r in rows}) or [tables.DEFAULT_OBJECTIVE]
   if names == [tables.DEFAULT_OBJECTIVE]:
     what = "β-VAE (phase 1) and λβ-VAE (phase 2)"
@@ -143,22 +154,28 @@ def write(path: str, *, workdir: str, config: dict, dataset: str,
     what = "; ".join(
         f"{objective_words(n)[0]} (phase 1; β is {objective_words(n)[1]}) and the "
         "same objective + λ·E‖x − g(z)‖² (phase 2)" for n in names)
-  out = [f"# λβ-VAE evaluation: `{os.path.basename(files.absolute(workdir))}`", ""]
-  out += reading.lines(summaries, config)
+  out = [f"# λβ-VAE evaluation: `{os.path.basename(files.absolute(page.workdir))}`",
+         ""]
+  out += reading.lines(page.summaries, page.config)
   out += [
-         f"{what} on the protocol of arXiv 2602.09277, "
-         "§4. Scores are means ± std over seeds (`eval/summary.csv`); one row per "
-         "model is in `eval/metrics.csv`. NLL, KL and L2 are the training-window "
-         "means; the held-out NLL decodes one reparameterised sample of each test "
-         "image (the training loss's estimator).",
-         "", f"*{timing}*", ""]
-  if problems:
-    out += ["## Problems", ""] + [f"- {p}" for p in problems] + [""]
-  out += ["## Dataset and grid", "", f"- {dataset}"]
-  out += [f"- {line}" for line in grid_lines] + [""]
-  for phase in sorted(summaries):
+      f"{what} on the protocol of arXiv 2602.09277, "
+      "§4. Scores are means ± std over seeds (`eval/summary.csv`); one row per "
+      "model is in `eval/metrics.csv`. NLL, KL and L2 are the training-window "
+      "means; the held-out NLL decodes one reparameterised sample of each test "
+      "image (the training loss's estimator).",
+      "", f"*{page.timing}*", ""]
+  if page.problems:
+    out += ["## Problems", ""] + [f"- {p}" for p in page.problems] + [""]
+  out += ["## Dataset and grid", "", f"- {page.dataset}"]
+  return out + [f"- {line}" for line in page.grid_lines] + [""]
+
+
+def _phase_tables(page: Page) -> list[str]:
+  """Per phase, a table per objective, then the phase's figures."""
+  out = []
+  for phase in sorted(page.summaries):
     groups: dict[str, list[dict]] = {}
-    for r in summaries[phase]:
+    for r in page.summaries[phase]:
       groups.setdefault(tables.objective_of(r), []).append(r)
     if len(groups) == 1:
       [(name, rows)] = groups.items()
@@ -172,33 +189,45 @@ def write(path: str, *, workdir: str, config: dict, dataset: str,
         out += [f"### {phase_title(phase, name)}", "",
                 f"β is {objective_words(name)[1]}.", "",
                 summary_table(rows, with_lambda=phase == 2), ""]
-    for k, link in enumerate(overview.get(phase, ())):
+    for k, link in enumerate(page.overview.get(phase, ())):
       out += [f"![phase {phase}, figure {k + 1}]({link})", ""]
-  for title, lines in sections:
-    out += [f"## {title}", ""] + list(lines) + [""]
-  if model_figures:
-    first_seed = min(k.seed for k, _ in model_figures)
-    out += ["## Per-model figures", "",
-            f"Inline: every model of seed {first_seed} (MI matrix in nats, "
-            "latents × factors; 8 × 8 test images and reconstructions; latent "
-            "traversals, latents sorted by KL, values −2.5…2.5 with the others at "
-            "the code of one test image). All models are linked in the table "
-            "below.", ""]
-    for key, figs in model_figures:
-      if key.seed != first_seed:
-        continue
-      out += [f"### {key.name()}", ""]
-      out += [f"![{kind}]({figs[kind]})" for kind in ("mi", "recon", "traversal")
-              if kind in figs]
-      out.append("")
-    out += ["### All models", "", "| model | MI | reconstructions | traversal | "
-            "animation |", "|---|---|---|---|---|"]
-    for key, figs in model_figures:
-      links = [f"[png]({figs[k]})" if k in figs else "–"
-               for k in ("mi", "recon", "traversal")]
-      links.append(f"[gif]({figs['gif']})" if "gif" in figs else "–")
-      out.append(f"| {key.name()} | " + " | ".join(links) + " |")
+  return out
+
+
+def _model_figures(page: Page) -> list[str]:
+  """The first seed's models' inline figures, then a table linking every model's
+  (the figures :data:`model_figures.FIGURES` declares)."""
+  if not page.model_figures:
+    return []
+  declared = model_figures.FIGURES
+  inline = [f for f in declared if f.inline]
+  first_seed = min(k.seed for k, _ in page.model_figures)
+  out = ["## Per-model figures", "",
+         f"Inline: every model of seed {first_seed} ("
+         + "; ".join(f.inline for f in inline) + "). All models are linked in "
+         "the table below.", ""]
+  for key, figs in page.model_figures:
+    if key.seed != first_seed:
+      continue
+    out += [f"### {key.name()}", ""]
+    out += [f"![{f.kind}]({figs[f.kind]})" for f in inline if f.kind in figs]
     out.append("")
+  out += ["### All models", "",
+          "| model | " + " | ".join(f.caption for f in declared) + " |",
+          "|---|" + "---|" * len(declared)]
+  for key, figs in page.model_figures:
+    links = [f"[{f.link}]({figs[f.kind]})" if f.kind in figs else "–"
+             for f in declared]
+    out.append(f"| {key.name()} | " + " | ".join(links) + " |")
+  return out + [""]
+
+
+def write(path: str, page: Page) -> None:
+  """Writes the report atomically to ``path`` (``DIR/report.md``)."""
+  out = _opening(page) + _phase_tables(page)
+  for title, lines in page.sections:
+    out += [f"## {title}", ""] + list(lines) + [""]
+  out += _model_figures(page)
   out += ["## Configuration", "", "```json",
-          json.dumps(config, indent=2, sort_keys=True, default=str), "```", ""]
+          json.dumps(page.config, indent=2, sort_keys=True, default=str), "```", ""]
   files.write_text(path, "\n".join(out))

@@ -25,26 +25,30 @@ import jax
 import numpy as np
 import tqdm
 
+from lbvae import eval_settings as settings_lib
 from lbvae import pytrees
 from lbvae import errors
 from lbvae import files
 from lbvae import data
 from lbvae import devices
 from lbvae import memory
+from lbvae import metrics
 from lbvae.evaluation import checkpoints
 from lbvae.evaluation import collapse_curves
 from lbvae.evaluation import compute
 from lbvae.evaluation import keys
+from lbvae.evaluation import model_figures
 from lbvae.evaluation import outputs
 from lbvae.evaluation import released_scores
 from lbvae.evaluation import report
+from lbvae.evaluation import rescore
 from lbvae.evaluation import samples as samples_lib
 from lbvae.evaluation import selection_views
-from lbvae.evaluation import settings as settings_lib
 from lbvae.evaluation import store
 from lbvae.evaluation import tables
 from lbvae.evaluation import udr_cells
 from lbvae.evaluation import udr_choice
+from lbvae.metrics import entry
 from lbvae.train import hosts
 from lbvae.train import sharding
 from lbvae.train import workdir as workdir_lib
@@ -168,9 +172,23 @@ def _find(workdir: str, config, settings: dict, log) -> Inventory:
   models = [(ph, m) for ph in phases for m in ph.members]
   shared_rows = min(settings_lib.udr_samples(config), len(ds))
   todo: dict[int, list[_Found]] = {}
+  again, stale = [], []
   for ph, m in models:
-    if store.load_entry(paths, m, step=ph.step, settings=settings,
-                        checkpoint=ph.fingerprint, shared_rows=shared_rows) is None:
+    cached = store.load_entry(paths, m, step=ph.step, settings=settings,
+                              checkpoint=ph.fingerprint, shared_rows=shared_rows)
+    lacking = () if cached is None else rescore.missing(cached.scores, settings)
+    if cached is None or not rescore.from_codes(lacking):
+      again.append((ph, m))
+    elif lacking:
+      stale.append((ph, m, cached, lacking))
+  if stale and sharding.is_main_process():   # scores added since: from the codes
+    log(f"{len(stale)} cached models lack a score registered since: scored from "
+        "their cached codes")
+    again += rescore.complete(paths, stale, ds, settings,
+                              latent_dim=int(config.latent_dim))
+  again_ids = {(ph.number, m.index) for ph, m in again}
+  for ph, m in models:   # in grid order
+    if (ph.number, m.index) in again_ids:
       todo.setdefault(m.key.seed, []).append((ph, m))
   num_todo = sum(len(v) for v in todo.values())
   log(f"{len(models)} models in {len(phases)} phase(s): {num_todo} to evaluate, "
@@ -248,9 +266,10 @@ def _unscorable(settings: dict, ds) -> dict[str, float]:
   dataset cannot serve them (:func:`_any_tuple`)."""
   if _any_tuple(ds):
     return {}
-  names = (("factor_vae",) if settings["factor_vae_votes"] else ()) + (
-      ("mig_posterior", "im_posterior") if settings["posterior_samples"] else ())
-  return dict.fromkeys(names, float("nan"))
+  runs = [r for r in rescore.asked_runs(settings)
+          if r in (entry.VOTES, entry.POSTERIOR)]
+  return dict.fromkeys((e.name for r in runs for e in metrics.entries(r)
+                        if e.needs_factors), float("nan"))
 
 
 def _seed_inputs(found: Inventory, seed: int) -> dict:
@@ -312,7 +331,7 @@ def _score_seed(seed: int, models: list[_Found], found: Inventory, restored: dic
   for k, ((ph, m), res) in enumerate(zip(scored, results)):
     bar.set_postfix_str(f"seed {seed}: figures, model {k + 1} of {len(scored)}")
     t2 = time.perf_counter()
-    outputs.model_figures(found.paths, m.key, res, found.ds.factor_names)
+    model_figures.draw(found.paths, m.key, res, found.ds.factor_names)
     bar.update(1 / len(STAGES))
     store.save_entry(found.paths, m, step=ph.step, settings=found.settings,
                      checkpoint=ph.fingerprint,
@@ -500,6 +519,7 @@ def _tables_and_figures(found: Inventory, models: outputs.ModelRows,
   tables.write_csv(paths.metrics_csv, tables.model_columns(rows), rows)
   summary = tables.summarize(rows)
   tables.write_csv(paths.summary_csv, tables.summary_columns(rows), summary)
+  outputs.write_curves(paths, rows, models.figures)
   by_phase = {p: [r for r in summary if int(r["phase"]) == p]
               for p in sorted({int(r["phase"]) for r in summary})}
   step("phase figures")
@@ -531,8 +551,8 @@ def _write_report(found: Inventory, models: outputs.ModelRows, problems: list[st
                f"{sum(scored):.0f} s in all, {sum(scored) / len(scored):.1f} s per "
                "model (samples, encoding, metrics and figures; measured when each "
                "was evaluated).")
-  report.write(
-      found.paths.report, workdir=found.workdir, config=found.config.to_dict(),
+  report.write(found.paths.report, report.Page(
+      workdir=found.workdir, config=found.config.to_dict(),
       dataset=report.dataset_line(ds),
       grid_lines=list(ds.notes) + report.factor_notes(ds, settings)
       + [ph.describe() for ph in found.phases]
@@ -540,4 +560,4 @@ def _write_report(found: Inventory, models: outputs.ModelRows, problems: list[st
          f"test samples per seed, {settings['num_bins']} MI bins"],
       timing=timing, problems=problems, summaries=written.by_phase,
       overview=written.overview, model_figures=models.figures,
-      sections=written.sections)
+      sections=written.sections))

@@ -26,7 +26,7 @@ import operator
 import numpy as np
 
 from lbvae import errors
-from lbvae.evaluation import settings
+from lbvae import eval_settings as settings
 
 # A fixed word that separates the evaluation stream from any other use of a seed.
 EVAL_STREAM = 0x65766C  # "evl"

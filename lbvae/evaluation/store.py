@@ -4,7 +4,7 @@ Layout under a training run's directory ``DIR`` (arXiv 2602.09277, §4 reports):
 
   DIR/report.md, DIR/eval/{metrics,summary}.csv   the page; the tables (tables.py)
   DIR/eval/figures/phase1_boxplots.png, phase2_heatmaps.png, phaseN_mi_seedS.png
-  DIR/eval/figures/models/<id>_{mi,recon,traversal}.png   per model (and a .gif)
+  DIR/eval/figures/models/<id>_<file>   per model: model_figures.FIGURES
   DIR/eval/cache/<id>.json   per model: scores, MI, per-latent KL, step, fingerprint, settings
   DIR/eval/cache/<id>.codes.npz    per model: the encoder means it was scored on
   DIR/eval/cache/<id>.shared.npz   per model: codes float32[N, L], kl float64[L] of the
@@ -35,17 +35,7 @@ import numpy as np
 
 from lbvae import files
 from lbvae.evaluation import keys
-
-FIGURE_KINDS = ("mi", "recon", "traversal", "gif")
-
-
-def figure_kinds(mi) -> tuple[str, ...]:
-  """The figures a scored model has: no MI heat map when its MI matrix (float[L, F])
-  has no factor column."""
-  if mi is not None and np.asarray(mi).ndim == 2 and np.asarray(mi).shape[1] == 0:
-    return tuple(k for k in FIGURE_KINDS if k != "mi")
-  return FIGURE_KINDS
-
+from lbvae.evaluation import model_figures
 
 def _matrix(rows) -> np.ndarray | None:
   """JSON lists as a float64 array (None stays None)."""
@@ -130,10 +120,9 @@ class EvalPaths:
     self.summary_csv = os.path.join(self.eval, "summary.csv")
 
   def figure(self, model: keys.ModelLike, kind: str) -> str:
-    """A per-model figure: ``kind`` in :data:`FIGURE_KINDS`."""
-    ext = "gif" if kind == "gif" else "png"
-    name = "traversal" if kind == "gif" else kind
-    return os.path.join(self.models, f"{keys.key_of(model).id}_{name}.{ext}")
+    """A per-model figure: ``kind`` of :data:`model_figures.FIGURES`."""
+    return os.path.join(self.models,
+                        f"{keys.key_of(model).id}_{model_figures.find(kind).file}")
 
   def overview(self, phase: int) -> str:
     """The box-plot (phase 1) or heat-map (phase 2) figure."""
@@ -190,7 +179,8 @@ def load_entry(paths: EvalPaths, model: keys.ModelLike, *, step: int, settings: 
       or entry.checkpoint != checkpoint):
     return None
   if entry.scores is not None and not all(
-      files.as_path(paths.figure(model, k)).exists() for k in figure_kinds(entry.mi)):
+      files.as_path(paths.figure(model, k)).exists()
+      for k in model_figures.kinds(entry.mi)):
     return None
   if entry.scores is not None and shared_rows:
     shared = load_shared(paths, model)

@@ -29,6 +29,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from lbvae import files
+from lbvae import metrics
 from lbvae import objectives
 
 KEY_COLUMNS = ("phase", "beta", "lambda", "seed")
@@ -37,26 +38,31 @@ DEFAULT_OBJECTIVE = "beta_vae"
 DIVERGED = "diverged"                # 1: frozen, non-finite parameters or held-out NLL
 INFO_COLUMNS = ("step", "finite", OBJECTIVE, DIVERGED)
 TRAIN_COLUMNS = objectives.REPORTED    # training-window means (final_metrics.csv)
-HELDOUT_COLUMNS = ("heldout_nll", "heldout_kl", "active_latents")
-PAPER_METRICS = ("mig", "sap", "im")
-# The posterior-aware MIG and I_m (lbvae.metrics.posterior_mi), next to the paper's.
-POSTERIOR_METRICS = ("mig_posterior", "im_posterior")
 CELL_COLUMNS = ("phase", "beta", "lambda")
-# What a diverged model scores NaN on (besides any other score of its cache entry).
-SCORE_COLUMNS = HELDOUT_COLUMNS + PAPER_METRICS + (
-    "dci_disentanglement", "dci_completeness", "dci_informativeness", "factor_vae")
 NUM_DIVERGED = "num_diverged"       # summary.csv: the cell's models left out
 
 
+def leading_columns() -> tuple[str, ...]:
+  """The columns that open the value columns: the training means, then the
+  registry's leading scores (``lbvae.metrics.entries``)."""
+  return TRAIN_COLUMNS + tuple(e.name for e in metrics.entries() if e.leading)
+
+
+def diverged_columns() -> tuple[str, ...]:
+  """What a diverged model's row holds as NaN (besides any other score of its cache
+  entry): the registry's ``nan_if_diverged`` scores."""
+  return tuple(e.name for e in metrics.entries() if e.nan_if_diverged)
+
+
 def value_columns(rows: Sequence[dict]) -> list[str]:
-  """The numeric columns of model rows, in report order (training terms first)."""
+  """The numeric columns of model rows: :func:`leading_columns`, then the others in
+  the order the rows hold them."""
   seen = []
   for row in rows:
     for k in row:
       if k not in KEY_COLUMNS + INFO_COLUMNS and k not in seen:
         seen.append(k)
-  head = [c for c in TRAIN_COLUMNS + HELDOUT_COLUMNS + PAPER_METRICS
-          + POSTERIOR_METRICS if c in seen]
+  head = [c for c in leading_columns() if c in seen]
   return head + [c for c in seen if c not in head]
 
 

@@ -23,11 +23,13 @@ import jax
 import numpy as np
 
 from lbvae import metrics
+from lbvae.metrics import disentanglement_ranking
 from lbvae.evaluation import keys
 from lbvae.evaluation import store
 from lbvae.evaluation import tables
 
-COLUMNS = {"udr": "lasso", "udr_spearman": "spearman"}   # column -> correlation
+# column -> the correlation its UDR uses
+COLUMNS = {c: correlation for c, _, correlation in disentanglement_ranking.COLUMNS}
 MIN_SEEDS = 2
 _udr = jax.jit(metrics.udr, static_argnames="correlation")
 

@@ -19,11 +19,14 @@ from typing import Sequence
 
 import numpy as np
 
+from lbvae import metrics
 from lbvae.evaluation import figures
 from lbvae.evaluation import selection
+from lbvae.metrics import entry
 
 TITLE = "Choosing (β, λ) without labels: UDR (phase 2)"
-COLUMNS = {"udr": "UDR", "udr_spearman": "UDR (Spearman)"}
+# column -> label of the registry's UDR entries
+COLUMNS = {e.name: e.label for e in metrics.entries(entry.CELLS)}
 INTRO = ("UDR (Duan et al., 2020) scores a model by how well the other seeds of its "
          "(β, λ) cell recover its code's axes, up to permutation and sign, from the "
          "same images: |Lasso weights| (UDR) or |Spearman ρ| (UDR (Spearman)) between "

@@ -20,8 +20,15 @@ DCI are written for one model, jit, and vmap over models (``factor_sizes`` is st
                           in_axes=(0, None, 0, None)))
 """
 
+from lbvae import errors
+from lbvae.metrics import disentanglement_ranking
+from lbvae.metrics import heldout
+from lbvae.metrics import majority_vote
+from lbvae.metrics import posterior_mi
+from lbvae.metrics import suite
+from lbvae.metrics.dci import ENTRIES as _TREE_DCI
 from lbvae.metrics.dci import dci
-from lbvae.metrics.dci import disentanglement_completeness
+from lbvae.metrics.dci_importance import disentanglement_completeness
 from lbvae.metrics.dci import tree_importance
 from lbvae.metrics.dci_lasso import dci_lasso
 from lbvae.metrics.best_assignment import im
@@ -41,12 +48,46 @@ from lbvae.metrics.attribute_predictability import sap_from_scores
 from lbvae.metrics.attribute_predictability import sap_score_matrix
 from lbvae.metrics.suite import all_metrics
 from lbvae.metrics.disentanglement_ranking import udr
+from lbvae.metrics.entry import Entry
+
+# The registry: every score of metrics.csv, in the order of the report's tables. The
+# pass, the tables, the report, the selection views, the collapse probe and curves
+# and the cache read it (lbvae.metrics.entry); a new metric is a module that ends
+# with its ENTRIES and one line here.
+_ENTRIES = (*heldout.ENTRIES, *suite.ENTRIES, *posterior_mi.ENTRIES, *_TREE_DCI,
+            *majority_vote.ENTRIES, *disentanglement_ranking.ENTRIES)
+
+
+def entries(*runs: str) -> tuple[Entry, ...]:
+  """The registry's entries, in order; only those that run where ``runs`` says
+  (:data:`lbvae.metrics.entry.RUNS`) when any are given."""
+  return tuple(e for e in _ENTRIES if not runs or e.runs in runs)
+
+
+def names(*runs: str) -> tuple[str, ...]:
+  """The ``metrics.csv`` columns of :func:`entries`."""
+  return tuple(e.name for e in entries(*runs))
+
+
+def find(name: str) -> Entry:
+  """The entry of column ``name``.
+
+  Raises:
+    lbvae.errors.ConfigError: no entry has that name.
+  """
+  found = {e.name: e for e in _ENTRIES}
+  errors.require(name in found, f"no metric is called {name!r}; the registry has "
+                 f"{', '.join(found)}")
+  return found[name]
 
 __all__ = [
+    "Entry",
     "all_metrics",
     "dci",
     "dci_lasso",
     "discretize",
+    "entries",
+    "find",
     "disentanglement_completeness",
     "factor_entropy",
     "factor_vae_inputs",
@@ -58,6 +99,7 @@ __all__ = [
     "top_two_gaps",
     "tree_importance",
     "mutual_info_matrix",
+    "names",
     "posterior_mutual_info",
     "posterior_scores",
     "sap",

@@ -22,12 +22,13 @@ from __future__ import annotations
 import concurrent.futures
 import os
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 
 from lbvae import errors
 from lbvae.metrics import mutual_info
+from lbvae.metrics import entry
+from lbvae.metrics.dci_importance import disentanglement_completeness
+from lbvae.metrics.dci_lasso import dci_lasso
 
 PREDICTORS = ("trees", "sklearn", "lasso")
 
@@ -39,46 +40,6 @@ LIGHTGBM_PARAMS = {
     "num_threads": 1, "deterministic": True, "force_row_wise": True, "seed": 0,
     "verbosity": -1,
 }
-
-
-def _one_minus_entropy(importance: jax.Array, axis: int) -> jax.Array:
-  """1 − entropy of R + 1e-11 along ``axis``, in base = that axis's length."""
-  size = importance.shape[axis]
-  if size == 1:
-    return jnp.ones(importance.shape[1 - axis], jnp.float32)
-  probs = importance + 1e-11
-  probs = probs / probs.sum(axis=axis, keepdims=True)
-  return 1.0 + (probs * jnp.log(probs)).sum(axis=axis) / jnp.log(size)
-
-
-def _weights(mass: jax.Array) -> jax.Array:
-  total = mass.sum()
-  return jnp.where(total > 0, mass / jnp.where(total > 0, total, 1.0), 1.0 / mass.size)
-
-
-def disentanglement_completeness(importance: jax.Array, *,
-                                 uniform_completeness: bool = False
-                                 ) -> tuple[jax.Array, jax.Array]:
-  """D and C of an importance matrix (jit-able).
-
-  Args:
-    importance: float[L, F], non-negative R.
-    uniform_completeness: average the factors' completeness uniformly (E&W's
-      definition) instead of weighting factor j by ρ̃_j (disentanglement_lib's).
-
-  Returns:
-    (disentanglement, completeness), float32 scalars in [0, 1]; both 0 when R is 0.
-  """
-  importance = jnp.asarray(importance, jnp.float32)
-  if importance.size == 0:
-    return jnp.zeros((), jnp.float32), jnp.zeros((), jnp.float32)
-  zero = importance.sum() == 0
-  per_latent = _one_minus_entropy(importance, axis=1)            # [L]
-  per_factor = _one_minus_entropy(importance, axis=0)            # [F]
-  d = (per_latent * _weights(importance.sum(axis=1))).sum()
-  c = (per_factor.mean() if uniform_completeness
-       else (per_factor * _weights(importance.sum(axis=0))).sum())
-  return jnp.where(zero, 0.0, d), jnp.where(zero, 0.0, c)
 
 
 def _fit_sklearn(z_train, labels, num_classes, z_test):
@@ -180,7 +141,6 @@ def dci(latents_train, factors_train, latents_test, factors_test, *,
   latents_test, factors_test, _ = mutual_info.resolve_inputs(
       latents_test, factors_test, factor_sizes)
   if predictor == "lasso":
-    from lbvae.metrics.dci_lasso import dci_lasso  # pylint: disable=g-import-not-at-top
     return dci_lasso(latents_train, factors_train, latents_test, factors_test,
                      alpha=alpha)
   num_latents, num_factors = latents_train.shape[1], factors_train.shape[1]
@@ -194,3 +154,21 @@ def dci(latents_train, factors_train, latents_test, factors_test, *,
   d, c = disentanglement_completeness(importance)
   return {"disentanglement": float(d), "completeness": float(c),
           "informativeness": float(accuracy.mean()), "importance": importance}
+
+
+def tree_columns(latents_train, factors_train, latents_test, factors_test, **_):
+  """:func:`dci` with trees as ``metrics.csv`` columns: ``dci_disentanglement``,
+  ``dci_completeness``, ``dci_informativeness`` (floats)."""
+  scores = dci(latents_train, factors_train, latents_test, factors_test)
+  return {f"dci_{k}": scores[k]
+          for k in ("disentanglement", "completeness", "informativeness")}
+
+
+ENTRIES = (
+    entry.Entry("dci_disentanglement", "DCI-D", True, entry.HOST,
+                nan_if_diverged=True, compute=tree_columns),
+    entry.Entry("dci_completeness", "DCI-C", True, entry.HOST,
+                nan_if_diverged=True, compute=tree_columns),
+    entry.Entry("dci_informativeness", "DCI-I (accuracy)", True, entry.HOST,
+                nan_if_diverged=True, compute=tree_columns),
+)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from lbvae.metrics.dci import disentanglement_completeness
+from lbvae.metrics.dci_importance import disentanglement_completeness
 
 
 def standardise(train: jax.Array, test: jax.Array) -> tuple[jax.Array, jax.Array]:

@@ -45,6 +45,7 @@ import jax
 import jax.numpy as jnp
 
 from lbvae import errors
+from lbvae.metrics import entry
 from lbvae.metrics.dci_lasso import lasso_coefficients
 from lbvae.metrics.dci_lasso import standardise
 
@@ -163,3 +164,9 @@ def udr(codes: jax.Array, kl: jax.Array, *, correlation: str = "lasso",
   pairwise = jnp.where(diagonal, 0.0, pairwise)
   scores = jnp.nanmedian(jnp.where(diagonal, jnp.nan, pairwise), axis=0)
   return {"model_scores": scores, "pairwise": pairwise}
+
+
+# metrics.csv's UDR columns: (column, report label, the correlation it uses).
+COLUMNS = (("udr", "UDR", "lasso"), ("udr_spearman", "UDR (Spearman)", "spearman"))
+ENTRIES = tuple(entry.Entry(column, label, True, entry.CELLS, needs_factors=False)
+                for column, label, _ in COLUMNS)

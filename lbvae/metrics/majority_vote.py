@@ -27,6 +27,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from lbvae.metrics import entry
+
 
 def factor_vae_score(global_latents: jax.Array, vote_latents: jax.Array,
                      vote_factors: jax.Array, *, num_factors: int, num_train_votes: int,
@@ -123,3 +125,7 @@ def factor_vae_inputs(
   global_latents = encoded(np.asarray(sample_factors(key_global, num_global), np.int32))
   vote_latents = encoded(batches.reshape(num_votes * batch_size, len(sizes)))
   return global_latents, vote_latents.reshape(num_votes, batch_size, -1), which
+
+
+ENTRIES = (entry.Entry("factor_vae", "FactorVAE", True, entry.VOTES,
+                       nan_if_diverged=True),)

@@ -28,6 +28,7 @@ import jax
 import jax.numpy as jnp
 
 from lbvae.metrics import best_assignment
+from lbvae.metrics import entry
 from lbvae.metrics import mutual_info_gap
 from lbvae.metrics import mutual_info
 
@@ -113,3 +114,11 @@ def memory_bytes(num_samples: int, num_draws: int = 1) -> int:
   """Bytes :func:`posterior_mutual_info` holds at least for N samples: one latent's
   float32[A, N] log-densities (A = N * num_draws draws)."""
   return 4 * int(num_samples) * int(num_samples) * int(num_draws)
+
+
+ENTRIES = (
+    entry.Entry("mig_posterior", "MIG (post.)", True, entry.POSTERIOR, leading=True,
+                probe_label="MIG (posterior)"),
+    entry.Entry("im_posterior", "I_m (post.)", True, entry.POSTERIOR, leading=True,
+                probe_label="I_m (posterior), nats"),
+)

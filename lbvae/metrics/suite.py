@@ -24,6 +24,7 @@ from typing import Sequence
 import jax
 
 from lbvae.metrics import mutual_info
+from lbvae.metrics import entry
 from lbvae.metrics.dci_lasso import dci_lasso
 from lbvae.metrics.best_assignment import im_from_mutual_info
 from lbvae.metrics.mutual_info_gap import mig_from_mutual_info
@@ -77,3 +78,22 @@ def all_metrics(latents_train: jax.Array, factors_train: jax.Array,
       "sap_scores": sap_scores,
       "dci_lasso_importance": dci_scores["importance"],
   }
+
+
+# The scores of one all_metrics call (the pass's compiled unit).
+ENTRIES = (
+    entry.Entry("mig", "MIG", True, entry.COMPILED, nan_if_diverged=True,
+                leading=True, paper=True, probe_label="MIG (binned μ)",
+                compute=all_metrics),
+    entry.Entry("sap", "SAP", True, entry.COMPILED, nan_if_diverged=True,
+                leading=True, paper=True, compute=all_metrics),
+    entry.Entry("im", "I_m", True, entry.COMPILED, nan_if_diverged=True,
+                leading=True, paper=True, probe_label="I_m (binned μ), nats",
+                compute=all_metrics),
+    entry.Entry("dci_lasso_disentanglement", None, True, entry.COMPILED,
+                compute=all_metrics),
+    entry.Entry("dci_lasso_completeness", None, True, entry.COMPILED,
+                compute=all_metrics),
+    entry.Entry("dci_lasso_informativeness", None, False, entry.COMPILED,
+                compute=all_metrics),
+)

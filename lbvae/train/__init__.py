@@ -9,8 +9,11 @@ Modules: :mod:`~lbvae.train.members` (the grid rows), :mod:`~lbvae.train.state`,
 :mod:`~lbvae.train.step` (one model's step), :mod:`~lbvae.train.grid_runner` (lift
 and jit), :mod:`~lbvae.train.sharding` and :mod:`~lbvae.train.hosts` (devices and
 hosts), :mod:`~lbvae.train.loop` (the two phases), :mod:`~lbvae.train.collapse`
-(the probe); :mod:`~lbvae.train.checkpoint`, :mod:`~lbvae.train.workdir`,
-:mod:`~lbvae.train.progress`, :mod:`~lbvae.train.config`: files, bars, checks.
+(the probe); :mod:`~lbvae.train.checkpoint` (with
+:mod:`~lbvae.train.checkpoint_layouts`, older checkpoints),
+:mod:`~lbvae.train.workdir`, :mod:`~lbvae.train.event_files` (TensorBoard's live
+curves), :mod:`~lbvae.train.progress`, :mod:`~lbvae.train.config`: files, bars,
+checks.
 
 Synopsis (docs/library.md grids a model without a config)::
 

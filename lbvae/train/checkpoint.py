@@ -254,9 +254,10 @@ class PhaseCheckpoints:
       self._manager.reload()
     return step
 
-  def stored_fields(self, step: int) -> set[str]:
-    """The top-level names of the ``state`` tree stored at ``step``, as the library
-    calls them (``beta`` on disk is ``strength``).
+  def stored_layout(self, step: int) -> dict:
+    """The top-level fields of the ``state`` tree stored at ``step``, as the library
+    calls them (``beta`` on disk is ``strength``): {name: its metadata (an array's
+    ``shape``, ``dtype``; a dict for a subtree)}.
 
     Raises:
       lbvae.errors.CheckpointError: the checkpoint's metadata does not read.
@@ -264,11 +265,15 @@ class PhaseCheckpoints:
     check_readable(self.directory, step)
     manager = _reader(self.directory)
     try:
-      stored = set(_stored_tree(manager, int(step), self.directory))
+      stored = _stored_tree(manager, int(step), self.directory)
     finally:
       manager.close()
     library = {v: k for k, v in DISK_NAMES.items()}
-    return {library.get(k, k) for k in stored}
+    return {library.get(k, k): v for k, v in stored.items()}
+
+  def stored_fields(self, step: int) -> set[str]:
+    """The top-level names of :meth:`stored_layout`."""
+    return set(self.stored_layout(step))
 
   def save(self, step: int, state, meta: dict) -> None:
     """Writes the state and its metadata at ``step`` (blocks until on disk)."""

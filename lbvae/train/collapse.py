@@ -23,15 +23,12 @@ float32[T, G, L, F] (grid order): see :class:`CollapseProbe`, :class:`CollapseLo
 from __future__ import annotations
 
 import functools
-import math
 import os
 
 import jax
 import jax.numpy as jnp
-import ml_collections
 import numpy as np
 
-from lbvae import errors
 from lbvae import memory
 from lbvae import files
 from lbvae import losses
@@ -40,32 +37,12 @@ from lbvae.metrics import posterior_mi
 from lbvae.train import workdir as workdir_lib
 
 COLLAPSE_STREAM = 0x636F6C  # "col": the probe's sample, apart from data and eval
-COLUMNS = ("step", "member", "beta", "lambda", "seed", "kl", "active_latents", "mig",
-           "im", "mig_posterior", "im_posterior")
-PROBE_LOWEST = {"num_samples": 0, "num_bins": 2}   # the collapse group's integers
-
-
-def probe_defaults() -> ml_collections.ConfigDict:
-  """The ``collapse`` group of a sweep config."""
-  return ml_collections.ConfigDict({
-      "num_samples": 1_000,       # N stratified images scored per checkpoint; 0: off
-      "num_bins": 20,             # bins of the plug-in MI
-      "active_threshold": 0.01,   # KL (nats) above which a latent counts as active
-  })
-
-
-def check_probe(config) -> None:
-  """Raises :class:`lbvae.errors.ConfigError` on a ``collapse.*`` field out of
-  bounds (fields the config lacks are not checked)."""
-  probe = config.get("collapse") or {}
-  for field, lo in PROBE_LOWEST.items():
-    errors.require_int(probe.get(field, lo), f"config.collapse.{field}", lo)
-  threshold = probe.get("active_threshold", 0.0)
-  errors.require(isinstance(threshold, (int, float)) and math.isfinite(threshold)
-                 and threshold >= 0,
-                 f"config.collapse.active_threshold must be >= 0, got {threshold!r}")
-
-
+# The registry's scores the probe records (``probe_label``), and those of them that
+# need factors (NaN without); the probe computes each in grid_scores.
+PROBED = tuple(e.name for e in metrics.entries() if e.probe_label)
+PROBED_WITH_FACTORS = tuple(e.name for e in metrics.entries()
+                            if e.probe_label and e.needs_factors)
+COLUMNS = ("step", "member", "beta", "lambda", "seed", "kl") + PROBED
 def memory_needs(config, num_channels: int) -> list:
   """The probe's sample in memory (``lbvae.memory.Need``): its uint8 images on the
   host and, as floats, on the device while a member is scored, and the posterior
@@ -123,7 +100,7 @@ class CollapseProbe:
       if not factor_sizes:   # no factors: no MI, NaN scores
         nan, empty = jnp.float32(jnp.nan), jnp.zeros((mu.shape[1], 0), jnp.float32)
         return {"kl_per_latent": kl, "mi": empty, "mi_posterior": empty,
-                **dict.fromkeys(("mig", "im", "mig_posterior", "im_posterior"), nan)}
+                **dict.fromkeys(PROBED_WITH_FACTORS, nan)}
       mi = metrics.mutual_info_matrix(mu, factors, num_bins=num_bins,
                                       factor_sizes=factor_sizes)
       entropy = metrics.factor_entropy(factors, factor_sizes=factor_sizes)
@@ -204,8 +181,7 @@ class CollapseLog:
       row = {"step": int(step), "member": g, "beta": m.strength, "lambda": m.lam,
              "seed": m.seed, "kl": float(scores["kl"][g]),
              "active_latents": int(scores["active_latents"][g])}
-      row.update({k: float(scores[k][g]) for k in
-                  ("mig", "im", "mig_posterior", "im_posterior")})
+      row.update({k: float(scores[k][g]) for k in PROBED_WITH_FACTORS})
       row.update({f"kl_z{i}": float(v) for i, v in
                   enumerate(scores["kl_per_latent"][g])})
       rows.append(row)

@@ -6,10 +6,14 @@ The sweep of arXiv 2602.09277 (§4; docs/method.md) is described by an
 is loaded or written. Dataset names, sources and paths are checked by
 ``lbvae.data.load``; the model implementation by ``state.make_model``.
 
-:func:`defaults` holds every field at the paper's settings, with a comment beside
-each; the ``eval`` group comes from :mod:`lbvae.evaluation.settings` and the
-``collapse`` group from :mod:`lbvae.train.collapse`, which also check them. The
-files under ``configs/`` start from it and say what they change.
+:func:`declared` lists every field once, at the paper's settings with a comment
+beside each, and says what its value means for a workdir that holds checkpoints
+(:class:`Field`: changes the results, changes only how they are computed, or is read
+only at the start; added since the first release, and what configs held before it):
+the stored-config rules of :mod:`lbvae.train.workdir` are read from it. The ``eval``
+group comes from :mod:`lbvae.eval_settings` and the ``collapse`` group from
+:mod:`lbvae.train.probe_settings`, which also check them. :func:`defaults` is the
+config; the files under ``configs/`` start from it and say what they change.
 
 Synopsis::
 
@@ -20,15 +24,17 @@ Synopsis::
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from typing import Any
 
 import ml_collections
 
 from lbvae import errors
+from lbvae import eval_settings
 from lbvae import initializers
 from lbvae import objectives as objectives_lib
-from lbvae.evaluation import settings as eval_settings
-from lbvae.train import collapse
+from lbvae.train import probe_settings
 from lbvae.train import grid_runner
 from lbvae.train import members as members_lib
 from lbvae.train import state as state_lib
@@ -43,52 +49,109 @@ SEED_LIMIT = 2**32   # seeds are uint32, as jax.random.key and NumPy take them
 MAX_SEEDS = 10_000
 
 
+# What a field's value means for a workdir that already holds checkpoints:
+# RESULTS -- what is computed: another value is refused ("trained with a different
+#   config");
+# HOW -- how, not what, is computed: it may change between runs of one workdir;
+# START -- read only when a member's parameters are first made, which a resumed run
+#   never does again: the stored value stands.
+RESULTS, HOW, START = "results", "how", "start"
+# Field.before: in every config.json since lbvae's first release (ORIGINAL), or added
+# since, a stored config without it holding the default (DEFAULT) or another value.
+ORIGINAL, DEFAULT = "original", "default"
+
+
+@dataclasses.dataclass(frozen=True)
+class Field:
+  """A config field (or a whole group), declared once with what it means for runs.
+
+  Attributes:
+    name: dotted, e.g. ``dataset.placement``; a group's name covers its fields.
+    default: its value in :func:`defaults` (a dict for a group).
+    role: :data:`RESULTS`, :data:`HOW` or :data:`START`.
+    before: what a config written before the field existed held: :data:`ORIGINAL`
+      (every config has it), :data:`DEFAULT` or that value.
+  """
+  name: str
+  default: Any
+  role: str = RESULTS
+  before: Any = ORIGINAL
+
+
+def declared() -> tuple[Field, ...]:
+  """Every field of a sweep config, at the settings of docs/method.md §4, in order."""
+  return (
+      Field("dataset.name", "dsprites"),        # one of lbvae.data.DATASETS
+      Field("dataset.source", "procedural"),    # one of lbvae.data.SOURCES
+      Field("dataset.path", "", HOW),           # the dataset's file or folder ("": none)
+      Field("dataset.placement", "auto", HOW),  # device, host or auto (data.batching)
+      # tfds:NAME: its features that are factors, "a,b"
+      Field("dataset.factors", "", before=DEFAULT),
+      # scream_dsprites: the Scream image ("": a texture)
+      Field("dataset.background", "", before=DEFAULT),
+      # phase 1's objective (lbvae.objectives.NAMES)
+      Field("objective", "beta_vae", before=DEFAULT),
+      # The objective's strength on the grid's β axis: β of the β-VAE (KL weight) and
+      # of β-TCVAE (TC weight), λ_od of DIP-VAE-I/II, C_max (nats) of AnnealedVAE, γ
+      # of FactorVAE; the file columns call it "beta".
+      Field("betas", (1.0, 4.0, 8.0, 16.0, 32.0)),
+      Field("lambdas", (0.0, 2.0, 4.0, 6.0, 8.0)),  # L2-penalty weights λ (phase 2)
+      Field("num_seeds", 10),                   # seed indices 0 .. num_seeds - 1
+      Field("seed", 0),                         # the root seed of every random stream
+      Field("batch_size", 64),                  # images per step and model
+      Field("learning_rate", 1e-4),             # Adam
+      Field("adam_b1", 0.9),
+      Field("adam_b2", 0.999),
+      Field("adam_eps", 1e-8),
+      Field("phase1_steps", 150_000),           # steps of phase 1
+      Field("phase2_steps", 50_000),            # steps of phase 2 (continues phase 1's)
+      Field("window", 5_000),                   # steps whose loss means are reported
+      Field("log_every", 500, HOW),             # steps between train_log.csv rows
+      Field("checkpoint_every", 5_000, HOW),    # steps between checkpoints
+      Field("keep_checkpoints", 2, HOW),        # checkpoints kept per phase
+      Field("latent_dim", 10),                  # L, the code's size
+      # initial weights: torch (the reference's) or flax (lbvae.initializers); what
+      # a config written before the field trained with: flax
+      Field("model.init", "torch", START, before=state_lib.LEGACY_INIT),
+      Field("model_impl", "auto", HOW),         # layer implementation (make_model)
+      Field("grid_strategy", "auto", HOW),      # how the step is lifted (grid_runner)
+      Field("map_batch_size", 0, HOW),          # models per lax.map iteration (0: one)
+      Field("steps_per_call", 1, HOW),          # steps one compiled call runs
+      Field("grid_chunk", 0, HOW),              # models at once (0: all; -1: as fit)
+      # several hosts: jax.distributed.initialize() first (also env
+      # LBVAE_DISTRIBUTED=1)
+      Field("distributed", False, HOW),
+      # The objectives' settings groups (each field commented in its objective's
+      # module).
+      *(Field(group, fields, before=DEFAULT)
+        for group, fields in objectives_lib.config_groups().items()),
+      # the evaluation pass (lbvae.eval_settings)
+      Field("eval", eval_settings.defaults(), HOW),
+      # scored at every checkpoint (lbvae.train.collapse)
+      Field("collapse", probe_settings.probe_defaults(), HOW),
+  )
+
+
+def fields_where(**match) -> tuple[str, ...]:
+  """The names of the declared fields whose attributes equal ``match``, e.g.
+  ``fields_where(role=HOW)``."""
+  return tuple(f.name for f in declared()
+               if all(getattr(f, k) == v for k, v in match.items()))
+
+
 def defaults() -> ml_collections.ConfigDict:
-  """Every field of a sweep config, at the settings of docs/method.md §4."""
+  """Every field of a sweep config, at the settings of docs/method.md §4
+  (:func:`declared`)."""
   c = ml_collections.ConfigDict()
-  c.dataset = ml_collections.ConfigDict({
-      "name": "dsprites",         # one of lbvae.data.DATASETS
-      "source": "procedural",     # one of lbvae.data.SOURCES
-      "path": "",                 # the dataset's file or folder ("": none)
-      "placement": "auto",        # device, host or auto (lbvae.data.batching)
-      "factors": "",              # tfds:NAME: its features that are factors, "a,b"
-      "background": "",           # scream_dsprites: the Scream image ("": a texture)
-  })
-  c.objective = "beta_vae"        # phase 1's objective (lbvae.objectives.NAMES)
-  # The objective's strength on the grid's β axis: β of the β-VAE (KL weight) and of
-  # β-TCVAE (TC weight), λ_od of DIP-VAE-I/II, C_max (nats) of AnnealedVAE, γ of
-  # FactorVAE; the file columns call it "beta".
-  c.betas = (1.0, 4.0, 8.0, 16.0, 32.0)
-  c.lambdas = (0.0, 2.0, 4.0, 6.0, 8.0)   # L2-penalty weights λ (phase 2 only)
-  c.num_seeds = 10                # seed indices 0 .. num_seeds - 1
-  c.seed = 0                      # the root seed of every random stream
-  c.batch_size = 64               # images per step and model
-  c.learning_rate = 1e-4          # Adam
-  c.adam_b1 = 0.9
-  c.adam_b2 = 0.999
-  c.adam_eps = 1e-8
-  c.phase1_steps = 150_000        # steps of phase 1
-  c.phase2_steps = 50_000         # steps of phase 2 (continues phase 1's count)
-  c.window = 5_000                # steps whose loss means are reported (the paper's)
-  c.log_every = 500               # steps between train_log.csv rows
-  c.checkpoint_every = 5_000      # steps between checkpoints
-  c.keep_checkpoints = 2          # checkpoints kept per phase
-  c.latent_dim = 10               # L, the code's size
-  c.model = ml_collections.ConfigDict({
-      "init": "torch",            # initial weights: torch (the reference's) or flax
-  })                              # (lbvae.initializers)
-  c.model_impl = "auto"           # layer implementation (state.make_model)
-  c.grid_strategy = "auto"        # how the step is lifted over the grid (grid_runner)
-  c.map_batch_size = 0            # models per lax.map iteration (0: one)
-  c.steps_per_call = 1            # steps one compiled call runs
-  c.grid_chunk = 0                # models at once (0: all; -1: as many as fit)
-  c.distributed = False           # several hosts: jax.distributed.initialize() first
-                                  # (also env LBVAE_DISTRIBUTED=1)
-  # The objectives' settings groups (each field commented in its objective's module).
-  for group, fields in objectives_lib.config_groups().items():
-    c[group] = ml_collections.ConfigDict(fields)
-  c.eval = eval_settings.defaults()   # the evaluation pass (lbvae.evaluation.settings)
-  c.collapse = collapse.probe_defaults()   # scored at every checkpoint (train.collapse)
+  for f in declared():
+    *groups, name = f.name.split(".")
+    node = c
+    for group in groups:
+      if group not in node:
+        node[group] = ml_collections.ConfigDict()
+      node = node[group]
+    node[name] = (ml_collections.ConfigDict(f.default)
+                  if isinstance(f.default, dict) else f.default)
   return c
 
 
@@ -154,7 +217,7 @@ def validate(config) -> None:
   errors.require(isinstance(config.get("distributed", False), bool),
               f"config.distributed must be True or False, got "
               f"{config.get('distributed')!r}")
-  collapse.check_probe(config)
+  probe_settings.check_probe(config)
   errors.require(isinstance(config.map_batch_size, int) and config.map_batch_size >= 0,
               f"config.map_batch_size must be an integer >= 0, got "
               f"{config.map_batch_size!r}")

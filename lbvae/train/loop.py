@@ -32,8 +32,10 @@ from lbvae import interrupts
 from lbvae import memory
 from lbvae import objectives as objectives_lib
 from lbvae.train import checkpoint
+from lbvae.train import checkpoint_layouts
 from lbvae.train import collapse
 from lbvae.train import config as config_lib
+from lbvae.train import event_files
 from lbvae.train import grid_runner
 from lbvae.train import hosts
 from lbvae.train import members as members_lib
@@ -171,16 +173,18 @@ class _Phase:
                                   objective=self.objective), None
 
   def restore(self, ckpts, step: int, abstract):
-    """A checkpoint's state; one written before lbvae had objectives (a β-VAE run)
-    is read in its own layout and completed (``state.from_legacy``)."""
-    if "objective_state" in ckpts.stored_fields(step):
-      return ckpts.restore(step, abstract)[0]
-    errors.require(self.objective.name == "beta_vae",
-                   f"checkpoint {step} of {ckpts.directory} is a beta_vae state "
-                   f"(written before objectives existed), not {self.objective.name}",
-                   error=errors.CheckpointError)
-    tree, _ = ckpts.restore(step, state_lib.legacy_target(abstract))
-    return jax.jit(state_lib.from_legacy, out_shardings=abstract.window.sharding)(tree)
+    """A checkpoint's state in today's layout, whatever layout it was written in
+    (:mod:`lbvae.train.checkpoint_layouts`), with today's logged fields."""
+    try:
+      target, convert = checkpoint_layouts.restore_plan(
+          ckpts.stored_layout(step), abstract, self.objective.name)
+    except errors.CheckpointError as e:
+      raise errors.CheckpointError(f"checkpoint {step} of {ckpts.directory}: {e}"
+                                   ) from None
+    tree, _ = ckpts.restore(step, target)
+    sharding = next(iter(abstract.window.values())).sharding
+    return jax.jit(lambda t: checkpoint_layouts.with_fields(convert(t), self.fields),
+                   out_shardings=sharding)(tree)
 
   def save(self, step: int, state, meta: dict) -> None:
     """Writes checkpoint ``step``; a full or read-only disk is a DiskError line (the
@@ -217,13 +221,13 @@ class _Phase:
     its grid file and collapse probe, as the step falls due; returns the state."""
     config, local, main = self.config, t - self.start, sharding.is_main_process()
     if local % config.log_every == 0 or t == self.end:
-      means = sharding.to_host(state_lib.log_means(state))
+      means = jax.tree.map(sharding.to_host, state_lib.log_means(state))
       rows = _member_rows(self.grid, state, t)
       for r in rows:
-        r.update(step=t, **dict(zip(self.fields,
-                                    (float(v) for v in means[r["member"]]))))
+        r.update(step=t, **{k: float(means[k][r["member"]]) for k in self.fields})
       if main:
         train_log.append(rows)
+        self.curves.append(rows, self.fields)
       state = state_lib.reset_log(state)
     self.warn_frozen(state, warned)
     if local % config.checkpoint_every == 0 or t == self.end:
@@ -236,11 +240,11 @@ class _Phase:
     return state
 
   def write_final(self, state) -> None:
-    means = sharding.to_host(state_lib.window_means(state))
+    means = jax.tree.map(sharding.to_host, state_lib.window_means(state))
     rows = _member_rows(self.grid, state, self.end)
     for r, m in zip(rows, self.grid):
-      values = [float(v) if r["finite"] else float("nan") for v in means[m.index]]
-      r.update(zip(self.fields, values))
+      r.update({k: float(means[k][m.index]) if r["finite"] else float("nan")
+                for k in self.fields})
       r.update(step=self.end, frozen_step=-1 if r["frozen_step"] is None
                else r["frozen_step"])
     if sharding.is_main_process():
@@ -282,6 +286,8 @@ class _Phase:
       train_log = (workdir_lib.TrainLog(self.paths.train_log(self.phase), resumed,
                                         parts=self.objective.parts)
                    if main else None)
+      self.curves = (event_files.MemberCurves(self.paths.root, self.phase, self.grid,
+                                              resumed) if main else None)
       collapse_log = None
       if self.probe is not None and main:
         collapse_log = collapse.CollapseLog(self.paths.phase(self.phase),

@@ -4,8 +4,10 @@ A :class:`TrainState` is a small pytree; a grid of G models stacks the one-model
 leaves on a new leading axis, so that the step lifts with ``jax.vmap``/``lax.map``
 and checkpoints as one tree. Keys come from :func:`seed_keys`: members of one seed
 share the init, the batches and the noise. The ``objective`` arguments default to the
-β-VAE; the logged fields F = ``objectives.log_fields(objective)`` (nll, kl, l2, loss,
-then the objective's parts) fix the width of the loss window and of the log sums.
+β-VAE. The loss window and the log sums hold one entry per logged field (F =
+``objectives.log_fields(objective)``: nll, kl, l2, loss, then the objective's parts),
+keyed by its name, so a checkpoint of other fields still restores
+(:mod:`lbvae.train.checkpoint_layouts`).
 
 Synopsis::
 
@@ -13,7 +15,7 @@ Synopsis::
     keys = state.seed_keys(config.seed, config.num_seeds)       # SeedKeys
     s1 = state.phase1_state(model, tx, grid1, keys, window=config.window)
     s2 = state.phase2_state(tx, grid2, s1, keys, window=config.window)
-    means = state.window_means(s2)          # float32[G, F]
+    means = state.window_means(s2)          # {field: float32[G]}
 """
 
 from __future__ import annotations
@@ -57,9 +59,9 @@ class TrainState:
       (:mod:`lbvae.train.checkpoint`).
     lam: float32[], L2-penalty weight.
     seed: int32[], seed index.
-    window: float32[W, F], ring buffer of the last W steps' logged fields.
+    window: {field: float32[W]}, ring buffers of the last W steps' logged fields.
     window_count: int32[], healthy steps written into ``window`` in this phase.
-    log_sums: float32[F], sums of the logged fields since the last log row.
+    log_sums: {field: float32[]}, sums of the logged fields since the last log row.
     log_count: int32[], healthy steps in ``log_sums``.
     healthy: bool[], False once a loss or gradient was non-finite (then frozen).
     frozen_step: int32[], the step that froze the member, -1 while healthy.
@@ -228,7 +230,7 @@ def grid_state(params, tx: optax.GradientTransformation,
   objective = objectives_lib.make("beta_vae") if objective is None else objective
   if objective_state is None:
     objective_state = objective_states(objective, grid, keys)
-  g, f = len(grid), len(objectives_lib.log_fields(objective))
+  g, fields = len(grid), objectives_lib.log_fields(objective)
   seeds = members_lib.column(grid, "seed", np.int32)
   fixed = {"rng": keys.noise[seeds],
            "strength": members_lib.column(grid, "strength", np.float32),
@@ -246,9 +248,9 @@ def grid_state(params, tx: optax.GradientTransformation,
         opt_state=jax.vmap(tx.init)(params),
         objective_state=objective_state,
         step=jnp.full((g,), step, jnp.int32),
-        window=jnp.zeros((g, window, f), jnp.float32),
+        window={k: jnp.zeros((g, window), jnp.float32) for k in fields},
         window_count=jnp.zeros((g,), jnp.int32),
-        log_sums=jnp.zeros((g, f), jnp.float32),
+        log_sums={k: jnp.zeros((g,), jnp.float32) for k in fields},
         log_count=jnp.zeros((g,), jnp.int32),
         **fixed)
 
@@ -351,55 +353,31 @@ def abstract_state(model: models.VAE, tx: optax.GradientTransformation,
   return jax.eval_shape(build)
 
 
-# Checkpoints written before lbvae had objectives: a β-VAE state without
-# ``objective_state`` whose window held (nll, kl, l2) only.
-LEGACY_WINDOW = ("nll", "kl", "l2")
+def window_means(state: TrainState) -> dict[str, jnp.ndarray]:
+  """Means of the logged fields over the window: {field: float32[...]} (NaN if empty)."""
+  names = tuple(state.window)
+  stacked = jnp.stack([state.window[k] for k in names], -1)          # [..., W, F]
+  n = jnp.minimum(state.window_count, stacked.shape[-2]).astype(jnp.float32)
+  means = jnp.sum(stacked, axis=-2) / n[..., None]
+  return {k: means[..., i] for i, k in enumerate(names)}
 
 
-def legacy_target(abstract: TrainState) -> dict:
-  """The on-disk layout of such a checkpoint, for a β-VAE ``abstract`` state."""
-  fields = {f.name: getattr(abstract, f.name) for f in dataclasses.fields(abstract)}
-  del fields["objective_state"]
-  w = fields["window"]
-  fields["window"] = jax.ShapeDtypeStruct(w.shape[:-1] + (len(LEGACY_WINDOW),),
-                                          w.dtype, sharding=w.sharding)
-  return fields
-
-
-def from_legacy(tree: dict) -> TrainState:
-  """A β-VAE :class:`TrainState` from a checkpoint of :func:`legacy_target`'s layout.
-
-  The window gets the columns of ``objectives.BASE_FIELDS``: the stored ones, ``loss``
-  = nll + β·kl + λ·l2 of each stored step (equal to the step's loss up to rounding),
-  NaN for any other; ``objective_state`` is ``{}``.
-  """
-  stored = dict(zip(LEGACY_WINDOW, jnp.moveaxis(tree["window"], -1, 0)))
-  strength, lam = tree["strength"][:, None], tree["lam"][:, None]
-  stored["loss"] = stored["nll"] + strength * stored["kl"] + lam * stored["l2"]
-  missing = jnp.full_like(stored["nll"], jnp.nan)
-  window = jnp.stack([stored.get(f, missing) for f in objectives_lib.BASE_FIELDS], -1)
-  return TrainState(**dict(tree, window=window, objective_state={}))
-
-
-def window_means(state: TrainState) -> jnp.ndarray:
-  """Means of the logged fields over the window: float32[..., F] (NaN if empty).
-
-  F = ``objectives.log_fields(objective)``: nll, kl, l2, loss, then the parts.
-  """
-  w = state.window.shape[-2]
-  n = jnp.minimum(state.window_count, w).astype(jnp.float32)
-  return jnp.sum(state.window, axis=-2) / n[..., None]
-
-
-def log_means(state: TrainState) -> jnp.ndarray:
-  """Means of the logged fields since the last log row: float32[..., F] (NaN if none)."""
-  return state.log_sums / state.log_count.astype(jnp.float32)[..., None]
+def log_means(state: TrainState) -> dict[str, jnp.ndarray]:
+  """Means of the logged fields since the last log row: {field: float32[...]} (NaN
+  if none)."""
+  count = state.log_count.astype(jnp.float32)
+  return {k: v / count for k, v in state.log_sums.items()}
 
 
 def reset_log(state: TrainState) -> TrainState:
   """The state with empty log sums (after a log row was written)."""
-  return state.replace(log_sums=jnp.zeros_like(state.log_sums),
+  return state.replace(log_sums=jax.tree.map(jnp.zeros_like, state.log_sums),
                        log_count=jnp.zeros_like(state.log_count))
+
+
+def window_length(state: TrainState) -> int:
+  """W, the steps a member's loss window holds."""
+  return next(iter(state.window.values())).shape[-1]
 
 
 def grid_size(state: TrainState) -> int:

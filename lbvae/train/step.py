@@ -29,6 +29,7 @@ from lbvae import pytrees
 from lbvae import losses
 from lbvae import models
 from lbvae import objectives as objectives_lib
+from lbvae.train import state as state_lib
 from lbvae.train.state import TrainState
 
 StepFn = Callable[[TrainState, jnp.ndarray, jnp.ndarray], tuple[TrainState, dict]]
@@ -107,9 +108,10 @@ def make_train_step(model, tx: optax.GradientTransformation,
     def keep(new, old):
       return jnp.where(ok, new, old)
 
-    logged = jnp.stack([aux[k] for k in fields])
-    slot = state.window_count % state.window.shape[0]
-    window = state.window.at[slot].set(keep(logged, state.window[slot]))
+    # The logged fields, by name (a new one is a new key: no checkpoint migration).
+    slot = state.window_count % state_lib.window_length(state)
+    window = {k: state.window[k].at[slot].set(keep(aux[k], state.window[k][slot]))
+              for k in fields}
     newly_frozen = state.healthy & ~finite
     new_state = state.replace(
         params=jax.tree.map(keep, params, state.params),
@@ -118,7 +120,7 @@ def make_train_step(model, tx: optax.GradientTransformation,
         step=state.step + 1,
         window=window,
         window_count=state.window_count + ok.astype(jnp.int32),
-        log_sums=state.log_sums + jnp.where(ok, logged, 0.0),
+        log_sums={k: state.log_sums[k] + jnp.where(ok, aux[k], 0.0) for k in fields},
         log_count=state.log_count + ok.astype(jnp.int32),
         healthy=ok,
         frozen_step=jnp.where(newly_frozen, state.step, state.frozen_step))

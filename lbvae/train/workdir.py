@@ -10,6 +10,7 @@ Layout (phase 1 trains ``config.objective``, phase 2 adds λ; arXiv 2602.09277, 
     DIR/phaseN/train_log.csv        :func:`log_columns`; means over each log_every steps
     DIR/phaseN/final_metrics.csv    :func:`final_columns`; loss-window means at the end
     DIR/phaseN/collapse.csv, collapse_mi.npz   the probe of :mod:`lbvae.train.collapse`
+    DIR/tensorboard/train/<run>/    live curves per member (:mod:`lbvae.train.event_files`)
 
 ``step`` is global (phase 2 continues phase 1's count); ``beta`` is the objective's
 strength, ``loss`` its total with λ·l2, and an objective's parts follow as columns.
@@ -37,27 +38,36 @@ from lbvae import files
 from lbvae import objectives
 from lbvae.train import config as config_lib
 from lbvae.train import hosts
-from lbvae.train import state as state_lib
 
+# The stored-config rules, as each field declares them (lbvae.train.config.Field).
 # Fields that may differ between runs on one workdir: they change how, not what,
 # is computed.
-FREE_FIELDS = ("log_every", "checkpoint_every", "keep_checkpoints", "grid_strategy",
-               "map_batch_size", "steps_per_call", "model_impl", "dataset.placement",
-               "dataset.path", "eval", "grid_chunk", "distributed", "collapse")
-
+FREE_FIELDS = config_lib.fields_where(role=config_lib.HOW)
 # Fields read only when a member's parameters are first made, which a run that
 # resumes from a checkpoint never does again: they may differ from the stored config,
 # whose value (what the workdir was trained with) stands.
-START_FIELDS = ("model.init",)
-
+START_FIELDS = config_lib.fields_where(role=config_lib.START)
 # Config fields (or groups) added after runs were made: a stored config without one
-# of them holds its default (``config.defaults()``). 0.1.0 wrote configs without
-# ``objective``, so without any objective's settings group.
-ADDED_FIELDS = (("objective",) + tuple(objectives.config_groups())
-                + ("dataset.factors", "dataset.background"))
-# Added fields whose default changed when they were added: a stored config without
-# one held this value (models were initialised as Flax does before ``model.init``).
-LEGACY_VALUES = {"model": {"init": state_lib.LEGACY_INIT}}
+# of them holds its default (``config.defaults()``).
+ADDED_FIELDS = config_lib.fields_where(before=config_lib.DEFAULT)
+
+
+def legacy_values() -> dict:
+  """The added fields a stored config without them held at another value than
+  today's default, nested: e.g. ``{"model": {"init": "flax"}}``."""
+  out: dict = {}
+  for f in config_lib.declared():
+    if f.before in (config_lib.ORIGINAL, config_lib.DEFAULT):
+      continue
+    *groups, name = f.name.split(".")
+    node = out
+    for group in groups:
+      node = node.setdefault(group, {})
+    node[name] = f.before
+  return out
+
+
+LEGACY_VALUES = legacy_values()
 
 # Fields every config.json has held since lbvae's first release: what was trained.
 # A stored config without one of them is refused, never filled with a default.
@@ -70,18 +80,22 @@ LOCK_NAME = "workdir.lock"
 # the objective's parts), then its flags.
 ID_COLUMNS = ("member", "beta", "lambda", "seed")
 FLAG_COLUMNS = ("finite", "frozen_step", "step")
-LOG_COLUMNS = ("step",) + ID_COLUMNS + objectives.BASE_FIELDS + ("finite",)
-FINAL_COLUMNS = ID_COLUMNS + objectives.BASE_FIELDS + FLAG_COLUMNS
 
 
 def log_columns(parts=()) -> tuple[str, ...]:
-  """Columns of ``train_log.csv``: :data:`LOG_COLUMNS`, then the objective's parts."""
-  return LOG_COLUMNS + tuple(parts)
+  """Columns of ``train_log.csv``: the step, the member, the logged base fields
+  (``objectives.BASE_FIELDS``), ``finite``, then the objective's parts."""
+  return ("step",) + ID_COLUMNS + objectives.BASE_FIELDS + ("finite",) + tuple(parts)
 
 
 def final_columns(parts=()) -> tuple[str, ...]:
-  """Columns of ``final_metrics.csv``: :data:`FINAL_COLUMNS`, then the parts."""
-  return FINAL_COLUMNS + tuple(parts)
+  """Columns of ``final_metrics.csv``: the member, the logged base fields, its
+  flags, then the objective's parts."""
+  return ID_COLUMNS + objectives.BASE_FIELDS + FLAG_COLUMNS + tuple(parts)
+
+
+LOG_COLUMNS = log_columns()       # a β-VAE run's
+FINAL_COLUMNS = final_columns()
 
 
 class Paths:
@@ -126,7 +140,8 @@ def _as_plain(config) -> dict:
 
 def _free(key: str) -> bool:
   return any(key == f or key.startswith(f + ".")
-             for f in FREE_FIELDS + START_FIELDS)
+             for f in config_lib.fields_where(role=config_lib.HOW)
+             + config_lib.fields_where(role=config_lib.START))
 
 
 def with_added_fields(stored: dict) -> dict:
@@ -134,8 +149,9 @@ def with_added_fields(stored: dict) -> dict:
   written at the value it held then (:data:`LEGACY_VALUES`, else the default)."""
   defaults = _flatten(_as_plain(config_lib.defaults()))
   added = {k: v for k, v in defaults.items()
-           if any(k == f or k.startswith(f + ".") for f in ADDED_FIELDS)}
-  return {**added, **_flatten(LEGACY_VALUES), **_flatten(stored)}
+           if any(k == f or k.startswith(f + ".")
+                  for f in config_lib.fields_where(before=config_lib.DEFAULT))}
+  return {**added, **_flatten(legacy_values()), **_flatten(stored)}
 
 
 def config_differences(stored: dict, config) -> list[str]:
@@ -247,7 +263,7 @@ def load_config(root: str) -> ml_collections.ConfigDict:
   errors.require(files.as_path(path).exists(), f"{path} does not exist: {root} is "
                  "not a training run (train one with python -m experiments.sweep)")
   stored = _merged(_as_plain(config_lib.defaults()),
-                   _merged(LEGACY_VALUES, read_stored_config(path)))
+                   _merged(legacy_values(), read_stored_config(path)))
   try:
     config = ml_collections.ConfigDict(stored)
     config_lib.validate(config)

@@ -12,15 +12,15 @@ import math
 import numpy as np
 from matplotlib.text import Text
 import pytest
-from matplotlib import colors as mcolors
 from matplotlib import image as mimage
 from matplotlib import text as mtext
 from PIL import Image
 
 from lbvae.evaluation import collapse_curves
 from lbvae.evaluation import figures
-from lbvae.evaluation import outputs
 from lbvae.evaluation import selection
+from lbvae.evaluation import selection_figures
+from lbvae.evaluation import selection_page
 from lbvae.evaluation import selection_views
 from lbvae.evaluation import tables
 from lbvae.linear import plots
@@ -115,8 +115,8 @@ def test_mi_grids_label_every_latent_and_factor_at_a_readable_size(tmp_path, sav
 def test_every_report_figure_has_readable_text(tmp_path, saved):
   summary = tables.summarize([dict(r, phase=2, **{"lambda": lam})
                               for r in model_rows(2) for lam in (0, 4)])
-  figures.box_over_beta(model_rows(2), outputs.PLOTTED, str(tmp_path / "box.png"), "box")
-  figures.cell_heatmaps(summary, outputs.PLOTTED, str(tmp_path / "heat.png"), "heat")
+  figures.box_over_beta(model_rows(2), selection_views.plotted(), str(tmp_path / "box.png"), "box")
+  figures.cell_heatmaps(summary, selection_views.plotted(), str(tmp_path / "heat.png"), "heat")
   figures.mi_heatmap(mi(), FACTORS, str(tmp_path / "mi.png"), "one model",
                      posterior=0.01 * mi(1))
   images = np.random.default_rng(0).uniform(size=(64, 16, 16, 1))
@@ -128,7 +128,7 @@ def test_every_report_figure_has_readable_text(tmp_path, saved):
   cells = selection.cells_from_summary(test_selection_views.make_summary(),
                                        ("nll", "mig", "sap", "im"))
   front = selection.pareto_front(cells.mean["nll"], cells.mean["mig"])
-  selection_views.pareto_scatter(cells, "nll", "mig", front,
+  selection_figures.pareto_scatter(cells, "nll", "mig", front,
                                  str(tmp_path / "pareto.png"), nll_label="NLL")
   names = ["box", "heat", "mi", "recon", "trav", "collapse", "pareto"]
   assert len(saved) == len(names)
@@ -149,10 +149,10 @@ def test_the_selection_views_have_readable_text(tmp_path, saved):
 def test_the_best_cell_is_the_brightest_in_every_quality_map(tmp_path, saved):
   rows = [dict(r, phase=2, **{"lambda": lam}) for r in model_rows(1) for lam in (0, 4)]
   summary = tables.summarize(rows)
-  figures.cell_heatmaps(summary, outputs.PLOTTED, str(tmp_path / "heat.png"), "heat")
+  figures.cell_heatmaps(summary, selection_views.plotted(), str(tmp_path / "heat.png"), "heat")
   fig = saved[-1]
   panels = [ax for ax in fig.axes if ax.get_label() != "<colorbar>"]
-  for ax, (col, _, higher) in zip(panels, outputs.PLOTTED):
+  for ax, (col, _, higher) in zip(panels, selection_views.plotted()):
     values = selection.cells_from_summary(summary, [col]).mean[col].reshape(3, 2)
     best = np.unravel_index(np.argmax(values if higher else -values), values.shape)
     bright = cell_brightness(ax)
@@ -162,7 +162,7 @@ def test_the_best_cell_is_the_brightest_in_every_quality_map(tmp_path, saved):
 
   cells = selection.cells_from_summary(test_selection_views.make_summary(), ("nll", "mig"))
   scores = {p: np.linspace(0.9, 0.0, len(cells)) + 0.01 * p for p in (10, 50)}
-  selection_views.tchebycheff_maps(cells, scores, {10: 8, 50: 8},
+  selection_figures.tchebycheff_maps(cells, scores, {10: 8, 50: 8},
                                    str(tmp_path / "tch.png"))
   ax = saved[-1].axes[0]
   bright = cell_brightness(ax)
@@ -187,11 +187,11 @@ def test_linear_heat_maps_are_bright_where_better(tmp_path, monkeypatch):
 
 
 def test_one_seed_draws_points_not_boxes(tmp_path, saved):
-  figures.box_over_beta(model_rows(1), outputs.PLOTTED, str(tmp_path / "b.png"), "b")
+  figures.box_over_beta(model_rows(1), selection_views.plotted(), str(tmp_path / "b.png"), "b")
   for ax in saved[-1].axes:
     assert not ax.lines                               # no box, whisker or median
     assert sum(len(c.get_offsets()) for c in ax.collections) == 3
-  figures.box_over_beta(model_rows(3), outputs.PLOTTED, str(tmp_path / "b3.png"), "b")
+  figures.box_over_beta(model_rows(3), selection_views.plotted(), str(tmp_path / "b3.png"), "b")
   assert all(ax.lines for ax in saved[-1].axes)      # three seeds: boxes
 
 
@@ -259,7 +259,7 @@ def test_pareto_labels_of_crowded_cells_do_not_overlap_or_leave_the_figure(tmp_p
   summary = test_selection_views.make_summary(cells=grid, overrides=overrides)
   cells = selection.cells_from_summary(summary, ("nll", "mig"))
   front = np.zeros(len(grid), bool)
-  selection_views.pareto_scatter(cells, "nll", "mig", front, str(tmp_path / "p.png"),
+  selection_figures.pareto_scatter(cells, "nll", "mig", front, str(tmp_path / "p.png"),
                                  nll_label="NLL")
   fig = saved[-1]
   boxes = label_boxes(fig.axes[0])
@@ -275,7 +275,7 @@ def test_pareto_labels_do_not_overlap_and_the_legend_matches(tmp_path, saved):
       cells=[(1, 0), (1, 4), (4, 0), (4, 4)], overrides=overrides)
   cells = selection.cells_from_summary(summary, ("nll", "mig"))
   front = np.asarray([False, True, False, False])
-  selection_views.pareto_scatter(cells, "nll", "mig", front, str(tmp_path / "p.png"),
+  selection_figures.pareto_scatter(cells, "nll", "mig", front, str(tmp_path / "p.png"),
                                  nll_label="NLL")
   fig = saved[-1]
   ax = fig.axes[0]
@@ -284,7 +284,7 @@ def test_pareto_labels_do_not_overlap_and_the_legend_matches(tmp_path, saved):
   assert not any(a.overlaps(b) for a, b in itertools.combinations(boxes, 2))
   legend = [t.get_text() for t in ax.get_legend().get_texts()]
   assert "Pareto front" not in legend and "Pareto-optimal cell" in legend  # one cell
-  selection_views.pareto_scatter(cells, "nll", "mig", np.asarray([True, True, False, False]),
+  selection_figures.pareto_scatter(cells, "nll", "mig", np.asarray([True, True, False, False]),
                                  str(tmp_path / "p2.png"), nll_label="NLL")
   assert "Pareto front" in [t.get_text() for t in saved[-1].axes[0].get_legend().get_texts()]
 
@@ -312,7 +312,7 @@ def test_the_page_colour_bar_holds_every_score_and_labels_are_not_clipped():
   scores, chosen = selection.choices(cells.mean["nll"], cells.mean["mig"])
   assert scores.max() > 1.0                  # ρ lifts the 0 % score above 1
   front = selection.pareto_front(cells.mean["nll"], cells.mean["mig"])
-  fig = selection_views.page_figure(cells, scores, chosen, front, nll="nll", nll_label="NLL")
+  fig = selection_page.page_figure(cells, scores, chosen, front, nll="nll", nll_label="NLL")
   heat = fig.data[0]
   assert heat.zmin <= np.nanmin(scores) and heat.zmax >= np.nanmax(scores)
   assert float(heat.colorbar.ticktext[-1]) >= np.nanmax(scores) - 1e-3
@@ -333,10 +333,10 @@ def test_the_page_colour_bar_holds_every_score_and_labels_are_not_clipped():
 def test_a_flat_metric_gets_one_colour_bar_tick_not_rounding_noise(tmp_path, saved):
   rows = [dict(r, phase=2, sap=0.002 + 1e-12 * r["beta"], **{"lambda": lam})
           for r in model_rows(1) for lam in (0, 4)]
-  figures.cell_heatmaps(tables.summarize(rows), outputs.PLOTTED,
+  figures.cell_heatmaps(tables.summarize(rows), selection_views.plotted(),
                         str(tmp_path / "h.png"), "h")
   bars = [ax for ax in saved[-1].axes if ax.get_label() == "<colorbar>"]
-  sap = bars[[c for c, _, _ in outputs.PLOTTED].index("sap")]
+  sap = bars[[c for c, _, _ in selection_views.plotted()].index("sap")]
   assert [t.get_text() for t in sap.get_yticklabels()] == ["0.002"]
   assert "all cells equal" in sap.get_ylabel()
 
@@ -348,12 +348,12 @@ def test_percent_change_cells_and_colour_bar_read_the_same_numbers(tmp_path, sav
   cells = selection.cells_from_summary(summary, ("nll", "mig", "sap", "im"))
   b = cells.index(1.0, 0.0)
   changes = {c: selection.percent_change(cells.mean[c], cells.mean[c][b])
-             for c, _, _ in selection_views.METRICS}
-  selection_views.percent_change_maps(cells, changes, selection_views.METRICS, b,
+             for c, _, _ in selection_views.plotted()}
+  selection_figures.percent_change_maps(cells, changes, selection_views.plotted(), b,
                                       str(tmp_path / "pc.png"))
   fig = saved[-1]
   panels = [ax for ax in fig.axes if ax.images]
-  for ax, (column, _, higher) in zip(panels, selection_views.METRICS):
+  for ax, (column, _, higher) in zip(panels, selection_views.plotted()):
     image = ax.images[0]
     shown = np.ma.filled(image.get_array(), np.nan)
     np.testing.assert_allclose(shown, cells.grid(changes[column]))

@@ -41,9 +41,10 @@ def test_report_groups_by_objective(tmp_path):
   rows = model_rows()
   summary = tables.summarize(rows)
   path = str(tmp_path / "report.md")
-  report.write(path, workdir=str(tmp_path), config={}, dataset="d", grid_lines=[],
-               timing="t", problems=[], summaries={1: summary}, overview={},
-               model_figures=[])
+  report.write(path, report.Page(workdir=str(tmp_path), config={}, dataset="d",
+                                 grid_lines=[], timing="t", problems=[],
+                                 summaries={1: summary}, overview={},
+                                 model_figures=[]))
   text = open(path).read()
   assert "## Phase 1\n" in text
   assert "### Phase 1: β-TCVAE" in text and "### Phase 1: FactorVAE" in text
@@ -51,9 +52,10 @@ def test_report_groups_by_objective(tmp_path):
   assert text.index("### Phase 1: β-TCVAE") < text.index("### Phase 1: FactorVAE")
   assert "| TC |" in text or " TC |" in text
   # One objective: its name in the phase heading; the β-VAE keeps its old titles.
-  report.write(path, workdir=str(tmp_path), config={}, dataset="d", grid_lines=[],
-               timing="t", problems=[], summaries={1: summary[:1]}, overview={},
-               model_figures=[])
+  report.write(path, report.Page(workdir=str(tmp_path), config={}, dataset="d",
+                                 grid_lines=[], timing="t", problems=[],
+                                 summaries={1: summary[:1]}, overview={},
+                                 model_figures=[]))
   assert "## Phase 1: β-TCVAE\n" in open(path).read()
   assert report.phase_title(2, "beta_vae") == "Phase 2: λβ-VAE (continued from phase 1)"
   assert report.phase_title(2, "dip_vae_ii").startswith("Phase 2: DIP-VAE-II + λ·")

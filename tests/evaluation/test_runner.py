@@ -11,19 +11,24 @@ import sys
 import numpy as np
 import pytest
 
+from lbvae import data
 from lbvae import errors
+from lbvae import eval_settings as settings
 from lbvae import evaluation
+from lbvae import metrics
 from lbvae import train
 from lbvae.evaluation import checkpoints
+from lbvae.evaluation import compute
 from lbvae.evaluation import encode
 from lbvae.evaluation import keys
 from lbvae.evaluation import runner
 from lbvae.evaluation import samples
-from lbvae.evaluation import settings
 from lbvae.evaluation import store
 from lbvae.evaluation import tables
+from lbvae.train import event_files
 from tests.evaluation import conftest
 from tests.helpers.file_state import zero_fill_chunk
+from tests.metrics import test_registry
 
 REQUIRED = ("phase", "beta", "lambda", "seed", "nll", "kl", "l2", "mig", "sap", "im",
             "heldout_nll")
@@ -79,6 +84,24 @@ def test_metrics_csv_has_one_row_per_model(evaluated):
   assert any("phase 1, β=8, seed 0: diverged (frozen" in p for p in result.problems)
   report = open(result.report).read()
   assert "phase 1, β=8, seed 0: diverged" in report
+
+
+def test_tensorboard_holds_each_models_scores_and_images(evaluated):
+  workdir, _, _ = evaluated
+  rows = tables.read_csv(os.path.join(workdir, "eval", "metrics.csv"))
+  for row in rows:
+    run = event_files.read(event_files.run_dir(workdir, "eval",
+                                               keys.ModelKey.from_row(row).id))
+    scalars = {tag: v for step, tag, v in run if not isinstance(v, bytes)}
+    assert {step for step, _, _ in run} == {row["step"]}
+    assert scalars["mig"] == pytest.approx(row["mig"], rel=1e-6, nan_ok=True)
+    assert set(scalars) <= set(metrics.names())
+    images = [tag for _, tag, v in run if isinstance(v, bytes)]
+    assert images == ([] if row["diverged"] else ["recon", "traversal"])
+  first = event_files.run_dir(workdir, "eval", "p1_b1_l0_s0")
+  before = repr(event_files.read(first))
+  _run(workdir)                             # a rerun writes the runs afresh
+  assert repr(event_files.read(first)) == before
 
 
 def test_summary_has_mean_and_std_per_cell(evaluated):
@@ -345,3 +368,35 @@ def test_load_model_codes_serves_the_codes_the_pass_scored(evaluated, tmp_path,
   encoded.clear()
   evaluation.load_model_codes(workdir)
   assert len(encoded) == 4
+
+
+def test_a_metric_registered_since_is_scored_from_the_cached_codes(evaluated, tmp_path,
+                                                                   monkeypatch):
+  workdir = _copy(evaluated[0], tmp_path / "run", with_eval=True)
+  monkeypatch.setattr(metrics, "_ENTRIES", metrics._ENTRIES + test_registry.TOY)
+  monkeypatch.setattr(compute, "evaluate_stack", lambda *a, **kw: 1 / 0)
+  result, lines = _run(workdir)
+  assert "4 cached models lack a score registered since" in lines[0]   # 4 scored
+  assert result.num_evaluated == 0
+  paths, settings = store.EvalPaths(workdir), runner._settings(train.load_config(workdir))
+  ds, phases = data.load("dsprites"), checkpoints.find_phases(workdir)[0]
+  factors = ds.index_to_factors(samples.draw_indices(0, settings["num_train"],
+                                                     settings["num_test"], len(ds))[1])
+  rows = {keys.ModelKey.from_row(r): r
+          for r in tables.read_csv(os.path.join(workdir, "eval", "metrics.csv"))}
+  before = {keys.ModelKey.from_row(r): r for r in tables.read_csv(
+      os.path.join(evaluated[0], "eval", "metrics.csv"))}
+  for ph in phases:
+    for m in ph.members:
+      row = rows[m.key]
+      assert {k: v for k, v in row.items() if k in before[m.key]} == pytest.approx(
+          before[m.key], nan_ok=True)
+      if row["diverged"]:
+        assert np.isnan(row["first_factor_rate"])
+        continue
+      codes = store.load_codes(paths, m, step=ph.step, settings=settings,
+                               checkpoint=ph.fingerprint, latent_dim=10)
+      assert row["spread"] == pytest.approx(np.abs(codes[1]).mean(), rel=1e-5)
+      assert row["first_factor_rate"] == pytest.approx(np.mean(factors[:, 0] == 0))
+  # scored once: the next pass finds every entry complete
+  assert "0 to evaluate, 6 cached" in _run(workdir)[1][0]

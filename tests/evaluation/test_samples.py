@@ -43,7 +43,7 @@ def test_bad_sizes_raise(sizes):
     ((1, 5, 10), "num_train must be an integer >= 2, got 1"),
     ((2, 0, 10), "num_test must be an integer >= 1, got 0")])
 def test_sizes_have_the_bounds_of_the_eval_config(sizes, message):
-  """The bounds of ``config.eval`` (lbvae.evaluation.settings.LOWEST), in one line."""
+  """The bounds of ``config.eval`` (lbvae.eval_settings.LOWEST), in one line."""
   with pytest.raises(errors.ConfigError, match=re.escape(message)):
     samples.draw_indices(0, *sizes)
 

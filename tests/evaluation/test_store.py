@@ -9,6 +9,7 @@ from matplotlib.figure import Figure
 from lbvae import files
 from lbvae.evaluation import figures
 from lbvae.evaluation import keys
+from lbvae.evaluation import model_figures
 from lbvae.evaluation import store
 from lbvae.evaluation import tables
 from lbvae.train import checkpoint
@@ -61,7 +62,7 @@ def test_a_cache_entry_written_before_entry_existed_is_read_and_kept(tmp_path):
     assert entry.to_json() == old
     assert (entry.scores is not None) == scored
     files.write_json(paths.entry(entry.key), old)
-    for kind in store.FIGURE_KINDS:
+    for kind in model_figures.kinds(None):
       files.write_bytes(paths.figure(entry.key, kind), b"x")
     facts = {"step": old["step"], "settings": old["settings"],
              "checkpoint": old["checkpoint"]}

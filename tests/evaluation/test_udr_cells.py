@@ -9,6 +9,7 @@ import scipy.stats
 
 from lbvae import files
 from lbvae.evaluation import keys
+from lbvae.evaluation import model_figures
 from lbvae.evaluation import selection
 from lbvae.evaluation import store
 from lbvae.evaluation import udr_cells
@@ -76,8 +77,8 @@ def test_a_cache_entry_needs_codes_of_the_pass_s_shared_images(tmp_path):
   paths = store.EvalPaths(str(tmp_path))
   key = keys.ModelKey(2, 1.0, 0.0, 0)
   mi = np.zeros((L, 0))      # a dataset without factors: no MI figure is expected
-  assert store.figure_kinds(mi) == ("recon", "traversal", "gif")
-  for kind in store.figure_kinds(mi):
+  assert model_figures.kinds(mi) == ("recon", "traversal", "gif")
+  for kind in model_figures.kinds(mi):
     files.write_text(paths.figure(key, kind), "")
   store.save_entry(paths, key, step=6, settings={}, checkpoint="c", scores={"a": 1.0},
                    mi=mi, shared=(np.zeros((10, L)), np.ones(L)))

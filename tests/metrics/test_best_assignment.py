@@ -1,6 +1,5 @@
 """I_m: the exact assignment maximum, against brute force and SciPy."""
 
-import functools
 import itertools
 
 import jax

@@ -69,16 +69,16 @@ def test_the_registry_gives_todays_names_groups_and_headers():
                               "annealed_vae", "factor_vae")
   assert tuple(objectives.config_groups()) == ("beta_tcvae", "annealed_vae",
                                                "factor_vae")
-  assert workdir.ADDED_FIELDS == ("objective", "beta_tcvae", "annealed_vae",
-                                  "factor_vae", "dataset.factors",
-                                  "dataset.background")
+  assert workdir.ADDED_FIELDS == ("dataset.factors", "dataset.background",
+                                  "objective", "beta_tcvae", "annealed_vae",
+                                  "factor_vae")
   # FactorVAE's discriminator_loss is logged but not shown; TC is headed once.
   assert objectives.part_labels() == (
       ("index_code_mi", "MI(n; z)"), ("total_correlation", "TC"),
       ("dimension_kl", "dim-KL"), ("cov_off_diagonal", "Σ C_ij²"),
       ("cov_diagonal", "Σ (C_ii−1)²"), ("capacity", "C(t)"),
       ("discriminator_accuracy", "D acc."))
-  assert report.TABLE_COLUMNS[-len(objectives.part_labels()):] == (
+  assert report.table_columns()[-len(objectives.part_labels()):] == (
       objectives.part_labels())
   for name in objectives.NAMES:
     objective = objectives.make(name)

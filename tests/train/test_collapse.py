@@ -8,6 +8,7 @@ import pytest
 from lbvae import losses
 from lbvae import metrics
 from lbvae.train import collapse
+from lbvae.train import probe_settings
 
 NUM_SAMPLES = 240
 
@@ -42,20 +43,20 @@ def test_the_probe_owns_its_config_group():
   from lbvae import errors
   from lbvae.train import config as config_lib
   c = config_lib.defaults()
-  assert c.collapse.to_dict() == collapse.probe_defaults().to_dict()
-  collapse.check_probe(c)
-  for field, lo in collapse.PROBE_LOWEST.items():
+  assert c.collapse.to_dict() == probe_settings.probe_defaults().to_dict()
+  probe_settings.check_probe(c)
+  for field, lo in probe_settings.PROBE_LOWEST.items():
     c = config_lib.defaults()
     c.collapse[field] = lo - 1
     message = f"config.collapse.{field} must be an integer >= {lo}, got {lo - 1}"
-    for check in (collapse.check_probe, config_lib.validate):
+    for check in (probe_settings.check_probe, config_lib.validate):
       with pytest.raises(errors.ConfigError, match=re.escape(message)):
         check(c)
   c = config_lib.defaults()
   c.collapse.active_threshold = -0.5
   with pytest.raises(errors.ConfigError, match=re.escape(
       "config.collapse.active_threshold must be >= 0, got -0.5")):
-    collapse.check_probe(c)
+    probe_settings.check_probe(c)
 
 
 def test_sample_is_stratified_and_fixed(probe, model, dsprites):

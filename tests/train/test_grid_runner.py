@@ -124,19 +124,21 @@ def test_windows_and_log_sums_hold_the_step_metrics(runners, initial, reference,
   w = tiny_config.window
   for m in members:
     terms = np.asarray([[h["nll"], h["kl"], h["l2"]] for h in history[m.index]])
-    means = np.asarray(state_lib.window_means(got))[m.index]     # nll, kl, l2, loss
-    np.testing.assert_allclose(means[:3], terms[-w:].mean(axis=0), rtol=1e-6)
-    np.testing.assert_allclose(means[3], np.mean([h["loss"] for h in
-                                                  history[m.index]][-w:]), rtol=1e-6)
+    means = state_lib.window_means(got)
+    np.testing.assert_allclose([means[k][m.index] for k in ("nll", "kl", "l2")],
+                               terms[-w:].mean(axis=0), rtol=1e-6)
+    np.testing.assert_allclose(means["loss"][m.index], np.mean(
+        [h["loss"] for h in history[m.index]][-w:]), rtol=1e-6)
     losses = np.asarray([h["loss"] for h in history[m.index]])
-    np.testing.assert_allclose(np.asarray(state_lib.log_means(got))[m.index, 3],
+    np.testing.assert_allclose(state_lib.log_means(got)["loss"][m.index],
                                losses.mean(), rtol=1e-6)
 
 
 def test_members_of_a_seed_share_init_data_and_noise(runners, initial, keys, members):
   seeds = members_lib.column(members, "seed", np.int32)
   out = runners["loop"].run(fresh(initial), keys.data, seeds, 0, 1)
-  sums = np.asarray(out.log_sums)   # (nll, kl, l2, loss) of step 0 per member
+  sums = np.stack([np.asarray(out.log_sums[k]) for k in ("nll", "kl", "l2", "loss")],
+                  -1)   # (nll, kl, l2, loss) of step 0 per member
   # (β=1, seed 0) and (β=8, seed 0): same parameters, batch and noise -> same terms.
   np.testing.assert_array_equal(sums[0, :3], sums[2, :3])
   np.testing.assert_array_equal(sums[1, :3], sums[3, :3])

@@ -12,6 +12,7 @@ import pytest
 from lbvae import errors
 from lbvae import train
 from lbvae.train import checkpoint
+from lbvae.train import event_files
 from lbvae.train import loop
 from lbvae.train import workdir as workdir_lib
 from tests.helpers.file_state import snapshot
@@ -87,6 +88,17 @@ def test_workdir_layout_and_logs(uninterrupted):
   assert params2["encoder"]["Conv_0"]["kernel"].shape[0] == 4
   assert sorted(os.listdir(paths.checkpoints(1))) == ["2", "4"]
   assert "phase 2 starts from the phase-1 checkpoint at step 4" in read(paths.run_log)
+  # the live curves: one TensorBoard run per member, each log row's fields
+  runs = os.listdir(os.path.join(uninterrupted, "tensorboard", "train"))
+  assert sorted(runs) == ["p1_b1_l0_s0", "p1_b8_l0_s0", "p2_b1_l0_s0", "p2_b1_l4_s0",
+                          "p2_b8_l0_s0", "p2_b8_l4_s0"]
+  curve = event_files.read(event_files.run_dir(uninterrupted, "train", "p2_b8_l4_s0"))
+  want = [r for r in log2 if r["member"] == "3"]
+  assert [(t, tag) for t, tag, _ in curve] == [
+      (int(r["step"]), k) for r in want for k in ("nll", "kl", "l2", "loss")]
+  np.testing.assert_allclose([v for _, _, v in curve],
+                             [float(r[k]) for r in want for k in ("nll", "kl", "l2",
+                                                                  "loss")], rtol=1e-6)
 
 
 def test_resume_after_kill_equals_uninterrupted(uninterrupted, tmp_path):
@@ -118,6 +130,11 @@ def test_resume_after_kill_equals_uninterrupted(uninterrupted, tmp_path):
     pb, _ = checkpoint.load_params(b.checkpoints(phase))
     for x, y in zip(jax.tree.leaves(pa), jax.tree.leaves(pb)):
       np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+  # the live curves: resumed twice, no step written twice
+  runs = os.listdir(os.path.join(uninterrupted, "tensorboard", "train"))
+  for run in runs:
+    assert (event_files.read(event_files.run_dir(root, "train", run))
+            == event_files.read(event_files.run_dir(uninterrupted, "train", run)))
 
 
 def collapse_csv(paths, phase):
@@ -331,17 +348,13 @@ def test_non_finite_member_is_frozen_flagged_and_warned(tmp_path, monkeypatch):
   assert "phase 2 member 2 (beta=8 lambda=0 seed=0)" in log
 
 
-def test_a_checkpoint_from_before_objectives_resumes(uninterrupted, tmp_path):
-  """A β-VAE workdir written before lbvae had objectives -- no ``objective`` fields
-  and no ``model.init`` in config.json, a state without ``objective_state`` whose window held (nll, kl,
-  l2) -- resumes to the same numbers as an uninterrupted run."""
-  from lbvae import files
+def _rewrite_checkpoint(root, config, step, layout):
+  """Writes phase 1's checkpoint ``step`` again in an older ``layout``: "columns"
+  (the logged fields as one window array and one array of sums) or "legacy" (also
+  no objective_state, and a window of nll, kl, l2 only)."""
+  from lbvae.train import checkpoint_layouts
   from lbvae.train import members as members_lib
   from lbvae.train import state as state_lib
-  root = str(tmp_path / "run")
-  config = sweep_config()
-  with pytest.raises(Killed):              # after the checkpoint at 2, before 4
-    train.train(config, root, hook=kill_at(1, 3), show_progress=False)
   paths = workdir_lib.Paths(root)
   grid = members_lib.phase_grid(config, 1)
   abstract = state_lib.abstract_state(state_lib.make_model(config, 1),
@@ -349,19 +362,34 @@ def test_a_checkpoint_from_before_objectives_resumes(uninterrupted, tmp_path):
                                       state_lib.seed_keys(config.seed, 1),
                                       window=config.window)
   ckpts = checkpoint.PhaseCheckpoints(paths.checkpoints(1))
-  state, meta = ckpts.restore(2, abstract)
-  old = {f: getattr(state, f) for f in (
-      "params", "opt_state", "step", "rng", "strength", "lam", "seed", "window_count",
-      "log_sums", "log_count", "healthy", "frozen_step")}
-  old["window"] = state.window[..., :3]
+  state, meta = ckpts.restore(step, abstract)
   ckpts.close()
-  import shutil
-  shutil.rmtree(os.path.join(paths.checkpoints(1), "2"))
+  old = {k: getattr(state, k) for k in state.__dataclass_fields__}
+  names = checkpoint_layouts.ARRAY_FIELDS["beta_vae"]
+  window = names if layout == "columns" else checkpoint_layouts.LEGACY_WINDOW
+  old["window"] = np.stack([np.asarray(state.window[k]) for k in window], -1)
+  old["log_sums"] = np.stack([np.asarray(state.log_sums[k]) for k in names], -1)
+  if layout == "legacy":
+    del old["objective_state"]
+  shutil.rmtree(os.path.join(paths.checkpoints(1), str(step)))
   ckpts = checkpoint.PhaseCheckpoints(paths.checkpoints(1))
-  ckpts.save(2, old, meta)
+  ckpts.save(step, old, meta)
   ckpts.close()
-  assert "objective_state" not in checkpoint.PhaseCheckpoints(
-      paths.checkpoints(1)).stored_fields(2)
+  assert ("objective_state" in checkpoint.PhaseCheckpoints(
+      paths.checkpoints(1)).stored_fields(step)) == (layout == "columns")
+
+
+def test_a_checkpoint_from_before_objectives_resumes(uninterrupted, tmp_path):
+  """A β-VAE workdir written before lbvae had objectives -- no ``objective`` fields
+  and no ``model.init`` in config.json, a state without ``objective_state`` whose window held (nll, kl,
+  l2) -- resumes to the same numbers as an uninterrupted run."""
+  from lbvae import files
+  root = str(tmp_path / "run")
+  config = sweep_config()
+  with pytest.raises(Killed):              # after the checkpoint at 2, before 4
+    train.train(config, root, hook=kill_at(1, 3), show_progress=False)
+  paths = workdir_lib.Paths(root)
+  _rewrite_checkpoint(root, config, 2, "legacy")
   stored = train.load_config(root).to_dict()
   # top-level groups and dotted fields; model.init came later still
   for field in workdir_lib.ADDED_FIELDS + ("model",):
@@ -377,3 +405,42 @@ def test_a_checkpoint_from_before_objectives_resumes(uninterrupted, tmp_path):
   for phase in (1, 2):
     assert read(a.train_log(phase)) == read(paths.train_log(phase))
     assert read(a.final_metrics(phase)) == read(paths.final_metrics(phase))
+
+
+@pytest.mark.slow
+def test_a_logged_quantity_added_since_needs_no_migration(uninterrupted, tmp_path,
+                                                          monkeypatch):
+  """A new logged quantity is one entry in the step's parts (and the base fields):
+  a checkpoint written before it, even in the column layout, resumes to the same
+  numbers, and the new column is filled from the resumed steps on."""
+  from lbvae import losses
+  from lbvae import objectives
+  from lbvae.objectives import base
+  root = str(tmp_path / "run")
+  config = sweep_config()
+  with pytest.raises(Killed):              # after the checkpoint at 2, before 4
+    train.train(config, root, hook=kill_at(1, 3), show_progress=False)
+  _rewrite_checkpoint(root, config, 2, "columns")
+  fields = objectives.BASE_FIELDS + ("abs_error",)
+  monkeypatch.setattr(base, "BASE_FIELDS", fields)
+  monkeypatch.setattr(objectives, "BASE_FIELDS", fields)
+  lambda_loss = objectives.lambda_loss
+
+  def with_abs_error(objective, logits, x, *args, **kw):
+    total, parts = lambda_loss(objective, logits, x, *args, **kw)
+    error = jax.numpy.abs(jax.nn.sigmoid(logits) - losses.as_float_images(x))
+    return total, {**parts, "abs_error": error.mean()}
+
+  monkeypatch.setattr(objectives, "lambda_loss", with_abs_error)
+  train.train(config, root, show_progress=False)
+  paths, a = workdir_lib.Paths(root), workdir_lib.Paths(uninterrupted)
+  assert "resuming phase 1 from step 2" in read(paths.run_log)
+  for phase in (1, 2):
+    for name in ("train_log", "final_metrics"):
+      want, got = rows(getattr(a, name)(phase)), rows(getattr(paths, name)(phase))
+      assert [{k: r[k] for k in w} for w, r in zip(want, got)] == want
+      errors_logged = [float(r["abs_error"]) for r in got
+                       if name == "final_metrics" or int(r["step"]) > 2]
+      assert errors_logged and all(0 < e < 1 for e in errors_logged)
+  assert {r["abs_error"] for r in rows(paths.train_log(1))
+          if int(r["step"]) <= 2} == {""}

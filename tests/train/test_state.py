@@ -1,6 +1,5 @@
 """Train state, grids of members, and the phase-1 -> phase-2 hand-over."""
 
-import dataclasses
 import re
 
 import jax
@@ -34,7 +33,7 @@ def test_init_grid_and_config_share_the_weight_bounds(model, tx):
   library grid may hold them; both refuse the same values in the same words."""
   from lbvae.train import config as config_lib
   state, grid = state_lib.init_grid(model, tx, betas=(4.0, 4.0), window=2)
-  assert [m.seed for m in grid] == [0, 0] and state.window.shape[0] == 2
+  assert [m.seed for m in grid] == [0, 0] and state_lib.window_length(state) == 2
   for betas, message in (((1.0, -4.0), "must hold finite values >= 0, got -4.0"),
                          ((), "is empty: the grid needs at least one beta")):
     with pytest.raises(errors.ConfigError, match="^betas " + re.escape(message)):
@@ -69,7 +68,8 @@ def test_members_of_a_seed_share_their_initial_parameters(model, tx):
   assert not np.array_equal(kernel[0], kernel[1])
   np.testing.assert_array_equal(np.asarray(s.strength), [1, 1, 4, 4])
   np.testing.assert_array_equal(np.asarray(s.step), 0)
-  assert s.window.shape == (4, 3, 4)        # 3 steps of (nll, kl, l2, loss)
+  assert {k: w.shape for k, w in s.window.items()} == dict.fromkeys(
+      ("nll", "kl", "l2", "loss"), (4, 3))    # 3 steps of each logged field
   abstract = state_lib.abstract_state(model, tx, grid, keys, window=3)
   assert jax.tree.structure(abstract) == jax.tree.structure(s)
   for a, b in zip(jax.tree.leaves(abstract), jax.tree.leaves(s)):
@@ -129,7 +129,6 @@ def test_factor_vae_discriminator_is_per_member_state_checkpointed_exactly(
   """The discriminator (params + Adam) is part of each member's state: initialised
   per seed, trained by the vmapped step, restored bit for bit, and handed to phase 2
   with its parameters and a fresh optimiser."""
-  from lbvae import objectives
   from lbvae.train import checkpoint
   from lbvae.train import step as step_lib
   objective = objectives.make("factor_vae", latent_dim=3, hidden=(8, 8))
@@ -145,7 +144,8 @@ def test_factor_vae_discriminator_is_per_member_state_checkpointed_exactly(
     rngs = jax.vmap(step_lib.noise_key, (0, None))(s.rng, t)
     s, metrics = step(s, jnp.broadcast_to(images, (4,) + images.shape), rngs)
   assert np.all(np.asarray(metrics["finite"]))
-  assert s.window.shape == (4, 2, len(objectives.log_fields(objective)))
+  assert set(s.window) == set(objectives.log_fields(objective))
+  assert all(w.shape == (4, 2) for w in s.window.values())
   moved = np.asarray(s.objective_state["params"]["Dense_0"]["kernel"])
   assert not np.array_equal(moved[0], kernel[0])
   assert not np.array_equal(moved[0], moved[2])   # γ changes the codes it sees
@@ -166,27 +166,3 @@ def test_factor_vae_discriminator_is_per_member_state_checkpointed_exactly(
   counts = [np.asarray(leaf) for leaf in jax.tree.leaves(s2.objective_state["opt_state"])
             if np.asarray(leaf).dtype == np.int32]
   assert counts and all(np.all(c == 0) for c in counts)
-
-
-def test_a_legacy_window_gains_every_base_field(model, tx, monkeypatch):
-  """A checkpoint from before the objectives held (nll, kl, l2) per step: ``loss``
-  is rebuilt from them, and a base field they lack is NaN."""
-  grid = members_lib.phase1_grid((1.0, 4.0), 1)
-  s = state_lib.phase1_state(model, tx, grid, state_lib.seed_keys(0, 1), window=3)
-  old = np.random.default_rng(0).uniform(1, 9, s.window.shape[:-1] + (3,))
-  tree = {f.name: getattr(s, f.name) for f in dataclasses.fields(s)
-          if f.name != "objective_state"}
-  tree["window"] = jnp.asarray(old, jnp.float32)
-  tree["lam"] = jnp.asarray([0.5, 2.0], jnp.float32)
-  restored = state_lib.from_legacy(tree)
-  assert restored.objective_state == {} and restored.window.shape == (2, 3, 4)
-  w = np.asarray(tree["window"])
-  beta, lam = np.asarray(s.strength)[:, None], np.asarray(tree["lam"])[:, None]
-  np.testing.assert_array_equal(restored.window[..., :3], w)
-  np.testing.assert_allclose(restored.window[..., 3],
-                             w[..., 0] + beta * w[..., 1] + lam * w[..., 2], rtol=1e-6)
-  monkeypatch.setattr(objectives, "BASE_FIELDS", ("nll", "kl", "grad_norm", "l2", "loss"))
-  restored = state_lib.from_legacy(tree)
-  assert restored.window.shape == (2, 3, 5)
-  assert np.isnan(restored.window[..., 2]).all()
-  np.testing.assert_array_equal(restored.window[..., 3], w[..., 2])

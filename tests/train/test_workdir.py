@@ -56,6 +56,44 @@ def test_a_workdir_from_before_model_init_was_initialised_as_flax_and_resumes(tm
     workdir.check_config(paths, _config(latent_dim=12))
 
 
+@pytest.mark.parametrize("role,before,resumes", [
+    (config_lib.RESULTS, config_lib.DEFAULT, True),
+    (config_lib.RESULTS, 7, False),      # runs before it held 7: not today's 3
+    (config_lib.HOW, config_lib.ORIGINAL, True),
+    (config_lib.RESULTS, config_lib.ORIGINAL, False)])
+def test_a_field_declared_once_says_whether_old_workdirs_resume(tmp_path, monkeypatch,
+                                                                role, before, resumes):
+  """A new field is one Field line: the stored-config rules follow it."""
+  paths = workdir.Paths(str(tmp_path / "run"))
+  files.write_json(paths.config, config_lib.defaults().to_dict())   # before the field
+  os.makedirs(os.path.join(paths.checkpoints(1), "2"))
+  declared = config_lib.declared()
+  monkeypatch.setattr(config_lib, "declared", lambda: declared + (
+      config_lib.Field("dataset.crop", 3, role, before),))
+  assert config_lib.defaults().dataset.crop == 3
+  if resumes:
+    assert workdir.check_config(paths, config_lib.defaults()) is True
+    assert workdir.load_config(paths.root).dataset.crop == 3
+  else:
+    with pytest.raises(errors.ConfigError, match=r"different config: dataset\.crop "):
+      workdir.check_config(paths, config_lib.defaults())
+  changed = config_lib.defaults()
+  changed.dataset.crop = 5
+  if role == config_lib.HOW:                # how, not what: another value resumes
+    assert workdir.check_config(paths, changed) is True
+
+
+def test_todays_stored_config_rules():
+  assert workdir.FREE_FIELDS == (
+      "dataset.path", "dataset.placement", "log_every", "checkpoint_every",
+      "keep_checkpoints", "model_impl", "grid_strategy", "map_batch_size",
+      "steps_per_call", "grid_chunk", "distributed", "eval", "collapse")
+  assert workdir.START_FIELDS == ("model.init",)
+  assert workdir.LEGACY_VALUES == {"model": {"init": "flax"}}
+  names = [f.name for f in config_lib.declared()]
+  assert len(names) == len(set(names))
+
+
 def test_a_url_workdir_keeps_its_config_and_trims_its_log_on_resume(bucket):
   paths = workdir.Paths(bucket + "/")
   assert paths.root == bucket and paths.config == f"{bucket}/config.json"

@@ -61,7 +61,7 @@ def check(config) -> None:
 
 
 def with_eval_defaults(config):
-  """``config`` with every ``eval.*`` field of ``evaluation.settings.defaults()``.
+  """``config`` with every ``eval.*`` field of ``eval_settings.defaults()``.
 
   A workdir written before a field existed (e.g. the FactorVAE vote settings) gets
   the default value, so that it can be overridden like the others; ``distributed``

@@ -1,4 +1,4 @@
-"""The ``eval`` group (lbvae.evaluation.settings): defaults, one bound per field, the
+"""The ``eval`` group (lbvae.eval_settings): defaults, one bound per field, the
 cache's settings."""
 
 import re
@@ -6,7 +6,7 @@ import re
 import pytest
 
 from lbvae import errors
-from lbvae.evaluation import settings
+from lbvae import eval_settings as settings
 from lbvae.train import config as config_lib
 
 
