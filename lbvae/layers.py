@@ -22,7 +22,7 @@ NHWC float32, HWIO kernels, one model; a grid vmaps outside. Speed: docs/perform
 from __future__ import annotations
 
 import functools
-from typing import Callable
+from typing import Any, Callable
 
 import flax.linen as nn
 import jax
@@ -283,17 +283,19 @@ class _Conv4x4Base(nn.Module):
   """Parameters kernel float32[4, 4, I, O] and bias float32[O], named and initialised
   as nn.Conv / nn.ConvTranspose given the same ``kernel_init`` and ``bias_init``
   (Flax's defaults unless given), so the pytree and its initial values are theirs
-  and checkpoints are interchangeable between impls."""
+  and checkpoints are interchangeable between impls. ``dtype`` (None: float32), as
+  Flax's ``dtype``: the input, kernel and bias are cast to it, and so is the output."""
   features: int
   impl: str = "reference"
   kernel_init: Callable = nn.initializers.lecun_normal()
   bias_init: Callable = nn.initializers.zeros_init()
+  dtype: Any = None
 
   def _params(self, x):
     kernel = self.param("kernel", self.kernel_init,
                         (4, 4, x.shape[-1], self.features), jnp.float32)
     bias = self.param("bias", self.bias_init, (self.features,), jnp.float32)
-    return kernel, bias
+    return nn.dtypes.promote_dtype(x, kernel, bias, dtype=self.dtype)
 
 
 class Conv4x4(_Conv4x4Base):
@@ -302,7 +304,7 @@ class Conv4x4(_Conv4x4Base):
   @nn.compact
   def __call__(self, x):
     """float32[B, H, W, I] -> float32[B, H/2, W/2, features]."""
-    kernel, bias = self._params(x)
+    x, kernel, bias = self._params(x)
     return conv_down(x, kernel, self.impl) + bias
 
 
@@ -312,6 +314,6 @@ class ConvTranspose4x4(_Conv4x4Base):
   @nn.compact
   def __call__(self, x):
     """float32[B, H, W, I] -> float32[B, 2H, 2W, features]."""
-    kernel, bias = self._params(x)
+    x, kernel, bias = self._params(x)
     return conv_up(x, kernel, self.impl) + bias
 

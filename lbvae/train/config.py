@@ -78,6 +78,8 @@ def defaults() -> ml_collections.ConfigDict:
       "init": "torch",            # initial weights: torch (the reference's) or flax
   })                              # (lbvae.initializers)
   c.model_impl = "auto"           # layer implementation (state.make_model)
+  c.precision = "f32"             # activations and convolutions: f32 or bf16 (weights,
+                                  # optimiser and loss stay float32; models.PRECISIONS)
   c.grid_strategy = "auto"        # how the step is lifted over the grid (grid_runner)
   c.map_batch_size = 0            # models per lax.map iteration (0: one)
   c.steps_per_call = 1            # steps one compiled call runs
@@ -136,6 +138,7 @@ def validate(config) -> None:
   eval_settings.check(config)
   state_lib.check_latent_dim(config.latent_dim)
   initializers.check_init(state_lib.model_init(config))
+  state_lib.check_precision(config.get("precision", "f32"))
   lr = config.learning_rate
   errors.require(isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0,
               f"config.learning_rate must be > 0, got {lr!r}")

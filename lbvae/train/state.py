@@ -100,7 +100,8 @@ def check_latent_dim(latent_dim) -> None:
 
 def make_model(config, num_channels: int, backend: str | None = None) -> models.VAE:
   """The one place a config becomes a model (``config.model_impl`` picks the layers,
-  ``config.model.init`` the initial weights).
+  ``config.model.init`` the initial weights, ``config.precision`` the dtype of the
+  activations and convolutions).
 
   Args:
     config: a ConfigDict or a plain mapping with ``latent_dim`` and, optionally,
@@ -114,8 +115,8 @@ def make_model(config, num_channels: int, backend: str | None = None) -> models.
     The Flax module.
 
   Raises:
-    lbvae.errors.ConfigError: an unknown ``model_impl`` or ``model.init``, or a bad
-      ``latent_dim``.
+    lbvae.errors.ConfigError: an unknown ``model_impl``, ``model.init`` or
+      ``precision``, or a bad ``latent_dim``.
   """
   impl = config.get("model_impl", "auto")
   latent_dim = config.get("latent_dim")
@@ -125,8 +126,19 @@ def make_model(config, num_channels: int, backend: str | None = None) -> models.
   check_latent_dim(latent_dim)
   init = model_init(config)
   initializers.check_init(init)
+  precision = config.get("precision", "f32")
+  check_precision(precision)
   return models.VAE(latent_dim=latent_dim, num_channels=int(num_channels),
-                    impl=resolve_impl(impl, backend), weight_init=init)
+                    impl=resolve_impl(impl, backend), weight_init=init,
+                    dtype=models.PRECISIONS[precision])
+
+
+def check_precision(precision) -> None:
+  """Raises :class:`lbvae.errors.ConfigError` unless ``precision`` is a key of
+  ``models.PRECISIONS``."""
+  errors.require(precision in models.PRECISIONS,
+                 f"config.precision must be one of {', '.join(models.PRECISIONS)}, "
+                 f"got {precision!r}")
 
 
 def model_init(config) -> str:

@@ -54,7 +54,7 @@ START_FIELDS = ("model.init",)
 # of them holds its default (``config.defaults()``). 0.1.0 wrote configs without
 # ``objective``, so without any objective's settings group.
 ADDED_FIELDS = (("objective",) + tuple(objectives.config_groups())
-                + ("dataset.factors", "dataset.background"))
+                + ("dataset.factors", "dataset.background", "precision"))
 # Added fields whose default changed when they were added: a stored config without
 # one held this value (models were initialised as Flax does before ``model.init``).
 LEGACY_VALUES = {"model": {"init": state_lib.LEGACY_INIT}}
