@@ -2,8 +2,7 @@
 
 The backend is read at each call (``jax.default_backend()``), never cached, so a test
 that patches it sees its own value. What :func:`on_cpu` decides (figures:
-docs/performance.md): ``lbvae.train.state.resolve_impl`` (``model_impl="auto"``:
-sub-pixel on CPU); ``lbvae.train.grid_runner.resolve_strategy`` (``grid_strategy="auto"``: map or loop on
+docs/performance.md): ``lbvae.train.grid_runner.resolve_strategy`` (``grid_strategy="auto"``: map or loop on
 one CPU device, vmap elsewhere); ``lbvae.train.grid_runner.GridRunner`` (steps
 unrolled on CPU with the reference layers, scanned otherwise);
 ``lbvae.evaluation.encode.default_models_per_call`` (one model per call on CPU) and
@@ -15,12 +14,13 @@ the backend of its devices (or ``backend=``), so a program for an accelerator ca
 traced and compiled on a CPU host (``experiments.compile_for``) with no global
 setting to change back. The layers' grid rule is decided later still, when the
 program is lowered for its devices (``lax.platform_dependent`` in ``lbvae.layers``:
-one call per member on CPU, JAX's batching elsewhere).
+one call per member and matrix products on CPU, JAX's batching and convolutions
+elsewhere).
 
 Synopsis::
 
   from lbvae import devices
-  impl = "subpixel" if devices.on_cpu() else "reference"
+  strategy = "map" if devices.on_cpu() else "vmap"
   print(devices.device_name())         # "cpu (2 cores)", "gpu (NVIDIA H200)"
   devices.on_cpu(devices.backend_of(mesh_devices))   # the backend of given devices
 """

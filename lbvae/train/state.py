@@ -148,18 +148,20 @@ def model_init(config) -> str:
 
 
 def resolve_impl(model_impl: str, backend: str | None = None) -> str:
-  """``auto`` -> the formulation measured fastest on ``backend`` (default: the
-  current one, :func:`lbvae.devices.on_cpu`).
+  """``auto`` -> the formulation with the least work on every backend: ``subpixel``.
 
-  ``subpixel`` on XLA:CPU (faster there than the reference transposed convolutions:
-  docs/performance.md), ``reference`` on accelerators, whose vendor convolution
-  kernels they map straight onto. Both compute the same function with the same
-  parameters (tests/test_layers.py), so checkpoints are interchangeable and the
-  choice may change between runs of one workdir.
+  Its layers pick their kernels when the program is lowered for its devices
+  (:mod:`lbvae.layers`): matrix products on XLA:CPU, where they beat the reference
+  transposed convolutions; convolutions without zero-dilated inputs on an
+  accelerator, where the reference's transposed convolutions and input gradients
+  become convolutions over inputs padded with zeros (docs/performance.md, "Compiled
+  for accelerators"). ``backend`` is accepted for the callers that trace for a given
+  backend; the answer does not depend on it. Both formulations compute the same
+  function with the same parameters (tests/test_layers.py), so checkpoints are
+  interchangeable and the choice may change between runs of one workdir.
   """
-  if model_impl != "auto":
-    return model_impl
-  return "subpixel" if devices.on_cpu(backend) else "reference"
+  del backend
+  return "subpixel" if model_impl == "auto" else model_impl
 
 
 def make_optimizer(config) -> optax.GradientTransformation:
