@@ -13,6 +13,7 @@ import pytest
 
 from lbvae import train
 from lbvae.evaluation import runner
+from lbvae.evaluation import settings
 from lbvae.evaluation import store
 from lbvae.evaluation import tables
 from tests.helpers import ROOT
@@ -34,7 +35,7 @@ def sweep_and_evaluate(workdir, npz):
   c.dataset.name, c.dataset.path = "arrays", str(npz)
   c.eval.udr_samples = 100
   train.train(c, str(workdir), show_progress=False)
-  result = runner.evaluate_workdir(str(workdir), runner.with_eval_defaults(c),
+  result = runner.evaluate_workdir(str(workdir), settings.with_eval_defaults(c),
                                    log=lambda line: None, progress=False)
   return tables.read_csv(result.metrics_csv), open(result.report).read()
 

@@ -203,8 +203,9 @@ def test_a_read_only_workdir_is_refused_before_any_work(smoke, env, tmp_path):
 
 @pytest.mark.slow
 def test_a_full_disk_is_one_line_and_keeps_the_earlier_checkpoint(env, tmp_path):
-  """The smoke sweep on a 30 MB file system fills it at its second checkpoint."""
-  with small_disk.tmpfs(tmp_path / "disk", "30m") as disk:
+  """The smoke sweep on a 20 MB file system fills it at its second checkpoint (a
+  phase-1 checkpoint of the smoke grid takes about 12.5 MB)."""
+  with small_disk.tmpfs(tmp_path / "disk", "20m") as disk:
     workdir = os.path.join(disk, "run")
     result = sweep(env, "--config=configs/smoke.py", f"--workdir={workdir}",
                    "--noprogress")

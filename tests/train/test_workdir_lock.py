@@ -94,11 +94,13 @@ def test_sweep_on_a_locked_workdir_exits_2_in_one_line(tmp_path, cli_env):
         [sys.executable, "-m", "experiments.sweep", "--config=configs/smoke.py",
          f"--workdir={workdir}", "--noprogress"],
         cwd=ROOT, env=cli_env, capture_output=True, text=True, timeout=600)
+    # Nothing written, and the holder's lock file is still there.
+    assert sorted(os.listdir(workdir)) == ["workdir.lock"]
   assert result.returncode == 2, result.stderr[-3000:]
   lines = [l for l in result.stderr.splitlines() if l.startswith("error:")]
   assert len(lines) == 1 and f"pid {os.getpid()} since" in lines[0], result.stderr
   assert "Traceback" not in result.stderr
-  assert sorted(os.listdir(workdir)) == ["workdir.lock"]   # nothing written
+  assert os.listdir(workdir) == []   # the holder removes its lock file on release
 
 
 def _dead_pid() -> int:
