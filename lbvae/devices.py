@@ -2,8 +2,8 @@
 
 The backend is read at each call (``jax.default_backend()``), never cached, so a test
 that patches it sees its own value. What :func:`on_cpu` decides (figures:
-docs/performance.md): ``lbvae.train.grid_runner.resolve_strategy`` (``grid_strategy="auto"``: map or loop on
-one CPU device, vmap elsewhere); ``lbvae.train.grid_runner.GridRunner`` (steps
+docs/performance.md): ``lbvae.train.grid_runner.resolve_strategy``
+(``grid_strategy="auto"``: map or loop on one CPU device, vmap elsewhere); ``lbvae.train.grid_runner.GridRunner`` (steps
 unrolled on CPU with the reference layers, scanned otherwise);
 ``lbvae.evaluation.encode.default_models_per_call`` (one model per call on CPU) and
 ``lbvae.evaluation.runner.encoder_batch`` (at most ``CPU_MAX_BATCH`` images on CPU).
@@ -35,8 +35,9 @@ import jax
 # XLA compiler options of the programs whose small matrix products XLA's GPU compiler
 # cannot tile with its Triton GEMM emitter (compiled for an H100 on a CPU host:
 # "INTERNAL: Couldn't find output tile sizes that satisfy hlo: dot", for the
-# metrics' [L, K] x [K, F] products and the sub-pixel layers' kernel-gradient
-# products; docs/performance.md): cuBLAS takes them instead. XLA's own sort kernel
+# metrics' [L, K] x [K, F] products; docs/performance.md): cuBLAS takes them instead
+# (the training step needs none: on an accelerator the sub-pixel layers' kernel
+# gradients are convolutions, lbvae.layers). XLA's own sort kernel
 # replaces CUB's radix sort, whose compilation asks the device for its scratch size
 # (cudaErrorInvalidDevice without one). XLA:CPU and TPU leave these options unused.
 GPU_COMPILE_OPTIONS = {"xla_gpu_enable_triton_gemm": False,
