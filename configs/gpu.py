@@ -12,8 +12,9 @@ Command (one dataset per run; ``arg`` picks it)::
 The science of ``configs/paper_dsprites.py`` (20 M model-steps of 6.24 GFLOP per
 dataset); only the mechanics differ: the whole grid (50 models, then 250) is one
 ``vmap`` program, 100 steps per compiled call; matmuls at JAX's default precision (TF32
-on NVIDIA GPUs); the sub-pixel layers (``model_impl="auto"``: the same function as the
-reference layers, without their convolutions over zero-dilated inputs; lbvae.layers).
+on NVIDIA GPUs); the sub-pixel layers (``model_impl="auto"`` on a GPU: the same function
+as the reference layers, without their convolutions over zero-dilated inputs;
+lbvae.layers).
 ``--config.precision=bf16`` moves fewer bytes per step (docs/performance.md, "Compiled
 for accelerators"). Run time: the target is the three datasets in under 2 hours on one
 H200, docs/performance.md ("GPU") has the rate.

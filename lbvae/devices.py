@@ -3,7 +3,9 @@
 The backend is read at each call (``jax.default_backend()``), never cached, so a test
 that patches it sees its own value. What :func:`on_cpu` decides (figures:
 docs/performance.md): ``lbvae.train.grid_runner.resolve_strategy``
-(``grid_strategy="auto"``: map or loop on one CPU device, vmap elsewhere); ``lbvae.train.grid_runner.GridRunner`` (steps
+(``grid_strategy="auto"``: map or loop on one CPU device, vmap elsewhere);
+``lbvae.train.state.resolve_impl`` (``model_impl="auto"``: the reference layers on a
+TPU, :func:`on_tpu`, the sub-pixel layers elsewhere); ``lbvae.train.grid_runner.GridRunner`` (steps
 unrolled on CPU with the reference layers, scanned otherwise);
 ``lbvae.evaluation.encode.default_models_per_call`` (one model per call on CPU) and
 ``lbvae.evaluation.runner.encoder_batch`` (at most ``CPU_MAX_BATCH`` images on CPU).
@@ -47,6 +49,11 @@ GPU_COMPILE_OPTIONS = {"xla_gpu_enable_triton_gemm": False,
 def on_cpu(backend: str | None = None) -> bool:
   """Whether ``backend`` (default: ``jax.default_backend()`` now) is XLA:CPU."""
   return (backend or jax.default_backend()) == "cpu"
+
+
+def on_tpu(backend: str | None = None) -> bool:
+  """Whether ``backend`` (default: ``jax.default_backend()`` now) is a TPU."""
+  return (backend or jax.default_backend()) == "tpu"
 
 
 def backend_of(devices) -> str:

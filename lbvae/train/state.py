@@ -148,20 +148,23 @@ def model_init(config) -> str:
 
 
 def resolve_impl(model_impl: str, backend: str | None = None) -> str:
-  """``auto`` -> the formulation with the least work on every backend: ``subpixel``.
+  """``auto`` -> the formulation with the least work on ``backend`` (default: the
+  current one): ``subpixel`` on CPU and GPU, ``reference`` on TPU.
 
-  Its layers pick their kernels when the program is lowered for its devices
+  The sub-pixel layers pick their kernels when the program is lowered for its devices
   (:mod:`lbvae.layers`): matrix products on XLA:CPU, where they beat the reference
-  transposed convolutions; convolutions without zero-dilated inputs on an
-  accelerator, where the reference's transposed convolutions and input gradients
-  become convolutions over inputs padded with zeros (docs/performance.md, "Compiled
-  for accelerators"). ``backend`` is accepted for the callers that trace for a given
-  backend; the answer does not depend on it. Both formulations compute the same
-  function with the same parameters (tests/test_layers.py), so checkpoints are
-  interchangeable and the choice may change between runs of one workdir.
+  transposed convolutions; on a GPU, convolutions without zero-dilated inputs, where
+  the reference's transposed convolutions and input gradients become convolutions
+  over inputs padded with zeros (2.3x the FLOPs and 1.5x the bytes per step compiled
+  for an H100). The TPU compiler runs the reference's dilated convolutions natively and
+  the sub-pixel forms move more bytes there (v5e: docs/performance.md, "The grid
+  step's bytes"). Both formulations compute the same function with the same parameters
+  (tests/test_layers.py), so checkpoints are interchangeable and the choice may change
+  between runs of one workdir.
   """
-  del backend
-  return "subpixel" if model_impl == "auto" else model_impl
+  if model_impl != "auto":
+    return model_impl
+  return "reference" if devices.on_tpu(backend) else "subpixel"
 
 
 def make_optimizer(config) -> optax.GradientTransformation:
