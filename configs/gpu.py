@@ -12,9 +12,12 @@ Command (one dataset per run; ``arg`` picks it)::
 The science of ``configs/paper_dsprites.py`` (20 M model-steps of 6.24 GFLOP per
 dataset); only the mechanics differ: the whole grid (50 models, then 250) is one
 ``vmap`` program, 100 steps per compiled call; matmuls at JAX's default precision (TF32
-on NVIDIA GPUs); ``model_impl="reference"`` until ``experiments/gpu_bench.sh`` shows the
-sub-pixel layers (the same function, lbvae.layers) faster. Run time: the target is the
-three datasets in under 2 hours on one H200, docs/performance.md ("GPU") has the rate.
+on NVIDIA GPUs); the sub-pixel layers (``model_impl="auto"`` on a GPU: the same function
+as the reference layers, without their convolutions over zero-dilated inputs;
+lbvae.layers).
+``--config.precision=bf16`` moves fewer bytes per step (docs/performance.md, "Compiled
+for accelerators"). Run time: the target is the three datasets in under 2 hours on one
+H200, docs/performance.md ("GPU") has the rate.
 Expected result (the paper's): with λ = 0 the MI-based scores fall at large β; λ > 0
 raises MI, MIG and I_m at large β.
 """
@@ -39,5 +42,4 @@ def get_config(arg=None):
   c.checkpoint_every = 10_000
   c.grid_strategy = "vmap"
   c.steps_per_call = 100
-  c.model_impl = "reference"
   return c

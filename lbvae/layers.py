@@ -22,7 +22,7 @@ NHWC float32, HWIO kernels, one model; a grid vmaps outside. Speed: docs/perform
 from __future__ import annotations
 
 import functools
-from typing import Callable
+from typing import Any, Callable
 
 import flax.linen as nn
 import jax
@@ -147,12 +147,32 @@ def _up_col2im(x, kernel):
   return depth_to_space(z)[:, 1:-1, 1:-1, :]
 
 
-def _up_forward(x, kernel):
+def _up_host(x, kernel):
   # Measured on XLA:CPU (docs/performance.md): the convolution wins from 8 output
   # channels up, the overlap-add below (the decoder's last layer, 1 or 3 channels).
   if kernel.shape[-1] < 8:
     return _up_col2im(x, kernel)
   return _up_subpixel(x, kernel)
+
+
+_conv2x2_padded = _grid_batched(functools.partial(
+    lax.conv_general_dilated, window_strides=(1, 1), padding=((1, 1), (1, 1)),
+    dimension_numbers=_DN))
+
+
+def up_accelerator(x, kernel):
+  """:func:`_up_subpixel` with the input's zero border in the convolution's padding.
+
+  What an accelerator runs for every width: one stride-1 convolution of the input
+  as it is (no zero-dilated copy, no padded copy), then depth-to-space and the crop,
+  which XLA fuses with the bias and the ReLU that follow.
+  """
+  z = _conv2x2_padded(x, _subpixel_kernel(kernel))
+  return depth_to_space(z)[:, 1:-1, 1:-1, :]
+
+
+def _up_forward(x, kernel):
+  return lax.platform_dependent(x, kernel, cpu=_up_host, default=up_accelerator)
 
 
 def _dkernel_gemm(x, g):
@@ -192,6 +212,18 @@ _dkernel_gemm_grid = _grid_batched(_dkernel_gemm, fold=False)
 _dkernel_taps_grid = _grid_batched(_dkernel_taps, fold=False)
 
 
+def dkernel_accelerator(x, g):
+  """The kernel gradient of ``down`` as one convolution, as autodiff states it.
+
+  dk[kh, kw, i, o] = sum over b, m, n of x_pad[b, 2m + kh, 2n + kw, i] g[b, m, n, o]:
+  x convolved with g as the kernel (batch and feature axes of x swapped, g's taps
+  spaced by the stride). XLA maps it onto the device's convolution kernels (cuDNN,
+  the TPU's convolution unit); a grid of models makes it a grouped convolution.
+  """
+  return lax.conv_general_dilated(x, g, (1, 1), ((1, 1), (1, 1)), rhs_dilation=(2, 2),
+                                  dimension_numbers=("CHWN", "IHWO", "HWNC"))
+
+
 def _dkernel(x, g):
   """Kernel gradient of ``down``: dL/dk for input x and output cotangent g.
 
@@ -202,6 +234,10 @@ def _dkernel(x, g):
   Returns:
     float32[4, 4, I, O], sum over b, m, n of x_pad[b, 2m + kh, 2n + kw] g[b, m, n].
   """
+  return lax.platform_dependent(x, g, cpu=_dkernel_host, default=dkernel_accelerator)
+
+
+def _dkernel_host(x, g):
   # Measured on XLA:CPU (docs/performance.md): one stacked product wins except for
   # inputs with very few channels (the images, the decoder's output), where four
   # separate ones do.
@@ -283,17 +319,19 @@ class _Conv4x4Base(nn.Module):
   """Parameters kernel float32[4, 4, I, O] and bias float32[O], named and initialised
   as nn.Conv / nn.ConvTranspose given the same ``kernel_init`` and ``bias_init``
   (Flax's defaults unless given), so the pytree and its initial values are theirs
-  and checkpoints are interchangeable between impls."""
+  and checkpoints are interchangeable between impls. ``dtype`` (None: float32), as
+  Flax's ``dtype``: the input, kernel and bias are cast to it, and so is the output."""
   features: int
   impl: str = "reference"
   kernel_init: Callable = nn.initializers.lecun_normal()
   bias_init: Callable = nn.initializers.zeros_init()
+  dtype: Any = None
 
   def _params(self, x):
     kernel = self.param("kernel", self.kernel_init,
                         (4, 4, x.shape[-1], self.features), jnp.float32)
     bias = self.param("bias", self.bias_init, (self.features,), jnp.float32)
-    return kernel, bias
+    return nn.dtypes.promote_dtype(x, kernel, bias, dtype=self.dtype)
 
 
 class Conv4x4(_Conv4x4Base):
@@ -302,7 +340,7 @@ class Conv4x4(_Conv4x4Base):
   @nn.compact
   def __call__(self, x):
     """float32[B, H, W, I] -> float32[B, H/2, W/2, features]."""
-    kernel, bias = self._params(x)
+    x, kernel, bias = self._params(x)
     return conv_down(x, kernel, self.impl) + bias
 
 
@@ -312,6 +350,6 @@ class ConvTranspose4x4(_Conv4x4Base):
   @nn.compact
   def __call__(self, x):
     """float32[B, H, W, I] -> float32[B, 2H, 2W, features]."""
-    kernel, bias = self._params(x)
+    x, kernel, bias = self._params(x)
     return conv_up(x, kernel, self.impl) + bias
 

@@ -21,7 +21,7 @@ as ``torch.nn.ConvTranspose2d(k=4, s=2, p=1)``.
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
 
 import flax.linen as nn
 import jax
@@ -41,63 +41,76 @@ STRIDES = (2, 2)
 CONV_PADDING = ((1, 1), (1, 1))
 DECONV_PADDING = ((2, 2), (2, 2))
 IMPLS = layers.IMPLS
+# config.precision -> the dtype of the activations and convolutions (None: float32,
+# Flax's default). Parameters, the μ / log σ² heads and the loss stay float32.
+PRECISIONS = {"f32": None, "bf16": jnp.bfloat16}
 
 
-def _conv(features, impl, init, in_channels, index):
-  kw = initializers.conv(init, in_channels)
+def _conv(features, impl, init, in_channels, index, dtype=None):
+  kw = dict(initializers.conv(init, in_channels), dtype=dtype)
   if impl == "reference":
     return nn.Conv(features, KERNEL, STRIDES, padding=CONV_PADDING, name=f"Conv_{index}",
                    **kw)
   return layers.Conv4x4(features, impl, name=f"Conv_{index}", **kw)
 
 
-def _deconv(features, impl, init, index):
-  kw = initializers.conv_transpose(init, features)
+def _deconv(features, impl, init, index, dtype=None):
+  kw = dict(initializers.conv_transpose(init, features), dtype=dtype)
   if impl == "reference":
     return nn.ConvTranspose(features, KERNEL, STRIDES, padding=DECONV_PADDING,
                             name=f"ConvTranspose_{index}", **kw)
   return layers.ConvTranspose4x4(features, impl, name=f"ConvTranspose_{index}", **kw)
 
 
-def _dense(features, init, x, name=None):
-  return nn.Dense(features, name=name, **initializers.dense(init, x.shape[-1]))
+def _dense(features, init, x, name=None, dtype=None):
+  return nn.Dense(features, name=name, dtype=dtype,
+                  **initializers.dense(init, x.shape[-1]))
 
 
 class Encoder(nn.Module):
-  """q(z|x): images float32[B, 64, 64, C] -> (mu, logvar), each float32[B, L]."""
+  """q(z|x): images float32[B, 64, 64, C] -> (mu, logvar), each float32[B, L].
+
+  ``dtype`` (None: float32) is that of the convolutions and the hidden layer; the
+  heads compute μ and log σ² in float32 from them."""
   latent_dim: int = 10
   channels: Sequence[int] = ENCODER_CHANNELS
   hidden: int = HIDDEN
   impl: str = "reference"
   weight_init: str = "torch"
+  dtype: Any = None
 
   @nn.compact
   def __call__(self, x):
     for i, c in enumerate(self.channels):
-      x = nn.relu(_conv(c, self.impl, self.weight_init, x.shape[-1], i)(x))
+      x = nn.relu(_conv(c, self.impl, self.weight_init, x.shape[-1], i, self.dtype)(x))
     x = x.reshape(x.shape[:-3] + (-1,))
-    x = nn.relu(_dense(self.hidden, self.weight_init, x)(x))
+    x = nn.relu(_dense(self.hidden, self.weight_init, x, dtype=self.dtype)(x))
+    x = x.astype(jnp.float32)
     mu = _dense(self.latent_dim, self.weight_init, x, name="mu")(x)
     logvar = _dense(self.latent_dim, self.weight_init, x, name="logvar")(x)
     return mu, logvar
 
 
 class Decoder(nn.Module):
-  """p(x|z): latents float32[B, L] -> Bernoulli logits float32[B, 64, 64, C]."""
+  """p(x|z): latents float32[B, L] -> Bernoulli logits float32[B, 64, 64, C].
+
+  ``dtype`` (None: float32) is that of every layer, and so of the logits."""
   num_channels: int = 1
   channels: Sequence[int] = DECODER_CHANNELS
   hidden: int = HIDDEN
   impl: str = "reference"
   weight_init: str = "torch"
+  dtype: Any = None
 
   @nn.compact
   def __call__(self, z):
-    z = nn.relu(_dense(self.hidden, self.weight_init, z)(z))
-    z = nn.relu(_dense(4 * 4 * self.channels[0], self.weight_init, z)(z))
+    init, dtype = self.weight_init, self.dtype
+    z = nn.relu(_dense(self.hidden, init, z, dtype=dtype)(z))
+    z = nn.relu(_dense(4 * 4 * self.channels[0], init, z, dtype=dtype)(z))
     z = z.reshape(z.shape[:-1] + (4, 4, self.channels[0]))
     for i, c in enumerate(self.channels):
-      z = nn.relu(_deconv(c, self.impl, self.weight_init, i)(z))
-    return _deconv(self.num_channels, self.impl, self.weight_init, len(self.channels))(z)
+      z = nn.relu(_deconv(c, self.impl, init, i, dtype)(z))
+    return _deconv(self.num_channels, self.impl, init, len(self.channels), dtype)(z)
 
 
 def reparameterize(rng, mu, logvar):
@@ -115,18 +128,24 @@ class VAE(nn.Module):
   with the same initial values for both, so checkpoints are interchangeable.
   ``weight_init`` picks the initial weights (:mod:`lbvae.initializers`): "torch", the
   reference's (PyTorch's defaults), or "flax" (lecun_normal kernels, zero biases).
+  ``dtype`` (a value of :data:`PRECISIONS`; None: float32) is the dtype of the
+  activations and convolutions; the parameters are float32 whatever it is, and μ and
+  log σ² are computed in float32.
   """
   latent_dim: int = 10
   num_channels: int = 1
   impl: str = "reference"
   weight_init: str = "torch"
+  dtype: Any = None
 
   def setup(self):
-    self.encoder = Encoder(self.latent_dim, impl=self.impl, weight_init=self.weight_init)
-    self.decoder = Decoder(self.num_channels, impl=self.impl, weight_init=self.weight_init)
+    self.encoder = Encoder(self.latent_dim, impl=self.impl, weight_init=self.weight_init,
+                           dtype=self.dtype)
+    self.decoder = Decoder(self.num_channels, impl=self.impl, weight_init=self.weight_init,
+                           dtype=self.dtype)
 
   def __call__(self, x, rng):
-    """Returns (logits float32[B, 64, 64, C], mu float32[B, L], logvar float32[B, L])."""
+    """Returns (logits [B, 64, 64, C] of ``dtype``, mu float32[B, L], logvar float32[B, L])."""
     mu, logvar = self.encoder(x)
     z = reparameterize(rng, mu, logvar)
     return self.decoder(z), mu, logvar

@@ -23,13 +23,14 @@ def test_no_other_module_tests_the_backend():
   assert where == ["devices.py"]
 
 
-@pytest.mark.parametrize("backend", ["cpu", "gpu"])
+@pytest.mark.parametrize("backend", ["cpu", "gpu", "tpu"])
 def test_every_choice_follows_the_backend_of_the_moment(monkeypatch, backend):
   monkeypatch.setattr(jax, "default_backend", lambda: backend)
   cpu = backend == "cpu"
   assert devices.on_cpu() == cpu
   assert devices.on_cpu("gpu") is False and devices.on_cpu("cpu") is True
-  assert state.resolve_impl("auto") == ("subpixel" if cpu else "reference")
+  assert devices.on_tpu() == (backend == "tpu")
+  assert state.resolve_impl("auto") == ("reference" if backend == "tpu" else "subpixel")
   assert grid_runner.resolve_strategy("auto") == ("map" if cpu else "vmap")
   assert encode.default_models_per_call() == (1 if cpu else None)
   config = ml_collections.ConfigDict({"eval": {"batch_size": 4 * runner.CPU_MAX_BATCH}})
@@ -45,7 +46,9 @@ def test_device_name_says_the_platform():
 def test_an_explicit_backend_wins_over_the_backend_of_the_moment(monkeypatch):
   """What a program is traced for can be said (a CPU host compiling for a GPU)."""
   monkeypatch.setattr(jax, "default_backend", lambda: "cpu")
-  assert state.resolve_impl("auto", "gpu") == "reference"
+  assert state.resolve_impl("auto", "gpu") == "subpixel"
+  assert state.resolve_impl("auto", "tpu") == "reference"
+  assert state.resolve_impl("subpixel", "tpu") == "subpixel"
   assert grid_runner.resolve_strategy("auto", "tpu") == "vmap"
   assert encode.default_models_per_call("gpu") is None
   config = ml_collections.ConfigDict({"eval": {"batch_size": 500}})

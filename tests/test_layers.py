@@ -40,9 +40,23 @@ def _data(shape, seed=0, grid=None):
   return x, k
 
 
+def _lower_for(platform, monkeypatch):
+  """Makes the layers' ``lax.platform_dependent`` choices those of ``platform``.
+
+  "cpu" is what runs here anyway; "accelerator" runs the branches a GPU or TPU
+  program holds (``default=``) on this CPU, so their numbers can be checked here.
+  """
+  if platform == "accelerator":
+    monkeypatch.setattr(layers.lax, "platform_dependent",
+                        lambda *args, cpu, default: default(*args))
+
+
 @pytest.mark.parametrize("kind", ["down", "up"])
+@pytest.mark.parametrize("platform", ["cpu", "accelerator"])
 @pytest.mark.parametrize("shape,jit", [(s, True) for s in SHAPES] + [(SHAPES[0], False)])
-def test_subpixel_equals_reference_value_and_gradients(kind, shape, jit):
+def test_subpixel_equals_reference_value_and_gradients(kind, platform, shape, jit,
+                                                       monkeypatch):
+  _lower_for(platform, monkeypatch)
   fn = FNS[kind]
   x, k = _data(shape)
 
@@ -60,15 +74,15 @@ def test_subpixel_equals_reference_value_and_gradients(kind, shape, jit):
 
 
 @pytest.mark.parametrize("kind", ["down", "up"])
-@pytest.mark.parametrize("axes,backend", [((0, 0), "cpu"), ((0, None), "cpu"),
-                                          ((None, 0), "cpu"), ((0, 0), "gpu")])
-def test_vmapped_over_a_grid(kind, axes, backend, monkeypatch):
+@pytest.mark.parametrize("axes,platform", [((0, 0), "cpu"), ((0, None), "cpu"),
+                                           ((None, 0), "cpu"), ((0, 0), "accelerator")])
+def test_vmapped_over_a_grid(kind, axes, platform, monkeypatch):
   """Grid of 3 models: per-member inputs and kernels, a shared kernel, shared inputs.
 
-  The vmap rule loops over members on CPU and keeps the default batching elsewhere;
-  "gpu" runs the latter here by making the rule believe it is traced for a GPU.
+  The vmap rule loops over members on CPU and keeps JAX's batching of the
+  accelerator's convolutions elsewhere (run here by :func:`_lower_for`).
   """
-  monkeypatch.setattr(layers.jax, "default_backend", lambda: backend)
+  _lower_for(platform, monkeypatch)
   fn = FNS[kind]
   for shape in [(4, 3, 9), (8, 4, 1)]:
     xg, kg = _data(shape, seed=1, grid=3)
@@ -130,6 +144,55 @@ def test_vae_impls_share_parameters_and_compute_the_same_loss_gradient():
   jax.tree.map(_close, gf, gr)
 
 
+def _cosine(a, b):
+  a, b = np.ravel(a).astype(np.float64), np.ravel(b).astype(np.float64)
+  return float(a @ b / np.linalg.norm(a) / np.linalg.norm(b))
+
+
+def test_bf16_layers_keep_float32_weights_and_stay_close_to_float32(monkeypatch):
+  """config.precision="bf16": float32 parameters, bf16 activations; a down and an up
+  layer's value and gradients within bfloat16's 8-bit mantissa of float32's (the
+  sub-pixel layers as an accelerator runs them: bf16 is for accelerators)."""
+  impl = "subpixel"
+  _lower_for("accelerator", monkeypatch)   # what a bf16 run runs
+  x = jnp.asarray(np.random.default_rng(10).normal(size=(2, 8, 8, 3)), jnp.float32)
+
+  def net(dtype):
+    return nn.Sequential([layers.Conv4x4(16, impl, dtype=dtype), nn.relu,
+                          layers.ConvTranspose4x4(3, impl, dtype=dtype)])
+
+  params = net(None).init(jax.random.key(11), x)
+  jax.tree.map(np.testing.assert_array_equal, net(jnp.bfloat16).init(jax.random.key(11), x),
+               params)                  # the same float32 parameters
+
+  def loss(p, dtype):
+    y = net(dtype).apply(p, x)
+    return jnp.sum(jnp.sin(y.astype(jnp.float32))), y
+
+  grad = jax.jit(jax.grad(loss, has_aux=True), static_argnums=1)
+  (g32, y32), (g16, y16) = grad(params, None), grad(params, jnp.bfloat16)
+  assert y32.dtype == jnp.float32 and y16.dtype == jnp.bfloat16
+  assert _cosine(y16, y32) > 0.999
+  for a, b in zip(jax.tree.leaves(g16), jax.tree.leaves(g32)):
+    assert a.dtype == jnp.float32 and _cosine(a, b) > 0.999
+
+
+def test_bf16_vae_computes_mu_logvar_and_gradients_in_float32():
+  """The VAE at bf16 (shapes and dtypes only: nothing compiled): float32 parameters, μ,
+  log σ² and parameter gradients; bf16 logits, which the loss reads in float32."""
+  model = models.VAE(impl="subpixel", dtype=jnp.bfloat16)
+  x = jax.ShapeDtypeStruct((2, 64, 64, 1), jnp.float32)
+  rng = jax.random.key(8)
+  params = jax.eval_shape(model.init, jax.random.key(9), x, rng)["params"]
+  assert all(a.dtype == jnp.float32 for a in jax.tree.leaves(params))
+  logits, mu, logvar = jax.eval_shape(
+      lambda p, x: model.apply({"params": p}, x, rng), params, x)
+  assert (logits.dtype, mu.dtype, logvar.dtype) == (jnp.bfloat16, jnp.float32, jnp.float32)
+  grads = jax.eval_shape(jax.grad(lambda p, x: jnp.sum(
+      model.apply({"params": p}, x, rng)[0].astype(jnp.float32))), params, x)
+  assert all(g.dtype == jnp.float32 for g in jax.tree.leaves(grads))
+
+
 def test_helpers_and_errors():
   x, k = _data((8, 3, 5))
   np.testing.assert_array_equal(layers.flip_t(layers.flip_t(k)), k)
@@ -139,8 +202,11 @@ def test_helpers_and_errors():
 
 
 @pytest.mark.parametrize("kind", ["down", "up"])
-def test_subpixel_gradients_have_no_input_dilated_convolution(kind):
-  """The point of the sub-pixel layers: no convolution over a zero-dilated input (slow on XLA:CPU)."""
+@pytest.mark.parametrize("platform", ["cpu", "accelerator"])
+def test_subpixel_gradients_have_no_input_dilated_convolution(kind, platform, monkeypatch):
+  """The point of the sub-pixel layers: no convolution over a zero-dilated input (slow
+  on XLA:CPU, and bytes and multiplications by zero on an accelerator)."""
+  _lower_for(platform, monkeypatch)
   fn = FNS[kind]
   x, k = _data((8, 3, 9))
 

@@ -44,7 +44,7 @@ _HEADER = re.compile(r"^(ENTRY )?%?([\w.\-]+) \(.*\) -> .* \{$")
 _INSTR = re.compile(r"^\s*(ROOT )?%?([\w.\-]+) = (.*?) ([\w\-]+)\((.*)$")
 _ARRAY = re.compile(r"\b([a-z]+\d*(?:e\dm\d\w*)?)\[([\d,]*)\]")
 _CALLS = re.compile(r"\b(?:calls|body|condition|to_apply|branch_computations|"
-                    r"true_computation|false_computation)=\{?([%\w.\-, ]+)\}?")
+                    r"true_computation|false_computation)=(\{[^}]*\}|%?[\w.\-]+)")
 _FREE = {"parameter", "tuple", "get-tuple-element", "bitcast", "constant",
          "after-all", "partition-id", "replica-id", "opt-barrier"}
 
@@ -74,7 +74,7 @@ class Instruction:
       return []
     out = []
     for group in _CALLS.findall(self.rest):
-      out += [n.strip().lstrip("%") for n in group.split(",") if n.strip()]
+      out += [n.strip().lstrip("%") for n in group.strip("{}").split(",") if n.strip()]
     return out
 
   def trip_count(self) -> int:

@@ -108,7 +108,7 @@ def encode_models(params, images: np.ndarray, *, latent_dim: int,
       :func:`default_models_per_call`).
     impl: formulation of the convolutions (``lbvae.models.IMPLS``); None: what the
       trainer's ``model_impl="auto"`` picks on this backend
-      (:func:`lbvae.train.state.resolve_impl`: sub-pixel on CPU, reference elsewhere).
+      (:func:`lbvae.train.state.resolve_impl`: sub-pixel, reference on a TPU).
 
   Returns:
     {"mu": float32[M, N, L], "logvar": float32[M, N, L]} and, with ``with_nll``,

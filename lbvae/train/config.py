@@ -114,6 +114,9 @@ def declared() -> tuple[Field, ...]:
       # a config written before the field trained with: flax
       Field("model.init", "torch", START, before=state_lib.LEGACY_INIT),
       Field("model_impl", "auto", HOW),         # layer implementation (make_model)
+      # activations and convolutions: f32 or bf16 (weights, optimiser and loss stay
+      # float32; models.PRECISIONS)
+      Field("precision", "f32", before=DEFAULT),
       Field("grid_strategy", "auto", HOW),      # how the step is lifted (grid_runner)
       Field("map_batch_size", 0, HOW),          # models per lax.map iteration (0: one)
       Field("steps_per_call", 1, HOW),          # steps one compiled call runs
@@ -199,6 +202,7 @@ def validate(config) -> None:
   eval_settings.check(config)
   state_lib.check_latent_dim(config.latent_dim)
   initializers.check_init(state_lib.model_init(config))
+  state_lib.check_precision(config.get("precision", "f32"))
   lr = config.learning_rate
   errors.require(isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0,
               f"config.learning_rate must be > 0, got {lr!r}")

@@ -160,16 +160,12 @@ class GridRunner:
     self.sharding = p.single if self.strategy == "loop" else p.grid
     self._other = other = p.single if self.strategy == "loop" else p.replicated
     self._operand = (p.put(source.operand, other) if source.on_device else ())
-    # The single jit of the trainer; the state (argument 0) is donated. The
-    # sub-pixel layers' kernel gradients are products XLA's GPU compiler can only
-    # tile without Triton (lbvae.devices.GPU_COMPILE_OPTIONS).
+    # The single jit of the trainer; the state (argument 0) is donated.
     steps = self._steps if self.strategy == "loop" else self._split_steps
     self._call = jax.jit(steps, static_argnums=(6,), donate_argnums=(0,),
                          in_shardings=(self.sharding, other, other, self.sharding,
                                        other, other),
-                         out_shardings=self.sharding,
-                         compiler_options=(devices.GPU_COMPILE_OPTIONS
-                                           if impl == "subpixel" else None))
+                         out_shardings=self.sharding)
     self._take = jax.jit(pytrees.take, out_shardings=self.sharding)
     self._assemble = {}
     self._indices = jax.jit(self._host_indices, static_argnames=("num_steps",))

@@ -102,7 +102,8 @@ def check_latent_dim(latent_dim) -> None:
 
 def make_model(config, num_channels: int, backend: str | None = None) -> models.VAE:
   """The one place a config becomes a model (``config.model_impl`` picks the layers,
-  ``config.model.init`` the initial weights).
+  ``config.model.init`` the initial weights, ``config.precision`` the dtype of the
+  activations and convolutions).
 
   Args:
     config: a ConfigDict or a plain mapping with ``latent_dim`` and, optionally,
@@ -116,8 +117,8 @@ def make_model(config, num_channels: int, backend: str | None = None) -> models.
     The Flax module.
 
   Raises:
-    lbvae.errors.ConfigError: an unknown ``model_impl`` or ``model.init``, or a bad
-      ``latent_dim``.
+    lbvae.errors.ConfigError: an unknown ``model_impl``, ``model.init`` or
+      ``precision``, or a bad ``latent_dim``.
   """
   impl = config.get("model_impl", "auto")
   latent_dim = config.get("latent_dim")
@@ -127,8 +128,19 @@ def make_model(config, num_channels: int, backend: str | None = None) -> models.
   check_latent_dim(latent_dim)
   init = model_init(config)
   initializers.check_init(init)
+  precision = config.get("precision", "f32")
+  check_precision(precision)
   return models.VAE(latent_dim=latent_dim, num_channels=int(num_channels),
-                    impl=resolve_impl(impl, backend), weight_init=init)
+                    impl=resolve_impl(impl, backend), weight_init=init,
+                    dtype=models.PRECISIONS[precision])
+
+
+def check_precision(precision) -> None:
+  """Raises :class:`lbvae.errors.ConfigError` unless ``precision`` is a key of
+  ``models.PRECISIONS``."""
+  errors.require(precision in models.PRECISIONS,
+                 f"config.precision must be one of {', '.join(models.PRECISIONS)}, "
+                 f"got {precision!r}")
 
 
 def model_init(config) -> str:
@@ -138,18 +150,23 @@ def model_init(config) -> str:
 
 
 def resolve_impl(model_impl: str, backend: str | None = None) -> str:
-  """``auto`` -> the formulation measured fastest on ``backend`` (default: the
-  current one, :func:`lbvae.devices.on_cpu`).
+  """``auto`` -> the formulation with the least work on ``backend`` (default: the
+  current one): ``subpixel`` on CPU and GPU, ``reference`` on TPU.
 
-  ``subpixel`` on XLA:CPU (faster there than the reference transposed convolutions:
-  docs/performance.md), ``reference`` on accelerators, whose vendor convolution
-  kernels they map straight onto. Both compute the same function with the same
-  parameters (tests/test_layers.py), so checkpoints are interchangeable and the
-  choice may change between runs of one workdir.
+  The sub-pixel layers pick their kernels when the program is lowered for its devices
+  (:mod:`lbvae.layers`): matrix products on XLA:CPU, where they beat the reference
+  transposed convolutions; on a GPU, convolutions without zero-dilated inputs, where
+  the reference's transposed convolutions and input gradients become convolutions
+  over inputs padded with zeros (2.3x the FLOPs and 1.5x the bytes per step compiled
+  for an H100). The TPU compiler runs the reference's dilated convolutions natively and
+  the sub-pixel forms move more bytes there (v5e: docs/performance.md, "The grid
+  step's bytes"). Both formulations compute the same function with the same parameters
+  (tests/test_layers.py), so checkpoints are interchangeable and the choice may change
+  between runs of one workdir.
   """
   if model_impl != "auto":
     return model_impl
-  return "subpixel" if devices.on_cpu(backend) else "reference"
+  return "reference" if devices.on_tpu(backend) else "subpixel"
 
 
 def make_optimizer(config) -> optax.GradientTransformation:

@@ -89,7 +89,9 @@ def make_train_step(model, tx: optax.GradientTransformation,
     x = losses.as_float_images(batch)
 
     def loss_fn(params):
-      logits, mu, logvar = model.apply({"params": params}, x, rng)
+      # The loss in float32 whatever the model's precision (config.precision).
+      logits, mu, logvar = (a.astype(jnp.float32)
+                            for a in model.apply({"params": params}, x, rng))
       z = models.reparameterize(rng, mu, logvar) if objective.needs_z else None
       total, parts = objectives_lib.lambda_loss(
           objective, logits, x, mu, logvar, z, strength=state.strength, lam=state.lam,

@@ -94,3 +94,20 @@ def test_type_bytes_of_arrays_and_tuples():
   assert hlo.type_bytes("f32[2,3]{1,0}") == 24
   assert hlo.type_bytes("(bf16[4], u8[10], pred[])") == 8 + 10 + 1
   np.testing.assert_equal(hlo.type_bytes("s32[]"), 4)
+
+
+def test_a_loop_nested_in_the_step_counts_its_trips():
+  """A step (scan of 5) that runs a product in a nested loop of 3 (as ``lax.map`` over
+  members does): one step is 3 products. XLA names the inner loop's condition before
+  its body, and both are followed."""
+  def scanned(a, w):
+    def step(c, _):
+      def inner(i, c):
+        return jnp.tanh(c @ w)
+      return lax.fori_loop(0, 3, inner, c, unroll=False), None
+    return lax.scan(step, a, None, length=5)[0]
+
+  compiled = _compiled(scanned, (8, 16), (16, 16))
+  text = compiled.as_text()
+  assert text.count(" while(") >= 2
+  assert hlo.step_cost(text).flops == 3 * 2 * 8 * 16 * 16

@@ -115,6 +115,13 @@ def test_make_model_and_optimizer(tiny_config):
   bad.model_impl = "cuda"
   with pytest.raises(errors.Error, match="model_impl"):
     state_lib.make_model(bad, 1)
+  assert vae.dtype is None                      # config.precision defaults to f32
+  bad = tiny_config.copy_and_resolve_references()
+  bad.precision = "fp16"
+  with pytest.raises(errors.ConfigError, match="precision must be one of f32, bf16"):
+    state_lib.make_model(bad, 1)
+  bad.precision = "bf16"
+  assert state_lib.make_model(bad, 1).dtype == jnp.bfloat16
   tx = state_lib.make_optimizer(tiny_config)
   p = {"w": jnp.ones(3)}
   updates, _ = tx.update({"w": jnp.ones(3)}, tx.init(p), p)
