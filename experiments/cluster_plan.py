@@ -86,8 +86,16 @@ def per_member_bytes(config) -> float:
 def from_compiled(path: str) -> tuple[float, float, str]:
   """(bytes per member, model-steps/s per device, source) of the phase-2 step in
   ``experiments.compile_for``'s JSON line at ``path``."""
-  result = json.loads(files.read_text(path).strip().splitlines()[-1])
-  step = [p for p in result["programs"] if p["name"].startswith("phase 2 step")]
+  lines = files.read_text(path).strip().splitlines()
+  try:
+    result = json.loads(lines[-1]) if lines else None
+  except json.JSONDecodeError:
+    result = None
+  errors.require(isinstance(result, dict) and isinstance(result.get("programs"), list),
+                 f"--compiled {path}: its last line is not experiments.compile_for's "
+                 "JSON line (python -m experiments.compile_for ... | tail -1 > FILE)")
+  step = [p for p in result["programs"]
+          if isinstance(p, dict) and str(p.get("name", "")).startswith("phase 2 step")]
   errors.require(bool(step) and step[0]["compiled"] and step[0]["roofline_seconds"],
                  f"{path} has no compiled phase-2 step with a roofline bound")
   p = step[0]

@@ -44,3 +44,13 @@ def test_plan_from_a_compiled_step(tmp_path):
   member, rate, source = cluster_plan.from_compiled(str(path))
   assert member == 1.0e8 and rate == pytest.approx(5000.0)
   assert source == "compiled for h100, at the roofline bound"
+
+
+@pytest.mark.parametrize("text", ["", "compiling ...\nreal 4m25s\n", "[1, 2]\n",
+                                  '{"programs": [{"name": "phase 1 step"}]}\n'])
+def test_a_file_that_is_not_compile_for_output_is_one_line(tmp_path, text):
+  from lbvae import errors
+  path = tmp_path / "h100.json"
+  path.write_text(text)
+  with pytest.raises(errors.ConfigError, match=f"--compiled {path}|{path} has no"):
+    cluster_plan.from_compiled(str(path))
