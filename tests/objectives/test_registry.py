@@ -70,8 +70,8 @@ def test_the_registry_gives_todays_names_groups_and_headers():
   assert tuple(objectives.config_groups()) == ("beta_tcvae", "annealed_vae",
                                                "factor_vae")
   assert workdir.ADDED_FIELDS == ("dataset.factors", "dataset.background",
-                                  "objective", "beta_tcvae", "annealed_vae",
-                                  "factor_vae")
+                                  "objective", "precision", "beta_tcvae",
+                                  "annealed_vae", "factor_vae")
   # FactorVAE's discriminator_loss is logged but not shown; TC is headed once.
   assert objectives.part_labels() == (
       ("index_code_mi", "MI(n; z)"), ("total_correlation", "TC"),
