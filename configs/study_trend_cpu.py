@@ -11,7 +11,12 @@ checkpoint and a collapse-probe record of every member (lbvae.train.collapse: pe
 KL, active latents, binned and posterior MIG / I_m on 1 000 stratified images) every
 1 000 steps: ``runs/study_trend/phase1/collapse.csv`` is the trajectory.
 
-Expected result and measured run time: docs/results.md ("How long until the β trend").
+Expected result (docs/results.md, "How long until the β trend", to step 12 000): β = 16
+collapses by step 4 000 (rate 5.5 nats, 6 of 10 latents active, MIG about 0.02); β = 4
+reaches β = 1's posterior-aware MIG at about step 9 000 and stays level with it (0.073
+against 0.074 at 12 000) while its binned MIG still trails (0.068 against 0.077); β = 1's
+rate and I_m fall, β = 4 switches latents off (6.5 active at 12 000). Run time: 12.7
+model-steps/s on an idle 2-core CPU, so about 5.3 h for the 40 000 steps.
 """
 
 from lbvae.train import config as config_lib
