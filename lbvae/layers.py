@@ -218,10 +218,46 @@ def dkernel_accelerator(x, g):
   dk[kh, kw, i, o] = sum over b, m, n of x_pad[b, 2m + kh, 2n + kw, i] g[b, m, n, o]:
   x convolved with g as the kernel (batch and feature axes of x swapped, g's taps
   spaced by the stride). XLA maps it onto the device's convolution kernels (cuDNN,
-  the TPU's convolution unit); a grid of models makes it a grouped convolution.
+  the TPU's convolution unit); a grid of models takes it in one convolution,
+  :func:`_dkernel_grouped`.
   """
   return lax.conv_general_dilated(x, g, (1, 1), ((1, 1), (1, 1)), rhs_dilation=(2, 2),
                                   dimension_numbers=("CHWN", "IHWO", "HWNC"))
+
+
+def _dkernel_grouped(x, g):
+  """:func:`dkernel_accelerator` of a grid of G models in one convolution.
+
+  x float32[G, B, H, W, I] and g float32[G, B, H/2, W/2, O] enter with the grid
+  folded into their channels, [B, H, W, G I] and [B, H/2, W/2, G O], the layout
+  in which the grouped forward convolutions read and write them (so the fold is
+  free), and ``batch_group_count=G`` pairs member j's I input channels with its O
+  output channels: the device's kernel-gradient convolution (cuDNN's backward
+  filter) reads the activations as they are. JAX's batching of the single-model
+  form instead puts the grid next to the batch axis, the convolution's contracted
+  one, and XLA transposes both operands of every layer into that layout.
+  Returns float32[G, 4, 4, I, O].
+  """
+  grid = x.shape[0]
+  k = lax.conv_general_dilated(_fold_grid(x), _fold_grid(g), (1, 1), ((1, 1), (1, 1)),
+                               rhs_dilation=(2, 2), batch_group_count=grid,
+                               dimension_numbers=("CHWN", "IHWO", "HWNC"))
+  return jnp.moveaxis(k.reshape(k.shape[:3] + (grid, -1)), 3, 0)
+
+
+def _fold_grid(x):
+  """[G, B, H, W, C] -> [B, H, W, G C], member-major channels."""
+  return jnp.moveaxis(x, 0, 3).reshape(x.shape[1:4] + (-1,))
+
+
+_dkernel_accelerator_grid = jax.custom_batching.custom_vmap(dkernel_accelerator)
+
+
+@_dkernel_accelerator_grid.def_vmap
+def _dkernel_accelerator_rule(axis_size, in_batched, x, g):
+  if all(in_batched):
+    return _dkernel_grouped(x, g), True
+  return jax.vmap(dkernel_accelerator, tuple(0 if b else None for b in in_batched))(x, g), True
 
 
 def _dkernel(x, g):
@@ -234,7 +270,8 @@ def _dkernel(x, g):
   Returns:
     float32[4, 4, I, O], sum over b, m, n of x_pad[b, 2m + kh, 2n + kw] g[b, m, n].
   """
-  return lax.platform_dependent(x, g, cpu=_dkernel_host, default=dkernel_accelerator)
+  return lax.platform_dependent(x, g, cpu=_dkernel_host,
+                              default=_dkernel_accelerator_grid)
 
 
 def _dkernel_host(x, g):

@@ -75,7 +75,9 @@ def test_subpixel_equals_reference_value_and_gradients(kind, platform, shape, ji
 
 @pytest.mark.parametrize("kind", ["down", "up"])
 @pytest.mark.parametrize("axes,platform", [((0, 0), "cpu"), ((0, None), "cpu"),
-                                           ((None, 0), "cpu"), ((0, 0), "accelerator")])
+                                           ((None, 0), "cpu"), ((0, 0), "accelerator"),
+                                           ((0, None), "accelerator"),
+                                           ((None, 0), "accelerator")])
 def test_vmapped_over_a_grid(kind, axes, platform, monkeypatch):
   """Grid of 3 models: per-member inputs and kernels, a shared kernel, shared inputs.
 
@@ -218,3 +220,19 @@ def test_subpixel_gradients_have_no_input_dilated_convolution(kind, platform, mo
   assert any("lhs_dilate = [2, 2]" in c for c in convolutions("reference"))
   fast = convolutions("subpixel")
   assert fast and not any("lhs_dilate = [2, 2]" in c for c in fast)
+
+
+@pytest.mark.parametrize("kind", ["down", "up"])
+def test_accelerator_grid_takes_kernel_gradients_in_the_grouped_layout(kind, monkeypatch):
+  """A grid's kernel gradients on an accelerator: one convolution with the grid as
+  ``batch_group_count`` over the members' channels (what cuDNN's backward-filter
+  kernel reads as the forward convolutions wrote it), not JAX's batching of the
+  one-model form, which feature-groups the grid next to the batch axis."""
+  _lower_for("accelerator", monkeypatch)
+  fn, grid = FNS[kind], 3
+  x, k = _data((8, 4, 8), grid=grid)
+  loss = lambda x, k: jnp.sum(jax.vmap(lambda a, b: fn(a, b, "subpixel"))(x, k) ** 2)
+  text = jax.jit(jax.grad(loss, argnums=1)).lower(x, k).as_text()
+  convolutions = [line for line in text.splitlines() if "stablehlo.convolution" in line]
+  grouped = [c for c in convolutions if f"batch_group_count = {grid}" in c]
+  assert len(grouped) == 1 and "[f, 0, 1, b]x[i, 0, 1, o]->[0, 1, b, f]" in grouped[0]
