@@ -5,6 +5,7 @@ Synopsis::
     y = layers.conv_down(x, kernel)              # == nn.Conv(k=4, s=2, padding 1), no bias
     y = layers.conv_up(x, kernel)                # == nn.ConvTranspose(k=4, s=2, pad 2)
     y = layers.conv_up(x, kernel, "subpixel")    # the same function, faster gradients on CPU
+    y = layers.conv_down_relu(x, kernel, bias, "subpixel")  # relu(conv_down(...) + bias)
     conv = layers.Conv4x4(32, impl="subpixel")   # same parameters as nn.Conv / ConvTranspose
 
 ``impl="reference"`` is what ``flax.linen.Conv``/``ConvTranspose`` compute;
@@ -317,6 +318,67 @@ def _up_bwd(res, g):
 _up_vjp.defvjp(_up_fwd, _up_bwd)
 
 
+# The strided convolution with its bias and ReLU (the encoder's layers), one kernel
+# on an accelerator.
+
+
+def _unfold_grid(y, grid):
+  """[B, H, W, G C] -> [G, B, H, W, C]; inverse of :func:`_fold_grid`."""
+  return jnp.moveaxis(y.reshape(y.shape[:3] + (grid, -1)), 3, 0)
+
+
+def _down_bias_relu(x, kernel, bias):
+  return jax.nn.relu(down_reference(x, kernel) + bias)
+
+
+_down_bias_relu_grid = jax.custom_batching.custom_vmap(_down_bias_relu)
+
+
+@_down_bias_relu_grid.def_vmap
+def _down_bias_relu_rule(axis_size, in_batched, x, kernel, bias):
+  """A grid with the members folded into the channels, the grouped convolution's
+  layout: XLA then makes convolution, bias and ReLU one cuDNN call that writes only
+  the activation (``__cudnn$convBiasActivationForward``), where JAX's batching of
+  the one-model form leaves the convolution's output to a separate kernel. XLA
+  declines that call for one input channel per member (the dSprites images), so a
+  single channel gets a zero companion, with zero weights."""
+  if all(in_batched):
+    if x.shape[-1] == 1:
+      x = jnp.pad(x, ((0, 0),) * 4 + ((0, 1),))
+      kernel = jnp.pad(kernel, ((0, 0),) * 3 + ((0, 1), (0, 0)))
+    kernel = jnp.moveaxis(kernel, 0, 3).reshape(kernel.shape[1:4] + (-1,))
+    y = lax.conv_general_dilated(_fold_grid(x), kernel, (2, 2), ((1, 1), (1, 1)),
+                                 dimension_numbers=_DN, feature_group_count=axis_size)
+    return _unfold_grid(jax.nn.relu(y + bias.reshape(-1)), axis_size), True
+  axes = tuple(0 if b else None for b in in_batched)
+  return jax.vmap(_down_bias_relu, axes)(x, kernel, bias), True
+
+
+@jax.custom_vjp
+def _down_bias_relu_vjp(x, kernel, bias):
+  return _down_bias_relu_grid(x, kernel, bias)
+
+
+def _down_bias_relu_fwd(x, kernel, bias):
+  y = _down_bias_relu_grid(x, kernel, bias)
+  # The barrier keeps XLA from rewriting the mask y > 0 as a test of the convolution's
+  # output, which would then have to be written for the backward pass.
+  return y, (x, kernel, lax.optimization_barrier(y))
+
+
+def _down_bias_relu_bwd(res, g):
+  x, kernel, y = res
+  g = jnp.where(y > 0, g, jnp.zeros_like(g))  # y > 0 exactly where its input is
+  return _up_vjp(g, flip_t(kernel)), _dkernel(x, g), jnp.sum(g, axis=(0, 1, 2))
+
+
+_down_bias_relu_vjp.defvjp(_down_bias_relu_fwd, _down_bias_relu_bwd)
+
+
+def _down_bias_relu_host(x, kernel, bias):
+  return jax.nn.relu(_down_vjp(x, kernel) + bias)
+
+
 def _check_impl(impl):
   if impl not in IMPLS:
     raise ValueError(f"impl must be one of {IMPLS}, got {impl!r}")
@@ -335,6 +397,29 @@ def conv_down(x, kernel, impl: str = "reference"):
   """
   _check_impl(impl)
   return down_reference(x, kernel) if impl == "reference" else _down_vjp(x, kernel)
+
+
+def conv_down_relu(x, kernel, bias, impl: str = "reference"):
+  """``relu(conv_down(x, kernel, impl) + bias)``, the same function.
+
+  The sub-pixel impl on an accelerator computes it as one convolution with its bias
+  and ReLU (:func:`_down_bias_relu_rule`), its gradient from the ReLU's output; on
+  XLA:CPU it is the composition, as JAX differentiates it.
+
+  Args:
+    x: float32[B, H, W, I] with H, W even.
+    kernel: float32[4, 4, I, O].
+    bias: float32[O].
+    impl: "reference" or "subpixel".
+
+  Returns:
+    float32[B, H/2, W/2, O], non-negative.
+  """
+  _check_impl(impl)
+  if impl == "reference":
+    return jax.nn.relu(down_reference(x, kernel) + bias)
+  return lax.platform_dependent(x, kernel, bias, cpu=_down_bias_relu_host,
+                                default=_down_bias_relu_vjp)
 
 
 def conv_up(x, kernel, impl: str = "reference"):
@@ -372,12 +457,16 @@ class _Conv4x4Base(nn.Module):
 
 
 class Conv4x4(_Conv4x4Base):
-  """``nn.Conv(features, (4, 4), (2, 2), padding=((1, 1), (1, 1)))``, any impl."""
+  """``nn.Conv(features, (4, 4), (2, 2), padding=((1, 1), (1, 1)))``, any impl;
+  ``relu``: followed by ``nn.relu`` (:func:`conv_down_relu`)."""
+  relu: bool = False
 
   @nn.compact
   def __call__(self, x):
     """float32[B, H, W, I] -> float32[B, H/2, W/2, features]."""
     x, kernel, bias = self._params(x)
+    if self.relu:
+      return conv_down_relu(x, kernel, bias, self.impl)
     return conv_down(x, kernel, self.impl) + bias
 
 

@@ -46,12 +46,14 @@ IMPLS = layers.IMPLS
 PRECISIONS = {"f32": None, "bf16": jnp.bfloat16}
 
 
-def _conv(features, impl, init, in_channels, index, dtype=None):
+def _conv_relu(features, impl, init, in_channels, index, dtype=None):
+  """The encoder's layer ``index``: strided convolution, bias, ReLU."""
   kw = dict(initializers.conv(init, in_channels), dtype=dtype)
   if impl == "reference":
-    return nn.Conv(features, KERNEL, STRIDES, padding=CONV_PADDING, name=f"Conv_{index}",
+    conv = nn.Conv(features, KERNEL, STRIDES, padding=CONV_PADDING, name=f"Conv_{index}",
                    **kw)
-  return layers.Conv4x4(features, impl, name=f"Conv_{index}", **kw)
+    return lambda x: nn.relu(conv(x))
+  return layers.Conv4x4(features, impl, relu=True, name=f"Conv_{index}", **kw)
 
 
 def _deconv(features, impl, init, index, dtype=None):
@@ -82,7 +84,7 @@ class Encoder(nn.Module):
   @nn.compact
   def __call__(self, x):
     for i, c in enumerate(self.channels):
-      x = nn.relu(_conv(c, self.impl, self.weight_init, x.shape[-1], i, self.dtype)(x))
+      x = _conv_relu(c, self.impl, self.weight_init, x.shape[-1], i, self.dtype)(x)
     x = x.reshape(x.shape[:-3] + (-1,))
     x = nn.relu(_dense(self.hidden, self.weight_init, x, dtype=self.dtype)(x))
     x = x.astype(jnp.float32)

@@ -103,6 +103,52 @@ def test_vmapped_over_a_grid(kind, axes, platform, monkeypatch):
     _close(gk, rk)
 
 
+@pytest.mark.parametrize("platform", ["cpu", "accelerator"])
+@pytest.mark.parametrize("axes", [None, (0, 0, 0), (0, None, None)])
+def test_conv_down_relu_equals_reference(platform, axes, monkeypatch):
+  """``conv_down_relu`` (the encoder's layer: convolution, bias, ReLU; on an accelerator
+  one fused call over the grid, its mask from the output) against the reference
+  composition: values and the gradients of input, kernel and bias, one model or a grid
+  of 3 (per-member or shared parameters), with one and with several input channels."""
+  _lower_for(platform, monkeypatch)
+  for shape in [(8, 1, 9), (4, 3, 8)]:
+    x, k = _data(shape, seed=3, grid=None if axes is None else 3)
+    b = jnp.asarray(np.random.default_rng(4).normal(size=k.shape[:-4] + k.shape[-1:]),
+                    jnp.float32)
+    if axes is not None and axes[1] is None:
+      k, b = k[0], b[0]
+
+    def loss(x, k, b, impl):
+      fn = lambda x, k, b: layers.conv_down_relu(x, k, b, impl)
+      y = fn(x, k, b) if axes is None else jax.vmap(fn, axes)(x, k, b)
+      return jnp.sum(jnp.sin(y)), y
+
+    grad = jax.jit(jax.grad(loss, argnums=(0, 1, 2), has_aux=True), static_argnums=3)
+    (gx, gk, gb), y = grad(x, k, b, "subpixel")
+    (rx, rk, rb), ry = grad(x, k, b, "reference")
+    assert float(jnp.mean(ry > 0)) > 0.2 and float(jnp.mean(ry == 0)) > 0.2
+    for got, want in [(y, ry), (gx, rx), (gk, rk), (gb, rb)]:
+      _close(got, want)
+
+
+def test_accelerator_grid_runs_convolution_bias_and_relu_in_one_layout(monkeypatch):
+  """What lets XLA fuse them into one cuDNN call: a grid's forward is one grouped
+  convolution (a single input channel padded to two), the bias and the ReLU on its
+  [B, H, W, G O] output, and the backward pass's mask reads the ReLU's output through
+  an optimisation barrier."""
+  _lower_for("accelerator", monkeypatch)
+  grid = 3
+  x, k = _data((8, 1, 4), grid=grid)
+  b = jnp.zeros((grid, 4))
+  loss = lambda x, k, b: jnp.sum(jax.vmap(
+      lambda x, k, b: layers.conv_down_relu(x, k, b, "subpixel"))(x, k, b) ** 2)
+  text = jax.jit(jax.grad(loss, argnums=(1, 2))).lower(x, k, b).as_text()
+  forward = [line for line in text.splitlines() if "stablehlo.convolution" in line
+             and f"feature_group_count = {grid}" in line]
+  assert len(forward) == 1 and "(tensor<2x8x8x6xf32>, tensor<4x4x2x12xf32>)" in forward[0]
+  assert "stablehlo.optimization_barrier" in text
+
+
 @pytest.mark.parametrize("shape", SHAPES)
 def test_reference_layers_are_flax_layers(shape):
   x, k = _data(shape, seed=2)
@@ -128,7 +174,10 @@ def test_modules_match_flax_modules_including_init():
     _close(ours.apply(p, x), theirs.apply(p, x))
 
 
-def test_vae_impls_share_parameters_and_compute_the_same_loss_gradient():
+@pytest.mark.parametrize("platform", ["cpu", "accelerator"])
+def test_vae_impls_share_parameters_and_compute_the_same_loss_gradient(platform,
+                                                                       monkeypatch):
+  _lower_for(platform, monkeypatch)
   ref, fast = models.VAE(impl="reference"), models.VAE(impl="subpixel")
   x = (jax.random.uniform(jax.random.key(4), (2, 64, 64, 1)) < 0.5).astype(jnp.float32)
   rng = jax.random.key(5)
