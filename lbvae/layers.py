@@ -366,10 +366,17 @@ def _down_bias_relu_fwd(x, kernel, bias):
   return y, (x, kernel, lax.optimization_barrier(y))
 
 
-def _down_bias_relu_bwd(res, g):
+def _relu_mask(res, g):
+  """The cotangent of a layer's pre-activation from its ReLU's output y (y > 0
+  exactly where the pre-activation is), and that of its bias."""
   x, kernel, y = res
-  g = jnp.where(y > 0, g, jnp.zeros_like(g))  # y > 0 exactly where its input is
-  return _up_vjp(g, flip_t(kernel)), _dkernel(x, g), jnp.sum(g, axis=(0, 1, 2))
+  g = jnp.where(y > 0, g, jnp.zeros_like(g))
+  return x, kernel, g, jnp.sum(g, axis=(0, 1, 2))
+
+
+def _down_bias_relu_bwd(res, g):
+  x, kernel, g, dbias = _relu_mask(res, g)
+  return _up_vjp(g, flip_t(kernel)), _dkernel(x, g), dbias
 
 
 _down_bias_relu_vjp.defvjp(_down_bias_relu_fwd, _down_bias_relu_bwd)
@@ -377,6 +384,32 @@ _down_bias_relu_vjp.defvjp(_down_bias_relu_fwd, _down_bias_relu_bwd)
 
 def _down_bias_relu_host(x, kernel, bias):
   return jax.nn.relu(_down_vjp(x, kernel) + bias)
+
+
+@jax.custom_vjp
+def _up_bias_relu_vjp(x, kernel, bias):
+  return jax.nn.relu(up_accelerator(x, kernel) + bias)
+
+
+def _up_bias_relu_fwd(x, kernel, bias):
+  """The decoder's layer on an accelerator: as :func:`_up_vjp` + bias + ReLU, but the
+  backward pass's mask reads the ReLU's output, not the convolution's sub-pixel output
+  (through depth-to-space), so XLA computes the mask and the bias's gradient in one
+  pass over the activation."""
+  y = _up_bias_relu_vjp(x, kernel, bias)
+  return y, (x, kernel, lax.optimization_barrier(y))
+
+
+def _up_bias_relu_bwd(res, g):
+  x, kernel, g, dbias = _relu_mask(res, g)
+  return _down_vjp(g, flip_t(kernel)), flip_t(_dkernel(g, x)), dbias
+
+
+_up_bias_relu_vjp.defvjp(_up_bias_relu_fwd, _up_bias_relu_bwd)
+
+
+def _up_bias_relu_host(x, kernel, bias):
+  return jax.nn.relu(_up_vjp(x, kernel) + bias)
 
 
 def _check_impl(impl):
@@ -437,6 +470,26 @@ def conv_up(x, kernel, impl: str = "reference"):
   return up_reference(x, kernel) if impl == "reference" else _up_vjp(x, kernel)
 
 
+def conv_up_relu(x, kernel, bias, impl: str = "reference"):
+  """``relu(conv_up(x, kernel, impl) + bias)``, the same function (the decoder's
+  layers; on an accelerator its gradient reads the ReLU's output, :func:`_up_bias_relu_fwd`).
+
+  Args:
+    x: float32[B, H, W, I].
+    kernel: float32[4, 4, I, O] (as ``nn.ConvTranspose``).
+    bias: float32[O].
+    impl: "reference" or "subpixel".
+
+  Returns:
+    float32[B, 2H, 2W, O], non-negative.
+  """
+  _check_impl(impl)
+  if impl == "reference":
+    return jax.nn.relu(up_reference(x, kernel) + bias)
+  return lax.platform_dependent(x, kernel, bias, cpu=_up_bias_relu_host,
+                                default=_up_bias_relu_vjp)
+
+
 class _Conv4x4Base(nn.Module):
   """Parameters kernel float32[4, 4, I, O] and bias float32[O], named and initialised
   as nn.Conv / nn.ConvTranspose given the same ``kernel_init`` and ``bias_init``
@@ -471,11 +524,15 @@ class Conv4x4(_Conv4x4Base):
 
 
 class ConvTranspose4x4(_Conv4x4Base):
-  """``nn.ConvTranspose(features, (4, 4), (2, 2), padding=((2, 2), (2, 2)))``."""
+  """``nn.ConvTranspose(features, (4, 4), (2, 2), padding=((2, 2), (2, 2)))``;
+  ``relu``: followed by ``nn.relu`` (:func:`conv_up_relu`)."""
+  relu: bool = False
 
   @nn.compact
   def __call__(self, x):
     """float32[B, H, W, I] -> float32[B, 2H, 2W, features]."""
     x, kernel, bias = self._params(x)
+    if self.relu:
+      return conv_up_relu(x, kernel, bias, self.impl)
     return conv_up(x, kernel, self.impl) + bias
 

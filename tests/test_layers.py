@@ -103,14 +103,17 @@ def test_vmapped_over_a_grid(kind, axes, platform, monkeypatch):
     _close(gk, rk)
 
 
+@pytest.mark.parametrize("kind", ["down", "up"])
 @pytest.mark.parametrize("platform", ["cpu", "accelerator"])
 @pytest.mark.parametrize("axes", [None, (0, 0, 0), (0, None, None)])
-def test_conv_down_relu_equals_reference(platform, axes, monkeypatch):
-  """``conv_down_relu`` (the encoder's layer: convolution, bias, ReLU; on an accelerator
-  one fused call over the grid, its mask from the output) against the reference
-  composition: values and the gradients of input, kernel and bias, one model or a grid
-  of 3 (per-member or shared parameters), with one and with several input channels."""
+def test_conv_relu_equals_reference(kind, platform, axes, monkeypatch):
+  """``conv_down_relu`` / ``conv_up_relu`` (the encoder's and decoder's layers:
+  convolution, bias, ReLU; on an accelerator the mask comes from the output, and the
+  encoder's is one fused call over the grid) against the reference composition: values
+  and the gradients of input, kernel and bias, one model or a grid of 3 (per-member or
+  shared parameters), with one and with several input channels."""
   _lower_for(platform, monkeypatch)
+  conv_relu = {"down": layers.conv_down_relu, "up": layers.conv_up_relu}[kind]
   for shape in [(8, 1, 9), (4, 3, 8)]:
     x, k = _data(shape, seed=3, grid=None if axes is None else 3)
     b = jnp.asarray(np.random.default_rng(4).normal(size=k.shape[:-4] + k.shape[-1:]),
@@ -119,7 +122,7 @@ def test_conv_down_relu_equals_reference(platform, axes, monkeypatch):
       k, b = k[0], b[0]
 
     def loss(x, k, b, impl):
-      fn = lambda x, k, b: layers.conv_down_relu(x, k, b, impl)
+      fn = lambda x, k, b: conv_relu(x, k, b, impl)
       y = fn(x, k, b) if axes is None else jax.vmap(fn, axes)(x, k, b)
       return jnp.sum(jnp.sin(y)), y
 
