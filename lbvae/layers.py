@@ -30,6 +30,8 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
+from lbvae import grid_layout
+
 IMPLS = ("reference", "subpixel")
 _DN = ("NHWC", "HWIO", "NHWC")
 
@@ -213,54 +215,6 @@ _dkernel_gemm_grid = _grid_batched(_dkernel_gemm, fold=False)
 _dkernel_taps_grid = _grid_batched(_dkernel_taps, fold=False)
 
 
-def dkernel_accelerator(x, g):
-  """The kernel gradient of ``down`` as one convolution, as autodiff states it.
-
-  dk[kh, kw, i, o] = sum over b, m, n of x_pad[b, 2m + kh, 2n + kw, i] g[b, m, n, o]:
-  x convolved with g as the kernel (batch and feature axes of x swapped, g's taps
-  spaced by the stride). XLA maps it onto the device's convolution kernels (cuDNN,
-  the TPU's convolution unit); a grid of models takes it in one convolution,
-  :func:`_dkernel_grouped`.
-  """
-  return lax.conv_general_dilated(x, g, (1, 1), ((1, 1), (1, 1)), rhs_dilation=(2, 2),
-                                  dimension_numbers=("CHWN", "IHWO", "HWNC"))
-
-
-def _dkernel_grouped(x, g):
-  """:func:`dkernel_accelerator` of a grid of G models in one convolution.
-
-  x float32[G, B, H, W, I] and g float32[G, B, H/2, W/2, O] enter with the grid
-  folded into their channels, [B, H, W, G I] and [B, H/2, W/2, G O], the layout
-  in which the grouped forward convolutions read and write them (so the fold is
-  free), and ``batch_group_count=G`` pairs member j's I input channels with its O
-  output channels: the device's kernel-gradient convolution (cuDNN's backward
-  filter) reads the activations as they are. JAX's batching of the single-model
-  form instead puts the grid next to the batch axis, the convolution's contracted
-  one, and XLA transposes both operands of every layer into that layout.
-  Returns float32[G, 4, 4, I, O].
-  """
-  grid = x.shape[0]
-  k = lax.conv_general_dilated(_fold_grid(x), _fold_grid(g), (1, 1), ((1, 1), (1, 1)),
-                               rhs_dilation=(2, 2), batch_group_count=grid,
-                               dimension_numbers=("CHWN", "IHWO", "HWNC"))
-  return jnp.moveaxis(k.reshape(k.shape[:3] + (grid, -1)), 3, 0)
-
-
-def _fold_grid(x):
-  """[G, B, H, W, C] -> [B, H, W, G C], member-major channels."""
-  return jnp.moveaxis(x, 0, 3).reshape(x.shape[1:4] + (-1,))
-
-
-_dkernel_accelerator_grid = jax.custom_batching.custom_vmap(dkernel_accelerator)
-
-
-@_dkernel_accelerator_grid.def_vmap
-def _dkernel_accelerator_rule(axis_size, in_batched, x, g):
-  if all(in_batched):
-    return _dkernel_grouped(x, g), True
-  return jax.vmap(dkernel_accelerator, tuple(0 if b else None for b in in_batched))(x, g), True
-
-
 def _dkernel(x, g):
   """Kernel gradient of ``down``: dL/dk for input x and output cotangent g.
 
@@ -271,8 +225,7 @@ def _dkernel(x, g):
   Returns:
     float32[4, 4, I, O], sum over b, m, n of x_pad[b, 2m + kh, 2n + kw] g[b, m, n].
   """
-  return lax.platform_dependent(x, g, cpu=_dkernel_host,
-                              default=_dkernel_accelerator_grid)
+  return lax.platform_dependent(x, g, cpu=_dkernel_host, default=grid_layout.dkernel_grid)
 
 
 def _dkernel_host(x, g):
@@ -318,49 +271,14 @@ def _up_bwd(res, g):
 _up_vjp.defvjp(_up_fwd, _up_bwd)
 
 
-# The strided convolution with its bias and ReLU (the encoder's layers), one kernel
-# on an accelerator.
+# The layers with their bias and ReLU, as an accelerator runs them.
 
 
-def _unfold_grid(y, grid):
-  """[B, H, W, G C] -> [G, B, H, W, C]; inverse of :func:`_fold_grid`."""
-  return jnp.moveaxis(y.reshape(y.shape[:3] + (grid, -1)), 3, 0)
-
-
-def _down_bias_relu(x, kernel, bias):
-  return jax.nn.relu(down_reference(x, kernel) + bias)
-
-
-_down_bias_relu_grid = jax.custom_batching.custom_vmap(_down_bias_relu)
-
-
-@_down_bias_relu_grid.def_vmap
-def _down_bias_relu_rule(axis_size, in_batched, x, kernel, bias):
-  """A grid with the members folded into the channels, the grouped convolution's
-  layout: XLA then makes convolution, bias and ReLU one cuDNN call that writes only
-  the activation (``__cudnn$convBiasActivationForward``), where JAX's batching of
-  the one-model form leaves the convolution's output to a separate kernel. XLA
-  declines that call for one input channel per member (the dSprites images), so a
-  single channel gets a zero companion, with zero weights."""
-  if all(in_batched):
-    if x.shape[-1] == 1:
-      x = jnp.pad(x, ((0, 0),) * 4 + ((0, 1),))
-      kernel = jnp.pad(kernel, ((0, 0),) * 3 + ((0, 1), (0, 0)))
-    kernel = jnp.moveaxis(kernel, 0, 3).reshape(kernel.shape[1:4] + (-1,))
-    y = lax.conv_general_dilated(_fold_grid(x), kernel, (2, 2), ((1, 1), (1, 1)),
-                                 dimension_numbers=_DN, feature_group_count=axis_size)
-    return _unfold_grid(jax.nn.relu(y + bias.reshape(-1)), axis_size), True
-  axes = tuple(0 if b else None for b in in_batched)
-  return jax.vmap(_down_bias_relu, axes)(x, kernel, bias), True
-
-
-@jax.custom_vjp
-def _down_bias_relu_vjp(x, kernel, bias):
-  return _down_bias_relu_grid(x, kernel, bias)
+_down_bias_relu_vjp = jax.custom_vjp(grid_layout.down_bias_relu_grid)
 
 
 def _down_bias_relu_fwd(x, kernel, bias):
-  y = _down_bias_relu_grid(x, kernel, bias)
+  y = grid_layout.down_bias_relu_grid(x, kernel, bias)
   # The barrier keeps XLA from rewriting the mask y > 0 as a test of the convolution's
   # output, which would then have to be written for the backward pass.
   return y, (x, kernel, lax.optimization_barrier(y))
@@ -386,9 +304,11 @@ def _down_bias_relu_host(x, kernel, bias):
   return jax.nn.relu(_down_vjp(x, kernel) + bias)
 
 
-@jax.custom_vjp
-def _up_bias_relu_vjp(x, kernel, bias):
+def _up_bias_relu(x, kernel, bias):
   return jax.nn.relu(up_accelerator(x, kernel) + bias)
+
+
+_up_bias_relu_vjp = jax.custom_vjp(_up_bias_relu)
 
 
 def _up_bias_relu_fwd(x, kernel, bias):
@@ -396,7 +316,7 @@ def _up_bias_relu_fwd(x, kernel, bias):
   backward pass's mask reads the ReLU's output, not the convolution's sub-pixel output
   (through depth-to-space), so XLA computes the mask and the bias's gradient in one
   pass over the activation."""
-  y = _up_bias_relu_vjp(x, kernel, bias)
+  y = _up_bias_relu(x, kernel, bias)
   return y, (x, kernel, lax.optimization_barrier(y))
 
 
@@ -436,7 +356,7 @@ def conv_down_relu(x, kernel, bias, impl: str = "reference"):
   """``relu(conv_down(x, kernel, impl) + bias)``, the same function.
 
   The sub-pixel impl on an accelerator computes it as one convolution with its bias
-  and ReLU (:func:`_down_bias_relu_rule`), its gradient from the ReLU's output; on
+  and ReLU (:mod:`lbvae.grid_layout`), its gradient from the ReLU's output; on
   XLA:CPU it is the composition, as JAX differentiates it.
 
   Args:
