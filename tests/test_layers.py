@@ -134,22 +134,26 @@ def test_conv_relu_equals_reference(kind, platform, axes, monkeypatch):
       _close(got, want)
 
 
-def test_accelerator_grid_runs_convolution_bias_and_relu_in_one_layout(monkeypatch):
+@pytest.mark.parametrize("dtype", ["f32", "bf16"])
+def test_accelerator_grid_runs_convolution_bias_and_relu_in_one_layout(dtype, monkeypatch):
   """What lets XLA fuse them into one cuDNN call: a grid's forward is one grouped
-  convolution (a single input channel padded to two), the bias and the ReLU on its
-  [B, H, W, G O] output, and the backward pass's mask reads the ReLU's output through
-  an optimisation barrier."""
+  convolution (a single input channel given a companion channel), the bias and the
+  ReLU on its [B, H, W, G O] output, and the backward pass's mask reads the ReLU's
+  output through an optimisation barrier. At bf16 the companion is ones and the bias's
+  gradient its kernel gradient, not a sum over the cotangent."""
   _lower_for("accelerator", monkeypatch)
   grid = 3
   x, k = _data((8, 1, 4), grid=grid)
-  b = jnp.zeros((grid, 4))
+  x, k = (a.astype(jnp.bfloat16 if dtype == "bf16" else jnp.float32) for a in (x, k))
+  b = jnp.zeros((grid, 4), k.dtype)
   loss = lambda x, k, b: jnp.sum(jax.vmap(
       lambda x, k, b: layers.conv_down_relu(x, k, b, "subpixel"))(x, k, b) ** 2)
   text = jax.jit(jax.grad(loss, argnums=(1, 2))).lower(x, k, b).as_text()
   forward = [line for line in text.splitlines() if "stablehlo.convolution" in line
              and f"feature_group_count = {grid}" in line]
-  assert len(forward) == 1 and "(tensor<2x8x8x6xf32>, tensor<4x4x2x12xf32>)" in forward[0]
+  assert len(forward) == 1 and f"(tensor<2x8x8x6x{dtype}>, tensor<4x4x2x12x" in forward[0]
   assert "stablehlo.optimization_barrier" in text
+  assert ("stablehlo.reduce" in text) == (dtype == "f32")
 
 
 @pytest.mark.parametrize("shape", SHAPES)
@@ -203,16 +207,18 @@ def _cosine(a, b):
   return float(a @ b / np.linalg.norm(a) / np.linalg.norm(b))
 
 
-def test_bf16_layers_keep_float32_weights_and_stay_close_to_float32(monkeypatch):
+@pytest.mark.parametrize("channels", [3, 1])
+def test_bf16_layers_keep_float32_weights_and_stay_close_to_float32(channels, monkeypatch):
   """config.precision="bf16": float32 parameters, bf16 activations; a down and an up
   layer's value and gradients within bfloat16's 8-bit mantissa of float32's (the
-  sub-pixel layers as an accelerator runs them: bf16 is for accelerators)."""
+  sub-pixel layers as an accelerator runs them: bf16 is for accelerators; one input
+  channel: the bias's gradient from the companion channel of ones)."""
   impl = "subpixel"
   _lower_for("accelerator", monkeypatch)   # what a bf16 run runs
-  x = jnp.asarray(np.random.default_rng(10).normal(size=(2, 8, 8, 3)), jnp.float32)
+  x = jnp.asarray(np.random.default_rng(10).normal(size=(2, 8, 8, channels)), jnp.float32)
 
   def net(dtype):
-    return nn.Sequential([layers.Conv4x4(16, impl, dtype=dtype), nn.relu,
+    return nn.Sequential([layers.Conv4x4(16, impl, relu=True, dtype=dtype),
                           layers.ConvTranspose4x4(3, impl, dtype=dtype)])
 
   params = net(None).init(jax.random.key(11), x)
