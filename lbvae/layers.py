@@ -278,19 +278,7 @@ _down_bias_relu_vjp = jax.custom_vjp(grid_layout.down_bias_relu_grid)
 
 
 def _down_bias_relu_fwd(x, kernel, bias):
-  if x.shape[-1] == 1 and x.dtype != jnp.float32:
-    # One input channel (the dSprites images) at a lower precision gets a companion
-    # channel of ones with zero weights (a grid's call needs two channels per member,
-    # :func:`grid_layout.down_bias_relu_grouped`), and the backward pass takes the
-    # bias's gradient from the companion's kernel gradient (:func:`_down_bias_relu_bwd`):
-    # XLA then sums no bf16 cotangent, which it would not fuse with the mask's pass.
-    # At float32 it does fuse them; ones would only keep a wider input for the
-    # backward pass (docs/performance.md, "The grid step's layout").
-    x = jnp.concatenate([x, jnp.ones_like(x)], axis=-1)
-    y = grid_layout.down_bias_relu_grid(
-        x, jnp.pad(kernel, ((0, 0), (0, 0), (0, 1), (0, 0))), bias)
-  else:
-    y = grid_layout.down_bias_relu_grid(x, kernel, bias)
+  y = grid_layout.down_bias_relu_grid(x, kernel, bias)
   # The barrier keeps XLA from rewriting the mask y > 0 as a test of the convolution's
   # output, which would then have to be written for the backward pass.
   return y, (x, kernel, lax.optimization_barrier(y))
@@ -298,19 +286,22 @@ def _down_bias_relu_fwd(x, kernel, bias):
 
 def _relu_mask(res, g):
   """The cotangent of a layer's pre-activation from its ReLU's output y (y > 0
-  exactly where the pre-activation is); its sum over batch and space is the bias's."""
+  exactly where the pre-activation is), and that of its bias.
+
+  The mask is applied to g in float32, which the bias's float32 sum reads and the
+  cotangent is rounded back from (exact: bf16 -> float32 -> bf16): at bf16, XLA then
+  fuses the sum with the mask's pass even where the mask reads g through
+  depth-to-space (the encoder's), which it does not for a sum of the bf16 cotangent
+  (docs/performance.md, "The grid step's layout"). A no-op at float32.
+  """
   x, kernel, y = res
-  return x, kernel, jnp.where(y > 0, g, jnp.zeros_like(g))
+  g32 = jnp.where(y > 0, g.astype(jnp.float32), 0.0)
+  return x, kernel, g32.astype(g.dtype), jnp.sum(g32, axis=(0, 1, 2)).astype(g.dtype)
 
 
 def _down_bias_relu_bwd(res, g):
-  x, kernel, g = _relu_mask(res, g)
-  dkernel = _dkernel(x, g)
-  if x.shape[-1] > kernel.shape[-2]:
-    # The ones companion (:func:`_down_bias_relu_fwd`): tap (1, 1) of its kernel
-    # gradient reads x_pad[2m + 1] = x[2m] = 1 once for every output pixel m.
-    return _up_vjp(g, flip_t(kernel)), dkernel[:, :, :-1], dkernel[1, 1, -1]
-  return _up_vjp(g, flip_t(kernel)), dkernel, jnp.sum(g, axis=(0, 1, 2))
+  x, kernel, g, dbias = _relu_mask(res, g)
+  return _up_vjp(g, flip_t(kernel)), _dkernel(x, g), dbias
 
 
 _down_bias_relu_vjp.defvjp(_down_bias_relu_fwd, _down_bias_relu_bwd)
@@ -337,8 +328,8 @@ def _up_bias_relu_fwd(x, kernel, bias):
 
 
 def _up_bias_relu_bwd(res, g):
-  x, kernel, g = _relu_mask(res, g)
-  return _down_vjp(g, flip_t(kernel)), flip_t(_dkernel(g, x)), jnp.sum(g, axis=(0, 1, 2))
+  x, kernel, g, dbias = _relu_mask(res, g)
+  return _down_vjp(g, flip_t(kernel)), flip_t(_dkernel(g, x)), dbias
 
 
 _up_bias_relu_vjp.defvjp(_up_bias_relu_fwd, _up_bias_relu_bwd)
@@ -372,9 +363,8 @@ def conv_down_relu(x, kernel, bias, impl: str = "reference"):
   """``relu(conv_down(x, kernel, impl) + bias)``, the same function.
 
   The sub-pixel impl on an accelerator computes it as one convolution with its bias
-  and ReLU (:mod:`lbvae.grid_layout`), its gradient from the ReLU's output (at bf16,
-  one input channel gets a companion channel of ones whose kernel gradient is the
-  bias's); on XLA:CPU it is the composition, as JAX differentiates it.
+  and ReLU (:mod:`lbvae.grid_layout`), its gradient from the ReLU's output; on
+  XLA:CPU it is the composition, as JAX differentiates it.
 
   Args:
     x: float32[B, H, W, I] with H, W even.

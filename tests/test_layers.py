@@ -134,26 +134,39 @@ def test_conv_relu_equals_reference(kind, platform, axes, monkeypatch):
       _close(got, want)
 
 
-@pytest.mark.parametrize("dtype", ["f32", "bf16"])
-def test_accelerator_grid_runs_convolution_bias_and_relu_in_one_layout(dtype, monkeypatch):
+def test_accelerator_grid_runs_convolution_bias_and_relu_in_one_layout(monkeypatch):
   """What lets XLA fuse them into one cuDNN call: a grid's forward is one grouped
-  convolution (a single input channel given a companion channel), the bias and the
-  ReLU on its [B, H, W, G O] output, and the backward pass's mask reads the ReLU's
-  output through an optimisation barrier. At bf16 the companion is ones and the bias's
-  gradient its kernel gradient, not a sum over the cotangent."""
+  convolution (a single input channel padded to two), the bias and the ReLU on its
+  [B, H, W, G O] output, and the backward pass's mask reads the ReLU's output through
+  an optimisation barrier."""
   _lower_for("accelerator", monkeypatch)
   grid = 3
   x, k = _data((8, 1, 4), grid=grid)
-  x, k = (a.astype(jnp.bfloat16 if dtype == "bf16" else jnp.float32) for a in (x, k))
-  b = jnp.zeros((grid, 4), k.dtype)
+  b = jnp.zeros((grid, 4))
   loss = lambda x, k, b: jnp.sum(jax.vmap(
       lambda x, k, b: layers.conv_down_relu(x, k, b, "subpixel"))(x, k, b) ** 2)
   text = jax.jit(jax.grad(loss, argnums=(1, 2))).lower(x, k, b).as_text()
   forward = [line for line in text.splitlines() if "stablehlo.convolution" in line
              and f"feature_group_count = {grid}" in line]
-  assert len(forward) == 1 and f"(tensor<2x8x8x6x{dtype}>, tensor<4x4x2x12x" in forward[0]
+  assert len(forward) == 1 and "(tensor<2x8x8x6xf32>, tensor<4x4x2x12xf32>)" in forward[0]
   assert "stablehlo.optimization_barrier" in text
-  assert ("stablehlo.reduce" in text) == (dtype == "f32")
+
+
+@pytest.mark.parametrize("kind", ["down", "up"])
+def test_accelerator_bf16_layers_mask_the_cotangent_in_float32(kind, monkeypatch):
+  """At bf16 the backward pass of a layer with its ReLU masks the cotangent in float32,
+  sums that for the bias and rounds the masked cotangent back to bf16 (exactly): XLA
+  then fuses the sum with the mask's pass, also where the mask reads the cotangent
+  through depth-to-space."""
+  _lower_for("accelerator", monkeypatch)
+  conv_relu = {"down": layers.conv_down_relu, "up": layers.conv_up_relu}[kind]
+  x, k = (a.astype(jnp.bfloat16) for a in _data((8, 3, 4), grid=3))
+  b = jnp.zeros((3, 4), jnp.bfloat16)
+  loss = lambda x, k, b: jnp.sum(jax.vmap(
+      lambda x, k, b: conv_relu(x, k, b, "subpixel"))(x, k, b).astype(jnp.float32) ** 2)
+  text = jax.jit(jax.grad(loss, argnums=2)).lower(x, k, b).as_text()
+  selects = [line for line in text.splitlines() if "stablehlo.select" in line]
+  assert selects and all("xf32>" in line and "xbf16>" not in line for line in selects)
 
 
 @pytest.mark.parametrize("shape", SHAPES)
@@ -211,8 +224,8 @@ def _cosine(a, b):
 def test_bf16_layers_keep_float32_weights_and_stay_close_to_float32(channels, monkeypatch):
   """config.precision="bf16": float32 parameters, bf16 activations; a down and an up
   layer's value and gradients within bfloat16's 8-bit mantissa of float32's (the
-  sub-pixel layers as an accelerator runs them: bf16 is for accelerators; one input
-  channel: the bias's gradient from the companion channel of ones)."""
+  sub-pixel layers as an accelerator runs them: bf16 is for accelerators; the
+  encoder's layer with its ReLU, one input channel given its zero companion)."""
   impl = "subpixel"
   _lower_for("accelerator", monkeypatch)   # what a bf16 run runs
   x = jnp.asarray(np.random.default_rng(10).normal(size=(2, 8, 8, channels)), jnp.float32)
