@@ -286,10 +286,17 @@ def _down_bias_relu_fwd(x, kernel, bias):
 
 def _relu_mask(res, g):
   """The cotangent of a layer's pre-activation from its ReLU's output y (y > 0
-  exactly where the pre-activation is), and that of its bias."""
+  exactly where the pre-activation is), and that of its bias.
+
+  The mask is applied to g in float32, which the bias's float32 sum reads and the
+  cotangent is rounded back from (exact: bf16 -> float32 -> bf16): at bf16, XLA then
+  fuses the sum with the mask's pass even where the mask reads g through
+  depth-to-space (the encoder's), which it does not for a sum of the bf16 cotangent
+  (docs/performance.md, "The grid step's layout"). A no-op at float32.
+  """
   x, kernel, y = res
-  g = jnp.where(y > 0, g, jnp.zeros_like(g))
-  return x, kernel, g, jnp.sum(g, axis=(0, 1, 2))
+  g32 = jnp.where(y > 0, g.astype(jnp.float32), 0.0)
+  return x, kernel, g32.astype(g.dtype), jnp.sum(g32, axis=(0, 1, 2)).astype(g.dtype)
 
 
 def _down_bias_relu_bwd(res, g):

@@ -152,6 +152,23 @@ def test_accelerator_grid_runs_convolution_bias_and_relu_in_one_layout(monkeypat
   assert "stablehlo.optimization_barrier" in text
 
 
+@pytest.mark.parametrize("kind", ["down", "up"])
+def test_accelerator_bf16_layers_mask_the_cotangent_in_float32(kind, monkeypatch):
+  """At bf16 the backward pass of a layer with its ReLU masks the cotangent in float32,
+  sums that for the bias and rounds the masked cotangent back to bf16 (exactly): XLA
+  then fuses the sum with the mask's pass, also where the mask reads the cotangent
+  through depth-to-space."""
+  _lower_for("accelerator", monkeypatch)
+  conv_relu = {"down": layers.conv_down_relu, "up": layers.conv_up_relu}[kind]
+  x, k = (a.astype(jnp.bfloat16) for a in _data((8, 3, 4), grid=3))
+  b = jnp.zeros((3, 4), jnp.bfloat16)
+  loss = lambda x, k, b: jnp.sum(jax.vmap(
+      lambda x, k, b: conv_relu(x, k, b, "subpixel"))(x, k, b).astype(jnp.float32) ** 2)
+  text = jax.jit(jax.grad(loss, argnums=2)).lower(x, k, b).as_text()
+  selects = [line for line in text.splitlines() if "stablehlo.select" in line]
+  assert selects and all("xf32>" in line and "xbf16>" not in line for line in selects)
+
+
 @pytest.mark.parametrize("shape", SHAPES)
 def test_reference_layers_are_flax_layers(shape):
   x, k = _data(shape, seed=2)
@@ -203,16 +220,18 @@ def _cosine(a, b):
   return float(a @ b / np.linalg.norm(a) / np.linalg.norm(b))
 
 
-def test_bf16_layers_keep_float32_weights_and_stay_close_to_float32(monkeypatch):
+@pytest.mark.parametrize("channels", [3, 1])
+def test_bf16_layers_keep_float32_weights_and_stay_close_to_float32(channels, monkeypatch):
   """config.precision="bf16": float32 parameters, bf16 activations; a down and an up
   layer's value and gradients within bfloat16's 8-bit mantissa of float32's (the
-  sub-pixel layers as an accelerator runs them: bf16 is for accelerators)."""
+  sub-pixel layers as an accelerator runs them: bf16 is for accelerators; the
+  encoder's layer with its ReLU, one input channel given its zero companion)."""
   impl = "subpixel"
   _lower_for("accelerator", monkeypatch)   # what a bf16 run runs
-  x = jnp.asarray(np.random.default_rng(10).normal(size=(2, 8, 8, 3)), jnp.float32)
+  x = jnp.asarray(np.random.default_rng(10).normal(size=(2, 8, 8, channels)), jnp.float32)
 
   def net(dtype):
-    return nn.Sequential([layers.Conv4x4(16, impl, dtype=dtype), nn.relu,
+    return nn.Sequential([layers.Conv4x4(16, impl, relu=True, dtype=dtype),
                           layers.ConvTranspose4x4(3, impl, dtype=dtype)])
 
   params = net(None).init(jax.random.key(11), x)
