@@ -101,6 +101,7 @@ def test_layout_may_change_on_resume_but_not_the_science(tmp_path, small_config,
   assert os.path.exists(os.path.join(workdir, "summary.csv"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("content", [b"not an npz", b""])
 def test_unreadable_state_is_named(tmp_path, small_config, monkeypatch, content):
   workdir = str(tmp_path / "run")
