@@ -65,7 +65,7 @@ test-accel: $(ACCEL_VENV)/.installed
 # The edit-test loop: everything but the end-to-end tests marked slow, compiled
 # without LLVM's optimisations (XLA's own passes still run). The tests' programs are
 # small and run a few steps, so compiling is most of their time: this takes about a
-# quarter off the loop's CPU time (docs/performance.md). `make test` (CI) compiles as
+# fifth off the loop's CPU time (docs/performance.md). `make test` (CI) compiles as
 # a run does.
 test-quick: install
 	XLA_FLAGS="--xla_backend_optimization_level=0 $$XLA_FLAGS" \
