@@ -5,6 +5,7 @@ Synopsis::
     y = layers.conv_down(x, kernel)              # == nn.Conv(k=4, s=2, padding 1), no bias
     y = layers.conv_up(x, kernel)                # == nn.ConvTranspose(k=4, s=2, pad 2)
     y = layers.conv_up(x, kernel, "subpixel")    # the same function, faster gradients on CPU
+    y = layers.conv_down_relu(x, kernel, bias, "subpixel")  # relu(conv_down(...) + bias)
     conv = layers.Conv4x4(32, impl="subpixel")   # same parameters as nn.Conv / ConvTranspose
 
 ``impl="reference"`` is what ``flax.linen.Conv``/``ConvTranspose`` compute;
@@ -28,6 +29,8 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 from jax import lax
+
+from lbvae import grid_layout
 
 IMPLS = ("reference", "subpixel")
 _DN = ("NHWC", "HWIO", "NHWC")
@@ -212,18 +215,6 @@ _dkernel_gemm_grid = _grid_batched(_dkernel_gemm, fold=False)
 _dkernel_taps_grid = _grid_batched(_dkernel_taps, fold=False)
 
 
-def dkernel_accelerator(x, g):
-  """The kernel gradient of ``down`` as one convolution, as autodiff states it.
-
-  dk[kh, kw, i, o] = sum over b, m, n of x_pad[b, 2m + kh, 2n + kw, i] g[b, m, n, o]:
-  x convolved with g as the kernel (batch and feature axes of x swapped, g's taps
-  spaced by the stride). XLA maps it onto the device's convolution kernels (cuDNN,
-  the TPU's convolution unit); a grid of models makes it a grouped convolution.
-  """
-  return lax.conv_general_dilated(x, g, (1, 1), ((1, 1), (1, 1)), rhs_dilation=(2, 2),
-                                  dimension_numbers=("CHWN", "IHWO", "HWNC"))
-
-
 def _dkernel(x, g):
   """Kernel gradient of ``down``: dL/dk for input x and output cotangent g.
 
@@ -234,7 +225,7 @@ def _dkernel(x, g):
   Returns:
     float32[4, 4, I, O], sum over b, m, n of x_pad[b, 2m + kh, 2n + kw] g[b, m, n].
   """
-  return lax.platform_dependent(x, g, cpu=_dkernel_host, default=dkernel_accelerator)
+  return lax.platform_dependent(x, g, cpu=_dkernel_host, default=grid_layout.dkernel_grid)
 
 
 def _dkernel_host(x, g):
@@ -280,6 +271,67 @@ def _up_bwd(res, g):
 _up_vjp.defvjp(_up_fwd, _up_bwd)
 
 
+# The layers with their bias and ReLU, as an accelerator runs them.
+
+
+_down_bias_relu_vjp = jax.custom_vjp(grid_layout.down_bias_relu_grid)
+
+
+def _down_bias_relu_fwd(x, kernel, bias):
+  y = grid_layout.down_bias_relu_grid(x, kernel, bias)
+  # The barrier keeps XLA from rewriting the mask y > 0 as a test of the convolution's
+  # output, which would then have to be written for the backward pass.
+  return y, (x, kernel, lax.optimization_barrier(y))
+
+
+def _relu_mask(res, g):
+  """The cotangent of a layer's pre-activation from its ReLU's output y (y > 0
+  exactly where the pre-activation is), and that of its bias."""
+  x, kernel, y = res
+  g = jnp.where(y > 0, g, jnp.zeros_like(g))
+  return x, kernel, g, jnp.sum(g, axis=(0, 1, 2))
+
+
+def _down_bias_relu_bwd(res, g):
+  x, kernel, g, dbias = _relu_mask(res, g)
+  return _up_vjp(g, flip_t(kernel)), _dkernel(x, g), dbias
+
+
+_down_bias_relu_vjp.defvjp(_down_bias_relu_fwd, _down_bias_relu_bwd)
+
+
+def _down_bias_relu_host(x, kernel, bias):
+  return jax.nn.relu(_down_vjp(x, kernel) + bias)
+
+
+def _up_bias_relu(x, kernel, bias):
+  return jax.nn.relu(up_accelerator(x, kernel) + bias)
+
+
+_up_bias_relu_vjp = jax.custom_vjp(_up_bias_relu)
+
+
+def _up_bias_relu_fwd(x, kernel, bias):
+  """The decoder's layer on an accelerator: as :func:`_up_vjp` + bias + ReLU, but the
+  backward pass's mask reads the ReLU's output, not the convolution's sub-pixel output
+  (through depth-to-space), so XLA computes the mask and the bias's gradient in one
+  pass over the activation."""
+  y = _up_bias_relu(x, kernel, bias)
+  return y, (x, kernel, lax.optimization_barrier(y))
+
+
+def _up_bias_relu_bwd(res, g):
+  x, kernel, g, dbias = _relu_mask(res, g)
+  return _down_vjp(g, flip_t(kernel)), flip_t(_dkernel(g, x)), dbias
+
+
+_up_bias_relu_vjp.defvjp(_up_bias_relu_fwd, _up_bias_relu_bwd)
+
+
+def _up_bias_relu_host(x, kernel, bias):
+  return jax.nn.relu(_up_vjp(x, kernel) + bias)
+
+
 def _check_impl(impl):
   if impl not in IMPLS:
     raise ValueError(f"impl must be one of {IMPLS}, got {impl!r}")
@@ -300,6 +352,29 @@ def conv_down(x, kernel, impl: str = "reference"):
   return down_reference(x, kernel) if impl == "reference" else _down_vjp(x, kernel)
 
 
+def conv_down_relu(x, kernel, bias, impl: str = "reference"):
+  """``relu(conv_down(x, kernel, impl) + bias)``, the same function.
+
+  The sub-pixel impl on an accelerator computes it as one convolution with its bias
+  and ReLU (:mod:`lbvae.grid_layout`), its gradient from the ReLU's output; on
+  XLA:CPU it is the composition, as JAX differentiates it.
+
+  Args:
+    x: float32[B, H, W, I] with H, W even.
+    kernel: float32[4, 4, I, O].
+    bias: float32[O].
+    impl: "reference" or "subpixel".
+
+  Returns:
+    float32[B, H/2, W/2, O], non-negative.
+  """
+  _check_impl(impl)
+  if impl == "reference":
+    return jax.nn.relu(down_reference(x, kernel) + bias)
+  return lax.platform_dependent(x, kernel, bias, cpu=_down_bias_relu_host,
+                                default=_down_bias_relu_vjp)
+
+
 def conv_up(x, kernel, impl: str = "reference"):
   """4x4 stride-2 transposed convolution, H -> 2H (PyTorch padding 1), no bias.
 
@@ -313,6 +388,26 @@ def conv_up(x, kernel, impl: str = "reference"):
   """
   _check_impl(impl)
   return up_reference(x, kernel) if impl == "reference" else _up_vjp(x, kernel)
+
+
+def conv_up_relu(x, kernel, bias, impl: str = "reference"):
+  """``relu(conv_up(x, kernel, impl) + bias)``, the same function (the decoder's
+  layers; on an accelerator its gradient reads the ReLU's output, :func:`_up_bias_relu_fwd`).
+
+  Args:
+    x: float32[B, H, W, I].
+    kernel: float32[4, 4, I, O] (as ``nn.ConvTranspose``).
+    bias: float32[O].
+    impl: "reference" or "subpixel".
+
+  Returns:
+    float32[B, 2H, 2W, O], non-negative.
+  """
+  _check_impl(impl)
+  if impl == "reference":
+    return jax.nn.relu(up_reference(x, kernel) + bias)
+  return lax.platform_dependent(x, kernel, bias, cpu=_up_bias_relu_host,
+                                default=_up_bias_relu_vjp)
 
 
 class _Conv4x4Base(nn.Module):
@@ -335,21 +430,29 @@ class _Conv4x4Base(nn.Module):
 
 
 class Conv4x4(_Conv4x4Base):
-  """``nn.Conv(features, (4, 4), (2, 2), padding=((1, 1), (1, 1)))``, any impl."""
+  """``nn.Conv(features, (4, 4), (2, 2), padding=((1, 1), (1, 1)))``, any impl;
+  ``relu``: followed by ``nn.relu`` (:func:`conv_down_relu`)."""
+  relu: bool = False
 
   @nn.compact
   def __call__(self, x):
     """float32[B, H, W, I] -> float32[B, H/2, W/2, features]."""
     x, kernel, bias = self._params(x)
+    if self.relu:
+      return conv_down_relu(x, kernel, bias, self.impl)
     return conv_down(x, kernel, self.impl) + bias
 
 
 class ConvTranspose4x4(_Conv4x4Base):
-  """``nn.ConvTranspose(features, (4, 4), (2, 2), padding=((2, 2), (2, 2)))``."""
+  """``nn.ConvTranspose(features, (4, 4), (2, 2), padding=((2, 2), (2, 2)))``;
+  ``relu``: followed by ``nn.relu`` (:func:`conv_up_relu`)."""
+  relu: bool = False
 
   @nn.compact
   def __call__(self, x):
     """float32[B, H, W, I] -> float32[B, 2H, 2W, features]."""
     x, kernel, bias = self._params(x)
+    if self.relu:
+      return conv_up_relu(x, kernel, bias, self.impl)
     return conv_up(x, kernel, self.impl) + bias
 

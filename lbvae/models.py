@@ -46,20 +46,25 @@ IMPLS = layers.IMPLS
 PRECISIONS = {"f32": None, "bf16": jnp.bfloat16}
 
 
-def _conv(features, impl, init, in_channels, index, dtype=None):
+def _conv_relu(features, impl, init, in_channels, index, dtype=None):
+  """The encoder's layer ``index``: strided convolution, bias, ReLU."""
   kw = dict(initializers.conv(init, in_channels), dtype=dtype)
   if impl == "reference":
-    return nn.Conv(features, KERNEL, STRIDES, padding=CONV_PADDING, name=f"Conv_{index}",
+    conv = nn.Conv(features, KERNEL, STRIDES, padding=CONV_PADDING, name=f"Conv_{index}",
                    **kw)
-  return layers.Conv4x4(features, impl, name=f"Conv_{index}", **kw)
+    return lambda x: nn.relu(conv(x))
+  return layers.Conv4x4(features, impl, relu=True, name=f"Conv_{index}", **kw)
 
 
-def _deconv(features, impl, init, index, dtype=None):
+def _deconv(features, impl, init, index, dtype=None, relu=False):
+  """The decoder's layer ``index``: transposed convolution, bias (and ReLU)."""
   kw = dict(initializers.conv_transpose(init, features), dtype=dtype)
   if impl == "reference":
-    return nn.ConvTranspose(features, KERNEL, STRIDES, padding=DECONV_PADDING,
-                            name=f"ConvTranspose_{index}", **kw)
-  return layers.ConvTranspose4x4(features, impl, name=f"ConvTranspose_{index}", **kw)
+    deconv = nn.ConvTranspose(features, KERNEL, STRIDES, padding=DECONV_PADDING,
+                              name=f"ConvTranspose_{index}", **kw)
+    return (lambda x: nn.relu(deconv(x))) if relu else deconv
+  return layers.ConvTranspose4x4(features, impl, relu=relu, name=f"ConvTranspose_{index}",
+                                 **kw)
 
 
 def _dense(features, init, x, name=None, dtype=None):
@@ -82,7 +87,7 @@ class Encoder(nn.Module):
   @nn.compact
   def __call__(self, x):
     for i, c in enumerate(self.channels):
-      x = nn.relu(_conv(c, self.impl, self.weight_init, x.shape[-1], i, self.dtype)(x))
+      x = _conv_relu(c, self.impl, self.weight_init, x.shape[-1], i, self.dtype)(x)
     x = x.reshape(x.shape[:-3] + (-1,))
     x = nn.relu(_dense(self.hidden, self.weight_init, x, dtype=self.dtype)(x))
     x = x.astype(jnp.float32)
@@ -109,7 +114,7 @@ class Decoder(nn.Module):
     z = nn.relu(_dense(4 * 4 * self.channels[0], init, z, dtype=dtype)(z))
     z = z.reshape(z.shape[:-1] + (4, 4, self.channels[0]))
     for i, c in enumerate(self.channels):
-      z = nn.relu(_deconv(c, self.impl, init, i, dtype)(z))
+      z = _deconv(c, self.impl, init, i, dtype, relu=True)(z)
     return _deconv(self.num_channels, self.impl, init, len(self.channels), dtype)(z)
 
 

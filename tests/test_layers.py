@@ -75,7 +75,9 @@ def test_subpixel_equals_reference_value_and_gradients(kind, platform, shape, ji
 
 @pytest.mark.parametrize("kind", ["down", "up"])
 @pytest.mark.parametrize("axes,platform", [((0, 0), "cpu"), ((0, None), "cpu"),
-                                           ((None, 0), "cpu"), ((0, 0), "accelerator")])
+                                           ((None, 0), "cpu"), ((0, 0), "accelerator"),
+                                           ((0, None), "accelerator"),
+                                           ((None, 0), "accelerator")])
 def test_vmapped_over_a_grid(kind, axes, platform, monkeypatch):
   """Grid of 3 models: per-member inputs and kernels, a shared kernel, shared inputs.
 
@@ -99,6 +101,55 @@ def test_vmapped_over_a_grid(kind, axes, platform, monkeypatch):
     _close(y, ry)
     _close(gx, rx)
     _close(gk, rk)
+
+
+@pytest.mark.parametrize("kind", ["down", "up"])
+@pytest.mark.parametrize("platform", ["cpu", "accelerator"])
+@pytest.mark.parametrize("axes", [None, (0, 0, 0), (0, None, None)])
+def test_conv_relu_equals_reference(kind, platform, axes, monkeypatch):
+  """``conv_down_relu`` / ``conv_up_relu`` (the encoder's and decoder's layers:
+  convolution, bias, ReLU; on an accelerator the mask comes from the output, and the
+  encoder's is one fused call over the grid) against the reference composition: values
+  and the gradients of input, kernel and bias, one model or a grid of 3 (per-member or
+  shared parameters), with one and with several input channels."""
+  _lower_for(platform, monkeypatch)
+  conv_relu = {"down": layers.conv_down_relu, "up": layers.conv_up_relu}[kind]
+  for shape in [(8, 1, 9), (4, 3, 8)]:
+    x, k = _data(shape, seed=3, grid=None if axes is None else 3)
+    b = jnp.asarray(np.random.default_rng(4).normal(size=k.shape[:-4] + k.shape[-1:]),
+                    jnp.float32)
+    if axes is not None and axes[1] is None:
+      k, b = k[0], b[0]
+
+    def loss(x, k, b, impl):
+      fn = lambda x, k, b: conv_relu(x, k, b, impl)
+      y = fn(x, k, b) if axes is None else jax.vmap(fn, axes)(x, k, b)
+      return jnp.sum(jnp.sin(y)), y
+
+    grad = jax.jit(jax.grad(loss, argnums=(0, 1, 2), has_aux=True), static_argnums=3)
+    (gx, gk, gb), y = grad(x, k, b, "subpixel")
+    (rx, rk, rb), ry = grad(x, k, b, "reference")
+    assert float(jnp.mean(ry > 0)) > 0.2 and float(jnp.mean(ry == 0)) > 0.2
+    for got, want in [(y, ry), (gx, rx), (gk, rk), (gb, rb)]:
+      _close(got, want)
+
+
+def test_accelerator_grid_runs_convolution_bias_and_relu_in_one_layout(monkeypatch):
+  """What lets XLA fuse them into one cuDNN call: a grid's forward is one grouped
+  convolution (a single input channel padded to two), the bias and the ReLU on its
+  [B, H, W, G O] output, and the backward pass's mask reads the ReLU's output through
+  an optimisation barrier."""
+  _lower_for("accelerator", monkeypatch)
+  grid = 3
+  x, k = _data((8, 1, 4), grid=grid)
+  b = jnp.zeros((grid, 4))
+  loss = lambda x, k, b: jnp.sum(jax.vmap(
+      lambda x, k, b: layers.conv_down_relu(x, k, b, "subpixel"))(x, k, b) ** 2)
+  text = jax.jit(jax.grad(loss, argnums=(1, 2))).lower(x, k, b).as_text()
+  forward = [line for line in text.splitlines() if "stablehlo.convolution" in line
+             and f"feature_group_count = {grid}" in line]
+  assert len(forward) == 1 and "(tensor<2x8x8x6xf32>, tensor<4x4x2x12xf32>)" in forward[0]
+  assert "stablehlo.optimization_barrier" in text
 
 
 @pytest.mark.parametrize("shape", SHAPES)
@@ -126,7 +177,10 @@ def test_modules_match_flax_modules_including_init():
     _close(ours.apply(p, x), theirs.apply(p, x))
 
 
-def test_vae_impls_share_parameters_and_compute_the_same_loss_gradient():
+@pytest.mark.parametrize("platform", ["cpu", "accelerator"])
+def test_vae_impls_share_parameters_and_compute_the_same_loss_gradient(platform,
+                                                                       monkeypatch):
+  _lower_for(platform, monkeypatch)
   ref, fast = models.VAE(impl="reference"), models.VAE(impl="subpixel")
   x = (jax.random.uniform(jax.random.key(4), (2, 64, 64, 1)) < 0.5).astype(jnp.float32)
   rng = jax.random.key(5)
@@ -218,3 +272,19 @@ def test_subpixel_gradients_have_no_input_dilated_convolution(kind, platform, mo
   assert any("lhs_dilate = [2, 2]" in c for c in convolutions("reference"))
   fast = convolutions("subpixel")
   assert fast and not any("lhs_dilate = [2, 2]" in c for c in fast)
+
+
+@pytest.mark.parametrize("kind", ["down", "up"])
+def test_accelerator_grid_takes_kernel_gradients_in_the_grouped_layout(kind, monkeypatch):
+  """A grid's kernel gradients on an accelerator: one convolution with the grid as
+  ``batch_group_count`` over the members' channels (what cuDNN's backward-filter
+  kernel reads as the forward convolutions wrote it), not JAX's batching of the
+  one-model form, which feature-groups the grid next to the batch axis."""
+  _lower_for("accelerator", monkeypatch)
+  fn, grid = FNS[kind], 3
+  x, k = _data((8, 4, 8), grid=grid)
+  loss = lambda x, k: jnp.sum(jax.vmap(lambda a, b: fn(a, b, "subpixel"))(x, k) ** 2)
+  text = jax.jit(jax.grad(loss, argnums=1)).lower(x, k).as_text()
+  convolutions = [line for line in text.splitlines() if "stablehlo.convolution" in line]
+  grouped = [c for c in convolutions if f"batch_group_count = {grid}" in c]
+  assert len(grouped) == 1 and "[f, 0, 1, b]x[i, 0, 1, o]->[0, 1, b, f]" in grouped[0]

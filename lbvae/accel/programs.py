@@ -246,7 +246,8 @@ class _Build:
             arr((m, ev.num_test, L)), arr((ev.num_test, f), np.int32),
             arr((m, max(votes, 1), ev.factor_vae_batch if votes else 2, L)),
             arr((max(votes, 1),), np.int32))
-    kw = dict(factor_sizes=tuple(int(k) for k in self.ds.factor_sizes),
+    kw = dict(functions=compute.compiled_functions(),
+              factor_sizes=tuple(int(k) for k in self.ds.factor_sizes),
               num_bins=int(ev.num_bins), num_train_votes=(2 * votes) // 3)
     return _measure(Report(f"evaluation scores ({m} models)", members=m), self.target,
                     lambda: compute.stack_metrics.lower(*args, **kw).compile())

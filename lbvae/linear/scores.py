@@ -24,7 +24,7 @@ import numpy as np
 from lbvae.linear import objective
 from lbvae.linear import problem as problem_lib
 from lbvae.linear import spd
-from lbvae.metrics import best_assignment
+from lbvae.metrics import im_score
 from lbvae.metrics import mutual_info_gap
 
 
@@ -67,7 +67,7 @@ def matched_mi(mi: np.ndarray) -> np.ndarray:
   Returns:
     float64[...], one value per matrix.
   """
-  return best_assignment.host_assignment(np.asarray(mi, dtype=np.float64))
+  return im_score.host_assignment(np.asarray(mi, dtype=np.float64))
 
 
 def mutual_information_xy(b: jax.Array, sigma_w: jax.Array,

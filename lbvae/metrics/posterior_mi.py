@@ -27,7 +27,7 @@ from typing import Sequence
 import jax
 import jax.numpy as jnp
 
-from lbvae.metrics import best_assignment
+from lbvae.metrics import im_score
 from lbvae.metrics import entry
 from lbvae.metrics import mutual_info_gap
 from lbvae.metrics import mutual_info
@@ -107,7 +107,7 @@ def posterior_scores(mu: jax.Array, logvar: jax.Array, factors: jax.Array,
   entropy = mutual_info.factor_entropy(factors, factor_sizes=sizes)
   return {"mi_posterior": mi,
           "mig_posterior": mutual_info_gap.mig_from_mutual_info(mi, entropy),
-          "im_posterior": best_assignment.im_from_mutual_info(mi)}
+          "im_posterior": im_score.im_from_mutual_info(mi)}
 
 
 def memory_bytes(num_samples: int, num_draws: int = 1) -> int:

@@ -26,10 +26,10 @@ import jax
 from lbvae.metrics import mutual_info
 from lbvae.metrics import entry
 from lbvae.metrics.dci_lasso import dci_lasso
-from lbvae.metrics.best_assignment import im_from_mutual_info
+from lbvae.metrics.im_score import im_from_mutual_info
 from lbvae.metrics.mutual_info_gap import mig_from_mutual_info
-from lbvae.metrics.attribute_predictability import sap_from_scores
-from lbvae.metrics.attribute_predictability import sap_score_matrix
+from lbvae.metrics.sap_score import sap_from_scores
+from lbvae.metrics.sap_score import sap_score_matrix
 
 
 def all_metrics(latents_train: jax.Array, factors_train: jax.Array,

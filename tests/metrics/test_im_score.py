@@ -8,7 +8,7 @@ import pytest
 import scipy.optimize
 
 from lbvae import metrics
-from lbvae.metrics import best_assignment
+from lbvae.metrics import im_score
 
 
 def brute_force(matrix):
@@ -45,7 +45,7 @@ def test_jit_and_vmap_over_models_equal_a_loop():
 
 def test_large_sides_fall_back_to_scipy_under_jit_and_vmap():
   rng = np.random.default_rng(4)
-  side = best_assignment.MAX_EXACT_SIDE + 2
+  side = im_score.MAX_EXACT_SIDE + 2
   stack = rng.uniform(size=(2, side + 1, side)).astype(np.float32)
 
   def scipy_value(m):
