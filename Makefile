@@ -62,9 +62,14 @@ test: lint
 test-accel: $(ACCEL_VENV)/.installed
 	$(ACCEL_PY) -m pytest -m accel tests/accel $(PYTEST_ARGS)
 
-# The edit-test loop: everything but the end-to-end tests marked slow.
+# The edit-test loop: everything but the end-to-end tests marked slow, compiled
+# without LLVM's optimisations (XLA's own passes still run). The tests' programs are
+# small and run a few steps, so compiling is most of their time: this takes about a
+# fifth off the loop's CPU time (docs/performance.md). `make test` (CI) compiles as
+# a run does.
 test-quick: install
-	$(PY) -m pytest -n 2 --dist loadfile --no-loadscope-reorder -m "not slow and not accel" \
+	XLA_FLAGS="--xla_backend_optimization_level=0 $$XLA_FLAGS" \
+	    $(PY) -m pytest -n 2 --dist loadfile --no-loadscope-reorder -m "not slow and not accel" \
 	    $(PYTEST_ARGS)
 
 # ruff's checks (pyproject.toml: [tool.ruff.lint]); `make format` rewrites the tree in

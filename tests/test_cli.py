@@ -15,6 +15,7 @@ def _run(*args):
                         cwd=ROOT, capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args, needle", [
     (["--config=configs/bench.py", "--config.no_such_field=3"], "no_such_field"),
     (["--config=configs/no_such_config.py"], "no_such_config.py"),
@@ -30,6 +31,7 @@ def test_bad_command_line_is_one_line_and_exit_2(args, needle):
   assert "Traceback" not in proc.stderr
 
 
+@pytest.mark.slow
 def test_broken_config_file_is_reported(tmp_path):
   bad = tmp_path / "broken.py"
   bad.write_text("def get_config(:\n")
@@ -92,6 +94,7 @@ cli.run(main)
 """
 
 
+@pytest.mark.slow
 def test_an_os_error_is_one_line_and_a_bug_is_a_traceback():
   proc = subprocess.run([sys.executable, "-c", _RAISES, "disk"], cwd=ROOT,
                         capture_output=True, text=True, timeout=120)

@@ -14,6 +14,9 @@ from lbvae.train import config as config_lib
 from lbvae.train import workdir
 from tests.evaluation import conftest
 
+# Every test runs `python -m experiments.evaluate` in a subprocess.
+pytestmark = pytest.mark.slow
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 

@@ -35,7 +35,9 @@ def test_the_doc_has_the_examples_it_promises():
     assert any(h.startswith(wanted) for h in headings), wanted
 
 
-SLOW = ("Training and evaluating",)   # trains and evaluates a grid: about a minute
+# The blocks that train: a grid through lbvae.train (about a minute) and the
+# vmapped grid steps of the conv VAE (each compiles a grid step, ~20 s on 2 cores).
+SLOW = ("Training and evaluating", "A vmapped grid", "Other objectives")
 
 
 @pytest.mark.parametrize("code", [

@@ -55,4 +55,7 @@ def test_test_lints_first_and_prints_its_slowest_tests():
   assert "--durations=25" in " ".join(full[suite[0]:])
   quick = _make("-n", "test-quick").stdout
   assert '-m "not slow and not accel"' in quick and "ruff" not in quick
+  # the edit loop compiles without LLVM's optimisations; the whole suite as a run does
+  assert "--xla_backend_optimization_level=0" in quick
+  assert "optimization_level" not in " ".join(full)
   assert "-m ruff format ." in _make("-n", "format").stdout

@@ -63,6 +63,7 @@ def test_sweep_and_evaluation_without_factors(tmp_path, monkeypatch):
   assert os.path.exists(paths.collapse)
 
 
+@pytest.mark.slow
 def test_a_bad_array_file_is_one_line_and_exit_2(tmp_path):
   np.savez(tmp_path / "bad.npz", images=np.zeros((5, 64, 64), np.uint8))
   proc = subprocess.run(

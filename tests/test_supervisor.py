@@ -119,6 +119,7 @@ def test_the_child_dies_with_its_supervisor():
     raise AssertionError("the supervised child outlived its supervisor")
 
 
+@pytest.mark.slow
 def test_a_child_whose_supervisor_is_already_gone_ends_at_once():
   """LBVAE_SUPERVISED names a process that is not this one's parent: the
   supervisor died before the child could ask to die with it."""

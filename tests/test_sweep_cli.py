@@ -12,6 +12,9 @@ import pytest
 from tests.helpers.file_state import snapshot
 from tests.helpers import small_disk
 
+# Every test runs `python -m experiments.sweep` (or evaluate) in a subprocess.
+pytestmark = pytest.mark.slow
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -35,7 +38,6 @@ def smoke(env, tmp_path_factory):
   return workdir, result
 
 
-@pytest.mark.slow
 def test_smoke_sweep_runs_end_to_end(smoke, env):
   workdir, result = smoke
   assert "phase 1: 2 models, steps 0 -> 4" in result.stdout
@@ -56,7 +58,6 @@ def read_final(workdir, phase):
   return lines[0], np.array([[float(v) for v in l.split(",")] for l in lines[1:]])
 
 
-@pytest.mark.slow
 def test_smoke_sweep_sharded_over_4_devices_equals_one_device(smoke, env, tmp_path):
   """4 fake CPU devices (``auto`` then shards with vmap), through the multi-host entry
   (``jax.distributed`` with one process): the same final metrics as on 1 device."""
@@ -130,7 +131,6 @@ def _rows(path):
   return [dict(zip(header, l.split(","))) for l in lines[1:]]
 
 
-@pytest.mark.slow
 def test_smoke_train_then_evaluate(smoke, env):
   workdir, _ = smoke
   result = evaluate(env, f"--workdir={workdir}")
@@ -153,7 +153,6 @@ def test_smoke_train_then_evaluate(smoke, env):
   assert page.count('"method":"update"') == 101
 
 
-@pytest.mark.slow
 def test_smoke_sweep_on_the_three_channel_scenes(env, tmp_path):
   workdir = str(tmp_path / "scenes")
   result = sweep(env, "--config=configs/smoke.py", f"--workdir={workdir}",
@@ -189,7 +188,6 @@ def test_a_workdir_that_is_a_file(env, tmp_path):
   assert path.read_text() == "not a directory"
 
 
-@pytest.mark.slow
 def test_a_read_only_workdir_is_refused_before_any_work(smoke, env, tmp_path):
   with small_disk.read_only(smoke[0], tmp_path / "ro") as ro:
     before = snapshot(ro)
@@ -201,7 +199,6 @@ def test_a_read_only_workdir_is_refused_before_any_work(smoke, env, tmp_path):
     assert snapshot(ro) == before
 
 
-@pytest.mark.slow
 def test_a_full_disk_is_one_line_and_keeps_the_earlier_checkpoint(env, tmp_path):
   """The smoke sweep on a 20 MB file system fills it at its second checkpoint (a
   phase-1 checkpoint of the smoke grid takes about 12.5 MB)."""
@@ -216,7 +213,6 @@ def test_a_full_disk_is_one_line_and_keeps_the_earlier_checkpoint(env, tmp_path)
     assert os.path.getsize(os.path.join(workdir, "config.json")) > 0
 
 
-@pytest.mark.slow
 def test_a_disk_too_small_for_the_first_files(env, tmp_path):
   with small_disk.tmpfs(tmp_path / "disk", "4k") as disk:
     line = _one_error(sweep(env, "--config=configs/smoke.py",

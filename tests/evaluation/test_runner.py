@@ -56,6 +56,7 @@ def evaluated(run_dir, tmp_path_factory):
   return workdir, result, lines
 
 
+@pytest.mark.slow
 def test_metrics_csv_has_one_row_per_model(evaluated):
   workdir, result, _ = evaluated
   rows = tables.read_csv(os.path.join(workdir, "eval", "metrics.csv"))
@@ -86,6 +87,7 @@ def test_metrics_csv_has_one_row_per_model(evaluated):
   assert "phase 1, β=8, seed 0: diverged" in report
 
 
+@pytest.mark.slow
 def test_tensorboard_holds_each_models_scores_and_images(evaluated):
   workdir, _, _ = evaluated
   rows = tables.read_csv(os.path.join(workdir, "eval", "metrics.csv"))
@@ -104,6 +106,7 @@ def test_tensorboard_holds_each_models_scores_and_images(evaluated):
   assert repr(event_files.read(first)) == before
 
 
+@pytest.mark.slow
 def test_summary_has_mean_and_std_per_cell(evaluated):
   workdir, _, _ = evaluated
   summary = tables.read_csv(os.path.join(workdir, "eval", "summary.csv"))
@@ -123,6 +126,7 @@ def test_summary_has_mean_and_std_per_cell(evaluated):
       assert np.isnan(cell["sap_mean"]) and np.isnan(cell["nll_mean"])
 
 
+@pytest.mark.slow
 def test_figures_and_report_exist_and_link(evaluated):
   workdir, result, _ = evaluated
   figs = os.path.join(workdir, "eval", "figures")
@@ -142,6 +146,7 @@ def test_figures_and_report_exist_and_link(evaluated):
   assert '"num_train": 300' in text            # the configuration is shown
 
 
+@pytest.mark.slow
 def test_report_has_the_selection_views(evaluated):
   """Phase 2 of the small run: β ∈ {1, 8} × λ ∈ {0, 4}, (8, 4) has NaN scores."""
   workdir, result, _ = evaluated
@@ -157,6 +162,7 @@ def test_report_has_the_selection_views(evaluated):
   assert cells[0]["mig_pct_change"] == 0 and cells[3]["pareto"] == 0
 
 
+@pytest.mark.slow
 def test_rerun_evaluates_nothing_new(evaluated):
   workdir, first, _ = evaluated
   before = open(first.metrics_csv).read()
@@ -169,6 +175,7 @@ def test_rerun_evaluates_nothing_new(evaluated):
                    open(result.report).read())
 
 
+@pytest.mark.slow
 def test_heldout_nll_belongs_to_the_right_model(evaluated):
   """The row of (phase 2, β=1, λ=4) scores exactly that member's parameters."""
   workdir, result, _ = evaluated
@@ -196,6 +203,7 @@ def test_heldout_nll_belongs_to_the_right_model(evaluated):
 
 # The checkpoint is checked before orbax reads it, so no tensorstore callback is left
 # to raise "Event loop is closed" in another thread (an unraisable exception).
+@pytest.mark.slow
 @pytest.mark.filterwarnings("error::pytest.PytestUnraisableExceptionWarning")
 def test_corrupt_checkpoint_is_reported_and_skipped(run_dir, tmp_path):
   workdir = _copy(run_dir, tmp_path / "run", with_eval=False)
@@ -228,6 +236,7 @@ def test_nothing_readable_is_a_checkpoint_error(run_dir, tmp_path):
   assert not os.path.exists(os.path.join(workdir, "eval", "metrics.csv"))
 
 
+@pytest.mark.slow
 def test_missing_phase_is_reported(evaluated, tmp_path):
   workdir = _copy(evaluated[0], tmp_path / "run", with_eval=True)
   shutil.rmtree(os.path.join(workdir, "phase2", "checkpoints"))
@@ -244,6 +253,7 @@ def test_no_checkpoint_at_all_is_a_usage_error(run_dir, tmp_path):
     _run(workdir)
 
 
+@pytest.mark.slow
 def test_a_missing_grid_json_is_read_from_the_checkpoint(evaluated, tmp_path):
   workdir = _copy(evaluated[0], tmp_path / "run", with_eval=True)
   os.remove(os.path.join(workdir, "phase2", "grid.json"))
@@ -252,6 +262,7 @@ def test_a_missing_grid_json_is_read_from_the_checkpoint(evaluated, tmp_path):
   assert result.num_models == 6 and result.num_cached == 6
 
 
+@pytest.mark.slow
 def test_an_undecodable_checkpoint_falls_back_to_the_older_one(evaluated, tmp_path):
   """A zero-filled chunk in phase 1's newest checkpoint: its models come from the
   checkpoint before, with one line naming the unreadable one."""
@@ -271,6 +282,7 @@ def test_an_undecodable_checkpoint_falls_back_to_the_older_one(evaluated, tmp_pa
   assert result.num_cached == 4
 
 
+@pytest.mark.slow
 def test_changed_settings_invalidate_the_cache(evaluated, tmp_path):
   workdir = _copy(evaluated[0], tmp_path / "run", with_eval=True)
   config = train.load_config(workdir)
@@ -291,6 +303,7 @@ def test_changed_settings_invalidate_the_cache(evaluated, tmp_path):
   assert load(paths, phases[0].members[1], step=step, settings=settings) is None
 
 
+@pytest.mark.slow
 def test_a_changed_checkpoint_is_not_served_from_the_cache(evaluated, tmp_path):
   """Truncating a checkpoint file (its step kept) makes its models uncached: they
   are evaluated again, here to an unreadable-checkpoint skip, not counted cached."""
@@ -306,6 +319,7 @@ def test_a_changed_checkpoint_is_not_served_from_the_cache(evaluated, tmp_path):
   assert result.num_cached == 2 and result.num_models == 2
 
 
+@pytest.mark.slow
 def test_cli_rerun_prints_where_the_report_is(evaluated):
   workdir, result, _ = evaluated
   proc = subprocess.run(
@@ -338,6 +352,7 @@ def test_the_training_distributed_setting_does_not_carry_over():
   assert settings.with_eval_defaults(config).distributed is False
 
 
+@pytest.mark.slow
 def test_load_model_codes_serves_the_codes_the_pass_scored(evaluated, tmp_path,
                                                            monkeypatch, caplog):
   workdir = _copy(evaluated[0], tmp_path / "run", with_eval=True)
@@ -370,6 +385,7 @@ def test_load_model_codes_serves_the_codes_the_pass_scored(evaluated, tmp_path,
   assert len(encoded) == 4
 
 
+@pytest.mark.slow
 def test_a_metric_registered_since_is_scored_from_the_cached_codes(evaluated, tmp_path,
                                                                    monkeypatch):
   workdir = _copy(evaluated[0], tmp_path / "run", with_eval=True)

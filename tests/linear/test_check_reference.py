@@ -16,6 +16,9 @@ from lbvae import errors
 from lbvae.linear import experiment
 from tests.helpers import config_files
 
+# Every test runs experiments/check_linear_reference.py in a subprocess.
+pytestmark = pytest.mark.slow
+
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 OVERRIDES = {"instance": "generated", "n_values": (8,), "m": 3, "num_inits": 3,
              "betas": (1.0, 4.0), "lambdas": (0.0, 2.0), "solvers": "fixed_point",

@@ -82,6 +82,7 @@ def small_problem(tmp_path_factory):
   return str(path)
 
 
+@pytest.mark.slow
 def test_cli_writes_every_file_with_exact_columns(tmp_path, small_problem):
   out = _cli(tmp_path, f"--config.problem={small_problem}", "--config.num_inits=3",
              "--config.solvers=fixed_point", "--config.betas=(4,8)",
@@ -109,6 +110,7 @@ def test_cli_writes_every_file_with_exact_columns(tmp_path, small_problem):
   assert not [n for n in os.listdir(tmp_path) if n.startswith(".staging")]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("flag,message", [
     ("--config.betas=(-1,4)", "config.betas has -1.0"),
     ("--config.solvers=fixed_point,newton", "unknown solver 'newton'"),
@@ -125,6 +127,7 @@ def test_cli_bad_input_exits_2_with_one_line_and_keeps_workdir(tmp_path, flag, m
   assert sorted(os.listdir(tmp_path)) == ["summary.csv"]
 
 
+@pytest.mark.slow
 def test_combine_rebuilds_a_run_from_its_files(tmp_path, small_problem):
   config = linear_config.get_config()
   config.problem, config.num_inits, config.solvers = small_problem, 2, "fixed_point"

@@ -50,6 +50,7 @@ def _counting(monkeypatch, *, stop_at=None):
   return calls
 
 
+@pytest.mark.slow
 def test_resumed_run_equals_uninterrupted_run(tmp_path, small_config, monkeypatch):
   experiment.reproduce(small_config, str(tmp_path / "whole"), progress=False)
   assert not os.path.exists(tmp_path / "whole" / experiment.PROGRESS_FOLDER)
@@ -76,6 +77,7 @@ def test_resumed_run_equals_uninterrupted_run(tmp_path, small_config, monkeypatc
   assert not os.path.exists(os.path.join(stopped, experiment.PROGRESS_FOLDER))
 
 
+@pytest.mark.slow
 def test_layout_may_change_on_resume_but_not_the_science(tmp_path, small_config,
                                                         monkeypatch):
   workdir = str(tmp_path / "run")
@@ -99,6 +101,7 @@ def test_layout_may_change_on_resume_but_not_the_science(tmp_path, small_config,
   assert os.path.exists(os.path.join(workdir, "summary.csv"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("content", [b"not an npz", b""])
 def test_unreadable_state_is_named(tmp_path, small_config, monkeypatch, content):
   workdir = str(tmp_path / "run")

@@ -63,6 +63,7 @@ def test_import_then_evaluate(released_dir, tmp_path):
   assert "| 2 | 4 | 2 | 0 |" in report
 
 
+@pytest.mark.slow
 def test_malicious_file_exits_2_and_runs_nothing(released_dir, tmp_path):
   marker = tmp_path / "ran"
   payload = (b"\x80\x02" + op_call(op_global(os.system.__module__, "system"),
@@ -80,6 +81,7 @@ def test_malicious_file_exits_2_and_runs_nothing(released_dir, tmp_path):
   assert not marker.exists() and not run.exists()
 
 
+@pytest.mark.slow
 def test_user_mistakes_exit_2(released_dir, tmp_path):
   _one_error_line(_run("experiments.import_torch", f"--source={tmp_path / 'x'}",
                        f"--workdir={tmp_path / 'run'}"), "is not a directory")

@@ -85,6 +85,7 @@ def read_then_write(read_root: str, write_root: str) -> None:
   write(write_root)
 
 
+@pytest.mark.slow
 def test_checkpoints_restore_on_any_device_count(tmp_path, request):
   cache = request.config.cache.mkdir("jax_compilation_cache")
   one, four = str(tmp_path / "on1"), str(tmp_path / "on4")

@@ -61,6 +61,7 @@ def uninterrupted(tmp_path_factory):
   return root
 
 
+@pytest.mark.slow
 def test_workdir_layout_and_logs(uninterrupted):
   paths = workdir_lib.Paths(uninterrupted)
   config = train.load_config(uninterrupted)
@@ -101,6 +102,7 @@ def test_workdir_layout_and_logs(uninterrupted):
                                                                   "loss")], rtol=1e-6)
 
 
+@pytest.mark.slow
 def test_resume_after_kill_equals_uninterrupted(uninterrupted, tmp_path):
   root = str(tmp_path / "run")
   config = sweep_config()
@@ -145,6 +147,7 @@ def collapse_npz(paths, phase):
   return os.path.join(paths.phase(phase), "collapse_mi.npz")
 
 
+@pytest.mark.slow
 def test_collapse_probe_rows_at_every_checkpoint(uninterrupted):
   paths = workdir_lib.Paths(uninterrupted)
   expected_steps = {1: [0, 2, 4], 2: [6, 8]}      # phase 1 also before its first step
@@ -164,6 +167,7 @@ def test_collapse_probe_rows_at_every_checkpoint(uninterrupted):
       assert f["mi_posterior"].shape == f["mi"].shape
 
 
+@pytest.mark.slow
 def test_an_undecodable_checkpoint_is_set_aside_and_resume_uses_the_older_one(
     uninterrupted, tmp_path):
   """A zero-filled chunk in phase 2's final checkpoint: the phase is not taken as
@@ -183,6 +187,7 @@ def test_an_undecodable_checkpoint_is_set_aside_and_resume_uses_the_older_one(
         os.path.join(uninterrupted, "phase2", name)), name
 
 
+@pytest.mark.slow
 def test_kill_between_commit_and_probe_recomputes_the_probe(uninterrupted, tmp_path):
   """The files of a run killed after phase 2's final checkpoint was committed and
   before its collapse probe (no step-8 record, no final_metrics.csv): the resumed
@@ -209,6 +214,7 @@ def test_kill_between_commit_and_probe_recomputes_the_probe(uninterrupted, tmp_p
       np.testing.assert_array_equal(got[k], want[k])
 
 
+@pytest.mark.slow
 def test_finished_workdir_is_not_retrained(uninterrupted):
   before = snapshot(os.path.join(uninterrupted, "phase2"))
   assert train.train(sweep_config(), uninterrupted, show_progress=False) == {}
@@ -257,6 +263,7 @@ def test_a_half_trained_phase_2_resumes_without_grid_json(uninterrupted, tmp_pat
         os.path.join(a.phase(2), name)), name
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("field,value,message", [
     ("betas", (1.0, 4.0), "betas"),
     ("phase1_steps", 6, "phase1_steps"),
@@ -276,6 +283,7 @@ def test_changed_config_is_refused_and_nothing_written(uninterrupted, field, val
   assert snapshot(uninterrupted) == before
 
 
+@pytest.mark.slow
 def test_free_fields_may_change(uninterrupted):
   config = sweep_config()
   config.log_every = 2
@@ -315,6 +323,7 @@ def test_bad_dataset_is_a_usage_error_before_any_write(tmp_path, name, source, p
   assert not root.exists()
 
 
+@pytest.mark.slow
 def test_non_finite_member_is_frozen_flagged_and_warned(tmp_path, monkeypatch):
   real = loop.state_lib.phase1_state
 
@@ -379,6 +388,7 @@ def _rewrite_checkpoint(root, config, step, layout):
       paths.checkpoints(1)).stored_fields(step)) == (layout == "columns")
 
 
+@pytest.mark.slow
 def test_a_checkpoint_from_before_objectives_resumes(uninterrupted, tmp_path):
   """A β-VAE workdir written before lbvae had objectives -- no ``objective`` fields
   and no ``model.init`` in config.json, a state without ``objective_state`` whose window held (nll, kl,

@@ -72,6 +72,7 @@ def _worker(ckpt_dir: str) -> None:
   print("ok")
 
 
+@pytest.mark.slow
 def test_sharded_padded_and_chunked_grids_equal_one_device(tmp_path, request):
   """A sharded (padded) grid step and a chunked one equal the one-device grid."""
   result = fake_devices.run(
@@ -123,6 +124,7 @@ def _split_worker() -> None:
   print(json.dumps(out))
 
 
+@pytest.mark.slow
 def test_each_device_computes_only_its_own_members(request):
   """On K devices the compiled grid step is partitioned: no all-gather, all-to-all
   or all-reduce in it (members are independent), and each device does 1/K of the
