@@ -6,7 +6,7 @@ MI matrix, factor entropies), :mod:`~lbvae.metrics.mutual_info_gap` (MIG),
 :mod:`~lbvae.metrics.linear_svm`), :mod:`~lbvae.metrics.im_score` (I_m),
 :mod:`~lbvae.metrics.posterior_mi` (MI of z ~ q(z|x), its MIG and I_m),
 :mod:`~lbvae.metrics.dci` (DCI with gradient-boosted trees, on the host) and
-:mod:`~lbvae.metrics.dci_lasso` (its LASSO variant), :mod:`~lbvae.metrics.factor_vae`
+:mod:`~lbvae.metrics.dci_lasso` (its LASSO variant), :mod:`~lbvae.metrics.factor_vae_metric`
 (the FactorVAE score), :mod:`~lbvae.metrics.suite` (:func:`all_metrics`, every jit-able
 score at once), and, needing no factors, :mod:`~lbvae.metrics.disentanglement_ranking`
 (:func:`udr`, the agreement of M seeds' codes: float[M, N, L] and KL float[M, L]). One calling convention: codes float[N, L], then factors int[N, F] (class
@@ -23,7 +23,7 @@ DCI are written for one model, jit, and vmap over models (``factor_sizes`` is st
 from lbvae import errors
 from lbvae.metrics import disentanglement_ranking
 from lbvae.metrics import heldout
-from lbvae.metrics import factor_vae
+from lbvae.metrics import factor_vae_metric
 from lbvae.metrics import posterior_mi
 from lbvae.metrics import suite
 from lbvae.metrics.dci import ENTRIES as _TREE_DCI
@@ -33,8 +33,8 @@ from lbvae.metrics.dci import tree_importance
 from lbvae.metrics.dci_lasso import dci_lasso
 from lbvae.metrics.im_score import im
 from lbvae.metrics.im_score import im_from_mutual_info
-from lbvae.metrics.factor_vae import factor_vae_inputs
-from lbvae.metrics.factor_vae import factor_vae_score
+from lbvae.metrics.factor_vae_metric import factor_vae_inputs
+from lbvae.metrics.factor_vae_metric import factor_vae_score
 from lbvae.metrics.mutual_info_gap import mig
 from lbvae.metrics.mutual_info_gap import mig_from_mutual_info
 from lbvae.metrics.mutual_info_gap import top_two_gaps
@@ -55,7 +55,7 @@ from lbvae.metrics.entry import Entry
 # and the cache read it (lbvae.metrics.entry); a new metric is a module that ends
 # with its ENTRIES and one line here.
 _ENTRIES = (*heldout.ENTRIES, *suite.ENTRIES, *posterior_mi.ENTRIES, *_TREE_DCI,
-            *factor_vae.ENTRIES, *disentanglement_ranking.ENTRIES)
+            *factor_vae_metric.ENTRIES, *disentanglement_ranking.ENTRIES)
 
 
 def entries(*runs: str) -> tuple[Entry, ...]:
