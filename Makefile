@@ -72,10 +72,11 @@ test-quick: install
 	    $(PY) -m pytest -n 2 --dist loadfile --no-loadscope-reorder -m "not slow and not accel" \
 	    $(PYTEST_ARGS)
 
-# ruff's checks (pyproject.toml: [tool.ruff.lint]); `make format` rewrites the tree in
-# the house style (2-space indentation, 88 columns).
+# ruff's checks (pyproject.toml: [tool.ruff.lint]) and the formatter's check: the tree
+# is as `make format` writes it (the house style: 2-space indentation, 88 columns).
 lint: install
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 
 format: install
 	$(PY) -m ruff format .

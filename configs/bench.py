@@ -27,8 +27,8 @@ def get_config(arg=None):
   del arg
   c = ml_collections.ConfigDict()
   c.grid_size = 5
-  c.steps = 10                 # timed steps of the chosen alternative
-  c.warmup_steps = 1           # untimed steps after compilation
+  c.steps = 10  # timed steps of the chosen alternative
+  c.warmup_steps = 1  # untimed steps after compilation
   c.batch_size = 64
   c.num_channels = 1
   c.latent_dim = 10
@@ -38,11 +38,11 @@ def get_config(arg=None):
   # the same function (lbvae.layers); the strategies are lbvae.train.grid_runner's.
   c.impls = "reference,subpixel"
   c.strategies = "vmap,map,loop"
-  c.map_batch_size = 0         # members per lax.map iteration (0: one at a time)
-  c.compare_rounds = 2         # timed rounds per alternative (0: skip the comparison
-                               # and run the first impl/strategy listed)
-  c.max_step_seconds = 15.0    # an alternative slower than this per grid step is
-                               # timed once and dropped from further rounds
+  c.map_batch_size = 0  # members per lax.map iteration (0: one at a time)
+  c.compare_rounds = 2  # timed rounds per alternative (0: skip the comparison
+  # and run the first impl/strategy listed)
+  c.max_step_seconds = 15.0  # an alternative slower than this per grid step is
+  # timed once and dropped from further rounds
   # "default" keeps the backend's default (TF32 on recent GPUs, float32 on CPU);
   # else one of "float32", "tensorfloat32", "bfloat16" (jax_default_matmul_precision).
   c.matmul_precision = "default"
@@ -50,12 +50,12 @@ def get_config(arg=None):
   # with XLA_FLAGS=--xla_cpu_multi_thread_eigen=false and torch_threads=1 it compares
   # single-threaded work).
   c.clock = "wall"
-  c.peak_flops = 0.0           # FLOP/s peak for the fraction; 0: from the device table
-  c.profile = False            # also time each conv layer alone, per impl
+  c.peak_flops = 0.0  # FLOP/s peak for the fraction; 0: from the device table
+  c.profile = False  # also time each conv layer alone, per impl
   c.profile_repeats = 5
   # PyTorch yardstick: a measured figure, or an interpreter with torch to run
   # experiments/bench_torch.py in a subprocess after the JAX figures.
   c.torch_model_steps_per_second = 0.0
   c.torch_python = ""
-  c.torch_threads = 0          # 0: torch's default (all cores)
+  c.torch_threads = 0  # 0: torch's default (all cores)
   return c

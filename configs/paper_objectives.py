@@ -24,12 +24,12 @@ from lbvae.train import config as config_lib
 # The β axis of each objective: disentanglement_lib v1.5's study (Locatello et al.,
 # 2019; config/unsupervised_study_v1/sweep.py).
 STRENGTHS = {
-    "beta_vae": (1.0, 2.0, 4.0, 6.0, 8.0, 16.0),          # β
-    "beta_tcvae": (1.0, 2.0, 4.0, 6.0, 8.0, 10.0),        # β, the TC weight
-    "dip_vae_i": (1.0, 2.0, 5.0, 10.0, 20.0, 50.0),       # λ_od (λ_d = 10 λ_od)
-    "dip_vae_ii": (1.0, 2.0, 5.0, 10.0, 20.0, 50.0),      # λ_od (λ_d = λ_od)
-    "annealed_vae": (5.0, 10.0, 25.0, 50.0, 75.0, 100.0),  # C_max, nats (γ = 1000)
-    "factor_vae": (10.0, 20.0, 30.0, 40.0, 50.0, 100.0),  # γ
+  "beta_vae": (1.0, 2.0, 4.0, 6.0, 8.0, 16.0),  # β
+  "beta_tcvae": (1.0, 2.0, 4.0, 6.0, 8.0, 10.0),  # β, the TC weight
+  "dip_vae_i": (1.0, 2.0, 5.0, 10.0, 20.0, 50.0),  # λ_od (λ_d = 10 λ_od)
+  "dip_vae_ii": (1.0, 2.0, 5.0, 10.0, 20.0, 50.0),  # λ_od (λ_d = λ_od)
+  "annealed_vae": (5.0, 10.0, 25.0, 50.0, 75.0, 100.0),  # C_max, nats (γ = 1000)
+  "factor_vae": (10.0, 20.0, 30.0, 40.0, 50.0, 100.0),  # γ
 }
 
 

@@ -55,20 +55,32 @@ def validate(c) -> None:
   """Raises errors.Error naming the first bad field."""
   errors.require(c.grid_size >= 1, f"config.grid_size must be >= 1, got {c.grid_size}")
   errors.require(c.steps >= 1, f"config.steps must be >= 1, got {c.steps}")
-  errors.require(c.batch_size >= 1, f"config.batch_size must be >= 1, got {c.batch_size}")
+  errors.require(
+    c.batch_size >= 1, f"config.batch_size must be >= 1, got {c.batch_size}"
+  )
   errors.require(c.compare_rounds >= 0, "config.compare_rounds must be >= 0")
   for impl in _split(c.impls):
-    errors.require(impl in layers.IMPLS, f"config.impls: {impl!r} is not one of "
-                f"{', '.join(layers.IMPLS)}")
+    errors.require(
+      impl in layers.IMPLS,
+      f"config.impls: {impl!r} is not one of {', '.join(layers.IMPLS)}",
+    )
   for s in _split(c.strategies):
-    errors.require(s in STRATEGIES, f"config.strategies: {s!r} is not one of "
-                f"{', '.join(STRATEGIES)}")
-  errors.require(_split(c.impls) and _split(c.strategies),
-              "config.impls and config.strategies must each name at least one")
-  errors.require(c.clock in CLOCKS, f"config.clock must be one of {', '.join(CLOCKS)}, "
-              f"got {c.clock!r}")
-  errors.require(c.matmul_precision in PRECISIONS, "config.matmul_precision must be "
-              f"one of {', '.join(PRECISIONS)}, got {c.matmul_precision!r}")
+    errors.require(
+      s in STRATEGIES, f"config.strategies: {s!r} is not one of {', '.join(STRATEGIES)}"
+    )
+  errors.require(
+    _split(c.impls) and _split(c.strategies),
+    "config.impls and config.strategies must each name at least one",
+  )
+  errors.require(
+    c.clock in CLOCKS,
+    f"config.clock must be one of {', '.join(CLOCKS)}, got {c.clock!r}",
+  )
+  errors.require(
+    c.matmul_precision in PRECISIONS,
+    "config.matmul_precision must be "
+    f"one of {', '.join(PRECISIONS)}, got {c.matmul_precision!r}",
+  )
 
 
 class Alternative:
@@ -150,8 +162,12 @@ def _xla_flops(compiled) -> float:
 def _compiled_bytes(compiled) -> int:
   try:
     m = compiled.memory_analysis()
-    return int(m.argument_size_in_bytes + m.output_size_in_bytes
-               + m.temp_size_in_bytes - m.alias_size_in_bytes)
+    return int(
+      m.argument_size_in_bytes
+      + m.output_size_in_bytes
+      + m.temp_size_in_bytes
+      - m.alias_size_in_bytes
+    )
   except Exception:  # pylint: disable=broad-except
     return 0
 
@@ -179,24 +195,36 @@ def compare(alts, rounds: int, max_seconds: float, clock) -> None:
         a.times.append(dt)
       if dt > max_seconds:
         active.remove(a)
-    print(f"  round {r}: " + ", ".join(
-        f"{a.name} {a.times[-1]:.2f}s" for a in alts if a.times), flush=True)
+    print(
+      f"  round {r}: "
+      + ", ".join(f"{a.name} {a.times[-1]:.2f}s" for a in alts if a.times),
+      flush=True,
+    )
 
 
 def torch_rate(c) -> float:
   """The PyTorch sequential-loop figure: configured, or measured by a subprocess."""
   if c.torch_model_steps_per_second > 0 or not c.torch_python:
     return float(c.torch_model_steps_per_second)
-  cmd = [c.torch_python, "-m", "experiments.bench_torch", f"--grid_size={c.grid_size}",
-         f"--steps={c.steps}", f"--batch_size={c.batch_size}", f"--clock={c.clock}",
-         f"--threads={c.torch_threads}"]
+  cmd = [
+    c.torch_python,
+    "-m",
+    "experiments.bench_torch",
+    f"--grid_size={c.grid_size}",
+    f"--steps={c.steps}",
+    f"--batch_size={c.batch_size}",
+    f"--clock={c.clock}",
+    f"--threads={c.torch_threads}",
+  ]
   if c.profile:
     cmd += ["--profile", f"--profile_repeats={c.profile_repeats}"]
   print("running", " ".join(cmd), flush=True)
   try:
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
   except (OSError, subprocess.CalledProcessError) as e:
-    raise errors.ConfigError(f"config.torch_python: could not run the torch bench ({e})")
+    raise errors.ConfigError(
+      f"config.torch_python: could not run the torch bench ({e})"
+    )
   lines = out.strip().splitlines()
   print("\n".join(lines[:-1]))  # its figures (and per-layer profile); then its JSON
   return float(json.loads(lines[-1])["torch_model_steps_per_second"])
@@ -213,24 +241,32 @@ def main(argv):
   clock = CLOCKS[c.clock]
   flops = bench_profile.model_step_flops(c.batch_size, c.num_channels, c.latent_dim)
   peak = c.peak_flops or bench_profile.device_peak(device, c.matmul_precision)
-  print(f"backend {backend} ({device.device_kind}), jax {jax.__version__}; grid of "
-        f"{c.grid_size}, batch {c.batch_size}; {flops / 1e9:.2f} GFLOP per model-step "
-        f"(analytic); matmul precision {c.matmul_precision}", flush=True)
+  print(
+    f"backend {backend} ({device.device_kind}), jax {jax.__version__}; grid of "
+    f"{c.grid_size}, batch {c.batch_size}; {flops / 1e9:.2f} GFLOP per model-step "
+    f"(analytic); matmul precision {c.matmul_precision}",
+    flush=True,
+  )
   alts = []
   for impl in _split(c.impls):
     for strategy in _split(c.strategies):
       a = Alternative(c, impl, strategy)
-      print(f"compiled {a.name} in {a.compile_seconds:.1f}s (XLA counts "
-            f"{a.xla_flops / 1e9:.2f} GFLOP per model-step; executable "
-            f"{a.memory_bytes / 2**20:.0f} MiB)", flush=True)
+      print(
+        f"compiled {a.name} in {a.compile_seconds:.1f}s (XLA counts "
+        f"{a.xla_flops / 1e9:.2f} GFLOP per model-step; executable "
+        f"{a.memory_bytes / 2**20:.0f} MiB)",
+        flush=True,
+      )
       alts.append(a)
   if len(alts) > 1 and c.compare_rounds > 0:
     print(f"side by side, {c.compare_rounds} timed rounds (interleaved):", flush=True)
     compare(alts, c.compare_rounds, c.max_step_seconds, clock)
     for a in sorted(alts, key=lambda a: -a.rate()):
-      print(f"  {a.name:18s} {a.rate():8.2f} model-steps/s  "
-            f"{1e3 * c.grid_size / max(a.rate(), 1e-12) / c.grid_size:9.1f} ms/model-step"
-            f"  {a.rate() * flops / 1e9:8.1f} GFLOP/s")
+      print(
+        f"  {a.name:18s} {a.rate():8.2f} model-steps/s  "
+        f"{1e3 * c.grid_size / max(a.rate(), 1e-12) / c.grid_size:9.1f} ms/model-step"
+        f"  {a.rate() * flops / 1e9:8.1f} GFLOP/s"
+      )
   best = max(alts, key=lambda a: a.rate()) if alts[0].times else alts[0]
   for _ in range(c.warmup_steps):
     best.step()
@@ -241,40 +277,65 @@ def main(argv):
   rate = c.grid_size * c.steps / seconds
   mem, mem_kind = peak_memory()
   result = {
-      "grid_size": c.grid_size, "steps": c.steps, "backend": backend,
-      "device": device.device_kind, "jax": jax.__version__, "impl": best.impl,
-      "strategy": best.strategy, "batch_size": c.batch_size,
-      "matmul_precision": c.matmul_precision, "clock": c.clock,
-      "model_steps_per_second": rate, "seconds_per_grid_step": seconds / c.steps,
-      "compile_seconds": best.compile_seconds,
-      "flops_per_model_step": flops, "xla_flops_per_model_step": best.xla_flops,
-      "flops_per_second": rate * flops, "peak_flops": peak,
-      "fraction_of_peak": rate * flops / peak if peak else None,
-      "peak_memory_bytes": mem, "peak_memory_kind": mem_kind,
-      "executable_bytes": best.memory_bytes,
-      "cpu_count": os.cpu_count(),
-      "environment": {k: os.environ.get(k, "") for k in ("GLIBC_TUNABLES", "XLA_FLAGS")},
-      "alternatives": [{"impl": a.impl, "strategy": a.strategy,
-                        "model_steps_per_second": a.rate(),
-                        "compile_seconds": a.compile_seconds,
-                        "executable_bytes": a.memory_bytes,
-                        "timed_steps": len(a.times)} for a in alts],
+    "grid_size": c.grid_size,
+    "steps": c.steps,
+    "backend": backend,
+    "device": device.device_kind,
+    "jax": jax.__version__,
+    "impl": best.impl,
+    "strategy": best.strategy,
+    "batch_size": c.batch_size,
+    "matmul_precision": c.matmul_precision,
+    "clock": c.clock,
+    "model_steps_per_second": rate,
+    "seconds_per_grid_step": seconds / c.steps,
+    "compile_seconds": best.compile_seconds,
+    "flops_per_model_step": flops,
+    "xla_flops_per_model_step": best.xla_flops,
+    "flops_per_second": rate * flops,
+    "peak_flops": peak,
+    "fraction_of_peak": rate * flops / peak if peak else None,
+    "peak_memory_bytes": mem,
+    "peak_memory_kind": mem_kind,
+    "executable_bytes": best.memory_bytes,
+    "cpu_count": os.cpu_count(),
+    "environment": {k: os.environ.get(k, "") for k in ("GLIBC_TUNABLES", "XLA_FLAGS")},
+    "alternatives": [
+      {
+        "impl": a.impl,
+        "strategy": a.strategy,
+        "model_steps_per_second": a.rate(),
+        "compile_seconds": a.compile_seconds,
+        "executable_bytes": a.memory_bytes,
+        "timed_steps": len(a.times),
+      }
+      for a in alts
+    ],
   }
-  print(f"chosen {best.name}: {c.grid_size} models x {c.steps} steps in {seconds:.2f}s"
-        + ("" if c.clock == "wall" else f" ({c.clock} clock)")
-        + f" = {rate:.2f} model-steps/s ({1e3 / rate:.1f} ms per model-step), "
-        f"{rate * flops / 1e9:.1f} GFLOP/s"
-        + (f" = {100 * rate * flops / peak:.2f}% of peak {peak / 1e12:.0f} TFLOP/s"
-           if peak else "") + f"; peak memory {mem / 2**20:.0f} MiB ({mem_kind})")
+  print(
+    f"chosen {best.name}: {c.grid_size} models x {c.steps} steps in {seconds:.2f}s"
+    + ("" if c.clock == "wall" else f" ({c.clock} clock)")
+    + f" = {rate:.2f} model-steps/s ({1e3 / rate:.1f} ms per model-step), "
+    f"{rate * flops / 1e9:.1f} GFLOP/s"
+    + (
+      f" = {100 * rate * flops / peak:.2f}% of peak {peak / 1e12:.0f} TFLOP/s"
+      if peak
+      else ""
+    )
+    + f"; peak memory {mem / 2**20:.0f} MiB ({mem_kind})"
+  )
   if c.profile:
-    result["profile"] = bench_profile.profile_layers(c.batch_size, c.profile_repeats,
-                                                     _split(c.impls))
+    result["profile"] = bench_profile.profile_layers(
+      c.batch_size, c.profile_repeats, _split(c.impls)
+    )
   torch = torch_rate(c)
   if torch:
     result["torch_model_steps_per_second"] = torch
     result["ratio_to_torch"] = rate / torch
-    print(f"PyTorch sequential loop: {torch:.2f} model-steps/s; this run is "
-          f"{rate / torch:.2f}x of it per model-step")
+    print(
+      f"PyTorch sequential loop: {torch:.2f} model-steps/s; this run is "
+      f"{rate / torch:.2f}x of it per model-step"
+    )
   del best, alts
   print(json.dumps(result), flush=True)
   sys.stdout.flush()
@@ -283,5 +344,7 @@ def main(argv):
 if __name__ == "__main__":
   # Defined here, not at import, so that tests can import this module beside others
   # that define their own --config.
-  config_flags.DEFINE_config_file("config", "configs/bench.py", "benchmark configuration")
+  config_flags.DEFINE_config_file(
+    "config", "configs/bench.py", "benchmark configuration"
+  )
   cli.run(main)

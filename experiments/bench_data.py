@@ -57,12 +57,17 @@ def _rate(run_chunk, chunks, images_per_chunk: int, seconds: float) -> float:
 
 def _device_rate(src: data.BatchSource, shape, seconds: float) -> float:
   # One batch per scan step, as inside the trainer's lax.scan chunk.
-  gather = jax.jit(lambda operand, index: jax.lax.map(
-      lambda batch: src.gather(operand, batch), index))
+  gather = jax.jit(
+    lambda operand, index: jax.lax.map(lambda batch: src.gather(operand, batch), index)
+  )
   rng = np.random.default_rng(0)
   index = _chunks(len(src.dataset), rng, shape)
-  return _rate(lambda i: gather(src.operand, i.astype(np.int32)), index,
-               int(np.prod(shape)), seconds)
+  return _rate(
+    lambda i: gather(src.operand, i.astype(np.int32)),
+    index,
+    int(np.prod(shape)),
+    seconds,
+  )
 
 
 def _host_rate(src: data.BatchSource, shape, seconds: float) -> float:
@@ -85,12 +90,16 @@ def _synthetic_file(folder: str, num: int) -> data.ArrayDataset:
 
 def main(argv) -> None:
   del argv
-  errors.require(_BATCH.value >= 1 and _STEPS.value >= 1 and _NUM.value >= 1,
-              "--batch_size, --steps_per_chunk and --num_images must be >= 1")
+  errors.require(
+    _BATCH.value >= 1 and _STEPS.value >= 1 and _NUM.value >= 1,
+    "--batch_size, --steps_per_chunk and --num_images must be >= 1",
+  )
   shape = (_STEPS.value, _BATCH.value)
   seconds = _SECONDS.value
-  print(f"device: {jax.devices()[0].device_kind} ({jax.default_backend()}); "
-        f"chunks of {shape[0]} steps x {shape[1]} images")
+  print(
+    f"device: {jax.devices()[0].device_kind} ({jax.default_backend()}); "
+    f"chunks of {shape[0]} steps x {shape[1]} images"
+  )
   results = {}
   for name in ("dsprites", "shapes3d_procedural"):
     src = data.batch_source(data.load(name), "device")
@@ -100,15 +109,25 @@ def main(argv) -> None:
     print("auto placement:", data.batch_source(ds).describe())
     size = f"file_{_NUM.value}x64x64x3"
     results[f"{size}/gather_on_device"] = _device_rate(
-        data.batch_source(ds, "device"), shape, seconds)
+      data.batch_source(ds, "device"), shape, seconds
+    )
     results[f"{size}/host_stream_prefetch"] = _host_rate(
-        data.batch_source(ds, "host"), shape, seconds)
+      data.batch_source(ds, "host"), shape, seconds
+    )
     del ds
   for key, rate in results.items():
     print(f"{key:<48s} {rate:12,.0f} images/s")
-  print(json.dumps({"benchmark": "bench_data", "backend": jax.default_backend(),
-                    "batch_size": shape[1], "steps_per_chunk": shape[0],
-                    "images_per_s": {k: round(v, 1) for k, v in results.items()}}))
+  print(
+    json.dumps(
+      {
+        "benchmark": "bench_data",
+        "backend": jax.default_backend(),
+        "batch_size": shape[1],
+        "steps_per_chunk": shape[0],
+        "images_per_s": {k: round(v, 1) for k, v in results.items()},
+      }
+    )
+  )
 
 
 if __name__ == "__main__":

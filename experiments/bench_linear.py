@@ -33,17 +33,23 @@ from lbvae import errors
 from lbvae.linear import bench
 from lbvae.linear import protocol
 
-_CONFIG = config_flags.DEFINE_config_file("config", "configs/linear.py",
-                                          "Protocol config whose grid is timed.")
+_CONFIG = config_flags.DEFINE_config_file(
+  "config", "configs/linear.py", "Protocol config whose grid is timed."
+)
 _SIZES = flags.DEFINE_list("sizes", ["50", "100"], "Instance dimensions n to time.")
 _NUMPY_SIZES = flags.DEFINE_list("numpy_sizes", ["50"], "n for the NumPy baseline.")
-_STEPS = flags.DEFINE_integer("gradient_steps", 50, "Gradient steps per timed call "
-                              "(>= 1).")
+_STEPS = flags.DEFINE_integer(
+  "gradient_steps", 50, "Gradient steps per timed call (>= 1)."
+)
 _SOLVERS = flags.DEFINE_string("solvers", "fixed_point,gradient", "Solvers to time.")
-_TORCH = flags.DEFINE_string("torch_python", "", "Python with torch: also time the "
-                             "published PyTorch loop, side by side.")
-_TORCH_THREADS = flags.DEFINE_integer("torch_threads", 0, "torch threads (0: torch's "
-                                      "default, one per core).")
+_TORCH = flags.DEFINE_string(
+  "torch_python",
+  "",
+  "Python with torch: also time the published PyTorch loop, side by side.",
+)
+_TORCH_THREADS = flags.DEFINE_integer(
+  "torch_threads", 0, "torch threads (0: torch's default, one per core)."
+)
 _TORCH_STEPS = flags.DEFINE_integer("torch_steps", 300, "PyTorch steps to time.")
 
 
@@ -56,8 +62,14 @@ def _torch(config, n: int) -> dict:
   with tempfile.TemporaryDirectory() as tmp:
     start = os.path.join(tmp, f"start_n{n}.npz")
     bench.torch_start(config, n=n, path=start)
-    cmd = [_TORCH.value, "-m", "experiments.bench_torch_linear", f"--start={start}",
-           f"--steps={_TORCH_STEPS.value}", f"--threads={_TORCH_THREADS.value}"]
+    cmd = [
+      _TORCH.value,
+      "-m",
+      "experiments.bench_torch_linear",
+      f"--start={start}",
+      f"--steps={_TORCH_STEPS.value}",
+      f"--threads={_TORCH_THREADS.value}",
+    ]
     try:
       out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     except (OSError, subprocess.CalledProcessError) as e:
@@ -66,12 +78,14 @@ def _torch(config, n: int) -> dict:
 
 
 def _gradient_line(gd: dict) -> str:
-  return (f"gradient n={gd['n']}: {gd['runs']} runs, {gd['seconds_per_step'] * 1e3:.1f}"
-          f" ms per step = {gd['seconds_per_run_step'] * 1e6:.1f} us per run-step "
-          f"(best of 2 x {gd['timed_steps']} steps; CPU "
-          f"{gd['cpu_per_step'] * 1e3:.1f} ms per step), {gd['gflops']:.1f} useful "
-          f"GFLOP/s -> EXTRAPOLATED {gd['protocol_steps']:,} steps: "
-          f"{_minutes(gd['extrapolated_s'])}")
+  return (
+    f"gradient n={gd['n']}: {gd['runs']} runs, {gd['seconds_per_step'] * 1e3:.1f}"
+    f" ms per step = {gd['seconds_per_run_step'] * 1e6:.1f} us per run-step "
+    f"(best of 2 x {gd['timed_steps']} steps; CPU "
+    f"{gd['cpu_per_step'] * 1e3:.1f} ms per step), {gd['gflops']:.1f} useful "
+    f"GFLOP/s -> EXTRAPOLATED {gd['protocol_steps']:,} steps: "
+    f"{_minutes(gd['extrapolated_s'])}"
+  )
 
 
 def main(argv):
@@ -86,59 +100,77 @@ def main(argv):
     numpy_sizes = [int(n) for n in _NUMPY_SIZES.value]
   except ValueError:
     raise errors.ConfigError(
-        "--sizes and --numpy_sizes take integers, e.g. 50,100") from None
+      "--sizes and --numpy_sizes take integers, e.g. 50,100"
+    ) from None
   errors.require(sizes and all(n > 0 for n in sizes), "--sizes needs positive integers")
   solvers = protocol.solver_names(config)
   device = f"{jax.default_backend()} ({jax.devices()[0].device_kind}, "
   device += f"{jax.device_count()} device(s))"
-  print(f"linear protocol benchmark on {device}; grid {len(config.betas)} betas x "
-        f"{len(config.lambdas)} lambdas x {config.num_inits} inits; instance "
-        f"'{config.instance}'; times include compilation unless stated; CPU = this "
-        "process's CPU time", flush=True)
-  report = dict(device=device, fixed_point={}, numpy_reference={}, gradient={},
-                torch={})
+  print(
+    f"linear protocol benchmark on {device}; grid {len(config.betas)} betas x "
+    f"{len(config.lambdas)} lambdas x {config.num_inits} inits; instance "
+    f"'{config.instance}'; times include compilation unless stated; CPU = this "
+    "process's CPU time",
+    flush=True,
+  )
+  report = dict(
+    device=device, fixed_point={}, numpy_reference={}, gradient={}, torch={}
+  )
   with jax.enable_x64(True):
     for n in sizes:
       if "fixed_point" in solvers:
         fp = bench.fixed_point(config, n=n)
-        print(f"fixed_point n={n}: {fp['cells']} cells x {fp['inits']} inits = "
-              f"{fp['runs']} runs, {fp['block_updates']:,} block updates "
-              f"({fp['capped']} runs at the cap): compile {fp['compile_s']:.1f} s "
-              f"+ run {fp['run_s']:.1f} s = {fp['total_s']:.1f} s wall "
-              f"(CPU {fp['cpu_s']:.1f} s)",
-              flush=True)
+        print(
+          f"fixed_point n={n}: {fp['cells']} cells x {fp['inits']} inits = "
+          f"{fp['runs']} runs, {fp['block_updates']:,} block updates "
+          f"({fp['capped']} runs at the cap): compile {fp['compile_s']:.1f} s "
+          f"+ run {fp['run_s']:.1f} s = {fp['total_s']:.1f} s wall "
+          f"(CPU {fp['cpu_s']:.1f} s)",
+          flush=True,
+        )
         iterations = fp.pop("iterations")
         report["fixed_point"][n] = fp
         if n in numpy_sizes:
           ref = bench.numpy_reference(config, n=n, iterations=iterations)
           ratio = ref["extrapolated_s"] / fp["total_s"]
           per_update = ref["seconds_per_block_update"]
-          print(f"numpy sequential n={n}: {per_update * 1e6:.0f} us "
-                f"per block update (measured, {ref['sampled_block_updates']:,} updates "
-                f"on {len(ref['sample_cells'])} cells) -> extrapolated "
-                f"{_minutes(ref['extrapolated_s'])} for the grid; vectorised solver "
-                f"{fp['total_s']:.1f} s: {ratio:.1f}x faster", flush=True)
+          print(
+            f"numpy sequential n={n}: {per_update * 1e6:.0f} us "
+            f"per block update (measured, {ref['sampled_block_updates']:,} updates "
+            f"on {len(ref['sample_cells'])} cells) -> extrapolated "
+            f"{_minutes(ref['extrapolated_s'])} for the grid; vectorised solver "
+            f"{fp['total_s']:.1f} s: {ratio:.1f}x faster",
+            flush=True,
+          )
           report["numpy_reference"][n] = dict(ref, speedup=ratio)
       if "gradient" in solvers:
         timings = [bench.gradient(config, n=n, steps=_STEPS.value)]
         print(_gradient_line(timings[0]), flush=True)
         if _TORCH.value:
           torch = [_torch(config, n)]
-          print(f"pytorch n={n}: {torch[0]['seconds_per_step'] * 1e3:.2f} ms per step "
-                f"({torch[0]['threads']} threads, torch {torch[0]['torch']})",
-                flush=True)
+          print(
+            f"pytorch n={n}: {torch[0]['seconds_per_step'] * 1e3:.2f} ms per step "
+            f"({torch[0]['threads']} threads, torch {torch[0]['torch']})",
+            flush=True,
+          )
           timings.append(bench.gradient(config, n=n, steps=_STEPS.value))
           print(_gradient_line(timings[1]), flush=True)
           torch.append(_torch(config, n))
-          print(f"pytorch n={n}: {torch[1]['seconds_per_step'] * 1e3:.2f} ms per step",
-                flush=True)
+          print(
+            f"pytorch n={n}: {torch[1]['seconds_per_step'] * 1e3:.2f} ms per step",
+            flush=True,
+          )
           ours = min(t["seconds_per_run_step"] for t in timings)
           theirs = min(t["seconds_per_step"] for t in torch)
-          print(f"n={n}: PyTorch {theirs * 1e3:.2f} ms per step vs ours "
-                f"{ours * 1e6:.1f} us per run-step (best of two each, interleaved): "
-                f"{theirs / ours:.1f}x per run-step", flush=True)
-          report["torch"][n] = dict(seconds_per_step=theirs, runs=torch,
-                                    speedup_per_run_step=theirs / ours)
+          print(
+            f"n={n}: PyTorch {theirs * 1e3:.2f} ms per step vs ours "
+            f"{ours * 1e6:.1f} us per run-step (best of two each, interleaved): "
+            f"{theirs / ours:.1f}x per run-step",
+            flush=True,
+          )
+          report["torch"][n] = dict(
+            seconds_per_step=theirs, runs=torch, speedup_per_run_step=theirs / ours
+          )
         report["gradient"][n] = min(timings, key=lambda t: t["seconds_per_step"])
   print(json.dumps(report, default=float))
 

@@ -32,10 +32,18 @@ DECODER_LAYERS = ((4, 64, 64), (8, 64, 32), (16, 32, 32), (32, 32, None))
 # Dense peak FLOP/s of the accelerators we run on, per matmul precision. "default" is
 # JAX's default for float32 on NVIDIA GPUs since Ampere: TF32 tensor cores.
 _PEAKS = {
-    "H200": {"default": 494e12, "tensorfloat32": 494e12, "bfloat16": 989e12,
-             "float32": 67e12},
-    "H100": {"default": 494e12, "tensorfloat32": 494e12, "bfloat16": 989e12,
-             "float32": 67e12},
+  "H200": {
+    "default": 494e12,
+    "tensorfloat32": 494e12,
+    "bfloat16": 989e12,
+    "float32": 67e12,
+  },
+  "H100": {
+    "default": 494e12,
+    "tensorfloat32": 494e12,
+    "bfloat16": 989e12,
+    "float32": 67e12,
+  },
 }
 
 
@@ -59,8 +67,8 @@ def model_step_flops(batch: int, num_channels: int = 1, latent_dim: int = 10) ->
   """FLOPs of one training step of one model (forward + backward, 3x forward)."""
   macs = sum(layer_macs(*s) for s in layer_shapes(num_channels))
   h, flat = models.HIDDEN, 4 * 4 * models.ENCODER_CHANNELS[-1]
-  macs += flat * h + 2 * h * latent_dim      # encoder dense + (mu, logvar) heads
-  macs += latent_dim * h + h * flat          # decoder dense layers
+  macs += flat * h + 2 * h * latent_dim  # encoder dense + (mu, logvar) heads
+  macs += latent_dim * h + h * flat  # decoder dense layers
   return 3.0 * 2.0 * macs * batch
 
 
@@ -82,8 +90,10 @@ def profile_layers(batch: int, repeats: int, impls, num_channels: int = 1) -> li
     One dict per layer: kind, shape, and per impl the median ms and GFLOP/s.
   """
   rows, totals = [], {i: 0.0 for i in impls}
-  print(f"per-layer forward+backward, batch {batch}, median of {repeats} "
-        "(interleaved):", flush=True)
+  print(
+    f"per-layer forward+backward, batch {batch}, median of {repeats} (interleaved):",
+    flush=True,
+  )
   for kind, size, cin, cout in layer_shapes(num_channels):
     fn = layers.conv_down if kind == "down" else layers.conv_up
     first = kind == "down" and size == 64
@@ -91,8 +101,10 @@ def profile_layers(batch: int, repeats: int, impls, num_channels: int = 1) -> li
     k = jnp.full((4, 4, cin, cout), 0.01, jnp.float32)
     grads = {}
     for impl in impls:
+
       def loss(x, k, impl=impl):
         return jnp.sum(fn(x, k, impl) ** 2)
+
       g = jax.jit(jax.grad(loss, argnums=(1,) if first else (0, 1)))
       jax.block_until_ready(g(x, k))
       grads[impl] = g
@@ -110,9 +122,10 @@ def profile_layers(batch: int, repeats: int, impls, num_channels: int = 1) -> li
       totals[impl] += ms
       row[impl] = {"ms": ms, "gflops_per_second": flops / ms / 1e6}
       cells.append(f"{impl} {ms:7.1f} ms {flops / ms / 1e6:6.1f} GFLOP/s")
-    print(f"  {kind:4s} {size:2d}x{size:<2d} {cin:2d}->{cout:<2d}  " + " | ".join(cells),
-          flush=True)
+    print(
+      f"  {kind:4s} {size:2d}x{size:<2d} {cin:2d}->{cout:<2d}  " + " | ".join(cells),
+      flush=True,
+    )
     rows.append(row)
   print("  total convs: " + ", ".join(f"{i} {t:.1f} ms" for i, t in totals.items()))
   return rows
-

@@ -33,8 +33,21 @@ import time
 import numpy as np
 
 
-def run(torch, gamma, sigma_v, z0, w0, seed, *, beta, lam, steps, clip_ab, clip_l,
-        record=False):
+def run(
+  torch,
+  gamma,
+  sigma_v,
+  z0,
+  w0,
+  seed,
+  *,
+  beta,
+  lam,
+  steps,
+  clip_ab,
+  clip_l,
+  record=False,
+):
   """One published AdamW run; returns (best dict, seconds per step, trajectory)."""
   f64 = torch.float64
   n, m = gamma.shape[0], w0.shape[0]
@@ -47,8 +60,9 @@ def run(torch, gamma, sigma_v, z0, w0, seed, *, beta, lam, steps, clip_ab, clip_
   l_z = torch.linalg.cholesky(torch.tensor(z0, dtype=f64)).requires_grad_()
   l_w = torch.linalg.cholesky(torch.tensor(w0, dtype=f64)).requires_grad_()
   start = [x.detach().clone().numpy() for x in (a, b, l_z, l_w)]
-  opt = torch.optim.AdamW([a, b, l_z, l_w], lr=1e-3, betas=(0.9, 0.999), eps=1e-8,
-                          weight_decay=0.01)
+  opt = torch.optim.AdamW(
+    [a, b, l_z, l_w], lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01
+  )
   eye_n, eye_m = torch.eye(n, dtype=f64), torch.eye(m, dtype=f64)
   log2pi = n * math.log(2 * math.pi)
   best, best_loss, trajectory = None, math.inf, []
@@ -61,10 +75,13 @@ def run(torch, gamma, sigma_v, z0, w0, seed, *, beta, lam, steps, clip_ab, clip_
     sigma_w = l_w @ l_w.T + 5e-5 * eye_m
     sigma_x = b @ sigma_y @ b.T + sigma_w
     z_inv = torch.linalg.inv(sigma_z)
-    recon = 0.5 * (torch.trace(z_inv @ sigma_y)
-                   - 2 * torch.trace(z_inv @ a @ b @ sigma_y)
-                   + torch.trace(a.T @ z_inv @ a @ sigma_x)
-                   + log2pi + torch.logdet(sigma_z))
+    recon = 0.5 * (
+      torch.trace(z_inv @ sigma_y)
+      - 2 * torch.trace(z_inv @ a @ b @ sigma_y)
+      + torch.trace(a.T @ z_inv @ a @ sigma_x)
+      + log2pi
+      + torch.logdet(sigma_z)
+    )
     kl = 0.5 * (torch.trace(sigma_x) - torch.logdet(sigma_w) - m)
     loss = recon + beta * kl
     if lam != 0:
@@ -76,13 +93,25 @@ def run(torch, gamma, sigma_v, z0, w0, seed, *, beta, lam, steps, clip_ab, clip_
     value = loss.item()
     if value < best_loss:
       best_loss = value
-      best = dict(loss=value, recon=recon.item(),
-                  **{k: x.detach().clone().numpy() for k, x in
-                     (("A", a), ("B", b), ("Sigma_Z", sigma_z), ("Sigma_W", sigma_w))})
+      best = dict(
+        loss=value,
+        recon=recon.item(),
+        **{
+          k: x.detach().clone().numpy()
+          for k, x in (("A", a), ("B", b), ("Sigma_Z", sigma_z), ("Sigma_W", sigma_w))
+        },
+      )
     if record:
-      trajectory.append(dict(loss=value, recon=recon.item(), **{
-          k: x.detach().clone().numpy() for k, x in
-          (("A", a), ("B", b), ("L_Z", l_z), ("L_W", l_w))}))
+      trajectory.append(
+        dict(
+          loss=value,
+          recon=recon.item(),
+          **{
+            k: x.detach().clone().numpy()
+            for k, x in (("A", a), ("B", b), ("L_Z", l_z), ("L_W", l_w))
+          },
+        )
+      )
     opt.step()
     with torch.no_grad():
       l_z.copy_(torch.tril(l_z))
@@ -107,38 +136,73 @@ def published_ab(torch, sizes=(50, 100), m: int = 10, starts: int = 50) -> dict:
 def main():
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument("--start", default="", help="instance and covariances (.npz)")
-  parser.add_argument("--write_ab", default="", help="write the published A, B starts "
-                      "(.npz: A_n50, B_n50, A_n100, B_n100) for config.gradient.ab_starts")
+  parser.add_argument(
+    "--write_ab",
+    default="",
+    help="write the published A, B starts "
+    "(.npz: A_n50, B_n50, A_n100, B_n100) for config.gradient.ab_starts",
+  )
   parser.add_argument("--steps", type=int, default=200)
   parser.add_argument("--beta", type=float, default=4.0)
   parser.add_argument("--lam", type=float, default=2.0)
   parser.add_argument("--seed", type=int, default=42, help="torch seed of A and B")
-  parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
+  parser.add_argument(
+    "--threads", type=int, default=0, help="torch threads (0: default)"
+  )
   parser.add_argument("--dump", default="", help=".npz for the starts and trajectory")
   args = parser.parse_args()
   import torch
+
   if args.threads:
     torch.set_num_threads(args.threads)
   if args.write_ab:
     np.savez(args.write_ab, **published_ab(torch))
     return
   with np.load(args.start) as f:
-    gamma, sigma_v, z0, w0 = (f[k] for k in ("Gamma", "Sigma_V", "Sigma_Z0",
-                                             "Sigma_W0"))
+    gamma, sigma_v, z0, w0 = (
+      f[k] for k in ("Gamma", "Sigma_V", "Sigma_Z0", "Sigma_W0")
+    )
   n = gamma.shape[0]
   clip_ab, clip_l = (1.0, 2.0) if n <= 50 else (2.0, 3.0)
   best, per_step, start, trajectory = run(
-      torch, gamma, sigma_v, z0, w0, args.seed,
-      beta=args.beta, lam=args.lam, steps=args.steps, clip_ab=clip_ab,
-      clip_l=clip_l, record=bool(args.dump))
+    torch,
+    gamma,
+    sigma_v,
+    z0,
+    w0,
+    args.seed,
+    beta=args.beta,
+    lam=args.lam,
+    steps=args.steps,
+    clip_ab=clip_ab,
+    clip_l=clip_l,
+    record=bool(args.dump),
+  )
   if args.dump:
     keys = trajectory[0].keys() if trajectory else ()
-    np.savez(args.dump, A0=start[0], B0=start[1], L_Z0=start[2], L_W0=start[3],
-             best_loss=best["loss"], best_recon=best["recon"],
-             **{f"trajectory_{k}": np.stack([t[k] for t in trajectory]) for k in keys})
-  print(json.dumps(dict(n=n, steps=args.steps, seconds_per_step=per_step,
-                        threads=torch.get_num_threads(), torch=torch.__version__,
-                        best_loss=best["loss"], best_recon=best["recon"])))
+    np.savez(
+      args.dump,
+      A0=start[0],
+      B0=start[1],
+      L_Z0=start[2],
+      L_W0=start[3],
+      best_loss=best["loss"],
+      best_recon=best["recon"],
+      **{f"trajectory_{k}": np.stack([t[k] for t in trajectory]) for k in keys},
+    )
+  print(
+    json.dumps(
+      dict(
+        n=n,
+        steps=args.steps,
+        seconds_per_step=per_step,
+        threads=torch.get_num_threads(),
+        torch=torch.__version__,
+        best_loss=best["loss"],
+        best_recon=best["recon"],
+      )
+    )
+  )
 
 
 if __name__ == "__main__":

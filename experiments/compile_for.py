@@ -38,10 +38,12 @@ from lbvae.accel import programs
 from lbvae.accel import targets as targets_lib
 from lbvae.train import config as config_lib
 
-_CONFIG = config_flags.DEFINE_config_file("config", "configs/gpu.py", "a sweep config",
-                                          lock_config=False)
-_TARGET = flags.DEFINE_string("target", "h100", "what to compile for: "
-                              + ", ".join(targets_lib.TARGETS))
+_CONFIG = config_flags.DEFINE_config_file(
+  "config", "configs/gpu.py", "a sweep config", lock_config=False
+)
+_TARGET = flags.DEFINE_string(
+  "target", "h100", "what to compile for: " + ", ".join(targets_lib.TARGETS)
+)
 _DEVICES = flags.DEFINE_integer("devices", 1, "devices the grid is split over")
 
 GB = 1e9
@@ -55,14 +57,19 @@ def _line(r: programs.Report, memory: float | None) -> str:
   if not r.compiled:
     return f"{r.name}: does not compile ({r.seconds:.0f} s): {r.error}"
   of = f" of {memory / GB:.1f}" if memory else ""
-  bound = ("" if r.roofline_seconds is None
-           else f"; roofline {r.roofline_seconds * 1e3:.2f} ms per step")
-  return (f"{r.name}: compiled in {r.seconds:.0f} s; argument {_size(r.argument_bytes)}"
-          f", temp {_size(r.temp_bytes)}, peak {_size(r.peak_bytes)}{of} per device; "
-          f"{(r.flops_per_device or 0) / 1e9:.1f} GFLOP and "
-          f"{(r.bytes_per_device or 0) / GB:.2f} GB per step and device "
-          f"({r.cost_source}); {r.collectives} collectives in the step{bound}"
-          + (f"\n  {r.note}" if r.note else ""))
+  bound = (
+    ""
+    if r.roofline_seconds is None
+    else f"; roofline {r.roofline_seconds * 1e3:.2f} ms per step"
+  )
+  return (
+    f"{r.name}: compiled in {r.seconds:.0f} s; argument {_size(r.argument_bytes)}"
+    f", temp {_size(r.temp_bytes)}, peak {_size(r.peak_bytes)}{of} per device; "
+    f"{(r.flops_per_device or 0) / 1e9:.1f} GFLOP and "
+    f"{(r.bytes_per_device or 0) / GB:.2f} GB per step and device "
+    f"({r.cost_source}); {r.collectives} collectives in the step{bound}"
+    + (f"\n  {r.note}" if r.note else "")
+  )
 
 
 def main(argv) -> None:
@@ -77,8 +84,11 @@ def main(argv) -> None:
     jax.config.update("jax_num_cpu_devices", _DEVICES.value)
   config = _CONFIG.value
   config_lib.validate(config)
-  print(f"compiling {_CONFIG.value.dataset.name} programs for {_DEVICES.value} x "
-        f"{target.kind} ({target.name})", flush=True)
+  print(
+    f"compiling {_CONFIG.value.dataset.name} programs for {_DEVICES.value} x "
+    f"{target.kind} ({target.name})",
+    flush=True,
+  )
   reports = []
   for report in programs.compile_all(config, target, _DEVICES.value):
     reports.append(report)
@@ -86,10 +96,17 @@ def main(argv) -> None:
   total = programs.projected_seconds(reports)
   if total is not None:
     print(f"projected protocol (training, at the roofline bound): {total / 60:.1f} min")
-  print(json.dumps({"target": target.name, "devices": _DEVICES.value,
-                    "device_memory_bytes": target.memory_bytes,
-                    "programs": [dataclasses.asdict(r) for r in reports],
-                    "projected_protocol_seconds": total}))
+  print(
+    json.dumps(
+      {
+        "target": target.name,
+        "devices": _DEVICES.value,
+        "device_memory_bytes": target.memory_bytes,
+        "programs": [dataclasses.asdict(r) for r in reports],
+        "projected_protocol_seconds": total,
+      }
+    )
+  )
 
 
 if __name__ == "__main__":

@@ -37,17 +37,21 @@ def sample_grid(ds: data.FactorGrid, rng: np.random.Generator) -> np.ndarray:
   canvas = np.full((_SIDE * step + _GAP,) * 2 + (3,), 128, np.uint8)
   for k, image in enumerate(images):
     r, c = divmod(k, _SIDE)
-    canvas[_GAP + r * step:_GAP + r * step + size,
-           _GAP + c * step:_GAP + c * step + size] = image
+    canvas[
+      _GAP + r * step : _GAP + r * step + size, _GAP + c * step : _GAP + c * step + size
+    ] = image
   return canvas
 
 
 def main(argv) -> None:
   del argv
   import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+
   os.makedirs(_OUT.value, exist_ok=True)
-  for name, file in (("dsprites", "dsprites_procedural.png"),
-                     ("shapes3d_procedural", "shapes3d_procedural.png")):
+  for name, file in (
+    ("dsprites", "dsprites_procedural.png"),
+    ("shapes3d_procedural", "shapes3d_procedural.png"),
+  ):
     path = os.path.join(_OUT.value, file)
     plt.imsave(path, sample_grid(data.load(name), np.random.default_rng(_SEED.value)))
     print(f"wrote {path}")

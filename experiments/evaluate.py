@@ -74,12 +74,15 @@ def define_config_flag(argv) -> None:
       cli.fail(str(e))
   for arg in rest[1:]:
     if arg.startswith("--config."):
-      field = arg[len("--config."):].split("=", 1)[0]
+      field = arg[len("--config.") :].split("=", 1)[0]
       if not _has_field(config, field):
-        cli.fail(f"unknown config field {field!r} (the fields are those of "
-                 f"{workdir}/config.json, e.g. eval.num_train)")
-  config_flags.DEFINE_config_dict("config", config,
-                                  "the run's config (stored in the workdir)")
+        cli.fail(
+          f"unknown config field {field!r} (the fields are those of "
+          f"{workdir}/config.json, e.g. eval.num_train)"
+        )
+  config_flags.DEFINE_config_dict(
+    "config", config, "the run's config (stored in the workdir)"
+  )
 
 
 def main(argv) -> None:
@@ -87,9 +90,9 @@ def main(argv) -> None:
     raise errors.ConfigError(f"unexpected arguments: {' '.join(argv[1:])}")
   workdir = _WORKDIR.value
   errors.require(bool(workdir), "--workdir is required, e.g. --workdir=runs/default")
-  config = flags.FLAGS.config      # the stored config with the overrides
+  config = flags.FLAGS.config  # the stored config with the overrides
   if not flags.FLAGS["verbosity"].present:
-    logging.set_verbosity(logging.ERROR)   # orbax logs every restore
+    logging.set_verbosity(logging.ERROR)  # orbax logs every restore
   result = runner.evaluate_workdir(workdir, config, progress=_PROGRESS.value)
   print(f"report: {result.report}", flush=True)
 

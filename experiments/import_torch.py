@@ -28,32 +28,47 @@ from lbvae import cli
 from lbvae import errors
 from lbvae.released import importer
 
-_SOURCE = flags.DEFINE_string("source", None, "the directory with the authors' "
-                              "betavae_results/ (and lambda_betavae_results/)")
+_SOURCE = flags.DEFINE_string(
+  "source",
+  None,
+  "the directory with the authors' betavae_results/ (and lambda_betavae_results/)",
+)
 _WORKDIR = flags.DEFINE_string("workdir", None, "the run directory to create")
-_DATASET = flags.DEFINE_string("dataset", None, "the authors' dataset folder "
-                               "(dsprites, shapes3d, mpi3d_real), when there are "
-                               "several")
+_DATASET = flags.DEFINE_string(
+  "dataset",
+  None,
+  "the authors' dataset folder "
+  "(dsprites, shapes3d, mpi3d_real), when there are "
+  "several",
+)
 
 
 def main(argv) -> None:
   if len(argv) > 1:
     raise errors.ConfigError(f"unexpected arguments: {' '.join(argv[1:])}")
-  errors.require(bool(_SOURCE.value), "--source is required: the directory with the "
-                 "authors' betavae_results/")
-  errors.require(bool(_WORKDIR.value), "--workdir is required, e.g. "
-                 "--workdir=runs/authors_dsprites")
+  errors.require(
+    bool(_SOURCE.value),
+    "--source is required: the directory with the authors' betavae_results/",
+  )
+  errors.require(
+    bool(_WORKDIR.value), "--workdir is required, e.g. --workdir=runs/authors_dsprites"
+  )
   if not flags.FLAGS["verbosity"].present:
-    logging.set_verbosity(logging.ERROR)   # orbax logs every save
-  result = importer.import_released(_SOURCE.value, _WORKDIR.value,
-                                    dataset=_DATASET.value)
+    logging.set_verbosity(logging.ERROR)  # orbax logs every save
+  result = importer.import_released(
+    _SOURCE.value, _WORKDIR.value, dataset=_DATASET.value
+  )
   if result.imported:
-    print(f"imported phase 1: {result.num_models[1]} models, phase 2: "
-          f"{result.num_models[2]} models into {result.workdir}")
-  hint = ("" if result.dataset == "dsprites" else
-          " --config.dataset.path=<the original file>")
-  print(f"next: python -m experiments.evaluate --workdir={result.workdir}{hint}",
-        flush=True)
+    print(
+      f"imported phase 1: {result.num_models[1]} models, phase 2: "
+      f"{result.num_models[2]} models into {result.workdir}"
+    )
+  hint = (
+    "" if result.dataset == "dsprites" else " --config.dataset.path=<the original file>"
+  )
+  print(
+    f"next: python -m experiments.evaluate --workdir={result.workdir}{hint}", flush=True
+  )
 
 
 if __name__ == "__main__":

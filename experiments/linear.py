@@ -19,8 +19,9 @@ from lbvae.linear import experiment
 
 _CONFIG = config_flags.DEFINE_config_file("config", None, "Protocol config file.")
 _WORKDIR = flags.DEFINE_string("workdir", None, "Folder for the results.")
-_COMBINE = flags.DEFINE_list("combine", [], "Earlier run folders to combine instead "
-                             "of solving (no --config then).")
+_COMBINE = flags.DEFINE_list(
+  "combine", [], "Earlier run folders to combine instead of solving (no --config then)."
+)
 
 
 def main(argv):
@@ -30,8 +31,9 @@ def main(argv):
     experiment.combine(_COMBINE.value, _WORKDIR.value or "")
     print(f"wrote results to {_WORKDIR.value}")
     return
-  errors.require(_CONFIG.value is not None, "--config is required, e.g. "
-              "--config=configs/linear.py")
+  errors.require(
+    _CONFIG.value is not None, "--config is required, e.g. --config=configs/linear.py"
+  )
   experiment.reproduce(_CONFIG.value, _WORKDIR.value or "")
   print(f"wrote results to {_WORKDIR.value}")
 

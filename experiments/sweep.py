@@ -21,7 +21,8 @@ from lbvae import errors
 from lbvae import train
 
 _CONFIG = config_flags.DEFINE_config_file(
-    "config", None, "a sweep config file, e.g. configs/default.py", lock_config=True)
+  "config", None, "a sweep config file, e.g. configs/default.py", lock_config=True
+)
 _WORKDIR = flags.DEFINE_string("workdir", None, "the run directory")
 _PROGRESS = flags.DEFINE_bool("progress", True, "show progress bars")
 
@@ -29,10 +30,13 @@ _PROGRESS = flags.DEFINE_bool("progress", True, "show progress bars")
 def main(argv) -> None:
   if len(argv) > 1:
     raise errors.ConfigError(f"unexpected arguments: {' '.join(argv[1:])}")
-  errors.require(_CONFIG.value is not None, "--config is required, e.g. "
-              "--config=configs/default.py")
-  errors.require(bool(_WORKDIR.value), "--workdir is required, e.g. --workdir=runs/default")
-  logging.set_verbosity(logging.WARNING)   # orbax reports every save at INFO
+  errors.require(
+    _CONFIG.value is not None, "--config is required, e.g. --config=configs/default.py"
+  )
+  errors.require(
+    bool(_WORKDIR.value), "--workdir is required, e.g. --workdir=runs/default"
+  )
+  logging.set_verbosity(logging.WARNING)  # orbax reports every save at INFO
   train.train(_CONFIG.value, _WORKDIR.value, show_progress=_PROGRESS.value)
 
 

@@ -37,16 +37,40 @@ from lbvae.errors import Error
 
 __version__ = "0.1.0"
 
-SUBPACKAGES = ("accel", "data", "devices", "errors", "eval_settings", "evaluation",
-               "files", "initializers", "interrupts", "linear", "losses", "memory",
-               "metrics", "models", "objectives", "released", "train", "untrusted")
+SUBPACKAGES = (
+  "accel",
+  "data",
+  "devices",
+  "errors",
+  "eval_settings",
+  "evaluation",
+  "files",
+  "initializers",
+  "interrupts",
+  "linear",
+  "losses",
+  "memory",
+  "metrics",
+  "models",
+  "objectives",
+  "released",
+  "train",
+  "untrusted",
+)
 
-__all__ = ["CheckpointError", "ConfigError", "DataError", "Error", "__version__",
-           *SUBPACKAGES]
+__all__ = [
+  "CheckpointError",
+  "ConfigError",
+  "DataError",
+  "Error",
+  "__version__",
+  *SUBPACKAGES,
+]
 
 
-def lazy_submodules(package: str, names: tuple[str, ...],
-                    exports: dict[str, str] | None = None):
+def lazy_submodules(
+  package: str, names: tuple[str, ...], exports: dict[str, str] | None = None
+):
   """The module ``__getattr__`` and ``__dir__`` of a package whose submodules
   ``names`` are imported on first access (PEP 562); lbvae, lbvae.linear and
   lbvae.evaluation use it. ``exports`` maps a name of the package to the submodule

@@ -43,8 +43,10 @@ def fail(message: str) -> None:
   raise SystemExit(2)
 
 
-INTERRUPTED = ("interrupted; what was written is kept (a sweep resumes from its "
-               "newest checkpoint); run the same command to resume")
+INTERRUPTED = (
+  "interrupted; what was written is kept (a sweep resumes from its "
+  "newest checkpoint); run the same command to resume"
+)
 
 
 def _stop(message: str) -> None:
@@ -53,7 +55,7 @@ def _stop(message: str) -> None:
   library threads) is skipped."""
   print(f"error: {message}", file=sys.stderr, flush=True)
   sys.stdout.flush()
-  os._exit(interrupts.EXIT_STATUS)   # pylint: disable=protected-access
+  os._exit(interrupts.EXIT_STATUS)  # pylint: disable=protected-access
 
 
 def _one_line(error: BaseException) -> str:
@@ -77,8 +79,10 @@ def _parse_flags(argv):
       e = e.args[0]
     text = e.args[0] if len(e.args) == 1 and isinstance(e.args[0], str) else str(e)
     lines = [" ".join(line.split()) for line in text.splitlines()]
-    fail("bad command line: unknown config field "
-         + "\n".join(line for line in lines if line))
+    fail(
+      "bad command line: unknown config field "
+      + "\n".join(line for line in lines if line)
+    )
   except (ValueError, TypeError) as e:
     fail(f"bad command line: {_one_line(e)}")
   except Exception as e:  # pylint: disable=broad-except
@@ -108,11 +112,16 @@ def _check_config_loads() -> None:
 # writer threads and asyncio repeat, with tracebacks, a failed checkpoint write that
 # the error line already names.
 QUIET = {
-    "absl": ("CheckpointManagerOptions.read_only=True", "Given directory is read only",
-             "_SignalingThread.run() raised an exception"),
-    "asyncio": ("Future exception was never retrieved",
-                "Task exception was never retrieved"),
-    "jax._src.xla_bridge": ("Unable to initialize backend",),
+  "absl": (
+    "CheckpointManagerOptions.read_only=True",
+    "Given directory is read only",
+    "_SignalingThread.run() raised an exception",
+  ),
+  "asyncio": (
+    "Future exception was never retrieved",
+    "Task exception was never retrieved",
+  ),
+  "jax._src.xla_bridge": ("Unable to initialize backend",),
 }
 
 
@@ -121,8 +130,10 @@ def _unraisable(default):
   orbax's callbacks after a failed write (they follow the real error)."""
 
   def hook(unraisable):
-    if not (isinstance(unraisable.exc_value, RuntimeError)
-            and str(unraisable.exc_value) == "Event loop is closed"):
+    if not (
+      isinstance(unraisable.exc_value, RuntimeError)
+      and str(unraisable.exc_value) == "Event loop is closed"
+    ):
       default(unraisable)
 
   return hook
@@ -151,7 +162,7 @@ def run(main: Callable[[Sequence[str]], object]) -> None:
   from absl import app
   from lbvae import supervisor
 
-  if supervisor.wanted(sys.argv):   # several processes: a lost peer is one line
+  if supervisor.wanted(sys.argv):  # several processes: a lost peer is one line
     raise SystemExit(supervisor.supervise(supervisor.child_command()))
   supervisor.die_with_parent()
 
@@ -171,8 +182,13 @@ def run(main: Callable[[Sequence[str]], object]) -> None:
       if not str(e).startswith("Unable to initialize backend"):
         raise
       fail(f"JAX_PLATFORMS={os.environ.get('JAX_PLATFORMS', '')!r}: {_one_line(e)}")
-    except OSError as e:   # a disk, a permission, a file that went away
-      fail(_one_line(files.disk_error(e, "a file") if e.errno in _WRITE_ERRNOS
-                     else f"{e.filename or 'a file'}: {e.strerror or e}"))
+    except OSError as e:  # a disk, a permission, a file that went away
+      fail(
+        _one_line(
+          files.disk_error(e, "a file")
+          if e.errno in _WRITE_ERRNOS
+          else f"{e.filename or 'a file'}: {e.strerror or e}"
+        )
+      )
 
   app.run(_wrapped, flags_parser=_parse_flags)

@@ -42,8 +42,10 @@ import jax
 # gradients are convolutions, lbvae.layers). XLA's own sort kernel
 # replaces CUB's radix sort, whose compilation asks the device for its scratch size
 # (cudaErrorInvalidDevice without one). XLA:CPU and TPU leave these options unused.
-GPU_COMPILE_OPTIONS = {"xla_gpu_enable_triton_gemm": False,
-                       "xla_gpu_enable_cub_radix_sort": False}
+GPU_COMPILE_OPTIONS = {
+  "xla_gpu_enable_triton_gemm": False,
+  "xla_gpu_enable_cub_radix_sort": False,
+}
 
 
 def on_cpu(backend: str | None = None) -> bool:

@@ -73,12 +73,18 @@ def require_int(value, name: str, lowest: int = 1) -> None:
 
   ``name`` is the field as the user writes it, e.g. ``config.window``.
   """
-  require(isinstance(value, int) and not isinstance(value, bool) and value >= lowest,
-          f"{name} must be an integer >= {lowest}, got {value!r}")
+  require(
+    isinstance(value, int) and not isinstance(value, bool) and value >= lowest,
+    f"{name} must be an integer >= {lowest}, got {value!r}",
+  )
 
 
 def require_positive(value, name: str) -> None:
   """Raises :class:`ConfigError` unless ``value`` is a finite number > 0 (not a bool)."""
-  require(isinstance(value, (int, float)) and not isinstance(value, bool)
-          and math.isfinite(value) and value > 0,
-          f"{name} must be a number > 0, got {value!r}")
+  require(
+    isinstance(value, (int, float))
+    and not isinstance(value, bool)
+    and math.isfinite(value)
+    and value > 0,
+    f"{name} must be a number > 0, got {value!r}",
+  )

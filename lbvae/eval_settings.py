@@ -23,23 +23,32 @@ from lbvae import models
 from lbvae.metrics import posterior_mi
 
 # The smallest value of each field; FactorVAE votes are 0 (no score) or >= 3.
-LOWEST = {"num_train": 2, "num_test": 1, "num_bins": 2, "batch_size": 1,
-          "factor_vae_votes": 0, "factor_vae_batch": 2, "posterior_samples": 0,
-          "udr_samples": 0}
+LOWEST = {
+  "num_train": 2,
+  "num_test": 1,
+  "num_bins": 2,
+  "batch_size": 1,
+  "factor_vae_votes": 0,
+  "factor_vae_batch": 2,
+  "posterior_samples": 0,
+  "udr_samples": 0,
+}
 
 
 def defaults() -> ml_collections.ConfigDict:
   """The ``eval`` group at the settings of docs/method.md §4."""
-  return ml_collections.ConfigDict({
-      "num_train": 10_000,        # images per seed that fit the bins and classifiers
-      "num_test": 5_000,          # images per seed that are scored (held-out NLL too)
-      "num_bins": 20,             # bins of the plug-in MI (MIG, I_m)
-      "batch_size": 500,          # images per encoder call (at most 128 on CPU)
-      "factor_vae_votes": 200,    # FactorVAE score (Kim & Mnih 2018): votes; 0: none
-      "factor_vae_batch": 64,     # images per vote
+  return ml_collections.ConfigDict(
+    {
+      "num_train": 10_000,  # images per seed that fit the bins and classifiers
+      "num_test": 5_000,  # images per seed that are scored (held-out NLL too)
+      "num_bins": 20,  # bins of the plug-in MI (MIG, I_m)
+      "batch_size": 500,  # images per encoder call (at most 128 on CPU)
+      "factor_vae_votes": 200,  # FactorVAE score (Kim & Mnih 2018): votes; 0: none
+      "factor_vae_batch": 64,  # images per vote
       "posterior_samples": 2_400,  # stratified images, posterior-aware MI; 0: none
-      "udr_samples": 1_000,       # images every model encodes for UDR; 0: no UDR
-  })
+      "udr_samples": 1_000,  # images every model encodes for UDR; 0: no UDR
+    }
+  )
 
 
 def require_lowest(name: str, field: str, value) -> None:
@@ -55,9 +64,11 @@ def check(config) -> None:
   for field in LOWEST:
     if field in ev:
       require_lowest(f"config.eval.{field}", field, ev[field])
-  errors.require(ev.get("factor_vae_votes", 0) not in (1, 2),
-                 "config.eval.factor_vae_votes must be 0 (no FactorVAE score) or "
-                 f">= 3, got {ev.get('factor_vae_votes')!r}")
+  errors.require(
+    ev.get("factor_vae_votes", 0) not in (1, 2),
+    "config.eval.factor_vae_votes must be 0 (no FactorVAE score) or "
+    f">= 3, got {ev.get('factor_vae_votes')!r}",
+  )
 
 
 def with_eval_defaults(config):
@@ -91,29 +102,52 @@ def memory_needs(config, *, num_channels: int, encoder_batch: int) -> list:
   """
   ev = config.eval
   host = lambda field, n, what, remedy: memory.Need(
-      field, memory.image_bytes(n, num_channels), what, remedy, on_device=False)
+    field, memory.image_bytes(n, num_channels), what, remedy, on_device=False
+  )
   votes = int(ev.factor_vae_votes) * int(ev.factor_vae_batch)
   return [
-      host(f"config.eval.num_train + num_test={ev.num_train} + {ev.num_test}",
-           int(ev.num_train) + int(ev.num_test), "one seed's samples",
-           "use fewer eval.num_train or num_test"),
-      host(f"config.eval.factor_vae_votes x factor_vae_batch={ev.factor_vae_votes} "
-           f"x {ev.factor_vae_batch}", votes, "the FactorVAE votes' images",
-           "use fewer eval.factor_vae_votes or a smaller factor_vae_batch"),
-      host(f"config.eval.posterior_samples={ev.posterior_samples}",
-           int(ev.posterior_samples), "the posterior MI's images",
-           "use fewer eval.posterior_samples"),
-      host(f"config.eval.udr_samples={udr_samples(config)}", udr_samples(config),
-           "the images every model encodes for UDR", "use fewer eval.udr_samples"),
-      memory.Need(f"config.eval.posterior_samples={ev.posterior_samples}",
-                  posterior_mi.memory_bytes(int(ev.posterior_samples)),
-                  "the posterior MI's densities (N x N)",
-                  "use fewer eval.posterior_samples"),
-      memory.Need(f"config.eval.batch_size={ev.batch_size}",
-                  4 * int(encoder_batch) * models.activation_floats(
-                      int(config.latent_dim), num_channels),
-                  "one model's forward pass over an encoder batch",
-                  "use a smaller eval.batch_size")]
+    host(
+      f"config.eval.num_train + num_test={ev.num_train} + {ev.num_test}",
+      int(ev.num_train) + int(ev.num_test),
+      "one seed's samples",
+      "use fewer eval.num_train or num_test",
+    ),
+    host(
+      f"config.eval.factor_vae_votes x factor_vae_batch={ev.factor_vae_votes} "
+      f"x {ev.factor_vae_batch}",
+      votes,
+      "the FactorVAE votes' images",
+      "use fewer eval.factor_vae_votes or a smaller factor_vae_batch",
+    ),
+    host(
+      f"config.eval.posterior_samples={ev.posterior_samples}",
+      int(ev.posterior_samples),
+      "the posterior MI's images",
+      "use fewer eval.posterior_samples",
+    ),
+    host(
+      f"config.eval.udr_samples={udr_samples(config)}",
+      udr_samples(config),
+      "the images every model encodes for UDR",
+      "use fewer eval.udr_samples",
+    ),
+    memory.Need(
+      f"config.eval.posterior_samples={ev.posterior_samples}",
+      posterior_mi.memory_bytes(int(ev.posterior_samples)),
+      "the posterior MI's densities (N x N)",
+      "use fewer eval.posterior_samples",
+    ),
+    memory.Need(
+      f"config.eval.batch_size={ev.batch_size}",
+      4
+      * int(encoder_batch)
+      * models.activation_floats(int(config.latent_dim), num_channels),
+      "one model's forward pass over an encoder batch",
+      "use a smaller eval.batch_size",
+    ),
+  ]
+
+
 def udr_samples(config) -> int:
   """``config.eval.udr_samples`` (0 where absent). Not among :func:`cache_settings`:
   a cache entry holds the shared codes of that many images, or is evaluated again
@@ -129,14 +163,18 @@ def cache_settings(config) -> dict:
   """
   check(config)
   ev = config.eval
-  return {"num_train": int(ev.num_train), "num_test": int(ev.num_test),
-          "num_bins": int(ev.num_bins),
-          "factor_vae_votes": int(ev.factor_vae_votes),
-          "factor_vae_batch": int(ev.factor_vae_batch),
-          "posterior_samples": int(ev.posterior_samples),
-          "dataset": str(config.dataset.name), "source": str(config.dataset.source),
-          # How the held-out NLL decodes (see lbvae.evaluation.encode); a change of
-          # method must not be served from an old cache.
-          "heldout_nll": "one reparameterised sample per image",
-          # dci_*: disentanglement_lib's trees; the LASSO's numbers are dci_lasso_*.
-          "dci": "gradient-boosted trees, LightGBM"}
+  return {
+    "num_train": int(ev.num_train),
+    "num_test": int(ev.num_test),
+    "num_bins": int(ev.num_bins),
+    "factor_vae_votes": int(ev.factor_vae_votes),
+    "factor_vae_batch": int(ev.factor_vae_batch),
+    "posterior_samples": int(ev.posterior_samples),
+    "dataset": str(config.dataset.name),
+    "source": str(config.dataset.source),
+    # How the held-out NLL decodes (see lbvae.evaluation.encode); a change of
+    # method must not be served from an old cache.
+    "heldout_nll": "one reparameterised sample per image",
+    # dci_*: disentanglement_lib's trees; the LASSO's numbers are dci_lasso_*.
+    "dci": "gradient-boosted trees, LightGBM",
+  }

@@ -78,8 +78,13 @@ def read_json(name):
   return json.loads(read_text(name))
 
 
-def read_csv(name, *, integers: Sequence[str] = (), numbers: Sequence[str] = (),
-             drop_unfinished: bool = False) -> tuple[list[str], list[dict]]:
+def read_csv(
+  name,
+  *,
+  integers: Sequence[str] = (),
+  numbers: Sequence[str] = (),
+  drop_unfinished: bool = False,
+) -> tuple[list[str], list[dict]]:
   """A CSV's header and its rows, checked against what lbvae writes.
 
   Every row must have one cell per column; the cells of ``integers`` are parsed as
@@ -98,18 +103,24 @@ def read_csv(name, *, integers: Sequence[str] = (), numbers: Sequence[str] = (),
   """
   text = read_text(name)
   if drop_unfinished and text and not text.endswith("\n"):
-    text = text[:text.rfind("\n") + 1]
+    text = text[: text.rfind("\n") + 1]
   reader = csv.DictReader(io.StringIO(text, newline=""), restkey=_EXTRA)
   columns = list(reader.fieldnames or ())
   missing = [c for c in (*integers, *numbers) if c not in columns]
-  errors.require(not missing, f"{name}: no column {', '.join(missing)} (it has: "
-                 f"{', '.join(columns) or 'no header'})", errors.DataError)
+  errors.require(
+    not missing,
+    f"{name}: no column {', '.join(missing)} (it has: "
+    f"{', '.join(columns) or 'no header'})",
+    errors.DataError,
+  )
   rows = []
   for row in reader:
     where = f"{name} line {reader.line_num}"
-    errors.require(_EXTRA not in row and None not in row.values(),
-                   f"{where} has {_count(row)} cells where the header has "
-                   f"{len(columns)}", errors.DataError)
+    errors.require(
+      _EXTRA not in row and None not in row.values(),
+      f"{where} has {_count(row)} cells where the header has {len(columns)}",
+      errors.DataError,
+    )
     for c in integers:
       row[c] = _cell(row[c], int, where, c)
     for c in numbers:
@@ -118,20 +129,23 @@ def read_csv(name, *, integers: Sequence[str] = (), numbers: Sequence[str] = (),
   return columns, rows
 
 
-_EXTRA = object()   # DictReader's key of the cells past the header's
+_EXTRA = object()  # DictReader's key of the cells past the header's
 
 
 def _count(row: dict) -> int:
   return sum(v is not None for k, v in row.items() if k is not _EXTRA) + len(
-      row.get(_EXTRA, ()))
+    row.get(_EXTRA, ())
+  )
 
 
 def _cell(text: str, kind, where: str, column: str):
   try:
     return kind(text)
   except ValueError:
-    raise errors.DataError(f"{where}, column {column}: {text!r} is not "
-                           f"{'an integer' if kind is int else 'a number'}") from None
+    raise errors.DataError(
+      f"{where}, column {column}: {text!r} is not "
+      f"{'an integer' if kind is int else 'a number'}"
+    ) from None
 
 
 def open_own(path, flags: int, mode: int = 0o644) -> int:
@@ -147,8 +161,9 @@ def open_own(path, flags: int, mode: int = 0o644) -> int:
   except OSError as e:
     if e.errno == errno.ELOOP or (e.errno == errno.EEXIST and os.path.islink(path)):
       raise errors.DiskError(
-          f"{path} is a symbolic link (to {os.path.realpath(path)}); lbvae writes its "
-          "own files in place, never through a link: remove it") from None
+        f"{path} is a symbolic link (to {os.path.realpath(path)}); lbvae writes its "
+        "own files in place, never through a link: remove it"
+      ) from None
     raise
 
 
@@ -166,7 +181,7 @@ def write_bytes(path, data: bytes) -> None:
   file in place, if any, stays as it was.
   """
   target = as_path(path)
-  if not is_local(target):   # one upload: the object appears whole or not at all
+  if not is_local(target):  # one upload: the object appears whole or not at all
     try:
       target.write_bytes(data)
     except OSError as e:
@@ -228,7 +243,7 @@ def write_npz(path: str, **arrays) -> None:
   write_bytes(path, buffer.getvalue())
 
 
-NPZ_MAX_BYTES = 2**30   # the most a workdir's .npz may hold (its arrays are MBs)
+NPZ_MAX_BYTES = 2**30  # the most a workdir's .npz may hold (its arrays are MBs)
 
 
 def read_npz(name, *, max_bytes: int = NPZ_MAX_BYTES) -> dict[str, np.ndarray]:
@@ -240,7 +255,7 @@ def read_npz(name, *, max_bytes: int = NPZ_MAX_BYTES) -> dict[str, np.ndarray]:
   return untrusted.read_npz(read_bytes(name), os.fspath(name), max_bytes=max_bytes)
 
 
-BOOLS = ("int", "text")   # how a CSV writes bools: 1/0, or True/False
+BOOLS = ("int", "text")  # how a CSV writes bools: 1/0, or True/False
 
 
 def format_value(v, digits: int | None = None, *, bools: str = "int") -> str:
@@ -259,10 +274,12 @@ def format_value(v, digits: int | None = None, *, bools: str = "int") -> str:
   return str(v)
 
 
-def _cells(row: dict, columns: Sequence[str], digits: int | None,
-           bools: str) -> list[str]:
-  return [format_value(row[c], digits, bools=bools) if c in row else ""
-          for c in columns]
+def _cells(
+  row: dict, columns: Sequence[str], digits: int | None, bools: str
+) -> list[str]:
+  return [
+    format_value(row[c], digits, bools=bools) if c in row else "" for c in columns
+  ]
 
 
 def _csv_text(rows, columns, digits, *, header: bool, bools: str = "int") -> str:
@@ -277,8 +294,14 @@ def _csv_text(rows, columns, digits, *, header: bool, bools: str = "int") -> str
   return buffer.getvalue()
 
 
-def write_csv(path: str, columns: Sequence[str], rows: Iterable[dict], *,
-              digits: int | None = None, bools: str = "int") -> None:
+def write_csv(
+  path: str,
+  columns: Sequence[str],
+  rows: Iterable[dict],
+  *,
+  digits: int | None = None,
+  bools: str = "int",
+) -> None:
   """Writes a whole CSV atomically.
 
   Args:
@@ -291,8 +314,9 @@ def write_csv(path: str, columns: Sequence[str], rows: Iterable[dict], *,
   write_text(path, _csv_text(rows, columns, digits, header=True, bools=bools))
 
 
-def append_csv(path: str, columns: Sequence[str], rows: Iterable[dict], *,
-               digits: int | None = None) -> None:
+def append_csv(
+  path: str, columns: Sequence[str], rows: Iterable[dict], *, digits: int | None = None
+) -> None:
   """Appends rows to a CSV that :func:`write_csv` started."""
   _append(path, _csv_text(rows, columns, digits, header=False))
 
@@ -333,8 +357,9 @@ def disk_error(error: OSError, what: str, where: str | None = None) -> errors.Di
   location = error.filename or where
   free = free_space(str(location)) if location else "free space unknown"
   name = f"; {error.filename}" if error.filename else ""
-  return errors.DiskError(f"cannot write {what}: {error.strerror or error} "
-                          f"({free}{name})")
+  return errors.DiskError(
+    f"cannot write {what}: {error.strerror or error} ({free}{name})"
+  )
 
 
 def os_error_of(error: BaseException) -> OSError | None:
@@ -376,16 +401,18 @@ def check_url(path: str, *, what: str) -> None:
     as_path(path).exists()
   except KeyError:
     raise errors.ConfigError(
-        f"{what} {path}: etils.epath opens no {scheme}:// URL (it opens gs://, "
-        "s3://, az://, hf:// and local paths)") from None
+      f"{what} {path}: etils.epath opens no {scheme}:// URL (it opens gs://, "
+      "s3://, az://, hf:// and local paths)"
+    ) from None
   except ImportError as e:
     raise errors.ConfigError(f"{what} {path}: {e}") from None
   try:
     ts.KvStore.Spec(f"{absolute(path)}/")
   except ValueError:
     raise errors.ConfigError(
-        f"{what} {path}: TensorStore (orbax's array writer) opens no {scheme}:// URL "
-        "(it opens gs:// and s3://), so no checkpoint could be kept there") from None
+      f"{what} {path}: TensorStore (orbax's array writer) opens no {scheme}:// URL "
+      "(it opens gs:// and s3://), so no checkpoint could be kept there"
+    ) from None
 
 
 def _check_writable_url(path: str, *, what: str, must_exist: bool) -> None:
@@ -395,8 +422,9 @@ def _check_writable_url(path: str, *, what: str, must_exist: bool) -> None:
   target = as_path(path)
   if target.exists() and not target.is_dir():
     raise errors.DiskError(f"{what} {path} is a file, not a directory")
-  errors.require(not must_exist or target.is_dir(), f"{what} {path} does not exist",
-                 errors.DataError)
+  errors.require(
+    not must_exist or target.is_dir(), f"{what} {path} does not exist", errors.DataError
+  )
   probe = target / f".write-probe.{os.getpid()}"
   try:
     probe.write_bytes(b"0" * 4096)
@@ -431,12 +459,15 @@ def check_writable_dir(path: str, *, what: str, must_exist: bool = False) -> Non
     if not os.path.isdir(parent):
       raise errors.DiskError(f"{what} {path}: {parent} is a file, not a directory")
     if not os.access(parent, os.W_OK | os.X_OK):
-      raise errors.DiskError(f"cannot create {what} {path}: {_not_writable(parent)} "
-                             f"({parent}; {free_space(parent)})")
+      raise errors.DiskError(
+        f"cannot create {what} {path}: {_not_writable(parent)} "
+        f"({parent}; {free_space(parent)})"
+      )
     return
   if not os.access(path, os.W_OK | os.X_OK):
-    raise errors.DiskError(f"cannot write in {what} {path}: {_not_writable(path)} "
-                           f"({free_space(path)})")
+    raise errors.DiskError(
+      f"cannot write in {what} {path}: {_not_writable(path)} ({free_space(path)})"
+    )
   try:
     fd, probe = tempfile.mkstemp(prefix=".write-probe.", dir=path)
     try:

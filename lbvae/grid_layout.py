@@ -51,8 +51,9 @@ def dkernel(x, g):
   Returns:
     float32[4, 4, I, O].
   """
-  return lax.conv_general_dilated(x, g, (1, 1), ((1, 1), (1, 1)), rhs_dilation=(2, 2),
-                                  dimension_numbers=_DKERNEL_DN)
+  return lax.conv_general_dilated(
+    x, g, (1, 1), ((1, 1), (1, 1)), rhs_dilation=(2, 2), dimension_numbers=_DKERNEL_DN
+  )
 
 
 def dkernel_grouped(x, g):
@@ -67,9 +68,15 @@ def dkernel_grouped(x, g):
   Returns float32[G, 4, 4, I, O].
   """
   grid = x.shape[0]
-  k = lax.conv_general_dilated(fold(x), fold(g), (1, 1), ((1, 1), (1, 1)),
-                               rhs_dilation=(2, 2), batch_group_count=grid,
-                               dimension_numbers=_DKERNEL_DN)
+  k = lax.conv_general_dilated(
+    fold(x),
+    fold(g),
+    (1, 1),
+    ((1, 1), (1, 1)),
+    rhs_dilation=(2, 2),
+    batch_group_count=grid,
+    dimension_numbers=_DKERNEL_DN,
+  )
   return jnp.moveaxis(k.reshape(k.shape[:3] + (grid, -1)), 3, 0)
 
 
@@ -89,8 +96,14 @@ def _dkernel_rule(axis_size, in_batched, x, g):
 
 
 def _down(x, kernel, groups=1):
-  return lax.conv_general_dilated(x, kernel, (2, 2), ((1, 1), (1, 1)),
-                                  dimension_numbers=_DN, feature_group_count=groups)
+  return lax.conv_general_dilated(
+    x,
+    kernel,
+    (2, 2),
+    ((1, 1), (1, 1)),
+    dimension_numbers=_DN,
+    feature_group_count=groups,
+  )
 
 
 def down_bias_relu(x, kernel, bias):

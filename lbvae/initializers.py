@@ -25,13 +25,14 @@ import jax.numpy as jnp
 from lbvae import errors
 
 INITS = ("torch", "flax")
-KERNEL_TAPS = 4 * 4   # every convolution of the VAE is 4x4
+KERNEL_TAPS = 4 * 4  # every convolution of the VAE is 4x4
 
 
 def check_init(init) -> None:
   """Raises :class:`lbvae.errors.ConfigError` unless ``init`` is one of :data:`INITS`."""
-  errors.require(init in INITS, f"config.model.init must be one of "
-                 f"{', '.join(INITS)}, got {init!r}")
+  errors.require(
+    init in INITS, f"config.model.init must be one of {', '.join(INITS)}, got {init!r}"
+  )
 
 
 def torch_uniform(fan_in: int):
@@ -47,8 +48,10 @@ def torch_uniform(fan_in: int):
 def _pair(init: str, torch_fan_in: int) -> dict:
   check_init(init)
   if init == "flax":
-    return {"kernel_init": nn.initializers.lecun_normal(),
-            "bias_init": nn.initializers.zeros_init()}
+    return {
+      "kernel_init": nn.initializers.lecun_normal(),
+      "bias_init": nn.initializers.zeros_init(),
+    }
   uniform = torch_uniform(torch_fan_in)
   return {"kernel_init": uniform, "bias_init": uniform}
 

@@ -27,13 +27,13 @@ import sys
 import threading
 import time
 
-EXIT_STATUS = 130     # 128 + SIGINT, what shells report for Ctrl-C
-GRACE_SECONDS = 5.0   # how long a stopped run may take to end by itself
+EXIT_STATUS = 130  # 128 + SIGINT, what shells report for Ctrl-C
+GRACE_SECONDS = 5.0  # how long a stopped run may take to end by itself
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
-_depth = 0            # nesting of deferred() sections (main thread only)
-_pending = False      # a signal arrived inside one
-_raised = False       # the stop is under way: later signals change nothing
+_depth = 0  # nesting of deferred() sections (main thread only)
+_pending = False  # a signal arrived inside one
+_raised = False  # the stop is under way: later signals change nothing
 
 
 def handle(signum, frame) -> None:  # pylint: disable=unused-argument
@@ -47,7 +47,7 @@ def handle(signum, frame) -> None:  # pylint: disable=unused-argument
   if _depth:
     _pending = True
     return
-  if _swallowed_in(frame):   # raised there it would be printed and lost: soon after
+  if _swallowed_in(frame):  # raised there it would be printed and lost: soon after
     threading.Timer(0.05, os.kill, (os.getpid(), signum)).start()
     return
   _raised = True
@@ -88,7 +88,7 @@ def _watch(receiver: socket.socket, message: str) -> None:
   time.sleep(GRACE_SECONDS)
   sys.stderr.write(f"error: {message}\n")
   sys.stderr.flush()
-  os._exit(EXIT_STATUS)   # pylint: disable=protected-access
+  os._exit(EXIT_STATUS)  # pylint: disable=protected-access
 
 
 def install(message: str) -> None:
@@ -102,6 +102,7 @@ def install(message: str) -> None:
   signal.set_wakeup_fd(sender.fileno(), warn_on_full_buffer=False)
   for sig in SIGNALS:
     signal.signal(sig, handle)
-  threading.Thread(target=_watch, args=(receiver, message), daemon=True,
-                   name="lbvae-interrupt-watch").start()
-  install.sockets = (receiver, sender)   # kept open for the process's life
+  threading.Thread(
+    target=_watch, args=(receiver, message), daemon=True, name="lbvae-interrupt-watch"
+  ).start()
+  install.sockets = (receiver, sender)  # kept open for the process's life

@@ -79,9 +79,14 @@ def _grid_batched(fn, fold: bool = True):
     if fold and not x_batched:
       y = wrapped(x, jnp.moveaxis(k, 0, -2).reshape(k.shape[1:-1] + (-1,)))
       return jnp.moveaxis(y.reshape(y.shape[:-1] + (axis_size, -1)), -2, 0), True
+
     def per_member(x, k):
-      return jnp.stack([wrapped(x[g] if x_batched else x, k[g] if k_batched else k)
-                        for g in range(axis_size)])
+      return jnp.stack(
+        [
+          wrapped(x[g] if x_batched else x, k[g] if k_batched else k)
+          for g in range(axis_size)
+        ]
+      )
 
     def batched(x, k):
       return jax.vmap(fn, (0 if x_batched else None, 0 if k_batched else None))(x, k)
@@ -96,22 +101,27 @@ def _grid_batched(fn, fold: bool = True):
 
 def down_reference(x, kernel):
   """Strided conv: float32[B, H, W, I], float32[4, 4, I, O] -> float32[B, H/2, W/2, O]."""
-  return lax.conv_general_dilated(x, kernel, (2, 2), ((1, 1), (1, 1)),
-                                  dimension_numbers=_DN)
+  return lax.conv_general_dilated(
+    x, kernel, (2, 2), ((1, 1), (1, 1)), dimension_numbers=_DN
+  )
 
 
 def up_reference(x, kernel):
   """Transposed conv: float32[B, H, W, I], float32[4, 4, I, O] -> float32[B, 2H, 2W, O]."""
-  return lax.conv_transpose(x, kernel, (2, 2), ((2, 2), (2, 2)),
-                            dimension_numbers=_DN)
+  return lax.conv_transpose(x, kernel, (2, 2), ((2, 2), (2, 2)), dimension_numbers=_DN)
 
 
 # The sub-pixel formulation.
 
 _down_conv = _grid_batched(down_reference)
-_conv2x2 = _grid_batched(functools.partial(
-    lax.conv_general_dilated, window_strides=(1, 1), padding="VALID",
-    dimension_numbers=_DN))
+_conv2x2 = _grid_batched(
+  functools.partial(
+    lax.conv_general_dilated,
+    window_strides=(1, 1),
+    padding="VALID",
+    dimension_numbers=_DN,
+  )
+)
 
 
 def _subpixel_kernel(kernel):
@@ -145,8 +155,11 @@ def _up_col2im(x, kernel):
   o4 = k.shape[-1]
   y = jnp.dot(x.reshape(-1, i), k.transpose(2, 0, 1, 3).reshape(i, 4 * o4))
   y = y.reshape(b, h, w, 2, 2, o4)
-  z = sum(jnp.pad(y[:, :, :, qh, qw], ((0, 0), (1 - qh, qh), (1 - qw, qw), (0, 0)))
-          for qh in range(2) for qw in range(2))
+  z = sum(
+    jnp.pad(y[:, :, :, qh, qw], ((0, 0), (1 - qh, qh), (1 - qw, qw), (0, 0)))
+    for qh in range(2)
+    for qw in range(2)
+  )
   return depth_to_space(z)[:, 1:-1, 1:-1, :]
 
 
@@ -158,9 +171,14 @@ def _up_host(x, kernel):
   return _up_subpixel(x, kernel)
 
 
-_conv2x2_padded = _grid_batched(functools.partial(
-    lax.conv_general_dilated, window_strides=(1, 1), padding=((1, 1), (1, 1)),
-    dimension_numbers=_DN))
+_conv2x2_padded = _grid_batched(
+  functools.partial(
+    lax.conv_general_dilated,
+    window_strides=(1, 1),
+    padding=((1, 1), (1, 1)),
+    dimension_numbers=_DN,
+  )
+)
 
 
 def up_accelerator(x, kernel):
@@ -189,8 +207,14 @@ def _dkernel_gemm(x, g):
   """
   i, o = x.shape[-1], g.shape[-1]
   xs = space_to_depth(_pad1(x)).reshape(-1, 4 * i)  # [B (h+1) (w+1), 4I]
-  gq = jnp.concatenate([jnp.pad(g, ((0, 0), (qh, 1 - qh), (qw, 1 - qw), (0, 0)))
-                        for qh in range(2) for qw in range(2)], axis=-1)
+  gq = jnp.concatenate(
+    [
+      jnp.pad(g, ((0, 0), (qh, 1 - qh), (qw, 1 - qw), (0, 0)))
+      for qh in range(2)
+      for qw in range(2)
+    ],
+    axis=-1,
+  )
   k = jnp.dot(xs.T, gq.reshape(-1, 4 * o)).reshape(2, 2, i, 2, 2, o)
   return k.transpose(3, 0, 4, 1, 2, 5).reshape(4, 4, i, o)  # (qh, rh, qw, rw, i, o)
 
@@ -205,8 +229,11 @@ def _dkernel_taps(x, g):
   i, o = x.shape[-1], g.shape[-1]
   h, w = g.shape[1:3]
   xs = space_to_depth(_pad1(x))  # [B, h + 1, w + 1, 4I], channels (rh, rw, i)
-  taps = [jnp.dot(xs[:, qh:qh + h, qw:qw + w, :].reshape(-1, 4 * i).T, g.reshape(-1, o))
-          for qh in range(2) for qw in range(2)]
+  taps = [
+    jnp.dot(xs[:, qh : qh + h, qw : qw + w, :].reshape(-1, 4 * i).T, g.reshape(-1, o))
+    for qh in range(2)
+    for qw in range(2)
+  ]
   k = jnp.stack(taps).reshape(2, 2, 2, 2, i, o)  # (qh, qw, rh, rw, i, o)
   return k.transpose(0, 2, 1, 3, 4, 5).reshape(4, 4, i, o)
 
@@ -225,7 +252,9 @@ def _dkernel(x, g):
   Returns:
     float32[4, 4, I, O], sum over b, m, n of x_pad[b, 2m + kh, 2n + kw] g[b, m, n].
   """
-  return lax.platform_dependent(x, g, cpu=_dkernel_host, default=grid_layout.dkernel_grid)
+  return lax.platform_dependent(
+    x, g, cpu=_dkernel_host, default=grid_layout.dkernel_grid
+  )
 
 
 def _dkernel_host(x, g):
@@ -378,8 +407,9 @@ def conv_down_relu(x, kernel, bias, impl: str = "reference"):
   _check_impl(impl)
   if impl == "reference":
     return jax.nn.relu(down_reference(x, kernel) + bias)
-  return lax.platform_dependent(x, kernel, bias, cpu=_down_bias_relu_host,
-                                default=_down_bias_relu_vjp)
+  return lax.platform_dependent(
+    x, kernel, bias, cpu=_down_bias_relu_host, default=_down_bias_relu_vjp
+  )
 
 
 def conv_up(x, kernel, impl: str = "reference"):
@@ -413,8 +443,9 @@ def conv_up_relu(x, kernel, bias, impl: str = "reference"):
   _check_impl(impl)
   if impl == "reference":
     return jax.nn.relu(up_reference(x, kernel) + bias)
-  return lax.platform_dependent(x, kernel, bias, cpu=_up_bias_relu_host,
-                                default=_up_bias_relu_vjp)
+  return lax.platform_dependent(
+    x, kernel, bias, cpu=_up_bias_relu_host, default=_up_bias_relu_vjp
+  )
 
 
 class _Conv4x4Base(nn.Module):
@@ -423,6 +454,7 @@ class _Conv4x4Base(nn.Module):
   (Flax's defaults unless given), so the pytree and its initial values are theirs
   and checkpoints are interchangeable between impls. ``dtype`` (None: float32), as
   Flax's ``dtype``: the input, kernel and bias are cast to it, and so is the output."""
+
   features: int
   impl: str = "reference"
   kernel_init: Callable = nn.initializers.lecun_normal()
@@ -430,8 +462,9 @@ class _Conv4x4Base(nn.Module):
   dtype: Any = None
 
   def _params(self, x):
-    kernel = self.param("kernel", self.kernel_init,
-                        (4, 4, x.shape[-1], self.features), jnp.float32)
+    kernel = self.param(
+      "kernel", self.kernel_init, (4, 4, x.shape[-1], self.features), jnp.float32
+    )
     bias = self.param("bias", self.bias_init, (self.features,), jnp.float32)
     return nn.dtypes.promote_dtype(x, kernel, bias, dtype=self.dtype)
 
@@ -439,6 +472,7 @@ class _Conv4x4Base(nn.Module):
 class Conv4x4(_Conv4x4Base):
   """``nn.Conv(features, (4, 4), (2, 2), padding=((1, 1), (1, 1)))``, any impl;
   ``relu``: followed by ``nn.relu`` (:func:`conv_down_relu`)."""
+
   relu: bool = False
 
   @nn.compact
@@ -453,6 +487,7 @@ class Conv4x4(_Conv4x4Base):
 class ConvTranspose4x4(_Conv4x4Base):
   """``nn.ConvTranspose(features, (4, 4), (2, 2), padding=((2, 2), (2, 2)))``;
   ``relu``: followed by ``nn.relu`` (:func:`conv_up_relu`)."""
+
   relu: bool = False
 
   @nn.compact
@@ -462,4 +497,3 @@ class ConvTranspose4x4(_Conv4x4Base):
     if self.relu:
       return conv_up_relu(x, kernel, bias, self.impl)
     return conv_up(x, kernel, self.impl) + bias
-

@@ -101,4 +101,3 @@ def lambda_beta_loss(logits, x, mu, logvar, *, beta, lam):
   nll, kl, l2 = jnp.mean(nll), jnp.mean(kl), jnp.mean(l2)
   total = nll + beta * kl + lam * l2
   return total, {"nll": nll, "kl": kl, "l2": l2, "loss": total}
-

@@ -26,7 +26,7 @@ from lbvae import devices
 from lbvae import errors
 from lbvae.data import batching
 
-IMAGE_PIXELS = 64 * 64   # every dataset's images are 64 x 64 (lbvae.data)
+IMAGE_PIXELS = 64 * 64  # every dataset's images are 64 x 64 (lbvae.data)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,6 +42,7 @@ class Need:
     remedy: what to change, e.g. "use a smaller batch_size".
     on_device: held on the accelerator (else in host RAM; the same on CPU).
   """
+
   field: str
   nbytes: int
   what: str
@@ -65,9 +66,10 @@ def _pools(needs: Sequence[Need]) -> list[tuple[list[Need], int | None, str]]:
   free, where = batching.free_memory_bytes()
   if devices.on_cpu() or where != "device":
     return [(list(needs), free, where)]
-  return [([n for n in needs if n.on_device], free, "device"),
-          ([n for n in needs if not n.on_device], batching.host_free_bytes(),
-           "host RAM")]
+  return [
+    ([n for n in needs if n.on_device], free, "device"),
+    ([n for n in needs if not n.on_device], batching.host_free_bytes(), "host RAM"),
+  ]
 
 
 def require(needs: Sequence[Need]) -> None:
@@ -82,8 +84,12 @@ def require(needs: Sequence[Need]) -> None:
     if free is None or not pool or total <= free:
       continue
     big = max(pool, key=lambda n: n.nbytes)
-    rest = (f" ({_gib(total)} GiB with the rest of the run)"
-            if _gib(total) != _gib(big.nbytes) else "")
+    rest = (
+      f" ({_gib(total)} GiB with the rest of the run)"
+      if _gib(total) != _gib(big.nbytes)
+      else ""
+    )
     raise errors.ConfigError(
-        f"{big.field} needs at least {_gib(big.nbytes)} GiB for {big.what}{rest}, "
-        f"more than the {_gib(free)} GiB of free {where} memory; {big.remedy}")
+      f"{big.field} needs at least {_gib(big.nbytes)} GiB for {big.what}{rest}, "
+      f"more than the {_gib(free)} GiB of free {where} memory; {big.remedy}"
+    )

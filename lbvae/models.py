@@ -50,8 +50,9 @@ def _conv_relu(features, impl, init, in_channels, index, dtype=None):
   """The encoder's layer ``index``: strided convolution, bias, ReLU."""
   kw = dict(initializers.conv(init, in_channels), dtype=dtype)
   if impl == "reference":
-    conv = nn.Conv(features, KERNEL, STRIDES, padding=CONV_PADDING, name=f"Conv_{index}",
-                   **kw)
+    conv = nn.Conv(
+      features, KERNEL, STRIDES, padding=CONV_PADDING, name=f"Conv_{index}", **kw
+    )
     return lambda x: nn.relu(conv(x))
   return layers.Conv4x4(features, impl, relu=True, name=f"Conv_{index}", **kw)
 
@@ -60,16 +61,24 @@ def _deconv(features, impl, init, index, dtype=None, relu=False):
   """The decoder's layer ``index``: transposed convolution, bias (and ReLU)."""
   kw = dict(initializers.conv_transpose(init, features), dtype=dtype)
   if impl == "reference":
-    deconv = nn.ConvTranspose(features, KERNEL, STRIDES, padding=DECONV_PADDING,
-                              name=f"ConvTranspose_{index}", **kw)
+    deconv = nn.ConvTranspose(
+      features,
+      KERNEL,
+      STRIDES,
+      padding=DECONV_PADDING,
+      name=f"ConvTranspose_{index}",
+      **kw,
+    )
     return (lambda x: nn.relu(deconv(x))) if relu else deconv
-  return layers.ConvTranspose4x4(features, impl, relu=relu, name=f"ConvTranspose_{index}",
-                                 **kw)
+  return layers.ConvTranspose4x4(
+    features, impl, relu=relu, name=f"ConvTranspose_{index}", **kw
+  )
 
 
 def _dense(features, init, x, name=None, dtype=None):
-  return nn.Dense(features, name=name, dtype=dtype,
-                  **initializers.dense(init, x.shape[-1]))
+  return nn.Dense(
+    features, name=name, dtype=dtype, **initializers.dense(init, x.shape[-1])
+  )
 
 
 class Encoder(nn.Module):
@@ -77,6 +86,7 @@ class Encoder(nn.Module):
 
   ``dtype`` (None: float32) is that of the convolutions and the hidden layer; the
   heads compute μ and log σ² in float32 from them."""
+
   latent_dim: int = 10
   channels: Sequence[int] = ENCODER_CHANNELS
   hidden: int = HIDDEN
@@ -100,6 +110,7 @@ class Decoder(nn.Module):
   """p(x|z): latents float32[B, L] -> Bernoulli logits float32[B, 64, 64, C].
 
   ``dtype`` (None: float32) is that of every layer, and so of the logits."""
+
   num_channels: int = 1
   channels: Sequence[int] = DECODER_CHANNELS
   hidden: int = HIDDEN
@@ -137,6 +148,7 @@ class VAE(nn.Module):
   activations and convolutions; the parameters are float32 whatever it is, and μ and
   log σ² are computed in float32.
   """
+
   latent_dim: int = 10
   num_channels: int = 1
   impl: str = "reference"
@@ -144,10 +156,12 @@ class VAE(nn.Module):
   dtype: Any = None
 
   def setup(self):
-    self.encoder = Encoder(self.latent_dim, impl=self.impl, weight_init=self.weight_init,
-                           dtype=self.dtype)
-    self.decoder = Decoder(self.num_channels, impl=self.impl, weight_init=self.weight_init,
-                           dtype=self.dtype)
+    self.encoder = Encoder(
+      self.latent_dim, impl=self.impl, weight_init=self.weight_init, dtype=self.dtype
+    )
+    self.decoder = Decoder(
+      self.num_channels, impl=self.impl, weight_init=self.weight_init, dtype=self.dtype
+    )
 
   def __call__(self, x, rng):
     """Returns (logits [B, 64, 64, C] of ``dtype``, mu float32[B, L], logvar float32[B, L])."""
@@ -176,8 +190,9 @@ def activation_floats(latent_dim: int, num_channels: int) -> int:
   return total
 
 
-def init_params(rng, *, latent_dim: int = 10, num_channels: int = 1,
-                weight_init: str = "torch"):
+def init_params(
+  rng, *, latent_dim: int = 10, num_channels: int = 1, weight_init: str = "torch"
+):
   """Initial parameters of :class:`VAE` for 64x64xC images (a pytree)."""
   model = VAE(latent_dim, num_channels, weight_init=weight_init)
   x = jnp.zeros((1, 64, 64, num_channels), jnp.float32)

@@ -36,6 +36,5 @@ def finite_rows(tree) -> np.ndarray:
     tree: a pytree of concrete arrays with a common leading axis G.
   """
   leaves = jax.tree.leaves(tree)
-  ok = [np.isfinite(np.asarray(x).reshape(x.shape[0], -1)).all(axis=1)
-        for x in leaves]
+  ok = [np.isfinite(np.asarray(x).reshape(x.shape[0], -1)).all(axis=1) for x in leaves]
   return np.logical_and.reduce(ok) if ok else np.zeros((0,), bool)

@@ -30,13 +30,25 @@ from lbvae.train import hosts
 
 ENV_SUPERVISED = "LBVAE_SUPERVISED"
 # Text that starts the held-back part of the child's standard error.
-DISTRESS = (b"coordination_service", b"Gloo collective", b"distributed service",
-            b"Fatal Python error", b"Check failure", b"Traceback (most recent call",
-            b"error: lost process")
+DISTRESS = (
+  b"coordination_service",
+  b"Gloo collective",
+  b"distributed service",
+  b"Fatal Python error",
+  b"Check failure",
+  b"Traceback (most recent call",
+  b"error: lost process",
+)
 # Signs that a peer has gone, the most telling first (the one quoted in the line).
-_PEER_GONE = ("Connection closed by peer", "Connection reset by peer", "Connection refused",
-              "Socket closed", "Gloo collective", "coordination service",
-              "distributed service")
+_PEER_GONE = (
+  "Connection closed by peer",
+  "Connection reset by peer",
+  "Connection refused",
+  "Socket closed",
+  "Gloo collective",
+  "coordination service",
+  "distributed service",
+)
 # Signs of a collective that timed out, and of a collective at all (gloo's own
 # messages, the coordination service's).
 _TIMED_OUT = ("Timed out", "timed out", "DEADLINE_EXCEEDED")
@@ -47,9 +59,16 @@ def wanted(argv) -> bool:
   """Whether this command runs under ``jax.distributed`` and is not the child."""
   if os.environ.get(ENV_SUPERVISED):
     return False
-  flag = any(a in ("--config.distributed", "--config.distributed=True",
-                   "--config.distributed=true", "--config.distributed=1")
-             for a in argv[1:])
+  flag = any(
+    a
+    in (
+      "--config.distributed",
+      "--config.distributed=True",
+      "--config.distributed=true",
+      "--config.distributed=1",
+    )
+    for a in argv[1:]
+  )
   return flag or os.environ.get(hosts.ENV_DISTRIBUTED, "0") not in ("", "0")
 
 
@@ -67,10 +86,11 @@ def die_with_parent() -> None:
     return
   try:
     import ctypes  # pylint: disable=g-import-not-at-top
-    ctypes.CDLL(None).prctl(1, signal.SIGKILL)   # PR_SET_PDEATHSIG
+
+    ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
   except (OSError, AttributeError):
     return
-  if os.getppid() != int(parent):   # the supervisor died before the call above
+  if os.getppid() != int(parent):  # the supervisor died before the call above
     os._exit(1)
 
 
@@ -89,32 +109,42 @@ def lost_peer(text: str) -> str | None:
   beats = re.search(r"stopped sending heartbeats\):\s*([\d,\s]+?)\s*(?:The|$)", text)
   if beats:
     ids = ", ".join(beats.group(1).split())
-    return (f"lost process {ids}{of}: it stopped sending heartbeats (seen from "
-            f"process {index or '?'}); start every process again to resume from "
-            "the last checkpoint")
+    return (
+      f"lost process {ids}{of}: it stopped sending heartbeats (seen from "
+      f"process {index or '?'}); start every process again to resume from "
+      "the last checkpoint"
+    )
   if not any(p in text for p in _PEER_GONE):
     return _timed_out(text, index)
-  other = (f"process {1 - int(index)}{of}" if count == "2" and index in ("0", "1")
-           else "another process of the run")
+  other = (
+    f"process {1 - int(index)}{of}"
+    if count == "2" and index in ("0", "1")
+    else "another process of the run"
+  )
   lines = text.splitlines()
   gone = next((l.strip() for p in _PEER_GONE for l in lines if p in l), "")
-  gone = re.sub(r"^\S+ [\d:.]+\s+\d+ \S+\] ", "", gone)[:160]   # glog prefix
-  return (f"lost {other}: a collective or the coordination service failed on "
-          f"process {index or '?'} ({gone}); start every process again to resume "
-          "from the last checkpoint")
+  gone = re.sub(r"^\S+ [\d:.]+\s+\d+ \S+\] ", "", gone)[:160]  # glog prefix
+  return (
+    f"lost {other}: a collective or the coordination service failed on "
+    f"process {index or '?'} ({gone}); start every process again to resume "
+    "from the last checkpoint"
+  )
 
 
 def _timed_out(text: str, index: str) -> str | None:
   """The line of a collective that timed out (gloo under heavy load, often at the
   start, while every process is still alive), or None."""
-  line = next((l.strip() for l in text.splitlines()
-               if any(p in l for p in _TIMED_OUT)), None)
+  line = next(
+    (l.strip() for l in text.splitlines() if any(p in l for p in _TIMED_OUT)), None
+  )
   if line is None or not any(p in text for p in _COLLECTIVE):
     return None
-  line = re.sub(r"^\S+ [\d:.]+\s+\d+ \S+\] ", "", line)[:160]   # glog prefix
-  return (f"a collective between the processes timed out on process {index or '?'} "
-          f"({line}); a process was too slow or gone: start every process again "
-          "to resume from the last checkpoint")
+  line = re.sub(r"^\S+ [\d:.]+\s+\d+ \S+\] ", "", line)[:160]  # glog prefix
+  return (
+    f"a collective between the processes timed out on process {index or '?'} "
+    f"({line}); a process was too slow or gone: start every process again "
+    "to resume from the last checkpoint"
+  )
 
 
 def supervise(command: list[str]) -> int:
@@ -133,7 +163,7 @@ def supervise(command: list[str]) -> int:
     if not held:
       starts = [chunk.find(m) for m in DISTRESS if m in chunk]
       if starts:
-        cut = chunk.rfind(b"\n", 0, min(starts)) + 1   # from the line's start
+        cut = chunk.rfind(b"\n", 0, min(starts)) + 1  # from the line's start
         out.write(chunk[:cut])
         out.flush()
         held += chunk[cut:]

@@ -26,13 +26,21 @@ import numpy as np
 
 from lbvae import errors
 
-BLOCK = 1 << 20   # bytes inflated per read of an archive member
+BLOCK = 1 << 20  # bytes inflated per read of an archive member
 
 
 def _kind(mode: int) -> str:
-  return ("a FIFO" if stat.S_ISFIFO(mode) else "a directory" if stat.S_ISDIR(mode)
-          else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else
-          "a socket" if stat.S_ISSOCK(mode) else "not a regular file")
+  return (
+    "a FIFO"
+    if stat.S_ISFIFO(mode)
+    else "a directory"
+    if stat.S_ISDIR(mode)
+    else "a device"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+    else "a socket"
+    if stat.S_ISSOCK(mode)
+    else "not a regular file"
+  )
 
 
 def require_regular(path: str, *, what: str = "") -> None:
@@ -69,7 +77,7 @@ def open_regular(path: str, *, what: str = ""):
   mode = os.fstat(fd).st_mode
   if not stat.S_ISREG(mode):
     os.close(fd)
-    require_regular(path, what=what)   # names the kind
+    require_regular(path, what=what)  # names the kind
     raise errors.DataError(f"{path} is not a regular file")
   os.set_blocking(fd, True)
   return os.fdopen(fd, "rb")
@@ -95,8 +103,10 @@ def read_member(archive: zipfile.ZipFile, name, path: str, *, max_bytes: int) ->
   """
   info = name if isinstance(name, zipfile.ZipInfo) else archive.getinfo(name)
   if info.file_size > max_bytes:
-    raise errors.DataError(f"{path}: refused: member {info.filename} declares "
-                           f"{info.file_size} bytes, past the {max_bytes} allowed")
+    raise errors.DataError(
+      f"{path}: refused: member {info.filename} declares "
+      f"{info.file_size} bytes, past the {max_bytes} allowed"
+    )
   out = bytearray()
   with archive.open(info) as f:
     while True:
@@ -105,29 +115,37 @@ def read_member(archive: zipfile.ZipFile, name, path: str, *, max_bytes: int) ->
         return bytes(out)
       out += block
       if len(out) > max_bytes:
-        raise errors.DataError(f"{path}: refused: member {info.filename} inflates "
-                               f"past the {max_bytes} bytes allowed")
+        raise errors.DataError(
+          f"{path}: refused: member {info.filename} inflates "
+          f"past the {max_bytes} bytes allowed"
+        )
 
 
 def _npy(raw: bytes, path: str, name: str, left: int) -> np.ndarray:
   """One ``.npy`` member's array; its declared size is checked before it is made."""
   f = io.BytesIO(raw)
   version = np.lib.format.read_magic(f)
-  read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
-                 else np.lib.format.read_array_header_2_0)
+  read_header = (
+    np.lib.format.read_array_header_1_0
+    if version == (1, 0)
+    else np.lib.format.read_array_header_2_0
+  )
   shape, fortran, dtype = read_header(f)
   if dtype.hasobject:
-    raise errors.DataError(f"{path}: {name} holds Python objects (a pickle); "
-                           "not read")
+    raise errors.DataError(f"{path}: {name} holds Python objects (a pickle); not read")
   count = int(np.prod(shape, dtype=object))
   nbytes = count * dtype.itemsize
   if nbytes > left:
-    raise errors.DataError(f"{path}: refused: {name} declares {dtype}{list(shape)} "
-                           f"({nbytes} bytes), past the {left} bytes allowed")
-  data = raw[f.tell():]
+    raise errors.DataError(
+      f"{path}: refused: {name} declares {dtype}{list(shape)} "
+      f"({nbytes} bytes), past the {left} bytes allowed"
+    )
+  data = raw[f.tell() :]
   if len(data) != nbytes:
-    raise errors.DataError(f"{path}: {name} declares {dtype}{list(shape)} "
-                           f"({nbytes} bytes) but holds {len(data)} bytes")
+    raise errors.DataError(
+      f"{path}: {name} declares {dtype}{list(shape)} "
+      f"({nbytes} bytes) but holds {len(data)} bytes"
+    )
   array = np.frombuffer(data, dtype, count)
   return array.reshape(shape, order="F" if fortran else "C").copy()
 
@@ -156,13 +174,16 @@ def read_npz(source, path: str, *, max_bytes: int) -> dict[str, np.ndarray]:
       for info in archive.infolist():
         if not info.filename.endswith(".npy"):
           continue
-        name = info.filename[:-len(".npy")]
-        out[name] = _npy(read_member(archive, info, path, max_bytes=left + 4096),
-                         path, name, left)
+        name = info.filename[: -len(".npy")]
+        out[name] = _npy(
+          read_member(archive, info, path, max_bytes=left + 4096), path, name, left
+        )
         left -= out[name].nbytes
   except errors.Error:
     raise
   except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError) as e:
-    raise errors.DataError(f"{path}: not a readable .npz archive (truncated or "
-                           f"corrupt?): {type(e).__name__}: {str(e)[:120]}") from None
+    raise errors.DataError(
+      f"{path}: not a readable .npz archive (truncated or "
+      f"corrupt?): {type(e).__name__}: {str(e)[:120]}"
+    ) from None
   return out

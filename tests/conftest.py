@@ -38,7 +38,7 @@ def pytest_collection_modifyitems(items):
   last, with one worker idle while the other ran them.)
   """
   slow_files = {item.path for item in items if item.get_closest_marker("slow")}
-  items.sort(key=lambda item: item.path not in slow_files)   # stable: order kept within
+  items.sort(key=lambda item: item.path not in slow_files)  # stable: order kept within
 
 
 @pytest.fixture

@@ -18,8 +18,11 @@ from lbvae.train import state
 def test_no_other_module_tests_the_backend():
   root = pathlib.Path(lbvae.__file__).parent
   tests = re.compile(r"default_backend\(\)\)?\s*[=!]=")
-  where = sorted(str(p.relative_to(root)) for p in root.rglob("*.py")
-                 if tests.search(p.read_text(encoding="utf-8")))
+  where = sorted(
+    str(p.relative_to(root))
+    for p in root.rglob("*.py")
+    if tests.search(p.read_text(encoding="utf-8"))
+  )
   assert where == ["devices.py"]
 
 

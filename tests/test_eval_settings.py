@@ -34,11 +34,17 @@ def test_cache_settings_are_those_old_caches_hold():
   """A cache entry stores this dict; any change would re-evaluate every model."""
   c = config_lib.defaults()
   assert settings.cache_settings(c) == {
-      "num_train": 10_000, "num_test": 5_000, "num_bins": 20,
-      "factor_vae_votes": 200, "factor_vae_batch": 64, "posterior_samples": 2_400,
-      "dataset": "dsprites", "source": "procedural",
-      "heldout_nll": "one reparameterised sample per image",
-      "dci": "gradient-boosted trees, LightGBM"}
+    "num_train": 10_000,
+    "num_test": 5_000,
+    "num_bins": 20,
+    "factor_vae_votes": 200,
+    "factor_vae_batch": 64,
+    "posterior_samples": 2_400,
+    "dataset": "dsprites",
+    "source": "procedural",
+    "heldout_nll": "one reparameterised sample per image",
+    "dci": "gradient-boosted trees, LightGBM",
+  }
   c.eval.num_bins = 1
   with pytest.raises(errors.ConfigError, match="config.eval.num_bins"):
     settings.cache_settings(c)

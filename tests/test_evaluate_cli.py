@@ -21,9 +21,14 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _evaluate(*args):
-  return subprocess.run([sys.executable, "-m", "experiments.evaluate", *args],
-                        cwd=ROOT, capture_output=True, text=True, timeout=120,
-                        check=False)
+  return subprocess.run(
+    [sys.executable, "-m", "experiments.evaluate", *args],
+    cwd=ROOT,
+    capture_output=True,
+    text=True,
+    timeout=120,
+    check=False,
+  )
 
 
 def _one_error_line(proc, *fragments):
@@ -41,11 +46,14 @@ def test_missing_workdir(tmp_path):
   assert not missing.exists()
 
 
-@pytest.mark.parametrize("args, fragments", [
+@pytest.mark.parametrize(
+  "args, fragments",
+  [
     (["--config.eval.nope=1"], ["unknown config field 'eval.nope'"]),
     (["--config.eval.num_train=abc"], ["eval.num_train"]),
     ([], ["no checkpoints"]),
-])
+  ],
+)
 def test_bad_override_or_untrained_run(tmp_path, args, fragments):
   """A workdir with a config but no checkpoint: nothing is written into it."""
   run = tmp_path / "run"

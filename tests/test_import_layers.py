@@ -35,10 +35,12 @@ def imported(name: str, source: str) -> set[str]:
     elif isinstance(node, ast.ImportFrom):
       base = node.module or ""
       if node.level:
-        above = package.split(".")[:len(package.split(".")) - node.level + 1]
+        above = package.split(".")[: len(package.split(".")) - node.level + 1]
         base = ".".join(above + ([base] if base else []))
-      found.update(f"{base}.{alias.name}" if f"{base}.{alias.name}" in MODULES
-                   else base for alias in node.names)
+      found.update(
+        f"{base}.{alias.name}" if f"{base}.{alias.name}" in MODULES else base
+        for alias in node.names
+      )
   return found
 
 
@@ -80,23 +82,42 @@ def test_no_part_of_lbvae_imports_a_part_that_depends_on_it():
 
 
 def test_lbvae_imports_neither_the_experiments_nor_the_tests():
-  upward = {name: sorted(target for target in targets
-                         if target.split(".")[0] in ("experiments", "tests"))
-            for name, targets in IMPORTS.items()}
+  upward = {
+    name: sorted(
+      target for target in targets if target.split(".")[0] in ("experiments", "tests")
+    )
+    for name, targets in IMPORTS.items()
+  }
   assert not {name: targets for name, targets in upward.items() if targets}
 
 
-@pytest.mark.parametrize("name, added, part, expected", [
+@pytest.mark.parametrize(
+  "name, added, part, expected",
+  [
     # the trainer's config reading the evaluation's settings (lbvae.evaluation
     # imports lbvae.train)
-    ("lbvae.train.config", "from lbvae.evaluation import store", top_level_part,
-     {"lbvae.train", "lbvae.evaluation"}),
+    (
+      "lbvae.train.config",
+      "from lbvae.evaluation import store",
+      top_level_part,
+      {"lbvae.train", "lbvae.evaluation"},
+    ),
     # dci_lasso reaching back into dci, inside a function
-    ("lbvae.metrics.dci_lasso", "def f():\n  from lbvae.metrics import dci",
-     lambda module: module, {"lbvae.metrics.dci", "lbvae.metrics.dci_lasso"}),
+    (
+      "lbvae.metrics.dci_lasso",
+      "def f():\n  from lbvae.metrics import dci",
+      lambda module: module,
+      {"lbvae.metrics.dci", "lbvae.metrics.dci_lasso"},
+    ),
     # relative, at the top: workdir -> config -> workdir
-    ("lbvae.train.config", "from . import workdir", lambda module: module,
-     {"lbvae.train.config", "lbvae.train.workdir"})])
+    (
+      "lbvae.train.config",
+      "from . import workdir",
+      lambda module: module,
+      {"lbvae.train.config", "lbvae.train.workdir"},
+    ),
+  ],
+)
 def test_the_checks_see_an_added_upward_import(name, added, part, expected):
   """Each kind of import that lbvae once had, added to today's sources, is found."""
   imports = {**IMPORTS, name: IMPORTS[name] | imported(name, added)}

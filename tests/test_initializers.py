@@ -26,12 +26,18 @@ KEYS = 8
 
 # lbvae's parameter path -> the authors' (PyTorch) module name.
 TORCH_NAMES = {("encoder", f"Conv_{i}"): m for i, m in enumerate(convert.ENCODER_CONVS)}
-TORCH_NAMES.update({("decoder", f"ConvTranspose_{i}"): m
-                    for i, m in enumerate(convert.DECODER_DECONVS)})
-TORCH_NAMES.update({("encoder", "Dense_0"): "encoder.fc1", ("encoder", "mu"): "encoder.fc_mu",
-                    ("encoder", "logvar"): "encoder.fc_logvar",
-                    ("decoder", "Dense_0"): "decoder.fc1",
-                    ("decoder", "Dense_1"): "decoder.fc2"})
+TORCH_NAMES.update(
+  {("decoder", f"ConvTranspose_{i}"): m for i, m in enumerate(convert.DECODER_DECONVS)}
+)
+TORCH_NAMES.update(
+  {
+    ("encoder", "Dense_0"): "encoder.fc1",
+    ("encoder", "mu"): "encoder.fc_mu",
+    ("encoder", "logvar"): "encoder.fc_logvar",
+    ("decoder", "Dense_0"): "decoder.fc1",
+    ("decoder", "Dense_1"): "decoder.fc2",
+  }
+)
 
 
 def torch_bound(weight_shape) -> float:
@@ -93,7 +99,7 @@ def test_the_output_deconvolution_is_larger_under_torch():
 def test_flax_init_is_lecun_normal_and_zero_bias():
   params = initial_params(1, "reference", "flax")
   for name, kernel, bias in layers(params):
-    fan_in = int(np.prod(kernel.shape[1:-1]))   # Flax: every axis but the output one
+    fan_in = int(np.prod(kernel.shape[1:-1]))  # Flax: every axis but the output one
     std = kernel.reshape(KEYS, -1).std(axis=1).mean()
     # lecun_normal: a normal truncated at 2 sd, scaled to variance 1 / fan_in
     assert abs(std * math.sqrt(fan_in) - 1) < 0.05, name

@@ -28,10 +28,16 @@ cli.run(main)
 
 
 def test_ctrl_c_or_sigterm_is_one_line_exit_130_and_the_lock_released(
-    tmp_path, monkeypatch):
+  tmp_path, monkeypatch
+):
   lock = tmp_path / "workdir.lock"
-  proc = subprocess.Popen([sys.executable, "-c", _STOPPED, str(tmp_path)], cwd=ROOT,
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+  proc = subprocess.Popen(
+    [sys.executable, "-c", _STOPPED, str(tmp_path)],
+    cwd=ROOT,
+    stdout=subprocess.PIPE,
+    stderr=subprocess.PIPE,
+    text=True,
+  )
   assert proc.stdout.readline().strip() == "ready" and lock.exists()
   proc.send_signal(signal.SIGTERM)
   _, err = proc.communicate(timeout=30)
@@ -44,7 +50,7 @@ def test_ctrl_c_or_sigterm_is_one_line_exit_130_and_the_lock_released(
   exited = []
   receiver, sender = socket.socketpair()
   sender.send(bytes([signal.SIGINT]))
-  interrupts._watch(receiver, "stopped")   # pylint: disable=protected-access
+  interrupts._watch(receiver, "stopped")  # pylint: disable=protected-access
   assert exited == [130]
 
 
@@ -58,11 +64,11 @@ def test_a_signal_inside_a_deferred_section_raises_as_it_ends(monkeypatch):
     with pytest.raises(KeyboardInterrupt):
       with interrupts.deferred():
         signal.raise_signal(signal.SIGTERM)
-        done.append("the checkpoint")          # not cut
+        done.append("the checkpoint")  # not cut
     assert done == ["the checkpoint"]
-    signal.raise_signal(signal.SIGINT)          # a second signal: the stop goes on
+    signal.raise_signal(signal.SIGINT)  # a second signal: the stop goes on
     monkeypatch.setattr(interrupts, "_raised", False)
-    with pytest.raises(KeyboardInterrupt):      # outside a section: at once
+    with pytest.raises(KeyboardInterrupt):  # outside a section: at once
       signal.raise_signal(signal.SIGINT)
       for _ in range(10**6):
         pass

@@ -47,15 +47,19 @@ def _lower_for(platform, monkeypatch):
   program holds (``default=``) on this CPU, so their numbers can be checked here.
   """
   if platform == "accelerator":
-    monkeypatch.setattr(layers.lax, "platform_dependent",
-                        lambda *args, cpu, default: default(*args))
+    monkeypatch.setattr(
+      layers.lax, "platform_dependent", lambda *args, cpu, default: default(*args)
+    )
 
 
 @pytest.mark.parametrize("kind", ["down", "up"])
 @pytest.mark.parametrize("platform", ["cpu", "accelerator"])
-@pytest.mark.parametrize("shape,jit", [(s, True) for s in SHAPES] + [(SHAPES[0], False)])
-def test_subpixel_equals_reference_value_and_gradients(kind, platform, shape, jit,
-                                                       monkeypatch):
+@pytest.mark.parametrize(
+  "shape,jit", [(s, True) for s in SHAPES] + [(SHAPES[0], False)]
+)
+def test_subpixel_equals_reference_value_and_gradients(
+  kind, platform, shape, jit, monkeypatch
+):
   _lower_for(platform, monkeypatch)
   fn = FNS[kind]
   x, k = _data(shape)
@@ -74,10 +78,17 @@ def test_subpixel_equals_reference_value_and_gradients(kind, platform, shape, ji
 
 
 @pytest.mark.parametrize("kind", ["down", "up"])
-@pytest.mark.parametrize("axes,platform", [((0, 0), "cpu"), ((0, None), "cpu"),
-                                           ((None, 0), "cpu"), ((0, 0), "accelerator"),
-                                           ((0, None), "accelerator"),
-                                           ((None, 0), "accelerator")])
+@pytest.mark.parametrize(
+  "axes,platform",
+  [
+    ((0, 0), "cpu"),
+    ((0, None), "cpu"),
+    ((None, 0), "cpu"),
+    ((0, 0), "accelerator"),
+    ((0, None), "accelerator"),
+    ((None, 0), "accelerator"),
+  ],
+)
 def test_vmapped_over_a_grid(kind, axes, platform, monkeypatch):
   """Grid of 3 models: per-member inputs and kernels, a shared kernel, shared inputs.
 
@@ -116,8 +127,9 @@ def test_conv_relu_equals_reference(kind, platform, axes, monkeypatch):
   conv_relu = {"down": layers.conv_down_relu, "up": layers.conv_up_relu}[kind]
   for shape in [(8, 1, 9), (4, 3, 8)]:
     x, k = _data(shape, seed=3, grid=None if axes is None else 3)
-    b = jnp.asarray(np.random.default_rng(4).normal(size=k.shape[:-4] + k.shape[-1:]),
-                    jnp.float32)
+    b = jnp.asarray(
+      np.random.default_rng(4).normal(size=k.shape[:-4] + k.shape[-1:]), jnp.float32
+    )
     if axes is not None and axes[1] is None:
       k, b = k[0], b[0]
 
@@ -143,12 +155,18 @@ def test_accelerator_grid_runs_convolution_bias_and_relu_in_one_layout(monkeypat
   grid = 3
   x, k = _data((8, 1, 4), grid=grid)
   b = jnp.zeros((grid, 4))
-  loss = lambda x, k, b: jnp.sum(jax.vmap(
-      lambda x, k, b: layers.conv_down_relu(x, k, b, "subpixel"))(x, k, b) ** 2)
+  loss = lambda x, k, b: jnp.sum(
+    jax.vmap(lambda x, k, b: layers.conv_down_relu(x, k, b, "subpixel"))(x, k, b) ** 2
+  )
   text = jax.jit(jax.grad(loss, argnums=(1, 2))).lower(x, k, b).as_text()
-  forward = [line for line in text.splitlines() if "stablehlo.convolution" in line
-             and f"feature_group_count = {grid}" in line]
-  assert len(forward) == 1 and "(tensor<2x8x8x6xf32>, tensor<4x4x2x12xf32>)" in forward[0]
+  forward = [
+    line
+    for line in text.splitlines()
+    if "stablehlo.convolution" in line and f"feature_group_count = {grid}" in line
+  ]
+  assert (
+    len(forward) == 1 and "(tensor<2x8x8x6xf32>, tensor<4x4x2x12xf32>)" in forward[0]
+  )
   assert "stablehlo.optimization_barrier" in text
 
 
@@ -162,8 +180,12 @@ def test_accelerator_bf16_layers_mask_the_cotangent_in_float32(kind, monkeypatch
   conv_relu = {"down": layers.conv_down_relu, "up": layers.conv_up_relu}[kind]
   x, k = (a.astype(jnp.bfloat16) for a in _data((8, 3, 4), grid=3))
   b = jnp.zeros((3, 4), jnp.bfloat16)
-  loss = lambda x, k, b: jnp.sum(jax.vmap(
-      lambda x, k, b: conv_relu(x, k, b, "subpixel"))(x, k, b).astype(jnp.float32) ** 2)
+  loss = lambda x, k, b: jnp.sum(
+    jax.vmap(lambda x, k, b: conv_relu(x, k, b, "subpixel"))(x, k, b).astype(
+      jnp.float32
+    )
+    ** 2
+  )
   text = jax.jit(jax.grad(loss, argnums=2)).lower(x, k, b).as_text()
   selects = [line for line in text.splitlines() if "stablehlo.select" in line]
   assert selects and all("xf32>" in line and "xbf16>" not in line for line in selects)
@@ -174,8 +196,9 @@ def test_reference_layers_are_flax_layers(shape):
   x, k = _data(shape, seed=2)
   conv = nn.Conv(k.shape[-1], (4, 4), (2, 2), padding=((1, 1), (1, 1)), use_bias=False)
   _close(layers.conv_down(x, k), conv.apply({"params": {"kernel": k}}, x))
-  deconv = nn.ConvTranspose(k.shape[-1], (4, 4), (2, 2), padding=((2, 2), (2, 2)),
-                            use_bias=False)
+  deconv = nn.ConvTranspose(
+    k.shape[-1], (4, 4), (2, 2), padding=((2, 2), (2, 2)), use_bias=False
+  )
   _close(layers.conv_up(x, k), deconv.apply({"params": {"kernel": k}}, x))
   assert layers.conv_up(x, k).shape[1] == 2 * shape[0]
 
@@ -183,10 +206,16 @@ def test_reference_layers_are_flax_layers(shape):
 def test_modules_match_flax_modules_including_init():
   x = jnp.ones((1, 8, 8, 3))
   key = jax.random.key(3)
-  pairs = [(layers.Conv4x4(5, "subpixel"),
-            nn.Conv(5, (4, 4), (2, 2), padding=((1, 1), (1, 1)))),
-           (layers.ConvTranspose4x4(5, "subpixel"),
-            nn.ConvTranspose(5, (4, 4), (2, 2), padding=((2, 2), (2, 2))))]
+  pairs = [
+    (
+      layers.Conv4x4(5, "subpixel"),
+      nn.Conv(5, (4, 4), (2, 2), padding=((1, 1), (1, 1))),
+    ),
+    (
+      layers.ConvTranspose4x4(5, "subpixel"),
+      nn.ConvTranspose(5, (4, 4), (2, 2), padding=((2, 2), (2, 2))),
+    ),
+  ]
   for ours, theirs in pairs:
     p_ours, p_theirs = ours.init(key, x), theirs.init(key, x)
     jax.tree.map(np.testing.assert_array_equal, p_ours, p_theirs)
@@ -195,8 +224,9 @@ def test_modules_match_flax_modules_including_init():
 
 
 @pytest.mark.parametrize("platform", ["cpu", "accelerator"])
-def test_vae_impls_share_parameters_and_compute_the_same_loss_gradient(platform,
-                                                                       monkeypatch):
+def test_vae_impls_share_parameters_and_compute_the_same_loss_gradient(
+  platform, monkeypatch
+):
   _lower_for(platform, monkeypatch)
   ref, fast = models.VAE(impl="reference"), models.VAE(impl="subpixel")
   x = (jax.random.uniform(jax.random.key(4), (2, 64, 64, 1)) < 0.5).astype(jnp.float32)
@@ -221,22 +251,31 @@ def _cosine(a, b):
 
 
 @pytest.mark.parametrize("channels", [3, 1])
-def test_bf16_layers_keep_float32_weights_and_stay_close_to_float32(channels, monkeypatch):
+def test_bf16_layers_keep_float32_weights_and_stay_close_to_float32(
+  channels, monkeypatch
+):
   """config.precision="bf16": float32 parameters, bf16 activations; a down and an up
   layer's value and gradients within bfloat16's 8-bit mantissa of float32's (the
   sub-pixel layers as an accelerator runs them: bf16 is for accelerators; the
   encoder's layer with its ReLU, one input channel given its zero companion)."""
   impl = "subpixel"
-  _lower_for("accelerator", monkeypatch)   # what a bf16 run runs
-  x = jnp.asarray(np.random.default_rng(10).normal(size=(2, 8, 8, channels)), jnp.float32)
+  _lower_for("accelerator", monkeypatch)  # what a bf16 run runs
+  x = jnp.asarray(
+    np.random.default_rng(10).normal(size=(2, 8, 8, channels)), jnp.float32
+  )
 
   def net(dtype):
-    return nn.Sequential([layers.Conv4x4(16, impl, relu=True, dtype=dtype),
-                          layers.ConvTranspose4x4(3, impl, dtype=dtype)])
+    return nn.Sequential(
+      [
+        layers.Conv4x4(16, impl, relu=True, dtype=dtype),
+        layers.ConvTranspose4x4(3, impl, dtype=dtype),
+      ]
+    )
 
   params = net(None).init(jax.random.key(11), x)
-  jax.tree.map(np.testing.assert_array_equal, net(jnp.bfloat16).init(jax.random.key(11), x),
-               params)                  # the same float32 parameters
+  jax.tree.map(
+    np.testing.assert_array_equal, net(jnp.bfloat16).init(jax.random.key(11), x), params
+  )  # the same float32 parameters
 
   def loss(p, dtype):
     y = net(dtype).apply(p, x)
@@ -259,10 +298,20 @@ def test_bf16_vae_computes_mu_logvar_and_gradients_in_float32():
   params = jax.eval_shape(model.init, jax.random.key(9), x, rng)["params"]
   assert all(a.dtype == jnp.float32 for a in jax.tree.leaves(params))
   logits, mu, logvar = jax.eval_shape(
-      lambda p, x: model.apply({"params": p}, x, rng), params, x)
-  assert (logits.dtype, mu.dtype, logvar.dtype) == (jnp.bfloat16, jnp.float32, jnp.float32)
-  grads = jax.eval_shape(jax.grad(lambda p, x: jnp.sum(
-      model.apply({"params": p}, x, rng)[0].astype(jnp.float32))), params, x)
+    lambda p, x: model.apply({"params": p}, x, rng), params, x
+  )
+  assert (logits.dtype, mu.dtype, logvar.dtype) == (
+    jnp.bfloat16,
+    jnp.float32,
+    jnp.float32,
+  )
+  grads = jax.eval_shape(
+    jax.grad(
+      lambda p, x: jnp.sum(model.apply({"params": p}, x, rng)[0].astype(jnp.float32))
+    ),
+    params,
+    x,
+  )
   assert all(g.dtype == jnp.float32 for g in jax.tree.leaves(grads))
 
 
@@ -276,7 +325,9 @@ def test_helpers_and_errors():
 
 @pytest.mark.parametrize("kind", ["down", "up"])
 @pytest.mark.parametrize("platform", ["cpu", "accelerator"])
-def test_subpixel_gradients_have_no_input_dilated_convolution(kind, platform, monkeypatch):
+def test_subpixel_gradients_have_no_input_dilated_convolution(
+  kind, platform, monkeypatch
+):
   """The point of the sub-pixel layers: no convolution over a zero-dilated input (slow
   on XLA:CPU, and bytes and multiplications by zero on an accelerator)."""
   _lower_for(platform, monkeypatch)
@@ -294,7 +345,9 @@ def test_subpixel_gradients_have_no_input_dilated_convolution(kind, platform, mo
 
 
 @pytest.mark.parametrize("kind", ["down", "up"])
-def test_accelerator_grid_takes_kernel_gradients_in_the_grouped_layout(kind, monkeypatch):
+def test_accelerator_grid_takes_kernel_gradients_in_the_grouped_layout(
+  kind, monkeypatch
+):
   """A grid's kernel gradients on an accelerator: one convolution with the grid as
   ``batch_group_count`` over the members' channels (what cuDNN's backward-filter
   kernel reads as the forward convolutions wrote it), not JAX's batching of the

@@ -17,7 +17,7 @@ def python_blocks(path: str) -> list[tuple[str, str]]:
   blocks, heading = [], "top"
   for part in re.split(r"(^```python\n.*?^```$)", text, flags=re.S | re.M):
     if part.startswith("```python"):
-      blocks.append((heading, part[len("```python\n"):-len("```")]))
+      blocks.append((heading, part[len("```python\n") : -len("```")]))
     else:
       titles = re.findall(r"^## (.+)$", part, flags=re.M)
       heading = titles[-1] if titles else heading
@@ -29,9 +29,16 @@ BLOCKS = python_blocks(DOC)
 
 def test_the_doc_has_the_examples_it_promises():
   headings = [h for h, _ in BLOCKS]
-  for wanted in ("Losses on a batch", "A vmapped grid", "Metrics on codes",
-                 "Training and evaluating a workdir", "The linear-Gaussian model",
-                 "Other objectives", "Choosing without labels", "Your own images"):
+  for wanted in (
+    "Losses on a batch",
+    "A vmapped grid",
+    "Metrics on codes",
+    "Training and evaluating a workdir",
+    "The linear-Gaussian model",
+    "Other objectives",
+    "Choosing without labels",
+    "Your own images",
+  ):
     assert any(h.startswith(wanted) for h in headings), wanted
 
 
@@ -40,10 +47,17 @@ def test_the_doc_has_the_examples_it_promises():
 SLOW = ("Training and evaluating", "A vmapped grid", "Other objectives")
 
 
-@pytest.mark.parametrize("code", [
-    pytest.param(c, id=re.sub(r"\W+", "_", h).strip("_").lower(),
-                 marks=[pytest.mark.slow] if h.startswith(SLOW) else [])
-    for h, c in BLOCKS])
+@pytest.mark.parametrize(
+  "code",
+  [
+    pytest.param(
+      c,
+      id=re.sub(r"\W+", "_", h).strip("_").lower(),
+      marks=[pytest.mark.slow] if h.startswith(SLOW) else [],
+    )
+    for h, c in BLOCKS
+  ],
+)
 def test_block_runs(code):
   exec(compile(code, DOC, "exec"), {"__name__": "library_doc"})  # pylint: disable=exec-used
 

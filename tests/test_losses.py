@@ -31,7 +31,9 @@ def test_bernoulli_nll_by_hand(jit):
   np.testing.assert_allclose(nll(pixels([100.0]), pixels([1.0])), [0.0], atol=1e-6)
   np.testing.assert_allclose(nll(pixels([100.0]), pixels([0.0])), [100.0], rtol=1e-6)
   # Soft targets: x = 0.5 at logit 0 is log 2 per pixel.
-  np.testing.assert_allclose(nll(pixels([0.0]), pixels([0.5])), [math.log(2)], rtol=1e-6)
+  np.testing.assert_allclose(
+    nll(pixels([0.0]), pixels([0.5])), [math.log(2)], rtol=1e-6
+  )
 
 
 @pytest.mark.parametrize("jit", JIT)
@@ -40,8 +42,9 @@ def test_gaussian_kl_by_hand(jit):
   mu = jnp.asarray([[1.0, 0.0], [0.0, 0.0]])
   logvar = jnp.asarray([[0.0, math.log(2.0)], [0.0, 0.0]])
   # -1/2 [(1 + 0 - 1 - 1) + (1 + log 2 - 0 - 2)] = 1 - log(2) / 2; the prior itself: 0.
-  np.testing.assert_allclose(kl(mu, logvar), [1 - math.log(2) / 2, 0.0], rtol=1e-6,
-                             atol=1e-7)
+  np.testing.assert_allclose(
+    kl(mu, logvar), [1 - math.log(2) / 2, 0.0], rtol=1e-6, atol=1e-7
+  )
 
 
 def test_gaussian_kl_matches_monte_carlo():
@@ -50,7 +53,7 @@ def test_gaussian_kl_matches_monte_carlo():
   logvar = rng.normal(scale=0.5, size=(1, 4)).astype(np.float32)
   z = mu + np.exp(logvar / 2) * rng.normal(size=(400_000, 4))
   log_q = -0.5 * (((z - mu) ** 2) / np.exp(logvar) + logvar + math.log(2 * math.pi))
-  log_p = -0.5 * (z ** 2 + math.log(2 * math.pi))
+  log_p = -0.5 * (z**2 + math.log(2 * math.pi))
   mc = np.mean(np.sum(log_q - log_p, axis=1))
   np.testing.assert_allclose(losses.gaussian_kl(mu, logvar)[0], mc, atol=0.01)
 
@@ -69,7 +72,9 @@ def batch():
   x = jnp.asarray([[1.0, 0.0], [0.0, 0.0]]).reshape(2, 1, 2, 1)
   mu = jnp.asarray([[1.0, 0.0], [0.0, 0.0]])
   logvar = jnp.asarray([[0.0, math.log(2.0)], [0.0, 0.0]])
-  nll = np.asarray([math.log(2) + math.log(4), 2 * math.log(2)])   # -log(1 - 0.75) = log 4
+  nll = np.asarray(
+    [math.log(2) + math.log(4), 2 * math.log(2)]
+  )  # -log(1 - 0.75) = log 4
   kl = np.asarray([1 - math.log(2) / 2, 0.0])
   l2 = np.asarray([0.8125, 0.5])
   return (logits, x, mu, logvar), (nll, kl, l2)
@@ -109,7 +114,7 @@ def test_lambda_zero_is_beta_vae_bit_for_bit(jit, lam):
   def lb(*a):
     return losses.lambda_beta_loss(*a, beta=jnp.float32(6.0), lam=lam)[0]
 
-  def b(logits, x, mu, logvar):   # L_β written out from the three terms
+  def b(logits, x, mu, logvar):  # L_β written out from the three terms
     nll, kl, _ = losses.terms(logits, x, mu, logvar)
     return jnp.mean(nll) + jnp.float32(6.0) * jnp.mean(kl)
 
@@ -132,8 +137,9 @@ def test_beta_and_lambda_are_traced_one_compilation():
   grid = [(1.0, 0.0), (4.0, 2.0), (32.0, 8.0)]
   got = [float(total(jnp.float32(b), jnp.float32(l))) for b, l in grid]
   assert len(traces) == 1
-  vmapped = jax.vmap(total)(jnp.asarray([g[0] for g in grid]),
-                            jnp.asarray([g[1] for g in grid]))
+  vmapped = jax.vmap(total)(
+    jnp.asarray([g[0] for g in grid]), jnp.asarray([g[1] for g in grid])
+  )
   np.testing.assert_allclose(vmapped, got, rtol=1e-6)
   nll, kl, l2 = (jnp.mean(t) for t in losses.terms(*args))
   np.testing.assert_allclose(got[2], nll + 32 * kl + 8 * l2, rtol=1e-6)
@@ -144,9 +150,12 @@ def test_uint8_pixels_are_read_as_targets_in_the_unit_interval(jit):
   """Datasets serve uint8 0..255; passing them straight in gives the same loss."""
   logits, x, mu, logvar = random_batch(2)
   pixels = (np.asarray(x) * 255).astype(np.uint8)
-  fn = maybe_jit(lambda lo, xx, m, lv: losses.lambda_beta_loss(
-      lo, xx, m, lv, beta=4.0, lam=2.0)[0], jit)
-  np.testing.assert_allclose(fn(logits, pixels, mu, logvar),
-                             fn(logits, x, mu, logvar), rtol=1e-6)
+  fn = maybe_jit(
+    lambda lo, xx, m, lv: losses.lambda_beta_loss(lo, xx, m, lv, beta=4.0, lam=2.0)[0],
+    jit,
+  )
+  np.testing.assert_allclose(
+    fn(logits, pixels, mu, logvar), fn(logits, x, mu, logvar), rtol=1e-6
+  )
   grey = np.full((3, 8, 8, 1), 128, np.uint8)
   np.testing.assert_allclose(losses.as_float_images(grey), 128 / 255, rtol=1e-7)

@@ -22,23 +22,33 @@ from tests.helpers.interrupt import Killed
 from tests.helpers.interrupt import kill_at
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-ANNEAL_STEPS = 5     # AnnealedVAE's capacity reaches C_max inside phase 2
+ANNEAL_STEPS = 5  # AnnealedVAE's capacity reaches C_max inside phase 2
 
 
 def run(env, module, *args):
-  return subprocess.run([sys.executable, "-m", module, *args], cwd=ROOT, env=env,
-                        capture_output=True, text=True, timeout=900)
+  return subprocess.run(
+    [sys.executable, "-m", module, *args],
+    cwd=ROOT,
+    env=env,
+    capture_output=True,
+    text=True,
+    timeout=900,
+  )
 
 
 def overrides(name):
   """The smoke config with this objective; phase 2 long enough to kill inside."""
-  return {"objective": name, "phase2_steps": 4,
-          "annealed_vae.anneal_steps": ANNEAL_STEPS}
+  return {
+    "objective": name,
+    "phase2_steps": 4,
+    "annealed_vae.anneal_steps": ANNEAL_STEPS,
+  }
 
 
 def smoke_config(name):
   spec = importlib.util.spec_from_file_location(
-      "smoke_config", os.path.join(ROOT, "configs", "smoke.py"))
+    "smoke_config", os.path.join(ROOT, "configs", "smoke.py")
+  )
   module = importlib.util.module_from_spec(spec)
   spec.loader.exec_module(module)
   c = module.get_config()
@@ -69,8 +79,9 @@ WITH_OWN_STATE = ("annealed_vae", "factor_vae")
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", [n for n in objectives.NAMES
-                                  if n not in ("beta_vae", "dip_vae_ii")])
+@pytest.mark.parametrize(
+  "name", [n for n in objectives.NAMES if n not in ("beta_vae", "dip_vae_ii")]
+)
 def test_objective_trains_resumes_and_evaluates(name, cli_env, tmp_path):
   env = cli_env
   objective = objectives.make(name)
@@ -78,8 +89,14 @@ def test_objective_trains_resumes_and_evaluates(name, cli_env, tmp_path):
   # Uninterrupted, from the command line.
   cli_dir = str(tmp_path / "cli")
   flags = [f"--config.{k}={v}" for k, v in overrides(name).items()]
-  result = run(env, "experiments.sweep", "--config=configs/smoke.py",
-               f"--workdir={cli_dir}", *flags, "--noprogress")
+  result = run(
+    env,
+    "experiments.sweep",
+    "--config=configs/smoke.py",
+    f"--workdir={cli_dir}",
+    *flags,
+    "--noprogress",
+  )
   assert result.returncode == 0, result.stderr[-3000:]
   assert f"objective {name} ({objective.title}" in result.stdout
   a = b = workdir_lib.Paths(cli_dir)
@@ -108,11 +125,11 @@ def test_objective_trains_resumes_and_evaluates(name, cli_env, tmp_path):
     assert r["finite"] == "1"
     for k in ("nll", "kl", "l2", "loss") + parts:
       assert np.isfinite(float(r[k])), (k, r)
-  if name == "annealed_vae":     # C(t) across phases and the resume: the logged row
-    for r in log:                # at step t is the step taken at t - 1
+  if name == "annealed_vae":  # C(t) across phases and the resume: the logged row
+    for r in log:  # at step t is the step taken at t - 1
       want = float(r["beta"]) * min(1.0, (int(r["step"]) - 1) / ANNEAL_STEPS)
       np.testing.assert_allclose(float(r["capacity"]), want, rtol=1e-6)
-  if name == "beta_tcvae":       # the parts add up to the KL term
+  if name == "beta_tcvae":  # the parts add up to the KL term
     for r in log:
       total = sum(float(r[k]) for k in parts)
       np.testing.assert_allclose(total, float(r["kl"]), rtol=1e-4, atol=1e-3)

@@ -31,12 +31,13 @@ def write_npz(path):
 
 def sweep_and_evaluate(workdir, npz):
   c = config_files.load("smoke").get_config()
-  c.betas, c.num_seeds = (1.0,), 2     # UDR compares the seeds of a cell
+  c.betas, c.num_seeds = (1.0,), 2  # UDR compares the seeds of a cell
   c.dataset.name, c.dataset.path = "arrays", str(npz)
   c.eval.udr_samples = 100
   train.train(c, str(workdir), show_progress=False)
-  result = runner.evaluate_workdir(str(workdir), settings.with_eval_defaults(c),
-                                   log=lambda line: None, progress=False)
+  result = runner.evaluate_workdir(
+    str(workdir), settings.with_eval_defaults(c), log=lambda line: None, progress=False
+  )
   return tables.read_csv(result.metrics_csv), open(result.report).read()
 
 
@@ -47,8 +48,17 @@ def test_sweep_and_evaluation_without_factors(tmp_path, monkeypatch):
   rows, report = sweep_and_evaluate(tmp_path / "run", tmp_path / "none.npz")
   assert len(rows) == 6 and all(r["diverged"] == 0 for r in rows)
   for r in rows:
-    assert all(math.isnan(r[k]) for k in ("mig", "sap", "im", "dci_disentanglement",
-                                          "factor_vae", "mig_posterior"))
+    assert all(
+      math.isnan(r[k])
+      for k in (
+        "mig",
+        "sap",
+        "im",
+        "dci_disentanglement",
+        "factor_vae",
+        "mig_posterior",
+      )
+    )
     assert math.isfinite(r["heldout_nll"]) and math.isfinite(r["heldout_kl"])
     assert 0 <= r["active_latents"] <= 10
     assert math.isfinite(r["udr"]) and math.isfinite(r["udr_spearman"])
@@ -67,12 +77,24 @@ def test_sweep_and_evaluation_without_factors(tmp_path, monkeypatch):
 def test_a_bad_array_file_is_one_line_and_exit_2(tmp_path):
   np.savez(tmp_path / "bad.npz", images=np.zeros((5, 64, 64), np.uint8))
   proc = subprocess.run(
-      [sys.executable, "-m", "experiments.sweep", "--config=configs/smoke.py",
-       f"--workdir={tmp_path / 'run'}", "--config.dataset.name=arrays",
-       f"--config.dataset.path={tmp_path / 'bad.npz'}"],
-      cwd=ROOT, capture_output=True, text=True, timeout=300)
+    [
+      sys.executable,
+      "-m",
+      "experiments.sweep",
+      "--config=configs/smoke.py",
+      f"--workdir={tmp_path / 'run'}",
+      "--config.dataset.name=arrays",
+      f"--config.dataset.path={tmp_path / 'bad.npz'}",
+    ],
+    cwd=ROOT,
+    capture_output=True,
+    text=True,
+    timeout=300,
+  )
   assert proc.returncode == 2, proc.stderr[-2000:]
   lines = [l for l in proc.stderr.splitlines() if l.startswith("error:")]
-  assert lines == [f"error: {tmp_path / 'bad.npz'}: 'images' is uint8[5, 64, 64]; "
-                   "expected uint8[N, H, W, C] with N > 0 and C = 1 or 3"]
+  assert lines == [
+    f"error: {tmp_path / 'bad.npz'}: 'images' is uint8[5, 64, 64]; "
+    "expected uint8[N, H, W, C] with N > 0 and C = 1 or 3"
+  ]
   assert "Traceback" not in proc.stderr and not (tmp_path / "run").exists()

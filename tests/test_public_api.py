@@ -17,14 +17,19 @@ def test_every_subpackage_is_an_attribute():
   root = pathlib.Path(lbvae.__file__).parent
   on_disk = {p.parent.name for p in root.glob("*/__init__.py")}
   # cli and supervisor are the command line's, not the library's.
-  on_disk |= {p.stem for p in root.glob("*.py")
-              if p.stem not in ("__init__", "cli", "supervisor")}
+  on_disk |= {
+    p.stem for p in root.glob("*.py") if p.stem not in ("__init__", "cli", "supervisor")
+  }
   # layers and grid_layout (the models' building blocks and a grid's layout of
   # them), pytrees (grid helpers) and log_filters (the log notes lbvae drops) are
   # internal: a new top-level module must be listed in SUBPACKAGES or here,
   # deliberately.
-  assert on_disk - set(lbvae.SUBPACKAGES) == {"layers", "grid_layout", "pytrees",
-                                              "log_filters"}
+  assert on_disk - set(lbvae.SUBPACKAGES) == {
+    "layers",
+    "grid_layout",
+    "pytrees",
+    "log_filters",
+  }
   assert set(lbvae.SUBPACKAGES) <= on_disk
   for name in lbvae.SUBPACKAGES:
     assert getattr(lbvae, name).__name__ == f"lbvae.{name}"
@@ -49,8 +54,11 @@ def _classes(package: str) -> set[str]:
     if path.stem == "__init__":
       continue
     module = importlib.import_module(f"{package}.{path.stem}")
-    names |= {n for n, c in inspect.getmembers(module, inspect.isclass)
-              if c.__module__ == module.__name__}
+    names |= {
+      n
+      for n, c in inspect.getmembers(module, inspect.isclass)
+      if c.__module__ == module.__name__
+    }
   return names
 
 
@@ -84,12 +92,20 @@ def test_evaluation_exports_its_modules_and_entry_points():
 def test_training_and_the_evaluation_package_load_no_figures():
   """``import lbvae.train`` (whose config reads lbvae.eval_settings) and
   ``import lbvae.evaluation`` load neither the pass nor its plotting libraries."""
-  code = ("import sys, lbvae.train, lbvae.evaluation\n"
-          "print(sorted(m for m in ('matplotlib', 'plotly', 'lbvae.evaluation.runner',"
-          " 'lbvae.evaluation.figures') if m in sys.modules))")
+  code = (
+    "import sys, lbvae.train, lbvae.evaluation\n"
+    "print(sorted(m for m in ('matplotlib', 'plotly', 'lbvae.evaluation.runner',"
+    " 'lbvae.evaluation.figures') if m in sys.modules))"
+  )
   root = pathlib.Path(lbvae.__file__).parent.parent
-  out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True,
-                       text=True, timeout=120, check=True)
+  out = subprocess.run(
+    [sys.executable, "-c", code],
+    cwd=root,
+    capture_output=True,
+    text=True,
+    timeout=120,
+    check=True,
+  )
   assert out.stdout.strip() == "[]", out.stdout
 
 

@@ -26,29 +26,38 @@ def test_lost_peer_names_the_process(monkeypatch):
   monkeypatch.setenv("JAX_NUM_PROCESSES", "2")
   monkeypatch.setenv("JAX_PROCESS_ID", "0")
   gloo = supervisor.lost_peer(GLOO)
-  assert gloo.startswith("lost process 1 of 2: a collective or the coordination "
-                         "service failed on process 0 (")
+  assert gloo.startswith(
+    "lost process 1 of 2: a collective or the coordination "
+    "service failed on process 0 ("
+  )
   assert "\n" not in gloo and "Connection closed by peer" in gloo
-  assert supervisor.lost_peer(BEATS).startswith("lost process 1 of 2: it stopped "
-                                                "sending heartbeats")
+  assert supervisor.lost_peer(BEATS).startswith(
+    "lost process 1 of 2: it stopped sending heartbeats"
+  )
   ours = "noise\nerror: lost process 1 of 2: no sign of life for 6 s\nmore"
   assert supervisor.lost_peer(ours) == "lost process 1 of 2: no sign of life for 6 s"
-  timeout = ("Traceback (most recent call last):\njax.errors.JaxRuntimeError: "
-             "UNKNOWN: Gloo all-gather failed: [external/gloo/gloo/transport/tcp/"
-             "unbound_buffer.cc:81] Timed out waiting 30000ms for recv operation\n")
+  timeout = (
+    "Traceback (most recent call last):\njax.errors.JaxRuntimeError: "
+    "UNKNOWN: Gloo all-gather failed: [external/gloo/gloo/transport/tcp/"
+    "unbound_buffer.cc:81] Timed out waiting 30000ms for recv operation\n"
+  )
   assert supervisor.lost_peer(timeout).startswith(
-      "a collective between the processes timed out on process 0 (jax.errors."
-      "JaxRuntimeError: UNKNOWN: Gloo all-gather failed")
+    "a collective between the processes timed out on process 0 (jax.errors."
+    "JaxRuntimeError: UNKNOWN: Gloo all-gather failed"
+  )
   # A traceback of our own bug is not a lost peer: it is shown as it is.
-  assert supervisor.lost_peer("Traceback (most recent call last):\nKeyError: 'x'\n") \
-      is None
+  assert (
+    supervisor.lost_peer("Traceback (most recent call last):\nKeyError: 'x'\n") is None
+  )
 
 
 def test_supervise_replaces_the_abort_with_one_line(monkeypatch, capfd):
   monkeypatch.setenv("JAX_NUM_PROCESSES", "2")
   monkeypatch.setenv("JAX_PROCESS_ID", "1")
-  code = ("import sys, os; sys.stderr.write('progress 50%\\n'); sys.stderr.flush(); "
-          f"sys.stderr.write({GLOO!r}); sys.stderr.flush(); os.abort()")
+  code = (
+    "import sys, os; sys.stderr.write('progress 50%\\n'); sys.stderr.flush(); "
+    f"sys.stderr.write({GLOO!r}); sys.stderr.flush(); os.abort()"
+  )
   status = supervisor.supervise([sys.executable, "-c", code])
   err = capfd.readouterr().err
   assert status == hosts.LOST_EXIT_STATUS
@@ -65,12 +74,15 @@ def test_supervise_passes_a_bug_and_its_status_through(capfd):
   assert "Traceback" in err and "a bug of ours" in err
 
 
-@pytest.mark.parametrize("argv, env, expected", [
+@pytest.mark.parametrize(
+  "argv, env, expected",
+  [
     (["sweep", "--config.distributed=True"], {}, True),
     (["sweep", "--config.distributed=False"], {}, False),
     (["sweep"], {hosts.ENV_DISTRIBUTED: "1"}, True),
     (["sweep", "--config.distributed=True"], {supervisor.ENV_SUPERVISED: "1"}, False),
-])
+  ],
+)
 def test_wanted(monkeypatch, argv, env, expected):
   monkeypatch.delenv(hosts.ENV_DISTRIBUTED, raising=False)
   monkeypatch.delenv(supervisor.ENV_SUPERVISED, raising=False)
@@ -99,8 +111,13 @@ def test_the_child_dies_with_its_supervisor():
   """No orphan keeps working when the watching process is SIGKILLed."""
   import signal
   import time
-  watcher = subprocess.Popen([sys.executable, "-c", _WATCHER], stdout=subprocess.PIPE,
-                             text=True, cwd=os.path.dirname(os.path.dirname(__file__)))
+
+  watcher = subprocess.Popen(
+    [sys.executable, "-c", _WATCHER],
+    stdout=subprocess.PIPE,
+    text=True,
+    cwd=os.path.dirname(os.path.dirname(__file__)),
+  )
   child = int(watcher.stdout.readline())
   os.kill(watcher.pid, signal.SIGKILL)
   watcher.wait(timeout=30)
@@ -110,7 +127,7 @@ def test_the_child_dies_with_its_supervisor():
       os.kill(child, 0)
     except ProcessLookupError:
       break
-    with open(f"/proc/{child}/stat") as f:   # a zombie waiting for init is gone too
+    with open(f"/proc/{child}/stat") as f:  # a zombie waiting for init is gone too
       if f.read().split(") ")[1].startswith("Z"):
         break
     time.sleep(0.1)
@@ -124,11 +141,23 @@ def test_a_child_whose_supervisor_is_already_gone_ends_at_once():
   """LBVAE_SUPERVISED names a process that is not this one's parent: the
   supervisor died before the child could ask to die with it."""
   code = "from lbvae import supervisor; supervisor.die_with_parent(); print('ran on')"
-  env = dict(os.environ, **{supervisor.ENV_SUPERVISED: "1"})   # pid 1: not our parent
-  proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
-                        text=True, timeout=60, cwd=os.path.dirname(os.path.dirname(__file__)))
+  env = dict(os.environ, **{supervisor.ENV_SUPERVISED: "1"})  # pid 1: not our parent
+  proc = subprocess.run(
+    [sys.executable, "-c", code],
+    env=env,
+    capture_output=True,
+    text=True,
+    timeout=60,
+    cwd=os.path.dirname(os.path.dirname(__file__)),
+  )
   assert proc.returncode == 1 and "ran on" not in proc.stdout
-  del env[supervisor.ENV_SUPERVISED]                            # not supervised: runs
-  proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
-                        text=True, timeout=60, cwd=os.path.dirname(os.path.dirname(__file__)))
+  del env[supervisor.ENV_SUPERVISED]  # not supervised: runs
+  proc = subprocess.run(
+    [sys.executable, "-c", code],
+    env=env,
+    capture_output=True,
+    text=True,
+    timeout=60,
+    cwd=os.path.dirname(os.path.dirname(__file__)),
+  )
   assert proc.returncode == 0 and "ran on" in proc.stdout

@@ -30,12 +30,16 @@ def test_a_fifo_in_place_of_a_file_is_refused_unread(tmp_path):
   fifo = str(tmp_path / "metrics_beta_1_seed_0.npz")
   os.mkfifo(fifo)
   h5 = str(tmp_path / "3dshapes.h5")
-  with h5py.File(h5, "w") as f:   # the images' raw data in an external file: the FIFO
-    f.create_dataset("images", shape=(4, 64, 64, 3), dtype="u1",
-                     external=[(fifo, 0, 4 * 64 * 64 * 3)])
+  with h5py.File(h5, "w") as f:  # the images' raw data in an external file: the FIFO
+    f.create_dataset(
+      "images", shape=(4, 64, 64, 3), dtype="u1", external=[(fifo, 0, 4 * 64 * 64 * 3)]
+    )
   try:
-    for read in (lambda: layout.read_metrics(fifo), lambda: files.read_npz(fifo),
-                 lambda: containers.require_file(fifo, "published at ...")):
+    for read in (
+      lambda: layout.read_metrics(fifo),
+      lambda: files.read_npz(fifo),
+      lambda: containers.require_file(fifo, "published at ..."),
+    ):
       e = within(read)
       assert isinstance(e, errors.DataError) and "is a FIFO" in str(e), e
     e = within(lambda: containers.h5_member(h5, "images"))
@@ -64,9 +68,9 @@ def _lying_zip(name: str, data: bytes, declared: int) -> bytes:
   with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
     z.writestr(name, data)
   raw = bytearray(buffer.getvalue())
-  raw[22:26] = struct.pack("<I", declared)                 # local header
+  raw[22:26] = struct.pack("<I", declared)  # local header
   central = raw.rfind(b"PK\x01\x02")
-  raw[central + 24:central + 28] = struct.pack("<I", declared)
+  raw[central + 24 : central + 28] = struct.pack("<I", declared)
   return bytes(raw)
 
 
@@ -74,7 +78,8 @@ def test_memory_is_bounded_by_the_bytes_read_not_the_sizes_declared(tmp_path):
   # A metrics .npz whose .npy header declares float64[2**29] (4 GiB) over 64 bytes.
   buffer = io.BytesIO()
   np.lib.format.write_array_header_1_0(
-      buffer, {"descr": "<f8", "fortran_order": False, "shape": (2**29,)})
+    buffer, {"descr": "<f8", "fortran_order": False, "shape": (2**29,)}
+  )
   npz = tmp_path / "metrics_beta_1_seed_0.npz"
   with zipfile.ZipFile(npz, "w", zipfile.ZIP_DEFLATED) as z:
     z.writestr("mi_matrix.npy", buffer.getvalue() + bytes(64))

@@ -37,21 +37,51 @@ import math
 import re
 
 COLLECTIVES = ("all-gather", "all-to-all", "all-reduce")
-_DTYPE_BYTES = {"pred": 1, "s8": 1, "u8": 1, "s16": 2, "u16": 2, "f16": 2, "bf16": 2,
-                "s32": 4, "u32": 4, "f32": 4, "s64": 8, "u64": 8, "f64": 8,
-                "c64": 8, "c128": 16, "f8e4m3fn": 1, "f8e5m2": 1, "s4": 1, "u4": 1}
+_DTYPE_BYTES = {
+  "pred": 1,
+  "s8": 1,
+  "u8": 1,
+  "s16": 2,
+  "u16": 2,
+  "f16": 2,
+  "bf16": 2,
+  "s32": 4,
+  "u32": 4,
+  "f32": 4,
+  "s64": 8,
+  "u64": 8,
+  "f64": 8,
+  "c64": 8,
+  "c128": 16,
+  "f8e4m3fn": 1,
+  "f8e5m2": 1,
+  "s4": 1,
+  "u4": 1,
+}
 _HEADER = re.compile(r"^(ENTRY )?%?([\w.\-]+) \(.*\) -> .* \{$")
 _INSTR = re.compile(r"^\s*(ROOT )?%?([\w.\-]+) = (.*?) ([\w\-]+)\((.*)$")
 _ARRAY = re.compile(r"\b([a-z]+\d*(?:e\dm\d\w*)?)\[([\d,]*)\]")
-_CALLS = re.compile(r"\b(?:calls|body|condition|to_apply|branch_computations|"
-                    r"true_computation|false_computation)=(\{[^}]*\}|%?[\w.\-]+)")
-_FREE = {"parameter", "tuple", "get-tuple-element", "bitcast", "constant",
-         "after-all", "partition-id", "replica-id", "opt-barrier"}
+_CALLS = re.compile(
+  r"\b(?:calls|body|condition|to_apply|branch_computations|"
+  r"true_computation|false_computation)=(\{[^}]*\}|%?[\w.\-]+)"
+)
+_FREE = {
+  "parameter",
+  "tuple",
+  "get-tuple-element",
+  "bitcast",
+  "constant",
+  "after-all",
+  "partition-id",
+  "replica-id",
+  "opt-barrier",
+}
 
 
 @dataclasses.dataclass(frozen=True)
 class Instruction:
   """One HLO instruction: its name, result type text, opcode and the rest."""
+
   name: str
   type: str
   opcode: str
@@ -86,6 +116,7 @@ class Instruction:
 @dataclasses.dataclass(frozen=True)
 class Module:
   """An HLO module's computations (name -> instructions) and its entry's name."""
+
   computations: dict[str, list[Instruction]]
   entry: str
 
@@ -96,6 +127,7 @@ class Module:
 @dataclasses.dataclass(frozen=True)
 class StepCost:
   """Work of one step: FLOPs and bytes to and from device memory (per device)."""
+
   flops: float
   bytes: float
 
@@ -118,8 +150,7 @@ def parse(text: str) -> Module:
       continue
     m = _INSTR.match(line)
     if m:
-      comps[current].append(Instruction(m.group(2), m.group(3), m.group(4),
-                                        m.group(5)))
+      comps[current].append(Instruction(m.group(2), m.group(3), m.group(4), m.group(5)))
   return Module(comps, entry)
 
 
@@ -240,7 +271,8 @@ def step_cost(text: str) -> StepCost:
     for ins in module.computations[name]:
       if ins.opcode in _FREE or ins.opcode in ("while", "call", "conditional"):
         continue
-      moved = type_bytes(ins.type) + sum(type_bytes(shapes.get(o, ""))
-                                         for o in ins.operands())
+      moved = type_bytes(ins.type) + sum(
+        type_bytes(shapes.get(o, "")) for o in ins.operands()
+      )
       bytes_ += times * moved
   return StepCost(flops=flops, bytes=bytes_)

@@ -60,6 +60,7 @@ class Report:
     members: models in one call (a chunk of the grid, or the stack evaluated).
     note: how the grid is placed and chunked.
   """
+
   name: str
   compiled: bool = False
   error: str | None = None
@@ -106,8 +107,9 @@ def _measure(report: Report, target: targets_lib.Target, build) -> Report:
   else:
     report.flops_per_device, report.bytes_per_device = counted.flops, counted.bytes
     report.cost_source = "hlo"
-  report.roofline_seconds = target.roofline_seconds(report.flops_per_device,
-                                                    report.bytes_per_device)
+  report.roofline_seconds = target.roofline_seconds(
+    report.flops_per_device, report.bytes_per_device
+  )
   return report
 
 
@@ -129,27 +131,34 @@ def dataset_source(config, target: targets_lib.Target):
     ds = data.load(name, source)
     return ds, data.batch_source(ds, placement)
   from lbvae.data import originals  # pylint: disable=g-import-not-at-top
+
   errors.require(name in originals.LAYOUTS, f"unknown dataset {name!r}")
   layout = originals.LAYOUTS[name]
   shape = (layout.num_images, 64, 64, layout.num_channels)
-  images = np.broadcast_to(np.zeros((), np.uint8), shape)   # shapes only, no memory
-  ds = data.ArrayDataset(name, layout.factor_names, layout.factor_sizes, images,
-                         source, "(shapes only)")
+  images = np.broadcast_to(np.zeros((), np.uint8), shape)  # shapes only, no memory
+  ds = data.ArrayDataset(
+    name, layout.factor_names, layout.factor_sizes, images, source, "(shapes only)"
+  )
   memory = target.usable_memory
-  on_device = (placement == "device" or placement == "auto" and (
-      memory is None or images.nbytes <= batching.DEVICE_FRACTION * memory))
+  on_device = (
+    placement == "device"
+    or placement == "auto"
+    and (memory is None or images.nbytes <= batching.DEVICE_FRACTION * memory)
+  )
   return ds, batching.shape_source(ds, on_device)
 
 
 def _spec(tree, where):
-  return jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=where),
-                      tree)
+  return jax.tree.map(
+    lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=where), tree
+  )
 
 
 def _leading(tree, n: int, where):
   """``tree``'s shapes with leading axis n."""
-  return jax.tree.map(lambda a: jax.ShapeDtypeStruct((n,) + a.shape[1:], a.dtype,
-                                                     sharding=where), tree)
+  return jax.tree.map(
+    lambda a: jax.ShapeDtypeStruct((n,) + a.shape[1:], a.dtype, sharding=where), tree
+  )
 
 
 class _Build:
@@ -160,8 +169,9 @@ class _Build:
     self.backend = target.traced_for
     self.place = sharding.Placement(devices)
     self.ds, self.source = dataset_source(config, target)
-    self.model = state_lib.make_model(config, self.ds.num_channels,
-                                      backend=self.backend)
+    self.model = state_lib.make_model(
+      config, self.ds.num_channels, backend=self.backend
+    )
     self.tx = state_lib.make_optimizer(config)
     self.objective = objectives_lib.from_config(config, dataset_size=len(self.ds))
     self.keys = state_lib.seed_keys(config.seed, config.num_seeds)
@@ -169,9 +179,14 @@ class _Build:
 
   def states(self, phase: int):
     grid = members_lib.phase_grid(self.config, phase)
-    return grid, state_lib.abstract_state(self.model, self.tx, grid, self.keys,
-                                          window=self.config.window,
-                                          objective=self.objective)
+    return grid, state_lib.abstract_state(
+      self.model,
+      self.tx,
+      grid,
+      self.keys,
+      window=self.config.window,
+      objective=self.objective,
+    )
 
   def phase_step(self, phase: int) -> Report:
     c = self.config
@@ -179,11 +194,18 @@ class _Build:
     steps = int(c.phase1_steps if phase == 1 else c.phase2_steps)
     report = Report(f"phase {phase} step")
     runner = grid_runner.GridRunner(
-        step_lib.make_train_step(self.model, self.tx, self.objective), self.source,
-        batch_size=c.batch_size, strategy=c.grid_strategy,
-        map_batch_size=c.map_batch_size, steps_per_call=c.steps_per_call,
-        grid_chunk=c.get("grid_chunk", 0), place=self.place, impl=self.model.impl,
-        backend=self.backend, memory=self.target.usable_memory)
+      step_lib.make_train_step(self.model, self.tx, self.objective),
+      self.source,
+      batch_size=c.batch_size,
+      strategy=c.grid_strategy,
+      map_batch_size=c.map_batch_size,
+      steps_per_call=c.steps_per_call,
+      grid_chunk=c.get("grid_chunk", 0),
+      place=self.place,
+      impl=self.model.impl,
+      backend=self.backend,
+      memory=self.target.usable_memory,
+    )
     seeds = members_lib.column(grid, "seed", np.int32)
 
     def build():
@@ -201,17 +223,29 @@ class _Build:
     p = self.config.collapse
     n = int(p.num_samples)
     where = self.place.state_sharding(len(grid), "vmap")
-    fn = jax.jit(functools.partial(collapse.CollapseProbe.grid_scores, self.model,
-                                   tuple(self.ds.factor_sizes), int(p.num_bins)))
-    args = (_spec(states.params, where),
-            jax.ShapeDtypeStruct((n, 64, 64, self.ds.num_channels), np.uint8,
-                                 sharding=self.place.replicated),
-            jax.ShapeDtypeStruct((n, self.ds.num_factors), np.int32,
-                                 sharding=self.place.replicated),
-            jax.ShapeDtypeStruct((2,), np.uint32, sharding=self.place.replicated))
-    return _measure(Report(f"collapse probe ({len(grid)} models x {n})",
-                           members=len(grid)),
-                    self.target, lambda: fn.lower(*args).compile())
+    fn = jax.jit(
+      functools.partial(
+        collapse.CollapseProbe.grid_scores,
+        self.model,
+        tuple(self.ds.factor_sizes),
+        int(p.num_bins),
+      )
+    )
+    args = (
+      _spec(states.params, where),
+      jax.ShapeDtypeStruct(
+        (n, 64, 64, self.ds.num_channels), np.uint8, sharding=self.place.replicated
+      ),
+      jax.ShapeDtypeStruct(
+        (n, self.ds.num_factors), np.int32, sharding=self.place.replicated
+      ),
+      jax.ShapeDtypeStruct((2,), np.uint32, sharding=self.place.replicated),
+    )
+    return _measure(
+      Report(f"collapse probe ({len(grid)} models x {n})", members=len(grid)),
+      self.target,
+      lambda: fn.lower(*args).compile(),
+    )
 
   def seed_models(self) -> int:
     c = self.config
@@ -222,16 +256,25 @@ class _Build:
     batch = eval_runner.encoder_batch(self.config, self.backend)
     _, states = self.states(1)
     params = _leading(states.params, m, self.one)
-    x = jax.ShapeDtypeStruct((batch, 64, 64, self.ds.num_channels), np.uint8,
-                             sharding=self.one)
+    x = jax.ShapeDtypeStruct(
+      (batch, 64, 64, self.ds.num_channels), np.uint8, sharding=self.one
+    )
     scalar = jax.ShapeDtypeStruct((), np.int32, sharding=self.one)
     per_call = encode.default_models_per_call(self.backend)
     name = f"evaluation encode{' + NLL' if with_nll else ''} ({m} models x {batch})"
-    kw = dict(latent_dim=int(self.config.latent_dim),
-              num_channels=self.ds.num_channels, with_nll=with_nll, sample=with_nll,
-              models_per_call=per_call, impl=self.model.impl)
-    return _measure(Report(name, members=m), self.target, lambda: (
-        encode.encode_batch.lower(params, x, scalar, scalar, **kw).compile()))
+    kw = dict(
+      latent_dim=int(self.config.latent_dim),
+      num_channels=self.ds.num_channels,
+      with_nll=with_nll,
+      sample=with_nll,
+      models_per_call=per_call,
+      impl=self.model.impl,
+    )
+    return _measure(
+      Report(name, members=m),
+      self.target,
+      lambda: encode.encode_batch.lower(params, x, scalar, scalar, **kw).compile(),
+    )
 
   def scores(self) -> Report:
     ev, L = self.config.eval, int(self.config.latent_dim)
@@ -242,15 +285,25 @@ class _Build:
     def arr(shape, dtype=np.float32):
       return jax.ShapeDtypeStruct(shape, dtype, sharding=self.one)
 
-    args = (arr((m, ev.num_train, L)), arr((ev.num_train, f), np.int32),
-            arr((m, ev.num_test, L)), arr((ev.num_test, f), np.int32),
-            arr((m, max(votes, 1), ev.factor_vae_batch if votes else 2, L)),
-            arr((max(votes, 1),), np.int32))
-    kw = dict(functions=compute.compiled_functions(),
-              factor_sizes=tuple(int(k) for k in self.ds.factor_sizes),
-              num_bins=int(ev.num_bins), num_train_votes=(2 * votes) // 3)
-    return _measure(Report(f"evaluation scores ({m} models)", members=m), self.target,
-                    lambda: compute.stack_metrics.lower(*args, **kw).compile())
+    args = (
+      arr((m, ev.num_train, L)),
+      arr((ev.num_train, f), np.int32),
+      arr((m, ev.num_test, L)),
+      arr((ev.num_test, f), np.int32),
+      arr((m, max(votes, 1), ev.factor_vae_batch if votes else 2, L)),
+      arr((max(votes, 1),), np.int32),
+    )
+    kw = dict(
+      functions=compute.compiled_functions(),
+      factor_sizes=tuple(int(k) for k in self.ds.factor_sizes),
+      num_bins=int(ev.num_bins),
+      num_train_votes=(2 * votes) // 3,
+    )
+    return _measure(
+      Report(f"evaluation scores ({m} models)", members=m),
+      self.target,
+      lambda: compute.stack_metrics.lower(*args, **kw).compile(),
+    )
 
   def posterior(self) -> Report:
     m, n = self.seed_models(), int(self.config.eval.posterior_samples)
@@ -259,10 +312,13 @@ class _Build:
     key = jax.ShapeDtypeStruct((), jax.random.key(0).dtype, sharding=self.one)
     factors = jax.ShapeDtypeStruct((n, f), np.int32, sharding=self.one)
     sizes = tuple(int(k) for k in self.ds.factor_sizes)
-    return _measure(Report(f"evaluation posterior scores ({m} models x {n})",
-                           members=m),
-                    self.target, lambda: compute.stack_posterior_scores.lower(
-                        code, code, factors, key, factor_sizes=sizes).compile())
+    return _measure(
+      Report(f"evaluation posterior scores ({m} models x {n})", members=m),
+      self.target,
+      lambda: compute.stack_posterior_scores.lower(
+        code, code, factors, key, factor_sizes=sizes
+      ).compile(),
+    )
 
 
 def compile_all(config, target: targets_lib.Target, num_devices: int):

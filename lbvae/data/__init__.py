@@ -44,26 +44,32 @@ SOURCES = ("procedural", "file", "tfds")
 
 # Which sources serve which dataset.
 DATASETS = {
-    "dsprites": ("procedural", "file", "tfds"),
-    "shapes3d": ("file", "tfds"),
-    "mpi3d_real": ("file",),
-    "mpi3d_toy": ("file",),
-    "mpi3d_realistic": ("file",),
-    "shapes3d_procedural": ("procedural",),
-    "color_dsprites": ("procedural", "file", "tfds"),
-    "noisy_dsprites": ("procedural", "file", "tfds"),
-    "scream_dsprites": ("procedural", "file", "tfds"),
-    "smallnorb": ("file",),
-    "cars3d": ("file",),
-    "arrays": ("file",),
+  "dsprites": ("procedural", "file", "tfds"),
+  "shapes3d": ("file", "tfds"),
+  "mpi3d_real": ("file",),
+  "mpi3d_toy": ("file",),
+  "mpi3d_realistic": ("file",),
+  "shapes3d_procedural": ("procedural",),
+  "color_dsprites": ("procedural", "file", "tfds"),
+  "noisy_dsprites": ("procedural", "file", "tfds"),
+  "scream_dsprites": ("procedural", "file", "tfds"),
+  "smallnorb": ("file",),
+  "cars3d": ("file",),
+  "arrays": ("file",),
 }
 # Only files exist for these: the default source (procedural) reads as "file".
 FILES_ONLY = ("arrays", "smallnorb", "cars3d")
-TFDS_PREFIX = "tfds:"   # dataset.name=tfds:NAME, any prepared TFDS image dataset
+TFDS_PREFIX = "tfds:"  # dataset.name=tfds:NAME, any prepared TFDS image dataset
 
 
-def load(name: str, source: str = "procedural", path: str | None = None, *,
-         factors: Sequence[str] = (), background: str | None = None) -> FactorGrid:
+def load(
+  name: str,
+  source: str = "procedural",
+  path: str | None = None,
+  *,
+  factors: Sequence[str] = (),
+  background: str | None = None,
+) -> FactorGrid:
   """Opens a dataset.
 
   Args:
@@ -90,41 +96,59 @@ def load(name: str, source: str = "procedural", path: str | None = None, *,
   tfds_name = name.startswith(TFDS_PREFIX)
   if source == "procedural" and (name in FILES_ONLY or tfds_name):
     source = "tfds" if tfds_name else "file"
-  errors.require(name in DATASETS or tfds_name,
-              f"unknown dataset {name!r}; known datasets: {', '.join(DATASETS)}, "
-              f"{TFDS_PREFIX}NAME")
-  errors.require(source in SOURCES,
-              f"unknown dataset source {source!r}; choose one of {', '.join(SOURCES)}")
+  errors.require(
+    name in DATASETS or tfds_name,
+    f"unknown dataset {name!r}; known datasets: {', '.join(DATASETS)}, "
+    f"{TFDS_PREFIX}NAME",
+  )
+  errors.require(
+    source in SOURCES,
+    f"unknown dataset source {source!r}; choose one of {', '.join(SOURCES)}",
+  )
   sources = ("tfds",) if tfds_name else DATASETS[name]
-  errors.require(source in sources,
-              f"dataset {name!r} has no {source!r} source; it has: "
-              f"{', '.join(sources)}")
+  errors.require(
+    source in sources,
+    f"dataset {name!r} has no {source!r} source; it has: {', '.join(sources)}",
+  )
   if name in dsprites_variants.KINDS:
     return dsprites_variants.load(name, load("dsprites", source, path), background)
   if source == "procedural":
     others = [s for s in DATASETS[name] if s != "procedural"]
-    use = (f"set dataset.source={' or '.join(others)} to read it" if others else
-           f"{name!r} has no source that reads one")
-    errors.require(not path, f"dataset.path={path} is given, but dataset.source "
-                   f"'procedural' reads no file (it renders the images): {use}, or "
-                   "leave dataset.path empty")
+    use = (
+      f"set dataset.source={' or '.join(others)} to read it"
+      if others
+      else f"{name!r} has no source that reads one"
+    )
+    errors.require(
+      not path,
+      f"dataset.path={path} is given, but dataset.source "
+      f"'procedural' reads no file (it renders the images): {use}, or "
+      "leave dataset.path empty",
+    )
     return dsprites.load() if name == "dsprites" else scenes.load()
-  errors.require(bool(path), f"dataset.path is required for {name!r} from source "
-              f"{source!r} ({'the original file' if source == 'file' else 'the TFDS data_dir'})")
+  errors.require(
+    bool(path),
+    f"dataset.path is required for {name!r} from source "
+    f"{source!r} ({'the original file' if source == 'file' else 'the TFDS data_dir'})",
+  )
   path = str(path)
   if tfds_name:
     from lbvae.data import tfds_by_name  # pylint: disable=g-import-not-at-top
+
     return tfds_by_name.load(name, path, tuple(factors))
   if source == "tfds":
     from lbvae.data import tfds_source  # pylint: disable=g-import-not-at-top
+
     return tfds_source.load(name, path)
   if name == "arrays":
     from lbvae.data import user_data  # pylint: disable=g-import-not-at-top
+
     return user_data.load(path)
   if name in ("smallnorb", "cars3d"):
     module = importlib.import_module(f"lbvae.data.{name}")
     return module.load(path)
   from lbvae.data import originals  # pylint: disable=g-import-not-at-top
+
   return originals.load(name, path)
 
 
@@ -136,12 +160,24 @@ def factor_list(text: str) -> tuple[str, ...]:
 def from_config(dataset) -> FactorGrid:
   """:func:`load` with the fields of a config's ``dataset`` group (``name``,
   ``source``, ``path``, and ``factors`` / ``background`` where present)."""
-  return load(dataset.name, dataset.source, dataset.path or None,
-              factors=factor_list(dataset.get("factors", "")),
-              background=dataset.get("background", "") or None)
+  return load(
+    dataset.name,
+    dataset.source,
+    dataset.path or None,
+    factors=factor_list(dataset.get("factors", "")),
+    background=dataset.get("background", "") or None,
+  )
 
 
 __all__ = [
-    "ArrayDataset", "BatchSource", "DATASETS", "FactorGrid", "ImageSet",
-    "ProceduralDataset", "SOURCES", "batch_source", "from_config", "load",
+  "ArrayDataset",
+  "BatchSource",
+  "DATASETS",
+  "FactorGrid",
+  "ImageSet",
+  "ProceduralDataset",
+  "SOURCES",
+  "batch_source",
+  "from_config",
+  "load",
 ]

@@ -32,14 +32,23 @@ class ArrayDataset(factor_grid.FactorGrid):
     rows: optional int64[N] array row of each grid index; ``None`` = identity.
   """
 
-  def __init__(self, name: str, factor_names: Sequence[str],
-               factor_sizes: Sequence[int], array: np.ndarray, source: str,
-               origin: str, rows: np.ndarray | None = None):
+  def __init__(
+    self,
+    name: str,
+    factor_names: Sequence[str],
+    factor_sizes: Sequence[int],
+    array: np.ndarray,
+    source: str,
+    origin: str,
+    rows: np.ndarray | None = None,
+  ):
     super().__init__(name, factor_names, factor_sizes, array.shape[-1], source)
     expected = (len(self),) + self.image_shape
     if array.dtype != np.uint8 or array.shape != expected:
-      raise ValueError(f"{origin}: expected uint8{list(expected)}, got "
-                       f"{array.dtype}{list(array.shape)}")
+      raise ValueError(
+        f"{origin}: expected uint8{list(expected)}, got "
+        f"{array.dtype}{list(array.shape)}"
+      )
     if rows is not None and rows.shape != (len(self),):
       raise ValueError(f"rows must have shape ({len(self)},)")
     self.array = array

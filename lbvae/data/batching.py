@@ -122,8 +122,9 @@ class BatchSource:
     index = np.asarray(index, np.int64)
     return self._host_gather(index).reshape(index.shape + self.dataset.image_shape)
 
-  def prefetch(self, index_chunks: Iterable[np.ndarray],
-               depth: int = 2) -> Iterator[np.ndarray]:
+  def prefetch(
+    self, index_chunks: Iterable[np.ndarray], depth: int = 2
+  ) -> Iterator[np.ndarray]:
     """Reads chunks of batches on a background thread, ``depth`` chunks ahead.
 
     Args:
@@ -173,14 +174,20 @@ class BatchSource:
   def describe(self) -> str:
     """One line for the run log."""
     where = "on device" if self.on_device else "streamed from host"
-    verb = "rendered" if isinstance(self.dataset, procedural.ProceduralDataset) else (
-        "gathered")
+    verb = (
+      "rendered"
+      if isinstance(self.dataset, procedural.ProceduralDataset)
+      else ("gathered")
+    )
     notes = "".join(f"; {n}" for n in self.dataset.notes)
-    return (f"{self.dataset.name} ({self.dataset.source}): {verb} {where}; "
-            f"{self.note}{notes}")
+    return (
+      f"{self.dataset.name} ({self.dataset.source}): {verb} {where}; {self.note}{notes}"
+    )
 
 
-def _procedural_source(ds: procedural.ProceduralDataset, on_device: bool) -> BatchSource:
+def _procedural_source(
+  ds: procedural.ProceduralDataset, on_device: bool
+) -> BatchSource:
   def gather(operand, index):
     del operand
     return ds.render_index(index)
@@ -197,8 +204,11 @@ def _array_source(ds: arrays.ArrayDataset, placement: str) -> BatchSource:
   free, where = free_memory_bytes()
   if placement == "auto":
     on_device = free is not None and size <= DEVICE_FRACTION * free
-    rule = (f"auto: {_gib(size)} uint8 vs {DEVICE_FRACTION:g} x {_gib(free)} free "
-            f"{where}" if free is not None else "auto: free memory unknown")
+    rule = (
+      f"auto: {_gib(size)} uint8 vs {DEVICE_FRACTION:g} x {_gib(free)} free {where}"
+      if free is not None
+      else "auto: free memory unknown"
+    )
   else:
     on_device = placement == "device"
     rule = f"forced: {_gib(size)} uint8"
@@ -207,9 +217,13 @@ def _array_source(ds: arrays.ArrayDataset, placement: str) -> BatchSource:
     return ds.read_rows(ds.rows_of(index))
 
   if not on_device:
+
     def no_gather(operand, index):
-      raise ValueError(f"{ds.name} is streamed from the host (placement 'host'); "
-                       "use prefetch/host_gather, not gather")
+      raise ValueError(
+        f"{ds.name} is streamed from the host (placement 'host'); "
+        "use prefetch/host_gather, not gather"
+      )
+
     return BatchSource(ds, False, (), rule, no_gather, host_gather)
 
   # One row of bytes per image: a TPU tiles the two minor axes of an array, and
@@ -218,9 +232,14 @@ def _array_source(ds: arrays.ArrayDataset, placement: str) -> BatchSource:
   operand = {"images": jax.device_put(np.asarray(ds.array).reshape(len(ds), -1))}
   if ds.rows is not None:
     operand["rows"] = jax.device_put(ds.rows.astype(np.int32))
-  return BatchSource(ds, True, operand, rule,
-                     functools.partial(_gather_rows, image_shape=ds.image_shape),
-                     host_gather)
+  return BatchSource(
+    ds,
+    True,
+    operand,
+    rule,
+    functools.partial(_gather_rows, image_shape=ds.image_shape),
+    host_gather,
+  )
 
 
 def _gather_rows(operand, index, *, image_shape):
@@ -237,16 +256,18 @@ def shape_source(ds: arrays.ArrayDataset, on_device: bool) -> BatchSource:
   operand), for compiling the trainer's program without reading the data."""
   gather = functools.partial(_gather_rows, image_shape=ds.image_shape)
   if not on_device:
-    return BatchSource(ds, False, (), "shapes only, streamed from host", gather,
-                       ds.read_rows)
-  operand = {"images": jax.ShapeDtypeStruct((len(ds), int(np.prod(ds.image_shape))),
-                                            np.uint8)}
-  return BatchSource(ds, True, operand, "shapes only, on device", gather,
-                     ds.read_rows)
+    return BatchSource(
+      ds, False, (), "shapes only, streamed from host", gather, ds.read_rows
+    )
+  operand = {
+    "images": jax.ShapeDtypeStruct((len(ds), int(np.prod(ds.image_shape))), np.uint8)
+  }
+  return BatchSource(ds, True, operand, "shapes only, on device", gather, ds.read_rows)
 
 
-def _variant_source(ds: dsprites_variants.DspritesVariant,
-                    placement: str) -> BatchSource:
+def _variant_source(
+  ds: dsprites_variants.DspritesVariant, placement: str
+) -> BatchSource:
   """The base dSprites' source, its batches transformed where they are made."""
   base = batch_source(ds.base, placement)
   operand = {"base": base.operand}
@@ -255,14 +276,24 @@ def _variant_source(ds: dsprites_variants.DspritesVariant,
 
   def gather(operand, index):
     index = jnp.asarray(index, jnp.int32)
-    return dsprites_variants.transform(base.gather(operand["base"], index), index,
-                                      operand.get("background"), kind=ds.kind)
+    return dsprites_variants.transform(
+      base.gather(operand["base"], index),
+      index,
+      operand.get("background"),
+      kind=ds.kind,
+    )
 
   def host_gather(index):
     return ds.apply(base.host_gather(index), index)
 
-  return BatchSource(ds, base.on_device, operand if base.on_device else (),
-                     f"{base.note}; {ds.kind} draws per image", gather, host_gather)
+  return BatchSource(
+    ds,
+    base.on_device,
+    operand if base.on_device else (),
+    f"{base.note}; {ds.kind} draws per image",
+    gather,
+    host_gather,
+  )
 
 
 def batch_source(ds: factor_grid.FactorGrid, placement: str = "auto") -> BatchSource:
@@ -278,9 +309,10 @@ def batch_source(ds: factor_grid.FactorGrid, placement: str = "auto") -> BatchSo
   Raises:
     lbvae.errors.Error: unknown placement.
   """
-  errors.require(placement in PLACEMENTS,
-              f"unknown data placement {placement!r}; choose one of "
-              f"{', '.join(PLACEMENTS)}")
+  errors.require(
+    placement in PLACEMENTS,
+    f"unknown data placement {placement!r}; choose one of {', '.join(PLACEMENTS)}",
+  )
   if isinstance(ds, procedural.ProceduralDataset):
     return _procedural_source(ds, on_device=placement != "host")
   if isinstance(ds, arrays.ArrayDataset):

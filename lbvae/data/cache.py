@@ -63,7 +63,9 @@ def cache_path(stem: str, sources: Sequence[str], conversion: str) -> pathlib.Pa
   digest = hashlib.sha1(f"{_FORMAT}|{conversion}".encode())
   for source in sources:
     path = pathlib.Path(source).resolve()
-    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    files = (
+      sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    )
     for f in files:
       stat = f.stat()
       digest.update(f"|{f}|{stat.st_size}|{stat.st_mtime_ns}".encode())
@@ -72,8 +74,11 @@ def cache_path(stem: str, sources: Sequence[str], conversion: str) -> pathlib.Pa
 
 def _npy_header(shape: tuple) -> bytes:
   """The .npy header of uint8[shape]."""
-  header = {"descr": np.lib.format.dtype_to_descr(np.dtype(np.uint8)),
-            "fortran_order": False, "shape": shape}
+  header = {
+    "descr": np.lib.format.dtype_to_descr(np.dtype(np.uint8)),
+    "fortran_order": False,
+    "shape": shape,
+  }
   buffer = io.BytesIO()
   np.lib.format.write_array_header_1_0(buffer, header)
   return buffer.getvalue()
@@ -95,8 +100,11 @@ def remove_stale_temporaries(directory: pathlib.Path) -> list[pathlib.Path]:
       except FileNotFoundError:
         pass
   if removed:
-    logging.warning("lbvae: removed %d stale temporary file(s) of an interrupted "
-                    "conversion in %s", len(removed), directory)
+    logging.warning(
+      "lbvae: removed %d stale temporary file(s) of an interrupted conversion in %s",
+      len(removed),
+      directory,
+    )
   return removed
 
 
@@ -107,14 +115,18 @@ def _allocate(fd: int, nbytes: int) -> None:
   except OSError as e:
     if e.errno not in (errno.EOPNOTSUPP, errno.EINVAL):
       raise
-    os.ftruncate(fd, nbytes)   # a file system without fallocate: write it densely
+    os.ftruncate(fd, nbytes)  # a file system without fallocate: write it densely
     block = bytes(1 << 20)
     for start in range(0, nbytes, len(block)):
-      os.pwrite(fd, block[:nbytes - start], start)
+      os.pwrite(fd, block[: nbytes - start], start)
 
 
-def cached_uint8(path: pathlib.Path, shape: Sequence[int],
-                 fill: Callable[[np.ndarray], None], what: str) -> np.ndarray:
+def cached_uint8(
+  path: pathlib.Path,
+  shape: Sequence[int],
+  fill: Callable[[np.ndarray], None],
+  what: str,
+) -> np.ndarray:
   """Memory-maps the cache at ``path``, creating it with ``fill`` first if needed.
 
   Args:
@@ -130,27 +142,32 @@ def cached_uint8(path: pathlib.Path, shape: Sequence[int],
   shape = tuple(int(s) for s in shape)
   if path.exists():
     try:
-      untrusted.require_regular(str(path))   # a FIFO would block np.load
+      untrusted.require_regular(str(path))  # a FIFO would block np.load
       cached = np.load(path, mmap_mode="r")
       found = f"{cached.dtype}{list(cached.shape)}"
       if cached.shape == shape and cached.dtype == np.uint8:
         return cached
-    except (OSError, ValueError, EOFError) as e:   # truncated, not an .npy, a FIFO
+    except (OSError, ValueError, EOFError) as e:  # truncated, not an .npy, a FIFO
       found = f"no readable array ({errors.first_line(e)})"
-    logging.warning("lbvae: cache %s has %s, expected uint8%s; rebuilding", path,
-                    found, list(shape))
+    logging.warning(
+      "lbvae: cache %s has %s, expected uint8%s; rebuilding", path, found, list(shape)
+    )
   try:
     path.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(path.parent)
-    fd, tmp = tempfile.mkstemp(prefix=f"{path.stem}.{os.getpid()}.", suffix=".tmp",
-                               dir=path.parent)
+    fd, tmp = tempfile.mkstemp(
+      prefix=f"{path.stem}.{os.getpid()}.", suffix=".tmp", dir=path.parent
+    )
     os.close(fd)
   except OSError as e:
-    raise errors.DataError(f"cannot write the image cache in {path.parent} ({e}); "
-                         f"set {ENV_VAR} to a writable directory") from e
+    raise errors.DataError(
+      f"cannot write the image cache in {path.parent} ({e}); "
+      f"set {ENV_VAR} to a writable directory"
+    ) from e
   nbytes = int(np.prod(shape, dtype=np.int64))
-  logging.warning("lbvae: converting %s once into %s (%.2f GiB uint8)", what, path,
-                  nbytes / 2**30)
+  logging.warning(
+    "lbvae: converting %s once into %s (%.2f GiB uint8)", what, path, nbytes / 2**30
+  )
   try:
     header = _npy_header(shape)
     fd = os.open(tmp, os.O_RDWR)
@@ -166,9 +183,10 @@ def cached_uint8(path: pathlib.Path, shape: Sequence[int],
     os.replace(tmp, path)
   except OSError as e:
     raise errors.DataError(
-        f"cannot write the image cache {path} ({nbytes / 2**30:.2f} GiB): "
-        f"{e.strerror or e} ({files.free_space(str(path.parent))}); set {ENV_VAR} "
-        "to a directory with enough space") from None
+      f"cannot write the image cache {path} ({nbytes / 2**30:.2f} GiB): "
+      f"{e.strerror or e} ({files.free_space(str(path.parent))}); set {ENV_VAR} "
+      "to a directory with enough space"
+    ) from None
   finally:
     if os.path.exists(tmp):
       os.remove(tmp)

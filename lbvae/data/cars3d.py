@@ -27,17 +27,19 @@ from lbvae.data import resize
 NAME = "cars3d"
 FACTOR_NAMES = ("elevation", "azimuth", "object")
 FACTOR_SIZES = (4, 24, 183)
-PUBLISHED = ("Cars3D is published at scottreed.info (nips2015-analogy-data.tar.gz, "
-             "its cars/ folder of car_*_mesh.mat files; docs/datasets.md)")
+PUBLISHED = (
+  "Cars3D is published at scottreed.info (nips2015-analogy-data.tar.gz, "
+  "its cars/ folder of car_*_mesh.mat files; docs/datasets.md)"
+)
 
 
 def mesh_files(folder: str) -> list[str]:
   """The ``.mat`` files of the folder, sorted."""
-  errors.require(os.path.isdir(folder), f"{folder}: no such folder; {PUBLISHED}",
-                 errors.DataError)
+  errors.require(
+    os.path.isdir(folder), f"{folder}: no such folder; {PUBLISHED}", errors.DataError
+  )
   found = sorted(f for f in os.listdir(folder) if f.endswith(".mat"))
-  errors.require(bool(found), f"{folder}: no .mat files; {PUBLISHED}",
-                 errors.DataError)
+  errors.require(bool(found), f"{folder}: no .mat files; {PUBLISHED}", errors.DataError)
   return [os.path.join(folder, f) for f in found]
 
 
@@ -45,14 +47,18 @@ def read_mesh(path: str) -> np.ndarray:
   """One car's images, uint8[96, 64, 64, 3] in disentanglement_lib's order
   (image k: elevation k mod 4, azimuth k div 4)."""
   import scipy.io  # pylint: disable=g-import-not-at-top
+
   try:
     im = scipy.io.loadmat(path)["im"]
   except (OSError, ValueError, KeyError, NotImplementedError, TypeError) as e:
-    raise errors.DataError(f"{path}: not a Cars3D mesh file with an 'im' array "
-                           f"({type(e).__name__}: {e})") from e
-  errors.require(im.dtype == np.uint8 and im.ndim == 5 and im.shape[2:] == (3, 24, 4),
-                 f"{path}: 'im' is {im.dtype}{list(im.shape)}; expected "
-                 "uint8[H, W, 3, 24, 4]", errors.DataError)
+    raise errors.DataError(
+      f"{path}: not a Cars3D mesh file with an 'im' array ({type(e).__name__}: {e})"
+    ) from e
+  errors.require(
+    im.dtype == np.uint8 and im.ndim == 5 and im.shape[2:] == (3, 24, 4),
+    f"{path}: 'im' is {im.dtype}{list(im.shape)}; expected uint8[H, W, 3, 24, 4]",
+    errors.DataError,
+  )
   views = np.einsum("abcde->deabc", im).reshape((-1,) + im.shape[:3])
   return resize.to_64(views)
 
@@ -70,11 +76,17 @@ def load(folder: str) -> arrays.ArrayDataset:
       out[(elevation * sizes[1] + azimuth) * sizes[2] + i] = read_mesh(path)
 
   where = cache.cache_path(NAME, paths, "cars3d-grid-lanczos-64")
-  images = cache.cached_uint8(where, (int(np.prod(sizes)), resize.SIZE, resize.SIZE,
-                                      3), fill, f"Cars3D from {folder}")
+  images = cache.cached_uint8(
+    where,
+    (int(np.prod(sizes)), resize.SIZE, resize.SIZE, 3),
+    fill,
+    f"Cars3D from {folder}",
+  )
   ds = arrays.ArrayDataset(NAME, FACTOR_NAMES, sizes, images, "file", folder)
   ds.notes = (f"{len(ds)} images resized once, on load, to 64x64 (Lanczos)",)
   if len(paths) != FACTOR_SIZES[2]:
-    ds.notes += (f"{len(paths)} cars in {folder}, not the published 183: the object "
-                 f"factor has {len(paths)} values",)
+    ds.notes += (
+      f"{len(paths)} cars in {folder}, not the published 183: the object "
+      f"factor has {len(paths)} values",
+    )
   return ds

@@ -66,9 +66,11 @@ class ArrayMember:
     if self.offset is None:
       raise ValueError(f"{self.path}: {self.key!r} is compressed or chunked")
     size = os.path.getsize(self.path)
-    errors.require(size >= self.offset + self.nbytes,
-                f"{self.path}: truncated: {self.key!r} ({self.describe()}) needs "
-                f"{self.offset + self.nbytes} bytes, the file has {size}")
+    errors.require(
+      size >= self.offset + self.nbytes,
+      f"{self.path}: truncated: {self.key!r} ({self.describe()}) needs "
+      f"{self.offset + self.nbytes} bytes, the file has {size}",
+    )
     return np.memmap(self.path, self.dtype, "r", self.offset, self.shape)
 
   def chunks(self) -> Iterator[np.ndarray]:
@@ -76,7 +78,7 @@ class ArrayMember:
     if self.offset is not None:
       array = self.memmap()
       for start in range(0, self.shape[0], _ROWS_PER_CHUNK):
-        yield np.asarray(array[start:start + _ROWS_PER_CHUNK])
+        yield np.asarray(array[start : start + _ROWS_PER_CHUNK])
       return
     if self.container == "npz":
       yield from self._npz_chunks()
@@ -91,23 +93,28 @@ class ArrayMember:
         for start in range(0, self.shape[0], _ROWS_PER_CHUNK):
           rows = min(_ROWS_PER_CHUNK, self.shape[0] - start)
           data = f.read(rows * row)
-          errors.require(len(data) == rows * row,
-                      f"{self.path}: truncated: {self.key!r} ends at row {start}")
+          errors.require(
+            len(data) == rows * row,
+            f"{self.path}: truncated: {self.key!r} ends at row {start}",
+          )
           yield np.frombuffer(data, self.dtype).reshape((rows,) + self.shape[1:])
     except (zipfile.BadZipFile, EOFError, OSError, ValueError) as e:
-      raise errors.DataError(f"{self.path}: cannot read {self.key!r} "
-                           f"(truncated or corrupt file?): {e}") from e
+      raise errors.DataError(
+        f"{self.path}: cannot read {self.key!r} (truncated or corrupt file?): {e}"
+      ) from e
 
   def _h5_chunks(self) -> Iterator[np.ndarray]:
     import h5py  # pylint: disable=g-import-not-at-top
+
     try:
       with h5py.File(self.path, "r") as f:
         dataset = f[self.key]
         for start in range(0, self.shape[0], _ROWS_PER_CHUNK):
-          yield dataset[start:start + _ROWS_PER_CHUNK]
+          yield dataset[start : start + _ROWS_PER_CHUNK]
     except (OSError, KeyError, ValueError) as e:
-      raise errors.DataError(f"{self.path}: cannot read {self.key!r} "
-                           f"(truncated or corrupt file?): {e}") from e
+      raise errors.DataError(
+        f"{self.path}: cannot read {self.key!r} (truncated or corrupt file?): {e}"
+      ) from e
 
 
 def require_file(path: str, published: str) -> None:
@@ -127,8 +134,9 @@ def _require_regular_external(path: str, key: str, external) -> None:
       try:
         untrusted.require_regular(candidate)
       except errors.DataError as e:
-        raise errors.DataError(f"{path}: {key!r} is stored in an external file: "
-                               f"{e}") from None
+        raise errors.DataError(
+          f"{path}: {key!r} is stored in an external file: {e}"
+        ) from None
 
 
 def _read_npy_header(f, path: str, key: str) -> tuple[tuple[int, ...], np.dtype]:
@@ -138,8 +146,9 @@ def _read_npy_header(f, path: str, key: str) -> tuple[tuple[int, ...], np.dtype]
     shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
   else:
     shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
-  errors.require(not fortran, f"{path}: {key!r} is stored in Fortran order; "
-              "expected C order")
+  errors.require(
+    not fortran, f"{path}: {key!r} is stored in Fortran order; expected C order"
+  )
   return tuple(shape), np.dtype(dtype)
 
 
@@ -152,8 +161,9 @@ def npz_member(path: str, key: str) -> ArrayMember:
   try:
     with zipfile.ZipFile(path) as zf:
       names = [n[:-4] for n in zf.namelist() if n.endswith(".npy")]
-      errors.require(key in names, f"{path}: no array {key!r} (it has: "
-                  f"{', '.join(names) or 'none'})")
+      errors.require(
+        key in names, f"{path}: no array {key!r} (it has: {', '.join(names) or 'none'})"
+      )
       info = zf.getinfo(key + ".npy")
       with zf.open(info) as f:
         shape, dtype = _read_npy_header(f, path, key)
@@ -167,8 +177,9 @@ def npz_member(path: str, key: str) -> ArrayMember:
         offset = info.header_offset + _ZIP_LOCAL_HEADER + name_len + extra_len
         offset += header_len
   except (zipfile.BadZipFile, EOFError, OSError, ValueError, struct.error) as e:
-    raise errors.DataError(f"{path}: not a readable .npz archive (truncated or "
-                         f"corrupt?): {e}") from e
+    raise errors.DataError(
+      f"{path}: not a readable .npz archive (truncated or corrupt?): {e}"
+    ) from e
   return ArrayMember(path, "npz", key, shape, dtype, offset)
 
 
@@ -179,22 +190,32 @@ def h5_member(path: str, key: str) -> ArrayMember:
     lbvae.errors.Error: not a readable HDF5 file, or no dataset ``key``.
   """
   import h5py  # pylint: disable=g-import-not-at-top
+
   try:
     with h5py.File(path, "r") as f:
-      errors.require(key in f and isinstance(f[key], h5py.Dataset),
-                  f"{path}: no dataset {key!r} (it has: {', '.join(_h5_names(f))})")
+      errors.require(
+        key in f and isinstance(f[key], h5py.Dataset),
+        f"{path}: no dataset {key!r} (it has: {', '.join(_h5_names(f))})",
+      )
       dataset = f[key]
       _require_regular_external(path, key, dataset.external or ())
       offset = dataset.id.get_offset()
       if dataset.chunks is not None or dataset.compression is not None:
         offset = None
-      return ArrayMember(path, "h5", key, tuple(dataset.shape), np.dtype(dataset.dtype),
-                         None if offset is None else int(offset))
+      return ArrayMember(
+        path,
+        "h5",
+        key,
+        tuple(dataset.shape),
+        np.dtype(dataset.dtype),
+        None if offset is None else int(offset),
+      )
   except errors.Error:
     raise
   except (OSError, ValueError) as e:
-    raise errors.DataError(f"{path}: not a readable HDF5 file (truncated or "
-                         f"corrupt?): {e}") from e
+    raise errors.DataError(
+      f"{path}: not a readable HDF5 file (truncated or corrupt?): {e}"
+    ) from e
 
 
 def is_zip(path: str) -> bool:
@@ -219,8 +240,10 @@ def read_small(member: ArrayMember) -> np.ndarray:
       with np.load(member.path, allow_pickle=False) as npz:
         return np.asarray(npz[member.key])
     import h5py  # pylint: disable=g-import-not-at-top
+
     with h5py.File(member.path, "r") as f:
       return np.asarray(f[member.key])
   except (zipfile.BadZipFile, EOFError, OSError, ValueError) as e:
-    raise errors.DataError(f"{member.path}: cannot read {member.key!r} (truncated or "
-                         f"corrupt file?): {e}") from e
+    raise errors.DataError(
+      f"{member.path}: cannot read {member.key!r} (truncated or corrupt file?): {e}"
+    ) from e

@@ -74,8 +74,8 @@ def render(factors: jnp.ndarray) -> jnp.ndarray:
   shape = factors[:, 0, None, None]
   scale = jnp.asarray(SCALES)[factors[:, 1]][:, None, None]
   theta = jnp.asarray(ORIENTATIONS)[factors[:, 2]][:, None, None]
-  cx = (CENTRE_MIN + CENTRE_SPAN * jnp.asarray(POSITIONS)[factors[:, 3]])
-  cy = (CENTRE_MIN + CENTRE_SPAN * jnp.asarray(POSITIONS)[factors[:, 4]])
+  cx = CENTRE_MIN + CENTRE_SPAN * jnp.asarray(POSITIONS)[factors[:, 3]]
+  cy = CENTRE_MIN + CENTRE_SPAN * jnp.asarray(POSITIONS)[factors[:, 4]]
   cols, rows = procedural.pixel_grid(SUPERSAMPLE)
   dx = jnp.asarray(cols)[None] - cx[:, None, None]
   dy = jnp.asarray(rows)[None] - cy[:, None, None]
@@ -91,4 +91,5 @@ def render(factors: jnp.ndarray) -> jnp.ndarray:
 def load() -> procedural.ProceduralDataset:
   """The procedural dSprites dataset (737 280 images, rendered on demand)."""
   return procedural.ProceduralDataset(
-      "dsprites", FACTOR_NAMES, FACTOR_SIZES, num_channels=1, render=render)
+    "dsprites", FACTOR_NAMES, FACTOR_SIZES, num_channels=1, render=render
+  )

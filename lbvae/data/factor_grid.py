@@ -43,8 +43,14 @@ class FactorGrid(abc.ABC):
   # FactorVAE votes and the stratified samples need that).
   covers_grid = True
 
-  def __init__(self, name: str, factor_names: Sequence[str],
-               factor_sizes: Sequence[int], num_channels: int, source: str):
+  def __init__(
+    self,
+    name: str,
+    factor_names: Sequence[str],
+    factor_sizes: Sequence[int],
+    num_channels: int,
+    source: str,
+  ):
     if len(factor_names) != len(factor_sizes):
       raise ValueError("factor_names and factor_sizes differ in length")
     self.name = name
@@ -69,8 +75,10 @@ class FactorGrid(abc.ABC):
     return int(np.prod(self.factor_sizes, dtype=np.int64))
 
   def __repr__(self) -> str:
-    return (f"{type(self).__name__}(name={self.name!r}, source={self.source!r}, "
-            f"factor_sizes={self.factor_sizes})")
+    return (
+      f"{type(self).__name__}(name={self.name!r}, source={self.source!r}, "
+      f"factor_sizes={self.factor_sizes})"
+    )
 
   def index_to_factors(self, index) -> np.ndarray:
     """Grid indices -> factor classes (row-major over ``factor_sizes``).
@@ -126,8 +134,13 @@ class FactorGrid(abc.ABC):
     Returns:
       int64[N, F] class indices.
     """
-    return np.stack([rng.permutation(np.resize(np.arange(int(k)), int(num)))
-                     for k in self.factor_sizes], axis=1).astype(np.int64)
+    return np.stack(
+      [
+        rng.permutation(np.resize(np.arange(int(k)), int(num)))
+        for k in self.factor_sizes
+      ],
+      axis=1,
+    ).astype(np.int64)
 
   def images_at(self, index) -> np.ndarray:
     """Images of dataset indices (those the trainer and the evaluation draw).
@@ -150,8 +163,9 @@ class FactorGrid(abc.ABC):
   def _check_factors(self, factors) -> np.ndarray:
     factors = np.asarray(factors)
     if factors.ndim != 2 or factors.shape[1] != self.num_factors:
-      raise ValueError(f"factors must be int[N, {self.num_factors}], got shape "
-                       f"{factors.shape}")
+      raise ValueError(
+        f"factors must be int[N, {self.num_factors}], got shape {factors.shape}"
+      )
     factors = factors.astype(np.int64)
     sizes = np.asarray(self.factor_sizes, np.int64)
     if np.any(factors < 0) or np.any(factors >= sizes):

@@ -45,21 +45,35 @@ class ImageSet(arrays.ArrayDataset):
     factor_sizes: F class counts (each factor's classes lie in [0, size)).
   """
 
-  def __init__(self, name: str, images: np.ndarray, source: str, origin: str, *,
-               factors: np.ndarray | None = None, factor_names: Sequence[str] = (),
-               factor_sizes: Sequence[int] = ()):
+  def __init__(
+    self,
+    name: str,
+    images: np.ndarray,
+    source: str,
+    origin: str,
+    *,
+    factors: np.ndarray | None = None,
+    factor_names: Sequence[str] = (),
+    factor_sizes: Sequence[int] = (),
+  ):
     self._num = int(images.shape[0])
-    factors = (np.zeros((self._num, 0), np.int64) if factors is None
-               else np.asarray(factors, np.int64))
+    factors = (
+      np.zeros((self._num, 0), np.int64)
+      if factors is None
+      else np.asarray(factors, np.int64)
+    )
     if factors.shape != (self._num, len(factor_sizes)):
       raise ValueError(f"factors must be int[{self._num}, {len(factor_sizes)}]")
     super().__init__(name, factor_names, factor_sizes, images, source, origin)
     self.factors = factors
-    codes = factors @ self._strides if factors.shape[1] else np.zeros(self._num, np.int64)
-    self._order = np.argsort(codes, kind="stable")        # images sorted by tuple
+    codes = (
+      factors @ self._strides if factors.shape[1] else np.zeros(self._num, np.int64)
+    )
+    self._order = np.argsort(codes, kind="stable")  # images sorted by tuple
     self._sorted = codes[self._order]
     self.covers_grid = bool(factors.shape[1]) and (
-        np.unique(codes).size == int(np.prod(self.factor_sizes, dtype=np.int64)))
+      np.unique(codes).size == int(np.prod(self.factor_sizes, dtype=np.int64))
+    )
 
   def __len__(self) -> int:
     return self._num
@@ -93,9 +107,13 @@ class ImageSet(arrays.ArrayDataset):
     lo = np.searchsorted(self._sorted, codes, side="left")
     hi = np.searchsorted(self._sorted, codes, side="right")
     missing = np.flatnonzero(hi == lo)
-    errors.require(missing.size == 0, f"{self.origin}: no image has factors "
-                   f"{factors[missing[:1]].tolist()} ({', '.join(self.factor_names)}); "
-                   "the labels do not cover every combination", errors.DataError)
+    errors.require(
+      missing.size == 0,
+      f"{self.origin}: no image has factors "
+      f"{factors[missing[:1]].tolist()} ({', '.join(self.factor_names)}); "
+      "the labels do not cover every combination",
+      errors.DataError,
+    )
     rng = np.random.default_rng([_CHOICE_STREAM, zlib.crc32(factors.tobytes())])
     pick = lo + (rng.random(len(codes)) * (hi - lo)).astype(np.int64)
     return self._order[pick]
@@ -105,8 +123,9 @@ class ImageSet(arrays.ArrayDataset):
     return self.read_rows(self.factors_to_index(factors))
 
 
-def check_factors(factors: np.ndarray, num_images: int, sizes: Sequence[int] | None,
-                  origin: str) -> tuple[int, ...]:
+def check_factors(
+  factors: np.ndarray, num_images: int, sizes: Sequence[int] | None, origin: str
+) -> tuple[int, ...]:
   """Checks user-given labels; returns the factor sizes (default: max + 1).
 
   Args:
@@ -121,23 +140,29 @@ def check_factors(factors: np.ndarray, num_images: int, sizes: Sequence[int] | N
   """
   fail = lambda message: errors.DataError(f"{origin}: {message}")
   if factors.ndim != 2 or factors.dtype.kind not in "iu":
-    raise fail(f"'factors' is {factors.dtype}{list(factors.shape)}; expected "
-               f"int[{num_images}, F]")
+    raise fail(
+      f"'factors' is {factors.dtype}{list(factors.shape)}; expected "
+      f"int[{num_images}, F]"
+    )
   if factors.shape[0] != num_images:
     raise fail(f"'factors' has {factors.shape[0]} rows for {num_images} images")
   if factors.size and factors.min() < 0:
     col = int(np.nonzero((factors < 0).any(axis=0))[0][0])
-    raise fail(f"'factors' column {col} has negative values; expected class "
-               "indices 0, 1, ...")
+    raise fail(
+      f"'factors' column {col} has negative values; expected class indices 0, 1, ..."
+    )
   if sizes is None:
     return tuple(int(v) + 1 for v in factors.max(axis=0, initial=0))
   sizes = tuple(int(s) for s in np.asarray(sizes).reshape(-1))
   if len(sizes) != factors.shape[1]:
-    raise fail(f"'factor_sizes' has {len(sizes)} entries for {factors.shape[1]} "
-               "factor columns")
+    raise fail(
+      f"'factor_sizes' has {len(sizes)} entries for {factors.shape[1]} factor columns"
+    )
   over = factors >= np.asarray(sizes)
   if over.any():
     col = int(np.nonzero(over.any(axis=0))[0][0])
-    raise fail(f"'factors' column {col} has class {int(factors[:, col].max())}, "
-               f"not below its factor_sizes entry {sizes[col]}")
+    raise fail(
+      f"'factors' column {col} has class {int(factors[:, col].max())}, "
+      f"not below its factor_sizes entry {sizes[col]}"
+    )
   return sizes

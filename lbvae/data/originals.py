@@ -31,9 +31,13 @@ from lbvae.data import dsprites
 from lbvae.data import scenes
 
 _SHAPES3D_VALUES = (
-    np.linspace(0.0, 1.0, 10, endpoint=False), np.linspace(0.0, 1.0, 10, endpoint=False),
-    np.linspace(0.0, 1.0, 10, endpoint=False), np.linspace(0.75, 1.25, 8),
-    np.arange(4.0), np.linspace(-30.0, 30.0, 15))
+  np.linspace(0.0, 1.0, 10, endpoint=False),
+  np.linspace(0.0, 1.0, 10, endpoint=False),
+  np.linspace(0.0, 1.0, 10, endpoint=False),
+  np.linspace(0.75, 1.25, 8),
+  np.arange(4.0),
+  np.linspace(-30.0, 30.0, 15),
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,32 +66,57 @@ class Layout:
     return int(np.prod(self.factor_sizes, dtype=np.int64))
 
 
-_MPI3D = ("object_color", "object_shape", "object_size", "camera_height",
-          "background_color", "horizontal_axis", "vertical_axis")
-_MPI3D_WHERE = ("MPI3D is published at github.com/rr-learning/disentanglement_dataset "
-                "(file {name}.npz)")
+_MPI3D = (
+  "object_color",
+  "object_shape",
+  "object_size",
+  "camera_height",
+  "background_color",
+  "horizontal_axis",
+  "vertical_axis",
+)
+_MPI3D_WHERE = (
+  "MPI3D is published at github.com/rr-learning/disentanglement_dataset "
+  "(file {name}.npz)"
+)
 
 LAYOUTS = {
-    "dsprites": Layout(
-        "dsprites", dsprites.FACTOR_NAMES, dsprites.FACTOR_SIZES, 1,
-        "dSprites is published at github.com/deepmind/dsprites-dataset (file "
-        "dsprites_ndarray_co1sh3sc6or40x32y32_64x64.npz or .hdf5)"),
-    "shapes3d": Layout(
-        "shapes3d", scenes.FACTOR_NAMES, scenes.FACTOR_SIZES, 3,
-        "3dshapes.h5 is published at storage.googleapis.com/3d-shapes/3dshapes.h5 "
-        "(see github.com/deepmind/3d-shapes)", _SHAPES3D_VALUES),
-    **{name: Layout(name, _MPI3D, (6, 6, 2, 3, 3, 40, 40), 3,
-                    _MPI3D_WHERE.format(name=name))
-       for name in ("mpi3d_real", "mpi3d_toy", "mpi3d_realistic")},
+  "dsprites": Layout(
+    "dsprites",
+    dsprites.FACTOR_NAMES,
+    dsprites.FACTOR_SIZES,
+    1,
+    "dSprites is published at github.com/deepmind/dsprites-dataset (file "
+    "dsprites_ndarray_co1sh3sc6or40x32y32_64x64.npz or .hdf5)",
+  ),
+  "shapes3d": Layout(
+    "shapes3d",
+    scenes.FACTOR_NAMES,
+    scenes.FACTOR_SIZES,
+    3,
+    "3dshapes.h5 is published at storage.googleapis.com/3d-shapes/3dshapes.h5 "
+    "(see github.com/deepmind/3d-shapes)",
+    _SHAPES3D_VALUES,
+  ),
+  **{
+    name: Layout(
+      name, _MPI3D, (6, 6, 2, 3, 3, 40, 40), 3, _MPI3D_WHERE.format(name=name)
+    )
+    for name in ("mpi3d_real", "mpi3d_toy", "mpi3d_realistic")
+  },
 }
 
 
-def _expect(member: containers.ArrayMember, dtype_kind: str, shape: tuple,
-            what: str) -> None:
+def _expect(
+  member: containers.ArrayMember, dtype_kind: str, shape: tuple, what: str
+) -> None:
   ok = member.dtype.kind in dtype_kind and member.shape == shape
   expected = {"u": "uint8", "iu": "int", "f": "float"}[dtype_kind]
-  errors.require(ok, f"{member.path}: {member.key!r} is {member.describe()}; expected "
-              f"{expected}{list(shape)} ({what})")
+  errors.require(
+    ok,
+    f"{member.path}: {member.key!r} is {member.describe()}; expected "
+    f"{expected}{list(shape)} ({what})",
+  )
 
 
 def _grid_rows(layout: Layout, classes: np.ndarray, path: str) -> np.ndarray:
@@ -96,13 +125,16 @@ def _grid_rows(layout: Layout, classes: np.ndarray, path: str) -> np.ndarray:
   bad = (classes < 0) | (classes >= sizes)
   if bad.any():
     col = int(np.nonzero(bad.any(axis=0))[0][0])
-    raise errors.DataError(f"{path}: labels of {layout.factor_names[col]!r} fall "
-                         f"outside 0..{sizes[col] - 1}")
+    raise errors.DataError(
+      f"{path}: labels of {layout.factor_names[col]!r} fall outside 0..{sizes[col] - 1}"
+    )
   strides = np.cumprod(np.r_[sizes[1:], 1][::-1])[::-1]
   index = classes.astype(np.int64) @ strides
-  errors.require(np.bincount(index, minlength=layout.num_images).max() == 1,
-              f"{path}: labels repeat some factor combinations; expected each of "
-              f"the {layout.num_images} grid points exactly once")
+  errors.require(
+    np.bincount(index, minlength=layout.num_images).max() == 1,
+    f"{path}: labels repeat some factor combinations; expected each of "
+    f"the {layout.num_images} grid points exactly once",
+  )
   return index
 
 
@@ -113,40 +145,62 @@ def _classes_from_values(layout: Layout, values: np.ndarray, path: str) -> np.nd
   for f, grid in enumerate(layout.values):
     col = values[:, f]
     bad = np.flatnonzero(~np.isfinite(col))
-    errors.require(bad.size == 0, f"{path}: labels: factor "
-                   f"{layout.factor_names[f]!r} has {bad.size} non-finite value(s) "
-                   f"({col[bad[:1]].tolist()} in row {bad[:1].tolist()})",
-                   errors.DataError)
+    errors.require(
+      bad.size == 0,
+      f"{path}: labels: factor "
+      f"{layout.factor_names[f]!r} has {bad.size} non-finite value(s) "
+      f"({col[bad[:1]].tolist()} in row {bad[:1].tolist()})",
+      errors.DataError,
+    )
     k = np.abs(col[:, None] - grid[None, :]).argmin(axis=1)
     step = np.min(np.diff(grid)) if len(grid) > 1 else 1.0
     off = np.abs(col - grid[k]) > 0.01 * step
-    errors.require(not off.any(), f"{path}: label {layout.factor_names[f]!r} has value "
-                f"{col[off][:1]} off the published grid {np.round(grid, 4).tolist()}")
+    errors.require(
+      not off.any(),
+      f"{path}: label {layout.factor_names[f]!r} has value "
+      f"{col[off][:1]} off the published grid {np.round(grid, 4).tolist()}",
+    )
     classes[:, f] = k
   return classes
 
 
-def _serve(layout: Layout, member: containers.ArrayMember, grid_of_row, scale: int,
-           conversion: str) -> arrays.ArrayDataset:
+def _serve(
+  layout: Layout,
+  member: containers.ArrayMember,
+  grid_of_row,
+  scale: int,
+  conversion: str,
+) -> arrays.ArrayDataset:
   """Memory-maps the images in place when possible, else converts them once."""
   image_shape = (layout.num_images, 64, 64, layout.num_channels)
   identity = grid_of_row is None or np.array_equal(
-      grid_of_row, np.arange(layout.num_images))
+    grid_of_row, np.arange(layout.num_images)
+  )
   if member.offset is not None and scale == 1:
     images = member.memmap().reshape(image_shape)
     rows = None
     if not identity:
       rows = np.empty(layout.num_images, np.int64)
       rows[grid_of_row] = np.arange(layout.num_images)
-    return arrays.ArrayDataset(layout.name, layout.factor_names, layout.factor_sizes,
-                               images, "file", member.path, rows)
+    return arrays.ArrayDataset(
+      layout.name,
+      layout.factor_names,
+      layout.factor_sizes,
+      images,
+      "file",
+      member.path,
+      rows,
+    )
 
   def fill(out):
     start = 0
     for chunk in member.chunks():
       if scale != 1:
-        errors.require(chunk.max(initial=0) <= 1, f"{member.path}: {member.key!r} "
-                    "holds values above 1; expected binary 0/1 images")
+        errors.require(
+          chunk.max(initial=0) <= 1,
+          f"{member.path}: {member.key!r} "
+          "holds values above 1; expected binary 0/1 images",
+        )
         chunk = chunk * np.uint8(scale)
       stop = start + chunk.shape[0]
       target = slice(start, stop) if identity else grid_of_row[start:stop]
@@ -154,13 +208,17 @@ def _serve(layout: Layout, member: containers.ArrayMember, grid_of_row, scale: i
       start = stop
 
   path = cache.cache_path(layout.name, [member.path], conversion)
-  images = cache.cached_uint8(path, image_shape, fill, f"{layout.name} from "
-                              f"{member.path}")
-  return arrays.ArrayDataset(layout.name, layout.factor_names, layout.factor_sizes,
-                             images, "file", member.path)
+  images = cache.cached_uint8(
+    path, image_shape, fill, f"{layout.name} from {member.path}"
+  )
+  return arrays.ArrayDataset(
+    layout.name, layout.factor_names, layout.factor_sizes, images, "file", member.path
+  )
 
 
-def open_dsprites(path: str, layout: Layout = LAYOUTS["dsprites"]) -> arrays.ArrayDataset:
+def open_dsprites(
+  path: str, layout: Layout = LAYOUTS["dsprites"]
+) -> arrays.ArrayDataset:
   """dSprites from its .npz or .hdf5 distribution file (images served 0/255)."""
   containers.require_file(path, layout.published)
   if containers.is_zip(path):
@@ -171,15 +229,19 @@ def open_dsprites(path: str, layout: Layout = LAYOUTS["dsprites"]) -> arrays.Arr
     labels = containers.h5_member(path, "latents/classes")
   n = layout.num_images
   _expect(imgs, "u", (n, 64, 64), "binary dSprites images")
-  _expect(labels, "iu", (n, 1 + len(layout.factor_sizes)),
-          "colour + dSprites latent classes")
+  _expect(
+    labels, "iu", (n, 1 + len(layout.factor_sizes)), "colour + dSprites latent classes"
+  )
   classes = containers.read_small(labels)[:, 1:]
   grid_of_row = _grid_rows(layout, classes, path)
-  return _serve(layout, imgs, grid_of_row, 255,
-                f"dsprites-x255-grid-{layout.factor_sizes}")
+  return _serve(
+    layout, imgs, grid_of_row, 255, f"dsprites-x255-grid-{layout.factor_sizes}"
+  )
 
 
-def open_shapes3d(path: str, layout: Layout = LAYOUTS["shapes3d"]) -> arrays.ArrayDataset:
+def open_shapes3d(
+  path: str, layout: Layout = LAYOUTS["shapes3d"]
+) -> arrays.ArrayDataset:
   """Shapes3D from 3dshapes.h5 (labels converted to class indices)."""
   containers.require_file(path, layout.published)
   images = containers.h5_member(path, "images")
@@ -188,8 +250,13 @@ def open_shapes3d(path: str, layout: Layout = LAYOUTS["shapes3d"]) -> arrays.Arr
   _expect(images, "u", (n, 64, 64, 3), "RGB Shapes3D images")
   _expect(labels, "f", (n, len(layout.factor_sizes)), "Shapes3D factor values")
   classes = _classes_from_values(layout, containers.read_small(labels), path)
-  return _serve(layout, images, _grid_rows(layout, classes, path), 1,
-                f"shapes3d-grid-{layout.factor_sizes}")
+  return _serve(
+    layout,
+    images,
+    _grid_rows(layout, classes, path),
+    1,
+    f"shapes3d-grid-{layout.factor_sizes}",
+  )
 
 
 def open_mpi3d(path: str, layout: Layout) -> arrays.ArrayDataset:

@@ -38,9 +38,15 @@ class ProceduralDataset(factor_grid.FactorGrid):
     chunk_size: images per jit-ed call in :meth:`images`.
   """
 
-  def __init__(self, name: str, factor_names: Sequence[str],
-               factor_sizes: Sequence[int], num_channels: int, render: Renderer,
-               chunk_size: int = 1024):
+  def __init__(
+    self,
+    name: str,
+    factor_names: Sequence[str],
+    factor_sizes: Sequence[int],
+    num_channels: int,
+    render: Renderer,
+    chunk_size: int = 1024,
+  ):
     super().__init__(name, factor_names, factor_sizes, num_channels, "procedural")
     self.render = render
     self.chunk_size = int(chunk_size)
@@ -63,15 +69,15 @@ class ProceduralDataset(factor_grid.FactorGrid):
     """
     factors = self._check_factors(factors).astype(np.int32)
     num = factors.shape[0]
-    chunk = self.chunk_size   # one fixed shape: one compilation, whatever N
+    chunk = self.chunk_size  # one fixed shape: one compilation, whatever N
     out = np.empty((num,) + self.image_shape, np.uint8)
     for start in range(0, num, chunk):
-      part = factors[start:start + chunk]
+      part = factors[start : start + chunk]
       pad = chunk - part.shape[0]
       if pad:
         part = np.concatenate([part, np.zeros((pad, part.shape[1]), np.int32)])
       rendered = np.asarray(self._render_jit(part))
-      out[start:start + chunk] = rendered[:chunk - pad]
+      out[start : start + chunk] = rendered[: chunk - pad]
     return out
 
 

@@ -34,14 +34,17 @@ def to_64(images: np.ndarray) -> np.ndarray:
   for k, image in enumerate(images):
     pil = Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image)
     out[k] = np.asarray(pil.resize((SIZE, SIZE), Image.Resampling.LANCZOS)).reshape(
-        out.shape[1:])
+      out.shape[1:]
+    )
   return out
 
 
 def resize_note(num: int, sizes) -> str:
   """The line saying that ``num`` images of ``sizes`` ((H, W) pairs) were resized."""
   sizes = sorted(set(tuple(int(v) for v in hw) for hw in sizes))
-  what = (f"{sizes[0][0]}x{sizes[0][1]}" if len(sizes) == 1
-          else f"{len(sizes)} sizes ({sizes[0][0]}x{sizes[0][1]} ...)")
-  return (f"{num} images of {what} resized once, on load, to {SIZE}x{SIZE} "
-          "(Lanczos)")
+  what = (
+    f"{sizes[0][0]}x{sizes[0][1]}"
+    if len(sizes) == 1
+    else f"{len(sizes)} sizes ({sizes[0][0]}x{sizes[0][1]} ...)"
+  )
+  return f"{num} images of {what} resized once, on load, to {SIZE}x{SIZE} (Lanczos)"

@@ -26,8 +26,7 @@ import numpy as np
 
 from lbvae.data import procedural
 
-FACTOR_NAMES = ("floor_hue", "wall_hue", "object_hue", "scale", "shape",
-                "orientation")
+FACTOR_NAMES = ("floor_hue", "wall_hue", "object_hue", "scale", "shape", "orientation")
 FACTOR_SIZES = (10, 10, 10, 8, 4, 15)
 SHAPES = ("cube", "cylinder", "sphere", "capsule")
 REGIONS = ("floor", "wall", "object")
@@ -70,8 +69,12 @@ def _camera_rays() -> np.ndarray:
 def _hsv(hue: jnp.ndarray) -> jnp.ndarray:
   """Hue float[...] -> RGB float[..., 3] at saturation SATURATION, value 1."""
   h = hue[..., None] * 6.0
-  rgb = jnp.clip(jnp.abs(h - jnp.array([3.0, 2.0, 4.0])) * jnp.array([1, -1, -1])
-                 + jnp.array([-1.0, 2.0, 2.0]), 0.0, 1.0)
+  rgb = jnp.clip(
+    jnp.abs(h - jnp.array([3.0, 2.0, 4.0])) * jnp.array([1, -1, -1])
+    + jnp.array([-1.0, 2.0, 2.0]),
+    0.0,
+    1.0,
+  )
   return 1.0 - SATURATION * (1.0 - rgb)
 
 
@@ -136,21 +139,27 @@ def _object_hit(shape, size, yaw, origin, d):
     as (x, y, z) tuples; the rotation (cos, sin) of the yaw).
   """
   half_height = size * jnp.select(
-      [shape == 0, shape == 1, shape == 2], [_CUBE_HALF, _CYL_R, _SPHERE_R],
-      _CAPSULE_R)
+    [shape == 0, shape == 1, shape == 2], [_CUBE_HALF, _CYL_R, _SPHERE_R], _CAPSULE_R
+  )
   cos, sin = jnp.cos(yaw), jnp.sin(yaw)
   o = _to_local((origin[0], origin[1] - half_height, origin[2]), cos, sin)
   dl = _to_local(d, cos, sin)
   cube = _box(o, dl, size * _CUBE_HALF)
-  cylinder = jnp.minimum(_cylinder_side(o, dl, size * _CYL_R, size * _CYL_L),
-                         _cylinder_caps(o, dl, size * _CYL_R, size * _CYL_L))
+  cylinder = jnp.minimum(
+    _cylinder_side(o, dl, size * _CYL_R, size * _CYL_L),
+    _cylinder_caps(o, dl, size * _CYL_R, size * _CYL_L),
+  )
   sphere = _sphere(o, dl, 0.0, size * _SPHERE_R)
   capsule = jnp.minimum(
-      _cylinder_side(o, dl, size * _CAPSULE_R, size * _CAPSULE_L),
-      jnp.minimum(_sphere(o, dl, -size * _CAPSULE_L, size * _CAPSULE_R),
-                  _sphere(o, dl, size * _CAPSULE_L, size * _CAPSULE_R)))
-  t = jnp.select([shape == 0, shape == 1, shape == 2], [cube, cylinder, sphere],
-                 capsule)
+    _cylinder_side(o, dl, size * _CAPSULE_R, size * _CAPSULE_L),
+    jnp.minimum(
+      _sphere(o, dl, -size * _CAPSULE_L, size * _CAPSULE_R),
+      _sphere(o, dl, size * _CAPSULE_L, size * _CAPSULE_R),
+    ),
+  )
+  t = jnp.select(
+    [shape == 0, shape == 1, shape == 2], [cube, cylinder, sphere], capsule
+  )
   return t, o, dl, (cos, sin)
 
 
@@ -161,16 +170,24 @@ def _object_normal(shape, size, p, cos, sin):
   ax, ay, az = jnp.abs(x), jnp.abs(y), jnp.abs(z)
   on_x = (ax >= ay) & (ax >= az)
   on_y = ~on_x & (ay >= az)
-  cube = (jnp.where(on_x, jnp.sign(x), 0.0), jnp.where(on_y, jnp.sign(y), 0.0),
-          jnp.where(~on_x & ~on_y, jnp.sign(z), 0.0))
+  cube = (
+    jnp.where(on_x, jnp.sign(x), 0.0),
+    jnp.where(on_y, jnp.sign(y), 0.0),
+    jnp.where(~on_x & ~on_y, jnp.sign(z), 0.0),
+  )
   # Cylinder: caps where |x| reaches the half-length, else radial.
   cap = ax >= size * _CYL_L * (1 - 1e-4)
-  cylinder = (jnp.where(cap, jnp.sign(x), 0.0), jnp.where(cap, 0.0, y),
-              jnp.where(cap, 0.0, z))
+  cylinder = (
+    jnp.where(cap, jnp.sign(x), 0.0),
+    jnp.where(cap, 0.0, y),
+    jnp.where(cap, 0.0, z),
+  )
   # Capsule: away from the nearest point of its segment; sphere: radial.
   capsule = (x - jnp.clip(x, -size * _CAPSULE_L, size * _CAPSULE_L), y, z)
-  n = [jnp.select([shape == 0, shape == 1, shape == 2], [c0, c1, c2], c3)
-       for c0, c1, c2, c3 in zip(cube, cylinder, p, capsule)]
+  n = [
+    jnp.select([shape == 0, shape == 1, shape == 2], [c0, c1, c2], c3)
+    for c0, c1, c2, c3 in zip(cube, cylinder, p, capsule)
+  ]
   norm = jnp.sqrt(n[0] ** 2 + n[1] ** 2 + n[2] ** 2) + _EPS
   n = [c / norm for c in n]
   return (cos * n[0] + sin * n[2], n[1], -sin * n[0] + cos * n[2])
@@ -185,25 +202,32 @@ def _trace(factors: jnp.ndarray):
   factors = jnp.asarray(factors, jnp.int32)
   num = factors.shape[0]
   floor_hue, wall_hue, object_hue, scale, shape, yaw = (
-      factors[:, i, None, None] for i in range(6))   # each int32[N, 1, 1]
+    factors[:, i, None, None] for i in range(6)
+  )  # each int32[N, 1, 1]
   hues = jnp.asarray(HUES)
   size = jnp.asarray(SCALES)[scale]
   yaw = jnp.radians(jnp.asarray(ORIENTATIONS_DEG)[yaw])
   rays = _camera_rays()
-  d = tuple(jnp.broadcast_to(jnp.asarray(rays[..., i]), (num, 64, 64)) for i in range(3))
+  d = tuple(
+    jnp.broadcast_to(jnp.asarray(rays[..., i]), (num, 64, 64)) for i in range(3)
+  )
   eye = tuple(jnp.full((num, 64, 64), EYE[i]) for i in range(3))
 
   t_floor = jnp.where(d[1] < -_EPS, -EYE[1] / jnp.minimum(d[1], -_EPS), _FAR)
   t_wall = jnp.where(d[2] > _EPS, (WALL_Z - EYE[2]) / jnp.maximum(d[2], _EPS), _FAR)
   t_obj, o, dl, (cos, sin) = _object_hit(shape, size, yaw, eye, d)
-  region = jnp.where(t_obj < jnp.minimum(t_floor, t_wall), 2,
-                     jnp.where(t_floor < t_wall, 0, 1))
+  region = jnp.where(
+    t_obj < jnp.minimum(t_floor, t_wall), 2, jnp.where(t_floor < t_wall, 0, 1)
+  )
   t = jnp.minimum(t_obj, jnp.minimum(t_floor, t_wall))
-  n_obj = _object_normal(shape, size, tuple(oi + t * di for oi, di in zip(o, dl)),
-                         cos, sin)
-  normal = (jnp.where(region == 2, n_obj[0], 0.0),
-            jnp.where(region == 2, n_obj[1], jnp.where(region == 0, 1.0, 0.0)),
-            jnp.where(region == 2, n_obj[2], jnp.where(region == 0, 0.0, -1.0)))
+  n_obj = _object_normal(
+    shape, size, tuple(oi + t * di for oi, di in zip(o, dl)), cos, sin
+  )
+  normal = (
+    jnp.where(region == 2, n_obj[0], 0.0),
+    jnp.where(region == 2, n_obj[1], jnp.where(region == 0, 1.0, 0.0)),
+    jnp.where(region == 2, n_obj[2], jnp.where(region == 0, 0.0, -1.0)),
+  )
 
   # Shadow rays from floor and wall points towards the light.
   point = tuple(ei + t * di + 1e-3 * ni for ei, di, ni in zip(eye, d, normal))
@@ -212,9 +236,11 @@ def _trace(factors: jnp.ndarray):
   shadowed = (region != 2) & (t_shadow < _FAR)
   lambert = normal[0] * LIGHT[0] + normal[1] * LIGHT[1] + normal[2] * LIGHT[2]
   diffuse = jnp.where(shadowed, 0.0, jnp.maximum(lambert, 0.0))
-  albedo = jnp.where((region == 0)[..., None], _hsv(hues[floor_hue]),
-                     jnp.where((region == 1)[..., None], _hsv(hues[wall_hue]),
-                               _hsv(hues[object_hue])))
+  albedo = jnp.where(
+    (region == 0)[..., None],
+    _hsv(hues[floor_hue]),
+    jnp.where((region == 1)[..., None], _hsv(hues[wall_hue]), _hsv(hues[object_hue])),
+  )
   return region, albedo * (AMBIENT + (1.0 - AMBIENT) * diffuse)[..., None]
 
 
@@ -241,5 +267,10 @@ def render(factors: jnp.ndarray) -> jnp.ndarray:
 def load() -> procedural.ProceduralDataset:
   """The procedural scene dataset (480 000 images, rendered on demand)."""
   return procedural.ProceduralDataset(
-      "shapes3d_procedural", FACTOR_NAMES, FACTOR_SIZES, num_channels=3,
-      render=render, chunk_size=64)
+    "shapes3d_procedural",
+    FACTOR_NAMES,
+    FACTOR_SIZES,
+    num_channels=3,
+    render=render,
+    chunk_size=64,
+  )

@@ -37,10 +37,17 @@ NAME = "smallnorb"
 CHUNKS = ("5x46789x9x18x6x2x96x96-training", "5x01235x9x18x6x2x96x96-testing")
 FACTOR_NAMES = ("category", "elevation", "azimuth", "lighting")
 FACTOR_SIZES = (5, 9, 18, 6)
-PUBLISHED = ("SmallNORB is published at cs.nyu.edu/~ylclab/data/norb-v1.0-small/ "
-             "(six smallnorb-*-{dat,cat,info}.mat(.gz) files; docs/datasets.md)")
-MAGIC = {0x1E3D4C55: np.uint8, 0x1E3D4C54: np.int32, 0x1E3D4C51: np.float32,
-         0x1E3D4C53: np.float64, 0x1E3D4C56: np.int16}
+PUBLISHED = (
+  "SmallNORB is published at cs.nyu.edu/~ylclab/data/norb-v1.0-small/ "
+  "(six smallnorb-*-{dat,cat,info}.mat(.gz) files; docs/datasets.md)"
+)
+MAGIC = {
+  0x1E3D4C55: np.uint8,
+  0x1E3D4C54: np.int32,
+  0x1E3D4C51: np.float32,
+  0x1E3D4C53: np.float64,
+  0x1E3D4C56: np.int16,
+}
 _ROWS = 2048
 
 
@@ -59,9 +66,11 @@ def _open(path: str):
 def read_header(f, path: str) -> tuple[np.dtype, tuple[int, ...]]:
   """(dtype, shape) of a binary matrix; the stream is left at its data."""
   head = np.frombuffer(f.read(8), "<i4")
-  errors.require(head.size == 2 and int(head[0]) & 0xFFFFFFFF in MAGIC
-                 and 0 < head[1] < 8, f"{path}: not a SmallNORB binary matrix "
-                 "(unknown magic number or rank)", errors.DataError)
+  errors.require(
+    head.size == 2 and int(head[0]) & 0xFFFFFFFF in MAGIC and 0 < head[1] < 8,
+    f"{path}: not a SmallNORB binary matrix (unknown magic number or rank)",
+    errors.DataError,
+  )
   ndim = int(head[1])
   dims = np.frombuffer(f.read(4 * max(3, ndim)), "<i4")[:ndim]
   return np.dtype(MAGIC[int(head[0]) & 0xFFFFFFFF]), tuple(int(d) for d in dims)
@@ -75,10 +84,13 @@ def read_matrix(path: str) -> np.ndarray:
       data = np.frombuffer(f.read(), dtype.newbyteorder("<"))
   except (OSError, EOFError) as e:
     raise errors.DataError(f"{path}: cannot read it ({e})") from e
-  errors.require(data.size >= int(np.prod(shape)), f"{path}: truncated: {shape} "
-                 f"needs {int(np.prod(shape))} values, it has {data.size}",
-                 errors.DataError)
-  return data[:int(np.prod(shape))].reshape(shape)
+  errors.require(
+    data.size >= int(np.prod(shape)),
+    f"{path}: truncated: {shape} "
+    f"needs {int(np.prod(shape))} values, it has {data.size}",
+    errors.DataError,
+  )
+  return data[: int(np.prod(shape))].reshape(shape)
 
 
 def _image_rows(path: str, num: int):
@@ -86,15 +98,18 @@ def _image_rows(path: str, num: int):
   try:
     with _open(path) as f:
       dtype, shape = read_header(f, path)
-      errors.require(dtype == np.uint8 and len(shape) == 4 and shape[0] == num
-                     and shape[1] == 2, f"{path}: images are {dtype}{list(shape)}; "
-                     f"expected uint8[{num}, 2, H, W]", errors.DataError)
+      errors.require(
+        dtype == np.uint8 and len(shape) == 4 and shape[0] == num and shape[1] == 2,
+        f"{path}: images are {dtype}{list(shape)}; expected uint8[{num}, 2, H, W]",
+        errors.DataError,
+      )
       row = int(np.prod(shape[1:]))
       for start in range(0, num, _ROWS):
         k = min(_ROWS, num - start)
         block = np.frombuffer(f.read(k * row), np.uint8)
-        errors.require(block.size == k * row, f"{path}: truncated at image {start}",
-                       errors.DataError)
+        errors.require(
+          block.size == k * row, f"{path}: truncated at image {start}", errors.DataError
+        )
         yield resize.to_64(block.reshape((k,) + shape[1:])[:, 0, :, :, None])
   except (OSError, EOFError) as e:
     raise errors.DataError(f"{path}: cannot read it ({e})") from e
@@ -106,9 +121,11 @@ def _labels(folder: str) -> list[np.ndarray]:
   for chunk in CHUNKS:
     cat = read_matrix(_find(folder, chunk, "cat")).reshape(-1)
     info = read_matrix(_find(folder, chunk, "info"))
-    errors.require(info.ndim == 2 and info.shape == (cat.size, 4), f"{folder}: "
-                   f"{chunk} info is {list(info.shape)}; expected [{cat.size}, 4]",
-                   errors.DataError)
+    errors.require(
+      info.ndim == 2 and info.shape == (cat.size, 4),
+      f"{folder}: {chunk} info is {list(info.shape)}; expected [{cat.size}, 4]",
+      errors.DataError,
+    )
     features = np.column_stack([cat, info]).astype(np.int64)
     features[:, 3] //= 2
     out.append(features)
@@ -118,36 +135,48 @@ def _labels(folder: str) -> list[np.ndarray]:
 def load(folder: str) -> image_set.ImageSet:
   """SmallNORB from the folder of its six files (module docstring)."""
   folder = os.path.expanduser(folder)
-  errors.require(os.path.isdir(folder), f"{folder}: no such folder; {PUBLISHED}",
-                 errors.DataError)
+  errors.require(
+    os.path.isdir(folder), f"{folder}: no such folder; {PUBLISHED}", errors.DataError
+  )
   features = _labels(folder)
   dats = [_find(folder, chunk, "dat") for chunk in CHUNKS]
   everything = np.concatenate(features)
-  errors.require(everything.min() >= 0, f"{folder}: negative labels",
-                 errors.DataError)
+  errors.require(everything.min() >= 0, f"{folder}: negative labels", errors.DataError)
   sizes = everything.max(axis=0) + 1
   strides = np.cumprod(np.r_[sizes[1:], 1][::-1])[::-1]
-  errors.require(np.unique(everything @ strides).size == everything.shape[0]
-                 == int(np.prod(sizes)), f"{folder}: the labels (category, instance, "
-                 f"elevation, azimuth, lighting; sizes {sizes.tolist()}) do not cover "
-                 "their grid exactly once", errors.DataError)
+  errors.require(
+    np.unique(everything @ strides).size == everything.shape[0] == int(np.prod(sizes)),
+    f"{folder}: the labels (category, instance, "
+    f"elevation, azimuth, lighting; sizes {sizes.tolist()}) do not cover "
+    "their grid exactly once",
+    errors.DataError,
+  )
   num = everything.shape[0]
 
   def fill(out):
     start = 0
     for path, f in zip(dats, features):
       for block in _image_rows(path, len(f)):
-        out[start:start + len(block)] = block
+        out[start : start + len(block)] = block
         start += len(block)
 
   where = cache.cache_path(NAME, dats, "smallnorb-first-camera-lanczos-64")
-  images = cache.cached_uint8(where, (num, resize.SIZE, resize.SIZE, 1), fill,
-                              f"SmallNORB from {folder}")
-  keep = [0, 2, 3, 4]   # the instance (column 1) is a nuisance, not a factor
-  ds = image_set.ImageSet(NAME, images, "file", folder, factors=everything[:, keep],
-                          factor_names=FACTOR_NAMES,
-                          factor_sizes=tuple(int(s) for s in sizes[keep]))
-  ds.notes = (f"{num} images (the first camera) resized once, on load, to 64x64 "
-              f"(Lanczos); the instance ({int(sizes[1])} per category) is drawn at "
-              "random, not a factor",)
+  images = cache.cached_uint8(
+    where, (num, resize.SIZE, resize.SIZE, 1), fill, f"SmallNORB from {folder}"
+  )
+  keep = [0, 2, 3, 4]  # the instance (column 1) is a nuisance, not a factor
+  ds = image_set.ImageSet(
+    NAME,
+    images,
+    "file",
+    folder,
+    factors=everything[:, keep],
+    factor_names=FACTOR_NAMES,
+    factor_sizes=tuple(int(s) for s in sizes[keep]),
+  )
+  ds.notes = (
+    f"{num} images (the first camera) resized once, on load, to 64x64 "
+    f"(Lanczos); the instance ({int(sizes[1])} per category) is drawn at "
+    "random, not a factor",
+  )
   return ds

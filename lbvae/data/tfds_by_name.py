@@ -34,27 +34,42 @@ _READ_BATCH = 512
 
 def _image_feature(features, where: str) -> str:
   import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+
   images = [k for k, f in features.items() if isinstance(f, tfds.features.Image)]
-  errors.require(bool(images), f"{where}: no Image feature (features: "
-                 f"{', '.join(features)})", errors.DataError)
+  errors.require(
+    bool(images),
+    f"{where}: no Image feature (features: {', '.join(features)})",
+    errors.DataError,
+  )
   return "image" if "image" in images else images[0]
 
 
 def _factor_sizes(features, names: Sequence[str], where: str) -> list[int | None]:
   """Each named feature's class count (None: an integer, sized from its values)."""
   import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+
   sizes = []
   for n in names:
-    errors.require(n in features, f"{where}: no feature {n!r} for a factor "
-                   f"(features: {', '.join(features)})", errors.DataError)
+    errors.require(
+      n in features,
+      f"{where}: no feature {n!r} for a factor (features: {', '.join(features)})",
+      errors.DataError,
+    )
     f = features[n]
     if isinstance(f, tfds.features.ClassLabel):
       sizes.append(int(f.num_classes))
       continue
-    ok = (isinstance(f, tfds.features.Tensor) and tuple(f.shape) == ()
-          and np.dtype(f.np_dtype).kind in "iu")
-    errors.require(ok, f"{where}: feature {n!r} is not a class label or an integer "
-                   "scalar; a factor needs one", errors.DataError)
+    ok = (
+      isinstance(f, tfds.features.Tensor)
+      and tuple(f.shape) == ()
+      and np.dtype(f.np_dtype).kind in "iu"
+    )
+    errors.require(
+      ok,
+      f"{where}: feature {n!r} is not a class label or an integer "
+      "scalar; a factor needs one",
+      errors.DataError,
+    )
     sizes.append(None)
   return sizes
 
@@ -64,12 +79,15 @@ def _labels(name, data_dir, image_key, names, declared, where) -> dict:
   if not names:
     return {}
   import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+
   _, _, source = tfds_source.open_split(
-      name, data_dir, None, decoders={image_key: tfds.decode.SkipDecoding()})
+    name, data_dir, None, decoders={image_key: tfds.decode.SkipDecoding()}
+  )
   rows = []
   for start in range(0, len(source), _READ_BATCH):
-    records = source.__getitems__(list(range(start, min(start + _READ_BATCH,
-                                                         len(source)))))
+    records = source.__getitems__(
+      list(range(start, min(start + _READ_BATCH, len(source))))
+    )
     rows += [[int(r[n]) for n in names] for r in records]
   factors = np.asarray(rows, np.int64).reshape(len(source), len(names))
   sizes = image_set.check_factors(factors, len(source), None, where)
@@ -80,9 +98,10 @@ def _labels(name, data_dir, image_key, names, declared, where) -> dict:
 
 def load(name: str, data_dir: str, factors: Sequence[str] = ()) -> image_set.ImageSet:
   """``tfds:NAME`` from ``data_dir``, with the features ``factors`` as factors."""
-  tfds_name = name[len(PREFIX):]
-  errors.require(bool(tfds_name), f"dataset.name {name!r} names no TFDS dataset "
-                 "(write tfds:NAME)")
+  tfds_name = name[len(PREFIX) :]
+  errors.require(
+    bool(tfds_name), f"dataset.name {name!r} names no TFDS dataset (write tfds:NAME)"
+  )
   version_dir, builder, source = tfds_source.open_split(tfds_name, data_dir, None)
   where = f"{version_dir} (TFDS {tfds_name!r})"
   features = builder.info.features
@@ -102,12 +121,22 @@ def load(name: str, data_dir: str, factors: Sequence[str] = ()) -> image_set.Ima
         image = image.reshape(image.shape[:2] + (-1,))[..., :channels]
         out[start + k] = resize.to_64(image[None])[0]
 
-  path = cache.cache_path(f"tfds-{tfds_name}", [os.fspath(version_dir)],
-                          f"tfds-by-name-{image_key}-{channels}-to-64")
-  images = cache.cached_uint8(path, (num, resize.SIZE, resize.SIZE, channels), fill,
-                              f"TFDS {tfds_name} from {version_dir}")
+  path = cache.cache_path(
+    f"tfds-{tfds_name}",
+    [os.fspath(version_dir)],
+    f"tfds-by-name-{image_key}-{channels}-to-64",
+  )
+  images = cache.cached_uint8(
+    path,
+    (num, resize.SIZE, resize.SIZE, channels),
+    fill,
+    f"TFDS {tfds_name} from {version_dir}",
+  )
   ds = image_set.ImageSet(name, images, "tfds", os.fspath(version_dir), **labels)
   if shape[:2] != (resize.SIZE, resize.SIZE):
-    ds.notes = (resize.resize_note(num, [shape[:2]]) if None not in shape[:2] else
-                f"{num} images of varying sizes resized once, on load, to 64x64",)
+    ds.notes = (
+      resize.resize_note(num, [shape[:2]])
+      if None not in shape[:2]
+      else f"{num} images of varying sizes resized once, on load, to 64x64",
+    )
   return ds

@@ -34,36 +34,60 @@ from lbvae.data import scenes
 
 # name -> (label features in grid order, factor names, factor sizes, channels, scale)
 SPECS = {
-    "dsprites": (("label_shape", "label_scale", "label_orientation",
-                  "label_x_position", "label_y_position"),
-                 dsprites.FACTOR_NAMES, dsprites.FACTOR_SIZES, 1, 255),
-    "shapes3d": (tuple("label_" + n for n in scenes.FACTOR_NAMES),
-                 scenes.FACTOR_NAMES, scenes.FACTOR_SIZES, 3, 1),
+  "dsprites": (
+    (
+      "label_shape",
+      "label_scale",
+      "label_orientation",
+      "label_x_position",
+      "label_y_position",
+    ),
+    dsprites.FACTOR_NAMES,
+    dsprites.FACTOR_SIZES,
+    1,
+    255,
+  ),
+  "shapes3d": (
+    tuple("label_" + n for n in scenes.FACTOR_NAMES),
+    scenes.FACTOR_NAMES,
+    scenes.FACTOR_SIZES,
+    3,
+    1,
+  ),
 }
 _READ_BATCH = 1024
 
 
 def _prepare_hint(name: str) -> str:
-  return (f"prepare it on a connected host with `tfds build {name} "
-          f"--file_format=array_record` and copy ~/tensorflow_datasets/{name} "
-          "into the data_dir (docs/datasets.md)")
+  return (
+    f"prepare it on a connected host with `tfds build {name} "
+    f"--file_format=array_record` and copy ~/tensorflow_datasets/{name} "
+    "into the data_dir (docs/datasets.md)"
+  )
 
 
 def _version_dir(name: str, data_dir: str) -> pathlib.Path:
   """The newest prepared version directory of ``name`` under ``data_dir``."""
   from tensorflow_datasets.core import utils  # pylint: disable=g-import-not-at-top
+
   root = pathlib.Path(data_dir).expanduser() / name
   found = sorted(
-      (p.parent for p in root.glob("*/dataset_info.json")
-       if utils.Version.is_valid(p.parent.name)),
-      key=lambda p: utils.Version(p.name))
-  errors.require(bool(found), f"{data_dir}: no prepared TFDS dataset {name!r} "
-              f"(expected {root}/<version>/dataset_info.json); {_prepare_hint(name)}")
+    (
+      p.parent
+      for p in root.glob("*/dataset_info.json")
+      if utils.Version.is_valid(p.parent.name)
+    ),
+    key=lambda p: utils.Version(p.name),
+  )
+  errors.require(
+    bool(found),
+    f"{data_dir}: no prepared TFDS dataset {name!r} "
+    f"(expected {root}/<version>/dataset_info.json); {_prepare_hint(name)}",
+  )
   return found[-1]
 
 
-def open_split(name: str, data_dir: str, split: str | None = "train",
-               decoders=None):
+def open_split(name: str, data_dir: str, split: str | None = "train", decoders=None):
   """A prepared TFDS dataset's split as a random-access source, without TensorFlow.
 
   Args:
@@ -79,6 +103,7 @@ def open_split(name: str, data_dir: str, split: str | None = "train",
     lbvae.errors.DataError: not prepared there, or not in ArrayRecord files.
   """
   import tensorflow_datasets as tfds  # pylint: disable=g-import-not-at-top
+
   version_dir = _version_dir(name, data_dir)
   try:
     builder = tfds.builder_from_directory(os.fspath(version_dir))
@@ -89,10 +114,11 @@ def open_split(name: str, data_dir: str, split: str | None = "train",
   # A format without random access (TFRecord) raises a RuntimeError subclass.
   except (RuntimeError, ValueError, KeyError, IndexError) as e:
     raise errors.DataError(
-        f"{version_dir}: cannot read TFDS {name!r} without TensorFlow: it needs "
-        "ArrayRecord files (convert once with `tfds convert_format "
-        f"--dataset_dir={version_dir.parent} --out_file_format=array_record`, or "
-        f"rebuild with --file_format=array_record); {e}") from e
+      f"{version_dir}: cannot read TFDS {name!r} without TensorFlow: it needs "
+      "ArrayRecord files (convert once with `tfds convert_format "
+      f"--dataset_dir={version_dir.parent} --out_file_format=array_record`, or "
+      f"rebuild with --file_format=array_record); {e}"
+    ) from e
   return version_dir, builder, source
 
 
@@ -113,13 +139,16 @@ def open_tfds(name: str, data_dir: str, factor_sizes=None) -> arrays.ArrayDatase
   version_dir, builder, source = open_split(name, data_dir)
   features = builder.info.features
   missing = [k for k in ("image",) + labels if k not in features]
-  errors.require(not missing, f"{version_dir}: TFDS {name!r} lacks features "
-              f"{', '.join(missing)}")
+  errors.require(
+    not missing, f"{version_dir}: TFDS {name!r} lacks features {', '.join(missing)}"
+  )
   image_shape = tuple(features["image"].shape)
   num = int(np.prod(sizes))
-  errors.require(image_shape == (64, 64, channels) and len(source) == num,
-              f"{version_dir}: TFDS {name!r} has {len(source)} images of shape "
-              f"{list(image_shape)}; expected {num} of shape [64, 64, {channels}]")
+  errors.require(
+    image_shape == (64, 64, channels) and len(source) == num,
+    f"{version_dir}: TFDS {name!r} has {len(source)} images of shape "
+    f"{list(image_shape)}; expected {num} of shape [64, 64, {channels}]",
+  )
   strides = np.cumprod((sizes + (1,))[:0:-1])[::-1]
 
   def fill(out):
@@ -127,25 +156,35 @@ def open_tfds(name: str, data_dir: str, factor_sizes=None) -> arrays.ArrayDatase
     for start in range(0, num, _READ_BATCH):
       records = source.__getitems__(list(range(start, min(start + _READ_BATCH, num))))
       classes = np.array([[r[k] for k in labels] for r in records], np.int64)
-      errors.require(np.all((classes >= 0) & (classes < np.array(sizes))),
-                  f"{version_dir}: labels outside the grid {sizes}")
+      errors.require(
+        np.all((classes >= 0) & (classes < np.array(sizes))),
+        f"{version_dir}: labels outside the grid {sizes}",
+      )
       index = classes @ strides
       images = np.stack([r["image"] for r in records])
       if scale != 1:
-        errors.require(images.max(initial=0) <= 1, f"{version_dir}: images hold values "
-                    "above 1; expected binary 0/1 dSprites")
+        errors.require(
+          images.max(initial=0) <= 1,
+          f"{version_dir}: images hold values above 1; expected binary 0/1 dSprites",
+        )
         images = images * np.uint8(scale)
       out[index] = images
       seen[index] = True
-    errors.require(seen.all(), f"{version_dir}: labels repeat some factor combinations; "
-                f"expected each of the {num} grid points once")
+    errors.require(
+      seen.all(),
+      f"{version_dir}: labels repeat some factor combinations; "
+      f"expected each of the {num} grid points once",
+    )
 
-  path = cache.cache_path(f"tfds-{name}", [os.fspath(version_dir)],
-                          f"tfds-{name}-{sizes}-x{scale}")
-  images = cache.cached_uint8(path, (num, 64, 64, channels), fill,
-                              f"TFDS {name} from {version_dir}")
-  return arrays.ArrayDataset(name, factor_names, sizes, images, "tfds",
-                             os.fspath(version_dir))
+  path = cache.cache_path(
+    f"tfds-{name}", [os.fspath(version_dir)], f"tfds-{name}-{sizes}-x{scale}"
+  )
+  images = cache.cached_uint8(
+    path, (num, 64, 64, channels), fill, f"TFDS {name} from {version_dir}"
+  )
+  return arrays.ArrayDataset(
+    name, factor_names, sizes, images, "tfds", os.fspath(version_dir)
+  )
 
 
 def load(name: str, data_dir: str) -> arrays.ArrayDataset:

@@ -51,10 +51,12 @@ def _keys(path: str, npz: bool) -> list[str]:
       with zipfile.ZipFile(path) as zf:
         return [n[:-4] for n in zf.namelist() if n.endswith(".npy")]
     import h5py  # pylint: disable=g-import-not-at-top
+
     with h5py.File(path, "r") as f:
       names = []
-      f.visititems(lambda name, obj: names.append(name)
-                   if isinstance(obj, h5py.Dataset) else None)
+      f.visititems(
+        lambda name, obj: names.append(name) if isinstance(obj, h5py.Dataset) else None
+      )
       return names
   except (OSError, ValueError, zipfile.BadZipFile) as e:
     raise errors.DataError(f"{path}: not a readable .npz or HDF5 file ({e})") from e
@@ -67,6 +69,7 @@ def _optional(path: str, npz: bool, key: str) -> np.ndarray | None:
       with np.load(path, allow_pickle=False) as f:
         return np.asarray(f[key]) if key in f.files else None
     import h5py  # pylint: disable=g-import-not-at-top
+
     with h5py.File(path, "r") as f:
       if key not in f:
         return None
@@ -89,9 +92,11 @@ def _labels(path: str, npz: bool, num: int) -> dict:
   if names is None:
     names = [f"factor{j}" for j in range(len(sizes))]
   names = [str(n) for n in np.asarray(names).reshape(-1)]
-  errors.require(len(names) == len(sizes), f"{path}: 'factor_names' has "
-                 f"{len(names)} entries for {len(sizes)} factor columns",
-                 errors.DataError)
+  errors.require(
+    len(names) == len(sizes),
+    f"{path}: 'factor_names' has {len(names)} entries for {len(sizes)} factor columns",
+    errors.DataError,
+  )
   return {"factors": factors, "factor_names": names, "factor_sizes": sizes}
 
 
@@ -99,15 +104,23 @@ def open_file(path: str) -> image_set.ImageSet:
   """An array file (module docstring)."""
   npz = zipfile.is_zipfile(path)
   keys = _keys(path, npz)
-  errors.require("images" in keys, f"{path}: no array 'images' (it has: "
-                 f"{', '.join(keys) or 'none'}); expected images uint8[N, H, W, C]",
-                 errors.DataError)
+  errors.require(
+    "images" in keys,
+    f"{path}: no array 'images' (it has: "
+    f"{', '.join(keys) or 'none'}); expected images uint8[N, H, W, C]",
+    errors.DataError,
+  )
   member = (containers.npz_member if npz else containers.h5_member)(path, "images")
   shape = member.shape
   errors.require(
-      member.dtype == np.uint8 and len(shape) == 4 and shape[3] in (1, 3)
-      and shape[0] > 0, f"{path}: 'images' is {member.describe()}; expected "
-      "uint8[N, H, W, C] with N > 0 and C = 1 or 3", errors.DataError)
+    member.dtype == np.uint8
+    and len(shape) == 4
+    and shape[3] in (1, 3)
+    and shape[0] > 0,
+    f"{path}: 'images' is {member.describe()}; expected "
+    "uint8[N, H, W, C] with N > 0 and C = 1 or 3",
+    errors.DataError,
+  )
   labels = _labels(path, npz, shape[0])
   target = (shape[0], resize.SIZE, resize.SIZE, shape[3])
   notes = []
@@ -120,7 +133,7 @@ def open_file(path: str) -> image_set.ImageSet:
     def fill(out):
       start = 0
       for chunk in member.chunks():
-        out[start:start + len(chunk)] = resize.to_64(chunk)
+        out[start : start + len(chunk)] = resize.to_64(chunk)
         start += len(chunk)
 
     where = cache.cache_path(NAME, [path], f"arrays-images-{shape}-to-64")
@@ -132,10 +145,14 @@ def open_file(path: str) -> image_set.ImageSet:
 
 def _image_files(folder: str) -> list[pathlib.Path]:
   root = pathlib.Path(folder)
-  found = sorted(p for p in root.rglob("*")
-                 if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
-  errors.require(bool(found), f"{folder}: no PNG or JPEG images in it or its "
-                 "subfolders", errors.DataError)
+  found = sorted(
+    p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
+  )
+  errors.require(
+    bool(found),
+    f"{folder}: no PNG or JPEG images in it or its subfolders",
+    errors.DataError,
+  )
   return found
 
 
@@ -166,7 +183,9 @@ def open_folder(folder: str) -> image_set.ImageSet:
 
   target = (len(paths), resize.SIZE, resize.SIZE, channels)
   where = cache.cache_path(NAME, [folder], f"arrays-folder-{channels}-to-64")
-  images = cache.cached_uint8(where, target, fill, f"the {len(paths)} images of {folder}")
+  images = cache.cached_uint8(
+    where, target, fill, f"the {len(paths)} images of {folder}"
+  )
   ds = image_set.ImageSet(NAME, images, "file", folder)
   off = [hw for _, hw in headers if hw != (resize.SIZE, resize.SIZE)]
   if off:
@@ -177,7 +196,11 @@ def open_folder(folder: str) -> image_set.ImageSet:
 def load(path: str) -> image_set.ImageSet:
   """The user's array file or image folder at ``path`` (module docstring)."""
   path = os.path.expanduser(path)
-  errors.require(os.path.exists(path), f"{path}: no such file or folder (dataset "
-                 "'arrays' reads an .npz / .h5 file or a folder of PNG / JPEG "
-                 "images)", errors.DataError)
+  errors.require(
+    os.path.exists(path),
+    f"{path}: no such file or folder (dataset "
+    "'arrays' reads an .npz / .h5 file or a folder of PNG / JPEG "
+    "images)",
+    errors.DataError,
+  )
   return open_folder(path) if os.path.isdir(path) else open_file(path)

@@ -28,15 +28,39 @@ from __future__ import annotations
 
 from lbvae import lazy_submodules
 
-MODULES = ("checkpoints", "collapse_curves", "compute", "encode", "figures", "keys",
-           "model_codes", "model_figures", "outputs", "reading", "released_scores",
-           "report", "rescore", "runner", "samples", "selection", "selection_figures",
-           "selection_page", "selection_views", "store", "tables", "udr_cells",
-           "udr_choice")
+MODULES = (
+  "checkpoints",
+  "collapse_curves",
+  "compute",
+  "encode",
+  "figures",
+  "keys",
+  "model_codes",
+  "model_figures",
+  "outputs",
+  "reading",
+  "released_scores",
+  "report",
+  "rescore",
+  "runner",
+  "samples",
+  "selection",
+  "selection_figures",
+  "selection_page",
+  "selection_views",
+  "store",
+  "tables",
+  "udr_cells",
+  "udr_choice",
+)
 # The pass's entry points, each loaded with its module on first use (so importing
 # one submodule, as lbvae.train does, loads no plotting or checkpoint code).
-EXPORTS = {"ModelCodes": "model_codes", "evaluate_workdir": "runner",
-           "load_config": "checkpoints", "load_model_codes": "model_codes"}
+EXPORTS = {
+  "ModelCodes": "model_codes",
+  "evaluate_workdir": "runner",
+  "load_config": "checkpoints",
+  "load_model_codes": "model_codes",
+}
 
 __all__ = sorted(EXPORTS)
 

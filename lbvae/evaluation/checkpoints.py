@@ -65,6 +65,7 @@ class Phase:
       (``lbvae.train.checkpoint.param_shapes``; empty when its metadata does not
       read).
   """
+
   number: int
   name: str
   step: int
@@ -82,17 +83,22 @@ class Phase:
     lams = fmt(m.key.lam for m in self.members)
     seeds = fmt(m.key.seed for m in self.members)
     lam = f" × λ ∈ {lams}" if self.number == 2 else ""
-    return (f"phase {self.number}: {len(self.members)} models of objective "
-            f"{self.objective}, β ∈ {betas}{lam} × seeds {seeds}; checkpoint step "
-            f"{self.step}")
+    return (
+      f"phase {self.number}: {len(self.members)} models of objective "
+      f"{self.objective}, β ∈ {betas}{lam} × seeds {seeds}; checkpoint step "
+      f"{self.step}"
+    )
 
 
 def _member(phase: int, m: dict) -> keys.PhaseMember:
   """A member of ``grid.json`` (λ is 0 in phase 1 whatever the file says)."""
   lam = m["lambda"] if phase == 2 else 0.0
-  return keys.PhaseMember(keys.ModelKey(phase, m["beta"], lam, m["seed"]),
-                          index=int(m["member"]), finite=bool(m.get("finite", True)),
-                          frozen_step=m.get("frozen_step"))
+  return keys.PhaseMember(
+    keys.ModelKey(phase, m["beta"], lam, m["seed"]),
+    index=int(m["member"]),
+    finite=bool(m.get("finite", True)),
+    frozen_step=m.get("frozen_step"),
+  )
 
 
 def _steps(directory: str) -> list[int]:
@@ -106,22 +112,22 @@ def _train_means(path: str) -> dict:
   and the objective's parts."""
   if not files.as_path(path).exists():
     return {}
-  skip = (workdir_lib.ID_COLUMNS + workdir_lib.FLAG_COLUMNS
-          + tuple(f for f in objectives.BASE_FIELDS if f not in objectives.REPORTED))
+  skip = (
+    workdir_lib.ID_COLUMNS
+    + workdir_lib.FLAG_COLUMNS
+    + tuple(f for f in objectives.BASE_FIELDS if f not in objectives.REPORTED)
+  )
   columns = files.read_csv(path)[0]
   names = [c for c in columns if c not in skip]
-  _, rows = files.read_csv(path, integers=("seed",),
-                           numbers=("beta", "lambda", *names))
-  return {(r["beta"], r["lambda"], r["seed"]): {k: r[k] for k in names}
-          for r in rows}
+  _, rows = files.read_csv(path, integers=("seed",), numbers=("beta", "lambda", *names))
+  return {(r["beta"], r["lambda"], r["seed"]): {k: r[k] for k in names} for r in rows}
 
 
 def _identity(m: dict) -> tuple:
   return (int(m["member"]), float(m["beta"]), float(m["lambda"]), int(m["seed"]))
 
 
-def _check_identity(grid: dict, grid_file: str, meta_file: str,
-                    shapes: dict) -> None:
+def _check_identity(grid: dict, grid_file: str, meta_file: str, shapes: dict) -> None:
   """Refuses a ``grid.json`` whose members are not the checkpoint's own (its
   metadata, written with its arrays), or a checkpoint whose arrays hold another
   number of models: a dropped member, a checkpoint copied from another run.
@@ -133,24 +139,38 @@ def _check_identity(grid: dict, grid_file: str, meta_file: str,
     own = files.read_json(meta_file)["members"]
     own = [_identity(m) for m in own]
   except (OSError, ValueError, KeyError, TypeError) as e:
-    raise errors.CheckpointError(f"cannot read {meta_file}, the checkpoint's record "
-                                 f"of its models ({type(e).__name__}: {e})") from None
+    raise errors.CheckpointError(
+      f"cannot read {meta_file}, the checkpoint's record "
+      f"of its models ({type(e).__name__}: {e})"
+    ) from None
   mine = [_identity(m) for m in grid["members"]]
   name = lambda i: "member {} (β={:g}, λ={:g}, seed {})".format(*i)
   if mine != own:
     extra = [name(i) for i in mine if i not in own]
     lost = [name(i) for i in own if i not in mine]
-    what = "; ".join(([f"{grid_file} has {extra[0]}"] if extra else [])
-                     + ([f"it lacks {lost[0]}"] if lost else [])) or "the order differs"
-    raise errors.DataError(f"{grid_file} disagrees with the checkpoint's own record "
-                           f"{meta_file} ({len(mine)} vs {len(own)} models): {what}")
+    what = (
+      "; ".join(
+        ([f"{grid_file} has {extra[0]}"] if extra else [])
+        + ([f"it lacks {lost[0]}"] if lost else [])
+      )
+      or "the order differs"
+    )
+    raise errors.DataError(
+      f"{grid_file} disagrees with the checkpoint's own record "
+      f"{meta_file} ({len(mine)} vs {len(own)} models): {what}"
+    )
   counts = {shape[0] for shape in shapes.values() if shape}
-  errors.require(counts <= {len(own)}, f"{meta_file} names {len(own)} models but the "
-                 f"checkpoint's arrays hold {sorted(counts)}", errors.DataError)
+  errors.require(
+    counts <= {len(own)},
+    f"{meta_file} names {len(own)} models but the "
+    f"checkpoint's arrays hold {sorted(counts)}",
+    errors.DataError,
+  )
 
 
-def check_against_config(phases: list[Phase], config, *, num_channels: int,
-                         config_file: str) -> None:
+def check_against_config(
+  phases: list[Phase], config, *, num_channels: int, config_file: str
+) -> None:
   """Refuses a phase that is not what the run's config trained: a model whose β,
   λ or seed is not on the config's grid (a checkpoint copied from another run), or
   stored parameters that are not those of the config's model (``latent_dim``
@@ -167,33 +187,47 @@ def check_against_config(phases: list[Phase], config, *, num_channels: int,
   for ph in phases:
     for m in ph.members:
       k = m.key
-      errors.require(k.strength in betas and k.lam in lambdas
-                     and 0 <= k.seed < int(config.num_seeds),
-                     f"{ph.name} holds {k.name()}, which is not on the grid of "
-                     f"{config_file} (betas {sorted(betas)}, lambdas "
-                     f"{sorted(lambdas)}, {config.num_seeds} seed(s))",
-                     errors.DataError)
-  model = jax.eval_shape(lambda: models.init_params(
-      jax.random.key(0), latent_dim=latent_dim, num_channels=int(num_channels)))
-  expected = {jax.tree_util.keystr(path): leaf.shape
-              for path, leaf in jax.tree_util.tree_flatten_with_path(model)[0]}
+      errors.require(
+        k.strength in betas
+        and k.lam in lambdas
+        and 0 <= k.seed < int(config.num_seeds),
+        f"{ph.name} holds {k.name()}, which is not on the grid of "
+        f"{config_file} (betas {sorted(betas)}, lambdas "
+        f"{sorted(lambdas)}, {config.num_seeds} seed(s))",
+        errors.DataError,
+      )
+  model = jax.eval_shape(
+    lambda: models.init_params(
+      jax.random.key(0), latent_dim=latent_dim, num_channels=int(num_channels)
+    )
+  )
+  expected = {
+    jax.tree_util.keystr(path): leaf.shape
+    for path, leaf in jax.tree_util.tree_flatten_with_path(model)[0]
+  }
   for ph in (ph for ph in phases if ph.param_shapes):
     diffs = checkpoint_lib.shape_differences(ph.param_shapes, expected)
-    errors.require(not diffs, f"{ph.name} does not hold the model {config_file} "
-                   f"describes (latent_dim={latent_dim}, {num_channels} image "
-                   f"channel(s)): {'; '.join(diffs[:2])}", errors.DataError)
+    errors.require(
+      not diffs,
+      f"{ph.name} does not hold the model {config_file} "
+      f"describes (latent_dim={latent_dim}, {num_channels} image "
+      f"channel(s)): {'; '.join(diffs[:2])}",
+      errors.DataError,
+    )
 
 
-def _readable_step(directory: str, steps: list[int], phase: int,
-                   problems: list[str]) -> tuple[int, bool]:
+def _readable_step(
+  directory: str, steps: list[int], phase: int, problems: list[str]
+) -> tuple[int, bool]:
   """(the newest of ``steps`` whose checkpoint decodes, True), with one line in
   ``problems`` per newer one passed over; else (the newest, False): its models are
   then named unreadable when they are restored."""
   step, failed = checkpoint_lib.newest_readable(directory, steps)
   if step is None:
     return steps[-1], False
-  problems.extend(f"phase {phase}: {e}; using the next older checkpoint"
-                  for _, e in failed)
+  problems.extend(
+    f"phase {phase}: {e}; using the next older checkpoint" for _, e in failed
+  )
   return step, True
 
 
@@ -232,16 +266,20 @@ def find_phases(workdir: str) -> tuple[list[Phase], list[str]]:
     step, readable = _readable_step(directory, steps, n, problems)
     name = f"phase {n} checkpoint {os.path.join(directory, str(step))}"
     grid_file = paths.grid(n)
-    if not files.as_path(grid_file).exists():   # the same JSON is stored in each checkpoint
+    if not files.as_path(
+      grid_file
+    ).exists():  # the same JSON is stored in each checkpoint
       grid_file = checkpoint_lib.meta_path(directory, step)
-      problems.append(f"phase {n}: {paths.grid(n)} is missing; members read from "
-                      f"{grid_file}")
+      problems.append(
+        f"phase {n}: {paths.grid(n)} is missing; members read from {grid_file}"
+      )
     try:
       grid = files.read_json(grid_file)
       members = [_member(n, m) for m in grid["members"]]
     except (OSError, ValueError, KeyError, TypeError) as e:
-      problems.append(f"phase {n}: cannot read {grid_file} "
-                      f"({type(e).__name__}: {e}); skipped")
+      problems.append(
+        f"phase {n}: cannot read {grid_file} ({type(e).__name__}: {e}); skipped"
+      )
       continue
     # An unreadable checkpoint is not opened here: its restore names it, and its
     # models are skipped.
@@ -249,14 +287,24 @@ def find_phases(workdir: str) -> tuple[list[Phase], list[str]]:
     _check_identity(grid, grid_file, checkpoint_lib.meta_path(directory, step), shapes)
     end = grid.get("end_step")
     if end is not None and step < int(end):
-      problems.append(f"phase {n} is not finished (checkpoint step {step} of "
-                      f"{end}); evaluating that checkpoint")
-    phases.append(Phase(
-        number=n, name=name, step=step, members=members,
+      problems.append(
+        f"phase {n} is not finished (checkpoint step {step} of "
+        f"{end}); evaluating that checkpoint"
+      )
+    phases.append(
+      Phase(
+        number=n,
+        name=name,
+        step=step,
+        members=members,
         restore=lambda d=directory, s=step: train.load_params(d, s)[0],
-        train_means={keys.ModelKey(n, *cell): means for cell, means
-                     in _train_means(paths.final_metrics(n)).items()},
+        train_means={
+          keys.ModelKey(n, *cell): means
+          for cell, means in _train_means(paths.final_metrics(n)).items()
+        },
         objective=str(grid.get("objective", "beta_vae")),
         fingerprint=checkpoint_lib.fingerprint(directory, step),
-        param_shapes=shapes))
+        param_shapes=shapes,
+      )
+    )
   return phases, problems

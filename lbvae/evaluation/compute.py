@@ -47,24 +47,44 @@ def compiled_functions() -> tuple:
   return tuple(dict.fromkeys(e.compute for e in metrics.entries(entry.COMPILED)))
 
 
-@functools.partial(jax.jit, static_argnames=("functions", "factor_sizes", "num_bins",
-                                             "num_train_votes"),
-                   compiler_options=devices.GPU_COMPILE_OPTIONS)
-def stack_metrics(mu_train, f_train, mu_test, f_test, vote_latents, vote_factors, *,
-                  functions, factor_sizes, num_bins, num_train_votes):
+@functools.partial(
+  jax.jit,
+  static_argnames=("functions", "factor_sizes", "num_bins", "num_train_votes"),
+  compiler_options=devices.GPU_COMPILE_OPTIONS,
+)
+def stack_metrics(
+  mu_train,
+  f_train,
+  mu_test,
+  f_test,
+  vote_latents,
+  vote_factors,
+  *,
+  functions,
+  factor_sizes,
+  num_bins,
+  num_train_votes,
+):
   """vmap over models of the compiled entries' ``functions`` (+ FactorVAE): codes
   [M, N, L]; their scalars and ``mi_matrix``."""
 
   def one(z_train, z_test, z_votes):
     out = {}
     for fn in functions:
-      out.update(fn(z_train, f_train, z_test, f_test, factor_sizes=factor_sizes,
-                    num_bins=num_bins))
+      out.update(
+        fn(
+          z_train, f_train, z_test, f_test, factor_sizes=factor_sizes, num_bins=num_bins
+        )
+      )
     out = {k: v for k, v in out.items() if v.ndim == 0 or k == "mi_matrix"}
     if num_train_votes:
-      fv = metrics.factor_vae_score(z_train, z_votes, vote_factors,
-                                    num_factors=len(factor_sizes),
-                                    num_train_votes=num_train_votes)
+      fv = metrics.factor_vae_score(
+        z_train,
+        z_votes,
+        vote_factors,
+        num_factors=len(factor_sizes),
+        num_train_votes=num_train_votes,
+      )
       out["factor_vae"] = fv["eval_accuracy"]
     return out
 
@@ -75,9 +95,11 @@ def stack_metrics(mu_train, f_train, mu_test, f_test, vote_latents, vote_factors
 def stack_posterior_scores(mu, logvar, factors, key, *, factor_sizes):
   """lax.map over models of ``metrics.posterior_scores``: codes [M, N, L]."""
   return jax.lax.map(
-      lambda a: metrics.posterior_scores(a[0], a[1], factors, key,
-                                         factor_sizes=factor_sizes),
-      (mu, logvar))
+    lambda a: metrics.posterior_scores(
+      a[0], a[1], factors, key, factor_sizes=factor_sizes
+    ),
+    (mu, logvar),
+  )
 
 
 POSTERIOR_STREAM = 0x706D69  # "pmi": the posterior draws of a seed's evaluation
@@ -92,6 +114,7 @@ class Votes:
     which: int32[V], the factor held fixed in each batch.
     batch_size: B.
   """
+
   images: np.ndarray
   which: np.ndarray
   batch_size: int
@@ -119,26 +142,39 @@ def draw_votes(ds, *, seed: int, num_votes: int, batch_size: int) -> Votes:
     return np.zeros((len(recorded[-1]), 1), np.float32)
 
   _, _, which = metrics.factor_vae_inputs(
-      jax.random.key(seed), record, factor_sizes=ds.factor_sizes,
-      num_global=num_global, num_train_votes=num_votes, num_eval_votes=0,
-      batch_size=batch_size)
+    jax.random.key(seed),
+    record,
+    factor_sizes=ds.factor_sizes,
+    num_global=num_global,
+    num_train_votes=num_votes,
+    num_eval_votes=0,
+    batch_size=batch_size,
+  )
   factors = np.concatenate(recorded)[num_global:]
-  return Votes(images=np.asarray(ds.images(factors)),
-               which=np.asarray(which, np.int32), batch_size=batch_size)
+  return Votes(
+    images=np.asarray(ds.images(factors)),
+    which=np.asarray(which, np.int32),
+    batch_size=batch_size,
+  )
 
 
-def _encode_chunk(params, samples, votes, posterior_images, shared_images,
-                  **kw) -> dict[str, np.ndarray]:
+def _encode_chunk(
+  params, samples, votes, posterior_images, shared_images, **kw
+) -> dict[str, np.ndarray]:
   """Everything the pass decodes or encodes, for a few models: [m, ...] arrays."""
   train = encode.encode_models(params, samples.images_train, **kw)
-  test = encode.encode_models(params, samples.images_test, with_nll=True,
-                              noise_seed=samples.seed, **kw)
-  out = {"mu_train": train["mu"], "mu_test": test["mu"],
-         "logvar_test": test["logvar"], "nll_test": test["nll"]}
+  test = encode.encode_models(
+    params, samples.images_test, with_nll=True, noise_seed=samples.seed, **kw
+  )
+  out = {
+    "mu_train": train["mu"],
+    "mu_test": test["mu"],
+    "logvar_test": test["logvar"],
+    "nll_test": test["nll"],
+  }
   if votes is not None:
     mu = encode.encode_models(params, votes.images, **kw)["mu"]
-    out["mu_votes"] = mu.reshape((mu.shape[0], -1, votes.batch_size)
-                                 + mu.shape[2:])
+    out["mu_votes"] = mu.reshape((mu.shape[0], -1, votes.batch_size) + mu.shape[2:])
   if posterior_images is not None:
     post = encode.encode_models(params, posterior_images, **kw)
     out["mu_posterior"], out["logvar_posterior"] = post["mu"], post["logvar"]
@@ -147,8 +183,12 @@ def _encode_chunk(params, samples, votes, posterior_images, shared_images,
     out["mu_shared"], out["logvar_shared"] = shared["mu"], shared["logvar"]
   kw = {k: v for k, v in kw.items() if k != "batch_size"}
   out["rec"], out["trav"] = encode.figure_images(
-      params, samples.images_test[:NUM_RECONSTRUCTIONS], test["mu"][:, 0],
-      TRAVERSAL_VALUES, **kw)
+    params,
+    samples.images_test[:NUM_RECONSTRUCTIONS],
+    test["mu"][:, 0],
+    TRAVERSAL_VALUES,
+    **kw,
+  )
   return out
 
 
@@ -164,6 +204,7 @@ class StackOptions:
     impl: convolution formulation (``lbvae.models.IMPLS``; None: the backend's
       default, see :func:`lbvae.evaluation.encode.encode_models`).
   """
+
   latent_dim: int
   num_bins: int
   batch_size: int
@@ -180,6 +221,7 @@ class ModelImages:
     reconstructions: float32[64, H, W, C].
     traversals: float32[L, K, H, W, C], latent l set to TRAVERSAL_VALUES[k].
   """
+
   originals: np.ndarray
   reconstructions: np.ndarray
   traversals: np.ndarray
@@ -205,6 +247,7 @@ class ModelResult:
       or None.
     shared_kl: float64[L] each latent's mean KL on them, or None.
   """
+
   scores: dict[str, float]
   mi: np.ndarray
   mi_posterior: np.ndarray | None
@@ -220,6 +263,7 @@ class ModelResult:
 class StackTimes:
   """Seconds :func:`evaluate_stack` spent encoding, and on the metrics (the tree
   DCI included)."""
+
   encode: float
   metrics: float
 
@@ -229,8 +273,7 @@ class StackTimes:
 ENCODING, SCORING = "encoding", "scoring"
 
 
-def _encode_stack(params, samples, ds, options, votes, posterior, shared,
-                  on_progress):
+def _encode_stack(params, samples, ds, options, votes, posterior, shared, on_progress):
   """:func:`_encode_chunk` over chunks of ``options.models_per_call`` models,
   concatenated: [M, ...] arrays."""
   num_models = jax.tree.leaves(params)[0].shape[0]
@@ -238,14 +281,26 @@ def _encode_stack(params, samples, ds, options, votes, posterior, shared,
   if per_call == "auto":
     per_call = encode.default_models_per_call()
   chunk = num_models if per_call is None else int(per_call)
-  kw = dict(latent_dim=options.latent_dim, num_channels=ds.num_channels,
-            batch_size=options.batch_size, models_per_call=None, impl=options.impl)
+  kw = dict(
+    latent_dim=options.latent_dim,
+    num_channels=ds.num_channels,
+    batch_size=options.batch_size,
+    models_per_call=None,
+    impl=options.impl,
+  )
   parts = []
   for first in range(0, num_models, chunk):
     rows = list(range(first, min(first + chunk, num_models)))
-    parts.append(_encode_chunk(pytrees.take(params, np.asarray(rows)), samples, votes,
-                               None if posterior is None else posterior[1], shared,
-                               **kw))
+    parts.append(
+      _encode_chunk(
+        pytrees.take(params, np.asarray(rows)),
+        samples,
+        votes,
+        None if posterior is None else posterior[1],
+        shared,
+        **kw,
+      )
+    )
     on_progress(ENCODING, len(rows))
   return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
 
@@ -261,8 +316,16 @@ def _labels(*runs: str) -> str:
   return ", ".join(e.label for e in metrics.entries(*runs) if e.label)
 
 
-def host_scores(codes_train, factors_train, codes_test, factors_test, *,
-                functions=None, on_model=None, **options) -> dict[str, np.ndarray]:
+def host_scores(
+  codes_train,
+  factors_train,
+  codes_test,
+  factors_test,
+  *,
+  functions=None,
+  on_model=None,
+  **options,
+) -> dict[str, np.ndarray]:
   """The registry's host entries of M models: column -> float64[M].
 
   Args:
@@ -280,10 +343,13 @@ def host_scores(codes_train, factors_train, codes_test, factors_test, *,
       on_model(m)
     row = {}
     for fn in functions:
-      row.update(fn(codes_train[m], factors_train, codes_test[m], factors_test,
-                    **options))
+      row.update(
+        fn(codes_train[m], factors_train, codes_test[m], factors_test, **options)
+      )
     rows.append(row)
-  return {k: np.asarray([r[k] for r in rows], np.float64) for k in rows[0]} if rows else {}
+  return (
+    {k: np.asarray([r[k] for r in rows], np.float64) for k in rows[0]} if rows else {}
+  )
 
 
 def _stack_scores(enc, samples, ds, options, votes, posterior, on_progress) -> dict:
@@ -305,11 +371,18 @@ def _stack_scores(enc, samples, ds, options, votes, posterior, on_progress) -> d
   padded = -(-num_models // MODEL_BUCKET) * MODEL_BUCKET
   pad = lambda a: np.concatenate([a, np.repeat(a[:1], padded - num_models, 0)])
   factor_sizes = tuple(int(s) for s in ds.factor_sizes)
-  scores = stack_metrics(pad(enc["mu_train"]), samples.factors_train.astype(np.int32),
-                         pad(enc["mu_test"]), samples.factors_test.astype(np.int32),
-                         pad(mu_votes), which, functions=compiled_functions(),
-                         factor_sizes=factor_sizes, num_bins=int(options.num_bins),
-                         num_train_votes=num_train_votes)
+  scores = stack_metrics(
+    pad(enc["mu_train"]),
+    samples.factors_train.astype(np.int32),
+    pad(enc["mu_test"]),
+    samples.factors_test.astype(np.int32),
+    pad(mu_votes),
+    which,
+    functions=compiled_functions(),
+    factor_sizes=factor_sizes,
+    num_bins=int(options.num_bins),
+    num_train_votes=num_train_votes,
+  )
   # The host entries (the literature's DCI fits its trees, LightGBM) run while the
   # compiled metrics do (their dispatch above is asynchronous).
 
@@ -318,30 +391,46 @@ def _stack_scores(enc, samples, ds, options, votes, posterior, on_progress) -> d
       on_progress(SCORING, 1)
     on_progress(f"{SCORING}: {_labels(entry.HOST)}, model {m + 1} of {num_models}", 0)
 
-  host = host_scores(enc["mu_train"], samples.factors_train, enc["mu_test"],
-                     samples.factors_test, on_model=on_model,
-                     factor_sizes=factor_sizes, num_bins=int(options.num_bins))
+  host = host_scores(
+    enc["mu_train"],
+    samples.factors_train,
+    enc["mu_test"],
+    samples.factors_test,
+    on_model=on_model,
+    factor_sizes=factor_sizes,
+    num_bins=int(options.num_bins),
+  )
   on_progress(SCORING, 1)
-  on_progress(f"{SCORING}: MI, "
-              + _labels(entry.COMPILED, *((entry.VOTES,) if votes else ())), 0)
+  on_progress(
+    f"{SCORING}: MI, " + _labels(entry.COMPILED, *((entry.VOTES,) if votes else ())), 0
+  )
   scores = jax.tree.map(lambda a: np.asarray(a)[:num_models], scores)
   scores.update(host)
   if posterior is not None:
     on_progress(f"{SCORING}: posterior-aware MI", 0)
     key = jax.random.fold_in(jax.random.key(samples.seed), POSTERIOR_STREAM)
-    post = stack_posterior_scores(enc["mu_posterior"], enc["logvar_posterior"],
-                                  np.asarray(posterior[0], np.int32), key,
-                                  factor_sizes=factor_sizes)
+    post = stack_posterior_scores(
+      enc["mu_posterior"],
+      enc["logvar_posterior"],
+      np.asarray(posterior[0], np.int32),
+      key,
+      factor_sizes=factor_sizes,
+    )
     scores.update(jax.tree.map(np.asarray, post))
   return scores
 
 
-def evaluate_stack(params, samples, ds, options: StackOptions, *,
-                   votes: Votes | None = None,
-                   posterior: tuple[np.ndarray, np.ndarray] | None = None,
-                   shared: np.ndarray | None = None,
-                   on_progress: Callable[[str, int], None] | None = None
-                   ) -> tuple[list[ModelResult], StackTimes]:
+def evaluate_stack(
+  params,
+  samples,
+  ds,
+  options: StackOptions,
+  *,
+  votes: Votes | None = None,
+  posterior: tuple[np.ndarray, np.ndarray] | None = None,
+  shared: np.ndarray | None = None,
+  on_progress: Callable[[str, int], None] | None = None,
+) -> tuple[list[ModelResult], StackTimes]:
   """Evaluates M models (stacked parameters) on one seed's samples.
 
   The metrics run once, vmapped over all M padded to a multiple of ``MODEL_BUCKET``
@@ -375,30 +464,41 @@ def evaluate_stack(params, samples, ds, options: StackOptions, *,
   t0 = time.perf_counter()
   on_progress = on_progress or (lambda stage, n: None)
   on_progress(ENCODING, 0)
-  enc = _encode_stack(params, samples, ds, options, votes, posterior, shared,
-                      on_progress)
+  enc = _encode_stack(
+    params, samples, ds, options, votes, posterior, shared, on_progress
+  )
   t1 = time.perf_counter()
   scores = _stack_scores(enc, samples, ds, options, votes, posterior, on_progress)
   times = StackTimes(encode=t1 - t0, metrics=time.perf_counter() - t1)
-  kl = heldout.kl_per_latent(enc["mu_test"], enc["logvar_test"])      # [M, L]
+  kl = heldout.kl_per_latent(enc["mu_test"], enc["logvar_test"])  # [M, L]
   originals = samples.images_test[:NUM_RECONSTRUCTIONS].astype(np.float32) / 255.0
   out = []
   for m in range(len(kl)):
-    s = {k: float(v[m]) for k, v in scores.items()
-         if k not in ("mi_matrix", "mi_posterior")}
+    s = {
+      k: float(v[m])
+      for k, v in scores.items()
+      if k not in ("mi_matrix", "mi_posterior")
+    }
     s["heldout_nll"] = float(enc["nll_test"][m].mean())
     s["heldout_kl"] = float(kl[m].sum())
     s["active_latents"] = int(heldout.active_latents(kl[m]))
-    out.append(ModelResult(
-        scores=s, mi=scores["mi_matrix"][m],
-        mi_posterior=(scores["mi_posterior"][m] if "mi_posterior" in scores
-                      else None),
+    out.append(
+      ModelResult(
+        scores=s,
+        mi=scores["mi_matrix"][m],
+        mi_posterior=(scores["mi_posterior"][m] if "mi_posterior" in scores else None),
         kl_per_latent=kl[m],
-        images=ModelImages(originals=originals, reconstructions=enc["rec"][m],
-                           traversals=enc["trav"][m]),
-        codes_train=enc["mu_train"][m], codes_test=enc["mu_test"][m],
+        images=ModelImages(
+          originals=originals, reconstructions=enc["rec"][m], traversals=enc["trav"][m]
+        ),
+        codes_train=enc["mu_train"][m],
+        codes_test=enc["mu_test"][m],
         shared_codes=enc["mu_shared"][m] if shared is not None else None,
-        shared_kl=(heldout.kl_per_latent(enc["mu_shared"][m],
-                                         enc["logvar_shared"][m])
-                   if shared is not None else None)))
+        shared_kl=(
+          heldout.kl_per_latent(enc["mu_shared"][m], enc["logvar_shared"][m])
+          if shared is not None
+          else None
+        ),
+      )
+    )
   return out, times

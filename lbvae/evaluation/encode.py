@@ -33,7 +33,6 @@ from lbvae import models
 from lbvae.train import state as state_lib
 
 
-
 HELDOUT_STREAM = 0x6E6C6C  # "nll": the held-out NLL's noise stream of a seed
 
 
@@ -63,11 +62,30 @@ def noise_keys(seed: int, index) -> jax.Array:
   return jax.vmap(lambda i: jax.random.fold_in(base, i))(jnp.asarray(index))
 
 
-@functools.partial(jax.jit, static_argnames=("latent_dim", "num_channels",
-                                             "with_nll", "sample",
-                                             "models_per_call", "impl"))
-def encode_batch(params, x, seed, start, *, latent_dim, num_channels, with_nll,
-                 sample, models_per_call, impl):
+@functools.partial(
+  jax.jit,
+  static_argnames=(
+    "latent_dim",
+    "num_channels",
+    "with_nll",
+    "sample",
+    "models_per_call",
+    "impl",
+  ),
+)
+def encode_batch(
+  params,
+  x,
+  seed,
+  start,
+  *,
+  latent_dim,
+  num_channels,
+  with_nll,
+  sample,
+  models_per_call,
+  impl,
+):
   """One compiled encoder call, all models on one batch: params [M, ...], x
   uint8[B, H, W, C] (images ``start`` to ``start + B`` of the sample)."""
   model = models.VAE(latent_dim, num_channels, impl=impl)
@@ -87,11 +105,18 @@ def encode_batch(params, x, seed, start, *, latent_dim, num_channels, with_nll,
   return _over_models(one, params, models_per_call)
 
 
-def encode_models(params, images: np.ndarray, *, latent_dim: int,
-                  num_channels: int, batch_size: int, with_nll: bool = False,
-                  noise_seed: int | None = None,
-                  models_per_call: int | None | str = "auto",
-                  impl: str | None = None) -> dict[str, np.ndarray]:
+def encode_models(
+  params,
+  images: np.ndarray,
+  *,
+  latent_dim: int,
+  num_channels: int,
+  batch_size: int,
+  with_nll: bool = False,
+  noise_seed: int | None = None,
+  models_per_call: int | None | str = "auto",
+  impl: str | None = None,
+) -> dict[str, np.ndarray]:
   """Mean codes (and optionally reconstruction NLLs) of N images under M models.
 
   Args:
@@ -123,24 +148,32 @@ def encode_models(params, images: np.ndarray, *, latent_dim: int,
     models_per_call = default_models_per_call()
   chunks = []
   for start in range(0, n, batch_size):
-    x = images[start:start + batch_size]
+    x = images[start : start + batch_size]
     pad = batch_size - x.shape[0]
     if pad:
       x = np.concatenate([x, np.zeros((pad,) + x.shape[1:], x.dtype)])
-    out = encode_batch(params, x, 0 if noise_seed is None else noise_seed, start,
-                        latent_dim=latent_dim,
-                        num_channels=num_channels, with_nll=with_nll,
-                        sample=noise_seed is not None,
-                        models_per_call=models_per_call,
-                        impl=impl or state_lib.resolve_impl("auto"))
-    chunks.append({k: np.asarray(v)[:, :batch_size - pad] for k, v in out.items()})
+    out = encode_batch(
+      params,
+      x,
+      0 if noise_seed is None else noise_seed,
+      start,
+      latent_dim=latent_dim,
+      num_channels=num_channels,
+      with_nll=with_nll,
+      sample=noise_seed is not None,
+      models_per_call=models_per_call,
+      impl=impl or state_lib.resolve_impl("auto"),
+    )
+    chunks.append({k: np.asarray(v)[:, : batch_size - pad] for k, v in out.items()})
   return {k: np.concatenate([c[k] for c in chunks], axis=1) for k in chunks[0]}
 
 
-@functools.partial(jax.jit, static_argnames=("latent_dim", "num_channels",
-                                             "models_per_call", "impl"))
-def _figure_images(params, x, base, values, *, latent_dim, num_channels,
-                   models_per_call, impl):
+@functools.partial(
+  jax.jit, static_argnames=("latent_dim", "num_channels", "models_per_call", "impl")
+)
+def _figure_images(
+  params, x, base, values, *, latent_dim, num_channels, models_per_call, impl
+):
   model = models.VAE(latent_dim, num_channels, impl=impl)
   x = losses.as_float_images(x)
   eye = jnp.eye(latent_dim, dtype=jnp.float32)
@@ -150,20 +183,28 @@ def _figure_images(params, x, base, values, *, latent_dim, num_channels,
     mu, _ = model.apply({"params": p}, x, method=models.VAE.encode)
     rec = jax.nn.sigmoid(model.apply({"params": p}, mu, method=models.VAE.decode))
     # codes[i, k] = z0 with latent i replaced by values[k]: float32[L, K, L].
-    codes = (z0[None, None, :] * (1.0 - eye[:, None, :])
-             + values[None, :, None] * eye[:, None, :])
+    codes = (
+      z0[None, None, :] * (1.0 - eye[:, None, :])
+      + values[None, :, None] * eye[:, None, :]
+    )
     flat = codes.reshape(-1, latent_dim)
-    trav = jax.nn.sigmoid(model.apply({"params": p}, flat,
-                                      method=models.VAE.decode))
+    trav = jax.nn.sigmoid(model.apply({"params": p}, flat, method=models.VAE.decode))
     return rec, trav.reshape(codes.shape[:2] + trav.shape[1:])
 
   return _over_models(one, (params, base), models_per_call)
 
 
-def figure_images(params, images: np.ndarray, base: np.ndarray,
-                  values: np.ndarray, *, latent_dim: int, num_channels: int,
-                  models_per_call: int | None | str = "auto",
-                  impl: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+def figure_images(
+  params,
+  images: np.ndarray,
+  base: np.ndarray,
+  values: np.ndarray,
+  *,
+  latent_dim: int,
+  num_channels: int,
+  models_per_call: int | None | str = "auto",
+  impl: str | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
   """Reconstructions and latent traversals for the per-model figures.
 
   Args:
@@ -181,10 +222,14 @@ def figure_images(params, images: np.ndarray, base: np.ndarray,
   """
   if models_per_call == "auto":
     models_per_call = default_models_per_call()
-  rec, trav = _figure_images(params, np.asarray(images),
-                             jnp.asarray(base, jnp.float32),
-                             jnp.asarray(values, jnp.float32),
-                             latent_dim=latent_dim, num_channels=num_channels,
-                             models_per_call=models_per_call,
-                        impl=impl or state_lib.resolve_impl("auto"))
+  rec, trav = _figure_images(
+    params,
+    np.asarray(images),
+    jnp.asarray(base, jnp.float32),
+    jnp.asarray(values, jnp.float32),
+    latent_dim=latent_dim,
+    num_channels=num_channels,
+    models_per_call=models_per_call,
+    impl=impl or state_lib.resolve_impl("auto"),
+  )
   return np.asarray(rec), np.asarray(trav)

@@ -32,28 +32,35 @@ from PIL import Image
 
 from lbvae import files
 
-DPI = 100                  # pixels per inch of every saved PNG
-MIN_FONT_PT = 9.0          # the smallest text of any figure, in points at DPI
+DPI = 100  # pixels per inch of every saved PNG
+MIN_FONT_PT = 9.0  # the smallest text of any figure, in points at DPI
 # The house style: text readable at 100 % zoom, plain tick labels (no "+2.8e3"
 # offsets, which hide the values of flat metrics).
 STYLE = {
-    "font.size": 10.0, "axes.titlesize": 10.0, "axes.labelsize": 10.0,
-    "xtick.labelsize": MIN_FONT_PT, "ytick.labelsize": MIN_FONT_PT,
-    "legend.fontsize": MIN_FONT_PT, "legend.title_fontsize": MIN_FONT_PT,
-    "figure.titlesize": 11.0, "axes.formatter.useoffset": False,
-    "savefig.dpi": DPI,
+  "font.size": 10.0,
+  "axes.titlesize": 10.0,
+  "axes.labelsize": 10.0,
+  "xtick.labelsize": MIN_FONT_PT,
+  "ytick.labelsize": MIN_FONT_PT,
+  "legend.fontsize": MIN_FONT_PT,
+  "legend.title_fontsize": MIN_FONT_PT,
+  "figure.titlesize": 11.0,
+  "axes.formatter.useoffset": False,
+  "savefig.dpi": DPI,
 }
 CELL_FONT_PT = MIN_FONT_PT  # values printed inside heat-map cells
-BETTER = "better: bright"   # colour-bar note of every quality map
+BETTER = "better: bright"  # colour-bar note of every quality map
 
 
 def styled(draw):
   """Runs a drawing function under :data:`STYLE` (rcParams are read as artists
   are made, so the style must hold while the figure is built and saved)."""
+
   @functools.wraps(draw)
   def wrapper(*args, **kwargs):
     with matplotlib.rc_context(STYLE):
       return draw(*args, **kwargs)
+
   return wrapper
 
 
@@ -76,8 +83,15 @@ def print_cells(ax, text, dark_text) -> None:
   elsewhere."""
   for i, row in enumerate(text):
     for j, t in enumerate(row):
-      ax.text(j, i, t, ha="center", va="center", fontsize=CELL_FONT_PT,
-              color="black" if dark_text[i][j] else "white")
+      ax.text(
+        j,
+        i,
+        t,
+        ha="center",
+        va="center",
+        fontsize=CELL_FONT_PT,
+        color="black" if dark_text[i][j] else "white",
+      )
 
 
 def save(fig: Figure, path: str) -> None:
@@ -131,21 +145,23 @@ def tile(images: np.ndarray, rows: int, cols: int, pad: int = 2) -> np.ndarray:
   out = np.ones((rows * (h + pad) - pad, cols * (w + pad) - pad, c), np.float32)
   for k in range(min(n, rows * cols)):
     r, q = divmod(k, cols)
-    out[r * (h + pad):r * (h + pad) + h, q * (w + pad):q * (w + pad) + w] = images[k]
+    out[r * (h + pad) : r * (h + pad) + h, q * (w + pad) : q * (w + pad) + w] = images[
+      k
+    ]
   return out
 
 
 def _show(ax, mosaic: np.ndarray) -> None:
   if mosaic.shape[-1] == 1:
-    ax.imshow(mosaic[..., 0], cmap="gray", vmin=0.0, vmax=1.0,
-              interpolation="nearest")
+    ax.imshow(mosaic[..., 0], cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
   else:
     ax.imshow(np.clip(mosaic, 0.0, 1.0), interpolation="nearest")
 
 
 @styled
-def box_over_beta(rows: Sequence[dict], metrics: Sequence[tuple[str, str, bool]],
-                  path: str, title: str) -> None:
+def box_over_beta(
+  rows: Sequence[dict], metrics: Sequence[tuple[str, str, bool]], path: str, title: str
+) -> None:
   """Box plots over β of per-model values, one panel per metric.
 
   A β with fewer than two finite values gets its points only: a box of one value
@@ -172,8 +188,9 @@ def box_over_beta(rows: Sequence[dict], metrics: Sequence[tuple[str, str, bool]]
       ax.boxplot([data[i] for i in boxed], positions=boxed, widths=0.6)
     for i, v in enumerate(data):
       jitter = rng.uniform(-0.12, 0.12, v.size) if v.size >= 2 else np.zeros(v.size)
-      ax.scatter(i + jitter, v, s=28 if v.size < 2 else 12, alpha=0.8,
-                 color="tab:blue", zorder=3)
+      ax.scatter(
+        i + jitter, v, s=28 if v.size < 2 else 12, alpha=0.8, color="tab:blue", zorder=3
+      )
     ax.set_xticks(range(len(betas)), [axis_value(b) for b in betas])
     ax.set_xlim(-0.6, len(betas) - 0.4)
     ax.set_xlabel("β")
@@ -184,8 +201,12 @@ def box_over_beta(rows: Sequence[dict], metrics: Sequence[tuple[str, str, bool]]
 
 
 @styled
-def cell_heatmaps(summary: Sequence[dict], metrics: Sequence[tuple[str, str, bool]],
-                  path: str, title: str) -> None:
+def cell_heatmaps(
+  summary: Sequence[dict],
+  metrics: Sequence[tuple[str, str, bool]],
+  path: str,
+  title: str,
+) -> None:
   """Heat maps over (β, λ) of cell means, one panel per metric, values printed.
 
   Brighter is better in every panel (:func:`better_cmap`).
@@ -198,30 +219,49 @@ def cell_heatmaps(summary: Sequence[dict], metrics: Sequence[tuple[str, str, boo
   """
   betas = sorted({float(r["beta"]) for r in summary})
   lams = sorted({float(r["lambda"]) for r in summary})
-  fig = Figure(figsize=(0.9 * len(lams) * len(metrics) + 1.9 * len(metrics),
-                        0.7 * len(betas) + 1.8), layout="constrained")
+  fig = Figure(
+    figsize=(
+      0.9 * len(lams) * len(metrics) + 1.9 * len(metrics),
+      0.7 * len(betas) + 1.8,
+    ),
+    layout="constrained",
+  )
   for k, (col, label, higher) in enumerate(metrics):
     grid = np.full((len(betas), len(lams)), np.nan)
     for r in summary:
       grid[betas.index(float(r["beta"])), lams.index(float(r["lambda"]))] = float(
-          r[f"{col}_mean"])
+        r[f"{col}_mean"]
+      )
     ax = fig.add_subplot(1, len(metrics), k + 1)
     finite = grid[np.isfinite(grid)]
     lo, hi = (finite.min(), finite.max()) if finite.size else (0.0, 1.0)
-    flat = hi - lo <= 1e-6 * max(abs(lo), abs(hi), 1e-30)   # rounding noise only
+    flat = hi - lo <= 1e-6 * max(abs(lo), abs(hi), 1e-30)  # rounding noise only
     if flat:
       hi = lo
-    im = ax.imshow(np.ma.masked_invalid(grid), cmap=better_cmap(higher), vmin=lo,
-                   vmax=hi if hi > lo else lo + 1e-9, aspect="auto")
-    print_cells(ax, [[short_number(v) for v in row] for row in grid],
-                [[cell_shade(v, lo, hi, higher) > 0.6 for v in row] for row in grid])
+    im = ax.imshow(
+      np.ma.masked_invalid(grid),
+      cmap=better_cmap(higher),
+      vmin=lo,
+      vmax=hi if hi > lo else lo + 1e-9,
+      aspect="auto",
+    )
+    print_cells(
+      ax,
+      [[short_number(v) for v in row] for row in grid],
+      [[cell_shade(v, lo, hi, higher) > 0.6 for v in row] for row in grid],
+    )
     ax.set_xticks(range(len(lams)), [axis_value(v) for v in lams])
     ax.set_yticks(range(len(betas)), [axis_value(v) for v in betas])
     ax.set_xlabel("λ")
     ax.set_ylabel("β")
     ax.set_title(f"{label} ({'↑' if higher else '↓'} is better)")
-    bar = fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04,
-                       label=f"{BETTER} (all cells equal)" if flat else BETTER)
+    bar = fig.colorbar(
+      im,
+      ax=ax,
+      fraction=0.046,
+      pad=0.04,
+      label=f"{BETTER} (all cells equal)" if flat else BETTER,
+    )
     if flat:
       bar.set_ticks([lo], labels=[short_number(lo)])
   fig.suptitle(title)
@@ -231,13 +271,19 @@ def cell_heatmaps(summary: Sequence[dict], metrics: Sequence[tuple[str, str, boo
 def _latent_ticks(ax, num_latents: int, labelled: bool = True) -> None:
   """One y tick per latent, each labelled ``z<i>`` (or none, for a panel whose
   left neighbour carries them)."""
-  ax.set_yticks(range(num_latents),
-                [f"z{i}" for i in range(num_latents)] if labelled else [])
+  ax.set_yticks(
+    range(num_latents), [f"z{i}" for i in range(num_latents)] if labelled else []
+  )
 
 
 @styled
-def mi_heatmap(mi: np.ndarray, factor_names: Sequence[str], path: str,
-               title: str, posterior: np.ndarray | None = None) -> None:
+def mi_heatmap(
+  mi: np.ndarray,
+  factor_names: Sequence[str],
+  path: str,
+  title: str,
+  posterior: np.ndarray | None = None,
+) -> None:
   """One model's MI matrix as an annotated heat map (two, side by side, with the
   posterior-aware estimate).
 
@@ -253,15 +299,18 @@ def mi_heatmap(mi: np.ndarray, factor_names: Sequence[str], path: str,
   if posterior is not None:
     panels.append(("posterior z ~ q(z|x)", np.asarray(posterior, np.float64)))
   num_latents, num_factors = panels[0][1].shape
-  fig = Figure(figsize=(len(panels) * (1.1 * num_factors + 1.2) + 0.8,
-                        0.38 * num_latents + 1.9), layout="constrained")
+  fig = Figure(
+    figsize=(len(panels) * (1.1 * num_factors + 1.2) + 0.8, 0.38 * num_latents + 1.9),
+    layout="constrained",
+  )
   finite = [m[np.isfinite(m)] for _, m in panels]
   hi = max([float(f.max()) for f in finite if f.size] or [1.0])
   axes = [fig.add_subplot(1, len(panels), k + 1) for k in range(len(panels))]
   for k, (ax, (name, m)) in enumerate(zip(axes, panels)):
     im = ax.imshow(m, cmap="magma", vmin=0.0, vmax=max(hi, 1e-6), aspect="auto")
-    print_cells(ax, [[short_number(v) for v in row] for row in m],
-                np.isfinite(m) & (m > 0.6 * hi))
+    print_cells(
+      ax, [[short_number(v) for v in row] for row in m], np.isfinite(m) & (m > 0.6 * hi)
+    )
     ax.set_xticks(range(num_factors), list(factor_names), rotation=30, ha="right")
     _latent_ticks(ax, num_latents, labelled=k == 0)
     ax.set_title(name if len(panels) > 1 else title)
@@ -272,9 +321,14 @@ def mi_heatmap(mi: np.ndarray, factor_names: Sequence[str], path: str,
 
 
 @styled
-def mi_grid(matrices: Sequence[Sequence[np.ndarray | None]],
-            row_labels: Sequence[str], col_labels: Sequence[str],
-            factor_names: Sequence[str], path: str, title: str) -> None:
+def mi_grid(
+  matrices: Sequence[Sequence[np.ndarray | None]],
+  row_labels: Sequence[str],
+  col_labels: Sequence[str],
+  factor_names: Sequence[str],
+  path: str,
+  title: str,
+) -> None:
   """Many models' MI matrices side by side, on one colour scale.
 
   Informational collapse (arXiv 2602.09277) shows as columns of the grid going
@@ -297,9 +351,10 @@ def mi_grid(matrices: Sequence[Sequence[np.ndarray | None]],
   panel_w = max(0.22 * len(factor_names), 1.2)
   panel_h = max(0.2 * num_latents, 1.2)
   names_h = 0.075 * max((len(n) for n in factor_names), default=1)
-  fig = Figure(figsize=(cols * (panel_w + 0.15) + 1.9,
-                        rows * (panel_h + 0.15) + names_h + 1.0),
-               layout="constrained")
+  fig = Figure(
+    figsize=(cols * (panel_w + 0.15) + 1.9, rows * (panel_h + 0.15) + names_h + 1.0),
+    layout="constrained",
+  )
   axes = fig.subplots(rows, cols, squeeze=False, sharex=True, sharey=True)
   im = None
   for i in range(rows):
@@ -319,15 +374,17 @@ def mi_grid(matrices: Sequence[Sequence[np.ndarray | None]],
     # aspect × its width long.
     fraction = 0.04
     aspect = rows * (panel_h + 0.15) / (fraction * cols * (panel_w + 0.15))
-    fig.colorbar(im, ax=axes, fraction=fraction, pad=0.02, aspect=aspect,
-                 label="MI (nats)")
+    fig.colorbar(
+      im, ax=axes, fraction=fraction, pad=0.02, aspect=aspect, label="MI (nats)"
+    )
   fig.suptitle(title)
   save(fig, path)
 
 
 @styled
-def reconstruction_grid(originals: np.ndarray, reconstructions: np.ndarray,
-                        path: str, title: str) -> None:
+def reconstruction_grid(
+  originals: np.ndarray, reconstructions: np.ndarray, path: str, title: str
+) -> None:
   """Two 8 × 8 mosaics side by side: test images and their reconstructions.
 
   Args:
@@ -337,8 +394,9 @@ def reconstruction_grid(originals: np.ndarray, reconstructions: np.ndarray,
     title: figure title.
   """
   fig = Figure(figsize=(9.0, 4.9), layout="constrained")
-  for k, (imgs, name) in enumerate([(originals, "test images"),
-                                    (reconstructions, "reconstructions")]):
+  for k, (imgs, name) in enumerate(
+    [(originals, "test images"), (reconstructions, "reconstructions")]
+  ):
     ax = fig.add_subplot(1, 2, k + 1)
     _show(ax, tile(imgs, 8, 8))
     ax.set_title(name)
@@ -348,9 +406,14 @@ def reconstruction_grid(originals: np.ndarray, reconstructions: np.ndarray,
 
 
 @styled
-def traversal_grid(traversals: np.ndarray, order: Sequence[int],
-                   row_labels: Sequence[str], values: np.ndarray, path: str,
-                   title: str) -> None:
+def traversal_grid(
+  traversals: np.ndarray,
+  order: Sequence[int],
+  row_labels: Sequence[str],
+  values: np.ndarray,
+  path: str,
+  title: str,
+) -> None:
   """Latent traversals: one row per latent, one column per value.
 
   Args:
@@ -365,12 +428,12 @@ def traversal_grid(traversals: np.ndarray, order: Sequence[int],
   trav = np.asarray(traversals)[list(order)]
   rows, cols, h, w, _ = trav.shape
   pad = 2
-  fig = Figure(figsize=(0.75 * cols + 1.6, 0.75 * rows + 0.9),
-               layout="constrained")
+  fig = Figure(figsize=(0.75 * cols + 1.6, 0.75 * rows + 0.9), layout="constrained")
   ax = fig.add_subplot(1, 1, 1)
   _show(ax, tile(trav.reshape((rows * cols,) + trav.shape[2:]), rows, cols, pad))
-  ax.set_xticks([k * (w + pad) + w / 2 for k in range(cols)],
-                [f"{v:.1f}" for v in values])
+  ax.set_xticks(
+    [k * (w + pad) + w / 2 for k in range(cols)], [f"{v:.1f}" for v in values]
+  )
   ax.set_yticks([i * (h + pad) + h / 2 for i in range(rows)], list(row_labels))
   ax.tick_params(length=0)
   for side in ("top", "right", "bottom", "left"):
@@ -379,8 +442,13 @@ def traversal_grid(traversals: np.ndarray, order: Sequence[int],
   save(fig, path)
 
 
-def traversal_gif(traversals: np.ndarray, order: Sequence[int], path: str,
-                  scale: int = 1, frame_ms: int = 120) -> None:
+def traversal_gif(
+  traversals: np.ndarray,
+  order: Sequence[int],
+  path: str,
+  scale: int = 1,
+  frame_ms: int = 120,
+) -> None:
   """An animated traversal: frame k shows every latent (in ``order``) at value k.
 
   The values run forth and back, so the loop has no jump.
@@ -399,9 +467,14 @@ def traversal_gif(traversals: np.ndarray, order: Sequence[int], path: str,
     strip = tile(trav[:, k], 1, num_rows, pad=2)
     strip = np.repeat(np.repeat(strip, scale, 0), scale, 1)
     pixels = np.round(255 * np.clip(strip, 0, 1)).astype(np.uint8)
-    frames.append(Image.fromarray(pixels[..., 0] if pixels.shape[-1] == 1
-                                  else pixels))
+    frames.append(Image.fromarray(pixels[..., 0] if pixels.shape[-1] == 1 else pixels))
   buffer = io.BytesIO()
-  frames[0].save(buffer, format="GIF", save_all=True, append_images=frames[1:],
-                 duration=frame_ms, loop=0)
+  frames[0].save(
+    buffer,
+    format="GIF",
+    save_all=True,
+    append_images=frames[1:],
+    duration=frame_ms,
+    loop=0,
+  )
   files.write_bytes(path, buffer.getvalue())

@@ -29,6 +29,7 @@ class ModelKey:
     lam: λ, the L2 weight (0 in phase 1; the file name ``lambda``).
     seed: the model's seed.
   """
+
   phase: int
   strength: float
   lam: float
@@ -36,8 +37,12 @@ class ModelKey:
 
   def __post_init__(self):
     # One type per field, whatever the caller passed: as_row's JSON stays the same.
-    for name, kind in (("phase", int), ("strength", float), ("lam", float),
-                       ("seed", int)):
+    for name, kind in (
+      ("phase", int),
+      ("strength", float),
+      ("lam", float),
+      ("seed", int),
+    ):
       object.__setattr__(self, name, kind(getattr(self, name)))
 
   @classmethod
@@ -47,8 +52,12 @@ class ModelKey:
 
   def as_row(self) -> dict:
     """``{"phase", "beta", "lambda", "seed"}``: the key in files' names."""
-    return {"phase": self.phase, "beta": self.strength, "lambda": self.lam,
-            "seed": self.seed}
+    return {
+      "phase": self.phase,
+      "beta": self.strength,
+      "lambda": self.lam,
+      "seed": self.seed,
+    }
 
   @property
   def id(self) -> str:
@@ -71,6 +80,7 @@ class PhaseMember:
     finite: False when the trainer froze it after a non-finite loss.
     frozen_step: the step it was frozen at (None when it was not).
   """
+
   key: ModelKey
   index: int
   finite: bool = True

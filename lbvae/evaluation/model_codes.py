@@ -43,6 +43,7 @@ class ModelCodes:
     codes_test: float32[M, L]; factors_test: int[M, F], the test part.
     factor_sizes, factor_names: the dataset's F class counts and names.
   """
+
   phase: int
   beta: float
   lam: float
@@ -59,8 +60,9 @@ class ModelCodes:
   factor_names: tuple[str, ...]
 
 
-def load_model_codes(workdir: str, config=None, *,
-                     phases: Sequence[int] = (1, 2)) -> list[ModelCodes]:
+def load_model_codes(
+  workdir: str, config=None, *, phases: Sequence[int] = (1, 2)
+) -> list[ModelCodes]:
   """Every model of a workdir's final checkpoints, with its evaluation codes.
 
   Args:
@@ -81,16 +83,23 @@ def load_model_codes(workdir: str, config=None, *,
     lbvae.errors.Error: no such workdir, no checkpoints, an unreadable one.
   """
   config = settings_lib.with_eval_defaults(
-      workdir_lib.load_config(workdir) if config is None else config)
+    workdir_lib.load_config(workdir) if config is None else config
+  )
   settings = settings_lib.cache_settings(config)
   found, _ = checkpoints.find_phases(workdir)
   found = [ph for ph in found if ph.number in tuple(phases)]
-  errors.require(bool(found), f"no checkpoints of phases {tuple(phases)} in {workdir}",
-                 errors.CheckpointError)
+  errors.require(
+    bool(found),
+    f"no checkpoints of phases {tuple(phases)} in {workdir}",
+    errors.CheckpointError,
+  )
   ds = data.from_config(config.dataset)
-  checkpoints.check_against_config(found, config,
-                                   num_channels=ds.num_channels,
-                                   config_file=workdir_lib.Paths(workdir).config)
+  checkpoints.check_against_config(
+    found,
+    config,
+    num_channels=ds.num_channels,
+    config_file=workdir_lib.Paths(workdir).config,
+  )
   paths = store.EvalPaths(workdir)
   drawn: dict[int, samples_lib.Samples] = {}
   out = []
@@ -102,24 +111,45 @@ def load_model_codes(workdir: str, config=None, *,
         continue
       seed = m.key.seed
       if seed not in drawn:
-        drawn[seed] = samples_lib.draw(ds, seed=seed, num_train=settings["num_train"],
-                                       num_test=settings["num_test"])
+        drawn[seed] = samples_lib.draw(
+          ds, seed=seed, num_train=settings["num_train"], num_test=settings["num_test"]
+        )
       s = drawn[seed]
       one = pytrees.take(params, np.asarray([m.index]))
-      codes = store.load_codes(paths, m, step=ph.step, settings=settings,
-                               checkpoint=ph.fingerprint,
-                               latent_dim=int(config.latent_dim))
-      if codes is None:   # not evaluated with these settings yet: encode here
-        kw = dict(latent_dim=int(config.latent_dim), num_channels=ds.num_channels,
-                  batch_size=int(config.eval.batch_size))
-        codes = tuple(encode.encode_models(one, images, **kw)["mu"][0]
-                      for images in (s.images_train, s.images_test))
-      out.append(ModelCodes(
-          phase=ph.number, beta=m.key.strength, lam=m.key.lam, seed=seed,
-          objective=ph.objective, step=ph.step, finite=m.finite,
+      codes = store.load_codes(
+        paths,
+        m,
+        step=ph.step,
+        settings=settings,
+        checkpoint=ph.fingerprint,
+        latent_dim=int(config.latent_dim),
+      )
+      if codes is None:  # not evaluated with these settings yet: encode here
+        kw = dict(
+          latent_dim=int(config.latent_dim),
+          num_channels=ds.num_channels,
+          batch_size=int(config.eval.batch_size),
+        )
+        codes = tuple(
+          encode.encode_models(one, images, **kw)["mu"][0]
+          for images in (s.images_train, s.images_test)
+        )
+      out.append(
+        ModelCodes(
+          phase=ph.number,
+          beta=m.key.strength,
+          lam=m.key.lam,
+          seed=seed,
+          objective=ph.objective,
+          step=ph.step,
+          finite=m.finite,
           params=jax.tree.map(lambda a: np.asarray(a)[0], one),
-          codes_train=codes[0], factors_train=s.factors_train,
-          codes_test=codes[1], factors_test=s.factors_test,
+          codes_train=codes[0],
+          factors_train=s.factors_train,
+          codes_test=codes[1],
+          factors_test=s.factors_test,
           factor_sizes=tuple(int(k) for k in ds.factor_sizes),
-          factor_names=tuple(ds.factor_names)))
+          factor_names=tuple(ds.factor_names),
+        )
+      )
   return out

@@ -34,6 +34,7 @@ class ModelFigure:
     draw: ``(path, result, factor_names, title)`` draws it from a
       :class:`lbvae.evaluation.compute.ModelResult`.
   """
+
   kind: str
   file: str
   caption: str
@@ -48,14 +49,16 @@ class ModelFigure:
 
 
 def _mi(path, result, factor_names, title) -> None:
-  figures.mi_heatmap(result.mi, factor_names, path, f"MI (nats), {title}",
-                     posterior=result.mi_posterior)
+  figures.mi_heatmap(
+    result.mi, factor_names, path, f"MI (nats), {title}", posterior=result.mi_posterior
+  )
 
 
 def _reconstructions(path, result, factor_names, title) -> None:
   del factor_names
-  figures.reconstruction_grid(result.images.originals, result.images.reconstructions,
-                              path, title)
+  figures.reconstruction_grid(
+    result.images.originals, result.images.reconstructions, path, title
+  )
 
 
 def _by_kl(result) -> list[int]:
@@ -66,9 +69,14 @@ def _by_kl(result) -> list[int]:
 def _traversal(path, result, factor_names, title) -> None:
   del factor_names
   order, kl = _by_kl(result), result.kl_per_latent
-  figures.traversal_grid(result.images.traversals, order,
-                         [f"z{i}  KL {kl[i]:.2f}" for i in order],
-                         compute.TRAVERSAL_VALUES, path, f"traversals, {title}")
+  figures.traversal_grid(
+    result.images.traversals,
+    order,
+    [f"z{i}  KL {kl[i]:.2f}" for i in order],
+    compute.TRAVERSAL_VALUES,
+    path,
+    f"traversals, {title}",
+  )
 
 
 def _animation(path, result, factor_names, title) -> None:
@@ -77,14 +85,25 @@ def _animation(path, result, factor_names, title) -> None:
 
 
 FIGURES = (
-    ModelFigure("mi", "mi.png", "MI", "MI matrix in nats, latents × factors", True,
-                _mi),
-    ModelFigure("recon", "recon.png", "reconstructions",
-                "8 × 8 test images and reconstructions", False, _reconstructions),
-    ModelFigure("traversal", "traversal.png", "traversal",
-                "latent traversals, latents sorted by KL, values −2.5…2.5 with the "
-                "others at the code of one test image", False, _traversal),
-    ModelFigure("gif", "traversal.gif", "animation", "", False, _animation),
+  ModelFigure("mi", "mi.png", "MI", "MI matrix in nats, latents × factors", True, _mi),
+  ModelFigure(
+    "recon",
+    "recon.png",
+    "reconstructions",
+    "8 × 8 test images and reconstructions",
+    False,
+    _reconstructions,
+  ),
+  ModelFigure(
+    "traversal",
+    "traversal.png",
+    "traversal",
+    "latent traversals, latents sorted by KL, values −2.5…2.5 with the "
+    "others at the code of one test image",
+    False,
+    _traversal,
+  ),
+  ModelFigure("gif", "traversal.gif", "animation", "", False, _animation),
 )
 
 
@@ -96,8 +115,9 @@ def find(kind: str) -> ModelFigure:
 def kinds(mi) -> tuple[str, ...]:
   """The figures a scored model has: none that needs factors when its MI matrix
   (float[L, F]) has no factor column."""
-  without_factors = (mi is not None and np.asarray(mi).ndim == 2
-                     and np.asarray(mi).shape[1] == 0)
+  without_factors = (
+    mi is not None and np.asarray(mi).ndim == 2 and np.asarray(mi).shape[1] == 0
+  )
   return tuple(f.kind for f in FIGURES if not (f.needs_factors and without_factors))
 
 

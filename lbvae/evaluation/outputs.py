@@ -29,7 +29,6 @@ from lbvae.evaluation import tables
 from lbvae.train import event_files
 
 
-
 @dataclasses.dataclass
 class ModelRows:
   """The models of ``metrics.csv``, from their cache entries.
@@ -42,6 +41,7 @@ class ModelRows:
     problems: one line per diverged member (a member the trainer froze, one with
       non-finite parameters or held-out NLL: its scores are NaN, ``diverged`` 1).
   """
+
   rows: list[dict]
   figures: list[tuple[keys.ModelKey, dict[str, str]]]
   mi: dict[keys.ModelKey, np.ndarray]
@@ -60,28 +60,40 @@ def model_rows(models, paths, settings, *, shared_rows: int = 0) -> ModelRows:
   """
   out = ModelRows([], [], {}, [], [])
   for ph, m in sorted(models, key=lambda e: e[1].key):
-    hit = store.load_entry(paths, m, step=ph.step, settings=settings,
-                           checkpoint=ph.fingerprint, shared_rows=shared_rows)
+    hit = store.load_entry(
+      paths,
+      m,
+      step=ph.step,
+      settings=settings,
+      checkpoint=ph.fingerprint,
+      shared_rows=shared_rows,
+    )
     if hit is None:
       continue
-    row = dict(m.key.as_row(), step=ph.step, finite=int(m.finite),
-               objective=ph.objective)
+    row = dict(
+      m.key.as_row(), step=ph.step, finite=int(m.finite), objective=ph.objective
+    )
     row.update(dict.fromkeys(tables.TRAIN_COLUMNS, float("nan")))
     row.update(ph.train_means.get(m.key, {}))
-    why = _divergence({"finite": m.finite, "frozen_step": m.frozen_step},
-                      hit.scores)
+    why = _divergence({"finite": m.finite, "frozen_step": m.frozen_step}, hit.scores)
     row[tables.DIVERGED] = int(why is not None)
     if why is not None:
-      out.problems.append(f"{m.key.name()}: diverged ({why}); NaN scores, left out "
-                          "of the summary means")
-      row.update(dict.fromkeys(tables.diverged_columns() + tuple(hit.scores or ()),
-                               float("nan")))
+      out.problems.append(
+        f"{m.key.name()}: diverged ({why}); NaN scores, left out of the summary means"
+      )
+      row.update(
+        dict.fromkeys(tables.diverged_columns() + tuple(hit.scores or ()), float("nan"))
+      )
     else:
       row.update(hit.scores)
       out.mi[m.key] = np.asarray(hit.mi, np.float64)
       out.seconds.append(hit.seconds)
-      out.figures.append((m.key, {k: paths.relative(paths.figure(m, k))
-                                  for k in model_figures.kinds(hit.mi)}))
+      out.figures.append(
+        (
+          m.key,
+          {k: paths.relative(paths.figure(m, k)) for k in model_figures.kinds(hit.mi)},
+        )
+      )
     out.rows.append(row)
   return out
 
@@ -94,8 +106,10 @@ def _divergence(health: Mapping, scores: dict | None) -> str | None:
     scores: its cache entry's scores (None: its parameters are not finite).
   """
   if not health["finite"]:
-    return (f"frozen by the trainer after a non-finite loss at step "
-            f"{health.get('frozen_step')}")
+    return (
+      f"frozen by the trainer after a non-finite loss at step "
+      f"{health.get('frozen_step')}"
+    )
   if scores is None:
     return "non-finite parameters"
   if not np.isfinite(scores.get("heldout_nll", np.nan)):
@@ -106,7 +120,7 @@ def _divergence(health: Mapping, scores: dict | None) -> str | None:
 def _mi_overviews(rows, mi, paths, factor_names) -> dict[int, str]:
   """Per phase, the MI matrices of the first seed's models on one scale."""
   out = {}
-  if not factor_names:   # no factors, no MI matrices
+  if not factor_names:  # no factors, no MI matrices
     return out
   for phase in sorted({int(r["phase"]) for r in rows}):
     mine = [r for r in rows if int(r["phase"]) == phase]
@@ -114,17 +128,23 @@ def _mi_overviews(rows, mi, paths, factor_names) -> dict[int, str]:
     betas = sorted({float(r["beta"]) for r in mine})
     lams = sorted({float(r["lambda"]) for r in mine})
     get = lambda b, lam, p=phase, s=seed: mi.get(keys.ModelKey(p, b, lam, s))
-    if phase == 1:      # one row, β across
+    if phase == 1:  # one row, β across
       grid = [[get(b, 0.0) for b in betas]]
       row_labels = [report.objectives_title(mine)]
       col_labels = [f"β={b:g}" for b in betas]
-    else:               # β down, λ across
+    else:  # β down, λ across
       grid = [[get(b, lam) for lam in lams] for b in betas]
       row_labels = [f"β={b:g}" for b in betas]
       col_labels = [f"λ={lam:g}" for lam in lams]
     out[phase] = paths.mi_overview(phase, seed)
-    figures.mi_grid(grid, row_labels, col_labels, factor_names, out[phase],
-                    f"phase {phase}, seed {seed}: MI (nats), latents × factors")
+    figures.mi_grid(
+      grid,
+      row_labels,
+      col_labels,
+      factor_names,
+      out[phase],
+      f"phase {phase}, seed {seed}: MI (nats), latents × factors",
+    )
   return out
 
 
@@ -132,20 +152,33 @@ def phase_figures(rows, summary_by_phase, mi, paths, factor_names) -> dict:
   """Writes the per-phase figures; returns phase -> their paths (relative)."""
   title = report.objectives_title(rows)
   # A column without a finite value anywhere (MIG on data without factors) is left out.
-  plotted = [p for p in selection_views.plotted()
-             if any(np.isfinite(float(r.get(p[0], np.nan))) for r in rows)]
+  plotted = [
+    p
+    for p in selection_views.plotted()
+    if any(np.isfinite(float(r.get(p[0], np.nan))) for r in rows)
+  ]
   plotted = plotted or list(selection_views.plotted()[:1])
   if 1 in summary_by_phase:
-    figures.box_over_beta([r for r in rows if int(r["phase"]) == 1], plotted,
-                          paths.overview(1), f"phase 1 ({title}): one point per seed")
+    figures.box_over_beta(
+      [r for r in rows if int(r["phase"]) == 1],
+      plotted,
+      paths.overview(1),
+      f"phase 1 ({title}): one point per seed",
+    )
   if 2 in summary_by_phase:
     lam = "λβ-VAE" if title == "β-VAE" else f"{title} + λ·L2"
-    figures.cell_heatmaps(summary_by_phase[2], plotted, paths.overview(2),
-                          f"phase 2 ({lam}): mean over seeds")
+    figures.cell_heatmaps(
+      summary_by_phase[2],
+      plotted,
+      paths.overview(2),
+      f"phase 2 ({lam}): mean over seeds",
+    )
   mi_figs = _mi_overviews(rows, mi, paths, factor_names)
-  return {p: [paths.relative(paths.overview(p))]
-          + ([paths.relative(mi_figs[p])] if p in mi_figs else [])
-          for p in summary_by_phase}
+  return {
+    p: [paths.relative(paths.overview(p))]
+    + ([paths.relative(mi_figs[p])] if p in mi_figs else [])
+    for p in summary_by_phase
+  }
 
 
 def write_curves(paths: store.EvalPaths, rows, model_figures) -> None:
@@ -165,7 +198,10 @@ def write_curves(paths: store.EvalPaths, rows, model_figures) -> None:
     log = event_files.EventLog(event_files.run_dir(paths.root, "eval", key.id))
     event_files.trim(log.directory, None)
     log.write_scalars(row["step"], {n: row[n] for n in metrics.names() if n in row})
-    images = {kind: files.read_bytes(os.path.join(paths.root, figs[key][kind]))
-              for kind in ("recon", "traversal") if kind in figs.get(key, {})}
+    images = {
+      kind: files.read_bytes(os.path.join(paths.root, figs[key][kind]))
+      for kind in ("recon", "traversal")
+      if kind in figs.get(key, {})
+    }
     if images:
       log.write_images(row["step"], images)

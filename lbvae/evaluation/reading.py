@@ -28,7 +28,9 @@ from lbvae.train import config as config_lib
 
 # (column, label) of what λ changes: MIG and I_m, then the training means.
 LAMBDA = tuple((c, metrics.find(c).label) for c in ("mig", "im")) + (
-    ("kl", "KL"), ("nll", "NLL"))
+  ("kl", "KL"),
+  ("nll", "NLL"),
+)
 # The binned and the posterior-aware I_m disagree where they differ by more than
 # this fraction of the larger and by more than DISAGREE_NATS.
 DISAGREE_FRACTION = 0.5
@@ -39,7 +41,8 @@ def trend_columns() -> tuple[tuple[str, str], ...]:
   """(column, label) of the scores whose β trend is read: the registry's paper
   scores, then the rate."""
   return tuple((e.name, e.label) for e in metrics.entries() if e.paper) + (
-      ("kl", "The rate (KL)"),)
+    ("kl", "The rate (KL)"),
+  )
 
 
 def _num(v: float) -> str:
@@ -47,8 +50,10 @@ def _num(v: float) -> str:
 
 
 def _cell(row: dict, column: str) -> tuple[float, float]:
-  return (tables.cell_value(row, f"{column}_mean"),
-          tables.cell_value(row, f"{column}_std"))
+  return (
+    tables.cell_value(row, f"{column}_mean"),
+    tables.cell_value(row, f"{column}_std"),
+  )
 
 
 def _with_spread(mean: float, std: float) -> str:
@@ -84,22 +89,31 @@ def trend(rows: Sequence[dict], column: str, label: str, strength: str) -> str |
     shape = f"falls as {strength} grows: {path}"
   elif np.all(steps > 0):
     shape = f"rises with {strength}: {path}"
-  elif 0 < peak < len(means) - 1 and np.all(steps[:peak] >= 0) and np.all(steps[peak:] <= 0):
+  elif (
+    0 < peak < len(means) - 1
+    and np.all(steps[:peak] >= 0)
+    and np.all(steps[peak:] <= 0)
+  ):
     shape = f"peaks at {strength} = {betas[peak]:g}: {path}"
   else:
     shape = f"is not monotone in {strength}: {path}"
   text = f"{label} {shape}"
   if peak < len(means) - 1 and means[peak] > 0:
     share = 100 * means[-1] / means[peak]
-    text += (f"; at the largest {strength} it is {share:.0f} % of its peak "
-             f"({_resolved(cells[peak], cells[-1], _seeds(rows))})")
+    text += (
+      f"; at the largest {strength} it is {share:.0f} % of its peak "
+      f"({_resolved(cells[peak], cells[-1], _seeds(rows))})"
+    )
   return text + "."
 
 
 def _phase1_lines(rows: Sequence[dict], strength: str) -> list[str]:
   rows = sorted(rows, key=lambda r: float(r["beta"]))
-  out = [s for column, label in trend_columns()
-         if (s := trend(rows, column, label, strength)) is not None]
+  out = [
+    s
+    for column, label in trend_columns()
+    if (s := trend(rows, column, label, strength)) is not None
+  ]
   return [f"- {s}" for s in out]
 
 
@@ -116,14 +130,19 @@ def _lambda_lines(rows: Sequence[dict], strength: str) -> list[str]:
       for column, label in LAMBDA:
         a, b = _cell(base, column), _cell(r, column)
         if math.isfinite(a[0]) and math.isfinite(b[0]):
-          parts.append(f"{label} {_with_spread(*a)} → {_with_spread(*b)}"
-                       + (f" ({_resolved(a, b, seeds)})" if column == "mig" else ""))
+          parts.append(
+            f"{label} {_with_spread(*a)} → {_with_spread(*b)}"
+            + (f" ({_resolved(a, b, seeds)})" if column == "mig" else "")
+          )
           if column == "mig":
             total += 1
             raised += b[0] > a[0]
       if parts:
-        out.append(f"- {strength} = {beta:g}: λ = {lam:g} against λ = 0: "
-                   + "; ".join(parts) + ".")
+        out.append(
+          f"- {strength} = {beta:g}: λ = {lam:g} against λ = 0: "
+          + "; ".join(parts)
+          + "."
+        )
   if total:
     out.append(f"- λ > 0 raises MIG in {raised} of {total} (β, λ) cells.")
   return out
@@ -131,24 +150,34 @@ def _lambda_lines(rows: Sequence[dict], strength: str) -> list[str]:
 
 def _estimator_lines(rows: Sequence[dict], strength: str) -> list[str]:
   """Where the binned I_m of μ and the posterior-aware I_m disagree."""
-  both = [r for r in rows if math.isfinite(_cell(r, "im")[0])
-          and math.isfinite(_cell(r, "im_posterior")[0])]
+  both = [
+    r
+    for r in rows
+    if math.isfinite(_cell(r, "im")[0]) and math.isfinite(_cell(r, "im_posterior")[0])
+  ]
   if not both:
     return []
   apart = []
   for r in sorted(both, key=lambda r: float(r["beta"])):
     a, b = _cell(r, "im")[0], _cell(r, "im_posterior")[0]
     if abs(a - b) > max(DISAGREE_FRACTION * max(abs(a), abs(b)), DISAGREE_NATS):
-      apart.append(f"{strength} = {float(r['beta']):g}: binned {_num(a)}, posterior "
-                   f"{_num(b)} nats (KL {_num(_cell(r, 'kl')[0])})")
+      apart.append(
+        f"{strength} = {float(r['beta']):g}: binned {_num(a)}, posterior "
+        f"{_num(b)} nats (KL {_num(_cell(r, 'kl')[0])})"
+      )
   if not apart:
-    return [f"- The binned I_m of μ and the posterior-aware I_m agree (within "
-            f"{100 * DISAGREE_FRACTION:.0f} % or {DISAGREE_NATS:g} nats) at every "
-            f"{strength}."]
-  return ["- The binned I_m of μ and the posterior-aware I_m disagree at "
-          + "; ".join(apart) + ". Where the rate is low, believe the posterior-aware "
-          "one: binning stretches a collapsed latent's small variation of μ to full "
-          "scale (docs/method.md §4)."]
+    return [
+      f"- The binned I_m of μ and the posterior-aware I_m agree (within "
+      f"{100 * DISAGREE_FRACTION:.0f} % or {DISAGREE_NATS:g} nats) at every "
+      f"{strength}."
+    ]
+  return [
+    "- The binned I_m of μ and the posterior-aware I_m disagree at "
+    + "; ".join(apart)
+    + ". Where the rate is low, believe the posterior-aware "
+    "one: binning stretches a collapsed latent's small variation of μ to full "
+    "scale (docs/method.md §4)."
+  ]
 
 
 def _length_lines(config) -> list[str]:
@@ -158,12 +187,14 @@ def _length_lines(config) -> list[str]:
   if (p1, p2) == (q1, q2):
     return [f"- This run has the paper's length: {p1:,} + {p2:,} steps per model."]
   share = 100 * (p1 + p2) / (q1 + q2)
-  return [f"- This run trained {p1:,} + {p2:,} steps per model, {share:.2g} % of the "
-          f"paper's {q1:,} + {q2:,}. The paper's account is that MIG and SAP peak at "
-          "an intermediate β and then collapse as training goes on; a run this much "
-          "shorter shows an earlier stage of training, so its β trend need not be the "
-          "paper's (docs/results.md, \"How long until the β trend\", measures how long "
-          "it takes on procedural dSprites)."]
+  return [
+    f"- This run trained {p1:,} + {p2:,} steps per model, {share:.2g} % of the "
+    f"paper's {q1:,} + {q2:,}. The paper's account is that MIG and SAP peak at "
+    "an intermediate β and then collapse as training goes on; a run this much "
+    "shorter shows an earlier stage of training, so its β trend need not be the "
+    'paper\'s (docs/results.md, "How long until the β trend", measures how long '
+    "it takes on procedural dSprites)."
+  ]
 
 
 def lines(summaries: dict[int, list[dict]], config) -> list[str]:

@@ -40,15 +40,18 @@ PREFIX = "published_"
 # (our column, published column, header) compared in the report: the registry's
 # paper scores (their files use our names), then our held-out NLL against theirs.
 COMPARED = tuple((e.name, e.name, e.label) for e in metrics.entries() if e.paper) + (
-    ("heldout_nll", "nll", "NLL"),)
+  ("heldout_nll", "nll", "NLL"),
+)
 
 
 def write(workdir: str, rows: Sequence[dict], mi: dict) -> None:
   """Writes ``published_metrics.csv`` (rows with :data:`COLUMNS`) and the MI matrices."""
   tables.write_csv(os.path.join(workdir, CSV_NAME), COLUMNS, rows)
   if mi:
-    files.write_npz(os.path.join(workdir, MI_NAME),
-                    **{k: np.asarray(v, np.float64) for k, v in mi.items()})
+    files.write_npz(
+      os.path.join(workdir, MI_NAME),
+      **{k: np.asarray(v, np.float64) for k, v in mi.items()},
+    )
 
 
 def read(workdir: str) -> dict[str, dict] | None:
@@ -56,9 +59,12 @@ def read(workdir: str) -> dict[str, dict] | None:
   path = os.path.join(workdir, CSV_NAME)
   if not files.as_path(path).exists():
     return None
-  return {keys.ModelKey.from_row(r).id: {m: float(r[m]) if r[m] != "" else math.nan
-                                         for m in METRICS}
-          for r in tables.read_csv(path)}
+  return {
+    keys.ModelKey.from_row(r).id: {
+      m: float(r[m]) if r[m] != "" else math.nan for m in METRICS
+    }
+    for r in tables.read_csv(path)
+  }
 
 
 def read_mi(workdir: str) -> dict[str, np.ndarray]:
@@ -92,21 +98,31 @@ def section(rows: Sequence[dict], *, data_note: str) -> tuple[str, list[str]]:
   for _, _, h in COMPARED:
     head += [f"{h} lbvae", f"{h} published"]
   title = "The authors' released models: lbvae's re-evaluation and their numbers"
-  lines = ["The models are the authors' PyTorch state dicts, imported with "
-           "`python -m experiments.import_torch` (docs/released_models.md). "
-           f"{data_note} \"published\" is what their metrics file holds "
-           f"(`{CSV_NAME}`; their MI matrices are in `{MI_NAME}`); NLL lbvae is the "
-           "held-out NLL of this pass, theirs is their file's NLL. The same numbers "
-           "are the `published_*` columns of `eval/metrics.csv`. With no training "
-           "log to read, the phase tables' NLL and KL are also theirs and L2 is "
-           "unknown.", "",
-           "| " + " | ".join(head) + " |", "|" + "|".join(["---:"] * len(head)) + "|"]
+  lines = [
+    "The models are the authors' PyTorch state dicts, imported with "
+    "`python -m experiments.import_torch` (docs/released_models.md). "
+    f'{data_note} "published" is what their metrics file holds '
+    f"(`{CSV_NAME}`; their MI matrices are in `{MI_NAME}`); NLL lbvae is the "
+    "held-out NLL of this pass, theirs is their file's NLL. The same numbers "
+    "are the `published_*` columns of `eval/metrics.csv`. With no training "
+    "log to read, the phase tables' NLL and KL are also theirs and L2 is "
+    "unknown.",
+    "",
+    "| " + " | ".join(head) + " |",
+    "|" + "|".join(["---:"] * len(head)) + "|",
+  ]
   for r in rows:
-    cells = [str(r["phase"]), f"{float(r['beta']):g}", f"{float(r['lambda']):g}",
-             str(r["seed"])]
+    cells = [
+      str(r["phase"]),
+      f"{float(r['beta']):g}",
+      f"{float(r['lambda']):g}",
+      str(r["seed"]),
+    ]
     for ours, theirs, _ in COMPARED:
-      cells += [figures.table_number(float(r.get(ours, math.nan))),
-                figures.table_number(float(r.get(PREFIX + theirs, math.nan)))]
+      cells += [
+        figures.table_number(float(r.get(ours, math.nan))),
+        figures.table_number(float(r.get(PREFIX + theirs, math.nan))),
+      ]
     lines.append("| " + " | ".join(cells) + " |")
   return title, lines
 
@@ -119,11 +135,15 @@ def data_note(config, ds) -> str:
     ds: the dataset the pass used (``name``, ``source``).
   """
   folder = config.get("released", {}).get("dataset_folder", ds.name)
-  note = (f"The authors trained on the original {folder} images; this pass encoded "
-          f"`{ds.name}` from the `{ds.source}` source")
+  note = (
+    f"The authors trained on the original {folder} images; this pass encoded "
+    f"`{ds.name}` from the `{ds.source}` source"
+  )
   if ds.source == "procedural":
-    return (note + ", a procedural re-rendering that is not their training data: "
-            "read the gap to their numbers as that difference too, not only as one of "
-            "method (evaluate on the original file for a like-for-like check, "
-            "docs/released_models.md).")
+    return (
+      note + ", a procedural re-rendering that is not their training data: "
+      "read the gap to their numbers as that difference too, not only as one of "
+      "method (evaluate on the original file for a like-for-like check, "
+      "docs/released_models.md)."
+    )
   return note + "."

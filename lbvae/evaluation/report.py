@@ -28,34 +28,43 @@ from lbvae.evaluation import model_figures
 from lbvae.evaluation import reading
 from lbvae.evaluation import tables
 
+
 def table_columns() -> tuple[tuple[str, str], ...]:
   """(column, header) of the summary tables, in order (missing columns are
   skipped): the training means, the registry's labelled scores
   (``lbvae.metrics.entries``), the objectives' own training parts."""
-  return (tuple((f, objectives.FIELD_LABELS[f]) for f in objectives.REPORTED)
-          + tuple((e.name, e.label) for e in metrics.entries() if e.label)
-          + objectives.part_labels())
+  return (
+    tuple((f, objectives.FIELD_LABELS[f]) for f in objectives.REPORTED)
+    + tuple((e.name, e.label) for e in metrics.entries() if e.label)
+    + objectives.part_labels()
+  )
 
 
 def dataset_line(ds) -> str:
   """The report's line naming the dataset, its size and factors."""
-  factors = (", ".join(f"{n} {k}" for n, k in zip(ds.factor_names, ds.factor_sizes))
-             or "none")
+  factors = (
+    ", ".join(f"{n} {k}" for n, k in zip(ds.factor_names, ds.factor_sizes)) or "none"
+  )
   return f"{ds.name} ({ds.source}): {len(ds)} images, factors {factors}"
 
 
 def factor_notes(ds, settings: dict) -> list[str]:
   """One line for each group of scores the dataset cannot have, and why."""
   if not ds.num_factors:
-    return ["No ground-truth factors: MIG, SAP, I_m, DCI, the FactorVAE score and the "
-            "MI matrices need them and are absent (NaN, not 0); the held-out NLL and "
-            "KL, the per-latent KL, UDR, the collapse curves' KL and active latents, "
-            "the reconstructions and the traversals need none."]
-  if not ds.covers_grid and (settings.get("factor_vae_votes")
-                             or settings.get("posterior_samples")):
-    return ["Some factor combinations have no image, so the FactorVAE votes and the "
-            "stratified sample of the posterior-aware MI cannot be drawn: those "
-            "scores are NaN."]
+    return [
+      "No ground-truth factors: MIG, SAP, I_m, DCI, the FactorVAE score and the "
+      "MI matrices need them and are absent (NaN, not 0); the held-out NLL and "
+      "KL, the per-latent KL, UDR, the collapse curves' KL and active latents, "
+      "the reconstructions and the traversals need none."
+    ]
+  if not ds.covers_grid and (
+    settings.get("factor_vae_votes") or settings.get("posterior_samples")
+  ):
+    return [
+      "Some factor combinations have no image, so the FactorVAE votes and the "
+      "stratified sample of the posterior-aware MI cannot be drawn: those "
+      "scores are NaN."
+    ]
   return []
 
 
@@ -63,7 +72,7 @@ def objective_words(name: str) -> tuple[str, str]:
   """(title, what β holds) of an objective, e.g. ("β-TCVAE", "β (TC weight)")."""
   try:
     o = objectives.make(name)
-  except errors.ConfigError:   # not one lbvae knows: name it as it is
+  except errors.ConfigError:  # not one lbvae knows: name it as it is
     return name, "β"
   return o.title, o.strength_label
 
@@ -94,11 +103,9 @@ def summary_table(summary: Sequence[dict], *, with_lambda: bool) -> str:
   Returns:
     Markdown text (no trailing newline).
   """
-  cols = [(c, h) for c, h in table_columns()
-          if summary and f"{c}_mean" in summary[0]]
+  cols = [(c, h) for c, h in table_columns() if summary and f"{c}_mean" in summary[0]]
   head = ["β"] + (["λ"] if with_lambda else []) + ["seeds"] + [h for _, h in cols]
-  lines = ["| " + " | ".join(head) + " |",
-           "|" + "|".join(["---:"] * len(head)) + "|"]
+  lines = ["| " + " | ".join(head) + " |", "|" + "|".join(["---:"] * len(head)) + "|"]
   for r in summary:
     cells = [f"{float(r['beta']):g}"]
     if with_lambda:
@@ -106,8 +113,11 @@ def summary_table(summary: Sequence[dict], *, with_lambda: bool) -> str:
     cells.append(str(r["num_seeds"]))
     for c, _ in cols:
       m, s = tables.cell_value(r, f"{c}_mean"), tables.cell_value(r, f"{c}_std")
-      cells.append(figures.table_number(m) if not math.isfinite(s) or r["num_seeds"] < 2
-                   else f"{figures.table_number(m)} ± {figures.table_number(s)}")
+      cells.append(
+        figures.table_number(m)
+        if not math.isfinite(s) or r["num_seeds"] < 2
+        else f"{figures.table_number(m)} ± {figures.table_number(s)}"
+      )
     lines.append("| " + " | ".join(cells) + " |")
   return "\n".join(lines)
 
@@ -131,6 +141,7 @@ class Page:
     sections: (title, Markdown lines) of further sections, placed after the phase
       tables and before the per-model figures.
   """
+
   workdir: str
   config: dict
   dataset: str
@@ -146,24 +157,29 @@ class Page:
 def _opening(page: Page) -> list[str]:
   """The title, the reading, what was evaluated and how long it took, problems,
   the dataset and the grid."""
-  names = sorted({tables.objective_of(r) for rows in page.summaries.values()
-                  for r in rows}) or [tables.DEFAULT_OBJECTIVE]
+  names = sorted(
+    {tables.objective_of(r) for rows in page.summaries.values() for r in rows}
+  ) or [tables.DEFAULT_OBJECTIVE]
   if names == [tables.DEFAULT_OBJECTIVE]:
     what = "β-VAE (phase 1) and λβ-VAE (phase 2)"
   else:
     what = "; ".join(
-        f"{objective_words(n)[0]} (phase 1; β is {objective_words(n)[1]}) and the "
-        "same objective + λ·E‖x − g(z)‖² (phase 2)" for n in names)
-  out = [f"# λβ-VAE evaluation: `{os.path.basename(files.absolute(page.workdir))}`",
-         ""]
+      f"{objective_words(n)[0]} (phase 1; β is {objective_words(n)[1]}) and the "
+      "same objective + λ·E‖x − g(z)‖² (phase 2)"
+      for n in names
+    )
+  out = [f"# λβ-VAE evaluation: `{os.path.basename(files.absolute(page.workdir))}`", ""]
   out += reading.lines(page.summaries, page.config)
   out += [
-      f"{what} on the protocol of arXiv 2602.09277, "
-      "§4. Scores are means ± std over seeds (`eval/summary.csv`); one row per "
-      "model is in `eval/metrics.csv`. NLL, KL and L2 are the training-window "
-      "means; the held-out NLL decodes one reparameterised sample of each test "
-      "image (the training loss's estimator).",
-      "", f"*{page.timing}*", ""]
+    f"{what} on the protocol of arXiv 2602.09277, "
+    "§4. Scores are means ± std over seeds (`eval/summary.csv`); one row per "
+    "model is in `eval/metrics.csv`. NLL, KL and L2 are the training-window "
+    "means; the held-out NLL decodes one reparameterised sample of each test "
+    "image (the training loss's estimator).",
+    "",
+    f"*{page.timing}*",
+    "",
+  ]
   if page.problems:
     out += ["## Problems", ""] + [f"- {p}" for p in page.problems] + [""]
   out += ["## Dataset and grid", "", f"- {page.dataset}"]
@@ -186,9 +202,14 @@ def _phase_tables(page: Page) -> list[str]:
     else:
       out += [f"## Phase {phase}", ""]
       for name, rows in groups.items():
-        out += [f"### {phase_title(phase, name)}", "",
-                f"β is {objective_words(name)[1]}.", "",
-                summary_table(rows, with_lambda=phase == 2), ""]
+        out += [
+          f"### {phase_title(phase, name)}",
+          "",
+          f"β is {objective_words(name)[1]}.",
+          "",
+          summary_table(rows, with_lambda=phase == 2),
+          "",
+        ]
     for k, link in enumerate(page.overview.get(phase, ())):
       out += [f"![phase {phase}, figure {k + 1}]({link})", ""]
   return out
@@ -202,22 +223,29 @@ def _model_figures(page: Page) -> list[str]:
   declared = model_figures.FIGURES
   inline = [f for f in declared if f.inline]
   first_seed = min(k.seed for k, _ in page.model_figures)
-  out = ["## Per-model figures", "",
-         f"Inline: every model of seed {first_seed} ("
-         + "; ".join(f.inline for f in inline) + "). All models are linked in "
-         "the table below.", ""]
+  out = [
+    "## Per-model figures",
+    "",
+    f"Inline: every model of seed {first_seed} ("
+    + "; ".join(f.inline for f in inline)
+    + "). All models are linked in "
+    "the table below.",
+    "",
+  ]
   for key, figs in page.model_figures:
     if key.seed != first_seed:
       continue
     out += [f"### {key.name()}", ""]
     out += [f"![{f.kind}]({figs[f.kind]})" for f in inline if f.kind in figs]
     out.append("")
-  out += ["### All models", "",
-          "| model | " + " | ".join(f.caption for f in declared) + " |",
-          "|---|" + "---|" * len(declared)]
+  out += [
+    "### All models",
+    "",
+    "| model | " + " | ".join(f.caption for f in declared) + " |",
+    "|---|" + "---|" * len(declared),
+  ]
   for key, figs in page.model_figures:
-    links = [f"[{f.link}]({figs[f.kind]})" if f.kind in figs else "–"
-             for f in declared]
+    links = [f"[{f.link}]({figs[f.kind]})" if f.kind in figs else "–" for f in declared]
     out.append(f"| {key.name()} | " + " | ".join(links) + " |")
   return out + [""]
 
@@ -228,6 +256,12 @@ def write(path: str, page: Page) -> None:
   for title, lines in page.sections:
     out += [f"## {title}", ""] + list(lines) + [""]
   out += _model_figures(page)
-  out += ["## Configuration", "", "```json",
-          json.dumps(page.config, indent=2, sort_keys=True, default=str), "```", ""]
+  out += [
+    "## Configuration",
+    "",
+    "```json",
+    json.dumps(page.config, indent=2, sort_keys=True, default=str),
+    "```",
+    "",
+  ]
   files.write_text(path, "\n".join(out))

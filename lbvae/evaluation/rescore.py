@@ -28,9 +28,11 @@ from lbvae.metrics import entry as entry_lib
 def asked_runs(settings: dict) -> tuple[str, ...]:
   """Where the scores of a model's cache entry run, under these settings (the
   FactorVAE votes and the posterior-aware MI only when the settings ask for them)."""
-  return ((entry_lib.COMPILED, entry_lib.HOST, entry_lib.ENCODER)
-          + ((entry_lib.VOTES,) if settings.get("factor_vae_votes") else ())
-          + ((entry_lib.POSTERIOR,) if settings.get("posterior_samples") else ()))
+  return (
+    (entry_lib.COMPILED, entry_lib.HOST, entry_lib.ENCODER)
+    + ((entry_lib.VOTES,) if settings.get("factor_vae_votes") else ())
+    + ((entry_lib.POSTERIOR,) if settings.get("posterior_samples") else ())
+  )
 
 
 def missing(scores: dict | None, settings: dict) -> tuple[str, ...]:
@@ -50,33 +52,53 @@ Stale = tuple[object, keys.PhaseMember, store.CacheEntry, tuple[str, ...]]
 
 def _scores(names, codes_train, codes_test, ds, seed: int, settings: dict) -> dict:
   """The scores ``names`` of M models of one seed: column -> float[M]."""
-  train, test = samples_lib.draw_indices(seed, settings["num_train"],
-                                         settings["num_test"], len(ds))
+  train, test = samples_lib.draw_indices(
+    seed, settings["num_train"], settings["num_test"], len(ds)
+  )
   f_train = np.asarray(ds.index_to_factors(train), np.int32)
   f_test = np.asarray(ds.index_to_factors(test), np.int32)
   wanted = [metrics.find(n) for n in names]
-  out = {e.name: np.full(len(codes_train), np.nan) for e in wanted
-         if e.needs_factors and not ds.num_factors}
+  out = {
+    e.name: np.full(len(codes_train), np.nan)
+    for e in wanted
+    if e.needs_factors and not ds.num_factors
+  }
   wanted = [e for e in wanted if e.name not in out]
-  options = {"factor_sizes": tuple(int(s) for s in ds.factor_sizes),
-             "num_bins": int(settings["num_bins"])}
-  compiled = tuple(dict.fromkeys(e.compute for e in wanted
-                                 if e.runs == entry_lib.COMPILED))
+  options = {
+    "factor_sizes": tuple(int(s) for s in ds.factor_sizes),
+    "num_bins": int(settings["num_bins"]),
+  }
+  compiled = tuple(
+    dict.fromkeys(e.compute for e in wanted if e.runs == entry_lib.COMPILED)
+  )
   if compiled:
     num, dim = codes_train.shape[0], codes_train.shape[2]
-    out.update(compute.stack_metrics(
-        codes_train, f_train, codes_test, f_test, np.zeros((num, 1, 2, dim),
-                                                           np.float32),
-        np.zeros((1,), np.int32), functions=compiled, num_train_votes=0, **options))
+    out.update(
+      compute.stack_metrics(
+        codes_train,
+        f_train,
+        codes_test,
+        f_test,
+        np.zeros((num, 1, 2, dim), np.float32),
+        np.zeros((1,), np.int32),
+        functions=compiled,
+        num_train_votes=0,
+        **options,
+      )
+    )
   host = tuple(dict.fromkeys(e.compute for e in wanted if e.runs == entry_lib.HOST))
   if host:
-    out.update(compute.host_scores(codes_train, f_train, codes_test, f_test,
-                                   functions=host, **options))
+    out.update(
+      compute.host_scores(
+        codes_train, f_train, codes_test, f_test, functions=host, **options
+      )
+    )
   return {n: np.asarray(out[n], np.float64) for n in names}
 
 
-def complete(paths: store.EvalPaths, stale: Sequence[Stale], ds, settings: dict, *,
-             latent_dim: int) -> list[tuple[object, keys.PhaseMember]]:
+def complete(
+  paths: store.EvalPaths, stale: Sequence[Stale], ds, settings: dict, *, latent_dim: int
+) -> list[tuple[object, keys.PhaseMember]]:
   """Adds the missing scores to each stale entry, seed by seed, and saves it.
 
   Args:
@@ -96,8 +118,14 @@ def complete(paths: store.EvalPaths, stale: Sequence[Stale], ds, settings: dict,
   for seed, items in sorted(by_seed.items()):
     ready, codes = [], []
     for ph, m, entry, names in items:
-      stored = store.load_codes(paths, m, step=entry.step, settings=settings,
-                                checkpoint=entry.checkpoint, latent_dim=latent_dim)
+      stored = store.load_codes(
+        paths,
+        m,
+        step=entry.step,
+        settings=settings,
+        checkpoint=entry.checkpoint,
+        latent_dim=latent_dim,
+      )
       if stored is None:
         again.append((ph, m))
       else:
@@ -106,13 +134,25 @@ def complete(paths: store.EvalPaths, stale: Sequence[Stale], ds, settings: dict,
     names = tuple(dict.fromkeys(n for *_, more in ready for n in more))
     if not ready:
       continue
-    new = _scores(names, np.stack([c[0] for c in codes]),
-                  np.stack([c[1] for c in codes]), ds, seed, settings)
+    new = _scores(
+      names,
+      np.stack([c[0] for c in codes]),
+      np.stack([c[1] for c in codes]),
+      ds,
+      seed,
+      settings,
+    )
     for k, (_, m, entry, lacking) in enumerate(ready):
-      store.save_entry(paths, m, step=entry.step, settings=entry.settings,
-                       checkpoint=entry.checkpoint, seconds=entry.seconds,
-                       scores={**entry.scores,
-                               **{n: float(new[n][k]) for n in lacking}},
-                       mi=entry.mi, mi_posterior=entry.mi_posterior,
-                       kl_per_latent=entry.kl_per_latent)
+      store.save_entry(
+        paths,
+        m,
+        step=entry.step,
+        settings=entry.settings,
+        checkpoint=entry.checkpoint,
+        seconds=entry.seconds,
+        scores={**entry.scores, **{n: float(new[n][k]) for n in lacking}},
+        mi=entry.mi,
+        mi_posterior=entry.mi_posterior,
+        kl_per_latent=entry.kl_per_latent,
+      )
   return again

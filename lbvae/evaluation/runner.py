@@ -53,18 +53,26 @@ from lbvae.train import hosts
 from lbvae.train import sharding
 from lbvae.train import workdir as workdir_lib
 
-CPU_MAX_BATCH = 128   # see encoder_batch
+CPU_MAX_BATCH = 128  # see encoder_batch
 # The bar over models counts thirds of a model (STAGES): one decimal.
-BAR_FORMAT = ("{desc}: {percentage:3.0f}%|{bar}| {n:.1f}/{total_fmt} models "
-              "[{elapsed}<{remaining}, {rate_fmt}{postfix}]")
+BAR_FORMAT = (
+  "{desc}: {percentage:3.0f}%|{bar}| {n:.1f}/{total_fmt} models "
+  "[{elapsed}<{remaining}, {rate_fmt}{postfix}]"
+)
 # What the pass writes once every model is scored, in order (its second bar).
-WRITE_STEPS = ("metrics.csv and summary.csv", "phase figures", "selection views",
-               "collapse curves", "report.md")
+WRITE_STEPS = (
+  "metrics.csv and summary.csv",
+  "phase figures",
+  "selection views",
+  "collapse curves",
+  "report.md",
+)
 
 
 @dataclasses.dataclass
 class PassResult:
   """What a pass did. Paths are absolute; counts are models."""
+
   report: str
   metrics_csv: str
   summary_csv: str
@@ -101,7 +109,7 @@ def _stages_line(seconds: dict[str, float]) -> str:
   return ", ".join(f"{k} {v:.1f} s" for k, v in seconds.items() if v >= 0.05)
 
 
-_Found = tuple[checkpoints.Phase, keys.PhaseMember]   # a model as the pass finds it
+_Found = tuple[checkpoints.Phase, keys.PhaseMember]  # a model as the pass finds it
 
 
 @dataclasses.dataclass(frozen=True)
@@ -120,6 +128,7 @@ class Inventory:
     shared: uint8[N, 64, 64, C], those images (``samples.draw_shared``), or None
       (no UDR, or nothing to evaluate).
   """
+
   workdir: str
   config: object
   settings: dict
@@ -142,6 +151,7 @@ class SeedOutcome:
     num_diverged: models found diverged (cached unscored).
     seconds: stage -> seconds spent on it.
   """
+
   num_scored: int
   num_diverged: int
   seconds: dict[str, float]
@@ -159,45 +169,75 @@ def _find(workdir: str, config, settings: dict, log) -> Inventory:
   for p in problems:
     log(p)
   ds = data.from_config(config.dataset)
-  checkpoints.check_against_config(phases, config,
-                                   num_channels=ds.num_channels,
-                                   config_file=workdir_lib.Paths(workdir).config)
-  errors.require(settings["num_train"] + settings["num_test"] <= len(ds),
-                 f"config.eval.num_train + num_test must be <= {len(ds)} (the "
-                 "dataset size)")
-  memory.require(settings_lib.memory_needs(settings_lib.with_eval_defaults(config),
-                                           num_channels=ds.num_channels,
-                                           encoder_batch=encoder_batch(config)))
+  checkpoints.check_against_config(
+    phases,
+    config,
+    num_channels=ds.num_channels,
+    config_file=workdir_lib.Paths(workdir).config,
+  )
+  errors.require(
+    settings["num_train"] + settings["num_test"] <= len(ds),
+    f"config.eval.num_train + num_test must be <= {len(ds)} (the dataset size)",
+  )
+  memory.require(
+    settings_lib.memory_needs(
+      settings_lib.with_eval_defaults(config),
+      num_channels=ds.num_channels,
+      encoder_batch=encoder_batch(config),
+    )
+  )
   paths = store.EvalPaths(workdir)
   models = [(ph, m) for ph in phases for m in ph.members]
   shared_rows = min(settings_lib.udr_samples(config), len(ds))
   todo: dict[int, list[_Found]] = {}
   again, stale = [], []
   for ph, m in models:
-    cached = store.load_entry(paths, m, step=ph.step, settings=settings,
-                              checkpoint=ph.fingerprint, shared_rows=shared_rows)
+    cached = store.load_entry(
+      paths,
+      m,
+      step=ph.step,
+      settings=settings,
+      checkpoint=ph.fingerprint,
+      shared_rows=shared_rows,
+    )
     lacking = () if cached is None else rescore.missing(cached.scores, settings)
     if cached is None or not rescore.from_codes(lacking):
       again.append((ph, m))
     elif lacking:
       stale.append((ph, m, cached, lacking))
-  if stale and sharding.is_main_process():   # scores added since: from the codes
-    log(f"{len(stale)} cached models lack a score registered since: scored from "
-        "their cached codes")
-    again += rescore.complete(paths, stale, ds, settings,
-                              latent_dim=int(config.latent_dim))
+  if stale and sharding.is_main_process():  # scores added since: from the codes
+    log(
+      f"{len(stale)} cached models lack a score registered since: scored from "
+      "their cached codes"
+    )
+    again += rescore.complete(
+      paths, stale, ds, settings, latent_dim=int(config.latent_dim)
+    )
   again_ids = {(ph.number, m.index) for ph, m in again}
-  for ph, m in models:   # in grid order
+  for ph, m in models:  # in grid order
     if (ph.number, m.index) in again_ids:
       todo.setdefault(m.key.seed, []).append((ph, m))
   num_todo = sum(len(v) for v in todo.values())
-  log(f"{len(models)} models in {len(phases)} phase(s): {num_todo} to evaluate, "
-      f"{len(models) - num_todo} cached")
-  shared = (samples_lib.draw_shared(ds, num=shared_rows)
-            if num_todo and shared_rows else None)
-  return Inventory(workdir=workdir, config=config, settings=settings, paths=paths,
-                   phases=phases, problems=problems, ds=ds, models=models,
-                   todo=todo, shared_rows=shared_rows, shared=shared)
+  log(
+    f"{len(models)} models in {len(phases)} phase(s): {num_todo} to evaluate, "
+    f"{len(models) - num_todo} cached"
+  )
+  shared = (
+    samples_lib.draw_shared(ds, num=shared_rows) if num_todo and shared_rows else None
+  )
+  return Inventory(
+    workdir=workdir,
+    config=config,
+    settings=settings,
+    paths=paths,
+    phases=phases,
+    problems=problems,
+    ds=ds,
+    models=models,
+    todo=todo,
+    shared_rows=shared_rows,
+    shared=shared,
+  )
 
 
 def _by_phase(models: list[_Found]) -> list[tuple[checkpoints.Phase, list]]:
@@ -237,13 +277,19 @@ def _finite_stack(models: list[_Found], restored: dict, found: Inventory, bar):
     if restored[ph.number] is None:
       bar.update(len(members))
       continue
-    params = pytrees.take(restored[ph.number],
-                          np.asarray([m.index for m in members]))
-    finite = [bool(ok) and m.finite
-              for m, ok in zip(members, pytrees.finite_rows(params))]
+    params = pytrees.take(restored[ph.number], np.asarray([m.index for m in members]))
+    finite = [
+      bool(ok) and m.finite for m, ok in zip(members, pytrees.finite_rows(params))
+    ]
     for m in (m for m, ok in zip(members, finite) if not ok):
-      store.save_entry(found.paths, m, step=ph.step, settings=found.settings,
-                       checkpoint=ph.fingerprint, scores=None)
+      store.save_entry(
+        found.paths,
+        m,
+        step=ph.step,
+        settings=found.settings,
+        checkpoint=ph.fingerprint,
+        scores=None,
+      )
       num_diverged += 1
       bar.update(1)
     good = [i for i, ok in enumerate(finite) if ok]
@@ -252,8 +298,7 @@ def _finite_stack(models: list[_Found], restored: dict, found: Inventory, bar):
       scored += [(ph, members[i]) for i in good]
   if not scored:
     return None, [], num_diverged
-  return (jax.tree.map(lambda *xs: np.concatenate(xs), *stacks), scored,
-          num_diverged)
+  return (jax.tree.map(lambda *xs: np.concatenate(xs), *stacks), scored, num_diverged)
 
 
 def _any_tuple(ds) -> bool:
@@ -266,10 +311,12 @@ def _unscorable(settings: dict, ds) -> dict[str, float]:
   dataset cannot serve them (:func:`_any_tuple`)."""
   if _any_tuple(ds):
     return {}
-  runs = [r for r in rescore.asked_runs(settings)
-          if r in (entry.VOTES, entry.POSTERIOR)]
-  return dict.fromkeys((e.name for r in runs for e in metrics.entries(r)
-                        if e.needs_factors), float("nan"))
+  runs = [
+    r for r in rescore.asked_runs(settings) if r in (entry.VOTES, entry.POSTERIOR)
+  ]
+  return dict.fromkeys(
+    (e.name for r in runs for e in metrics.entries(r) if e.needs_factors), float("nan")
+  )
 
 
 def _seed_inputs(found: Inventory, seed: int) -> dict:
@@ -277,19 +324,32 @@ def _seed_inputs(found: Inventory, seed: int) -> dict:
   settings ask for them: :func:`compute.evaluate_stack`'s data arguments."""
   settings, ds = found.settings, found.ds
   votes = posterior = None
-  if not _any_tuple(ds):   # the votes and the stratified sample draw factor tuples
-    return {"samples": samples_lib.draw(ds, seed=seed, num_train=settings["num_train"],
-                                        num_test=settings["num_test"]),
-            "votes": None, "posterior": None}
+  if not _any_tuple(ds):  # the votes and the stratified sample draw factor tuples
+    return {
+      "samples": samples_lib.draw(
+        ds, seed=seed, num_train=settings["num_train"], num_test=settings["num_test"]
+      ),
+      "votes": None,
+      "posterior": None,
+    }
   if settings["factor_vae_votes"]:
-    votes = compute.draw_votes(ds, seed=seed, num_votes=settings["factor_vae_votes"],
-                               batch_size=settings["factor_vae_batch"])
+    votes = compute.draw_votes(
+      ds,
+      seed=seed,
+      num_votes=settings["factor_vae_votes"],
+      batch_size=settings["factor_vae_batch"],
+    )
   if settings["posterior_samples"]:
-    posterior = samples_lib.draw_stratified(ds, seed=seed,
-                                            num=settings["posterior_samples"])
-  return {"samples": samples_lib.draw(ds, seed=seed, num_train=settings["num_train"],
-                                      num_test=settings["num_test"]),
-          "votes": votes, "posterior": posterior}
+    posterior = samples_lib.draw_stratified(
+      ds, seed=seed, num=settings["posterior_samples"]
+    )
+  return {
+    "samples": samples_lib.draw(
+      ds, seed=seed, num_train=settings["num_train"], num_test=settings["num_test"]
+    ),
+    "votes": votes,
+    "posterior": posterior,
+  }
 
 
 # A model's stages: each is a third of it on the pass's progress bar.
@@ -298,16 +358,19 @@ STAGES = (compute.ENCODING, compute.SCORING, "figures")
 
 def _stage_progress(bar, seed: int):
   """``evaluate_stack``'s ``on_progress`` for the pass's bar over models."""
+
   def report(stage: str, models: int) -> None:
     if models:
       bar.update(models / len(STAGES))
     else:
       bar.set_postfix_str(f"seed {seed}: {stage}")
+
   return report
 
 
-def _score_seed(seed: int, models: list[_Found], found: Inventory, restored: dict,
-                bar) -> SeedOutcome:
+def _score_seed(
+  seed: int, models: list[_Found], found: Inventory, restored: dict, bar
+) -> SeedOutcome:
   """Scores one seed's ``models``, drawing and caching each as soon as it is scored."""
   bar.set_postfix_str(f"seed {seed}: restoring")
   t0 = time.perf_counter()
@@ -318,13 +381,21 @@ def _score_seed(seed: int, models: list[_Found], found: Inventory, restored: dic
   bar.set_postfix_str(f"seed {seed}: drawing samples")
   inputs = _seed_inputs(found, seed)
   seconds["samples"] = time.perf_counter() - t0 - seconds["restore"]
-  options = compute.StackOptions(latent_dim=int(found.config.latent_dim),
-                                 num_bins=found.settings["num_bins"],
-                                 batch_size=encoder_batch(found.config))
+  options = compute.StackOptions(
+    latent_dim=int(found.config.latent_dim),
+    num_bins=found.settings["num_bins"],
+    batch_size=encoder_batch(found.config),
+  )
   results, times = compute.evaluate_stack(
-      params, inputs["samples"], found.ds, options, votes=inputs["votes"],
-      posterior=inputs["posterior"], shared=found.shared,
-      on_progress=_stage_progress(bar, seed))
+    params,
+    inputs["samples"],
+    found.ds,
+    options,
+    votes=inputs["votes"],
+    posterior=inputs["posterior"],
+    shared=found.shared,
+    on_progress=_stage_progress(bar, seed),
+  )
   seconds.update(encode=times.encode, metrics=times.metrics)
   shared = (time.perf_counter() - t0) / len(scored)
   t1 = time.perf_counter()
@@ -333,15 +404,20 @@ def _score_seed(seed: int, models: list[_Found], found: Inventory, restored: dic
     t2 = time.perf_counter()
     model_figures.draw(found.paths, m.key, res, found.ds.factor_names)
     bar.update(1 / len(STAGES))
-    store.save_entry(found.paths, m, step=ph.step, settings=found.settings,
-                     checkpoint=ph.fingerprint,
-                     seconds=shared + time.perf_counter() - t2,
-                     scores={**res.scores, **_unscorable(found.settings, found.ds)},
-                     mi=res.mi, mi_posterior=res.mi_posterior,
-                     kl_per_latent=res.kl_per_latent,
-                     shared=(None if res.shared_codes is None
-                             else (res.shared_codes, res.shared_kl)),
-                     codes=(res.codes_train, res.codes_test))
+    store.save_entry(
+      found.paths,
+      m,
+      step=ph.step,
+      settings=found.settings,
+      checkpoint=ph.fingerprint,
+      seconds=shared + time.perf_counter() - t2,
+      scores={**res.scores, **_unscorable(found.settings, found.ds)},
+      mi=res.mi,
+      mi_posterior=res.mi_posterior,
+      kl_per_latent=res.kl_per_latent,
+      shared=(None if res.shared_codes is None else (res.shared_codes, res.shared_kl)),
+      codes=(res.codes_train, res.codes_test),
+    )
   seconds["figures"] = time.perf_counter() - t1
   return SeedOutcome(len(scored), num_diverged, seconds)
 
@@ -359,13 +435,14 @@ def _share(todo: dict, index: int, count: int) -> dict:
   return out
 
 
-_UNTRAINED = ("no checkpoints in {0} (train it first: python -m experiments.sweep "
-              "--workdir={0})")
+_UNTRAINED = (
+  "no checkpoints in {0} (train it first: python -m experiments.sweep --workdir={0})"
+)
 
 
-def evaluate_workdir(workdir: str, config, *,
-                     log: Callable[[str], None] = print,
-                     progress: bool = True) -> PassResult:
+def evaluate_workdir(
+  workdir: str, config, *, log: Callable[[str], None] = print, progress: bool = True
+) -> PassResult:
   """Runs the pass on a training run directory: find, score each seed, write.
 
   Args:
@@ -397,13 +474,17 @@ def evaluate_workdir(workdir: str, config, *,
     since = time.perf_counter()
     found = _find(workdir, config, settings, log)
     counts = _score(found, progress, log, since)
-    if not sharding.is_main_process():   # process 0 writes the tables and the report
-      return PassResult(report=found.paths.report,
-                        metrics_csv=found.paths.metrics_csv,
-                        summary_csv=found.paths.summary_csv,
-                        num_models=len(found.models), num_evaluated=counts.num_new,
-                        num_cached=0, problems=found.problems + counts.problems,
-                        seconds=time.perf_counter() - t0)
+    if not sharding.is_main_process():  # process 0 writes the tables and the report
+      return PassResult(
+        report=found.paths.report,
+        metrics_csv=found.paths.metrics_csv,
+        summary_csv=found.paths.summary_csv,
+        num_models=len(found.models),
+        num_evaluated=counts.num_new,
+        num_cached=0,
+        problems=found.problems + counts.problems,
+        seconds=time.perf_counter() - t0,
+      )
     return _write_results(found, counts, t0, log, progress)
 
 
@@ -417,6 +498,7 @@ class _Counts:
     seconds: stage -> seconds, since the pass took the workdir's lock.
     done: ``time.perf_counter()`` when this process had scored its share.
   """
+
   num_new: int
   num_diverged: int
   problems: list[str]
@@ -426,73 +508,113 @@ class _Counts:
 
 def _score(found: Inventory, progress: bool, log, since: float) -> _Counts:
   """Scores this process's share of the models to evaluate, seed by seed."""
-  hosts.sync("lbvae evaluate: the cache is read")   # before any process writes it
+  hosts.sync("lbvae evaluate: the cache is read")  # before any process writes it
   todo = _share(found.todo, jax.process_index(), jax.process_count())
   t = time.perf_counter()
   seconds = {"setup": t - since}
   num_todo = sum(len(v) for v in todo.values())
-  bar = tqdm.tqdm(total=num_todo, unit="model", desc="evaluate",
-                  disable=not progress or num_todo == 0, bar_format=BAR_FORMAT)
+  bar = tqdm.tqdm(
+    total=num_todo,
+    unit="model",
+    desc="evaluate",
+    disable=not progress or num_todo == 0,
+    bar_format=BAR_FORMAT,
+  )
   restored, problems = _restore(todo)
   seconds["restore"] = time.perf_counter() - t
-  outcomes = [_score_seed(seed, todo[seed], found, restored, bar)
-              for seed in sorted(todo)]
+  outcomes = [
+    _score_seed(seed, todo[seed], found, restored, bar) for seed in sorted(todo)
+  ]
   for outcome in outcomes:
     seconds = _add_seconds(seconds, outcome.seconds)
   bar.close()
   done = time.perf_counter()
   for p in problems:
     log(p)
-  num_new = hosts.total(sum(o.num_scored for o in outcomes))   # waits for all
+  num_new = hosts.total(sum(o.num_scored for o in outcomes))  # waits for all
   num_diverged = hosts.total(sum(o.num_diverged for o in outcomes))
-  return _Counts(num_new=num_new, num_diverged=num_diverged, problems=problems,
-                 seconds=seconds, done=done)
+  return _Counts(
+    num_new=num_new,
+    num_diverged=num_diverged,
+    problems=problems,
+    seconds=seconds,
+    done=done,
+  )
 
 
-def _write_results(found: Inventory, counts: _Counts, t0: float, log,
-                   progress: bool) -> PassResult:
+def _write_results(
+  found: Inventory, counts: _Counts, t0: float, log, progress: bool
+) -> PassResult:
   """Writes the tables, the phase figures and the report (process 0)."""
-  models = outputs.model_rows(found.models, found.paths, found.settings,
-                              shared_rows=found.shared_rows)
+  models = outputs.model_rows(
+    found.models, found.paths, found.settings, shared_rows=found.shared_rows
+  )
   rows = models.rows
-  errors.require(bool(rows), f"could not evaluate any of the {len(found.models)} "
-                 f"models in {found.workdir}: " + "; ".join(counts.problems),
-                 error=errors.CheckpointError)
+  errors.require(
+    bool(rows),
+    f"could not evaluate any of the {len(found.models)} "
+    f"models in {found.workdir}: " + "; ".join(counts.problems),
+    error=errors.CheckpointError,
+  )
   problems = found.problems + counts.problems + models.problems
   num_cached = len(rows) - counts.num_new - counts.num_diverged
-  bar = tqdm.tqdm(total=len(WRITE_STEPS), unit="step", desc="write",
-                  disable=not progress)
+  bar = tqdm.tqdm(
+    total=len(WRITE_STEPS), unit="step", desc="write", disable=not progress
+  )
   written = _tables_and_figures(found, models, _step_progress(bar))
-  stages = _stages_line(dict(counts.seconds, **{
-      "tables and phase figures": time.perf_counter() - counts.done}))
+  stages = _stages_line(
+    dict(
+      counts.seconds, **{"tables and phase figures": time.perf_counter() - counts.done}
+    )
+  )
   seconds = time.perf_counter() - t0
   num_new = counts.num_new
   per_model = f" ({seconds / num_new:.1f} s per evaluated model)" if num_new else ""
   _step_progress(bar)("report.md")
-  _write_report(found, models, problems, written,
-                timing=(f"{len(rows)} models: {num_new} evaluated now, "
-                        f"{counts.num_diverged} found diverged, {num_cached} from "
-                        f"the cache; this pass took {seconds:.1f} s{per_model} on "
-                        f"{devices.device_name()}: {stages}."))
+  _write_report(
+    found,
+    models,
+    problems,
+    written,
+    timing=(
+      f"{len(rows)} models: {num_new} evaluated now, "
+      f"{counts.num_diverged} found diverged, {num_cached} from "
+      f"the cache; this pass took {seconds:.1f} s{per_model} on "
+      f"{devices.device_name()}: {stages}."
+    ),
+  )
   bar.update(1)
   bar.close()
   skipped = len(found.models) - len(rows)
-  skip_note = (f", {skipped} of {len(found.models)} skipped (unreadable checkpoint)"
-               if skipped else "")
-  diverged_note = (f", {counts.num_diverged} diverged (not scored)"
-                   if counts.num_diverged else "")
-  log(f"evaluated {num_new} new model(s){diverged_note}, {num_cached} cached"
-      f"{skip_note}, in {seconds:.1f} s{per_model}: {stages}")
-  return PassResult(report=found.paths.report, metrics_csv=found.paths.metrics_csv,
-                    summary_csv=found.paths.summary_csv, num_models=len(rows),
-                    num_evaluated=num_new, num_cached=num_cached,
-                    problems=problems, seconds=seconds)
+  skip_note = (
+    f", {skipped} of {len(found.models)} skipped (unreadable checkpoint)"
+    if skipped
+    else ""
+  )
+  diverged_note = (
+    f", {counts.num_diverged} diverged (not scored)" if counts.num_diverged else ""
+  )
+  log(
+    f"evaluated {num_new} new model(s){diverged_note}, {num_cached} cached"
+    f"{skip_note}, in {seconds:.1f} s{per_model}: {stages}"
+  )
+  return PassResult(
+    report=found.paths.report,
+    metrics_csv=found.paths.metrics_csv,
+    summary_csv=found.paths.summary_csv,
+    num_models=len(rows),
+    num_evaluated=num_new,
+    num_cached=num_cached,
+    problems=problems,
+    seconds=seconds,
+  )
 
 
 @dataclasses.dataclass(frozen=True)
 class _Tables:
   """What the report shows of the tables: phase -> its summary rows, phase -> its
   figures (paths relative to the run), (title, Markdown lines) of further sections."""
+
   by_phase: dict[int, list[dict]]
   overview: dict[int, list[str]]
   sections: list[tuple[str, list[str]]]
@@ -500,64 +622,102 @@ class _Tables:
 
 def _step_progress(bar):
   """Moves the write bar to a step of :data:`WRITE_STEPS` and names it."""
+
   def step(name: str) -> None:
     bar.update(WRITE_STEPS.index(name) - bar.n)
     bar.set_postfix_str(name)
+
   return step
 
 
-def _tables_and_figures(found: Inventory, models: outputs.ModelRows,
-                        step: Callable[[str], None]) -> _Tables:
+def _tables_and_figures(
+  found: Inventory, models: outputs.ModelRows, step: Callable[[str], None]
+) -> _Tables:
   """Writes ``metrics.csv``, ``summary.csv``, the phase figures, the selection
   views and the collapse curves, telling ``step`` which runs."""
   step("metrics.csv and summary.csv")
   paths, rows = found.paths, models.rows
   udr_notes = udr_cells.add_udr(rows, paths, enabled=found.shared_rows > 0)
   released = released_scores.read(found.workdir)
-  if released is not None:     # an import of the authors' models: their numbers too
+  if released is not None:  # an import of the authors' models: their numbers too
     rows = released_scores.merge(rows, released)
   tables.write_csv(paths.metrics_csv, tables.model_columns(rows), rows)
   summary = tables.summarize(rows)
   tables.write_csv(paths.summary_csv, tables.summary_columns(rows), summary)
   outputs.write_curves(paths, rows, models.figures)
-  by_phase = {p: [r for r in summary if int(r["phase"]) == p]
-              for p in sorted({int(r["phase"]) for r in summary})}
+  by_phase = {
+    p: [r for r in summary if int(r["phase"]) == p]
+    for p in sorted({int(r["phase"]) for r in summary})
+  }
   step("phase figures")
-  overview = outputs.phase_figures(rows, by_phase, models.mi, paths,
-                                   found.ds.factor_names)
+  overview = outputs.phase_figures(
+    rows, by_phase, models.mi, paths, found.ds.factor_names
+  )
   step("selection views")
-  sections = [(selection_views.TITLE, selection_views.write(by_phase.get(2), paths)),
-              (udr_choice.TITLE, udr_choice.section(by_phase.get(2)) + udr_notes)]
+  sections = [
+    (selection_views.TITLE, selection_views.write(by_phase.get(2), paths)),
+    (udr_choice.TITLE, udr_choice.section(by_phase.get(2)) + udr_notes),
+  ]
   if released is not None:
-    sections.append(released_scores.section(
-        rows, data_note=released_scores.data_note(found.config, found.ds)))
+    sections.append(
+      released_scores.section(
+        rows, data_note=released_scores.data_note(found.config, found.ds)
+      )
+    )
   step("collapse curves")
   collapse_rows = collapse_curves.read(found.workdir)
   if collapse_rows:
-    collapse_curves.draw(collapse_rows, paths.collapse, threshold=found.config.get(
-        "collapse", {}).get("active_threshold"))
-    sections.append(("Collapse over training", collapse_curves.REPORT_TEXT + [
-        "", f"![collapse over training]({paths.relative(paths.collapse)})"]))
+    collapse_curves.draw(
+      collapse_rows,
+      paths.collapse,
+      threshold=found.config.get("collapse", {}).get("active_threshold"),
+    )
+    sections.append(
+      (
+        "Collapse over training",
+        collapse_curves.REPORT_TEXT
+        + ["", f"![collapse over training]({paths.relative(paths.collapse)})"],
+      )
+    )
   return _Tables(by_phase=by_phase, overview=overview, sections=sections)
 
 
-def _write_report(found: Inventory, models: outputs.ModelRows, problems: list[str],
-                  written: _Tables, *, timing: str) -> None:
+def _write_report(
+  found: Inventory,
+  models: outputs.ModelRows,
+  problems: list[str],
+  written: _Tables,
+  *,
+  timing: str,
+) -> None:
   """Writes ``report.md``."""
   settings, ds = found.settings, found.ds
   scored = [v for v in models.seconds if v is not None]
   if scored:
-    timing += (f" Evaluating the {len(scored)} scored models took "
-               f"{sum(scored):.0f} s in all, {sum(scored) / len(scored):.1f} s per "
-               "model (samples, encoding, metrics and figures; measured when each "
-               "was evaluated).")
-  report.write(found.paths.report, report.Page(
-      workdir=found.workdir, config=found.config.to_dict(),
+    timing += (
+      f" Evaluating the {len(scored)} scored models took "
+      f"{sum(scored):.0f} s in all, {sum(scored) / len(scored):.1f} s per "
+      "model (samples, encoding, metrics and figures; measured when each "
+      "was evaluated)."
+    )
+  report.write(
+    found.paths.report,
+    report.Page(
+      workdir=found.workdir,
+      config=found.config.to_dict(),
       dataset=report.dataset_line(ds),
-      grid_lines=list(ds.notes) + report.factor_notes(ds, settings)
+      grid_lines=list(ds.notes)
+      + report.factor_notes(ds, settings)
       + [ph.describe() for ph in found.phases]
-      + [f"evaluation: {settings['num_train']} train + {settings['num_test']} "
-         f"test samples per seed, {settings['num_bins']} MI bins"],
-      timing=timing, problems=problems, summaries=written.by_phase,
-      overview=written.overview, model_figures=models.figures,
-      sections=written.sections))
+      + [
+        f"evaluation: {settings['num_train']} train + {settings['num_test']} "
+        f"test samples per seed, {settings['num_bins']} MI bins"
+      ],
+      timing=timing,
+      problems=problems,
+      summaries=written.by_phase,
+      overview=written.overview,
+      model_figures=models.figures,
+      sections=written.sections,
+    ),
+  )

@@ -34,8 +34,9 @@ STRATIFIED_STREAM = 0x737472  # "str"
 SHARED_STREAM = 0x756472  # "udr": the images all models share
 
 
-def draw_indices(seed: int, num_train: int, num_test: int,
-                 dataset_size: int) -> tuple[np.ndarray, np.ndarray]:
+def draw_indices(
+  seed: int, num_train: int, num_test: int, dataset_size: int
+) -> tuple[np.ndarray, np.ndarray]:
   """Distinct grid indices of one seed's evaluation samples.
 
   Args:
@@ -56,9 +57,11 @@ def draw_indices(seed: int, num_train: int, num_test: int,
   num_train, num_test = operator.index(num_train), operator.index(num_test)
   settings.require_lowest("num_train", "num_train", num_train)
   settings.require_lowest("num_test", "num_test", num_test)
-  errors.require(num_train + num_test <= dataset_size,
-                 f"num_train + num_test = {num_train + num_test} exceeds the "
-                 f"dataset size {dataset_size}")
+  errors.require(
+    num_train + num_test <= dataset_size,
+    f"num_train + num_test = {num_train + num_test} exceeds the "
+    f"dataset size {dataset_size}",
+  )
   rng = np.random.default_rng([EVAL_STREAM, int(seed)])
   idx = rng.choice(dataset_size, size=num_train + num_test, replace=False)
   idx = idx.astype(np.int64)
@@ -75,6 +78,7 @@ class Samples:
     factors_train, factors_test: int64[N, F] factor classes.
     images_train, images_test: uint8[N, 64, 64, C] images.
   """
+
   seed: int
   index_train: np.ndarray
   index_test: np.ndarray
@@ -99,10 +103,15 @@ def draw(ds, *, seed: int, num_train: int, num_test: int) -> Samples:
   train, test = draw_indices(seed, num_train, num_test, len(ds))
   f_train, f_test = ds.index_to_factors(train), ds.index_to_factors(test)
   images = np.asarray(ds.images_at(np.concatenate([train, test])))
-  return Samples(seed=int(seed), index_train=train, index_test=test,
-                 factors_train=f_train, factors_test=f_test,
-                 images_train=images[:num_train], images_test=images[num_train:])
-
+  return Samples(
+    seed=int(seed),
+    index_train=train,
+    index_test=test,
+    factors_train=f_train,
+    factors_test=f_test,
+    images_train=images[:num_train],
+    images_test=images[num_train:],
+  )
 
 
 def draw_shared(ds, *, num: int) -> np.ndarray:

@@ -27,7 +27,7 @@ import scipy.stats
 
 from lbvae.evaluation import tables
 
-RHO = 0.001   # weight of the augmentation (the sum term) of the Tchebycheff score
+RHO = 0.001  # weight of the augmentation (the sum term) of the Tchebycheff score
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,6 +39,7 @@ class Cells:
     num_seeds: int64[N].
     mean, std: column -> float64[N] mean and std over seeds (NaN where absent).
   """
+
   beta: np.ndarray
   lam: np.ndarray
   num_seeds: np.ndarray
@@ -81,12 +82,17 @@ def cells_from_summary(summary, columns) -> Cells:
     summary: dicts with ``beta, lambda, num_seeds`` and ``<col>_mean/_std``.
     columns: the value columns to keep (absent ones are all NaN).
   """
+
   def col(name):
     return np.asarray([tables.cell_value(r, name) for r in summary], np.float64)
-  return Cells(beta=col("beta"), lam=col("lambda"),
-               num_seeds=np.asarray([int(r["num_seeds"]) for r in summary]),
-               mean={c: col(f"{c}_mean") for c in columns},
-               std={c: col(f"{c}_std") for c in columns})
+
+  return Cells(
+    beta=col("beta"),
+    lam=col("lambda"),
+    num_seeds=np.asarray([int(r["num_seeds"]) for r in summary]),
+    mean={c: col(f"{c}_mean") for c in columns},
+    std={c: col(f"{c}_std") for c in columns},
+  )
 
 
 def percent_change(values: np.ndarray, baseline: float) -> np.ndarray:
@@ -150,6 +156,7 @@ class Normalised:
       cells; its column is then 0 for every valid cell (all are at the utopia
       value, so it does not tell cells apart).
   """
+
   values: np.ndarray
   valid: np.ndarray
   flat: tuple[bool, bool]
@@ -180,8 +187,7 @@ def normalise(nll: np.ndarray, mig: np.ndarray) -> Normalised:
   return Normalised(values=out, valid=valid, flat=(flat[0], flat[1]))
 
 
-def tchebycheff(values: np.ndarray, weight: float, *, rho: float = RHO
-                ) -> np.ndarray:
+def tchebycheff(values: np.ndarray, weight: float, *, rho: float = RHO) -> np.ndarray:
   """Augmented Tchebycheff scores of normalised objectives (utopia point 0).
 
   ``score = max_i w_i f_i + rho * sum_i w_i f_i`` with ``w = (weight, 1 - weight)``
@@ -231,8 +237,9 @@ def best_cell(scores: np.ndarray, front: np.ndarray | None = None) -> int | None
   return int(np.flatnonzero(tied)[0])
 
 
-def choices(nll: np.ndarray, mig: np.ndarray, weights_percent=range(101), *,
-            rho: float = RHO) -> tuple[np.ndarray, list[int | None]]:
+def choices(
+  nll: np.ndarray, mig: np.ndarray, weights_percent=range(101), *, rho: float = RHO
+) -> tuple[np.ndarray, list[int | None]]:
   """Scores and chosen cells for many reconstruction weights (the slider).
 
   Args:
@@ -251,8 +258,9 @@ def choices(nll: np.ndarray, mig: np.ndarray, weights_percent=range(101), *,
   return scores, [best_cell(s, front) for s in scores]
 
 
-def choice_runs(chosen: list[int | None], weights_percent=range(101)
-                ) -> list[tuple[int, int, int | None]]:
+def choice_runs(
+  chosen: list[int | None], weights_percent=range(101)
+) -> list[tuple[int, int, int | None]]:
   """Collapses per-weight choices into runs: [(first %, last %, cell index)]."""
   runs: list[list] = []
   for p, k in zip(weights_percent, chosen):

@@ -38,8 +38,9 @@ def _percent(v: float) -> str:
     return "–"
   if v == 0:
     return "0%"
-  return (f"{v:+.0f}%" if abs(v) >= 10 else f"{v:+.1f}%" if abs(v) >= 0.1
-          else f"{v:+.1g}%")
+  return (
+    f"{v:+.0f}%" if abs(v) >= 10 else f"{v:+.1f}%" if abs(v) >= 0.1 else f"{v:+.1g}%"
+  )
 
 
 def _grid_axes(ax, cells: selection.Cells) -> None:
@@ -57,20 +58,26 @@ def _print_values(ax, grid: np.ndarray, text: np.ndarray, shade: np.ndarray) -> 
 
 
 def _outline(ax, row: int, col: int, colour: str = "red") -> None:
-  ax.add_patch(patches.Rectangle((col - 0.5, row - 0.5), 1, 1, fill=False,
-                                 edgecolor=colour, linewidth=3))
+  ax.add_patch(
+    patches.Rectangle(
+      (col - 0.5, row - 0.5), 1, 1, fill=False, edgecolor=colour, linewidth=3
+    )
+  )
 
 
-def _figsize(cells: selection.Cells, cols: int, rows: int = 1
-             ) -> tuple[float, float]:
+def _figsize(cells: selection.Cells, cols: int, rows: int = 1) -> tuple[float, float]:
   betas, lams = cells.axes()
   return (cols * (0.9 * len(lams) + 1.9), rows * (0.7 * len(betas) + 1.2) + 0.7)
 
 
 @figures.styled
-def percent_change_maps(cells: selection.Cells, changes: dict[str, np.ndarray],
-                        metrics: Sequence[tuple[str, str, bool]], baseline: int,
-                        path: str) -> None:
+def percent_change_maps(
+  cells: selection.Cells,
+  changes: dict[str, np.ndarray],
+  metrics: Sequence[tuple[str, str, bool]],
+  baseline: int,
+  path: str,
+) -> None:
   """% change heat maps over (β, λ), one panel per metric.
 
   Args:
@@ -90,21 +97,32 @@ def percent_change_maps(cells: selection.Cells, changes: dict[str, np.ndarray],
     span = max(float(np.abs(finite).max()) if finite.size else 0.0, MIN_SPAN)
     # The cells print the signed change and the colour bar reads the same numbers;
     # the colour map runs the metric's way, so that blue is better either way.
-    im = ax.imshow(np.ma.masked_invalid(grid), cmap=percent_cmap(higher),
-                   vmin=-span, vmax=span, aspect="auto")
+    im = ax.imshow(
+      np.ma.masked_invalid(grid),
+      cmap=percent_cmap(higher),
+      vmin=-span,
+      vmax=span,
+      aspect="auto",
+    )
     text = np.vectorize(_percent)(grid)
     _print_values(ax, grid, text, 1.0 - np.abs(grid) / span)
     _outline(ax, *cells.position(baseline), colour="black")
     _grid_axes(ax, cells)
     arrow = "↑" if higher else "↓"
-    ax.set_title(f"{label}: % change\n({arrow} is better)" if finite.size
-                 else f"{label}: % change undefined")
+    ax.set_title(
+      f"{label}: % change\n({arrow} is better)"
+      if finite.size
+      else f"{label}: % change undefined"
+    )
     bar = fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
-    bar.set_label("% change (better: blue, up)" if higher
-                  else "% change (better: blue, down)")
-  fig.suptitle(f"phase 2: % change of the cell mean vs the baseline "
-               f"{cells.name(baseline)} "
-               "(outlined; same budget)\nblue = better, red = worse")
+    bar.set_label(
+      "% change (better: blue, up)" if higher else "% change (better: blue, down)"
+    )
+  fig.suptitle(
+    f"phase 2: % change of the cell mean vs the baseline "
+    f"{cells.name(baseline)} "
+    "(outlined; same budget)\nblue = better, red = worse"
+  )
   figures.save(fig, path)
 
 
@@ -128,23 +146,29 @@ def _label_points(ax, xs, ys, labels) -> None:
   it, joined to its point by a thin line."""
   fig = ax.get_figure()
   canvas = FigureCanvasAgg(fig)
-  canvas.draw()                         # final layout, so that extents are right
+  canvas.draw()  # final layout, so that extents are right
   renderer = canvas.get_renderer()
   inside = fig.bbox.padded(-2)
   points = ax.transData.transform(np.column_stack([xs, ys]))
-  placed = [Bbox.from_extents(px - MARKER_PX, py - MARKER_PX, px + MARKER_PX,
-                              py + MARKER_PX) for px, py in points]   # the markers
+  placed = [
+    Bbox.from_extents(px - MARKER_PX, py - MARKER_PX, px + MARKER_PX, py + MARKER_PX)
+    for px, py in points
+  ]  # the markers
   for k in np.argsort(-np.asarray(ys), kind="stable"):
     for dx, dy in _label_offsets():
       near = (dx, dy) == (5.0, 4.0)
-      note = ax.annotate(labels[k], (xs[k], ys[k]), textcoords="offset points",
-                         xytext=(dx, dy), fontsize=figures.MIN_FONT_PT,
-                         ha="left" if dx >= 0 else "right",
-                         va="bottom" if dy >= 0 else "top",
-                         arrowprops=None if near else {"arrowstyle": "-", "lw": 0.5,
-                                                       "color": "0.4"})
+      note = ax.annotate(
+        labels[k],
+        (xs[k], ys[k]),
+        textcoords="offset points",
+        xytext=(dx, dy),
+        fontsize=figures.MIN_FONT_PT,
+        ha="left" if dx >= 0 else "right",
+        va="bottom" if dy >= 0 else "top",
+        arrowprops=None if near else {"arrowstyle": "-", "lw": 0.5, "color": "0.4"},
+      )
       note.update_positions(renderer)
-      box = Text.get_window_extent(note, renderer)   # the text, not its line
+      box = Text.get_window_extent(note, renderer)  # the text, not its line
       free = not any(box.overlaps(b) for b in placed)
       if free and inside.contains(box.x0, box.y0) and inside.contains(box.x1, box.y1):
         placed.append(box)
@@ -153,8 +177,15 @@ def _label_points(ax, xs, ys, labels) -> None:
 
 
 @figures.styled
-def pareto_scatter(cells: selection.Cells, nll: str, mig: str,
-                   front: np.ndarray, path: str, *, nll_label: str) -> None:
+def pareto_scatter(
+  cells: selection.Cells,
+  nll: str,
+  mig: str,
+  front: np.ndarray,
+  path: str,
+  *,
+  nll_label: str,
+) -> None:
   """Cells in the NLL–MIG plane with the Pareto front drawn.
 
   Args:
@@ -172,32 +203,60 @@ def pareto_scatter(cells: selection.Cells, nll: str, mig: str,
   colours = {lam: f"C{i % 10}" for i, lam in enumerate(lams)}
   for lam in lams:
     sel = ok & (cells.lam == lam)
-    ax.errorbar(x[sel], y[sel], xerr=np.nan_to_num(cells.std[nll][sel]),
-                yerr=np.nan_to_num(cells.std[mig][sel]), fmt="o",
-                color=colours[lam], alpha=0.8, capsize=2, label=f"λ={lam:g}")
+    ax.errorbar(
+      x[sel],
+      y[sel],
+      xerr=np.nan_to_num(cells.std[nll][sel]),
+      yerr=np.nan_to_num(cells.std[mig][sel]),
+      fmt="o",
+      color=colours[lam],
+      alpha=0.8,
+      capsize=2,
+      label=f"λ={lam:g}",
+    )
   order = np.flatnonzero(front)[np.argsort(x[front], kind="stable")]
   if order.size > 1:
     # The front as a staircase: each optimal cell covers the plane to its lower right.
-    ax.step(x[order], y[order], where="post", color="black", linewidth=1.2,
-            zorder=2, label="Pareto front")
+    ax.step(
+      x[order],
+      y[order],
+      where="post",
+      color="black",
+      linewidth=1.2,
+      zorder=2,
+      label="Pareto front",
+    )
   if order.size:
-    ax.scatter(x[order], y[order], s=140, facecolors="none", edgecolors="black",
-               linewidths=1.5, zorder=3, label="Pareto-optimal cell")
+    ax.scatter(
+      x[order],
+      y[order],
+      s=140,
+      facecolors="none",
+      edgecolors="black",
+      linewidths=1.5,
+      zorder=3,
+      label="Pareto-optimal cell",
+    )
   ax.set_xlabel(f"{nll_label} (lower is better → left)")
   ax.set_ylabel("MIG (higher is better → up)")
   ax.grid(alpha=0.3)
   ax.margins(0.12)
   ax.legend()
-  ax.set_title("phase 2: NLL–MIG trade-off, cell means ± std over seeds;\n"
-               "circled: Pareto-optimal")
+  ax.set_title(
+    "phase 2: NLL–MIG trade-off, cell means ± std over seeds;\ncircled: Pareto-optimal"
+  )
   idx = np.flatnonzero(ok)
   _label_points(ax, x[idx], y[idx], [f"β={cells.beta[k]:g}" for k in idx])
   figures.save(fig, path)
 
 
 @figures.styled
-def tchebycheff_maps(cells: selection.Cells, scores: dict[int, np.ndarray],
-                     chosen: dict[int, int | None], path: str) -> None:
+def tchebycheff_maps(
+  cells: selection.Cells,
+  scores: dict[int, np.ndarray],
+  chosen: dict[int, int | None],
+  path: str,
+) -> None:
   """Tchebycheff score maps, one panel per reconstruction weight (percent); brighter
   is better, the chosen cell outlined.
 
@@ -214,9 +273,13 @@ def tchebycheff_maps(cells: selection.Cells, scores: dict[int, np.ndarray],
   for k, p in enumerate(weights):
     ax = fig.add_subplot(1, len(weights), k + 1)
     grid = cells.grid(scores[p])
-    im = ax.imshow(np.ma.masked_invalid(grid), cmap=figures.better_cmap(False),
-                   vmin=0.0, vmax=hi,
-                   aspect="auto")
+    im = ax.imshow(
+      np.ma.masked_invalid(grid),
+      cmap=figures.better_cmap(False),
+      vmin=0.0,
+      vmax=hi,
+      aspect="auto",
+    )
     text = np.vectorize(figures.short_number)(grid)
     _print_values(ax, grid, text, 1.0 - grid / hi)
     _grid_axes(ax, cells)
@@ -226,7 +289,10 @@ def tchebycheff_maps(cells: selection.Cells, scores: dict[int, np.ndarray],
     best = "no finite score" if c is None else f"best {cells.name(c)}"
     ax.set_title(f"reconstruction weight {p} %\n{best}")
     fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04).set_label(
-        f"score (lower is better;\n{figures.BETTER})")
-  fig.suptitle("phase 2: augmented Tchebycheff score of range-normalised NLL and "
-               f"MIG (ρ = {selection.RHO:g});\nchosen cell outlined in red")
+      f"score (lower is better;\n{figures.BETTER})"
+    )
+  fig.suptitle(
+    "phase 2: augmented Tchebycheff score of range-normalised NLL and "
+    f"MIG (ρ = {selection.RHO:g});\nchosen cell outlined in red"
+  )
   figures.save(fig, path)

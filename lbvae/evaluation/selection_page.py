@@ -25,10 +25,19 @@ from lbvae.evaluation import selection
 
 DIV_ID = "selection"
 # Markers of the Pareto-optimal cells on the page, one per cell (cycled).
-PARETO_SYMBOLS = ("circle-open", "square-open", "diamond-open", "triangle-up-open",
-                  "triangle-down-open", "star-open", "hexagon-open", "cross-open",
-                  "x-open", "pentagon-open")
-DEFAULT_WEIGHT = 50   # percent: where the slider starts
+PARETO_SYMBOLS = (
+  "circle-open",
+  "square-open",
+  "diamond-open",
+  "triangle-up-open",
+  "triangle-down-open",
+  "star-open",
+  "hexagon-open",
+  "cross-open",
+  "x-open",
+  "pentagon-open",
+)
+DEFAULT_WEIGHT = 50  # percent: where the slider starts
 
 
 def _json_grid(grid: np.ndarray) -> list:
@@ -37,7 +46,10 @@ def _json_grid(grid: np.ndarray) -> list:
 
 
 def _text_grid(grid: np.ndarray) -> list:
-  return [["" if not math.isfinite(v) else figures.short_number(v) for v in row] for row in grid]
+  return [
+    ["" if not math.isfinite(v) else figures.short_number(v) for v in row]
+    for row in grid
+  ]
 
 
 def _state(cells, scores, chosen, nll, p) -> tuple[dict, dict]:
@@ -46,20 +58,45 @@ def _state(cells, scores, chosen, nll, p) -> tuple[dict, dict]:
   k = chosen[p]
   data = {"z": [_json_grid(grid)], "text": [_text_grid(grid)]}
   if k is None:
-    return data, {"shapes": [], "annotations": [],
-                  "title.text": f"reconstruction weight {p} %: no finite score"}
+    return data, {
+      "shapes": [],
+      "annotations": [],
+      "title.text": f"reconstruction weight {p} %: no finite score",
+    }
   row, col = cells.position(k)
   x, y = float(cells.mean[nll][k]), float(cells.mean["mig"][k])
   layout = {
-      "shapes": [{"type": "rect", "xref": "x", "yref": "y", "x0": col - 0.5,
-                  "x1": col + 0.5, "y0": row - 0.5, "y1": row + 0.5,
-                  "line": {"color": "red", "width": 4}}],
-      "annotations": [{"x": x, "y": y, "xref": "x2", "yref": "y2",
-                       "text": f"chosen: {cells.name(k)}", "showarrow": True,
-                       "arrowcolor": "red", "font": {"color": "red"},
-                       "ax": 40, "ay": -40}],
-      "title.text": (f"reconstruction weight {p} %: best {cells.name(k)} "
-                     f"(NLL {figures.short_number(x)}, MIG {figures.short_number(y)})")}
+    "shapes": [
+      {
+        "type": "rect",
+        "xref": "x",
+        "yref": "y",
+        "x0": col - 0.5,
+        "x1": col + 0.5,
+        "y0": row - 0.5,
+        "y1": row + 0.5,
+        "line": {"color": "red", "width": 4},
+      }
+    ],
+    "annotations": [
+      {
+        "x": x,
+        "y": y,
+        "xref": "x2",
+        "yref": "y2",
+        "text": f"chosen: {cells.name(k)}",
+        "showarrow": True,
+        "arrowcolor": "red",
+        "font": {"color": "red"},
+        "ax": 40,
+        "ay": -40,
+      }
+    ],
+    "title.text": (
+      f"reconstruction weight {p} %: best {cells.name(k)} "
+      f"(NLL {figures.short_number(x)}, MIG {figures.short_number(y)})"
+    ),
+  }
   return data, layout
 
 
@@ -91,9 +128,15 @@ def padded_range(v: np.ndarray, below: float, above: float) -> list[float] | Non
   return [lo - below * span, hi + above * span]
 
 
-def page_figure(cells: selection.Cells, scores: np.ndarray,
-           chosen: Sequence[int | None], front: np.ndarray, *, nll: str,
-           nll_label: str) -> go.Figure:
+def page_figure(
+  cells: selection.Cells,
+  scores: np.ndarray,
+  chosen: Sequence[int | None],
+  front: np.ndarray,
+  *,
+  nll: str,
+  nll_label: str,
+) -> go.Figure:
   """The plotly figure with its 101-step slider.
 
   Args:
@@ -110,84 +153,164 @@ def page_figure(cells: selection.Cells, scores: np.ndarray,
   betas, lams = cells.axes()
   x, y = cells.mean[nll], cells.mean["mig"]
   ok = np.isfinite(x) & np.isfinite(y)
-  fig = make_subplots(rows=1, cols=2, column_widths=[0.5, 0.5],
-                      horizontal_spacing=0.2)
+  fig = make_subplots(rows=1, cols=2, column_widths=[0.5, 0.5], horizontal_spacing=0.2)
   lo, hi = colour_range(scores)
   custom = np.stack([cells.grid(x), cells.grid(y)], axis=-1)
   ticks = colour_ticks(lo, hi)
-  fig.add_trace(go.Heatmap(
-      x=list(range(len(lams))), y=list(range(len(betas))),
-      colorscale="Viridis", reversescale=True, zmin=lo, zmax=hi,
-      texttemplate="%{text}", customdata=[[list(map(float, c)) for c in r]
-                                          for r in custom],
-      hovertemplate=("score %{z:.4f}<br>NLL %{customdata[0]:.4g}<br>"
-                     "MIG %{customdata[1]:.4g}<extra></extra>"),
-      colorbar={"title": {"text": f"score (lower<br>is better;<br>{figures.BETTER})"},
-                "x": 0.41, "thickness": 15, "tickvals": ticks.tolist(),
-                "ticktext": [f"{v:.4g}" for v in ticks]}),
-      row=1, col=1)
-  fig.add_trace(go.Scatter(
-      x=x[ok].tolist(), y=y[ok].tolist(), mode="markers",
+  fig.add_trace(
+    go.Heatmap(
+      x=list(range(len(lams))),
+      y=list(range(len(betas))),
+      colorscale="Viridis",
+      reversescale=True,
+      zmin=lo,
+      zmax=hi,
+      texttemplate="%{text}",
+      customdata=[[list(map(float, c)) for c in r] for r in custom],
+      hovertemplate=(
+        "score %{z:.4f}<br>NLL %{customdata[0]:.4g}<br>"
+        "MIG %{customdata[1]:.4g}<extra></extra>"
+      ),
+      colorbar={
+        "title": {"text": f"score (lower<br>is better;<br>{figures.BETTER})"},
+        "x": 0.41,
+        "thickness": 15,
+        "tickvals": ticks.tolist(),
+        "ticktext": [f"{v:.4g}" for v in ticks],
+      },
+    ),
+    row=1,
+    col=1,
+  )
+  fig.add_trace(
+    go.Scatter(
+      x=x[ok].tolist(),
+      y=y[ok].tolist(),
+      mode="markers",
       text=[cells.name(k) for k in np.flatnonzero(ok)],
-      marker={"size": 9, "color": "steelblue"}, name="cells",
-      hovertemplate="%{text}<br>NLL %{x:.4g}<br>MIG %{y:.4g}<extra></extra>"),
-      row=1, col=2)
+      marker={"size": 9, "color": "steelblue"},
+      name="cells",
+      hovertemplate="%{text}<br>NLL %{x:.4g}<br>MIG %{y:.4g}<extra></extra>",
+    ),
+    row=1,
+    col=2,
+  )
   order = np.flatnonzero(front)[np.argsort(x[front], kind="stable")]
-  fig.add_trace(go.Scatter(
-      x=x[order].tolist(), y=y[order].tolist(), mode="lines",
-      line={"shape": "hv", "color": "black"}, name="Pareto front",
-      hoverinfo="skip"), row=1, col=2)
+  fig.add_trace(
+    go.Scatter(
+      x=x[order].tolist(),
+      y=y[order].tolist(),
+      mode="lines",
+      line={"shape": "hv", "color": "black"},
+      name="Pareto front",
+      hoverinfo="skip",
+    ),
+    row=1,
+    col=2,
+  )
   # Each Pareto-optimal cell is named in the legend, by its own marker: text beside
   # the points could overlap wherever cells lie close, at any size of the page.
   for i, k in enumerate(order):
-    fig.add_trace(go.Scatter(
-        x=[float(x[k])], y=[float(y[k])], mode="markers", cliponaxis=False,
-        marker={"size": 15, "symbol": PARETO_SYMBOLS[i % len(PARETO_SYMBOLS)],
-                "color": "black", "line": {"width": 2}},
-        name=f"Pareto-optimal: {cells.name(k)}", legendgroup="pareto",
+    fig.add_trace(
+      go.Scatter(
+        x=[float(x[k])],
+        y=[float(y[k])],
+        mode="markers",
+        cliponaxis=False,
+        marker={
+          "size": 15,
+          "symbol": PARETO_SYMBOLS[i % len(PARETO_SYMBOLS)],
+          "color": "black",
+          "line": {"width": 2},
+        },
+        name=f"Pareto-optimal: {cells.name(k)}",
+        legendgroup="pareto",
         hovertemplate=f"{cells.name(k)}<br>NLL %{{x:.4g}}<br>MIG %{{y:.4g}}"
-                      "<extra>Pareto-optimal</extra>"), row=1, col=2)
-  fig.update_xaxes(tickvals=list(range(len(lams))),
-                   ticktext=[f"{v:g}" for v in lams], title_text="λ", row=1, col=1)
-  fig.update_yaxes(tickvals=list(range(len(betas))),
-                   ticktext=[f"{v:g}" for v in betas], title_text="β",
-                   autorange="reversed", row=1, col=1)
-  fig.update_xaxes(title_text=f"{nll_label} (lower is better)",
-                   range=padded_range(x[ok], 0.1, 0.35), row=1, col=2)
-  fig.update_yaxes(title_text="MIG (higher is better)",
-                   range=padded_range(y[ok], 0.12, 0.18), row=1, col=2)
+        "<extra>Pareto-optimal</extra>",
+      ),
+      row=1,
+      col=2,
+    )
+  fig.update_xaxes(
+    tickvals=list(range(len(lams))),
+    ticktext=[f"{v:g}" for v in lams],
+    title_text="λ",
+    row=1,
+    col=1,
+  )
+  fig.update_yaxes(
+    tickvals=list(range(len(betas))),
+    ticktext=[f"{v:g}" for v in betas],
+    title_text="β",
+    autorange="reversed",
+    row=1,
+    col=1,
+  )
+  fig.update_xaxes(
+    title_text=f"{nll_label} (lower is better)",
+    range=padded_range(x[ok], 0.1, 0.35),
+    row=1,
+    col=2,
+  )
+  fig.update_yaxes(
+    title_text="MIG (higher is better)",
+    range=padded_range(y[ok], 0.12, 0.18),
+    row=1,
+    col=2,
+  )
   steps = []
   for p in range(scores.shape[0]):
     data, layout = _state(cells, scores, chosen, nll, p)
-    steps.append({"method": "update", "label": str(p),
-                  "args": [data, layout, [0]]})
+    steps.append({"method": "update", "label": str(p), "args": [data, layout, [0]]})
   data, layout = _state(cells, scores, chosen, nll, DEFAULT_WEIGHT)
   fig.update_traces(z=data["z"][0], text=data["text"][0], selector=0)
   fig.update_layout(
-      shapes=layout["shapes"], annotations=layout["annotations"],
-      title={"text": layout["title.text"]}, height=560,
-      legend={"x": 1.02, "y": 1.0, "xanchor": "left", "yanchor": "top"},
-      sliders=[{"active": DEFAULT_WEIGHT, "steps": steps, "y": -0.12,
-                "currentvalue": {"prefix": "reconstruction weight: ",
-                                 "suffix": " %"},
-                "pad": {"t": 30}}])
+    shapes=layout["shapes"],
+    annotations=layout["annotations"],
+    title={"text": layout["title.text"]},
+    height=560,
+    legend={"x": 1.02, "y": 1.0, "xanchor": "left", "yanchor": "top"},
+    sliders=[
+      {
+        "active": DEFAULT_WEIGHT,
+        "steps": steps,
+        "y": -0.12,
+        "currentvalue": {"prefix": "reconstruction weight: ", "suffix": " %"},
+        "pad": {"t": 30},
+      }
+    ],
+  )
   return fig
 
 
 def _cell_table(cells, front, nll) -> str:
-  head = ("<tr><th>β</th><th>λ</th><th>seeds</th><th>NLL</th><th>MIG</th>"
-          "<th>Pareto-optimal</th></tr>")
-  rows = [f"<tr><td>{cells.beta[k]:g}</td><td>{cells.lam[k]:g}</td>"
-          f"<td>{cells.num_seeds[k]}</td>"
-          f"<td>{figures.short_number(cells.mean[nll][k], table=True)}</td>"
-          f"<td>{figures.short_number(cells.mean['mig'][k], table=True)}</td>"
-          f"<td>{'yes' if front[k] else ''}</td></tr>" for k in range(len(cells))]
+  head = (
+    "<tr><th>β</th><th>λ</th><th>seeds</th><th>NLL</th><th>MIG</th>"
+    "<th>Pareto-optimal</th></tr>"
+  )
+  rows = [
+    f"<tr><td>{cells.beta[k]:g}</td><td>{cells.lam[k]:g}</td>"
+    f"<td>{cells.num_seeds[k]}</td>"
+    f"<td>{figures.short_number(cells.mean[nll][k], table=True)}</td>"
+    f"<td>{figures.short_number(cells.mean['mig'][k], table=True)}</td>"
+    f"<td>{'yes' if front[k] else ''}</td></tr>"
+    for k in range(len(cells))
+  ]
   return "<table>" + head + "".join(rows) + "</table>"
 
 
-def write_page(cells: selection.Cells, scores: np.ndarray,
-               chosen: Sequence[int | None], front: np.ndarray, path: str, *,
-               nll: str, nll_label: str, title: str, notes: Sequence[str]) -> None:
+def write_page(
+  cells: selection.Cells,
+  scores: np.ndarray,
+  chosen: Sequence[int | None],
+  front: np.ndarray,
+  path: str,
+  *,
+  nll: str,
+  nll_label: str,
+  title: str,
+  notes: Sequence[str],
+) -> None:
   """Writes the self-contained page atomically (arguments as :func:`page_figure`).
 
   Args:
@@ -196,15 +319,27 @@ def write_page(cells: selection.Cells, scores: np.ndarray,
     notes: paragraphs shown above the figure (plain text; escaped).
   """
   fig = page_figure(cells, scores, chosen, front, nll=nll, nll_label=nll_label)
-  div = pio.to_html(fig, include_plotlyjs=True, full_html=False, div_id=DIV_ID,
-                    config={"displaylogo": False})
-  page = ["<!DOCTYPE html>", "<html><head><meta charset=\"utf-8\">",
-          f"<title>{html.escape(title)}</title>",
-          "<style>body{font-family:sans-serif;margin:1.5em;max-width:1200px}"
-          "table{border-collapse:collapse}td,th{border:1px solid #ccc;"
-          "padding:2px 8px;text-align:right}</style></head><body>",
-          f"<h1>{html.escape(title)}</h1>"]
+  div = pio.to_html(
+    fig,
+    include_plotlyjs=True,
+    full_html=False,
+    div_id=DIV_ID,
+    config={"displaylogo": False},
+  )
+  page = [
+    "<!DOCTYPE html>",
+    '<html><head><meta charset="utf-8">',
+    f"<title>{html.escape(title)}</title>",
+    "<style>body{font-family:sans-serif;margin:1.5em;max-width:1200px}"
+    "table{border-collapse:collapse}td,th{border:1px solid #ccc;"
+    "padding:2px 8px;text-align:right}</style></head><body>",
+    f"<h1>{html.escape(title)}</h1>",
+  ]
   page += [f"<p>{html.escape(n)}</p>" for n in notes]
-  page += [div, "<h2>Cells (means over seeds)</h2>",
-           _cell_table(cells, front, nll), "</body></html>"]
+  page += [
+    div,
+    "<h2>Cells (means over seeds)</h2>",
+    _cell_table(cells, front, nll),
+    "</body></html>",
+  ]
   files.write_text(path, "\n".join(page))

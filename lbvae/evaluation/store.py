@@ -37,6 +37,7 @@ from lbvae import files
 from lbvae.evaluation import keys
 from lbvae.evaluation import model_figures
 
+
 def _matrix(rows) -> np.ndarray | None:
   """JSON lists as a float64 array (None stays None)."""
   return None if rows is None else np.asarray(rows, np.float64)
@@ -67,6 +68,7 @@ class CacheEntry:
     mi, mi_posterior: float64[L, F] MI matrices, or None.
     kl_per_latent: float64[L], or None.
   """
+
   key: keys.ModelKey
   step: int
   checkpoint: str
@@ -84,9 +86,14 @@ class CacheEntry:
   def to_json(self) -> dict:
     """The JSON object: ``key, step, checkpoint, settings, scores, seconds``, then
     ``mi, mi_posterior, kl_per_latent`` where present."""
-    out = {"key": self.key.as_row(), "step": self.step,
-           "checkpoint": self.checkpoint, "settings": self.settings,
-           "scores": self.scores, "seconds": self.seconds}
+    out = {
+      "key": self.key.as_row(),
+      "step": self.step,
+      "checkpoint": self.checkpoint,
+      "settings": self.settings,
+      "scores": self.scores,
+      "seconds": self.seconds,
+    }
     for name in ("mi", "mi_posterior", "kl_per_latent"):
       if getattr(self, name) is not None:
         out[name] = _json_floats(getattr(self, name))
@@ -99,11 +106,17 @@ class CacheEntry:
     Raises:
       KeyError, TypeError, ValueError: ``obj`` is not such an object.
     """
-    return cls(key=keys.ModelKey.from_row(obj["key"]), step=obj["step"],
-               checkpoint=obj["checkpoint"], settings=obj["settings"],
-               scores=obj["scores"], seconds=obj.get("seconds"),
-               mi=_matrix(obj.get("mi")), mi_posterior=_matrix(obj.get("mi_posterior")),
-               kl_per_latent=_matrix(obj.get("kl_per_latent")))
+    return cls(
+      key=keys.ModelKey.from_row(obj["key"]),
+      step=obj["step"],
+      checkpoint=obj["checkpoint"],
+      settings=obj["settings"],
+      scores=obj["scores"],
+      seconds=obj.get("seconds"),
+      mi=_matrix(obj.get("mi")),
+      mi_posterior=_matrix(obj.get("mi_posterior")),
+      kl_per_latent=_matrix(obj.get("kl_per_latent")),
+    )
 
 
 class EvalPaths:
@@ -121,8 +134,9 @@ class EvalPaths:
 
   def figure(self, model: keys.ModelLike, kind: str) -> str:
     """A per-model figure: ``kind`` of :data:`model_figures.FIGURES`."""
-    return os.path.join(self.models,
-                        f"{keys.key_of(model).id}_{model_figures.find(kind).file}")
+    return os.path.join(
+      self.models, f"{keys.key_of(model).id}_{model_figures.find(kind).file}"
+    )
 
   def overview(self, phase: int) -> str:
     """The box-plot (phase 1) or heat-map (phase 2) figure."""
@@ -154,8 +168,15 @@ class EvalPaths:
     return os.path.relpath(path, self.root)
 
 
-def load_entry(paths: EvalPaths, model: keys.ModelLike, *, step: int, settings: dict,
-               checkpoint: str, shared_rows: int = 0) -> CacheEntry | None:
+def load_entry(
+  paths: EvalPaths,
+  model: keys.ModelLike,
+  *,
+  step: int,
+  settings: dict,
+  checkpoint: str,
+  shared_rows: int = 0,
+) -> CacheEntry | None:
   """A model's cache entry, or None when absent, stale, unreadable or incomplete.
 
   Args:
@@ -175,12 +196,12 @@ def load_entry(paths: EvalPaths, model: keys.ModelLike, *, step: int, settings: 
     entry = CacheEntry.from_json(files.read_json(paths.entry(model)))
   except (OSError, ValueError, KeyError, TypeError):
     return None
-  if (entry.step != step or entry.settings != settings
-      or entry.checkpoint != checkpoint):
+  if entry.step != step or entry.settings != settings or entry.checkpoint != checkpoint:
     return None
   if entry.scores is not None and not all(
-      files.as_path(paths.figure(model, k)).exists()
-      for k in model_figures.kinds(entry.mi)):
+    files.as_path(paths.figure(model, k)).exists()
+    for k in model_figures.kinds(entry.mi)
+  ):
     return None
   if entry.scores is not None and shared_rows:
     shared = load_shared(paths, model)
@@ -198,35 +219,67 @@ def _read_arrays(path: str, names: tuple[str, ...]) -> tuple[np.ndarray, ...] | 
     return None
 
 
-def load_shared(paths: EvalPaths, model: keys.ModelLike
-                ) -> tuple[np.ndarray, np.ndarray] | None:
+def load_shared(
+  paths: EvalPaths, model: keys.ModelLike
+) -> tuple[np.ndarray, np.ndarray] | None:
   """A model's (codes float32[N, L], kl float64[L]) of the shared images, or None."""
   return _read_arrays(paths.shared(model), ("codes", "kl"))
 
 
-def save_entry(paths: EvalPaths, model: keys.ModelLike, *, step: int, settings: dict,
-               checkpoint: str, scores: dict | None, mi=None, kl_per_latent=None,
-               seconds: float | None = None, mi_posterior=None,
-               shared: tuple[np.ndarray, np.ndarray] | None = None,
-               codes: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+def save_entry(
+  paths: EvalPaths,
+  model: keys.ModelLike,
+  *,
+  step: int,
+  settings: dict,
+  checkpoint: str,
+  scores: dict | None,
+  mi=None,
+  kl_per_latent=None,
+  seconds: float | None = None,
+  mi_posterior=None,
+  shared: tuple[np.ndarray, np.ndarray] | None = None,
+  codes: tuple[np.ndarray, np.ndarray] | None = None,
+) -> None:
   """Writes a model's cache :class:`CacheEntry` (``scores=None``: not scorable), and
   first the arrays it serves: ``shared`` (codes, kl) of the shared images and
   ``codes`` (float32[N, L] train, float32[M, L] test) the scores were computed on
   (:func:`load_codes`), where given."""
   if shared is not None:
-    files.write_npz(paths.shared(model), codes=np.asarray(shared[0], np.float32),
-                    kl=np.asarray(shared[1], np.float64))
+    files.write_npz(
+      paths.shared(model),
+      codes=np.asarray(shared[0], np.float32),
+      kl=np.asarray(shared[1], np.float64),
+    )
   if codes is not None:
-    files.write_npz(paths.codes(model), codes_train=np.asarray(codes[0], np.float32),
-                    codes_test=np.asarray(codes[1], np.float32))
-  entry = CacheEntry(key=keys.key_of(model), step=step, checkpoint=checkpoint,
-                settings=settings, scores=scores, seconds=seconds, mi=mi,
-                mi_posterior=mi_posterior, kl_per_latent=kl_per_latent)
+    files.write_npz(
+      paths.codes(model),
+      codes_train=np.asarray(codes[0], np.float32),
+      codes_test=np.asarray(codes[1], np.float32),
+    )
+  entry = CacheEntry(
+    key=keys.key_of(model),
+    step=step,
+    checkpoint=checkpoint,
+    settings=settings,
+    scores=scores,
+    seconds=seconds,
+    mi=mi,
+    mi_posterior=mi_posterior,
+    kl_per_latent=kl_per_latent,
+  )
   files.write_json(paths.entry(model), entry.to_json())
 
 
-def load_codes(paths: EvalPaths, model: keys.ModelLike, *, step: int, settings: dict,
-               checkpoint: str, latent_dim: int) -> tuple[np.ndarray, np.ndarray] | None:
+def load_codes(
+  paths: EvalPaths,
+  model: keys.ModelLike,
+  *,
+  step: int,
+  settings: dict,
+  checkpoint: str,
+  latent_dim: int,
+) -> tuple[np.ndarray, np.ndarray] | None:
   """The (train, test) codes the pass scored for ``model``, or None unless its cache
   entry is valid (:func:`load_entry`) and the codes file holds float32 arrays of
   the settings' sample sizes and ``latent_dim`` columns."""
@@ -237,7 +290,8 @@ def load_codes(paths: EvalPaths, model: keys.ModelLike, *, step: int, settings: 
   if stored is None:
     return None
   sizes = (settings["num_train"], settings["num_test"])
-  if any(a.dtype != np.float32 or a.shape != (n, latent_dim)
-         for a, n in zip(stored, sizes)):
+  if any(
+    a.dtype != np.float32 or a.shape != (n, latent_dim) for a, n in zip(stored, sizes)
+  ):
     return None
   return stored

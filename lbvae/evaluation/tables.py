@@ -33,13 +33,13 @@ from lbvae import metrics
 from lbvae import objectives
 
 KEY_COLUMNS = ("phase", "beta", "lambda", "seed")
-OBJECTIVE = "objective"             # a text column; rows without it are β-VAE runs
+OBJECTIVE = "objective"  # a text column; rows without it are β-VAE runs
 DEFAULT_OBJECTIVE = "beta_vae"
-DIVERGED = "diverged"                # 1: frozen, non-finite parameters or held-out NLL
+DIVERGED = "diverged"  # 1: frozen, non-finite parameters or held-out NLL
 INFO_COLUMNS = ("step", "finite", OBJECTIVE, DIVERGED)
-TRAIN_COLUMNS = objectives.REPORTED    # training-window means (final_metrics.csv)
+TRAIN_COLUMNS = objectives.REPORTED  # training-window means (final_metrics.csv)
 CELL_COLUMNS = ("phase", "beta", "lambda")
-NUM_DIVERGED = "num_diverged"       # summary.csv: the cell's models left out
+NUM_DIVERGED = "num_diverged"  # summary.csv: the cell's models left out
 
 
 def leading_columns() -> tuple[str, ...]:

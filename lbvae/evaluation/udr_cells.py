@@ -52,8 +52,11 @@ def add_udr(rows: list[dict], paths: store.EvalPaths, *, enabled: bool) -> list[
     return ["UDR is off (config.eval.udr_samples = 0): the udr columns are NaN."]
   cells: dict[tuple, list[tuple[dict, tuple]]] = {}
   for r in rows:
-    shared = (None if int(r.get(tables.DIVERGED) or 0)
-              else store.load_shared(paths, keys.key_of(r)))
+    shared = (
+      None
+      if int(r.get(tables.DIVERGED) or 0)
+      else store.load_shared(paths, keys.key_of(r))
+    )
     if shared is not None:
       cell = (tables.objective_of(r),) + tuple(r[k] for k in tables.CELL_COLUMNS)
       cells.setdefault(cell, []).append((r, shared))
@@ -69,7 +72,9 @@ def add_udr(rows: list[dict], paths: store.EvalPaths, *, enabled: bool) -> list[
       for (r, _), v in zip(members, scores):
         r[column] = float(v)
   if lonely:
-    return [f"UDR compares the seeds of a (β, λ) cell and needs at least {MIN_SEEDS} "
-            f"that did not diverge: {lonely} cell(s) have fewer, so their udr and "
-            "udr_spearman are NaN."]
+    return [
+      f"UDR compares the seeds of a (β, λ) cell and needs at least {MIN_SEEDS} "
+      f"that did not diverge: {lonely} cell(s) have fewer, so their udr and "
+      "udr_spearman are NaN."
+    ]
   return []

@@ -27,12 +27,14 @@ from lbvae.metrics import entry
 TITLE = "Choosing (β, λ) without labels: UDR (phase 2)"
 # column -> label of the registry's UDR entries
 COLUMNS = {e.name: e.label for e in metrics.entries(entry.CELLS)}
-INTRO = ("UDR (Duan et al., 2020) scores a model by how well the other seeds of its "
-         "(β, λ) cell recover its code's axes, up to permutation and sign, from the "
-         "same images: |Lasso weights| (UDR) or |Spearman ρ| (UDR (Spearman)) between "
-         "latents, inactive latents (mean KL ≤ 0.01) left out, median over the other "
-         "seeds. It needs no labels; higher is better; a cell's value is the mean over "
-         "its seeds (`udr_mean`, `udr_spearman_mean` in `eval/summary.csv`).")
+INTRO = (
+  "UDR (Duan et al., 2020) scores a model by how well the other seeds of its "
+  "(β, λ) cell recover its code's axes, up to permutation and sign, from the "
+  "same images: |Lasso weights| (UDR) or |Spearman ρ| (UDR (Spearman)) between "
+  "latents, inactive latents (mean KL ≤ 0.01) left out, median over the other "
+  "seeds. It needs no labels; higher is better; a cell's value is the mean over "
+  "its seeds (`udr_mean`, `udr_spearman_mean` in `eval/summary.csv`)."
+)
 
 
 def choices(cells: selection.Cells) -> list[str]:
@@ -52,22 +54,31 @@ def choices(cells: selection.Cells) -> list[str]:
     elif finite.size > 1 and np.ptp(finite) == 0:
       out.append(f"{label} is {num(values[k])} in every cell: it tells no cell apart.")
     else:
-      out.append(f"{label} chooses {cells.name(k)} (mean {num(values[k])} over "
-                 f"{cells.num_seeds[k]} seeds).")
+      out.append(
+        f"{label} chooses {cells.name(k)} (mean {num(values[k])} over "
+        f"{cells.num_seeds[k]} seeds)."
+      )
   k = selection.highest(cells.mean["mig"])
   if k is None:
     out.append("No cell has a MIG (no factor labels): UDR is the criterion left.")
     return out
-  out.append(f"MIG, which needs the labels, chooses {cells.name(k)} (mean "
-             f"{num(cells.mean['mig'][k])}).")
+  out.append(
+    f"MIG, which needs the labels, chooses {cells.name(k)} (mean "
+    f"{num(cells.mean['mig'][k])})."
+  )
   for column, label in COLUMNS.items():
     rho, n = selection.rank_agreement(cells.mean[column], cells.mean["mig"])
     if rho == rho:
-      out.append(f"{label}'s ranking of the cells against MIG's: Spearman ρ = "
-                 f"{rho:.2f} over {n} cells.")
+      out.append(
+        f"{label}'s ranking of the cells against MIG's: Spearman ρ = "
+        f"{rho:.2f} over {n} cells."
+      )
     else:
-      why = (f"only {n} cells have both" if n < 3
-             else "one of them is the same in every cell")
+      why = (
+        f"only {n} cells have both"
+        if n < 3
+        else "one of them is the same in every cell"
+      )
       out.append(f"{label}'s ranking of the cells against MIG's: undefined ({why}).")
   return out
 

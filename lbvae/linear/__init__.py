@@ -23,9 +23,26 @@ from __future__ import annotations
 
 from lbvae import lazy_submodules
 
-MODULES = ("bench", "contraction", "experiment", "factored", "fixed_point", "gradient",
-           "init", "lanes", "objective", "plots", "problem", "protocol", "published",
-           "reference", "resume", "scores", "setups", "spd")
+MODULES = (
+  "bench",
+  "contraction",
+  "experiment",
+  "factored",
+  "fixed_point",
+  "gradient",
+  "init",
+  "lanes",
+  "objective",
+  "plots",
+  "problem",
+  "protocol",
+  "published",
+  "reference",
+  "resume",
+  "scores",
+  "setups",
+  "spd",
+)
 
 __all__ = list(MODULES)
 

@@ -69,28 +69,53 @@ def fixed_point(config, *, n: int) -> dict:
   k = protocol.size_class(config, n)
   b0, w0 = (jnp.asarray(x, jnp.float64) for x in setup.fixed_point)
   tol = jnp.asarray(float(config.fixed_point.tol[k]))
-  options = dict(num_lanes=int(config.fixed_point.num_lanes),
-                 num_threads=int(config.fixed_point.num_threads))
+  options = dict(
+    num_lanes=int(config.fixed_point.num_lanes),
+    num_threads=int(config.fixed_point.num_threads),
+  )
   with Clock() as compile_clock:
-    jax.block_until_ready(fixed_point_lib.solve_grid(
-        prob, b0, w0, betas, lams, tol, jnp.asarray(1, jnp.int32), **options))
+    jax.block_until_ready(
+      fixed_point_lib.solve_grid(
+        prob, b0, w0, betas, lams, tol, jnp.asarray(1, jnp.int32), **options
+      )
+    )
   with Clock() as run_clock:
-    res = jax.block_until_ready(fixed_point_lib.solve_grid(
-        prob, b0, w0, betas, lams, tol,
-        jnp.asarray(int(config.fixed_point.max_iters[k]), jnp.int32), **options))
+    res = jax.block_until_ready(
+      fixed_point_lib.solve_grid(
+        prob,
+        b0,
+        w0,
+        betas,
+        lams,
+        tol,
+        jnp.asarray(int(config.fixed_point.max_iters[k]), jnp.int32),
+        **options,
+      )
+    )
   iterations = np.asarray(res.iterations)
-  return dict(n=n, cells=len(cells), inits=int(b0.shape[0]),
-              runs=iterations.size, compile_s=compile_clock.wall,
-              run_s=run_clock.wall, total_s=compile_clock.wall + run_clock.wall,
-              cpu_s=compile_clock.cpu + run_clock.cpu,
-              block_updates=int(iterations.sum()),
-              capped=int((~np.asarray(res.converged)).sum()),
-              iterations=iterations)
+  return dict(
+    n=n,
+    cells=len(cells),
+    inits=int(b0.shape[0]),
+    runs=iterations.size,
+    compile_s=compile_clock.wall,
+    run_s=run_clock.wall,
+    total_s=compile_clock.wall + run_clock.wall,
+    cpu_s=compile_clock.cpu + run_clock.cpu,
+    block_updates=int(iterations.sum()),
+    capped=int((~np.asarray(res.converged)).sum()),
+    iterations=iterations,
+  )
 
 
-def numpy_reference(config, *, n: int, iterations: np.ndarray,
-                    sample_cells=((4.0, 0.0), (4.0, 8.0), (32.0, 2.0), (1.0, 2.0)),
-                    max_block_updates: int = 3000) -> dict:
+def numpy_reference(
+  config,
+  *,
+  n: int,
+  iterations: np.ndarray,
+  sample_cells=((4.0, 0.0), (4.0, 8.0), (32.0, 2.0), (1.0, 2.0)),
+  max_block_updates: int = 3000,
+) -> dict:
   """Times the sequential NumPy solver on a few cells; extrapolates to the grid.
 
   Args:
@@ -114,13 +139,17 @@ def numpy_reference(config, *, n: int, iterations: np.ndarray,
   updates = 0
   with Clock() as clock:
     for beta, lam in sample_cells:
-      updates += reference.solve(sigma_y, b0, w0, beta=beta, lam=lam, tol=tol,
-                                 max_iters=cap)[-1]
+      updates += reference.solve(
+        sigma_y, b0, w0, beta=beta, lam=lam, tol=tol, max_iters=cap
+      )[-1]
   per_update = clock.wall / updates
-  return dict(sample_cells=[list(c) for c in sample_cells],
-              sampled_block_updates=updates,
-              sampled_s=clock.wall, seconds_per_block_update=per_update,
-              extrapolated_s=per_update * int(np.asarray(iterations).sum()))
+  return dict(
+    sample_cells=[list(c) for c in sample_cells],
+    sampled_block_updates=updates,
+    sampled_s=clock.wall,
+    seconds_per_block_update=per_update,
+    extrapolated_s=per_update * int(np.asarray(iterations).sum()),
+  )
 
 
 def gradient_flops(n: int, m: int, s: int, *, base: int = 16) -> float:
@@ -133,14 +162,29 @@ def gradient_flops(n: int, m: int, s: int, *, base: int = 16) -> float:
   (about 12 n m^2 + 10 n m s + 6 n m). The AdamW update (about 20 flops per
   parameter) is added.
   """
+
   def inverse(k):
-    return float(k**3) if k <= base else 4 * (k // 2)**3 + inverse(k // 2) + inverse(
-        k - k // 2)
+    return (
+      float(k**3)
+      if k <= base
+      else 4 * (k // 2) ** 3 + inverse(k // 2) + inverse(k - k // 2)
+    )
+
   r = s + 2 * m
   outer = n**3 / 2 if n >= 64 else n**3
   times_lower = 3 * n**3 / 4 if n >= 64 else n**3
-  mult_adds = (outer + inverse(n) + n * n * (n + r) + n * r * r + n * n * r
-               + times_lower + 12 * n * m * m + 10 * n * m * s + 6 * n * m + inverse(m))
+  mult_adds = (
+    outer
+    + inverse(n)
+    + n * n * (n + r)
+    + n * r * r
+    + n * n * r
+    + times_lower
+    + 12 * n * m * m
+    + 10 * n * m * s
+    + 6 * n * m
+    + inverse(m)
+  )
   return 2 * mult_adds + 20 * (n * n + 2 * n * m + m * m)
 
 
@@ -168,18 +212,26 @@ def gradient(config, *, n: int, steps: int, repeats: int = 2) -> dict:
   for _ in range(max(1, repeats)):
     with Clock() as clock:
       layout = jax.block_until_ready(
-          gradient_lib.advance(layout, prob, settings, steps))
+        gradient_lib.advance(layout, prob, settings, steps)
+      )
     if best is None or clock.wall < best.wall:
       best = clock
   state = gradient_lib.join(layout)
   runs = int(state.step.shape[0])
   per_step = best.wall / steps
   flops = gradient_flops(n, int(config.m), setup.problem.s) * runs
-  return dict(n=n, runs=runs, timed_steps=steps, compile_s=compile_clock.wall,
-              seconds_per_step=per_step, cpu_per_step=best.cpu / steps,
-              seconds_per_run_step=per_step / runs, gflops=flops / per_step / 1e9,
-              protocol_steps=protocol_steps,
-              extrapolated_s=per_step * protocol_steps)
+  return dict(
+    n=n,
+    runs=runs,
+    timed_steps=steps,
+    compile_s=compile_clock.wall,
+    seconds_per_step=per_step,
+    cpu_per_step=best.cpu / steps,
+    seconds_per_run_step=per_step / runs,
+    gflops=flops / per_step / 1e9,
+    protocol_steps=protocol_steps,
+    extrapolated_s=per_step * protocol_steps,
+  )
 
 
 def torch_start(config, *, n: int, path: str) -> None:
@@ -190,5 +242,10 @@ def torch_start(config, *, n: int, path: str) -> None:
   """
   setup = _setup(config, n)
   l_z, l_w = (x[0] for x in setup.gradient[2:])
-  np.savez(path, Gamma=setup.problem.gamma, Sigma_V=setup.problem.sigma_v,
-           Sigma_Z0=l_z @ l_z.T, Sigma_W0=l_w @ l_w.T)
+  np.savez(
+    path,
+    Gamma=setup.problem.gamma,
+    Sigma_V=setup.problem.sigma_v,
+    Sigma_Z0=l_z @ l_z.T,
+    Sigma_W0=l_w @ l_w.T,
+  )

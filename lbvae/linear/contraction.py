@@ -25,8 +25,15 @@ from lbvae.linear import scores
 from lbvae.linear import problem as problem_lib
 
 
-def gain_trajectory(prob: problem_lib.Problem, b0: jax.Array, sigma_w0: jax.Array,
-                    *, beta, lam, num_iterations: int) -> jax.Array:
+def gain_trajectory(
+  prob: problem_lib.Problem,
+  b0: jax.Array,
+  sigma_w0: jax.Array,
+  *,
+  beta,
+  lam,
+  num_iterations: int,
+) -> jax.Array:
   """||B_k||_2 after each of ``num_iterations`` full iterations from one start.
 
   Args:
@@ -51,10 +58,18 @@ def gain_trajectory(prob: problem_lib.Problem, b0: jax.Array, sigma_w0: jax.Arra
 
 
 @functools.partial(jax.jit, static_argnames=("num_iterations",))
-def gain_trajectory_grid(prob: problem_lib.Problem, b0: jax.Array,
-                         sigma_w0: jax.Array, betas: jax.Array, lams: jax.Array, *,
-                         num_iterations: int) -> jax.Array:
+def gain_trajectory_grid(
+  prob: problem_lib.Problem,
+  b0: jax.Array,
+  sigma_w0: jax.Array,
+  betas: jax.Array,
+  lams: jax.Array,
+  *,
+  num_iterations: int,
+) -> jax.Array:
   """:func:`gain_trajectory` for one start and C cells: float64[C, num_iterations]."""
-  return jax.vmap(lambda beta, lam: gain_trajectory(
-      prob, b0, sigma_w0, beta=beta, lam=lam,
-      num_iterations=num_iterations))(betas, lams)
+  return jax.vmap(
+    lambda beta, lam: gain_trajectory(
+      prob, b0, sigma_w0, beta=beta, lam=lam, num_iterations=num_iterations
+    )
+  )(betas, lams)

@@ -45,9 +45,12 @@ def check_workdir(workdir: str) -> None:
   """Raises errors.Error unless ``workdir`` is (or can become) a writable local
   folder (the results are staged inside it and renamed into place)."""
   errors.require(bool(workdir), "--workdir is required")
-  errors.require(files.is_local(workdir), f"--workdir {workdir}: the linear "
-                 "experiment's results are staged and renamed into place, which needs "
-                 "a local (or mounted) folder; write them to one, then copy it")
+  errors.require(
+    files.is_local(workdir),
+    f"--workdir {workdir}: the linear "
+    "experiment's results are staged and renamed into place, which needs "
+    "a local (or mounted) folder; write them to one, then copy it",
+  )
   files.check_writable_dir(workdir, what="--workdir")
   try:
     os.makedirs(workdir, exist_ok=True)
@@ -62,27 +65,42 @@ def write(results: protocol.Results, config, workdir: str) -> list[str]:
     join = lambda name: os.path.join(staging, name)
     # Bools as True/False, as read_per_init reads them back.
     for name, columns, rows in (
-        ("summary.csv", protocol.SUMMARY_COLUMNS, results.summary),
-        ("per_init.csv", protocol.PER_INIT_COLUMNS, results.per_init),
-        ("contraction.csv", protocol.CONTRACTION_COLUMNS, results.contraction)):
+      ("summary.csv", protocol.SUMMARY_COLUMNS, results.summary),
+      ("per_init.csv", protocol.PER_INIT_COLUMNS, results.per_init),
+      ("contraction.csv", protocol.CONTRACTION_COLUMNS, results.contraction),
+    ):
       files.write_csv(join(name), columns, rows, bools="text")
     collapse = {}
     for n, prob in results.instances.items():
-      np.savez(join(f"instance_n{n}.npz"), Gamma=prob.gamma, Sigma_V=prob.sigma_v,
-               noise_var=prob.noise_var)
+      np.savez(
+        join(f"instance_n{n}.npz"),
+        Gamma=prob.gamma,
+        Sigma_V=prob.sigma_v,
+        noise_var=prob.noise_var,
+      )
       with jax.enable_x64(True):
-        collapse[n] = float(problem_lib.collapse_value(
-            problem_lib.Problem(*(np.asarray(x) for x in prob))))
-      plots.boxplots(results.per_init, n=n, collapse=collapse[n],
-                     path=join(f"boxplots_n{n}.png"))
+        collapse[n] = float(
+          problem_lib.collapse_value(
+            problem_lib.Problem(*(np.asarray(x) for x in prob))
+          )
+        )
+      plots.boxplots(
+        results.per_init, n=n, collapse=collapse[n], path=join(f"boxplots_n{n}.png")
+      )
       plots.heatmaps(results.summary, n=n, path=join(f"heatmaps_n{n}.png"))
     plots.contraction(results.contraction, path=join("contraction.png"))
-    capped = sum(1 for r in results.per_init
-                 if r["solver"] == "fixed_point" and not r["converged"])
-    meta = dict(config=config.to_dict(), seconds=results.seconds,
-                collapse_value=collapse, fixed_point_runs_at_iteration_cap=capped,
-                jax=jax.__version__, backend=jax.default_backend(),
-                devices=[str(d) for d in jax.devices()])
+    capped = sum(
+      1 for r in results.per_init if r["solver"] == "fixed_point" and not r["converged"]
+    )
+    meta = dict(
+      config=config.to_dict(),
+      seconds=results.seconds,
+      collapse_value=collapse,
+      fixed_point_runs_at_iteration_cap=capped,
+      jax=jax.__version__,
+      backend=jax.default_backend(),
+      devices=[str(d) for d in jax.devices()],
+    )
     with open(join("run.json"), "w") as f:
       json.dump(meta, f, indent=2, default=str)
     names = sorted(os.listdir(staging))
@@ -128,8 +146,11 @@ def read_per_init(path: str) -> list[dict[str, Any]]:
   with open(path, newline="") as f:
     rows = list(csv.DictReader(f))
   missing = [c for c in protocol.PER_INIT_COLUMNS if rows and c not in rows[0]]
-  errors.require(not missing, f"{path}: not a per_init.csv (no column "
-                 f"{', '.join(missing)})", errors.DataError)
+  errors.require(
+    not missing,
+    f"{path}: not a per_init.csv (no column {', '.join(missing)})",
+    errors.DataError,
+  )
   for line, row in enumerate(rows, start=2):
     for key, value in row.items():
       try:
@@ -140,7 +161,9 @@ def read_per_init(path: str) -> list[dict[str, Any]]:
         elif key != "solver":
           row[key] = float(value)
       except (TypeError, ValueError):
-        raise errors.DataError(f"{path}, line {line}: bad {key} value {value!r}") from None
+        raise errors.DataError(
+          f"{path}, line {line}: bad {key} value {value!r}"
+        ) from None
   return rows
 
 
@@ -158,8 +181,10 @@ def combine(sources: Sequence[str], workdir: str) -> list[str]:
   per_init, origin, seconds = [], {}, {}
   for index, source in enumerate(sources):
     for name in ("per_init.csv", "run.json"):
-      errors.require(os.path.isfile(os.path.join(source, name)),
-                     f"{source}: no {name} (not a finished linear run)")
+      errors.require(
+        os.path.isfile(os.path.join(source, name)),
+        f"{source}: no {name} (not a finished linear run)",
+      )
     with open(os.path.join(source, "run.json")) as f:
       meta = json.load(f)
     for row in read_per_init(os.path.join(source, "per_init.csv")):
@@ -170,18 +195,27 @@ def combine(sources: Sequence[str], workdir: str) -> list[str]:
           seconds[key] = meta["seconds"][key]
   first = sources[0]
   with open(os.path.join(first, "contraction.csv"), newline="") as f:
-    contraction = [{k: float(v) if k != "iteration" else int(v) for k, v in r.items()}
-                   for r in csv.DictReader(f)]
+    contraction = [
+      {k: float(v) if k != "iteration" else int(v) for k, v in r.items()}
+      for r in csv.DictReader(f)
+    ]
   with open(os.path.join(first, "run.json")) as f:
     config = ml_collections.ConfigDict(json.load(f)["config"])
   config.combined_from = {key: source for key, (_, source) in sorted(origin.items())}
   instances = {}
   for n in sorted({r["n"] for r in per_init}):
-    path = next((os.path.join(s, f"instance_n{n}.npz") for s in sources
-                 if os.path.isfile(os.path.join(s, f"instance_n{n}.npz"))), None)
+    path = next(
+      (
+        os.path.join(s, f"instance_n{n}.npz")
+        for s in sources
+        if os.path.isfile(os.path.join(s, f"instance_n{n}.npz"))
+      ),
+      None,
+    )
     errors.require(path is not None, f"no instance_n{n}.npz in {', '.join(sources)}")
     instances[n] = problem_lib.load(path, default_noise_var=float(config.noise_var))
   check_workdir(workdir)
-  results = protocol.Results(per_init, protocol.summarise(per_init), contraction,
-                             instances, seconds)
+  results = protocol.Results(
+    per_init, protocol.summarise(per_init), contraction, instances, seconds
+  )
   return write(results, config, workdir)

@@ -35,6 +35,7 @@ class ValueAndGrad(NamedTuple):
     recon: float64[], R.
     grads: :class:`init.CholeskyParams` of full gradients (A, B, L_Z, L_W).
   """
+
   loss: jax.Array
   recon: jax.Array
   grads: init_lib.CholeskyParams
@@ -74,8 +75,9 @@ def times_lower(g: jax.Array, l: jax.Array) -> jax.Array:
   return jnp.concatenate([top, bottom], axis=0)
 
 
-def value_and_grad(p: init_lib.CholeskyParams, prob: problem_lib.Problem, *, beta,
-                   lam, jitter) -> ValueAndGrad:
+def value_and_grad(
+  p: init_lib.CholeskyParams, prob: problem_lib.Problem, *, beta, lam, jitter
+) -> ValueAndGrad:
   """Loss and full gradient of one run, in closed form.
 
   Args:
@@ -98,21 +100,25 @@ def value_and_grad(p: init_lib.CholeskyParams, prob: problem_lib.Problem, *, bet
   p_z, logdet_z = spd.inv_logdet_blocked(sigma_z, base=16)
   w_inv, logdet_w = spd.inv_logdet(sigma_w)
 
-  bg = b @ gamma                                     # [m, s]
-  k = bg * var_v                                     # B Gamma Sigma_V, [m, s]
-  c = k @ gamma.T + noise * b                        # B Sigma_Y, [m, n]
-  sigma_x = k @ bg.T + noise * (b @ b.T) + sigma_w   # [m, m]
+  bg = b @ gamma  # [m, s]
+  k = bg * var_v  # B Gamma Sigma_V, [m, s]
+  c = k @ gamma.T + noise * b  # B Sigma_Y, [m, n]
+  sigma_x = k @ bg.T + noise * (b @ b.T) + sigma_w  # [m, m]
   sigma_x = 0.5 * (sigma_x + sigma_x.T)
 
-  u = jnp.concatenate([gamma, a, b.T], axis=1)       # [n, s + 2m]
-  ppu = p_z @ jnp.concatenate([p_z, u], axis=1)      # one product: [P^2, P U]
+  u = jnp.concatenate([gamma, a, b.T], axis=1)  # [n, s + 2m]
+  ppu = p_z @ jnp.concatenate([p_z, u], axis=1)  # one product: [P^2, P U]
   p2, pu = ppu[:, :n], ppu[:, n:]
-  pg, pa = pu[:, :gamma.shape[1]], pu[:, gamma.shape[1]:gamma.shape[1] + m]
+  pg, pa = pu[:, : gamma.shape[1]], pu[:, gamma.shape[1] : gamma.shape[1] + m]
   s = gamma.shape[1]
   zeros_sm, zeros_mm = jnp.zeros((s, m), dtype), jnp.zeros((m, m), dtype)
-  mid = jnp.block([[jnp.diag(var_v), -k.T, zeros_sm],
-                   [-k, sigma_x, -noise * eye_m],
-                   [zeros_sm.T, -noise * eye_m, zeros_mm]])
+  mid = jnp.block(
+    [
+      [jnp.diag(var_v), -k.T, zeros_sm],
+      [-k, sigma_x, -noise * eye_m],
+      [zeros_sm.T, -noise * eye_m, zeros_mm],
+    ]
+  )
   upu = u.T @ pu
   tr_pe = noise * jnp.trace(p_z) + jnp.sum(mid * upu)
   recon = 0.5 * (tr_pe + n * jnp.log(2 * jnp.pi) + logdet_z)
@@ -122,14 +128,14 @@ def value_and_grad(p: init_lib.CholeskyParams, prob: problem_lib.Problem, *, bet
   l2 = tr_sigma_y - 2 * jnp.sum(a.T * c) + jnp.sum(ata * sigma_x)
   loss = recon + beta * kl + lam * l2
 
-  resid = a @ sigma_x - c.T                          # A Sigma_X - C^T, [n, m]
-  ptc = pg @ k.T + noise * pu[:, s + m:]             # P C^T = P Sigma_Y B^T
+  resid = a @ sigma_x - c.T  # A Sigma_X - C^T, [n, m]
+  ptc = pg @ k.T + noise * pu[:, s + m :]  # P C^T = P Sigma_Y B^T
   g_a = pa @ sigma_x - ptc + 2 * lam * resid
   h = 0.5 * (a.T @ pa) + lam * ata + 0.5 * beta * eye_m
   h = 0.5 * (h + h.T)
-  at_p = pa.T + 2 * lam * a.T                        # A^T (P + 2 lam I), [m, n]
+  at_p = pa.T + 2 * lam * a.T  # A^T (P + 2 lam I), [m, n]
   g_b = 2 * h @ c - ((at_p @ gamma) * var_v) @ gamma.T - noise * at_p
   g_lw = 2 * (h - 0.5 * beta * w_inv) @ l_w
-  g_z = p_z - noise * p2 - (pu @ mid) @ pu.T         # P - P E P = 2 dR/dSigma_Z
+  g_z = p_z - noise * p2 - (pu @ mid) @ pu.T  # P - P E P = 2 dR/dSigma_Z
   g_lz = times_lower(g_z, l_z)
   return ValueAndGrad(loss, recon, init_lib.CholeskyParams(g_a, g_b, g_lz, g_lw))

@@ -43,6 +43,7 @@ class Reduced(NamedTuple):
     b0: float64[m, r], B_0 in the basis.
     sigma_w0: float64[m, m].
   """
+
   basis: jax.Array
   d: jax.Array
   b0: jax.Array
@@ -51,6 +52,7 @@ class Reduced(NamedTuple):
 
 class Job(NamedTuple):
   """One queued solve: a reduced start and its hyper-parameters (a pytree)."""
+
   d: jax.Array
   b0: jax.Array
   sigma_w0: jax.Array
@@ -69,6 +71,7 @@ class State(NamedTuple):
     iterations: int32[], block updates done; converged: bool[], stopped by the
       tolerance test rather than the cap; done: bool[].
   """
+
   B: jax.Array
   sigma_w: jax.Array
   A: jax.Array
@@ -86,6 +89,7 @@ class Result(NamedTuple):
     iterations: int32, block updates used.
     converged: bool, False when ``max_iters`` stopped the solve.
   """
+
   params: objective.Params
   iterations: jax.Array
   converged: jax.Array
@@ -132,8 +136,15 @@ def init_state(job: Job) -> State:
   """State before the first decoder step (A = 0 and Sigma_Z = Sigma_Y are never
   compared: the first decoder step is not tested)."""
   m, r = job.b0.shape
-  return State(job.b0, job.sigma_w0, jnp.zeros((r, m), job.b0.dtype), jnp.diag(job.d),
-               jnp.zeros((), jnp.int32), jnp.zeros((), bool), job.max_iters <= 0)
+  return State(
+    job.b0,
+    job.sigma_w0,
+    jnp.zeros((r, m), job.b0.dtype),
+    jnp.diag(job.d),
+    jnp.zeros((), jnp.int32),
+    jnp.zeros((), bool),
+    job.max_iters <= 0,
+  )
 
 
 def decoder_update(b, sigma_w, d):
@@ -176,23 +187,39 @@ def step(st: State, job: Job) -> State:
   a, sz = decoder_update(st.B, st.sigma_w, job.d)
   # No test after the first decoder step: there is no previous decoder yet.
   dec_ok = (st.iterations > 0) & (
-      jnp.maximum(_frob(a - st.A), _frob(sz - st.sigma_z)) <= job.tol)
+    jnp.maximum(_frob(a - st.A), _frob(sz - st.sigma_z)) <= job.tol
+  )
   it1 = st.iterations + 1
   stop1 = dec_ok | (it1 >= job.max_iters)
   b, w = encoder_update(a, sz, beta=job.beta, lam=job.lam)
   enc_ok = jnp.maximum(_frob(b - st.B), _frob(w - st.sigma_w)) <= job.tol
   it2 = jnp.where(stop1, it1, it1 + 1)
   keep = lambda old, new: jnp.where(stop1, old, new)
-  return State(keep(st.B, b), keep(st.sigma_w, w), a, sz, it2,
-               dec_ok | (~stop1 & enc_ok), stop1 | enc_ok | (it2 >= job.max_iters))
+  return State(
+    keep(st.B, b),
+    keep(st.sigma_w, w),
+    a,
+    sz,
+    it2,
+    dec_ok | (~stop1 & enc_ok),
+    stop1 | enc_ok | (it2 >= job.max_iters),
+  )
 
 
 def _finish(st: State):
   return st._replace(done=jnp.ones((), bool))
 
 
-def solve(prob: problem_lib.Problem, b0: jax.Array, sigma_w0: jax.Array, *,
-          beta, lam, tol, max_iters) -> Result:
+def solve(
+  prob: problem_lib.Problem,
+  b0: jax.Array,
+  sigma_w0: jax.Array,
+  *,
+  beta,
+  lam,
+  tol,
+  max_iters,
+) -> Result:
   """One solve as a plain ``lax.while_loop`` (no vmap, no lanes); all scalars traced.
 
   Args:
@@ -207,16 +234,21 @@ def solve(prob: problem_lib.Problem, b0: jax.Array, sigma_w0: jax.Array, *,
     lbvae.ConfigError: float64 is off (see :func:`problem.require_x64`).
   """
   problem_lib.require_x64("fixed_point.solve")
-  return _solve_one(prob, b0, sigma_w0, beta=beta, lam=lam, tol=tol,
-                    max_iters=max_iters)
+  return _solve_one(
+    prob, b0, sigma_w0, beta=beta, lam=lam, tol=tol, max_iters=max_iters
+  )
 
 
 @jax.jit
 def _solve_one(prob, b0, sigma_w0, *, beta, lam, tol, max_iters) -> Result:
   red = reduce(prob, b0, sigma_w0)
-  job = Job(red.d, red.b0, red.sigma_w0,
-            *(jnp.asarray(x, red.d.dtype) for x in (beta, lam, tol)),
-            jnp.maximum(jnp.asarray(max_iters, jnp.int32), 1))
+  job = Job(
+    red.d,
+    red.b0,
+    red.sigma_w0,
+    *(jnp.asarray(x, red.d.dtype) for x in (beta, lam, tol)),
+    jnp.maximum(jnp.asarray(max_iters, jnp.int32), 1),
+  )
   st = init_state(job)
   st = lax.while_loop(lambda s: ~s.done, lambda s: step(s, job), st)
   return Result(expand(red, prob.noise_var, st), st.iterations, st.converged)
@@ -228,12 +260,18 @@ def _queue(prob, b0, sigma_w0, betas, lams, tol, max_iters):
   num_cells, num_inits = betas.shape[0], b0.shape[0]
   red = jax.vmap(reduce, in_axes=(None, 0, 0))(prob, b0, sigma_w0)
   tile = lambda x: jnp.broadcast_to(x, (num_cells,) + x.shape).reshape(
-      (-1,) + x.shape[1:])
+    (-1,) + x.shape[1:]
+  )
   total = num_cells * num_inits
-  jobs = Job(tile(red.d), tile(red.b0), tile(red.sigma_w0),
-             jnp.repeat(betas, num_inits),
-             jnp.repeat(lams, num_inits), jnp.full((total,), tol, red.d.dtype),
-             jnp.full((total,), jnp.maximum(max_iters, 1), jnp.int32))
+  jobs = Job(
+    tile(red.d),
+    tile(red.b0),
+    tile(red.sigma_w0),
+    jnp.repeat(betas, num_inits),
+    jnp.repeat(lams, num_inits),
+    jnp.full((total,), tol, red.d.dtype),
+    jnp.full((total,), jnp.maximum(max_iters, 1), jnp.int32),
+  )
   return red, jobs
 
 
@@ -244,7 +282,8 @@ def _split(jobs: Job, parts: int) -> Job:
   size = -(-total // parts)
   pad = lambda x: jnp.concatenate([x, jnp.repeat(x[:1], size * parts - total, axis=0)])
   return jax.tree.map(
-      lambda x: jnp.swapaxes(pad(x).reshape((size, parts) + x.shape[1:]), 0, 1), jobs)
+    lambda x: jnp.swapaxes(pad(x).reshape((size, parts) + x.shape[1:]), 0, 1), jobs
+  )
 
 
 @functools.partial(jax.jit, static_argnames=("num_lanes",))
@@ -256,18 +295,30 @@ def _run(jobs: Job, num_lanes: int) -> State:
 def _join(red: Reduced, noise_var, out: State, betas) -> Result:
   """[parts, size] outputs -> Result [C, I] in the original basis."""
   num_cells, num_inits = betas.shape[0], red.d.shape[0]
+
   def merge(x):
     flat = jnp.swapaxes(x, 0, 1).reshape((-1,) + x.shape[2:])
-    return flat[:num_cells * num_inits].reshape((num_cells, num_inits) + x.shape[2:])
+    return flat[: num_cells * num_inits].reshape((num_cells, num_inits) + x.shape[2:])
+
   out = jax.tree.map(merge, out)
   params = jax.vmap(jax.vmap(expand, in_axes=(0, None, 0)), in_axes=(None, None, 0))(
-      red, noise_var, out)
+    red, noise_var, out
+  )
   return Result(params, out.iterations, out.converged)
 
 
-def solve_grid(prob: problem_lib.Problem, b0: jax.Array, sigma_w0: jax.Array,
-               betas: jax.Array, lams: jax.Array, tol: jax.Array, max_iters: jax.Array,
-               *, num_lanes: int = 256, num_threads: int = 1) -> Result:
+def solve_grid(
+  prob: problem_lib.Problem,
+  b0: jax.Array,
+  sigma_w0: jax.Array,
+  betas: jax.Array,
+  lams: jax.Array,
+  tol: jax.Array,
+  max_iters: jax.Array,
+  *,
+  num_lanes: int = 256,
+  num_threads: int = 1,
+) -> Result:
   """:func:`solve` for every (cell, init) pair: one compiled queue per thread.
 
   The C * I solves form one queue (cell-major), dealt round-robin into
@@ -296,6 +347,7 @@ def solve_grid(prob: problem_lib.Problem, b0: jax.Array, sigma_w0: jax.Array,
   split = _split(jobs, parts)
   width = max(1, num_lanes // parts)
   outs = lanes.on_host_threads(
-      lambda k: _run(jax.tree.map(lambda x: x[k], split), num_lanes=width), parts)
+    lambda k: _run(jax.tree.map(lambda x: x[k], split), num_lanes=width), parts
+  )
   out = jax.tree.map(lambda *xs: jnp.stack(xs), *outs)
   return _join(red, prob.noise_var, out, betas)

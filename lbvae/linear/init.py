@@ -27,6 +27,7 @@ class CholeskyParams(NamedTuple):
     l_z: float64[n, n], lower triangular.
     l_w: float64[m, m], lower triangular.
   """
+
   A: jax.Array
   B: jax.Array
   l_z: jax.Array
@@ -63,10 +64,11 @@ def gradient(key: jax.Array, *, n: int, m: int) -> CholeskyParams:
   """
   k_a, k_b, k_z, k_w = jax.random.split(key, 4)
   return CholeskyParams(
-      A=jax.random.normal(k_a, (n, m)),
-      B=jax.random.normal(k_b, (m, n)),
-      l_z=random_cholesky(k_z, n),
-      l_w=random_cholesky(k_w, m))
+    A=jax.random.normal(k_a, (n, m)),
+    B=jax.random.normal(k_b, (m, n)),
+    l_z=random_cholesky(k_z, n),
+    l_w=random_cholesky(k_w, m),
+  )
 
 
 def batch(fn, key: jax.Array, num: int, **dims):

@@ -34,11 +34,18 @@ def _take(tree, idx):
 def _select(mask, new, old):
   def sel(a, b):
     return jnp.where(mask.reshape(mask.shape + (1,) * (a.ndim - 1)), a, b)
+
   return jax.tree.map(sel, new, old)
 
 
-def run(init_fn: Callable[[Any], Any], step_fn: Callable[[Any, Any], Any],
-        finish_fn: Callable[[Any], Any], problems: Any, *, num_lanes: int) -> Any:
+def run(
+  init_fn: Callable[[Any], Any],
+  step_fn: Callable[[Any, Any], Any],
+  finish_fn: Callable[[Any], Any],
+  problems: Any,
+  *,
+  num_lanes: int,
+) -> Any:
   """Runs ``step_fn`` on every problem until its ``done`` flag is set.
 
   Args:
@@ -56,8 +63,7 @@ def run(init_fn: Callable[[Any], Any], step_fn: Callable[[Any, Any], Any],
   if num == 0:
     raise ValueError("lanes.run needs at least one problem")
   width = max(1, min(num_lanes, num))
-  v_init, v_step, v_finish = (jax.vmap(init_fn), jax.vmap(step_fn),
-                              jax.vmap(finish_fn))
+  v_init, v_step, v_finish = (jax.vmap(init_fn), jax.vmap(step_fn), jax.vmap(finish_fn))
   idx0 = jnp.arange(width)
   jobs0 = _take(problems, idx0)
   template = jax.eval_shape(lambda p: finish_fn(init_fn(p)), _take(problems, 0))
@@ -66,8 +72,9 @@ def run(init_fn: Callable[[Any], Any], step_fn: Callable[[Any, Any], Any],
   def harvest(carry, finished):
     idx, jobs, state, nxt, out = carry
     target = jnp.where(finished, idx, num)  # index num is out of range: dropped
-    out = jax.tree.map(lambda o, x: o.at[target].set(x, mode="drop"), out,
-                       v_finish(state))
+    out = jax.tree.map(
+      lambda o, x: o.at[target].set(x, mode="drop"), out, v_finish(state)
+    )
     fresh_idx = nxt + jnp.cumsum(finished) - 1
     load = finished & (fresh_idx < num)
     new_idx = jnp.where(finished, jnp.where(load, fresh_idx, num), idx)

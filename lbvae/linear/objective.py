@@ -34,6 +34,7 @@ class Params(NamedTuple):
     sigma_z: float64[n, n], decoder covariance (symmetric positive definite).
     sigma_w: float64[m, m], encoder covariance (symmetric positive definite).
   """
+
   A: jax.Array
   B: jax.Array
   sigma_z: jax.Array
@@ -42,13 +43,13 @@ class Params(NamedTuple):
 
 class Terms(NamedTuple):
   """The three parts of the objective, each float64[] (per example)."""
+
   recon: jax.Array
   kl: jax.Array
   l2: jax.Array
 
 
-def sigma_x(b: jax.Array, sigma_w: jax.Array,
-            prob: problem_lib.Problem) -> jax.Array:
+def sigma_x(b: jax.Array, sigma_w: jax.Array, prob: problem_lib.Problem) -> jax.Array:
   """Marginal covariance of the code, B Sigma_Y B^T + Sigma_W: float64[m, m]."""
   sx = problem_lib.times_sigma_y(prob, b) @ b.T + sigma_w
   return 0.5 * (sx + sx.T)
@@ -87,8 +88,9 @@ def terms(params: Params, prob: problem_lib.Problem) -> Terms:
   return Terms(recon(params, prob), kl(params, prob), l2(params, prob))
 
 
-def total(params: Params, prob: problem_lib.Problem, *, beta: jax.Array,
-          lam: jax.Array) -> jax.Array:
+def total(
+  params: Params, prob: problem_lib.Problem, *, beta: jax.Array, lam: jax.Array
+) -> jax.Array:
   """R + beta K + lambda D; beta and lam may be traced."""
   t = terms(params, prob)
   return t.recon + beta * t.kl + lam * t.l2

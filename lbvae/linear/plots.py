@@ -24,8 +24,11 @@ from matplotlib.figure import Figure
 from lbvae.evaluation import figures
 
 # (key, label, higher is better)
-METRICS = (("recon", "R (NLL, nats)", False), ("sap", "SAP", True),
-           ("im", "I_m (nats)", True))
+METRICS = (
+  ("recon", "R (NLL, nats)", False),
+  ("sap", "SAP", True),
+  ("im", "I_m (nats)", True),
+)
 Rows = Sequence[dict[str, Any]]
 
 
@@ -89,22 +92,34 @@ def heatmaps(rows: Rows, *, n: int, path: str) -> None:
   solvers = _solvers(rows)
   betas = sorted({r["beta"] for r in rows})
   lams = sorted({r["lambda"] for r in rows})
-  fig = Figure(figsize=(max(0.75 * len(lams), 2.5) * len(solvers) + 2.0 * len(solvers),
-                      3 * (0.45 * len(betas) + 1.1)), layout="constrained")
+  fig = Figure(
+    figsize=(
+      max(0.75 * len(lams), 2.5) * len(solvers) + 2.0 * len(solvers),
+      3 * (0.45 * len(betas) + 1.1),
+    ),
+    layout="constrained",
+  )
   axes = fig.subplots(len(METRICS), len(solvers), squeeze=False)
   for col, solver in enumerate(solvers):
     table = {(r["beta"], r["lambda"]): r for r in rows if r["solver"] == solver}
     for row, (key, label, higher) in enumerate(METRICS):
-      grid = np.array([[table[(b, l)][f"{key}_mean"] if (b, l) in table else np.nan
-                        for l in lams] for b in betas])
+      grid = np.array(
+        [
+          [table[(b, l)][f"{key}_mean"] if (b, l) in table else np.nan for l in lams]
+          for b in betas
+        ]
+      )
       ax = axes[row, col]
       finite = grid[np.isfinite(grid)]
       lo, hi = (finite.min(), finite.max()) if finite.size else (0.0, 1.0)
-      im = ax.imshow(grid, origin="lower", aspect="auto",
-                     cmap=figures.better_cmap(higher))
+      im = ax.imshow(
+        grid, origin="lower", aspect="auto", cmap=figures.better_cmap(higher)
+      )
       figures.print_cells(
-          ax, [[f"{v:.3f}".replace("-0.000", "0.000") for v in row] for row in grid],
-          [[figures.cell_shade(v, lo, hi, higher) > 0.6 for v in row] for row in grid])
+        ax,
+        [[f"{v:.3f}".replace("-0.000", "0.000") for v in row] for row in grid],
+        [[figures.cell_shade(v, lo, hi, higher) > 0.6 for v in row] for row in grid],
+      )
       ax.set_xticks(range(len(lams)), [f"{l:g}" for l in lams])
       ax.set_yticks(range(len(betas)), [f"{b:g}" for b in betas])
       ax.set_title(f"{label}: {solver}, n={n}")
@@ -136,22 +151,37 @@ def contraction(rows: Rows, *, path: str) -> None:
   floor = np.finfo(np.float64).tiny
   for b, color in zip(betas, colors):
     for j, l in enumerate(lams):
-      sub = sorted((r for r in rows if r["beta"] == b and r["lambda"] == l),
-                   key=lambda r: r["iteration"])
+      sub = sorted(
+        (r for r in rows if r["beta"] == b and r["lambda"] == l),
+        key=lambda r: r["iteration"],
+      )
       k = np.array([r["iteration"] for r in sub])
       g = np.maximum([r["gain"] for r in sub], floor)
       ax.semilogy(k, g, styles[j % len(styles)], color=color, lw=1.6)
       if j == 0 and b > 1:
-        ax.semilogy(k, 10 * g[0] * b ** -(k - k[0]), color="black", lw=0.8,
-                    ls=(0, (1, 2)))
+        ax.semilogy(
+          k, 10 * g[0] * b ** -(k - k[0]), color="black", lw=0.8, ls=(0, (1, 2))
+        )
   ax.set_xlabel("full fixed-point iteration k")
   ax.set_ylabel("gain ‖B_k‖₂")
   ax.set_title(f"Encoder gain; black dotted: 10 × gain₁ × β^−(k−1), λ={lams[0]:g}")
-  by_beta = ax.legend(handles=[ax.plot([], [], color=c, lw=1.6, label=f"β={b:g}")[0]
-                               for b, c in zip(betas, colors)],
-                      title="colour", loc="upper left", bbox_to_anchor=(1.01, 1.0))
+  by_beta = ax.legend(
+    handles=[
+      ax.plot([], [], color=c, lw=1.6, label=f"β={b:g}")[0]
+      for b, c in zip(betas, colors)
+    ],
+    title="colour",
+    loc="upper left",
+    bbox_to_anchor=(1.01, 1.0),
+  )
   ax.add_artist(by_beta)
-  ax.legend(handles=[ax.plot([], [], styles[j % len(styles)], color="0.3",
-                             label=f"λ={l:g}")[0] for j, l in enumerate(lams)],
-            title="line", loc="lower left", bbox_to_anchor=(1.01, 0.0))
+  ax.legend(
+    handles=[
+      ax.plot([], [], styles[j % len(styles)], color="0.3", label=f"λ={l:g}")[0]
+      for j, l in enumerate(lams)
+    ],
+    title="line",
+    loc="lower left",
+    bbox_to_anchor=(1.01, 0.0),
+  )
   figures.save(fig, path)

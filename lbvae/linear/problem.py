@@ -34,6 +34,7 @@ class Problem(NamedTuple):
     sigma_v: float64[s, s], the factor covariance Sigma_V (diagonal in the paper).
     noise_var: float64[], the observation noise variance sigma^2.
   """
+
   gamma: jax.Array
   sigma_v: jax.Array
   noise_var: jax.Array
@@ -53,8 +54,10 @@ def require_x64(what: str) -> None:
   Without x64 JAX silently computes in float32, which the solvers' convergence tests
   and Cholesky sweeps cannot tolerate.
   """
-  errors.require(bool(jax.enable_x64.value),
-                 f"{what} needs float64: call it inside `with jax.enable_x64(True):`")
+  errors.require(
+    bool(jax.enable_x64.value),
+    f"{what} needs float64: call it inside `with jax.enable_x64(True):`",
+  )
 
 
 def generate(key: jax.Array, *, n: int, s: int, noise_var: float) -> Problem:
@@ -125,31 +128,39 @@ def from_arrays(gamma, sigma_v, noise_var, *, source: str = "problem") -> Proble
   gamma = np.asarray(gamma, dtype=np.float64)
   sigma_v = np.asarray(sigma_v, dtype=np.float64)
   noise_var = np.asarray(noise_var, dtype=np.float64)
-  errors.require(gamma.ndim == 2 and min(gamma.shape) > 0,
-              f"{source}: Gamma must be a non-empty [n, s] matrix, got shape "
-              f"{gamma.shape}")
+  errors.require(
+    gamma.ndim == 2 and min(gamma.shape) > 0,
+    f"{source}: Gamma must be a non-empty [n, s] matrix, got shape {gamma.shape}",
+  )
   s = gamma.shape[1]
   if sigma_v.ndim == 1:
-    errors.require(sigma_v.shape == (s,),
-                f"{source}: Sigma_V must have shape [{s}] or [{s}, {s}], got "
-                f"{sigma_v.shape}")
-    errors.require(bool(np.all(sigma_v > 0)),
-                f"{source}: Sigma_V variances must be positive")
+    errors.require(
+      sigma_v.shape == (s,),
+      f"{source}: Sigma_V must have shape [{s}] or [{s}, {s}], got {sigma_v.shape}",
+    )
+    errors.require(
+      bool(np.all(sigma_v > 0)), f"{source}: Sigma_V variances must be positive"
+    )
     sigma_v = np.diag(sigma_v)
-  errors.require(sigma_v.shape == (s, s),
-              f"{source}: Sigma_V must have shape [{s}] or [{s}, {s}], got "
-              f"{sigma_v.shape}")
-  errors.require(noise_var.ndim == 0,
-              f"{source}: noise_var must be a scalar, got shape {noise_var.shape}")
-  for name, x in (("Gamma", gamma), ("Sigma_V", sigma_v),
-                  ("noise_var", noise_var)):
-    errors.require(bool(np.all(np.isfinite(x))),
-                f"{source}: {name} has non-finite entries")
-  errors.require(float(noise_var) > 0,
-              f"{source}: noise_var must be > 0, got {float(noise_var)}")
-  errors.require(np.allclose(sigma_v, sigma_v.T) and
-              np.linalg.eigvalsh(sigma_v).min() > 0,
-              f"{source}: Sigma_V must be symmetric positive definite")
+  errors.require(
+    sigma_v.shape == (s, s),
+    f"{source}: Sigma_V must have shape [{s}] or [{s}, {s}], got {sigma_v.shape}",
+  )
+  errors.require(
+    noise_var.ndim == 0,
+    f"{source}: noise_var must be a scalar, got shape {noise_var.shape}",
+  )
+  for name, x in (("Gamma", gamma), ("Sigma_V", sigma_v), ("noise_var", noise_var)):
+    errors.require(
+      bool(np.all(np.isfinite(x))), f"{source}: {name} has non-finite entries"
+    )
+  errors.require(
+    float(noise_var) > 0, f"{source}: noise_var must be > 0, got {float(noise_var)}"
+  )
+  errors.require(
+    np.allclose(sigma_v, sigma_v.T) and np.linalg.eigvalsh(sigma_v).min() > 0,
+    f"{source}: Sigma_V must be symmetric positive definite",
+  )
   return Problem(gamma, sigma_v, noise_var)
 
 
@@ -166,8 +177,9 @@ def _read(path: str, source: str) -> dict[str, np.ndarray]:
     with np.load(path, allow_pickle=False) as data:
       return {k: np.asarray(data[k]) for k in data.files}
   except Exception as e:  # np.load raises several types on a corrupt file.
-    raise errors.DataError(f"{source}: {path} is not a readable .npz/.npy file "
-                           f"({type(e).__name__})") from None
+    raise errors.DataError(
+      f"{source}: {path} is not a readable .npz/.npy file ({type(e).__name__})"
+    ) from None
 
 
 def load(paths: str, *, default_noise_var: float) -> Problem:
@@ -203,25 +215,31 @@ def load(paths: str, *, default_noise_var: float) -> Problem:
       errors.require(name not in arrays, f"{source}: array '{name}' appears twice")
       arrays[name] = value
   for key in ("Gamma", "Sigma_V"):
-    errors.require(key in arrays, f"{source}: missing array '{key}' "
-                   f"(found: {', '.join(sorted(arrays)) or 'none'})")
+    errors.require(
+      key in arrays,
+      f"{source}: missing array '{key}' (found: {', '.join(sorted(arrays)) or 'none'})",
+    )
   noise_var = arrays.get("noise_var", default_noise_var)
   prob = from_arrays(arrays["Gamma"], arrays["Sigma_V"], noise_var, source=source)
   if "Sigma_Y" not in arrays:
     return prob
   sy = np.asarray(arrays["Sigma_Y"], np.float64)
   n = prob.n
-  errors.require(sy.shape == (n, n), f"{source}: Sigma_Y must have shape [{n}, {n}], "
-                 f"got {sy.shape}")
+  errors.require(
+    sy.shape == (n, n), f"{source}: Sigma_Y must have shape [{n}, {n}], got {sy.shape}"
+  )
   rest = sy - prob.gamma @ prob.sigma_v @ prob.gamma.T
   implied = float(np.mean(np.diag(rest)))
-  errors.require(np.allclose(rest, implied * np.eye(n), rtol=0.0,
-                             atol=1e-8 * np.abs(sy).max()),
-                 f"{source}: Sigma_Y is not Gamma Sigma_V Gamma^T + sigma^2 I")
+  errors.require(
+    np.allclose(rest, implied * np.eye(n), rtol=0.0, atol=1e-8 * np.abs(sy).max()),
+    f"{source}: Sigma_Y is not Gamma Sigma_V Gamma^T + sigma^2 I",
+  )
   if "noise_var" in arrays:
-    errors.require(np.isclose(implied, float(prob.noise_var), rtol=1e-6),
-                   f"{source}: Sigma_Y implies noise_var={implied:.6g}, the file "
-                   f"says {float(prob.noise_var):.6g}")
+    errors.require(
+      np.isclose(implied, float(prob.noise_var), rtol=1e-6),
+      f"{source}: Sigma_Y implies noise_var={implied:.6g}, the file "
+      f"says {float(prob.noise_var):.6g}",
+    )
     return prob
   if np.isclose(implied, default_noise_var, rtol=1e-9, atol=0.0):
     implied = default_noise_var  # the configured value, not its rounded image

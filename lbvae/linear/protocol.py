@@ -39,11 +39,40 @@ from lbvae.linear import resume
 from lbvae.linear import setups
 
 SOLVERS = ("fixed_point", "gradient")
-SUMMARY_COLUMNS = ("solver", "n", "m", "s", "beta", "lambda", "inits", "recon_mean",
-                   "recon_std", "sap_mean", "sap_std", "im_mean", "im_std")
-PER_INIT_COLUMNS = ("solver", "n", "m", "s", "beta", "lambda", "init", "recon", "kl",
-                    "l2", "total", "sap", "im", "mi_xy", "gain", "iterations",
-                    "converged")
+SUMMARY_COLUMNS = (
+  "solver",
+  "n",
+  "m",
+  "s",
+  "beta",
+  "lambda",
+  "inits",
+  "recon_mean",
+  "recon_std",
+  "sap_mean",
+  "sap_std",
+  "im_mean",
+  "im_std",
+)
+PER_INIT_COLUMNS = (
+  "solver",
+  "n",
+  "m",
+  "s",
+  "beta",
+  "lambda",
+  "init",
+  "recon",
+  "kl",
+  "l2",
+  "total",
+  "sap",
+  "im",
+  "mi_xy",
+  "gain",
+  "iterations",
+  "converged",
+)
 CONTRACTION_COLUMNS = ("beta", "lambda", "iteration", "gain")
 
 
@@ -58,6 +87,7 @@ class Results:
     instances: n -> the Problem used (float64 NumPy arrays).
     seconds: "solver/n" -> wall time of that solve (compilation included).
   """
+
   per_init: list[dict[str, Any]]
   summary: list[dict[str, Any]]
   contraction: list[dict[str, Any]]
@@ -73,21 +103,27 @@ def _floats(name: str, values, *, low: float, strict: bool) -> tuple[float, ...]
   try:
     vals = tuple(float(v) for v in values)
   except (TypeError, ValueError):
-    raise errors.ConfigError(f"config.{name} must be a tuple of numbers, got "
-                         f"{values!r}") from None
+    raise errors.ConfigError(
+      f"config.{name} must be a tuple of numbers, got {values!r}"
+    ) from None
   errors.require(len(vals) > 0, f"config.{name} is empty; give at least one value")
   for v in vals:
     ok = np.isfinite(v) and (v > low if strict else v >= low)
-    errors.require(ok, f"config.{name} has {v}; every value must be "
-                f"{'>' if strict else '>='} {low:g}")
+    errors.require(
+      ok,
+      f"config.{name} has {v}; every value must be {'>' if strict else '>='} {low:g}",
+    )
   return vals
 
 
 def _positive(name: str, value, *, integer: bool = False, low: float = 0.0) -> None:
   ok = isinstance(value, (int, float)) and not isinstance(value, bool)
   ok = ok and (not integer or float(value).is_integer()) and value > low
-  errors.require(ok, f"config.{name} must be {'an integer' if integer else 'a number'} "
-              f"> {low:g}, got {value!r}")
+  errors.require(
+    ok,
+    f"config.{name} must be {'an integer' if integer else 'a number'} "
+    f"> {low:g}, got {value!r}",
+  )
 
 
 def memory_needs(config) -> list:
@@ -96,10 +132,14 @@ def memory_needs(config) -> list:
   if config.problem:
     return []
   n = max(int(v) for v in config.n_values)
-  return [memory.Need(f"config.n_values={tuple(config.n_values)}",
-                      8 * n * n + 8 * int(config.num_inits) * int(config.m) * n,
-                      f"the instance of n = {n} (a dense n x n float64 Sigma_Y and "
-                      "the starts of B)", "use smaller n_values")]
+  return [
+    memory.Need(
+      f"config.n_values={tuple(config.n_values)}",
+      8 * n * n + 8 * int(config.num_inits) * int(config.m) * n,
+      f"the instance of n = {n} (a dense n x n float64 Sigma_Y and the starts of B)",
+      "use smaller n_values",
+    )
+  ]
 
 
 def validate(config) -> None:
@@ -109,47 +149,64 @@ def validate(config) -> None:
   names = solver_names(config)
   errors.require(names, f"config.solvers is empty; choose from {', '.join(SOLVERS)}")
   for name in names:
-    errors.require(name in SOLVERS, f"config.solvers: unknown solver '{name}'; choose "
-                f"from {', '.join(SOLVERS)}")
+    errors.require(
+      name in SOLVERS,
+      f"config.solvers: unknown solver '{name}'; choose from {', '.join(SOLVERS)}",
+    )
   errors.require(len(set(names)) == len(names), "config.solvers lists a solver twice")
   _positive("num_inits", config.num_inits, integer=True)
   _positive("m", config.m, integer=True, low=1)
   _positive("s", config.s, integer=True)
   _positive("noise_var", config.noise_var)
-  errors.require(isinstance(config.seed, int), f"config.seed must be an integer, got "
-              f"{config.seed!r}")
+  errors.require(
+    isinstance(config.seed, int), f"config.seed must be an integer, got {config.seed!r}"
+  )
   if not config.problem:
     for n in _floats("n_values", config.n_values, low=0.0, strict=True):
       errors.require(n.is_integer(), f"config.n_values must hold integers, got {n}")
   setups.validate(config)
   classes = _floats("size_classes", config.size_classes, low=0.0, strict=True)
-  per_n = {"fixed_point.tol": config.fixed_point.tol,
-           "fixed_point.max_iters": config.fixed_point.max_iters,
-           "gradient.steps": config.gradient.steps,
-           "gradient.clip_ab": config.gradient.clip_ab,
-           "gradient.clip_l": config.gradient.clip_l,
-           "gradient.runs_per_chunk": config.gradient.runs_per_chunk}
+  per_n = {
+    "fixed_point.tol": config.fixed_point.tol,
+    "fixed_point.max_iters": config.fixed_point.max_iters,
+    "gradient.steps": config.gradient.steps,
+    "gradient.clip_ab": config.gradient.clip_ab,
+    "gradient.clip_l": config.gradient.clip_l,
+    "gradient.runs_per_chunk": config.gradient.runs_per_chunk,
+  }
   for name, values in per_n.items():
     vals = _floats(name, values, low=0.0, strict=True)
-    errors.require(len(vals) == len(classes), f"config.{name} needs one value per "
-                f"config.size_classes entry ({len(classes)}), got {len(vals)}")
+    errors.require(
+      len(vals) == len(classes),
+      f"config.{name} needs one value per "
+      f"config.size_classes entry ({len(classes)}), got {len(vals)}",
+    )
   for name in ("fixed_point.max_iters", "gradient.steps", "gradient.runs_per_chunk"):
     for v in per_n[name]:
-      errors.require(float(v).is_integer(), f"config.{name} must hold integers, got {v}")
+      errors.require(
+        float(v).is_integer(), f"config.{name} must hold integers, got {v}"
+      )
   _positive("fixed_point.num_lanes", config.fixed_point.num_lanes, integer=True)
   _positive("fixed_point.num_threads", config.fixed_point.num_threads, integer=True)
   for name in ("learning_rate", "b1", "b2", "eps", "jitter"):
     _positive(f"gradient.{name}", config.gradient[name])
-  errors.require(config.gradient.b1 < 1 and config.gradient.b2 < 1,
-              "config.gradient.b1 and b2 must be < 1")
-  errors.require(config.gradient.weight_decay >= 0, "config.gradient.weight_decay must "
-              "be >= 0")
+  errors.require(
+    config.gradient.b1 < 1 and config.gradient.b2 < 1,
+    "config.gradient.b1 and b2 must be < 1",
+  )
+  errors.require(
+    config.gradient.weight_decay >= 0, "config.gradient.weight_decay must be >= 0"
+  )
   _positive("gradient.chunk", config.gradient.chunk, integer=True)
   _positive("gradient.num_threads", config.gradient.num_threads, integer=True)
   minutes = config.gradient.save_minutes
-  errors.require(isinstance(minutes, (int, float)) and not isinstance(minutes, bool)
-                 and np.isfinite(minutes) and minutes >= 0,
-                 f"config.gradient.save_minutes must be a number >= 0, got {minutes!r}")
+  errors.require(
+    isinstance(minutes, (int, float))
+    and not isinstance(minutes, bool)
+    and np.isfinite(minutes)
+    and minutes >= 0,
+    f"config.gradient.save_minutes must be a number >= 0, got {minutes!r}",
+  )
   _floats("contraction.betas", config.contraction.betas, low=0.0, strict=True)
   _floats("contraction.lambdas", config.contraction.lambdas, low=0.0, strict=False)
   _positive("contraction.iterations", config.contraction.iterations, integer=True)
@@ -170,16 +227,24 @@ def as_jax(prob: problem_lib.Problem) -> problem_lib.Problem:
 
 
 @jax.jit
-def evaluate(params: objective.Params,
-             prob: problem_lib.Problem) -> dict[str, jax.Array]:
+def evaluate(
+  params: objective.Params, prob: problem_lib.Problem
+) -> dict[str, jax.Array]:
   """Closed-form scores of models with one leading run axis (MI matrices for I_m)."""
+
   def one(p):
     t = objective.terms(p, prob)
     rho2 = scores.squared_correlations(p.B, p.sigma_w, prob)
-    return dict(recon=t.recon, kl=t.kl, l2=t.l2, sap=scores.sap(rho2),
-                mi=scores.gaussian_mi(rho2),
-                mi_xy=scores.mutual_information_xy(p.B, p.sigma_w, prob),
-                gain=scores.spectral_norm(p.B))
+    return dict(
+      recon=t.recon,
+      kl=t.kl,
+      l2=t.l2,
+      sap=scores.sap(rho2),
+      mi=scores.gaussian_mi(rho2),
+      mi_xy=scores.mutual_information_xy(p.B, p.sigma_w, prob),
+      gain=scores.spectral_norm(p.B),
+    )
+
   return jax.vmap(one)(params)
 
 
@@ -195,34 +260,57 @@ def solve_fixed_point(config, setup: setups.Setup, betas, lams):
   prob, k = setup.problem, size_class(config, setup.problem.n)
   b0, w0 = (jnp.asarray(x, jnp.float64) for x in setup.fixed_point)
   res = fixed_point.solve_grid(
-      as_jax(prob), b0, w0, jnp.asarray(betas), jnp.asarray(lams),
-      jnp.asarray(float(config.fixed_point.tol[k])),
-      jnp.asarray(int(config.fixed_point.max_iters[k]), jnp.int32),
-      num_lanes=int(config.fixed_point.num_lanes),
-      num_threads=int(config.fixed_point.num_threads))
+    as_jax(prob),
+    b0,
+    w0,
+    jnp.asarray(betas),
+    jnp.asarray(lams),
+    jnp.asarray(float(config.fixed_point.tol[k])),
+    jnp.asarray(int(config.fixed_point.max_iters[k]), jnp.int32),
+    num_lanes=int(config.fixed_point.num_lanes),
+    num_threads=int(config.fixed_point.num_threads),
+  )
   flat = lambda x: x.reshape((-1,) + x.shape[2:])
-  return (jax.tree.map(flat, res.params), np.asarray(flat(res.iterations)),
-          np.asarray(flat(res.converged)))
+  return (
+    jax.tree.map(flat, res.params),
+    np.asarray(flat(res.iterations)),
+    np.asarray(flat(res.converged)),
+  )
 
 
 def gradient_settings(config, n: int) -> tuple[gradient.Settings, int]:
   """The gradient solver's settings and step count for dimension n."""
   g, k = config.gradient, size_class(config, n)
   settings = gradient.Settings(
-      learning_rate=float(g.learning_rate), b1=float(g.b1), b2=float(g.b2),
-      eps=float(g.eps), weight_decay=float(g.weight_decay), clip_ab=float(g.clip_ab[k]),
-      clip_l=float(g.clip_l[k]), jitter=float(g.jitter))
+    learning_rate=float(g.learning_rate),
+    b1=float(g.b1),
+    b2=float(g.b2),
+    eps=float(g.eps),
+    weight_decay=float(g.weight_decay),
+    clip_ab=float(g.clip_ab[k]),
+    clip_l=float(g.clip_l[k]),
+    jitter=float(g.jitter),
+  )
   return settings, int(g.steps[k])
 
 
 def gradient_layout(config, n: int) -> dict[str, int]:
   """How :func:`gradient.split` lays out the runs of dimension n: chunk, num_threads."""
-  return dict(chunk=int(config.gradient.runs_per_chunk[size_class(config, n)]),
-              num_threads=int(config.gradient.num_threads))
+  return dict(
+    chunk=int(config.gradient.runs_per_chunk[size_class(config, n)]),
+    num_threads=int(config.gradient.num_threads),
+  )
 
 
-def solve_gradient(config, setup: setups.Setup, betas, lams, *,
-                   progress: bool = True, store: resume.Store | None = None):
+def solve_gradient(
+  config,
+  setup: setups.Setup,
+  betas,
+  lams,
+  *,
+  progress: bool = True,
+  store: resume.Store | None = None,
+):
   """All cells x inits with the gradient solver.
 
   With ``store``, the solver's state is saved there every
@@ -245,15 +333,24 @@ def solve_gradient(config, setup: setups.Setup, betas, lams, *,
   if saved is not None:
     state, done, earlier = saved
     state = jax.tree.map(jnp.asarray, state)
-    errors.require(done <= steps, f"{store.folder}: the saved gradient state of "
-                   f"n={n} is at step {done}, past config.gradient.steps ({steps})",
-                   errors.CheckpointError)
+    errors.require(
+      done <= steps,
+      f"{store.folder}: the saved gradient state of "
+      f"n={n} is at step {done}, past config.gradient.steps ({steps})",
+      errors.CheckpointError,
+    )
   chunk = int(config.gradient.chunk)
   save_every = 60.0 * float(config.gradient.save_minutes)
   start = last_save = time.perf_counter()
   layout = gradient.split(state, **gradient_layout(config, n))
-  with tqdm.tqdm(total=steps, initial=done, desc=f"gradient n={n}", unit="step",
-                 leave=False, disable=not progress) as bar:
+  with tqdm.tqdm(
+    total=steps,
+    initial=done,
+    desc=f"gradient n={n}",
+    unit="step",
+    leave=False,
+    disable=not progress,
+  ) as bar:
     while done < steps:
       size = min(chunk, steps - done)
       layout = gradient.advance(layout, jprob, settings, size)
@@ -261,8 +358,9 @@ def solve_gradient(config, setup: setups.Setup, betas, lams, *,
       bar.update(size)
       now = time.perf_counter()
       if store is not None and done < steps and now - last_save >= save_every:
-        store.save_state(n, jax.device_get(gradient.join(layout)), done,
-                         earlier + now - start)
+        store.save_state(
+          n, jax.device_get(gradient.join(layout)), done, earlier + now - start
+        )
         last_save = now
   state = gradient.join(layout)
   params, _ = gradient.best_params(state, settings)
@@ -278,16 +376,29 @@ def _rows(solver, prob, config, betas, lams, params, iterations, converged):
   for r in range(len(iterations)):
     cell, k = divmod(r, num_inits)
     beta, lam = float(betas[cell]), float(lams[cell])
-    rows.append(dict(
-        solver=solver, n=prob.n, m=int(config.m), s=prob.s, beta=beta,
+    rows.append(
+      dict(
+        solver=solver,
+        n=prob.n,
+        m=int(config.m),
+        s=prob.s,
+        beta=beta,
         **{"lambda": lam},
-        init=k, recon=float(values["recon"][r]), kl=float(values["kl"][r]),
+        init=k,
+        recon=float(values["recon"][r]),
+        kl=float(values["kl"][r]),
         l2=float(values["l2"][r]),
-        total=float(values["recon"][r] + beta * values["kl"][r]
-                    + lam * values["l2"][r]),
-        sap=float(values["sap"][r]), im=float(values["im"][r]), mi_xy=float(values["mi_xy"][r]),
-        gain=float(values["gain"][r]), iterations=int(iterations[r]),
-        converged=bool(converged[r])))
+        total=float(
+          values["recon"][r] + beta * values["kl"][r] + lam * values["l2"][r]
+        ),
+        sap=float(values["sap"][r]),
+        im=float(values["im"][r]),
+        mi_xy=float(values["mi_xy"][r]),
+        gain=float(values["gain"][r]),
+        iterations=int(iterations[r]),
+        converged=bool(converged[r]),
+      )
+    )
   return rows
 
 
@@ -314,11 +425,21 @@ def contraction(config, setup: setups.Setup) -> list[dict[str, Any]]:
   betas, lams = zip(*[(float(b), float(l)) for b in c.betas for l in c.lambdas])
   prob = setup.problem
   b0, w0 = (jnp.asarray(x, jnp.float64) for x in setup.contraction)
-  gains = np.asarray(contraction_lib.gain_trajectory_grid(
-      as_jax(prob), b0, w0, jnp.asarray(betas), jnp.asarray(lams),
-      num_iterations=int(c.iterations)))
-  return [dict(beta=b, **{"lambda": l}, iteration=k + 1, gain=float(g))
-          for b, l, traj in zip(betas, lams, gains) for k, g in enumerate(traj)]
+  gains = np.asarray(
+    contraction_lib.gain_trajectory_grid(
+      as_jax(prob),
+      b0,
+      w0,
+      jnp.asarray(betas),
+      jnp.asarray(lams),
+      num_iterations=int(c.iterations),
+    )
+  )
+  return [
+    dict(beta=b, **{"lambda": l}, iteration=k + 1, gain=float(g))
+    for b, l, traj in zip(betas, lams, gains)
+    for k, g in enumerate(traj)
+  ]
 
 
 def _params_like(runs: int, n: int, m: int) -> objective.Params:
@@ -326,8 +447,7 @@ def _params_like(runs: int, n: int, m: int) -> objective.Params:
   return objective.Params(f64(n, m), f64(m, n), f64(n, n), f64(m, m))
 
 
-def run(config, *, progress: bool = True,
-        store: resume.Store | None = None) -> Results:
+def run(config, *, progress: bool = True, store: resume.Store | None = None) -> Results:
   """Runs the whole protocol; call after :func:`validate`, under x64.
 
   Args:
@@ -345,19 +465,20 @@ def run(config, *, progress: bool = True,
   def solve(solver, setup):
     start = time.perf_counter()
     if solver == "gradient":
-      return solve_gradient(config, setup, betas, lams, progress=progress,
-                            store=store)
+      return solve_gradient(config, setup, betas, lams, progress=progress, store=store)
     out = solve_fixed_point(config, setup, betas, lams)
     jax.block_until_ready(out[0])
     return out + (time.perf_counter() - start,)
 
   jobs = [(s, n) for s in solver_names(config) for n in probs]
   per_init, seconds = [], {}
-  with tqdm.tqdm(jobs, desc="linear protocol", unit="solve",
-                 disable=not progress) as bar:
+  with tqdm.tqdm(
+    jobs, desc="linear protocol", unit="solve", disable=not progress
+  ) as bar:
     for solver, n in bar:
       bar.set_postfix_str(
-          f"{solver} n={n}, {len(betas)} cells x {config.num_inits} inits")
+        f"{solver} n={n}, {len(betas)} cells x {config.num_inits} inits"
+      )
       out = None
       if store is not None:
         out = store.load_result(solver, n, like=_params_like(runs, n, int(config.m)))

@@ -42,6 +42,7 @@ class Draws(NamedTuple):
     fixed_point: (B_0 [I, m, n], Sigma_W0 [I, m, m]), I = number of starts.
     gradient: (Sigma_Z0 [I, n, n], Sigma_W0 [I, m, m]), SPD up to rounding.
   """
+
   problem: problem_lib.Problem
   fixed_point: tuple[np.ndarray, np.ndarray]
   gradient: tuple[np.ndarray, np.ndarray]
@@ -61,8 +62,15 @@ def spd_matrix(k: int, rng: np.random.RandomState) -> np.ndarray:
   return np.dot(np.dot(u, 1.0 + np.diag(rng.uniform(size=k))), vt)
 
 
-def replay(*, sizes=SIZES, m: int = M, s: int = S, num_starts: int = NUM_STARTS,
-           noise_var: float = NOISE_VAR, seed: int = SEED) -> dict[int, Draws]:
+def replay(
+  *,
+  sizes=SIZES,
+  m: int = M,
+  s: int = S,
+  num_starts: int = NUM_STARTS,
+  noise_var: float = NOISE_VAR,
+  seed: int = SEED,
+) -> dict[int, Draws]:
   """Replays the published random stream.
 
   Args:
@@ -94,6 +102,7 @@ def _replay(sizes, m, s, num_starts, noise_var, seed):
       z0.append(spd_matrix(n, rng))
       gd_w0.append(spd_matrix(m, rng))
     prob = problem_lib.Problem(gamma, np.diag(variances), np.float64(noise_var))
-    out[n] = Draws(prob, (np.stack(b0), np.stack(fp_w0)),
-                   (np.stack(z0), np.stack(gd_w0)))
+    out[n] = Draws(
+      prob, (np.stack(b0), np.stack(fp_w0)), (np.stack(z0), np.stack(gd_w0))
+    )
   return out

@@ -49,8 +49,16 @@ def _updates(sigma_y, b0, sigma_w0, *, beta, lam, tol):
     yield a, b, sz, w, stop
 
 
-def solve(sigma_y: np.ndarray, b0: np.ndarray, sigma_w0: np.ndarray, *, beta: float,
-          lam: float, tol: float, max_iters: int):
+def solve(
+  sigma_y: np.ndarray,
+  b0: np.ndarray,
+  sigma_w0: np.ndarray,
+  *,
+  beta: float,
+  lam: float,
+  tol: float,
+  max_iters: int,
+):
   """Runs the published loop from one start.
 
   Args:
@@ -62,13 +70,21 @@ def solve(sigma_y: np.ndarray, b0: np.ndarray, sigma_w0: np.ndarray, *, beta: fl
     (A [n, m], B [m, n], Sigma_Z [n, n], Sigma_W [m, m], block updates used).
   """
   for k, (a, b, sz, w, stop) in enumerate(
-      _updates(sigma_y, b0, sigma_w0, beta=beta, lam=lam, tol=tol), start=1):
+    _updates(sigma_y, b0, sigma_w0, beta=beta, lam=lam, tol=tol), start=1
+  ):
     if stop or k >= max_iters:
       return a, b, sz, w, k
 
 
-def trajectory(sigma_y: np.ndarray, b0: np.ndarray, sigma_w0: np.ndarray, *,
-               beta: float, lam: float, length: int) -> Iterator[tuple]:
+def trajectory(
+  sigma_y: np.ndarray,
+  b0: np.ndarray,
+  sigma_w0: np.ndarray,
+  *,
+  beta: float,
+  lam: float,
+  length: int,
+) -> Iterator[tuple]:
   """The states (A, B, Sigma_Z, Sigma_W) after block updates 1 .. ``length``.
 
   No stopping rule: the loop of :func:`solve` with ``tol = -1``.

@@ -35,9 +35,14 @@ from lbvae import files
 
 CONFIG_NAME = "config.json"
 # Fields that change how the work is split, not what is computed.
-LAYOUT_FIELDS = ("fixed_point.num_lanes", "fixed_point.num_threads", "gradient.chunk",
-                 "gradient.runs_per_chunk", "gradient.num_threads",
-                 "gradient.save_minutes")
+LAYOUT_FIELDS = (
+  "fixed_point.num_lanes",
+  "fixed_point.num_threads",
+  "gradient.chunk",
+  "gradient.runs_per_chunk",
+  "gradient.num_threads",
+  "gradient.save_minutes",
+)
 
 
 def fingerprint(config) -> dict[str, Any]:
@@ -55,8 +60,9 @@ def _read_npz(path: str) -> dict[str, np.ndarray]:
       return {k: f[k] for k in f.files}
   except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
     raise errors.CheckpointError(
-        f"{path} is unreadable ({type(e).__name__}: {e}); delete it to redo that "
-        "part of the run") from None
+      f"{path} is unreadable ({type(e).__name__}: {e}); delete it to redo that "
+      "part of the run"
+    ) from None
 
 
 def _flatten(tree) -> dict[str, np.ndarray]:
@@ -70,9 +76,12 @@ def _unflatten(like, arrays: dict[str, np.ndarray], path: str):
     key = jax.tree_util.keystr(key_path)
     shape, dtype = tuple(ref.shape), np.dtype(ref.dtype)
     ok = key in arrays and arrays[key].shape == shape and arrays[key].dtype == dtype
-    errors.require(ok, f"{path} does not hold {key} as {dtype}{list(shape)}; it was "
-                   "not written by this run (delete it to redo that part)",
-                   errors.CheckpointError)
+    errors.require(
+      ok,
+      f"{path} does not hold {key} as {dtype}{list(shape)}; it was "
+      "not written by this run (delete it to redo that part)",
+      errors.CheckpointError,
+    )
     out.append(arrays[key])
   return jax.tree_util.tree_unflatten(jax.tree_util.tree_structure(like), out)
 
@@ -102,9 +111,10 @@ class Store:
       if saved != self._config:
         changed = sorted(_differences(saved, self._config))
         raise errors.ConfigError(
-            f"{folder} holds an unfinished run of another config (differs in "
-            f"{', '.join(changed[:4])}); rerun with that config to finish it, or use "
-            "another --workdir")
+          f"{folder} holds an unfinished run of another config (differs in "
+          f"{', '.join(changed[:4])}); rerun with that config to finish it, or use "
+          "another --workdir"
+        )
     else:
       os.makedirs(folder, exist_ok=True)
       files.write_json(path, self._config)
@@ -112,12 +122,17 @@ class Store:
   def _path(self, name: str) -> str:
     return os.path.join(self.folder, name)
 
-  def save_result(self, solver: str, n: int, params, iterations, converged,
-                  seconds: float) -> None:
+  def save_result(
+    self, solver: str, n: int, params, iterations, converged, seconds: float
+  ) -> None:
     """Keeps a finished solve: final models (a pytree), iterations, converged."""
-    files.write_npz(self._path(f"{solver}_n{n}.npz"), **_flatten(params),
-                    iterations=np.asarray(iterations), converged=np.asarray(converged),
-                    seconds=np.asarray(seconds, np.float64))
+    files.write_npz(
+      self._path(f"{solver}_n{n}.npz"),
+      **_flatten(params),
+      iterations=np.asarray(iterations),
+      converged=np.asarray(converged),
+      seconds=np.asarray(seconds, np.float64),
+    )
 
   def load_result(self, solver: str, n: int, *, like):
     """(params, iterations, converged, seconds) of a finished solve, or None.
@@ -131,16 +146,26 @@ class Store:
       return None
     arrays = _read_npz(path)
     for key in ("iterations", "converged", "seconds"):
-      errors.require(key in arrays, f"{path} has no '{key}'; delete it to redo that "
-                     "solve", errors.CheckpointError)
-    return (_unflatten(like, arrays, path), arrays["iterations"], arrays["converged"],
-            float(arrays["seconds"]))
+      errors.require(
+        key in arrays,
+        f"{path} has no '{key}'; delete it to redo that solve",
+        errors.CheckpointError,
+      )
+    return (
+      _unflatten(like, arrays, path),
+      arrays["iterations"],
+      arrays["converged"],
+      float(arrays["seconds"]),
+    )
 
   def save_state(self, n: int, state, steps_done: int, seconds: float) -> None:
     """Keeps the gradient solver's state after ``steps_done`` steps."""
-    files.write_npz(self._path(f"gradient_n{n}.state.npz"), **_flatten(state),
-                    steps_done=np.asarray(steps_done, np.int64),
-                    seconds=np.asarray(seconds, np.float64))
+    files.write_npz(
+      self._path(f"gradient_n{n}.state.npz"),
+      **_flatten(state),
+      steps_done=np.asarray(steps_done, np.int64),
+      seconds=np.asarray(seconds, np.float64),
+    )
 
   def load_state(self, n: int, *, like):
     """(state, steps_done, seconds) saved for dimension n, or None.
@@ -152,11 +177,16 @@ class Store:
     if not os.path.exists(path):
       return None
     arrays = _read_npz(path)
-    errors.require("steps_done" in arrays and "seconds" in arrays,
-                   f"{path} has no step count; delete it to restart that solve",
-                   errors.CheckpointError)
-    return (_unflatten(like, arrays, path), int(arrays["steps_done"]),
-            float(arrays["seconds"]))
+    errors.require(
+      "steps_done" in arrays and "seconds" in arrays,
+      f"{path} has no step count; delete it to restart that solve",
+      errors.CheckpointError,
+    )
+    return (
+      _unflatten(like, arrays, path),
+      int(arrays["steps_done"]),
+      float(arrays["seconds"]),
+    )
 
   def drop_state(self, n: int) -> None:
     """Removes the gradient state of dimension n (its result is saved)."""

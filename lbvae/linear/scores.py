@@ -33,12 +33,13 @@ def cov_xv(b: jax.Array, prob: problem_lib.Problem) -> jax.Array:
   return b @ prob.gamma @ prob.sigma_v
 
 
-def squared_correlations(b: jax.Array, sigma_w: jax.Array,
-                         prob: problem_lib.Problem) -> jax.Array:
+def squared_correlations(
+  b: jax.Array, sigma_w: jax.Array, prob: problem_lib.Problem
+) -> jax.Array:
   """rho2_ij = cov(x_i, v_j)^2 / (var x_i var v_j): float64[m, s] in [0, 1]."""
   var_x = jnp.diagonal(objective.sigma_x(b, sigma_w, prob))
   var_v = jnp.diagonal(prob.sigma_v)
-  return cov_xv(b, prob)**2 / (var_x[:, None] * var_v[None, :])
+  return cov_xv(b, prob) ** 2 / (var_x[:, None] * var_v[None, :])
 
 
 def sap(rho2: jax.Array) -> jax.Array:
@@ -70,8 +71,9 @@ def matched_mi(mi: np.ndarray) -> np.ndarray:
   return im_score.host_assignment(np.asarray(mi, dtype=np.float64))
 
 
-def mutual_information_xy(b: jax.Array, sigma_w: jax.Array,
-                          prob: problem_lib.Problem) -> jax.Array:
+def mutual_information_xy(
+  b: jax.Array, sigma_w: jax.Array, prob: problem_lib.Problem
+) -> jax.Array:
   """I(X; Y) = 1/2 (log det Sigma_X - log det Sigma_W), nats."""
   return 0.5 * (spd.logdet(objective.sigma_x(b, sigma_w, prob)) - spd.logdet(sigma_w))
 

@@ -45,6 +45,7 @@ class Setup(NamedTuple):
     gradient: :class:`init.CholeskyParams` with a leading axis I.
     contraction: (B_0 [m, n], Sigma_W0 [m, m]), the contraction figure's start.
   """
+
   problem: problem_lib.Problem
   fixed_point: tuple[np.ndarray, np.ndarray]
   gradient: init.CholeskyParams
@@ -53,17 +54,24 @@ class Setup(NamedTuple):
 
 def validate(config) -> None:
   """Checks ``config.instance`` against the other fields it constrains."""
-  errors.require(config.instance in INSTANCES, f"config.instance must be one of "
-                 f"{', '.join(INSTANCES)}, got {config.instance!r}")
+  errors.require(
+    config.instance in INSTANCES,
+    f"config.instance must be one of {', '.join(INSTANCES)}, got {config.instance!r}",
+  )
   if config.instance != "published" or config.problem:
     return
   sizes = ", ".join(str(n) for n in published.SIZES)
   for n in config.n_values:
-    errors.require(n in published.SIZES, f"config.n_values has {n}; the published "
-                   f"instances have n in ({sizes}): use config.instance=generated")
-  errors.require(config.num_inits <= published.NUM_STARTS,
-                 f"config.num_inits={config.num_inits}: the published stream has "
-                 f"{published.NUM_STARTS} starts; use config.instance=generated")
+    errors.require(
+      n in published.SIZES,
+      f"config.n_values has {n}; the published "
+      f"instances have n in ({sizes}): use config.instance=generated",
+    )
+  errors.require(
+    config.num_inits <= published.NUM_STARTS,
+    f"config.num_inits={config.num_inits}: the published stream has "
+    f"{published.NUM_STARTS} starts; use config.instance=generated",
+  )
 
 
 def init_key(config, n: int, salt: int) -> jax.Array:
@@ -92,13 +100,20 @@ def _load_ab(path: str, *, n: int, m: int, num: int):
     with np.load(path, allow_pickle=False) as f:
       arrays = {k: np.asarray(f[k], np.float64) for k in f.files}
   except Exception as e:  # np.load raises several types on a corrupt file.
-    raise errors.DataError(f"{source}: not a readable .npz ({type(e).__name__})") from None
+    raise errors.DataError(
+      f"{source}: not a readable .npz ({type(e).__name__})"
+    ) from None
   a, b = arrays.get(f"A_n{n}"), arrays.get(f"B_n{n}")
-  errors.require(a is not None and b is not None, f"{source}: needs arrays A_n{n} "
-                 f"and B_n{n}")
-  errors.require(a.ndim == 3 and a.shape[0] >= num and a.shape[1:] == (n, m) and
-                 b.shape == (a.shape[0], m, n), f"{source}: A_n{n} must be "
-                 f"[>= {num}, {n}, {m}] and B_n{n} [same, {m}, {n}]")
+  errors.require(
+    a is not None and b is not None, f"{source}: needs arrays A_n{n} and B_n{n}"
+  )
+  errors.require(
+    a.ndim == 3
+    and a.shape[0] >= num
+    and a.shape[1:] == (n, m)
+    and b.shape == (a.shape[0], m, n),
+    f"{source}: A_n{n} must be [>= {num}, {n}, {m}] and B_n{n} [same, {m}, {n}]",
+  )
   return a[:num], b[:num]
 
 
@@ -113,8 +128,9 @@ def _published(config, draws: published.Draws) -> Setup:
     a0, b0_grad = _load_ab(config.gradient.ab_starts, n=prob.n, m=m, num=num)
   # The factors the authors start from: lower Cholesky factors of their draws
   # (LAPACK potrf reads the lower triangle, as torch.linalg.cholesky does).
-  grad = init.CholeskyParams(a0, b0_grad, np.linalg.cholesky(z0),
-                             np.linalg.cholesky(gw0))
+  grad = init.CholeskyParams(
+    a0, b0_grad, np.linalg.cholesky(z0), np.linalg.cholesky(gw0)
+  )
   return Setup(prob, (b0, w0), grad, (b0[0], w0[0]))
 
 
@@ -125,14 +141,16 @@ def build(config) -> dict[int, Setup]:
     return {prob.n: _generated(config, prob)}
   sizes = [int(n) for n in config.n_values]
   if config.instance == "published":
-    draws = published.replay(m=int(config.m), s=int(config.s),
-                             noise_var=float(config.noise_var))
+    draws = published.replay(
+      m=int(config.m), s=int(config.s), noise_var=float(config.noise_var)
+    )
     return {n: _published(config, draws[n]) for n in sizes}
   out = {}
   for n in sizes:
     with jax.enable_x64(True):
       key = jax.random.fold_in(jax.random.key(config.seed), n)
-      prob = problem_lib.generate(key, n=n, s=int(config.s),
-                                  noise_var=float(config.noise_var))
+      prob = problem_lib.generate(
+        key, n=n, s=int(config.s), noise_var=float(config.noise_var)
+      )
     out[n] = _generated(config, problem_lib.Problem(*_host(prob)))
   return out

@@ -119,6 +119,7 @@ def top_eigenvalue(x: jax.Array, *, squarings: int = 60) -> jax.Array:
   Returns:
     float64[], lambda_max (0 for the zero matrix).
   """
+
   def square(_, p):
     p = p @ p
     return p / jnp.maximum(jnp.max(jnp.abs(p)), jnp.finfo(p.dtype).tiny)
@@ -152,7 +153,7 @@ def inv_logdet_blocked(x: jax.Array, *, base: int = 16) -> tuple[jax.Array, jax.
   h = k // 2
   i11, logdet1 = inv_logdet_blocked(x[:h, :h], base=base)
   x12 = x[:h, h:]
-  t = i11 @ x12                                      # X11^-1 X12, [h, k - h]
+  t = i11 @ x12  # X11^-1 X12, [h, k - h]
   schur = _sym(x[h:, h:] - x12.T @ t)
   i22, logdet2 = inv_logdet_blocked(schur, base=base)
   p12 = -t @ i22

@@ -54,8 +54,14 @@ from lbvae.metrics.entry import Entry
 # pass, the tables, the report, the selection views, the collapse probe and curves
 # and the cache read it (lbvae.metrics.entry); a new metric is a module that ends
 # with its ENTRIES and one line here.
-_ENTRIES = (*heldout.ENTRIES, *suite.ENTRIES, *posterior_mi.ENTRIES, *_TREE_DCI,
-            *factor_vae_metric.ENTRIES, *disentanglement_ranking.ENTRIES)
+_ENTRIES = (
+  *heldout.ENTRIES,
+  *suite.ENTRIES,
+  *posterior_mi.ENTRIES,
+  *_TREE_DCI,
+  *factor_vae_metric.ENTRIES,
+  *disentanglement_ranking.ENTRIES,
+)
 
 
 def entries(*runs: str) -> tuple[Entry, ...]:
@@ -76,34 +82,36 @@ def find(name: str) -> Entry:
     lbvae.errors.ConfigError: no entry has that name.
   """
   found = {e.name: e for e in _ENTRIES}
-  errors.require(name in found, f"no metric is called {name!r}; the registry has "
-                 f"{', '.join(found)}")
+  errors.require(
+    name in found, f"no metric is called {name!r}; the registry has {', '.join(found)}"
+  )
   return found[name]
 
+
 __all__ = [
-    "Entry",
-    "all_metrics",
-    "dci",
-    "dci_lasso",
-    "discretize",
-    "entries",
-    "find",
-    "disentanglement_completeness",
-    "factor_entropy",
-    "factor_vae_inputs",
-    "factor_vae_score",
-    "im",
-    "im_from_mutual_info",
-    "mig",
-    "mig_from_mutual_info",
-    "top_two_gaps",
-    "tree_importance",
-    "mutual_info_matrix",
-    "names",
-    "posterior_mutual_info",
-    "posterior_scores",
-    "sap",
-    "sap_from_scores",
-    "sap_score_matrix",
-    "udr",
+  "Entry",
+  "all_metrics",
+  "dci",
+  "dci_lasso",
+  "discretize",
+  "entries",
+  "find",
+  "disentanglement_completeness",
+  "factor_entropy",
+  "factor_vae_inputs",
+  "factor_vae_score",
+  "im",
+  "im_from_mutual_info",
+  "mig",
+  "mig_from_mutual_info",
+  "top_two_gaps",
+  "tree_importance",
+  "mutual_info_matrix",
+  "names",
+  "posterior_mutual_info",
+  "posterior_scores",
+  "sap",
+  "sap_from_scores",
+  "sap_score_matrix",
+  "udr",
 ]

@@ -30,9 +30,9 @@ def _weights(mass: jax.Array) -> jax.Array:
   return jnp.where(total > 0, mass / jnp.where(total > 0, total, 1.0), 1.0 / mass.size)
 
 
-def disentanglement_completeness(importance: jax.Array, *,
-                                 uniform_completeness: bool = False
-                                 ) -> tuple[jax.Array, jax.Array]:
+def disentanglement_completeness(
+  importance: jax.Array, *, uniform_completeness: bool = False
+) -> tuple[jax.Array, jax.Array]:
   """D and C of an importance matrix (jit-able).
 
   Args:
@@ -47,9 +47,12 @@ def disentanglement_completeness(importance: jax.Array, *,
   if importance.size == 0:
     return jnp.zeros((), jnp.float32), jnp.zeros((), jnp.float32)
   zero = importance.sum() == 0
-  per_latent = _one_minus_entropy(importance, axis=1)            # [L]
-  per_factor = _one_minus_entropy(importance, axis=0)            # [F]
+  per_latent = _one_minus_entropy(importance, axis=1)  # [L]
+  per_factor = _one_minus_entropy(importance, axis=0)  # [F]
   d = (per_latent * _weights(importance.sum(axis=1))).sum()
-  c = (per_factor.mean() if uniform_completeness
-       else (per_factor * _weights(importance.sum(axis=0))).sum())
+  c = (
+    per_factor.mean()
+    if uniform_completeness
+    else (per_factor * _weights(importance.sum(axis=0))).sum()
+  )
   return jnp.where(zero, 0.0, d), jnp.where(zero, 0.0, c)

@@ -42,8 +42,14 @@ def standardise(train: jax.Array, test: jax.Array) -> tuple[jax.Array, jax.Array
   return (train - mean) / std, (jnp.asarray(test, jnp.float32) - mean) / std
 
 
-def lasso_coefficients(inputs: jax.Array, targets: jax.Array, *, alpha: float = 0.02,
-                       max_sweeps: int = 2000, tol: float = 1e-7) -> jax.Array:
+def lasso_coefficients(
+  inputs: jax.Array,
+  targets: jax.Array,
+  *,
+  alpha: float = 0.02,
+  max_sweeps: int = 2000,
+  tol: float = 1e-7,
+) -> jax.Array:
   """LASSO weights for centred inputs and targets, by cyclic coordinate descent.
 
   Minimises (1 / 2N) ‖targets[:, j] − inputs @ W[:, j]‖² + alpha ‖W[:, j]‖₁ for
@@ -61,8 +67,8 @@ def lasso_coefficients(inputs: jax.Array, targets: jax.Array, *, alpha: float = 
     float32[L, F] weights W.
   """
   n = inputs.shape[0]
-  gram = inputs.T @ inputs / n                                  # [L, L]
-  cross = inputs.T @ targets / n                                # [L, F]
+  gram = inputs.T @ inputs / n  # [L, L]
+  cross = inputs.T @ targets / n  # [L, F]
   diag = jnp.diag(gram)
 
   def update(k, weights):
@@ -79,13 +85,20 @@ def lasso_coefficients(inputs: jax.Array, targets: jax.Array, *, alpha: float = 
 
   keep_going = lambda state: (state[1] > tol) & (state[2] < max_sweeps)
   start = jnp.zeros(cross.shape, jnp.float32)
-  weights, _, _ = jax.lax.while_loop(keep_going, sweep,
-                                     (start, jnp.float32(jnp.inf), 0))
+  weights, _, _ = jax.lax.while_loop(
+    keep_going, sweep, (start, jnp.float32(jnp.inf), 0)
+  )
   return weights
 
 
-def dci_lasso(latents_train: jax.Array, factors_train: jax.Array, latents_test: jax.Array,
-        factors_test: jax.Array, *, alpha: float = 0.02) -> dict[str, jax.Array]:
+def dci_lasso(
+  latents_train: jax.Array,
+  factors_train: jax.Array,
+  latents_test: jax.Array,
+  factors_test: jax.Array,
+  *,
+  alpha: float = 0.02,
+) -> dict[str, jax.Array]:
   """DCI scores of a code with a LASSO predictor.
 
   Args:
@@ -105,5 +118,9 @@ def dci_lasso(latents_train: jax.Array, factors_train: jax.Array, latents_test: 
   error = jnp.sqrt(jnp.mean(jnp.square(v_test - z_test @ weights), axis=0))
   importance = jnp.abs(weights)
   d, c = disentanglement_completeness(importance, uniform_completeness=True)
-  return {"disentanglement": d, "completeness": c, "informativeness": error.mean(),
-          "importance": importance}
+  return {
+    "disentanglement": d,
+    "completeness": c,
+    "informativeness": error.mean(),
+    "importance": importance,
+  }

@@ -50,7 +50,7 @@ from lbvae.metrics.dci_lasso import lasso_coefficients
 from lbvae.metrics.dci_lasso import standardise
 
 CORRELATIONS = ("lasso", "spearman")
-LASSO_ALPHA = 0.1   # disentanglement_lib's Lasso penalty
+LASSO_ALPHA = 0.1  # disentanglement_lib's Lasso penalty
 
 
 def average_ranks(values: jax.Array) -> jax.Array:
@@ -63,6 +63,7 @@ def average_ranks(values: jax.Array) -> jax.Array:
   Returns:
     float32[N, L].
   """
+
   def column(v):
     ordered = jnp.sort(v)
     below = jnp.searchsorted(ordered, v, side="left")
@@ -81,6 +82,7 @@ def spearman_matrix(a: jax.Array, b: jax.Array) -> jax.Array:
   Returns:
     float32[La, Lb]; NaN where a latent is constant (0/0, as scipy gives).
   """
+
   def centred(x):
     r = average_ranks(x)
     return r - r.mean(axis=0)
@@ -102,8 +104,9 @@ def lasso_matrix(a: jax.Array, b: jax.Array) -> jax.Array:
   return jnp.abs(lasso_coefficients(a, b, alpha=LASSO_ALPHA))
 
 
-def relative_strength(similarity: jax.Array, rows: jax.Array, cols: jax.Array
-                      ) -> jax.Array:
+def relative_strength(
+  similarity: jax.Array, rows: jax.Array, cols: jax.Array
+) -> jax.Array:
   """½ [mean over kept columns of max²/sum + mean over kept rows of max²/sum].
 
   Args:
@@ -124,8 +127,13 @@ def relative_strength(similarity: jax.Array, rows: jax.Array, cols: jax.Array
   return (side(0, cols) + side(1, rows)) / 2
 
 
-def udr(codes: jax.Array, kl: jax.Array, *, correlation: str = "lasso",
-        kl_threshold: float = 0.01) -> dict[str, jax.Array]:
+def udr(
+  codes: jax.Array,
+  kl: jax.Array,
+  *,
+  correlation: str = "lasso",
+  kl_threshold: float = 0.01,
+) -> dict[str, jax.Array]:
   """UDR of M models of one hyper-parameter setting (see the module docstring).
 
   Args:
@@ -144,14 +152,18 @@ def udr(codes: jax.Array, kl: jax.Array, *, correlation: str = "lasso",
     lbvae.errors.ConfigError: an unknown ``correlation``, or shapes that do not
       match.
   """
-  errors.require(correlation in CORRELATIONS, f"correlation must be one of "
-                 f"{', '.join(CORRELATIONS)}, got {correlation!r}")
+  errors.require(
+    correlation in CORRELATIONS,
+    f"correlation must be one of {', '.join(CORRELATIONS)}, got {correlation!r}",
+  )
   codes = jnp.asarray(codes, jnp.float32)
   kl = jnp.asarray(kl, jnp.float32)
-  errors.require(codes.ndim == 3 and kl.shape == (codes.shape[0], codes.shape[2]),
-                 f"udr needs codes float[M, N, L] and kl float[M, L]; got "
-                 f"{list(codes.shape)} and {list(kl.shape)}")
-  active = kl > kl_threshold                                         # [M, L]
+  errors.require(
+    codes.ndim == 3 and kl.shape == (codes.shape[0], codes.shape[2]),
+    f"udr needs codes float[M, N, L] and kl float[M, L]; got "
+    f"{list(codes.shape)} and {list(kl.shape)}",
+  )
+  active = kl > kl_threshold  # [M, L]
   z = jax.vmap(lambda c: standardise(c, c)[0])(codes) * active[:, None, :]
   similarity = lasso_matrix if correlation == "lasso" else spearman_matrix
 
@@ -168,5 +180,7 @@ def udr(codes: jax.Array, kl: jax.Array, *, correlation: str = "lasso",
 
 # metrics.csv's UDR columns: (column, report label, the correlation it uses).
 COLUMNS = (("udr", "UDR", "lasso"), ("udr_spearman", "UDR (Spearman)", "spearman"))
-ENTRIES = tuple(entry.Entry(column, label, True, entry.CELLS, needs_factors=False)
-                for column, label, _ in COLUMNS)
+ENTRIES = tuple(
+  entry.Entry(column, label, True, entry.CELLS, needs_factors=False)
+  for column, label, _ in COLUMNS
+)

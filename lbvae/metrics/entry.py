@@ -26,7 +26,13 @@ import dataclasses
 from typing import Callable
 
 COMPILED, HOST, ENCODER, VOTES, POSTERIOR, CELLS = (
-    "compiled", "host", "encoder", "votes", "posterior", "cells")
+  "compiled",
+  "host",
+  "encoder",
+  "votes",
+  "posterior",
+  "cells",
+)
 RUNS = (COMPILED, HOST, ENCODER, VOTES, POSTERIOR, CELLS)
 # Where the pass can score an entry again from a model's cached codes alone.
 FROM_CODES = (COMPILED, HOST)
@@ -57,6 +63,7 @@ class Entry:
     compute: for ``compiled`` and ``host`` entries, the function of the module
       docstring (entries computed together share one); None for the others.
   """
+
   name: str
   label: str | None
   higher_is_better: bool | None
@@ -70,8 +77,11 @@ class Entry:
 
   def __post_init__(self):
     if self.runs not in RUNS:
-      raise ValueError(f"metric {self.name!r}: runs must be one of {RUNS}, got "
-                       f"{self.runs!r}")
+      raise ValueError(
+        f"metric {self.name!r}: runs must be one of {RUNS}, got {self.runs!r}"
+      )
     if (self.compute is None) == (self.runs in FROM_CODES):
-      raise ValueError(f"metric {self.name!r}: a {self.runs} entry "
-                       f"{'needs' if self.compute is None else 'takes no'} compute")
+      raise ValueError(
+        f"metric {self.name!r}: a {self.runs} entry "
+        f"{'needs' if self.compute is None else 'takes no'} compute"
+      )

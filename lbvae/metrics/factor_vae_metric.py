@@ -30,9 +30,15 @@ import numpy as np
 from lbvae.metrics import entry
 
 
-def factor_vae_score(global_latents: jax.Array, vote_latents: jax.Array,
-                     vote_factors: jax.Array, *, num_factors: int, num_train_votes: int,
-                     prune_threshold: float = 0.05) -> dict[str, jax.Array]:
+def factor_vae_score(
+  global_latents: jax.Array,
+  vote_latents: jax.Array,
+  vote_factors: jax.Array,
+  *,
+  num_factors: int,
+  num_train_votes: int,
+  prune_threshold: float = 0.05,
+) -> dict[str, jax.Array]:
   """FactorVAE majority-vote accuracy from encoded samples.
 
   Args:
@@ -52,38 +58,48 @@ def factor_vae_score(global_latents: jax.Array, vote_latents: jax.Array,
   global_latents = jnp.asarray(global_latents, jnp.float32)
   vote_latents = jnp.asarray(vote_latents, jnp.float32)
   num_latents = global_latents.shape[1]
-  global_var = jnp.var(global_latents, axis=0, ddof=1)                # [L]
+  global_var = jnp.var(global_latents, axis=0, ddof=1)  # [L]
   active = jnp.sqrt(global_var) >= prune_threshold
-  local_var = jnp.var(vote_latents, axis=1, ddof=1)                   # [V, L]
+  local_var = jnp.var(vote_latents, axis=1, ddof=1)  # [V, L]
   ratio = jnp.where(active, local_var / jnp.where(active, global_var, 1.0), jnp.inf)
   chosen = jax.nn.one_hot(jnp.argmin(ratio, axis=-1), num_latents, dtype=jnp.float32)
   factor = jax.nn.one_hot(vote_factors, num_factors, dtype=jnp.float32)
-  train_votes = chosen[:num_train_votes].T @ factor[:num_train_votes]   # [L, F]
-  eval_votes = chosen[num_train_votes:].T @ factor[num_train_votes:]    # [L, F]
-  classifier = jnp.argmax(train_votes, axis=1)                         # [L]
+  train_votes = chosen[:num_train_votes].T @ factor[:num_train_votes]  # [L, F]
+  eval_votes = chosen[num_train_votes:].T @ factor[num_train_votes:]  # [L, F]
+  classifier = jnp.argmax(train_votes, axis=1)  # [L]
   train_accuracy = train_votes.max(axis=1).sum() / max(num_train_votes, 1)
   num_eval = vote_factors.shape[0] - num_train_votes
   eval_accuracy = jnp.take_along_axis(eval_votes, classifier[:, None], axis=1).sum()
   eval_accuracy = eval_accuracy / max(num_eval, 1)
   any_active = active.any()
-  return {"train_accuracy": jnp.where(any_active, train_accuracy, 0.0),
-          "eval_accuracy": jnp.where(any_active, eval_accuracy, 0.0),
-          "num_active": active.sum().astype(jnp.int32)}
+  return {
+    "train_accuracy": jnp.where(any_active, train_accuracy, 0.0),
+    "eval_accuracy": jnp.where(any_active, eval_accuracy, 0.0),
+    "num_active": active.sum().astype(jnp.int32),
+  }
 
 
 def uniform_factors(key: jax.Array, num: int, factor_sizes: Sequence[int]) -> jax.Array:
   """int32[num, F] factors drawn independently and uniformly (the datasets' grids)."""
   keys = jax.random.split(key, len(factor_sizes))
-  return jnp.stack([jax.random.randint(k, (num,), 0, size)
-                    for k, size in zip(keys, factor_sizes)], axis=1)
+  return jnp.stack(
+    [jax.random.randint(k, (num,), 0, size) for k, size in zip(keys, factor_sizes)],
+    axis=1,
+  )
 
 
 def factor_vae_inputs(
-    key: jax.Array, encode: Callable[[np.ndarray], jax.Array], *,
-    factor_sizes: Sequence[int], num_global: int = 10_000,
-    num_train_votes: int = 10_000, num_eval_votes: int = 5_000, batch_size: int = 64,
-    sample_factors: Callable[[jax.Array, int], jax.Array] | None = None,
-    encode_chunk: int = 16_384) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+  key: jax.Array,
+  encode: Callable[[np.ndarray], jax.Array],
+  *,
+  factor_sizes: Sequence[int],
+  num_global: int = 10_000,
+  num_train_votes: int = 10_000,
+  num_eval_votes: int = 5_000,
+  batch_size: int = 64,
+  sample_factors: Callable[[jax.Array, int], jax.Array] | None = None,
+  encode_chunk: int = 16_384,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
   """Draws and encodes the samples :func:`factor_vae_score` needs (host-side).
 
   All factors are drawn up front (V · B · F integers); ``encode`` then runs over
@@ -116,16 +132,21 @@ def factor_vae_inputs(
   batches = np.array(sample_factors(key_batches, num_votes * batch_size), np.int32)
   batches = batches.reshape(num_votes, batch_size, len(sizes))
   votes = np.arange(num_votes)
-  batches[votes, :, which] = batches[votes, :1, which]   # share factor k's value
+  batches[votes, :, which] = batches[votes, :1, which]  # share factor k's value
 
   def encoded(factors):
-    return np.concatenate([np.asarray(encode(factors[i:i + encode_chunk]), np.float32)
-                           for i in range(0, factors.shape[0], encode_chunk)])
+    return np.concatenate(
+      [
+        np.asarray(encode(factors[i : i + encode_chunk]), np.float32)
+        for i in range(0, factors.shape[0], encode_chunk)
+      ]
+    )
 
   global_latents = encoded(np.asarray(sample_factors(key_global, num_global), np.int32))
   vote_latents = encoded(batches.reshape(num_votes * batch_size, len(sizes)))
   return global_latents, vote_latents.reshape(num_votes, batch_size, -1), which
 
 
-ENTRIES = (entry.Entry("factor_vae", "FactorVAE", True, entry.VOTES,
-                       nan_if_diverged=True),)
+ENTRIES = (
+  entry.Entry("factor_vae", "FactorVAE", True, entry.VOTES, nan_if_diverged=True),
+)

@@ -15,7 +15,7 @@ import numpy as np
 
 from lbvae.metrics import entry
 
-ACTIVE_KL = 0.01   # nats: a latent whose mean KL on the test part exceeds it is active
+ACTIVE_KL = 0.01  # nats: a latent whose mean KL on the test part exceeds it is active
 
 
 def kl_per_latent(mu: np.ndarray, logvar: np.ndarray) -> np.ndarray:
@@ -38,11 +38,32 @@ def active_latents(kl: np.ndarray) -> np.ndarray:
 
 
 ENTRIES = (
-    entry.Entry("heldout_nll", "held-out NLL", False, entry.ENCODER,
-                needs_factors=False, nan_if_diverged=True, leading=True),
-    entry.Entry("heldout_kl", None, None, entry.ENCODER, needs_factors=False,
-                nan_if_diverged=True, leading=True),
-    entry.Entry("active_latents", "active latents", None, entry.ENCODER,
-                needs_factors=False, nan_if_diverged=True, leading=True,
-                probe_label="active latents"),
+  entry.Entry(
+    "heldout_nll",
+    "held-out NLL",
+    False,
+    entry.ENCODER,
+    needs_factors=False,
+    nan_if_diverged=True,
+    leading=True,
+  ),
+  entry.Entry(
+    "heldout_kl",
+    None,
+    None,
+    entry.ENCODER,
+    needs_factors=False,
+    nan_if_diverged=True,
+    leading=True,
+  ),
+  entry.Entry(
+    "active_latents",
+    "active latents",
+    None,
+    entry.ENCODER,
+    needs_factors=False,
+    nan_if_diverged=True,
+    leading=True,
+    probe_label="active latents",
+  ),
 )

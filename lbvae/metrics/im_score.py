@@ -37,8 +37,8 @@ def _subset_programme(scores: jax.Array) -> jax.Array:
   num_cols = scores.shape[1]
   states = np.arange(1 << num_cols)
   col_bits = 1 << np.arange(num_cols)
-  has_col = (states[None, :] & col_bits[:, None]) != 0          # [S, 2^S]
-  without_col = states[None, :] ^ col_bits[:, None]              # [S, 2^S]
+  has_col = (states[None, :] & col_bits[:, None]) != 0  # [S, 2^S]
+  without_col = states[None, :] ^ col_bits[:, None]  # [S, 2^S]
   start = jnp.full(states.shape, -jnp.inf, jnp.float32).at[0].set(0.0)
 
   def visit_row(best, row):
@@ -79,12 +79,21 @@ def im_from_mutual_info(mi_matrix: jax.Array) -> jax.Array:
     return jnp.zeros((), jnp.float32)
   if scores.shape[1] <= MAX_EXACT_SIDE:
     return _subset_programme(scores)
-  return jax.pure_callback(host_assignment, jax.ShapeDtypeStruct((), jnp.float32),
-                           scores, vmap_method="expand_dims")
+  return jax.pure_callback(
+    host_assignment,
+    jax.ShapeDtypeStruct((), jnp.float32),
+    scores,
+    vmap_method="expand_dims",
+  )
 
 
-def im(latents: jax.Array, factors: jax.Array, *, num_bins: int = 20,
-       factor_sizes: Sequence[int] | None = None) -> jax.Array:
+def im(
+  latents: jax.Array,
+  factors: jax.Array,
+  *,
+  num_bins: int = 20,
+  factor_sizes: Sequence[int] | None = None,
+) -> jax.Array:
   """I_m of a code: the best one-to-one total of its binned plug-in MI matrix.
 
   Args:
@@ -96,5 +105,8 @@ def im(latents: jax.Array, factors: jax.Array, *, num_bins: int = 20,
   Returns:
     float32 scalar in nats.
   """
-  return im_from_mutual_info(mutual_info.mutual_info_matrix(
-      latents, factors, num_bins=num_bins, factor_sizes=factor_sizes))
+  return im_from_mutual_info(
+    mutual_info.mutual_info_matrix(
+      latents, factors, num_bins=num_bins, factor_sizes=factor_sizes
+    )
+  )

@@ -30,8 +30,9 @@ import numpy as np
 from lbvae import errors
 
 
-def resolve_factor_sizes(factors,
-                         factor_sizes: Sequence[int] | None) -> tuple[int, ...]:
+def resolve_factor_sizes(
+  factors, factor_sizes: Sequence[int] | None
+) -> tuple[int, ...]:
   """Returns static per-factor class counts, and checks concrete factors against them.
 
   Args:
@@ -51,25 +52,35 @@ def resolve_factor_sizes(factors,
       jit/vmap) cannot be range-checked here: check them before the transformation, as the evaluation pass
       does, or call the metric once eagerly.
   """
-  errors.require(jnp.issubdtype(factors.dtype, jnp.integer),
-                 f"factors must be integer class indices, got dtype {factors.dtype} "
-                 "(cast whole-number values with .astype(int))", errors.DataError)
+  errors.require(
+    jnp.issubdtype(factors.dtype, jnp.integer),
+    f"factors must be integer class indices, got dtype {factors.dtype} "
+    "(cast whole-number values with .astype(int))",
+    errors.DataError,
+  )
   num_factors = factors.shape[-1]
   concrete = not isinstance(factors, jax.core.Tracer)
   if factor_sizes is None:
-    errors.require(concrete,
-                   "factor_sizes must be given when factors are traced (under jit "
-                   "or vmap); pass the dataset's factor_sizes")
+    errors.require(
+      concrete,
+      "factor_sizes must be given when factors are traced (under jit "
+      "or vmap); pass the dataset's factor_sizes",
+    )
     values = np.asarray(factors)
-    errors.require(values.size == 0 or values.min() >= 0,
-                   f"factor classes must be >= 0, got {values.min()}", errors.DataError)
+    errors.require(
+      values.size == 0 or values.min() >= 0,
+      f"factor classes must be >= 0, got {values.min()}",
+      errors.DataError,
+    )
     return tuple(int(values[:, j].max()) + 1 for j in range(num_factors))
   sizes = tuple(int(s) for s in factor_sizes)
-  errors.require(len(sizes) == num_factors,
-                 f"factor_sizes has {len(sizes)} entries but factors has "
-                 f"{num_factors} columns")
-  errors.require(min(sizes, default=1) >= 1,
-                 f"factor_sizes must be positive, got {sizes}")
+  errors.require(
+    len(sizes) == num_factors,
+    f"factor_sizes has {len(sizes)} entries but factors has {num_factors} columns",
+  )
+  errors.require(
+    min(sizes, default=1) >= 1, f"factor_sizes must be positive, got {sizes}"
+  )
   if concrete:
     check_factor_range(np.asarray(factors), sizes)
   return sizes
@@ -95,12 +106,17 @@ def resolve_inputs(latents, factors, factor_sizes: Sequence[int] | None):
       refuses (factors that are not integers or lie outside their sizes).
   """
   latents, factors = _as_array(latents, "latents"), _as_array(factors, "factors")
-  errors.require(latents.ndim == 2 and factors.ndim == 2,
-                 f"latents and factors must be 2-D [N, L] and [N, F], got shapes "
-                 f"{tuple(latents.shape)} and {tuple(factors.shape)}", errors.DataError)
-  errors.require(latents.shape[0] == factors.shape[0],
-                 f"latents has {latents.shape[0]} rows but factors has "
-                 f"{factors.shape[0]}", errors.DataError)
+  errors.require(
+    latents.ndim == 2 and factors.ndim == 2,
+    f"latents and factors must be 2-D [N, L] and [N, F], got shapes "
+    f"{tuple(latents.shape)} and {tuple(factors.shape)}",
+    errors.DataError,
+  )
+  errors.require(
+    latents.shape[0] == factors.shape[0],
+    f"latents has {latents.shape[0]} rows but factors has {factors.shape[0]}",
+    errors.DataError,
+  )
   return latents, factors, resolve_factor_sizes(factors, factor_sizes)
 
 
@@ -111,9 +127,11 @@ def _as_array(values, name: str):
     values = np.asarray(values)
   except (TypeError, ValueError) as e:
     raise errors.DataError(f"{name} must be an array of numbers: {e}") from None
-  errors.require(values.dtype.kind in "biuf",
-                 f"{name} must be an array of numbers, got dtype {values.dtype}",
-                 errors.DataError)
+  errors.require(
+    values.dtype.kind in "biuf",
+    f"{name} must be an array of numbers, got dtype {values.dtype}",
+    errors.DataError,
+  )
   return values
 
 
@@ -129,10 +147,12 @@ def check_factor_range(factors: np.ndarray, factor_sizes: Sequence[int]) -> None
   flat = factors.reshape(-1, factors.shape[-1])
   lo, hi = flat.min(axis=0), flat.max(axis=0)
   for j, k in enumerate(factor_sizes):
-    errors.require(lo[j] >= 0 and hi[j] < k,
-                   f"factor {j} has class values in [{lo[j]}, {hi[j]}] but "
-                   f"factor_sizes[{j}] = {k}: classes must be integers in [0, {k})",
-                   errors.DataError)
+    errors.require(
+      lo[j] >= 0 and hi[j] < k,
+      f"factor {j} has class values in [{lo[j]}, {hi[j]}] but "
+      f"factor_sizes[{j}] = {k}: classes must be integers in [0, {k})",
+      errors.DataError,
+    )
 
 
 def discretize(latents: jax.Array, *, num_bins: int = 20) -> jax.Array:
@@ -160,9 +180,9 @@ def _factor_one_hot(factors: jax.Array, sizes: tuple[int, ...]) -> jax.Array:
   """float32[N, sum(sizes)]: the factors' one-hot codes side by side."""
   factors = jnp.asarray(factors, jnp.int32)
   return jnp.concatenate(
-      [jax.nn.one_hot(factors[:, j], k, dtype=jnp.float32)
-       for j, k in enumerate(sizes)],
-      axis=1)
+    [jax.nn.one_hot(factors[:, j], k, dtype=jnp.float32) for j, k in enumerate(sizes)],
+    axis=1,
+  )
 
 
 def _segments(sizes: tuple[int, ...]) -> np.ndarray:
@@ -179,8 +199,9 @@ def _plogp_ratio(p: jax.Array, q: jax.Array) -> jax.Array:
   return jnp.where(positive, p * (jnp.log(safe_p) - jnp.log(safe_q)), 0.0)
 
 
-def factor_entropy(factors: jax.Array, *,
-                   factor_sizes: Sequence[int] | None = None) -> jax.Array:
+def factor_entropy(
+  factors: jax.Array, *, factor_sizes: Sequence[int] | None = None
+) -> jax.Array:
   """Empirical entropy of each factor, in nats.
 
   Args:
@@ -196,8 +217,13 @@ def factor_entropy(factors: jax.Array, *,
   return -_plogp_ratio(p, jnp.ones_like(p)) @ _segments(sizes)
 
 
-def mutual_info_matrix(latents: jax.Array, factors: jax.Array, *, num_bins: int = 20,
-                       factor_sizes: Sequence[int] | None = None) -> jax.Array:
+def mutual_info_matrix(
+  latents: jax.Array,
+  factors: jax.Array,
+  *,
+  num_bins: int = 20,
+  factor_sizes: Sequence[int] | None = None,
+) -> jax.Array:
   """Plug-in mutual information between every binned latent and every factor.
 
   Args:
@@ -212,12 +238,13 @@ def mutual_info_matrix(latents: jax.Array, factors: jax.Array, *, num_bins: int 
   """
   latents, factors, sizes = resolve_inputs(latents, factors, factor_sizes)
   n = latents.shape[0]
-  bins = jax.nn.one_hot(discretize(latents, num_bins=num_bins), num_bins,
-                        dtype=jnp.float32)                       # [N, L, B]
-  classes = _factor_one_hot(factors, sizes)                      # [N, K]
-  joint = jnp.einsum("nlb,nk->lbk", bins, classes) / n           # [L, B, K]
-  p_bin = bins.mean(axis=0)                                      # [L, B]
-  p_class = classes.mean(axis=0)                                 # [K]
+  bins = jax.nn.one_hot(
+    discretize(latents, num_bins=num_bins), num_bins, dtype=jnp.float32
+  )  # [N, L, B]
+  classes = _factor_one_hot(factors, sizes)  # [N, K]
+  joint = jnp.einsum("nlb,nk->lbk", bins, classes) / n  # [L, B, K]
+  p_bin = bins.mean(axis=0)  # [L, B]
+  p_class = classes.mean(axis=0)  # [K]
   outer = p_bin[:, :, None] * p_class[None, None, :]
-  per_class = _plogp_ratio(joint, outer).sum(axis=1)             # [L, K]
+  per_class = _plogp_ratio(joint, outer).sum(axis=1)  # [L, K]
   return jnp.maximum(per_class @ _segments(sizes), 0.0)

@@ -61,13 +61,20 @@ def mig_from_mutual_info(mi_matrix: jax.Array, factor_entropy: jax.Array) -> jax
   """
   entropy = jnp.asarray(factor_entropy, jnp.float32)
   informative = entropy > 0
-  normalised = top_two_gaps(jnp.asarray(mi_matrix, jnp.float32)) / jnp.where(informative, entropy, 1.0)
+  normalised = top_two_gaps(jnp.asarray(mi_matrix, jnp.float32)) / jnp.where(
+    informative, entropy, 1.0
+  )
   count = informative.sum()
   return jnp.where(informative, normalised, 0.0).sum() / jnp.maximum(count, 1)
 
 
-def mig(latents: jax.Array, factors: jax.Array, *, num_bins: int = 20,
-        factor_sizes: Sequence[int] | None = None) -> jax.Array:
+def mig(
+  latents: jax.Array,
+  factors: jax.Array,
+  *,
+  num_bins: int = 20,
+  factor_sizes: Sequence[int] | None = None,
+) -> jax.Array:
   """Mutual Information Gap of a code.
 
   Args:
@@ -81,7 +88,8 @@ def mig(latents: jax.Array, factors: jax.Array, *, num_bins: int = 20,
     float32 scalar: mean over factors of (top − second MI) / H(v_j).
   """
   latents, factors, sizes = mutual_info.resolve_inputs(latents, factors, factor_sizes)
-  mi = mutual_info.mutual_info_matrix(latents, factors, num_bins=num_bins,
-                                      factor_sizes=sizes)
+  mi = mutual_info.mutual_info_matrix(
+    latents, factors, num_bins=num_bins, factor_sizes=sizes
+  )
   entropy = mutual_info.factor_entropy(factors, factor_sizes=sizes)
   return mig_from_mutual_info(mi, entropy)

@@ -40,9 +40,15 @@ def _gaussian_log_density(z, mu, logvar):
   return -0.5 * (LOG_2PI + logvar + (z - mu) ** 2 * jnp.exp(-logvar))
 
 
-def posterior_mutual_info(mu: jax.Array, logvar: jax.Array, factors: jax.Array,
-                          key: jax.Array, *, factor_sizes: Sequence[int] | None = None,
-                          num_draws: int = 1) -> jax.Array:
+def posterior_mutual_info(
+  mu: jax.Array,
+  logvar: jax.Array,
+  factors: jax.Array,
+  key: jax.Array,
+  *,
+  factor_sizes: Sequence[int] | None = None,
+  num_draws: int = 1,
+) -> jax.Array:
   """Estimates I(z_l; v_j) for every latent and factor, with z ~ q(z|x).
 
   Args:
@@ -64,32 +70,41 @@ def posterior_mutual_info(mu: jax.Array, logvar: jax.Array, factors: jax.Array,
   factors = jnp.asarray(factors, jnp.int32)
   n = mu.shape[0]
   eps = jax.random.normal(key, (num_draws,) + mu.shape, jnp.float32)
-  z = (mu + jnp.exp(0.5 * logvar) * eps).reshape(num_draws * n, -1)      # [A, L]
-  owner = jnp.tile(jnp.arange(n), num_draws)                              # [A]
-  draw_factors = factors[owner]                                           # [A, F]
+  z = (mu + jnp.exp(0.5 * logvar) * eps).reshape(num_draws * n, -1)  # [A, L]
+  owner = jnp.tile(jnp.arange(n), num_draws)  # [A]
+  draw_factors = factors[owner]  # [A, F]
   counts = [jnp.bincount(factors[:, j], length=k) for j, k in enumerate(sizes)]
   log_count = jnp.stack(
-      [jnp.log(jnp.maximum(c[draw_factors[:, j]], 1)).astype(jnp.float32)
-       for j, c in enumerate(counts)])                                    # [F, A]
+    [
+      jnp.log(jnp.maximum(c[draw_factors[:, j]], 1)).astype(jnp.float32)
+      for j, c in enumerate(counts)
+    ]
+  )  # [F, A]
 
   def one_latent(args):
-    z_l, mu_l, logvar_l = args                                            # [A], [N], [N]
+    z_l, mu_l, logvar_l = args  # [A], [N], [N]
     log_p = _gaussian_log_density(z_l[:, None], mu_l[None, :], logvar_l[None, :])
     h = -jnp.mean(jax.nn.logsumexp(log_p, axis=1) - math.log(n))
     conditional = []
     for j in range(len(sizes)):
-      same = draw_factors[:, j][:, None] == factors[None, :, j]          # [A, N]
+      same = draw_factors[:, j][:, None] == factors[None, :, j]  # [A, N]
       log_q = jax.nn.logsumexp(jnp.where(same, log_p, -jnp.inf), axis=1)
       conditional.append(-jnp.mean(log_q - log_count[j]))
-    return h - jnp.stack(conditional)                                     # [F]
+    return h - jnp.stack(conditional)  # [F]
 
-  mi = jax.lax.map(one_latent, (z.T, mu.T, logvar.T))                     # [L, F]
+  mi = jax.lax.map(one_latent, (z.T, mu.T, logvar.T))  # [L, F]
   return jnp.maximum(mi, 0.0)
 
 
-def posterior_scores(mu: jax.Array, logvar: jax.Array, factors: jax.Array,
-                     key: jax.Array, *, factor_sizes: Sequence[int] | None = None,
-                     num_draws: int = 1) -> dict[str, jax.Array]:
+def posterior_scores(
+  mu: jax.Array,
+  logvar: jax.Array,
+  factors: jax.Array,
+  key: jax.Array,
+  *,
+  factor_sizes: Sequence[int] | None = None,
+  num_draws: int = 1,
+) -> dict[str, jax.Array]:
   """MIG and I_m on the posterior-aware MI matrix.
 
   Args:
@@ -102,12 +117,15 @@ def posterior_scores(mu: jax.Array, logvar: jax.Array, factors: jax.Array,
     float32[] (best one-to-one total, :func:`lbvae.metrics.im_from_mutual_info`).
   """
   mu, factors, sizes = mutual_info.resolve_inputs(mu, factors, factor_sizes)
-  mi = posterior_mutual_info(mu, logvar, factors, key, factor_sizes=sizes,
-                             num_draws=num_draws)
+  mi = posterior_mutual_info(
+    mu, logvar, factors, key, factor_sizes=sizes, num_draws=num_draws
+  )
   entropy = mutual_info.factor_entropy(factors, factor_sizes=sizes)
-  return {"mi_posterior": mi,
-          "mig_posterior": mutual_info_gap.mig_from_mutual_info(mi, entropy),
-          "im_posterior": im_score.im_from_mutual_info(mi)}
+  return {
+    "mi_posterior": mi,
+    "mig_posterior": mutual_info_gap.mig_from_mutual_info(mi, entropy),
+    "im_posterior": im_score.im_from_mutual_info(mi),
+  }
 
 
 def memory_bytes(num_samples: int, num_draws: int = 1) -> int:
@@ -117,8 +135,20 @@ def memory_bytes(num_samples: int, num_draws: int = 1) -> int:
 
 
 ENTRIES = (
-    entry.Entry("mig_posterior", "MIG (post.)", True, entry.POSTERIOR, leading=True,
-                probe_label="MIG (posterior)"),
-    entry.Entry("im_posterior", "I_m (post.)", True, entry.POSTERIOR, leading=True,
-                probe_label="I_m (posterior), nats"),
+  entry.Entry(
+    "mig_posterior",
+    "MIG (post.)",
+    True,
+    entry.POSTERIOR,
+    leading=True,
+    probe_label="MIG (posterior)",
+  ),
+  entry.Entry(
+    "im_posterior",
+    "I_m (post.)",
+    True,
+    entry.POSTERIOR,
+    leading=True,
+    probe_label="I_m (posterior), nats",
+  ),
 )

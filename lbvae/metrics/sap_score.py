@@ -26,10 +26,15 @@ from lbvae.metrics import mutual_info
 from lbvae.metrics.mutual_info_gap import top_two_gaps
 
 
-def sap_score_matrix(latents_train: jax.Array, factors_train: jax.Array,
-                     latents_test: jax.Array, factors_test: jax.Array, *,
-                     factor_sizes: Sequence[int] | None = None,
-                     c: float = 0.01) -> jax.Array:
+def sap_score_matrix(
+  latents_train: jax.Array,
+  factors_train: jax.Array,
+  latents_test: jax.Array,
+  factors_test: jax.Array,
+  *,
+  factor_sizes: Sequence[int] | None = None,
+  c: float = 0.01,
+) -> jax.Array:
   """Test accuracy of a one-feature linear SVM for every (latent, factor) pair.
 
   Args:
@@ -44,14 +49,17 @@ def sap_score_matrix(latents_train: jax.Array, factors_train: jax.Array,
   Returns:
     float32[L, F] accuracies in [0, 1].
   """
-  latents_test, factors_test, _ = mutual_info.resolve_inputs(latents_test, factors_test,
-                                                            factor_sizes)
+  latents_test, factors_test, _ = mutual_info.resolve_inputs(
+    latents_test, factors_test, factor_sizes
+  )
   latents_train, factors_train, sizes = mutual_info.resolve_inputs(
-      latents_train, factors_train, factor_sizes)
-  fit = linear_svm.fit_one_feature_svms(latents_train, factors_train,
-                                        num_classes=max(sizes), c=c)
-  predicted = linear_svm.predict_one_feature_svms(fit, latents_test)   # [L, F, M]
-  truth = jnp.asarray(factors_test, jnp.int32).T[None]                # [1, F, M]
+    latents_train, factors_train, factor_sizes
+  )
+  fit = linear_svm.fit_one_feature_svms(
+    latents_train, factors_train, num_classes=max(sizes), c=c
+  )
+  predicted = linear_svm.predict_one_feature_svms(fit, latents_test)  # [L, F, M]
+  truth = jnp.asarray(factors_test, jnp.int32).T[None]  # [1, F, M]
   return (predicted == truth).mean(axis=-1, dtype=jnp.float32)
 
 
@@ -67,13 +75,27 @@ def sap_from_scores(score_matrix: jax.Array) -> jax.Array:
   return top_two_gaps(jnp.asarray(score_matrix, jnp.float32)).mean()
 
 
-def sap(latents_train: jax.Array, factors_train: jax.Array, latents_test: jax.Array,
-        factors_test: jax.Array, *, factor_sizes: Sequence[int] | None = None,
-        c: float = 0.01) -> jax.Array:
+def sap(
+  latents_train: jax.Array,
+  factors_train: jax.Array,
+  latents_test: jax.Array,
+  factors_test: jax.Array,
+  *,
+  factor_sizes: Sequence[int] | None = None,
+  c: float = 0.01,
+) -> jax.Array:
   """SAP score of a code (see :func:`sap_score_matrix` for the arguments).
 
   Returns:
     float32 scalar in [0, 1].
   """
-  return sap_from_scores(sap_score_matrix(latents_train, factors_train, latents_test,
-                                          factors_test, factor_sizes=factor_sizes, c=c))
+  return sap_from_scores(
+    sap_score_matrix(
+      latents_train,
+      factors_train,
+      latents_test,
+      factors_test,
+      factor_sizes=factor_sizes,
+      c=c,
+    )
+  )

@@ -32,10 +32,17 @@ from lbvae.metrics.sap_score import sap_from_scores
 from lbvae.metrics.sap_score import sap_score_matrix
 
 
-def all_metrics(latents_train: jax.Array, factors_train: jax.Array,
-                latents_test: jax.Array, factors_test: jax.Array, *,
-                factor_sizes: Sequence[int], num_bins: int = 20,
-                sap_c: float = 0.01, dci_alpha: float = 0.02) -> dict[str, jax.Array]:
+def all_metrics(
+  latents_train: jax.Array,
+  factors_train: jax.Array,
+  latents_test: jax.Array,
+  factors_test: jax.Array,
+  *,
+  factor_sizes: Sequence[int],
+  num_bins: int = 20,
+  sap_c: float = 0.01,
+  dci_alpha: float = 0.02,
+) -> dict[str, jax.Array]:
   """MIG, SAP, I_m, DCI and the matrices behind them, for one model.
 
   Args:
@@ -55,45 +62,82 @@ def all_metrics(latents_train: jax.Array, factors_train: jax.Array,
     the float32 matrices ``mi_matrix`` [L, F] (nats), ``factor_entropy`` [F] (nats),
     ``sap_scores`` [L, F] (test accuracies) and ``dci_lasso_importance`` [L, F].
   """
-  latents_test, factors_test, _ = mutual_info.resolve_inputs(latents_test, factors_test,
-                                                            factor_sizes)
+  latents_test, factors_test, _ = mutual_info.resolve_inputs(
+    latents_test, factors_test, factor_sizes
+  )
   latents_train, factors_train, sizes = mutual_info.resolve_inputs(
-      latents_train, factors_train, factor_sizes)
-  mi = mutual_info.mutual_info_matrix(latents_train, factors_train, num_bins=num_bins,
-                                      factor_sizes=sizes)
+    latents_train, factors_train, factor_sizes
+  )
+  mi = mutual_info.mutual_info_matrix(
+    latents_train, factors_train, num_bins=num_bins, factor_sizes=sizes
+  )
   entropy = mutual_info.factor_entropy(factors_train, factor_sizes=sizes)
-  sap_scores = sap_score_matrix(latents_train, factors_train, latents_test,
-                                factors_test, factor_sizes=sizes, c=sap_c)
-  dci_scores = dci_lasso(latents_train, factors_train, latents_test, factors_test,
-                   alpha=dci_alpha)
+  sap_scores = sap_score_matrix(
+    latents_train,
+    factors_train,
+    latents_test,
+    factors_test,
+    factor_sizes=sizes,
+    c=sap_c,
+  )
+  dci_scores = dci_lasso(
+    latents_train, factors_train, latents_test, factors_test, alpha=dci_alpha
+  )
   return {
-      "mig": mig_from_mutual_info(mi, entropy),
-      "sap": sap_from_scores(sap_scores),
-      "im": im_from_mutual_info(mi),
-      "dci_lasso_disentanglement": dci_scores["disentanglement"],
-      "dci_lasso_completeness": dci_scores["completeness"],
-      "dci_lasso_informativeness": dci_scores["informativeness"],
-      "mi_matrix": mi,
-      "factor_entropy": entropy,
-      "sap_scores": sap_scores,
-      "dci_lasso_importance": dci_scores["importance"],
+    "mig": mig_from_mutual_info(mi, entropy),
+    "sap": sap_from_scores(sap_scores),
+    "im": im_from_mutual_info(mi),
+    "dci_lasso_disentanglement": dci_scores["disentanglement"],
+    "dci_lasso_completeness": dci_scores["completeness"],
+    "dci_lasso_informativeness": dci_scores["informativeness"],
+    "mi_matrix": mi,
+    "factor_entropy": entropy,
+    "sap_scores": sap_scores,
+    "dci_lasso_importance": dci_scores["importance"],
   }
 
 
 # The scores of one all_metrics call (the pass's compiled unit).
 ENTRIES = (
-    entry.Entry("mig", "MIG", True, entry.COMPILED, nan_if_diverged=True,
-                leading=True, paper=True, probe_label="MIG (binned μ)",
-                compute=all_metrics),
-    entry.Entry("sap", "SAP", True, entry.COMPILED, nan_if_diverged=True,
-                leading=True, paper=True, compute=all_metrics),
-    entry.Entry("im", "I_m", True, entry.COMPILED, nan_if_diverged=True,
-                leading=True, paper=True, probe_label="I_m (binned μ), nats",
-                compute=all_metrics),
-    entry.Entry("dci_lasso_disentanglement", None, True, entry.COMPILED,
-                compute=all_metrics),
-    entry.Entry("dci_lasso_completeness", None, True, entry.COMPILED,
-                compute=all_metrics),
-    entry.Entry("dci_lasso_informativeness", None, False, entry.COMPILED,
-                compute=all_metrics),
+  entry.Entry(
+    "mig",
+    "MIG",
+    True,
+    entry.COMPILED,
+    nan_if_diverged=True,
+    leading=True,
+    paper=True,
+    probe_label="MIG (binned μ)",
+    compute=all_metrics,
+  ),
+  entry.Entry(
+    "sap",
+    "SAP",
+    True,
+    entry.COMPILED,
+    nan_if_diverged=True,
+    leading=True,
+    paper=True,
+    compute=all_metrics,
+  ),
+  entry.Entry(
+    "im",
+    "I_m",
+    True,
+    entry.COMPILED,
+    nan_if_diverged=True,
+    leading=True,
+    paper=True,
+    probe_label="I_m (binned μ), nats",
+    compute=all_metrics,
+  ),
+  entry.Entry(
+    "dci_lasso_disentanglement", None, True, entry.COMPILED, compute=all_metrics
+  ),
+  entry.Entry(
+    "dci_lasso_completeness", None, True, entry.COMPILED, compute=all_metrics
+  ),
+  entry.Entry(
+    "dci_lasso_informativeness", None, False, entry.COMPILED, compute=all_metrics
+  ),
 )

@@ -45,8 +45,13 @@ from lbvae.objectives.factor_vae import FactorVAE
 # lbvae knows of an objective (name, config group and defaults, options, checks, report
 # headers) is read from the Entry lists its module ends with; a new objective is a
 # module like annealed_vae and one line here.
-_ENTRIES = (*beta_vae.ENTRIES, *beta_tcvae.ENTRIES, *dip_vae.ENTRIES,
-            *annealed_vae.ENTRIES, *factor_vae.ENTRIES)
+_ENTRIES = (
+  *beta_vae.ENTRIES,
+  *beta_tcvae.ENTRIES,
+  *dip_vae.ENTRIES,
+  *annealed_vae.ENTRIES,
+  *factor_vae.ENTRIES,
+)
 
 NAMES = tuple(e.name for e in _ENTRIES)
 
@@ -58,8 +63,10 @@ def _entry(name: str) -> Entry:
     lbvae.errors.ConfigError: an unknown name.
   """
   entries = {e.name: e for e in _ENTRIES}
-  errors.require(name in entries, f"config.objective must be one of "
-                 f"{', '.join(entries)}, got {name!r}")
+  errors.require(
+    name in entries,
+    f"config.objective must be one of {', '.join(entries)}, got {name!r}",
+  )
   return entries[name]
 
 
@@ -110,7 +117,24 @@ def part_labels() -> tuple[tuple[str, str], ...]:
   return tuple(labels.items())
 
 
-__all__ = ["AnnealedVAE", "BASE_FIELDS", "BetaTCVAE", "BetaVAE", "DIPVAE", "ESTIMATORS",
-           "Entry", "FIELD_LABELS", "FactorVAE", "NAMES", "Objective", "REPORTED",
-           "check_objective", "config_groups", "from_config", "lambda_loss", "log_fields",
-           "make", "part_labels"]
+__all__ = [
+  "AnnealedVAE",
+  "BASE_FIELDS",
+  "BetaTCVAE",
+  "BetaVAE",
+  "DIPVAE",
+  "ESTIMATORS",
+  "Entry",
+  "FIELD_LABELS",
+  "FactorVAE",
+  "NAMES",
+  "Objective",
+  "REPORTED",
+  "check_objective",
+  "config_groups",
+  "from_config",
+  "lambda_loss",
+  "log_fields",
+  "make",
+  "part_labels",
+]

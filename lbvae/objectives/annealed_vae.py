@@ -21,8 +21,8 @@ from lbvae.objectives import base
 
 # config.annealed_vae (disentanglement_lib's study).
 DEFAULTS = {
-    "gamma": 1000.0,           # γ, the weight of |KL − C(t)|
-    "anneal_steps": 100_000,   # T, the steps over which C rises from 0 to C_max
+  "gamma": 1000.0,  # γ, the weight of |KL − C(t)|
+  "anneal_steps": 100_000,  # T, the steps over which C rises from 0 to C_max
 }
 
 
@@ -40,6 +40,7 @@ class AnnealedVAE(base.Objective):
     gamma: γ, the weight of the capacity constraint.
     anneal_steps: T, the steps C takes to reach C_max.
   """
+
   gamma: float = DEFAULTS["gamma"]
   anneal_steps: int = DEFAULTS["anneal_steps"]
   name = "annealed_vae"
@@ -65,8 +66,18 @@ def _options(config, dataset_size: int) -> dict:
 
 def _check(config) -> None:
   errors.require_positive(config.annealed_vae.gamma, "config.annealed_vae.gamma")
-  errors.require_int(config.annealed_vae.anneal_steps, "config.annealed_vae.anneal_steps")
+  errors.require_int(
+    config.annealed_vae.anneal_steps, "config.annealed_vae.anneal_steps"
+  )
 
 
-ENTRIES = (base.Entry("annealed_vae", AnnealedVAE, group="annealed_vae",
-                      defaults=DEFAULTS, options=_options, check=_check),)
+ENTRIES = (
+  base.Entry(
+    "annealed_vae",
+    AnnealedVAE,
+    group="annealed_vae",
+    defaults=DEFAULTS,
+    options=_options,
+    check=_check,
+  ),
+)

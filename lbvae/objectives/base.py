@@ -48,6 +48,7 @@ class Objective(abc.ABC):
     needs_z: whether :meth:`loss` reads the reparameterised sample ``z``.
     reference: the paper it implements.
   """
+
   name: ClassVar[str] = ""
   title: ClassVar[str] = ""
   strength_label: ClassVar[str] = ""
@@ -106,6 +107,7 @@ class Entry:
     options: ``(config, dataset_size) -> make's options`` for a sweep config.
     check: raises :class:`lbvae.errors.ConfigError` on a bad value of the group.
   """
+
   name: str
   make: Callable[..., Objective]
   group: str | None = None
@@ -121,12 +123,25 @@ def log_fields(objective: Objective) -> tuple[str, ...]:
 
 def nll_and_kl(logits, x, mu, logvar):
   """Batch means of the Bernoulli NLL and the closed-form KL: two float32[]."""
-  return (jnp.mean(losses.bernoulli_nll(logits, x)),
-          jnp.mean(losses.gaussian_kl(mu, logvar)))
+  return (
+    jnp.mean(losses.bernoulli_nll(logits, x)),
+    jnp.mean(losses.gaussian_kl(mu, logvar)),
+  )
 
 
-def lambda_loss(objective: Objective, logits, x, mu, logvar, z=None, *, strength,
-                lam, step=0, state=None):
+def lambda_loss(
+  objective: Objective,
+  logits,
+  x,
+  mu,
+  logvar,
+  z=None,
+  *,
+  strength,
+  lam,
+  step=0,
+  state=None,
+):
   """The objective plus λ·E‖x − g(z)‖², batch means.
 
   Args:
@@ -143,8 +158,16 @@ def lambda_loss(objective: Objective, logits, x, mu, logvar, z=None, *, strength
     (total float32[], {"nll", "kl", "l2", "loss", *objective.parts}: float32[]).
   """
   x = losses.as_float_images(x)
-  total, parts = objective.loss(logits, x, mu, logvar, z, strength=strength,
-                                step=step, state={} if state is None else state)
+  total, parts = objective.loss(
+    logits,
+    x,
+    mu,
+    logvar,
+    z,
+    strength=strength,
+    step=step,
+    state={} if state is None else state,
+  )
   l2 = jnp.mean(losses.l2_penalty(logits, x))
   total = total + lam * l2
   return total, {**parts, "l2": l2, "loss": total}

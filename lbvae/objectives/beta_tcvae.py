@@ -31,9 +31,9 @@ from lbvae.objectives import base
 ESTIMATORS = ("mws", "mss")
 # config.beta_tcvae.
 DEFAULTS = {
-    # log q(z) by minibatch-weighted ("mws", disentanglement_lib's) or -stratified
-    # ("mss") sampling (module docstring)
-    "estimator": "mws",
+  # log q(z) by minibatch-weighted ("mws", disentanglement_lib's) or -stratified
+  # ("mss") sampling (module docstring)
+  "estimator": "mws",
 }
 LOG_2PI = math.log(2.0 * math.pi)
 
@@ -62,10 +62,10 @@ def log_importance_weights(batch_size: int, dataset_size: int, estimator: str):
   if estimator != "mss":
     raise ValueError(f"unknown estimator {estimator!r}; choose one of {ESTIMATORS}")
   n, m = float(dataset_size), b - 1
-  if m == 0:      # a batch of one: its own posterior is the whole estimate
+  if m == 0:  # a batch of one: its own posterior is the whole estimate
     return jnp.zeros((1, 1), jnp.float32)
   eye = jnp.eye(b, dtype=bool)
-  beside = jnp.roll(eye, 1, axis=1)            # j = i + 1 (mod B)
+  beside = jnp.roll(eye, 1, axis=1)  # j = i + 1 (mod B)
   w = jnp.where(eye, 1.0 / n, jnp.where(beside, (n - m) / (n * m), 1.0 / m))
   return jnp.log(w).astype(jnp.float32)
 
@@ -82,11 +82,10 @@ def aggregate_log_densities(z, mu, logvar, *, dataset_size: int, estimator: str)
   Returns:
     (log_qz float32[B], log_qz_product float32[B]).
   """
-  log_q = log_density_matrix(z, mu, logvar)                       # [B, B, L]
+  log_q = log_density_matrix(z, mu, logvar)  # [B, B, L]
   log_w = log_importance_weights(z.shape[0], dataset_size, estimator)
   log_qz = jax.nn.logsumexp(jnp.sum(log_q, axis=-1) + log_w, axis=1)
-  log_qz_product = jnp.sum(jax.nn.logsumexp(log_q + log_w[:, :, None], axis=1),
-                           axis=-1)
+  log_qz_product = jnp.sum(jax.nn.logsumexp(log_q + log_w[:, :, None], axis=1), axis=-1)
   return log_qz, log_qz_product
 
 
@@ -103,12 +102,15 @@ def decomposition(mu, logvar, z, *, dataset_size: int, estimator: str) -> dict:
     sum is the batch-mean closed-form KL.
   """
   log_qz, log_qz_product = aggregate_log_densities(
-      z, mu, logvar, dataset_size=dataset_size, estimator=estimator)
+    z, mu, logvar, dataset_size=dataset_size, estimator=estimator
+  )
   log_q_given_x = -0.5 * jnp.sum(LOG_2PI + logvar + 1.0, axis=-1)  # E log q(z|x)
   log_p = -0.5 * jnp.sum(LOG_2PI + mu**2 + jnp.exp(logvar), axis=-1)  # E log p(z)
-  return {"index_code_mi": jnp.mean(log_q_given_x - log_qz),
-          "total_correlation": jnp.mean(log_qz - log_qz_product),
-          "dimension_kl": jnp.mean(log_qz_product - log_p)}
+  return {
+    "index_code_mi": jnp.mean(log_q_given_x - log_qz),
+    "total_correlation": jnp.mean(log_qz - log_qz_product),
+    "dimension_kl": jnp.mean(log_qz_product - log_p),
+  }
 
 
 @dataclasses.dataclass(frozen=True)
@@ -119,40 +121,59 @@ class BetaTCVAE(base.Objective):
     dataset_size: N (for ``mss``).
     estimator: ``mws`` (disentanglement_lib's choice, the default) or ``mss``.
   """
+
   dataset_size: int = 1
   estimator: str = DEFAULTS["estimator"]
   name = "beta_tcvae"
   title = "β-TCVAE"
   strength_label = "β (TC weight)"
   parts = ("index_code_mi", "total_correlation", "dimension_kl")
-  part_labels = {"index_code_mi": "MI(n; z)", "total_correlation": "TC",
-                 "dimension_kl": "dim-KL"}
+  part_labels = {
+    "index_code_mi": "MI(n; z)",
+    "total_correlation": "TC",
+    "dimension_kl": "dim-KL",
+  }
   needs_z = True
   reference = "Chen et al., 2018"
 
   def loss(self, logits, x, mu, logvar, z, *, strength, step, state):
     del step, state
     nll, kl = base.nll_and_kl(logits, x, mu, logvar)
-    d = decomposition(mu, logvar, z, dataset_size=self.dataset_size,
-                      estimator=self.estimator)
-    total = (nll + d["index_code_mi"] + strength * d["total_correlation"]
-             + d["dimension_kl"])
+    d = decomposition(
+      mu, logvar, z, dataset_size=self.dataset_size, estimator=self.estimator
+    )
+    total = (
+      nll + d["index_code_mi"] + strength * d["total_correlation"] + d["dimension_kl"]
+    )
     return total, {"nll": nll, "kl": kl, **d}
 
 
 def _options(config, dataset_size: int) -> dict:
   estimator = str(config.beta_tcvae.estimator)
-  errors.require(estimator != "mss" or int(dataset_size) >= config.batch_size - 1,
-                 f"config.beta_tcvae.estimator 'mss' needs a dataset of at least "
-                 f"config.batch_size - 1 images, got {dataset_size}")
+  errors.require(
+    estimator != "mss" or int(dataset_size) >= config.batch_size - 1,
+    f"config.beta_tcvae.estimator 'mss' needs a dataset of at least "
+    f"config.batch_size - 1 images, got {dataset_size}",
+  )
   return {"dataset_size": int(dataset_size), "estimator": estimator}
 
 
 def _check(config) -> None:
   estimator = config.beta_tcvae.estimator
-  errors.require(estimator in ESTIMATORS, f"config.beta_tcvae.estimator must be one of "
-                 f"{', '.join(ESTIMATORS)}, got {estimator!r}")
+  errors.require(
+    estimator in ESTIMATORS,
+    f"config.beta_tcvae.estimator must be one of "
+    f"{', '.join(ESTIMATORS)}, got {estimator!r}",
+  )
 
 
-ENTRIES = (base.Entry("beta_tcvae", BetaTCVAE, group="beta_tcvae", defaults=DEFAULTS,
-                      options=_options, check=_check),)
+ENTRIES = (
+  base.Entry(
+    "beta_tcvae",
+    BetaTCVAE,
+    group="beta_tcvae",
+    defaults=DEFAULTS,
+    options=_options,
+    check=_check,
+  ),
+)

@@ -17,6 +17,7 @@ from lbvae.objectives import base
 @dataclasses.dataclass(frozen=True)
 class BetaVAE(base.Objective):
   """NLL + β·KL."""
+
   name = "beta_vae"
   title = "β-VAE"
   strength_label = "β (KL weight)"

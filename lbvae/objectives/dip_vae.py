@@ -54,6 +54,7 @@ class DIPVAE(base.Objective):
   Attributes:
     kind: "i" (Cov of μ) or "ii" (Cov of z).
   """
+
   kind: str = "i"
   strength_label = "λ_od (off-diagonal weight)"
   parts = ("cov_off_diagonal", "cov_diagonal")
@@ -74,9 +75,10 @@ class DIPVAE(base.Objective):
     cov = code_covariance(mu, logvar if self.kind == "ii" else None)
     off, diag = covariance_penalties(cov)
     total = nll + kl + strength * off + (LAMBDA_D_FACTOR[self.kind] * strength) * diag
-    return total, {"nll": nll, "kl": kl, "cov_off_diagonal": off,
-                   "cov_diagonal": diag}
+    return total, {"nll": nll, "kl": kl, "cov_off_diagonal": off, "cov_diagonal": diag}
 
 
-ENTRIES = tuple(base.Entry(f"dip_vae_{kind}", functools.partial(DIPVAE, kind=kind))
-                for kind in LAMBDA_D_FACTOR)
+ENTRIES = tuple(
+  base.Entry(f"dip_vae_{kind}", functools.partial(DIPVAE, kind=kind))
+  for kind in LAMBDA_D_FACTOR
+)

@@ -26,23 +26,24 @@ import optax
 from lbvae import errors
 from lbvae.objectives import base
 
-LEAKY_SLOPE = 0.2          # tf.nn.leaky_relu's default alpha
-PERMUTATION_STREAM = 0x706572   # "per": folded into the step's noise key
-INIT_STREAM = 0x646973          # "dis": folded into a seed's init key
+LEAKY_SLOPE = 0.2  # tf.nn.leaky_relu's default alpha
+PERMUTATION_STREAM = 0x706572  # "per": folded into the step's noise key
+INIT_STREAM = 0x646973  # "dis": folded into a seed's init key
 # config.factor_vae: the discriminator and its Adam (module docstring).
 DEFAULTS = {
-    "hidden_units": 1000,    # width of each hidden layer
-    "hidden_layers": 6,      # number of hidden layers (leaky ReLU)
-    "learning_rate": 1e-4,   # Adam's step size
-    "adam_b1": 0.5,          # Adam's β1
-    "adam_b2": 0.9,          # Adam's β2
-    "adam_eps": 1e-8,        # Adam's ε
+  "hidden_units": 1000,  # width of each hidden layer
+  "hidden_layers": 6,  # number of hidden layers (leaky ReLU)
+  "learning_rate": 1e-4,  # Adam's step size
+  "adam_b1": 0.5,  # Adam's β1
+  "adam_b2": 0.9,  # Adam's β2
+  "adam_eps": 1e-8,  # Adam's ε
 }
 DISCRIMINATOR_LAYERS = (DEFAULTS["hidden_units"],) * DEFAULTS["hidden_layers"]
 
 
 class Discriminator(nn.Module):
   """float32[B, L] codes -> float32[B, 2] logits (0: from q(z), 1: permuted)."""
+
   hidden: Sequence[int] = DISCRIMINATOR_LAYERS
 
   @nn.compact
@@ -70,14 +71,17 @@ def tc_estimate(logits):
 
 def discriminator_loss(logits_joint, logits_permuted):
   """−½ (E log D_0(z) + E log D_1(z_perm)): float32[] (each input float32[B, 2])."""
-  return -0.5 * (jnp.mean(jax.nn.log_softmax(logits_joint)[:, 0])
-                 + jnp.mean(jax.nn.log_softmax(logits_permuted)[:, 1]))
+  return -0.5 * (
+    jnp.mean(jax.nn.log_softmax(logits_joint)[:, 0])
+    + jnp.mean(jax.nn.log_softmax(logits_permuted)[:, 1])
+  )
 
 
 def discriminator_accuracy(logits_joint, logits_permuted):
   """The fraction of both batches the discriminator classifies right: float32[]."""
-  right = jnp.concatenate([jnp.argmax(logits_joint, -1) == 0,
-                           jnp.argmax(logits_permuted, -1) == 1])
+  right = jnp.concatenate(
+    [jnp.argmax(logits_joint, -1) == 0, jnp.argmax(logits_permuted, -1) == 1]
+  )
   return jnp.mean(right.astype(jnp.float32))
 
 
@@ -90,6 +94,7 @@ class FactorVAE(base.Objective):
     hidden: the discriminator's hidden widths.
     learning_rate, adam_b1, adam_b2, adam_eps: its Adam.
   """
+
   latent_dim: int = 10
   hidden: tuple[int, ...] = DISCRIMINATOR_LAYERS
   learning_rate: float = DEFAULTS["learning_rate"]
@@ -110,8 +115,9 @@ class FactorVAE(base.Objective):
 
   @property
   def tx(self) -> optax.GradientTransformation:
-    return optax.adam(self.learning_rate, b1=self.adam_b1, b2=self.adam_b2,
-                      eps=self.adam_eps)
+    return optax.adam(
+      self.learning_rate, b1=self.adam_b1, b2=self.adam_b2, eps=self.adam_eps
+    )
 
   def loss(self, logits, x, mu, logvar, z, *, strength, step, state):
     del step
@@ -136,21 +142,26 @@ class FactorVAE(base.Objective):
       perm = self.discriminator.apply({"params": params}, permuted)
       return discriminator_loss(joint, perm), discriminator_accuracy(joint, perm)
 
-    (loss, accuracy), grads = jax.value_and_grad(loss_fn, has_aux=True)(
-        state["params"])
+    (loss, accuracy), grads = jax.value_and_grad(loss_fn, has_aux=True)(state["params"])
     updates, opt_state = self.tx.update(grads, state["opt_state"], state["params"])
     params = optax.apply_updates(state["params"], updates)
-    return ({"params": params, "opt_state": opt_state},
-            {"discriminator_loss": loss, "discriminator_accuracy": accuracy})
+    return (
+      {"params": params, "opt_state": opt_state},
+      {"discriminator_loss": loss, "discriminator_accuracy": accuracy},
+    )
 
 
 def _options(config, dataset_size: int) -> dict:
   del dataset_size
   group = config.factor_vae
-  return {"latent_dim": int(config.latent_dim),
-          "hidden": (int(group.hidden_units),) * int(group.hidden_layers),
-          "learning_rate": float(group.learning_rate), "adam_b1": float(group.adam_b1),
-          "adam_b2": float(group.adam_b2), "adam_eps": float(group.adam_eps)}
+  return {
+    "latent_dim": int(config.latent_dim),
+    "hidden": (int(group.hidden_units),) * int(group.hidden_layers),
+    "learning_rate": float(group.learning_rate),
+    "adam_b1": float(group.adam_b1),
+    "adam_b2": float(group.adam_b2),
+    "adam_eps": float(group.adam_eps),
+  }
 
 
 def _check(config) -> None:
@@ -161,9 +172,19 @@ def _check(config) -> None:
     errors.require_positive(group[field], f"config.factor_vae.{field}")
   for field in ("adam_b1", "adam_b2"):
     v = group[field]
-    errors.require(isinstance(v, (int, float)) and 0 <= v < 1,
-                   f"config.factor_vae.{field} must be in [0, 1), got {v!r}")
+    errors.require(
+      isinstance(v, (int, float)) and 0 <= v < 1,
+      f"config.factor_vae.{field} must be in [0, 1), got {v!r}",
+    )
 
 
-ENTRIES = (base.Entry("factor_vae", FactorVAE, group="factor_vae", defaults=DEFAULTS,
-                      options=_options, check=_check),)
+ENTRIES = (
+  base.Entry(
+    "factor_vae",
+    FactorVAE,
+    group="factor_vae",
+    defaults=DEFAULTS,
+    options=_options,
+    check=_check,
+  ),
+)

@@ -51,6 +51,7 @@ NESTED_KEYS = ("state_dict", "model_state_dict", "model", "vae")
 @dataclasses.dataclass
 class ImportResult:
   """What an import did: paths absolute, ``imported`` False for a no-op."""
+
   workdir: str
   dataset: str
   num_models: dict[int, int]
@@ -74,11 +75,12 @@ def state_dict(obj, path: str) -> dict:
   for sd in candidates:
     if isinstance(sd, dict) and sd and all(isinstance(k, str) for k in sd):
       if all(k.startswith("module.") for k in sd):
-        sd = {k[len("module."):]: v for k, v in sd.items()}
+        sd = {k[len("module.") :]: v for k, v in sd.items()}
       if "encoder.fc_mu.weight" in sd:
         return sd
-  raise errors.DataError(f"{path}: holds no state dict of the authors' conv VAE "
-                         "(no encoder.fc_mu.weight)")
+  raise errors.DataError(
+    f"{path}: holds no state dict of the authors' conv VAE (no encoder.fc_mu.weight)"
+  )
 
 
 def _load_params(model: layout.ReleasedModel):
@@ -86,8 +88,7 @@ def _load_params(model: layout.ReleasedModel):
   return convert.flax_params(sd, model.path), convert.dims(sd, model.path)
 
 
-def build_config(dataset: str, models: list, latent_dim: int, source: str,
-                 folder: str):
+def build_config(dataset: str, models: list, latent_dim: int, source: str, folder: str):
   """The sweep config of an imported grid (docs/released_models.md, "What the import writes")."""
   c = config_lib.defaults()
   c.dataset.name = dataset
@@ -104,47 +105,70 @@ def build_config(dataset: str, models: list, latent_dim: int, source: str,
 
 def _grid(models: list, phase: int) -> list[members_lib.Member]:
   """Members of a phase in the trainer's order; phase 2 points at its parent."""
-  rows1 = {(m.beta, m.seed): i for i, m in
-           enumerate(m for m in models if m.phase == 1)}
+  rows1 = {(m.beta, m.seed): i for i, m in enumerate(m for m in models if m.phase == 1)}
   mine = [m for m in models if m.phase == phase]
-  return [members_lib.Member(i, m.beta, m.lam, m.seed,
-                             rows1.get((m.beta, m.seed)) if phase == 2 else None)
-          for i, m in enumerate(mine)]
+  return [
+    members_lib.Member(
+      i, m.beta, m.lam, m.seed, rows1.get((m.beta, m.seed)) if phase == 2 else None
+    )
+    for i, m in enumerate(mine)
+  ]
 
 
 def _final_rows(grid, metrics, step: int) -> list[dict]:
   rows = []
   for g, met in zip(grid, metrics):
-    rows.append({**g.as_dict(), "nll": met["nll"], "kl": met["kl"], "l2": math.nan,
-                 "loss": met["loss"], "finite": True, "frozen_step": -1,
-                 "step": step})
+    rows.append(
+      {
+        **g.as_dict(),
+        "nll": met["nll"],
+        "kl": met["kl"],
+        "l2": math.nan,
+        "loss": met["loss"],
+        "finite": True,
+        "frozen_step": -1,
+        "step": step,
+      }
+    )
   return rows
 
 
 def _provenance(source, folder, dataset, models, metrics, notes, dims) -> dict:
   rel = lambda p: None if p is None else os.path.relpath(p, source)
   return {
-      "source": os.path.abspath(source), "dataset_folder": folder,
-      "dataset": dataset, "latent_dim": dims[0], "num_channels": dims[1],
-      "files": [{**m.key().as_row(), "file": rel(m.path), "sha256": _sha256(m.path),
-                 "metrics": rel(m.metrics_path),
-                 "metrics_sha256": (_sha256(m.metrics_path) if m.metrics_path
-                                    else None),
-                 "unused_metric_keys": met["unused"]}
-                for m, met in zip(models, metrics)],
-      "notes": notes}
+    "source": os.path.abspath(source),
+    "dataset_folder": folder,
+    "dataset": dataset,
+    "latent_dim": dims[0],
+    "num_channels": dims[1],
+    "files": [
+      {
+        **m.key().as_row(),
+        "file": rel(m.path),
+        "sha256": _sha256(m.path),
+        "metrics": rel(m.metrics_path),
+        "metrics_sha256": (_sha256(m.metrics_path) if m.metrics_path else None),
+        "unused_metric_keys": met["unused"],
+      }
+      for m, met in zip(models, metrics)
+    ],
+    "notes": notes,
+  }
 
 
 def _is_new(workdir: str) -> bool:
   """True for an absent or empty ``workdir``; raises if it holds something else
   than an import."""
-  if not os.path.exists(workdir) or (os.path.isdir(workdir)
-                                     and not os.listdir(workdir)):
+  if not os.path.exists(workdir) or (
+    os.path.isdir(workdir) and not os.listdir(workdir)
+  ):
     return True
-  errors.require(os.path.isdir(workdir)
-                 and os.path.exists(os.path.join(workdir, PROVENANCE)),
-                 f"--workdir {workdir} already exists and is not an import of "
-                 "released models; choose a new directory", errors.ConfigError)
+  errors.require(
+    os.path.isdir(workdir) and os.path.exists(os.path.join(workdir, PROVENANCE)),
+    f"--workdir {workdir} already exists and is not an import of "
+    "released models; choose a new directory",
+    errors.ConfigError,
+  )
   return False
 
 
@@ -155,9 +179,12 @@ def _check_target(workdir: str, config, provenance: dict) -> bool:
   workdir_lib.check_config(workdir_lib.Paths(workdir), config)
   with open(os.path.join(workdir, PROVENANCE)) as f:
     stored = json.load(f)
-  errors.require(stored.get("files") == provenance["files"],
-                 f"--workdir {workdir} holds an import of other files (or of other "
-                 "contents); choose a new directory", errors.ConfigError)
+  errors.require(
+    stored.get("files") == provenance["files"],
+    f"--workdir {workdir} holds an import of other files (or of other "
+    "contents); choose a new directory",
+    errors.ConfigError,
+  )
   return True
 
 
@@ -172,31 +199,50 @@ def _write(tmp: str, config, models, metrics, params, provenance, step_of) -> No
       continue
     grid = _grid(models, phase)
     step = step_of[phase]
-    state = state_lib.grid_state(_stack([params[i] for i in rows]), tx, grid, keys,
-                                 step=step, window=config.window)
+    state = state_lib.grid_state(
+      _stack([params[i] for i in rows]), tx, grid, keys, step=step, window=config.window
+    )
     start = 0 if phase == 1 else step_of[1]
-    meta = {"phase": phase, "step": step, "start_step": start, "end_step": step,
-            "members": [{**g.as_dict(), "finite": True, "frozen_step": None}
-                        for g in grid]}
+    meta = {
+      "phase": phase,
+      "step": step,
+      "start_step": start,
+      "end_step": step,
+      "members": [{**g.as_dict(), "finite": True, "frozen_step": None} for g in grid],
+    }
     os.makedirs(paths.phase(phase))
     ckpts = checkpoint.PhaseCheckpoints(paths.checkpoints(phase), keep=1)
     ckpts.save(step, state, meta)
     ckpts.close()
     files.write_json(paths.grid(phase), meta)
-    files.write_csv(paths.final_metrics(phase), workdir_lib.FINAL_COLUMNS,
-                          _final_rows(grid, [metrics[i] for i in rows], step))
+    files.write_csv(
+      paths.final_metrics(phase),
+      workdir_lib.FINAL_COLUMNS,
+      _final_rows(grid, [metrics[i] for i in rows], step),
+    )
   released_scores.write(
-      tmp, [{**m.key().as_row(), **{k: met[k] for k in released_scores.METRICS},
-             "file": os.path.relpath(m.path, provenance["source"])}
-            for m, met in zip(models, metrics)],
-      {m.key().id: met["mi_matrix"]
-       for m, met in zip(models, metrics) if met["mi_matrix"] is not None})
+    tmp,
+    [
+      {
+        **m.key().as_row(),
+        **{k: met[k] for k in released_scores.METRICS},
+        "file": os.path.relpath(m.path, provenance["source"]),
+      }
+      for m, met in zip(models, metrics)
+    ],
+    {
+      m.key().id: met["mi_matrix"]
+      for m, met in zip(models, metrics)
+      if met["mi_matrix"] is not None
+    },
+  )
   files.write_json(os.path.join(tmp, PROVENANCE), provenance)
   counts = {p: sum(m.phase == p for m in models) for p in (1, 2)}
   progress.RunLog(paths.run_log, echo=False).info(
-      f"imported {len(models)} released PyTorch models of "
-      f"{provenance['dataset_folder']} from {provenance['source']} (phase 1: "
-      f"{counts[1]}, phase 2: {counts[2]})")
+    f"imported {len(models)} released PyTorch models of "
+    f"{provenance['dataset_folder']} from {provenance['source']} (phase 1: "
+    f"{counts[1]}, phase 2: {counts[2]})"
+  )
 
 
 def _stack(trees: list):
@@ -207,7 +253,9 @@ def _stack(trees: list):
 
 def _staging(root: str, pid: int) -> str:
   """The directory an import into ``root`` is built in, beside it."""
-  return os.path.join(os.path.dirname(root), f".{os.path.basename(root)}.importing-{pid}")
+  return os.path.join(
+    os.path.dirname(root), f".{os.path.basename(root)}.importing-{pid}"
+  )
 
 
 def _remove_stale_imports(root: str, log) -> None:
@@ -219,14 +267,19 @@ def _remove_stale_imports(root: str, log) -> None:
   except OSError:
     return
   for name in names:
-    pid = name[len(prefix):]
+    pid = name[len(prefix) :]
     if name.startswith(prefix) and pid.isdigit() and not files.pid_alive(int(pid)):
       shutil.rmtree(os.path.join(parent, name), ignore_errors=True)
       log(f"removed {os.path.join(parent, name)}, left by an import that was stopped")
 
 
-def import_released(source: str, workdir: str, *, dataset: str | None = None,
-                    log: Callable[[str], None] = print) -> ImportResult:
+def import_released(
+  source: str,
+  workdir: str,
+  *,
+  dataset: str | None = None,
+  log: Callable[[str], None] = print,
+) -> ImportResult:
   """Imports one dataset's released models into a new workdir.
 
   Args:
@@ -246,13 +299,16 @@ def import_released(source: str, workdir: str, *, dataset: str | None = None,
       latent sizes, a channel count that is not the dataset's, or a workdir that
       holds something else, or a URL workdir. Nothing is written then.
   """
-  errors.require(files.is_local(workdir),
-                 f"--workdir {workdir}: an import is built beside the workdir and "
-                 "renamed into place, which needs a local (or mounted) directory; "
-                 "import into one, then copy it", errors.ConfigError)
+  errors.require(
+    files.is_local(workdir),
+    f"--workdir {workdir}: an import is built beside the workdir and "
+    "renamed into place, which needs a local (or mounted) directory; "
+    "import into one, then copy it",
+    errors.ConfigError,
+  )
   workdir, source = files.absolute(workdir), os.path.expanduser(source)
   folder, models, notes = layout.scan(source, dataset)
-  _is_new(workdir)            # a foreign workdir is refused before the slow part
+  _is_new(workdir)  # a foreign workdir is refused before the slow part
   name = layout.DATASET_FOLDERS[folder]
   log(f"{len(models)} released models of {folder} in {source}")
   params, dims = [], set()
@@ -260,16 +316,23 @@ def import_released(source: str, workdir: str, *, dataset: str | None = None,
     p, d = _load_params(m)
     params.append(p)
     dims.add(d)
-  errors.require(len(dims) == 1, f"{source}: the models differ in (latent size, "
-                 f"channels): {sorted(dims)}", errors.DataError)
+  errors.require(
+    len(dims) == 1,
+    f"{source}: the models differ in (latent size, channels): {sorted(dims)}",
+    errors.DataError,
+  )
   latent_dim, channels = dims.pop()
   want = originals.LAYOUTS[name].num_channels
-  errors.require(channels == want, f"{source}: the {folder} models take {channels}-"
-                 f"channel images; {name} has {want}", errors.DataError)
+  errors.require(
+    channels == want,
+    f"{source}: the {folder} models take {channels}-channel images; {name} has {want}",
+    errors.DataError,
+  )
   metrics = [layout.read_metrics(m.metrics_path) for m in models]
   config = build_config(name, models, latent_dim, source, folder)
-  provenance = _provenance(source, folder, name, models, metrics, notes,
-                           (latent_dim, channels))
+  provenance = _provenance(
+    source, folder, name, models, metrics, notes, (latent_dim, channels)
+  )
   counts = {p: sum(m.phase == p for m in models) for p in (1, 2)}
   if _check_target(workdir, config, provenance):
     log(f"{workdir} already holds this import; nothing to do")
@@ -279,18 +342,25 @@ def import_released(source: str, workdir: str, *, dataset: str | None = None,
   tmp = _staging(root, os.getpid())
   shutil.rmtree(tmp, ignore_errors=True)
   try:
-    _write(tmp, config, models, metrics, params, provenance,
-           {1: int(config.phase1_steps),
-            2: int(config.phase1_steps + config.phase2_steps)})
+    _write(
+      tmp,
+      config,
+      models,
+      metrics,
+      params,
+      provenance,
+      {1: int(config.phase1_steps), 2: int(config.phase1_steps + config.phase2_steps)},
+    )
     if os.path.isdir(root):
-      os.rmdir(root)          # empty, checked above
+      os.rmdir(root)  # empty, checked above
     os.rename(tmp, root)
   except Exception as e:  # pylint: disable=broad-except  (orbax raises ValueError)
     cause = files.os_error_of(e)
     if cause is None or isinstance(e, errors.Error):
       raise
-    raise files.disk_error(cause, f"the import into {root}",
-                           os.path.dirname(root)) from None
+    raise files.disk_error(
+      cause, f"the import into {root}", os.path.dirname(root)
+    ) from None
   finally:
     shutil.rmtree(tmp, ignore_errors=True)
   for n in notes:

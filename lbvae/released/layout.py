@@ -36,21 +36,26 @@ from lbvae.train import config as config_lib
 
 PHASE_FOLDERS = {1: "betavae_results", 2: "lambda_betavae_results"}
 # The authors' dataset folder -> lbvae.data's dataset name.
-DATASET_FOLDERS = {"dsprites": "dsprites", "shapes3d": "shapes3d",
-                   "mpi3d_real": "mpi3d_real", "mpi3d_toy": "mpi3d_toy",
-                   "mpi3d_realistic": "mpi3d_realistic"}
+DATASET_FOLDERS = {
+  "dsprites": "dsprites",
+  "shapes3d": "shapes3d",
+  "mpi3d_real": "mpi3d_real",
+  "mpi3d_toy": "mpi3d_toy",
+  "mpi3d_realistic": "mpi3d_realistic",
+}
 _NUM = r"(\d+(?:\.\d+)?)"
-MODEL_NAMES = {1: re.compile(rf"betavae_beta_{_NUM}_seed_(\d+)\.pth"),
-               2: re.compile(rf"lambda_betavae_beta_{_NUM}_lambda_{_NUM}_seed_(\d+)\.pth")}
+MODEL_NAMES = {
+  1: re.compile(rf"betavae_beta_{_NUM}_seed_(\d+)\.pth"),
+  2: re.compile(rf"lambda_betavae_beta_{_NUM}_lambda_{_NUM}_seed_(\d+)\.pth"),
+}
 # Normalised npz keys (lower case, no "_", "-" or spaces) accepted for each metric.
 METRIC_KEYS = {
-    "nll": ("nll", "reconloss", "reconstructionloss", "recon", "bce",
-            "negloglikelihood"),
-    "kl": ("kl", "klloss", "kld", "kldivergence"),
-    "loss": ("loss", "totalloss", "total", "elbo"),
-    "mig": ("mig", "migscore"),
-    "sap": ("sap", "sapscore"),
-    "im": ("im", "imscore"),
+  "nll": ("nll", "reconloss", "reconstructionloss", "recon", "bce", "negloglikelihood"),
+  "kl": ("kl", "klloss", "kld", "kldivergence"),
+  "loss": ("loss", "totalloss", "total", "elbo"),
+  "mig": ("mig", "migscore"),
+  "sap": ("sap", "sapscore"),
+  "im": ("im", "imscore"),
 }
 MATRIX_KEYS = ("mimatrix", "mi", "mutualinformation", "mutualinfo")
 # The most a metrics file is read into memory: its numbers, histories and MI matrix
@@ -69,6 +74,7 @@ class ReleasedModel:
     path: the ``.pth`` file.
     metrics_path: its ``metrics_*.npz``, or None when there is none.
   """
+
   phase: int
   beta: float
   lam: float
@@ -109,22 +115,36 @@ def scan(source: str, dataset: str | None = None):
     lbvae.errors.Error: no such directory, no results folder, an unknown or
       ambiguous dataset folder, or no ``.pth`` file.
   """
-  errors.require(os.path.isdir(source), f"--source {source} is not a directory",
-                 errors.DataError)
-  errors.require(os.path.isdir(os.path.join(source, PHASE_FOLDERS[1])),
-                 f"{source} has no {PHASE_FOLDERS[1]}/ folder (the authors' layout: "
-                 f"{PHASE_FOLDERS[1]}/<dataset>/*.pth, optionally "
-                 f"{PHASE_FOLDERS[2]}/<dataset>/*.pth)", errors.DataError)
+  errors.require(
+    os.path.isdir(source), f"--source {source} is not a directory", errors.DataError
+  )
+  errors.require(
+    os.path.isdir(os.path.join(source, PHASE_FOLDERS[1])),
+    f"{source} has no {PHASE_FOLDERS[1]}/ folder (the authors' layout: "
+    f"{PHASE_FOLDERS[1]}/<dataset>/*.pth, optionally "
+    f"{PHASE_FOLDERS[2]}/<dataset>/*.pth)",
+    errors.DataError,
+  )
   found = _folders(source)
   if dataset is None:
-    errors.require(len(found) == 1, f"{source} holds {len(found)} dataset folders "
-                   f"({', '.join(found) or 'none'}); pick one with --dataset",
-                   errors.ConfigError)
+    errors.require(
+      len(found) == 1,
+      f"{source} holds {len(found)} dataset folders "
+      f"({', '.join(found) or 'none'}); pick one with --dataset",
+      errors.ConfigError,
+    )
     dataset = next(iter(found))
-  errors.require(dataset in found, f"{source} has no dataset folder {dataset!r} "
-                 f"(found: {', '.join(found) or 'none'})", errors.ConfigError)
-  errors.require(dataset in DATASET_FOLDERS, f"unknown dataset folder {dataset!r} in "
-                 f"{source}; known: {', '.join(DATASET_FOLDERS)}", errors.DataError)
+  errors.require(
+    dataset in found,
+    f"{source} has no dataset folder {dataset!r} (found: {', '.join(found) or 'none'})",
+    errors.ConfigError,
+  )
+  errors.require(
+    dataset in DATASET_FOLDERS,
+    f"unknown dataset folder {dataset!r} in "
+    f"{source}; known: {', '.join(DATASET_FOLDERS)}",
+    errors.DataError,
+  )
   models, notes = [], []
   for phase in found[dataset]:
     directory = os.path.join(source, PHASE_FOLDERS[phase], dataset)
@@ -133,30 +153,47 @@ def scan(source: str, dataset: str | None = None):
         continue
       match = MODEL_NAMES[phase].fullmatch(name)
       if match is None:
-        notes.append(f"{os.path.join(directory, name)}: name not in the authors' "
-                     "pattern; left out")
+        notes.append(
+          f"{os.path.join(directory, name)}: name not in the authors' pattern; left out"
+        )
         continue
       nums = match.groups()
       beta, lam = float(nums[0]), (float(nums[1]) if phase == 2 else 0.0)
       seed = int(nums[-1])
-      errors.require(seed < config_lib.MAX_SEEDS, f"{os.path.join(directory, name)}: "
-                     f"seed {seed} is past the {config_lib.MAX_SEEDS} seeds a grid "
-                     "holds", errors.DataError)
-      stem = (f"metrics_beta_{nums[0]}_seed_{seed}" if phase == 1 else
-              f"metrics_beta_{nums[0]}_lambda_{nums[1]}_seed_{seed}")
+      errors.require(
+        seed < config_lib.MAX_SEEDS,
+        f"{os.path.join(directory, name)}: "
+        f"seed {seed} is past the {config_lib.MAX_SEEDS} seeds a grid "
+        "holds",
+        errors.DataError,
+      )
+      stem = (
+        f"metrics_beta_{nums[0]}_seed_{seed}"
+        if phase == 1
+        else f"metrics_beta_{nums[0]}_lambda_{nums[1]}_seed_{seed}"
+      )
       metrics = os.path.join(directory, stem + ".npz")
       if not os.path.exists(metrics):
-        notes.append(f"{os.path.join(directory, name)}: no {stem}.npz; its published "
-                     "metrics are missing")
+        notes.append(
+          f"{os.path.join(directory, name)}: no {stem}.npz; its published "
+          "metrics are missing"
+        )
         metrics = None
-      models.append(ReleasedModel(phase, beta, lam, seed,
-                                  os.path.join(directory, name), metrics))
-  errors.require(bool(models), f"no released models (.pth files named as the authors "
-                 f"name them) under {source} for dataset {dataset!r}",
-                 errors.DataError)
+      models.append(
+        ReleasedModel(phase, beta, lam, seed, os.path.join(directory, name), metrics)
+      )
+  errors.require(
+    bool(models),
+    f"no released models (.pth files named as the authors "
+    f"name them) under {source} for dataset {dataset!r}",
+    errors.DataError,
+  )
   keys = [(m.phase, m.beta, m.lam, m.seed) for m in models]
-  errors.require(len(set(keys)) == len(keys), f"{source}: two files for one model "
-                 "(e.g. beta_4 and beta_4.0)", errors.DataError)
+  errors.require(
+    len(set(keys)) == len(keys),
+    f"{source}: two files for one model (e.g. beta_4 and beta_4.0)",
+    errors.DataError,
+  )
   models.sort(key=lambda m: (m.phase, m.beta, m.lam, m.seed))
   return dataset, models, notes
 
@@ -168,9 +205,11 @@ def _normal(key: str) -> str:
 def _final(value: np.ndarray, path: str, key: str) -> float:
   if value.ndim == 0:
     return float(value)
-  errors.require(value.ndim == 1 and value.size > 0, f"{path}: {key!r} has shape "
-                 f"{value.shape}; expected a number or a 1-D history",
-                 errors.DataError)
+  errors.require(
+    value.ndim == 1 and value.size > 0,
+    f"{path}: {key!r} has shape {value.shape}; expected a number or a 1-D history",
+    errors.DataError,
+  )
   return float(value[-1])
 
 
@@ -205,8 +244,12 @@ def read_metrics(path: str | None) -> dict:
         used.add(key)
         break
   for key, value in arrays.items():
-    if (_normal(key) in MATRIX_KEYS and value.ndim == 2 and key not in used
-        and out["mi_matrix"] is None):
+    if (
+      _normal(key) in MATRIX_KEYS
+      and value.ndim == 2
+      and key not in used
+      and out["mi_matrix"] is None
+    ):
       out["mi_matrix"] = value.astype(np.float64)
       used.add(key)
   out["unused"] = sorted(set(arrays) - used)

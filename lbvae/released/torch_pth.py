@@ -38,10 +38,16 @@ from lbvae.released import convert
 
 # Storage type names -> NumPy dtypes (little-endian; see _storage for big-endian).
 STORAGE_DTYPES = {
-    "DoubleStorage": np.float64, "FloatStorage": np.float32,
-    "HalfStorage": np.float16, "BFloat16Storage": ml_dtypes.bfloat16,
-    "LongStorage": np.int64, "IntStorage": np.int32, "ShortStorage": np.int16,
-    "CharStorage": np.int8, "ByteStorage": np.uint8, "BoolStorage": np.bool_,
+  "DoubleStorage": np.float64,
+  "FloatStorage": np.float32,
+  "HalfStorage": np.float16,
+  "BFloat16Storage": ml_dtypes.bfloat16,
+  "LongStorage": np.int64,
+  "IntStorage": np.int32,
+  "ShortStorage": np.int16,
+  "CharStorage": np.int8,
+  "ByteStorage": np.uint8,
+  "BoolStorage": np.bool_,
 }
 
 
@@ -62,27 +68,36 @@ class _Budget:
   def take(self, nbytes: int, what: str) -> None:
     if nbytes > self.left:
       raise errors.DataError(
-          f"{self.path}: refused: {what} would take {nbytes} bytes, past the "
-          f"{self.max_bytes} bytes that the authors' conv VAE can need")
+        f"{self.path}: refused: {what} would take {nbytes} bytes, past the "
+        f"{self.max_bytes} bytes that the authors' conv VAE can need"
+      )
     self.left -= nbytes
 
 
 def _check_strided(storage: np.ndarray, offset, size, stride) -> None:
   """Refuses a view that would read outside its storage (as_strided does not check)
   or hold more elements than it (a zero stride repeating values)."""
-  ok = (isinstance(offset, int) and offset >= 0 and len(size) == len(stride)
-        and all(isinstance(n, int) and n >= 0 for n in size)
-        and all(isinstance(s, int) and s >= 0 for s in stride))
+  ok = (
+    isinstance(offset, int)
+    and offset >= 0
+    and len(size) == len(stride)
+    and all(isinstance(n, int) and n >= 0 for n in size)
+    and all(isinstance(s, int) and s >= 0 for s in stride)
+  )
   if ok and all(n > 0 for n in size):
     last = offset + sum((n - 1) * s for n, s in zip(size, stride))
     ok = last < storage.size
   if not ok:
-    raise ValueError(f"tensor view (offset {offset!r}, size {size!r}, stride "
-                     f"{stride!r}) does not fit its storage of {storage.size} elements")
+    raise ValueError(
+      f"tensor view (offset {offset!r}, size {size!r}, stride "
+      f"{stride!r}) does not fit its storage of {storage.size} elements"
+    )
   numel = int(np.prod(size, dtype=object))
   if numel > storage.size:
-    raise ValueError(f"tensor view of size {size!r} (stride {stride!r}) expands its "
-                     f"storage of {storage.size} elements to {numel}")
+    raise ValueError(
+      f"tensor view of size {size!r} (stride {stride!r}) expands its "
+      f"storage of {storage.size} elements to {numel}"
+    )
 
 
 def _rebuild_tensor(storage, storage_offset, size, stride, *unused, budget=None):
@@ -92,14 +107,19 @@ def _rebuild_tensor(storage, storage_offset, size, stride, *unused, budget=None)
   size, stride = tuple(size), tuple(stride)
   _check_strided(storage, storage_offset, size, stride)
   if budget is not None:
-    budget.take(int(np.prod(size, dtype=object)) * storage.dtype.itemsize,
-                f"a tensor of size {size!r}")
+    budget.take(
+      int(np.prod(size, dtype=object)) * storage.dtype.itemsize,
+      f"a tensor of size {size!r}",
+    )
   if not all(size):
     return np.zeros(size, storage.dtype)
   item = storage.dtype.itemsize
   view = np.lib.stride_tricks.as_strided(
-      storage[storage_offset:], shape=size, strides=tuple(s * item for s in stride),
-      writeable=False)
+    storage[storage_offset:],
+    shape=size,
+    strides=tuple(s * item for s in stride),
+    writeable=False,
+  )
   return np.array(view)
 
 
@@ -112,10 +132,10 @@ def _rebuild_parameter(data, requires_grad=False, backward_hooks=None, *unused):
 
 # The only globals a state dict needs (module, name) -> what they become here.
 ALLOWED = {
-    ("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor,
-    ("torch._utils", "_rebuild_tensor"): _rebuild_tensor,
-    ("torch._utils", "_rebuild_parameter"): _rebuild_parameter,
-    ("collections", "OrderedDict"): collections.OrderedDict,
+  ("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor,
+  ("torch._utils", "_rebuild_tensor"): _rebuild_tensor,
+  ("torch._utils", "_rebuild_parameter"): _rebuild_parameter,
+  ("collections", "OrderedDict"): collections.OrderedDict,
 }
 ALLOWED.update({("torch", name): _StorageType(name) for name in STORAGE_DTYPES})
 
@@ -123,8 +143,15 @@ ALLOWED.update({("torch", name): _StorageType(name) for name in STORAGE_DTYPES})
 class _Unpickler(pickle.Unpickler):
   """Resolves only :data:`ALLOWED` globals; storages come from the zip."""
 
-  def __init__(self, data: bytes, path: str, archive: zipfile.ZipFile, prefix: str,
-               byteorder: str, budget: _Budget):
+  def __init__(
+    self,
+    data: bytes,
+    path: str,
+    archive: zipfile.ZipFile,
+    prefix: str,
+    byteorder: str,
+    budget: _Budget,
+  ):
     super().__init__(io.BytesIO(data))
     self.path, self.archive, self.prefix = path, archive, prefix
     self.byteorder, self.budget = byteorder, budget
@@ -138,16 +165,24 @@ class _Unpickler(pickle.Unpickler):
       return found
     except (KeyError, TypeError):
       raise errors.DataError(
-          f"{self.path}: refused to load: its pickle names the global "
-          f"{module}.{name}, which is not on the allow-list of tensor, storage and "
-          "dict rebuilders (a file that names it could run code; only PyTorch state "
-          "dicts are read)") from None
+        f"{self.path}: refused to load: its pickle names the global "
+        f"{module}.{name}, which is not on the allow-list of tensor, storage and "
+        "dict rebuilders (a file that names it could run code; only PyTorch state "
+        "dicts are read)"
+      ) from None
 
   def persistent_load(self, pid):
-    if not (isinstance(pid, tuple) and len(pid) >= 5 and pid[0] == "storage"
-            and isinstance(pid[1], _StorageType) and isinstance(pid[2], str)):
-      raise errors.DataError(f"{self.path}: unexpected persistent id {pid!r:.80} in "
-                             "data.pkl (not a storage record)")
+    if not (
+      isinstance(pid, tuple)
+      and len(pid) >= 5
+      and pid[0] == "storage"
+      and isinstance(pid[1], _StorageType)
+      and isinstance(pid[2], str)
+    ):
+      raise errors.DataError(
+        f"{self.path}: unexpected persistent id {pid!r:.80} in "
+        "data.pkl (not a storage record)"
+      )
     kind, key = pid[1], pid[2]
     if key not in self.storages:
       self.storages[key] = self._storage(key, kind.dtype)
@@ -159,13 +194,16 @@ class _Unpickler(pickle.Unpickler):
   def _storage(self, key: str, dtype: np.dtype) -> np.ndarray:
     name = f"{self.prefix}data/{key}"
     try:
-      raw = untrusted.read_member(self.archive, name, self.path,
-                                  max_bytes=self.budget.max_bytes)
+      raw = untrusted.read_member(
+        self.archive, name, self.path, max_bytes=self.budget.max_bytes
+      )
     except KeyError:
       raise errors.DataError(f"{self.path}: storage {name} is missing") from None
     if len(raw) % dtype.itemsize:
-      raise errors.DataError(f"{self.path}: storage {name} has {len(raw)} bytes, not "
-                             f"a multiple of {dtype.itemsize} ({dtype})")
+      raise errors.DataError(
+        f"{self.path}: storage {name} has {len(raw)} bytes, not "
+        f"a multiple of {dtype.itemsize} ({dtype})"
+      )
     order = "<" if self.byteorder == "little" else ">"
     return np.frombuffer(raw, dtype.newbyteorder(order)).astype(dtype)
 
@@ -173,9 +211,11 @@ class _Unpickler(pickle.Unpickler):
 def _prefix(path: str, names: list[str]) -> str:
   pickles = [n for n in names if n.endswith("data.pkl") and n.count("/") == 1]
   if len(pickles) != 1:
-    raise errors.DataError(f"{path}: not a PyTorch zip checkpoint (expected one "
-                           f"<name>/data.pkl, found {len(pickles)})")
-  return pickles[0][:-len("data.pkl")]
+    raise errors.DataError(
+      f"{path}: not a PyTorch zip checkpoint (expected one "
+      f"<name>/data.pkl, found {len(pickles)})"
+    )
+  return pickles[0][: -len("data.pkl")]
 
 
 def _check_sizes(path: str, archive: zipfile.ZipFile, max_bytes: int) -> None:
@@ -185,9 +225,10 @@ def _check_sizes(path: str, archive: zipfile.ZipFile, max_bytes: int) -> None:
   if declared > max_bytes:
     big = max(archive.infolist(), key=lambda info: info.file_size)
     raise errors.DataError(
-        f"{path}: refused: its members declare {declared} bytes ({big.filename}: "
-        f"{big.file_size}), past the {max_bytes} bytes that the authors' conv VAE "
-        "can need")
+      f"{path}: refused: its members declare {declared} bytes ({big.filename}: "
+      f"{big.file_size}), past the {max_bytes} bytes that the authors' conv VAE "
+      "can need"
+    )
 
 
 def load(path: str, *, max_bytes: int | None = None):
@@ -217,14 +258,19 @@ def load(path: str, *, max_bytes: int | None = None):
       names = set(archive.namelist())
       byteorder = "little"
       if f"{prefix}byteorder" in names:
-        byteorder = untrusted.read_member(archive, f"{prefix}byteorder", path,
-                                          max_bytes=16).decode().strip()
+        byteorder = (
+          untrusted.read_member(archive, f"{prefix}byteorder", path, max_bytes=16)
+          .decode()
+          .strip()
+        )
         if byteorder not in ("little", "big"):
           raise errors.DataError(f"{path}: unknown byte order {byteorder!r:.20}")
-      data = untrusted.read_member(archive, f"{prefix}data.pkl", path,
-                                   max_bytes=max_bytes)
-      return _Unpickler(data, path, archive, prefix, byteorder,
-                        _Budget(path, max_bytes)).load()
+      data = untrusted.read_member(
+        archive, f"{prefix}data.pkl", path, max_bytes=max_bytes
+      )
+      return _Unpickler(
+        data, path, archive, prefix, byteorder, _Budget(path, max_bytes)
+      ).load()
   except errors.Error:
     raise
   except FileNotFoundError:
@@ -234,14 +280,19 @@ def load(path: str, *, max_bytes: int | None = None):
   except zipfile.BadZipFile as e:
     legacy = _looks_legacy(path)
     raise errors.DataError(
-        f"{path}: " + ("legacy (pre-1.6) PyTorch format, not read; re-save it with a "
-                       "recent PyTorch" if legacy else
-                       f"not a readable PyTorch zip checkpoint ({e})")) from None
+      f"{path}: "
+      + (
+        "legacy (pre-1.6) PyTorch format, not read; re-save it with a recent PyTorch"
+        if legacy
+        else f"not a readable PyTorch zip checkpoint ({e})"
+      )
+    ) from None
   except Exception as e:  # pylint: disable=broad-except
     # A malformed pickle or archive: truncated data, a bad opcode, a CRC error,
     # an allowed function called with the wrong arguments.
-    raise errors.DataError(f"{path}: corrupt PyTorch checkpoint "
-                           f"({type(e).__name__}: {str(e)[:120]})") from None
+    raise errors.DataError(
+      f"{path}: corrupt PyTorch checkpoint ({type(e).__name__}: {str(e)[:120]})"
+    ) from None
 
 
 def _looks_legacy(path: str) -> bool:

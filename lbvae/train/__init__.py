@@ -33,5 +33,15 @@ from lbvae.train.step import make_train_step
 from lbvae.train.step import noise_key
 from lbvae.train.workdir import load_config
 
-__all__ = ["Member", "TrainState", "batch_indices", "init_grid", "load_config",
-           "load_params", "make_train_step", "noise_key", "train", "window_means"]
+__all__ = [
+  "Member",
+  "TrainState",
+  "batch_indices",
+  "init_grid",
+  "load_config",
+  "load_params",
+  "make_train_step",
+  "noise_key",
+  "train",
+  "window_means",
+]

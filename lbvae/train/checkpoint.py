@@ -67,15 +67,21 @@ def _from_disk(stored, like):
 
 
 def _options(keep: int | None = None, read_only: bool = False):
-  if read_only:   # a reader of this process alone: no barrier with other processes
+  if read_only:  # a reader of this process alone: no barrier with other processes
     here = jax.process_index()
     # No saving, no creating: orbax notes each writer setting it turns off itself.
     return ocp.CheckpointManagerOptions(
-        read_only=True, enable_async_checkpointing=False, save_interval_steps=0,
-        create=False, multiprocessing_options=ocp.options.MultiprocessingOptions(
-            primary_host=here, active_processes={here}))
-  return ocp.CheckpointManagerOptions(max_to_keep=keep, create=True,
-                                      enable_async_checkpointing=False)
+      read_only=True,
+      enable_async_checkpointing=False,
+      save_interval_steps=0,
+      create=False,
+      multiprocessing_options=ocp.options.MultiprocessingOptions(
+        primary_host=here, active_processes={here}
+      ),
+    )
+  return ocp.CheckpointManagerOptions(
+    max_to_keep=keep, create=True, enable_async_checkpointing=False
+  )
 
 
 def _one_line(e: BaseException) -> str:
@@ -101,14 +107,18 @@ def check_readable(directory: str, step: int) -> None:
   """
   item = os.path.join(files.absolute(directory), str(int(step)), "state")
   name = os.path.join(directory, str(int(step)))
-  errors.require(files.as_path(item).is_dir(),
-                 f"checkpoint {name} has no state directory",
-                 error=errors.CheckpointError)
-  errors.require(files.as_path(item, "_METADATA").exists(),
-                 f"checkpoint {name} is incomplete (no state/_METADATA)",
-                 error=errors.CheckpointError)
+  errors.require(
+    files.as_path(item).is_dir(),
+    f"checkpoint {name} has no state directory",
+    error=errors.CheckpointError,
+  )
+  errors.require(
+    files.as_path(item, "_METADATA").exists(),
+    f"checkpoint {name} is incomplete (no state/_METADATA)",
+    error=errors.CheckpointError,
+  )
   if not files.as_path(item, "manifest.ocdbt").exists():
-    return   # not OCDBT: left to orbax
+    return  # not OCDBT: left to orbax
   # TensorStore's own kvstore URL: file:// for a local path, else the workdir's
   # (gs://, s3://).
   url = f"file://{item}/" if files.is_local(item) else f"{item}/"
@@ -116,17 +126,20 @@ def check_readable(directory: str, step: int) -> None:
   try:
     store = ts.KvStore.open(base).result()
     keys = store.list().result()
-    arrays = {k[:-len(b"/.zarray")] for k in keys if k.endswith(b"/.zarray")}
-    for key in keys:   # what no array decodes: read raw
+    arrays = {k[: -len(b"/.zarray")] for k in keys if k.endswith(b"/.zarray")}
+    for key in keys:  # what no array decodes: read raw
       if key.rsplit(b"/", 1)[0] not in arrays:
         store.read(key).result()
-    for path in sorted(arrays):   # every chunk decoded, as restore will
-      array = ts.open({"driver": "zarr", "kvstore": {**base, "path": path.decode()},
-                       "open": True}, read=True).result()
+    for path in sorted(arrays):  # every chunk decoded, as restore will
+      array = ts.open(
+        {"driver": "zarr", "kvstore": {**base, "path": path.decode()}, "open": True},
+        read=True,
+      ).result()
       array.read().result()
   except READ_ERRORS as e:
     raise errors.CheckpointError(
-        f"checkpoint {name} is unreadable ({_one_line(e)})") from None
+      f"checkpoint {name} is unreadable ({_one_line(e)})"
+    ) from None
 
 
 def newest_readable(directory: str, steps) -> tuple[int | None, list]:
@@ -197,15 +210,20 @@ def finalized_steps(directory: str) -> list[int]:
   top = files.as_path(directory)
   if not top.is_dir():
     return []
-  return sorted(int(d.name) for d in top.iterdir()
-                if d.name.isdigit() and d.is_dir() and ocp.path.step.is_path_finalized(d))
+  return sorted(
+    int(d.name)
+    for d in top.iterdir()
+    if d.name.isdigit() and d.is_dir() and ocp.path.step.is_path_finalized(d)
+  )
 
 
 def _target(abstract, default: jax.sharding.Sharding):
   """``jax.ShapeDtypeStruct`` leaves, each with its own sharding or ``default``."""
+
   def one(a):
     sharding = getattr(a, "sharding", None) or default
     return jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=sharding)
+
   return jax.tree.map(one, abstract)
 
 
@@ -228,8 +246,9 @@ class PhaseCheckpoints:
 
   def __init__(self, directory: str, keep: int = 2):
     self.directory = files.absolute(directory)
-    self._manager = ocp.CheckpointManager(self.directory, options=_options(keep),
-                                          item_names=ITEMS)
+    self._manager = ocp.CheckpointManager(
+      self.directory, options=_options(keep), item_names=ITEMS
+    )
 
   def latest_step(self) -> int | None:
     """The newest complete checkpoint's step, or None."""
@@ -277,8 +296,12 @@ class PhaseCheckpoints:
 
   def save(self, step: int, state, meta: dict) -> None:
     """Writes the state and its metadata at ``step`` (blocks until on disk)."""
-    self._manager.save(int(step), args=ocp.args.Composite(
-        state=ocp.args.StandardSave(_to_disk(state)), meta=ocp.args.JsonSave(meta)))
+    self._manager.save(
+      int(step),
+      args=ocp.args.Composite(
+        state=ocp.args.StandardSave(_to_disk(state)), meta=ocp.args.JsonSave(meta)
+      ),
+    )
     self._manager.wait_until_finished()
 
   def restore(self, step: int, abstract_state) -> tuple[Any, dict]:
@@ -298,15 +321,22 @@ class PhaseCheckpoints:
       lbvae.errors.CheckpointError: the checkpoint does not read.
     """
     check_readable(self.directory, step)
-    target = _target(_to_disk(abstract_state),
-                     jax.sharding.SingleDeviceSharding(jax.local_devices()[0]))
+    target = _target(
+      _to_disk(abstract_state),
+      jax.sharding.SingleDeviceSharding(jax.local_devices()[0]),
+    )
     try:
-      out = self._manager.restore(int(step), args=ocp.args.Composite(
-          state=ocp.args.StandardRestore(target), meta=ocp.args.JsonRestore()))
+      out = self._manager.restore(
+        int(step),
+        args=ocp.args.Composite(
+          state=ocp.args.StandardRestore(target), meta=ocp.args.JsonRestore()
+        ),
+      )
     except READ_ERRORS as e:
       raise errors.CheckpointError(
-          f"checkpoint {os.path.join(self.directory, str(int(step)))} does not "
-          f"restore ({_one_line(e)})") from None
+        f"checkpoint {os.path.join(self.directory, str(int(step)))} does not "
+        f"restore ({_one_line(e)})"
+      ) from None
     return _from_disk(out.state, abstract_state), out.meta
 
   def close(self) -> None:
@@ -319,9 +349,11 @@ def _reader(directory: str) -> ocp.CheckpointManager:
   registry.add("state", ocp.args.PyTreeRestore, ocp.PyTreeCheckpointHandler)
   registry.add("meta", ocp.args.JsonRestore, ocp.JsonCheckpointHandler)
   with log_filters.dropped("absl", ("Given directory is read only",)):
-    return ocp.CheckpointManager(files.absolute(directory),
-                                 options=_options(read_only=True),
-                                 handler_registry=registry)
+    return ocp.CheckpointManager(
+      files.absolute(directory),
+      options=_options(read_only=True),
+      handler_registry=registry,
+    )
 
 
 def _stored_tree(manager: ocp.CheckpointManager, step: int, directory: str) -> dict:
@@ -331,8 +363,9 @@ def _stored_tree(manager: ocp.CheckpointManager, step: int, directory: str) -> d
     return dict(getattr(stored, "tree", stored))
   except READ_ERRORS as e:
     raise errors.CheckpointError(
-        f"checkpoint {os.path.join(directory, str(step))} has unreadable metadata "
-        f"({_one_line(e)})") from None
+      f"checkpoint {os.path.join(directory, str(step))} has unreadable metadata "
+      f"({_one_line(e)})"
+    ) from None
 
 
 def param_shapes(directory: str, step: int) -> dict[str, tuple[int, ...]]:
@@ -347,8 +380,10 @@ def param_shapes(directory: str, step: int) -> dict[str, tuple[int, ...]]:
     params = _stored_tree(manager, int(step), directory).get("params", {})
   finally:
     manager.close()
-  return {jax.tree_util.keystr(path): tuple(leaf.shape)
-          for path, leaf in jax.tree_util.tree_flatten_with_path(params)[0]}
+  return {
+    jax.tree_util.keystr(path): tuple(leaf.shape)
+    for path, leaf in jax.tree_util.tree_flatten_with_path(params)[0]
+  }
 
 
 def shape_differences(stored: dict, expected: dict) -> list[str]:
@@ -357,8 +392,11 @@ def shape_differences(stored: dict, expected: dict) -> list[str]:
   ``['encoder']['fc_mu']['kernel'] is (256, 10), expected (256, 12)``."""
   out = [f"{k} is missing" for k in expected if k not in stored]
   out += [f"{k} is not a parameter of the model" for k in stored if k not in expected]
-  out += [f"{k} is {stored[k][1:]}, expected {tuple(expected[k])}"
-          for k in expected if k in stored and stored[k][1:] != tuple(expected[k])]
+  out += [
+    f"{k} is {stored[k][1:]}, expected {tuple(expected[k])}"
+    for k in expected
+    if k in stored and stored[k][1:] != tuple(expected[k])
+  ]
   return out
 
 
@@ -384,20 +422,28 @@ def load_params(directory: str, step: int | None = None) -> tuple[Any, dict]:
   manager = _reader(directory)
   try:
     step = manager.latest_step() if step is None else int(step)
-    errors.require(step is not None, f"no checkpoint in {directory}",
-                   error=errors.CheckpointError)
+    errors.require(
+      step is not None, f"no checkpoint in {directory}", error=errors.CheckpointError
+    )
     check_readable(directory, step)
     try:
-      target = jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype),
-                            _stored_tree(manager, step, directory))
+      target = jax.tree.map(
+        lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype),
+        _stored_tree(manager, step, directory),
+      )
       host = jax.tree.map(lambda _: ocp.RestoreArgs(restore_type=np.ndarray), target)
-      out = manager.restore(step, args=ocp.args.Composite(
+      out = manager.restore(
+        step,
+        args=ocp.args.Composite(
           state=ocp.args.PyTreeRestore(target, restore_args=host),
-          meta=ocp.args.JsonRestore()))
+          meta=ocp.args.JsonRestore(),
+        ),
+      )
     except READ_ERRORS as e:
       raise errors.CheckpointError(
-          f"checkpoint {os.path.join(directory, str(step))} does not restore "
-          f"({_one_line(e)})") from None
+        f"checkpoint {os.path.join(directory, str(step))} does not restore "
+        f"({_one_line(e)})"
+      ) from None
   finally:
     manager.close()
   return out.state["params"], out.meta

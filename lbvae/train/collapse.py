@@ -40,9 +40,12 @@ COLLAPSE_STREAM = 0x636F6C  # "col": the probe's sample, apart from data and eva
 # The registry's scores the probe records (``probe_label``), and those of them that
 # need factors (NaN without); the probe computes each in grid_scores.
 PROBED = tuple(e.name for e in metrics.entries() if e.probe_label)
-PROBED_WITH_FACTORS = tuple(e.name for e in metrics.entries()
-                            if e.probe_label and e.needs_factors)
+PROBED_WITH_FACTORS = tuple(
+  e.name for e in metrics.entries() if e.probe_label and e.needs_factors
+)
 COLUMNS = ("step", "member", "beta", "lambda", "seed", "kl") + PROBED
+
+
 def memory_needs(config, num_channels: int) -> list:
   """The probe's sample in memory (``lbvae.memory.Need``): its uint8 images on the
   host and, as floats, on the device while a member is scored, and the posterior
@@ -50,13 +53,31 @@ def memory_needs(config, num_channels: int) -> list:
   n = int((config.get("collapse") or {}).get("num_samples", 0))
   field = f"config.collapse.num_samples={n}"
   remedy = "use fewer collapse.num_samples (0 turns the probe off)"
-  return [memory.Need(field, memory.image_bytes(n, num_channels),
-                      "the collapse probe's images", remedy, on_device=False),
-          memory.Need(field, memory.image_bytes(n, num_channels, itemsize=4),
-                      "the collapse probe's images as floats", remedy),
-          memory.Need(field, posterior_mi.memory_bytes(n),
-                      "the collapse probe's posterior MI (N x N densities)",
-                      remedy)] if n else []
+  return (
+    [
+      memory.Need(
+        field,
+        memory.image_bytes(n, num_channels),
+        "the collapse probe's images",
+        remedy,
+        on_device=False,
+      ),
+      memory.Need(
+        field,
+        memory.image_bytes(n, num_channels, itemsize=4),
+        "the collapse probe's images as floats",
+        remedy,
+      ),
+      memory.Need(
+        field,
+        posterior_mi.memory_bytes(n),
+        "the collapse probe's posterior MI (N x N densities)",
+        remedy,
+      ),
+    ]
+    if n
+    else []
+  )
 
 
 class CollapseProbe:
@@ -72,22 +93,32 @@ class CollapseProbe:
     active_threshold: KL (nats) above which a latent counts as active.
   """
 
-  def __init__(self, model, ds, *, num_samples: int, seed: int, num_bins: int = 20,
-               active_threshold: float = 0.01):
+  def __init__(
+    self,
+    model,
+    ds,
+    *,
+    num_samples: int,
+    seed: int,
+    num_bins: int = 20,
+    active_threshold: float = 0.01,
+  ):
     rng = np.random.default_rng([COLLAPSE_STREAM, int(seed)])
     if ds.num_factors and ds.covers_grid:
       self.factors = ds.stratified_factors(int(num_samples), rng).astype(np.int32)
       self.images = np.asarray(ds.images(self.factors))
-    else:   # distinct images drawn uniformly, with whatever factors they carry
+    else:  # distinct images drawn uniformly, with whatever factors they carry
       index = rng.choice(len(ds), size=min(int(num_samples), len(ds)), replace=False)
       self.factors = ds.index_to_factors(index).astype(np.int32)
       self.images = np.asarray(ds.images_at(index))
     self.factor_sizes = tuple(int(k) for k in ds.factor_sizes)
     self.active_threshold = float(active_threshold)
     self._key = jax.random.key_data(
-        jax.random.fold_in(jax.random.key(int(seed)), COLLAPSE_STREAM))
-    self._scores = jax.jit(functools.partial(self.grid_scores, model,
-                                             self.factor_sizes, int(num_bins)))
+      jax.random.fold_in(jax.random.key(int(seed)), COLLAPSE_STREAM)
+    )
+    self._scores = jax.jit(
+      functools.partial(self.grid_scores, model, self.factor_sizes, int(num_bins))
+    )
 
   @staticmethod
   def grid_scores(model, factor_sizes, num_bins, params, images, factors, key):
@@ -96,19 +127,29 @@ class CollapseProbe:
 
     def one(p):
       mu, logvar = model.apply({"params": p}, x, method=model.encode)
-      kl = jnp.mean(losses.gaussian_kl_per_latent(mu, logvar), axis=0)     # [L]
-      if not factor_sizes:   # no factors: no MI, NaN scores
+      kl = jnp.mean(losses.gaussian_kl_per_latent(mu, logvar), axis=0)  # [L]
+      if not factor_sizes:  # no factors: no MI, NaN scores
         nan, empty = jnp.float32(jnp.nan), jnp.zeros((mu.shape[1], 0), jnp.float32)
-        return {"kl_per_latent": kl, "mi": empty, "mi_posterior": empty,
-                **dict.fromkeys(PROBED_WITH_FACTORS, nan)}
-      mi = metrics.mutual_info_matrix(mu, factors, num_bins=num_bins,
-                                      factor_sizes=factor_sizes)
+        return {
+          "kl_per_latent": kl,
+          "mi": empty,
+          "mi_posterior": empty,
+          **dict.fromkeys(PROBED_WITH_FACTORS, nan),
+        }
+      mi = metrics.mutual_info_matrix(
+        mu, factors, num_bins=num_bins, factor_sizes=factor_sizes
+      )
       entropy = metrics.factor_entropy(factors, factor_sizes=factor_sizes)
-      post = metrics.posterior_scores(mu, logvar, factors, key,
-                                      factor_sizes=factor_sizes)
-      return {"kl_per_latent": kl, "mi": mi,
-              "mig": metrics.mig_from_mutual_info(mi, entropy),
-              "im": metrics.im_from_mutual_info(mi), **post}
+      post = metrics.posterior_scores(
+        mu, logvar, factors, key, factor_sizes=factor_sizes
+      )
+      return {
+        "kl_per_latent": kl,
+        "mi": mi,
+        "mig": metrics.mig_from_mutual_info(mi, entropy),
+        "im": metrics.im_from_mutual_info(mi),
+        **post,
+      }
 
     return jax.lax.map(one, params)
 
@@ -153,9 +194,10 @@ class CollapseLog:
   def __init__(self, directory: str, *, latent_dim: int, resume_step: int | None):
     self.columns = COLUMNS + tuple(f"kl_z{i}" for i in range(latent_dim))
     if resume_step is not None and not recorded(directory, resume_step):
-      resume_step -= 1   # its rows, if any, are dropped: the probe runs again
-    self.csv = workdir_lib.CsvLog(os.path.join(directory, "collapse.csv"),
-                                  self.columns, resume_step)
+      resume_step -= 1  # its rows, if any, are dropped: the probe runs again
+    self.csv = workdir_lib.CsvLog(
+      os.path.join(directory, "collapse.csv"), self.columns, resume_step
+    )
     self.npz = os.path.join(directory, "collapse_mi.npz")
     self._arrays = {"step": np.zeros((0,), np.int64)}
     if resume_step is not None and files.as_path(self.npz).exists():
@@ -178,18 +220,32 @@ class CollapseLog:
     rows = []
     for m in members:
       g = m.index
-      row = {"step": int(step), "member": g, "beta": m.strength, "lambda": m.lam,
-             "seed": m.seed, "kl": float(scores["kl"][g]),
-             "active_latents": int(scores["active_latents"][g])}
+      row = {
+        "step": int(step),
+        "member": g,
+        "beta": m.strength,
+        "lambda": m.lam,
+        "seed": m.seed,
+        "kl": float(scores["kl"][g]),
+        "active_latents": int(scores["active_latents"][g]),
+      }
       row.update({k: float(scores[k][g]) for k in PROBED_WITH_FACTORS})
-      row.update({f"kl_z{i}": float(v) for i, v in
-                  enumerate(scores["kl_per_latent"][g])})
+      row.update(
+        {f"kl_z{i}": float(v) for i, v in enumerate(scores["kl_per_latent"][g])}
+      )
       rows.append(row)
     self.csv.append(rows)
-    new = {"step": np.asarray([step], np.int64),
-           "mi": scores["mi"][None].astype(np.float32),
-           "mi_posterior": scores["mi_posterior"][None].astype(np.float32)}
-    self._arrays = {k: (np.concatenate([self._arrays[k], v]) if k in self._arrays
-                        and len(self._arrays["step"]) else v)
-                    for k, v in new.items()}
+    new = {
+      "step": np.asarray([step], np.int64),
+      "mi": scores["mi"][None].astype(np.float32),
+      "mi_posterior": scores["mi_posterior"][None].astype(np.float32),
+    }
+    self._arrays = {
+      k: (
+        np.concatenate([self._arrays[k], v])
+        if k in self._arrays and len(self._arrays["step"])
+        else v
+      )
+      for k, v in new.items()
+    }
     self._write_npz()

@@ -88,22 +88,36 @@ class EventLog:
     events = []
     if not files.as_path(self.path).exists():
       events.append(event_pb2.Event(wall_time=time.time(), file_version=FILE_VERSION))
-    events.append(event_pb2.Event(wall_time=time.time(), step=int(step),
-                                  summary=summary_pb2.Summary(value=values)))
+    events.append(
+      event_pb2.Event(
+        wall_time=time.time(), step=int(step), summary=summary_pb2.Summary(value=values)
+      )
+    )
     files.append_bytes(self.path, _records(events))
 
   def write_scalars(self, step: int, scalars: Mapping[str, float]) -> None:
     """One event at ``step`` with a scalar per tag."""
-    self._write(step, [summary_pb2.Summary.Value(tag=k, simple_value=float(v))
-                       for k, v in scalars.items()])
+    self._write(
+      step,
+      [
+        summary_pb2.Summary.Value(tag=k, simple_value=float(v))
+        for k, v in scalars.items()
+      ],
+    )
 
   def write_images(self, step: int, images: Mapping[str, bytes]) -> None:
     """One event at ``step`` with a PNG image (its file's bytes) per tag."""
     values = []
     for tag, png in images.items():
       height, width = _png_size(png)
-      values.append(summary_pb2.Summary.Value(tag=tag, image=summary_pb2.Summary.Image(
-          height=height, width=width, colorspace=4, encoded_image_string=png)))
+      values.append(
+        summary_pb2.Summary.Value(
+          tag=tag,
+          image=summary_pb2.Summary.Image(
+            height=height, width=width, colorspace=4, encoded_image_string=png
+          ),
+        )
+      )
     self._write(step, values)
 
 
@@ -112,11 +126,11 @@ def _events(path: str) -> list:
   appending) ends them."""
   data, out, at = files.read_bytes(path), [], 0
   while at + 12 <= len(data):
-    (length,) = struct.unpack("<Q", data[at:at + 8])
+    (length,) = struct.unpack("<Q", data[at : at + 8])
     end = at + 12 + length + 4
     if end > len(data):
       break
-    out.append(event_pb2.Event.FromString(data[at + 12:at + 12 + length]))
+    out.append(event_pb2.Event.FromString(data[at + 12 : at + 12 + length]))
     at = end
   return out
 
@@ -131,8 +145,13 @@ def read(directory: str) -> list[tuple[int, str, float | bytes]]:
   for event in _events(path):
     for v in event.summary.value:
       kind = v.WhichOneof("value")
-      out.append((int(event.step), v.tag, v.simple_value if kind == "simple_value"
-                  else v.image.encoded_image_string))
+      out.append(
+        (
+          int(event.step),
+          v.tag,
+          v.simple_value if kind == "simple_value" else v.image.encoded_image_string,
+        )
+      )
   return out
 
 
@@ -144,8 +163,9 @@ def trim(directory: str, step: int | None) -> None:
   if step is None:
     files.as_path(path).unlink()
     return
-  files.write_bytes(path, _records([e for e in _events(path)
-                                    if e.step <= step or e.file_version]))
+  files.write_bytes(
+    path, _records([e for e in _events(path) if e.step <= step or e.file_version])
+  )
 
 
 class MemberCurves:
@@ -160,9 +180,10 @@ class MemberCurves:
   """
 
   def __init__(self, workdir: str, phase: int, members, resume_step: int | None):
-    self.logs = [EventLog(run_dir(workdir, "train",
-                                  run_name(phase, m.strength, m.lam, m.seed)))
-                 for m in members]
+    self.logs = [
+      EventLog(run_dir(workdir, "train", run_name(phase, m.strength, m.lam, m.seed)))
+      for m in members
+    ]
     for log in self.logs:
       trim(log.directory, resume_step)
 

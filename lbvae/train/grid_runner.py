@@ -50,8 +50,12 @@ from lbvae.train import step as step_lib
 STRATEGIES = ("auto", "vmap", "map", "loop")
 
 
-def resolve_strategy(strategy: str, backend: str | None = None,
-                     num_devices: int = 1, impl: str = "subpixel") -> str:
+def resolve_strategy(
+  strategy: str,
+  backend: str | None = None,
+  num_devices: int = 1,
+  impl: str = "subpixel",
+) -> str:
   """``auto`` -> the strategy measured fastest (docs/performance.md); others unchanged.
 
   ``auto`` is ``vmap`` on an accelerator or several devices; on one CPU device ``map``
@@ -86,18 +90,26 @@ def lift(train_step: step_lib.StepFn, strategy: str, map_batch_size: int = 0):
   if strategy == "vmap":
     return jax.vmap(train_step)
   if strategy == "map":
+
     def mapped(states, batches, rngs):
-      return lax.map(lambda a: train_step(*a), (states, batches, rngs),
-                     batch_size=map_batch_size or None)
+      return lax.map(
+        lambda a: train_step(*a),
+        (states, batches, rngs),
+        batch_size=map_batch_size or None,
+      )
+
     return mapped
   if strategy == "loop":
+
     def single(states, batches, rngs):
       one = jax.tree.map(lambda a: a[0], states)
       out = train_step(one, batches[0], rngs[0])
       return jax.tree.map(lambda a: a[None], out)
+
     return single
-  raise ValueError(f"unknown grid strategy {strategy!r}; choose one of "
-                   f"{', '.join(STRATEGIES)}")
+  raise ValueError(
+    f"unknown grid strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}"
+  )
 
 
 class GridRunner:
@@ -130,23 +142,34 @@ class GridRunner:
       ``num_steps`` of a call; 1 when boundaries are multiples of steps_per_call).
   """
 
-  def __init__(self, train_step: step_lib.StepFn, source, *, batch_size: int,
-               strategy: str = "auto", map_batch_size: int = 0,
-               steps_per_call: int = 1, prefetch_depth: int = 2,
-               grid_chunk: int = 0, place: sharding.Placement | None = None,
-               impl: str = "subpixel", backend: str | None = None,
-               memory: float | None = None):
+  def __init__(
+    self,
+    train_step: step_lib.StepFn,
+    source,
+    *,
+    batch_size: int,
+    strategy: str = "auto",
+    map_batch_size: int = 0,
+    steps_per_call: int = 1,
+    prefetch_depth: int = 2,
+    grid_chunk: int = 0,
+    place: sharding.Placement | None = None,
+    impl: str = "subpixel",
+    backend: str | None = None,
+    memory: float | None = None,
+  ):
     self.source = source
     self.batch_size = int(batch_size)
     self.num_examples = len(source.dataset)
     self.place = sharding.Placement() if place is None else place
     self.backend = backend or devices.backend_of(self.place.devices)
     self.memory = memory
-    self.strategy = resolve_strategy(strategy, self.backend,
-                                     num_devices=self.place.num_devices, impl=impl)
+    self.strategy = resolve_strategy(
+      strategy, self.backend, num_devices=self.place.num_devices, impl=impl
+    )
     self.grid_chunk = int(grid_chunk)
     self._plans: dict[int, tuple[list[sharding.Chunk], str]] = {}
-    self._compiled = {}   # (members, steps, seeds) -> the call compiled by plan()
+    self._compiled = {}  # (members, steps, seeds) -> the call compiled by plan()
     self.steps_per_call = int(steps_per_call)
     self.prefetch_depth = prefetch_depth
     self.traces = 0
@@ -159,13 +182,16 @@ class GridRunner:
     p = self.place
     self.sharding = p.single if self.strategy == "loop" else p.grid
     self._other = other = p.single if self.strategy == "loop" else p.replicated
-    self._operand = (p.put(source.operand, other) if source.on_device else ())
+    self._operand = p.put(source.operand, other) if source.on_device else ()
     # The single jit of the trainer; the state (argument 0) is donated.
     steps = self._steps if self.strategy == "loop" else self._split_steps
-    self._call = jax.jit(steps, static_argnums=(6,), donate_argnums=(0,),
-                         in_shardings=(self.sharding, other, other, self.sharding,
-                                       other, other),
-                         out_shardings=self.sharding)
+    self._call = jax.jit(
+      steps,
+      static_argnums=(6,),
+      donate_argnums=(0,),
+      in_shardings=(self.sharding, other, other, self.sharding, other, other),
+      out_shardings=self.sharding,
+    )
     self._take = jax.jit(pytrees.take, out_shardings=self.sharding)
     self._assemble = {}
     self._indices = jax.jit(self._host_indices, static_argnames=("num_steps",))
@@ -173,7 +199,8 @@ class GridRunner:
   def _seed_indices(self, data_keys, t):
     """int32[S, B]: every seed's batch of step t."""
     return jax.vmap(step_lib.batch_indices, (0, None, None, None))(
-        data_keys, t, self.batch_size, self.num_examples)
+      data_keys, t, self.batch_size, self.num_examples
+    )
 
   def _host_indices(self, data_keys, t0, *, num_steps):
     ts = t0 + jnp.arange(num_steps, dtype=jnp.int32)
@@ -183,10 +210,12 @@ class GridRunner:
     """:meth:`_steps` on every device for its own members (states and rows split
     over the grid axis, the rest replicated): no collective inside a call."""
     grid, whole = P(sharding.AXIS), P()
-    return jax.shard_map(functools.partial(self._steps, num_steps=num_steps),
-                         mesh=self.place.mesh,
-                         in_specs=(grid, whole, whole, grid, whole, whole),
-                         out_specs=grid)(states, operand, data_keys, rows, t0, xs)
+    return jax.shard_map(
+      functools.partial(self._steps, num_steps=num_steps),
+      mesh=self.place.mesh,
+      in_specs=(grid, whole, whole, grid, whole, whole),
+      out_specs=grid,
+    )(states, operand, data_keys, rows, t0, xs)
 
   def _steps(self, states, operand, data_keys, rows, t0, xs, num_steps):
     self.traces += 1
@@ -196,9 +225,10 @@ class GridRunner:
       t = t0 + k
       if seed_images is None:
         seed_images = self.source.gather(operand, self._seed_indices(data_keys, t))
-      else:   # uint8[S, B, 64 * 64 * C] from the host (see _host_chunks)
+      else:  # uint8[S, B, 64 * 64 * C] from the host (see _host_chunks)
         seed_images = seed_images.reshape(
-            seed_images.shape[:2] + self.source.dataset.image_shape)
+          seed_images.shape[:2] + self.source.dataset.image_shape
+        )
       batches = seed_images[rows]
       rngs = jax.vmap(step_lib.noise_key, (0, None))(states.rng, t)
       states, _ = self._grid_step(states, batches, rngs)
@@ -224,14 +254,17 @@ class GridRunner:
   def _host_chunks(self, data_keys, calls) -> Iterator[np.ndarray]:
     """uint8[K, S, B, 64 * 64 * C] per call: one row of bytes per image (a TPU
     pads the two minor axes of uint8[..., 64, 3] to tiles; docs/performance.md)."""
+
     def index_chunks():
       for t, k in calls:
         yield np.asarray(self._indices(data_keys, np.int32(t), num_steps=k))
+
     for chunk in self.source.prefetch(index_chunks(), depth=self.prefetch_depth):
       yield chunk.reshape(chunk.shape[:3] + (-1,))
 
-  def run(self, states: state_lib.TrainState, data_keys, rows, t0: int,
-          num_steps: int) -> state_lib.TrainState:
+  def run(
+    self, states: state_lib.TrainState, data_keys, rows, t0: int, num_steps: int
+  ) -> state_lib.TrainState:
     """Advances every member by ``num_steps`` steps.
 
     Args:
@@ -248,8 +281,9 @@ class GridRunner:
     data_keys = np.asarray(data_keys)
     rows = np.asarray(rows, np.int32)
     on_device = self.source.on_device
-    chunks = (iter([None] * len(calls)) if on_device
-              else self._host_chunks(data_keys, calls))
+    chunks = (
+      iter([None] * len(calls)) if on_device else self._host_chunks(data_keys, calls)
+    )
     operand = self._operand
     if self.strategy != "loop":
       return self._run_sharded(states, operand, data_keys, rows, calls, chunks)
@@ -263,8 +297,9 @@ class GridRunner:
     for (t, k), xs in zip(calls, chunks):
       for m in range(g):
         x_m = None if xs is None else xs[:, rows[m]][:, None]
-        singles[m] = self._call(singles[m], operand, own_keys[m], zero,
-                                np.int32(t), x_m, k)
+        singles[m] = self._call(
+          singles[m], operand, own_keys[m], zero, np.int32(t), x_m, k
+        )
     return state_lib.stack(singles)
 
   def plan(self, states, data_keys, rows) -> str:
@@ -301,8 +336,12 @@ class GridRunner:
 
   def _make_plan(self, states, num_seeds: int):
     return sharding.plan_chunks(
-        self.place, state_lib.grid_size(states), self.grid_chunk, self.free_memory(),
-        lambda n: self.peak(states, num_seeds, n))
+      self.place,
+      state_lib.grid_size(states),
+      self.grid_chunk,
+      self.free_memory(),
+      lambda n: self.peak(states, num_seeds, n),
+    )
 
   def peak_memory(self, states, num_seeds: int) -> tuple[float, float]:
     """(bytes per extra member, bytes with no member) per device of the compiled
@@ -312,8 +351,9 @@ class GridRunner:
       states: a grid state (only its shapes are used).
       num_seeds: S, the rows of the data keys.
     """
-    return sharding.per_model_memory(lambda n: self.peak(states, num_seeds, n),
-                                     self.place.num_devices)
+    return sharding.per_model_memory(
+      lambda n: self.peak(states, num_seeds, n), self.place.num_devices
+    )
 
   def peak(self, states, num_seeds: int, n: int) -> float:
     """Peak bytes per device of the compiled call for a chunk of n members (inf
@@ -345,17 +385,29 @@ class GridRunner:
 
   def _abstract_args(self, states, num_seeds: int, n: int, k: int):
     """Shapes and shardings of one call's arguments (a chunk of n, k steps)."""
+
     def spec(shape, dtype, where):
       return jax.ShapeDtypeStruct(tuple(shape), dtype, sharding=where)
-    chunk = jax.tree.map(lambda a: spec((n,) + a.shape[1:], a.dtype, self.sharding),
-                         states)
+
+    chunk = jax.tree.map(
+      lambda a: spec((n,) + a.shape[1:], a.dtype, self.sharding), states
+    )
     operand = jax.tree.map(lambda a: spec(a.shape, a.dtype, self._other), self._operand)
     xs = None
     if not self.source.on_device:
-      xs = spec((k, num_seeds, self.batch_size,
-                 int(np.prod(self.source.dataset.image_shape))), np.uint8, self._other)
-    return (chunk, operand, spec((num_seeds, 2), np.uint32, self._other),
-            spec((n,), np.int32, self.sharding), spec((), np.int32, self._other), xs)
+      xs = spec(
+        (k, num_seeds, self.batch_size, int(np.prod(self.source.dataset.image_shape))),
+        np.uint8,
+        self._other,
+      )
+    return (
+      chunk,
+      operand,
+      spec((num_seeds, 2), np.uint32, self._other),
+      spec((n,), np.int32, self.sharding),
+      spec((), np.int32, self._other),
+      xs,
+    )
 
   def _run_sharded(self, states, operand, data_keys, rows, calls, chunks):
     """The grid in padded chunks over the mesh; the real members come back."""
@@ -374,11 +426,12 @@ class GridRunner:
         compiled = self._compiled.get((c.index.size, k, len(data_keys)))
         # The program plan() compiled, else jit's (compiling it once).
         parts[i] = compiled(*args) if compiled else self._call(*args, k)
-    if whole:   # no padding, one chunk: the result is the grid itself
+    if whole:  # no padding, one chunk: the result is the grid itself
       return parts[0]
     size = plan[0].index.size
-    positions = np.concatenate([i * size + np.arange(c.num_real, dtype=np.int32)
-                                for i, c in enumerate(plan)])
+    positions = np.concatenate(
+      [i * size + np.arange(c.num_real, dtype=np.int32) for i, c in enumerate(plan)]
+    )
     out = self.place.state_sharding(g, self.strategy)
     if out not in self._assemble:
       self._assemble[out] = jax.jit(sharding.assemble, out_shardings=out)

@@ -54,16 +54,19 @@ def lost_after_seconds() -> float:
     value = float(text) if text else DEFAULT_LOST_AFTER
   except ValueError:
     value = float("nan")
-  errors.require(np.isfinite(value) and value >= 2 * BEAT_SECONDS,
-                 f"{ENV_LOST_AFTER} must be a number of seconds >= "
-                 f"{2 * BEAT_SECONDS:g}, got {text!r}")
+  errors.require(
+    np.isfinite(value) and value >= 2 * BEAT_SECONDS,
+    f"{ENV_LOST_AFTER} must be a number of seconds >= "
+    f"{2 * BEAT_SECONDS:g}, got {text!r}",
+  )
   return value
 
 
 def wanted(config) -> bool:
   """Whether the run asks for ``jax.distributed`` (config or environment)."""
   return bool(config.get("distributed", False)) or (
-      os.environ.get(ENV_DISTRIBUTED, "0") not in ("", "0"))
+    os.environ.get(ENV_DISTRIBUTED, "0") not in ("", "0")
+  )
 
 
 def maybe_initialize_distributed(config) -> bool:
@@ -85,24 +88,29 @@ def maybe_initialize_distributed(config) -> bool:
     return False
   lost_after = lost_after_seconds()
   given = {}
-  for name, key in (("num_processes", "JAX_NUM_PROCESSES"),
-                    ("process_id", "JAX_PROCESS_ID")):
+  for name, key in (
+    ("num_processes", "JAX_NUM_PROCESSES"),
+    ("process_id", "JAX_PROCESS_ID"),
+  ):
     text = os.environ.get(key)
     if text is not None:
-      errors.require(text.strip().isdigit(),
-                     f"{key} must be a whole number, got {text!r}")
+      errors.require(
+        text.strip().isdigit(), f"{key} must be a whole number, got {text!r}"
+      )
       given[name] = int(text)
   try:
-    jax.distributed.initialize(heartbeat_timeout_seconds=int(3 * lost_after) + 1,
-                               **given)
+    jax.distributed.initialize(
+      heartbeat_timeout_seconds=int(3 * lost_after) + 1, **given
+    )
   except (RuntimeError, ValueError) as e:
     raise errors.ConfigError(
-        f"cannot join the other processes: {errors.first_line(e)}") from None
+      f"cannot join the other processes: {errors.first_line(e)}"
+    ) from None
   global _watch
   if jax.process_count() > 1:
     _watch = PeerWatch(lost_after)
     _watch.start()
-    atexit.register(finish)   # runs before JAX's own shutdown barrier
+    atexit.register(finish)  # runs before JAX's own shutdown barrier
   return True
 
 
@@ -151,17 +159,25 @@ def check_same_run(facts: dict[str, str]) -> None:
     return
   names = sorted(facts)
   mine = np.asarray([_as_int32(str(facts[n])) for n in names], np.int32)
-  every = np.asarray(multihost_utils.process_allgather(mine))   # [P, len(names)]
+  every = np.asarray(multihost_utils.process_allgather(mine))  # [P, len(names)]
   differ = []
   for j, name in enumerate(names):
     odd = [p for p in range(every.shape[0]) if every[p, j] != every[0, j]]
     if odd:
-      who = (f"processes {', '.join(map(str, odd))} differ" if len(odd) > 1
-             else f"process {odd[0]} differs")
+      who = (
+        f"processes {', '.join(map(str, odd))} differ"
+        if len(odd) > 1
+        else f"process {odd[0]} differs"
+      )
       differ.append(f"{name} ({who} from process 0)")
-  errors.require(not differ, "the processes of this run disagree: "
-                 + "; ".join(differ) + "; start every process with the same "
-                 "command, code and JAX_NUM_PROCESSES", error=errors.ConfigError)
+  errors.require(
+    not differ,
+    "the processes of this run disagree: "
+    + "; ".join(differ)
+    + "; start every process with the same "
+    "command, code and JAX_NUM_PROCESSES",
+    error=errors.ConfigError,
+  )
 
 
 def finish() -> None:
@@ -184,7 +200,8 @@ class PeerWatch(threading.Thread):
 
   def __init__(self, lost_after: float, on_lost=None):
     super().__init__(name="lbvae-peer-watch", daemon=True)
-    from jax._src import distributed   # the coordination service's client
+    from jax._src import distributed  # the coordination service's client
+
     self._client = distributed.global_state.client
     self.lost_after = float(lost_after)
     self.index, self.count = jax.process_index(), jax.process_count()
@@ -197,14 +214,14 @@ class PeerWatch(threading.Thread):
     try:
       self._client.key_value_set(_KEY.format(self.index), _DONE, allow_overwrite=True)
     except Exception:  # pylint: disable=broad-except
-      pass   # the coordinator has gone too: nobody is left to tell
+      pass  # the coordinator has gone too: nobody is left to tell
 
   def _lost(self, message: str) -> None:
     if self._on_lost is not None:
       self._on_lost(message)
       return
     print(f"error: {message}", file=sys.stderr, flush=True)
-    os._exit(LOST_EXIT_STATUS)   # the main thread may be blocked in a collective
+    os._exit(LOST_EXIT_STATUS)  # the main thread may be blocked in a collective
 
   def _peek(self, key: str) -> str | None:
     """The key's value, or None when it has not been set yet."""
@@ -222,16 +239,19 @@ class PeerWatch(threading.Thread):
     while not self._stopped.wait(BEAT_SECONDS if beat else 0.0):
       beat += 1
       try:
-        self._client.key_value_set(_KEY.format(self.index), str(beat),
-                                   allow_overwrite=True)
+        self._client.key_value_set(
+          _KEY.format(self.index), str(beat), allow_overwrite=True
+        )
         values = {p: self._peek(_KEY.format(p)) for p in seen}
       except Exception as e:  # pylint: disable=broad-except
         if self._stopped.is_set():
           return
-        self._lost(f"lost process 0 of {self.count} (the coordinator): process "
-                   f"{self.index} on {host} cannot reach it "
-                   f"({errors.first_line(e, 160)}); start every "
-                   "process again to resume from the last checkpoint")
+        self._lost(
+          f"lost process 0 of {self.count} (the coordinator): process "
+          f"{self.index} on {host} cannot reach it "
+          f"({errors.first_line(e, 160)}); start every "
+          "process again to resume from the last checkpoint"
+        )
         return
       now = time.monotonic()
       for p, value in values.items():
@@ -241,8 +261,10 @@ class PeerWatch(threading.Thread):
         if value != last:
           seen[p] = (value, now)
         elif now - since > self.lost_after:
-          self._lost(f"lost process {p} of {self.count}: no sign of life for "
-                     f"{now - since:.0f} s (seen from process {self.index} on "
-                     f"{host}); start every process again to resume from the "
-                     "last checkpoint")
+          self._lost(
+            f"lost process {p} of {self.count}: no sign of life for "
+            f"{now - since:.0f} s (seen from process {self.index} on "
+            f"{host}); start every process again to resume from the "
+            "last checkpoint"
+          )
           return

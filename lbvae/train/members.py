@@ -41,6 +41,7 @@ class Member:
     seed: seed index in [0, num_seeds).
     parent: phase 2 only: the row of the phase-1 member it continues (same β, seed).
   """
+
   index: int
   strength: float
   lam: float
@@ -52,8 +53,12 @@ class Member:
     return f"beta={self.strength:g} lambda={self.lam:g} seed={self.seed}"
 
   def as_dict(self) -> dict:
-    out = {"member": self.index, "beta": self.strength, "lambda": self.lam,
-           "seed": self.seed}
+    out = {
+      "member": self.index,
+      "beta": self.strength,
+      "lambda": self.lam,
+      "seed": self.seed,
+    }
     if self.parent is not None:
       out["parent"] = self.parent
     return out
@@ -69,33 +74,41 @@ def check_weights(name: str, values: Sequence, symbol: str, *, distinct: bool) -
     symbol: one of them in words (``beta``, ``lambda``).
     distinct: refuse repeated values (a config's grid does; ``init_grid`` not).
   """
-  errors.require(len(values) > 0, f"{name} is empty: the grid needs at least one "
-                 f"{symbol}")
+  errors.require(
+    len(values) > 0, f"{name} is empty: the grid needs at least one {symbol}"
+  )
   for v in values:
-    errors.require(isinstance(v, (int, float)) and not isinstance(v, bool),
-                   f"{name} must hold numbers, got {v!r}")
-    errors.require(math.isfinite(v) and v >= 0,
-                   f"{name} must hold finite values >= 0, got {v!r}")
+    errors.require(
+      isinstance(v, (int, float)) and not isinstance(v, bool),
+      f"{name} must hold numbers, got {v!r}",
+    )
+    errors.require(
+      math.isfinite(v) and v >= 0, f"{name} must hold finite values >= 0, got {v!r}"
+    )
   if distinct:
-    errors.require(len(set(float(v) for v in values)) == len(values),
-                   f"{name} has repeated values: {tuple(values)}")
+    errors.require(
+      len(set(float(v) for v in values)) == len(values),
+      f"{name} has repeated values: {tuple(values)}",
+    )
 
 
 def phase1_grid(betas: Sequence[float], num_seeds: int) -> list[Member]:
   """The β × seed grid of phase 1 (λ = 0), β-major."""
-  return [Member(i, float(b), 0.0, s)
-          for i, (b, s) in enumerate((b, s) for b in betas for s in range(num_seeds))]
+  return [
+    Member(i, float(b), 0.0, s)
+    for i, (b, s) in enumerate((b, s) for b in betas for s in range(num_seeds))
+  ]
 
 
-def phase2_grid(betas: Sequence[float], lambdas: Sequence[float],
-                num_seeds: int) -> list[Member]:
+def phase2_grid(
+  betas: Sequence[float], lambdas: Sequence[float], num_seeds: int
+) -> list[Member]:
   """The β × λ × seed grid of phase 2, β-major; ``parent`` indexes phase 1."""
   out = []
   for bi, b in enumerate(betas):
     for lam in lambdas:
       for s in range(num_seeds):
-        out.append(Member(len(out), float(b), float(lam), s,
-                          parent=bi * num_seeds + s))
+        out.append(Member(len(out), float(b), float(lam), s, parent=bi * num_seeds + s))
   return out
 
 

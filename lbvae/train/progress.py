@@ -58,15 +58,23 @@ class Progress:
     enabled: False -> no bar (the rates are still measured).
   """
 
-  def __init__(self, desc: str, *, total: int, initial: int, grid_size: int,
-               enabled: bool = True):
+  def __init__(
+    self, desc: str, *, total: int, initial: int, grid_size: int, enabled: bool = True
+  ):
     self.grid_size = grid_size
     tty = sys.stderr.isatty()
-    self._bar = tqdm.tqdm(total=total, initial=initial, desc=desc, unit="step",
-                          dynamic_ncols=True, disable=not enabled,
-                          mininterval=0.5 if tty else 30.0, file=sys.stderr)
+    self._bar = tqdm.tqdm(
+      total=total,
+      initial=initial,
+      desc=desc,
+      unit="step",
+      dynamic_ncols=True,
+      disable=not enabled,
+      mininterval=0.5 if tty else 30.0,
+      file=sys.stderr,
+    )
     self._last = time.perf_counter()
-    self.first_seconds = None   # the first update (includes compilation)
+    self.first_seconds = None  # the first update (includes compilation)
     self.steady_seconds = 0.0
     self.steady_steps = 0
 
@@ -80,8 +88,9 @@ class Progress:
       self.steady_steps += steps
     if self.steady_steps:
       rate = self.steady_steps / self.steady_seconds
-      self._bar.set_postfix_str(f"{rate * self.grid_size:.2f} model-steps/s",
-                                refresh=False)
+      self._bar.set_postfix_str(
+        f"{rate * self.grid_size:.2f} model-steps/s", refresh=False
+      )
     self._bar.update(steps)
 
   def steps_per_second(self) -> float | None:

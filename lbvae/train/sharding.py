@@ -39,9 +39,9 @@ from lbvae.data import batching
 
 AXIS = "grid"
 AUTO_CHUNK = -1
-MEMORY_HEADROOM = 0.9   # fraction of the free device memory a chunk may use
-MIB = 2 ** 20
-GIB = 2 ** 30
+MEMORY_HEADROOM = 0.9  # fraction of the free device memory a chunk may use
+MIB = 2**20
+GIB = 2**30
 
 
 def is_main_process() -> bool:
@@ -60,12 +60,14 @@ def to_host(x) -> np.ndarray:
 class Chunk:
   """Members trained together: ``index`` int32[C] (C a multiple of K), the first
   ``num_real`` of them real, the rest copies of ``index[0]``."""
+
   index: np.ndarray
   num_real: int
 
 
-def chunk_from_memory(per_model: float, fixed: float, free: float | None,
-                      num_devices: int, grid_size: int) -> int:
+def chunk_from_memory(
+  per_model: float, fixed: float, free: float | None, num_devices: int, grid_size: int
+) -> int:
   """The largest chunk (a multiple of K, at most the padded grid) that fits.
 
   Args:
@@ -107,8 +109,9 @@ def _balanced(place: "Placement", grid_size: int, size: int) -> list[Chunk]:
   return place.chunks(grid_size, -(-grid_size // count))
 
 
-def plan_chunks(place: "Placement", grid_size: int, grid_chunk: int,
-                free: float | None, peak) -> tuple[list[Chunk], str]:
+def plan_chunks(
+  place: "Placement", grid_size: int, grid_chunk: int, free: float | None, peak
+) -> tuple[list[Chunk], str]:
   """The chunks of a grid, chosen before its first step, and the run-log note.
 
   The first size is the config's (``grid_chunk`` >= 0; 0: the whole grid) or, for
@@ -134,25 +137,35 @@ def plan_chunks(place: "Placement", grid_size: int, grid_chunk: int,
   notes, size = [], grid_chunk
   if auto:
     per_model, fixed = per_model_memory(peak, k)
-    size = (chunk_from_memory(per_model, fixed, free, k, grid_size)
-            if math.isfinite(per_model + fixed) else k)
+    size = (
+      chunk_from_memory(per_model, fixed, free, k, grid_size)
+      if math.isfinite(per_model + fixed)
+      else k
+    )
     notes.append(f"peak memory per model: {per_model / MIB:.1f} MiB")
-  chunks = (_balanced(place, grid_size, size) if auto
-            else place.chunks(grid_size, size))
+  chunks = _balanced(place, grid_size, size) if auto else place.chunks(grid_size, size)
   shrunk = False
   while free is not None:
     n = chunks[0].index.size
     need, limit = peak(n), MEMORY_HEADROOM * free
     if need <= limit:
       break
-    amount = (f"{need / GIB:.2f} GiB" if math.isfinite(need)
-              else "more memory than the compiler allows")
-    errors.require(n > k, f"one model per device needs {amount}, more than "
-                   f"{MEMORY_HEADROOM:g} x {free / GIB:.2f} GiB free; use a smaller "
-                   "batch_size or steps_per_call")
+    amount = (
+      f"{need / GIB:.2f} GiB"
+      if math.isfinite(need)
+      else "more memory than the compiler allows"
+    )
+    errors.require(
+      n > k,
+      f"one model per device needs {amount}, more than "
+      f"{MEMORY_HEADROOM:g} x {free / GIB:.2f} GiB free; use a smaller "
+      "batch_size or steps_per_call",
+    )
     if not shrunk:
-      notes.append(f"{n} models need {amount} per device, more than "
-                   f"{MEMORY_HEADROOM:g} x {free / GIB:.2f} GiB free")
+      notes.append(
+        f"{n} models need {amount} per device, more than "
+        f"{MEMORY_HEADROOM:g} x {free / GIB:.2f} GiB free"
+      )
       shrunk = True
     fits = int(n * limit / need) if math.isfinite(need) else n // 2
     chunks = _balanced(place, grid_size, max(k, min(fits // k * k, n - k)))
@@ -191,16 +204,19 @@ class Placement:
   def describe(self, grid_size: int, strategy: str) -> str:
     """The run-log line saying where the grid is."""
     if strategy == "loop" and self.num_devices > 1:
-      return (f"grid of {grid_size} models on 1 device (strategy loop runs every "
-              f"member on device 0 of {self.num_devices})")
+      return (
+        f"grid of {grid_size} models on 1 device (strategy loop runs every "
+        f"member on device 0 of {self.num_devices})"
+      )
     if self.num_devices == 1:
       return f"grid of {grid_size} models on 1 device"
     hosts = jax.process_count()
     where = f" on {hosts} hosts" if hosts > 1 else ""
     pad = -grid_size % self.num_devices
     note = f" (padded with {pad} inert copies)" if pad else ""
-    return (f"grid of {grid_size} models sharded over {self.num_devices} "
-            f"devices{where}{note}")
+    return (
+      f"grid of {grid_size} models sharded over {self.num_devices} devices{where}{note}"
+    )
 
   def chunks(self, grid_size: int, chunk: int = 0) -> list[Chunk]:
     """Splits members 0..G-1 into padded chunks of one common size.
@@ -224,15 +240,17 @@ class Placement:
   def put(self, tree, sharding):
     """Places every leaf with ``sharding`` (host-local values become global; a
     ``jax.ShapeDtypeStruct`` gets the sharding, for compiling without devices)."""
+
     def one(x):
       if isinstance(x, jax.ShapeDtypeStruct):
         return jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=sharding)
       if sharding.is_fully_addressable:
         return jax.device_put(x, sharding)
-      if isinstance(x, jax.Array):   # a global array: resharded by XLA, not via host
+      if isinstance(x, jax.Array):  # a global array: resharded by XLA, not via host
         return _reshard(x, sharding)
       x = np.asarray(x)
       return jax.make_array_from_callback(x.shape, sharding, lambda i: x[i])
+
     return jax.tree.map(one, tree)
 
   def free_memory(self) -> float | None:
@@ -255,18 +273,25 @@ def peak_bytes(compiled) -> float:
   m = compiled.memory_analysis()
   if m is None:
     return math.nan
-  return float(m.argument_size_in_bytes + m.output_size_in_bytes
-               + m.temp_size_in_bytes - m.alias_size_in_bytes)
+  return float(
+    m.argument_size_in_bytes
+    + m.output_size_in_bytes
+    + m.temp_size_in_bytes
+    - m.alias_size_in_bytes
+  )
 
 
 def chunks_text(chunks: list[Chunk]) -> str:
   """'training the grid in C chunks of <= M models'."""
   n = len(chunks)
-  return (f"training the grid in {n} chunk{'s' if n > 1 else ''} of <= "
-          f"{chunks[0].index.size} models")
+  return (
+    f"training the grid in {n} chunk{'s' if n > 1 else ''} of <= "
+    f"{chunks[0].index.size} models"
+  )
 
 
 def assemble(parts, positions):
   """The members at ``positions`` (int32[G]) of the concatenated chunk states."""
-  return pytrees.take(jax.tree.map(lambda *a: jnp.concatenate(a, axis=0), *parts),
-                      positions)
+  return pytrees.take(
+    jax.tree.map(lambda *a: jnp.concatenate(a, axis=0), *parts), positions
+  )

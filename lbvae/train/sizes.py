@@ -27,9 +27,13 @@ def model_state_bytes(config, num_channels: int, objective) -> int:
   model = state_lib.make_model(config, num_channels)
   grid = members_lib.phase1_grid([1.0], 1)
   abstract = state_lib.abstract_state(
-      model, state_lib.make_optimizer(config), grid,
-      state_lib.seed_keys(config.seed, 1), window=int(config.window),
-      objective=objective)
+    model,
+    state_lib.make_optimizer(config),
+    grid,
+    state_lib.seed_keys(config.seed, 1),
+    window=int(config.window),
+    objective=objective,
+  )
   return sum(leaf.size * leaf.dtype.itemsize for leaf in jax.tree.leaves(abstract))
 
 
@@ -38,17 +42,22 @@ def needs(config, *, num_channels: int, objective) -> list[memory.Need]:
   g1 = len(config.betas) * int(config.num_seeds)
   g2 = g1 * len(config.lambdas)
   per_model = model_state_bytes(config, num_channels, objective)
-  step = step_lib.memory_lower_bound(config.latent_dim, num_channels,
-                                     config.batch_size)
+  step = step_lib.memory_lower_bound(config.latent_dim, num_channels, config.batch_size)
   return [
-      memory.Need(f"config.batch_size={config.batch_size}", step,
-                  "one model's step (its activations and their gradients)",
-                  "use a smaller batch_size"),
-      memory.Need(f"the grid of {g2} models (config.betas x lambdas x num_seeds="
-                  f"{config.num_seeds}) with config.window={config.window}",
-                  max(g1, g2) * per_model,
-                  f"its train states ({per_model / 2**20:.1f} MiB per model: "
-                  "parameters, optimiser state, loss window)",
-                  "train fewer models at once (fewer betas, lambdas or seeds, in "
-                  "separate workdirs) or use a smaller window"),
-      *collapse.memory_needs(config, num_channels)]
+    memory.Need(
+      f"config.batch_size={config.batch_size}",
+      step,
+      "one model's step (its activations and their gradients)",
+      "use a smaller batch_size",
+    ),
+    memory.Need(
+      f"the grid of {g2} models (config.betas x lambdas x num_seeds="
+      f"{config.num_seeds}) with config.window={config.window}",
+      max(g1, g2) * per_model,
+      f"its train states ({per_model / 2**20:.1f} MiB per model: "
+      "parameters, optimiser state, loss window)",
+      "train fewer models at once (fewer betas, lambdas or seeds, in "
+      "separate workdirs) or use a smaller window",
+    ),
+    *collapse.memory_needs(config, num_channels),
+  ]

@@ -66,6 +66,7 @@ class TrainState:
     healthy: bool[], False once a loss or gradient was non-finite (then frozen).
     frozen_step: int32[], the step that froze the member, -1 while healthy.
   """
+
   params: Any
   opt_state: Any
   objective_state: Any
@@ -85,6 +86,7 @@ class TrainState:
 @dataclasses.dataclass(frozen=True)
 class SeedKeys:
   """Raw (uint32[S, 2]) keys per seed index for the three random streams."""
+
   init: np.ndarray
   data: np.ndarray
   noise: np.ndarray
@@ -93,11 +95,14 @@ class SeedKeys:
 def check_latent_dim(latent_dim) -> None:
   """Raises :class:`lbvae.errors.ConfigError` unless ``latent_dim`` is an integer in
   [1, ``models.MAX_LATENT_DIM``]."""
-  errors.require(isinstance(latent_dim, int) and not isinstance(latent_dim, bool)
-                 and 1 <= latent_dim <= models.MAX_LATENT_DIM,
-                 f"config.latent_dim must be an integer in [1, {models.MAX_LATENT_DIM}] "
-                 f"(the encoder's {models.HIDDEN} hidden units span at most that many "
-                 f"independent latents), got {latent_dim!r}")
+  errors.require(
+    isinstance(latent_dim, int)
+    and not isinstance(latent_dim, bool)
+    and 1 <= latent_dim <= models.MAX_LATENT_DIM,
+    f"config.latent_dim must be an integer in [1, {models.MAX_LATENT_DIM}] "
+    f"(the encoder's {models.HIDDEN} hidden units span at most that many "
+    f"independent latents), got {latent_dim!r}",
+  )
 
 
 def make_model(config, num_channels: int, backend: str | None = None) -> models.VAE:
@@ -122,25 +127,32 @@ def make_model(config, num_channels: int, backend: str | None = None) -> models.
   """
   impl = config.get("model_impl", "auto")
   latent_dim = config.get("latent_dim")
-  errors.require(impl in MODEL_IMPLS,
-                 f"config.model_impl must be one of {', '.join(MODEL_IMPLS)}, "
-                 f"got {impl!r}")
+  errors.require(
+    impl in MODEL_IMPLS,
+    f"config.model_impl must be one of {', '.join(MODEL_IMPLS)}, got {impl!r}",
+  )
   check_latent_dim(latent_dim)
   init = model_init(config)
   initializers.check_init(init)
   precision = config.get("precision", "f32")
   check_precision(precision)
-  return models.VAE(latent_dim=latent_dim, num_channels=int(num_channels),
-                    impl=resolve_impl(impl, backend), weight_init=init,
-                    dtype=models.PRECISIONS[precision])
+  return models.VAE(
+    latent_dim=latent_dim,
+    num_channels=int(num_channels),
+    impl=resolve_impl(impl, backend),
+    weight_init=init,
+    dtype=models.PRECISIONS[precision],
+  )
 
 
 def check_precision(precision) -> None:
   """Raises :class:`lbvae.errors.ConfigError` unless ``precision`` is a key of
   ``models.PRECISIONS``."""
-  errors.require(precision in models.PRECISIONS,
-                 f"config.precision must be one of {', '.join(models.PRECISIONS)}, "
-                 f"got {precision!r}")
+  errors.require(
+    precision in models.PRECISIONS,
+    f"config.precision must be one of {', '.join(models.PRECISIONS)}, "
+    f"got {precision!r}",
+  )
 
 
 def model_init(config) -> str:
@@ -171,8 +183,9 @@ def resolve_impl(model_impl: str, backend: str | None = None) -> str:
 
 def make_optimizer(config) -> optax.GradientTransformation:
   """Adam with the config's learning rate and moments (docs/method.md §4: 1e-4, 0.9, 0.999, 1e-8)."""
-  return optax.adam(config.learning_rate, b1=config.adam_b1, b2=config.adam_b2,
-                    eps=config.adam_eps)
+  return optax.adam(
+    config.learning_rate, b1=config.adam_b1, b2=config.adam_b2, eps=config.adam_eps
+  )
 
 
 def seed_keys(root_seed: int, num_seeds: int) -> SeedKeys:
@@ -189,8 +202,9 @@ def seed_keys(root_seed: int, num_seeds: int) -> SeedKeys:
   per_seed = [jax.random.fold_in(root, s) for s in range(num_seeds)]
 
   def stream(i):
-    return np.stack([np.asarray(jax.random.key_data(jax.random.fold_in(k, i)))
-                     for k in per_seed])
+    return np.stack(
+      [np.asarray(jax.random.key_data(jax.random.fold_in(k, i))) for k in per_seed]
+    )
 
   return SeedKeys(stream(INIT_STREAM), stream(DATA_STREAM), stream(NOISE_STREAM))
 
@@ -212,20 +226,33 @@ def _init_one(model: models.VAE):
     x = jnp.zeros((1, 64, 64, model.num_channels), jnp.float32)
     key = jax.random.wrap_key_data(k)
     return model.init(key, x, jax.random.fold_in(key, 1))["params"]
+
   return one
 
 
-def objective_states(objective: objectives_lib.Objective,
-                     grid: Sequence[members_lib.Member], keys: SeedKeys):
+def objective_states(
+  objective: objectives_lib.Objective,
+  grid: Sequence[members_lib.Member],
+  keys: SeedKeys,
+):
   """Each member's initial objective state (from its seed's init key): leading G."""
   per_seed = jax.jit(jax.vmap(objective.init_state))(jnp.asarray(keys.init))
   return take(per_seed, members_lib.column(grid, "seed", np.int32))
 
 
-def grid_state(params, tx: optax.GradientTransformation,
-               grid: Sequence[members_lib.Member], keys: SeedKeys, *, step: int,
-               window: int, objective: objectives_lib.Objective | None = None,
-               objective_state=None, healthy=None, frozen_step=None) -> TrainState:
+def grid_state(
+  params,
+  tx: optax.GradientTransformation,
+  grid: Sequence[members_lib.Member],
+  keys: SeedKeys,
+  *,
+  step: int,
+  window: int,
+  objective: objectives_lib.Objective | None = None,
+  objective_state=None,
+  healthy=None,
+  frozen_step=None,
+) -> TrainState:
   """A fresh grid state (new optimiser, empty windows) around given parameters.
 
   Args:
@@ -249,36 +276,47 @@ def grid_state(params, tx: optax.GradientTransformation,
     objective_state = objective_states(objective, grid, keys)
   g, fields = len(grid), objectives_lib.log_fields(objective)
   seeds = members_lib.column(grid, "seed", np.int32)
-  fixed = {"rng": keys.noise[seeds],
-           "strength": members_lib.column(grid, "strength", np.float32),
-           "lam": members_lib.column(grid, "lam", np.float32),
-           "seed": seeds,
-           "healthy": (np.ones((g,), bool) if healthy is None
-                       else np.asarray(healthy, bool)),
-           "frozen_step": (np.full((g,), -1, np.int32) if frozen_step is None
-                           else np.asarray(frozen_step, np.int32))}
+  fixed = {
+    "rng": keys.noise[seeds],
+    "strength": members_lib.column(grid, "strength", np.float32),
+    "lam": members_lib.column(grid, "lam", np.float32),
+    "seed": seeds,
+    "healthy": (np.ones((g,), bool) if healthy is None else np.asarray(healthy, bool)),
+    "frozen_step": (
+      np.full((g,), -1, np.int32)
+      if frozen_step is None
+      else np.asarray(frozen_step, np.int32)
+    ),
+  }
 
   @jax.jit
   def build(params, objective_state, fixed):
     return TrainState(
-        params=params,
-        opt_state=jax.vmap(tx.init)(params),
-        objective_state=objective_state,
-        step=jnp.full((g,), step, jnp.int32),
-        window={k: jnp.zeros((g, window), jnp.float32) for k in fields},
-        window_count=jnp.zeros((g,), jnp.int32),
-        log_sums={k: jnp.zeros((g,), jnp.float32) for k in fields},
-        log_count=jnp.zeros((g,), jnp.int32),
-        **fixed)
+      params=params,
+      opt_state=jax.vmap(tx.init)(params),
+      objective_state=objective_state,
+      step=jnp.full((g,), step, jnp.int32),
+      window={k: jnp.zeros((g, window), jnp.float32) for k in fields},
+      window_count=jnp.zeros((g,), jnp.int32),
+      log_sums={k: jnp.zeros((g,), jnp.float32) for k in fields},
+      log_count=jnp.zeros((g,), jnp.int32),
+      **fixed,
+    )
 
   return build(params, objective_state, fixed)
 
 
-def init_grid(model: models.VAE, tx: optax.GradientTransformation, *,
-              betas: Sequence[float], lambdas: Sequence[float] = (0.0,),
-              num_seeds: int = 1, seed: int = 0, window: int = 100,
-              objective: objectives_lib.Objective | None = None,
-              ) -> tuple[TrainState, list[members_lib.Member]]:
+def init_grid(
+  model: models.VAE,
+  tx: optax.GradientTransformation,
+  *,
+  betas: Sequence[float],
+  lambdas: Sequence[float] = (0.0,),
+  num_seeds: int = 1,
+  seed: int = 0,
+  window: int = 100,
+  objective: objectives_lib.Objective | None = None,
+) -> tuple[TrainState, list[members_lib.Member]]:
   """A fresh grid of β × λ × seed models, without a config (for library use).
 
   Members are ordered β-major, then λ, then seed; members of one seed share their
@@ -303,36 +341,52 @@ def init_grid(model: models.VAE, tx: optax.GradientTransformation, *,
       num_seeds / window < 1 (repeated weights are allowed).
   """
   for name, values in (("betas", betas), ("lambdas", lambdas)):
-    members_lib.check_weights(name, [float(v) for v in values], name[:-1],
-                              distinct=False)
+    members_lib.check_weights(
+      name, [float(v) for v in values], name[:-1], distinct=False
+    )
   errors.require(int(num_seeds) >= 1, f"num_seeds must be >= 1, got {num_seeds}")
   errors.require(int(window) >= 1, f"window must be >= 1, got {window}")
-  grid = [members_lib.Member(index=0, strength=float(b), lam=float(lam), seed=s)
-          for b in betas for lam in lambdas for s in range(int(num_seeds))]
+  grid = [
+    members_lib.Member(index=0, strength=float(b), lam=float(lam), seed=s)
+    for b in betas
+    for lam in lambdas
+    for s in range(int(num_seeds))
+  ]
   grid = [dataclasses.replace(m, index=i) for i, m in enumerate(grid)]
   keys = seed_keys(seed, int(num_seeds))
-  params = take(init_params(model, keys.init), members_lib.column(grid, "seed",
-                                                                   np.int32))
-  return grid_state(params, tx, grid, keys, step=0, window=int(window),
-                    objective=objective), grid
+  params = take(
+    init_params(model, keys.init), members_lib.column(grid, "seed", np.int32)
+  )
+  return grid_state(
+    params, tx, grid, keys, step=0, window=int(window), objective=objective
+  ), grid
 
 
-def phase1_state(model: models.VAE, tx: optax.GradientTransformation,
-                 grid: Sequence[members_lib.Member], keys: SeedKeys, *,
-                 window: int,
-                 objective: objectives_lib.Objective | None = None) -> TrainState:
+def phase1_state(
+  model: models.VAE,
+  tx: optax.GradientTransformation,
+  grid: Sequence[members_lib.Member],
+  keys: SeedKeys,
+  *,
+  window: int,
+  objective: objectives_lib.Objective | None = None,
+) -> TrainState:
   """Phase 1 at step 0: members of one seed share their initial parameters (and
   objective state)."""
   per_seed = init_params(model, keys.init)
   params = take(per_seed, members_lib.column(grid, "seed", np.int32))
-  return grid_state(params, tx, grid, keys, step=0, window=window,
-                    objective=objective)
+  return grid_state(params, tx, grid, keys, step=0, window=window, objective=objective)
 
 
-def phase2_state(tx: optax.GradientTransformation,
-                 grid: Sequence[members_lib.Member], phase1: TrainState,
-                 keys: SeedKeys, *, window: int,
-                 objective: objectives_lib.Objective | None = None) -> TrainState:
+def phase2_state(
+  tx: optax.GradientTransformation,
+  grid: Sequence[members_lib.Member],
+  phase1: TrainState,
+  keys: SeedKeys,
+  *,
+  window: int,
+  objective: objectives_lib.Objective | None = None,
+) -> TrainState:
   """Phase 2 from the final phase-1 state: parents' parameters, a fresh optimiser.
 
   The objective state is the parent's, restarted by
@@ -347,33 +401,57 @@ def phase2_state(tx: optax.GradientTransformation,
   if jax.tree.leaves(objective_state):
     objective_state = jax.jit(jax.vmap(objective.restart_state))(objective_state)
   step = int(np.asarray(phase1.step)[0])
-  return grid_state(params, tx, grid, keys, step=step, window=window,
-                    objective=objective, objective_state=objective_state,
-                    healthy=np.asarray(phase1.healthy)[rows],
-                    frozen_step=np.asarray(phase1.frozen_step)[rows])
+  return grid_state(
+    params,
+    tx,
+    grid,
+    keys,
+    step=step,
+    window=window,
+    objective=objective,
+    objective_state=objective_state,
+    healthy=np.asarray(phase1.healthy)[rows],
+    frozen_step=np.asarray(phase1.frozen_step)[rows],
+  )
 
 
-def abstract_state(model: models.VAE, tx: optax.GradientTransformation,
-                   grid: Sequence[members_lib.Member], keys: SeedKeys, *,
-                   window: int,
-                   objective: objectives_lib.Objective | None = None) -> TrainState:
+def abstract_state(
+  model: models.VAE,
+  tx: optax.GradientTransformation,
+  grid: Sequence[members_lib.Member],
+  keys: SeedKeys,
+  *,
+  window: int,
+  objective: objectives_lib.Objective | None = None,
+) -> TrainState:
   """The shapes and dtypes (``jax.ShapeDtypeStruct``) of a grid state, for restoring."""
   objective = objectives_lib.make("beta_vae") if objective is None else objective
 
   def build():
     per_seed = jax.vmap(_init_one(model))(jnp.asarray(keys.init))
     params = take(per_seed, members_lib.column(grid, "seed", np.int32))
-    objective_state = take(jax.vmap(objective.init_state)(jnp.asarray(keys.init)),
-                           members_lib.column(grid, "seed", np.int32))
-    return grid_state(params, tx, grid, keys, step=0, window=window,
-                      objective=objective, objective_state=objective_state)
+    objective_state = take(
+      jax.vmap(objective.init_state)(jnp.asarray(keys.init)),
+      members_lib.column(grid, "seed", np.int32),
+    )
+    return grid_state(
+      params,
+      tx,
+      grid,
+      keys,
+      step=0,
+      window=window,
+      objective=objective,
+      objective_state=objective_state,
+    )
+
   return jax.eval_shape(build)
 
 
 def window_means(state: TrainState) -> dict[str, jnp.ndarray]:
   """Means of the logged fields over the window: {field: float32[...]} (NaN if empty)."""
   names = tuple(state.window)
-  stacked = jnp.stack([state.window[k] for k in names], -1)          # [..., W, F]
+  stacked = jnp.stack([state.window[k] for k in names], -1)  # [..., W, F]
   n = jnp.minimum(state.window_count, stacked.shape[-2]).astype(jnp.float32)
   means = jnp.sum(stacked, axis=-2) / n[..., None]
   return {k: means[..., i] for i, k in enumerate(names)}
@@ -388,8 +466,10 @@ def log_means(state: TrainState) -> dict[str, jnp.ndarray]:
 
 def reset_log(state: TrainState) -> TrainState:
   """The state with empty log sums (after a log row was written)."""
-  return state.replace(log_sums=jax.tree.map(jnp.zeros_like, state.log_sums),
-                       log_count=jnp.zeros_like(state.log_count))
+  return state.replace(
+    log_sums=jax.tree.map(jnp.zeros_like, state.log_sums),
+    log_count=jnp.zeros_like(state.log_count),
+  )
 
 
 def window_length(state: TrainState) -> int:
@@ -402,14 +482,14 @@ def grid_size(state: TrainState) -> int:
   return int(state.step.shape[0])
 
 
-take = jax.jit(pytrees.take)   # rows of a grid state (or params), compiled
+take = jax.jit(pytrees.take)  # rows of a grid state (or params), compiled
 
 
 @jax.jit
 def split(state: TrainState) -> list[TrainState]:
   """A grid state of G members -> G grid states of one member each."""
   g = grid_size(state)
-  return [jax.tree.map(lambda a, m=m: a[m:m + 1], state) for m in range(g)]
+  return [jax.tree.map(lambda a, m=m: a[m : m + 1], state) for m in range(g)]
 
 
 @jax.jit

@@ -42,8 +42,9 @@ def memory_lower_bound(latent_dim: int, num_channels: int, batch_size: int) -> i
   return 2 * 4 * batch_size * models.activation_floats(latent_dim, num_channels)
 
 
-def batch_indices(data_key: jnp.ndarray, step: jnp.ndarray, batch_size: int,
-                  num_examples: int) -> jnp.ndarray:
+def batch_indices(
+  data_key: jnp.ndarray, step: jnp.ndarray, batch_size: int, num_examples: int
+) -> jnp.ndarray:
   """The dataset rows of one step's batch (uniform, with replacement).
 
   Args:
@@ -64,8 +65,11 @@ def noise_key(rng: jnp.ndarray, step: jnp.ndarray) -> jnp.ndarray:
   return jax.random.fold_in(jax.random.wrap_key_data(rng), step)
 
 
-def make_train_step(model, tx: optax.GradientTransformation,
-                    objective: objectives_lib.Objective | None = None) -> StepFn:
+def make_train_step(
+  model,
+  tx: optax.GradientTransformation,
+  objective: objectives_lib.Objective | None = None,
+) -> StepFn:
   """Builds ``train_step`` for a Flax VAE, an optax optimiser and an objective.
 
   Args:
@@ -90,19 +94,33 @@ def make_train_step(model, tx: optax.GradientTransformation,
 
     def loss_fn(params):
       # The loss in float32 whatever the model's precision (config.precision).
-      logits, mu, logvar = (a.astype(jnp.float32)
-                            for a in model.apply({"params": params}, x, rng))
+      logits, mu, logvar = (
+        a.astype(jnp.float32) for a in model.apply({"params": params}, x, rng)
+      )
       z = models.reparameterize(rng, mu, logvar) if objective.needs_z else None
       total, parts = objectives_lib.lambda_loss(
-          objective, logits, x, mu, logvar, z, strength=state.strength, lam=state.lam,
-          step=state.step, state=state.objective_state)
+        objective,
+        logits,
+        x,
+        mu,
+        logvar,
+        z,
+        strength=state.strength,
+        lam=state.lam,
+        step=state.step,
+        state=state.objective_state,
+      )
       return total, (parts, z)
 
     (loss, (aux, z)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
     objective_state, extra = objective.update_state(state.objective_state, z, rng)
     aux = {**aux, **extra}
-    finite = (jnp.isfinite(loss) & pytrees.all_finite(grads) & pytrees.all_finite(extra)
-              & pytrees.all_finite(objective_state))
+    finite = (
+      jnp.isfinite(loss)
+      & pytrees.all_finite(grads)
+      & pytrees.all_finite(extra)
+      & pytrees.all_finite(objective_state)
+    )
     ok = state.healthy & finite
     updates, opt_state = tx.update(grads, state.opt_state, state.params)
     params = optax.apply_updates(state.params, updates)
@@ -112,20 +130,23 @@ def make_train_step(model, tx: optax.GradientTransformation,
 
     # The logged fields, by name (a new one is a new key: no checkpoint migration).
     slot = state.window_count % state_lib.window_length(state)
-    window = {k: state.window[k].at[slot].set(keep(aux[k], state.window[k][slot]))
-              for k in fields}
+    window = {
+      k: state.window[k].at[slot].set(keep(aux[k], state.window[k][slot]))
+      for k in fields
+    }
     newly_frozen = state.healthy & ~finite
     new_state = state.replace(
-        params=jax.tree.map(keep, params, state.params),
-        opt_state=jax.tree.map(keep, opt_state, state.opt_state),
-        objective_state=jax.tree.map(keep, objective_state, state.objective_state),
-        step=state.step + 1,
-        window=window,
-        window_count=state.window_count + ok.astype(jnp.int32),
-        log_sums={k: state.log_sums[k] + jnp.where(ok, aux[k], 0.0) for k in fields},
-        log_count=state.log_count + ok.astype(jnp.int32),
-        healthy=ok,
-        frozen_step=jnp.where(newly_frozen, state.step, state.frozen_step))
+      params=jax.tree.map(keep, params, state.params),
+      opt_state=jax.tree.map(keep, opt_state, state.opt_state),
+      objective_state=jax.tree.map(keep, objective_state, state.objective_state),
+      step=state.step + 1,
+      window=window,
+      window_count=state.window_count + ok.astype(jnp.int32),
+      log_sums={k: state.log_sums[k] + jnp.where(ok, aux[k], 0.0) for k in fields},
+      log_count=state.log_count + ok.astype(jnp.int32),
+      healthy=ok,
+      frozen_step=jnp.where(newly_frozen, state.step, state.frozen_step),
+    )
     metrics = {k: aux[k] for k in fields}
     metrics["loss"] = loss
     metrics["finite"] = finite

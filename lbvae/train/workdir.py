@@ -71,8 +71,18 @@ LEGACY_VALUES = legacy_values()
 
 # Fields every config.json has held since lbvae's first release: what was trained.
 # A stored config without one of them is refused, never filled with a default.
-REQUIRED_FIELDS = ("dataset.name", "dataset.source", "betas", "lambdas", "num_seeds",
-                   "seed", "latent_dim", "batch_size", "phase1_steps", "phase2_steps")
+REQUIRED_FIELDS = (
+  "dataset.name",
+  "dataset.source",
+  "betas",
+  "lambdas",
+  "num_seeds",
+  "seed",
+  "latent_dim",
+  "batch_size",
+  "phase1_steps",
+  "phase2_steps",
+)
 
 LOCK_NAME = "workdir.lock"
 
@@ -94,7 +104,7 @@ def final_columns(parts=()) -> tuple[str, ...]:
   return ID_COLUMNS + objectives.BASE_FIELDS + FLAG_COLUMNS + tuple(parts)
 
 
-LOG_COLUMNS = log_columns()       # a β-VAE run's
+LOG_COLUMNS = log_columns()  # a β-VAE run's
 FINAL_COLUMNS = final_columns()
 
 
@@ -139,18 +149,25 @@ def _as_plain(config) -> dict:
 
 
 def _free(key: str) -> bool:
-  return any(key == f or key.startswith(f + ".")
-             for f in config_lib.fields_where(role=config_lib.HOW)
-             + config_lib.fields_where(role=config_lib.START))
+  return any(
+    key == f or key.startswith(f + ".")
+    for f in config_lib.fields_where(role=config_lib.HOW)
+    + config_lib.fields_where(role=config_lib.START)
+  )
 
 
 def with_added_fields(stored: dict) -> dict:
   """A stored config, flattened to dotted fields, with every field added since it was
   written at the value it held then (:data:`LEGACY_VALUES`, else the default)."""
   defaults = _flatten(_as_plain(config_lib.defaults()))
-  added = {k: v for k, v in defaults.items()
-           if any(k == f or k.startswith(f + ".")
-                  for f in config_lib.fields_where(before=config_lib.DEFAULT))}
+  added = {
+    k: v
+    for k, v in defaults.items()
+    if any(
+      k == f or k.startswith(f + ".")
+      for f in config_lib.fields_where(before=config_lib.DEFAULT)
+    )
+  }
   return {**added, **_flatten(legacy_values()), **_flatten(stored)}
 
 
@@ -190,8 +207,11 @@ def check_config(paths: Paths, config) -> bool:
     return False
   stored = read_stored_config(paths.config)
   diffs = config_differences(stored, config)
-  errors.require(not diffs, f"{paths.root} was trained with a different config: "
-              f"{'; '.join(diffs)}. Use a new --workdir, or the stored config.")
+  errors.require(
+    not diffs,
+    f"{paths.root} was trained with a different config: "
+    f"{'; '.join(diffs)}. Use a new --workdir, or the stored config.",
+  )
   return True
 
 
@@ -218,17 +238,23 @@ def read_stored_config(path: str) -> dict:
     stored = files.read_json(path)
   except (OSError, ValueError) as e:
     raise errors.ConfigError(f"cannot read {path}: {e}") from None
-  errors.require(isinstance(stored, dict), f"{path} holds a JSON "
-                 f"{type(stored).__name__}, not a config (an object of fields)",
-                 errors.DataError)
+  errors.require(
+    isinstance(stored, dict),
+    f"{path} holds a JSON {type(stored).__name__}, not a config (an object of fields)",
+    errors.DataError,
+  )
   for group in sorted({f.split(".")[0] for f in REQUIRED_FIELDS if "." in f}):
     if not isinstance(stored.get(group, {}), dict):
-      raise errors.DataError(f"{path}: {group} is {stored[group]!r:.60}, not a group "
-                             "of fields")
+      raise errors.DataError(
+        f"{path}: {group} is {stored[group]!r:.60}, not a group of fields"
+      )
   missing = [f for f in REQUIRED_FIELDS if f not in _flatten(stored)]
-  errors.require(not missing, f"{path} lacks {', '.join(missing)}, which every run's "
-                 "config holds; restore it (or train into a new --workdir)",
-                 errors.DataError)
+  errors.require(
+    not missing,
+    f"{path} lacks {', '.join(missing)}, which every run's "
+    "config holds; restore it (or train into a new --workdir)",
+    errors.DataError,
+  )
   return stored
 
 
@@ -237,8 +263,11 @@ def run_facts(config) -> dict[str, str]:
   evaluates (``lbvae.train.hosts.check_same_run``): the config, lbvae's code and
   the process count it was started with."""
   count = os.environ.get("JAX_NUM_PROCESSES") or str(jax.process_count())
-  return {"config": json.dumps(_as_plain(config), sort_keys=True),
-          "code": hosts.code_version(), "process count": count}
+  return {
+    "config": json.dumps(_as_plain(config), sort_keys=True),
+    "code": hosts.code_version(),
+    "process count": count,
+  }
 
 
 def store_config(paths: Paths, config) -> None:
@@ -260,18 +289,23 @@ def load_config(root: str) -> ml_collections.ConfigDict:
   files.check_url(root, what="workdir")
   errors.require(files.as_path(root).is_dir(), f"workdir {root} does not exist")
   path = Paths(root).config
-  errors.require(files.as_path(path).exists(), f"{path} does not exist: {root} is "
-                 "not a training run (train one with python -m experiments.sweep)")
-  stored = _merged(_as_plain(config_lib.defaults()),
-                   _merged(legacy_values(), read_stored_config(path)))
+  errors.require(
+    files.as_path(path).exists(),
+    f"{path} does not exist: {root} is "
+    "not a training run (train one with python -m experiments.sweep)",
+  )
+  stored = _merged(
+    _as_plain(config_lib.defaults()), _merged(legacy_values(), read_stored_config(path))
+  )
   try:
     config = ml_collections.ConfigDict(stored)
     config_lib.validate(config)
   except errors.Error as e:
     raise errors.DataError(f"{path}: {e}") from None
   except (TypeError, ValueError, KeyError, AttributeError) as e:
-    raise errors.DataError(f"{path}: a field of the wrong type "
-                           f"({type(e).__name__}: {errors.first_line(e)})") from None
+    raise errors.DataError(
+      f"{path}: a field of the wrong type ({type(e).__name__}: {errors.first_line(e)})"
+    ) from None
   return config
 
 
@@ -283,8 +317,9 @@ def _holder() -> str:
 
 def _busy(root: str, holder: str, remedy: str = "") -> errors.WorkdirBusy:
   return errors.WorkdirBusy(
-      f"{root} is in use by another run ({holder or 'unknown'}); wait for it to "
-      f"finish{remedy}, or use another --workdir")
+    f"{root} is in use by another run ({holder or 'unknown'}); wait for it to "
+    f"finish{remedy}, or use another --workdir"
+  )
 
 
 @contextlib.contextmanager
@@ -319,7 +354,7 @@ def locked(root: str, *, writer: bool = True):
     os.makedirs(root, exist_ok=True)
     fd = _take(root, lock)
   except OSError as e:
-    if created:   # a new workdir on a full disk: left as it was, absent
+    if created:  # a new workdir on a full disk: left as it was, absent
       with contextlib.suppress(OSError):
         os.rmdir(root)
     raise files.disk_error(e, lock, root) from None
@@ -327,10 +362,10 @@ def locked(root: str, *, writer: bool = True):
     yield
   finally:
     try:
-      os.unlink(lock)   # while still held: a waiting opener sees it gone (_take)
+      os.unlink(lock)  # while still held: a waiting opener sees it gone (_take)
     except OSError:
       pass
-    os.close(fd)   # releases the flock
+    os.close(fd)  # releases the flock
 
 
 def _take(root: str, lock: str) -> int:
@@ -353,15 +388,17 @@ def _take(root: str, lock: str) -> int:
     except FileNotFoundError:
       current = None
     mine = os.fstat(fd)
-    if current is not None and (current.st_ino, current.st_dev) == (mine.st_ino,
-                                                                    mine.st_dev):
+    if current is not None and (current.st_ino, current.st_dev) == (
+      mine.st_ino,
+      mine.st_dev,
+    ):
       break
-    os.close(fd)   # removed (or replaced) by the holder that just let go
+    os.close(fd)  # removed (or replaced) by the holder that just let go
   try:
     os.ftruncate(fd, 0)
     os.pwrite(fd, _holder().encode(), 0)
   except OSError:
-    os.unlink(lock)   # ours, held: a full disk leaves no empty lock behind
+    os.unlink(lock)  # ours, held: a full disk leaves no empty lock behind
     os.close(fd)
     raise
   return fd
@@ -399,7 +436,7 @@ def _url_lock(root: str):
       if files.read_text(lock) == mine:
         files.as_path(lock).unlink()
     except OSError:
-      pass   # already gone: nothing to release
+      pass  # already gone: nothing to release
 
 
 class CsvLog:
@@ -420,9 +457,11 @@ class CsvLog:
     self.path, self.columns = path, tuple(columns)
     rows = []
     if resume_step is not None and files.as_path(path).exists():
-      rows = [r for r in files.read_csv(path, integers=("step",),
-                                        drop_unfinished=True)[1]
-              if r["step"] <= resume_step]
+      rows = [
+        r
+        for r in files.read_csv(path, integers=("step",), drop_unfinished=True)[1]
+        if r["step"] <= resume_step
+      ]
     files.write_csv(path, self.columns, rows)
 
   def append(self, rows: Iterable[dict]) -> None:

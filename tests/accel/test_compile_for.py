@@ -14,17 +14,39 @@ import pytest
 
 from tests.helpers import ROOT
 
-KEYS = {"target", "devices", "device_memory_bytes", "programs",
-        "projected_protocol_seconds"}
-PROGRAM_KEYS = {"name", "compiled", "error", "peak_bytes", "flops_per_device",
-                "collectives"}
+KEYS = {
+  "target",
+  "devices",
+  "device_memory_bytes",
+  "programs",
+  "projected_protocol_seconds",
+}
+PROGRAM_KEYS = {
+  "name",
+  "compiled",
+  "error",
+  "peak_bytes",
+  "flops_per_device",
+  "collectives",
+}
 HAS_CUDA = importlib.util.find_spec("jax_cuda12_plugin") is not None
 
 
 def _compile_for(cli_env, *args, timeout=900):
-  return subprocess.run([sys.executable, "-m", "experiments.compile_for",
-                         "--config=configs/smoke.py", *args], cwd=ROOT, env=cli_env,
-                        capture_output=True, text=True, timeout=timeout)
+  return subprocess.run(
+    [
+      sys.executable,
+      "-m",
+      "experiments.compile_for",
+      "--config=configs/smoke.py",
+      *args,
+    ],
+    cwd=ROOT,
+    env=cli_env,
+    capture_output=True,
+    text=True,
+    timeout=timeout,
+  )
 
 
 @pytest.mark.skipif(HAS_CUDA, reason="the CUDA plugin is installed here")

@@ -51,8 +51,9 @@ def test_collectives_are_counted_inside_the_step_loop_only():
 
 
 def _compiled(fn, *shapes):
-  return jax.jit(fn).lower(*[jax.ShapeDtypeStruct(s, jnp.float32)
-                             for s in shapes]).compile()
+  return (
+    jax.jit(fn).lower(*[jax.ShapeDtypeStruct(s, jnp.float32) for s in shapes]).compile()
+  )
 
 
 @pytest.mark.parametrize("groups", [1, 2])
@@ -64,9 +65,14 @@ def test_convolution_flops_are_twice_output_window_and_input_features(groups):
   b, h, i, o = 3, 16, 8, 6 * groups
 
   def conv(x, k):
-    return lax.conv_general_dilated(x, k, (2, 2), ((1, 1), (1, 1)),
-                                    dimension_numbers=("NHWC", "HWIO", "NHWC"),
-                                    feature_group_count=groups)
+    return lax.conv_general_dilated(
+      x,
+      k,
+      (2, 2),
+      ((1, 1), (1, 1)),
+      dimension_numbers=("NHWC", "HWIO", "NHWC"),
+      feature_group_count=groups,
+    )
 
   compiled = _compiled(conv, (b, h, h, i), (4, 4, i // groups, o))
   expected = 2 * b * (h // 2) ** 2 * o * 16 * (i // groups)
@@ -78,9 +84,11 @@ def test_convolution_flops_are_twice_output_window_and_input_features(groups):
 def test_matmul_flops_and_loop_trips():
   """A batched product inside a scan of 5: one body run is one step, and the bytes
   of the step are at least its operands and result."""
+
   def scanned(a, w):
     def body(c, _):
       return jnp.tanh(jnp.einsum("bij,bjk->bik", c, w)), None
+
     return lax.scan(body, a, None, length=5)[0]
 
   compiled = _compiled(scanned, (4, 8, 16), (4, 16, 16))
@@ -100,11 +108,14 @@ def test_a_loop_nested_in_the_step_counts_its_trips():
   """A step (scan of 5) that runs a product in a nested loop of 3 (as ``lax.map`` over
   members does): one step is 3 products. XLA names the inner loop's condition before
   its body, and both are followed."""
+
   def scanned(a, w):
     def step(c, _):
       def inner(i, c):
         return jnp.tanh(c @ w)
+
       return lax.fori_loop(0, 3, inner, c, unroll=False), None
+
     return lax.scan(step, a, None, length=5)[0]
 
   compiled = _compiled(scanned, (8, 16), (16, 16))

@@ -10,7 +10,7 @@ def test_the_targets_the_command_offers():
   assert {"h100", "h200", "a100", "v5e", "v4", "v6e", "cpu"} <= set(targets.TARGETS)
   for t in targets.TARGETS.values():
     assert t.accel in ("cpu", "cuda12", "tpu")
-    assert t.traced_for in ("gpu", "tpu")     # fake host devices: an accelerator's program
+    assert t.traced_for in ("gpu", "tpu")  # fake host devices: an accelerator's program
     if t.backend == "gpu":
       assert (targets.SPECS / t.spec).is_file()
 
@@ -29,7 +29,7 @@ def test_gpu_specs_name_their_source_and_state_the_device_memory():
 def test_usable_memory_and_roofline():
   h100 = targets.TARGETS["h100"]
   assert h100.usable_memory == pytest.approx(0.75 * h100.memory_bytes)
-  assert targets.TARGETS["v5e"].usable_memory == 16 * 2 ** 30
+  assert targets.TARGETS["v5e"].usable_memory == 16 * 2**30
   # 1 TFLOP and 1 GB: compute-bound on the H100 (2.0 ms vs 0.3 ms).
   assert h100.roofline_seconds(1e12, 1e9) == pytest.approx(1e12 / 494.7e12)
   assert h100.roofline_seconds(1e9, 1e12) == pytest.approx(1e12 / 3.35e12)
@@ -46,5 +46,7 @@ def test_missing_packages_are_one_line_naming_the_install(monkeypatch, name, acc
 
 
 def test_an_unknown_target_is_refused():
-  with pytest.raises(errors.ConfigError, match="unknown --target 'h300'; choose one of"):
+  with pytest.raises(
+    errors.ConfigError, match="unknown --target 'h300'; choose one of"
+  ):
     targets.get("h300")

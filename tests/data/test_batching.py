@@ -31,8 +31,9 @@ def test_device_and_host_batches_are_identical(tiny):
 
 def test_auto_places_small_arrays_on_device_and_procedural_renders(tiny, dsprites):
   free, _ = batching.free_memory_bytes()
-  assert data.batch_source(tiny).on_device == (free is not None and
-                                               tiny.array.nbytes <= free / 2)
+  assert data.batch_source(tiny).on_device == (
+    free is not None and tiny.array.nbytes <= free / 2
+  )
   assert data.batch_source(dsprites, "auto").on_device
   host = data.batch_source(dsprites, "host")
   assert not host.on_device
@@ -65,14 +66,15 @@ def test_prefetch_reraises_and_stops_early(tiny):
   endless = (np.zeros((1, 2), np.int64) for _ in iter(int, 1))
   stream = src.prefetch(endless, depth=1)
   next(stream)
-  stream.close()   # must not hang on the producer thread
+  stream.close()  # must not hang on the producer thread
 
 
-@pytest.mark.parametrize("free,expected", [(10**12, True), (1000, False),
-                                           (None, False)])
+@pytest.mark.parametrize(
+  "free,expected", [(10**12, True), (1000, False), (None, False)]
+)
 def test_auto_rule_follows_free_memory(tiny, monkeypatch, free, expected):
   monkeypatch.setattr(batching, "free_memory_bytes", lambda: (free, "device"))
   src = data.batch_source(tiny, "auto")
   assert src.on_device == expected
   assert "auto" in src.describe()
-  assert data.batch_source(tiny, "device").on_device   # forcing ignores the rule
+  assert data.batch_source(tiny, "device").on_device  # forcing ignores the rule

@@ -16,6 +16,7 @@ def _fill_with(value, calls):
   def fill(out):
     calls.append(1)
     out[...] = value
+
   return fill
 
 
@@ -39,14 +40,14 @@ def test_a_truncated_or_replaced_cache_file_is_rebuilt(cache_dir):
   path = cache.cache_path("toy", [], "v")
   calls = []
   cache.cached_uint8(path, (64, 2), _fill_with(7, calls), "toy")
-  with open(path, "r+b") as f:   # a cache file cut short (a full disk, a copy)
+  with open(path, "r+b") as f:  # a cache file cut short (a full disk, a copy)
     f.truncate(os.path.getsize(path) - 10)
   again = cache.cached_uint8(path, (64, 2), _fill_with(7, calls), "toy")
   assert calls == [1, 1]
   np.testing.assert_array_equal(again, np.full((64, 2), 7))
   del again
   os.remove(path)
-  os.mkfifo(path)                # a FIFO in its place: never opened, replaced
+  os.mkfifo(path)  # a FIFO in its place: never opened, replaced
   cache.cached_uint8(path, (64, 2), _fill_with(7, calls), "toy")
   assert calls == [1, 1, 1] and path.is_file()
 
@@ -81,8 +82,9 @@ def test_unwritable_cache_dir_is_a_usage_error(tmp_path, monkeypatch):
   blocker = tmp_path / "file"
   blocker.write_bytes(b"")
   monkeypatch.setenv(cache.ENV_VAR, str(blocker / "sub"))
-  with pytest.raises(errors.Error, match="cannot write the image cache.*"
-                     "LBVAE_CACHE_DIR"):
+  with pytest.raises(
+    errors.Error, match="cannot write the image cache.*LBVAE_CACHE_DIR"
+  ):
     cache.cached_uint8(cache.cache_path("toy", [], "v"), (1,), lambda out: None, "toy")
 
 
@@ -105,8 +107,13 @@ def test_a_full_disk_is_one_error_not_a_sigbus(tmp_path):
   """The cache on a 1 MiB file system: an error line, exit 2, no temporary left."""
   with small_disk.tmpfs(tmp_path / "disk", "1m") as disk:
     env = dict(os.environ, LBVAE_CACHE_DIR=disk)
-    result = subprocess.run([sys.executable, "-c", _FILL_A_CACHE], env=env,
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+      [sys.executable, "-c", _FILL_A_CACHE],
+      env=env,
+      capture_output=True,
+      text=True,
+      timeout=120,
+    )
     assert result.returncode == 2, (result.returncode, result.stderr[-2000:])
     assert "cannot write the image cache" in result.stdout
     assert "No space left on device" in result.stdout and "MiB free" in result.stdout
@@ -114,8 +121,12 @@ def test_a_full_disk_is_one_error_not_a_sigbus(tmp_path):
 
 
 def test_stale_temporaries_of_a_dead_writer_are_removed(tmp_path, cache_dir):
-  dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                        capture_output=True, text=True, check=True)
+  dead = subprocess.run(
+    [sys.executable, "-c", "import os; print(os.getpid())"],
+    capture_output=True,
+    text=True,
+    check=True,
+  )
   cache_dir.mkdir(parents=True, exist_ok=True)
   stale = cache_dir / f"toy-0123456789abcdef.{int(dead.stdout)}.k3j2.tmp"
   live = cache_dir / f"toy-fedcba9876543210.{os.getpid()}.x9q1.tmp"

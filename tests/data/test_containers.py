@@ -32,18 +32,20 @@ def test_compressed_npz_member_streams_in_chunks(tmp_path, images):
   member = containers.npz_member(path, "images")
   assert member.offset is None
   chunks = list(member.chunks())
-  assert len(chunks) == 2   # 4096 rows per chunk
+  assert len(chunks) == 2  # 4096 rows per chunk
   np.testing.assert_array_equal(np.concatenate(chunks), images)
   np.testing.assert_array_equal(
-      containers.read_small(containers.npz_member(path, "images")), images)
+    containers.read_small(containers.npz_member(path, "images")), images
+  )
 
 
 def test_h5_contiguous_is_mapped_and_chunked_is_streamed(tmp_path, images):
   path = str(tmp_path / "a.h5")
   with h5py.File(path, "w") as f:
     f.create_dataset("flat", data=images)
-    f.create_dataset("group/zipped", data=images, chunks=(100, 4, 3),
-                     compression="gzip")
+    f.create_dataset(
+      "group/zipped", data=images, chunks=(100, 4, 3), compression="gzip"
+    )
   flat = containers.h5_member(path, "flat")
   zipped = containers.h5_member(path, "group/zipped")
   assert flat.offset is not None and zipped.offset is None
@@ -67,8 +69,11 @@ def test_truncated_files_are_reported(tmp_path, images):
   npz = tmp_path / "a.npz"
   np.savez(npz, images=images)
   npz.write_bytes(npz.read_bytes()[:30000])
-  with pytest.raises(errors.Error, match="a.npz: not a readable .npz archive "
-                     r"\(truncated or corrupt\?\)"):
+  with pytest.raises(
+    errors.Error,
+    match="a.npz: not a readable .npz archive "
+    r"\(truncated or corrupt\?\)",
+  ):
     containers.npz_member(str(npz), "images")
   h5 = tmp_path / "a.h5"
   with h5py.File(h5, "w") as f:
@@ -84,10 +89,14 @@ def test_member_whose_bytes_are_cut_short(tmp_path, images):
   member = containers.npz_member(path, "images")
   with zipfile.ZipFile(path) as zf:
     assert zf.testzip() is None
-  short = containers.ArrayMember(path, "npz", "images", (50000, 4, 3), member.dtype,
-                                 member.offset)
-  with pytest.raises(errors.Error, match=r"truncated: 'images' \(uint8\[50000, 4, "
-                     r"3\]\) needs \d+ bytes, the file has \d+"):
+  short = containers.ArrayMember(
+    path, "npz", "images", (50000, 4, 3), member.dtype, member.offset
+  )
+  with pytest.raises(
+    errors.Error,
+    match=r"truncated: 'images' \(uint8\[50000, 4, "
+    r"3\]\) needs \d+ bytes, the file has \d+",
+  ):
     short.memmap()
 
 

@@ -18,8 +18,13 @@ def _centroid(mask):
 
 def test_grid_is_the_published_one(dsprites):
   assert dsprites.name == "dsprites"
-  assert dsprites.factor_names == ("shape", "scale", "orientation", "position_x",
-                                   "position_y")
+  assert dsprites.factor_names == (
+    "shape",
+    "scale",
+    "orientation",
+    "position_x",
+    "position_y",
+  )
   assert dsprites.factor_sizes == (3, 6, 40, 32, 32)
   assert len(dsprites) == 737_280
   assert dsprites.image_shape == (64, 64, 1)
@@ -31,7 +36,7 @@ def test_images_are_binary_uint8(dsprites):
   images = dsprites.images(dsprites.sample_factors(64, np.random.default_rng(0)))
   assert images.dtype == np.uint8 and images.shape == (64, 64, 64, 1)
   assert set(np.unique(images)) == {0, 255}
-  assert (images > 0).any(axis=(1, 2, 3)).all()   # every sprite is visible
+  assert (images > 0).any(axis=(1, 2, 3)).all()  # every sprite is visible
 
 
 @pytest.mark.parametrize("shape", [0, 1, 2])
@@ -51,7 +56,7 @@ def test_position_moves_the_centroid_monotonically(dsprites, axis):
   rows = np.tile([2, 3, 17, 16, 16], (32, 1))
   rows[:, axis] = np.arange(32)
   centroids = np.array([_centroid(m) for m in _render(dsprites, rows)])
-  moving = centroids[:, 1 if axis == 3 else 0]   # x -> columns, y -> rows
+  moving = centroids[:, 1 if axis == 3 else 0]  # x -> columns, y -> rows
   still = centroids[:, 0 if axis == 3 else 1]
   assert np.all(np.diff(moving) > 0)
   assert moving[-1] - moving[0] == pytest.approx(0.6 * 64, abs=2.0)
@@ -59,8 +64,13 @@ def test_position_moves_the_centroid_monotonically(dsprites, axis):
 
 
 def test_largest_sprites_stay_inside_the_frame(dsprites):
-  rows = [[s, 5, o, x, y] for s in range(3) for o in range(40)
-          for x in (0, 31) for y in (0, 31)]
+  rows = [
+    [s, 5, o, x, y]
+    for s in range(3)
+    for o in range(40)
+    for x in (0, 31)
+    for y in (0, 31)
+  ]
   masks = _render(dsprites, rows)
   border = np.zeros((64, 64), bool)
   border[[0, -1], :] = border[:, [0, -1]] = True
@@ -70,7 +80,7 @@ def test_largest_sprites_stay_inside_the_frame(dsprites):
 def test_orientation_changes_the_silhouette(dsprites):
   square = _render(dsprites, [[0, 5, o, 16, 16] for o in (0, 5, 10)])
   heart = _render(dsprites, [[2, 5, o, 16, 16] for o in (0, 10, 20)])
-  assert (square[0] != square[1]).sum() > 20          # 45 degrees differs
+  assert (square[0] != square[1]).sum() > 20  # 45 degrees differs
   np.testing.assert_array_equal(square[0], square[2])  # 90-degree symmetry
   assert (heart[0] != heart[1]).sum() > 20
   assert (heart[0] != heart[2]).sum() > 20
@@ -87,6 +97,7 @@ def test_the_three_shapes_differ(dsprites):
 
 def test_gather_under_jit_equals_images(dsprites):
   import lbvae.data as data
+
   src = data.batch_source(dsprites)
   assert src.on_device and src.operand == ()
   index = np.random.default_rng(1).integers(0, len(dsprites), size=(3, 8))

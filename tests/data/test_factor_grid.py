@@ -12,7 +12,8 @@ from lbvae.data import arrays
 def _tiny(sizes=(2, 3, 4), channels=1):
   n = int(np.prod(sizes))
   images = np.arange(n, dtype=np.uint8)[:, None, None, None] * np.ones(
-      (1, 64, 64, channels), np.uint8)
+    (1, 64, 64, channels), np.uint8
+  )
   names = tuple(f"f{i}" for i in range(len(sizes)))
   return arrays.ArrayDataset("tiny", names, sizes, images, "file", "memory")
 
@@ -32,8 +33,8 @@ def test_round_trip_on_the_dsprites_grid(dsprites):
   index = dsprites.factors_to_index(factors)
   np.testing.assert_array_equal(dsprites.index_to_factors(index), factors)
   np.testing.assert_array_equal(
-      np.asarray(jax.jit(dsprites.index_to_factors_jnp)(index.astype(np.int32))),
-      factors)
+    np.asarray(jax.jit(dsprites.index_to_factors_jnp)(index.astype(np.int32))), factors
+  )
   assert dsprites.factors_to_index([[2, 5, 39, 31, 31]])[0] == len(dsprites) - 1
 
 
@@ -46,10 +47,18 @@ def test_images_follow_the_grid():
 def test_permuted_rows_are_followed():
   ds = _tiny()
   rows = np.random.default_rng(0).permutation(24)
-  perm = arrays.ArrayDataset("tiny", ds.factor_names, ds.factor_sizes,
-                             ds.array[np.argsort(rows)], "file", "memory", rows)
-  np.testing.assert_array_equal(perm.images(ds.index_to_factors(np.arange(24))),
-                                ds.array)
+  perm = arrays.ArrayDataset(
+    "tiny",
+    ds.factor_names,
+    ds.factor_sizes,
+    ds.array[np.argsort(rows)],
+    "file",
+    "memory",
+    rows,
+  )
+  np.testing.assert_array_equal(
+    perm.images(ds.index_to_factors(np.arange(24))), ds.array
+  )
 
 
 def test_bad_factors_and_indices_raise():
@@ -61,5 +70,6 @@ def test_bad_factors_and_indices_raise():
   with pytest.raises(ValueError, match="out of range"):
     ds.index_to_factors([24])
   with pytest.raises(ValueError, match="expected uint8"):
-    arrays.ArrayDataset("tiny", ("a",), (3,), np.zeros((3, 64, 64, 1), np.float32),
-                        "file", "memory")
+    arrays.ArrayDataset(
+      "tiny", ("a",), (3,), np.zeros((3, 64, 64, 1), np.float32), "file", "memory"
+    )

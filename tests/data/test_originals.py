@@ -11,13 +11,17 @@ import lbvae.data as data
 from lbvae import errors
 from lbvae.data import originals
 
-DSPRITES = dataclasses.replace(originals.LAYOUTS["dsprites"],
-                               factor_sizes=(3, 2, 2, 2, 2))
+DSPRITES = dataclasses.replace(
+  originals.LAYOUTS["dsprites"], factor_sizes=(3, 2, 2, 2, 2)
+)
 SHAPES3D = dataclasses.replace(
-    originals.LAYOUTS["shapes3d"], factor_sizes=(2, 2, 2, 2, 2, 2),
-    values=tuple(v[[0, -1]] for v in originals.LAYOUTS["shapes3d"].values))
-MPI3D = dataclasses.replace(originals.LAYOUTS["mpi3d_real"],
-                            factor_sizes=(2, 2, 1, 1, 1, 3, 2))
+  originals.LAYOUTS["shapes3d"],
+  factor_sizes=(2, 2, 2, 2, 2, 2),
+  values=tuple(v[[0, -1]] for v in originals.LAYOUTS["shapes3d"].values),
+)
+MPI3D = dataclasses.replace(
+  originals.LAYOUTS["mpi3d_real"], factor_sizes=(2, 2, 1, 1, 1, 3, 2)
+)
 
 
 class _Unpickled(Exception):
@@ -48,23 +52,35 @@ def _rgb_images(n, seed=0):
 def _write_dsprites_npz(path, imgs, classes, compressed=True):
   latents = np.concatenate([np.zeros((len(classes), 1), np.int64), classes], 1)
   save = np.savez_compressed if compressed else np.savez
-  save(path, imgs=imgs, latents_classes=latents,
-       latents_values=latents.astype(np.float64),
-       metadata=np.array([_Bomb()], dtype=object))
+  save(
+    path,
+    imgs=imgs,
+    latents_classes=latents,
+    latents_values=latents.astype(np.float64),
+    metadata=np.array([_Bomb()], dtype=object),
+  )
 
 
 @pytest.mark.parametrize("shuffled", [False, True])
 def test_dsprites_npz(tmp_path, shuffled):
   classes = _grid(DSPRITES.factor_sizes)
   imgs = _binary_images(len(classes))
-  order = np.random.default_rng(1).permutation(len(classes)) if shuffled else (
-      np.arange(len(classes)))
+  order = (
+    np.random.default_rng(1).permutation(len(classes))
+    if shuffled
+    else (np.arange(len(classes)))
+  )
   path = str(tmp_path / "dsprites_ndarray_co1sh3sc6or40x32y32_64x64.npz")
   _write_dsprites_npz(path, imgs[order], classes[order])
-  ds = originals.open_dsprites(path, DSPRITES)   # never touches the pickled metadata
+  ds = originals.open_dsprites(path, DSPRITES)  # never touches the pickled metadata
   assert ds.name == "dsprites" and ds.source == "file"
-  assert ds.factor_names == ("shape", "scale", "orientation", "position_x",
-                             "position_y")
+  assert ds.factor_names == (
+    "shape",
+    "scale",
+    "orientation",
+    "position_x",
+    "position_y",
+  )
   assert ds.factor_sizes == DSPRITES.factor_sizes and len(ds) == 48
   assert ds.image_shape == (64, 64, 1)
   got = ds.images(classes[[5, 0, 47]])
@@ -122,15 +138,22 @@ def test_3dshapes_h5(tmp_path, compressed):
   path = str(tmp_path / "3dshapes.h5")
   _write_3dshapes(path, images[order], classes[order], compressed=compressed)
   ds = originals.open_shapes3d(path, SHAPES3D)
-  assert ds.factor_names == ("floor_hue", "wall_hue", "object_hue", "scale", "shape",
-                             "orientation")
+  assert ds.factor_names == (
+    "floor_hue",
+    "wall_hue",
+    "object_hue",
+    "scale",
+    "shape",
+    "orientation",
+  )
   assert len(ds) == 64 and ds.image_shape == (64, 64, 3)
   assert isinstance(ds.array, np.memmap)
-  assert (ds.rows is not None) == (not compressed)   # in place: through a permutation
+  assert (ds.rows is not None) == (not compressed)  # in place: through a permutation
   np.testing.assert_array_equal(ds.images(classes), images)
   src = data.batch_source(ds, "device")
-  np.testing.assert_array_equal(np.asarray(src.gather(src.operand, np.arange(64))),
-                                images)
+  np.testing.assert_array_equal(
+    np.asarray(src.gather(src.operand, np.arange(64))), images
+  )
 
 
 def test_3dshapes_rejects_values_off_the_grid(tmp_path):
@@ -150,8 +173,9 @@ def test_3dshapes_rejects_non_finite_labels(tmp_path, value):
   _write_3dshapes(path, _rgb_images(len(classes)), classes)
   with h5py.File(path, "r+") as f:
     f["labels"][5, 1] = value
-  with pytest.raises(errors.DataError,
-                     match=r"3dshapes.h5: labels: factor 'wall_hue' has 1 non-finite"):
+  with pytest.raises(
+    errors.DataError, match=r"3dshapes.h5: labels: factor 'wall_hue' has 1 non-finite"
+  ):
     originals.open_shapes3d(path, SHAPES3D)
 
 
@@ -162,9 +186,15 @@ def test_mpi3d_npz(tmp_path, cache_dir, compressed):
   (np.savez_compressed if compressed else np.savez)(path, images=images)
   ds = originals.open_mpi3d(path, MPI3D)
   assert ds.name == "mpi3d_real" and len(ds) == 24
-  assert ds.factor_names == ("object_color", "object_shape", "object_size",
-                             "camera_height", "background_color", "horizontal_axis",
-                             "vertical_axis")
+  assert ds.factor_names == (
+    "object_color",
+    "object_shape",
+    "object_size",
+    "camera_height",
+    "background_color",
+    "horizontal_axis",
+    "vertical_axis",
+  )
   # Stored members are mapped in place; compressed ones are converted once.
   if compressed:
     assert str(ds.array.filename).startswith(str(cache_dir))
@@ -175,22 +205,29 @@ def test_mpi3d_npz(tmp_path, cache_dir, compressed):
   np.testing.assert_array_equal(ds.images(factors[::-1]), images[::-1])
 
 
-@pytest.mark.parametrize("name,where", [
+@pytest.mark.parametrize(
+  "name,where",
+  [
     ("dsprites", "github.com/deepmind/dsprites-dataset"),
     ("shapes3d", "storage.googleapis.com/3d-shapes"),
     ("mpi3d_toy", "github.com/rr-learning/disentanglement_dataset (file mpi3d_toy"),
-])
+  ],
+)
 def test_missing_file_says_where_it_is_published(tmp_path, name, where):
-  with pytest.raises(errors.Error, match="no such file; .*" + where.replace(
-      "(", r"\(")):
+  with pytest.raises(
+    errors.Error, match="no such file; .*" + where.replace("(", r"\(")
+  ):
     data.load(name, source="file", path=str(tmp_path / "missing"))
 
 
 def test_published_sizes_are_enforced(tmp_path):
   path = str(tmp_path / "mpi3d_real.npz")
   np.savez(path, images=_rgb_images(24))
-  with pytest.raises(errors.Error, match=r"mpi3d_real.npz: 'images' is uint8\[24, "
-                     r"64, 64, 3\]; expected uint8\[1036800, 64, 64, 3\]"):
+  with pytest.raises(
+    errors.Error,
+    match=r"mpi3d_real.npz: 'images' is uint8\[24, "
+    r"64, 64, 3\]; expected uint8\[1036800, 64, 64, 3\]",
+  ):
     data.load("mpi3d_real", source="file", path=path)
   np.savez(path, images=np.zeros((24, 64, 64, 3), np.float32))
   with pytest.raises(errors.Error, match=r"'images' is float32\[24, 64, 64, 3\]"):
@@ -210,8 +247,11 @@ def test_truncated_file_through_load(tmp_path):
     data.load("mpi3d_real", source="file", path=str(path))
   # A truncated dSprites .npz (its zip directory gone) is named as an .npz.
   path = tmp_path / "dsprites.npz"
-  np.savez(path, imgs=np.zeros((10, 64, 64), np.uint8),
-           latents_classes=np.zeros((10, 6), np.int64))
+  np.savez(
+    path,
+    imgs=np.zeros((10, 64, 64), np.uint8),
+    latents_classes=np.zeros((10, 6), np.int64),
+  )
   path.write_bytes(path.read_bytes()[:20000])
   with pytest.raises(errors.Error, match="not a readable .npz archive"):
     data.load("dsprites", source="file", path=str(path))

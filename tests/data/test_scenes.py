@@ -8,7 +8,7 @@ from matplotlib import colors
 import lbvae.data as data
 from lbvae.data import scenes
 
-BASE = np.array([0, 3, 6, 4, 0, 3])   # floor, wall, object hue, scale, shape, yaw
+BASE = np.array([0, 3, 6, 4, 0, 3])  # floor, wall, object hue, scale, shape, yaw
 
 
 @pytest.fixture(scope="module")
@@ -29,9 +29,9 @@ def _render(rows):
   """(images int[N, 64, 64, 3], regions int[N, 64, 64]); one compilation (N <= 16)."""
   rows = np.asarray(rows, np.int32)
   padded = np.zeros((16, 6), np.int32)
-  padded[:len(rows)] = rows
+  padded[: len(rows)] = rows
   images, regions = _RENDER(padded)
-  return np.asarray(images)[:len(rows)].astype(int), np.asarray(regions)[:len(rows)]
+  return np.asarray(images)[: len(rows)].astype(int), np.asarray(regions)[: len(rows)]
 
 
 def _regions(rows):
@@ -40,8 +40,14 @@ def _regions(rows):
 
 def test_grid_matches_shapes3d(ds):
   assert ds.name == "shapes3d_procedural"
-  assert ds.factor_names == ("floor_hue", "wall_hue", "object_hue", "scale", "shape",
-                             "orientation")
+  assert ds.factor_names == (
+    "floor_hue",
+    "wall_hue",
+    "object_hue",
+    "scale",
+    "shape",
+    "orientation",
+  )
   assert ds.factor_sizes == (10, 10, 10, 8, 4, 15)
   assert len(ds) == 480_000 and ds.image_shape == (64, 64, 3)
 
@@ -49,9 +55,9 @@ def test_grid_matches_shapes3d(ds):
 def test_scene_layout(ds):
   region = _regions(_vary(4, range(4)))
   for r in region:
-    assert (r[0] == 1).all() and (r[-1] == 0).all()     # wall on top, floor below
+    assert (r[0] == 1).all() and (r[-1] == 0).all()  # wall on top, floor below
     rows, cols = np.nonzero(r == 2)
-    assert 20 < cols.mean() < 44 and 20 < rows.mean() < 50   # object near the centre
+    assert 20 < cols.mean() < 44 and 20 < rows.mean() < 50  # object near the centre
     assert rows.min() > 0 and cols.min() > 0 and cols.max() < 63
 
 
@@ -75,7 +81,7 @@ def test_scale_grows_the_object_monotonically(ds, shape):
   base[4] = shape
   counts = (_regions(_vary(3, range(8), base)) == 2).sum(axis=(1, 2))
   assert np.all(np.diff(counts) > 0)
-  assert counts[-1] / counts[0] > 2.0   # about (1.25 / 0.75)^2 in area
+  assert counts[-1] / counts[0] > 2.0  # about (1.25 / 0.75)^2 in area
 
 
 def test_shapes_have_different_silhouettes(ds):
@@ -92,7 +98,7 @@ def test_orientation_turns_non_symmetric_objects(ds, shape):
   masks = _regions(_vary(5, [0, 7, 14], base)) == 2
   assert (masks[0] != masks[1]).sum() > 10
   assert (masks[1] != masks[2]).sum() > 10
-  assert (masks[0] != masks[2]).sum() > 10   # -30 and +30 degrees are mirror images
+  assert (masks[0] != masks[2]).sum() > 10  # -30 and +30 degrees are mirror images
 
 
 def test_the_sphere_looks_the_same_at_every_yaw(ds):
@@ -111,4 +117,6 @@ def test_gather_under_jit_equals_images(ds):
   assert gathered.dtype == np.uint8 and gathered.shape == (2, 6, 64, 64, 3)
   expected = ds.images(ds.index_to_factors(index.ravel()))
   np.testing.assert_array_equal(gathered.reshape(12, 64, 64, 3), expected)
-  np.testing.assert_array_equal(expected, _render(ds.index_to_factors(index.ravel()))[0])
+  np.testing.assert_array_equal(
+    expected, _render(ds.index_to_factors(index.ravel()))[0]
+  )

@@ -28,10 +28,14 @@ def _build(name, data_dir, file_format="array_record", seed=0):
   """Prepares a tiny `name` in data_dir with a GeneratorBasedBuilder (no TF)."""
   labels = tfds_source.SPECS[name][0]
   images, records = _examples(name, seed)
-  tiny_tfds.prepare(name, data_dir, images,
-                    {k: [r[k] for r in records] for k in labels},
-                    num_classes=dict(zip(labels, SIZES[name])),
-                    file_format=file_format)
+  tiny_tfds.prepare(
+    name,
+    data_dir,
+    images,
+    {k: [r[k] for r in records] for k in labels},
+    num_classes=dict(zip(labels, SIZES[name])),
+    file_format=file_format,
+  )
   return images
 
 
@@ -46,22 +50,28 @@ def test_prepared_tfds_reads_in_grid_order(tmp_path, cache_dir, name):
   factors = ds.index_to_factors(np.arange(len(ds)))
   np.testing.assert_array_equal(ds.images(factors), images * np.uint8(scale))
   assert [p.suffix for p in cache_dir.iterdir()] == [".npy"]
-  assert "tensorflow" not in sys.modules   # not even lazily, on the read path
+  assert "tensorflow" not in sys.modules  # not even lazily, on the read path
   # A second open reuses the conversion.
   again = tfds_source.open_tfds(name, str(tmp_path / "tfds"), SIZES[name])
   assert again.array.filename == ds.array.filename
 
 
 def test_missing_dataset_says_how_to_prepare_it(tmp_path):
-  with pytest.raises(errors.Error, match="no prepared TFDS dataset 'shapes3d'.*"
-                     "tfds build shapes3d --file_format=array_record"):
+  with pytest.raises(
+    errors.Error,
+    match="no prepared TFDS dataset 'shapes3d'.*"
+    "tfds build shapes3d --file_format=array_record",
+  ):
     tfds_source.load("shapes3d", str(tmp_path))
 
 
 def test_wrong_size_is_reported(tmp_path):
   _build("dsprites", tmp_path)
-  with pytest.raises(errors.Error, match=r"has 24 images of shape \[64, 64, 1\]; "
-                     r"expected 737280"):
+  with pytest.raises(
+    errors.Error,
+    match=r"has 24 images of shape \[64, 64, 1\]; "
+    r"expected 737280",
+  ):
     data.load("dsprites", source="tfds", path=str(tmp_path))
 
 
@@ -71,6 +81,9 @@ def test_tfrecord_preparation_says_how_to_convert(tmp_path):
   _build("dsprites", tmp_path)
   info = next(tmp_path.glob("dsprites/2.0.0/dataset_info.json"))
   info.write_text(info.read_text().replace('"array_record"', '"tfrecord"'))
-  with pytest.raises(errors.Error, match="needs ArrayRecord files.*tfds "
-                     "convert_format --dataset_dir=.*--out_file_format=array_record"):
+  with pytest.raises(
+    errors.Error,
+    match="needs ArrayRecord files.*tfds "
+    "convert_format --dataset_dir=.*--out_file_format=array_record",
+  ):
     tfds_source.open_tfds("dsprites", str(tmp_path), SIZES["dsprites"])

@@ -21,10 +21,16 @@ from lbvae.train import members
 from lbvae.train import workdir
 
 # Small evaluation sizes: the pass's shapes stay tiny and compile fast.
-EVAL = {"num_train": 300, "num_test": 100, "num_bins": 10, "batch_size": 100,
-        "factor_vae_votes": 6, "factor_vae_batch": 8}
-NAN_MEMBER = (2, 8.0, 4.0, 0)      # (phase, beta, lambda, seed): NaN parameters
-FROZEN_MEMBER = (1, 8.0, 0.0, 0)   # flagged finite=0, parameters still finite
+EVAL = {
+  "num_train": 300,
+  "num_test": 100,
+  "num_bins": 10,
+  "batch_size": 100,
+  "factor_vae_votes": 6,
+  "factor_vae_batch": 8,
+}
+NAN_MEMBER = (2, 8.0, 4.0, 0)  # (phase, beta, lambda, seed): NaN parameters
+FROZEN_MEMBER = (1, 8.0, 0.0, 0)  # flagged finite=0, parameters still finite
 
 
 def small_config():
@@ -68,14 +74,29 @@ def write_run(root: str, config) -> None:
           leaf[m.index] = np.nan
       rows.append(row)
     start, end = loop.phase_span(config, phase)
-    meta = {"phase": phase, "step": end, "start_step": start, "end_step": end,
-            "members": rows}
+    meta = {
+      "phase": phase,
+      "step": end,
+      "start_step": start,
+      "end_step": end,
+      "members": rows,
+    }
     ckpts = checkpoint.PhaseCheckpoints(paths.checkpoints(phase))
     ckpts.save(end, {"params": params}, meta)
     ckpts.close()
     files.write_json(paths.grid(phase), meta)
-    final = [dict(r, nll=100.0 + 10 * r["beta"] + r["lambda"], kl=5.0 / r["beta"],
-                  l2=3.0, loss=0.0, frozen_step=-1, step=end) for r in rows]
+    final = [
+      dict(
+        r,
+        nll=100.0 + 10 * r["beta"] + r["lambda"],
+        kl=5.0 / r["beta"],
+        l2=3.0,
+        loss=0.0,
+        frozen_step=-1,
+        step=end,
+      )
+      for r in rows
+    ]
     files.write_csv(paths.final_metrics(phase), workdir.FINAL_COLUMNS, final)
 
 

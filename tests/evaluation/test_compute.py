@@ -29,7 +29,8 @@ def evaluated(inputs):
   params, s, ds, votes = inputs
   calls = []
   results, times = compute.evaluate_stack(
-      params, s, ds, OPTIONS, votes=votes, on_progress=lambda *c: calls.append(c))
+    params, s, ds, OPTIONS, votes=votes, on_progress=lambda *c: calls.append(c)
+  )
   return results, times, calls
 
 
@@ -52,25 +53,34 @@ def test_scores_are_the_metrics_of_the_models_codes(inputs, evaluated):
     one = pytrees.take(params, np.asarray([m]))
     kw = dict(latent_dim=10, num_channels=1, batch_size=64)
     z_train = encode.encode_models(one, s.images_train, **kw)["mu"][0]
-    test = encode.encode_models(one, s.images_test, with_nll=True, noise_seed=s.seed,
-                                **kw)
-    want = metrics.all_metrics(z_train, s.factors_train, test["mu"][0],
-                               s.factors_test, factor_sizes=sizes, num_bins=10)
+    test = encode.encode_models(
+      one, s.images_test, with_nll=True, noise_seed=s.seed, **kw
+    )
+    want = metrics.all_metrics(
+      z_train,
+      s.factors_train,
+      test["mu"][0],
+      s.factors_test,
+      factor_sizes=sizes,
+      num_bins=10,
+    )
     for name, value in want.items():
       if np.ndim(value) == 0:
-        assert result.scores[name] == pytest.approx(float(value), rel=1e-4,
-                                                    abs=1e-6), name
+        assert result.scores[name] == pytest.approx(float(value), rel=1e-4, abs=1e-6), (
+          name
+        )
     np.testing.assert_allclose(result.mi, want["mi_matrix"], rtol=1e-4, atol=1e-6)
     trees = metrics.dci(z_train, s.factors_train, test["mu"][0], s.factors_test)
     for part in ("disentanglement", "completeness", "informativeness"):
       assert result.scores[f"dci_{part}"] == pytest.approx(trees[part], abs=1e-6)
     assert result.scores["heldout_nll"] == pytest.approx(
-        float(test["nll"][0].mean()), rel=1e-5)
+      float(test["nll"][0].mean()), rel=1e-5
+    )
     kl = heldout.kl_per_latent(test["mu"][0], test["logvar"][0])
     np.testing.assert_allclose(result.kl_per_latent, kl, rtol=1e-5)
     assert result.scores["heldout_kl"] == pytest.approx(float(kl.sum()), rel=1e-5)
     assert 0.0 <= result.scores["factor_vae"] <= 1.0
-    assert result.mi_posterior is None           # no stratified sample given
+    assert result.mi_posterior is None  # no stratified sample given
     assert result.images.originals.shape == (40, 64, 64, 1)
     assert result.images.traversals.shape[:2] == (10, len(compute.TRAVERSAL_VALUES))
   # Two different models: a mix-up of the model axis would show.
@@ -86,7 +96,7 @@ def _same(a, b, rtol):
 
 def test_padding_to_the_model_bucket_changes_nothing(inputs, evaluated, monkeypatch):
   params, s, ds, votes = inputs
-  monkeypatch.setattr(compute, "MODEL_BUCKET", 1)      # 2 models, no padding
+  monkeypatch.setattr(compute, "MODEL_BUCKET", 1)  # 2 models, no padding
   unpadded, _ = compute.evaluate_stack(params, s, ds, OPTIONS, votes=votes)
   for a, b in zip(evaluated[0], unpadded):
     _same(a, b, rtol=1e-6)
@@ -99,19 +109,29 @@ def test_jitted_and_unjitted_metrics_agree(inputs, evaluated):
   kw = dict(latent_dim=10, num_channels=1, batch_size=64)
   z_train = encode.encode_models(params, s.images_train, **kw)["mu"]
   z_test = encode.encode_models(params, s.images_test, **kw)["mu"]
-  args = (z_train, s.factors_train.astype(np.int32), z_test,
-          s.factors_test.astype(np.int32), np.zeros((2, 1, 2, 10), np.float32),
-          np.zeros((1,), np.int32))
-  static = dict(functions=compute.compiled_functions(),
-                factor_sizes=tuple(int(k) for k in ds.factor_sizes), num_bins=10,
-                num_train_votes=0)
+  args = (
+    z_train,
+    s.factors_train.astype(np.int32),
+    z_test,
+    s.factors_test.astype(np.int32),
+    np.zeros((2, 1, 2, 10), np.float32),
+    np.zeros((1,), np.int32),
+  )
+  static = dict(
+    functions=compute.compiled_functions(),
+    factor_sizes=tuple(int(k) for k in ds.factor_sizes),
+    num_bins=10,
+    num_train_votes=0,
+  )
   jitted = compute.stack_metrics(*args, **static)
   unjitted = compute.stack_metrics.__wrapped__
   eager = unjitted(*args, **static)
   assert jitted.keys() == eager.keys()
   for name in jitted:
-    np.testing.assert_allclose(jitted[name], eager[name], rtol=1e-4, atol=1e-6,
-                               err_msg=name)
-  for m, result in enumerate(evaluated[0]):      # and they are the stack's scores
-    assert result.scores["mig"] == pytest.approx(float(eager["mig"][m]), rel=1e-4,
-                                                 abs=1e-6)
+    np.testing.assert_allclose(
+      jitted[name], eager[name], rtol=1e-4, atol=1e-6, err_msg=name
+    )
+  for m, result in enumerate(evaluated[0]):  # and they are the stack's scores
+    assert result.scores["mig"] == pytest.approx(
+      float(eager["mig"][m]), rel=1e-4, abs=1e-6
+    )

@@ -9,14 +9,23 @@ from lbvae.evaluation import tables
 
 
 def row(seed, mig, diverged):
-  return {"phase": 2, "beta": 1.0, "lambda": 0.0, "seed": seed, "step": 6,
-          "finite": int(not diverged), "objective": "beta_vae",
-          "diverged": int(diverged), "nll": 50.0 + seed, "mig": mig}
+  return {
+    "phase": 2,
+    "beta": 1.0,
+    "lambda": 0.0,
+    "seed": seed,
+    "step": 6,
+    "finite": int(not diverged),
+    "objective": "beta_vae",
+    "diverged": int(diverged),
+    "nll": 50.0 + seed,
+    "mig": mig,
+  }
 
 
 def test_summary_leaves_diverged_models_out_and_counts_them():
   rows = [row(0, 0.2, False), row(1, 0.4, False), row(2, math.nan, True)]
-  rows[2]["nll"] = 1e30                 # a frozen member's training-window mean
+  rows[2]["nll"] = 1e30  # a frozen member's training-window mean
   (cell,) = tables.summarize(rows)
   assert cell["num_seeds"] == 3 and cell[tables.NUM_DIVERGED] == 1
   np.testing.assert_allclose(cell["mig_mean"], 0.3)
@@ -30,5 +39,4 @@ def test_every_kind_of_divergence_is_named():
   assert outputs._divergence({"finite": 1}, fine) is None
   assert "step 7" in outputs._divergence({"finite": 0, "frozen_step": 7}, fine)
   assert "parameters" in outputs._divergence({"finite": 1}, None)
-  assert "held-out NLL" in outputs._divergence({"finite": 1},
-                                                {"heldout_nll": math.nan})
+  assert "held-out NLL" in outputs._divergence({"finite": 1}, {"heldout_nll": math.nan})

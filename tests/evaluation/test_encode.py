@@ -19,8 +19,7 @@ def stack():
   Random parameters of the right shapes (``eval_shape`` of the initialiser, which
   saves compiling a forward pass just to initialise).
   """
-  shapes = jax.eval_shape(lambda: models.init_params(jax.random.key(0),
-                                                     latent_dim=4))
+  shapes = jax.eval_shape(lambda: models.init_params(jax.random.key(0), latent_dim=4))
   rng = np.random.default_rng(0)
 
   def fill(leaf):
@@ -41,9 +40,15 @@ def _images(n, seed=0):
 def test_vmapped_encoding_equals_a_loop(stack, models_per_call):
   per, stacked = stack
   x = _images(7)
-  out = encode.encode_models(stacked, x, latent_dim=4, num_channels=1,
-                             batch_size=4, with_nll=True,   # 2 batches, 1 padded
-                             models_per_call=models_per_call)
+  out = encode.encode_models(
+    stacked,
+    x,
+    latent_dim=4,
+    num_channels=1,
+    batch_size=4,
+    with_nll=True,  # 2 batches, 1 padded
+    models_per_call=models_per_call,
+  )
   assert out["mu"].shape == (3, 7, 4) and out["nll"].shape == (3, 7)
   model = models.VAE(4, 1)
   xf = jnp.asarray(x, jnp.float32) / 255.0
@@ -53,8 +58,9 @@ def test_vmapped_encoding_equals_a_loop(stack, models_per_call):
     logits = apply({"params": p}, mu, method=models.VAE.decode)
     np.testing.assert_allclose(out["mu"][m], mu, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(out["logvar"][m], logvar, rtol=1e-4, atol=1e-5)
-    np.testing.assert_allclose(out["nll"][m], losses.bernoulli_nll(logits, xf),
-                               rtol=1e-4)
+    np.testing.assert_allclose(
+      out["nll"][m], losses.bernoulli_nll(logits, xf), rtol=1e-4
+    )
   # The models differ, so a mix-up of the model axis would be caught.
   assert not np.allclose(out["mu"][0], out["mu"][1])
 
@@ -73,10 +79,10 @@ def test_heldout_nll_decodes_one_seeded_sample_per_image(stack):
   keys = encode.noise_keys(5, np.arange(7))
   eps = jnp.stack([jax.random.normal(k, (4,)) for k in keys])
   mu, logvar = apply({"params": per[2]}, xf, method=models.VAE.encode)
-  logits = apply({"params": per[2]}, mu + jnp.exp(0.5 * logvar) * eps,
-                 method=models.VAE.decode)
-  np.testing.assert_allclose(out["nll"][2], losses.bernoulli_nll(logits, xf),
-                             rtol=1e-4)
+  logits = apply(
+    {"params": per[2]}, mu + jnp.exp(0.5 * logvar) * eps, method=models.VAE.decode
+  )
+  np.testing.assert_allclose(out["nll"][2], losses.bernoulli_nll(logits, xf), rtol=1e-4)
   other = encode.encode_models(stacked, x, batch_size=4, **dict(kw, noise_seed=6))
   assert not np.allclose(other["nll"], out["nll"])
 
@@ -87,19 +93,21 @@ def test_figure_images_traverse_one_latent_at_a_time(stack):
   x = _images(5, seed=1)
   base = np.random.default_rng(2).normal(size=(2, 4)).astype(np.float32)
   values = np.array([-2.0, 0.5, 2.0], np.float32)
-  rec, trav = encode.figure_images(stacked, x, base, values, latent_dim=4,
-                                   num_channels=1, models_per_call=None)
+  rec, trav = encode.figure_images(
+    stacked, x, base, values, latent_dim=4, num_channels=1, models_per_call=None
+  )
   assert rec.shape == (2, 5, 64, 64, 1) and trav.shape == (2, 4, 3, 64, 64, 1)
   model = models.VAE(4, 1)
   z = base[1].copy()
   z[2] = values[0]
-  want = jax.nn.sigmoid(model.apply({"params": per[1]}, z[None],
-                                    method=models.VAE.decode))[0]
+  want = jax.nn.sigmoid(
+    model.apply({"params": per[1]}, z[None], method=models.VAE.decode)
+  )[0]
   np.testing.assert_allclose(trav[1, 2, 0], want, atol=1e-5)
-  mu, _ = model.apply({"params": per[0]}, jnp.asarray(x, jnp.float32) / 255.0,
-                      method=models.VAE.encode)
-  want = jax.nn.sigmoid(model.apply({"params": per[0]}, mu,
-                                    method=models.VAE.decode))
+  mu, _ = model.apply(
+    {"params": per[0]}, jnp.asarray(x, jnp.float32) / 255.0, method=models.VAE.encode
+  )
+  want = jax.nn.sigmoid(model.apply({"params": per[0]}, mu, method=models.VAE.decode))
   np.testing.assert_allclose(rec[0], want, atol=1e-5)
 
 
@@ -107,13 +115,15 @@ def test_kl_per_latent_sums_to_the_loss_kl():
   rng = np.random.default_rng(0)
   mu, logvar = rng.normal(size=(2, 9, 4)), rng.normal(size=(2, 9, 4)) * 0.3
   kl = heldout.kl_per_latent(mu, logvar)
-  want = np.stack([np.asarray(losses.gaussian_kl(mu[m], logvar[m])).mean()
-                   for m in range(2)])
+  want = np.stack(
+    [np.asarray(losses.gaussian_kl(mu[m], logvar[m])).mean() for m in range(2)]
+  )
   np.testing.assert_allclose(kl.sum(-1), want, rtol=1e-5)
 
 
 def test_take_and_all_finite(stack):
   _, stacked = stack
+
   def poison(x):
     x = np.array(x)
     x[1, ..., 0] = np.nan

@@ -4,8 +4,9 @@ from lbvae.evaluation import keys
 
 
 def test_a_key_has_the_file_names_and_stems_of_the_files():
-  key = keys.ModelKey.from_row({"phase": 2, "beta": 16, "lambda": 4, "seed": 0,
-                                "mig": 0.5})
+  key = keys.ModelKey.from_row(
+    {"phase": 2, "beta": 16, "lambda": 4, "seed": 0, "mig": 0.5}
+  )
   assert key == keys.ModelKey(2, 16.0, 4.0, 0)
   assert key.id == "p2_b16_l4_s0" and key.name() == "phase 2, β=16, λ=4, seed 0"
   assert key.as_row() == {"phase": 2, "beta": 16.0, "lambda": 4.0, "seed": 0}
@@ -16,10 +17,16 @@ def test_a_key_has_the_file_names_and_stems_of_the_files():
 
 
 def test_keys_sort_as_the_tables_and_every_form_names_one_model():
-  grid = [keys.ModelKey(p, b, lam, s) for p in (2, 1) for b in (8, 1)
-          for lam in (4, 0) for s in (1, 0)]
-  assert sorted(grid) == sorted(grid, key=lambda k: (k.phase, k.strength, k.lam,
-                                                     k.seed))
+  grid = [
+    keys.ModelKey(p, b, lam, s)
+    for p in (2, 1)
+    for b in (8, 1)
+    for lam in (4, 0)
+    for s in (1, 0)
+  ]
+  assert sorted(grid) == sorted(
+    grid, key=lambda k: (k.phase, k.strength, k.lam, k.seed)
+  )
   assert sorted(grid)[0] == keys.ModelKey(1, 1, 0, 0)
   key = keys.ModelKey(2, 1.0, 4.0, 0)
   member = keys.PhaseMember(key, index=3)

@@ -29,8 +29,7 @@ def test_indices_are_deterministic_per_seed():
 
 def test_whole_dataset_is_a_permutation():
   train, test = samples.draw_indices(0, 60, 40, 100)
-  np.testing.assert_array_equal(np.sort(np.concatenate([train, test])),
-                                np.arange(100))
+  np.testing.assert_array_equal(np.sort(np.concatenate([train, test])), np.arange(100))
 
 
 @pytest.mark.parametrize("sizes", [(0, 5, 10), (5, 0, 10), (8, 5, 10)])
@@ -39,9 +38,13 @@ def test_bad_sizes_raise(sizes):
     samples.draw_indices(0, *sizes)
 
 
-@pytest.mark.parametrize("sizes,message", [
+@pytest.mark.parametrize(
+  "sizes,message",
+  [
     ((1, 5, 10), "num_train must be an integer >= 2, got 1"),
-    ((2, 0, 10), "num_test must be an integer >= 1, got 0")])
+    ((2, 0, 10), "num_test must be an integer >= 1, got 0"),
+  ],
+)
 def test_sizes_have_the_bounds_of_the_eval_config(sizes, message):
   """The bounds of ``config.eval`` (lbvae.eval_settings.LOWEST), in one line."""
   with pytest.raises(errors.ConfigError, match=re.escape(message)):
@@ -50,6 +53,7 @@ def test_sizes_have_the_bounds_of_the_eval_config(sizes, message):
 
 class _Toy:
   """A 4 x 5 factor grid whose image of index k is filled with the value k."""
+
   factor_sizes = (4, 5)
 
   def __len__(self):
@@ -61,8 +65,7 @@ class _Toy:
 
   def images(self, factors):
     k = factors[:, 0] * 5 + factors[:, 1]
-    return np.broadcast_to(k[:, None, None, None], (len(k), 64, 64, 1)).astype(
-        np.uint8)
+    return np.broadcast_to(k[:, None, None, None], (len(k), 64, 64, 1)).astype(np.uint8)
 
   def images_at(self, index):
     return self.images(self.index_to_factors(index))
@@ -73,11 +76,9 @@ def test_draw_matches_indices_factors_and_images():
   train, test = samples.draw_indices(1, 12, 6, 20)
   np.testing.assert_array_equal(s.index_train, train)
   np.testing.assert_array_equal(s.index_test, test)
-  np.testing.assert_array_equal(s.factors_test[:, 0] * 5 + s.factors_test[:, 1],
-                                test)
+  np.testing.assert_array_equal(s.factors_test[:, 0] * 5 + s.factors_test[:, 1], test)
   np.testing.assert_array_equal(s.images_train[:, 0, 0, 0], train)
   assert s.images_test.shape == (6, 64, 64, 1)
-
 
 
 def test_stratified_sample_balances_every_factor_and_is_deterministic():

@@ -17,15 +17,16 @@ NAN = math.nan
 
 def test_percent_change_against_direct_computation():
   v = np.array([10.0, 12.0, 7.5, NAN])
-  np.testing.assert_allclose(selection.percent_change(v, 10.0),
-                             [0.0, 20.0, -25.0, NAN])
+  np.testing.assert_allclose(selection.percent_change(v, 10.0), [0.0, 20.0, -25.0, NAN])
   # A negative baseline: "+" still means "larger than the baseline".
-  np.testing.assert_allclose(selection.percent_change(np.array([-1.0, -3.0]), -2.0),
-                             [50.0, -50.0])
+  np.testing.assert_allclose(
+    selection.percent_change(np.array([-1.0, -3.0]), -2.0), [50.0, -50.0]
+  )
   rng = np.random.default_rng(0)
   v, b = rng.normal(size=20), 0.37
-  np.testing.assert_allclose(selection.percent_change(v, b),
-                             [100 * (x - b) / b for x in v], rtol=1e-12)
+  np.testing.assert_allclose(
+    selection.percent_change(v, b), [100 * (x - b) / b for x in v], rtol=1e-12
+  )
 
 
 @pytest.mark.parametrize("baseline", [0.0, NAN, math.inf])
@@ -54,8 +55,7 @@ def _front_by_loops(nll, mig):
     for j in range(len(nll)):
       if not (math.isfinite(nll[j]) and math.isfinite(mig[j])):
         continue
-      if (nll[j] <= nll[i] and mig[j] >= mig[i]
-          and (nll[j] < nll[i] or mig[j] > mig[i])):
+      if nll[j] <= nll[i] and mig[j] >= mig[i] and (nll[j] < nll[i] or mig[j] > mig[i]):
         dominated = True
     out.append(not dominated)
   return out
@@ -64,7 +64,7 @@ def _front_by_loops(nll, mig):
 @pytest.mark.parametrize("seed", range(5))
 def test_pareto_front_matches_brute_force_with_ties(seed):
   rng = np.random.default_rng(seed)
-  nll = rng.integers(0, 6, 30).astype(float)      # few values: many ties
+  nll = rng.integers(0, 6, 30).astype(float)  # few values: many ties
   mig = rng.integers(0, 6, 30).astype(float)
   nll[rng.integers(0, 30, 3)] = NAN
   front = selection.pareto_front(nll, mig)
@@ -86,10 +86,10 @@ def test_tchebycheff_hand_computed():
   f = selection.normalise(nll, mig).values
   rho = selection.RHO
   expected = {
-      1.0: [0.0, 0.5 + rho * 0.5, 1.0 + rho * 1.0],
-      0.0: [1.0 + rho * 1.0, 0.0, 0.5 + rho * 0.5],
-      0.5: [0.5 + rho * 0.5, 0.25 + rho * 0.25, 0.5 + rho * 0.75],
-      0.8: [0.2 + rho * 0.2, 0.4 + rho * 0.4, 0.8 + rho * 0.9],
+    1.0: [0.0, 0.5 + rho * 0.5, 1.0 + rho * 1.0],
+    0.0: [1.0 + rho * 1.0, 0.0, 0.5 + rho * 0.5],
+    0.5: [0.5 + rho * 0.5, 0.25 + rho * 0.25, 0.5 + rho * 0.75],
+    0.8: [0.2 + rho * 0.2, 0.4 + rho * 0.4, 0.8 + rho * 0.9],
   }
   chosen = {1.0: 0, 0.0: 1, 0.5: 1, 0.8: 0}
   for w, want in expected.items():
@@ -169,10 +169,10 @@ def test_degenerate_cells_give_no_nan_choice():
 def test_ties_go_to_a_pareto_optimal_cell_then_the_first():
   nll, mig = [3.0, 1.0, 1.0, 1.0], [0.9, 0.2, 0.5, 0.5]
   f = selection.normalise(nll, mig).values
-  s = selection.tchebycheff(f, 1.0)           # cells 1, 2, 3 tie at 0
+  s = selection.tchebycheff(f, 1.0)  # cells 1, 2, 3 tie at 0
   assert (s[1:] == 0).all()
-  assert selection.best_cell(s) == 1          # no front given: the first
-  front = selection.pareto_front(nll, mig)    # 2 and 3 (equal) beat 1
+  assert selection.best_cell(s) == 1  # no front given: the first
+  front = selection.pareto_front(nll, mig)  # 2 and 3 (equal) beat 1
   assert front.tolist() == [True, False, True, True]
   assert selection.best_cell(s, front) == 2
   _, chosen = selection.choices(nll, mig)
@@ -186,18 +186,23 @@ def test_weight_outside_unit_interval_is_refused():
 
 def test_choice_runs():
   assert selection.choice_runs([0, 0, 2, 2, 2, 1], range(6)) == [
-      (0, 1, 0), (2, 4, 2), (5, 5, 1)]
+    (0, 1, 0),
+    (2, 4, 2),
+    (5, 5, 1),
+  ]
 
 
 def test_cells_grid_places_values_by_beta_and_lambda():
-  summary = [{"beta": b, "lambda": lam, "num_seeds": 2, "nll_mean": 10 * b + lam,
-              "nll_std": 0.0} for b, lam in itertools.product((1, 4), (0, 2, 8))
-             if (b, lam) != (4, 2)]              # a grid with a hole
+  summary = [
+    {"beta": b, "lambda": lam, "num_seeds": 2, "nll_mean": 10 * b + lam, "nll_std": 0.0}
+    for b, lam in itertools.product((1, 4), (0, 2, 8))
+    if (b, lam) != (4, 2)
+  ]  # a grid with a hole
   cells = selection.cells_from_summary(summary, ["nll", "mig"])
   assert cells.axes() == ([1.0, 4.0], [0.0, 2.0, 8.0])
   grid = cells.grid(cells.mean["nll"])
   np.testing.assert_array_equal(grid, [[10, 12, 18], [40, NAN, 48]])
-  assert np.isnan(cells.mean["mig"]).all()       # an absent column
+  assert np.isnan(cells.mean["mig"]).all()  # an absent column
   k = cells.index(4.0, 8.0)
   assert cells.position(k) == (1, 2) and cells.name(k) == "β=4, λ=8"
   assert cells.index(4.0, 2.0) is None

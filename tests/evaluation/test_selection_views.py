@@ -32,8 +32,12 @@ def make_summary(cells=None, overrides=None):
   overrides = overrides or {}
   rows = []
   for b, lam in cells or itertools.product(BETAS, LAMBDAS):
-    v = {"nll": 100 + 5 * math.log2(b) - lam, "mig": 0.05 * math.log2(2 * b) + 0.01 * lam,
-         "sap": 0.1 + 0.01 * b, "im": 1.0 + 0.1 * lam}
+    v = {
+      "nll": 100 + 5 * math.log2(b) - lam,
+      "mig": 0.05 * math.log2(2 * b) + 0.01 * lam,
+      "sap": 0.1 + 0.01 * b,
+      "im": 1.0 + 0.1 * lam,
+    }
     v.update(overrides.get((b, lam), {}))
     row = {"phase": 2, "beta": b, "lambda": lam, "num_seeds": 2}
     for c, x in v.items():
@@ -45,7 +49,9 @@ def make_summary(cells=None, overrides=None):
 def write(tmp_path, summary):
   """(the section's Markdown text, the output files)."""
   paths = store.EvalPaths(str(tmp_path))
-  return "\n".join(selection_views.write(summary, paths)), selection_views.output_files(paths)
+  return "\n".join(selection_views.write(summary, paths)), selection_views.output_files(
+    paths
+  )
 
 
 class _Scripts(html.parser.HTMLParser):
@@ -76,7 +82,7 @@ def plot_arguments(text):
   decoder = json.JSONDecoder()
   pos = text.index("Plotly.newPlot(") + len("Plotly.newPlot(")
   out = []
-  for _ in range(3):                       # div id, data, layout
+  for _ in range(3):  # div id, data, layout
     while text[pos] in " \n\t,":
       pos += 1
     value, pos = decoder.raw_decode(text, pos)
@@ -100,8 +106,10 @@ def test_files_and_links(full):
     assert os.path.exists(path), kind
   root = os.path.dirname(os.path.dirname(out["page"]))
   links = re.findall(r"\]\(([^)]+)\)", markdown)
-  assert sorted(links) == sorted(os.path.relpath(out[k], root) for k in (
-      "percent_change", "pareto", "tchebycheff", "page"))
+  assert sorted(links) == sorted(
+    os.path.relpath(out[k], root)
+    for k in ("percent_change", "pareto", "tchebycheff", "page")
+  )
   assert "nan" not in markdown.lower()
 
 
@@ -125,8 +133,7 @@ def test_pareto_table_and_choices(full):
   assert [r["pareto"] for r in rows] == front.astype(int).tolist()
   table = re.findall(r"^\| (\d+) \| (\d+) \| \S+ \| \S+ \|$", markdown, re.M)
   by_nll = np.flatnonzero(front)[np.argsort(nll[front])]
-  assert table == [(str(summary[k]["beta"]), str(summary[k]["lambda"]))
-                   for k in by_nll]
+  assert table == [(str(summary[k]["beta"]), str(summary[k]["lambda"])) for k in by_nll]
   _, chosen = selection.choices(nll, mig)
   picks = tables.read_csv(out["choices_csv"])
   assert [p["weight_percent"] for p in picks] == list(range(101))
@@ -154,7 +161,7 @@ def test_page_is_self_contained_with_a_101_step_slider(full):
   parser = _Scripts()
   parser.feed(text)
   assert parser.scripts and all("src" not in attrs for attrs, _ in parser.scripts)
-  assert parser.links == []                   # nothing fetched from anywhere
+  assert parser.links == []  # nothing fetched from anywhere
   # plotly.js itself is inline (some 4 MB in the first script).
   assert max(len(body) for _, body in parser.scripts) > 1_000_000
   assert "Plotly.newPlot(" in parser.scripts[-1][1]
@@ -166,14 +173,15 @@ def test_page_is_self_contained_with_a_101_step_slider(full):
   for p in (0, 37, 100):
     update, relayout, traces = steps[p]["args"]
     assert traces == [0] and steps[p]["method"] == "update"
-    np.testing.assert_allclose(np.array(update["z"][0], float),
-                               cells.grid(scores[p]), rtol=1e-12)
+    np.testing.assert_allclose(
+      np.array(update["z"][0], float), cells.grid(scores[p]), rtol=1e-12
+    )
     row, col = cells.position(chosen[p])
     (rect,) = relayout["shapes"]
     assert (rect["x0"] + 0.5, rect["y0"] + 0.5) == (col, row)
     assert cells.name(chosen[p]) in relayout["title.text"]
   np.testing.assert_allclose(np.array(data[0]["z"], float), cells.grid(scores[50]))
-  for k in range(len(cells)):      # the table of cells, at the report's precision
+  for k in range(len(cells)):  # the table of cells, at the report's precision
     assert f"<td>{cells.beta[k]:g}</td><td>{cells.lam[k]:g}</td>" in text
     for col in ("nll", "mig"):
       number = figures.short_number(cells.mean[col][k], table=True)
@@ -184,8 +192,10 @@ def test_page_is_self_contained_with_a_101_step_slider(full):
 def test_no_baseline_cell_is_said_and_skipped(tmp_path, full):
   # Views written first with a baseline, then without: no stale % change figure.
   shutil.copytree(os.path.dirname(os.path.dirname(full[2]["page"])), tmp_path / "r")
-  markdown, out = write(tmp_path / "r", make_summary(
-      [c for c in itertools.product(BETAS, LAMBDAS) if c != (1, 0)]))
+  markdown, out = write(
+    tmp_path / "r",
+    make_summary([c for c in itertools.product(BETAS, LAMBDAS) if c != (1, 0)]),
+  )
   assert "has no β = 1, λ = 0 cell" in markdown
   assert not os.path.exists(out["percent_change"])
   assert os.path.exists(out["pareto"]) and os.path.exists(out["page"])
@@ -215,8 +225,7 @@ def test_flat_objective_and_single_cell_are_said(tmp_path):
   flat = {c: {"mig": 0.2} for c in itertools.product(BETAS, LAMBDAS)}
   markdown, out = write(tmp_path / "flat", make_summary(overrides=flat))
   assert "Every cell has the same MIG" in markdown
-  assert all(math.isfinite(r["tchebycheff_w10"])
-             for r in tables.read_csv(out["csv"]))
+  assert all(math.isfinite(r["tchebycheff_w10"]) for r in tables.read_csv(out["csv"]))
   markdown, _ = write(tmp_path / "one", make_summary([(1, 0)]))
   assert "Only one cell has a finite NLL and MIG" in markdown
   assert "Every cell has the same" not in markdown
@@ -265,16 +274,29 @@ def test_page_renders_in_a_headless_browser(full, tmp_path):
     pytest.skip("no Chromium installed (Debian: apt-get install chromium)")
   summary, _, out = full
   page = tmp_path / "probe.html"
-  page.write_text(open(out["page"], encoding="utf-8").read().replace(
-      "</body>", PROBE + "</body>"), encoding="utf-8")
+  page.write_text(
+    open(out["page"], encoding="utf-8").read().replace("</body>", PROBE + "</body>"),
+    encoding="utf-8",
+  )
   proc = subprocess.run(
-      [browser, "--headless", "--no-sandbox", "--disable-gpu",
-       "--disable-background-networking", "--virtual-time-budget=10000",
-       "--dump-dom", page.as_uri()],
-      capture_output=True, text=True, timeout=120, check=False)
+    [
+      browser,
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--virtual-time-budget=10000",
+      "--dump-dom",
+      page.as_uri(),
+    ],
+    capture_output=True,
+    text=True,
+    timeout=120,
+    check=False,
+  )
   assert proc.returncode == 0, proc.stderr[-2000:]
   dom = proc.stdout
-  assert 'class="main-svg"' in dom            # plotly drew the figure
+  assert 'class="main-svg"' in dom  # plotly drew the figure
   assert "slider-container" in dom
   probe = re.search(r'<pre id="probe">(.*?)</pre>', dom, re.S)
   assert probe, "the slider step did not apply"
@@ -283,5 +305,6 @@ def test_page_renders_in_a_headless_browser(full, tmp_path):
   scores, chosen = selection.choices(cells.mean["nll"], cells.mean["mig"])
   want = f"reconstruction weight 10 %: best {cells.name(chosen[10])}"
   assert shown["title"].startswith(want) and shown["svg_title"].startswith(want)
-  np.testing.assert_allclose(np.array(shown["z"], float), cells.grid(scores[10]),
-                             rtol=1e-12)
+  np.testing.assert_allclose(
+    np.array(shown["z"], float), cells.grid(scores[10]), rtol=1e-12
+  )

@@ -22,7 +22,7 @@ def test_a_cache_entry_in_a_url_workdir_holds_once_its_figures_exist(bucket):
   assert paths.entry(KEY) == f"{bucket}/eval/cache/p2_b16_l4_s0.json"
   facts = {"step": 6, "settings": {"n": 1}, "checkpoint": "abc"}
   store.save_entry(paths, KEY, scores={"mig": 0.5}, **facts)
-  assert store.load_entry(paths, KEY, **facts) is None   # no figures yet
+  assert store.load_entry(paths, KEY, **facts) is None  # no figures yet
   fig = Figure()
   fig.add_subplot().plot([0, 1])
   for kind in ("mi", "recon", "traversal"):
@@ -32,7 +32,9 @@ def test_a_cache_entry_in_a_url_workdir_holds_once_its_figures_exist(bucket):
   assert files.as_path(paths.figure(KEY, "gif")).read_bytes()[:3] == b"GIF"
   assert store.load_entry(paths, KEY, **facts)["scores"] == {"mig": 0.5}
   assert store.load_entry(paths, KEY, **{**facts, "checkpoint": "new"}) is None
-  assert paths.relative(paths.figure(KEY, "mi")) == "eval/figures/models/p2_b16_l4_s0_mi.png"
+  assert (
+    paths.relative(paths.figure(KEY, "mi")) == "eval/figures/models/p2_b16_l4_s0_mi.png"
+  )
 
 
 def test_tables_and_fingerprints_in_a_url_workdir(bucket):
@@ -45,7 +47,7 @@ def test_tables_and_fingerprints_in_a_url_workdir(bucket):
   files.write_json(f"{directory}/2/meta/metadata", {})
   before = checkpoint.fingerprint(directory, 2)
   assert checkpoint.fingerprint(directory, 2) == before
-  files.write_bytes(f"{directory}/2/state/d/chunk", b"1234")   # truncated or rewritten
+  files.write_bytes(f"{directory}/2/state/d/chunk", b"1234")  # truncated or rewritten
   assert checkpoint.fingerprint(directory, 2) != before
 
 
@@ -64,14 +66,24 @@ def test_a_cache_entry_written_before_entry_existed_is_read_and_kept(tmp_path):
     files.write_json(paths.entry(entry.key), old)
     for kind in model_figures.kinds(None):
       files.write_bytes(paths.figure(entry.key, kind), b"x")
-    facts = {"step": old["step"], "settings": old["settings"],
-             "checkpoint": old["checkpoint"]}
+    facts = {
+      "step": old["step"],
+      "settings": old["settings"],
+      "checkpoint": old["checkpoint"],
+    }
     loaded = store.load_entry(paths, entry.key, **facts)
     assert loaded.key == entry.key and loaded.to_json() == old
     if scored:
       np.testing.assert_array_equal(loaded.mi, np.asarray(old["mi"]))
       assert loaded.scores["mig"] == old["scores"]["mig"]
-    store.save_entry(paths, entry.key, **facts, scores=entry.scores, mi=entry.mi,
-                     kl_per_latent=entry.kl_per_latent, seconds=entry.seconds,
-                     mi_posterior=entry.mi_posterior)
+    store.save_entry(
+      paths,
+      entry.key,
+      **facts,
+      scores=entry.scores,
+      mi=entry.mi,
+      kl_per_latent=entry.kl_per_latent,
+      seconds=entry.seconds,
+      mi_posterior=entry.mi_posterior,
+    )
     assert files.read_json(paths.entry(entry.key)) == old

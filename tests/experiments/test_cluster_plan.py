@@ -31,14 +31,28 @@ def test_memory_per_member_is_measured_and_grows_with_the_batch():
 
 def test_plan_from_a_compiled_step(tmp_path):
   """--compiled: memory per member and rate from compile_for's phase-2 step."""
-  line = {"target": "h100", "devices": 1, "device_memory_bytes": 8.0e10,
-          "projected_protocol_seconds": 1.0,
-          "programs": [{"name": "phase 1 step (50 models, chunks of 50)",
-                        "compiled": True, "peak_bytes": 5.0e9, "members": 50,
-                        "roofline_seconds": 0.01},
-                       {"name": "phase 2 step (250 models, chunks of 250)",
-                        "compiled": True, "peak_bytes": 2.5e10, "members": 250,
-                        "roofline_seconds": 0.05}]}
+  line = {
+    "target": "h100",
+    "devices": 1,
+    "device_memory_bytes": 8.0e10,
+    "projected_protocol_seconds": 1.0,
+    "programs": [
+      {
+        "name": "phase 1 step (50 models, chunks of 50)",
+        "compiled": True,
+        "peak_bytes": 5.0e9,
+        "members": 50,
+        "roofline_seconds": 0.01,
+      },
+      {
+        "name": "phase 2 step (250 models, chunks of 250)",
+        "compiled": True,
+        "peak_bytes": 2.5e10,
+        "members": 250,
+        "roofline_seconds": 0.05,
+      },
+    ],
+  }
   path = tmp_path / "h100.json"
   path.write_text("compiling ...\n" + json.dumps(line) + "\n")
   member, rate, source = cluster_plan.from_compiled(str(path))
@@ -46,10 +60,18 @@ def test_plan_from_a_compiled_step(tmp_path):
   assert source == "compiled for h100, at the roofline bound"
 
 
-@pytest.mark.parametrize("text", ["", "compiling ...\nreal 4m25s\n", "[1, 2]\n",
-                                  '{"programs": [{"name": "phase 1 step"}]}\n'])
+@pytest.mark.parametrize(
+  "text",
+  [
+    "",
+    "compiling ...\nreal 4m25s\n",
+    "[1, 2]\n",
+    '{"programs": [{"name": "phase 1 step"}]}\n',
+  ],
+)
 def test_a_file_that_is_not_compile_for_output_is_one_line(tmp_path, text):
   from lbvae import errors
+
   path = tmp_path / "h100.json"
   path.write_text(text)
   with pytest.raises(errors.ConfigError, match=f"--compiled {path}|{path} has no"):

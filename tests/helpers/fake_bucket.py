@@ -18,6 +18,7 @@ from fsspec.registry import _registry
 
 class MemoryBucket(memory.MemoryFileSystem):
   """``gs://bucket/key`` kept in memory (one store per :func:`served`)."""
+
   protocol = ("gs", "gcs", "az")
   store: dict = {}
   pseudo_dirs = [""]

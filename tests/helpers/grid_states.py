@@ -3,7 +3,7 @@
 import jax
 import numpy as np
 
-LR = 1e-4     # the learning rate of the tests' configs (config_lib.defaults())
+LR = 1e-4  # the learning rate of the tests' configs (config_lib.defaults())
 
 
 def assert_trees_equal(a, b):
@@ -24,9 +24,12 @@ def assert_same_training(a, b, moment_tol=1e-4):
   """
   assert set(a.log_sums) == set(b.log_sums)
   for k in a.log_sums:
-    np.testing.assert_allclose(np.asarray(a.log_sums[k]), np.asarray(b.log_sums[k]),
-                               rtol=1e-5)
-  for x, y in zip(jax.tree.leaves(a.opt_state[0].mu), jax.tree.leaves(b.opt_state[0].mu)):
+    np.testing.assert_allclose(
+      np.asarray(a.log_sums[k]), np.asarray(b.log_sums[k]), rtol=1e-5
+    )
+  for x, y in zip(
+    jax.tree.leaves(a.opt_state[0].mu), jax.tree.leaves(b.opt_state[0].mu)
+  ):
     x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
     np.testing.assert_allclose(x, y, rtol=0, atol=moment_tol * np.abs(y).max())
   for x, y in zip(jax.tree.leaves(a.params), jax.tree.leaves(b.params)):

@@ -8,9 +8,11 @@ class Killed(Exception):
 def kill_at(phase, step):
   """A ``train(..., hook=)`` that raises :class:`Killed` after (phase, step)'s logs
   and checkpoint are written."""
+
   def hook(p, t):
     if (p, t) == (phase, step):
       raise Killed(f"killed at phase {p} step {t}")
+
   return hook
 
 
@@ -18,7 +20,9 @@ def interrupt_at(phase, step):
   """A ``train(..., hook=)`` that raises ``KeyboardInterrupt`` after (phase, step)'s
   logs and checkpoint are written, as Ctrl-C (or SIGTERM under the command line's
   handler) would there."""
+
   def hook(p, t):
     if (p, t) == (phase, step):
       raise KeyboardInterrupt
+
   return hook

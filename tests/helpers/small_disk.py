@@ -12,8 +12,9 @@ import pytest
 
 def _mount(*args) -> None:
   try:
-    result = subprocess.run(["mount", *args], capture_output=True, text=True,
-                            timeout=30)
+    result = subprocess.run(
+      ["mount", *args], capture_output=True, text=True, timeout=30
+    )
   except (OSError, subprocess.SubprocessError) as e:
     pytest.skip(f"cannot mount here: {e}")
   if result.returncode != 0:

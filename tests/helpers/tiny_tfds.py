@@ -11,9 +11,16 @@ import tensorflow_datasets as tfds
 from PIL import Image
 
 
-def prepare(name: str, data_dir, images: np.ndarray, labels: dict | None = None, *,
-            num_classes: dict | None = None, version: str = "2.0.0",
-            file_format: str = "array_record") -> None:
+def prepare(
+  name: str,
+  data_dir,
+  images: np.ndarray,
+  labels: dict | None = None,
+  *,
+  num_classes: dict | None = None,
+  version: str = "2.0.0",
+  file_format: str = "array_record",
+) -> None:
   """Prepares ``name`` in ``data_dir``.
 
   Args:
@@ -31,8 +38,11 @@ def prepare(name: str, data_dir, images: np.ndarray, labels: dict | None = None,
   features = {"image": tfds.features.Image(shape=images.shape[1:])}
   for key in labels:
     k = num_classes.get(key)
-    features[key] = (tfds.features.ClassLabel(num_classes=k) if k is not None
-                     else tfds.features.Tensor(shape=(), dtype=np.int64))
+    features[key] = (
+      tfds.features.ClassLabel(num_classes=k)
+      if k is not None
+      else tfds.features.Tensor(shape=(), dtype=np.int64)
+    )
 
   class Tiny(tfds.core.GeneratorBasedBuilder, skip_registration=True):
     # TFDS looks for a builder's code next to its module; for a module inside a
@@ -42,8 +52,9 @@ def prepare(name: str, data_dir, images: np.ndarray, labels: dict | None = None,
     VERSION = tfds.core.Version(version)
 
     def _info(self):
-      return tfds.core.DatasetInfo(builder=self,
-                                   features=tfds.features.FeaturesDict(features))
+      return tfds.core.DatasetInfo(
+        builder=self, features=tfds.features.FeaturesDict(features)
+      )
 
     def _split_generators(self, dl_manager):
       del dl_manager

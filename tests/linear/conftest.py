@@ -12,6 +12,5 @@ import threadpoolctl
 @pytest.fixture(autouse=True, scope="module")
 def float64():
   """Runs each module of tests/linear under jax.enable_x64 (never globally)."""
-  with jax.enable_x64(True), threadpoolctl.threadpool_limits(limits=1,
-                                                              user_api="blas"):
+  with jax.enable_x64(True), threadpoolctl.threadpool_limits(limits=1, user_api="blas"):
     yield

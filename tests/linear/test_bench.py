@@ -18,12 +18,13 @@ def test_gradient_timing_reports_its_figures():
   assert out["seconds_per_step"] > 0 and out["gflops"] > 0
   assert out["seconds_per_run_step"] == pytest.approx(out["seconds_per_step"] / 4)
   assert out["extrapolated_s"] == pytest.approx(
-      out["seconds_per_step"] * out["protocol_steps"])
+    out["seconds_per_step"] * out["protocol_steps"]
+  )
 
 
 def test_flop_count_follows_the_blocked_products():
   # n >= 64: L L^T at n^3 / 2 and G L at 3 n^3 / 4 multiply-adds instead of n^3.
   dense = bench.gradient_flops(63, 10, 5)
   blocked = bench.gradient_flops(64, 10, 5)
-  assert blocked < dense * (64 / 63)**3
+  assert blocked < dense * (64 / 63) ** 3
   assert bench.gradient_flops(100, 10, 5) > 4 * 100**3

@@ -20,9 +20,17 @@ from tests.helpers import config_files
 pytestmark = pytest.mark.slow
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-OVERRIDES = {"instance": "generated", "n_values": (8,), "m": 3, "num_inits": 3,
-             "betas": (1.0, 4.0), "lambdas": (0.0, 2.0), "solvers": "fixed_point",
-             "fixed_point.max_iters": (400, 400), "contraction.iterations": 3}
+OVERRIDES = {
+  "instance": "generated",
+  "n_values": (8,),
+  "m": 3,
+  "num_inits": 3,
+  "betas": (1.0, 4.0),
+  "lambdas": (0.0, 2.0),
+  "solvers": "fixed_point",
+  "fixed_point.max_iters": (400, 400),
+  "contraction.iterations": 3,
+}
 TAMPERED = 0.01
 
 
@@ -38,9 +46,20 @@ def _check(*args):
   flags = [f"--config.{k}={v}" for k, v in OVERRIDES.items()]
   env = dict(os.environ, OMP_NUM_THREADS="1")
   return subprocess.run(
-      [sys.executable, "-m", "experiments.check_linear_reference",
-       f"--config={os.path.join(config_files.CONFIGS, 'linear.py')}", *flags, *args],
-      cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    [
+      sys.executable,
+      "-m",
+      "experiments.check_linear_reference",
+      f"--config={os.path.join(config_files.CONFIGS, 'linear.py')}",
+      *flags,
+      *args,
+    ],
+    cwd=REPO,
+    env=env,
+    capture_output=True,
+    text=True,
+    timeout=600,
+  )
 
 
 @pytest.fixture(scope="module")
@@ -77,23 +96,31 @@ def test_replay_matches_and_a_changed_value_shows(per_init, tmp_path):
     assert abs(float(r["recon_diff"]) - expected) < 1e-8, (k, r)
 
 
-@pytest.mark.parametrize("args, message", [
+@pytest.mark.parametrize(
+  "args, message",
+  [
     (["--n=9"], "no fixed-point runs of n=9 in the cells asked for"),
     (["--n=8", "--out=PER_INIT"], "exists; give a new file name"),
-])
+  ],
+)
 def test_bad_request_is_one_clear_line(per_init, args, message):
   before = open(per_init).read()
-  proc = _check(f"--per_init={per_init}", *(a.replace("PER_INIT", per_init) for a in args))
+  proc = _check(
+    f"--per_init={per_init}", *(a.replace("PER_INIT", per_init) for a in args)
+  )
   assert proc.returncode == 2
   assert proc.stderr.strip().splitlines()[-1].endswith(message)
   assert open(per_init).read() == before
 
 
-@pytest.mark.parametrize("content, message", [
+@pytest.mark.parametrize(
+  "content, message",
+  [
     (None, "no such file"),
     ("solver,n\nfixed_point,50\n", "not a per_init.csv"),
     ("BAD", "bad recon value 'x'"),
-])
+  ],
+)
 def test_bad_per_init_is_one_clear_error(per_init, tmp_path, content, message):
   path = tmp_path / "per_init.csv"
   if content == "BAD":

@@ -36,8 +36,15 @@ def small():
 
 def _solve1(prob, b0, w0, beta, lam, max_iters, tol=0.0):
   as_f64 = lambda x: jnp.asarray(x, jnp.float64)
-  return fixed_point.solve(prob, b0, w0, beta=as_f64(beta), lam=as_f64(lam),
-                           tol=as_f64(tol), max_iters=jnp.asarray(max_iters, jnp.int32))
+  return fixed_point.solve(
+    prob,
+    b0,
+    w0,
+    beta=as_f64(beta),
+    lam=as_f64(lam),
+    tol=as_f64(tol),
+    max_iters=jnp.asarray(max_iters, jnp.int32),
+  )
 
 
 def test_decoder_step_zeroes_gradient_of_recon(small):
@@ -73,16 +80,22 @@ def test_lambda0_total_splits_into_entropy_information_and_kl(small):
   @jax.jit
   def parts(p, betas):
     totals = jax.vmap(lambda b: objective.total(p, prob, beta=b, lam=0.0))(betas)
-    return (objective.sigma_x(p.B, p.sigma_w, prob),
-            scores.mutual_information_xy(p.B, p.sigma_w, prob), totals)
+    return (
+      objective.sigma_x(p.B, p.sigma_w, prob),
+      scores.mutual_information_xy(p.B, p.sigma_w, prob),
+      totals,
+    )
 
   betas = jnp.array([1.0, 4.0, 32.0])
   sx, info, totals = (np.asarray(x) for x in parts(p, betas))
   kl_marginal = 0.5 * (np.trace(sx) - sx.shape[0] - np.linalg.slogdet(sx)[1])
   h_y = 0.5 * (sy.shape[0] * (1 + np.log(2 * np.pi)) + np.linalg.slogdet(sy)[1])
   assert info > 1.0
-  np.testing.assert_allclose(totals, h_y + (np.asarray(betas) - 1) * info
-                             + np.asarray(betas) * kl_marginal, rtol=1e-10)
+  np.testing.assert_allclose(
+    totals,
+    h_y + (np.asarray(betas) - 1) * info + np.asarray(betas) * kl_marginal,
+    rtol=1e-10,
+  )
 
 
 @pytest.fixture(scope="module")
@@ -91,9 +104,17 @@ def grid(small):
   prob, _, b0, w0 = small
   betas = jnp.array([2.0, 2.0, 2.0, 16.0, 16.0, 16.0])
   lams = jnp.array([0.0, 2.0, 8.0, 0.0, 2.0, 8.0])
-  res = fixed_point.solve_grid(prob, b0, w0, betas, lams, jnp.asarray(1e-9),
-                               jnp.asarray(20_000, jnp.int32), num_lanes=4,
-                               num_threads=2)
+  res = fixed_point.solve_grid(
+    prob,
+    b0,
+    w0,
+    betas,
+    lams,
+    jnp.asarray(1e-9),
+    jnp.asarray(20_000, jnp.int32),
+    num_lanes=4,
+    num_threads=2,
+  )
   return betas, lams, res
 
 
@@ -133,9 +154,17 @@ def test_lambda_keeps_exactly_the_directions_above_threshold(small):
   d = np.linalg.eigvalsh(sy)[::-1]
   thresholds = 1 + 2 * lam * d[:3]
   betas = jnp.asarray(np.outer(thresholds, [1.1, 0.9]).ravel())  # 6 cells, as `grid`
-  res = fixed_point.solve_grid(prob, b0, w0, betas, jnp.full(6, lam),
-                               jnp.asarray(1e-10), jnp.asarray(20_000, jnp.int32),
-                               num_lanes=4, num_threads=2)
+  res = fixed_point.solve_grid(
+    prob,
+    b0,
+    w0,
+    betas,
+    jnp.full(6, lam),
+    jnp.asarray(1e-10),
+    jnp.asarray(20_000, jnp.int32),
+    num_lanes=4,
+    num_threads=2,
+  )
   sv = np.linalg.svd(np.asarray(res.params.B), compute_uv=False)  # [6, 3, m]
   kept = np.sum(sv > 1e-4, axis=-1)
   want = np.sum(1 + 2 * lam * d[None, :] > np.asarray(betas)[:, None], axis=1)
@@ -149,8 +178,15 @@ def test_grid_equals_plain_loop(small, grid):
   betas, lams, res = grid
   for c in range(len(betas)):
     for i in range(b0.shape[0]):
-      one = fixed_point.solve(prob, b0[i], w0[i], beta=betas[c], lam=lams[c],
-                              tol=jnp.asarray(1e-9), max_iters=jnp.asarray(20_000))
+      one = fixed_point.solve(
+        prob,
+        b0[i],
+        w0[i],
+        beta=betas[c],
+        lam=lams[c],
+        tol=jnp.asarray(1e-9),
+        max_iters=jnp.asarray(20_000),
+      )
       assert int(one.iterations) == int(res.iterations[c, i])
       for a, b in zip(one.params, jax.tree.map(lambda x: x[c, i], res.params)):
         np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-9, atol=1e-12)
@@ -165,8 +201,9 @@ def test_grid_compiles_once_for_all_cells(small, grid):
   def listener(name, *args, **kwargs):
     events.append(name)
 
-  args = jax.block_until_ready((betas[::-1] * 1.5, lams[::-1] + 1.0, jnp.asarray(1e-9),
-                                 jnp.asarray(40, jnp.int32)))
+  args = jax.block_until_ready(
+    (betas[::-1] * 1.5, lams[::-1] + 1.0, jnp.asarray(1e-9), jnp.asarray(40, jnp.int32))
+  )
   jax.monitoring.register_event_duration_secs_listener(listener)
   try:
     again = fixed_point.solve_grid(prob, b0, w0, *args, num_lanes=4, num_threads=2)
@@ -181,11 +218,10 @@ def test_gain_contracts_by_one_over_beta(small):
   prob, _, b0, w0 = small
   betas = jnp.array([2.0, 4.0, 8.0, 32.0, 4.0])
   lams = jnp.array([0.0, 0.0, 0.0, 0.0, 2.0])
-  gains = np.asarray(contraction.gain_trajectory_grid(prob, b0[0], w0[0], betas, lams,
-                                                      num_iterations=40))
+  gains = np.asarray(
+    contraction.gain_trajectory_grid(prob, b0[0], w0[0], betas, lams, num_iterations=40)
+  )
   for c in range(4):
     ratios = gains[c, 10:] / gains[c, 9:-1]
     np.testing.assert_allclose(ratios, 1.0 / float(betas[c]), rtol=0.02)
   assert gains[4, -1] > 0.1 and abs(gains[4, -1] / gains[4, -2] - 1) < 1e-3
-
-

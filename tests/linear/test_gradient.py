@@ -37,16 +37,20 @@ def _autodiff(p, prob, beta, lam):
   return jax.value_and_grad(gradient.loss)(p, prob, beta, lam, SETTINGS.jitter)
 
 
-@pytest.mark.parametrize("n,m,s,vmap", [(12, 4, 3, False), (12, 4, 3, True),
-                                        (70, 5, 2, False)])  # 70: L L^T, G L by blocks
+@pytest.mark.parametrize(
+  "n,m,s,vmap", [(12, 4, 3, False), (12, 4, 3, True), (70, 5, 2, False)]
+)  # 70: L L^T, G L by blocks
 def test_closed_form_gradient_equals_autodiff(n, m, s, vmap):
   prob = _instance(n, s)
   p = jax.tree.map(lambda x: x[0], _starts(n, m, 1))  # L's lower triangular
-  fn = lambda p: factored.value_and_grad(p, prob, beta=4.0, lam=2.0,
-                                         jitter=SETTINGS.jitter)
+  fn = lambda p: factored.value_and_grad(
+    p, prob, beta=4.0, lam=2.0, jitter=SETTINGS.jitter
+  )
   if vmap:
-    out = jax.tree.map(lambda x: x[1], jax.jit(jax.vmap(fn))(
-        jax.tree.map(lambda x: jnp.stack([2 * x, x]), p)))
+    out = jax.tree.map(
+      lambda x: x[1],
+      jax.jit(jax.vmap(fn))(jax.tree.map(lambda x: jnp.stack([2 * x, x]), p)),
+    )
   else:
     out = jax.jit(fn)(p)
   value, grads = _autodiff(p, prob, 4.0, 2.0)
@@ -54,8 +58,12 @@ def test_closed_form_gradient_equals_autodiff(n, m, s, vmap):
   want_recon = objective.recon(gradient.to_params(p, SETTINGS.jitter), prob)
   np.testing.assert_allclose(float(out.recon), float(want_recon), rtol=1e-12)
   for got, want in zip(out.grads, grads):
-    np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-10,
-                               atol=1e-11 * float(jnp.abs(want).max()))
+    np.testing.assert_allclose(
+      np.asarray(got),
+      np.asarray(want),
+      rtol=1e-10,
+      atol=1e-11 * float(jnp.abs(want).max()),
+    )
   assert float(jnp.abs(jnp.triu(grads.l_z, 1)).max()) > 0  # upper triangle counts
 
 
@@ -96,8 +104,9 @@ def trajectories():
   p0 = _starts(12, 4, 1)
   betas, lams = jnp.array([1.0, 4.0, 16.0]), jnp.array([0.0, 2.0, 8.0])
   first = jax.tree.map(lambda x: x[0], p0)  # its L's are lower triangular
-  want = [_transcription(first, prob, float(b), float(l), 12)
-          for b, l in zip(betas, lams)]
+  want = [
+    _transcription(first, prob, float(b), float(l), 12) for b, l in zip(betas, lams)
+  ]
   return prob, gradient.init_grid(p0, betas, lams, SETTINGS), want
 
 
@@ -113,9 +122,12 @@ def test_trajectory_equals_the_published_loop_step_for_step(trajectories):
   for r in range(3):
     np.testing.assert_allclose(float(best_loss[r]), want[r][2], rtol=1e-12)
     best = init.CholeskyParams(*want[r][1])
-    np.testing.assert_allclose(np.asarray(params.sigma_z[r]),
-                               np.asarray(gradient.to_params(best, SETTINGS.jitter)
-                                          .sigma_z), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(
+      np.asarray(params.sigma_z[r]),
+      np.asarray(gradient.to_params(best, SETTINGS.jitter).sigma_z),
+      rtol=1e-9,
+      atol=1e-12,
+    )
     recon = objective.recon(gradient.to_params(best, SETTINGS.jitter), prob)
     np.testing.assert_allclose(float(state.best_recon[r]), float(recon), rtol=1e-10)
 
@@ -143,8 +155,9 @@ def test_clip_group_bounds_the_joint_norm():
   clipped = gradient.clip_group(grads, 1.0)
   norm = np.sqrt(sum(float(jnp.sum(g**2)) for g in clipped))
   assert norm == pytest.approx(1.0, rel=1e-5)
-  np.testing.assert_allclose(np.asarray(clipped[1]) / -3.0,
-                             np.asarray(clipped[0])[0, 0] / 4.0)  # one scale
+  np.testing.assert_allclose(
+    np.asarray(clipped[1]) / -3.0, np.asarray(clipped[0])[0, 0] / 4.0
+  )  # one scale
   small = (jnp.full((2,), 0.1),)
   np.testing.assert_allclose(np.asarray(gradient.clip_group(small, 1.0)[0]), 0.1)
 
@@ -157,19 +170,28 @@ def test_reaches_the_fixed_point_optimum():
   for _ in range(3):
     state = gradient.run(state, prob, SETTINGS, 1000, chunk=2)
   b0, w0 = init.batch(init.fixed_point, jax.random.key(1), 1, n=6, m=2)
-  fp = fixed_point.solve_grid(prob, b0, w0, betas, lams, jnp.asarray(1e-10),
-                              jnp.asarray(10_000, jnp.int32))
-  want = [float(objective.total(jax.tree.map(lambda x: x[c, 0], fp.params), prob,
-                                beta=betas[c], lam=lams[c])) for c in range(2)]
+  fp = fixed_point.solve_grid(
+    prob, b0, w0, betas, lams, jnp.asarray(1e-10), jnp.asarray(10_000, jnp.int32)
+  )
+  want = [
+    float(
+      objective.total(
+        jax.tree.map(lambda x: x[c, 0], fp.params), prob, beta=betas[c], lam=lams[c]
+      )
+    )
+    for c in range(2)
+  ]
   _, best = gradient.best_params(state, SETTINGS)
-  np.testing.assert_allclose(np.asarray(best).reshape(2, 2),
-                             np.array(want)[:, None].repeat(2, 1), rtol=1e-5)
+  np.testing.assert_allclose(
+    np.asarray(best).reshape(2, 2), np.array(want)[:, None].repeat(2, 1), rtol=1e-5
+  )
 
 
 def test_step_calls_no_lapack():
   """Batched LAPACK calls can deadlock jaxlib 0.10's 2-thread CPU pool (see spd)."""
   prob = _instance(6, 2)
-  state = gradient.init_grid(_starts(6, 2, 2), jnp.array([4.0]), jnp.array([0.0]),
-                             SETTINGS)
+  state = gradient.init_grid(
+    _starts(6, 2, 2), jnp.array([4.0]), jnp.array([0.0]), SETTINGS
+  )
   text = gradient.run_part.lower(state, prob, SETTINGS, 2, 2).as_text()
   assert "lapack" not in text.lower() and "custom_call" not in text

@@ -27,15 +27,17 @@ def _step(state, target):
 @pytest.mark.parametrize("num_lanes", [1, 3, 4, 100])
 def test_each_problem_runs_its_own_number_of_steps(num_lanes):
   targets = jnp.array([7, 1, 30, 2, 2, 15, 1, 9, 4, 3, 11])
-  run = jax.jit(lambda t: lanes.run(_init, _step, lambda s: s.value, t,
-                                    num_lanes=num_lanes))
+  run = jax.jit(
+    lambda t: lanes.run(_init, _step, lambda s: s.value, t, num_lanes=num_lanes)
+  )
   np.testing.assert_array_equal(np.asarray(run(targets)), np.asarray(targets))
 
 
 def test_outputs_keep_queue_order_for_pytrees():
   targets = jnp.arange(1, 9)
-  out = lanes.run(_init, _step, lambda s: {"twice": 2 * s.value, "done": s.done},
-                  targets, num_lanes=3)
+  out = lanes.run(
+    _init, _step, lambda s: {"twice": 2 * s.value, "done": s.done}, targets, num_lanes=3
+  )
   np.testing.assert_array_equal(np.asarray(out["twice"]), 2 * np.arange(1, 9))
   assert bool(jnp.all(out["done"]))
 

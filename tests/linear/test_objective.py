@@ -18,11 +18,15 @@ def _spd(rng, d, scale=1.0):
 def model():
   rng = np.random.default_rng(3)
   n, m, s = 6, 3, 2
-  prob = problem_lib.Problem(rng.normal(size=(n, s)), np.diag(rng.uniform(0.1, 1, s)),
-                             np.float64(0.05))
-  params = objective.Params(0.5 * rng.normal(size=(n, m)),
-                            0.5 * rng.normal(size=(m, n)),
-                            _spd(rng, n, 0.5), _spd(rng, m, 0.3))
+  prob = problem_lib.Problem(
+    rng.normal(size=(n, s)), np.diag(rng.uniform(0.1, 1, s)), np.float64(0.05)
+  )
+  params = objective.Params(
+    0.5 * rng.normal(size=(n, m)),
+    0.5 * rng.normal(size=(m, n)),
+    _spd(rng, n, 0.5),
+    _spd(rng, m, 0.3),
+  )
   return prob, params
 
 
@@ -31,8 +35,11 @@ def _log_normal(x, mean, cov):
   d = cov.shape[0]
   chol = np.linalg.cholesky(cov)
   white = np.linalg.solve(chol, (x - mean).T)
-  return (-0.5 * np.sum(white**2, axis=0) - np.sum(np.log(np.diag(chol)))
-          - 0.5 * d * np.log(2 * np.pi))
+  return (
+    -0.5 * np.sum(white**2, axis=0)
+    - np.sum(np.log(np.diag(chol)))
+    - 0.5 * d * np.log(2 * np.pi)
+  )
 
 
 def test_terms_match_monte_carlo(model):
@@ -44,11 +51,11 @@ def test_terms_match_monte_carlo(model):
   y = rng.multivariate_normal(np.zeros(prob.n), sigma_y, size=num)
   x = y @ p.B.T + rng.multivariate_normal(np.zeros(p.B.shape[0]), p.sigma_w, size=num)
   recon = -_log_normal(y, x @ p.A.T, p.sigma_z)
-  kl = _log_normal(x, y @ p.B.T, p.sigma_w) - _log_normal(
-      x, 0.0, np.eye(p.B.shape[0]))
-  l2 = np.sum((y - x @ p.A.T)**2, axis=1)
-  closed = objective.terms(objective.Params(*map(jnp.asarray, p)),
-                           problem_lib.Problem(*map(jnp.asarray, prob)))
+  kl = _log_normal(x, y @ p.B.T, p.sigma_w) - _log_normal(x, 0.0, np.eye(p.B.shape[0]))
+  l2 = np.sum((y - x @ p.A.T) ** 2, axis=1)
+  closed = objective.terms(
+    objective.Params(*map(jnp.asarray, p)), problem_lib.Problem(*map(jnp.asarray, prob))
+  )
   for name, samples in (("recon", recon), ("kl", kl), ("l2", l2)):
     err = samples.std() / np.sqrt(num)
     assert abs(samples.mean() - float(getattr(closed, name))) < 5 * err, name
@@ -74,7 +81,8 @@ def test_total_combines_terms_and_jit_agrees(model):
   jitted = jax.jit(objective.total)(params, jp, beta=4.0, lam=2.0)
   assert np.isclose(float(jitted), float(total), rtol=1e-12)
   assert float(objective.total(params, jp, beta=4.0, lam=0.0)) == pytest.approx(
-      float(t.recon + 4 * t.kl), rel=1e-13)
+    float(t.recon + 4 * t.kl), rel=1e-13
+  )
   assert total.dtype == jnp.float64
 
 
@@ -85,9 +93,14 @@ def test_recon_matches_spec_expanded_form(model):
   zi = np.linalg.inv(p.sigma_z)
   sx = p.B @ sy @ p.B.T + p.sigma_w
   n = prob.n
-  expected = 0.5 * (np.trace(zi @ sy) - 2 * np.trace(zi @ p.A @ p.B @ sy)
-                    + np.trace(p.A.T @ zi @ p.A @ sx) + n * np.log(2 * np.pi)
-                    + np.linalg.slogdet(p.sigma_z)[1])
-  got = objective.recon(objective.Params(*map(jnp.asarray, p)),
-                        problem_lib.Problem(*map(jnp.asarray, prob)))
+  expected = 0.5 * (
+    np.trace(zi @ sy)
+    - 2 * np.trace(zi @ p.A @ p.B @ sy)
+    + np.trace(p.A.T @ zi @ p.A @ sx)
+    + n * np.log(2 * np.pi)
+    + np.linalg.slogdet(p.sigma_z)[1]
+  )
+  got = objective.recon(
+    objective.Params(*map(jnp.asarray, p)), problem_lib.Problem(*map(jnp.asarray, prob))
+  )
   assert float(got) == pytest.approx(expected, rel=1e-11)

@@ -45,8 +45,10 @@ def _check_stream(draws):
     variances = rs.uniform(0.1, 1.0, 5)
     gamma = rs.randn(n, 5)
     fp = [(rs.rand(10, n), make_spd_matrix(10, random_state=rs)) for _ in range(50)]
-    gd = [(make_spd_matrix(n, random_state=rs), make_spd_matrix(10, random_state=rs))
-          for _ in range(50)]
+    gd = [
+      (make_spd_matrix(n, random_state=rs), make_spd_matrix(10, random_state=rs))
+      for _ in range(50)
+    ]
     got = draws[n]
     np.testing.assert_array_equal(got.problem.gamma, gamma)
     np.testing.assert_array_equal(got.problem.sigma_v, np.diag(variances))

@@ -32,20 +32,26 @@ def _start(draws, n, i):
 
 def _solve(prob, b0, w0, beta, lam, tol, max_iters):
   f64 = lambda x: jnp.asarray(x, jnp.float64)
-  return fixed_point.solve(protocol.as_jax(prob), f64(b0), f64(w0), beta=f64(beta),
-                           lam=f64(lam), tol=f64(tol),
-                           max_iters=jnp.asarray(max_iters, jnp.int32))
+  return fixed_point.solve(
+    protocol.as_jax(prob),
+    f64(b0),
+    f64(w0),
+    beta=f64(beta),
+    lam=f64(lam),
+    tol=f64(tol),
+    max_iters=jnp.asarray(max_iters, jnp.int32),
+  )
 
 
 def _assert_state(got, want):
   for g, w in zip(got, want):
     w = np.asarray(w)
-    np.testing.assert_allclose(np.asarray(g), w, rtol=1e-9,
-                               atol=1e-9 * np.abs(w).max())
+    np.testing.assert_allclose(np.asarray(g), w, rtol=1e-9, atol=1e-9 * np.abs(w).max())
 
 
-@pytest.mark.parametrize("beta,lam,init", [(1.0, 0.0, 0), (1.0, 2.0, 1),
-                                           (4.0, 0.0, 2), (32.0, 8.0, 3)])
+@pytest.mark.parametrize(
+  "beta,lam,init", [(1.0, 0.0, 0), (1.0, 2.0, 1), (4.0, 0.0, 2), (32.0, 8.0, 3)]
+)
 def test_trajectory_equals_the_published_loop_step_for_step(draws, beta, lam, init):
   prob, sy, b0, w0 = _start(draws, 50, init)
   want = list(reference.trajectory(sy, b0, w0, beta=beta, lam=lam, length=7))
@@ -55,33 +61,47 @@ def test_trajectory_equals_the_published_loop_step_for_step(draws, beta, lam, in
     _assert_state(got.params, state)
 
 
-@pytest.mark.parametrize("beta,lam,cap", [(1.0, 2.0, 301), (1.0, 4.0, 300),
-                                          (4.0, 2.0, 50_000), (16.0, 0.0, 50_000)])
+@pytest.mark.parametrize(
+  "beta,lam,cap",
+  [(1.0, 2.0, 301), (1.0, 4.0, 300), (4.0, 2.0, 50_000), (16.0, 0.0, 50_000)],
+)
 def test_stopping_rule_and_cap_equal_the_published_loop(draws, beta, lam, cap):
   """Odd caps end on a decoder step, even ones on an encoder step."""
   prob, sy, b0, w0 = _start(draws, 50, 4)
-  *state, used = reference.solve(sy, b0, w0, beta=beta, lam=lam, tol=1e-6,
-                                 max_iters=cap)
+  *state, used = reference.solve(
+    sy, b0, w0, beta=beta, lam=lam, tol=1e-6, max_iters=cap
+  )
   got = _solve(prob, b0, w0, beta, lam, 1e-6, cap)
   assert int(got.iterations) == used
   assert bool(got.converged) == (used < cap)
   _assert_state(got.params, state)
 
 
-@pytest.mark.parametrize("n,beta,lam,want", [
+@pytest.mark.parametrize(
+  "n,beta,lam,want",
+  [
     (50, 1.0, 0.0, (3.931, 0.144, 1.024)),
     (50, 32.0, 2.0, (8.662, 0.105, 0.706)),
     (100, 4.0, 2.0, (-1.123, 0.154, 1.166)),
-])
+  ],
+)
 def test_published_cells(draws, n, beta, lam, want):
   """Mean R, SAP and I_m over the 50 published starts, to the printed decimals."""
   d = draws[n]
   tol, cap = (1e-6, 50_000) if n == 50 else (1e-5, 100_000)
   prob = protocol.as_jax(d.problem)
   b0, w0 = (jnp.asarray(x) for x in d.fixed_point)
-  res = fixed_point.solve_grid(prob, b0, w0, jnp.array([beta]), jnp.array([lam]),
-                               jnp.asarray(tol), jnp.asarray(cap, jnp.int32),
-                               num_lanes=64, num_threads=2)
+  res = fixed_point.solve_grid(
+    prob,
+    b0,
+    w0,
+    jnp.array([beta]),
+    jnp.array([lam]),
+    jnp.asarray(tol),
+    jnp.asarray(cap, jnp.int32),
+    num_lanes=64,
+    num_threads=2,
+  )
   assert bool(np.all(np.asarray(res.converged)))
   values = protocol.score(jax.tree.map(lambda x: x[0], res.params), prob)
   got = (np.mean(values["recon"]), np.mean(values["sap"]), np.mean(values["im"]))
@@ -93,11 +113,13 @@ def test_long_capped_beta1_run_equals_the_published_loop(draws):
   precision matrix grows ill-conditioned, and inverses that lose digits there
   (Gauss-Jordan without pivoting) drift away from the loop by ~1e-6 in R here."""
   prob, sy, b0, w0 = _start(draws, 50, 0)
-  *state, used = reference.solve(sy, b0, w0, beta=1.0, lam=2.0, tol=1e-6,
-                                 max_iters=5000)
+  *state, used = reference.solve(
+    sy, b0, w0, beta=1.0, lam=2.0, tol=1e-6, max_iters=5000
+  )
   got = _solve(prob, b0, w0, 1.0, 2.0, 1e-6, 5000)
   assert int(got.iterations) == used == 5000
   jprob = protocol.as_jax(prob)
   want = objective.recon(objective.Params(*(jnp.asarray(x) for x in state)), jprob)
-  np.testing.assert_allclose(float(objective.recon(got.params, jprob)), float(want),
-                             rtol=0, atol=1e-9)
+  np.testing.assert_allclose(
+    float(objective.recon(got.params, jprob)), float(want), rtol=0, atol=1e-9
+  )

@@ -67,8 +67,9 @@ def test_resumed_run_equals_uninterrupted_run(tmp_path, small_config, monkeypatc
   calls = _counting(monkeypatch)
   solved = []
   real_fixed_point = protocol.solve_fixed_point
-  monkeypatch.setattr(protocol, "solve_fixed_point",
-                      lambda *a: solved.append(1) or real_fixed_point(*a))
+  monkeypatch.setattr(
+    protocol, "solve_fixed_point", lambda *a: solved.append(1) or real_fixed_point(*a)
+  )
   experiment.reproduce(small_config, stopped, progress=False)
   assert calls == [20] and not solved  # only the last 20 steps are run
   for name in ("per_init.csv", "summary.csv", "contraction.csv"):
@@ -78,8 +79,9 @@ def test_resumed_run_equals_uninterrupted_run(tmp_path, small_config, monkeypatc
 
 
 @pytest.mark.slow
-def test_layout_may_change_on_resume_but_not_the_science(tmp_path, small_config,
-                                                        monkeypatch):
+def test_layout_may_change_on_resume_but_not_the_science(
+  tmp_path, small_config, monkeypatch
+):
   workdir = str(tmp_path / "run")
   _counting(monkeypatch, stop_at=2)
   with pytest.raises(Stop):
@@ -91,8 +93,9 @@ def test_layout_may_change_on_resume_but_not_the_science(tmp_path, small_config,
   other.lambdas = (0.0, 4.0)
   with pytest.raises(errors.ConfigError, match="another config.*lambdas"):
     experiment.reproduce(other, workdir, progress=False)
-  assert {n: os.path.getmtime(os.path.join(folder, n))
-          for n in os.listdir(folder)} == before
+  assert {
+    n: os.path.getmtime(os.path.join(folder, n)) for n in os.listdir(folder)
+  } == before
 
   _counting(monkeypatch)
   relaid = small_config.copy_and_resolve_references()

@@ -14,9 +14,11 @@ from lbvae.linear import problem as problem_lib
 @pytest.fixture(scope="module")
 def prob():
   rng = np.random.default_rng(1)
-  return problem_lib.Problem(jnp.asarray(rng.normal(size=(8, 3))),
-                             jnp.diag(jnp.asarray(rng.uniform(0.1, 1.0, 3))),
-                             jnp.asarray(0.05))
+  return problem_lib.Problem(
+    jnp.asarray(rng.normal(size=(8, 3))),
+    jnp.diag(jnp.asarray(rng.uniform(0.1, 1.0, 3))),
+    jnp.asarray(0.05),
+  )
 
 
 def test_squared_correlations_match_samples(prob):
@@ -31,19 +33,22 @@ def test_squared_correlations_match_samples(prob):
   rho2 = np.asarray(scores.squared_correlations(b, w, prob))
   np.testing.assert_allclose(rho2, corr**2, atol=0.01)
   cov = np.cov(x.T, v.T)[:4, 4:]
-  np.testing.assert_allclose(np.asarray(scores.cov_xv(b, prob)), cov,
-                             atol=0.05 * np.abs(cov).max())
+  np.testing.assert_allclose(
+    np.asarray(scores.cov_xv(b, prob)), cov, atol=0.05 * np.abs(cov).max()
+  )
 
 
 def test_sap_of_known_good_and_known_bad_codes():
-  axis_aligned = jnp.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0],
-                            [0.0, 0.0, 0.0]])
+  axis_aligned = jnp.array(
+    [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [0.0, 0.0, 0.0]]
+  )
   assert float(scores.sap(axis_aligned)) == pytest.approx(1.0)
   assert float(scores.sap(jnp.zeros((4, 3)))) == 0.0
   entangled = jnp.full((4, 3), 0.3)  # every latent carries every factor equally
   assert float(scores.sap(entangled)) == 0.0
   assert float(scores.sap(jnp.array([[0.9, 0.1], [0.5, 0.2]]))) == pytest.approx(
-      (0.4 + 0.1) / 2)
+    (0.4 + 0.1) / 2
+  )
 
 
 def test_gaussian_mi_and_collapsed_code(prob):
@@ -58,8 +63,10 @@ def test_matched_mi_is_the_best_assignment():
   mats = rng.uniform(size=(6, 4, 3))
   got = scores.matched_mi(mats)
   for mat, value in zip(mats, got):
-    best = max(sum(mat[r, c] for c, r in enumerate(rows))
-               for rows in itertools.permutations(range(4), 3))
+    best = max(
+      sum(mat[r, c] for c, r in enumerate(rows))
+      for rows in itertools.permutations(range(4), 3)
+    )
     assert value == pytest.approx(best)
   assert scores.matched_mi(mats.reshape(2, 3, 4, 3)).shape == (2, 3)
 
@@ -72,8 +79,11 @@ def test_mutual_information_from_joint_covariance(prob):
   sy = np.asarray(problem_lib.sigma_y(prob))
   bn, wn = np.asarray(b), np.asarray(w)
   joint = np.block([[sy, sy @ bn.T], [bn @ sy, bn @ sy @ bn.T + wn]])
-  want = 0.5 * (np.linalg.slogdet(sy)[1] + np.linalg.slogdet(bn @ sy @ bn.T + wn)[1]
-                - np.linalg.slogdet(joint)[1])
+  want = 0.5 * (
+    np.linalg.slogdet(sy)[1]
+    + np.linalg.slogdet(bn @ sy @ bn.T + wn)[1]
+    - np.linalg.slogdet(joint)[1]
+  )
   got = float(scores.mutual_information_xy(b, w, prob))
   assert got == pytest.approx(want, rel=1e-8)
 

@@ -20,7 +20,7 @@ def _config(**fields):
 
 def test_published_setup_uses_the_stream():
   config = _config(n_values=(100,), num_inits=3)
-  (n, setup), = setups.build(config).items()
+  ((n, setup),) = setups.build(config).items()
   draws = published.replay()[100]
   assert n == 100 and config.instance == "published"
   np.testing.assert_array_equal(setup.problem.gamma, draws.problem.gamma)
@@ -29,8 +29,12 @@ def test_published_setup_uses_the_stream():
   l_z = setup.gradient.l_z
   np.testing.assert_array_equal(l_z, np.tril(l_z))
   # The draws are symmetric to rounding only; Cholesky reads the lower triangle.
-  np.testing.assert_allclose(np.tril(l_z @ np.swapaxes(l_z, 1, 2)),
-                             np.tril(draws.gradient[0][:3]), rtol=1e-12, atol=1e-12)
+  np.testing.assert_allclose(
+    np.tril(l_z @ np.swapaxes(l_z, 1, 2)),
+    np.tril(draws.gradient[0][:3]),
+    rtol=1e-12,
+    atol=1e-12,
+  )
   assert setup.gradient.A.shape == (3, 100, 10)
 
 
@@ -53,11 +57,14 @@ def test_generated_setup_differs_and_repeats():
   assert one.problem.gamma.shape == (20, 5)
 
 
-@pytest.mark.parametrize("fields,message", [
+@pytest.mark.parametrize(
+  "fields,message",
+  [
     (dict(instance="mine"), "config.instance must be one of"),
     (dict(n_values=(50, 60)), "config.n_values has 60"),
     (dict(num_inits=51), "config.num_inits=51"),
-])
+  ],
+)
 def test_validate_names_the_bad_field(fields, message):
   with pytest.raises(errors.Error, match=message):
     setups.validate(_config(**fields))

@@ -19,8 +19,9 @@ def _spd(seed, k, cond=10.0):
 def test_inverse_and_logdet_match_numpy(k, cond):
   x = _spd(k, k, cond)
   inv, logdet = jax.jit(spd.inv_logdet)(jnp.asarray(x))
-  np.testing.assert_allclose(np.asarray(inv), np.linalg.inv(x), rtol=1e-9 * cond,
-                             atol=1e-12 * cond)
+  np.testing.assert_allclose(
+    np.asarray(inv), np.linalg.inv(x), rtol=1e-9 * cond, atol=1e-12 * cond
+  )
   assert float(logdet) == pytest.approx(np.linalg.slogdet(x)[1], rel=1e-10, abs=1e-10)
 
 
@@ -46,8 +47,12 @@ def test_gradient_matches_finite_differences():
 
 def test_top_eigenvalue_even_with_ties_and_zeros():
   rng = np.random.default_rng(1)
-  for vals in ([5.0, 1.0, 0.5], [2.0, 2.0, 1e-3, 0.0], [1.0, 1.0 - 1e-9, 0.2],
-               [3e-300, 1e-300]):
+  for vals in (
+    [5.0, 1.0, 0.5],
+    [2.0, 2.0, 1e-3, 0.0],
+    [1.0, 1.0 - 1e-9, 0.2],
+    [3e-300, 1e-300],
+  ):
     q, _ = np.linalg.qr(rng.normal(size=(len(vals), len(vals))))
     x = (q * np.array(vals)) @ q.T
     got = float(spd.top_eigenvalue(jnp.asarray(x)))

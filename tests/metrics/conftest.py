@@ -70,12 +70,21 @@ def reference_bins(latents, num_bins=20):
 def reference_mi(latents, factors, num_bins=20):
   """[L, F] scikit-learn mutual_info_score of the reference bins and the factors."""
   bins = reference_bins(latents, num_bins)
-  return np.array([[mutual_info_score(bins[:, i], factors[:, j])
-                    for j in range(factors.shape[1])] for i in range(latents.shape[1])])
+  return np.array(
+    [
+      [mutual_info_score(bins[:, i], factors[:, j]) for j in range(factors.shape[1])]
+      for i in range(latents.shape[1])
+    ]
+  )
 
 
-CODES = {"identity": identity_code, "random": random_code, "constant": constant_code,
-         "duplicated": duplicated_code, "mixed": mixed_code}
+CODES = {
+  "identity": identity_code,
+  "random": random_code,
+  "constant": constant_code,
+  "duplicated": duplicated_code,
+  "mixed": mixed_code,
+}
 
 
 @pytest.fixture(scope="session")

@@ -29,7 +29,7 @@ def reference_dci(z_train, v_train, z_test, v_test, alpha=0.02):
     lasso = Lasso(alpha=alpha, tol=1e-10, max_iter=100_000).fit(z_train, v_train[:, j])
     importance.append(np.abs(lasso.coef_))
     errors.append(np.sqrt(np.mean((v_test[:, j] - lasso.predict(z_test)) ** 2)))
-  r = np.array(importance).T                                        # [L, F]
+  r = np.array(importance).T  # [L, F]
   num_latents, num_factors = r.shape
   per_latent = 1 - scipy.stats.entropy(r.T + 1e-11, base=num_factors)
   per_factor = 1 - scipy.stats.entropy(r + 1e-11, base=num_latents)
@@ -40,18 +40,23 @@ def reference_dci(z_train, v_train, z_test, v_test, alpha=0.02):
 
 @pytest.mark.parametrize("name", ["mixed", "identity"])
 def test_lasso_matches_sklearn_lasso_reference(name, codes, split, scores):
-  r, d, c, informativeness = reference_dci(codes[name][0], split[0], codes[name][1],
-                                           split[1])
+  r, d, c, informativeness = reference_dci(
+    codes[name][0], split[0], codes[name][1], split[1]
+  )
   got = scores[name]
   np.testing.assert_allclose(got["dci_lasso_importance"], r, atol=2e-4)
   np.testing.assert_allclose(got["dci_lasso_disentanglement"], d, atol=1e-3)
   np.testing.assert_allclose(got["dci_lasso_completeness"], c, atol=1e-3)
-  np.testing.assert_allclose(got["dci_lasso_informativeness"], informativeness, atol=1e-3)
+  np.testing.assert_allclose(
+    got["dci_lasso_informativeness"], informativeness, atol=1e-3
+  )
 
 
 def test_lasso_identity_code_is_disentangled_complete_and_informative(scores):
   got = scores["identity"]
-  assert got["dci_lasso_disentanglement"] > 0.95 and got["dci_lasso_completeness"] > 0.95
+  assert (
+    got["dci_lasso_disentanglement"] > 0.95 and got["dci_lasso_completeness"] > 0.95
+  )
   assert got["dci_lasso_informativeness"] < 0.1
 
 
@@ -103,9 +108,9 @@ def tree_codes():
   rotation, _ = np.linalg.qr(np.random.default_rng(1).normal(size=(3, 3)))
   noise = lambda k: rng.normal(size=(1500, k))
   return v, {
-      "noise": noise(6),
-      "noisy identity": np.concatenate([scaled + 0.01 * noise(3), noise(3)], axis=1),
-      "rotated": np.concatenate([scaled @ rotation, noise(3)], axis=1),
+    "noise": noise(6),
+    "noisy identity": np.concatenate([scaled + 0.01 * noise(3), noise(3)], axis=1),
+    "rotated": np.concatenate([scaled @ rotation, noise(3)], axis=1),
   }
 
 
@@ -113,21 +118,28 @@ def sklearn_tree_dci(z_train, v_train, z_test, v_test, random_state=None):
   """disentanglement_lib's DCI, transcribed with scikit-learn and scipy."""
   r, accuracy = [], []
   for j in range(v_train.shape[1]):
-    model = GradientBoostingClassifier(random_state=random_state).fit(z_train, v_train[:, j])
+    model = GradientBoostingClassifier(random_state=random_state).fit(
+      z_train, v_train[:, j]
+    )
     r.append(np.abs(model.feature_importances_))
     accuracy.append(np.mean(model.predict(z_test) == v_test[:, j]))
-  r = np.array(r).T                                                  # [L, F]
+  r = np.array(r).T  # [L, F]
   per_latent = 1 - scipy.stats.entropy(r.T + 1e-11, base=r.shape[1])
   per_factor = 1 - scipy.stats.entropy(r + 1e-11, base=r.shape[0])
-  return (np.sum(per_latent * r.sum(1) / r.sum()),
-          np.sum(per_factor * r.sum(0) / r.sum()), np.mean(accuracy))
+  return (
+    np.sum(per_latent * r.sum(1) / r.sum()),
+    np.sum(per_factor * r.sum(0) / r.sum()),
+    np.mean(accuracy),
+  )
 
 
 @pytest.fixture(scope="module")
 def tree_scores():
   v, codes = tree_codes()
-  return {name: metrics.dci(z[:1000], v[:1000], z[1000:], v[1000:])
-          for name, z in codes.items()}
+  return {
+    name: metrics.dci(z[:1000], v[:1000], z[1000:], v[1000:])
+    for name, z in codes.items()
+  }
 
 
 def test_trees_score_noise_near_zero_and_identity_near_one(tree_scores):
@@ -158,37 +170,49 @@ def test_trees_agree_with_sklearn_on_noise_and_identity(tree_scores, name):
   z = codes[name]
   d, c, accuracy = sklearn_tree_dci(z[:1000], v[:1000], z[1000:], v[1000:])
   got = tree_scores[name]
-  np.testing.assert_allclose([got["disentanglement"], got["completeness"],
-                              got["informativeness"]], [d, c, accuracy], atol=0.05)
+  np.testing.assert_allclose(
+    [got["disentanglement"], got["completeness"], got["informativeness"]],
+    [d, c, accuracy],
+    atol=0.05,
+  )
 
 
 def test_sklearn_predictor_is_scikit_learns_gbt():
   v, codes = tree_codes()
-  z = codes["rotated"][:400].astype(np.float32)      # the precision of lbvae's codes
+  z = codes["rotated"][:400].astype(np.float32)  # the precision of lbvae's codes
   got = metrics.dci(z[:300], v[:300, :2], z[300:], v[300:400, :2], predictor="sklearn")
-  d, c, accuracy = sklearn_tree_dci(z[:300], v[:300, :2], z[300:], v[300:400, :2],
-                                    random_state=0)
-  np.testing.assert_allclose([got["disentanglement"], got["completeness"],
-                              got["informativeness"]], [d, c, accuracy], rtol=1e-6)
+  d, c, accuracy = sklearn_tree_dci(
+    z[:300], v[:300, :2], z[300:], v[300:400, :2], random_state=0
+  )
+  np.testing.assert_allclose(
+    [got["disentanglement"], got["completeness"], got["informativeness"]],
+    [d, c, accuracy],
+    rtol=1e-6,
+  )
 
 
 def test_two_class_factors_use_one_binary_booster():
   rng = np.random.default_rng(3)
   v = rng.integers(0, 2, (600, 2))
-  z = np.concatenate([v + 0.05 * rng.normal(size=(600, 2)), rng.normal(size=(600, 2))], 1)
+  z = np.concatenate(
+    [v + 0.05 * rng.normal(size=(600, 2)), rng.normal(size=(600, 2))], 1
+  )
   got = metrics.dci(z[:400], v[:400], z[400:], v[400:])
   assert got["informativeness"] > 0.99
   assert got["disentanglement"] > 0.9 and got["completeness"] > 0.9
 
 
 def test_lasso_is_a_named_option_of_dci(codes, split, scores):
-  got = metrics.dci(codes["mixed"][0], split[0], codes["mixed"][1], split[1],
-                    predictor="lasso")
-  np.testing.assert_allclose(got["completeness"],
-                             scores["mixed"]["dci_lasso_completeness"], atol=1e-5)
+  got = metrics.dci(
+    codes["mixed"][0], split[0], codes["mixed"][1], split[1], predictor="lasso"
+  )
+  np.testing.assert_allclose(
+    got["completeness"], scores["mixed"]["dci_lasso_completeness"], atol=1e-5
+  )
   with pytest.raises(lbvae.errors.ConfigError, match="predictor"):
-    metrics.dci(codes["mixed"][0], split[0], codes["mixed"][1], split[1],
-                predictor="forest")
+    metrics.dci(
+      codes["mixed"][0], split[0], codes["mixed"][1], split[1], predictor="forest"
+    )
 
 
 def test_non_finite_codes_score_nan():

@@ -19,8 +19,10 @@ def reference_udr(codes, kl, correlation, threshold=0.01):
   """disentanglement_lib's steps with scikit-learn and scipy: (pairwise, scores)."""
   m = len(codes)
   active = [k > threshold for k in kl]
-  reps = [StandardScaler().fit_transform(c.astype(np.float64)) * a
-          for c, a in zip(codes, active)]
+  reps = [
+    StandardScaler().fit_transform(c.astype(np.float64)) * a
+    for c, a in zip(codes, active)
+  ]
   pairwise = np.zeros((m, m))
   for i in range(m):
     for j in range(m):
@@ -29,8 +31,15 @@ def reference_udr(codes, kl, correlation, threshold=0.01):
       if correlation == "lasso":
         r = np.abs(Lasso(alpha=0.1).fit(reps[i], reps[j]).coef_).T
       else:
-        r = np.array([[abs(scipy.stats.spearmanr(reps[i][:, a], reps[j][:, b])[0])
-                       for b in range(L)] for a in range(L)])
+        r = np.array(
+          [
+            [
+              abs(scipy.stats.spearmanr(reps[i][:, a], reps[j][:, b])[0])
+              for b in range(L)
+            ]
+            for a in range(L)
+          ]
+        )
       r = r[active[i]][:, active[j]]
       sides = []
       for axis in (0, 1):
@@ -85,8 +94,15 @@ def cases():
   good = stack([copy_of(truth, rng) for _ in range(4)])
   bad = stack([independent(rng) for _ in range(4)])
   collapsed = (np.zeros((N, L), np.float32), np.zeros(L))
-  mixed = stack([copy_of(truth, rng), copy_of(truth, rng), rotated(truth, rng),
-                 independent(rng), collapsed])
+  mixed = stack(
+    [
+      copy_of(truth, rng),
+      copy_of(truth, rng),
+      rotated(truth, rng),
+      independent(rng),
+      collapsed,
+    ]
+  )
   return {"good": good, "bad": bad, "mixed": mixed}
 
 
@@ -107,10 +123,12 @@ def either_udr(request):
 # The Lasso shrinks a unit-variance weight by α and zeroes the chance ones, so a
 # copy scores 1 − α = 0.9 (max²/sum of one weight is the weight); Spearman gives the
 # match |ρ| ≈ 1 but keeps the chance |ρ| ~ N^-1/2 of the other latents in each sum.
-@pytest.mark.parametrize("correlation,low,high", [("lasso", 0.89, 0.91),
-                                                  ("spearman", 0.9, 1.0)])
+@pytest.mark.parametrize(
+  "correlation,low,high", [("lasso", 0.89, 0.91), ("spearman", 0.9, 1.0)]
+)
 def test_seeds_that_agree_up_to_permutation_and_sign_score_near_the_top(
-    cases, udr, correlation, low, high):
+  cases, udr, correlation, low, high
+):
   out = np.asarray(udr(*cases["good"], correlation=correlation)["model_scores"])
   assert np.all((out > low) & (out <= high))
 

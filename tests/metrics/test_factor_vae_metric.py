@@ -30,10 +30,16 @@ def encoder(kind, seed=0):
 
 
 def score(kind):
-  arrays = metrics.factor_vae_inputs(jax.random.key(0), encoder(kind),
-                                     factor_sizes=SIZES, **VOTES)
-  core = jax.jit(functools.partial(metrics.factor_vae_score, num_factors=len(SIZES),
-                                   num_train_votes=VOTES["num_train_votes"]))
+  arrays = metrics.factor_vae_inputs(
+    jax.random.key(0), encoder(kind), factor_sizes=SIZES, **VOTES
+  )
+  core = jax.jit(
+    functools.partial(
+      metrics.factor_vae_score,
+      num_factors=len(SIZES),
+      num_train_votes=VOTES["num_train_votes"],
+    )
+  )
   return core(*arrays)
 
 
@@ -41,14 +47,21 @@ def test_inputs_hold_one_factor_fixed_per_batch():
   captured = []
   encode = lambda f: captured.append(np.asarray(f)) or np.asarray(f, np.float32)
   global_latents, votes, which = metrics.factor_vae_inputs(
-      jax.random.key(1), encode, factor_sizes=SIZES, num_global=100,
-      num_train_votes=30, num_eval_votes=20, batch_size=8, encode_chunk=64)
+    jax.random.key(1),
+    encode,
+    factor_sizes=SIZES,
+    num_global=100,
+    num_train_votes=30,
+    num_eval_votes=20,
+    batch_size=8,
+    encode_chunk=64,
+  )
   assert global_latents.shape == (100, 4) and votes.shape == (50, 8, 4)
   assert which.shape == (50,) and set(which) == set(range(4))
   for batch, k in zip(votes, which):
-    assert np.all(batch[:, k] == batch[0, k])              # the chosen factor is fixed
+    assert np.all(batch[:, k] == batch[0, k])  # the chosen factor is fixed
     others = np.delete(batch, k, axis=1)
-    assert len(np.unique(others, axis=0)) > 1              # the rest vary
+    assert len(np.unique(others, axis=0)) > 1  # the rest vary
   assert np.all(np.concatenate(captured).max(0) < np.array(SIZES))
 
 

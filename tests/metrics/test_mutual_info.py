@@ -22,22 +22,27 @@ def test_discretize_puts_the_extremes_in_the_end_bins_and_matches_digitize(refer
 
 
 @pytest.mark.parametrize("name", ["mixed", "identity", "random"])
-def test_mi_matrix_equals_sklearn_on_the_same_bins(name, codes, split, scores,
-                                                  reference):
+def test_mi_matrix_equals_sklearn_on_the_same_bins(
+  name, codes, split, scores, reference
+):
   z_train, _ = codes[name]
   expected = reference.mi(z_train, split[0])
   np.testing.assert_allclose(scores[name]["mi_matrix"], expected, atol=2e-5)
 
 
 def test_many_valued_factors_lose_information_to_binning_as_the_reference_does(
-    reference):
+  reference,
+):
   sizes = (40, 32, 3)
   rng = np.random.default_rng(2)
   factors = np.stack([rng.integers(0, k, 3000) for k in sizes], axis=1)
   latents = np.concatenate([factors, rng.normal(size=(3000, 2))], axis=1)
   latents = latents.astype(np.float32)
-  mi = np.asarray(jax.jit(lambda z, v: metrics.mutual_info_matrix(
-      z, v, factor_sizes=sizes))(latents, factors))
+  mi = np.asarray(
+    jax.jit(lambda z, v: metrics.mutual_info_matrix(z, v, factor_sizes=sizes))(
+      latents, factors
+    )
+  )
   np.testing.assert_allclose(mi, reference.mi(latents, factors), atol=2e-5)
   entropy = np.asarray(metrics.factor_entropy(factors, factor_sizes=sizes))
   # Each latent's bin is a function of its factor, so MI = H(binned factor): below
@@ -53,18 +58,21 @@ def test_many_valued_factors_lose_information_to_binning_as_the_reference_does(
 
 def test_factor_entropy_matches_scipy(split, factor_sizes):
   train = split[0]
-  expected = [scipy.stats.entropy(np.bincount(train[:, j]))
-              for j in range(train.shape[1])]
+  expected = [
+    scipy.stats.entropy(np.bincount(train[:, j])) for j in range(train.shape[1])
+  ]
   got = metrics.factor_entropy(train, factor_sizes=factor_sizes)
   np.testing.assert_allclose(got, expected, rtol=1e-5)
 
 
-def test_jit_equals_eager_and_sizes_can_be_inferred_outside_jit(codes, split,
-                                                               factor_sizes):
+def test_jit_equals_eager_and_sizes_can_be_inferred_outside_jit(
+  codes, split, factor_sizes
+):
   z_train, _ = codes["mixed"]
-  eager = metrics.mutual_info_matrix(z_train, split[0])          # sizes inferred
-  jitted = jax.jit(lambda z, v: metrics.mutual_info_matrix(
-      z, v, factor_sizes=factor_sizes))
+  eager = metrics.mutual_info_matrix(z_train, split[0])  # sizes inferred
+  jitted = jax.jit(
+    lambda z, v: metrics.mutual_info_matrix(z, v, factor_sizes=factor_sizes)
+  )
   np.testing.assert_allclose(eager, jitted(z_train, split[0]), atol=1e-6)
 
 
@@ -82,7 +90,7 @@ def test_factor_values_outside_factor_sizes_are_refused(metric):
   latents = rng.normal(size=(50, 3)).astype(np.float32)
   factors = np.stack([rng.integers(0, 3, 50), rng.integers(0, 4, 50)], axis=1)
   fn = getattr(metrics, metric)
-  fn(latents, factors, factor_sizes=(3, 4))           # in range: fine
+  fn(latents, factors, factor_sizes=(3, 4))  # in range: fine
   with pytest.raises(errors.DataError, match=r"factor 1 .* factor_sizes\[1\] = 3"):
     fn(latents, factors, factor_sizes=(3, 3))
   with pytest.raises(errors.DataError, match="factor 0"):
@@ -95,8 +103,11 @@ def test_array_likes_are_taken_and_float_factors_refused(metric):
   v = rng.integers(0, 3, (60, 2))
   z = v + 0.1 * rng.normal(size=(60, 2))
   fn = getattr(metrics, metric)
-  np.testing.assert_allclose(fn(z.tolist(), v.tolist(), factor_sizes=(3, 3)),
-                             fn(z, v, factor_sizes=(3, 3)), atol=1e-6)
+  np.testing.assert_allclose(
+    fn(z.tolist(), v.tolist(), factor_sizes=(3, 3)),
+    fn(z, v, factor_sizes=(3, 3)),
+    atol=1e-6,
+  )
   with pytest.raises(errors.DataError, match="integer class indices"):
     fn(z, v.astype(np.float32), factor_sizes=(3, 3))
   with pytest.raises(errors.DataError, match="array of numbers"):

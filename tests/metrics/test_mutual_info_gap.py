@@ -22,12 +22,14 @@ def test_duplicating_every_latent_drives_mig_to_zero(scores):
   assert scores["duplicated"]["mig"] < 0.01
 
 
-def test_duplicating_one_latent_removes_that_factors_share(codes, split, scores,
-                                                          factor_sizes):
+def test_duplicating_one_latent_removes_that_factors_share(
+  codes, split, scores, factor_sizes
+):
   z_train = codes["identity"][0].copy()
   z_train[:, -1] = z_train[:, 0] + 1e-3  # a second copy of factor 0's latent
   score = jax.jit(functools.partial(metrics.mig, factor_sizes=factor_sizes))(
-      z_train, split[0])
+    z_train, split[0]
+  )
   top, second = np.sort(scores["identity"]["mi_matrix"], axis=0)[[-1, -2]]
   gaps = (top - second) / scores["identity"]["factor_entropy"]
   assert gaps[0] > 0.95
@@ -39,8 +41,9 @@ def test_mig_matches_the_definition_on_reference_mi(codes, split, scores, refere
   z_train, _ = codes["mixed"]
   train = split[0]
   mi = np.sort(reference.mi(z_train, train), axis=0)
-  entropy = np.array([scipy.stats.entropy(np.bincount(train[:, j]))
-                      for j in range(train.shape[1])])
+  entropy = np.array(
+    [scipy.stats.entropy(np.bincount(train[:, j])) for j in range(train.shape[1])]
+  )
   expected = np.mean((mi[-1] - mi[-2]) / entropy)
   assert 0.05 < expected < 0.95  # the mixed code is neither extreme
   np.testing.assert_allclose(scores["mixed"]["mig"], expected, atol=1e-5)

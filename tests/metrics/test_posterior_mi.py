@@ -18,6 +18,7 @@ def mixture_channel_mi(means: np.ndarray, sigma: float) -> float:
   I = H(z) − H(z | v) with H(z | v) = ½ log(2πe σ²) and H(z) of the equal-weight
   Gaussian mixture, integrated numerically.
   """
+
   def density(z):
     return stats.norm.pdf(z, means[:, None], sigma).mean(axis=0)
 
@@ -26,8 +27,9 @@ def mixture_channel_mi(means: np.ndarray, sigma: float) -> float:
     return -p * np.log(p) if p > 0 else 0.0
 
   lo, hi = means.min() - 10 * sigma, means.max() + 10 * sigma
-  h_z, _ = integrate.quad(integrand, lo, hi, limit=400,
-                          points=list(np.linspace(lo, hi, 50)))
+  h_z, _ = integrate.quad(
+    integrand, lo, hi, limit=400, points=list(np.linspace(lo, hi, 50))
+  )
   return h_z - 0.5 * np.log(2 * np.pi * np.e * sigma**2)
 
 
@@ -42,8 +44,9 @@ def channel_code(rng, factors, *, gain, sigma, num_latents=3):
 
 
 def stratified_factors(rng, n, sizes):
-  return np.stack([rng.permutation(np.resize(np.arange(k), n)) for k in sizes],
-                  axis=1).astype(np.int32)
+  return np.stack(
+    [rng.permutation(np.resize(np.arange(k), n)) for k in sizes], axis=1
+  ).astype(np.int32)
 
 
 SIZES = (4, 3)
@@ -55,8 +58,7 @@ def test_gaussian_channel_converges_to_its_mutual_information(gain, sigma, jit):
   rng = np.random.default_rng(0)
   factors = stratified_factors(rng, 2400, SIZES)
   mu, logvar = channel_code(rng, factors, gain=gain, sigma=sigma)
-  fn = functools.partial(metrics.posterior_mutual_info, factor_sizes=SIZES,
-                         num_draws=4)
+  fn = functools.partial(metrics.posterior_mutual_info, factor_sizes=SIZES, num_draws=4)
   fn = jax.jit(fn) if jit else fn
   mi = np.asarray(fn(mu, logvar, factors, jax.random.key(1)))
   means = gain * (np.arange(SIZES[0]) - (SIZES[0] - 1) / 2)
@@ -78,8 +80,9 @@ def test_estimate_tightens_with_the_sample_size():
     for rep in range(4):
       factors = stratified_factors(rng, n, SIZES)
       mu, logvar = channel_code(rng, factors, gain=1.0, sigma=1.0)
-      mi = metrics.posterior_mutual_info(mu, logvar, factors, jax.random.key(rep),
-                                         factor_sizes=SIZES)
+      mi = metrics.posterior_mutual_info(
+        mu, logvar, factors, jax.random.key(rep), factor_sizes=SIZES
+      )
       err.append(abs(float(mi[0, 0]) - exact))
     errors.append(np.mean(err))
   assert errors[1] < errors[0]
@@ -92,8 +95,9 @@ def test_pure_noise_has_zero_information():
   factors = stratified_factors(rng, 600, SIZES)
   mu = np.zeros((600, 5), np.float32)
   logvar = np.zeros((600, 5), np.float32)
-  out = metrics.posterior_scores(mu, logvar, factors, jax.random.key(0),
-                                 factor_sizes=SIZES)
+  out = metrics.posterior_scores(
+    mu, logvar, factors, jax.random.key(0), factor_sizes=SIZES
+  )
   np.testing.assert_allclose(out["mi_posterior"], 0.0, atol=1e-6)
   assert float(out["mig_posterior"]) == pytest.approx(0.0, abs=1e-6)
   assert float(out["im_posterior"]) == pytest.approx(0.0, abs=1e-5)
@@ -105,9 +109,11 @@ def test_a_collapsed_latent_fools_the_histogram_but_not_the_posterior_estimate()
   factors = stratified_factors(rng, 2400, SIZES)
   mu, logvar = channel_code(rng, factors, gain=0.01, sigma=1.0)
   binned = np.asarray(metrics.mutual_info_matrix(mu, factors, factor_sizes=SIZES))
-  post = np.asarray(metrics.posterior_mutual_info(mu, logvar, factors,
-                                                  jax.random.key(0),
-                                                  factor_sizes=SIZES))
+  post = np.asarray(
+    metrics.posterior_mutual_info(
+      mu, logvar, factors, jax.random.key(0), factor_sizes=SIZES
+    )
+  )
   means = 0.01 * (np.arange(SIZES[0]) - 1.5)
   assert mixture_channel_mi(means, 1.0) < 1e-3
   assert binned[0, 0] > 0.9 * np.log(SIZES[0])
@@ -122,12 +128,14 @@ def test_scores_match_mig_and_im_on_the_estimated_matrix():
   logvar[:, 1] = np.log(0.25)
   key = jax.random.key(5)
   out = jax.jit(functools.partial(metrics.posterior_scores, factor_sizes=SIZES))(
-      mu, logvar, factors, key)
+    mu, logvar, factors, key
+  )
   mi = np.asarray(out["mi_posterior"])
   entropy = np.asarray(metrics.factor_entropy(factors, factor_sizes=SIZES))
   top2 = np.sort(mi, axis=0)[::-1][:2]
-  np.testing.assert_allclose(out["mig_posterior"],
-                             np.mean((top2[0] - top2[1]) / entropy), atol=1e-5)
+  np.testing.assert_allclose(
+    out["mig_posterior"], np.mean((top2[0] - top2[1]) / entropy), atol=1e-5
+  )
   np.testing.assert_allclose(out["im_posterior"], mi[0, 0] + mi[1, 1], atol=1e-5)
 
 
@@ -141,5 +149,6 @@ def test_vmapped_over_models_equals_one_at_a_time():
   key = jax.random.key(0)
   batched = jax.vmap(fn, in_axes=(0, 0, None, None))(mu, logvar, factors, key)
   for m in range(2):
-    np.testing.assert_allclose(batched[m], fn(mu[m], logvar[m], factors, key),
-                               atol=1e-5)
+    np.testing.assert_allclose(
+      batched[m], fn(mu[m], logvar[m], factors, key), atol=1e-5
+    )

@@ -21,8 +21,9 @@ from lbvae.train import collapse
 from tests.evaluation import conftest
 
 
-def spread(latents_train, factors_train, latents_test, factors_test, *,
-           factor_sizes, num_bins):
+def spread(
+  latents_train, factors_train, latents_test, factors_test, *, factor_sizes, num_bins
+):
   """A toy compiled metric: the test codes' mean absolute value."""
   del latents_train, factors_train, factors_test, factor_sizes, num_bins
   return {"spread": jnp.mean(jnp.abs(latents_test))}
@@ -34,10 +35,25 @@ def first_factor_rate(latents_train, factors_train, latents_test, factors_test, 
   return {"first_factor_rate": float(np.mean(np.asarray(factors_test)[:, 0] == 0))}
 
 
-TOY = (entry.Entry("spread", "|z|", True, entry.COMPILED, needs_factors=False,
-                   paper=True, compute=spread),
-       entry.Entry("first_factor_rate", "v₀ = 0", None, entry.HOST,
-                   nan_if_diverged=True, compute=first_factor_rate))
+TOY = (
+  entry.Entry(
+    "spread",
+    "|z|",
+    True,
+    entry.COMPILED,
+    needs_factors=False,
+    paper=True,
+    compute=spread,
+  ),
+  entry.Entry(
+    "first_factor_rate",
+    "v₀ = 0",
+    None,
+    entry.HOST,
+    nan_if_diverged=True,
+    compute=first_factor_rate,
+  ),
+)
 
 
 def test_an_entry_is_all_a_new_metric_needs(monkeypatch):
@@ -52,42 +68,70 @@ def test_an_entry_is_all_a_new_metric_needs(monkeypatch):
   assert selection_views.plotted()[-1] == ("spread", "|z|", True)
   assert reading.trend_columns()[-2] == ("spread", "|z|")
   assert compute.factor_scores()[-1] == "first_factor_rate"
-  assert rescore.missing({"mig": 0.1}, {"factor_vae_votes": 0,
-                                         "posterior_samples": 0})[-2:] == (
-      "spread", "first_factor_rate")
+  assert rescore.missing({"mig": 0.1}, {"factor_vae_votes": 0, "posterior_samples": 0})[
+    -2:
+  ] == ("spread", "first_factor_rate")
   # the pass computes both, jitted and on the host, from each model's codes
   ds = data.load("dsprites")
   s = samples_lib.draw(ds, seed=0, num_train=120, num_test=40)
   options = compute.StackOptions(latent_dim=10, num_bins=10, batch_size=64)
-  results, _ = compute.evaluate_stack(conftest.random_params(2, seed=5), s, ds,
-                                      options)
+  results, _ = compute.evaluate_stack(conftest.random_params(2, seed=5), s, ds, options)
   for r in results:
     assert r.scores["spread"] == pytest.approx(np.abs(r.codes_test).mean(), rel=1e-5)
     assert r.scores["first_factor_rate"] == pytest.approx(
-        np.mean(s.factors_test[:, 0] == 0))
+      np.mean(s.factors_test[:, 0] == 0)
+    )
   # metrics.csv and summary.csv carry them
-  rows = [{"phase": 1, "beta": 1.0, "lambda": 0.0, "seed": 0, "nll": 1.0,
-           **r.scores} for r in results]
+  rows = [
+    {"phase": 1, "beta": 1.0, "lambda": 0.0, "seed": 0, "nll": 1.0, **r.scores}
+    for r in results
+  ]
   assert {"spread", "first_factor_rate"} <= set(tables.value_columns(rows))
   assert "spread_mean" in tables.summary_columns(rows)
 
 
 def test_todays_registry():
   assert metrics.names() == (
-      "heldout_nll", "heldout_kl", "active_latents", "mig", "sap", "im",
-      "dci_lasso_disentanglement", "dci_lasso_completeness",
-      "dci_lasso_informativeness", "mig_posterior", "im_posterior",
-      "dci_disentanglement", "dci_completeness", "dci_informativeness", "factor_vae",
-      "udr", "udr_spearman")
+    "heldout_nll",
+    "heldout_kl",
+    "active_latents",
+    "mig",
+    "sap",
+    "im",
+    "dci_lasso_disentanglement",
+    "dci_lasso_completeness",
+    "dci_lasso_informativeness",
+    "mig_posterior",
+    "im_posterior",
+    "dci_disentanglement",
+    "dci_completeness",
+    "dci_informativeness",
+    "factor_vae",
+    "udr",
+    "udr_spearman",
+  )
   assert [c for c, _, _ in selection_views.plotted()] == ["nll", "mig", "sap", "im"]
-  assert collapse.COLUMNS[5:] == ("kl", "active_latents", "mig", "im",
-                                  "mig_posterior", "im_posterior")
+  assert collapse.COLUMNS[5:] == (
+    "kl",
+    "active_latents",
+    "mig",
+    "im",
+    "mig_posterior",
+    "im_posterior",
+  )
   assert [q for q, _ in collapse_curves.PANELS] == list(collapse.COLUMNS[5:])
   assert udr_choice.COLUMNS == {"udr": "UDR", "udr_spearman": "UDR (Spearman)"}
   assert compute.factor_scores() == (
-      "mig", "sap", "im", "dci_lasso_disentanglement", "dci_lasso_completeness",
-      "dci_lasso_informativeness", "dci_disentanglement", "dci_completeness",
-      "dci_informativeness")
+    "mig",
+    "sap",
+    "im",
+    "dci_lasso_disentanglement",
+    "dci_lasso_completeness",
+    "dci_lasso_informativeness",
+    "dci_disentanglement",
+    "dci_completeness",
+    "dci_informativeness",
+  )
   for e in metrics.entries():
     assert (e.compute is not None) == (e.runs in entry.FROM_CODES)
 

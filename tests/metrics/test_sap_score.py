@@ -12,8 +12,8 @@ def reference_sap(z_train, v_train, z_test, v_test):
   for i in range(num_latents):
     for j in range(num_factors):
       svc = LinearSVC(C=0.01, class_weight="balanced", loss="squared_hinge")
-      svc.fit(z_train[:, i:i + 1], v_train[:, j])
-      accuracy[i, j] = np.mean(svc.predict(z_test[:, i:i + 1]) == v_test[:, j])
+      svc.fit(z_train[:, i : i + 1], v_train[:, j])
+      accuracy[i, j] = np.mean(svc.predict(z_test[:, i : i + 1]) == v_test[:, j])
   top = np.sort(accuracy, axis=0)
   return accuracy, np.mean(top[-1] - top[-2])
 

@@ -33,14 +33,20 @@ def test_loss_is_nll_plus_gamma_times_the_kl_gap():
   objective = annealed_vae.AnnealedVAE(gamma=1000.0, anneal_steps=10)
   nll = float(jnp.mean(losses.bernoulli_nll(logits, x)))
   kl = float(jnp.mean(losses.gaussian_kl(mu, logvar)))
-  loss = jax.jit(lambda c, t: objective.loss(logits, x, mu, logvar, None, strength=c,
-                                             step=t, state={}))
+  loss = jax.jit(
+    lambda c, t: objective.loss(
+      logits, x, mu, logvar, None, strength=c, step=t, state={}
+    )
+  )
   for c_max, t in ((5.0, 0), (5.0, 4), (5.0, 30), (100.0, 30)):
     total, parts = loss(jnp.float32(c_max), jnp.int32(t))
     cap = c_max * min(1.0, t / 10)
     np.testing.assert_allclose(parts["capacity"], cap, rtol=1e-6)
     np.testing.assert_allclose(total, nll + 1000.0 * abs(kl - cap), rtol=1e-5)
   # The gradient pulls the KL towards C: down when above it, up when below.
-  grad = lambda c: jax.grad(lambda m: objective.loss(
-      logits, x, m, logvar, None, strength=c, step=30, state={})[0])(mu)
+  grad = lambda c: jax.grad(
+    lambda m: objective.loss(logits, x, m, logvar, None, strength=c, step=30, state={})[
+      0
+    ]
+  )(mu)
   assert float(jnp.sum(grad(0.0) * mu)) > 0 > float(jnp.sum(grad(100.0) * mu))

@@ -21,8 +21,8 @@ JIT = [pytest.param(False, id="eager"), pytest.param(True, id="jit")]
 PARTS = ("index_code_mi", "total_correlation", "dimension_kl")
 A = np.array([[1.0, 0.0, 0.0], [0.8, 0.6, 0.0], [0.3, -0.5, 0.7]])
 COV_MU = A @ A.T
-S = np.array([0.3, 0.5, 0.2])            # the posterior variances, per latent
-POPULATION = 10**9                       # N: the batch is a sample of a population
+S = np.array([0.3, 0.5, 0.2])  # the posterior variances, per latent
+POPULATION = 10**9  # N: the batch is a sample of a population
 
 
 def closed_forms():
@@ -30,9 +30,11 @@ def closed_forms():
   cov_z = COV_MU + np.diag(S)
   logdet = np.linalg.slogdet(cov_z)[1]
   var = np.diag(cov_z)
-  return {"index_code_mi": 0.5 * logdet - 0.5 * np.log(S).sum(),
-          "total_correlation": 0.5 * np.log(var).sum() - 0.5 * logdet,
-          "dimension_kl": 0.5 * (var - 1.0 - np.log(var)).sum()}
+  return {
+    "index_code_mi": 0.5 * logdet - 0.5 * np.log(S).sum(),
+    "total_correlation": 0.5 * np.log(var).sum() - 0.5 * logdet,
+    "dimension_kl": 0.5 * (var - 1.0 - np.log(var)).sum(),
+  }
 
 
 def gaussian_batch(rng, size):
@@ -45,15 +47,17 @@ def gaussian_batch(rng, size):
 def mean_estimates(estimator, size, reps, seed):
   rng = np.random.default_rng(seed)
   fn = jax.jit(beta_tcvae.decomposition, static_argnames=("dataset_size", "estimator"))
-  got = [fn(*gaussian_batch(rng, size), dataset_size=POPULATION, estimator=estimator)
-         for _ in range(reps)]
+  got = [
+    fn(*gaussian_batch(rng, size), dataset_size=POPULATION, estimator=estimator)
+    for _ in range(reps)
+  ]
   return {k: float(np.mean([float(g[k]) for g in got])) for k in PARTS}
 
 
 @pytest.mark.parametrize("estimator", beta_tcvae.ESTIMATORS)
 def test_estimates_approach_the_closed_forms_as_the_batch_grows(estimator):
   want = closed_forms()
-  assert want["total_correlation"] > 0.2        # a correlated code: TC is not ~0
+  assert want["total_correlation"] > 0.2  # a correlated code: TC is not ~0
   small = mean_estimates(estimator, 16, reps=8, seed=1)
   large = mean_estimates(estimator, 2048, reps=8, seed=2)
   err_small = max(abs(small[k] - want[k]) for k in PARTS)
@@ -72,8 +76,9 @@ def test_the_three_parts_add_up_to_the_kl_term(jit, estimator):
   mu = rng.normal(size=(64, 5)).astype(np.float32)
   logvar = (0.5 * rng.normal(size=(64, 5)) - 1.0).astype(np.float32)
   z = (mu + np.exp(0.5 * logvar) * rng.normal(size=(64, 5))).astype(np.float32)
-  fn = lambda *a: beta_tcvae.decomposition(*a, dataset_size=737_280,
-                                           estimator=estimator)
+  fn = lambda *a: beta_tcvae.decomposition(
+    *a, dataset_size=737_280, estimator=estimator
+  )
   d = (jax.jit(fn) if jit else fn)(mu, logvar, z)
   kl = float(jnp.mean(losses.gaussian_kl(mu, logvar)))
   np.testing.assert_allclose(sum(float(d[k]) for k in PARTS), kl, rtol=1e-5)
@@ -89,7 +94,8 @@ def test_estimators_match_a_direct_numpy_transcription():
   logvar = 0.3 * rng.normal(size=(b, 2))
   z = mu + np.exp(0.5 * logvar) * rng.normal(size=(b, 2))
   dens = np.exp(-0.5 * (z[:, None] - mu[None]) ** 2 / np.exp(logvar[None])) / np.sqrt(
-      2 * np.pi * np.exp(logvar[None]))                           # [i, j, l]
+    2 * np.pi * np.exp(logvar[None])
+  )  # [i, j, l]
   m = b - 1
   mss = np.full((b, b), 1.0 / m)
   for i in range(b):
@@ -100,8 +106,10 @@ def test_estimators_match_a_direct_numpy_transcription():
     want_qz = np.log((w * dens.prod(-1)).sum(1))
     want_prod = np.log((w[:, :, None] * dens).sum(1)).sum(-1)
     got_qz, got_prod = beta_tcvae.aggregate_log_densities(
-        *(jnp.asarray(a, jnp.float32) for a in (z, mu, logvar)), dataset_size=n,
-        estimator=name)
+      *(jnp.asarray(a, jnp.float32) for a in (z, mu, logvar)),
+      dataset_size=n,
+      estimator=name,
+    )
     np.testing.assert_allclose(got_qz, want_qz, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(got_prod, want_prod, rtol=1e-5, atol=1e-5)
 
@@ -113,8 +121,9 @@ def test_beta_weighs_only_the_total_correlation():
   logits = jnp.asarray(rng.normal(size=(8, 4, 4, 1)), jnp.float32)
   x = jnp.asarray(rng.random((8, 4, 4, 1)) > 0.5, jnp.float32)
   mu, logvar, z = (jnp.asarray(a) for a in gaussian_batch(rng, 8))
-  loss = lambda b: objective.loss(logits, x, mu, logvar, z, strength=b, step=0,
-                                  state={})
+  loss = lambda b: objective.loss(
+    logits, x, mu, logvar, z, strength=b, step=0, state={}
+  )
   one, parts = loss(1.0)
   nll = jnp.mean(losses.bernoulli_nll(logits, x))
   np.testing.assert_allclose(one, nll + parts["kl"], rtol=1e-6)

@@ -27,8 +27,10 @@ def test_permutation_keeps_each_dimensions_marginal(jit):
   np.testing.assert_array_equal(np.sort(out, axis=0), np.sort(z, axis=0))
   # Each column has its own permutation: the source row of every value differs
   # between columns, so the rows (the joint) are broken up.
-  source = np.stack([[int(np.flatnonzero(z[:, l] == v)[0]) for v in out[:, l]]
-                     for l in range(5)], axis=1)                      # [B, L]
+  source = np.stack(
+    [[int(np.flatnonzero(z[:, l] == v)[0]) for v in out[:, l]] for l in range(5)],
+    axis=1,
+  )  # [B, L]
   for l in range(5):
     assert sorted(source[:, l]) == list(range(64))
   assert max(np.mean(source[:, 0] == source[:, l]) for l in range(1, 5)) < 0.2
@@ -42,7 +44,9 @@ def train(objective, state, chol, key, steps):
       z = jax.random.normal(k1, (256, chol.shape[0])) @ chol.T
       st, parts = objective.update_state(st, z, k2)
       return st, parts["discriminator_accuracy"]
+
     return jax.lax.scan(body, state, jax.random.split(key, steps))
+
   return run(state, key)
 
 
@@ -67,7 +71,7 @@ def test_tc_estimate_tracks_the_closed_form_then_goes_to_zero_when_independent()
   assert tc_on_fresh_codes(objective, state, independent, 3) < -0.3
   state, accuracy = train(objective, state, independent, jax.random.key(4), 1000)
   assert abs(tc_on_fresh_codes(objective, state, independent, 5)) < 0.05
-  assert abs(float(jnp.mean(accuracy[-200:])) - 0.5) < 0.05     # chance level
+  assert abs(float(jnp.mean(accuracy[-200:])) - 0.5) < 0.05  # chance level
 
 
 def test_loss_is_the_elbo_plus_gamma_tc():
@@ -79,18 +83,27 @@ def test_loss_is_the_elbo_plus_gamma_tc():
   mu = jnp.asarray(rng.normal(size=(8, 3)), jnp.float32)
   logvar = jnp.asarray(rng.normal(size=(8, 3)), jnp.float32)
   z = mu + 0.1
-  total, parts = objective.loss(logits, x, mu, logvar, z, strength=30.0, step=0,
-                                state=state)
+  total, parts = objective.loss(
+    logits, x, mu, logvar, z, strength=30.0, step=0, state=state
+  )
   d = objective.discriminator.apply({"params": state["params"]}, z)
-  want = (jnp.mean(losses.bernoulli_nll(logits, x))
-          + jnp.mean(losses.gaussian_kl(mu, logvar))
-          + 30.0 * jnp.mean(d[:, 0] - d[:, 1]))
+  want = (
+    jnp.mean(losses.bernoulli_nll(logits, x))
+    + jnp.mean(losses.gaussian_kl(mu, logvar))
+    + 30.0 * jnp.mean(d[:, 0] - d[:, 1])
+  )
   np.testing.assert_allclose(total, want, rtol=1e-6)
   # The TC term reaches the encoder through z: γ times the estimate's gradient.
-  g_loss = jax.grad(lambda zz: objective.loss(logits, x, mu, logvar, zz, strength=30.0,
-                                              step=0, state=state)[0])(z)
-  g_tc = jax.grad(lambda zz: factor_vae.tc_estimate(
-      objective.discriminator.apply({"params": state["params"]}, zz)))(z)
+  g_loss = jax.grad(
+    lambda zz: objective.loss(
+      logits, x, mu, logvar, zz, strength=30.0, step=0, state=state
+    )[0]
+  )(z)
+  g_tc = jax.grad(
+    lambda zz: factor_vae.tc_estimate(
+      objective.discriminator.apply({"params": state["params"]}, zz)
+    )
+  )(z)
   np.testing.assert_allclose(g_loss, 30.0 * g_tc, rtol=1e-5)
   assert float(jnp.abs(g_tc).max()) > 0
 
@@ -101,7 +114,12 @@ def test_default_discriminator_is_disentanglement_libs():
   kernels = [state["params"][f"Dense_{i}"]["kernel"].shape for i in range(7)]
   assert kernels == [(10, 1000)] + [(1000, 1000)] * 5 + [(1000, 2)]
   assert (objective.learning_rate, objective.adam_b1, objective.adam_b2) == (
-      1e-4, 0.5, 0.9)
+    1e-4,
+    0.5,
+    0.9,
+  )
   fresh = objective.restart_state(state)
-  assert all(np.array_equal(a, b) for a, b in zip(
-      jax.tree.leaves(fresh["params"]), jax.tree.leaves(state["params"])))
+  assert all(
+    np.array_equal(a, b)
+    for a, b in zip(jax.tree.leaves(fresh["params"]), jax.tree.leaves(state["params"]))
+  )

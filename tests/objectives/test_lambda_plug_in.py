@@ -13,9 +13,11 @@ from lbvae import losses
 from lbvae import objectives
 
 JIT = [pytest.param(False, id="eager"), pytest.param(True, id="jit")]
-OPTIONS = {"beta_tcvae": {"dataset_size": 1000, "estimator": "mss"},
-           "annealed_vae": {"anneal_steps": 10},
-           "factor_vae": {"latent_dim": 5, "hidden": (32, 32)}}
+OPTIONS = {
+  "beta_tcvae": {"dataset_size": 1000, "estimator": "mss"},
+  "annealed_vae": {"anneal_steps": 10},
+  "factor_vae": {"latent_dim": 5, "hidden": (32, 32)},
+}
 
 
 def make(name):
@@ -45,23 +47,37 @@ def test_lambda_zero_is_the_objective_bit_for_bit(name, jit):
   step = jnp.int32(4)
 
   def with_lambda(lo, m, lv, zz):
-    return objectives.lambda_loss(objective, lo, x, m, lv, zz, strength=jnp.float32(6.0),
-                                  lam=jnp.float32(0.0), step=step, state=state)[0]
+    return objectives.lambda_loss(
+      objective,
+      lo,
+      x,
+      m,
+      lv,
+      zz,
+      strength=jnp.float32(6.0),
+      lam=jnp.float32(0.0),
+      step=step,
+      state=state,
+    )[0]
 
   def phase1(lo, m, lv, zz):
-    return objective.loss(lo, x, m, lv, zz, strength=jnp.float32(6.0), step=step,
-                          state=state)[0]
+    return objective.loss(
+      lo, x, m, lv, zz, strength=jnp.float32(6.0), step=step, state=state
+    )[0]
 
   grad = lambda f: jax.value_and_grad(f, argnums=(0, 1, 2, 3))
   if jit:
     grad = lambda f: jax.jit(jax.value_and_grad(f, argnums=(0, 1, 2, 3)))
-  (v1, g1), (v2, g2) = grad(with_lambda)(logits, mu, logvar, z), grad(phase1)(
-      logits, mu, logvar, z)
+  (v1, g1), (v2, g2) = (
+    grad(with_lambda)(logits, mu, logvar, z),
+    grad(phase1)(logits, mu, logvar, z),
+  )
   assert bits(v1) == bits(v2)
   assert bits(g1) == bits(g2)
   # ... and a λ > 0 adds exactly λ times the batch-mean L2.
-  total, parts = objectives.lambda_loss(objective, logits, x, mu, logvar, z,
-                                        strength=6.0, lam=3.0, step=step, state=state)
+  total, parts = objectives.lambda_loss(
+    objective, logits, x, mu, logvar, z, strength=6.0, lam=3.0, step=step, state=state
+  )
   l2 = jnp.mean(losses.l2_penalty(logits, x))
   np.testing.assert_allclose(total, v2 + 3.0 * l2, rtol=1e-6)
   _, extra = objective.update_state(state, z, jax.random.key(0))
@@ -75,12 +91,14 @@ def test_beta_vae_objective_is_the_lambda_beta_loss_bit_for_bit(jit):
   objective = objectives.make("beta_vae")
 
   def new(lo, m, lv):
-    return objectives.lambda_loss(objective, lo, x, m, lv, strength=jnp.float32(4.0),
-                                  lam=jnp.float32(2.0))[0]
+    return objectives.lambda_loss(
+      objective, lo, x, m, lv, strength=jnp.float32(4.0), lam=jnp.float32(2.0)
+    )[0]
 
   def old(lo, m, lv):
-    return losses.lambda_beta_loss(lo, x, m, lv, beta=jnp.float32(4.0),
-                                   lam=jnp.float32(2.0))[0]
+    return losses.lambda_beta_loss(
+      lo, x, m, lv, beta=jnp.float32(4.0), lam=jnp.float32(2.0)
+    )[0]
 
   grad = lambda f: jax.value_and_grad(f, argnums=(0, 1, 2))
   if jit:
@@ -98,15 +116,20 @@ def test_strength_and_lambda_are_traced_one_compilation(name):
   @jax.jit
   def total(strength, lam, step):
     traces.append(1)
-    return objectives.lambda_loss(objective, *args, strength=strength, lam=lam,
-                                  step=step, state=state)[0]
+    return objectives.lambda_loss(
+      objective, *args, strength=strength, lam=lam, step=step, state=state
+    )[0]
 
-  got = [total(jnp.float32(s), jnp.float32(l), jnp.int32(t))
-         for s, l, t in ((1.0, 0.0, 0), (10.0, 8.0, 5), (50.0, 2.0, 100))]
+  got = [
+    total(jnp.float32(s), jnp.float32(l), jnp.int32(t))
+    for s, l, t in ((1.0, 0.0, 0), (10.0, 8.0, 5), (50.0, 2.0, 100))
+  ]
   assert len(traces) == 1
   assert len({float(g) for g in got}) == 3
 
 
 def test_unknown_name_is_a_config_error():
-  with pytest.raises(objectives.errors.ConfigError, match="config.objective must be one"):
+  with pytest.raises(
+    objectives.errors.ConfigError, match="config.objective must be one"
+  ):
     objectives.make("vae_gan")

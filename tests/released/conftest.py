@@ -13,12 +13,16 @@ import zipfile
 import numpy as np
 import pytest
 
-FIXTURES = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                        "fixtures")
+FIXTURES = os.path.join(
+  os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "fixtures"
+)
 ARCHIVE = os.path.join(FIXTURES, "torch_released.tar.xz")
 VIEWS = os.path.join(FIXTURES, "torch_views.pth")
-STEMS = ("betavae_beta_1_seed_0", "betavae_beta_4_seed_0",
-         "lambda_betavae_beta_4_lambda_2_seed_0")
+STEMS = (
+  "betavae_beta_1_seed_0",
+  "betavae_beta_4_seed_0",
+  "lambda_betavae_beta_4_lambda_2_seed_0",
+)
 
 
 def model_path(root, stem: str) -> str:
@@ -41,6 +45,7 @@ def torch_outputs():
 
 
 # --- hand-assembled pickles (protocol 2 opcodes), so no foreign code is needed ---
+
 
 def op_global(module: str, name: str) -> bytes:
   return b"c" + module.encode() + b"\n" + name.encode() + b"\n"
@@ -65,19 +70,33 @@ def op_call(func: bytes, *args: bytes) -> bytes:
 
 def tensor(key: str, numel: int, offset: int, size, stride) -> bytes:
   """``torch._utils._rebuild_tensor_v2`` of float32 storage ``key``, as torch writes."""
-  storage = op_tuple(op_str("storage"), op_global("torch", "FloatStorage"),
-                     op_str(key), op_str("cpu"), op_int(numel)) + b"Q"
-  return op_call(op_global("torch._utils", "_rebuild_tensor_v2"), storage,
-                 op_int(offset), op_tuple(*map(op_int, size)),
-                 op_tuple(*map(op_int, stride)), b"\x89",
-                 op_call(op_global("collections", "OrderedDict")))
+  storage = (
+    op_tuple(
+      op_str("storage"),
+      op_global("torch", "FloatStorage"),
+      op_str(key),
+      op_str("cpu"),
+      op_int(numel),
+    )
+    + b"Q"
+  )
+  return op_call(
+    op_global("torch._utils", "_rebuild_tensor_v2"),
+    storage,
+    op_int(offset),
+    op_tuple(*map(op_int, size)),
+    op_tuple(*map(op_int, stride)),
+    b"\x89",
+    op_call(op_global("collections", "OrderedDict")),
+  )
 
 
 def state_dict(*items: tuple[str, bytes]) -> bytes:
   """A pickled OrderedDict of (name, pickled value) items."""
   body = b"".join(op_str(k) + v for k, v in items)
-  return (b"\x80\x02" + op_call(op_global("collections", "OrderedDict"))
-          + b"(" + body + b"u.")
+  return (
+    b"\x80\x02" + op_call(op_global("collections", "OrderedDict")) + b"(" + body + b"u."
+  )
 
 
 def write_pth(path, data_pkl: bytes, storages=None, byteorder="little") -> str:

@@ -27,8 +27,9 @@ def _import(source, workdir, **kw):
 
 
 def _listing(root):
-  return sorted(os.path.relpath(os.path.join(d, f), root)
-                for d, _, fs in os.walk(root) for f in fs)
+  return sorted(
+    os.path.relpath(os.path.join(d, f), root) for d, _, fs in os.walk(root) for f in fs
+  )
 
 
 def test_import_writes_the_trainer_layout(released_dir, tmp_path):
@@ -48,8 +49,9 @@ def test_import_writes_the_trainer_layout(released_dir, tmp_path):
       assert json.load(f) == meta
     assert meta["step"] == meta["end_step"] == (150_000 if phase == 1 else 200_000)
     for row, stem in zip(meta["members"], stems):
-      want = convert.flax_params(torch_pth.load(conftest.model_path(released_dir,
-                                                                    stem)))
+      want = convert.flax_params(
+        torch_pth.load(conftest.model_path(released_dir, stem))
+      )
       got = jax.tree.map(lambda a, i=row["member"]: np.asarray(a[i]), params)
       jax.tree.map(np.testing.assert_array_equal, got, want)
       assert f"beta_{row['beta']:g}_" in stem and row["seed"] == 0
@@ -64,38 +66,64 @@ def test_published_metrics_and_their_variants(released_dir, tmp_path):
   table = released_scores.read(str(run))
   mi = released_scores.read_mi(str(run))
   for phase, stem, mstem in (
-      (1, "betavae_beta_4_seed_0", "metrics_beta_4_seed_0"),
-      (2, "lambda_betavae_beta_4_lambda_2_seed_0", "metrics_beta_4_lambda_2_seed_0")):
-    path = conftest.model_path(released_dir, stem).replace(f"{stem}.pth",
-                                                           f"{mstem}.npz")
+    (1, "betavae_beta_4_seed_0", "metrics_beta_4_seed_0"),
+    (2, "lambda_betavae_beta_4_lambda_2_seed_0", "metrics_beta_4_lambda_2_seed_0"),
+  ):
+    path = conftest.model_path(released_dir, stem).replace(
+      f"{stem}.pth", f"{mstem}.npz"
+    )
     raw = dict(np.load(path))
     key = "p1_b4_l0_s0" if phase == 1 else "p2_b4_l2_s0"
     if phase == 1:
-      expect = {"nll": raw["NLL"], "kl": raw["KL"], "loss": raw["total_loss"],
-                "mig": raw["MIG"], "sap": raw["SAP"], "im": raw["I_m"]}
+      expect = {
+        "nll": raw["NLL"],
+        "kl": raw["KL"],
+        "loss": raw["total_loss"],
+        "mig": raw["MIG"],
+        "sap": raw["SAP"],
+        "im": raw["I_m"],
+      }
     else:
-      expect = {"nll": raw["nll"][-1], "kl": raw["kl"][-1], "loss": raw["loss"][-1],
-                "mig": raw["mig"][-1], "im": raw["im"][-1], "sap": math.nan}
+      expect = {
+        "nll": raw["nll"][-1],
+        "kl": raw["kl"][-1],
+        "loss": raw["loss"][-1],
+        "mig": raw["mig"][-1],
+        "im": raw["im"][-1],
+        "sap": math.nan,
+      }
     for metric, value in expect.items():
-      np.testing.assert_allclose(table[key][metric], float(value), rtol=1e-6,
-                                 err_msg=f"{key} {metric}")
+      np.testing.assert_allclose(
+        table[key][metric], float(value), rtol=1e-6, err_msg=f"{key} {metric}"
+      )
     np.testing.assert_array_equal(mi[key], raw["mi_matrix"])
-  final = {(r["beta"], r["lambda"]): r for r in
-           _csv(workdir_lib.Paths(str(run)).final_metrics(1))}
+  final = {
+    (r["beta"], r["lambda"]): r
+    for r in _csv(workdir_lib.Paths(str(run)).final_metrics(1))
+  }
   assert final[("4.0", "0.0")]["nll"] == repr(float(table["p1_b4_l0_s0"]["nll"]))
   assert final[("4.0", "0.0")]["l2"] == "nan"
 
 
 def _csv(path):
   import csv  # pylint: disable=import-outside-toplevel
+
   with open(path, newline="") as f:
     return list(csv.DictReader(f))
 
 
 def test_reading_metrics_tolerates_key_variants(tmp_path):
   path = tmp_path / "m.npz"
-  np.savez(path, **{"Recon_Loss": np.float32(3.0), "KL-Divergence": np.arange(3.0),
-                    "SAP score": 0.5, "mi": np.ones((10, 5)), "extra": 1.0})
+  np.savez(
+    path,
+    **{
+      "Recon_Loss": np.float32(3.0),
+      "KL-Divergence": np.arange(3.0),
+      "SAP score": 0.5,
+      "mi": np.ones((10, 5)),
+      "extra": 1.0,
+    },
+  )
   out = layout.read_metrics(str(path))
   assert (out["nll"], out["kl"], out["sap"]) == (3.0, 2.0, 0.5)
   assert math.isnan(out["mig"]) and math.isnan(out["im"]) and math.isnan(out["loss"])
@@ -145,8 +173,10 @@ def test_errors_name_the_problem(released_dir, tmp_path):
   with pytest.raises(errors.DataError, match="no released models"):
     (extra.parent.parent / "lambda_betavae_results" / "celeba").mkdir()
     os.rename(extra, released_dir / "betavae_results" / "mpi3d_real")
-    os.rename(released_dir / "lambda_betavae_results" / "celeba",
-              released_dir / "lambda_betavae_results" / "mpi3d_real")
+    os.rename(
+      released_dir / "lambda_betavae_results" / "celeba",
+      released_dir / "lambda_betavae_results" / "mpi3d_real",
+    )
     _import(released_dir, run, dataset="mpi3d_real")
   # An unreadable .pth is named; nothing is written.
   bad = conftest.model_path(released_dir, conftest.STEMS[1])
@@ -171,7 +201,7 @@ def test_state_dict_inside_a_training_checkpoint():
   sd = {"encoder.fc_mu.weight": np.zeros((10, 256)), "encoder.fc_mu.bias": np.zeros(10)}
   assert importer.state_dict(sd, "a.pth") is sd
   assert importer.state_dict({"model_state_dict": sd, "epoch": 3}, "a.pth") is sd
-  wrapped = {f"module.{k}": v for k, v in sd.items()}          # DataParallel
+  wrapped = {f"module.{k}": v for k, v in sd.items()}  # DataParallel
   assert set(importer.state_dict({"state_dict": wrapped}, "a.pth")) == set(sd)
   with pytest.raises(errors.DataError, match="a.pth: holds no state dict"):
     importer.state_dict({"optimizer": {}}, "a.pth")
@@ -179,28 +209,36 @@ def test_state_dict_inside_a_training_checkpoint():
 
 def test_a_url_workdir_is_refused_before_anything_is_read(tmp_path, monkeypatch):
   monkeypatch.chdir(tmp_path)
-  with pytest.raises(errors.ConfigError, match="gs://b/run: an import is built "
-                     "beside the workdir"):
+  with pytest.raises(
+    errors.ConfigError, match="gs://b/run: an import is built beside the workdir"
+  ):
     importer.import_released(str(tmp_path / "no-such-source"), "gs://b/run")
-  assert os.listdir(tmp_path) == []   # no local gs:/b/run either
+  assert os.listdir(tmp_path) == []  # no local gs:/b/run either
 
 
-def test_a_full_disk_during_the_import_is_one_line_and_leaves_nothing(released_dir,
-                                                                      tmp_path):
+def test_a_full_disk_during_the_import_is_one_line_and_leaves_nothing(
+  released_dir, tmp_path
+):
   with small_disk.tmpfs(tmp_path / "disk", "300k") as disk:
     run = os.path.join(disk, "run")
-    os.makedirs(os.path.join(disk, ".run.importing-999999999"))   # a killed import's
+    os.makedirs(os.path.join(disk, ".run.importing-999999999"))  # a killed import's
     said = []
-    with pytest.raises(errors.DiskError, match=r"cannot write the import into .*run: "
-                       r"No space left on device \(\d+\.\d MiB free"):
+    with pytest.raises(
+      errors.DiskError,
+      match=r"cannot write the import into .*run: "
+      r"No space left on device \(\d+\.\d MiB free",
+    ):
       importer.import_released(str(released_dir), run, log=said.append)
     assert os.listdir(disk) == []
-    assert any("importing-999999999, left by an import that was stopped" in s
-               for s in said)
+    assert any(
+      "importing-999999999, left by an import that was stopped" in s for s in said
+    )
   # A seed past the seeds a grid holds is refused before anything is read.
   big = conftest.model_path(released_dir, conftest.STEMS[0]).replace(
-      "seed_0.pth", "seed_99999999999.pth")
+    "seed_0.pth", "seed_99999999999.pth"
+  )
   shutil.copy(conftest.model_path(released_dir, conftest.STEMS[0]), big)
-  with pytest.raises(errors.DataError, match="seed 99999999999 is past the 10000 "
-                     "seeds a grid holds"):
+  with pytest.raises(
+    errors.DataError, match="seed 99999999999 is past the 10000 seeds a grid holds"
+  ):
     layout.scan(str(released_dir), "dsprites")

@@ -34,10 +34,10 @@ def test_state_dict_of_the_authors_architecture(released_dir):
   path = conftest.model_path(released_dir, conftest.STEMS[0])
   sd = torch_pth.load(path)
   assert set(sd) == {f"{m}.{p}" for m in convert.MODULES for p in ("weight", "bias")}
-  assert sd["encoder.encoder.0.weight"].shape == (32, 1, 4, 4)       # [out, in, kh, kw]
-  assert sd["decoder.decoder.0.weight"].shape == (64, 64, 4, 4)      # [in, out, kh, kw]
+  assert sd["encoder.encoder.0.weight"].shape == (32, 1, 4, 4)  # [out, in, kh, kw]
+  assert sd["decoder.decoder.0.weight"].shape == (64, 64, 4, 4)  # [in, out, kh, kw]
   assert sd["decoder.decoder.6.weight"].shape == (32, 1, 4, 4)
-  assert sd["encoder.fc1.weight"].shape == (256, 1024)               # [out, in]
+  assert sd["encoder.fc1.weight"].shape == (256, 1024)  # [out, in]
   assert all(v.dtype == np.float32 for v in sd.values())
 
 
@@ -45,23 +45,29 @@ def test_big_endian_storages(tmp_path):
   """A file whose byteorder record says "big" gets its bytes swapped."""
   values = np.arange(6, dtype=np.float32) - 2.5
   pkl = conftest.state_dict(("w", conftest.tensor("0", 6, 1, (2, 2), (1, 2))))
-  path = conftest.write_pth(tmp_path / "big.pth", pkl,
-                            {"0": values.astype(">f4").tobytes()}, byteorder="big")
-  np.testing.assert_array_equal(torch_pth.load(path)["w"],
-                                values[1:5].reshape(2, 2, order="F"))
+  path = conftest.write_pth(
+    tmp_path / "big.pth", pkl, {"0": values.astype(">f4").tobytes()}, byteorder="big"
+  )
+  np.testing.assert_array_equal(
+    torch_pth.load(path)["w"], values[1:5].reshape(2, 2, order="F")
+  )
 
 
-@pytest.mark.parametrize("size, stride, offset", [
-    ((2, 4), (4, 1), 0),     # 8 elements from a storage of 6
-    ((3,), (3,), 1),         # last element at 7
-    ((2,), (1,), 5),         # runs past the end
-    ((2,), (-1,), 3),        # negative stride
-])
+@pytest.mark.parametrize(
+  "size, stride, offset",
+  [
+    ((2, 4), (4, 1), 0),  # 8 elements from a storage of 6
+    ((3,), (3,), 1),  # last element at 7
+    ((2,), (1,), 5),  # runs past the end
+    ((2,), (-1,), 3),  # negative stride
+  ],
+)
 def test_view_outside_its_storage_is_refused(tmp_path, size, stride, offset):
   """as_strided would read foreign memory; the reader checks the bounds first."""
   pkl = conftest.state_dict(("w", conftest.tensor("0", 6, offset, size, stride)))
-  path = conftest.write_pth(tmp_path / "oob.pth", pkl,
-                            {"0": np.zeros(6, np.float32).tobytes()})
+  path = conftest.write_pth(
+    tmp_path / "oob.pth", pkl, {"0": np.zeros(6, np.float32).tobytes()}
+  )
   with pytest.raises(errors.DataError, match="does not fit its storage"):
     torch_pth.load(path)
 
@@ -79,8 +85,9 @@ def test_pickle_that_would_run_a_command_is_refused(released_dir, tmp_path):
   marker.unlink()
   # Hidden in a state dict after a genuine tensor, in a real torch-written archive.
   payload = conftest.state_dict(
-      ("encoder.fc_mu.bias", conftest.tensor("0", 10, 0, (10,), (1,))),
-      ("x", _system_call(command)))
+    ("encoder.fc_mu.bias", conftest.tensor("0", 10, 0, (10,), (1,))),
+    ("x", _system_call(command)),
+  )
   src = conftest.model_path(released_dir, conftest.STEMS[0])
   path = conftest.replace_pickle(src, tmp_path / "evil.pth", payload)
   with pytest.raises(errors.DataError) as e:
@@ -90,11 +97,20 @@ def test_pickle_that_would_run_a_command_is_refused(released_dir, tmp_path):
   assert not marker.exists()
 
 
-@pytest.mark.parametrize("module, name", [
-    ("builtins", "eval"), ("builtins", "exec"), ("subprocess", "Popen"),
-    ("os", "system"), ("torch", "load"), ("torch.storage", "_load_from_bytes"),
-    ("__main__", "VAE"), ("numpy", "dtype"), ("collections", "defaultdict"),
-])
+@pytest.mark.parametrize(
+  "module, name",
+  [
+    ("builtins", "eval"),
+    ("builtins", "exec"),
+    ("subprocess", "Popen"),
+    ("os", "system"),
+    ("torch", "load"),
+    ("torch.storage", "_load_from_bytes"),
+    ("__main__", "VAE"),
+    ("numpy", "dtype"),
+    ("collections", "defaultdict"),
+  ],
+)
 def test_any_other_global_is_refused(tmp_path, module, name):
   pkl = b"\x80\x02" + op_call(op_global(module, name), op_str("1")) + b"."
   path = conftest.write_pth(tmp_path / "g.pth", pkl)
@@ -106,9 +122,12 @@ def test_corrupt_files(released_dir, tmp_path):
   src = conftest.model_path(released_dir, conftest.STEMS[1])
   with open(src, "rb") as f:
     data = f.read()
-  cases = {"truncated.pth": data[: len(data) // 2], "empty.pth": b"",
-           "text.pth": b"not a checkpoint\n" * 10,
-           "legacy.pth": b"\x80\x02\x8a\x0alp\xfc\x9cF\xf9 j\xa8P\x19."}
+  cases = {
+    "truncated.pth": data[: len(data) // 2],
+    "empty.pth": b"",
+    "text.pth": b"not a checkpoint\n" * 10,
+    "legacy.pth": b"\x80\x02\x8a\x0alp\xfc\x9cF\xf9 j\xa8P\x19.",
+  }
   for name, content in cases.items():
     path = tmp_path / name
     path.write_bytes(content)
@@ -160,8 +179,9 @@ def test_a_directory_is_refused(tmp_path):
 def test_a_zero_stride_view_that_expands_its_storage_is_refused(tmp_path):
   """One stored float viewed as (2**15)**2 elements: 4 GiB if materialised."""
   pkl = conftest.state_dict(("w", conftest.tensor("0", 1, 0, (2**15, 2**15), (0, 0))))
-  path = conftest.write_pth(tmp_path / "bomb.pth", pkl,
-                            {"0": np.zeros(1, np.float32).tobytes()})
+  path = conftest.write_pth(
+    tmp_path / "bomb.pth", pkl, {"0": np.zeros(1, np.float32).tobytes()}
+  )
   assert os.path.getsize(path) < 1000
   with pytest.raises(errors.DataError, match="expands its storage of 1 elements"):
     torch_pth.load(path)
@@ -170,11 +190,16 @@ def test_a_zero_stride_view_that_expands_its_storage_is_refused(tmp_path):
 def test_tensors_past_the_bound_together_are_refused(tmp_path):
   """Many views of one storage, each legal, that together exceed max_bytes."""
   items = [(f"w{i}", conftest.tensor("0", 256, 0, (256,), (1,))) for i in range(8)]
-  path = conftest.write_pth(tmp_path / "many.pth", conftest.state_dict(*items),
-                            {"0": np.zeros(256, np.float32).tobytes()})
+  path = conftest.write_pth(
+    tmp_path / "many.pth",
+    conftest.state_dict(*items),
+    {"0": np.zeros(256, np.float32).tobytes()},
+  )
   assert len(torch_pth.load(path, max_bytes=9 * 1024)) == 8
-  with pytest.raises(errors.DataError, match="a tensor of size .256,. would take 1024 "
-                     "bytes, past the 7000 bytes"):
+  with pytest.raises(
+    errors.DataError,
+    match="a tensor of size .256,. would take 1024 bytes, past the 7000 bytes",
+  ):
     torch_pth.load(path, max_bytes=7000)
 
 
@@ -190,7 +215,10 @@ def test_a_member_declaring_more_than_the_model_can_need_is_refused(tmp_path):
       for _ in range(bound // len(block) + 1):
         f.write(block)
   assert os.path.getsize(path) < bound // 100
-  with pytest.raises(errors.DataError, match=f"archive/data/0: .*past the {bound} "
-                     "bytes that the authors' conv VAE can need"):
+  with pytest.raises(
+    errors.DataError,
+    match=f"archive/data/0: .*past the {bound} "
+    "bytes that the authors' conv VAE can need",
+  ):
     torch_pth.load(str(path))
-  assert 16 * 2**20 < bound < 32 * 2**20    # ~0.76 M parameters at latent_dim 10
+  assert 16 * 2**20 < bound < 32 * 2**20  # ~0.76 M parameters at latent_dim 10

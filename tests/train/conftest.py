@@ -52,6 +52,7 @@ def train_step(model, tx):
 class TinyVAE(nn.Module):
   """A dense stand-in for the conv VAE (same call signature), for cheap tests of
   machinery that does not depend on the layers: eager steps, lax.map, host feeding."""
+
   latent_dim: int = 3
   num_channels: int = 1
 
@@ -76,7 +77,7 @@ def tiny_step(tiny_model, tx):
 
 @pytest.fixture(scope="module")
 def members():
-  return members_lib.phase1_grid(BETAS, NUM_SEEDS)   # (β, seed): (1,0) (1,1) (8,0) (8,1)
+  return members_lib.phase1_grid(BETAS, NUM_SEEDS)  # (β, seed): (1,0) (1,1) (8,0) (8,1)
 
 
 @pytest.fixture(scope="module")
@@ -86,4 +87,6 @@ def keys():
 
 @pytest.fixture(scope="module")
 def tiny_initial(tiny_model, tx, members, keys, tiny_config):
-  return state_lib.phase1_state(tiny_model, tx, members, keys, window=tiny_config.window)
+  return state_lib.phase1_state(
+    tiny_model, tx, members, keys, window=tiny_config.window
+  )

@@ -26,7 +26,7 @@ from lbvae.train import checkpoint
 from lbvae.train import sharding
 from tests.helpers import fake_devices
 
-SIZES = (4, 3)     # sharded on 1, 2 and 4 devices; replicated on 2 and 4
+SIZES = (4, 3)  # sharded on 1, 2 and 4 devices; replicated on 2 and 4
 STEP = 5
 
 
@@ -34,11 +34,15 @@ def grid_tree(g: int) -> dict:
   """A small grid state: float32 parameters, int32 step, uint32 keys, bool flags,
   every leaf with the member axis first and a distinct value per member."""
   rows = np.arange(g, dtype=np.float32)[:, None, None]
-  return {"params": {"w": rows + np.linspace(-1, 1, 6, dtype=np.float32).reshape(2, 3),
-                     "b": np.arange(g, dtype=np.float32) * 0.25 - 1.0},
-          "step": np.full((g,), 7, np.int32),
-          "rng": np.arange(2 * g, dtype=np.uint32).reshape(g, 2) * 2654435761,
-          "healthy": np.arange(g) % 2 == 0}
+  return {
+    "params": {
+      "w": rows + np.linspace(-1, 1, 6, dtype=np.float32).reshape(2, 3),
+      "b": np.arange(g, dtype=np.float32) * 0.25 - 1.0,
+    },
+    "step": np.full((g,), 7, np.int32),
+    "rng": np.arange(2 * g, dtype=np.uint32).reshape(g, 2) * 2654435761,
+    "healthy": np.arange(g) % 2 == 0,
+  }
 
 
 def _directory(root: str, g: int) -> str:
@@ -64,7 +68,8 @@ def read(root: str, num_devices: int | None = None) -> None:
     want = grid_tree(g)
     target = place.state_sharding(g, "vmap")
     abstract = jax.tree.map(
-        lambda a, s=target: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=s), want)
+      lambda a, s=target: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=s), want
+    )
     ckpts = checkpoint.PhaseCheckpoints(_directory(root, g))
     state, meta = ckpts.restore(STEP, abstract)
     ckpts.close()
@@ -90,18 +95,26 @@ def test_checkpoints_restore_on_any_device_count(tmp_path, request):
   cache = request.config.cache.mkdir("jax_compilation_cache")
   one, four = str(tmp_path / "on1"), str(tmp_path / "on4")
   write(one, num_devices=1)
-  result = fake_devices.run("tests.train.test_checkpoint", "read_then_write", one,
-                            four, count=4, cache_dir=cache, timeout=300)
+  result = fake_devices.run(
+    "tests.train.test_checkpoint",
+    "read_then_write",
+    one,
+    four,
+    count=4,
+    cache_dir=cache,
+    timeout=300,
+  )
   assert result.returncode == 0, result.stderr[-3000:]
-  assert "ok on 4 devices" in result.stdout               # 1 -> 4
+  assert "ok on 4 devices" in result.stdout  # 1 -> 4
   for g in SIZES:
     _, meta = checkpoint.load_params(_directory(four, g))
     assert meta["devices"] == 4
-  result = fake_devices.run("tests.train.test_checkpoint", "read", four, count=2,
-                            cache_dir=cache, timeout=300)
+  result = fake_devices.run(
+    "tests.train.test_checkpoint", "read", four, count=2, cache_dir=cache, timeout=300
+  )
   assert result.returncode == 0, result.stderr[-3000:]
-  assert "ok on 2 devices" in result.stdout               # 4 -> 2
-  read(four, num_devices=1)                                # 4 -> 1
+  assert "ok on 2 devices" in result.stdout  # 4 -> 2
+  read(four, num_devices=1)  # 4 -> 1
 
 
 def test_leaves_without_a_sharding_go_to_the_first_device(tmp_path):
@@ -141,8 +154,16 @@ def _corrupt(item: str, how: str) -> None:
 # A failure inside orbax's concurrent reads would leave tensorstore callbacks raising
 # "Event loop is closed" in other threads; the check before the restore avoids that.
 @pytest.mark.filterwarnings("error::pytest.PytestUnraisableExceptionWarning")
-@pytest.mark.parametrize("how", ["truncated manifest", "truncated data",
-                                 "garbage metadata", "no metadata", "no state"])
+@pytest.mark.parametrize(
+  "how",
+  [
+    "truncated manifest",
+    "truncated data",
+    "garbage metadata",
+    "no metadata",
+    "no state",
+  ],
+)
 def test_corrupt_checkpoint_is_one_checkpoint_error(tmp_path, how):
   root = str(tmp_path)
   write(root, num_devices=1)
@@ -152,8 +173,9 @@ def test_corrupt_checkpoint_is_one_checkpoint_error(tmp_path, how):
   with pytest.raises(errors.CheckpointError) as e:
     checkpoint.load_params(directory)
   assert name in str(e.value) and "\n" not in str(e.value)
-  abstract = jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype),
-                          grid_tree(4))
+  abstract = jax.tree.map(
+    lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype), grid_tree(4)
+  )
   ckpts = checkpoint.PhaseCheckpoints(directory)
   with pytest.raises(errors.CheckpointError, match="checkpoint .*grid4"):
     ckpts.restore(STEP, abstract)
@@ -174,16 +196,16 @@ def test_only_finalized_checkpoints_count_on_disk_and_in_a_bucket(tmp_path, buck
   remote = f"{bucket}/phase1/checkpoints"
   files.write_text(f"{remote}/2/commit_success.txt", "")
   files.write_json(f"{remote}/2/meta/metadata", {})
-  files.write_json(f"{remote}/4/meta/metadata", {})   # a save cut short
+  files.write_json(f"{remote}/4/meta/metadata", {})  # a save cut short
   assert checkpoint.finalized_steps(remote) == [2]
   assert checkpoint.finalized_steps(f"{bucket}/phase2/checkpoints") == []
   assert eval_checkpoints.any_checkpoint(bucket)
 
 
-
 @flax.struct.dataclass
 class _Strengths:
   """Two fields of a grid state, one of them stored under another name."""
+
   step: jax.Array
   strength: jax.Array
 
@@ -194,19 +216,24 @@ def test_the_strength_is_stored_under_its_0_1_0_name(tmp_path):
   and a state is stored as 0.1.0 stored it."""
   directory = str(tmp_path / "checkpoints")
   ckpts = checkpoint.PhaseCheckpoints(directory)
-  old = {"step": np.full((3,), 7, np.int32),
-         "beta": np.asarray([1.0, 4.0, 16.0], np.float32)}
+  old = {
+    "step": np.full((3,), 7, np.int32),
+    "beta": np.asarray([1.0, 4.0, 16.0], np.float32),
+  }
   ckpts.save(2, old, {"step": 2})
-  abstract = _Strengths(step=jax.ShapeDtypeStruct((3,), np.int32),
-                        strength=jax.ShapeDtypeStruct((3,), np.float32))
+  abstract = _Strengths(
+    step=jax.ShapeDtypeStruct((3,), np.int32),
+    strength=jax.ShapeDtypeStruct((3,), np.float32),
+  )
   assert ckpts.stored_fields(2) == {"step", "strength"}
   state, meta = ckpts.restore(2, abstract)
   assert isinstance(state, _Strengths) and meta == {"step": 2}
   np.testing.assert_array_equal(np.asarray(state.strength), old["beta"])
   np.testing.assert_array_equal(np.asarray(state.step), old["step"])
   ckpts.save(4, state, {"step": 4})
-  back, _ = ckpts.restore(4, {k: jax.ShapeDtypeStruct((3,), v.dtype)
-                              for k, v in old.items()})
+  back, _ = ckpts.restore(
+    4, {k: jax.ShapeDtypeStruct((3,), v.dtype) for k, v in old.items()}
+  )
   ckpts.close()
   assert sorted(back) == ["beta", "step"]
   np.testing.assert_array_equal(np.asarray(back["beta"]), old["beta"])

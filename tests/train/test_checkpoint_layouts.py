@@ -42,13 +42,16 @@ def test_a_legacy_window_gains_every_base_field(fresh):
   for i, k in enumerate(FIELDS[:3]):
     np.testing.assert_array_equal(restored.window[k], w[..., i])
     np.testing.assert_array_equal(restored.log_sums[k], tree["log_sums"][:, i])
-  np.testing.assert_allclose(restored.window["loss"],
-                             w[..., 0] + beta * w[..., 1] + lam * w[..., 2], rtol=1e-6)
-  grown = layouts.with_fields(layouts.from_legacy(tree), ("nll", "kl", "grad_norm",
-                                                           "l2", "loss"))
+  np.testing.assert_allclose(
+    restored.window["loss"], w[..., 0] + beta * w[..., 1] + lam * w[..., 2], rtol=1e-6
+  )
+  grown = layouts.with_fields(
+    layouts.from_legacy(tree), ("nll", "kl", "grad_norm", "l2", "loss")
+  )
   # the filled slots of the ring: all 3 of member 0, the first 2 of member 1
-  np.testing.assert_array_equal(np.isnan(grown.window["grad_norm"]),
-                                [[True] * 3, [True, True, False]])
+  np.testing.assert_array_equal(
+    np.isnan(grown.window["grad_norm"]), [[True] * 3, [True, True, False]]
+  )
   np.testing.assert_array_equal(grown.window["l2"], w[..., 2])
 
 
@@ -70,9 +73,10 @@ def test_a_field_logged_since_is_nan_only_where_it_has_no_value(fresh):
   tree["window_count"] = jnp.asarray([1, 0], jnp.int32)
   tree["log_count"] = jnp.asarray([0, 2], jnp.int32)
   state = jax.jit(lambda t: layouts.with_fields(t, FIELDS[1:] + ("grad_norm",)))(tree)
-  assert set(state.window) == {"kl", "l2", "loss", "grad_norm"}   # nll dropped
-  np.testing.assert_array_equal(np.isnan(state.window["grad_norm"]),
-                                [[True, False, False], [False] * 3])
+  assert set(state.window) == {"kl", "l2", "loss", "grad_norm"}  # nll dropped
+  np.testing.assert_array_equal(
+    np.isnan(state.window["grad_norm"]), [[True, False, False], [False] * 3]
+  )
   np.testing.assert_array_equal(np.isnan(state.log_sums["grad_norm"]), [False, True])
   assert float(state.log_sums["grad_norm"][0]) == 0.0
 
@@ -85,8 +89,9 @@ def test_plans_for_each_layout(fresh):
   columns = dict(today, window=jax.ShapeDtypeStruct((2, 3, 4), jnp.float32))
   target, _ = layouts.restore_plan(columns, abstract, "beta_vae")
   assert target["window"].shape == (2, 3, 4) and target["log_sums"].shape == (2, 4)
-  with pytest.raises(errors.CheckpointError, match="has 4 columns, not the 7 of "
-                     "beta_tcvae"):
+  with pytest.raises(
+    errors.CheckpointError, match="has 4 columns, not the 7 of beta_tcvae"
+  ):
     layouts.restore_plan(columns, abstract, "beta_tcvae")
   legacy = {k: v for k, v in columns.items() if k != "objective_state"}
   target, _ = layouts.restore_plan(legacy, abstract, "beta_vae")

@@ -26,7 +26,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 def load_smoke():
   spec = importlib.util.spec_from_file_location(
-      "smoke_config", os.path.join(ROOT, "configs", "smoke.py"))
+    "smoke_config", os.path.join(ROOT, "configs", "smoke.py")
+  )
   module = importlib.util.module_from_spec(spec)
   spec.loader.exec_module(module)
   return module
@@ -69,7 +70,11 @@ def test_workdir_layout_and_logs(uninterrupted):
   p1, p2 = rows(paths.final_metrics(1)), rows(paths.final_metrics(2))
   assert [(r["beta"], r["lambda"]) for r in p1] == [("1.0", "0.0"), ("8.0", "0.0")]
   assert [(r["beta"], r["lambda"]) for r in p2] == [
-      ("1.0", "0.0"), ("1.0", "4.0"), ("8.0", "0.0"), ("8.0", "4.0")]
+    ("1.0", "0.0"),
+    ("1.0", "4.0"),
+    ("8.0", "0.0"),
+    ("8.0", "4.0"),
+  ]
   assert all(r["finite"] == "1" and r["step"] == "8" for r in p2)
   log2 = rows(paths.train_log(2))
   assert [int(r["step"]) for r in log2[::4]] == [5, 6, 7, 8]
@@ -84,22 +89,38 @@ def test_workdir_layout_and_logs(uninterrupted):
   assert first["0"]["loss"] != first["1"]["loss"]
   params2, meta2 = checkpoint.load_params(paths.checkpoints(2))
   assert meta2["step"] == 8 and len(meta2["members"]) == 4
-  assert meta2["members"][3] == {"member": 3, "beta": 8.0, "lambda": 4.0, "seed": 0,
-                                 "parent": 1, "finite": True, "frozen_step": None}
+  assert meta2["members"][3] == {
+    "member": 3,
+    "beta": 8.0,
+    "lambda": 4.0,
+    "seed": 0,
+    "parent": 1,
+    "finite": True,
+    "frozen_step": None,
+  }
   assert params2["encoder"]["Conv_0"]["kernel"].shape[0] == 4
   assert sorted(os.listdir(paths.checkpoints(1))) == ["2", "4"]
   assert "phase 2 starts from the phase-1 checkpoint at step 4" in read(paths.run_log)
   # the live curves: one TensorBoard run per member, each log row's fields
   runs = os.listdir(os.path.join(uninterrupted, "tensorboard", "train"))
-  assert sorted(runs) == ["p1_b1_l0_s0", "p1_b8_l0_s0", "p2_b1_l0_s0", "p2_b1_l4_s0",
-                          "p2_b8_l0_s0", "p2_b8_l4_s0"]
+  assert sorted(runs) == [
+    "p1_b1_l0_s0",
+    "p1_b8_l0_s0",
+    "p2_b1_l0_s0",
+    "p2_b1_l4_s0",
+    "p2_b8_l0_s0",
+    "p2_b8_l4_s0",
+  ]
   curve = event_files.read(event_files.run_dir(uninterrupted, "train", "p2_b8_l4_s0"))
   want = [r for r in log2 if r["member"] == "3"]
   assert [(t, tag) for t, tag, _ in curve] == [
-      (int(r["step"]), k) for r in want for k in ("nll", "kl", "l2", "loss")]
-  np.testing.assert_allclose([v for _, _, v in curve],
-                             [float(r[k]) for r in want for k in ("nll", "kl", "l2",
-                                                                  "loss")], rtol=1e-6)
+    (int(r["step"]), k) for r in want for k in ("nll", "kl", "l2", "loss")
+  ]
+  np.testing.assert_allclose(
+    [v for _, _, v in curve],
+    [float(r[k]) for r in want for k in ("nll", "kl", "l2", "loss")],
+    rtol=1e-6,
+  )
 
 
 @pytest.mark.slow
@@ -107,13 +128,18 @@ def test_resume_after_kill_equals_uninterrupted(uninterrupted, tmp_path):
   root = str(tmp_path / "run")
   config = sweep_config()
   # Ctrl-C after the checkpoint at 2, before 4: one line, the lock file gone.
-  with pytest.raises(errors.Interrupted, match=r"^interrupted at step 3 of phase 1; "
-                     r"the checkpoint at step 2 is kept; run the same command to "
-                     r"resume$"):
+  with pytest.raises(
+    errors.Interrupted,
+    match=r"^interrupted at step 3 of phase 1; "
+    r"the checkpoint at step 2 is kept; run the same command to "
+    r"resume$",
+  ):
     train.train(config, root, hook=interrupt_at(1, 3), show_progress=False)
   assert not os.path.lexists(workdir_lib.Paths(root).lock)
-  assert checkpoint.PhaseCheckpoints(workdir_lib.Paths(root).checkpoints(1)).all_steps() == [2]
-  with pytest.raises(Killed):              # after the checkpoint at 6, before 8
+  assert checkpoint.PhaseCheckpoints(
+    workdir_lib.Paths(root).checkpoints(1)
+  ).all_steps() == [2]
+  with pytest.raises(Killed):  # after the checkpoint at 6, before 8
     train.train(config, root, hook=kill_at(2, 7), show_progress=False)
   train.train(config, root, show_progress=False)
   log = read(workdir_lib.Paths(root).run_log)
@@ -135,8 +161,9 @@ def test_resume_after_kill_equals_uninterrupted(uninterrupted, tmp_path):
   # the live curves: resumed twice, no step written twice
   runs = os.listdir(os.path.join(uninterrupted, "tensorboard", "train"))
   for run in runs:
-    assert (event_files.read(event_files.run_dir(root, "train", run))
-            == event_files.read(event_files.run_dir(uninterrupted, "train", run)))
+    assert event_files.read(
+      event_files.run_dir(root, "train", run)
+    ) == event_files.read(event_files.run_dir(uninterrupted, "train", run))
 
 
 def collapse_csv(paths, phase):
@@ -150,7 +177,7 @@ def collapse_npz(paths, phase):
 @pytest.mark.slow
 def test_collapse_probe_rows_at_every_checkpoint(uninterrupted):
   paths = workdir_lib.Paths(uninterrupted)
-  expected_steps = {1: [0, 2, 4], 2: [6, 8]}      # phase 1 also before its first step
+  expected_steps = {1: [0, 2, 4], 2: [6, 8]}  # phase 1 also before its first step
   for phase, steps in expected_steps.items():
     table = rows(collapse_csv(paths, phase))
     members = 2 if phase == 1 else 4
@@ -169,14 +196,15 @@ def test_collapse_probe_rows_at_every_checkpoint(uninterrupted):
 
 @pytest.mark.slow
 def test_an_undecodable_checkpoint_is_set_aside_and_resume_uses_the_older_one(
-    uninterrupted, tmp_path):
+  uninterrupted, tmp_path
+):
   """A zero-filled chunk in phase 2's final checkpoint: the phase is not taken as
   trained; it resumes from the checkpoint before and ends as the uninterrupted run."""
   root = str(tmp_path / "run")
   shutil.copytree(uninterrupted, root)
   paths = workdir_lib.Paths(root)
   zero_fill_chunk(os.path.join(paths.checkpoints(2), "8"))
-  os.makedirs(os.path.join(paths.checkpoints(2), "8.unreadable"))   # an earlier one's
+  os.makedirs(os.path.join(paths.checkpoints(2), "8.unreadable"))  # an earlier one's
   assert set(train.train(sweep_config(), root, show_progress=False)) == {2}
   log = read(paths.run_log)
   assert "checkpoints/8 is unreadable" in log and "resuming phase 2 from step 6" in log
@@ -184,7 +212,8 @@ def test_an_undecodable_checkpoint_is_set_aside_and_resume_uses_the_older_one(
   assert os.path.isdir(os.path.join(paths.checkpoints(2), "8.unreadable.2"))
   for name in ("final_metrics.csv", "train_log.csv", "collapse.csv"):
     assert read(os.path.join(paths.phase(2), name)) == read(
-        os.path.join(uninterrupted, "phase2", name)), name
+      os.path.join(uninterrupted, "phase2", name)
+    ), name
 
 
 @pytest.mark.slow
@@ -206,9 +235,12 @@ def test_kill_between_commit_and_probe_recomputes_the_probe(uninterrupted, tmp_p
   assert set(train.train(sweep_config(), root, show_progress=False)) == {2}
   for name in ("collapse.csv", "final_metrics.csv", "train_log.csv"):
     assert read(os.path.join(phase2, name)) == read(
-        os.path.join(uninterrupted, "phase2", name)), name
-  with np.load(npz) as got, np.load(os.path.join(uninterrupted, "phase2",
-                                                 "collapse_mi.npz")) as want:
+      os.path.join(uninterrupted, "phase2", name)
+    ), name
+  with (
+    np.load(npz) as got,
+    np.load(os.path.join(uninterrupted, "phase2", "collapse_mi.npz")) as want,
+  ):
     assert set(got.files) == set(want.files)
     for k in want.files:
       np.testing.assert_array_equal(got[k], want[k])
@@ -225,7 +257,8 @@ def test_finished_workdir_is_not_retrained(uninterrupted):
 @pytest.mark.slow
 @pytest.mark.parametrize("damage", ["deleted", "truncated"])
 def test_a_finished_workdir_rebuilds_its_grid_json_from_the_checkpoints(
-    uninterrupted, tmp_path, damage):
+  uninterrupted, tmp_path, damage
+):
   root = str(tmp_path / "run")
   shutil.copytree(uninterrupted, root)
   a, b = workdir_lib.Paths(uninterrupted), workdir_lib.Paths(root)
@@ -260,17 +293,22 @@ def test_a_half_trained_phase_2_resumes_without_grid_json(uninterrupted, tmp_pat
     assert read(b.grid(phase)) == read(a.grid(phase))
   for name in ("final_metrics.csv", "train_log.csv", "collapse.csv"):
     assert read(os.path.join(b.phase(2), name)) == read(
-        os.path.join(a.phase(2), name)), name
+      os.path.join(a.phase(2), name)
+    ), name
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("field,value,message", [
+@pytest.mark.parametrize(
+  "field,value,message",
+  [
     ("betas", (1.0, 4.0), "betas"),
     ("phase1_steps", 6, "phase1_steps"),
     ("dataset.name", "shapes3d_procedural", "dataset.name"),
-])
-def test_changed_config_is_refused_and_nothing_written(uninterrupted, field, value,
-                                                       message):
+  ],
+)
+def test_changed_config_is_refused_and_nothing_written(
+  uninterrupted, field, value, message
+):
   config = sweep_config()
   if "." in field:
     group, name = field.split(".")
@@ -292,15 +330,20 @@ def test_free_fields_may_change(uninterrupted):
   assert train.train(config, uninterrupted, show_progress=False) == {}
 
 
-@pytest.mark.parametrize("field,value,message", [
+@pytest.mark.parametrize(
+  "field,value,message",
+  [
     ("betas", (1.0, -4.0), "config.betas must hold finite values >= 0"),
     ("lambdas", (), "config.lambdas is empty"),
     ("batch_size", 0, "config.batch_size must be an integer >= 1"),
     ("phase2_steps", 0, "config.phase2_steps must be an integer >= 1"),
     ("grid_strategy", "pmap", "config.grid_strategy must be one of auto, vmap"),
     ("betas", (4.0, 4.0), "repeated"),
-])
-def test_bad_config_is_one_usage_error_before_any_write(tmp_path, field, value, message):
+  ],
+)
+def test_bad_config_is_one_usage_error_before_any_write(
+  tmp_path, field, value, message
+):
   config = sweep_config()
   config[field] = value
   root = tmp_path / "never"
@@ -309,12 +352,16 @@ def test_bad_config_is_one_usage_error_before_any_write(tmp_path, field, value, 
   assert not root.exists()
 
 
-@pytest.mark.parametrize("name,source,path,message", [
+@pytest.mark.parametrize(
+  "name,source,path,message",
+  [
     ("mnist", "procedural", "", "unknown dataset 'mnist'; known datasets: dsprites"),
     ("dsprites", "file", "/nonexistent/dsprites.npz", "no such file; dSprites is "),
-])
-def test_bad_dataset_is_a_usage_error_before_any_write(tmp_path, name, source, path,
-                                                       message):
+  ],
+)
+def test_bad_dataset_is_a_usage_error_before_any_write(
+  tmp_path, name, source, path, message
+):
   config = sweep_config()
   config.dataset.name, config.dataset.source, config.dataset.path = name, source, path
   root = tmp_path / "never"
@@ -327,7 +374,7 @@ def test_bad_dataset_is_a_usage_error_before_any_write(tmp_path, name, source, p
 def test_non_finite_member_is_frozen_flagged_and_warned(tmp_path, monkeypatch):
   real = loop.state_lib.phase1_state
 
-  def poisoned(*args, **kwargs):   # member 1 (β = 8) starts with a NaN weight
+  def poisoned(*args, **kwargs):  # member 1 (β = 8) starts with a NaN weight
     s = real(*args, **kwargs)
     params = jax.tree.map(lambda a: a, s.params)
     bias = params["decoder"]["ConvTranspose_3"]["bias"]
@@ -341,8 +388,10 @@ def test_non_finite_member_is_frozen_flagged_and_warned(tmp_path, monkeypatch):
   train.train(config, root, show_progress=False)
   paths = workdir_lib.Paths(root)
   log = read(paths.run_log)
-  assert ("warning: phase 1 member 1 (beta=8 lambda=0 seed=0) had a non-finite loss "
-          "or gradient at step 0; it is frozen") in log
+  assert (
+    "warning: phase 1 member 1 (beta=8 lambda=0 seed=0) had a non-finite loss "
+    "or gradient at step 0; it is frozen"
+  ) in log
   p1 = rows(paths.final_metrics(1))
   assert (p1[0]["finite"], p1[1]["finite"]) == ("1", "0")
   assert p1[1]["nll"] == "nan" and p1[1]["frozen_step"] == "0"
@@ -364,12 +413,16 @@ def _rewrite_checkpoint(root, config, step, layout):
   from lbvae.train import checkpoint_layouts
   from lbvae.train import members as members_lib
   from lbvae.train import state as state_lib
+
   paths = workdir_lib.Paths(root)
   grid = members_lib.phase_grid(config, 1)
-  abstract = state_lib.abstract_state(state_lib.make_model(config, 1),
-                                      state_lib.make_optimizer(config), grid,
-                                      state_lib.seed_keys(config.seed, 1),
-                                      window=config.window)
+  abstract = state_lib.abstract_state(
+    state_lib.make_model(config, 1),
+    state_lib.make_optimizer(config),
+    grid,
+    state_lib.seed_keys(config.seed, 1),
+    window=config.window,
+  )
   ckpts = checkpoint.PhaseCheckpoints(paths.checkpoints(1))
   state, meta = ckpts.restore(step, abstract)
   ckpts.close()
@@ -384,8 +437,10 @@ def _rewrite_checkpoint(root, config, step, layout):
   ckpts = checkpoint.PhaseCheckpoints(paths.checkpoints(1))
   ckpts.save(step, old, meta)
   ckpts.close()
-  assert ("objective_state" in checkpoint.PhaseCheckpoints(
-      paths.checkpoints(1)).stored_fields(step)) == (layout == "columns")
+  assert (
+    "objective_state"
+    in checkpoint.PhaseCheckpoints(paths.checkpoints(1)).stored_fields(step)
+  ) == (layout == "columns")
 
 
 @pytest.mark.slow
@@ -394,9 +449,10 @@ def test_a_checkpoint_from_before_objectives_resumes(uninterrupted, tmp_path):
   and no ``model.init`` in config.json, a state without ``objective_state`` whose window held (nll, kl,
   l2) -- resumes to the same numbers as an uninterrupted run."""
   from lbvae import files
+
   root = str(tmp_path / "run")
   config = sweep_config()
-  with pytest.raises(Killed):              # after the checkpoint at 2, before 4
+  with pytest.raises(Killed):  # after the checkpoint at 2, before 4
     train.train(config, root, hook=kill_at(1, 3), show_progress=False)
   paths = workdir_lib.Paths(root)
   _rewrite_checkpoint(root, config, 2, "legacy")
@@ -418,17 +474,19 @@ def test_a_checkpoint_from_before_objectives_resumes(uninterrupted, tmp_path):
 
 
 @pytest.mark.slow
-def test_a_logged_quantity_added_since_needs_no_migration(uninterrupted, tmp_path,
-                                                          monkeypatch):
+def test_a_logged_quantity_added_since_needs_no_migration(
+  uninterrupted, tmp_path, monkeypatch
+):
   """A new logged quantity is one entry in the step's parts (and the base fields):
   a checkpoint written before it, even in the column layout, resumes to the same
   numbers, and the new column is filled from the resumed steps on."""
   from lbvae import losses
   from lbvae import objectives
   from lbvae.objectives import base
+
   root = str(tmp_path / "run")
   config = sweep_config()
-  with pytest.raises(Killed):              # after the checkpoint at 2, before 4
+  with pytest.raises(Killed):  # after the checkpoint at 2, before 4
     train.train(config, root, hook=kill_at(1, 3), show_progress=False)
   _rewrite_checkpoint(root, config, 2, "columns")
   fields = objectives.BASE_FIELDS + ("abs_error",)
@@ -449,8 +507,12 @@ def test_a_logged_quantity_added_since_needs_no_migration(uninterrupted, tmp_pat
     for name in ("train_log", "final_metrics"):
       want, got = rows(getattr(a, name)(phase)), rows(getattr(paths, name)(phase))
       assert [{k: r[k] for k in w} for w, r in zip(want, got)] == want
-      errors_logged = [float(r["abs_error"]) for r in got
-                       if name == "final_metrics" or int(r["step"]) > 2]
+      errors_logged = [
+        float(r["abs_error"])
+        for r in got
+        if name == "final_metrics" or int(r["step"]) > 2
+      ]
       assert errors_logged and all(0 < e < 1 for e in errors_logged)
-  assert {r["abs_error"] for r in rows(paths.train_log(1))
-          if int(r["step"]) <= 2} == {""}
+  assert {r["abs_error"] for r in rows(paths.train_log(1)) if int(r["step"]) <= 2} == {
+    ""
+  }

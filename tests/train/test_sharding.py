@@ -43,8 +43,9 @@ def _worker(ckpt_dir: str) -> None:
   seeds = members_lib.column(members, "seed", np.int32)
 
   def train(place, chunk=0):
-    runner = grid_runner.GridRunner(step, source, batch_size=4, strategy="vmap",
-                                 grid_chunk=chunk, place=place)
+    runner = grid_runner.GridRunner(
+      step, source, batch_size=4, strategy="vmap", grid_chunk=chunk, place=place
+    )
     state = state_lib.phase1_state(model, tx, members, keys, window=2)
     print(runner.plan(state, keys.data, seeds))
     state = runner.run(state, keys.data, seeds, 0, 1)
@@ -62,8 +63,9 @@ def _worker(ckpt_dir: str) -> None:
   ckpts = checkpoint.PhaseCheckpoints(ckpt_dir)
   ckpts.save(STEPS, many, {"step": STEPS})
   dev0 = jax.sharding.SingleDeviceSharding(jax.devices()[0])
-  target = jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype,
-                                                       sharding=dev0), many)
+  target = jax.tree.map(
+    lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=dev0), many
+  )
   restored, _ = ckpts.restore(STEPS, target)
   ckpts.close()
   for x, y in zip(jax.tree.leaves(many), jax.tree.leaves(restored)):
@@ -76,9 +78,13 @@ def _worker(ckpt_dir: str) -> None:
 def test_sharded_padded_and_chunked_grids_equal_one_device(tmp_path, request):
   """A sharded (padded) grid step and a chunked one equal the one-device grid."""
   result = fake_devices.run(
-      "tests.train.test_sharding", "_worker", str(tmp_path / "ckpt"),
-      count=FAKE_DEVICES, timeout=300,
-      cache_dir=request.config.cache.mkdir("jax_compilation_cache"))
+    "tests.train.test_sharding",
+    "_worker",
+    str(tmp_path / "ckpt"),
+    count=FAKE_DEVICES,
+    timeout=300,
+    cache_dir=request.config.cache.mkdir("jax_compilation_cache"),
+  )
   assert result.returncode == 0, result.stderr[-3000:]
   out = result.stdout
   assert "grid of 5 models on 1 device" in out
@@ -111,16 +117,24 @@ def _split_worker() -> None:
   out = {}
   for k in (FAKE_DEVICES, 1):
     runner = grid_runner.GridRunner(
-        step_lib.make_train_step(model, tx), source, batch_size=2, strategy="vmap",
-        steps_per_call=2, place=sharding.Placement(jax.devices()[:k]),
-        impl=model.impl, backend="gpu")
+      step_lib.make_train_step(model, tx),
+      source,
+      batch_size=2,
+      strategy="vmap",
+      steps_per_call=2,
+      place=sharding.Placement(jax.devices()[:k]),
+      impl=model.impl,
+      backend="gpu",
+    )
     compiled = runner.compile(states, 2, len(members))
     text = compiled.as_text()
     ops = r"\b(all-gather|all-to-all|all-reduce)(-start)?\("
-    out[k] = {"flops": compiled.cost_analysis()["flops"],
-              "loop_collectives": hlo.loop_collectives(text),
-              "collectives": len(re.findall(ops, text)),
-              "scanned": " while(" in text}
+    out[k] = {
+      "flops": compiled.cost_analysis()["flops"],
+      "loop_collectives": hlo.loop_collectives(text),
+      "collectives": len(re.findall(ops, text)),
+      "scanned": " while(" in text,
+    }
   print(json.dumps(out))
 
 
@@ -130,30 +144,35 @@ def test_each_device_computes_only_its_own_members(request):
   or all-reduce in it (members are independent), and each device does 1/K of the
   one-device program's FLOPs (XLA's cost analysis of the partitioned module)."""
   result = fake_devices.run(
-      "tests.train.test_sharding", "_split_worker", count=FAKE_DEVICES, timeout=300,
-      cache_dir=request.config.cache.mkdir("jax_compilation_cache"))
+    "tests.train.test_sharding",
+    "_split_worker",
+    count=FAKE_DEVICES,
+    timeout=300,
+    cache_dir=request.config.cache.mkdir("jax_compilation_cache"),
+  )
   assert result.returncode == 0, result.stderr[-3000:]
   out = json.loads(result.stdout.splitlines()[-1])
   many, one = out[str(FAKE_DEVICES)], out["1"]
-  assert many["scanned"] and one["scanned"]   # the accelerator's program: a loop
+  assert many["scanned"] and one["scanned"]  # the accelerator's program: a loop
   assert many["collectives"] == 0 and many["loop_collectives"] == 0
   assert many["flops"] * FAKE_DEVICES == pytest.approx(one["flops"], rel=0.02)
 
 
 def test_chunks_cover_every_member_once_with_one_padded_size():
   place = sharding.Placement(jax.devices()[:1])
-  place.num_devices = 4   # the arithmetic only
+  place.num_devices = 4  # the arithmetic only
   chunks = place.chunks(10, chunk=3)
   assert [c.num_real for c in chunks] == [3, 3, 3, 1]
   assert {c.index.size for c in chunks} == {4}
-  real = np.concatenate([c.index[:c.num_real] for c in chunks])
+  real = np.concatenate([c.index[: c.num_real] for c in chunks])
   np.testing.assert_array_equal(real, np.arange(10))
-  assert all(np.all(c.index[c.num_real:] == c.index[0]) for c in chunks)
+  assert all(np.all(c.index[c.num_real :] == c.index[0]) for c in chunks)
   assert [c.index.size for c in place.chunks(10)] == [12]
 
 
-@pytest.mark.parametrize("free,expected", [(None, 12), (300.0, 4), (400.0, 8),
-                                           (600.0, 12), (10.0, 4)])
+@pytest.mark.parametrize(
+  "free,expected", [(None, 12), (300.0, 4), (400.0, 8), (600.0, 12), (10.0, 4)]
+)
 def test_chunk_from_memory(free, expected):
   """100 bytes per model and 80 fixed per device, 4 devices, a grid of 10 (12
   padded): 90% of the free memory holds (0.9 * free - 80) // 100 models a device."""
@@ -162,7 +181,7 @@ def test_chunk_from_memory(free, expected):
 
 def _four_devices():
   place = sharding.Placement(jax.devices()[:1])
-  place.num_devices = 4   # the arithmetic only
+  place.num_devices = 4  # the arithmetic only
   return place
 
 
@@ -176,21 +195,26 @@ def test_plan_chunks_keeps_the_compiled_peak_under_the_free_memory():
     return 80.0 + 100.0 * n / 4
 
   place = _four_devices()
-  chunks, note = sharding.plan_chunks(place, 10, 0, None, peak)   # memory unknown
+  chunks, note = sharding.plan_chunks(place, 10, 0, None, peak)  # memory unknown
   assert [c.index.size for c in chunks] == [12] and note == "" and calls == []
-  chunks, note = sharding.plan_chunks(place, 10, 0, 1000.0, peak)   # fits
+  chunks, note = sharding.plan_chunks(place, 10, 0, 1000.0, peak)  # fits
   assert [c.index.size for c in chunks] == [12] and note == "" and calls == [12]
   calls.clear()
   chunks, note = sharding.plan_chunks(place, 10, 0, 400.0, peak)
   # 380 > 360: shrunk in proportion to 12 x 360 / 380 -> 8, which fits (280).
   assert calls == [12, 8] and [c.index.size for c in chunks] == [8, 8]
-  assert note == ("12 models need 0.00 GiB per device, more than 0.9 x 0.00 GiB free; "
-                  "training the grid in 2 chunks of <= 8 models")
+  assert note == (
+    "12 models need 0.00 GiB per device, more than 0.9 x 0.00 GiB free; "
+    "training the grid in 2 chunks of <= 8 models"
+  )
   calls.clear()
-  chunks, note = sharding.plan_chunks(place, 10, -1, 400.0, peak)   # automatic
+  chunks, note = sharding.plan_chunks(place, 10, -1, 400.0, peak)  # automatic
   assert calls == [4, 8, 8] and [c.index.size for c in chunks] == [8, 8]
-  assert note == "peak memory per model: 0.0 MiB; training the grid in 2 chunks of <= 8 models"
-  chunks, note = sharding.plan_chunks(place, 10, 3, 1000.0, peak)   # the config's
+  assert (
+    note
+    == "peak memory per model: 0.0 MiB; training the grid in 2 chunks of <= 8 models"
+  )
+  chunks, note = sharding.plan_chunks(place, 10, 3, 1000.0, peak)  # the config's
   assert [c.index.size for c in chunks] == [4, 4, 4, 4]
   assert note == "training the grid in 4 chunks of <= 4 models (config.grid_chunk)"
 
@@ -211,16 +235,19 @@ def test_plan_chunks_when_the_compiler_refuses_or_the_peak_is_not_linear():
     calls.append(n)
     return 10.0 * n * n
 
-  chunks, _ = sharding.plan_chunks(place, 10, 0, 600.0, steep)   # 540: n <= 7
+  chunks, _ = sharding.plan_chunks(place, 10, 0, 600.0, steep)  # 540: n <= 7
   assert calls == [12, 4] and [c.index.size for c in chunks] == [4, 4, 4]
   # Chunks as even as their count allows: 250 members, 197 at most: 2 x 125.
   calls.clear()
-  chunks, _ = sharding.plan_chunks(_four_devices(), 250, 0, 1.0,
-                                   lambda n: 0.9 * n / 197)
+  chunks, _ = sharding.plan_chunks(
+    _four_devices(), 250, 0, 1.0, lambda n: 0.9 * n / 197
+  )
   assert [c.index.size for c in chunks] == [128, 128]
   assert [c.num_real for c in chunks] == [125, 125]
-  with pytest.raises(errors.ConfigError, match="one model per device needs more memory "
-                     "than the compiler allows"):
+  with pytest.raises(
+    errors.ConfigError,
+    match="one model per device needs more memory than the compiler allows",
+  ):
     sharding.plan_chunks(place, 10, 0, 1000.0, lambda n: float("inf"))
 
 
