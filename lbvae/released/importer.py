@@ -355,8 +355,12 @@ def import_released(
       os.rmdir(root)  # empty, checked above
     os.rename(tmp, root)
   except Exception as e:  # pylint: disable=broad-except  (orbax raises ValueError)
+    # One line whichever write met the disk's end: orbax's (an OSError, or its errno
+    # in TensorStore's text) or one of lbvae.files' (a DiskError naming its file).
     cause = files.os_error_of(e)
-    if cause is None or isinstance(e, errors.Error):
+    if cause is None or (
+      isinstance(e, errors.Error) and not isinstance(e, errors.DiskError)
+    ):
       raise
     raise files.disk_error(
       cause, f"the import into {root}", os.path.dirname(root)

@@ -1,5 +1,6 @@
 """lbvae.released.importer: the authors' layout -> a workdir the evaluation reads."""
 
+import errno
 import json
 import math
 import os
@@ -10,6 +11,7 @@ import numpy as np
 import pytest
 
 from lbvae import errors
+from lbvae import files
 from lbvae import train
 from lbvae.evaluation import released_scores
 from lbvae.released import convert
@@ -242,3 +244,25 @@ def test_a_full_disk_during_the_import_is_one_line_and_leaves_nothing(
     errors.DataError, match="seed 99999999999 is past the 10000 seeds a grid holds"
   ):
     layout.scan(str(released_dir), "dsprites")
+
+
+def test_a_full_disk_met_by_a_json_write_is_the_same_one_line(
+  released_dir, tmp_path, monkeypatch
+):
+  """Whichever write meets the disk's end (here config.json through lbvae.files,
+  not orbax's checkpoint), the import says it in one line naming the workdir."""
+
+  def full(path, *args, **kwargs):  # as lbvae.files raises it
+    try:
+      raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+    except OSError as e:
+      raise files.disk_error(e, str(path), str(tmp_path)) from None
+
+  monkeypatch.setattr(files, "write_json", full)
+  run = tmp_path / "run"
+  with pytest.raises(
+    errors.DiskError,
+    match=r"cannot write the import into .*run: No space left on device \(.*config\.json\)",
+  ):
+    importer.import_released(str(released_dir), str(run), log=lambda m: None)
+  assert not run.exists() and [p.name for p in tmp_path.iterdir()] == ["authors"]
