@@ -27,12 +27,13 @@ _DKERNEL_DN = ("CHWN", "IHWO", "HWNC")
 
 
 def fold(x):
-  """[G, B, H, W, C] -> [B, H, W, G C], member-major channels."""
+  """[G, B, H, W, C] -> [B, H, W, G C], member-major channels (a grid's kernels
+  [G, 4, 4, I, O] -> [4, 4, I, G O] alike)."""
   return jnp.moveaxis(x, 0, 3).reshape(x.shape[1:4] + (-1,))
 
 
 def unfold(y, grid: int):
-  """[B, H, W, G C] -> [G, B, H, W, C]; inverse of :func:`fold`."""
+  """[B, H, W, G C] -> [G, B, H, W, C]; inverse of :func:`fold` (kernels alike)."""
   return jnp.moveaxis(y.reshape(y.shape[:3] + (grid, -1)), 3, 0)
 
 
@@ -77,22 +78,27 @@ def dkernel_grouped(x, g):
     batch_group_count=grid,
     dimension_numbers=_DKERNEL_DN,
   )
-  return jnp.moveaxis(k.reshape(k.shape[:3] + (grid, -1)), 3, 0)
+  return unfold(k, grid)
 
 
-def _axes(in_batched):
-  return tuple(0 if b else None for b in in_batched)
+def _with_grid_form(one, grouped):
+  """``one`` (a one-model function) whose vmap over a grid whose every argument is
+  per member is ``grouped``, the same function of the whole grid; JAX's batching of
+  ``one`` where an argument is shared."""
+  wrapped = jax.custom_batching.custom_vmap(one)
+
+  @wrapped.def_vmap
+  def _rule(axis_size, in_batched, *args):
+    del axis_size
+    if all(in_batched):
+      return grouped(*args), True
+    axes = tuple(0 if b else None for b in in_batched)
+    return jax.vmap(one, axes)(*args), True
+
+  return wrapped
 
 
-dkernel_grid = jax.custom_batching.custom_vmap(dkernel)
-
-
-@dkernel_grid.def_vmap
-def _dkernel_rule(axis_size, in_batched, x, g):
-  del axis_size
-  if all(in_batched):
-    return dkernel_grouped(x, g), True
-  return jax.vmap(dkernel, _axes(in_batched))(x, g), True
+dkernel_grid = _with_grid_form(dkernel, dkernel_grouped)
 
 
 def _down(x, kernel, groups=1):
@@ -126,17 +132,9 @@ def down_bias_relu_grouped(x, kernel, bias):
   if x.shape[-1] == 1:
     x = jnp.pad(x, ((0, 0),) * 4 + ((0, 1),))
     kernel = jnp.pad(kernel, ((0, 0),) * 3 + ((0, 1), (0, 0)))
-  kernel = jnp.moveaxis(kernel, 0, 3).reshape(kernel.shape[1:4] + (-1,))
+  kernel = fold(kernel)
   y = _down(fold(x), kernel, grid)
   return unfold(jax.nn.relu(y + bias.reshape(-1)), grid)
 
 
-down_bias_relu_grid = jax.custom_batching.custom_vmap(down_bias_relu)
-
-
-@down_bias_relu_grid.def_vmap
-def _down_bias_relu_rule(axis_size, in_batched, x, kernel, bias):
-  del axis_size
-  if all(in_batched):
-    return down_bias_relu_grouped(x, kernel, bias), True
-  return jax.vmap(down_bias_relu, _axes(in_batched))(x, kernel, bias), True
+down_bias_relu_grid = _with_grid_form(down_bias_relu, down_bias_relu_grouped)

@@ -303,16 +303,6 @@ _up_vjp.defvjp(_up_fwd, _up_bwd)
 # The layers with their bias and ReLU, as an accelerator runs them.
 
 
-_down_bias_relu_vjp = jax.custom_vjp(grid_layout.down_bias_relu_grid)
-
-
-def _down_bias_relu_fwd(x, kernel, bias):
-  y = grid_layout.down_bias_relu_grid(x, kernel, bias)
-  # The barrier keeps XLA from rewriting the mask y > 0 as a test of the convolution's
-  # output, which would then have to be written for the backward pass.
-  return y, (x, kernel, lax.optimization_barrier(y))
-
-
 def _relu_mask(res, g):
   """The cotangent of a layer's pre-activation from its ReLU's output y (y > 0
   exactly where the pre-activation is), and that of its bias.
@@ -328,40 +318,48 @@ def _relu_mask(res, g):
   return x, kernel, g32.astype(g.dtype), jnp.sum(g32, axis=(0, 1, 2)).astype(g.dtype)
 
 
-def _down_bias_relu_bwd(res, g):
-  x, kernel, g, dbias = _relu_mask(res, g)
-  return _up_vjp(g, flip_t(kernel)), _dkernel(x, g), dbias
+def _with_mask_from_output(layer, conv_grads):
+  """``layer(x, kernel, bias)`` = relu(convolution + bias), whose backward pass takes
+  its ReLU mask and bias gradient from the layer's output (:func:`_relu_mask`), not
+  from the convolution's: the encoder's fused call never writes that, the decoder's is
+  a sub-pixel output read through depth-to-space. ``conv_grads(x, kernel, g)``: the
+  convolution's input and kernel cotangents for its output cotangent g."""
+  wrapped = jax.custom_vjp(layer)
+
+  def forward(x, kernel, bias):
+    y = layer(x, kernel, bias)
+    # The barrier keeps XLA from rewriting the mask y > 0 as a test of the
+    # convolution's output, which would then have to be written for the backward pass.
+    return y, (x, kernel, lax.optimization_barrier(y))
+
+  def backward(res, g):
+    x, kernel, g, dbias = _relu_mask(res, g)
+    return (*conv_grads(x, kernel, g), dbias)
+
+  wrapped.defvjp(forward, backward)
+  return wrapped
 
 
-_down_bias_relu_vjp.defvjp(_down_bias_relu_fwd, _down_bias_relu_bwd)
+def _down_grads(x, kernel, g):
+  return _up_vjp(g, flip_t(kernel)), _dkernel(x, g)
 
 
-def _down_bias_relu_host(x, kernel, bias):
-  return jax.nn.relu(_down_vjp(x, kernel) + bias)
+def _up_grads(x, kernel, g):
+  return _down_vjp(g, flip_t(kernel)), flip_t(_dkernel(g, x))
 
 
 def _up_bias_relu(x, kernel, bias):
   return jax.nn.relu(up_accelerator(x, kernel) + bias)
 
 
-_up_bias_relu_vjp = jax.custom_vjp(_up_bias_relu)
+_down_bias_relu_vjp = _with_mask_from_output(
+  grid_layout.down_bias_relu_grid, _down_grads
+)
+_up_bias_relu_vjp = _with_mask_from_output(_up_bias_relu, _up_grads)
 
 
-def _up_bias_relu_fwd(x, kernel, bias):
-  """The decoder's layer on an accelerator: as :func:`_up_vjp` + bias + ReLU, but the
-  backward pass's mask reads the ReLU's output, not the convolution's sub-pixel output
-  (through depth-to-space), so XLA computes the mask and the bias's gradient in one
-  pass over the activation."""
-  y = _up_bias_relu(x, kernel, bias)
-  return y, (x, kernel, lax.optimization_barrier(y))
-
-
-def _up_bias_relu_bwd(res, g):
-  x, kernel, g, dbias = _relu_mask(res, g)
-  return _down_vjp(g, flip_t(kernel)), flip_t(_dkernel(g, x)), dbias
-
-
-_up_bias_relu_vjp.defvjp(_up_bias_relu_fwd, _up_bias_relu_bwd)
+def _down_bias_relu_host(x, kernel, bias):
+  return jax.nn.relu(_down_vjp(x, kernel) + bias)
 
 
 def _up_bias_relu_host(x, kernel, bias):
@@ -429,7 +427,8 @@ def conv_up(x, kernel, impl: str = "reference"):
 
 def conv_up_relu(x, kernel, bias, impl: str = "reference"):
   """``relu(conv_up(x, kernel, impl) + bias)``, the same function (the decoder's
-  layers; on an accelerator its gradient reads the ReLU's output, :func:`_up_bias_relu_fwd`).
+  layers; on an accelerator its gradient reads the ReLU's output,
+  :func:`_with_mask_from_output`).
 
   Args:
     x: float32[B, H, W, I].
