@@ -11,7 +11,14 @@ from tests.helpers import fake_bucket
 
 @pytest.fixture(scope="session", autouse=True)
 def compilation_cache(request):
-  """Compiled programs are shared between tests, test processes and runs."""
+  """Compiled programs are shared between tests, test processes and runs.
+
+  Every program is kept, however quick to compile: most of the suite's are small
+  ones (an eager operation on a new shape), and compiling them afresh was most of a
+  warm run's time (docs/performance.md, "Every program in the cache"). The folder
+  grows as programs change (about 32 MB for the quick selection); ``pytest
+  --cache-clear`` empties it.
+  """
   path = request.config.cache.mkdir("jax_compilation_cache")
   jax.config.update("jax_compilation_cache_dir", str(path))
   jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
