@@ -28,10 +28,12 @@ def compilation_cache(request):
 @pytest.fixture(scope="session")
 def cli_env(compilation_cache):
   """The environment of ``python -m experiments.*`` subprocesses: this one, with the
-  session's compilation cache."""
+  session's compilation cache and its threshold."""
   out = dict(os.environ)
   out["JAX_COMPILATION_CACHE_DIR"] = str(compilation_cache)
-  out["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0"
+  out["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = str(
+    jax.config.jax_persistent_cache_min_compile_time_secs
+  )
   return out
 
 

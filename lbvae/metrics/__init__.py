@@ -1,15 +1,18 @@
 """Disentanglement metrics as pure JAX functions over arrays (arXiv 2602.09277, §4).
 
-One module per metric, each citing its paper: :mod:`~lbvae.metrics.mutual_info` (binned
-MI matrix, factor entropies), :mod:`~lbvae.metrics.mutual_info_gap` (MIG),
+One module per metric, each citing its paper: :mod:`~lbvae.metrics.mutual_info`
+(binned MI matrix, factor entropies), :mod:`~lbvae.metrics.mutual_info_gap` (MIG),
 :mod:`~lbvae.metrics.sap_score` (SAP, on the exact JAX SVMs of
 :mod:`~lbvae.metrics.linear_svm`), :mod:`~lbvae.metrics.im_score` (I_m),
 :mod:`~lbvae.metrics.posterior_mi` (MI of z ~ q(z|x), its MIG and I_m),
 :mod:`~lbvae.metrics.dci` (DCI with gradient-boosted trees, on the host) and
-:mod:`~lbvae.metrics.dci_lasso` (its LASSO variant), :mod:`~lbvae.metrics.factor_vae_metric`
-(the FactorVAE score), :mod:`~lbvae.metrics.suite` (:func:`all_metrics`, every jit-able
-score at once), and, needing no factors, :mod:`~lbvae.metrics.disentanglement_ranking`
-(:func:`udr`, the agreement of M seeds' codes: float[M, N, L] and KL float[M, L]). One calling convention: codes float[N, L], then factors int[N, F] (class
+:mod:`~lbvae.metrics.dci_lasso` (its LASSO variant),
+:mod:`~lbvae.metrics.factor_vae_metric` (the FactorVAE score),
+:mod:`~lbvae.metrics.suite` (:func:`all_metrics`, every jit-able score at once), and,
+needing no factors, :mod:`~lbvae.metrics.disentanglement_ranking` (:func:`udr`, the
+agreement of M seeds' codes: float[M, N, L] and KL float[M, L]).
+
+One calling convention: codes float[N, L], then factors int[N, F] (class
 indices in [0, factor_sizes[j]); else :class:`lbvae.errors.DataError`), hyper-parameters
 keyword-only; classifier scores fit on a train part, score a test part. All but the tree
 DCI are written for one model, jit, and vmap over models (``factor_sizes`` is static)::
