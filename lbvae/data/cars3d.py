@@ -50,6 +50,7 @@ def read_mesh(path: str) -> np.ndarray:
 
   try:
     im = scipy.io.loadmat(path)["im"]
+  # loadmat raises NotImplementedError for MATLAB v7.3 (HDF5) files.
   except (OSError, ValueError, KeyError, NotImplementedError, TypeError) as e:
     raise errors.DataError(
       f"{path}: not a Cars3D mesh file with an 'im' array ({type(e).__name__}: {e})"
